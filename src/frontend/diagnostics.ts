@@ -1,0 +1,158 @@
+// Diagnostics: the one error object shared by the CLI and the language server, and the
+// renderer that turns it into `file:line:col: error FM0123: message` plus a code frame.
+
+import { type Code, formatMessage } from './messages.js';
+import type { SourceFile, Span } from './source.js';
+
+export type Severity = 'error' | 'warning';
+
+export interface Note {
+  readonly message: string;
+  readonly span: Span | undefined;
+}
+
+export interface Diagnostic {
+  readonly code: Code;
+  readonly severity: Severity;
+  readonly message: string;
+  readonly span: Span;
+  readonly notes: readonly Note[];
+  /** A suggestion shown as `help: ...`. */
+  readonly help: string | undefined;
+}
+
+export function diag(
+  code: Code,
+  span: Span,
+  args: readonly (string | number)[] = [],
+  extra: { notes?: readonly Note[]; help?: string | undefined; severity?: Severity } = {},
+): Diagnostic {
+  return {
+    code,
+    severity: extra.severity ?? 'error',
+    message: formatMessage(code, args),
+    span,
+    notes: extra.notes ?? [],
+    help: extra.help,
+  };
+}
+
+export function note(message: string, span?: Span): Note {
+  return { message, span };
+}
+
+/** Sorts by file, then position, then code, and drops exact repeats. */
+export function sortDiagnostics(ds: readonly Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  const out: Diagnostic[] = [];
+  for (const d of ds) {
+    const key = `${d.span.file}\0${d.span.start}\0${d.span.end}\0${d.code}\0${d.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(d);
+  }
+  return out.sort(
+    (a, b) =>
+      (a.span.file < b.span.file ? -1 : a.span.file > b.span.file ? 1 : 0) ||
+      a.span.start - b.span.start ||
+      (a.code < b.code ? -1 : a.code > b.code ? 1 : 0),
+  );
+}
+
+const TAB = '    ';
+
+/** Renders one source line with a caret underline below the part covered by [start, end). */
+function frame(src: SourceFile, span: Span): string[] {
+  const { line, col } = src.lineCol(span.start);
+  const text = src.lineText(line);
+  const endOnLine = Math.min(span.end, span.start - (col - 1) + text.length);
+  const width = Math.max(1, endOnLine - span.start);
+  const shown = text.replace(/\t/g, TAB).replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
+  const before = text.slice(0, col - 1).replace(/\t/g, TAB).length;
+  const under = text.slice(col - 1, col - 1 + width).replace(/\t/g, TAB).length;
+  const gutter = String(line).length;
+  const pad = ' '.repeat(gutter);
+  return [` ${String(line)} | ${shown}`, ` ${pad} | ${' '.repeat(before)}${'^'.repeat(Math.max(1, under))}`];
+}
+
+export type SourceLookup = (file: string) => SourceFile | undefined;
+
+function location(span: Span, lookup: SourceLookup): string {
+  const src = lookup(span.file);
+  if (!src) return span.file;
+  const { line, col } = src.lineCol(span.start);
+  return `${span.file}:${line}:${col}`;
+}
+
+/** The exact text a user sees for one diagnostic. */
+export function renderDiagnostic(d: Diagnostic, lookup: SourceLookup): string {
+  const out: string[] = [`${location(d.span, lookup)}: ${d.severity} ${d.code}: ${d.message}`];
+  const src = lookup(d.span.file);
+  if (src) out.push(...frame(src, d.span));
+  for (const n of d.notes) {
+    if (n.span) {
+      out.push(`${location(n.span, lookup)}: note: ${n.message}`);
+      const nsrc = lookup(n.span.file);
+      if (nsrc) out.push(...frame(nsrc, n.span));
+    } else {
+      out.push(`  = note: ${n.message}`);
+    }
+  }
+  if (d.help) out.push(`  = help: ${d.help}`);
+  return out.join('\n');
+}
+
+/** JSON shape of a diagnostic for `fmc check --json` (1-based lines and columns). */
+export function diagnosticToJson(d: Diagnostic, lookup: SourceLookup): object {
+  const pos = (s: Span) => {
+    const src = lookup(s.file);
+    const a = src?.lineCol(s.start) ?? { line: 1, col: 1 };
+    const b = src?.lineCol(s.end) ?? a;
+    return { file: s.file, line: a.line, col: a.col, endLine: b.line, endCol: b.col };
+  };
+  return {
+    code: d.code,
+    severity: d.severity,
+    message: d.message,
+    ...pos(d.span),
+    notes: d.notes.map((n) => ({ message: n.message, ...(n.span ? pos(n.span) : {}) })),
+    ...(d.help ? { help: d.help } : {}),
+  };
+}
+
+/** Closest candidate by edit distance, for "did you mean" help. */
+export function suggest(name: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  const limit = Math.max(1, Math.floor(name.length / 3));
+  for (const c of candidates) {
+    if (c === name) continue;
+    const dist = editDistance(name.toLowerCase(), c.toLowerCase());
+    if (dist < bestD || (dist === bestD && best !== undefined && c < best)) {
+      bestD = dist;
+      best = c;
+    }
+  }
+  return bestD <= limit ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 3) return 99;
+  let prevPrev: number[] = [];
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+      // An adjacent transposition counts as one edit.
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        v = Math.min(v, prevPrev[j - 2]! + 1);
+      }
+      cur.push(v);
+    }
+    prevPrev = prev;
+    prev = cur;
+  }
+  return prev[b.length]!;
+}

@@ -1,0 +1,148 @@
+// Tokens of the .fm language (Chevrotain). The keyword and dtype lists exported here are
+// the single source of truth; the TextMate grammar is tested against them.
+
+import { createToken, Lexer, type TokenType } from 'chevrotain';
+
+export const KEYWORDS = [
+  'import',
+  'from',
+  'as',
+  'const',
+  'block',
+  'model',
+  'param',
+  'buffer',
+  'fn',
+  'let',
+  'return',
+  'set',
+  'if',
+  'else',
+  'repeat',
+  'stack',
+  'train',
+  'require',
+  'true',
+  'false',
+  'and',
+  'or',
+  'not',
+] as const;
+
+export const DTYPES = ['f32', 'f16', 'bf16', 'i8', 'i4', 'i32', 'i64', 'bool'] as const;
+export const DTYPE_CLASSES = ['float', 'int'] as const;
+
+export const WhiteSpace = createToken({
+  name: 'WhiteSpace',
+  pattern: /[ \t\r\n\f\v\u00a0\ufeff]+/,
+  group: Lexer.SKIPPED,
+});
+export const LineComment = createToken({ name: 'LineComment', pattern: /\/\/[^\n]*/, group: 'comments' });
+export const BlockComment = createToken({ name: 'BlockComment', pattern: /\/\*[\s\S]*?\*\//, group: 'comments' });
+/** Matches a `/*` with no closing `*\/`: reported as FM0101. */
+export const UnterminatedComment = createToken({
+  name: 'UnterminatedComment',
+  pattern: /\/\*[\s\S]*/,
+  group: 'errors',
+});
+export const Str = createToken({ name: 'Str', pattern: /"(?:[^"\\\n\r]|\\[^\n\r])*"/ });
+/** A string with no closing quote on its line: reported as FM0102. */
+export const UnterminatedStr = createToken({
+  name: 'UnterminatedStr',
+  pattern: /"(?:[^"\\\n\r]|\\[^\n\r])*\\?/,
+  group: 'errors',
+});
+export const Float = createToken({
+  name: 'Float',
+  pattern: /\d[\d_]*\.\d[\d_]*(?:[eE][+-]?\d[\d_]*)?|\d[\d_]*[eE][+-]?\d[\d_]*/,
+});
+export const Int = createToken({ name: 'Int', pattern: /0[xX][0-9a-fA-F_]+|\d[\d_]*/ });
+export const Ident = createToken({ name: 'Ident', pattern: /[A-Za-z_][A-Za-z0-9_]*/ });
+
+function keyword(word: string): TokenType {
+  return createToken({
+    name: `Kw_${word}`,
+    pattern: new RegExp(`${word}\\b`),
+    longer_alt: Ident,
+    label: `\`${word}\``,
+  });
+}
+export const Kw = Object.fromEntries(KEYWORDS.map((w) => [w, keyword(w)])) as Record<
+  (typeof KEYWORDS)[number],
+  TokenType
+>;
+
+function punct(name: string, text: string): TokenType {
+  const re = new RegExp(text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'));
+  return createToken({ name, pattern: re, label: `\`${text}\`` });
+}
+export const Arrow = punct('Arrow', '->');
+export const PipeOp = punct('PipeOp', '|>');
+export const Ellipsis = punct('Ellipsis', '...');
+export const StarStar = punct('StarStar', '**');
+export const EqEq = punct('EqEq', '==');
+export const NotEq = punct('NotEq', '!=');
+export const LtEq = punct('LtEq', '<=');
+export const GtEq = punct('GtEq', '>=');
+export const Lt = punct('Lt', '<');
+export const Gt = punct('Gt', '>');
+export const Eq = punct('Eq', '=');
+export const Plus = punct('Plus', '+');
+export const Minus = punct('Minus', '-');
+export const Star = punct('Star', '*');
+export const Slash = punct('Slash', '/');
+export const Percent = punct('Percent', '%');
+export const At = punct('At', '@');
+export const LParen = punct('LParen', '(');
+export const RParen = punct('RParen', ')');
+export const LBrack = punct('LBrack', '[');
+export const RBrack = punct('RBrack', ']');
+export const LCurly = punct('LCurly', '{');
+export const RCurly = punct('RCurly', '}');
+export const Comma = punct('Comma', ',');
+export const Colon = punct('Colon', ':');
+export const Bar = punct('Bar', '|');
+
+export const allTokens: TokenType[] = [
+  WhiteSpace,
+  LineComment,
+  BlockComment,
+  UnterminatedComment,
+  Str,
+  UnterminatedStr,
+  Float,
+  Int,
+  ...Object.values(Kw),
+  Ident,
+  Arrow,
+  PipeOp,
+  Ellipsis,
+  StarStar,
+  EqEq,
+  NotEq,
+  LtEq,
+  GtEq,
+  Lt,
+  Gt,
+  Eq,
+  Plus,
+  Minus,
+  Star,
+  Slash,
+  Percent,
+  At,
+  LParen,
+  RParen,
+  LBrack,
+  RBrack,
+  LCurly,
+  RCurly,
+  Comma,
+  Colon,
+  Bar,
+];
+
+export const fmLexer = new Lexer(allTokens, {
+  positionTracking: 'onlyOffset',
+  ensureOptimizations: false,
+});
