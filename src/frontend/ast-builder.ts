@@ -118,7 +118,7 @@ export class AstBuilder {
   private annotationArg(n: CstNode): A.AnnotationArg {
     const span = this.spanOf(n);
     const exprs = this.nodes(n, 'expr').map((e) => this.expr(e));
-    const name = this.tok(n, 'Ident');
+    const name = this.tok(n, 'Ident') ?? this.tok(n, 'Kw_block');
     if (name) return { kind: 'Named', span, name: this.ident(name, span), value: exprs[0] ?? errorExpr(span) };
     if (this.tok(n, 'Colon'))
       return { kind: 'Ratio', span, n: exprs[0] ?? errorExpr(span), m: exprs[1] ?? errorExpr(span) };
@@ -285,8 +285,8 @@ export class AstBuilder {
     let results: A.FnResult[] | undefined;
     let tupleResult = false;
     if (rt) {
-      tupleResult = this.tok(rt, 'LParen') !== undefined;
-      if (tupleResult) {
+      const parenthesized = this.tok(rt, 'LParen') !== undefined;
+      if (parenthesized) {
         results = this.nodes(rt, 'resultItem').map((r) => {
           const rs = this.spanOf(r);
           const t = this.node(r, 'tensorType');
@@ -304,6 +304,8 @@ export class AstBuilder {
         results = [{ kind: 'FnResult', span: rs, name: undefined, type: t ? this.tensorType(t) : errorTensorType(rs) }];
       }
     }
+    // `-> (a: T)` is a single named result; only two or more (or none) make a tuple.
+    tupleResult = results !== undefined && results.length !== 1;
     const rcurly = this.tok(n, 'RCurly');
     return {
       kind: 'Fn',

@@ -128,7 +128,7 @@ export interface FnDecl extends Node {
   readonly name: Ident;
   readonly params: readonly FnParam[];
   readonly results: readonly FnResult[] | undefined;
-  /** Whether the results were written as a parenthesised tuple. */
+  /** Whether the function returns a tuple (two or more results, or `()`). */
   readonly tupleResult: boolean;
   readonly body: readonly Stmt[];
   /** The closing brace, for "missing return" diagnostics. */

@@ -41,18 +41,10 @@ export type DimAtom =
   | { readonly kind: 'floor' | 'mod'; readonly args: readonly [Dim, Dim] }
   | { readonly kind: 'inv'; readonly args: readonly [Dim] };
 /** `base^exp`; the base is the symbol named `key`, or `atom` when present. */
-export type DimFactor = {
-  readonly key: string;
-  readonly exp: number;
-  readonly atom?: DimAtom;
-};
+export type DimFactor = { readonly key: string; readonly exp: number; readonly atom?: DimAtom };
 type Fs = readonly DimFactor[];
 /** coef * product of factors (sorted by key, nonzero exponents); `mkey` names the monomial. */
-export type DimTerm = {
-  readonly coef: Q;
-  readonly factors: Fs;
-  readonly mkey: string;
-};
+export type DimTerm = { readonly coef: Q; readonly factors: Fs; readonly mkey: string };
 /**
  * A normalized dimension expression; treat as opaque and compare with dimEquals.
  * Terms are sorted by cmpMono, with distinct monomials and nonzero coefficients.
@@ -60,11 +52,9 @@ export type DimTerm = {
 export type Dim = { readonly terms: readonly DimTerm[]; readonly key: string };
 
 const byKey = (x: DimFactor, y: DimFactor): number => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0);
-const mkTerm = (coef: Q, factors: Fs): DimTerm => ({
-  coef,
-  factors,
-  mkey: factors.map((f) => (f.exp === 1 ? f.key : `${f.key}^${f.exp}`)).join('*'),
-});
+function mkTerm(coef: Q, factors: Fs): DimTerm {
+  return { coef, factors, mkey: factors.map((f) => (f.exp === 1 ? f.key : `${f.key}^${f.exp}`)).join('*') };
+}
 const invert = (fs: Fs): Fs => fs.map((f) => ({ ...f, exp: -f.exp }));
 const isInv = (f: DimFactor): boolean => f.atom?.kind === 'inv';
 const degree = (t: DimTerm): number => t.factors.reduce((s, f) => s + f.exp, 0);
@@ -167,12 +157,8 @@ function fixInv(a: Dim): Dim {
   if (!a.terms.some((t) => t.factors.some(neg))) return a;
   let out = ZERO;
   for (const t of a.terms) {
-    let v = mkDim([
-      mkTerm(
-        t.coef,
-        t.factors.filter((f) => !neg(f)),
-      ),
-    ]);
+    const kept = t.factors.filter((f) => !neg(f));
+    let v = mkDim([mkTerm(t.coef, kept)]);
     for (const f of t.factors.filter(neg)) {
       v = dimMul(v, dimPow(f.atom!.args[0], -f.exp));
     }
@@ -274,7 +260,10 @@ export const dimEquals = (a: Dim, b: Dim): boolean => a.key === b.key;
 export const dimKey = (a: Dim): string => a.key;
 export const dimIsConst = (a: Dim): boolean => constOf(a) !== undefined;
 
-/** The constant's value; undefined when symbolic or an integer beyond ±(2^53 - 1). Fractions are rounded to a double. */
+/**
+ * The constant's value; undefined when symbolic or an integer beyond ±(2^53 - 1) (use
+ * dimConstFrac for the exact value). A fraction is returned as the nearest double.
+ */
 export function dimConstValue(a: Dim): number | undefined {
   const c = constOf(a);
   if (!c) return undefined;
@@ -339,13 +328,8 @@ export function dimSolveLinear(pattern: Dim, actual: Dim, unknown: string): Dim 
     if (t.factors.some(inAtom)) return undefined;
     const x = t.factors.find((f) => !f.atom && f.key === unknown);
     if (x && x.exp !== 1) return undefined;
-    if (x)
-      coef.push(
-        mkTerm(
-          t.coef,
-          t.factors.filter((f) => f !== x),
-        ),
-      );
+    const others = t.factors.filter((f) => f !== x);
+    if (x) coef.push(mkTerm(t.coef, others));
     else rest.push(t);
   }
   if (coef.length === 0) return undefined;

@@ -143,6 +143,6 @@ export const allTokens: TokenType[] = [
 ];
 
 export const fmLexer = new Lexer(allTokens, {
-  positionTracking: 'onlyOffset',
+  positionTracking: 'full',
   ensureOptimizations: false,
 });

@@ -21,7 +21,11 @@ export interface ParseResult {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-const OPEN: Record<string, string> = { '(': ')', '[': ']', '{': '}' };
+const OPEN = new Map([
+  ['(', ')'],
+  ['[', ']'],
+  ['{', '}'],
+]);
 const CLOSE = new Set([')', ']', '}']);
 
 export function parseSource(path: string, text: string): ParseResult {
@@ -62,7 +66,7 @@ export function parseSource(path: string, text: string): ParseResult {
   const stack: IToken[] = [];
   let unclosed = false;
   for (const t of tokens) {
-    if (OPEN[t.image]) {
+    if (OPEN.has(t.image)) {
       stack.push(t);
       if (stack.length > MAX_BRACKET_DEPTH) {
         diagnostics.push(diag('FM0109', sp(t.startOffset, t.startOffset + 1), [MAX_BRACKET_DEPTH]));
@@ -71,7 +75,7 @@ export function parseSource(path: string, text: string): ParseResult {
     } else if (CLOSE.has(t.image)) {
       // Pop to the matching opener when there is one; stray closers are the parser's to report.
       for (let i = stack.length - 1; i >= 0; i--) {
-        if (OPEN[stack[i]!.image] === t.image) {
+        if (OPEN.get(stack[i]!.image) === t.image) {
           stack.length = i;
           break;
         }
@@ -93,7 +97,7 @@ export function parseSource(path: string, text: string): ParseResult {
     diagnostics.push(
       diag('FM0105', sp(open.startOffset, open.startOffset + 1), [`\`${open.image}\``], {
         notes: more,
-        help: `add \`${OPEN[open.image]}\` where it ends`,
+        help: `add \`${OPEN.get(open.image)}\` where it ends`,
       }),
     );
   }

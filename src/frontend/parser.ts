@@ -162,6 +162,15 @@ export class FmParser extends CstParser {
         },
       },
       {
+        // `@sparse(block = 32, ...)`: `block` is a keyword but also an argument name here.
+        GATE: () => this.LA(1).tokenType === T.Kw.block && this.LA(2).tokenType === T.Eq,
+        ALT: () => {
+          this.CONSUME(T.Kw.block);
+          this.CONSUME2(T.Eq);
+          this.SUBRULE4(this.expr);
+        },
+      },
+      {
         ALT: () => {
           this.SUBRULE2(this.expr);
           this.OPTION(() => {

@@ -1,0 +1,16 @@
+// Where the CLI writes, so tests can capture output; and the exit codes.
+
+export const EXIT = { ok: 0, user: 1, usage: 2, internal: 70 } as const;
+
+export interface Io {
+  out(s: string): void;
+  err(s: string): void;
+  /** Whether stderr is a terminal (colors are not used otherwise). */
+  readonly color: boolean;
+}
+
+export const processIo: Io = {
+  out: (s) => void process.stdout.write(s),
+  err: (s) => void process.stderr.write(s),
+  color: false,
+};

@@ -1,0 +1,88 @@
+// The `fmc` command line: argument parsing, help, exit codes. Commands live one per file
+// next to this one and hold no compiler logic of their own.
+
+import { Command, CommanderError } from 'commander';
+import { checkCommand } from './check.js';
+import { fmtCommand } from './fmt.js';
+import { EXIT, type Io, processIo } from './io.js';
+
+const VERSION = '0.1.0';
+
+function program(io: Io, setCode: (c: number) => void): Command {
+  const cmd = new Command('fmc')
+    .description('fmc compiles neural-network models written in the .fm language')
+    .version(VERSION, '-V, --version')
+    .helpCommand('help [command]', 'show help for a command')
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 success, 1 errors in the input, 2 usage errors, 70 internal errors.
+
+Examples:
+  fmc check models/*.fm           check models for syntax, name, dtype and shape errors
+  fmc check --json model.fm       the same, as JSON for scripts and editors
+  fmc fmt --check models/*.fm     report files that are not canonically formatted
+  fmc help check                  details of one command`,
+    );
+  cmd
+    .command('check')
+    .description('check .fm files: syntax, names, dtypes and shapes')
+    .argument('<files...>', '.fm files to check (imports are followed)')
+    .option('--json', 'print the diagnostics as JSON on stdout')
+    .addHelpText(
+      'after',
+      `
+Prints each problem as \`file:line:col: error FM0123: message\` with the source line.
+With --json, prints {"files": [...], "diagnostics": [...], "errors": N, "warnings": N}.
+
+Examples:
+  fmc check models/swa_lm.fm
+  fmc check --json models/*.fm | jq '.diagnostics[].code'`,
+    )
+    .action((files: string[], opts: { json?: boolean }) => setCode(checkCommand(io, files, { json: opts.json === true })));
+  cmd
+    .command('fmt')
+    .description('format .fm files canonically (in place)')
+    .argument('<files...>', '.fm files to format')
+    .option('--check', 'do not write; list files that would change and exit 1 if any')
+    .option('--stdout', 'print the formatted text instead of writing the file')
+    .addHelpText(
+      'after',
+      `
+Formatting never changes meaning: the formatted file parses to the same program.
+Files with syntax errors are not formatted (their errors are printed).
+
+Examples:
+  fmc fmt models/*.fm
+  fmc fmt --check std/*.fm models/*.fm`,
+    )
+    .action(async (files: string[], opts: { check?: boolean; stdout?: boolean }) =>
+      setCode(await fmtCommand(io, files, { check: opts.check === true, stdout: opts.stdout === true })),
+    );
+  return cmd;
+}
+
+/** Runs the CLI and returns the exit code. */
+export async function run(argv: readonly string[], io: Io = processIo): Promise<number> {
+  let code: number = EXIT.ok;
+  const cmd = program(io, (c) => (code = c));
+  if (argv.length === 0) {
+    io.err(cmd.helpInformation());
+    return EXIT.usage;
+  }
+  try {
+    await cmd.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
+      return EXIT.usage;
+    }
+    const why = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    io.err(`fmc: internal error: ${why}\nThis is a bug in fmc; please report it with the command and input that caused it.\n`);
+    return EXIT.internal;
+  }
+}

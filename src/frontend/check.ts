@@ -1,0 +1,59 @@
+// The frontend's entry point: load a program, check every file, return sorted diagnostics.
+// Never throws for user input; a bug in the checker becomes FM9999.
+
+import { type Diagnostic, diag, sortDiagnostics } from './diagnostics.js';
+import { instantiate } from './checker/blocks.js';
+import { checkAnnotations } from './checker/annotations.js';
+import { Checker, type Ctx, Scope } from './checker/context.js';
+import { checkFnBody, checkInferredNames } from './checker/functions.js';
+import { resolveTopLevel } from './checker/toplevel.js';
+import { type Host, nodeHost, Program } from './program.js';
+import { MAX_BRACKET_DEPTH } from './parse.js';
+
+export interface CheckResult {
+  readonly program: Program;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** Loads and checks files from disk (or through `host`). */
+export function checkFiles(paths: readonly string[], host: Host = nodeHost): CheckResult {
+  const program = new Program(host);
+  for (const p of paths) program.addFile(p);
+  return { program, diagnostics: checkProgram(program) };
+}
+
+/** Checks a program whose files are loaded. */
+export function checkProgram(program: Program): Diagnostic[] {
+  program.checkCycles();
+  const checker = new Checker(program);
+  try {
+    for (const m of program.modules.values()) {
+      if (m.broken) continue;
+      for (const item of m.parse.ast.items) {
+        if (item.kind === 'Import' || item.name.name === '') continue;
+        const ctx: Ctx = { checker, scope: new Scope(undefined), module: m.path, owner: undefined, allowTensors: false, fnEllipsis: undefined };
+        if (item.kind === 'Const') {
+          checkAnnotations(ctx, item.annotations, { kind: 'other', what: 'a constant' });
+          resolveTopLevel(ctx, item.name.name, item.name.span);
+        } else if (item.kind === 'Fn') {
+          checkAnnotations(ctx, item.annotations, { kind: 'fn', name: item.name.name });
+          const fn = { decl: item, owner: undefined, module: m.path };
+          if (item.results) checkFnBody(checker, fn);
+          else checkInferredNames(checker, fn);
+        } else {
+          instantiate(checker, item, m.path, undefined);
+        }
+      }
+    }
+  } catch (e) {
+    const first = [...program.modules.values()][0];
+    const span = { file: first?.path ?? '<input>', start: 0, end: 0 };
+    if (e instanceof RangeError && /call stack/i.test(e.message)) {
+      checker.diagnostics.push(diag('FM0109', span, [MAX_BRACKET_DEPTH]));
+    } else {
+      const why = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      checker.diagnostics.push(diag('FM9999', span, [why]));
+    }
+  }
+  return sortDiagnostics([...program.diagnostics, ...checker.diagnostics]);
+}

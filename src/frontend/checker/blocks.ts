@@ -1,0 +1,310 @@
+// Blocks: binding hyperparameters, instantiating members (lets, requires, params,
+// children, functions) and checking them. Instances are memoized by their hyperparameter
+// values, so each distinct instantiation is checked once.
+
+import type * as A from '../ast.js';
+import { note, suggest } from '../diagnostics.js';
+import { type Dim, dimConstValue } from '../dims.js';
+import type { Span } from '../source.js';
+import { type Binding, type BlockInstance, describe, ERROR, tensor, type TensorT, type V, valueKey, valueText } from '../types.js';
+import { checkAnnotations, type ParamInfo } from './annotations.js';
+import { type Args, bindParams, evalArgs } from './calls.js';
+import { type Checker, type Ctx, Scope } from './context.js';
+import { evalExpr } from './expr.js';
+import { checkFnBody, checkInferredNames, checkRequire, evalSignature, typePattern } from './functions.js';
+import { checkHParamValue, enumArg, genericValue } from './hparams.js';
+import { checkTrain, trainLossName } from './train.js';
+
+/** Instantiates a block with arguments (or generically, without). */
+export function instantiate(
+  checker: Checker,
+  decl: A.BlockDecl,
+  module: string,
+  call: { ctx: Ctx; args: Args; site: Span } | undefined,
+): BlockInstance | undefined {
+  const hctx: Ctx = { checker, scope: new Scope(undefined), module, owner: undefined, allowTensors: false, fnEllipsis: undefined };
+  const values = bindHParams(hctx, decl, call);
+  if (!values) return undefined;
+  const label = `${decl.name.name}(${[...values].map(([k, v]) => `${k} = ${valueText(v.value)}`).join(', ')})`;
+  const key = `${module}:${decl.span.start}|${[...values].map(([k, v]) => `${k}=${valueKey(v.value)}`).join(',')}`;
+  const memo = checker.instances.get(key);
+  if (memo) return memo;
+  if (checker.instantiating.has(decl)) {
+    checker.error('FM0209', call?.site ?? decl.name.span, [decl.name.name]);
+    return undefined;
+  }
+  const inst: BlockInstance = { decl, module, key, scope: new Map(values), site: call?.site, label };
+  checker.instances.set(key, inst);
+  checker.instantiating.add(decl);
+  const frame = call ? { message: `in ${label}, instantiated here`, span: call.site } : undefined;
+  try {
+    checker.within(frame, () => checkMembers(checker, inst));
+  } finally {
+    checker.instantiating.delete(decl);
+  }
+  return inst;
+}
+
+function bindHParams(ctx: Ctx, decl: A.BlockDecl, call: { ctx: Ctx; args: Args; site: Span } | undefined): Map<string, Binding> | undefined {
+  const values = new Map<string, Binding>();
+  const params = decl.hparams.map((h) => ({ name: h.name.name, hasDefault: h.default !== undefined || !call, type: h.type }));
+  const bound = call ? bindParams(call.ctx, decl.name.name, params, call.args, call.site) : undefined;
+  if (bound && !bound.ok) return undefined;
+  let ok = true;
+  decl.hparams.forEach((h, i) => {
+    const name = h.name.name;
+    if (values.has(name)) {
+      ctx.checker.error('FM0201', h.name.span, [name]);
+      return;
+    }
+    let v: V;
+    const arg = bound?.args[i];
+    const type = h.type ?? (h.default ? inferType(ctx, h.default) : undefined);
+    if (arg) {
+      v = type ? checkHParamValue(call!.ctx, type, arg.value, arg.span) : arg.value;
+    } else if (h.default) {
+      const dv = (type && enumArg(type, h.default)) || evalExpr(ctx, h.default);
+      v = type ? checkHParamValue(ctx, type, dv, h.default.span) : dv;
+    } else if (type) {
+      v = genericValue(type, name);
+    } else {
+      ctx.checker.error('FM0313', h.name.span, [name]);
+      v = ERROR;
+    }
+    if (!h.type && !h.default) ctx.checker.error('FM0313', h.name.span, [name]);
+    if (v.kind === 'tensor') {
+      ctx.checker.error('FM0300', (arg?.span ?? h.default?.span)!, ['a tensor']);
+      v = ERROR;
+    }
+    if (v.kind === 'error') ok = false;
+    const b: Binding = { value: v, span: h.name.span, what: 'hyperparameter' };
+    values.set(name, b);
+    ctx.scope.define(name, b);
+  });
+  return ok ? values : undefined;
+}
+
+function inferType(ctx: Ctx, e: A.Expr): A.HParamType | undefined {
+  const v = evalExpr({ ...ctx, checker: muted(ctx.checker) }, e);
+  const name = v.kind === 'int' ? 'int' : v.kind === 'float' ? 'float' : v.kind === 'bool' ? 'bool' : v.kind === 'dtype' ? 'dtype' : v.kind === 'fn' ? 'fn' : undefined;
+  return name ? { kind: 'ScalarType', name, span: e.span } : undefined;
+}
+
+/** A checker view whose diagnostics are dropped (for speculative evaluation). */
+function muted(c: Checker): Checker {
+  return Object.assign(Object.create(c) as Checker, { diagnostics: [], error: () => undefined });
+}
+
+// ---------------------------------------------------------------- members
+
+function checkMembers(checker: Checker, inst: BlockInstance): void {
+  const decl = inst.decl;
+  const scope = new Scope(undefined);
+  for (const [k, b] of inst.scope) scope.define(k, b);
+  const ctx: Ctx = { checker, scope, module: inst.module, owner: inst, allowTensors: false, fnEllipsis: undefined };
+  const define = (id: A.Ident, b: Binding) => {
+    if (id.name === '') return;
+    const prev = inst.scope.get(id.name);
+    if (prev) {
+      checker.error('FM0201', id.span, [id.name], { notes: prev.span ? [note('first defined here', prev.span)] : [] });
+      return;
+    }
+    inst.scope.set(id.name, b);
+    scope.define(id.name, b);
+  };
+  const fns: A.FnDecl[] = [];
+  let train: A.TrainDecl | undefined;
+  for (const m of decl.members) {
+    switch (m.kind) {
+      case 'LetMember': {
+        checkAnnotations(ctx, m.annotations, { kind: 'other', what: 'a let binding' });
+        let v = evalExpr(ctx, m.value);
+        if (v.kind === 'tensor') {
+          checker.error('FM0300', m.value.span, ['a tensor']);
+          v = ERROR;
+        }
+        define(m.name, { value: v, span: m.name.span, what: 'let binding' });
+        break;
+      }
+      case 'Require':
+        checkRequire(ctx, m);
+        break;
+      case 'Param':
+        define(m.name, { value: paramValue(ctx, m), span: m.name.span, what: m.isBuffer ? 'buffer' : 'param' });
+        break;
+      case 'Child':
+        define(m.name, { value: childValue(ctx, m), span: m.name.span, what: 'child block' });
+        break;
+      case 'Fn':
+        define(m.name, { value: { kind: 'fn', fn: { decl: m, owner: inst, module: inst.module }, name: m.name.name }, span: m.name.span, what: 'function' });
+        fns.push(m);
+        break;
+      case 'Train':
+        if (!decl.isModel) checker.error('FM0604', m.span, ['a `train` section is only allowed in a `model`']);
+        else if (train) checker.error('FM0604', m.span, ['a model has at most one `train` section']);
+        else train = m;
+        break;
+    }
+  }
+  checkAnnotations(ctx, decl.annotations, { kind: 'block', name: decl.name.name, isModel: decl.isModel, params: paramsOf(inst) });
+  for (const f of fns) {
+    checkAnnotations(ctx, f.annotations, { kind: 'fn', name: f.name.name });
+    const b = inst.scope.get(f.name.name);
+    if (b?.value.kind !== 'fn' || b.value.fn === 'builtin-elementwise' || b.value.fn.decl !== f) continue;
+    if (f.results) checkFnBody(checker, b.value.fn);
+    else checkInferredNames(checker, b.value.fn);
+  }
+  if (decl.isModel) checkModel(ctx, inst, fns, train);
+}
+
+function paramValue(ctx: Ctx, m: A.ParamDecl): V {
+  if (m.cond && !condHolds(ctx, m.cond)) return { kind: 'absent', cond: m.cond.span };
+  const p = typePattern(ctx, m.type, new Map());
+  if (!p) return ERROR;
+  if (p.dtype.kind !== 'exact' || p.dims.some((d) => d.kind !== 'dim')) {
+    ctx.checker.error('FM0412', m.type.span, ['a concrete type (a dtype and dims)', p.text]);
+    return ERROR;
+  }
+  const dims = p.dims.map((d) => (d as { dim: Dim }).dim);
+  for (let i = 0; i < dims.length; i++) {
+    const c = dimConstValue(dims[i]!);
+    if (c !== undefined && c <= 0) {
+      const dspan = m.type.dims[i]!.span;
+      ctx.checker.error('FM0311', dspan, [ctx.checker.program.source(dspan.file)?.text.slice(dspan.start, dspan.end) ?? '?', c]);
+      return ERROR;
+    }
+  }
+  const t: TensorT = { dtype: p.dtype.dtype, shape: { prefix: undefined, dims }, origin: m.span };
+  if (m.init) checkInit(ctx, m.init, t);
+  checkAnnotations(ctx, m.annotations, { kind: 'param', param: { path: m.name.name, type: t, isBuffer: m.isBuffer, span: m.span } });
+  return tensor(t.dtype, t.shape, m.span);
+}
+
+function condHolds(ctx: Ctx, cond: A.Expr): boolean {
+  const c = evalExpr(ctx, cond);
+  if (c.kind === 'error') return false;
+  if (c.kind !== 'bool') {
+    ctx.checker.error('FM0417', cond.span, [describe(c)]);
+    return false;
+  }
+  // Unknown (generic check): assume the member exists.
+  return c.value !== false;
+}
+
+const INITIALIZERS: Record<string, readonly string[]> = {
+  zeros: [],
+  ones: [],
+  constant: ['value'],
+  normal: ['mean', 'std'],
+  uniform: ['low', 'high'],
+  trunc_normal: ['std', 'mean', 'a', 'b'],
+  xavier_uniform: ['gain'],
+  xavier_normal: ['gain'],
+  kaiming_uniform: ['a'],
+  kaiming_normal: ['a'],
+};
+
+function checkInit(ctx: Ctx, e: A.Expr, t: TensorT): void {
+  const callee = e.kind === 'Call' && e.callee.kind === 'Name' ? e.callee : undefined;
+  const params = callee ? INITIALIZERS[callee.name] : undefined;
+  if (!callee || !params) {
+    const name = callee?.name ?? (e.kind === 'Name' ? e.name : '');
+    const s = name ? suggest(name, Object.keys(INITIALIZERS)) : undefined;
+    ctx.checker.error('FM0412', e.span, [`an initializer (${Object.keys(INITIALIZERS).join(', ')})`, `\`${ctx.checker.program.source(e.span.file)?.text.slice(e.span.start, e.span.end) ?? '?'}\``], {
+      help: s ? `did you mean \`${s}()\`?` : undefined,
+    });
+    return;
+  }
+  const args = evalArgs(ctx, [], (e as A.Expr & { kind: 'Call' }).args);
+  const bound = bindParams(ctx, callee.name, params.map((n) => ({ name: n, hasDefault: n !== 'value' })), args, e.span);
+  if (!bound.ok) return;
+  bound.args.forEach((a, i) => {
+    if (a && a.value.kind !== 'int' && a.value.kind !== 'float' && a.value.kind !== 'error') {
+      ctx.checker.error('FM0422', a.span, [i + 1, callee.name, 'a number', describe(a.value)]);
+    }
+  });
+  if ((callee.name.startsWith('xavier') || callee.name.startsWith('kaiming')) && t.shape.dims.length < 2) {
+    ctx.checker.error('FM0419', e.span, [callee.name, `a tensor of rank ${t.shape.dims.length} (it needs fan-in and fan-out)`]);
+  }
+}
+
+function childValue(ctx: Ctx, m: A.ChildDecl): V {
+  if (m.cond && !condHolds(ctx, m.cond)) return { kind: 'absent', cond: m.cond.span };
+  let count: Dim | undefined;
+  if (m.multi) {
+    const c = evalExpr(ctx, m.multi.count);
+    const n = c.kind === 'int' ? dimConstValue(c.dim) : undefined;
+    if (c.kind !== 'int' || (n !== undefined && n <= 0)) {
+      if (c.kind !== 'error') ctx.checker.error('FM0312', m.multi.count.span, [m.multi.mode, describe(c)]);
+      return ERROR;
+    }
+    count = c.dim;
+  }
+  const target = evalExpr(ctx, { kind: 'Name', name: m.block.name, span: m.block.span });
+  if (target.kind !== 'block') {
+    if (target.kind !== 'error') ctx.checker.error('FM0205', m.block.span, [m.block.name, describe(target)]);
+    return ERROR;
+  }
+  const args = evalArgs(ctx, [], m.args);
+  const inst = instantiate(ctx.checker, target.decl, target.module, { ctx, args, site: m.callSpan });
+  if (!inst) return ERROR;
+  checkAnnotations(ctx, m.annotations, { kind: 'child', name: m.name.name, params: paramsOf(inst) });
+  if (m.multi?.mode === 'repeat') checkRepeatable(ctx, inst, m);
+  return { kind: 'child', child: { inst, multi: m.multi && count ? { mode: m.multi.mode, count } : undefined, decl: m } };
+}
+
+/** A repeated block's forward must return exactly what it takes (FM0415). */
+function checkRepeatable(ctx: Ctx, inst: BlockInstance, m: A.ChildDecl): void {
+  const f = inst.scope.get('forward')?.value;
+  if (f?.kind !== 'fn' || f.fn === 'builtin-elementwise') return;
+  const sig = evalSignature(ctx.checker, f.fn);
+  if (!sig?.resultPatterns) return;
+  const ins = sig.params.filter((p) => p.tensor).map((p) => p.tensor!);
+  const outs = sig.resultPatterns;
+  const same = ins.length === outs.length && ins.every((p, i) => p.text.replace(/\s+/g, '') === outs[i]!.text.replace(/\s+/g, ''));
+  if (!same) {
+    ctx.checker.error('FM0415', m.span, [m.block.name, `(${ins.map((p) => p.text).join(', ')})`, `(${outs.map((p) => p.text).join(', ')})`]);
+  }
+}
+
+/** Every param and buffer inside an instance, with paths like `blocks.attn.q.weight`. */
+export function paramsOf(inst: BlockInstance, prefix = ''): ParamInfo[] {
+  const out: ParamInfo[] = [];
+  for (const [name, b] of inst.scope) {
+    if ((b.what === 'param' || b.what === 'buffer') && b.value.kind === 'tensor') {
+      out.push({ path: prefix + name, type: b.value.t, isBuffer: b.what === 'buffer', span: b.span ?? inst.decl.span });
+    } else if (b.value.kind === 'child') {
+      out.push(...paramsOf(b.value.child.inst, `${prefix}${name}.`));
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- models
+
+function checkModel(ctx: Ctx, inst: BlockInstance, fns: A.FnDecl[], train: A.TrainDecl | undefined): void {
+  const decl = inst.decl;
+  for (const h of decl.hparams) {
+    if (!h.default) ctx.checker.error('FM0309', h.name.span, [h.name.name, decl.name.name]);
+  }
+  if (!fns.some((f) => f.name.name === 'forward')) ctx.checker.error('FM0602', decl.name.span, [decl.name.name]);
+  for (const f of fns) {
+    if (!f.results) {
+      ctx.checker.error('FM0412', f.name.span, ['a declared result type on a model function (its outputs)', `\`${f.name.name}\` without one`]);
+    }
+  }
+  if (train) checkTrain(ctx, inst, train);
+  const loss = train ? trainLossName(train) : undefined;
+  const lossName = loss?.name ?? 'loss';
+  const lossFn = fns.find((f) => f.name.name === lossName);
+  if (lossFn?.results) {
+    const r = lossFn.results;
+    const ok = r.length === 1 && !lossFn.tupleResult && r[0]!.type.dtype.name === 'f32' && r[0]!.type.dims.length === 0;
+    if (!ok) {
+      const src = ctx.checker.program.source(lossFn.span.file)?.text;
+      const shown = r.map((x) => src?.slice(x.type.span.start, x.type.span.end) ?? '?').join(', ');
+      ctx.checker.error('FM0603', lossFn.name.span, [lossName, lossFn.tupleResult ? `(${shown})` : shown]);
+    }
+  }
+}
+

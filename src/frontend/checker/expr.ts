@@ -1,0 +1,485 @@
+// Expressions: names, literals, operators (compile-time folding and tensor broadcasting),
+// indexing, tuples and lists, compile-time `if`. Calls are in calls.ts.
+
+import type * as A from '../ast.js';
+import { suggest } from '../diagnostics.js';
+import {
+  type Dim,
+  dimAdd,
+  dimConst,
+  dimConstValue,
+  dimDiv,
+  dimEquals,
+  dimIsInteger,
+  dimMod,
+  dimMul,
+  dimNeg,
+  dimSub,
+  dimToString,
+} from '../dims.js';
+import { DTYPES } from '../lexer.js';
+import type { Span } from '../source.js';
+import { describe, type Dtype, ERROR, isFloat, isInt, tensor, type TensorT, typeToString, type V } from '../types.js';
+import { evalCall } from './calls.js';
+import { childCtx, type Ctx } from './context.js';
+import { resolveTopLevel } from './toplevel.js';
+import { broadcast, normAxis, originNotes } from './shapes.js';
+
+export function evalExpr(ctx: Ctx, e: A.Expr): V {
+  switch (e.kind) {
+    case 'Int':
+      return { kind: 'int', dim: dimConst(e.value) };
+    case 'Float':
+      return { kind: 'float', value: e.value };
+    case 'Str':
+      return { kind: 'str', value: e.value };
+    case 'Bool':
+      return { kind: 'bool', value: e.value };
+    case 'Name':
+      return lookupName(ctx, e.name, e.span);
+    case 'Ellipsis':
+      if (!ctx.fnEllipsis) {
+        ctx.checker.error('FM0412', e.span, ['an expression', '`...` (only a function whose signature has `...` can use it)']);
+        return ERROR;
+      }
+      return ctx.fnEllipsis;
+    case 'Paren':
+      return evalExpr(ctx, e.inner);
+    case 'Tuple':
+      return { kind: 'tuple', items: e.items.map((i) => evalExpr(ctx, i)) };
+    case 'List':
+      return { kind: 'list', items: e.items.map((i) => evalExpr(ctx, i)) };
+    case 'Unary':
+      return evalUnary(ctx, e.op, evalExpr(ctx, e.operand), e.span);
+    case 'Binary':
+      return evalBinary(ctx, e.op, evalExpr(ctx, e.left), evalExpr(ctx, e.right), e.opSpan, e.span);
+    case 'Call':
+      return evalCall(ctx, e.callee, evalExpr(ctx, e.callee), [], e.args, e.span);
+    case 'Pipe':
+      return evalCall(ctx, e.fn, evalExpr(ctx, e.fn), [{ value: evalExpr(ctx, e.value), span: e.value.span }], e.args, e.span);
+    case 'Index':
+      return evalIndex(ctx, evalExpr(ctx, e.target), e.indices, e.span);
+    case 'If':
+      return evalIf(ctx, e);
+  }
+}
+
+export function lookupName(ctx: Ctx, name: string, span: Span): V {
+  if (name === '') return ERROR; // a placeholder left by syntax error recovery
+  const b = ctx.scope.lookup(name);
+  if (b) {
+    if (b.value.kind === 'absent') {
+      ctx.checker.error('FM0200', span, [name], { notes: [{ message: `\`${name}\` exists only when this condition holds, and here it does not`, span: b.value.cond }] });
+      return ERROR;
+    }
+    return b.value;
+  }
+  const top = resolveTopLevel(ctx, name, span);
+  if (top) return top;
+  if ((DTYPES as readonly string[]).includes(name)) return { kind: 'dtype', value: name as Dtype };
+  if (name === 'training') return { kind: 'bool', value: undefined };
+  const candidates = [...ctx.scope.allNames(), ...(ctx.checker.program.modules.get(ctx.module)?.names.keys() ?? [])];
+  const s = suggest(name, candidates);
+  ctx.checker.error('FM0200', span, [name], { help: s ? `did you mean \`${s}\`?` : undefined });
+  return ERROR;
+}
+
+// ---------------------------------------------------------------- compile-time arithmetic
+
+function num(v: V): number | undefined {
+  if (v.kind === 'int') return dimConstValue(v.dim);
+  if (v.kind === 'float') return v.value;
+  return undefined;
+}
+
+function isScalar(v: V): v is Extract<V, { kind: 'int' | 'float' }> {
+  return v.kind === 'int' || v.kind === 'float';
+}
+
+function dimOp(ctx: Ctx, f: () => Dim, span: Span): V {
+  try {
+    return { kind: 'int', dim: f() };
+  } catch (e) {
+    if (e instanceof RangeError) {
+      ctx.checker.error('FM0306', span);
+      return ERROR;
+    }
+    throw e;
+  }
+}
+
+function staticArith(ctx: Ctx, op: A.BinaryOp, a: V, b: V, span: Span, whole: Span): V {
+  if (a.kind === 'int' && b.kind === 'int') {
+    switch (op) {
+      case '+':
+        return dimOp(ctx, () => dimAdd(a.dim, b.dim), span);
+      case '-':
+        return dimOp(ctx, () => dimSub(a.dim, b.dim), span);
+      case '*':
+        return dimOp(ctx, () => dimMul(a.dim, b.dim), span);
+      case '/': {
+        const r = dimOp(ctx, () => dimDiv(a.dim, b.dim), span);
+        if (r.kind === 'int' && dimIsInteger(r.dim) === false) {
+          ctx.checker.error('FM0307', whole, [dimToString(r.dim), `${dimToString(a.dim)} / ${dimToString(b.dim)}`], {
+            help: 'use `float(a) / b` for a fractional result',
+          });
+          return ERROR;
+        }
+        return r;
+      }
+      case '%':
+        return dimOp(ctx, () => dimMod(a.dim, b.dim), span);
+      case '**': {
+        const e = dimConstValue(b.dim);
+        if (e !== undefined && e >= 0 && e <= 64) {
+          let r = dimConst(1);
+          for (let i = 0; i < e; i++) r = dimMul(r, a.dim);
+          return { kind: 'int', dim: r };
+        }
+        const x = dimConstValue(a.dim);
+        return { kind: 'float', value: x !== undefined && e !== undefined ? x ** e : undefined };
+      }
+      default:
+        break;
+    }
+  }
+  const x = num(a);
+  const y = num(b);
+  const known = x !== undefined && y !== undefined;
+  switch (op) {
+    case '+':
+      return { kind: 'float', value: known ? x + y : undefined };
+    case '-':
+      return { kind: 'float', value: known ? x - y : undefined };
+    case '*':
+      return { kind: 'float', value: known ? x * y : undefined };
+    case '/':
+      if (y === 0) {
+        ctx.checker.error('FM0306', span);
+        return ERROR;
+      }
+      return { kind: 'float', value: known ? x / y : undefined };
+    case '%':
+      return { kind: 'float', value: known ? x % y : undefined };
+    case '**':
+      return { kind: 'float', value: known ? x ** y : undefined };
+    default:
+      return ERROR;
+  }
+}
+
+function staticCompare(op: A.BinaryOp, a: V, b: V): V {
+  if (a.kind === 'int' && b.kind === 'int' && (op === '==' || op === '!=') && dimEquals(a.dim, b.dim)) {
+    return { kind: 'bool', value: op === '==' };
+  }
+  const x = num(a);
+  const y = num(b);
+  if (x === undefined || y === undefined) return { kind: 'bool', value: undefined };
+  const r = op === '==' ? x === y : op === '!=' ? x !== y : op === '<' ? x < y : op === '<=' ? x <= y : op === '>' ? x > y : x >= y;
+  return { kind: 'bool', value: r };
+}
+
+function namedValue(v: V): string | undefined {
+  if (v.kind === 'enum' || v.kind === 'name') return v.value;
+  if (v.kind === 'dtype') return v.value;
+  return undefined;
+}
+
+// ---------------------------------------------------------------- operators
+
+export function evalUnary(ctx: Ctx, op: '-' | 'not', v: V, span: Span): V {
+  if (v.kind === 'error') return v;
+  if (op === '-') {
+    if (v.kind === 'int') return { kind: 'int', dim: dimNeg(v.dim) };
+    if (v.kind === 'float') return { kind: 'float', value: v.value === undefined ? undefined : -v.value };
+    if (v.kind === 'tensor' && v.t.dtype !== 'bool') return tensor(v.t.dtype, v.t.shape, span);
+  } else {
+    if (v.kind === 'bool') return { kind: 'bool', value: v.value === undefined ? undefined : !v.value };
+    if (v.kind === 'tensor' && v.t.dtype === 'bool') return tensor('bool', v.t.shape, span);
+  }
+  ctx.checker.error('FM0419', span, [op === '-' ? 'negation' : '`not`', describe(v)]);
+  return ERROR;
+}
+
+const ARITH = new Set<A.BinaryOp>(['+', '-', '*', '/', '%', '**']);
+const COMPARE = new Set<A.BinaryOp>(['==', '!=', '<', '<=', '>', '>=']);
+
+export function evalBinary(ctx: Ctx, op: A.BinaryOp, a: V, b: V, opSpan: Span, span: Span): V {
+  if (a.kind === 'error' || b.kind === 'error') return ERROR;
+  if (op === '@') return matmul(ctx, a, b, span);
+  if (op === 'and' || op === 'or') return logical(ctx, op, a, b, span);
+  if (a.kind !== 'tensor' && b.kind !== 'tensor') {
+    if (isScalar(a) && isScalar(b)) return ARITH.has(op) ? staticArith(ctx, op, a, b, opSpan, span) : staticCompare(op, a, b);
+    if (COMPARE.has(op) && (op === '==' || op === '!=')) {
+      const x = namedValue(a);
+      const y = namedValue(b);
+      if (a.kind === 'bool' && b.kind === 'bool') {
+        const known = a.value !== undefined && b.value !== undefined;
+        return { kind: 'bool', value: known ? (a.value === b.value) === (op === '==') : undefined };
+      }
+      if ((a.kind === 'enum' || a.kind === 'name' || a.kind === 'dtype') && (b.kind === 'enum' || b.kind === 'name' || b.kind === 'dtype')) {
+        return { kind: 'bool', value: x === undefined || y === undefined ? undefined : (x === y) === (op === '==') };
+      }
+    }
+    ctx.checker.error('FM0419', opSpan, [`\`${op}\``, `${describe(a)} and ${describe(b)}`]);
+    return ERROR;
+  }
+  // At least one tensor: the other may be a weak scalar.
+  const ta = tensorOperand(ctx, a, b, op, opSpan);
+  const tb = tensorOperand(ctx, b, a, op, opSpan);
+  if (!ta || !tb) return ERROR;
+  if (ta.dtype !== tb.dtype) {
+    ctx.checker.error('FM0401', opSpan, [typeToString(ta), typeToString(tb)], { notes: originNotes(ta, tb), help: 'convert one side with `cast(x, dtype)`' });
+    return ERROR;
+  }
+  if (ARITH.has(op) && ta.dtype === 'bool') {
+    ctx.checker.error('FM0419', opSpan, [`\`${op}\``, 'bool tensors']);
+    return ERROR;
+  }
+  const shape = broadcast(ctx, ta, tb, span);
+  if (!shape) return ERROR;
+  return tensor(COMPARE.has(op) ? 'bool' : ta.dtype, shape, span);
+}
+
+/** The tensor type of an operand; a scalar takes the other side's dtype and rank 0. */
+function tensorOperand(ctx: Ctx, v: V, other: V, op: A.BinaryOp, span: Span): TensorT | undefined {
+  if (v.kind === 'tensor') return v.t;
+  const o = other.kind === 'tensor' ? other.t : undefined;
+  if (!o) return undefined;
+  const scalarShape = { prefix: undefined, dims: [] };
+  if (v.kind === 'int' && o.dtype !== 'bool') return { dtype: o.dtype, shape: scalarShape, origin: undefined };
+  if (v.kind === 'float' && isFloat(o.dtype)) return { dtype: o.dtype, shape: scalarShape, origin: undefined };
+  if (v.kind === 'bool' && o.dtype === 'bool') return { dtype: 'bool', shape: scalarShape, origin: undefined };
+  ctx.checker.error('FM0419', span, [`\`${op}\``, `${typeToString(o)} and ${describe(v)}`], {
+    help: isInt(o.dtype) && v.kind === 'float' ? 'cast the tensor to a float dtype first' : undefined,
+  });
+  return undefined;
+}
+
+function logical(ctx: Ctx, op: 'and' | 'or', a: V, b: V, span: Span): V {
+  if (a.kind === 'bool' && b.kind === 'bool') {
+    if (op === 'and') return { kind: 'bool', value: a.value === false || b.value === false ? false : a.value && b.value };
+    return { kind: 'bool', value: a.value === true || b.value === true ? true : a.value === undefined || b.value === undefined ? undefined : false };
+  }
+  return evalLogicalTensor(ctx, op, a, b, span);
+}
+
+function evalLogicalTensor(ctx: Ctx, op: 'and' | 'or', a: V, b: V, span: Span): V {
+  const ok = (v: V) => (v.kind === 'tensor' && v.t.dtype === 'bool') || v.kind === 'bool';
+  if (!ok(a) || !ok(b) || (a.kind !== 'tensor' && b.kind !== 'tensor')) {
+    ctx.checker.error('FM0419', span, [`\`${op}\``, `${describe(a)} and ${describe(b)}`]);
+    return ERROR;
+  }
+  const ta = a.kind === 'tensor' ? a.t : { dtype: 'bool' as const, shape: { prefix: undefined, dims: [] }, origin: undefined };
+  const tb = b.kind === 'tensor' ? b.t : { dtype: 'bool' as const, shape: { prefix: undefined, dims: [] }, origin: undefined };
+  const shape = broadcast(ctx, ta, tb, span);
+  return shape ? tensor('bool', shape, span) : ERROR;
+}
+
+export function matmul(ctx: Ctx, a: V, b: V, span: Span): V {
+  if (a.kind !== 'tensor' || b.kind !== 'tensor') {
+    ctx.checker.error('FM0412', span, ['two tensors for `@`', `${describe(a)} and ${describe(b)}`]);
+    return ERROR;
+  }
+  const ta = a.t;
+  const tb = b.t;
+  const fail = (why: string) => {
+    ctx.checker.error('FM0405', span, [typeToString(ta), typeToString(tb), why], { notes: originNotes(ta, tb) });
+    return ERROR;
+  };
+  if (ta.dtype !== tb.dtype) return fail(`dtypes ${ta.dtype} and ${tb.dtype} differ`);
+  if (ta.dtype === 'bool') return fail('bool tensors cannot be multiplied');
+  if (ta.shape.dims.length < 2 || tb.shape.dims.length < 2) return fail('both operands need at least 2 dims');
+  const [n, k1] = ta.shape.dims.slice(-2) as [Dim, Dim];
+  const [k2, m] = tb.shape.dims.slice(-2) as [Dim, Dim];
+  if (!dimEquals(k1, k2)) return fail(`the inner dims ${dimToString(k1)} and ${dimToString(k2)} differ`);
+  const batchA: TensorT = { ...ta, shape: { prefix: ta.shape.prefix, dims: ta.shape.dims.slice(0, -2) } };
+  const batchB: TensorT = { ...tb, shape: { prefix: tb.shape.prefix, dims: tb.shape.dims.slice(0, -2) } };
+  const batch = broadcast(ctx, batchA, batchB, span);
+  if (!batch) return ERROR;
+  return tensor(ta.dtype, { prefix: batch.prefix, dims: [...batch.dims, n, m] }, span);
+}
+
+// ---------------------------------------------------------------- indexing
+
+function evalIndex(ctx: Ctx, target: V, indices: readonly A.IndexItem[], span: Span): V {
+  if (target.kind === 'error') return ERROR;
+  if (target.kind === 'tuple' || target.kind === 'list') {
+    const only = indices[0];
+    if (indices.length !== 1 || !only || only.kind !== 'IndexExpr') {
+      ctx.checker.error('FM0411', span, ['a tuple or list takes exactly one integer index']);
+      return ERROR;
+    }
+    const i = evalExpr(ctx, only.value);
+    const n = i.kind === 'int' ? dimConstValue(i.dim) : undefined;
+    if (n === undefined) {
+      ctx.checker.error('FM0411', only.span, [`expected a constant integer, found ${describe(i)}`]);
+      return ERROR;
+    }
+    const item = target.items[n < 0 ? n + target.items.length : n];
+    if (!item) {
+      ctx.checker.error('FM0411', only.span, [`index ${n} is out of range for ${describe(target)}`]);
+      return ERROR;
+    }
+    return item;
+  }
+  if (target.kind !== 'tensor') {
+    ctx.checker.error('FM0412', span, ['a tensor, tuple or list to index', describe(target)]);
+    return ERROR;
+  }
+  const t = target.t;
+  const ell = indices.filter((i) => i.kind === 'IndexEllipsis').length;
+  if (ell > 1) {
+    ctx.checker.error('FM0411', span, ['`...` may appear only once']);
+    return ERROR;
+  }
+  const explicit = indices.length - ell;
+  if (t.shape.prefix !== undefined && ell === 0) {
+    ctx.checker.error('FM0411', span, ['the tensor starts with `...`, so index it from the end: `x[..., i]`']);
+    return ERROR;
+  }
+  if (explicit > t.shape.dims.length) {
+    ctx.checker.error('FM0411', span, [`${explicit} indices for ${typeToString(t)}`]);
+    return ERROR;
+  }
+  // Map each index item to an axis of the explicit dims.
+  const out: Dim[] = [];
+  const ellAt = indices.findIndex((i) => i.kind === 'IndexEllipsis');
+  const afterEll = ellAt < 0 ? 0 : indices.length - ellAt - 1;
+  const dims = t.shape.dims;
+  const firstAfter = dims.length - afterEll;
+  let axis = 0;
+  for (let k = 0; k < indices.length; k++) {
+    const item = indices[k]!;
+    if (item.kind === 'IndexEllipsis') {
+      out.push(...dims.slice(axis, firstAfter));
+      axis = firstAfter;
+      continue;
+    }
+    const dim = dims[axis]!;
+    axis++;
+    if (item.kind === 'IndexExpr') {
+      const iv = evalExpr(ctx, item.value);
+      if (iv.kind === 'error') return ERROR;
+      if (iv.kind !== 'int') {
+        ctx.checker.error('FM0411', item.span, [`expected an integer or a slice, found ${describe(iv)}`], { help: 'use `gather` to index with a tensor' });
+        return ERROR;
+      }
+      const i = dimConstValue(iv.dim);
+      const size = dimConstValue(dim);
+      if (i !== undefined && size !== undefined && (i >= size || i < -size)) {
+        ctx.checker.error('FM0411', item.span, [`index ${i} is out of range for a dim of size ${size}`]);
+        return ERROR;
+      }
+      continue;
+    }
+    const sliced = sliceDim(ctx, item, dim);
+    if (!sliced) return ERROR;
+    out.push(sliced);
+  }
+  if (ellAt < 0) out.push(...dims.slice(axis));
+  return tensor(t.dtype, { prefix: t.shape.prefix, dims: out }, span);
+}
+
+function sliceDim(ctx: Ctx, item: Extract<A.IndexItem, { kind: 'Slice' }>, dim: Dim): Dim | undefined {
+  const get = (e: A.Expr | undefined): Dim | undefined | 'error' => {
+    if (!e) return undefined;
+    const v = evalExpr(ctx, e);
+    if (v.kind === 'int') return v.dim;
+    if (v.kind !== 'error') ctx.checker.error('FM0411', e.span, [`a slice bound must be an integer, found ${describe(v)}`]);
+    return 'error';
+  };
+  const start = get(item.start);
+  const stop = get(item.stop);
+  const step = get(item.step);
+  if (start === 'error' || stop === 'error' || step === 'error') return undefined;
+  const stepN = step === undefined ? 1 : dimConstValue(step);
+  if (stepN === undefined || stepN <= 0) {
+    ctx.checker.error('FM0411', item.span, ['the step of a slice must be a positive constant']);
+    return undefined;
+  }
+  // Resolve negative constant bounds against the dim, clamp when everything is known.
+  const resolve = (b: Dim | undefined, dflt: Dim): Dim => {
+    if (b === undefined) return dflt;
+    const c = dimConstValue(b);
+    if (c !== undefined && c < 0) return dimAdd(dim, b);
+    return b;
+  };
+  let lo = resolve(start, dimConst(0));
+  let hi = resolve(stop, dim);
+  const size = dimConstValue(dim);
+  const clamp = (d: Dim) => {
+    const c = dimConstValue(d);
+    return c !== undefined && size !== undefined ? dimConst(Math.max(0, Math.min(c, size))) : d;
+  };
+  lo = clamp(lo);
+  hi = clamp(hi);
+  let len = dimSub(hi, lo);
+  const lc = dimConstValue(len);
+  if (lc !== undefined && lc < 0) len = dimConst(0);
+  if (stepN === 1) return len;
+  const c = dimConstValue(len);
+  if (c !== undefined) return dimConst(Math.ceil(c / stepN));
+  const exact = dimDiv(len, dimConst(stepN));
+  return dimIsInteger(exact) ? exact : dimDiv(dimAdd(len, dimConst(stepN - 1)), dimConst(stepN));
+}
+
+// ---------------------------------------------------------------- compile-time if
+
+function evalIf(ctx: Ctx, e: A.IfExpr): V {
+  const c = evalExpr(ctx, e.cond);
+  if (c.kind === 'error') return ERROR;
+  if (c.kind !== 'bool') {
+    ctx.checker.error('FM0417', e.cond.span, [describe(c)]);
+    return ERROR;
+  }
+  const branch = (b: A.BranchBlock | A.IfExpr): V => {
+    if (b.kind === 'If') return evalIf(ctx, b);
+    const inner = childCtx(ctx);
+    for (const s of b.stmts) bindLet(inner, s);
+    return evalExpr(inner, b.value);
+  };
+  if (c.value === true) return branch(e.then);
+  if (c.value === false) return branch(e.else);
+  const a = branch(e.then);
+  const b = branch(e.else);
+  if (a.kind === 'tensor' && b.kind === 'tensor' && (a.t.dtype !== b.t.dtype || !sameDims(a.t.shape.dims, b.t.shape.dims))) {
+    ctx.checker.error('FM0418', e.span, [typeToString(a.t), typeToString(b.t)]);
+  } else if (a.kind !== b.kind && a.kind !== 'error' && b.kind !== 'error') {
+    ctx.checker.error('FM0418', e.span, [describe(a), describe(b)]);
+  }
+  return a;
+}
+
+function sameDims(a: readonly Dim[], b: readonly Dim[]): boolean {
+  return a.length === b.length && a.every((d, i) => dimEquals(d, b[i]!));
+}
+
+// ---------------------------------------------------------------- let
+
+/** Binds a `let` statement's names in the context's scope. */
+export function bindLet(ctx: Ctx, s: A.LetStmt, checkType?: (v: V, t: A.TensorTypeExpr) => void): void {
+  const v = evalExpr(ctx, s.value);
+  if (s.type && checkType && v.kind !== 'error') checkType(v, s.type);
+  bindPattern(ctx, s.pattern, v);
+}
+
+function bindPattern(ctx: Ctx, p: A.Pattern, v: V): void {
+  if (p.kind === 'PatName') {
+    if (p.name.name === '_' || p.name.name === '') return;
+    ctx.scope.define(p.name.name, { value: v.kind === 'tensor' ? { kind: 'tensor', t: { ...v.t, origin: v.t.origin ?? p.span } } : v, span: p.name.span, what: 'let binding' });
+    return;
+  }
+  if (v.kind === 'error') {
+    for (const it of p.items) bindPattern(ctx, it, ERROR);
+    return;
+  }
+  if (v.kind !== 'tuple' || v.items.length !== p.items.length) {
+    ctx.checker.error('FM0413', p.span, [describe(v), p.items.length]);
+    for (const it of p.items) bindPattern(ctx, it, ERROR);
+    return;
+  }
+  p.items.forEach((it, i) => bindPattern(ctx, it, v.items[i]!));
+}
+
+export { normAxis };

@@ -1,0 +1,73 @@
+// Hyperparameter and compile-time parameter values: checking a value against a declared
+// type (`int`, `float`, `bool`, `dtype`, `fn`, enums) and the unknown value a generic
+// check uses.
+
+import type * as A from '../ast.js';
+import { dimConstValue, dimSym } from '../dims.js';
+import { describe, ERROR, type V } from '../types.js';
+import type { Ctx } from './context.js';
+
+export function typeName(t: A.HParamType): string {
+  return t.kind === 'ScalarType' ? t.name : t.options.map((o) => o.name).join(' | ');
+}
+
+/** Validates (and converts, e.g. int → float) a value for a declared type. */
+export function checkHParamValue(ctx: Ctx, t: A.HParamType, v: V, span: A.Expr['span']): V {
+  if (v.kind === 'error') return v;
+  const fail = () => {
+    ctx.checker.error('FM0301', span, [typeName(t), describe(v)]);
+    return ERROR;
+  };
+  if (t.kind === 'EnumType') {
+    const options = t.options.map((o) => o.name);
+    const name = v.kind === 'enum' || v.kind === 'name' ? v.value : undefined;
+    if (v.kind === 'enum' && name === undefined) return { kind: 'enum', value: undefined, options };
+    if (name === undefined) return fail();
+    if (!options.includes(name)) {
+      ctx.checker.error('FM0310', span, [name, options.map((o) => `\`${o}\``).join(', ')]);
+      return ERROR;
+    }
+    return { kind: 'enum', value: name, options };
+  }
+  switch (t.name) {
+    case 'int':
+      if (v.kind === 'int') return v;
+      if (v.kind === 'float' && v.value !== undefined && Number.isInteger(v.value)) return fail();
+      return fail();
+    case 'float':
+      if (v.kind === 'float') return v;
+      if (v.kind === 'int') return { kind: 'float', value: dimConstValue(v.dim) };
+      return fail();
+    case 'bool':
+      return v.kind === 'bool' ? v : fail();
+    case 'dtype':
+      return v.kind === 'dtype' ? v : fail();
+    case 'fn':
+      return v.kind === 'fn' ? v : fail();
+  }
+}
+
+/** The value of a hyperparameter that has neither an argument nor a default (generic check). */
+export function genericValue(t: A.HParamType, name: string): V {
+  if (t.kind === 'EnumType') return { kind: 'enum', value: undefined, options: t.options.map((o) => o.name) };
+  switch (t.name) {
+    case 'int':
+      return { kind: 'int', dim: dimSym(name) };
+    case 'float':
+      return { kind: 'float', value: undefined };
+    case 'bool':
+      return { kind: 'bool', value: undefined };
+    case 'dtype':
+      return { kind: 'dtype', value: 'f32' };
+    case 'fn':
+      return { kind: 'fn', fn: 'builtin-elementwise', name };
+  }
+}
+
+/** Evaluates an argument for an enum-typed parameter: a bare option name is its value. */
+export function enumArg(t: A.HParamType | undefined, e: A.Expr): V | undefined {
+  if (t?.kind === 'EnumType' && e.kind === 'Name' && t.options.some((o) => o.name === e.name)) {
+    return { kind: 'enum', value: e.name, options: t.options.map((o) => o.name) };
+  }
+  return undefined;
+}

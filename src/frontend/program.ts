@@ -1,0 +1,241 @@
+// A program: the root files and every file they import, parsed, with each module's
+// top-level names resolved (own declarations and imports). Reports file, import and
+// duplicate-name errors; the checker does the rest.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type * as A from './ast.js';
+import { type Diagnostic, diag, note, suggest } from './diagnostics.js';
+import { parseSource, type ParseResult, MAX_FILE_BYTES } from './parse.js';
+import { SourceFile, type Span } from './source.js';
+
+export type TopDecl = A.ConstDecl | A.FnDecl | A.BlockDecl;
+
+export interface ModuleName {
+  readonly decl: TopDecl;
+  /** The module that declares it. */
+  readonly module: string;
+}
+
+export interface Module {
+  /** Display path, also the key of spans in this file. */
+  readonly path: string;
+  readonly abs: string;
+  readonly parse: ParseResult;
+  /** Declarations of this file. */
+  readonly own: Map<string, TopDecl>;
+  /** Every name visible at file level: own declarations and imports. */
+  readonly names: Map<string, ModuleName | { ambiguous: [string, string] }>;
+  /** Whether this file (or a file it imports) has syntax errors: it is then not checked. */
+  broken: boolean;
+}
+
+export interface Host {
+  /** The file's bytes, or an error message. */
+  read(abs: string): Uint8Array | { error: string };
+  /** How a file is named in diagnostics. */
+  display(abs: string): string;
+}
+
+export const nodeHost: Host = {
+  read(abs) {
+    try {
+      const st = fs.statSync(abs);
+      if (st.isDirectory()) return { error: 'it is a directory' };
+      if (st.size > MAX_FILE_BYTES * 4) return new Uint8Array(MAX_FILE_BYTES + 1);
+      return fs.readFileSync(abs);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      return { error: code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String((e as Error).message) };
+    }
+  },
+  display(abs) {
+    const rel = path.relative(process.cwd(), abs);
+    return rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel;
+  },
+};
+
+function findPackageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'std')) && fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+}
+
+export const STD_DIR = path.join(findPackageRoot(), 'std');
+
+/** Decodes file bytes, reporting NUL bytes and invalid UTF-8 as FM0702. */
+function decode(displayPath: string, bytes: Uint8Array): { text: string; diagnostic?: Diagnostic } {
+  let text: string;
+  let bad = -1;
+  let why = '';
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    text = new TextDecoder('utf-8').decode(bytes);
+    bad = text.indexOf('\ufffd');
+    why = 'invalid UTF-8 byte sequence';
+  }
+  const nul = text.indexOf('\u0000');
+  if (nul >= 0 && (bad < 0 || nul < bad)) {
+    bad = nul;
+    why = 'contains a NUL byte';
+  }
+  if (bad < 0) return { text };
+  const span = { file: displayPath, start: bad, end: bad + 1 };
+  return { text, diagnostic: diag('FM0702', span, [why]) };
+}
+
+export class Program {
+  readonly modules = new Map<string, Module>();
+  readonly diagnostics: Diagnostic[] = [];
+  readonly roots: Module[] = [];
+  private readonly byDisplay = new Map<string, SourceFile>();
+  private readonly byPath = new Map<string, Module>();
+
+  constructor(private readonly host: Host = nodeHost) {}
+
+  moduleByPath(displayPath: string): Module | undefined {
+    return this.byPath.get(displayPath);
+  }
+
+  /** The source of a display path, for rendering diagnostics. */
+  source(displayPath: string): SourceFile | undefined {
+    return this.byDisplay.get(displayPath);
+  }
+
+  /** Adds a root file given by path. */
+  addFile(file: string): Module | undefined {
+    const abs = path.resolve(file);
+    const m = this.load(abs, undefined);
+    if (m) this.roots.push(m);
+    return m;
+  }
+
+  /** Adds a root file from text (for tests and the language server). */
+  addText(abs: string, text: string): Module {
+    const m = this.fromText(abs, text);
+    this.roots.push(m);
+    return m;
+  }
+
+  private load(abs: string, from: Span | undefined): Module | undefined {
+    const existing = this.modules.get(abs);
+    if (existing) return existing;
+    const display = this.host.display(abs);
+    const bytes = this.host.read(abs);
+    if (!(bytes instanceof Uint8Array)) {
+      if (from) return undefined; // the importer reports FM0202
+      const src = new SourceFile(display, '');
+      this.byDisplay.set(display, src);
+      this.diagnostics.push(diag('FM0700', src.span(0, 0), [display, bytes.error]));
+      return undefined;
+    }
+    const { text, diagnostic } = decode(display, bytes);
+    if (diagnostic) {
+      const src = new SourceFile(display, text);
+      this.byDisplay.set(display, src);
+      this.diagnostics.push(diagnostic);
+      const m = this.emptyModule(abs, src);
+      this.modules.set(abs, m);
+      return m;
+    }
+    return this.fromText(abs, text);
+  }
+
+  private emptyModule(abs: string, src: SourceFile): Module {
+    const parse: ParseResult = { source: src, ast: { kind: 'File', items: [], span: src.span(0, 0) }, comments: [], diagnostics: [] };
+    return { path: src.path, abs, parse, own: new Map(), names: new Map(), broken: true };
+  }
+
+  private fromText(abs: string, text: string): Module {
+    const display = this.host.display(abs);
+    const parse = parseSource(display, text);
+    this.byDisplay.set(display, parse.source);
+    this.diagnostics.push(...parse.diagnostics);
+    const m: Module = { path: display, abs, parse, own: new Map(), names: new Map(), broken: parse.diagnostics.some((d) => d.severity === 'error') };
+    this.modules.set(abs, m);
+    this.byPath.set(display, m);
+    this.declare(m);
+    this.resolveImports(m);
+    return m;
+  }
+
+  private declare(m: Module): void {
+    for (const item of m.parse.ast.items) {
+      if (item.kind === 'Import' || item.name.name === '') continue;
+      const prev = m.own.get(item.name.name);
+      if (prev) {
+        this.diagnostics.push(diag('FM0201', item.name.span, [item.name.name], { notes: [note('first defined here', prev.name.span)] }));
+        continue;
+      }
+      m.own.set(item.name.name, item);
+      m.names.set(item.name.name, { decl: item, module: m.path });
+    }
+  }
+
+  resolvePath(spec: string, importer: string): string {
+    const base = spec.startsWith('std/') ? path.join(STD_DIR, spec.slice(4)) : path.resolve(path.dirname(importer), spec);
+    return base.endsWith('.fm') ? base : `${base}.fm`;
+  }
+
+  private resolveImports(m: Module): void {
+    for (const item of m.parse.ast.items) {
+      if (item.kind !== 'Import' || item.path === '') continue;
+      const abs = this.resolvePath(item.path, m.abs);
+      const target = this.load(abs, item.pathSpan);
+      if (!target) {
+        const stdNames = fs.existsSync(STD_DIR) ? fs.readdirSync(STD_DIR).filter((f) => f.endsWith('.fm')).map((f) => `std/${f.slice(0, -3)}`) : [];
+        const s = suggest(item.path, stdNames);
+        this.diagnostics.push(diag('FM0202', item.pathSpan, [item.path], { help: s ? `did you mean \`${s}\`?` : undefined }));
+        continue;
+      }
+      if (target.broken) m.broken = true;
+      const selected = item.names ?? [...target.own.keys()].map((name) => ({ kind: 'Ident' as const, name, span: item.span }));
+      for (const id of selected) {
+        const decl = target.own.get(id.name);
+        if (!decl) {
+          const s = suggest(id.name, target.own.keys());
+          this.diagnostics.push(diag('FM0204', id.span, [item.path, id.name], { help: s ? `did you mean \`${s}\`?` : undefined }));
+          continue;
+        }
+        if (m.own.has(id.name)) continue; // own declarations shadow imports
+        const prev = m.names.get(id.name);
+        if (prev && 'decl' in prev && prev.decl !== decl) {
+          m.names.set(id.name, { ambiguous: [prev.module, target.path] });
+        } else if (!prev) {
+          m.names.set(id.name, { decl, module: target.path });
+        }
+      }
+    }
+  }
+
+  /** Reports every import cycle once, at the import that closes it. */
+  checkCycles(): void {
+    const state = new Map<string, 'active' | 'done'>();
+    const stack: string[] = [];
+    const visit = (m: Module) => {
+      state.set(m.abs, 'active');
+      stack.push(m.abs);
+      for (const item of m.parse.ast.items) {
+        if (item.kind !== 'Import' || item.path === '') continue;
+        const abs = this.resolvePath(item.path, m.abs);
+        const target = this.modules.get(abs);
+        if (!target) continue;
+        if (state.get(abs) === 'active') {
+          const cycle = stack.slice(stack.indexOf(abs)).map((a) => this.modules.get(a)!.path);
+          this.diagnostics.push(diag('FM0203', item.pathSpan, [[...cycle, target.path].join(' → ')]));
+        } else if (!state.has(abs)) {
+          visit(target);
+        }
+      }
+      stack.pop();
+      state.set(m.abs, 'done');
+    };
+    for (const m of this.modules.values()) if (!state.has(m.abs)) visit(m);
+  }
+}

@@ -1,0 +1,196 @@
+// Checker values: what an expression is known to be at compile time. Tensors carry only
+// their type (dtype + shape); compile-time scalars carry their value when it is known.
+
+import type * as A from './ast.js';
+import { type Dim, dimConstValue, dimEquals, dimToString } from './dims.js';
+import type { Span } from './source.js';
+
+export type Dtype = 'f32' | 'f16' | 'bf16' | 'i8' | 'i4' | 'i32' | 'i64' | 'bool';
+export const FLOAT_DTYPES: readonly Dtype[] = ['f32', 'f16', 'bf16'];
+export const INT_DTYPES: readonly Dtype[] = ['i8', 'i4', 'i32', 'i64'];
+export const isFloat = (d: Dtype) => FLOAT_DTYPES.includes(d);
+export const isInt = (d: Dtype) => INT_DTYPES.includes(d);
+
+/**
+ * A shape: optional variadic prefix (a `...` whose dims are not known inside a generic
+ * function body) followed by explicit dims.
+ */
+export interface Shape {
+  readonly prefix: string | undefined;
+  readonly dims: readonly Dim[];
+}
+
+export interface TensorT {
+  readonly dtype: Dtype;
+  readonly shape: Shape;
+  /** Where this tensor's shape came from, for notes in shape errors. */
+  readonly origin: Span | undefined;
+}
+
+/** A function that can be called: a declaration plus the scope it closes over. */
+export interface FnRef {
+  readonly decl: A.FnDecl;
+  /** The block instance the function belongs to (undefined for file-level functions). */
+  readonly owner: BlockInstance | undefined;
+  readonly module: string;
+}
+
+export interface BlockInstance {
+  readonly decl: A.BlockDecl;
+  readonly module: string;
+  /** Canonical text of the hyperparameter values, for memoization and notes. */
+  readonly key: string;
+  /** Member and hyperparameter values, in declaration order. */
+  readonly scope: Map<string, Binding>;
+  /** The span of the instantiation (for notes). */
+  readonly site: Span | undefined;
+  readonly label: string;
+}
+
+export interface ChildRef {
+  readonly inst: BlockInstance;
+  readonly multi: { readonly mode: 'repeat' | 'stack'; readonly count: Dim } | undefined;
+  readonly decl: A.ChildDecl;
+}
+
+export type V =
+  | { readonly kind: 'int'; readonly dim: Dim }
+  | { readonly kind: 'float'; readonly value: number | undefined }
+  | { readonly kind: 'bool'; readonly value: boolean | undefined }
+  | { readonly kind: 'str'; readonly value: string }
+  | { readonly kind: 'dtype'; readonly value: Dtype }
+  | { readonly kind: 'enum'; readonly value: string | undefined; readonly options: readonly string[] }
+  | { readonly kind: 'name'; readonly value: string }
+  | { readonly kind: 'fn'; readonly fn: FnRef | 'builtin-elementwise'; readonly name: string }
+  | { readonly kind: 'builtin'; readonly name: string }
+  | { readonly kind: 'tensor'; readonly t: TensorT }
+  | { readonly kind: 'tuple'; readonly items: readonly V[] }
+  | { readonly kind: 'list'; readonly items: readonly V[] }
+  | { readonly kind: 'ellipsis'; readonly shape: Shape | undefined }
+  | { readonly kind: 'child'; readonly child: ChildRef }
+  | { readonly kind: 'block'; readonly decl: A.BlockDecl; readonly module: string }
+  | { readonly kind: 'absent'; readonly cond: Span }
+  | { readonly kind: 'error' };
+
+export type VKind = V['kind'];
+
+export interface Binding {
+  readonly value: V;
+  readonly span: Span | undefined;
+  /** What the name is, in words ("hyperparameter", "param", "let binding", ...). */
+  readonly what: string;
+}
+
+export const ERROR: V = { kind: 'error' };
+
+export function tensor(dtype: Dtype, shape: Shape, origin?: Span): V {
+  return { kind: 'tensor', t: { dtype, shape, origin } };
+}
+
+export function shapeOf(dims: readonly Dim[], prefix?: string): Shape {
+  return { prefix, dims };
+}
+
+export function shapeToString(s: Shape): string {
+  const parts = s.dims.map(dimToString);
+  if (s.prefix !== undefined) parts.unshift('...');
+  return `[${parts.join(', ')}]`;
+}
+
+export function typeToString(t: TensorT): string {
+  return `${t.dtype}${shapeToString(t.shape)}`;
+}
+
+export function shapesEqual(a: Shape, b: Shape): boolean {
+  return a.prefix === b.prefix && a.dims.length === b.dims.length && a.dims.every((d, i) => dimEquals(d, b.dims[i]!));
+}
+
+/** A short description of a value for "expected X, found Y" messages. */
+export function describe(v: V): string {
+  switch (v.kind) {
+    case 'int': {
+      const c = dimConstValue(v.dim);
+      return c === undefined ? `int \`${dimToString(v.dim)}\`` : `int \`${c}\``;
+    }
+    case 'float':
+      return v.value === undefined ? 'a float' : `float \`${v.value}\``;
+    case 'bool':
+      return v.value === undefined ? 'a bool' : `bool \`${v.value}\``;
+    case 'str':
+      return 'a string';
+    case 'dtype':
+      return `dtype \`${v.value}\``;
+    case 'enum':
+    case 'name':
+      return v.value === undefined ? 'an enum value' : `\`${v.value}\``;
+    case 'fn':
+      return `function \`${v.name}\``;
+    case 'builtin':
+      return `builtin \`${v.name}\``;
+    case 'tensor':
+      return `a tensor ${typeToString(v.t)}`;
+    case 'tuple':
+      return `a tuple of ${v.items.length}`;
+    case 'list':
+      return `a list of ${v.items.length}`;
+    case 'ellipsis':
+      return '`...`';
+    case 'child':
+      return `block instance \`${v.child.decl.name.name}\``;
+    case 'block':
+      return `block \`${v.decl.name.name}\``;
+    case 'absent':
+      return 'a member that does not exist';
+    case 'error':
+      return 'an invalid value';
+  }
+}
+
+/** Canonical text of a compile-time value, for memo keys. */
+export function valueKey(v: V): string {
+  switch (v.kind) {
+    case 'int':
+      return `i:${dimToString(v.dim)}`;
+    case 'float':
+    case 'bool':
+      return `${v.kind[0]}:${String(v.value)}`;
+    case 'str':
+      return `s:${JSON.stringify(v.value)}`;
+    case 'dtype':
+    case 'enum':
+    case 'name':
+      return `${v.kind}:${String(v.value)}`;
+    case 'fn':
+      return `fn:${v.name}:${v.fn === 'builtin-elementwise' ? '' : `${v.fn.module}:${v.fn.decl.span.start}:${v.fn.owner?.key ?? ''}`}`;
+    case 'tensor':
+      return `t:${typeToString(v.t)}`;
+    case 'tuple':
+    case 'list':
+      return `${v.kind}(${v.items.map(valueKey).join(',')})`;
+    case 'ellipsis':
+      return `...${v.shape ? shapeToString(v.shape) : ''}`;
+    default:
+      return v.kind;
+  }
+}
+
+/** A human-readable value for instantiation labels: `d = 256`. */
+export function valueText(v: V): string {
+  switch (v.kind) {
+    case 'int':
+      return dimToString(v.dim);
+    case 'float':
+    case 'bool':
+      return v.value === undefined ? '?' : String(v.value);
+    case 'dtype':
+    case 'enum':
+    case 'name':
+      return String(v.value ?? '?');
+    case 'fn':
+      return v.name;
+    case 'str':
+      return JSON.stringify(v.value);
+    default:
+      return describe(v);
+  }
+}
