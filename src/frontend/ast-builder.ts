@@ -107,10 +107,14 @@ export class AstBuilder {
   private annotation(n: CstNode): A.Annotation {
     const span = this.spanOf(n);
     const hasParens = this.tok(n, 'LParen') !== undefined;
+    const at = this.tok(n, 'AnnotationName');
+    const name: A.Ident = at
+      ? { kind: 'Ident', name: at.image.slice(1), span: this.clampSpan(at.startOffset + 1, at.startOffset + at.image.length) }
+      : { kind: 'Ident', name: '', span };
     return {
       kind: 'Annotation',
       span,
-      name: this.ident(this.tok(n, 'Ident'), span),
+      name,
       args: hasParens ? this.nodes(n, 'annotationArg').map((a) => this.annotationArg(a)) : undefined,
     };
   }
@@ -459,15 +463,23 @@ export class AstBuilder {
   private postfix(n: CstNode): A.Expr {
     const prim = this.node(n, 'primary');
     let e = prim ? this.primary(prim) : errorExpr(this.spanOf(n));
-    // Interleave calls and index operations in source order.
-    const ops = this.ordered(n, ['LParen', 'LBrack']);
+    // Interleave calls, index operations and member accesses in source order.
+    const ops = this.ordered(n, ['LParen', 'LBrack', 'Dot']);
     const closers = this.ordered(n, ['RParen', 'RBrack']);
+    const names = this.toks(n, 'Ident');
     const argsNodes = this.nodes(n, 'args');
     const items = this.nodes(n, 'indexItem');
     let ai = 0;
+    let ci = 0;
     for (let k = 0; k < ops.length; k++) {
       const open = ops[k]!;
-      const close = closers[k];
+      if (open.image === '.') {
+        const id = names.find((t) => t.startOffset > open.startOffset);
+        const name = this.ident(id, this.spanOf(open));
+        e = this.limit({ kind: 'Member', target: e, name, span: this.clampSpan(e.span.start, name.span.end) }, e);
+        continue;
+      }
+      const close = closers[ci++];
       const end = close ? close.startOffset + 1 : this.spanOf(n).end;
       const span = this.clampSpan(e.span.start, end);
       if (open.image === '(') {

@@ -215,6 +215,7 @@ export type Expr =
       readonly span: Span;
     }
   | { readonly kind: 'Index'; readonly target: Expr; readonly indices: readonly IndexItem[]; readonly span: Span }
+  | { readonly kind: 'Member'; readonly target: Expr; readonly name: Ident; readonly span: Span }
   | { readonly kind: 'Tuple'; readonly items: readonly Expr[]; readonly span: Span }
   | { readonly kind: 'List'; readonly items: readonly Expr[]; readonly span: Span }
   | { readonly kind: 'Paren'; readonly inner: Expr; readonly span: Span }

@@ -58,6 +58,8 @@ export const Float = createToken({
 });
 export const Int = createToken({ name: 'Int', pattern: /0[xX][0-9a-fA-F_]+|\d[\d_]*/ });
 export const Ident = createToken({ name: 'Ident', pattern: /[A-Za-z_][A-Za-z0-9_]*/ });
+/** `@name` with no space: an annotation. A lone `@` is matrix multiplication. */
+export const AnnotationName = createToken({ name: 'AnnotationName', pattern: /@[A-Za-z_][A-Za-z0-9_]*/, label: 'an annotation' });
 
 function keyword(word: string): TokenType {
   return createToken({
@@ -101,6 +103,7 @@ export const LCurly = punct('LCurly', '{');
 export const RCurly = punct('RCurly', '}');
 export const Comma = punct('Comma', ',');
 export const Colon = punct('Colon', ':');
+export const Dot = punct('Dot', '.');
 export const Bar = punct('Bar', '|');
 
 export const allTokens: TokenType[] = [
@@ -130,6 +133,7 @@ export const allTokens: TokenType[] = [
   Star,
   Slash,
   Percent,
+  AnnotationName,
   At,
   LParen,
   RParen,
@@ -139,6 +143,7 @@ export const allTokens: TokenType[] = [
   RCurly,
   Comma,
   Colon,
+  Dot,
   Bar,
 ];
 

@@ -25,6 +25,7 @@ export const MESSAGES = {
   FM0207: 'dim variable `{0}` is not bound by the parameters, so the result cannot use it',
   FM0208: '`{0}` is imported from both `{1}` and `{2}`',
   FM0209: 'block `{0}` cannot contain itself',
+  FM0210: '`{0}` has no member `{1}`',
   // ---- FM03xx: compile-time values and hyperparameters
   FM0300: 'expected a compile-time constant, found {0}',
   FM0301: 'expected {0}, found {1}',
@@ -40,7 +41,6 @@ export const MESSAGES = {
   FM0311: 'dimension `{0}` must be positive, but is {1}',
   FM0312: '{0} count must be a positive integer, found {1}',
   FM0313: 'hyperparameter `{0}` needs a type or a default value',
-  FM0314: 'integer {0} is out of range',
   // ---- FM04xx: dtypes and shapes
   FM0400: 'cannot broadcast {0} with {1}: dim {2} vs {3}',
   FM0401: 'dtype mismatch: {0} vs {1}',

@@ -142,8 +142,7 @@ export class FmParser extends CstParser {
   });
 
   annotation = this.RULE('annotation', () => {
-    this.CONSUME(T.At);
-    this.CONSUME(T.Ident);
+    this.CONSUME(T.AnnotationName);
     this.OPTION(() => {
       this.CONSUME(T.LParen);
       this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.annotationArg) });
@@ -523,6 +522,12 @@ export class FmParser extends CstParser {
             this.CONSUME(T.LBrack);
             this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.indexItem) });
             this.CONSUME(T.RBrack);
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Dot);
+            this.CONSUME(T.Ident);
           },
         },
       ]);

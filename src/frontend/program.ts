@@ -90,6 +90,21 @@ function decode(displayPath: string, bytes: Uint8Array): { text: string; diagnos
   return { text, diagnostic: diag('FM0702', span, [why]) };
 }
 
+/** Parse results are immutable, so unchanged files (the std library) parse once per process. */
+const parseCache = new Map<string, ParseResult>();
+const PARSE_CACHE_SIZE = 256;
+
+function cachedParse(display: string, text: string): ParseResult {
+  const key = `${display}\0${text}`;
+  const hit = parseCache.get(key);
+  if (hit) return hit;
+  const r = parseSource(display, text);
+  if (text.length > 256 * 1024) return r;
+  if (parseCache.size >= PARSE_CACHE_SIZE) parseCache.delete(parseCache.keys().next().value!);
+  parseCache.set(key, r);
+  return r;
+}
+
 export class Program {
   readonly modules = new Map<string, Module>();
   readonly diagnostics: Diagnostic[] = [];
@@ -154,7 +169,7 @@ export class Program {
 
   private fromText(abs: string, text: string): Module {
     const display = this.host.display(abs);
-    const parse = parseSource(display, text);
+    const parse = cachedParse(display, text);
     this.byDisplay.set(display, parse.source);
     this.diagnostics.push(...parse.diagnostics);
     const m: Module = { path: display, abs, parse, own: new Map(), names: new Map(), broken: parse.diagnostics.some((d) => d.severity === 'error') };

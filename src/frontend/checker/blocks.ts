@@ -245,7 +245,7 @@ function childValue(ctx: Ctx, m: A.ChildDecl): V {
     if (target.kind !== 'error') ctx.checker.error('FM0205', m.block.span, [m.block.name, describe(target)]);
     return ERROR;
   }
-  const args = evalArgs(ctx, [], m.args);
+  const args = evalArgs(ctx, [], m.args, true);
   const inst = instantiate(ctx.checker, target.decl, target.module, { ctx, args, site: m.callSpan });
   if (!inst) return ERROR;
   checkAnnotations(ctx, m.annotations, { kind: 'child', name: m.name.name, params: paramsOf(inst) });

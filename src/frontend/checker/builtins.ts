@@ -12,7 +12,7 @@ import { broadcast, isOne, normAxis, numel, originNotes } from './shapes.js';
 
 const UNARY_FLOAT = ['exp', 'log', 'sqrt', 'rsqrt', 'sin', 'cos', 'tanh', 'erf', 'recip', 'floor'] as const;
 const UNARY_ANY = ['neg', 'abs'] as const;
-const SCALAR_ONLY = ['ceil', 'min', 'float', 'int'] as const;
+const SCALAR_ONLY = ['ceil', 'min', 'float', 'int', 'floordiv', 'ceildiv', 'dtype', 'size'] as const;
 const TENSOR_OPS = [
   'maximum', 'minimum', 'where', 'sum', 'max', 'reshape', 'permute', 'expand', 'pad', 'window', 'concat',
   'einsum', 'gather', 'scatter_add', 'cast', 'random', 'iota', 'full', 'topk', 'rearrange',
@@ -196,6 +196,44 @@ for (const n of ['ceil', 'float', 'int'] as const) {
   };
 }
 
+for (const n of ['floordiv', 'ceildiv'] as const) {
+  H[n] = (ctx, a, span) => {
+    const args = bind(ctx, n, [req('a'), req('b')], a, span);
+    if (!args) return ERROR;
+    const [x, y] = [args[0]!.value, args[1]!.value];
+    if (x.kind !== 'int' || y.kind !== 'int') {
+      const bad = x.kind !== 'int' ? 0 : 1;
+      ctx.checker.error('FM0422', args[bad]!.span, [bad + 1, n, 'an integer', describe(args[bad]!.value)]);
+      return ERROR;
+    }
+    if (dimConstValue(y.dim) === 0) {
+      ctx.checker.error('FM0306', args[1]!.span);
+      return ERROR;
+    }
+    // ceil(a / b) = floor((a + b - 1) / b)
+    const num = n === 'floordiv' ? x.dim : dimSub(dimAdd(x.dim, y.dim), dimConst(1));
+    return { kind: 'int', dim: dimFloorDiv(num, y.dim) };
+  };
+}
+
+/** `dtype(x)`: the dtype of a tensor, e.g. the one a `float` class was bound to. */
+H.dtype = (ctx, a, span) => {
+  const args = bind(ctx, 'dtype', [req('x')], a, span);
+  const t = args && wantTensor(ctx, 'dtype', args[0], 0);
+  return t ? { kind: 'dtype', value: t.dtype } : ERROR;
+};
+
+/** `size(x, axis)`: the size of one axis as a compile-time int. */
+H.size = (ctx, a, span) => {
+  const args = bind(ctx, 'size', [req('x'), req('axis')], a, span);
+  if (!args) return ERROR;
+  const t = wantTensor(ctx, 'size', args[0], 0);
+  const axis = wantInt(ctx, 'size', args[1], 1);
+  if (!t || axis === undefined) return ERROR;
+  const ax = normAxis(ctx, axis, t.shape, args[1]!.span);
+  return ax === undefined ? ERROR : { kind: 'int', dim: t.shape.dims[ax]! };
+};
+
 H.min = (ctx, a, span) => {
   const args = bind(ctx, 'min', [req('a'), req('b')], a, span);
   if (!args) return ERROR;
@@ -248,10 +286,12 @@ function reduce(name: 'sum' | 'max'): Handler {
         return ERROR;
       }
     } else {
-      if (t.shape.prefix !== undefined) {
-        ctx.checker.error('FM0407', span, ['(all)', `${t.shape.dims.length} + \`...\``], { help: 'give the axes to reduce' });
+      const keepAll = keep?.kind === 'bool' && keep.value === true;
+      if (t.shape.prefix !== undefined && keepAll) {
+        ctx.checker.error('FM0407', span, ['(all, keepdim)', `${t.shape.dims.length} + \`...\``], { help: 'give the axes to reduce' });
         return ERROR;
       }
+      if (t.shape.prefix !== undefined) return tensor(t.dtype, { prefix: undefined, dims: [] }, span);
       axes = t.shape.dims.map((_, i) => i);
     }
     const keepdim = keep?.kind === 'bool' && keep.value === true;
@@ -346,30 +386,47 @@ H.pad = (ctx, a, span) => {
   return tensor(t.dtype, shapeWith(t, dims), span);
 };
 
+/** A list of ints (possibly symbolic), or a single int promoted to a list. */
+function wantDims(ctx: Ctx, name: string, arg: ArgV | undefined, i: number): Dim[] | undefined {
+  if (!arg) return undefined;
+  const items = arg.value.kind === 'list' || arg.value.kind === 'tuple' ? arg.value.items : [arg.value];
+  const out: Dim[] = [];
+  for (const it of items) {
+    if (it.kind !== 'int') {
+      ctx.checker.error('FM0422', arg.span, [i + 1, name, 'integers', describe(it)]);
+      return undefined;
+    }
+    out.push(it.dim);
+  }
+  return out;
+}
+
 H.window = (ctx, a, span) => {
   const args = bind(ctx, 'window', [req('x'), req('axes'), req('size'), opt('stride'), opt('dilation')], a, span);
   if (!args) return ERROR;
   const t = wantTensor(ctx, 'window', args[0], 0);
   const axes = wantInts(ctx, 'window', args[1], 1);
-  const size = wantInts(ctx, 'window', args[2], 2);
+  const size = wantDims(ctx, 'window', args[2], 2);
   if (!t || !axes || !size) return ERROR;
-  const stride = args[3] ? wantInts(ctx, 'window', args[3], 3) : axes.map(() => 1);
-  const dilation = args[4] ? wantInts(ctx, 'window', args[4], 4) : axes.map(() => 1);
+  const one = [dimConst(1)];
+  const stride = args[3] ? wantDims(ctx, 'window', args[3], 3) : one;
+  const dilation = args[4] ? wantDims(ctx, 'window', args[4], 4) : one;
   if (!stride || !dilation) return ERROR;
   const n = axes.length;
-  const fix = (xs: number[]) => (xs.length === 1 && n > 1 ? Array<number>(n).fill(xs[0]!) : xs);
+  const fix = (xs: Dim[]) => (xs.length === 1 && n > 1 ? Array<Dim>(n).fill(xs[0]!) : xs);
   const [sz, st, dl] = [fix(size), fix(stride), fix(dilation)];
-  if (sz.length !== n || st.length !== n || dl.length !== n || [...sz, ...st, ...dl].some((x) => x <= 0)) {
-    ctx.checker.error('FM0422', span, [3, 'window', `${n} positive sizes, strides and dilations (one per axis)`, `[${size.join(', ')}]`]);
+  const bad = [...sz, ...st, ...dl].some((x) => (dimConstValue(x) ?? 1) <= 0);
+  if (sz.length !== n || st.length !== n || dl.length !== n || bad) {
+    ctx.checker.error('FM0422', span, [3, 'window', `${n} positive sizes, strides and dilations (one per axis)`, `[${size.map(dimToString).join(', ')}]`]);
     return ERROR;
   }
   const dims = [...t.shape.dims];
   for (let i = 0; i < n; i++) {
     const ax = normAxis(ctx, axes[i]!, t.shape, args[1]!.span);
     if (ax === undefined) return ERROR;
-    const L = dims[ax]!;
-    const span0 = dl[i]! * (sz[i]! - 1) + 1;
-    const out = dimAdd(dimFloorDiv(dimSub(L, dimConst(span0)), dimConst(st[i]!)), dimConst(1));
+    // out = floor((L - dilation * (size - 1) - 1) / stride) + 1
+    const reach = dimAdd(dimMul(dl[i]!, dimSub(sz[i]!, dimConst(1))), dimConst(1));
+    const out = dimAdd(dimFloorDiv(dimSub(dims[ax]!, reach), st[i]!), dimConst(1));
     const c = dimConstValue(out);
     if (c !== undefined && c <= 0) {
       ctx.checker.error('FM0311', span, [`window output along axis ${axes[i]}`, c], { notes: originNotes(t) });
@@ -377,7 +434,7 @@ H.window = (ctx, a, span) => {
     }
     dims[ax] = out;
   }
-  return tensor(t.dtype, shapeWith(t, [...dims, ...sz.map((k) => dimConst(k))]), span);
+  return tensor(t.dtype, shapeWith(t, [...dims, ...sz]), span);
 };
 
 H.concat = (ctx, a, span) => {
@@ -519,7 +576,7 @@ function creation(name: 'random' | 'iota' | 'full'): Handler {
     if (!args) return ERROR;
     const shape = wantShape(ctx, name, args[0], 0);
     if (!shape) return ERROR;
-    if (shape.prefix !== undefined && name !== 'full') {
+    if (shape.prefix !== undefined && name === 'iota') {
       ctx.checker.error('FM0422', args[0]!.span, [1, name, 'explicit dims', 'a shape with `...`']);
       return ERROR;
     }

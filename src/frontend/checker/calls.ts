@@ -8,8 +8,7 @@ import type { Span } from '../source.js';
 import { describe, ERROR, type FnRef, type Shape, shapesEqual, shapeToString, tensor, typeToString, type V } from '../types.js';
 import { callBuiltin } from './builtins.js';
 import type { Ctx } from './context.js';
-import { evalExpr } from './expr.js';
-import { enumArg } from './hparams.js';
+import { evalExpr, isKnownName } from './expr.js';
 import { checkFnBody, evalSignature, type ParamPattern, type Signature } from './functions.js';
 
 export interface ArgV {
@@ -24,18 +23,21 @@ export interface Args {
 }
 
 /** Evaluates call arguments; `pre` are already-evaluated leading arguments (the pipe value). */
-export function evalArgs(ctx: Ctx, pre: readonly ArgV[], args: readonly A.Arg[]): Args {
+export function evalArgs(ctx: Ctx, pre: readonly ArgV[], args: readonly A.Arg[], quietNames = false): Args {
   const pos: ArgV[] = [...pre];
   const named = new Map<string, ArgV & { nameSpan: Span }>();
+  // With `quietNames`, an unknown bare name is kept as a name: it may be an enum option of
+  // the callee's parameter; bindParams reports it otherwise.
+  const value = (e: A.Expr): V => (quietNames && e.kind === 'Name' && !isKnownName(ctx, e.name) ? { kind: 'name', value: e.name } : evalExpr(ctx, e));
   for (const a of args) {
     if (a.kind === 'PosArg') {
-      pos.push({ value: evalExpr(ctx, a.value), span: a.value.span, expr: a.value });
+      pos.push({ value: value(a.value), span: a.value.span, expr: a.value });
     } else {
       if (named.has(a.name.name)) {
         ctx.checker.error('FM0305', a.name.span, [a.name.name]);
         continue;
       }
-      named.set(a.name.name, { value: evalExpr(ctx, a.value), span: a.value.span, expr: a.value, nameSpan: a.name.span });
+      named.set(a.name.name, { value: value(a.value), span: a.value.span, expr: a.value, nameSpan: a.name.span });
     }
   }
   return { pos, named };
@@ -48,11 +50,11 @@ export function evalCall(ctx: Ctx, calleeExpr: A.Expr, callee: V, pre: readonly 
   }
   if (callee.kind === 'builtin') return callBuiltin(ctx, callee.name, evalArgs(ctx, pre, args), span, calleeExpr.span);
   if (callee.kind === 'fn') {
-    const a = evalArgs(ctx, pre, args);
+    const a = evalArgs(ctx, pre, args, true);
     if (callee.fn === 'builtin-elementwise') return callUnknownElementwise(ctx, callee.name, a, span);
     return callFn(ctx, callee.fn, a, span);
   }
-  if (callee.kind === 'child') return callChild(ctx, callee, evalArgs(ctx, pre, args), span);
+  if (callee.kind === 'child') return callChild(ctx, callee, evalArgs(ctx, pre, args, true), span);
   if (callee.kind === 'block') {
     ctx.checker.error('FM0206', calleeExpr.span, [callee.decl.name.name, 'block', 'a function'], {
       help: `declare an instance as a block member, \`name = ${callee.decl.name.name}(...)\`, and call \`name(x)\``,
@@ -119,10 +121,12 @@ export function bindParams(
       ctx.checker.error('FM0302', span, [p.name, calleeName]);
       ok = false;
     }
-    // A bare enum option name is accepted for an enum-typed parameter.
-    if (arg?.expr && arg.value.kind === 'error' && p.type && p.type.kind === 'EnumType') {
-      const ev = enumArg(p.type, arg.expr);
-      if (ev) out[i] = { ...arg, value: ev };
+    // A bare name is accepted only as an option of an enum-typed parameter.
+    if (arg?.value.kind === 'name' && p.type?.kind !== 'EnumType') {
+      const s = suggest(arg.value.value, ctx.scope.allNames());
+      ctx.checker.error('FM0200', arg.span, [arg.value.value], { help: s ? `did you mean \`${s}\`?` : undefined });
+      out[i] = { ...arg, value: ERROR };
+      ok = false;
     }
   });
   return { args: out, ok };

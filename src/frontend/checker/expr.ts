@@ -22,7 +22,7 @@ import type { Span } from '../source.js';
 import { describe, type Dtype, ERROR, isFloat, isInt, tensor, type TensorT, typeToString, type V } from '../types.js';
 import { evalCall } from './calls.js';
 import { childCtx, type Ctx } from './context.js';
-import { resolveTopLevel } from './toplevel.js';
+import { hasTopLevel, resolveTopLevel } from './toplevel.js';
 import { broadcast, normAxis, originNotes } from './shapes.js';
 
 export function evalExpr(ctx: Ctx, e: A.Expr): V {
@@ -61,7 +61,31 @@ export function evalExpr(ctx: Ctx, e: A.Expr): V {
       return evalIndex(ctx, evalExpr(ctx, e.target), e.indices, e.span);
     case 'If':
       return evalIf(ctx, e);
+    case 'Member':
+      return evalMember(ctx, evalExpr(ctx, e.target), e);
   }
+}
+
+/** `child.name`: a param, buffer, function, child or let of a child block instance. */
+function evalMember(ctx: Ctx, target: V, e: A.Expr & { kind: 'Member' }): V {
+  if (target.kind === 'error' || e.name.name === '') return ERROR;
+  if (target.kind !== 'child' || target.child.multi) {
+    const what = target.kind === 'child' ? `\`${target.child.decl.name.name}\` (a ${target.child.multi!.mode} of blocks)` : describe(target);
+    ctx.checker.error('FM0210', e.name.span, [what, e.name.name]);
+    return ERROR;
+  }
+  const inst = target.child.inst;
+  const b = inst.scope.get(e.name.name);
+  if (!b || b.what === 'hyperparameter') {
+    const s = suggest(e.name.name, [...inst.scope].filter(([, x]) => x.what !== 'hyperparameter').map(([k]) => k));
+    ctx.checker.error('FM0210', e.name.span, [target.child.decl.name.name, e.name.name], { help: s ? `did you mean \`${s}\`?` : undefined });
+    return ERROR;
+  }
+  if (b.value.kind === 'absent') {
+    ctx.checker.error('FM0210', e.name.span, [target.child.decl.name.name, e.name.name], { notes: [{ message: 'it exists only when this condition holds', span: b.value.cond }] });
+    return ERROR;
+  }
+  return b.value;
 }
 
 export function lookupName(ctx: Ctx, name: string, span: Span): V {
@@ -78,10 +102,27 @@ export function lookupName(ctx: Ctx, name: string, span: Span): V {
   if (top) return top;
   if ((DTYPES as readonly string[]).includes(name)) return { kind: 'dtype', value: name as Dtype };
   if (name === 'training') return { kind: 'bool', value: undefined };
+  if (name === 'inf') return { kind: 'float', value: Infinity };
+  if (name === 'nan') return { kind: 'float', value: NaN };
+  // An option of an enum-typed value in scope (`dispatch == capacity`).
+  for (const n of ctx.scope.allNames()) {
+    const v = ctx.scope.lookup(n)?.value;
+    if (v?.kind === 'enum' && v.options.includes(name)) return { kind: 'name', value: name };
+  }
   const candidates = [...ctx.scope.allNames(), ...(ctx.checker.program.modules.get(ctx.module)?.names.keys() ?? [])];
   const s = suggest(name, candidates);
   ctx.checker.error('FM0200', span, [name], { help: s ? `did you mean \`${s}\`?` : undefined });
   return ERROR;
+}
+
+/** Whether a name resolves to anything, without reporting. */
+export function isKnownName(ctx: Ctx, name: string): boolean {
+  if (ctx.scope.lookup(name) || hasTopLevel(ctx, name)) return true;
+  if ((DTYPES as readonly string[]).includes(name) || ['training', 'inf', 'nan'].includes(name)) return true;
+  return ctx.scope.allNames().some((n) => {
+    const v = ctx.scope.lookup(n)?.value;
+    return v?.kind === 'enum' && v.options.includes(name);
+  });
 }
 
 // ---------------------------------------------------------------- compile-time arithmetic

@@ -1,0 +1,351 @@
+// The canonical `.fm` layout as prettier docs. The printer never adds, drops or reorders a
+// token that changes the parse: parentheses are `Paren` nodes and are printed as written,
+// numbers keep their source text, strings are re-escaped to the same value. Trailing commas
+// are added only where the grammar allows them (hyperparameters, fn params, results, call
+// args). Comments are attached by prettier (see plugin.ts); dangling ones are printed here.
+
+import { doc, util, type AstPath, type Doc, type ParserOptions } from 'prettier';
+import type * as A from '../frontend/ast.js';
+import type { Span } from '../frontend/source.js';
+
+const { group, indent, line, softline, hardline, join, ifBreak, lineSuffix, breakParent } = doc.builders;
+
+/** A comment as handed to prettier (converted from the lexer's comment tokens). */
+export interface FmComment {
+  readonly type: 'LineComment' | 'BlockComment';
+  readonly value: string;
+  readonly start: number;
+  readonly end: number;
+  leading?: boolean;
+  trailing?: boolean;
+  printed?: boolean;
+}
+
+/** Any AST node (or the `{key, value, span}` train entries), as prettier sees it. */
+export interface FmNode {
+  readonly kind?: string;
+  readonly span?: Span;
+  readonly annotations?: readonly A.Annotation[];
+  comments?: FmComment[];
+  readonly [key: string]: unknown;
+}
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- prettier's AstPath typing is per-key */
+type Path = AstPath<any>;
+type Print = (selector?: string | number | (string | number)[]) => Doc;
+
+/** Nodes printed as part of their parent's chain (`a + b + c`, `x |> f |> g`). */
+export const chained = new WeakSet<object>();
+
+const PREC: Record<A.BinaryOp, number> = {
+  or: 1,
+  and: 2,
+  '==': 4,
+  '!=': 4,
+  '<': 4,
+  '<=': 4,
+  '>': 4,
+  '>=': 4,
+  '+': 5,
+  '-': 5,
+  '*': 6,
+  '/': 6,
+  '%': 6,
+  '@': 6,
+  '**': 8,
+};
+
+/** Marks the nested left operands of same-precedence binary chains and pipe chains. */
+export function markChains(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const x of node) markChains(x);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  const n = node as Record<string, unknown> & { kind?: string };
+  if (n.kind === 'Binary') {
+    const b = n as unknown as Extract<A.Expr, { kind: 'Binary' }>;
+    if (b.left.kind === 'Binary' && b.op !== '**' && PREC[b.left.op] === PREC[b.op]) chained.add(b.left);
+  } else if (n.kind === 'Pipe') {
+    const p = n as unknown as Extract<A.Expr, { kind: 'Pipe' }>;
+    if (p.value.kind === 'Pipe') chained.add(p.value);
+  }
+  for (const k of Object.keys(n)) if (!SPAN_KEYS.has(k) && k !== 'comments') markChains(n[k]);
+}
+
+export const SPAN_KEYS = new Set(['span', 'opSpan', 'pathSpan', 'endSpan', 'callSpan']);
+
+export function locStart(n: FmNode | FmComment): number {
+  if ('span' in n && n.span) return Math.min(n.annotations?.[0]?.span.start ?? Infinity, n.span.start);
+  return (n as FmComment).start;
+}
+
+export function locEnd(n: FmNode | FmComment): number {
+  return 'span' in n && n.span ? n.span.end : (n as FmComment).end;
+}
+
+export function isBlockComment(c: FmComment): boolean {
+  return c.type === 'BlockComment';
+}
+
+export function commentText(c: FmComment): string {
+  return c.type === 'LineComment' ? c.value.trimEnd() : c.value;
+}
+
+/** Prints a comment that prettier did not place (dangling) and marks it printed. */
+function own(c: FmComment): Doc {
+  c.printed = true;
+  return commentText(c);
+}
+
+function dangling(node: FmNode): FmComment[] {
+  return (node.comments ?? []).filter((c) => !c.leading && !c.trailing && !c.printed);
+}
+
+export function quote(s: string): string {
+  const esc: Record<string, string> = { '\\': '\\\\', '"': '\\"', '\n': '\\n', '\t': '\\t' };
+  return `"${s.replace(/[\\"\n\t]/g, (c) => esc[c]!)}"`;
+}
+
+/** `open items close`, one item per line with a trailing comma (where allowed) when too long. */
+function list(open: string, items: Doc[], close: string, trailingComma: boolean): Doc {
+  if (items.length === 0) return [open, close];
+  const sep = [',', line];
+  return group([open, indent([softline, join(sep, items)]), trailingComma ? ifBreak(',') : '', softline, close]);
+}
+
+/** Whether a node's leading comments put it on a new line (the value is then indented). */
+function startsOnNewLine(node: unknown, options: ParserOptions<FmNode>): boolean {
+  const cs = (node as FmNode | undefined)?.comments ?? [];
+  return cs.some((c) => c.leading && (!isBlockComment(c) || util.hasNewline(options.originalText, c.end)));
+}
+
+export function printFm(path: Path, options: ParserOptions<FmNode>, print: Print): Doc {
+  const node = path.node as FmNode;
+  const printed = printNode(path, options, print);
+  // Dangling comments the node's own printer did not place: printed after it, as trailing.
+  const rest = dangling(node).map((c) => (isBlockComment(c) ? [' ', own(c)] : [lineSuffix([' ', own(c)]), breakParent]));
+  return rest.length > 0 ? [printed, rest] : printed;
+}
+
+function printNode(path: Path, options: ParserOptions<FmNode>, print: Print): Doc {
+  const node = path.node as FmNode;
+  const n = node as any;
+  /** A value after `=` or a keyword: indented when comments push it onto its own line. */
+  const val = (key: string): Doc =>
+    startsOnNewLine((path.node as any)[key], options) ? indent(print(key)) : print(key);
+  const opt = (key: string, before: string, after = ''): Doc => (n[key] === undefined ? '' : [before, val(key), after]);
+  const anns = (): Doc => (n.annotations.length > 0 ? [join(hardline, path.map(print, 'annotations')), hardline] : '');
+  const args = (key: string, trailing = true): Doc => list('(', path.map(print, key), ')', trailing);
+
+  switch (node.kind) {
+    case 'File': {
+      const items = lines(path, options, print, 'items', topLevelBlank);
+      const d = dangling(node);
+      if (d.length > 0) items.push(items.length > 0 ? hardline : '', join(hardline, d.map(own)));
+      return items.length > 0 ? [items, hardline] : '';
+    }
+    case 'Import':
+      return n.names === undefined
+        ? ['import ', quote(n.path)]
+        : [
+            'import ',
+            n.names.length === 0
+              ? '{}'
+              : group(['{', indent([line, join([',', line], path.map(print, 'names'))]), line, '}']),
+            ' from ',
+            quote(n.path),
+          ];
+    case 'Annotation':
+      return ['@', print('name'), n.args === undefined ? '' : args('args', false)];
+    case 'Positional':
+    case 'PosArg':
+    case 'IndexExpr':
+      return print('value');
+    case 'Named':
+    case 'NamedArg':
+      return [print('name'), ' = ', val('value')];
+    case 'Ratio':
+      return [print('n'), ':', print('m')];
+    case 'Const':
+      return [anns(), 'const ', print('name'), opt('type', ': '), ' = ', val('value')];
+    case 'Block':
+      return [
+        anns(),
+        n.isModel ? 'model ' : 'block ',
+        print('name'),
+        n.hparams.length > 0 ? args('hparams') : '',
+        ' ',
+        braces(path, options, print, 'members', memberBlank),
+      ];
+    case 'HParam':
+      return [print('name'), opt('type', ': '), opt('default', ' = ')];
+    case 'ScalarType':
+      return n.name;
+    case 'EnumType':
+      return join(' | ', path.map(print, 'options'));
+    case 'LetMember':
+      return [anns(), 'let ', print('name'), ' = ', val('value')];
+    case 'Require':
+      return ['require ', val('cond'), n.message === undefined ? '' : [', ', quote(n.message)]];
+    case 'Param':
+      return [
+        anns(),
+        n.isBuffer ? 'buffer ' : 'param ',
+        print('name'),
+        ': ',
+        print('type'),
+        opt('init', ' = '),
+        opt('cond', ' if '),
+      ];
+    case 'Child':
+      return [
+        anns(),
+        print('name'),
+        ' = ',
+        n.multi ? [n.multi.mode, ' ', print(['multi', 'count']), ' '] : '',
+        print('block'),
+        args('args'),
+        opt('cond', ' if '),
+      ];
+    case 'Train':
+      return [anns(), 'train ', braces(path, options, print, 'entries', () => undefined, () => [print('key'), ' = ', val('value')])];
+    case 'Fn': {
+      const results: Doc =
+        n.results === undefined ? '' : [' -> ', n.tupleResult ? args('results') : print(['results', 0])];
+      return [anns(), 'fn ', print('name'), args('params'), results, ' ', braces(path, options, print, 'body')];
+    }
+    case 'FnParam':
+      return [print('name'), ': ', print('type'), opt('default', ' = ')];
+    case 'FnResult':
+      return n.name ? [print('name'), ': ', print('type')] : print('type');
+    case 'TensorType':
+      return [print('dtype'), list('[', path.map(print, 'dims'), ']', false)];
+    case 'DimExpr':
+      return print('expr');
+    case 'DimAny':
+      return '_';
+    case 'DimEllipsis':
+    case 'IndexEllipsis':
+    case 'Ellipsis':
+      return '...';
+    case 'Let':
+      return ['let ', print('pattern'), opt('type', ': '), ' = ', val('value')];
+    case 'Set':
+      return ['set ', print('target'), ' = ', val('value')];
+    case 'Return':
+      return ['return ', val('value')];
+    case 'PatName':
+      return print('name');
+    case 'PatTuple':
+      return list('(', path.map(print, 'items'), ')', false);
+    case 'Ident':
+    case 'Name':
+      return n.name;
+    case 'Int':
+    case 'Float':
+      return n.text;
+    case 'Str':
+      return quote(n.value);
+    case 'Bool':
+      return n.value ? 'true' : 'false';
+    case 'Unary':
+      return [n.op === 'not' ? 'not ' : '-', print('operand')];
+    case 'Binary': {
+      const parts = binaryChain(path, print);
+      return group([parts[0]!, indent(parts.slice(1))]);
+    }
+    case 'Pipe': {
+      const parts = pipeChain(path, print);
+      return group([parts[0]!, indent(parts.slice(1))]);
+    }
+    case 'Call':
+      return [print('callee'), args('args')];
+    case 'Index':
+      return [print('target'), list('[', path.map(print, 'indices'), ']', false)];
+    case 'Slice':
+      return [opt('start', ''), ':', opt('stop', ''), opt('step', ':')];
+    case 'Tuple':
+      return list('(', path.map(print, 'items'), ')', false);
+    case 'List':
+      return list('[', path.map(print, 'items'), ']', false);
+    case 'Paren':
+      return group(['(', indent([softline, print('inner')]), softline, ')']);
+    case 'If': {
+      // An else-if continues its parent's group, so a whole chain breaks together.
+      const parts = ['if ', print('cond'), ' ', print('then'), ' else ', print('else')];
+      return path.parent?.kind === 'If' && path.key === 'else' ? parts : group(parts);
+    }
+    case 'Branch': {
+      const stmts = lines(path, options, print, 'stmts', () => undefined);
+      const body = stmts.length > 0 ? [stmts, hardline, print('value')] : print('value');
+      return ['{', indent([line, body]), line, '}'];
+    }
+    default:
+      throw new Error(`fmc fmt: cannot print a ${String(node.kind)} node`);
+  }
+}
+
+type Blank = (prev: FmNode, next: FmNode) => boolean | undefined;
+
+/** Imports and constants may be grouped; every other pair of declarations gets a blank line. */
+const topLevelBlank: Blank = (a, b) => (a.kind === b.kind && (a.kind === 'Import' || a.kind === 'Const') ? undefined : true);
+
+/** Members of different kinds, and functions, are separated by a blank line. */
+const memberBlank: Blank = (a, b) => (a.kind !== b.kind || a.kind === 'Fn' ? true : undefined);
+
+/**
+ * The children under `key`, one per line; a blank line between two of them when `blank`
+ * says so, or (when it returns undefined) when the source had one.
+ */
+function lines(
+  path: Path,
+  options: ParserOptions<FmNode>,
+  print: Print,
+  key: string,
+  blank: Blank,
+  printItem: () => Doc = () => print(),
+): Doc[] {
+  const nodes = (path.node as any)[key] as FmNode[];
+  const parts: Doc[] = [];
+  path.each((_child: Path, i: number) => {
+    const prev = nodes[i - 1];
+    if (prev) {
+      const b = blank(prev, nodes[i]!) ?? util.isNextLineEmpty(options.originalText, locEnd(prev));
+      parts.push(b ? [hardline, hardline] : hardline);
+    }
+    parts.push(printItem());
+  }, key);
+  return parts;
+}
+
+/** `{ ... }` with one child per line; comments in an empty body are printed inside it. */
+function braces(
+  path: Path,
+  options: ParserOptions<FmNode>,
+  print: Print,
+  key: string,
+  blank: Blank = () => undefined,
+  printItem?: () => Doc,
+): Doc {
+  const content = lines(path, options, print, key, blank, printItem);
+  const d = dangling(path.node as FmNode);
+  if (d.length > 0) content.push(content.length > 0 ? hardline : '', join(hardline, d.map(own)));
+  return content.length === 0 ? '{}' : ['{', indent([hardline, content]), hardline, '}'];
+}
+
+/** `a + b + c`: the flattened operands and operators of a same-precedence chain. */
+function binaryChain(path: Path, print: Print): Doc[] {
+  const n = path.node as Extract<A.Expr, { kind: 'Binary' }>;
+  const left: Doc[] = chained.has(n.left) ? path.call((p: Path) => binaryChain(p, print), 'left') : [print('left')];
+  return [...left, ` ${n.op}`, line, print('right')];
+}
+
+/** `x |> f |> g(a)`, breaking before each `|>`. */
+function pipeChain(path: Path, print: Print): Doc[] {
+  const n = path.node as Extract<A.Expr, { kind: 'Pipe' }>;
+  const head: Doc[] = chained.has(n.value) ? path.call((p: Path) => pipeChain(p, print), 'value') : [print('value')];
+  // `x |> f()` and `x |> f` are the same pipe; `x |> f(a)()` needs its `()` to stay that.
+  const args = n.args.length > 0 || n.fn.kind === 'Call' ? list('(', path.map(print, 'args'), ')', true) : '';
+  return [...head, [line, '|> ', print('fn'), args]];
+}
