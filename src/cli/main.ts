@@ -2,8 +2,6 @@
 // next to this one and hold no compiler logic of their own.
 
 import { Command, CommanderError } from 'commander';
-import { checkCommand } from './check.js';
-import { fmtCommand } from './fmt.js';
 import { EXIT, type Io, processIo } from './io.js';
 
 const VERSION = '0.1.0';
@@ -42,7 +40,11 @@ Examples:
   fmc check models/swa_lm.fm
   fmc check --json models/*.fm | jq '.diagnostics[].code'`,
     )
-    .action((files: string[], opts: { json?: boolean }) => setCode(checkCommand(io, files, { json: opts.json === true })));
+    .action(async (files: string[], opts: { json?: boolean }) => {
+      // Commands are loaded on use, so `fmc check` does not pay for the formatter.
+      const { checkCommand } = await import('./check.js');
+      setCode(checkCommand(io, files, { json: opts.json === true }));
+    });
   cmd
     .command('fmt')
     .description('format .fm files canonically (in place)')
@@ -59,9 +61,10 @@ Examples:
   fmc fmt models/*.fm
   fmc fmt --check std/*.fm models/*.fm`,
     )
-    .action(async (files: string[], opts: { check?: boolean; stdout?: boolean }) =>
-      setCode(await fmtCommand(io, files, { check: opts.check === true, stdout: opts.stdout === true })),
-    );
+    .action(async (files: string[], opts: { check?: boolean; stdout?: boolean }) => {
+      const { fmtCommand } = await import('./fmt.js');
+      setCode(await fmtCommand(io, files, { check: opts.check === true, stdout: opts.stdout === true }));
+    });
   return cmd;
 }
 

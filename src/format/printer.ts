@@ -32,7 +32,7 @@ export interface FmNode {
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- prettier's AstPath typing is per-key */
 type Path = AstPath<any>;
-type Print = (selector?: string | number | (string | number)[]) => Doc;
+type Print = (selector?: string | number | (string | number)[] | Path) => Doc;
 
 /** Nodes printed as part of their parent's chain (`a + b + c`, `x |> f |> g`). */
 export const chained = new WeakSet<object>();
@@ -211,9 +211,16 @@ function printNode(path: Path, options: ParserOptions<FmNode>, print: Print): Do
     case 'Train':
       return [anns(), 'train ', braces(path, options, print, 'entries', () => undefined, () => [print('key'), ' = ', val('value')])];
     case 'Fn': {
-      const results: Doc =
-        n.results === undefined ? '' : [' -> ', n.tupleResult ? args('results') : print(['results', 0])];
-      return [anns(), 'fn ', print('name'), args('params'), results, ' ', braces(path, options, print, 'body')];
+      // `-> (a: T)` is one named result; only unnamed single results go without parentheses.
+      const bare = n.results?.length === 1 && n.results[0].name === undefined;
+      const results: Doc = n.results === undefined ? '' : [' -> ', bare ? print(['results', 0]) : args('results')];
+      // The results are inside the params' group: a long signature breaks the params first.
+      const params = path.map(print, 'params');
+      const sig =
+        params.length === 0
+          ? ['()', results]
+          : group(['(', indent([softline, join([',', line], params)]), ifBreak(','), softline, ')', results]);
+      return [anns(), 'fn ', print('name'), sig, ' ', braces(path, options, print, 'body')];
     }
     case 'FnParam':
       return [print('name'), ': ', print('type'), opt('default', ' = ')];
@@ -261,6 +268,8 @@ function printNode(path: Path, options: ParserOptions<FmNode>, print: Print): Do
     }
     case 'Call':
       return [print('callee'), args('args')];
+    case 'Member':
+      return [print('target'), '.', print('name')];
     case 'Index':
       return [print('target'), list('[', path.map(print, 'indices'), ']', false)];
     case 'Slice':

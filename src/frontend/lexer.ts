@@ -1,7 +1,8 @@
 // Tokens of the .fm language (Chevrotain). The keyword and dtype lists exported here are
 // the single source of truth; the TextMate grammar is tested against them.
 
-import { createToken, Lexer, type TokenType } from 'chevrotain';
+import type { TokenType } from 'chevrotain';
+import { createToken, Lexer } from './chevrotain.js';
 
 export const KEYWORDS = [
   'import',

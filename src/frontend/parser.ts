@@ -1,15 +1,8 @@
 // The .fm grammar as a Chevrotain CstParser with error recovery. Rules are class fields;
 // the grammar holds no semantics: ast-builder.ts turns the CST into the typed AST.
 
-import {
-  CstParser,
-  EOF,
-  type CstNode,
-  type IParserErrorMessageProvider,
-  type IToken,
-  type ParserMethod,
-  type TokenType,
-} from 'chevrotain';
+import type { CstNode, IParserErrorMessageProvider, IToken, ParserMethod, TokenType } from 'chevrotain';
+import { CstParser, EOF } from './chevrotain.js';
 import * as T from './lexer.js';
 
 /** What a user is told was expected when a rule has no viable alternative. */
@@ -78,6 +71,9 @@ export class FmParser extends CstParser {
       errorMessageProvider: errorMessages,
       maxLookahead: 3,
       nodeLocationTracking: 'onlyOffset',
+      // Grammar validation costs start-up time on every run; the tests run it (see
+      // test/frontend/parser.test.ts), so the shipped CLI skips it.
+      skipValidations: process.env.FMC_VALIDATE_GRAMMAR !== '1',
     });
     this.performSelfAnalysis();
   }

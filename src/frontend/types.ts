@@ -2,7 +2,7 @@
 // their type (dtype + shape); compile-time scalars carry their value when it is known.
 
 import type * as A from './ast.js';
-import { type Dim, dimConstValue, dimEquals, dimToString } from './dims.js';
+import { type Dim, dimConstValue, dimEquals, dimKey, dimToString } from './dims.js';
 import type { Span } from './source.js';
 
 export type Dtype = 'f32' | 'f16' | 'bf16' | 'i8' | 'i4' | 'i32' | 'i64' | 'bool';
@@ -150,7 +150,7 @@ export function describe(v: V): string {
 export function valueKey(v: V): string {
   switch (v.kind) {
     case 'int':
-      return `i:${dimToString(v.dim)}`;
+      return `i:${dimKey(v.dim)}`;
     case 'float':
     case 'bool':
       return `${v.kind[0]}:${String(v.value)}`;
@@ -163,12 +163,13 @@ export function valueKey(v: V): string {
     case 'fn':
       return `fn:${v.name}:${v.fn === 'builtin-elementwise' ? '' : `${v.fn.module}:${v.fn.decl.span.start}:${v.fn.owner?.key ?? ''}`}`;
     case 'tensor':
-      return `t:${typeToString(v.t)}`;
+      // The variadic prefix's identity matters: two `...` are different shapes.
+      return `t:${v.t.dtype}:${v.t.shape.prefix ?? ''}:${v.t.shape.dims.map(dimKey).join(',')}`;
     case 'tuple':
     case 'list':
       return `${v.kind}(${v.items.map(valueKey).join(',')})`;
     case 'ellipsis':
-      return `...${v.shape ? shapeToString(v.shape) : ''}`;
+      return `...${v.shape ? `${v.shape.prefix ?? ''}:${v.shape.dims.map(dimKey).join(',')}` : ''}`;
     default:
       return v.kind;
   }
