@@ -13,6 +13,7 @@ import {
   type FmNode,
   SPAN_KEYS,
   chained,
+  code,
   commentText,
   isBlockComment,
   locEnd,
@@ -71,12 +72,16 @@ interface Placed extends FmComment {
   followingNode?: FmNode;
 }
 
-const BODIES = new Set(['Block', 'Fn', 'Train']);
-
-/** The source between two offsets with comments blanked out (no strings occur there). */
-function code(text: string, from: number, to: number): string {
-  return text.slice(from, to).replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\//g, ' ');
-}
+/** Nodes with a `{ body }`: comments in an empty body are printed inside it. */
+const BODIES: Record<string, string> = { Block: 'members', Fn: 'body', Train: 'entries' };
+/** Nodes ending in brackets that may be empty: comments in `f()`, `@a()`, `f32[]` go inside. */
+const BRACKETS: Record<string, string> = {
+  Call: 'args',
+  Pipe: 'args',
+  Child: 'args',
+  Annotation: 'args',
+  TensorType: 'dims',
+};
 
 /** A comment before `(`, `[` or `{` of a bracketed node goes inside, before its first child. */
 function descend(node: FmNode): FmNode {
@@ -95,10 +100,14 @@ function descend(node: FmNode): FmNode {
   }
 }
 
+const isEmpty = (n: FmNode, key: string | undefined) =>
+  key !== undefined && (n[key] as unknown[] | undefined)?.length === 0;
+
 /**
- * Where a comment goes. `//` comments on the end of a line stay trailing comments of the node
- * before them only when nothing but commas separates it from the next node; otherwise they
- * lead the next node (so one is never carried past an operator, `=`, `(` or `{`).
+ * Where a comment goes. A `//` comment is printed at the end of a line, so it must be attached
+ * where a line break follows: after the node before it when only commas come between that
+ * node and the next one (lists break there), before the next node otherwise (it is never
+ * carried past an operator, `=`, `(` or `{`), and inside empty brackets and bodies.
  */
 function attach(comment: unknown, text: string): boolean {
   const c = comment as Placed;
@@ -108,8 +117,8 @@ function attach(comment: unknown, text: string): boolean {
   if (e?.span && lastAnn && c.start >= lastAnn.span.end && c.end <= e.span.start) {
     return util.addTrailingComment(lastAnn, c); // between the annotations and the keyword
   }
-  if (e && p && !f && BODIES.has(e.kind ?? '') && code(text, locEnd(p), c.start).includes('{')) {
-    return util.addDanglingComment(e, c, undefined); // inside an empty body
+  if (e && p && !f && (isEmpty(e, BODIES[e.kind ?? '']) || isEmpty(e, BRACKETS[e.kind ?? '']))) {
+    return util.addDanglingComment(e, c, undefined); // in (or just before) an empty body or `()`
   }
   if (c.placement === 'remaining') return false; // inline `/* */`: prettier's default
   if (f && (c.placement === 'ownLine' || !p || /[^\s,]/.test(code(text, locEnd(p), locStart(f))))) {

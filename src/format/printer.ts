@@ -84,6 +84,11 @@ export function locEnd(n: FmNode | FmComment): number {
   return 'span' in n && n.span ? n.span.end : (n as FmComment).end;
 }
 
+/** The source between two offsets with comments blanked out (where no strings occur). */
+export function code(text: string, from: number, to: number): string {
+  return text.slice(from, to).replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\//g, ' ');
+}
+
 export function isBlockComment(c: FmComment): boolean {
   return c.type === 'BlockComment';
 }
@@ -107,8 +112,22 @@ export function quote(s: string): string {
   return `"${s.replace(/[\\"\n\t]/g, (c) => esc[c]!)}"`;
 }
 
-/** `open items close`, one item per line with a trailing comma (where allowed) when too long. */
-function list(open: string, items: Doc[], close: string, trailingComma: boolean): Doc {
+/**
+ * `open items close`, one item per line with a trailing comma (where allowed) when too long.
+ * `owner`'s dangling comments are printed between empty brackets.
+ */
+function list(open: string, items: Doc[], close: string, trailingComma: boolean, owner?: FmNode): Doc {
+  const inside = items.length === 0 && owner ? dangling(owner) : [];
+  if (inside.length > 0) {
+    const lineComment = inside.some((c) => !isBlockComment(c));
+    return group([
+      open,
+      indent([softline, join(line, inside.map(own))]),
+      softline,
+      close,
+      lineComment ? breakParent : '',
+    ]);
+  }
   if (items.length === 0) return [open, close];
   const sep = [',', line];
   return group([open, indent([softline, join(sep, items)]), trailingComma ? ifBreak(',') : '', softline, close]);
@@ -124,7 +143,9 @@ export function printFm(path: Path, options: ParserOptions<FmNode>, print: Print
   const node = path.node as FmNode;
   const printed = printNode(path, options, print);
   // Dangling comments the node's own printer did not place: printed after it, as trailing.
-  const rest = dangling(node).map((c) => (isBlockComment(c) ? [' ', own(c)] : [lineSuffix([' ', own(c)]), breakParent]));
+  const rest = dangling(node).map((c) =>
+    isBlockComment(c) ? [' ', own(c)] : [lineSuffix([' ', own(c)]), breakParent],
+  );
   return rest.length > 0 ? [printed, rest] : printed;
 }
 
@@ -136,7 +157,8 @@ function printNode(path: Path, options: ParserOptions<FmNode>, print: Print): Do
     startsOnNewLine((path.node as any)[key], options) ? indent(print(key)) : print(key);
   const opt = (key: string, before: string, after = ''): Doc => (n[key] === undefined ? '' : [before, val(key), after]);
   const anns = (): Doc => (n.annotations.length > 0 ? [join(hardline, path.map(print, 'annotations')), hardline] : '');
-  const args = (key: string, trailing = true): Doc => list('(', path.map(print, key), ')', trailing);
+  const args = (key: string, trailing = true, owner?: FmNode): Doc =>
+    list('(', path.map(print, key), ')', trailing, owner);
 
   switch (node.kind) {
     case 'File': {
@@ -147,17 +169,17 @@ function printNode(path: Path, options: ParserOptions<FmNode>, print: Print): Do
     }
     case 'Import':
       return n.names === undefined
-        ? ['import ', quote(n.path)]
+        ? ['import ', dangling(node).map((c) => [own(c), isBlockComment(c) ? ' ' : hardline]), quote(n.path)]
         : [
             'import ',
             n.names.length === 0
-              ? '{}'
+              ? list('{', [], '}', false, node)
               : group(['{', indent([line, join([',', line], path.map(print, 'names'))]), line, '}']),
             ' from ',
             quote(n.path),
           ];
     case 'Annotation':
-      return ['@', print('name'), n.args === undefined ? '' : args('args', false)];
+      return ['@', print('name'), n.args === undefined ? '' : args('args', false, node)];
     case 'Positional':
     case 'PosArg':
     case 'IndexExpr':
@@ -205,11 +227,22 @@ function printNode(path: Path, options: ParserOptions<FmNode>, print: Print): Do
         ' = ',
         n.multi ? [n.multi.mode, ' ', print(['multi', 'count']), ' '] : '',
         print('block'),
-        args('args'),
+        args('args', true, node),
         opt('cond', ' if '),
       ];
     case 'Train':
-      return [anns(), 'train ', braces(path, options, print, 'entries', () => undefined, () => [print('key'), ' = ', val('value')])];
+      return [
+        anns(),
+        'train ',
+        braces(
+          path,
+          options,
+          print,
+          'entries',
+          () => undefined,
+          () => [print('key'), ' = ', val('value')],
+        ),
+      ];
     case 'Fn': {
       // `-> (a: T)` is one named result; only unnamed single results go without parentheses.
       const bare = n.results?.length === 1 && n.results[0].name === undefined;
@@ -227,7 +260,7 @@ function printNode(path: Path, options: ParserOptions<FmNode>, print: Print): Do
     case 'FnResult':
       return n.name ? [print('name'), ': ', print('type')] : print('type');
     case 'TensorType':
-      return [print('dtype'), list('[', path.map(print, 'dims'), ']', false)];
+      return [print('dtype'), list('[', path.map(print, 'dims'), ']', false, node)];
     case 'DimExpr':
       return print('expr');
     case 'DimAny':
@@ -263,11 +296,11 @@ function printNode(path: Path, options: ParserOptions<FmNode>, print: Print): Do
       return group([parts[0]!, indent(parts.slice(1))]);
     }
     case 'Pipe': {
-      const parts = pipeChain(path, print);
+      const parts = pipeChain(path, options, print);
       return group([parts[0]!, indent(parts.slice(1))]);
     }
     case 'Call':
-      return [print('callee'), args('args')];
+      return [print('callee'), args('args', true, node)];
     case 'Member':
       return [print('target'), '.', print('name')];
     case 'Index':
@@ -275,9 +308,9 @@ function printNode(path: Path, options: ParserOptions<FmNode>, print: Print): Do
     case 'Slice':
       return [opt('start', ''), ':', opt('stop', ''), opt('step', ':')];
     case 'Tuple':
-      return list('(', path.map(print, 'items'), ')', false);
+      return list('(', path.map(print, 'items'), ')', false, node);
     case 'List':
-      return list('[', path.map(print, 'items'), ']', false);
+      return list('[', path.map(print, 'items'), ']', false, node);
     case 'Paren':
       return group(['(', indent([softline, print('inner')]), softline, ')']);
     case 'If': {
@@ -298,7 +331,8 @@ function printNode(path: Path, options: ParserOptions<FmNode>, print: Print): Do
 type Blank = (prev: FmNode, next: FmNode) => boolean | undefined;
 
 /** Imports and constants may be grouped; every other pair of declarations gets a blank line. */
-const topLevelBlank: Blank = (a, b) => (a.kind === b.kind && (a.kind === 'Import' || a.kind === 'Const') ? undefined : true);
+const topLevelBlank: Blank = (a, b) =>
+  a.kind === b.kind && (a.kind === 'Import' || a.kind === 'Const') ? undefined : true;
 
 /** Members of different kinds, and functions, are separated by a blank line. */
 const memberBlank: Blank = (a, b) => (a.kind !== b.kind || a.kind === 'Fn' ? true : undefined);
@@ -351,10 +385,14 @@ function binaryChain(path: Path, print: Print): Doc[] {
 }
 
 /** `x |> f |> g(a)`, breaking before each `|>`. */
-function pipeChain(path: Path, print: Print): Doc[] {
+function pipeChain(path: Path, options: ParserOptions<FmNode>, print: Print): Doc[] {
   const n = path.node as Extract<A.Expr, { kind: 'Pipe' }>;
-  const head: Doc[] = chained.has(n.value) ? path.call((p: Path) => pipeChain(p, print), 'value') : [print('value')];
-  // `x |> f()` and `x |> f` are the same pipe; `x |> f(a)()` needs its `()` to stay that.
-  const args = n.args.length > 0 || n.fn.kind === 'Call' ? list('(', path.map(print, 'args'), ')', true) : '';
-  return [...head, [line, '|> ', print('fn'), args]];
+  const head: Doc[] = chained.has(n.value)
+    ? path.call((p: Path) => pipeChain(p, options, print), 'value')
+    : [print('value')];
+  // `x |> f()` and `x |> f` are the same pipe: `()` is kept as written (and is needed when
+  // the piped function is itself a call, `x |> f(a)()`).
+  const parens =
+    n.args.length > 0 || n.fn.kind === 'Call' || code(options.originalText, n.fn.span.end, n.span.end).includes('(');
+  return [...head, [line, '|> ', print('fn'), parens ? list('(', path.map(print, 'args'), ')', true, path.node) : '']];
 }

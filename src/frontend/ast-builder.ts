@@ -98,7 +98,7 @@ export class AstBuilder {
     return {
       kind: 'Import',
       span,
-      path: str ? unquote(str.image) : '',
+      path: str ? this.str(str) : '',
       pathSpan: this.spanOf(str, span),
       names: hasBraces ? this.toks(n, 'Ident').map((t) => this.ident(t, span)) : undefined,
     };
@@ -539,7 +539,7 @@ export class AstBuilder {
     const f = this.tok(n, 'Float');
     if (f) return { kind: 'Float', value: Number(f.image.replace(/_/g, '')), text: f.image, span };
     const s = this.tok(n, 'Str');
-    if (s) return { kind: 'Str', value: unquote(s.image), span };
+    if (s) return { kind: 'Str', value: this.str(s), span };
     if (this.tok(n, 'Kw_true')) return { kind: 'Bool', value: true, span };
     if (this.tok(n, 'Kw_false')) return { kind: 'Bool', value: false, span };
     const id = this.tok(n, 'Ident');
@@ -552,6 +552,17 @@ export class AstBuilder {
     if (exprs.length === 1 && this.toks(n, 'Comma').length === 0)
       return this.limit({ kind: 'Paren', inner: exprs[0]!, span }, exprs[0]!);
     return this.limit({ kind: 'Tuple', items: exprs, span }, ...exprs);
+  }
+
+  /** A string literal's value; escapes other than \" \\ \n \t are FM0107. */
+  private str(t: IToken): string {
+    for (const m of t.image.matchAll(/\\(.)/g)) {
+      if (!'"\\nt'.includes(m[1]!)) {
+        const at = t.startOffset + m.index;
+        this.diagnostics.push(diag('FM0107', this.clampSpan(at, at + 2), [m[0]]));
+      }
+    }
+    return unquote(t.image);
   }
 
   private intLit(t: IToken, span: Span): A.Expr {

@@ -229,6 +229,26 @@ export class Program {
     }
   }
 
+  private stdNames: Map<string, string> | undefined;
+
+  /** Which std module declares a name (for "add an import" help), e.g. `softmax` → `std/math`. */
+  stdModuleOf(name: string): string | undefined {
+    if (!this.stdNames) {
+      this.stdNames = new Map();
+      const files = fs.existsSync(STD_DIR) ? fs.readdirSync(STD_DIR).filter((f) => f.endsWith('.fm')).sort() : [];
+      for (const f of files) {
+        const abs = path.join(STD_DIR, f);
+        const bytes = this.host.read(abs);
+        if (!(bytes instanceof Uint8Array)) continue;
+        const parsed = cachedParse(this.host.display(abs), new TextDecoder().decode(bytes));
+        for (const item of parsed.ast.items) {
+          if (item.kind !== 'Import' && !this.stdNames.has(item.name.name)) this.stdNames.set(item.name.name, `std/${f.slice(0, -3)}`);
+        }
+      }
+    }
+    return this.stdNames.get(name);
+  }
+
   /** Reports every import cycle once, at the import that closes it. */
   checkCycles(): void {
     const state = new Map<string, 'active' | 'done'>();

@@ -67,7 +67,8 @@ describe('samples', () => {
       Object.values(x).forEach(walk);
     };
     walk(parseSource('a.fm', readFileSync(join(root, 'test/format/samples/all-constructs.fm'), 'utf8')).ast);
-    const all = 'File Import Annotation Positional Named Ratio Const Block HParam ScalarType EnumType LetMember Require Param Child Train Fn FnParam FnResult TensorType DimExpr DimAny DimEllipsis Let Set Return PatName PatTuple Ident Int Float Str Bool Name Ellipsis Unary Binary Call Pipe Index Member Tuple List Paren If Branch PosArg NamedArg IndexExpr Slice IndexEllipsis';
+    const all =
+      'File Import Annotation Positional Named Ratio Const Block HParam ScalarType EnumType LetMember Require Param Child Train Fn FnParam FnResult TensorType DimExpr DimAny DimEllipsis Let Set Return PatName PatTuple Ident Int Float Str Bool Name Ellipsis Unary Binary Call Pipe Index Member Tuple List Paren If Branch PosArg NamedArg IndexExpr Slice IndexEllipsis';
     expect([...all.split(' ')].filter((k) => !kinds.has(k))).toEqual([]);
   });
 });
@@ -85,7 +86,9 @@ describe('std and models', () => {
 
 describe('layout', () => {
   it('spaces operators and named arguments, drops redundant commas', async () => {
-    expect(await fmt('const  A=1+2*3**-x\nconst B = f(a,k=1,)')).toBe('const A = 1 + 2 * 3 ** -x\nconst B = f(a, k = 1)\n');
+    expect(await fmt('const  A=1+2*3**-x\nconst B = f(a,k=1,)')).toBe(
+      'const A = 1 + 2 * 3 ** -x\nconst B = f(a, k = 1)\n',
+    );
   });
 
   it('keeps literals as written and re-escapes strings', async () => {
@@ -215,9 +218,13 @@ const { expr } = fc.letrec<{ expr: E; arg: readonly string[]; index: readonly st
   expr: fc.oneof(
     { maxDepth: 3, depthIdentifier: 'expr' },
     ATOM.map((a): E => ({ t: [a], p: 10 })),
-    fc.tuple(tie('expr'), BINOP, tie('expr')).map(([l, [op, lv], r]): E =>
-      op === '**' ? { t: [...wrap(l, 9), op, ...wrap(r, 7)], p: 8 } : { t: [...wrap(l, lv), op, ...wrap(r, lv + 1)], p: lv },
-    ),
+    fc
+      .tuple(tie('expr'), BINOP, tie('expr'))
+      .map(([l, [op, lv], r]): E =>
+        op === '**'
+          ? { t: [...wrap(l, 9), op, ...wrap(r, 7)], p: 8 }
+          : { t: [...wrap(l, lv), op, ...wrap(r, lv + 1)], p: lv },
+      ),
     tie('expr').map((e): E => ({ t: ['-', ...wrap(e, 7)], p: 7 })),
     tie('expr').map((e): E => ({ t: ['not', ...wrap(e, 3)], p: 3 })),
     fc.tuple(tie('expr'), fc.array(tie('arg'), { maxLength: 3 }), fc.boolean()).map(([f, as, comma]): E => ({
@@ -234,32 +241,55 @@ const { expr } = fc.letrec<{ expr: E; arg: readonly string[]; index: readonly st
       p: 0,
     })),
     fc.array(tie('expr'), { maxLength: 3 }).map((xs): E => ({ t: ['[', ...commaSep(xs.map((x) => x.t)), ']'], p: 10 })),
-    fc.array(tie('expr'), { minLength: 2, maxLength: 3 }).map((xs): E => ({ t: ['(', ...commaSep(xs.map((x) => x.t)), ')'], p: 10 })),
+    fc
+      .array(tie('expr'), { minLength: 2, maxLength: 3 })
+      .map((xs): E => ({ t: ['(', ...commaSep(xs.map((x) => x.t)), ')'], p: 10 })),
     tie('expr').map((e): E => ({ t: ['(', ...e.t, ')'], p: 10 })),
-    fc.tuple(tie('expr'), fc.array(fc.tuple(NAME, tie('expr')), { maxLength: 2 }), tie('expr'), tie('expr'), fc.boolean()).map(
-      ([c, lets, a, b, elif]): E => ({
+    fc
+      .tuple(
+        tie('expr'),
+        fc.array(fc.tuple(NAME, tie('expr')), { maxLength: 2 }),
+        tie('expr'),
+        tie('expr'),
+        fc.boolean(),
+      )
+      .map(([c, lets, a, b, elif]): E => ({
         t: [
-          'if', ...c.t, '{', ...lets.flatMap(([n, v]) => ['let', n, '=', ...v.t]), ...a.t, '}', 'else',
-          ...(elif ? ['if', ...b.t, '{', ...a.t, '}', 'else'] : []), '{', ...b.t, '}',
+          'if',
+          ...c.t,
+          '{',
+          ...lets.flatMap(([n, v]) => ['let', n, '=', ...v.t]),
+          ...a.t,
+          '}',
+          'else',
+          ...(elif ? ['if', ...b.t, '{', ...a.t, '}', 'else'] : []),
+          '{',
+          ...b.t,
+          '}',
         ],
         p: 10,
-      }),
-    ),
+      })),
   ),
-  arg: fc.oneof(tie('expr').map((e) => e.t), fc.tuple(KEY, tie('expr')).map(([k, e]) => [k, '=', ...e.t])),
+  arg: fc.oneof(
+    tie('expr').map((e) => e.t),
+    fc.tuple(KEY, tie('expr')).map(([k, e]) => [k, '=', ...e.t]),
+  ),
   index: fc.oneof(
     tie('expr').map((e) => e.t),
     fc.constantFrom([':'], ['...'], [':', ':', '2'], [':', '-', '1']),
-    fc.tuple(opt(tie('expr')), opt(tie('expr')), opt(tie('expr'))).map(([a, b, c]) => [
-      ...(a?.t ?? []), ':', ...(b?.t ?? []), ...(c ? [':', ...c.t] : []),
-    ]),
+    fc
+      .tuple(opt(tie('expr')), opt(tie('expr')), opt(tie('expr')))
+      .map(([a, b, c]) => [...(a?.t ?? []), ':', ...(b?.t ?? []), ...(c ? [':', ...c.t] : [])]),
   ),
 }));
 
-const DIM = fc.oneof(NAME.map((n) => [n]), fc.constantFrom(['4'], ['...'], ['_'], ['d', '*', '2'], ['(', 'd', '+', '1', ')']));
-const TENSOR = fc.tuple(fc.constantFrom('f32', 'bf16', 'i32', 'float', 'int', 'bool'), fc.array(DIM, { maxLength: 3 })).map(
-  ([dt, ds]) => [dt, '[', ...commaSep(ds), ']'],
+const DIM = fc.oneof(
+  NAME.map((n) => [n]),
+  fc.constantFrom(['4'], ['...'], ['_'], ['d', '*', '2'], ['(', 'd', '+', '1', ')']),
 );
+const TENSOR = fc
+  .tuple(fc.constantFrom('f32', 'bf16', 'i32', 'float', 'int', 'bool'), fc.array(DIM, { maxLength: 3 }))
+  .map(([dt, ds]) => [dt, '[', ...commaSep(ds), ']']);
 const HTYPE = fc.constantFrom(['int'], ['float'], ['bool'], ['dtype'], ['fn'], ['pre', '|', 'post']);
 const ANNOTATION = fc.constantFrom(
   ['@checkpoint'],
@@ -272,7 +302,10 @@ const ANNOTATION = fc.constantFrom(
 const ANNS = fc.array(ANNOTATION, { maxLength: 2 }).map((as) => as.flat());
 const E = expr.map((e) => e.t);
 const TRAILING = fc.boolean();
-const ARG = fc.oneof(E, fc.tuple(KEY, E).map(([k, e]) => [k, '=', ...e]));
+const ARG = fc.oneof(
+  E,
+  fc.tuple(KEY, E).map(([k, e]) => [k, '=', ...e]),
+);
 
 const STMT = fc.oneof(
   fc.tuple(NAME, E).map(([n, e]) => ['let', n, '=', ...e]),
@@ -281,7 +314,9 @@ const STMT = fc.oneof(
   fc.tuple(NAME, E).map(([n, e]) => ['set', n, '=', ...e]),
   fc.tuple(E, fc.boolean()).map(([e, m]) => ['require', ...e, ...(m ? [',', '"message"'] : [])]),
 );
-const PARAM = fc.tuple(NAME, fc.oneof(TENSOR, HTYPE), opt(E)).map(([n, t, d]) => [n, ':', ...t, ...(d ? ['=', ...d] : [])]);
+const PARAM = fc
+  .tuple(NAME, fc.oneof(TENSOR, HTYPE), opt(E))
+  .map(([n, t, d]) => [n, ':', ...t, ...(d ? ['=', ...d] : [])]);
 const RESULTS = fc.oneof(
   fc.constant([] as string[]),
   TENSOR.map((t) => ['->', ...t]),
@@ -289,35 +324,86 @@ const RESULTS = fc.oneof(
   fc.array(TENSOR, { minLength: 2, maxLength: 3 }).map((ts) => ['->', '(', ...commaSep(ts), ')']),
   fc.constant(['->', '(', ')']),
 );
-const FN = fc.tuple(ANNS, NAME, fc.array(PARAM, { maxLength: 3 }), TRAILING, RESULTS, fc.array(STMT, { maxLength: 3 }), E).map(
-  ([as, n, ps, tc, rs, ss, ret]) => [
-    ...as, 'fn', n, '(', ...commaSep(ps), ...(tc && ps.length > 0 ? [','] : []), ')', ...rs, '{', ...ss.flat(), 'return', ...ret, '}',
-  ],
-);
+const FN = fc
+  .tuple(ANNS, NAME, fc.array(PARAM, { maxLength: 3 }), TRAILING, RESULTS, fc.array(STMT, { maxLength: 3 }), E)
+  .map(([as, n, ps, tc, rs, ss, ret]) => [
+    ...as,
+    'fn',
+    n,
+    '(',
+    ...commaSep(ps),
+    ...(tc && ps.length > 0 ? [','] : []),
+    ')',
+    ...rs,
+    '{',
+    ...ss.flat(),
+    'return',
+    ...ret,
+    '}',
+  ]);
 const MEMBER = fc.oneof(
   fc.tuple(ANNS, NAME, E).map(([as, n, e]) => [...as, 'let', n, '=', ...e]),
   fc.tuple(E, fc.boolean()).map(([e, m]) => ['require', ...e, ...(m ? [',', '"msg"'] : [])]),
-  fc.tuple(ANNS, fc.constantFrom('param', 'buffer'), NAME, TENSOR, opt(E), opt(E)).map(([as, kw, n, t, i, c]) => [
-    ...as, kw, n, ':', ...t, ...(i ? ['=', ...i] : []), ...(c ? ['if', ...c] : []),
-  ]),
   fc
-    .tuple(ANNS, NAME, opt(fc.tuple(fc.constantFrom('repeat', 'stack'), fc.constantFrom(['4'], ['n'], ['(', 'n', '*', '2', ')']))), fc.array(ARG, { maxLength: 3 }), opt(E))
+    .tuple(ANNS, fc.constantFrom('param', 'buffer'), NAME, TENSOR, opt(E), opt(E))
+    .map(([as, kw, n, t, i, c]) => [...as, kw, n, ':', ...t, ...(i ? ['=', ...i] : []), ...(c ? ['if', ...c] : [])]),
+  fc
+    .tuple(
+      ANNS,
+      NAME,
+      opt(fc.tuple(fc.constantFrom('repeat', 'stack'), fc.constantFrom(['4'], ['n'], ['(', 'n', '*', '2', ')']))),
+      fc.array(ARG, { maxLength: 3 }),
+      opt(E),
+    )
     .map(([as, n, m, args, c]) => [
-      ...as, n, '=', ...(m ? [m[0], ...m[1]] : []), 'Layer', '(', ...commaSep(args), ')', ...(c ? ['if', ...c] : []),
+      ...as,
+      n,
+      '=',
+      ...(m ? [m[0], ...m[1]] : []),
+      'Layer',
+      '(',
+      ...commaSep(args),
+      ')',
+      ...(c ? ['if', ...c] : []),
     ]),
   FN,
-  fc.tuple(ANNS, fc.array(fc.tuple(KEY, E, fc.boolean()), { maxLength: 3 })).map(([as, es]) => [
-    ...as, 'train', '{', ...es.flatMap(([k, e, comma]) => [k, '=', ...e, ...(comma ? [','] : [])]), '}',
-  ]),
+  fc
+    .tuple(ANNS, fc.array(fc.tuple(KEY, E, fc.boolean()), { maxLength: 3 }))
+    .map(([as, es]) => [
+      ...as,
+      'train',
+      '{',
+      ...es.flatMap(([k, e, comma]) => [k, '=', ...e, ...(comma ? [','] : [])]),
+      '}',
+    ]),
 );
 const HPARAM = fc.tuple(NAME, opt(HTYPE), E).map(([n, t, d]) => [n, ...(t ? [':', ...t] : []), '=', ...d]);
 const ITEM = fc.oneof(
-  fc.constantFrom(['import', '"std/nn"'], ['import', '{', 'a', ',', 'b', '}', 'from', '"std/act"'], ['import', '{', '}', 'from', '"x"']),
+  fc.constantFrom(
+    ['import', '"std/nn"'],
+    ['import', '{', 'a', ',', 'b', '}', 'from', '"std/act"'],
+    ['import', '{', '}', 'from', '"x"'],
+  ),
   fc.tuple(ANNS, NAME, opt(HTYPE), E).map(([as, n, t, e]) => [...as, 'const', n, ...(t ? [':', ...t] : []), '=', ...e]),
   FN,
-  fc.tuple(ANNS, fc.constantFrom('block', 'model'), NAME, fc.array(HPARAM, { maxLength: 3 }), TRAILING, fc.array(MEMBER, { maxLength: 4 })).map(
-    ([as, kw, n, hs, tc, ms]) => [...as, kw, n, ...(hs.length > 0 ? ['(', ...commaSep(hs), ...(tc ? [','] : []), ')'] : []), '{', ...ms.flat(), '}'],
-  ),
+  fc
+    .tuple(
+      ANNS,
+      fc.constantFrom('block', 'model'),
+      NAME,
+      fc.array(HPARAM, { maxLength: 3 }),
+      TRAILING,
+      fc.array(MEMBER, { maxLength: 4 }),
+    )
+    .map(([as, kw, n, hs, tc, ms]) => [
+      ...as,
+      kw,
+      n,
+      ...(hs.length > 0 ? ['(', ...commaSep(hs), ...(tc ? [','] : []), ')'] : []),
+      '{',
+      ...ms.flat(),
+      '}',
+    ]),
 );
 const PROGRAM = fc.array(ITEM, { minLength: 1, maxLength: 3 }).map((is) => is.flat());
 
@@ -325,7 +411,10 @@ const PROGRAM = fc.array(ITEM, { minLength: 1, maxLength: 3 }).map((is) => is.fl
 const SEP = fc.oneof(
   { weight: 20, arbitrary: fc.constant(' ') },
   { weight: 4, arbitrary: fc.constantFrom('\n', '\n\n', '\n\n\n', '  ', '\t') },
-  { weight: 2, arbitrary: fc.constantFrom(' /*C*/ ', '/*C*/', ' // C\n', '\n// C\n', '\n\n// C\n\n', ' /*C\n   more */\n') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(' /*C*/ ', '/*C*/', ' // C\n', '\n// C\n', '\n\n// C\n\n', ' /*C\n   more */\n'),
+  },
 );
 
 function assemble(tokens: readonly string[], seps: readonly string[]): string {
@@ -352,7 +441,13 @@ describe('random programs (fast-check)', () => {
 // ---------------------------------------------------------------- fmc fmt
 
 function captureIo(): Io & { stdout: string; stderr: string } {
-  const io = { stdout: '', stderr: '', color: false, out: (s: string) => void (io.stdout += s), err: (s: string) => void (io.stderr += s) };
+  const io = {
+    stdout: '',
+    stderr: '',
+    color: false,
+    out: (s: string) => void (io.stdout += s),
+    err: (s: string) => void (io.stderr += s),
+  };
   return io;
 }
 

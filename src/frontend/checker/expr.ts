@@ -111,7 +111,9 @@ export function lookupName(ctx: Ctx, name: string, span: Span): V {
   }
   const candidates = [...ctx.scope.allNames(), ...(ctx.checker.program.modules.get(ctx.module)?.names.keys() ?? [])];
   const s = suggest(name, candidates);
-  ctx.checker.error('FM0200', span, [name], { help: s ? `did you mean \`${s}\`?` : undefined });
+  const std = ctx.checker.program.stdModuleOf(name);
+  const help = std ? `\`${name}\` is defined in \`${std}\`: add \`import "${std}"\`` : s ? `did you mean \`${s}\`?` : undefined;
+  ctx.checker.error('FM0200', span, [name], { help });
   return ERROR;
 }
 

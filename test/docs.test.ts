@@ -1,0 +1,33 @@
+// The docs are true: the README's tour checks clean, and every diagnostic code is
+// documented in docs/diagnostics.md.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkProgram } from '../src/frontend/check.js';
+import { renderDiagnostic } from '../src/frontend/diagnostics.js';
+import { MESSAGES } from '../src/frontend/messages.js';
+import { nodeHost, Program } from '../src/frontend/program.js';
+
+const ROOT = path.resolve(__dirname, '..');
+
+describe('docs', () => {
+  it('README tour checks clean', () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/```\n(import[\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks.length).toBeGreaterThan(0);
+    for (const text of blocks) {
+      const abs = path.join(ROOT, 'docs', 'tour.fm');
+      const program = new Program({ read: (p) => (p === abs ? new TextEncoder().encode(text) : nodeHost.read(p)), display: (p) => path.relative(ROOT, p) });
+      program.addFile(abs);
+      const ds = checkProgram(program);
+      expect(ds.map((d) => renderDiagnostic(d, (f) => program.source(f))).join('\n')).toBe('');
+    }
+  });
+
+  it('docs/diagnostics.md lists every code', () => {
+    const doc = fs.readFileSync(path.join(ROOT, 'docs', 'diagnostics.md'), 'utf8');
+    const missing = Object.keys(MESSAGES).filter((c) => !doc.includes(`| ${c} |`));
+    expect(missing).toEqual([]);
+  });
+});
