@@ -4,7 +4,17 @@
 // a comment keeps its place between the same tokens and formatting twice changes nothing:
 // a `//` comment is only ever printed as the last thing on its line.
 
-import { util, type Parser, type ParserOptions, type Plugin, type Printer, type SupportLanguage } from 'prettier';
+import {
+  doc,
+  util,
+  type AstPath,
+  type Doc,
+  type Parser,
+  type ParserOptions,
+  type Plugin,
+  type Printer,
+  type SupportLanguage,
+} from 'prettier';
 import { renderDiagnostic } from '../frontend/diagnostics.js';
 import { fmLexer } from '../frontend/lexer.js';
 import { parseSource } from '../frontend/parse.js';
@@ -18,9 +28,14 @@ import {
   isBlockComment,
   locEnd,
   locStart,
-  markChains,
+  lineEnds,
+  lineStarts,
+  prepare,
   printFm,
 } from './printer.js';
+
+const { hardline, lineSuffix, breakParent } = doc.builders;
+type Print = Parameters<Printer<FmNode>['print']>[2];
 
 /** The canonical layout is not configurable: these win over any prettier configuration. */
 export const CANONICAL_OPTIONS = { printWidth: 100, tabWidth: 2, useTabs: false } as const;
@@ -35,7 +50,7 @@ function parse(text: string, options: ParserOptions<FmNode>): FmNode {
     throw new Error(errors.map((d) => renderDiagnostic(d, lookup)).join('\n\n'));
   }
   checkAnnotationsKept(r.ast, text, file);
-  markChains(r.ast);
+  prepare(r.ast);
   const comments: FmComment[] = r.comments.map((t) => ({
     type: t.image.startsWith('//') ? 'LineComment' : 'BlockComment',
     value: t.image,
@@ -103,11 +118,19 @@ function descend(node: FmNode): FmNode {
 const isEmpty = (n: FmNode, key: string | undefined) =>
   key !== undefined && (n[key] as unknown[] | undefined)?.length === 0;
 
+/** The tokens between two offsets are only commas (or none). */
+const commasOnly = (text: string, from: number, to: number) => /^[\s,]*$/.test(code(text, from, to));
+
 /**
- * Where a comment goes. A `//` comment is printed at the end of a line, so it must be attached
- * where a line break follows: after the node before it when only commas come between that
- * node and the next one (lists break there), before the next node otherwise (it is never
- * carried past an operator, `=`, `(` or `{`), and inside empty brackets and bodies.
+ * Where a comment goes. Each comment keeps its place between the same two tokens (or moves
+ * past commas only), and the choice depends only on tokens, never on line breaks that the
+ * layout may change, so formatting twice gives the same text:
+ * - a `/* *\/` comment sticks to the node it touches (the one after it when both do, unless
+ *   that node starts a line and the comment ends the previous one);
+ * - a `//` comment ends a line: after the node before it when only commas come between that
+ *   node and the next one (lists break there), else before the next node, so it is never
+ *   carried past an operator, `=`, `(` or `{`;
+ * - comments in empty brackets and bodies, and in tails that are not nodes, are placed there.
  */
 function attach(comment: unknown, text: string): boolean {
   const c = comment as Placed;
@@ -120,16 +143,73 @@ function attach(comment: unknown, text: string): boolean {
   if (e && p && !f && (isEmpty(e, BODIES[e.kind ?? '']) || isEmpty(e, BRACKETS[e.kind ?? '']))) {
     return util.addDanglingComment(e, c, undefined); // in (or just before) an empty body or `()`
   }
-  if (c.placement === 'remaining') return false; // inline `/* */`: prettier's default
-  if (f && (c.placement === 'ownLine' || !p || /[^\s,]/.test(code(text, locEnd(p), locStart(f))))) {
-    return util.addLeadingComment(descend(f), c);
+  if (e?.kind === 'Require' && p && !f) return util.addDanglingComment(e, c, undefined); // before the message
+  if (e?.kind === 'Slice' && !f) return util.addTrailingComment(e, c); // before a slice's last `:`
+  if (isBlockComment(c)) {
+    const touchesP = p !== undefined && /^\s*$/.test(code(text, locEnd(p), c.start));
+    const touchesF = f !== undefined && /^\s*$/.test(code(text, c.end, locStart(f)));
+    const endsPLine =
+      touchesP &&
+      lineStarts.has(f!) &&
+      !text.slice(locEnd(p!), c.start).includes('\n') &&
+      text.slice(c.end, locStart(f!)).includes('\n');
+    if (f && (touchesF ? !endsPLine : !touchesP)) return util.addLeadingComment(f, c);
+    return p ? util.addTrailingComment(p, c) : false;
   }
-  if (p) return util.addTrailingComment(p, c);
-  return false;
+  // A `//` comment on the line of the node before it, with only commas up to the next node.
+  if (f && p && !text.slice(locEnd(p), c.start).includes('\n') && commasOnly(text, locEnd(p), locStart(f))) {
+    if (code(text, locEnd(p), locStart(f)).includes(',') || lineStarts.has(f)) return util.addTrailingComment(p, c);
+  }
+  if (f) return util.addLeadingComment(descend(f), c);
+  return p ? util.addTrailingComment(p, c) : false;
+}
+
+const blankAfter = (text: string, c: FmComment) => /^[ \t]*\n[ \t]*\n/.test(text.slice(c.end));
+
+/** A leading comment: `//` ones and own-line block comments before a line-start node end the line. */
+function printLeading(c: FmComment, node: FmNode, text: string): Doc {
+  c.printed = true;
+  const ownLine = util.hasNewline(text, c.start, { backwards: true }) && util.hasNewline(text, c.end);
+  if (isBlockComment(c) && !(ownLine && lineStarts.has(node))) return [commentText(c), ' '];
+  return [commentText(c), hardline, blankAfter(text, c) ? hardline : ''];
+}
+
+/** Trailing comments: inline, or at the end of the line, or on lines of their own after it. */
+function printTrailing(cs: readonly FmComment[], node: FmNode, text: string): Doc[] {
+  let pendingLine = false; // a `//` comment waits for the end of the line
+  return cs.map((c) => {
+    c.printed = true;
+    const ownLine = util.hasNewline(text, c.start, { backwards: true });
+    if (isBlockComment(c) && !(ownLine && lineEnds.has(node))) return [' ', commentText(c)];
+    if (ownLine || pendingLine) {
+      pendingLine = true;
+      const blank = ownLine && util.isPreviousLineEmpty(text, c.start);
+      return [lineSuffix([hardline, blank ? hardline : '', commentText(c)]), breakParent];
+    }
+    pendingLine = !isBlockComment(c);
+    return [lineSuffix([' ', commentText(c)]), breakParent];
+  });
+}
+
+function print(path: AstPath<FmNode>, options: ParserOptions<FmNode>, print: Print): Doc {
+  const node = path.node;
+  const printed = printFm(path, options, print);
+  const cs = node.comments ?? [];
+  if (cs.length === 0) return printed;
+  const text = options.originalText;
+  const leading = cs.filter((c) => c.leading).map((c) => printLeading(c, node, text));
+  // Trailing comments, then dangling ones the node's printer did not place (printed alike).
+  const trailing = printTrailing(
+    cs.filter((c) => c.trailing || (!c.leading && !c.printed)),
+    node,
+    text,
+  );
+  return [leading, printed, trailing];
 }
 
 const printer: Printer<FmNode> = {
-  print: printFm,
+  print,
+  willPrintOwnComments: () => true,
   printComment: (path) => commentText(path.node as unknown as FmComment),
   isBlockComment: (c) => isBlockComment(c as unknown as FmComment),
   canAttachComment: (n) => typeof n.kind === 'string' && n.kind !== 'File' && !chained.has(n),

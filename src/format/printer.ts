@@ -8,7 +8,7 @@ import { doc, util, type AstPath, type Doc, type ParserOptions } from 'prettier'
 import type * as A from '../frontend/ast.js';
 import type { Span } from '../frontend/source.js';
 
-const { group, indent, line, softline, hardline, join, ifBreak, lineSuffix, breakParent } = doc.builders;
+const { group, indent, line, softline, hardline, join, ifBreak, breakParent } = doc.builders;
 
 /** A comment as handed to prettier (converted from the lexer's comment tokens). */
 export interface FmComment {
@@ -55,22 +55,35 @@ const PREC: Record<A.BinaryOp, number> = {
   '**': 8,
 };
 
-/** Marks the nested left operands of same-precedence binary chains and pipe chains. */
-export function markChains(node: unknown): void {
+/** Nodes that always start (end) an output line: comments next to them keep their own line. */
+export const lineStarts = new WeakSet<object>();
+export const lineEnds = new WeakSet<object>();
+
+/**
+ * Marks the nested left operands of same-precedence binary chains and pipe chains, and the
+ * nodes printed at the start or end of a line.
+ */
+export function prepare(node: unknown): void {
   if (Array.isArray(node)) {
-    for (const x of node) markChains(x);
+    for (const x of node) prepare(x);
     return;
   }
   if (node === null || typeof node !== 'object') return;
-  const n = node as Record<string, unknown> & { kind?: string };
+  const n = node as any;
+  const both = (xs: readonly object[]) => xs.forEach((x) => (lineStarts.add(x), lineEnds.add(x)));
   if (n.kind === 'Binary') {
-    const b = n as unknown as Extract<A.Expr, { kind: 'Binary' }>;
-    if (b.left.kind === 'Binary' && b.op !== '**' && PREC[b.left.op] === PREC[b.op]) chained.add(b.left);
+    if (n.left.kind === 'Binary' && n.op !== '**' && PREC[n.left.op as A.BinaryOp] === PREC[n.op as A.BinaryOp]) {
+      chained.add(n.left);
+    }
   } else if (n.kind === 'Pipe') {
-    const p = n as unknown as Extract<A.Expr, { kind: 'Pipe' }>;
-    if (p.value.kind === 'Pipe') chained.add(p.value);
-  }
-  for (const k of Object.keys(n)) if (!SPAN_KEYS.has(k) && k !== 'comments') markChains(n[k]);
+    if (n.value.kind === 'Pipe') chained.add(n.value);
+  } else if (n.kind === 'File') both(n.items);
+  else if (n.kind === 'Block') both(n.members);
+  else if (n.kind === 'Fn') both(n.body);
+  else if (n.kind === 'Branch' && n.stmts.length > 0) (both(n.stmts), lineStarts.add(n.value));
+  else if (n.kind === 'Train') n.entries.forEach((e: any) => (lineStarts.add(e.key), lineEnds.add(e.value)));
+  if (n.annotations) both(n.annotations);
+  for (const k of Object.keys(n)) if (!SPAN_KEYS.has(k) && k !== 'comments') prepare(n[k]);
 }
 
 export const SPAN_KEYS = new Set(['span', 'opSpan', 'pathSpan', 'endSpan', 'callSpan']);
@@ -98,12 +111,12 @@ export function commentText(c: FmComment): string {
 }
 
 /** Prints a comment that prettier did not place (dangling) and marks it printed. */
-function own(c: FmComment): Doc {
+export function own(c: FmComment): Doc {
   c.printed = true;
   return commentText(c);
 }
 
-function dangling(node: FmNode): FmComment[] {
+export function dangling(node: FmNode): FmComment[] {
   return (node.comments ?? []).filter((c) => !c.leading && !c.trailing && !c.printed);
 }
 
@@ -133,28 +146,20 @@ function list(open: string, items: Doc[], close: string, trailingComma: boolean,
   return group([open, indent([softline, join(sep, items)]), trailingComma ? ifBreak(',') : '', softline, close]);
 }
 
-/** Whether a node's leading comments put it on a new line (the value is then indented). */
-function startsOnNewLine(node: unknown, options: ParserOptions<FmNode>): boolean {
-  const cs = (node as FmNode | undefined)?.comments ?? [];
-  return cs.some((c) => c.leading && (!isBlockComment(c) || util.hasNewline(options.originalText, c.end)));
+/** Whether a node's leading comments include a `//` one, which puts the node on a new line. */
+function startsOnNewLine(node: unknown): boolean {
+  return ((node as FmNode | undefined)?.comments ?? []).some((c) => c.leading && !isBlockComment(c));
 }
 
 export function printFm(path: Path, options: ParserOptions<FmNode>, print: Print): Doc {
-  const node = path.node as FmNode;
-  const printed = printNode(path, options, print);
-  // Dangling comments the node's own printer did not place: printed after it, as trailing.
-  const rest = dangling(node).map((c) =>
-    isBlockComment(c) ? [' ', own(c)] : [lineSuffix([' ', own(c)]), breakParent],
-  );
-  return rest.length > 0 ? [printed, rest] : printed;
+  return printNode(path, options, print);
 }
 
 function printNode(path: Path, options: ParserOptions<FmNode>, print: Print): Doc {
   const node = path.node as FmNode;
   const n = node as any;
   /** A value after `=` or a keyword: indented when comments push it onto its own line. */
-  const val = (key: string): Doc =>
-    startsOnNewLine((path.node as any)[key], options) ? indent(print(key)) : print(key);
+  const val = (key: string): Doc => (startsOnNewLine((path.node as any)[key]) ? indent(print(key)) : print(key));
   const opt = (key: string, before: string, after = ''): Doc => (n[key] === undefined ? '' : [before, val(key), after]);
   const anns = (): Doc => (n.annotations.length > 0 ? [join(hardline, path.map(print, 'annotations')), hardline] : '');
   const args = (key: string, trailing = true, owner?: FmNode): Doc =>
@@ -209,7 +214,7 @@ function printNode(path: Path, options: ParserOptions<FmNode>, print: Print): Do
     case 'LetMember':
       return [anns(), 'let ', print('name'), ' = ', val('value')];
     case 'Require':
-      return ['require ', val('cond'), n.message === undefined ? '' : [', ', quote(n.message)]];
+      return ['require ', val('cond'), n.message === undefined ? '' : [',', commentsBefore(node), quote(n.message)]];
     case 'Param':
       return [
         anns(),
@@ -326,6 +331,18 @@ function printNode(path: Path, options: ParserOptions<FmNode>, print: Print): Do
     default:
       throw new Error(`fmc fmt: cannot print a ${String(node.kind)} node`);
   }
+}
+
+/** Comments between `require c,` and its message (which goes on a new line after a `//`). */
+function commentsBefore(node: FmNode): Doc {
+  const out: Doc[] = [];
+  let space = true;
+  for (const c of dangling(node)) {
+    out.push(space ? ' ' : '', own(c));
+    space = isBlockComment(c);
+    if (!space) out.push(indent(hardline));
+  }
+  return [out, space ? ' ' : ''];
 }
 
 type Blank = (prev: FmNode, next: FmNode) => boolean | undefined;

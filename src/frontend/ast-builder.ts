@@ -7,7 +7,7 @@ import type * as A from './ast.js';
 import { type Diagnostic, diag } from './diagnostics.js';
 import type { Span } from './source.js';
 
-export const MAX_EXPR_DEPTH = 200;
+export const MAX_EXPR_DEPTH = 1000;
 
 type Children = Record<string, (CstNode | IToken)[] | undefined>;
 
@@ -217,7 +217,7 @@ export class AstBuilder {
       kind: 'Require',
       span,
       cond: e ? this.expr(e) : errorExpr(span),
-      message: s ? unquote(s.image) : undefined,
+      message: s ? this.str(s) : undefined,
     };
   }
 
@@ -568,6 +568,10 @@ export class AstBuilder {
   private intLit(t: IToken, span: Span): A.Expr {
     const text = t.image;
     const clean = text.replace(/_/g, '');
+    if (/^0[xX]$/.test(clean)) {
+      this.diagnostics.push(diag('FM0106', span, [text, 'no hexadecimal digits after `0x`']));
+      return errorExpr(span);
+    }
     const value = /^0[xX]/.test(clean) ? parseInt(clean.slice(2), 16) : Number(clean);
     if (!Number.isSafeInteger(value)) {
       this.diagnostics.push(diag('FM0106', span, [text, 'too large (the limit is 2^53 - 1)']));

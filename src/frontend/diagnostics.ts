@@ -9,6 +9,8 @@ export type Severity = 'error' | 'warning';
 export interface Note {
   readonly message: string;
   readonly span: Span | undefined;
+  /** Set on "in X, instantiated here" notes: the error was found in one instantiation. */
+  readonly frame?: boolean;
 }
 
 export interface Diagnostic {
@@ -41,14 +43,23 @@ export function note(message: string, span?: Span): Note {
   return { message, span };
 }
 
-/** Sorts by file, then position, then code, and drops exact repeats. */
+/**
+ * Sorts by file, then position, then code, and drops repeats: the same error, or the same
+ * code at the same place found again in another instantiation of a block (whose message
+ * differs only by the hyperparameter values).
+ */
 export function sortDiagnostics(ds: readonly Diagnostic[]): Diagnostic[] {
-  const seen = new Set<string>();
+  const exact = new Set<string>();
+  const framed = new Map<string, boolean>();
   const out: Diagnostic[] = [];
   for (const d of ds) {
-    const key = `${d.span.file}\0${d.span.start}\0${d.span.end}\0${d.code}\0${d.message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    const at = `${d.span.file}\0${d.span.start}\0${d.span.end}\0${d.code}`;
+    const key = `${at}\0${d.message}`;
+    const hasFrame = d.notes.some((n) => n.frame);
+    if (exact.has(key)) continue;
+    if (framed.has(at) && (hasFrame || framed.get(at))) continue;
+    exact.add(key);
+    framed.set(at, (framed.get(at) ?? false) || hasFrame);
     out.push(d);
   }
   return out.sort(

@@ -51,7 +51,7 @@ export const Str = createToken({ name: 'Str', pattern: /"(?:[^"\\\n\r]|\\[^\n\r]
 export const UnterminatedStr = createToken({
   name: 'UnterminatedStr',
   pattern: /"(?:[^"\\\n\r]|\\[^\n\r])*\\?/,
-  group: 'errors',
+  categories: [Str],
 });
 export const Float = createToken({
   name: 'Float',

@@ -20,12 +20,12 @@ export const MESSAGES = {
   FM0202: 'cannot find module `{0}`',
   FM0203: 'cyclic import: {0}',
   FM0204: 'module `{0}` has no declaration named `{1}`',
-  FM0205: '`{0}` is a {1}, not a block',
+  FM0205: '`{0}` is {1}, not a block',
   FM0206: '`{0}` is a {1}, not {2}',
   FM0207: 'dim variable `{0}` is not bound by the parameters, so the result cannot use it',
   FM0208: '`{0}` is imported from both `{1}` and `{2}`',
   FM0209: 'block `{0}` cannot contain itself',
-  FM0210: '`{0}` has no member `{1}`',
+  FM0210: '{0} has no member `{1}`',
   // ---- FM03xx: compile-time values and hyperparameters
   FM0300: 'expected a compile-time constant, found {0}',
   FM0301: 'expected {0}, found {1}',
@@ -67,6 +67,7 @@ export const MESSAGES = {
   FM0422: 'argument {0} of `{1}`: expected {2}, found {3}',
   FM0423: 'cannot set `{0}`: {1}',
   FM0424: 'statement after `return` is never reached',
+  FM0425: 'cannot concatenate {0} and {1} along axis {2}: {3}',
   // ---- FM05xx: annotations
   FM0500: 'unknown annotation `@{0}`',
   FM0501: '`@{0}` cannot be used on {1}',

@@ -54,10 +54,17 @@ export function parseSource(path: string, text: string): ParseResult {
     diagnostics.push(diag('FM0100', sp(e.offset, e.offset + Math.max(1, e.length)), [shown]));
     if (diagnostics.length >= MAX_SYNTAX_ERRORS) break;
   }
+  // An unterminated comment swallows the rest of the file: what is unclosed then is its fault.
+  let swallowed = false;
   for (const t of lexed.groups.errors ?? []) {
-    if (t.tokenType === UnterminatedComment) diagnostics.push(diag('FM0101', sp(t.startOffset, t.startOffset + 2)));
-    else if (t.tokenType === UnterminatedStr)
-      diagnostics.push(diag('FM0102', sp(t.startOffset, t.startOffset + t.image.length)));
+    if (t.tokenType === UnterminatedComment) {
+      diagnostics.push(diag('FM0101', sp(t.startOffset, t.startOffset + 2)));
+      swallowed = true;
+    }
+  }
+  // An unterminated string stays a string token (so parsing goes on) and is reported here.
+  for (const t of lexed.tokens) {
+    if (t.tokenType === UnterminatedStr) diagnostics.push(diag('FM0102', sp(t.startOffset, t.startOffset + t.image.length)));
   }
   const tokens = lexed.tokens;
   const comments = lexed.groups.comments ?? [];
@@ -82,7 +89,9 @@ export function parseSource(path: string, text: string): ParseResult {
       }
     }
   }
-  if (stack.length > 0) {
+  if (stack.length > 0 && swallowed) {
+    unclosed = true;
+  } else if (stack.length > 0) {
     unclosed = true;
     const open = stack[0]!;
     const more =

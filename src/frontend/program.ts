@@ -29,6 +29,8 @@ export interface Module {
   readonly names: Map<string, ModuleName | { ambiguous: [string, string] }>;
   /** Whether this file (or a file it imports) has syntax errors: it is then not checked. */
   broken: boolean;
+  /** Whether an import failed: unknown names are then not reported (they may be from it). */
+  incomplete?: boolean;
 }
 
 export interface Host {
@@ -207,6 +209,7 @@ export class Program {
         const stdNames = fs.existsSync(STD_DIR) ? fs.readdirSync(STD_DIR).filter((f) => f.endsWith('.fm')).map((f) => `std/${f.slice(0, -3)}`) : [];
         const s = suggest(item.path, stdNames);
         this.diagnostics.push(diag('FM0202', item.pathSpan, [item.path], { help: s ? `did you mean \`${s}\`?` : undefined }));
+        m.incomplete = true;
         continue;
       }
       if (target.broken) m.broken = true;

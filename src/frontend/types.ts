@@ -45,6 +45,8 @@ export interface BlockInstance {
   /** The span of the instantiation (for notes). */
   readonly site: Span | undefined;
   readonly label: string;
+  /** Set when a `require` failed: uses of the instance are then not checked further. */
+  failed?: boolean;
 }
 
 export interface ChildRef {
@@ -105,6 +107,11 @@ export function shapesEqual(a: Shape, b: Shape): boolean {
   return a.prefix === b.prefix && a.dims.length === b.dims.length && a.dims.every((d, i) => dimEquals(d, b.dims[i]!));
 }
 
+/** A float as a user writes it: `32.0`, not `32`. */
+export function floatText(x: number): string {
+  return Number.isInteger(x) && Math.abs(x) < 1e21 ? x.toFixed(1) : String(x);
+}
+
 /** A short description of a value for "expected X, found Y" messages. */
 export function describe(v: V): string {
   switch (v.kind) {
@@ -113,7 +120,7 @@ export function describe(v: V): string {
       return c === undefined ? `int \`${dimToString(v.dim)}\`` : `int \`${c}\``;
     }
     case 'float':
-      return v.value === undefined ? 'a float' : `float \`${v.value}\``;
+      return v.value === undefined ? 'a float' : `float \`${floatText(v.value)}\``;
     case 'bool':
       return v.value === undefined ? 'a bool' : `bool \`${v.value}\``;
     case 'str':
@@ -181,6 +188,7 @@ export function valueText(v: V): string {
     case 'int':
       return dimToString(v.dim);
     case 'float':
+      return v.value === undefined ? '?' : floatText(v.value);
     case 'bool':
       return v.value === undefined ? '?' : String(v.value);
     case 'dtype':

@@ -92,9 +92,8 @@ describe('layout', () => {
   });
 
   it('keeps literals as written and re-escapes strings', async () => {
-    // `\q` is not an escape: it is the letter q.
-    expect(await fmt('const A = [3e-4, 1_000, 0x1F, "a\\"b\\\\c\\nd\\te\\q", true]')).toBe(
-      'const A = [3e-4, 1_000, 0x1F, "a\\"b\\\\c\\nd\\teq", true]\n',
+    expect(await fmt('const A = [3e-4, 1_000, 0x1F, 1.0e6, "a\\"b\\\\c\\nd\\te\tf", true]')).toBe(
+      'const A = [3e-4, 1_000, 0x1F, 1.0e6, "a\\"b\\\\c\\nd\\te\\tf", true]\n',
     );
   });
 
@@ -115,10 +114,10 @@ describe('layout', () => {
 
   it('breaks long pipes before |>', async () => {
     const out = await fmt(
-      `fn f(x: f32[B]) -> f32[B] {\n  return x |> first_function_name(1) |> second_function_name(2) |> third_function_name(3)\n}`,
+      'fn f(x: f32[B]) -> f32[B] {\n  return x |> first_function_name(1) |> second_function_name(2) |> third_function(3) |> fourth_function\n}',
     );
     expect(out).toBe(
-      'fn f(x: f32[B]) -> f32[B] {\n  return x\n    |> first_function_name(1)\n    |> second_function_name(2)\n    |> third_function_name(3)\n}\n',
+      'fn f(x: f32[B]) -> f32[B] {\n  return x\n    |> first_function_name(1)\n    |> second_function_name(2)\n    |> third_function(3)\n    |> fourth_function\n}\n',
     );
   });
 
@@ -145,8 +144,8 @@ describe('layout', () => {
     );
   });
 
-  it('keeps `()` where a piped function is itself a call', async () => {
-    expect(await fmt('const A = x |> f() |> g(1)() |> h.k()')).toBe('const A = x |> f |> g(1)() |> h.k\n');
+  it('keeps `()` after a piped function as written', async () => {
+    expect(await fmt('const A = x |> f() |> g(1)() |> h.k |> m')).toBe('const A = x |> f() |> g(1)() |> h.k |> m\n');
   });
 
   it('never lets a // comment swallow code', async () => {
@@ -253,22 +252,26 @@ const { expr } = fc.letrec<{ expr: E; arg: readonly string[]; index: readonly st
         tie('expr'),
         fc.boolean(),
       )
-      .map(([c, lets, a, b, elif]): E => ({
-        t: [
-          'if',
-          ...c.t,
-          '{',
-          ...lets.flatMap(([n, v]) => ['let', n, '=', ...v.t]),
-          ...a.t,
-          '}',
-          'else',
-          ...(elif ? ['if', ...b.t, '{', ...a.t, '}', 'else'] : []),
-          '{',
-          ...b.t,
-          '}',
-        ],
-        p: 10,
-      })),
+      .map(([c, lets, a0, b, elif]): E => {
+        // After a `let`, a value starting with `(`, `[` or `-` would continue the let's expression.
+        const a = lets.length > 0 && ['(', '[', '-'].includes(a0.t[0]!) ? { t: ['x'], p: 10 } : a0;
+        return {
+          t: [
+            'if',
+            ...c.t,
+            '{',
+            ...lets.flatMap(([n, v]) => ['let', n, '=', ...v.t]),
+            ...a.t,
+            '}',
+            'else',
+            ...(elif ? ['if', ...b.t, '{', ...a.t, '}', 'else'] : []),
+            '{',
+            ...b.t,
+            '}',
+          ],
+          p: 10,
+        };
+      }),
   ),
   arg: fc.oneof(
     tie('expr').map((e) => e.t),
@@ -433,7 +436,7 @@ describe('random programs (fast-check)', () => {
         expect(syntaxErrors(src)).toEqual([]);
         await checkInvariants(src);
       }),
-      { numRuns: 300 },
+      { numRuns: Number(process.env.FMC_FMT_RUNS ?? 300) },
     );
   });
 });

@@ -4,14 +4,14 @@
 
 import type * as A from '../ast.js';
 import { note, suggest } from '../diagnostics.js';
-import { type Dim, dimConstValue } from '../dims.js';
+import { type Dim, dimConstValue, dimEquals } from '../dims.js';
 import type { Span } from '../source.js';
 import { type Binding, type BlockInstance, describe, ERROR, tensor, type TensorT, type V, valueKey, valueText } from '../types.js';
 import { checkAnnotations, type ParamInfo } from './annotations.js';
 import { type Args, bindParams, evalArgs } from './calls.js';
 import { type Checker, type Ctx, Scope } from './context.js';
 import { evalExpr } from './expr.js';
-import { checkFnBody, checkInferredNames, checkRequire, evalSignature, typePattern } from './functions.js';
+import { checkFnBody, checkInferredNames, checkRequire, evalSignature, type ParamPattern, patternText, typePattern } from './functions.js';
 import { checkHParamValue, enumArg, genericValue } from './hparams.js';
 import { checkTrain, trainLossName } from './train.js';
 
@@ -25,14 +25,16 @@ export function instantiate(
   const hctx: Ctx = { checker, scope: new Scope(undefined), module, owner: undefined, allowTensors: false, fnEllipsis: undefined };
   const values = bindHParams(hctx, decl, call);
   if (!values) return undefined;
-  const label = `${decl.name.name}(${[...values].map(([k, v]) => `${k} = ${valueText(v.value)}`).join(', ')})`;
+  // The label names the arguments given; defaults are implied.
+  const given = new Set(call ? [...call.args.named.keys(), ...decl.hparams.slice(0, call.args.pos.length).map((h) => h.name.name)] : []);
+  const label = `${decl.name.name}(${[...values].filter(([k]) => given.has(k)).map(([k, v]) => `${k} = ${valueText(v.value)}`).join(', ')})`;
   const key = `${module}:${decl.span.start}|${[...values].map(([k, v]) => `${k}=${valueKey(v.value)}`).join(',')}`;
-  const memo = checker.instances.get(key);
-  if (memo) return memo;
   if (checker.instantiating.has(decl)) {
     checker.error('FM0209', call?.site ?? decl.name.span, [decl.name.name]);
     return undefined;
   }
+  const memo = checker.instances.get(key);
+  if (memo) return memo;
   const inst: BlockInstance = { decl, module, key, scope: new Map(values), site: call?.site, label };
   checker.instances.set(key, inst);
   checker.instantiating.add(decl);
@@ -127,7 +129,11 @@ function checkMembers(checker: Checker, inst: BlockInstance): void {
         break;
       }
       case 'Require':
-        checkRequire(ctx, m);
+        if (!checkRequire(ctx, m)) {
+          // The rest of this instantiation would only repeat the failure.
+          inst.failed = true;
+          return;
+        }
         break;
       case 'Param':
         define(m.name, { value: paramValue(ctx, m), span: m.name.span, what: m.isBuffer ? 'buffer' : 'param' });
@@ -242,29 +248,58 @@ function childValue(ctx: Ctx, m: A.ChildDecl): V {
   }
   const target = evalExpr(ctx, { kind: 'Name', name: m.block.name, span: m.block.span });
   if (target.kind !== 'block') {
-    if (target.kind !== 'error') ctx.checker.error('FM0205', m.block.span, [m.block.name, describe(target)]);
+    if (target.kind !== 'error') ctx.checker.error('FM0205', m.block.span, [m.block.name, kindOf(target)]);
     return ERROR;
   }
   const args = evalArgs(ctx, [], m.args, true);
   const inst = instantiate(ctx.checker, target.decl, target.module, { ctx, args, site: m.callSpan });
   if (!inst) return ERROR;
-  checkAnnotations(ctx, m.annotations, { kind: 'child', name: m.name.name, params: paramsOf(inst) });
-  if (m.multi?.mode === 'repeat') checkRepeatable(ctx, inst, m);
+  checkAnnotations(ctx, m.annotations, { kind: 'child', name: m.name.name, params: paramsOf(inst, `${m.name.name}.`) });
+  if (m.multi?.mode === 'repeat' && !checkRepeatable(ctx, inst, m)) return ERROR;
   return { kind: 'child', child: { inst, multi: m.multi && count ? { mode: m.multi.mode, count } : undefined, decl: m } };
 }
 
+/** What a value is, with an article: "a function", "an int (1024)". */
+function kindOf(v: V): string {
+  switch (v.kind) {
+    case 'fn':
+    case 'builtin':
+      return 'a function';
+    case 'int':
+    case 'float':
+    case 'bool':
+    case 'dtype':
+      return `a compile-time ${v.kind} (${valueText(v)})`;
+    case 'tensor':
+      return `a tensor`;
+    default:
+      return describe(v);
+  }
+}
+
 /** A repeated block's forward must return exactly what it takes (FM0415). */
-function checkRepeatable(ctx: Ctx, inst: BlockInstance, m: A.ChildDecl): void {
+function checkRepeatable(ctx: Ctx, inst: BlockInstance, m: A.ChildDecl): boolean {
   const f = inst.scope.get('forward')?.value;
-  if (f?.kind !== 'fn' || f.fn === 'builtin-elementwise') return;
+  if (f?.kind !== 'fn' || f.fn === 'builtin-elementwise') return true;
   const sig = evalSignature(ctx.checker, f.fn);
-  if (!sig?.resultPatterns) return;
+  if (!sig?.resultPatterns) return true;
   const ins = sig.params.filter((p) => p.tensor).map((p) => p.tensor!);
   const outs = sig.resultPatterns;
-  const same = ins.length === outs.length && ins.every((p, i) => p.text.replace(/\s+/g, '') === outs[i]!.text.replace(/\s+/g, ''));
+  const same = ins.length === outs.length && ins.every((p, i) => samePattern(p, outs[i]!));
   if (!same) {
-    ctx.checker.error('FM0415', m.span, [m.block.name, `(${ins.map((p) => p.text).join(', ')})`, `(${outs.map((p) => p.text).join(', ')})`]);
+    ctx.checker.error('FM0415', m.span, [m.block.name, `(${ins.map(patternText).join(', ')})`, `(${outs.map(patternText).join(', ')})`]);
   }
+  return same;
+}
+
+function samePattern(a: ParamPattern, b: ParamPattern): boolean {
+  const dt = (p: ParamPattern) => (p.dtype.kind === 'exact' ? p.dtype.dtype : p.dtype.kind);
+  if (dt(a) !== dt(b) || a.dims.length !== b.dims.length) return false;
+  return a.dims.every((d, i) => {
+    const e = b.dims[i]!;
+    if (d.kind === 'dim' && e.kind === 'dim') return dimEquals(d.dim, e.dim);
+    return d.kind === e.kind && d.kind !== 'any';
+  });
 }
 
 /** Every param and buffer inside an instance, with paths like `blocks.attn.q.weight`. */

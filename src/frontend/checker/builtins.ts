@@ -37,7 +37,7 @@ function bind(ctx: Ctx, name: string, params: P[], a: Args, span: Span): (ArgV |
 }
 
 function wantTensor(ctx: Ctx, name: string, arg: ArgV | undefined, i: number): TensorT | undefined {
-  if (!arg) return undefined;
+  if (!arg || arg.value.kind === 'error') return undefined;
   if (arg.value.kind === 'tensor') return arg.value.t;
   ctx.checker.error('FM0422', arg.span, [i + 1, name, 'a tensor', describe(arg.value)]);
   return undefined;
@@ -454,9 +454,16 @@ H.concat = (ctx, a, span) => {
   if (ax === undefined) return ERROR;
   let total = dimConst(0);
   for (const t of ts as TensorT[]) {
-    const same = t.dtype === first.dtype && t.shape.prefix === first.shape.prefix && t.shape.dims.length === first.shape.dims.length && t.shape.dims.every((d, i) => i === ax || dimEquals(d, first.shape.dims[i]!));
-    if (!same) {
-      ctx.checker.error('FM0400', span, [typeToString(first), typeToString(t), `all but axis ${axis}`, 'must match'], { notes: originNotes(first, t) });
+    const why =
+      t.dtype !== first.dtype
+        ? `dtypes ${first.dtype} and ${t.dtype} differ`
+        : t.shape.prefix !== first.shape.prefix || t.shape.dims.length !== first.shape.dims.length
+          ? 'the ranks differ'
+          : t.shape.dims
+              .map((d, i) => (i === ax || dimEquals(d, first.shape.dims[i]!) ? '' : `dim ${i} is ${dimToString(first.shape.dims[i]!)} vs ${dimToString(d)}`))
+              .find((x) => x !== '');
+    if (why) {
+      ctx.checker.error('FM0425', span, [typeToString(first), typeToString(t), axis, why], { notes: originNotes(first, t) });
       return ERROR;
     }
     total = dimAdd(total, t.shape.dims[ax]!);

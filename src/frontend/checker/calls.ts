@@ -9,7 +9,7 @@ import { describe, ERROR, type FnRef, type Shape, shapesEqual, shapeToString, te
 import { callBuiltin } from './builtins.js';
 import type { Ctx } from './context.js';
 import { evalExpr, isKnownName } from './expr.js';
-import { checkFnBody, evalSignature, type ParamPattern, type Signature } from './functions.js';
+import { checkFnBody, evalSignature, type ParamPattern, patternText, type Signature } from './functions.js';
 
 export interface ArgV {
   readonly value: V;
@@ -158,12 +158,13 @@ export function unifyTensor(ctx: Ctx, u: Unifier, p: ParamPattern, arg: ArgV, in
   const v = arg.value;
   if (v.kind === 'error') return false;
   if (v.kind !== 'tensor') {
-    ctx.checker.error('FM0422', arg.span, [index + 1, calleeName, p.text, describe(v)]);
+    ctx.checker.error('FM0422', arg.span, [index + 1, calleeName, patternText(p), describe(v)]);
     return false;
   }
   const t = v.t;
   const mismatch = () => {
-    ctx.checker.error('FM0422', arg.span, [index + 1, calleeName, p.text, typeToString(t)], { notes: t.origin ? [note(`${typeToString(t)} comes from here`, t.origin)] : [] });
+    const fromHere = t.origin && (t.origin.start !== arg.span.start || t.origin.end !== arg.span.end);
+    ctx.checker.error('FM0422', arg.span, [index + 1, calleeName, patternText(p), typeToString(t)], { notes: fromHere ? [note(`${typeToString(t)} comes from here`, t.origin!)] : [] });
     return false;
   };
   // dtype
@@ -186,7 +187,7 @@ export function unifyTensor(ctx: Ctx, u: Unifier, p: ParamPattern, arg: ArgV, in
   let pats: ParamPattern['dims'];
   if (ell < 0) {
     if (t.shape.prefix !== undefined || dims.length !== p.dims.length) {
-      ctx.checker.error('FM0402', arg.span, [p.dims.length, `${typeToString(t)} (argument ${index + 1} of \`${calleeName}\`, declared ${p.text})`]);
+      ctx.checker.error('FM0402', arg.span, [p.dims.length, `${typeToString(t)} (argument ${index + 1} of \`${calleeName}\`, declared ${patternText(p)})`]);
       return false;
     }
     actual = dims;
@@ -250,15 +251,15 @@ function unifyDim(ctx: Ctx, u: Unifier, pattern: Dim, actual: Dim, span: Span, v
 
 // ---------------------------------------------------------------- function calls
 
-export function callFn(ctx: Ctx, fn: FnRef, a: Args, span: Span): V {
-  const name = fn.decl.name.name;
+export function callFn(ctx: Ctx, fn: FnRef, a: Args, span: Span, label?: string): V {
+  const name = label ?? fn.decl.name.name;
   const sig = evalSignature(ctx.checker, fn);
   if (!sig) {
     return ERROR;
   }
   const bound = bindParams(ctx, name, sig.params.map((p) => ({ name: p.name, hasDefault: p.hasDefault, type: p.decl.type })), a, span);
   if (!bound.ok) return ERROR;
-  if (!fn.decl.results) return callInferred(ctx, fn, sig, bound, span);
+  if (!fn.decl.results) return callInferred(ctx, fn, sig, bound, span, name);
   const u = newUnifier();
   let ok = true;
   const statics = new Map<string, V>();
@@ -283,7 +284,7 @@ export function callFn(ctx: Ctx, fn: FnRef, a: Args, span: Span): V {
 const MAX_INFERRED_DEPTH = 48;
 
 /** Calls a function without declared results by checking its body with these arguments. */
-function callInferred(ctx: Ctx, fn: FnRef, sig: Signature, bound: Bound, span: Span): V {
+function callInferred(ctx: Ctx, fn: FnRef, sig: Signature, bound: Bound, span: Span, name: string): V {
   const args = sig.params.map((p, i) => {
     const arg = bound.args[i];
     if (!arg) return undefined;
@@ -295,7 +296,7 @@ function callInferred(ctx: Ctx, fn: FnRef, sig: Signature, bound: Bound, span: S
   for (let i = 0; i < sig.params.length; i++) {
     const p = sig.params[i]!;
     const arg = bound.args[i];
-    if (p.tensor && arg && !unifyTensor(ctx, u, p.tensor, arg, i, fn.decl.name.name)) return ERROR;
+    if (p.tensor && arg && !unifyTensor(ctx, u, p.tensor, arg, i, name)) return ERROR;
   }
   if (ctx.checker.frames.length > MAX_INFERRED_DEPTH) {
     ctx.checker.error('FM0300', span, [`a call nested more than ${MAX_INFERRED_DEPTH} deep (is \`${fn.decl.name.name}\` recursive?)`]);
@@ -308,16 +309,18 @@ function callInferred(ctx: Ctx, fn: FnRef, sig: Signature, bound: Bound, span: S
 
 function callChild(ctx: Ctx, callee: V & { kind: 'child' }, a: Args, span: Span): V {
   const { inst, multi, decl } = callee.child;
+  if (inst.failed) return ERROR;
   const fwdB = inst.scope.get('forward');
   if (!fwdB || fwdB.value.kind !== 'fn' || fwdB.value.fn === 'builtin-elementwise') {
     ctx.checker.error('FM0206', span, [decl.name.name, `block without a \`forward\` function`, 'callable']);
     return ERROR;
   }
   const fwd = fwdB.value.fn;
-  if (!multi) return callFn(ctx, fwd, a, span);
+  const label = `${decl.name.name}.forward`;
+  if (!multi) return callFn(ctx, fwd, a, span, label);
   if (multi.mode === 'repeat') {
     // Checked once at the declaration (FM0415); here the call behaves like forward.
-    return callFn(ctx, fwd, a, span);
+    return callFn(ctx, fwd, a, span, label);
   }
   // stack: strip the leading axis of every tensor argument, add it to every result.
   const n = multi.count;
@@ -340,7 +343,7 @@ function callChild(ctx: Ctx, callee: V & { kind: 'child' }, a: Args, span: Span)
     else return ERROR;
   }
   if (pos.some((p) => !p)) return ERROR;
-  const r = callFn(ctx, fwd, { pos: pos as ArgV[], named }, span);
+  const r = callFn(ctx, fwd, { pos: pos as ArgV[], named }, span, label);
   const add = (v: V): V => (v.kind === 'tensor' ? tensor(v.t.dtype, { prefix: undefined, dims: [n, ...v.t.shape.dims] }, span) : v);
   return r.kind === 'tuple' ? { kind: 'tuple', items: r.items.map(add) } : add(r);
 }

@@ -2,7 +2,7 @@
 // "note: in ..." to them, and lexical scopes.
 
 import type * as A from '../ast.js';
-import { type Diagnostic, diag, type Note, note } from '../diagnostics.js';
+import { type Diagnostic, diag, type Note } from '../diagnostics.js';
 import type { Code } from '../messages.js';
 import type { Span } from '../source.js';
 import type { Binding, BlockInstance, V } from '../types.js';
@@ -56,7 +56,8 @@ export class Checker {
   }
 
   error(code: Code, span: Span, args: readonly (string | number)[] = [], extra: { notes?: readonly Note[]; help?: string | undefined } = {}): void {
-    const notes = [...(extra.notes ?? []), ...this.frames.slice().reverse().slice(0, 4).map((f) => note(f.message, f.span))];
+    const frames = this.frames.slice().reverse().slice(0, 4);
+    const notes = [...(extra.notes ?? []), ...frames.map((f) => ({ message: f.message, span: f.span, frame: true }))];
     this.diagnostics.push(diag(code, span, args, { notes, help: extra.help }));
   }
 

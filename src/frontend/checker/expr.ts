@@ -23,7 +23,7 @@ import { describe, type Dtype, ERROR, isFloat, isInt, tensor, type TensorT, type
 import { evalCall } from './calls.js';
 import { childCtx, type Ctx } from './context.js';
 import { hasTopLevel, resolveTopLevel } from './toplevel.js';
-import { broadcast, normAxis, originNotes } from './shapes.js';
+import { broadcast, broadcastShapes, normAxis, originNotes } from './shapes.js';
 
 export function evalExpr(ctx: Ctx, e: A.Expr): V {
   switch (e.kind) {
@@ -78,11 +78,11 @@ function evalMember(ctx: Ctx, target: V, e: A.Expr & { kind: 'Member' }): V {
   const b = inst.scope.get(e.name.name);
   if (!b || b.what === 'hyperparameter') {
     const s = suggest(e.name.name, [...inst.scope].filter(([, x]) => x.what !== 'hyperparameter').map(([k]) => k));
-    ctx.checker.error('FM0210', e.name.span, [target.child.decl.name.name, e.name.name], { help: s ? `did you mean \`${s}\`?` : undefined });
+    ctx.checker.error('FM0210', e.name.span, [`\`${target.child.decl.name.name}\``, e.name.name], { help: s ? `did you mean \`${s}\`?` : undefined });
     return ERROR;
   }
   if (b.value.kind === 'absent') {
-    ctx.checker.error('FM0210', e.name.span, [target.child.decl.name.name, e.name.name], { notes: [{ message: 'it exists only when this condition holds', span: b.value.cond }] });
+    ctx.checker.error('FM0210', e.name.span, [`\`${target.child.decl.name.name}\``, e.name.name], { notes: [{ message: 'it exists only when this condition holds', span: b.value.cond }] });
     return ERROR;
   }
   return b.value;
@@ -109,7 +109,10 @@ export function lookupName(ctx: Ctx, name: string, span: Span): V {
     const v = ctx.scope.lookup(n)?.value;
     if (v?.kind === 'enum' && v.options.includes(name)) return { kind: 'name', value: name };
   }
-  const candidates = [...ctx.scope.allNames(), ...(ctx.checker.program.modules.get(ctx.module)?.names.keys() ?? [])];
+  const mod = ctx.checker.program.moduleByPath(ctx.module);
+  // A failed import may have provided the name: its error is enough.
+  if (mod?.incomplete) return ERROR;
+  const candidates = [...ctx.scope.allNames(), ...(mod?.names.keys() ?? [])];
   const s = suggest(name, candidates);
   const std = ctx.checker.program.stdModuleOf(name);
   const help = std ? `\`${name}\` is defined in \`${std}\`: add \`import "${std}"\`` : s ? `did you mean \`${s}\`?` : undefined;
@@ -164,7 +167,7 @@ function staticArith(ctx: Ctx, op: A.BinaryOp, a: V, b: V, span: Span, whole: Sp
         const r = dimOp(ctx, () => dimDiv(a.dim, b.dim), span);
         if (r.kind === 'int' && dimIsInteger(r.dim) === false) {
           ctx.checker.error('FM0307', whole, [dimToString(r.dim), `${dimToString(a.dim)} / ${dimToString(b.dim)}`], {
-            help: 'use `float(a) / b` for a fractional result',
+            help: '`/` on integers is exact division; use `floordiv(a, b)` or `ceildiv(a, b)` to round, `float(a) / b` for a fraction',
           });
           return ERROR;
         }
@@ -240,7 +243,7 @@ export function evalUnary(ctx: Ctx, op: '-' | 'not', v: V, span: Span): V {
     if (v.kind === 'bool') return { kind: 'bool', value: v.value === undefined ? undefined : !v.value };
     if (v.kind === 'tensor' && v.t.dtype === 'bool') return tensor('bool', v.t.shape, span);
   }
-  ctx.checker.error('FM0419', span, [op === '-' ? 'negation' : '`not`', describe(v)]);
+  ctx.checker.error('FM0419', span, [op === '-' ? '-' : 'not', describe(v)]);
   return ERROR;
 }
 
@@ -264,7 +267,7 @@ export function evalBinary(ctx: Ctx, op: A.BinaryOp, a: V, b: V, opSpan: Span, s
         return { kind: 'bool', value: x === undefined || y === undefined ? undefined : (x === y) === (op === '==') };
       }
     }
-    ctx.checker.error('FM0419', opSpan, [`\`${op}\``, `${describe(a)} and ${describe(b)}`]);
+    ctx.checker.error('FM0419', opSpan, [op, `${describe(a)} and ${describe(b)}`]);
     return ERROR;
   }
   // At least one tensor: the other may be a weak scalar.
@@ -276,7 +279,7 @@ export function evalBinary(ctx: Ctx, op: A.BinaryOp, a: V, b: V, opSpan: Span, s
     return ERROR;
   }
   if (ARITH.has(op) && ta.dtype === 'bool') {
-    ctx.checker.error('FM0419', opSpan, [`\`${op}\``, 'bool tensors']);
+    ctx.checker.error('FM0419', opSpan, [op, 'bool tensors']);
     return ERROR;
   }
   const shape = broadcast(ctx, ta, tb, span);
@@ -293,7 +296,7 @@ function tensorOperand(ctx: Ctx, v: V, other: V, op: A.BinaryOp, span: Span): Te
   if (v.kind === 'int' && o.dtype !== 'bool') return { dtype: o.dtype, shape: scalarShape, origin: undefined };
   if (v.kind === 'float' && isFloat(o.dtype)) return { dtype: o.dtype, shape: scalarShape, origin: undefined };
   if (v.kind === 'bool' && o.dtype === 'bool') return { dtype: 'bool', shape: scalarShape, origin: undefined };
-  ctx.checker.error('FM0419', span, [`\`${op}\``, `${typeToString(o)} and ${describe(v)}`], {
+  ctx.checker.error('FM0419', span, [op, `${typeToString(o)} and ${describe(v)}`], {
     help: isInt(o.dtype) && v.kind === 'float' ? 'cast the tensor to a float dtype first' : undefined,
   });
   return undefined;
@@ -310,7 +313,7 @@ function logical(ctx: Ctx, op: 'and' | 'or', a: V, b: V, span: Span): V {
 function evalLogicalTensor(ctx: Ctx, op: 'and' | 'or', a: V, b: V, span: Span): V {
   const ok = (v: V) => (v.kind === 'tensor' && v.t.dtype === 'bool') || v.kind === 'bool';
   if (!ok(a) || !ok(b) || (a.kind !== 'tensor' && b.kind !== 'tensor')) {
-    ctx.checker.error('FM0419', span, [`\`${op}\``, `${describe(a)} and ${describe(b)}`]);
+    ctx.checker.error('FM0419', span, [op, `${describe(a)} and ${describe(b)}`]);
     return ERROR;
   }
   const ta = a.kind === 'tensor' ? a.t : { dtype: 'bool' as const, shape: { prefix: undefined, dims: [] }, origin: undefined };
@@ -336,11 +339,9 @@ export function matmul(ctx: Ctx, a: V, b: V, span: Span): V {
   const [n, k1] = ta.shape.dims.slice(-2) as [Dim, Dim];
   const [k2, m] = tb.shape.dims.slice(-2) as [Dim, Dim];
   if (!dimEquals(k1, k2)) return fail(`the inner dims ${dimToString(k1)} and ${dimToString(k2)} differ`);
-  const batchA: TensorT = { ...ta, shape: { prefix: ta.shape.prefix, dims: ta.shape.dims.slice(0, -2) } };
-  const batchB: TensorT = { ...tb, shape: { prefix: tb.shape.prefix, dims: tb.shape.dims.slice(0, -2) } };
-  const batch = broadcast(ctx, batchA, batchB, span);
-  if (!batch) return ERROR;
-  return tensor(ta.dtype, { prefix: batch.prefix, dims: [...batch.dims, n, m] }, span);
+  const batch = broadcastShapes({ prefix: ta.shape.prefix, dims: ta.shape.dims.slice(0, -2) }, { prefix: tb.shape.prefix, dims: tb.shape.dims.slice(0, -2) });
+  if (!('shape' in batch)) return fail(`the batch dims ${batch.a} and ${batch.b} do not broadcast`);
+  return tensor(ta.dtype, { prefix: batch.shape.prefix, dims: [...batch.shape.dims, n, m] }, span);
 }
 
 // ---------------------------------------------------------------- indexing

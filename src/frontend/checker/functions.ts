@@ -4,7 +4,7 @@
 
 import type * as A from '../ast.js';
 import { note } from '../diagnostics.js';
-import { type Dim, dimConstValue, dimSym, dimSymbols, dimToString } from '../dims.js';
+import { type Dim, dimConstValue, dimSubst, dimSym, dimSymbols, dimToString } from '../dims.js';
 import type { Span } from '../source.js';
 import {
   type Dtype,
@@ -21,7 +21,7 @@ import {
 } from '../types.js';
 import { type ArgV, newUnifier, substDim, type Unifier } from './calls.js';
 import { Checker, type Ctx, Scope } from './context.js';
-import { bindLet, evalExpr } from './expr.js';
+import { bindLet, evalExpr, isKnownName } from './expr.js';
 import { checkHParamValue, genericValue } from './hparams.js';
 import { hasTopLevel } from './toplevel.js';
 
@@ -171,6 +171,19 @@ function buildSignature(checker: Checker, fn: FnRef): Signature | undefined {
   };
 }
 
+/** A pattern as a user reads it: dim variables by name, hyperparameters by value. */
+export function patternText(p: ParamPattern): string {
+  const env = new Map<string, Dim>();
+  for (const [sym, name] of p.vars) env.set(sym, dimSym(name));
+  const dims = p.dims.map((d) => {
+    if (d.kind === 'ellipsis') return '...';
+    if (d.kind === 'any') return '_';
+    return dimToString(dimSubst(d.dim, env)).replace(/\bs\.(\w+)/g, '$1');
+  });
+  const dtype = p.dtype.kind === 'exact' ? p.dtype.dtype : p.dtype.kind;
+  return `${dtype}[${dims.join(', ')}]`;
+}
+
 /** A pattern's tensor type with bindings substituted (`...` from `u`). */
 export function instantiatePattern(p: ParamPattern, env: Unifier, u: Unifier): TensorT {
   const dtype: Dtype = p.dtype.kind === 'exact' ? p.dtype.dtype : (u.dtypes.get(p.dtype.kind)?.dtype.value ?? (p.dtype.kind === 'float' ? 'f32' : 'i32'));
@@ -216,25 +229,34 @@ export function typePattern(ctx: Ctx, t: A.TensorTypeExpr, vars: ReadonlyMap<str
   if (!dtype) return undefined;
   const dims: ParamPattern['dims'][number][] = [];
   let ell = 0;
+  let ok = true;
   for (const d of t.dims) {
     if (d.kind === 'DimEllipsis') {
       if (++ell > 1) {
         ctx.checker.error('FM0421', d.span);
-        return undefined;
+        ok = false;
       }
       dims.push({ kind: 'ellipsis' });
     } else if (d.kind === 'DimAny') {
       dims.push({ kind: 'any' });
     } else {
+      // Keep going after a bad dim, so every bad dim of the type is reported.
       const dim = evalDim(ctx, d.expr);
-      if (!dim) return undefined;
-      dims.push({ kind: 'dim', dim });
+      if (!dim) ok = false;
+      else dims.push({ kind: 'dim', dim });
     }
   }
+  if (!ok) return undefined;
   return { dtype, dims, text: sourceText(ctx.checker, t.span), vars };
 }
 
 export function evalDim(ctx: Ctx, e: A.Expr): Dim | undefined {
+  if (e.kind === 'Name' && e.name !== '' && !isKnownName(ctx, e.name) && !/^[A-Z]/.test(e.name)) {
+    ctx.checker.error('FM0200', e.span, [e.name], {
+      help: 'a dim variable starts with an upper-case letter (`B`, `T`); a lower-case dim must be a hyperparameter, constant or `let`',
+    });
+    return undefined;
+  }
   const v = evalExpr(ctx, e);
   if (v.kind === 'int') {
     const c = dimConstValue(v.dim);
@@ -413,14 +435,19 @@ function sameType(actual: TensorT, expected: TensorT, p: ParamPattern): boolean 
   return shapesEqual(actual.shape, expected.shape);
 }
 
-export function checkRequire(ctx: Ctx, s: A.RequireStmt): void {
+/** Checks a `require`; returns false when it fails. */
+export function checkRequire(ctx: Ctx, s: A.RequireStmt): boolean {
   const v = evalExpr(ctx, s.cond);
-  if (v.kind === 'error') return;
+  if (v.kind === 'error') return true;
   if (v.kind !== 'bool') {
     ctx.checker.error('FM0417', s.cond.span, [describe(v)]);
-    return;
+    return true;
   }
-  if (v.value === false) ctx.checker.error('FM0308', s.cond.span, [s.message ?? sourceText(ctx.checker, s.cond.span)]);
+  if (v.value === false) {
+    ctx.checker.error('FM0308', s.cond.span, [s.message ?? sourceText(ctx.checker, s.cond.span)]);
+    return false;
+  }
+  return true;
 }
 
 function checkSet(ctx: Ctx, s: A.SetStmt): void {

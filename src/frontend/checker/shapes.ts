@@ -19,12 +19,15 @@ export function originNotes(...ts: TensorT[]): Note[] {
 
 /** NumPy broadcasting of two shapes; reports FM0400 and returns undefined on a mismatch. */
 export function broadcast(ctx: Ctx, a: TensorT, b: TensorT, span: Span): Shape | undefined {
-  const sa = a.shape;
-  const sb = b.shape;
-  const fail = (da: string, db: string) => {
-    ctx.checker.error('FM0400', span, [typeToString(a), typeToString(b), da, db], { notes: originNotes(a, b) });
-    return undefined;
-  };
+  const r = broadcastShapes(a.shape, b.shape);
+  if ('shape' in r) return r.shape;
+  ctx.checker.error('FM0400', span, [typeToString(a), typeToString(b), r.a, r.b], { notes: originNotes(a, b) });
+  return undefined;
+}
+
+/** NumPy broadcasting of two shapes, or the first pair of dims that conflict. */
+export function broadcastShapes(sa: Shape, sb: Shape): { shape: Shape } | { a: string; b: string } {
+  const fail = (a: string, b: string) => ({ a, b });
   if (sa.prefix !== undefined && sb.prefix !== undefined && sa.prefix !== sb.prefix) return fail('`...`', '`...`');
   // A side with a variadic prefix cannot be aligned with more explicit dims on the other side.
   if (sa.prefix !== undefined && sb.dims.length > sa.dims.length) return fail('`...`', dimToString(sb.dims[sb.dims.length - sa.dims.length - 1]!));
@@ -41,7 +44,7 @@ export function broadcast(ctx: Ctx, a: TensorT, b: TensorT, span: Span): Shape |
     else if (isOne(da)) out.push(db);
     else return fail(dimToString(da), dimToString(db));
   }
-  return { prefix: sa.prefix ?? sb.prefix, dims: out };
+  return { shape: { prefix: sa.prefix ?? sb.prefix, dims: out } };
 }
 
 /**
