@@ -81,6 +81,7 @@ function checkAnnotationsKept(ast: unknown, text: string, file: string): void {
 }
 
 interface Placed extends FmComment {
+  inline?: boolean;
   placement: 'ownLine' | 'endOfLine' | 'remaining';
   enclosingNode?: FmNode;
   precedingNode?: FmNode;
@@ -144,7 +145,10 @@ function attach(comment: unknown, text: string): boolean {
     return util.addDanglingComment(e, c, undefined); // in (or just before) an empty body or `()`
   }
   if (e?.kind === 'Require' && p && !f) return util.addDanglingComment(e, c, undefined); // before the message
-  if (e?.kind === 'Slice' && !f) return util.addTrailingComment(e, c); // before a slice's last `:`
+  if (e?.kind === 'Slice' && !f) {
+    c.inline = true; // before a slice's last `:`: printed after it, on the same line
+    return util.addTrailingComment(e, c);
+  }
   if (isBlockComment(c)) {
     const touchesP = p !== undefined && /^\s*$/.test(code(text, locEnd(p), c.start));
     const touchesF = f !== undefined && /^\s*$/.test(code(text, c.end, locStart(f)));
@@ -179,7 +183,7 @@ function printTrailing(cs: readonly FmComment[], node: FmNode, text: string): Do
   let pendingLine = false; // a `//` comment waits for the end of the line
   return cs.map((c) => {
     c.printed = true;
-    const ownLine = util.hasNewline(text, c.start, { backwards: true });
+    const ownLine = !c.inline && util.hasNewline(text, c.start, { backwards: true });
     if (isBlockComment(c) && !(ownLine && lineEnds.has(node))) return [' ', commentText(c)];
     if (ownLine || pendingLine) {
       pendingLine = true;

@@ -19,6 +19,8 @@ export interface FmComment {
   leading?: boolean;
   trailing?: boolean;
   printed?: boolean;
+  /** Printed on the line of the node it trails, even if it was on a line of its own. */
+  inline?: boolean;
 }
 
 /** Any AST node (or the `{key, value, span}` train entries), as prettier sees it. */

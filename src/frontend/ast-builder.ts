@@ -308,6 +308,10 @@ export class AstBuilder {
         results = [{ kind: 'FnResult', span: rs, name: undefined, type: t ? this.tensorType(t) : errorTensorType(rs) }];
       }
     }
+    const colon = this.tok(n, 'Colon');
+    if (colon) {
+      this.diagnostics.push(diag('FM0103', this.spanOf(colon), ['`->`', '`:`'], { help: 'result types are written `fn f(x: f32[N]) -> f32[N] { ... }`' }));
+    }
     // `-> (a: T)` is a single named result; only two or more (or none) make a tuple.
     tupleResult = results !== undefined && results.length !== 1;
     const rcurly = this.tok(n, 'RCurly');

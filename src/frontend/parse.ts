@@ -21,6 +21,25 @@ export interface ParseResult {
   readonly diagnostics: readonly Diagnostic[];
 }
 
+/** Tokens that start a declaration or a block member: where recovery is back in step. */
+const SYNC = new Set(['import', 'const', 'fn', 'block', 'model', 'param', 'buffer', 'train']);
+/** Statement keywords: back in step when one starts a line. */
+const STMT = new Set(['let', 'return', 'set', 'require']);
+/** Habits from other languages, and what .fm says instead. */
+const FOREIGN = new Map([
+  ['def', 'functions are declared with `fn`'],
+  ['class', 'reusable units are declared with `block` (or `model` for a compilation root)'],
+  ['self', 'members are in scope by name: write `proj(x)`, not `self.proj(x)`'],
+  ['var', 'bindings are declared with `let`'],
+  ['val', 'bindings are declared with `let`'],
+  [';', 'statements need no `;`'],
+]);
+
+function startsLine(text: string, prev: IToken | undefined, t: IToken): boolean {
+  const from = prev ? prev.startOffset + prev.image.length : 0;
+  return text.slice(from, t.startOffset).includes('\n');
+}
+
 const OPEN = new Map([
   ['(', ')'],
   ['[', ']'],
@@ -48,8 +67,8 @@ export function parseSource(path: string, text: string): ParseResult {
   for (const e of lexed.errors) {
     const ch = text.codePointAt(e.offset) ?? 0;
     const shown =
-      ch < 32 || ch === 0x7f
-        ? `U+${ch.toString(16).toUpperCase().padStart(4, '0')}`
+      ch < 32 || ch === 0x7f || ch === 0x60
+        ? `U+${ch.toString(16).toUpperCase().padStart(4, '0')}${ch === 0x60 ? ' (a backtick)' : ''}`
         : `\`${String.fromCodePoint(ch)}\``;
     diagnostics.push(diag('FM0100', sp(e.offset, e.offset + Math.max(1, e.length)), [shown]));
     if (diagnostics.length >= MAX_SYNTAX_ERRORS) break;
@@ -123,15 +142,27 @@ export function parseSource(path: string, text: string): ParseResult {
     }
     throw e;
   }
+  // After a syntax error the parser's recovery often misreads what follows (a function
+  // body as block members): report the next error only after a token that starts a new
+  // declaration or member, where the parser is back in step.
+  const syncPoints = tokens
+    .filter((t, i) => SYNC.has(t.image) || t.image.startsWith('@') || (STMT.has(t.image) && startsLine(text, tokens[i - 1], t)))
+    .map((t) => t.startOffset);
+  const prevToken = new Map(tokens.map((t, i) => [t.startOffset, tokens[i - 1]]));
+  let lastKept = -1;
   let count = 0;
-  for (const e of parser.errors) {
+  for (const e of [...parser.errors].sort((a, b) => (a.token.startOffset || Infinity) - (b.token.startOffset || Infinity))) {
     const t = e.token;
     const atEof = !Number.isFinite(t.startOffset) || t.tokenType.name === 'EOF';
     if (atEof && unclosed) continue;
+    const at = atEof ? text.length : t.startOffset;
+    if (lastKept >= 0 && !syncPoints.some((p) => p > lastKept && p <= at)) continue;
+    lastKept = at;
     const [expected = '', found = ''] = e.message.split('\u0000');
     const code = e.name === 'MismatchedTokenException' ? 'FM0103' : 'FM0104';
     const span = atEof ? sp(text.length, text.length) : sp(t.startOffset, (t.endOffset ?? t.startOffset) + 1);
-    diagnostics.push(diag(code, span, [expected, found]));
+    const foreign = FOREIGN.get(t.image) ?? FOREIGN.get(prevToken.get(t.startOffset)?.image ?? '');
+    diagnostics.push(diag(code, span, [expected, found], { help: foreign }));
     if (++count >= MAX_SYNTAX_ERRORS) {
       diagnostics.push(diag('FM0108', span, [MAX_SYNTAX_ERRORS]));
       break;

@@ -307,7 +307,8 @@ export class FmParser extends CstParser {
     this.commaList(this.fnParam, T.RParen);
     this.CONSUME(T.RParen);
     this.OPTION2(() => {
-      this.CONSUME(T.Arrow);
+      // `:` is accepted here only to report it well (a Python habit); see ast-builder.
+      this.OR([{ ALT: () => this.CONSUME(T.Arrow) }, { ALT: () => this.CONSUME(T.Colon) }]);
       this.SUBRULE(this.resultType);
     });
     this.CONSUME(T.LCurly);
