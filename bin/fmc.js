@@ -8,5 +8,11 @@ if (!existsSync(fileURLToPath(main))) {
   process.stderr.write('fmc: the compiler is not built yet; run `npm run build` in the fmc package first\n');
   process.exit(70);
 }
-const { run } = await import(main.href);
-process.exitCode = await run(process.argv.slice(2));
+try {
+  const { run } = await import(main.href);
+  process.exitCode = await run(process.argv.slice(2));
+} catch (e) {
+  process.stderr.write(`fmc: internal error: ${e instanceof Error ? e.stack : String(e)}\n`);
+  process.stderr.write('This is a bug in fmc; please report it with the command and input that caused it.\n');
+  process.exitCode = 70;
+}

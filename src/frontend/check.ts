@@ -7,6 +7,7 @@ import { checkAnnotations } from './checker/annotations.js';
 import { Checker, type Ctx, Scope } from './checker/context.js';
 import { checkFnBody, checkInferredNames } from './checker/functions.js';
 import { resolveTopLevel } from './checker/toplevel.js';
+import { DimTooComplex } from './dims.js';
 import { type Host, nodeHost, Program } from './program.js';
 import { MAX_BRACKET_DEPTH } from './parse.js';
 
@@ -48,7 +49,9 @@ export function checkProgram(program: Program): Diagnostic[] {
   } catch (e) {
     const first = [...program.modules.values()][0];
     const span = { file: first?.path ?? '<input>', start: 0, end: 0 };
-    if (e instanceof RangeError && /call stack/i.test(e.message)) {
+    if (e instanceof DimTooComplex) {
+      checker.diagnostics.push(diag('FM0300', span, [`a dimension expression that is too complex (${e.message})`]));
+    } else if (e instanceof RangeError && /call stack/i.test(e.message)) {
       checker.diagnostics.push(diag('FM0109', span, [MAX_BRACKET_DEPTH]));
     } else {
       const why = e instanceof Error ? `${e.name}: ${e.message}` : String(e);

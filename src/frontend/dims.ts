@@ -52,6 +52,16 @@ export type DimTerm = { readonly coef: Q; readonly factors: Fs; readonly mkey: s
 export type Dim = { readonly terms: readonly DimTerm[]; readonly key: string };
 
 const byKey = (x: DimFactor, y: DimFactor): number => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0);
+/** The most terms a dim expression may have; beyond it an expression is rejected. */
+export const MAX_DIM_TERMS = 256;
+
+/** Thrown for an expression whose expansion would exceed MAX_DIM_TERMS terms. */
+export class DimTooComplex extends Error {
+  constructor() {
+    super(`dimension expression has more than ${MAX_DIM_TERMS} terms`);
+  }
+}
+
 function mkTerm(coef: Q, factors: Fs): DimTerm {
   return { coef, factors, mkey: factors.map((f) => (f.exp === 1 ? f.key : `${f.key}^${f.exp}`)).join('*') };
 }
@@ -88,6 +98,7 @@ function mkDim(terms: readonly DimTerm[]): Dim {
     by.set(t.mkey, o ? mkTerm(qAdd(o.coef, t.coef), o.factors) : t);
   }
   const out = [...by.values()].filter((t) => t.coef.n !== 0n).sort(cmpMono);
+  if (out.length > MAX_DIM_TERMS) throw new DimTooComplex();
   const key = out.map((t) => `${qStr(t.coef)}:${t.mkey}`).join(' ');
   return { terms: out, key: key || '0' };
 }
@@ -139,6 +150,7 @@ export const dimAdd = (a: Dim, b: Dim): Dim => mkDim([...a.terms, ...b.terms]);
 export const dimNeg = (a: Dim): Dim => scale(a, q(-1n));
 export const dimSub = (a: Dim, b: Dim): Dim => dimAdd(a, dimNeg(b));
 export function dimMul(a: Dim, b: Dim): Dim {
+  if (a.terms.length * b.terms.length > MAX_DIM_TERMS * 4) throw new DimTooComplex();
   const out: DimTerm[] = [];
   for (const s of a.terms)
     for (const t of b.terms) out.push(mkTerm(qMul(s.coef, t.coef), mulFactors(s.factors, t.factors)));

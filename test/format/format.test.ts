@@ -415,7 +415,7 @@ const SEP = fc.oneof(
   { weight: 20, arbitrary: fc.constant(' ') },
   { weight: 4, arbitrary: fc.constantFrom('\n', '\n\n', '\n\n\n', '  ', '\t') },
   {
-    weight: 2,
+    weight: 14,
     arbitrary: fc.constantFrom(' /*C*/ ', '/*C*/', ' // C\n', '\n// C\n', '\n\n// C\n\n', ' /*C\n   more */\n'),
   },
 );

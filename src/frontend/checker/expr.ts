@@ -9,6 +9,7 @@ import {
   dimConst,
   dimConstValue,
   dimDiv,
+  DimTooComplex,
   dimEquals,
   dimIsInteger,
   dimMod,
@@ -146,6 +147,10 @@ function dimOp(ctx: Ctx, f: () => Dim, span: Span): V {
   try {
     return { kind: 'int', dim: f() };
   } catch (e) {
+    if (e instanceof DimTooComplex) {
+      ctx.checker.error('FM0300', span, [`an expression whose expansion is too large (${e.message})`]);
+      return ERROR;
+    }
     if (e instanceof RangeError) {
       ctx.checker.error('FM0306', span);
       return ERROR;
