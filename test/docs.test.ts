@@ -29,5 +29,25 @@ describe('docs', () => {
     const doc = fs.readFileSync(path.join(ROOT, 'docs', 'diagnostics.md'), 'utf8');
     const missing = Object.keys(MESSAGES).filter((c) => !doc.includes(`| ${c} |`));
     expect(missing).toEqual([]);
+    // Each row's message column is the template from src/frontend/messages.ts.
+    for (const [code, template] of Object.entries(MESSAGES)) {
+      const row = doc.split('\n').find((l) => l.startsWith(`| ${code} |`))!;
+      expect(row.split(' | ')[1]!.trim(), code).toBe(template);
+    }
+  });
+});
+
+describe('the std table in docs/language.md', () => {
+  it('lists exactly the declarations of each std file', () => {
+    const doc = fs.readFileSync(path.join(ROOT, 'docs', 'language.md'), 'utf8');
+    const stdDir = path.join(ROOT, 'std');
+    for (const f of fs.readdirSync(stdDir).filter((x) => x.endsWith('.fm'))) {
+      const row = new RegExp(`\\| \`std/${f.replace('.', '\\.')}\` +\\| \`([^\`]*)\``).exec(doc);
+      expect(row, `docs/language.md has no row for std/${f}`).not.toBeNull();
+      const documented = row![1]!.split(/\s+/).sort();
+      const text = fs.readFileSync(path.join(stdDir, f), 'utf8');
+      const declared = [...text.matchAll(/^(?:fn|block|const|model) ([A-Za-z_]\w*)/gm)].map((m) => m[1]!).sort();
+      expect(documented, `std/${f}`).toEqual(declared);
+    }
   });
 });

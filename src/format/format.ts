@@ -11,7 +11,13 @@ export class FormatterBug extends Error {}
 
 /** The canonical formatting of `text`; rejects with the rendered diagnostics on syntax errors. */
 export async function formatFm(text: string, path = 'input.fm'): Promise<string> {
-  const out = await format(text, { parser: 'fm', plugins: [plugin], filepath: path, ...CANONICAL_OPTIONS });
+  let out: string;
+  try {
+    out = await format(text, { parser: 'fm', plugins: [plugin], filepath: path, ...CANONICAL_OPTIONS });
+  } catch (e) {
+    const diagnostics = (e as { diagnostics?: unknown }).diagnostics;
+    throw typeof diagnostics === 'string' ? new Error(diagnostics) : e;
+  }
   const why = sameProgram(text, out, path);
   if (why) throw new FormatterBug(`fmc fmt: internal error formatting ${path}: ${why}; the file was left unchanged`);
   return out;

@@ -47,7 +47,11 @@ function parse(text: string, options: ParserOptions<FmNode>): FmNode {
   const errors = r.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {
     const lookup = (f: string) => (f === r.source.path ? r.source : undefined);
-    throw new Error(errors.map((d) => renderDiagnostic(d, lookup)).join('\n\n'));
+    const rendered = errors.map((d) => renderDiagnostic(d, lookup)).join('\n\n');
+    // With `loc`, the prettier CLI reports the error without a stack trace (adding its own
+    // code frame to the message; `diagnostics` keeps the text without it).
+    const { line, col } = r.source.lineCol(errors[0]!.span.start);
+    throw Object.assign(new Error(rendered), { loc: { start: { line, column: col } }, diagnostics: rendered });
   }
   checkAnnotationsKept(r.ast, text, file);
   prepare(r.ast);
@@ -155,13 +159,13 @@ function attach(comment: unknown, text: string): boolean {
     const endsPLine =
       touchesP &&
       lineStarts.has(f!) &&
-      !text.slice(locEnd(p!), c.start).includes('\n') &&
-      text.slice(c.end, locStart(f!)).includes('\n');
+      !code(text, locEnd(p!), c.start).includes('\n') &&
+      code(text, c.end, locStart(f!)).includes('\n');
     if (f && (touchesF ? !endsPLine : !touchesP)) return util.addLeadingComment(f, c);
     return p ? util.addTrailingComment(p, c) : false;
   }
   // A `//` comment on the line of the node before it, with only commas up to the next node.
-  if (f && p && !text.slice(locEnd(p), c.start).includes('\n') && commasOnly(text, locEnd(p), locStart(f))) {
+  if (f && p && !code(text, locEnd(p), c.start).includes('\n') && commasOnly(text, locEnd(p), locStart(f))) {
     if (code(text, locEnd(p), locStart(f)).includes(',') || lineStarts.has(f)) return util.addTrailingComment(p, c);
   }
   if (f) return util.addLeadingComment(descend(f), c);
