@@ -85,7 +85,6 @@ function checkAnnotationsKept(ast: unknown, text: string, file: string): void {
 }
 
 interface Placed extends FmComment {
-  inline?: boolean;
   placement: 'ownLine' | 'endOfLine' | 'remaining';
   enclosingNode?: FmNode;
   precedingNode?: FmNode;
@@ -106,7 +105,7 @@ const BRACKETS: Record<string, string> = {
 /** A comment before `(`, `[` or `{` of a bracketed node goes inside, before its first child. */
 function descend(node: FmNode): FmNode {
   for (;;) {
-    const n = node as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const n = node as Record<string, any>;
     const first: FmNode | undefined =
       n.kind === 'Branch'
         ? (n.stmts[0] ?? n.value)

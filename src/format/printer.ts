@@ -1,8 +1,9 @@
 // The canonical `.fm` layout as prettier docs. The printer never adds, drops or reorders a
-// token that changes the parse: parentheses are `Paren` nodes and are printed as written,
-// numbers keep their source text, strings are re-escaped to the same value. Trailing commas
-// are added only where the grammar allows them (hyperparameters, fn params, results, call
-// args). Comments are attached by prettier (see plugin.ts); dangling ones are printed here.
+// token in a way that changes the parse: parentheses are `Paren` nodes and are printed as
+// written, numbers keep their source text, strings are re-escaped to the same value, and
+// trailing commas are added only where the grammar allows them (hyperparameters, fn params,
+// results, call args). plugin.ts attaches comments and prints leading and trailing ones;
+// comments inside empty brackets and bodies are printed here.
 
 import { doc, util, type AstPath, type Doc, type ParserOptions } from 'prettier';
 import type * as A from '../frontend/ast.js';
@@ -32,7 +33,7 @@ export interface FmNode {
   readonly [key: string]: unknown;
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- prettier's AstPath typing is per-key */
+// prettier's AstPath typing is per key; the printer switches on `kind` and reads fields loosely.
 type Path = AstPath<any>;
 type Print = (selector?: string | number | (string | number)[] | Path) => Doc;
 
@@ -72,7 +73,12 @@ export function prepare(node: unknown): void {
   }
   if (node === null || typeof node !== 'object') return;
   const n = node as any;
-  const both = (xs: readonly object[]) => xs.forEach((x) => (lineStarts.add(x), lineEnds.add(x)));
+  const both = (xs: readonly object[]) => {
+    for (const x of xs) {
+      lineStarts.add(x);
+      lineEnds.add(x);
+    }
+  };
   if (n.kind === 'Binary') {
     if (n.left.kind === 'Binary' && n.op !== '**' && PREC[n.left.op as A.BinaryOp] === PREC[n.op as A.BinaryOp]) {
       chained.add(n.left);
@@ -82,8 +88,15 @@ export function prepare(node: unknown): void {
   } else if (n.kind === 'File') both(n.items);
   else if (n.kind === 'Block') both(n.members);
   else if (n.kind === 'Fn') both(n.body);
-  else if (n.kind === 'Branch' && n.stmts.length > 0) (both(n.stmts), lineStarts.add(n.value));
-  else if (n.kind === 'Train') n.entries.forEach((e: any) => (lineStarts.add(e.key), lineEnds.add(e.value)));
+  else if (n.kind === 'Branch' && n.stmts.length > 0) {
+    both(n.stmts);
+    lineStarts.add(n.value);
+  } else if (n.kind === 'Train') {
+    for (const e of n.entries) {
+      lineStarts.add(e.key);
+      lineEnds.add(e.value);
+    }
+  }
   if (n.annotations) both(n.annotations);
   for (const k of Object.keys(n)) if (!SPAN_KEYS.has(k) && k !== 'comments') prepare(n[k]);
 }
@@ -153,11 +166,8 @@ function startsOnNewLine(node: unknown): boolean {
   return ((node as FmNode | undefined)?.comments ?? []).some((c) => c.leading && !isBlockComment(c));
 }
 
+/** Prints one node (its leading and trailing comments are added by plugin.ts). */
 export function printFm(path: Path, options: ParserOptions<FmNode>, print: Print): Doc {
-  return printNode(path, options, print);
-}
-
-function printNode(path: Path, options: ParserOptions<FmNode>, print: Print): Doc {
   const node = path.node as FmNode;
   const n = node as any;
   /** A value after `=` or a keyword: indented when comments push it onto its own line. */
