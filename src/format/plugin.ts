@@ -1,8 +1,9 @@
 // The prettier plugin for `.fm` files: `prettier --plugin ./dist/src/format/plugin.js`.
 //
-// Comments go through prettier's attachment machinery, with our own rules (`attach`) so that
-// a comment keeps its place between the same tokens and formatting twice changes nothing:
-// a `//` comment is only ever printed as the last thing on its line.
+// Comments: prettier finds the nodes around each one; `attach` decides where it belongs and
+// `print` prints leading and trailing comments (a `//` comment always ends its line). Every
+// comment is printed, and formatting twice changes nothing (test/format checks both on
+// random programs with comments between any two tokens).
 
 import {
   doc,
@@ -122,19 +123,21 @@ function descend(node: FmNode): FmNode {
 const isEmpty = (n: FmNode, key: string | undefined) =>
   key !== undefined && (n[key] as unknown[] | undefined)?.length === 0;
 
-/** The tokens between two offsets are only commas (or none). */
-const commasOnly = (text: string, from: number, to: number) => /^[\s,]*$/.test(code(text, from, to));
+/** Commas, binary operators and `|>` (after which, or before which, a list or chain breaks). */
+const isSeparators = (code: string) =>
+  !code.includes('->') && /^(?:\s|,|\|>|\*\*|==|!=|<=|>=|[-+*/%@<>]|\band\b|\bor\b)*$/.test(code);
 
 /**
- * Where a comment goes. Each comment keeps its place between the same two tokens (or moves
- * past commas only), and the choice depends only on tokens, never on line breaks that the
- * layout may change, so formatting twice gives the same text:
- * - a `/* *\/` comment sticks to the node it touches (the one after it when both do, unless
- *   that node starts a line and the comment ends the previous one);
- * - a `//` comment ends a line: after the node before it when only commas come between that
- *   node and the next one (lists break there), else before the next node, so it is never
- *   carried past an operator, `=`, `(` or `{`;
- * - comments in empty brackets and bodies, and in tails that are not nodes, are placed there.
+ * Where a comment goes. The choice depends on the tokens around the comment, not on line
+ * breaks that the layout may move, so that formatting twice gives the same text:
+ * - a `/* *\/` comment sticks to the node it touches (the next one when it touches both,
+ *   unless that one starts a line and the comment ends the previous one's line);
+ * - a `//` comment ends a line. It stays after the node before it when only commas, binary
+ *   operators or `|>` come between (the layout breaks there), and before a list's closing
+ *   bracket; otherwise it goes before the next node (inside it when that is bracketed), so
+ *   it is never carried past `=`, `(`, `{` or a keyword;
+ * - comments in empty brackets and bodies, and in tails that are not nodes (the message of
+ *   `require`, the colons of a slice), are placed there.
  */
 function attach(comment: unknown, text: string): boolean {
   const c = comment as Placed;
@@ -163,9 +166,16 @@ function attach(comment: unknown, text: string): boolean {
     if (f && (touchesF ? !endsPLine : !touchesP)) return util.addLeadingComment(f, c);
     return p ? util.addTrailingComment(p, c) : false;
   }
-  // A `//` comment on the line of the node before it, with only commas up to the next node.
-  if (f && p && !code(text, locEnd(p), c.start).includes('\n') && commasOnly(text, locEnd(p), locStart(f))) {
-    if (code(text, locEnd(p), locStart(f)).includes(',') || lineStarts.has(f)) return util.addTrailingComment(p, c);
+  // A `//` comment on the line of the node before it, with only separators in between,
+  // stays there when the layout breaks the line right after that node: in a list, before its
+  // closing bracket, or at a binary operator or `|>`.
+  if (f && p) {
+    const before = code(text, locEnd(p), c.start);
+    const after = code(text, c.end, locStart(f));
+    if (!before.includes('\n') && isSeparators(before)) {
+      if (/^[\s,]*[)\]]/.test(after)) return util.addTrailingComment(p, c);
+      if (isSeparators(after) && (/\S/.test(before + after) || lineStarts.has(f))) return util.addTrailingComment(p, c);
+    }
   }
   if (f) return util.addLeadingComment(descend(f), c);
   return p ? util.addTrailingComment(p, c) : false;

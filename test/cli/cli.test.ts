@@ -86,3 +86,22 @@ describe('fmc', () => {
     expect(fmc('--version').out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 });
+
+describe('fmc fmt', () => {
+  it('finds std and the models canonically formatted', () => {
+    const files = ['std', 'models'].flatMap((d) => fs.readdirSync(path.join(ROOT, d)).map((f) => `${d}/${f}`));
+    const r = fmc('fmt', '--check', ...files);
+    expect(r.err).toMatch(/formatted correctly/);
+    expect(r.code).toBe(0);
+  });
+
+  it('formats a file in place and reports syntax errors instead of formatting', () => {
+    const f = tmpFile('ugly.fm', 'const   X=1+2\nfn f(x:f32[N])->f32[N]{return x}\n');
+    expect(fmc('fmt', f).code).toBe(0);
+    expect(fs.readFileSync(f, 'utf8')).toBe('const X = 1 + 2\n\nfn f(x: f32[N]) -> f32[N] {\n  return x\n}\n');
+    const bad = tmpFile('bad.fm', 'const X = (1\n');
+    const r = fmc('fmt', bad);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/bad\.fm:1:11: error FM0105/);
+  });
+});
