@@ -18,7 +18,10 @@ describe('docs', () => {
     expect(blocks.length).toBeGreaterThan(0);
     for (const text of blocks) {
       const abs = path.join(ROOT, 'docs', 'tour.fm');
-      const program = new Program({ read: (p) => (p === abs ? new TextEncoder().encode(text) : nodeHost.read(p)), display: (p) => path.relative(ROOT, p) });
+      const program = new Program({
+        read: (p) => (p === abs ? new TextEncoder().encode(text) : nodeHost.read(p)),
+        display: (p) => path.relative(ROOT, p),
+      });
       program.addFile(abs);
       const ds = checkProgram(program);
       expect(ds.map((d) => renderDiagnostic(d, (f) => program.source(f))).join('\n')).toBe('');

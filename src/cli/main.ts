@@ -81,11 +81,14 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+        return EXIT.ok;
       return EXIT.usage;
     }
     const why = e instanceof Error ? (e.stack ?? e.message) : String(e);
-    io.err(`fmc: internal error: ${why}\nThis is a bug in fmc; please report it with the command and input that caused it.\n`);
+    io.err(
+      `fmc: internal error: ${why}\nThis is a bug in fmc; please report it with the command and input that caused it.\n`,
+    );
     return EXIT.internal;
   }
 }

@@ -109,7 +109,11 @@ export class AstBuilder {
     const hasParens = this.tok(n, 'LParen') !== undefined;
     const at = this.tok(n, 'AnnotationName');
     const name: A.Ident = at
-      ? { kind: 'Ident', name: at.image.slice(1), span: this.clampSpan(at.startOffset + 1, at.startOffset + at.image.length) }
+      ? {
+          kind: 'Ident',
+          name: at.image.slice(1),
+          span: this.clampSpan(at.startOffset + 1, at.startOffset + at.image.length),
+        }
       : { kind: 'Ident', name: '', span };
     return {
       kind: 'Annotation',
@@ -310,7 +314,11 @@ export class AstBuilder {
     }
     const colon = this.tok(n, 'Colon');
     if (colon) {
-      this.diagnostics.push(diag('FM0103', this.spanOf(colon), ['`->`', '`:`'], { help: 'result types are written `fn f(x: f32[N]) -> f32[N] { ... }`' }));
+      this.diagnostics.push(
+        diag('FM0103', this.spanOf(colon), ['`->`', '`:`'], {
+          help: 'result types are written `fn f(x: f32[N]) -> f32[N] { ... }`',
+        }),
+      );
     }
     // `-> (a: T)` is a single named result; only two or more (or none) make a tuple.
     tupleResult = results !== undefined && results.length !== 1;

@@ -32,7 +32,14 @@ export function checkProgram(program: Program): Diagnostic[] {
       if (m.broken) continue;
       for (const item of m.parse.ast.items) {
         if (item.kind === 'Import' || item.name.name === '') continue;
-        const ctx: Ctx = { checker, scope: new Scope(undefined), module: m.path, owner: undefined, allowTensors: false, fnEllipsis: undefined };
+        const ctx: Ctx = {
+          checker,
+          scope: new Scope(undefined),
+          module: m.path,
+          owner: undefined,
+          allowTensors: false,
+          fnEllipsis: undefined,
+        };
         if (item.kind === 'Const') {
           checkAnnotations(ctx, item.annotations, { kind: 'other', what: 'a constant' });
           resolveTopLevel(ctx, item.name.name, item.name.span);

@@ -60,7 +60,11 @@ export const Float = createToken({
 export const Int = createToken({ name: 'Int', pattern: /0[xX][0-9a-fA-F_]+|\d[\d_]*/ });
 export const Ident = createToken({ name: 'Ident', pattern: /[A-Za-z_][A-Za-z0-9_]*/ });
 /** `@name` with no space: an annotation. A lone `@` is matrix multiplication. */
-export const AnnotationName = createToken({ name: 'AnnotationName', pattern: /@[A-Za-z_][A-Za-z0-9_]*/, label: 'an annotation' });
+export const AnnotationName = createToken({
+  name: 'AnnotationName',
+  pattern: /@[A-Za-z_][A-Za-z0-9_]*/,
+  label: 'an annotation',
+});
 
 function keyword(word: string): TokenType {
   return createToken({

@@ -83,7 +83,8 @@ export function parseSource(path: string, text: string): ParseResult {
   }
   // An unterminated string stays a string token (so parsing goes on) and is reported here.
   for (const t of lexed.tokens) {
-    if (t.tokenType === UnterminatedStr) diagnostics.push(diag('FM0102', sp(t.startOffset, t.startOffset + t.image.length)));
+    if (t.tokenType === UnterminatedStr)
+      diagnostics.push(diag('FM0102', sp(t.startOffset, t.startOffset + t.image.length)));
   }
   const tokens = lexed.tokens;
   const comments = lexed.groups.comments ?? [];
@@ -146,12 +147,17 @@ export function parseSource(path: string, text: string): ParseResult {
   // body as block members): report the next error only after a token that starts a new
   // declaration or member, where the parser is back in step.
   const syncPoints = tokens
-    .filter((t, i) => SYNC.has(t.image) || t.image.startsWith('@') || (STMT.has(t.image) && startsLine(text, tokens[i - 1], t)))
+    .filter(
+      (t, i) =>
+        SYNC.has(t.image) || t.image.startsWith('@') || (STMT.has(t.image) && startsLine(text, tokens[i - 1], t)),
+    )
     .map((t) => t.startOffset);
   const prevToken = new Map(tokens.map((t, i) => [t.startOffset, tokens[i - 1]]));
   let lastKept = -1;
   let count = 0;
-  for (const e of [...parser.errors].sort((a, b) => (a.token.startOffset || Infinity) - (b.token.startOffset || Infinity))) {
+  for (const e of [...parser.errors].sort(
+    (a, b) => (a.token.startOffset || Infinity) - (b.token.startOffset || Infinity),
+  )) {
     const t = e.token;
     const atEof = !Number.isFinite(t.startOffset) || t.tokenType.name === 'EOF';
     if (atEof && unclosed) continue;

@@ -49,7 +49,10 @@ export const nodeHost: Host = {
       return fs.readFileSync(abs);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      return { error: code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String((e as Error).message) };
+      return {
+        error:
+          code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String((e as Error).message),
+      };
     }
   },
   display(abs) {
@@ -165,7 +168,12 @@ export class Program {
   }
 
   private emptyModule(abs: string, src: SourceFile): Module {
-    const parse: ParseResult = { source: src, ast: { kind: 'File', items: [], span: src.span(0, 0) }, comments: [], diagnostics: [] };
+    const parse: ParseResult = {
+      source: src,
+      ast: { kind: 'File', items: [], span: src.span(0, 0) },
+      comments: [],
+      diagnostics: [],
+    };
     return { path: src.path, abs, parse, own: new Map(), names: new Map(), broken: true };
   }
 
@@ -174,7 +182,14 @@ export class Program {
     const parse = cachedParse(display, text);
     this.byDisplay.set(display, parse.source);
     this.diagnostics.push(...parse.diagnostics);
-    const m: Module = { path: display, abs, parse, own: new Map(), names: new Map(), broken: parse.diagnostics.some((d) => d.severity === 'error') };
+    const m: Module = {
+      path: display,
+      abs,
+      parse,
+      own: new Map(),
+      names: new Map(),
+      broken: parse.diagnostics.some((d) => d.severity === 'error'),
+    };
     this.modules.set(abs, m);
     this.byPath.set(display, m);
     this.declare(m);
@@ -187,7 +202,9 @@ export class Program {
       if (item.kind === 'Import' || item.name.name === '') continue;
       const prev = m.own.get(item.name.name);
       if (prev) {
-        this.diagnostics.push(diag('FM0201', item.name.span, [item.name.name], { notes: [note('first defined here', prev.name.span)] }));
+        this.diagnostics.push(
+          diag('FM0201', item.name.span, [item.name.name], { notes: [note('first defined here', prev.name.span)] }),
+        );
         continue;
       }
       m.own.set(item.name.name, item);
@@ -196,7 +213,9 @@ export class Program {
   }
 
   resolvePath(spec: string, importer: string): string {
-    const base = spec.startsWith('std/') ? path.join(STD_DIR, spec.slice(4)) : path.resolve(path.dirname(importer), spec);
+    const base = spec.startsWith('std/')
+      ? path.join(STD_DIR, spec.slice(4))
+      : path.resolve(path.dirname(importer), spec);
     return base.endsWith('.fm') ? base : `${base}.fm`;
   }
 
@@ -206,19 +225,29 @@ export class Program {
       const abs = this.resolvePath(item.path, m.abs);
       const target = this.load(abs, item.pathSpan);
       if (!target) {
-        const stdNames = fs.existsSync(STD_DIR) ? fs.readdirSync(STD_DIR).filter((f) => f.endsWith('.fm')).map((f) => `std/${f.slice(0, -3)}`) : [];
+        const stdNames = fs.existsSync(STD_DIR)
+          ? fs
+              .readdirSync(STD_DIR)
+              .filter((f) => f.endsWith('.fm'))
+              .map((f) => `std/${f.slice(0, -3)}`)
+          : [];
         const s = suggest(item.path, stdNames);
-        this.diagnostics.push(diag('FM0202', item.pathSpan, [item.path], { help: s ? `did you mean \`${s}\`?` : undefined }));
+        this.diagnostics.push(
+          diag('FM0202', item.pathSpan, [item.path], { help: s ? `did you mean \`${s}\`?` : undefined }),
+        );
         m.incomplete = true;
         continue;
       }
       if (target.broken) m.broken = true;
-      const selected = item.names ?? [...target.own.keys()].map((name) => ({ kind: 'Ident' as const, name, span: item.span }));
+      const selected =
+        item.names ?? [...target.own.keys()].map((name) => ({ kind: 'Ident' as const, name, span: item.span }));
       for (const id of selected) {
         const decl = target.own.get(id.name);
         if (!decl) {
           const s = suggest(id.name, target.own.keys());
-          this.diagnostics.push(diag('FM0204', id.span, [item.path, id.name], { help: s ? `did you mean \`${s}\`?` : undefined }));
+          this.diagnostics.push(
+            diag('FM0204', id.span, [item.path, id.name], { help: s ? `did you mean \`${s}\`?` : undefined }),
+          );
           continue;
         }
         if (m.own.has(id.name)) continue; // own declarations shadow imports
@@ -238,14 +267,20 @@ export class Program {
   stdModuleOf(name: string): string | undefined {
     if (!this.stdNames) {
       this.stdNames = new Map();
-      const files = fs.existsSync(STD_DIR) ? fs.readdirSync(STD_DIR).filter((f) => f.endsWith('.fm')).sort() : [];
+      const files = fs.existsSync(STD_DIR)
+        ? fs
+            .readdirSync(STD_DIR)
+            .filter((f) => f.endsWith('.fm'))
+            .sort()
+        : [];
       for (const f of files) {
         const abs = path.join(STD_DIR, f);
         const bytes = this.host.read(abs);
         if (!(bytes instanceof Uint8Array)) continue;
         const parsed = cachedParse(this.host.display(abs), new TextDecoder().decode(bytes));
         for (const item of parsed.ast.items) {
-          if (item.kind !== 'Import' && !this.stdNames.has(item.name.name)) this.stdNames.set(item.name.name, `std/${f.slice(0, -3)}`);
+          if (item.kind !== 'Import' && !this.stdNames.has(item.name.name))
+            this.stdNames.set(item.name.name, `std/${f.slice(0, -3)}`);
         }
       }
     }

@@ -33,7 +33,9 @@ describe('fmc', () => {
     const f = tmpFile('bad.fm', 'fn f(x: f32[B, 4]) -> f32[B, 5] {\n  return x\n}\n');
     const r = fmc('check', f);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/bad\.fm:2:10: error FM0404: function `f` returns f32\[B, 4\], but its signature says f32\[B, 5\]/);
+    expect(r.err).toMatch(
+      /bad\.fm:2:10: error FM0404: function `f` returns f32\[B, 4\], but its signature says f32\[B, 5\]/,
+    );
     expect(r.err).toContain(' 2 |   return x\n   |          ^');
     expect(r.err).not.toMatch(/\n\s+at /);
   });

@@ -13,7 +13,10 @@ import { type Host, nodeHost, Program } from '../../src/frontend/program.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const corpusFiles = ['models', 'std'].flatMap((d) =>
-  fs.readdirSync(path.join(ROOT, d)).filter((f) => f.endsWith('.fm')).map((f) => path.join(ROOT, d, f)),
+  fs
+    .readdirSync(path.join(ROOT, d))
+    .filter((f) => f.endsWith('.fm'))
+    .map((f) => path.join(ROOT, d, f)),
 );
 const corpus = corpusFiles.map((f) => ({ abs: f, text: fs.readFileSync(f, 'utf8') }));
 
@@ -26,9 +29,42 @@ function tokenRanges(text: string): [number, number][] {
 const ranges = corpus.map((c) => tokenRanges(c.text));
 const vocabulary = [
   ...new Set(corpus.flatMap((c, i) => ranges[i]!.map(([s, e]) => c.text.slice(s, e)))),
-  '(', ')', '{', '}', '[', ']', '...', '@', '"', '/*', '*/', '//', ':', '|>', '->', '\u0000', '\ufffd', 'é',
-  '99999999999999999999', '1e999', '0x', '-0', '2:4', 'repeat 0', 'stack -1', '@sparse(3:2)', '@quantize(int4, group = 7)',
-  'f32[]', 'f32[...,...]', 'T / 0', 'd % 0', 'x[100]', 'x[::0]', '"std/nn"', 'import "./missing"', 'import "std/moe"',
+  '(',
+  ')',
+  '{',
+  '}',
+  '[',
+  ']',
+  '...',
+  '@',
+  '"',
+  '/*',
+  '*/',
+  '//',
+  ':',
+  '|>',
+  '->',
+  '\u0000',
+  '\ufffd',
+  'é',
+  '99999999999999999999',
+  '1e999',
+  '0x',
+  '-0',
+  '2:4',
+  'repeat 0',
+  'stack -1',
+  '@sparse(3:2)',
+  '@quantize(int4, group = 7)',
+  'f32[]',
+  'f32[...,...]',
+  'T / 0',
+  'd % 0',
+  'x[100]',
+  'x[::0]',
+  '"std/nn"',
+  'import "./missing"',
+  'import "std/moe"',
 ];
 
 type Mutation =
@@ -63,7 +99,13 @@ function mutate(text: string, m: Mutation): string {
     case 'swap': {
       const next = rs[(m.at % rs.length) + 1];
       if (!next) return text;
-      return text.slice(0, s) + text.slice(next[0], next[1]) + text.slice(e, next[0]) + text.slice(s, e) + text.slice(next[1]);
+      return (
+        text.slice(0, s) +
+        text.slice(next[0], next[1]) +
+        text.slice(e, next[0]) +
+        text.slice(s, e) +
+        text.slice(next[1])
+      );
     }
     case 'duplicate': {
       const last = rs[Math.min(rs.length - 1, (m.at % rs.length) + m.len)]!;
@@ -126,7 +168,12 @@ describe('the frontend on hostile input', () => {
 
   it('reports deep nesting instead of overflowing the stack', () => {
     const abs = path.join(ROOT, 'models', 'deep.fm');
-    for (const text of ['const X = ' + '('.repeat(100_000) + '1', 'const X = ' + '-'.repeat(100_000) + '1', 'const X = 1' + ' + 1'.repeat(50_000), 'const X = ' + 'not '.repeat(50_000) + 'true']) {
+    for (const text of [
+      'const X = ' + '('.repeat(100_000) + '1',
+      'const X = ' + '-'.repeat(100_000) + '1',
+      'const X = 1' + ' + 1'.repeat(50_000),
+      'const X = ' + 'not '.repeat(50_000) + 'true',
+    ]) {
       const program = new Program(memHost(abs, text));
       program.addFile(abs);
       const ds = checkProgram(program);

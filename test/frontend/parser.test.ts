@@ -35,30 +35,60 @@ describe('the grammar', () => {
   });
 
   it('has the documented precedence', () => {
-    expect(expr('-x ** 2')).toEqual({ kind: 'Unary', op: '-', operand: { kind: 'Binary', op: '**', left: n('x'), right: { kind: 'Int', value: 2, text: '2' } } });
+    expect(expr('-x ** 2')).toEqual({
+      kind: 'Unary',
+      op: '-',
+      operand: { kind: 'Binary', op: '**', left: n('x'), right: { kind: 'Int', value: 2, text: '2' } },
+    });
     expect(expr('a + b * c')).toMatchObject({ op: '+', right: { op: '*' } });
     expect(expr('a - b - c')).toMatchObject({ op: '-', left: { op: '-' } });
     expect(expr('a ** b ** c')).toMatchObject({ op: '**', right: { op: '**' } });
     expect(expr('x @ w + b')).toMatchObject({ op: '+', left: { op: '@' } });
-    expect(expr('not a == b and c or d')).toMatchObject({ op: 'or', left: { op: 'and', left: { kind: 'Unary', op: 'not', operand: { op: '==' } } } });
-    expect(expr('x |> f |> g(1, k = 2)')).toMatchObject({ kind: 'Pipe', fn: n('g'), value: { kind: 'Pipe', fn: n('f'), value: n('x') } });
+    expect(expr('not a == b and c or d')).toMatchObject({
+      op: 'or',
+      left: { op: 'and', left: { kind: 'Unary', op: 'not', operand: { op: '==' } } },
+    });
+    expect(expr('x |> f |> g(1, k = 2)')).toMatchObject({
+      kind: 'Pipe',
+      fn: n('g'),
+      value: { kind: 'Pipe', fn: n('f'), value: n('x') },
+    });
   });
 
   it('parses calls, indexing, slices and members', () => {
-    expect(expr('f(a, k = 1)')).toMatchObject({ kind: 'Call', args: [{ kind: 'PosArg' }, { kind: 'NamedArg', name: { name: 'k' } }] });
+    expect(expr('f(a, k = 1)')).toMatchObject({
+      kind: 'Call',
+      args: [{ kind: 'PosArg' }, { kind: 'NamedArg', name: { name: 'k' } }],
+    });
     expect(expr('x[:, -1, ::2, ..., 1:]')).toMatchObject({
       kind: 'Index',
-      indices: [{ kind: 'Slice' }, { kind: 'IndexExpr' }, { kind: 'Slice', step: { value: 2 } }, { kind: 'IndexEllipsis' }, { kind: 'Slice', start: { value: 1 } }],
+      indices: [
+        { kind: 'Slice' },
+        { kind: 'IndexExpr' },
+        { kind: 'Slice', step: { value: 2 } },
+        { kind: 'IndexEllipsis' },
+        { kind: 'Slice', start: { value: 1 } },
+      ],
     });
-    expect(expr('embed.table[0]')).toMatchObject({ kind: 'Index', target: { kind: 'Member', name: { name: 'table' } } });
+    expect(expr('embed.table[0]')).toMatchObject({
+      kind: 'Index',
+      target: { kind: 'Member', name: { name: 'table' } },
+    });
     expect(expr('(a, b)')).toMatchObject({ kind: 'Tuple' });
     expect(expr('(a)')).toMatchObject({ kind: 'Paren' });
     expect(expr('[..., h, d]')).toMatchObject({ kind: 'List', items: [{ kind: 'Ellipsis' }, n('h'), n('d')] });
-    expect(expr('if c { let y = 1 y } else if d { 2 } else { 3 }')).toMatchObject({ kind: 'If', then: { stmts: [{ kind: 'Let' }] }, else: { kind: 'If' } });
+    expect(expr('if c { let y = 1 y } else if d { 2 } else { 3 }')).toMatchObject({
+      kind: 'If',
+      then: { stmts: [{ kind: 'Let' }] },
+      else: { kind: 'If' },
+    });
   });
 
   it('tells annotations from matrix multiplication', () => {
-    const r = parseSource('t.fm', 'block B {\n  let n = 4\n  @checkpoint\n  x = L(n)\n  fn f(a: f32[N, N]) -> f32[N, N] { return a @ a }\n}');
+    const r = parseSource(
+      't.fm',
+      'block B {\n  let n = 4\n  @checkpoint\n  x = L(n)\n  fn f(a: f32[N, N]) -> f32[N, N] { return a @ a }\n}',
+    );
     expect(r.diagnostics).toEqual([]);
     const b = r.ast.items[0] as A.BlockDecl;
     expect(b.members.map((m) => m.kind)).toEqual(['LetMember', 'Child', 'Fn']);
@@ -88,11 +118,17 @@ model M(d = 8, kind: a | b = a, act: fn = relu) {
     const w = m.members[0] as A.ParamDecl;
     expect(w.annotations.map((a) => a.args?.[0]?.kind)).toEqual(['Positional', 'Ratio']);
     expect(w.cond).toBeDefined();
-    expect(m.members.filter((x) => x.kind === 'Child').map((c) => (c as A.ChildDecl).multi?.mode)).toEqual(['repeat', 'stack']);
+    expect(m.members.filter((x) => x.kind === 'Child').map((c) => (c as A.ChildDecl).multi?.mode)).toEqual([
+      'repeat',
+      'stack',
+    ]);
   });
 
   it('recovers and reports several errors in one file', () => {
-    const r = parseSource('t.fm', 'fn a() -> f32[] { return }\nfn b(x: ) -> f32[] { return 1 }\nblock C { param p f32[2] }\n');
+    const r = parseSource(
+      't.fm',
+      'fn a() -> f32[] { return }\nfn b(x: ) -> f32[] { return 1 }\nblock C { param p f32[2] }\n',
+    );
     expect(r.diagnostics.length).toBeGreaterThanOrEqual(3);
     expect(new Set(r.diagnostics.map((d) => r.source.lineCol(d.span.start).line))).toEqual(new Set([1, 2, 3]));
   });

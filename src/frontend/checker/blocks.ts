@@ -6,12 +6,30 @@ import type * as A from '../ast.js';
 import { note, suggest } from '../diagnostics.js';
 import { type Dim, dimConstValue, dimEquals } from '../dims.js';
 import type { Span } from '../source.js';
-import { type Binding, type BlockInstance, describe, ERROR, tensor, type TensorT, type V, valueKey, valueText } from '../types.js';
+import {
+  type Binding,
+  type BlockInstance,
+  describe,
+  ERROR,
+  tensor,
+  type TensorT,
+  type V,
+  valueKey,
+  valueText,
+} from '../types.js';
 import { checkAnnotations, type ParamInfo } from './annotations.js';
 import { type Args, bindParams, evalArgs } from './calls.js';
 import { type Checker, type Ctx, Scope } from './context.js';
 import { evalExpr } from './expr.js';
-import { checkFnBody, checkInferredNames, checkRequire, evalSignature, type ParamPattern, patternText, typePattern } from './functions.js';
+import {
+  checkFnBody,
+  checkInferredNames,
+  checkRequire,
+  evalSignature,
+  type ParamPattern,
+  patternText,
+  typePattern,
+} from './functions.js';
 import { checkHParamValue, enumArg, genericValue } from './hparams.js';
 import { checkTrain, trainLossName } from './train.js';
 
@@ -22,12 +40,24 @@ export function instantiate(
   module: string,
   call: { ctx: Ctx; args: Args; site: Span } | undefined,
 ): BlockInstance | undefined {
-  const hctx: Ctx = { checker, scope: new Scope(undefined), module, owner: undefined, allowTensors: false, fnEllipsis: undefined };
+  const hctx: Ctx = {
+    checker,
+    scope: new Scope(undefined),
+    module,
+    owner: undefined,
+    allowTensors: false,
+    fnEllipsis: undefined,
+  };
   const values = bindHParams(hctx, decl, call);
   if (!values) return undefined;
   // The label names the arguments given; defaults are implied.
-  const given = new Set(call ? [...call.args.named.keys(), ...decl.hparams.slice(0, call.args.pos.length).map((h) => h.name.name)] : []);
-  const label = `${decl.name.name}(${[...values].filter(([k]) => given.has(k)).map(([k, v]) => `${k} = ${valueText(v.value)}`).join(', ')})`;
+  const given = new Set(
+    call ? [...call.args.named.keys(), ...decl.hparams.slice(0, call.args.pos.length).map((h) => h.name.name)] : [],
+  );
+  const label = `${decl.name.name}(${[...values]
+    .filter(([k]) => given.has(k))
+    .map(([k, v]) => `${k} = ${valueText(v.value)}`)
+    .join(', ')})`;
   const key = `${module}:${decl.span.start}|${[...values].map(([k, v]) => `${k}=${valueKey(v.value)}`).join(',')}`;
   if (checker.instantiating.has(decl)) {
     checker.error('FM0209', call?.site ?? decl.name.span, [decl.name.name]);
@@ -47,9 +77,17 @@ export function instantiate(
   return inst;
 }
 
-function bindHParams(ctx: Ctx, decl: A.BlockDecl, call: { ctx: Ctx; args: Args; site: Span } | undefined): Map<string, Binding> | undefined {
+function bindHParams(
+  ctx: Ctx,
+  decl: A.BlockDecl,
+  call: { ctx: Ctx; args: Args; site: Span } | undefined,
+): Map<string, Binding> | undefined {
   const values = new Map<string, Binding>();
-  const params = decl.hparams.map((h) => ({ name: h.name.name, hasDefault: h.default !== undefined || !call, type: h.type }));
+  const params = decl.hparams.map((h) => ({
+    name: h.name.name,
+    hasDefault: h.default !== undefined || !call,
+    type: h.type,
+  }));
   const bound = call ? bindParams(call.ctx, decl.name.name, params, call.args, call.site) : undefined;
   if (bound && !bound.ok) return undefined;
   let ok = true;
@@ -88,7 +126,18 @@ function bindHParams(ctx: Ctx, decl: A.BlockDecl, call: { ctx: Ctx; args: Args; 
 
 function inferType(ctx: Ctx, e: A.Expr): A.HParamType | undefined {
   const v = evalExpr({ ...ctx, checker: muted(ctx.checker) }, e);
-  const name = v.kind === 'int' ? 'int' : v.kind === 'float' ? 'float' : v.kind === 'bool' ? 'bool' : v.kind === 'dtype' ? 'dtype' : v.kind === 'fn' ? 'fn' : undefined;
+  const name =
+    v.kind === 'int'
+      ? 'int'
+      : v.kind === 'float'
+        ? 'float'
+        : v.kind === 'bool'
+          ? 'bool'
+          : v.kind === 'dtype'
+            ? 'dtype'
+            : v.kind === 'fn'
+              ? 'fn'
+              : undefined;
   return name ? { kind: 'ScalarType', name, span: e.span } : undefined;
 }
 
@@ -142,7 +191,11 @@ function checkMembers(checker: Checker, inst: BlockInstance): void {
         define(m.name, { value: childValue(ctx, m), span: m.name.span, what: 'child block' });
         break;
       case 'Fn':
-        define(m.name, { value: { kind: 'fn', fn: { decl: m, owner: inst, module: inst.module }, name: m.name.name }, span: m.name.span, what: 'function' });
+        define(m.name, {
+          value: { kind: 'fn', fn: { decl: m, owner: inst, module: inst.module }, name: m.name.name },
+          span: m.name.span,
+          what: 'function',
+        });
         fns.push(m);
         break;
       case 'Train':
@@ -152,7 +205,12 @@ function checkMembers(checker: Checker, inst: BlockInstance): void {
         break;
     }
   }
-  checkAnnotations(ctx, decl.annotations, { kind: 'block', name: decl.name.name, isModel: decl.isModel, params: paramsOf(inst) });
+  checkAnnotations(ctx, decl.annotations, {
+    kind: 'block',
+    name: decl.name.name,
+    isModel: decl.isModel,
+    params: paramsOf(inst),
+  });
   for (const f of fns) {
     checkAnnotations(ctx, f.annotations, { kind: 'fn', name: f.name.name });
     const b = inst.scope.get(f.name.name);
@@ -176,13 +234,19 @@ function paramValue(ctx: Ctx, m: A.ParamDecl): V {
     const c = dimConstValue(dims[i]!);
     if (c !== undefined && c <= 0) {
       const dspan = m.type.dims[i]!.span;
-      ctx.checker.error('FM0311', dspan, [ctx.checker.program.source(dspan.file)?.text.slice(dspan.start, dspan.end) ?? '?', c]);
+      ctx.checker.error('FM0311', dspan, [
+        ctx.checker.program.source(dspan.file)?.text.slice(dspan.start, dspan.end) ?? '?',
+        c,
+      ]);
       return ERROR;
     }
   }
   const t: TensorT = { dtype: p.dtype.dtype, shape: { prefix: undefined, dims }, origin: m.span };
   if (m.init) checkInit(ctx, m.init, t);
-  checkAnnotations(ctx, m.annotations, { kind: 'param', param: { path: m.name.name, type: t, isBuffer: m.isBuffer, span: m.span } });
+  checkAnnotations(ctx, m.annotations, {
+    kind: 'param',
+    param: { path: m.name.name, type: t, isBuffer: m.isBuffer, span: m.span },
+  });
   return tensor(t.dtype, t.shape, m.span);
 }
 
@@ -216,13 +280,27 @@ function checkInit(ctx: Ctx, e: A.Expr, t: TensorT): void {
   if (!callee || !params) {
     const name = callee?.name ?? (e.kind === 'Name' ? e.name : '');
     const s = name ? suggest(name, Object.keys(INITIALIZERS)) : undefined;
-    ctx.checker.error('FM0412', e.span, [`an initializer (${Object.keys(INITIALIZERS).join(', ')})`, `\`${ctx.checker.program.source(e.span.file)?.text.slice(e.span.start, e.span.end) ?? '?'}\``], {
-      help: s ? `did you mean \`${s}()\`?` : undefined,
-    });
+    ctx.checker.error(
+      'FM0412',
+      e.span,
+      [
+        `an initializer (${Object.keys(INITIALIZERS).join(', ')})`,
+        `\`${ctx.checker.program.source(e.span.file)?.text.slice(e.span.start, e.span.end) ?? '?'}\``,
+      ],
+      {
+        help: s ? `did you mean \`${s}()\`?` : undefined,
+      },
+    );
     return;
   }
   const args = evalArgs(ctx, [], (e as A.Expr & { kind: 'Call' }).args);
-  const bound = bindParams(ctx, callee.name, params.map((n) => ({ name: n, hasDefault: n !== 'value' })), args, e.span);
+  const bound = bindParams(
+    ctx,
+    callee.name,
+    params.map((n) => ({ name: n, hasDefault: n !== 'value' })),
+    args,
+    e.span,
+  );
   if (!bound.ok) return;
   bound.args.forEach((a, i) => {
     if (a && a.value.kind !== 'int' && a.value.kind !== 'float' && a.value.kind !== 'error') {
@@ -230,7 +308,10 @@ function checkInit(ctx: Ctx, e: A.Expr, t: TensorT): void {
     }
   });
   if ((callee.name.startsWith('xavier') || callee.name.startsWith('kaiming')) && t.shape.dims.length < 2) {
-    ctx.checker.error('FM0419', e.span, [callee.name, `a tensor of rank ${t.shape.dims.length} (it needs fan-in and fan-out)`]);
+    ctx.checker.error('FM0419', e.span, [
+      callee.name,
+      `a tensor of rank ${t.shape.dims.length} (it needs fan-in and fan-out)`,
+    ]);
   }
 }
 
@@ -256,7 +337,10 @@ function childValue(ctx: Ctx, m: A.ChildDecl): V {
   if (!inst) return ERROR;
   checkAnnotations(ctx, m.annotations, { kind: 'child', name: m.name.name, params: paramsOf(inst, `${m.name.name}.`) });
   if (m.multi?.mode === 'repeat' && !checkRepeatable(ctx, inst, m)) return ERROR;
-  return { kind: 'child', child: { inst, multi: m.multi && count ? { mode: m.multi.mode, count } : undefined, decl: m } };
+  return {
+    kind: 'child',
+    child: { inst, multi: m.multi && count ? { mode: m.multi.mode, count } : undefined, decl: m },
+  };
 }
 
 /** What a value is, with an article: "a function", "an int (1024)". */
@@ -287,7 +371,11 @@ function checkRepeatable(ctx: Ctx, inst: BlockInstance, m: A.ChildDecl): boolean
   const outs = sig.resultPatterns;
   const same = ins.length === outs.length && ins.every((p, i) => samePattern(p, outs[i]!));
   if (!same) {
-    ctx.checker.error('FM0415', m.span, [m.block.name, `(${ins.map(patternText).join(', ')})`, `(${outs.map(patternText).join(', ')})`]);
+    ctx.checker.error('FM0415', m.span, [
+      m.block.name,
+      `(${ins.map(patternText).join(', ')})`,
+      `(${outs.map(patternText).join(', ')})`,
+    ]);
   }
   return same;
 }
@@ -325,7 +413,10 @@ function checkModel(ctx: Ctx, inst: BlockInstance, fns: A.FnDecl[], train: A.Tra
   if (!fns.some((f) => f.name.name === 'forward')) ctx.checker.error('FM0602', decl.name.span, [decl.name.name]);
   for (const f of fns) {
     if (!f.results) {
-      ctx.checker.error('FM0412', f.name.span, ['a declared result type on a model function (its outputs)', `\`${f.name.name}\` without one`]);
+      ctx.checker.error('FM0412', f.name.span, [
+        'a declared result type on a model function (its outputs)',
+        `\`${f.name.name}\` without one`,
+      ]);
     }
   }
   if (train) checkTrain(ctx, inst, train);
@@ -342,4 +433,3 @@ function checkModel(ctx: Ctx, inst: BlockInstance, fns: A.FnDecl[], train: A.Tra
     }
   }
 }
-

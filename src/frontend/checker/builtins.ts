@@ -1,9 +1,30 @@
 // Typing rules of the builtins: the primitive operations (docs/language.md, "Primitive
 // operations"), `rearrange`, and scalar math on compile-time values.
 
-import { type Dim, dimAdd, dimConst, dimConstValue, dimEquals, dimFloorDiv, dimMul, dimSub, dimToString } from '../dims.js';
+import {
+  type Dim,
+  dimAdd,
+  dimConst,
+  dimConstValue,
+  dimEquals,
+  dimFloorDiv,
+  dimMul,
+  dimSub,
+  dimToString,
+} from '../dims.js';
 import type { Span } from '../source.js';
-import { describe, type Dtype, ERROR, isFloat, isInt, type Shape, tensor, type TensorT, typeToString, type V } from '../types.js';
+import {
+  describe,
+  type Dtype,
+  ERROR,
+  isFloat,
+  isInt,
+  type Shape,
+  tensor,
+  type TensorT,
+  typeToString,
+  type V,
+} from '../types.js';
 import { type Args, type ArgV, bindParams } from './calls.js';
 import type { Ctx } from './context.js';
 import { checkEinsum, checkRearrange } from './einops.js';
@@ -14,11 +35,34 @@ const UNARY_FLOAT = ['exp', 'log', 'sqrt', 'rsqrt', 'sin', 'cos', 'tanh', 'erf',
 const UNARY_ANY = ['neg', 'abs'] as const;
 const SCALAR_ONLY = ['ceil', 'min', 'float', 'int', 'floordiv', 'ceildiv', 'dtype', 'size'] as const;
 const TENSOR_OPS = [
-  'maximum', 'minimum', 'where', 'sum', 'max', 'reshape', 'permute', 'expand', 'pad', 'window', 'concat',
-  'einsum', 'gather', 'scatter_add', 'cast', 'random', 'iota', 'full', 'topk', 'rearrange',
+  'maximum',
+  'minimum',
+  'where',
+  'sum',
+  'max',
+  'reshape',
+  'permute',
+  'expand',
+  'pad',
+  'window',
+  'concat',
+  'einsum',
+  'gather',
+  'scatter_add',
+  'cast',
+  'random',
+  'iota',
+  'full',
+  'topk',
+  'rearrange',
 ] as const;
 
-export const BUILTIN_NAMES: ReadonlySet<string> = new Set<string>([...UNARY_FLOAT, ...UNARY_ANY, ...SCALAR_ONLY, ...TENSOR_OPS]);
+export const BUILTIN_NAMES: ReadonlySet<string> = new Set<string>([
+  ...UNARY_FLOAT,
+  ...UNARY_ANY,
+  ...SCALAR_ONLY,
+  ...TENSOR_OPS,
+]);
 
 type Handler = (ctx: Ctx, a: Args, span: Span, calleeSpan: Span) => V;
 
@@ -112,7 +156,9 @@ function unary(name: string, floatOnly: boolean): Handler {
     const t = wantTensor(ctx, name, x, 0);
     if (!t) return ERROR;
     if (t.dtype === 'bool' || (floatOnly && !isFloat(t.dtype))) {
-      ctx.checker.error('FM0419', span, [name, `${t.dtype} tensors`], { help: floatOnly && isInt(t.dtype) ? 'cast to a float dtype first' : undefined });
+      ctx.checker.error('FM0419', span, [name, `${t.dtype} tensors`], {
+        help: floatOnly && isInt(t.dtype) ? 'cast to a float dtype first' : undefined,
+      });
       return ERROR;
     }
     return tensor(t.dtype, t.shape, span);
@@ -139,15 +185,29 @@ function scalarMath(ctx: Ctx, name: string, vs: V[], span: Span): V {
   }
   if ((name === 'abs' || name === 'neg' || name === 'floor' || name === 'ceil') && allInt) {
     const x = nums[0];
-    if (x === undefined) return name === 'neg' ? { kind: 'int', dim: dimMul(dimConst(-1), (vs[0] as V & { kind: 'int' }).dim) } : vs[0]!;
+    if (x === undefined)
+      return name === 'neg' ? { kind: 'int', dim: dimMul(dimConst(-1), (vs[0] as V & { kind: 'int' }).dim) } : vs[0]!;
     return { kind: 'int', dim: dimConst(name === 'abs' ? Math.abs(x) : name === 'neg' ? -x : x) };
   }
   if (nums.some((n) => n === undefined)) return { kind: 'float', value: undefined };
   const n = nums as number[];
   const f: Record<string, (...x: number[]) => number> = {
-    exp: Math.exp, log: Math.log, sqrt: Math.sqrt, rsqrt: (x) => 1 / Math.sqrt(x), sin: Math.sin, cos: Math.cos,
-    tanh: Math.tanh, recip: (x) => 1 / x, floor: Math.floor, ceil: Math.ceil, abs: Math.abs, neg: (x) => -x,
-    min: Math.min, max: Math.max, float: (x) => x, erf,
+    exp: Math.exp,
+    log: Math.log,
+    sqrt: Math.sqrt,
+    rsqrt: (x) => 1 / Math.sqrt(x),
+    sin: Math.sin,
+    cos: Math.cos,
+    tanh: Math.tanh,
+    recip: (x) => 1 / x,
+    floor: Math.floor,
+    ceil: Math.ceil,
+    abs: Math.abs,
+    neg: (x) => -x,
+    min: Math.min,
+    max: Math.max,
+    float: (x) => x,
+    erf,
   };
   const fn = f[name];
   if (!fn) return ERROR;
@@ -160,7 +220,9 @@ function scalarMath(ctx: Ctx, name: string, vs: V[], span: Span): V {
 function erf(x: number): number {
   const s = Math.sign(x);
   const t = 1 / (1 + 0.3275911 * Math.abs(x));
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  const y =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
   return s * y;
 }
 
@@ -169,7 +231,8 @@ function binaryFn(name: 'maximum' | 'minimum'): Handler {
     const args = bind(ctx, name, [req('a'), req('b')], a, span);
     if (!args) return ERROR;
     const [x, y] = [args[0]!.value, args[1]!.value];
-    if (x.kind !== 'tensor' && y.kind !== 'tensor') return scalarMath(ctx, name === 'maximum' ? 'max' : 'min', [x, y], span);
+    if (x.kind !== 'tensor' && y.kind !== 'tensor')
+      return scalarMath(ctx, name === 'maximum' ? 'max' : 'min', [x, y], span);
     // Same typing as `+`.
     return evalBinary(ctx, '+', x, y, span, span);
   };
@@ -258,7 +321,11 @@ H.where = (ctx, a, span) => {
 function reduce(name: 'sum' | 'max'): Handler {
   return (ctx, a, span) => {
     // `max(a, b)` on compile-time numbers is scalar math.
-    if (name === 'max' && a.pos.length === 2 && a.pos.every((p) => p.value.kind === 'int' || p.value.kind === 'float')) {
+    if (
+      name === 'max' &&
+      a.pos.length === 2 &&
+      a.pos.every((p) => p.value.kind === 'int' || p.value.kind === 'float')
+    ) {
       return scalarMath(ctx, 'max', [a.pos[0]!.value, a.pos[1]!.value], span);
     }
     const args = bind(ctx, name, [req('x'), opt('axis'), opt('keepdim')], a, span);
@@ -288,7 +355,9 @@ function reduce(name: 'sum' | 'max'): Handler {
     } else {
       const keepAll = keep?.kind === 'bool' && keep.value === true;
       if (t.shape.prefix !== undefined && keepAll) {
-        ctx.checker.error('FM0407', span, ['(all, keepdim)', `${t.shape.dims.length} + \`...\``], { help: 'give the axes to reduce' });
+        ctx.checker.error('FM0407', span, ['(all, keepdim)', `${t.shape.dims.length} + \`...\``], {
+          help: 'give the axes to reduce',
+        });
         return ERROR;
       }
       if (t.shape.prefix !== undefined) return tensor(t.dtype, { prefix: undefined, dims: [] }, span);
@@ -319,7 +388,12 @@ H.reshape = (ctx, a, span) => {
   const want = numel({ prefix: target.prefix, dims });
   if (!dimEquals(total, want) || dims.some((d) => (dimConstValue(d) ?? 1) < 0)) {
     const shown = (s: Shape) => typeToString({ dtype: t.dtype, shape: s, origin: undefined });
-    ctx.checker.error('FM0406', span, [typeToString(t), dimToString(total), shown({ prefix: target.prefix, dims }), dimToString(want)], { notes: originNotes(t) });
+    ctx.checker.error(
+      'FM0406',
+      span,
+      [typeToString(t), dimToString(total), shown({ prefix: target.prefix, dims }), dimToString(want)],
+      { notes: originNotes(t) },
+    );
     return ERROR;
   }
   return tensor(t.dtype, { prefix: target.prefix, dims }, span);
@@ -333,9 +407,16 @@ H.permute = (ctx, a, span) => {
   if (!t || !axes) return ERROR;
   const rank = t.shape.dims.length;
   const norm = axes.map((x) => (x < 0 ? x + rank : x));
-  const isPerm = t.shape.prefix === undefined && norm.length === rank && new Set(norm).size === rank && norm.every((x) => x >= 0 && x < rank);
+  const isPerm =
+    t.shape.prefix === undefined &&
+    norm.length === rank &&
+    new Set(norm).size === rank &&
+    norm.every((x) => x >= 0 && x < rank);
   if (!isPerm) {
-    ctx.checker.error('FM0408', args[1]!.span, [`[${axes.join(', ')}]`, t.shape.prefix !== undefined ? `${rank} + \`...\`` : rank]);
+    ctx.checker.error('FM0408', args[1]!.span, [
+      `[${axes.join(', ')}]`,
+      t.shape.prefix !== undefined ? `${rank} + \`...\`` : rank,
+    ]);
     return ERROR;
   }
   return tensor(t.dtype, { prefix: undefined, dims: norm.map((i) => t.shape.dims[i]!) }, span);
@@ -350,7 +431,12 @@ H.expand = (ctx, a, span) => {
   const shape = broadcast(ctx, t, { dtype: t.dtype, shape: target, origin: undefined }, span);
   if (!shape) return ERROR;
   if (shape.dims.length !== target.dims.length || !shape.dims.every((d, i) => dimEquals(d, target.dims[i]!))) {
-    ctx.checker.error('FM0400', span, [typeToString(t), typeToString({ dtype: t.dtype, shape: target, origin: undefined }), 'the source', 'the target']);
+    ctx.checker.error('FM0400', span, [
+      typeToString(t),
+      typeToString({ dtype: t.dtype, shape: target, origin: undefined }),
+      'the source',
+      'the target',
+    ]);
     return ERROR;
   }
   return tensor(t.dtype, target, span);
@@ -364,7 +450,12 @@ H.pad = (ctx, a, span) => {
   const w = args[1]!.value;
   const pairs = w.kind === 'list' || w.kind === 'tuple' ? w.items : [];
   if (pairs.length > t.shape.dims.length || (t.shape.prefix !== undefined && pairs.length > 0)) {
-    ctx.checker.error('FM0422', args[1]!.span, [2, 'pad', `at most ${t.shape.dims.length} [lo, hi] pairs (one per leading axis)`, describe(w)]);
+    ctx.checker.error('FM0422', args[1]!.span, [
+      2,
+      'pad',
+      `at most ${t.shape.dims.length} [lo, hi] pairs (one per leading axis)`,
+      describe(w),
+    ]);
     return ERROR;
   }
   const dims = [...t.shape.dims];
@@ -417,7 +508,12 @@ H.window = (ctx, a, span) => {
   const [sz, st, dl] = [fix(size), fix(stride), fix(dilation)];
   const bad = [...sz, ...st, ...dl].some((x) => (dimConstValue(x) ?? 1) <= 0);
   if (sz.length !== n || st.length !== n || dl.length !== n || bad) {
-    ctx.checker.error('FM0422', span, [3, 'window', `${n} positive sizes, strides and dilations (one per axis)`, `[${size.map(dimToString).join(', ')}]`]);
+    ctx.checker.error('FM0422', span, [
+      3,
+      'window',
+      `${n} positive sizes, strides and dilations (one per axis)`,
+      `[${size.map(dimToString).join(', ')}]`,
+    ]);
     return ERROR;
   }
   const dims = [...t.shape.dims];
@@ -460,10 +556,16 @@ H.concat = (ctx, a, span) => {
         : t.shape.prefix !== first.shape.prefix || t.shape.dims.length !== first.shape.dims.length
           ? 'the ranks differ'
           : t.shape.dims
-              .map((d, i) => (i === ax || dimEquals(d, first.shape.dims[i]!) ? '' : `dim ${i} is ${dimToString(first.shape.dims[i]!)} vs ${dimToString(d)}`))
+              .map((d, i) =>
+                i === ax || dimEquals(d, first.shape.dims[i]!)
+                  ? ''
+                  : `dim ${i} is ${dimToString(first.shape.dims[i]!)} vs ${dimToString(d)}`,
+              )
               .find((x) => x !== '');
     if (why) {
-      ctx.checker.error('FM0425', span, [typeToString(first), typeToString(t), axis, why], { notes: originNotes(first, t) });
+      ctx.checker.error('FM0425', span, [typeToString(first), typeToString(t), axis, why], {
+        notes: originNotes(first, t),
+      });
       return ERROR;
     }
     total = dimAdd(total, t.shape.dims[ax]!);
@@ -476,7 +578,12 @@ H.concat = (ctx, a, span) => {
 H.einsum = (ctx, a, span) => {
   const spec = a.pos[0];
   if (!spec || spec.value.kind !== 'str') {
-    ctx.checker.error('FM0422', spec?.span ?? span, [1, 'einsum', 'a spec string like "ij,jk->ik"', spec ? describe(spec.value) : 'nothing']);
+    ctx.checker.error('FM0422', spec?.span ?? span, [
+      1,
+      'einsum',
+      'a spec string like "ij,jk->ik"',
+      spec ? describe(spec.value) : 'nothing',
+    ]);
     return ERROR;
   }
   if (a.named.size > 0) {
@@ -535,7 +642,11 @@ H.gather = (ctx, a, span) => {
     return ERROR;
   }
   const d = t.shape.dims;
-  return tensor(t.dtype, { prefix: t.shape.prefix ?? idx.shape.prefix, dims: [...d.slice(0, ax), ...idx.shape.dims, ...d.slice(ax + 1)] }, span);
+  return tensor(
+    t.dtype,
+    { prefix: t.shape.prefix ?? idx.shape.prefix, dims: [...d.slice(0, ax), ...idx.shape.dims, ...d.slice(ax + 1)] },
+    span,
+  );
 };
 
 H.scatter_add = (ctx, a, span) => {
@@ -555,9 +666,18 @@ H.scatter_add = (ctx, a, span) => {
   if (ax === undefined) return ERROR;
   const d = t.shape.dims;
   const expected: Shape = { prefix: t.shape.prefix, dims: [...d.slice(0, ax), ...idx.shape.dims, ...d.slice(ax + 1)] };
-  const ok = src.dtype === t.dtype && src.shape.prefix === expected.prefix && src.shape.dims.length === expected.dims.length && src.shape.dims.every((x, i) => dimEquals(x, expected.dims[i]!));
+  const ok =
+    src.dtype === t.dtype &&
+    src.shape.prefix === expected.prefix &&
+    src.shape.dims.length === expected.dims.length &&
+    src.shape.dims.every((x, i) => dimEquals(x, expected.dims[i]!));
   if (!ok) {
-    ctx.checker.error('FM0422', args[2]!.span, [3, 'scatter_add', typeToString({ dtype: t.dtype, shape: expected, origin: undefined }), typeToString(src)], { notes: originNotes(src) });
+    ctx.checker.error(
+      'FM0422',
+      args[2]!.span,
+      [3, 'scatter_add', typeToString({ dtype: t.dtype, shape: expected, origin: undefined }), typeToString(src)],
+      { notes: originNotes(src) },
+    );
     return ERROR;
   }
   return tensor(t.dtype, t.shape, span);
@@ -578,7 +698,12 @@ H.cast = (ctx, a, span) => {
 
 function creation(name: 'random' | 'iota' | 'full'): Handler {
   return (ctx, a, span) => {
-    const params = name === 'random' ? [req('shape'), opt('seed')] : name === 'iota' ? [req('shape'), req('axis'), opt('dtype')] : [req('shape'), req('value'), opt('dtype')];
+    const params =
+      name === 'random'
+        ? [req('shape'), opt('seed')]
+        : name === 'iota'
+          ? [req('shape'), req('axis'), opt('dtype')]
+          : [req('shape'), req('value'), opt('dtype')];
     const args = bind(ctx, name, params, a, span);
     if (!args) return ERROR;
     const shape = wantShape(ctx, name, args[0], 0);
@@ -630,7 +755,12 @@ H.topk = (ctx, a, span) => {
   const n = dimConstValue(t.shape.dims[ax]!);
   const k = dimConstValue(kv.dim);
   if (k !== undefined && (k <= 0 || (n !== undefined && k > n))) {
-    ctx.checker.error('FM0422', args[1]!.span, [2, 'topk', `k between 1 and ${n ?? dimToString(t.shape.dims[ax]!)}`, String(k)]);
+    ctx.checker.error('FM0422', args[1]!.span, [
+      2,
+      'topk',
+      `k between 1 and ${n ?? dimToString(t.shape.dims[ax]!)}`,
+      String(k),
+    ]);
     return ERROR;
   }
   const dims = [...t.shape.dims];

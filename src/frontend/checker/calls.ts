@@ -3,9 +3,28 @@
 
 import type * as A from '../ast.js';
 import { note, suggest } from '../diagnostics.js';
-import { type Dim, dimConstValue, dimEquals, dimSolveLinear, dimSubst, dimSym, dimSymbols, dimToString } from '../dims.js';
+import {
+  type Dim,
+  dimConstValue,
+  dimEquals,
+  dimSolveLinear,
+  dimSubst,
+  dimSym,
+  dimSymbols,
+  dimToString,
+} from '../dims.js';
 import type { Span } from '../source.js';
-import { describe, ERROR, type FnRef, type Shape, shapesEqual, shapeToString, tensor, typeToString, type V } from '../types.js';
+import {
+  describe,
+  ERROR,
+  type FnRef,
+  type Shape,
+  shapesEqual,
+  shapeToString,
+  tensor,
+  typeToString,
+  type V,
+} from '../types.js';
 import { callBuiltin } from './builtins.js';
 import type { Ctx } from './context.js';
 import { evalExpr, isKnownName } from './expr.js';
@@ -28,7 +47,8 @@ export function evalArgs(ctx: Ctx, pre: readonly ArgV[], args: readonly A.Arg[],
   const named = new Map<string, ArgV & { nameSpan: Span }>();
   // With `quietNames`, an unknown bare name is kept as a name: it may be an enum option of
   // the callee's parameter; bindParams reports it otherwise.
-  const value = (e: A.Expr): V => (quietNames && e.kind === 'Name' && !isKnownName(ctx, e.name) ? { kind: 'name', value: e.name } : evalExpr(ctx, e));
+  const value = (e: A.Expr): V =>
+    quietNames && e.kind === 'Name' && !isKnownName(ctx, e.name) ? { kind: 'name', value: e.name } : evalExpr(ctx, e);
   for (const a of args) {
     if (a.kind === 'PosArg') {
       pos.push({ value: value(a.value), span: a.value.span, expr: a.value });
@@ -43,7 +63,14 @@ export function evalArgs(ctx: Ctx, pre: readonly ArgV[], args: readonly A.Arg[],
   return { pos, named };
 }
 
-export function evalCall(ctx: Ctx, calleeExpr: A.Expr, callee: V, pre: readonly ArgV[], args: readonly A.Arg[], span: Span): V {
+export function evalCall(
+  ctx: Ctx,
+  calleeExpr: A.Expr,
+  callee: V,
+  pre: readonly ArgV[],
+  args: readonly A.Arg[],
+  span: Span,
+): V {
   if (callee.kind === 'error') {
     evalArgs(ctx, pre, args);
     return ERROR;
@@ -61,7 +88,11 @@ export function evalCall(ctx: Ctx, calleeExpr: A.Expr, callee: V, pre: readonly 
     });
     return ERROR;
   }
-  ctx.checker.error('FM0206', calleeExpr.span, [calleeExpr.kind === 'Name' ? calleeExpr.name : 'this', describe(callee), 'a function']);
+  ctx.checker.error('FM0206', calleeExpr.span, [
+    calleeExpr.kind === 'Name' ? calleeExpr.name : 'this',
+    describe(callee),
+    'a function',
+  ]);
   return ERROR;
 }
 
@@ -105,7 +136,10 @@ export function bindParams(
   for (const [name, arg] of a.named) {
     const i = params.findIndex((p) => p.name === name);
     if (i < 0) {
-      const s = suggest(name, params.map((p) => p.name));
+      const s = suggest(
+        name,
+        params.map((p) => p.name),
+      );
       ctx.checker.error('FM0304', arg.nameSpan, [calleeName, name], { help: s ? `did you mean \`${s}\`?` : undefined });
       ok = false;
     } else if (out[i]) {
@@ -154,7 +188,14 @@ export function substDim(u: Unifier, d: Dim): Dim {
  * Unifies an argument tensor with a parameter pattern, binding dim variables, `...` and
  * dtype classes. Reports FM0401/FM0402/FM0403/FM0422 and returns false on a mismatch.
  */
-export function unifyTensor(ctx: Ctx, u: Unifier, p: ParamPattern, arg: ArgV, index: number, calleeName: string): boolean {
+export function unifyTensor(
+  ctx: Ctx,
+  u: Unifier,
+  p: ParamPattern,
+  arg: ArgV,
+  index: number,
+  calleeName: string,
+): boolean {
   const v = arg.value;
   if (v.kind === 'error') return false;
   if (v.kind !== 'tensor') {
@@ -164,18 +205,25 @@ export function unifyTensor(ctx: Ctx, u: Unifier, p: ParamPattern, arg: ArgV, in
   const t = v.t;
   const mismatch = () => {
     const fromHere = t.origin && (t.origin.start !== arg.span.start || t.origin.end !== arg.span.end);
-    ctx.checker.error('FM0422', arg.span, [index + 1, calleeName, patternText(p), typeToString(t)], { notes: fromHere ? [note(`${typeToString(t)} comes from here`, t.origin!)] : [] });
+    ctx.checker.error('FM0422', arg.span, [index + 1, calleeName, patternText(p), typeToString(t)], {
+      notes: fromHere ? [note(`${typeToString(t)} comes from here`, t.origin!)] : [],
+    });
     return false;
   };
   // dtype
   if (p.dtype.kind === 'exact') {
     if (p.dtype.dtype !== t.dtype) return mismatch();
   } else {
-    const ok = p.dtype.kind === 'float' ? ['f32', 'f16', 'bf16'].includes(t.dtype) : ['i8', 'i4', 'i32', 'i64'].includes(t.dtype);
+    const ok =
+      p.dtype.kind === 'float'
+        ? ['f32', 'f16', 'bf16'].includes(t.dtype)
+        : ['i8', 'i4', 'i32', 'i64'].includes(t.dtype);
     if (!ok) return mismatch();
     const prev = u.dtypes.get(p.dtype.kind);
     if (prev && prev.dtype.value !== t.dtype) {
-      ctx.checker.error('FM0401', arg.span, [t.dtype, prev.dtype.value], { notes: [note(`\`${p.dtype.kind}\` was bound to ${prev.dtype.value} here`, prev.span)] });
+      ctx.checker.error('FM0401', arg.span, [t.dtype, prev.dtype.value], {
+        notes: [note(`\`${p.dtype.kind}\` was bound to ${prev.dtype.value} here`, prev.span)],
+      });
       return false;
     }
     if (!prev) u.dtypes.set(p.dtype.kind, { dtype: { kind: 'dtype', value: t.dtype }, span: arg.span });
@@ -187,7 +235,10 @@ export function unifyTensor(ctx: Ctx, u: Unifier, p: ParamPattern, arg: ArgV, in
   let pats: ParamPattern['dims'];
   if (ell < 0) {
     if (t.shape.prefix !== undefined || dims.length !== p.dims.length) {
-      ctx.checker.error('FM0402', arg.span, [p.dims.length, `${typeToString(t)} (argument ${index + 1} of \`${calleeName}\`, declared ${patternText(p)})`]);
+      ctx.checker.error('FM0402', arg.span, [
+        p.dims.length,
+        `${typeToString(t)} (argument ${index + 1} of \`${calleeName}\`, declared ${patternText(p)})`,
+      ]);
       return false;
     }
     actual = dims;
@@ -199,7 +250,9 @@ export function unifyTensor(ctx: Ctx, u: Unifier, p: ParamPattern, arg: ArgV, in
     const bound: Shape = { prefix: t.shape.prefix, dims: dims.slice(before, dims.length - after) };
     if (u.ellipsis) {
       if (!shapesEqual(u.ellipsis.shape, bound)) {
-        ctx.checker.error('FM0403', arg.span, ['...', shapeToString(bound), shapeToString(u.ellipsis.shape)], { notes: [note('`...` was bound here', u.ellipsis.span)] });
+        ctx.checker.error('FM0403', arg.span, ['...', shapeToString(bound), shapeToString(u.ellipsis.shape)], {
+          notes: [note('`...` was bound here', u.ellipsis.span)],
+        });
         return false;
       }
     } else {
@@ -217,9 +270,14 @@ export function unifyTensor(ctx: Ctx, u: Unifier, p: ParamPattern, arg: ArgV, in
       const boundVar = vars.find((s) => u.dims.has(s));
       if (boundVar && vars.length === 1) {
         const b = u.dims.get(boundVar)!;
-        ctx.checker.error('FM0403', arg.span, [p.vars.get(boundVar)!, `${dimToString(ad)} in ${typeToString(t)}`, dimToString(b.dim)], {
-          notes: [note(`\`${p.vars.get(boundVar)!}\` was bound to ${dimToString(b.dim)} here`, b.span)],
-        });
+        ctx.checker.error(
+          'FM0403',
+          arg.span,
+          [p.vars.get(boundVar)!, `${dimToString(ad)} in ${typeToString(t)}`, dimToString(b.dim)],
+          {
+            notes: [note(`\`${p.vars.get(boundVar)!}\` was bound to ${dimToString(b.dim)} here`, b.span)],
+          },
+        );
         return false;
       }
       return mismatch();
@@ -228,7 +286,14 @@ export function unifyTensor(ctx: Ctx, u: Unifier, p: ParamPattern, arg: ArgV, in
   return true;
 }
 
-function unifyDim(ctx: Ctx, u: Unifier, pattern: Dim, actual: Dim, span: Span, vars: ReadonlyMap<string, string>): boolean {
+function unifyDim(
+  ctx: Ctx,
+  u: Unifier,
+  pattern: Dim,
+  actual: Dim,
+  span: Span,
+  vars: ReadonlyMap<string, string>,
+): boolean {
   void ctx;
   const unbound = dimSymbols(pattern).filter((s) => vars.has(s) && !u.dims.has(s));
   if (unbound.length === 1) {
@@ -257,7 +322,13 @@ export function callFn(ctx: Ctx, fn: FnRef, a: Args, span: Span, label?: string)
   if (!sig) {
     return ERROR;
   }
-  const bound = bindParams(ctx, name, sig.params.map((p) => ({ name: p.name, hasDefault: p.hasDefault, type: p.decl.type })), a, span);
+  const bound = bindParams(
+    ctx,
+    name,
+    sig.params.map((p) => ({ name: p.name, hasDefault: p.hasDefault, type: p.decl.type })),
+    a,
+    span,
+  );
   if (!bound.ok) return ERROR;
   if (!fn.decl.results) return callInferred(ctx, fn, sig, bound, span, name);
   const u = newUnifier();
@@ -299,7 +370,9 @@ function callInferred(ctx: Ctx, fn: FnRef, sig: Signature, bound: Bound, span: S
     if (p.tensor && arg && !unifyTensor(ctx, u, p.tensor, arg, i, name)) return ERROR;
   }
   if (ctx.checker.frames.length > MAX_INFERRED_DEPTH) {
-    ctx.checker.error('FM0300', span, [`a call nested more than ${MAX_INFERRED_DEPTH} deep (is \`${fn.decl.name.name}\` recursive?)`]);
+    ctx.checker.error('FM0300', span, [
+      `a call nested more than ${MAX_INFERRED_DEPTH} deep (is \`${fn.decl.name.name}\` recursive?)`,
+    ]);
     return ERROR;
   }
   return checkFnBody(ctx.checker, fn, { args, unifier: u, site: span });
@@ -344,6 +417,7 @@ function callChild(ctx: Ctx, callee: V & { kind: 'child' }, a: Args, span: Span)
   }
   if (pos.some((p) => !p)) return ERROR;
   const r = callFn(ctx, fwd, { pos: pos as ArgV[], named }, span, label);
-  const add = (v: V): V => (v.kind === 'tensor' ? tensor(v.t.dtype, { prefix: undefined, dims: [n, ...v.t.shape.dims] }, span) : v);
+  const add = (v: V): V =>
+    v.kind === 'tensor' ? tensor(v.t.dtype, { prefix: undefined, dims: [n, ...v.t.shape.dims] }, span) : v;
   return r.kind === 'tuple' ? { kind: 'tuple', items: r.items.map(add) } : add(r);
 }

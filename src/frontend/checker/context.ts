@@ -55,7 +55,12 @@ export class Checker {
     return `${prefix}${++this.fresh}`;
   }
 
-  error(code: Code, span: Span, args: readonly (string | number)[] = [], extra: { notes?: readonly Note[]; help?: string | undefined } = {}): void {
+  error(
+    code: Code,
+    span: Span,
+    args: readonly (string | number)[] = [],
+    extra: { notes?: readonly Note[]; help?: string | undefined } = {},
+  ): void {
     const frames = this.frames.slice().reverse().slice(0, 4);
     const notes = [...(extra.notes ?? []), ...frames.map((f) => ({ message: f.message, span: f.span, frame: true }))];
     this.diagnostics.push(diag(code, span, args, { notes, help: extra.help }));

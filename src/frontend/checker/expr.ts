@@ -40,7 +40,10 @@ export function evalExpr(ctx: Ctx, e: A.Expr): V {
       return lookupName(ctx, e.name, e.span);
     case 'Ellipsis':
       if (!ctx.fnEllipsis) {
-        ctx.checker.error('FM0412', e.span, ['an expression', '`...` (only a function whose signature has `...` can use it)']);
+        ctx.checker.error('FM0412', e.span, [
+          'an expression',
+          '`...` (only a function whose signature has `...` can use it)',
+        ]);
         return ERROR;
       }
       return ctx.fnEllipsis;
@@ -57,7 +60,14 @@ export function evalExpr(ctx: Ctx, e: A.Expr): V {
     case 'Call':
       return evalCall(ctx, e.callee, evalExpr(ctx, e.callee), [], e.args, e.span);
     case 'Pipe':
-      return evalCall(ctx, e.fn, evalExpr(ctx, e.fn), [{ value: evalExpr(ctx, e.value), span: e.value.span }], e.args, e.span);
+      return evalCall(
+        ctx,
+        e.fn,
+        evalExpr(ctx, e.fn),
+        [{ value: evalExpr(ctx, e.value), span: e.value.span }],
+        e.args,
+        e.span,
+      );
     case 'Index':
       return evalIndex(ctx, evalExpr(ctx, e.target), e.indices, e.span);
     case 'If':
@@ -71,19 +81,29 @@ export function evalExpr(ctx: Ctx, e: A.Expr): V {
 function evalMember(ctx: Ctx, target: V, e: A.Expr & { kind: 'Member' }): V {
   if (target.kind === 'error' || e.name.name === '') return ERROR;
   if (target.kind !== 'child' || target.child.multi) {
-    const what = target.kind === 'child' ? `\`${target.child.decl.name.name}\` (a ${target.child.multi!.mode} of blocks)` : describe(target);
+    const what =
+      target.kind === 'child'
+        ? `\`${target.child.decl.name.name}\` (a ${target.child.multi!.mode} of blocks)`
+        : describe(target);
     ctx.checker.error('FM0210', e.name.span, [what, e.name.name]);
     return ERROR;
   }
   const inst = target.child.inst;
   const b = inst.scope.get(e.name.name);
   if (!b || b.what === 'hyperparameter') {
-    const s = suggest(e.name.name, [...inst.scope].filter(([, x]) => x.what !== 'hyperparameter').map(([k]) => k));
-    ctx.checker.error('FM0210', e.name.span, [`\`${target.child.decl.name.name}\``, e.name.name], { help: s ? `did you mean \`${s}\`?` : undefined });
+    const s = suggest(
+      e.name.name,
+      [...inst.scope].filter(([, x]) => x.what !== 'hyperparameter').map(([k]) => k),
+    );
+    ctx.checker.error('FM0210', e.name.span, [`\`${target.child.decl.name.name}\``, e.name.name], {
+      help: s ? `did you mean \`${s}\`?` : undefined,
+    });
     return ERROR;
   }
   if (b.value.kind === 'absent') {
-    ctx.checker.error('FM0210', e.name.span, [`\`${target.child.decl.name.name}\``, e.name.name], { notes: [{ message: 'it exists only when this condition holds', span: b.value.cond }] });
+    ctx.checker.error('FM0210', e.name.span, [`\`${target.child.decl.name.name}\``, e.name.name], {
+      notes: [{ message: 'it exists only when this condition holds', span: b.value.cond }],
+    });
     return ERROR;
   }
   return b.value;
@@ -94,7 +114,11 @@ export function lookupName(ctx: Ctx, name: string, span: Span): V {
   const b = ctx.scope.lookup(name);
   if (b) {
     if (b.value.kind === 'absent') {
-      ctx.checker.error('FM0200', span, [name], { notes: [{ message: `\`${name}\` exists only when this condition holds, and here it does not`, span: b.value.cond }] });
+      ctx.checker.error('FM0200', span, [name], {
+        notes: [
+          { message: `\`${name}\` exists only when this condition holds, and here it does not`, span: b.value.cond },
+        ],
+      });
       return ERROR;
     }
     return b.value;
@@ -116,7 +140,11 @@ export function lookupName(ctx: Ctx, name: string, span: Span): V {
   const candidates = [...ctx.scope.allNames(), ...(mod?.names.keys() ?? [])];
   const s = suggest(name, candidates);
   const std = ctx.checker.program.stdModuleOf(name);
-  const help = std ? `\`${name}\` is defined in \`${std}\`: add \`import "${std}"\`` : s ? `did you mean \`${s}\`?` : undefined;
+  const help = std
+    ? `\`${name}\` is defined in \`${std}\`: add \`import "${std}"\``
+    : s
+      ? `did you mean \`${s}\`?`
+      : undefined;
   ctx.checker.error('FM0200', span, [name], { help });
   return ERROR;
 }
@@ -226,7 +254,18 @@ function staticCompare(op: A.BinaryOp, a: V, b: V): V {
   const x = num(a);
   const y = num(b);
   if (x === undefined || y === undefined) return { kind: 'bool', value: undefined };
-  const r = op === '==' ? x === y : op === '!=' ? x !== y : op === '<' ? x < y : op === '<=' ? x <= y : op === '>' ? x > y : x >= y;
+  const r =
+    op === '=='
+      ? x === y
+      : op === '!='
+        ? x !== y
+        : op === '<'
+          ? x < y
+          : op === '<='
+            ? x <= y
+            : op === '>'
+              ? x > y
+              : x >= y;
   return { kind: 'bool', value: r };
 }
 
@@ -260,7 +299,8 @@ export function evalBinary(ctx: Ctx, op: A.BinaryOp, a: V, b: V, opSpan: Span, s
   if (op === '@') return matmul(ctx, a, b, span);
   if (op === 'and' || op === 'or') return logical(ctx, op, a, b, span);
   if (a.kind !== 'tensor' && b.kind !== 'tensor') {
-    if (isScalar(a) && isScalar(b)) return ARITH.has(op) ? staticArith(ctx, op, a, b, opSpan, span) : staticCompare(op, a, b);
+    if (isScalar(a) && isScalar(b))
+      return ARITH.has(op) ? staticArith(ctx, op, a, b, opSpan, span) : staticCompare(op, a, b);
     if (COMPARE.has(op) && (op === '==' || op === '!=')) {
       const x = namedValue(a);
       const y = namedValue(b);
@@ -268,7 +308,10 @@ export function evalBinary(ctx: Ctx, op: A.BinaryOp, a: V, b: V, opSpan: Span, s
         const known = a.value !== undefined && b.value !== undefined;
         return { kind: 'bool', value: known ? (a.value === b.value) === (op === '==') : undefined };
       }
-      if ((a.kind === 'enum' || a.kind === 'name' || a.kind === 'dtype') && (b.kind === 'enum' || b.kind === 'name' || b.kind === 'dtype')) {
+      if (
+        (a.kind === 'enum' || a.kind === 'name' || a.kind === 'dtype') &&
+        (b.kind === 'enum' || b.kind === 'name' || b.kind === 'dtype')
+      ) {
         return { kind: 'bool', value: x === undefined || y === undefined ? undefined : (x === y) === (op === '==') };
       }
     }
@@ -280,7 +323,10 @@ export function evalBinary(ctx: Ctx, op: A.BinaryOp, a: V, b: V, opSpan: Span, s
   const tb = tensorOperand(ctx, b, a, op, opSpan);
   if (!ta || !tb) return ERROR;
   if (ta.dtype !== tb.dtype) {
-    ctx.checker.error('FM0401', opSpan, [typeToString(ta), typeToString(tb)], { notes: originNotes(ta, tb), help: 'convert one side with `cast(x, dtype)`' });
+    ctx.checker.error('FM0401', opSpan, [typeToString(ta), typeToString(tb)], {
+      notes: originNotes(ta, tb),
+      help: 'convert one side with `cast(x, dtype)`',
+    });
     return ERROR;
   }
   if (ARITH.has(op) && ta.dtype === 'bool') {
@@ -309,8 +355,17 @@ function tensorOperand(ctx: Ctx, v: V, other: V, op: A.BinaryOp, span: Span): Te
 
 function logical(ctx: Ctx, op: 'and' | 'or', a: V, b: V, span: Span): V {
   if (a.kind === 'bool' && b.kind === 'bool') {
-    if (op === 'and') return { kind: 'bool', value: a.value === false || b.value === false ? false : a.value && b.value };
-    return { kind: 'bool', value: a.value === true || b.value === true ? true : a.value === undefined || b.value === undefined ? undefined : false };
+    if (op === 'and')
+      return { kind: 'bool', value: a.value === false || b.value === false ? false : a.value && b.value };
+    return {
+      kind: 'bool',
+      value:
+        a.value === true || b.value === true
+          ? true
+          : a.value === undefined || b.value === undefined
+            ? undefined
+            : false,
+    };
   }
   return evalLogicalTensor(ctx, op, a, b, span);
 }
@@ -321,8 +376,10 @@ function evalLogicalTensor(ctx: Ctx, op: 'and' | 'or', a: V, b: V, span: Span): 
     ctx.checker.error('FM0419', span, [op, `${describe(a)} and ${describe(b)}`]);
     return ERROR;
   }
-  const ta = a.kind === 'tensor' ? a.t : { dtype: 'bool' as const, shape: { prefix: undefined, dims: [] }, origin: undefined };
-  const tb = b.kind === 'tensor' ? b.t : { dtype: 'bool' as const, shape: { prefix: undefined, dims: [] }, origin: undefined };
+  const ta =
+    a.kind === 'tensor' ? a.t : { dtype: 'bool' as const, shape: { prefix: undefined, dims: [] }, origin: undefined };
+  const tb =
+    b.kind === 'tensor' ? b.t : { dtype: 'bool' as const, shape: { prefix: undefined, dims: [] }, origin: undefined };
   const shape = broadcast(ctx, ta, tb, span);
   return shape ? tensor('bool', shape, span) : ERROR;
 }
@@ -344,7 +401,10 @@ export function matmul(ctx: Ctx, a: V, b: V, span: Span): V {
   const [n, k1] = ta.shape.dims.slice(-2) as [Dim, Dim];
   const [k2, m] = tb.shape.dims.slice(-2) as [Dim, Dim];
   if (!dimEquals(k1, k2)) return fail(`the inner dims ${dimToString(k1)} and ${dimToString(k2)} differ`);
-  const batch = broadcastShapes({ prefix: ta.shape.prefix, dims: ta.shape.dims.slice(0, -2) }, { prefix: tb.shape.prefix, dims: tb.shape.dims.slice(0, -2) });
+  const batch = broadcastShapes(
+    { prefix: ta.shape.prefix, dims: ta.shape.dims.slice(0, -2) },
+    { prefix: tb.shape.prefix, dims: tb.shape.dims.slice(0, -2) },
+  );
   if (!('shape' in batch)) return fail(`the batch dims ${batch.a} and ${batch.b} do not broadcast`);
   return tensor(ta.dtype, { prefix: batch.shape.prefix, dims: [...batch.shape.dims, n, m] }, span);
 }
@@ -411,7 +471,9 @@ function evalIndex(ctx: Ctx, target: V, indices: readonly A.IndexItem[], span: S
       const iv = evalExpr(ctx, item.value);
       if (iv.kind === 'error') return ERROR;
       if (iv.kind !== 'int') {
-        ctx.checker.error('FM0411', item.span, [`expected an integer or a slice, found ${describe(iv)}`], { help: 'use `gather` to index with a tensor' });
+        ctx.checker.error('FM0411', item.span, [`expected an integer or a slice, found ${describe(iv)}`], {
+          help: 'use `gather` to index with a tensor',
+        });
         return ERROR;
       }
       const i = dimConstValue(iv.dim);
@@ -435,7 +497,8 @@ function sliceDim(ctx: Ctx, item: Extract<A.IndexItem, { kind: 'Slice' }>, dim: 
     if (!e) return undefined;
     const v = evalExpr(ctx, e);
     if (v.kind === 'int') return v.dim;
-    if (v.kind !== 'error') ctx.checker.error('FM0411', e.span, [`a slice bound must be an integer, found ${describe(v)}`]);
+    if (v.kind !== 'error')
+      ctx.checker.error('FM0411', e.span, [`a slice bound must be an integer, found ${describe(v)}`]);
     return 'error';
   };
   const start = get(item.start);
@@ -492,7 +555,11 @@ function evalIf(ctx: Ctx, e: A.IfExpr): V {
   if (c.value === false) return branch(e.else);
   const a = branch(e.then);
   const b = branch(e.else);
-  if (a.kind === 'tensor' && b.kind === 'tensor' && (a.t.dtype !== b.t.dtype || !sameDims(a.t.shape.dims, b.t.shape.dims))) {
+  if (
+    a.kind === 'tensor' &&
+    b.kind === 'tensor' &&
+    (a.t.dtype !== b.t.dtype || !sameDims(a.t.shape.dims, b.t.shape.dims))
+  ) {
     ctx.checker.error('FM0418', e.span, [typeToString(a.t), typeToString(b.t)]);
   } else if (a.kind !== b.kind && a.kind !== 'error' && b.kind !== 'error') {
     ctx.checker.error('FM0418', e.span, [describe(a), describe(b)]);
@@ -516,7 +583,11 @@ export function bindLet(ctx: Ctx, s: A.LetStmt, checkType?: (v: V, t: A.TensorTy
 function bindPattern(ctx: Ctx, p: A.Pattern, v: V): void {
   if (p.kind === 'PatName') {
     if (p.name.name === '_' || p.name.name === '') return;
-    ctx.scope.define(p.name.name, { value: v.kind === 'tensor' ? { kind: 'tensor', t: { ...v.t, origin: v.t.origin ?? p.span } } : v, span: p.name.span, what: 'let binding' });
+    ctx.scope.define(p.name.name, {
+      value: v.kind === 'tensor' ? { kind: 'tensor', t: { ...v.t, origin: v.t.origin ?? p.span } } : v,
+      span: p.name.span,
+      what: 'let binding',
+    });
     return;
   }
   if (v.kind === 'error') {

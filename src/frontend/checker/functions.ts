@@ -91,23 +91,29 @@ function buildSignature(checker: Checker, fn: FnRef): Signature | undefined {
   // Compile-time parameters are symbols in the signature, bound at each call.
   for (const p of d.params) {
     if (p.type.kind === 'TensorType') continue;
-    const v = p.type.kind === 'ScalarType' && p.type.name === 'int' ? { kind: 'int' as const, dim: dimSym(staticSym(p.name.name)) } : genericValue(p.type, p.name.name);
+    const v =
+      p.type.kind === 'ScalarType' && p.type.name === 'int'
+        ? { kind: 'int' as const, dim: dimSym(staticSym(p.name.name)) }
+        : genericValue(p.type, p.name.name);
     scope.define(p.name.name, { value: v, span: p.name.span, what: 'parameter' });
   }
   // Dim variables: upper-case names in the types that are not otherwise defined.
   const vars = new Map<string, string>();
   const paramVars = new Set<string>();
   const collect = (t: A.TensorTypeExpr, into?: Set<string>) => {
-    for (const dim of t.dims) if (dim.kind === 'DimExpr') collectNames(dim.expr, (n) => {
-      if (/^[A-Z]/.test(n) && !scope.lookup(n) && !hasTopLevel(ctx, n)) {
-        vars.set(varSym(n), n);
-        into?.add(n);
-      }
-    });
+    for (const dim of t.dims)
+      if (dim.kind === 'DimExpr')
+        collectNames(dim.expr, (n) => {
+          if (/^[A-Z]/.test(n) && !scope.lookup(n) && !hasTopLevel(ctx, n)) {
+            vars.set(varSym(n), n);
+            into?.add(n);
+          }
+        });
   };
   for (const p of d.params) if (p.type.kind === 'TensorType') collect(p.type, paramVars);
   for (const r of d.results ?? []) collect(r.type);
-  for (const [sym, n] of vars) scope.define(n, { value: { kind: 'int', dim: dimSym(sym) }, span: undefined, what: 'dim variable' });
+  for (const [sym, n] of vars)
+    scope.define(n, { value: { kind: 'int', dim: dimSym(sym) }, span: undefined, what: 'dim variable' });
 
   let ok = true;
   const pattern = (t: A.TensorTypeExpr, isResult: boolean): ParamPattern | undefined => {
@@ -130,7 +136,10 @@ function buildSignature(checker: Checker, fn: FnRef): Signature | undefined {
           }
         }
       }
-      if (t.dims.some((x) => x.kind === 'DimEllipsis') && !d.params.some((q) => q.type.kind === 'TensorType' && q.type.dims.some((x) => x.kind === 'DimEllipsis'))) {
+      if (
+        t.dims.some((x) => x.kind === 'DimEllipsis') &&
+        !d.params.some((q) => q.type.kind === 'TensorType' && q.type.dims.some((x) => x.kind === 'DimEllipsis'))
+      ) {
         checker.error('FM0207', t.span, ['...']);
         return undefined;
       }
@@ -150,7 +159,14 @@ function buildSignature(checker: Checker, fn: FnRef): Signature | undefined {
         if (type.kind === 'TensorType') return arg?.value ?? ERROR;
         if (!arg) {
           if (!p.default) return genericValue(type, p.name.name);
-          const dctx: Ctx = { checker, scope: closureScope(fn), module: fn.module, owner: fn.owner, allowTensors: false, fnEllipsis: undefined };
+          const dctx: Ctx = {
+            checker,
+            scope: closureScope(fn),
+            module: fn.module,
+            owner: fn.owner,
+            allowTensors: false,
+            fnEllipsis: undefined,
+          };
           return checkHParamValue(dctx, type, evalExpr(dctx, p.default), p.default.span);
         }
         return checkHParamValue(cctx, type, arg.value, arg.span);
@@ -186,7 +202,10 @@ export function patternText(p: ParamPattern): string {
 
 /** A pattern's tensor type with bindings substituted (`...` from `u`). */
 export function instantiatePattern(p: ParamPattern, env: Unifier, u: Unifier): TensorT {
-  const dtype: Dtype = p.dtype.kind === 'exact' ? p.dtype.dtype : (u.dtypes.get(p.dtype.kind)?.dtype.value ?? (p.dtype.kind === 'float' ? 'f32' : 'i32'));
+  const dtype: Dtype =
+    p.dtype.kind === 'exact'
+      ? p.dtype.dtype
+      : (u.dtypes.get(p.dtype.kind)?.dtype.value ?? (p.dtype.kind === 'float' ? 'f32' : 'i32'));
   const dims: Dim[] = [];
   let prefix: string | undefined;
   for (const d of p.dims) {
@@ -224,7 +243,11 @@ function collectNames(e: A.Expr, f: (name: string) => void): void {
 }
 
 /** Evaluates a written tensor type into a pattern (dims as symbolic expressions). */
-export function typePattern(ctx: Ctx, t: A.TensorTypeExpr, vars: ReadonlyMap<string, string>): ParamPattern | undefined {
+export function typePattern(
+  ctx: Ctx,
+  t: A.TensorTypeExpr,
+  vars: ReadonlyMap<string, string>,
+): ParamPattern | undefined {
   const dtype = resolveDtype(ctx, t.dtype);
   if (!dtype) return undefined;
   const dims: ParamPattern['dims'][number][] = [];
@@ -305,7 +328,14 @@ export function checkFnBody(checker: Checker, fn: FnRef, call?: CallSite): V {
   let ellipsis: V | undefined;
   let u: Unifier;
   const statics = new Map<string, V>();
-  const bodyCtx = (): Ctx => ({ checker, scope, module: fn.module, owner: fn.owner, allowTensors: true, fnEllipsis: ellipsis });
+  const bodyCtx = (): Ctx => ({
+    checker,
+    scope,
+    module: fn.module,
+    owner: fn.owner,
+    allowTensors: true,
+    fnEllipsis: ellipsis,
+  });
   if (call) {
     u = call.unifier;
     if (u.ellipsis) ellipsis = { kind: 'ellipsis', shape: u.ellipsis.shape };
@@ -314,7 +344,8 @@ export function checkFnBody(checker: Checker, fn: FnRef, call?: CallSite): V {
     u = newUnifier();
     for (const p of sig.params) {
       if (!p.tensor) continue;
-      for (const [sym, name] of p.tensor.vars) if (!u.dims.has(sym)) u.dims.set(sym, { dim: dimSym(name), span: d.span });
+      for (const [sym, name] of p.tensor.vars)
+        if (!u.dims.has(sym)) u.dims.set(sym, { dim: dimSym(name), span: d.span });
       if (p.tensor.dims.some((x) => x.kind === 'ellipsis') && !u.ellipsis) {
         u.ellipsis = { shape: { prefix: checker.freshName('__ell'), dims: [] }, span: d.span };
       }
@@ -333,7 +364,15 @@ export function checkFnBody(checker: Checker, fn: FnRef, call?: CallSite): V {
       } else {
         v = p.check(bodyCtx(), undefined);
       }
-      if (v.kind === 'int' || v.kind === 'float' || v.kind === 'bool' || v.kind === 'enum' || v.kind === 'dtype' || v.kind === 'fn') statics.set(p.name, v);
+      if (
+        v.kind === 'int' ||
+        v.kind === 'float' ||
+        v.kind === 'bool' ||
+        v.kind === 'enum' ||
+        v.kind === 'dtype' ||
+        v.kind === 'fn'
+      )
+        statics.set(p.name, v);
       scope.define(p.name, { value: v, span: p.decl.name.span, what: 'parameter' });
     });
     for (const [sym, name] of varsOf(sig)) {
@@ -422,8 +461,17 @@ function checkAnnotated(ctx: Ctx, v: V, t: A.TensorTypeExpr): void {
     ctx.checker.error('FM0412', t.span, [p.text, describe(v)]);
     return;
   }
-  const expected = instantiatePattern(p, newUnifier(), { ...newUnifier(), ellipsis: ctx.fnEllipsis?.kind === 'ellipsis' && ctx.fnEllipsis.shape ? { shape: ctx.fnEllipsis.shape, span: t.span } : undefined });
-  if (!sameType(v.t, expected, p)) ctx.checker.error('FM0412', t.span, [p.text, typeToString(v.t)], { notes: v.t.origin ? [note('the value comes from here', v.t.origin)] : [] });
+  const expected = instantiatePattern(p, newUnifier(), {
+    ...newUnifier(),
+    ellipsis:
+      ctx.fnEllipsis?.kind === 'ellipsis' && ctx.fnEllipsis.shape
+        ? { shape: ctx.fnEllipsis.shape, span: t.span }
+        : undefined,
+  });
+  if (!sameType(v.t, expected, p))
+    ctx.checker.error('FM0412', t.span, [p.text, typeToString(v.t)], {
+      notes: v.t.origin ? [note('the value comes from here', v.t.origin)] : [],
+    });
 }
 
 function sameType(actual: TensorT, expected: TensorT, p: ParamPattern): boolean {
@@ -454,14 +502,22 @@ function checkSet(ctx: Ctx, s: A.SetStmt): void {
   const b = ctx.scope.lookup(s.target.name);
   const v = evalExpr(ctx, s.value);
   if (!b || b.what !== 'buffer' || b.value.kind !== 'tensor') {
-    ctx.checker.error('FM0423', s.target.span, [s.target.name, b ? `it is a ${b.what}, not a buffer` : 'there is no buffer with this name']);
+    ctx.checker.error('FM0423', s.target.span, [
+      s.target.name,
+      b ? `it is a ${b.what}, not a buffer` : 'there is no buffer with this name',
+    ]);
     return;
   }
   if (v.kind === 'error') return;
   if (v.kind !== 'tensor' || v.t.dtype !== b.value.t.dtype || !shapesEqual(v.t.shape, b.value.t.shape)) {
-    ctx.checker.error('FM0423', s.value.span, [s.target.name, `the buffer is ${typeToString(b.value.t)}, the value ${describe(v)}`], {
-      notes: b.span ? [note('the buffer is declared here', b.span)] : [],
-    });
+    ctx.checker.error(
+      'FM0423',
+      s.value.span,
+      [s.target.name, `the buffer is ${typeToString(b.value.t)}, the value ${describe(v)}`],
+      {
+        notes: b.span ? [note('the buffer is declared here', b.span)] : [],
+      },
+    );
   }
 }
 
@@ -469,7 +525,12 @@ function compareResults(checker: Checker, d: A.FnDecl, result: V, expected: Tens
   const items = d.tupleResult ? (result.kind === 'tuple' ? result.items : undefined) : [result];
   const shown = expected.map(typeToString).join(', ');
   const declared = d.tupleResult ? `(${shown})` : shown;
-  const actualText = result.kind === 'tensor' ? typeToString(result.t) : result.kind === 'tuple' ? `(${result.items.map((i) => (i.kind === 'tensor' ? typeToString(i.t) : describe(i))).join(', ')})` : describe(result);
+  const actualText =
+    result.kind === 'tensor'
+      ? typeToString(result.t)
+      : result.kind === 'tuple'
+        ? `(${result.items.map((i) => (i.kind === 'tensor' ? typeToString(i.t) : describe(i))).join(', ')})`
+        : describe(result);
   const ret = [...d.body].reverse().find((s) => s.kind === 'Return');
   const span = ret?.kind === 'Return' ? ret.value.span : d.endSpan;
   if (!items || items.length !== expected.length) {
@@ -493,7 +554,8 @@ function dimHint(v: V, e: TensorT): { message: string; span: undefined }[] {
   for (let i = 0; i < e.shape.dims.length; i++) {
     const a = v.t.shape.dims[i]!;
     const b = e.shape.dims[i]!;
-    if (dimToString(a) !== dimToString(b)) return [{ message: `dim ${i} is ${dimToString(a)}, but the signature says ${dimToString(b)}`, span: undefined }];
+    if (dimToString(a) !== dimToString(b))
+      return [{ message: `dim ${i} is ${dimToString(a)}, but the signature says ${dimToString(b)}`, span: undefined }];
   }
   return [];
 }

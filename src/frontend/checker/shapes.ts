@@ -30,9 +30,12 @@ export function broadcastShapes(sa: Shape, sb: Shape): { shape: Shape } | { a: s
   const fail = (a: string, b: string) => ({ a, b });
   if (sa.prefix !== undefined && sb.prefix !== undefined && sa.prefix !== sb.prefix) return fail('`...`', '`...`');
   // A side with a variadic prefix cannot be aligned with more explicit dims on the other side.
-  if (sa.prefix !== undefined && sb.dims.length > sa.dims.length) return fail('`...`', dimToString(sb.dims[sb.dims.length - sa.dims.length - 1]!));
-  if (sb.prefix !== undefined && sa.dims.length > sb.dims.length) return fail(dimToString(sa.dims[sa.dims.length - sb.dims.length - 1]!), '`...`');
-  if (sa.prefix !== undefined && sb.prefix !== undefined && sa.dims.length !== sb.dims.length) return fail('`...`', '`...`');
+  if (sa.prefix !== undefined && sb.dims.length > sa.dims.length)
+    return fail('`...`', dimToString(sb.dims[sb.dims.length - sa.dims.length - 1]!));
+  if (sb.prefix !== undefined && sa.dims.length > sb.dims.length)
+    return fail(dimToString(sa.dims[sa.dims.length - sb.dims.length - 1]!), '`...`');
+  if (sa.prefix !== undefined && sb.prefix !== undefined && sa.dims.length !== sb.dims.length)
+    return fail('`...`', '`...`');
   const n = Math.max(sa.dims.length, sb.dims.length);
   const out: Dim[] = [];
   for (let i = 0; i < n; i++) {
@@ -55,7 +58,9 @@ export function normAxis(ctx: Ctx, axis: number, shape: Shape, span: Span, extra
   const rank = shape.dims.length + extra;
   const rankText = shape.prefix !== undefined ? `${rank} + \`...\`` : String(rank);
   if (shape.prefix !== undefined && axis >= 0) {
-    ctx.checker.error('FM0407', span, [axis, rankText], { help: 'count from the end (a negative axis) when the shape starts with `...`' });
+    ctx.checker.error('FM0407', span, [axis, rankText], {
+      help: 'count from the end (a negative axis) when the shape starts with `...`',
+    });
     return undefined;
   }
   const a = axis < 0 ? axis + rank : axis;

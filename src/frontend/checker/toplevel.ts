@@ -29,7 +29,14 @@ export function resolveTopLevel(ctx: Ctx, name: string, span: Span): V | undefin
     }
     if (memo) return memo;
     ctx.checker.consts.set(d, 'busy');
-    const cctx: Ctx = { checker: ctx.checker, scope: new Scope(undefined), module: entry.module, owner: undefined, allowTensors: false, fnEllipsis: undefined };
+    const cctx: Ctx = {
+      checker: ctx.checker,
+      scope: new Scope(undefined),
+      module: entry.module,
+      owner: undefined,
+      allowTensors: false,
+      fnEllipsis: undefined,
+    };
     let v = evalExpr(cctx, d.value);
     if (v.kind === 'tensor') {
       ctx.checker.error('FM0300', d.value.span, ['a tensor']);
