@@ -54,3 +54,12 @@ describe('the std table in docs/language.md', () => {
     }
   });
 });
+
+describe('the README', () => {
+  it('quotes the golden output of the error it shows', () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const golden = fs.readFileSync(path.join(ROOT, 'golden', 'errors', '081-conv-channels.txt'), 'utf8');
+    const quoted = /```\n(test\/golden\/errors\/081[\s\S]*?)```/.exec(readme)![1]!;
+    expect(golden.startsWith(quoted)).toBe(true);
+  });
+});

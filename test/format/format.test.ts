@@ -187,7 +187,18 @@ interface E {
 const wrap = (e: E, min: number): readonly string[] => (e.p >= min ? e.t : ['(', ...e.t, ')']);
 const commaSep = (xs: readonly (readonly string[])[]): string[] => xs.flatMap((x, i) => (i > 0 ? [',', ...x] : [...x]));
 
-const NAME = fc.constantFrom('x', 'y', 'd', 'B', 'T', 'w_1', 'hidden', 'training', 'inf');
+const NAME = fc.constantFrom(
+  'x',
+  'y',
+  'd',
+  'B',
+  'T',
+  'w_1',
+  'hidden',
+  'training',
+  'inf',
+  'a_rather_long_identifier_name_to_force_line_breaks',
+);
 const KEY = fc.constantFrom('axis', 'k', 'keepdim', 'std', 'bias');
 const ATOM = fc.oneof(
   NAME,
