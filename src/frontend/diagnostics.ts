@@ -144,7 +144,21 @@ export function suggest(name: string, candidates: Iterable<string>): string | un
       best = c;
     }
   }
-  return bestD <= limit ? best : undefined;
+  if (bestD <= limit) return best;
+  // An abbreviation of a longer name (`std/attn` for `std/attention`, `ln` for `layer_norm`).
+  const lower = name.toLowerCase();
+  const longer = [...candidates]
+    .filter((c) => name.length >= 2 && c.length > name.length && abbreviates(lower, c.toLowerCase()))
+    .sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
+  return longer[0];
+}
+
+/** Whether `short` is `long` with letters left out (same first letter). */
+function abbreviates(short: string, long: string): boolean {
+  if (short[0] !== long[0]) return false;
+  let j = 0;
+  for (const ch of long) if (ch === short[j]) j++;
+  return j === short.length;
 }
 
 function editDistance(a: string, b: string): number {

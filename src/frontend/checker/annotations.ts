@@ -35,7 +35,7 @@ const ALLOWED: Readonly<Record<string, readonly Kind[]>> = {
 const SPARSE_FORMS = 'either `n:m` or `block = b, density = p`';
 
 export function checkAnnotations(ctx: Ctx, anns: readonly A.Annotation[], target: AnnotationTarget): void {
-  const seen = new Set<string>();
+  const seen = new Map<string, A.Annotation>();
   for (const ann of anns) {
     const name = ann.name.name;
     const allowed = Object.hasOwn(ALLOWED, name) ? ALLOWED[name] : undefined;
@@ -44,11 +44,12 @@ export function checkAnnotations(ctx: Ctx, anns: readonly A.Annotation[], target
       ctx.checker.error('FM0500', ann.span, [name], { help: s ? `did you mean \`@${s}\`?` : undefined });
       continue;
     }
-    if (seen.has(name)) {
-      ctx.checker.error('FM0506', ann.span, [name]);
+    const first = seen.get(name);
+    if (first) {
+      ctx.checker.error('FM0506', ann.span, [name], { notes: [note('first given here', first.span)] });
       continue;
     }
-    seen.add(name);
+    seen.set(name, ann);
     if (!allowed.includes(target.kind)) {
       ctx.checker.error('FM0501', ann.span, [name, targetText(target)]);
       continue;

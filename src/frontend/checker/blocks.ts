@@ -200,7 +200,10 @@ function checkMembers(checker: Checker, inst: BlockInstance): void {
         break;
       case 'Train':
         if (!decl.isModel) checker.error('FM0604', m.span, ['a `train` section is only allowed in a `model`']);
-        else if (train) checker.error('FM0604', m.span, ['a model has at most one `train` section']);
+        else if (train)
+          checker.error('FM0604', m.span, ['a model has at most one `train` section'], {
+            notes: [note('the first one is here', train.span)],
+          });
         else train = m;
         break;
     }

@@ -43,9 +43,13 @@ export function checkTrain(ctx: Ctx, inst: BlockInstance, train: A.TrainDecl): v
   checkAnnotations(ctx, train.annotations, { kind: 'other', what: 'a train section' });
   const model = inst.decl.name.name;
   const seen = new Map<string, Span>();
+  // A misspelled key (`optimiser`) already says what is missing.
+  const misspelled = new Set<string>();
   for (const { key, value } of train.entries) {
     const k = key.name;
     if (!KEYS.includes(k)) {
+      const s = suggest(k, KEYS);
+      if (s) misspelled.add(s);
       ctx.checker.error('FM0600', key.span, [k], { help: didYouMean(k, KEYS) });
       continue;
     }
@@ -57,7 +61,7 @@ export function checkTrain(ctx: Ctx, inst: BlockInstance, train: A.TrainDecl): v
     seen.set(k, key.span);
     checkEntry(ctx, inst, k, value);
   }
-  if (!seen.has('optimizer')) {
+  if (!seen.has('optimizer') && !misspelled.has('optimizer')) {
     ctx.checker.error('FM0605', train.span, [model, 'optimizer'], { help: 'add e.g. `optimizer = adamw(lr = 3e-4)`' });
   }
   if (!seen.has('loss') && inst.scope.get('loss')?.value.kind !== 'fn') {
