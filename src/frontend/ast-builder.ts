@@ -439,14 +439,12 @@ export class AstBuilder {
           return this.limit({ kind: 'Unary', op: 'not', operand, span: this.spanOf(n) }, operand);
         }
         const cmp = this.node(n, 'cmpExpr');
-        return cmp
-          ? this.binaryChain(cmp, 'addExpr', ['EqEq', 'NotEq', 'LtEq', 'GtEq', 'Lt', 'Gt'])
-          : errorExpr(this.spanOf(n));
+        return cmp ? this.binaryChain(cmp, 'addExpr', ['CmpOp']) : errorExpr(this.spanOf(n));
       }
       case 'addExpr':
-        return this.binaryChain(n, 'mulExpr', ['Plus', 'Minus']);
+        return this.binaryChain(n, 'mulExpr', ['AddOp']);
       case 'mulExpr':
-        return this.binaryChain(n, 'unaryExpr', ['Star', 'Slash', 'Percent', 'At']);
+        return this.binaryChain(n, 'unaryExpr', ['MulOp']);
       case 'unaryExpr':
         return this.unary(n);
       default:

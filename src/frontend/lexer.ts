@@ -79,27 +79,32 @@ export const Kw = Object.fromEntries(KEYWORDS.map((w) => [w, keyword(w)])) as Re
   TokenType
 >;
 
-function punct(name: string, text: string): TokenType {
+/** Operator classes: the parser consumes a class, the AST keeps the token's text. */
+export const CmpOp = createToken({ name: 'CmpOp', pattern: Lexer.NA });
+export const AddOp = createToken({ name: 'AddOp', pattern: Lexer.NA });
+export const MulOp = createToken({ name: 'MulOp', pattern: Lexer.NA });
+
+function punct(name: string, text: string, category?: TokenType): TokenType {
   const re = new RegExp(text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'));
-  return createToken({ name, pattern: re, label: `\`${text}\`` });
+  return createToken({ name, pattern: re, label: `\`${text}\``, ...(category ? { categories: [category] } : {}) });
 }
 export const Arrow = punct('Arrow', '->');
 export const PipeOp = punct('PipeOp', '|>');
 export const Ellipsis = punct('Ellipsis', '...');
 export const StarStar = punct('StarStar', '**');
-export const EqEq = punct('EqEq', '==');
-export const NotEq = punct('NotEq', '!=');
-export const LtEq = punct('LtEq', '<=');
-export const GtEq = punct('GtEq', '>=');
-export const Lt = punct('Lt', '<');
-export const Gt = punct('Gt', '>');
+export const EqEq = punct('EqEq', '==', CmpOp);
+export const NotEq = punct('NotEq', '!=', CmpOp);
+export const LtEq = punct('LtEq', '<=', CmpOp);
+export const GtEq = punct('GtEq', '>=', CmpOp);
+export const Lt = punct('Lt', '<', CmpOp);
+export const Gt = punct('Gt', '>', CmpOp);
 export const Eq = punct('Eq', '=');
-export const Plus = punct('Plus', '+');
-export const Minus = punct('Minus', '-');
-export const Star = punct('Star', '*');
-export const Slash = punct('Slash', '/');
-export const Percent = punct('Percent', '%');
-export const At = punct('At', '@');
+export const Plus = punct('Plus', '+', AddOp);
+export const Minus = punct('Minus', '-', AddOp);
+export const Star = punct('Star', '*', MulOp);
+export const Slash = punct('Slash', '/', MulOp);
+export const Percent = punct('Percent', '%', MulOp);
+export const At = punct('At', '@', MulOp);
 export const LParen = punct('LParen', '(');
 export const RParen = punct('RParen', ')');
 export const LBrack = punct('LBrack', '[');
@@ -112,6 +117,9 @@ export const Dot = punct('Dot', '.');
 export const Bar = punct('Bar', '|');
 
 export const allTokens: TokenType[] = [
+  CmpOp,
+  AddOp,
+  MulOp,
   WhiteSpace,
   LineComment,
   BlockComment,

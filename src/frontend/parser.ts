@@ -450,14 +450,7 @@ export class FmParser extends CstParser {
   cmpExpr = this.RULE('cmpExpr', () => {
     this.SUBRULE(this.addExpr);
     this.MANY(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(T.EqEq) },
-        { ALT: () => this.CONSUME(T.NotEq) },
-        { ALT: () => this.CONSUME(T.LtEq) },
-        { ALT: () => this.CONSUME(T.GtEq) },
-        { ALT: () => this.CONSUME(T.Lt) },
-        { ALT: () => this.CONSUME(T.Gt) },
-      ]);
+      this.CONSUME(T.CmpOp);
       this.SUBRULE2(this.addExpr);
     });
   });
@@ -465,7 +458,7 @@ export class FmParser extends CstParser {
   addExpr = this.RULE('addExpr', () => {
     this.SUBRULE(this.mulExpr);
     this.MANY(() => {
-      this.OR([{ ALT: () => this.CONSUME(T.Plus) }, { ALT: () => this.CONSUME(T.Minus) }]);
+      this.CONSUME(T.AddOp);
       this.SUBRULE2(this.mulExpr);
     });
   });
@@ -473,12 +466,7 @@ export class FmParser extends CstParser {
   mulExpr = this.RULE('mulExpr', () => {
     this.SUBRULE(this.unaryExpr);
     this.MANY(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(T.Star) },
-        { ALT: () => this.CONSUME(T.Slash) },
-        { ALT: () => this.CONSUME(T.Percent) },
-        { ALT: () => this.CONSUME(T.At) },
-      ]);
+      this.CONSUME(T.MulOp);
       this.SUBRULE2(this.unaryExpr);
     });
   });
