@@ -78,6 +78,15 @@ export class FmParser extends CstParser {
     this.performSelfAnalysis();
   }
 
+  /** `operand (op operand)*`: one left-associative precedence level. */
+  private leftAssoc(operand: ParserMethod<[], CstNode>, op: TokenType): void {
+    this.subrule(1, operand);
+    this.MANY(() => {
+      this.consume(1, op);
+      this.subrule(2, operand);
+    });
+  }
+
   private identThen(next: TokenType): boolean {
     return this.LA(1).tokenType === T.Ident && this.LA(2).tokenType === next;
   }
@@ -419,21 +428,9 @@ export class FmParser extends CstParser {
     });
   });
 
-  orExpr = this.RULE('orExpr', () => {
-    this.SUBRULE(this.andExpr);
-    this.MANY(() => {
-      this.CONSUME(T.Kw.or);
-      this.SUBRULE2(this.andExpr);
-    });
-  });
+  orExpr = this.RULE('orExpr', () => this.leftAssoc(this.andExpr, T.Kw.or));
 
-  andExpr = this.RULE('andExpr', () => {
-    this.SUBRULE(this.notExpr);
-    this.MANY(() => {
-      this.CONSUME(T.Kw.and);
-      this.SUBRULE2(this.notExpr);
-    });
-  });
+  andExpr = this.RULE('andExpr', () => this.leftAssoc(this.notExpr, T.Kw.and));
 
   notExpr = this.RULE('notExpr', () => {
     this.OR([
@@ -447,29 +444,11 @@ export class FmParser extends CstParser {
     ]);
   });
 
-  cmpExpr = this.RULE('cmpExpr', () => {
-    this.SUBRULE(this.addExpr);
-    this.MANY(() => {
-      this.CONSUME(T.CmpOp);
-      this.SUBRULE2(this.addExpr);
-    });
-  });
+  cmpExpr = this.RULE('cmpExpr', () => this.leftAssoc(this.addExpr, T.CmpOp));
 
-  addExpr = this.RULE('addExpr', () => {
-    this.SUBRULE(this.mulExpr);
-    this.MANY(() => {
-      this.CONSUME(T.AddOp);
-      this.SUBRULE2(this.mulExpr);
-    });
-  });
+  addExpr = this.RULE('addExpr', () => this.leftAssoc(this.mulExpr, T.AddOp));
 
-  mulExpr = this.RULE('mulExpr', () => {
-    this.SUBRULE(this.unaryExpr);
-    this.MANY(() => {
-      this.CONSUME(T.MulOp);
-      this.SUBRULE2(this.unaryExpr);
-    });
-  });
+  mulExpr = this.RULE('mulExpr', () => this.leftAssoc(this.unaryExpr, T.MulOp));
 
   unaryExpr = this.RULE('unaryExpr', () => {
     this.OR([
