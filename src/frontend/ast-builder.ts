@@ -201,7 +201,10 @@ export class AstBuilder {
       };
     }
     const req = this.node(n, 'requireStmt');
-    if (req) return this.requireStmt(req);
+    if (req) {
+      for (const a of anns) this.diagnostics.push(diag('FM0501', a.span, [a.name.name, 'a `require`']));
+      return this.requireStmt(req);
+    }
     const param = this.node(n, 'paramDecl');
     if (param) return this.paramDecl(param, anns);
     const fn = this.node(n, 'fnDecl');

@@ -173,7 +173,9 @@ describe('errors', () => {
   });
 
   it('refuses to drop an annotation the parser ignores', async () => {
-    await expect(formatFm('block B {\n  @checkpoint\n  require true\n}', 'r.fm')).rejects.toThrow(/annotation/);
+    await expect(formatFm('block B {\n  @checkpoint\n  require true\n}', 'r.fm')).rejects.toThrow(
+      /FM0501: `@checkpoint` cannot be used on a `require`/,
+    );
   });
 });
 
