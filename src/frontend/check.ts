@@ -3,7 +3,7 @@
 
 import * as path from 'node:path';
 import { type Diagnostic, diag, sortDiagnostics } from './diagnostics.js';
-import { instantiate } from './checker/blocks.js';
+import { checkGeneric } from './checker/blocks.js';
 import { checkAnnotations } from './checker/annotations.js';
 import { Checker, type Ctx, Scope } from './checker/context.js';
 import { checkFnBody, checkInferredNames } from './checker/functions.js';
@@ -52,7 +52,7 @@ export function checkProgram(program: Program): Diagnostic[] {
           if (item.results) checkFnBody(checker, fn);
           else checkInferredNames(checker, fn);
         } else {
-          instantiate(checker, item, m.path, undefined);
+          checkGeneric(checker, item, m.path);
         }
       }
     }

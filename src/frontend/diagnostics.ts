@@ -71,6 +71,7 @@ export function sortDiagnostics(ds: readonly Diagnostic[]): Diagnostic[] {
 }
 
 const TAB = '    ';
+const MAX_FRAME = 160;
 
 /** Renders one source line with a caret underline below the part covered by [start, end). */
 function frame(src: SourceFile, span: Span): string[] {
@@ -78,9 +79,13 @@ function frame(src: SourceFile, span: Span): string[] {
   const text = src.lineText(line);
   const endOnLine = Math.min(span.end, span.start - (col - 1) + text.length);
   const width = Math.max(1, endOnLine - span.start);
-  const shown = text.replace(/\t/g, TAB).replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
-  const before = text.slice(0, col - 1).replace(/\t/g, TAB).length;
-  const under = text.slice(col - 1, col - 1 + width).replace(/\t/g, TAB).length;
+  // Long lines (generated code, minified junk) are cut to a window around the span.
+  const from = text.length > MAX_FRAME ? Math.max(0, col - 1 - 40) : 0;
+  const to = text.length > MAX_FRAME ? Math.min(text.length, from + MAX_FRAME) : text.length;
+  const cut = (from > 0 ? '…' : '') + text.slice(from, to) + (to < text.length ? '…' : '');
+  const shown = cut.replace(/\t/g, TAB).replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
+  const before = ((from > 0 ? '…' : '') + text.slice(from, col - 1)).replace(/\t/g, TAB).length;
+  const under = text.slice(col - 1, Math.min(col - 1 + width, to)).replace(/\t/g, TAB).length;
   const gutter = String(line).length;
   const pad = ' '.repeat(gutter);
   return [` ${String(line)} | ${shown}`, ` ${pad} | ${' '.repeat(before)}${'^'.repeat(Math.max(1, under))}`];

@@ -21,7 +21,7 @@ export const MESSAGES = {
   FM0203: 'cyclic import: {0}',
   FM0204: 'module `{0}` has no declaration named `{1}`',
   FM0205: '`{0}` is {1}, not a block',
-  FM0206: '`{0}` is a {1}, not {2}',
+  FM0206: '`{0}` is {1}, not {2}',
   FM0207: '`{0}` in a result type is not bound by the parameters',
   FM0208: '`{0}` is imported from both `{1}` and `{2}`',
   FM0209: 'block `{0}` cannot contain itself',

@@ -155,6 +155,21 @@ export class Program {
       this.diagnostics.push(diag('FM0700', src.span(0, 0), [display, bytes.error]));
       return undefined;
     }
+    if (bytes.length > MAX_FILE_BYTES) {
+      const src = new SourceFile(display, '');
+      this.byDisplay.set(display, src);
+      const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+      this.diagnostics.push(
+        diag('FM0701', src.span(0, 0), [
+          bytes.length > MAX_FILE_BYTES * 4 ? `over ${mib(MAX_FILE_BYTES * 4)}` : mib(bytes.length),
+          mib(MAX_FILE_BYTES),
+        ]),
+      );
+      const m = this.emptyModule(abs, src);
+      this.modules.set(abs, m);
+      this.byPath.set(display, m);
+      return m;
+    }
     const { text, diagnostic } = decode(display, bytes);
     if (diagnostic) {
       const src = new SourceFile(display, text);

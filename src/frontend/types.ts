@@ -109,6 +109,7 @@ export function shapesEqual(a: Shape, b: Shape): boolean {
 
 /** A float as a user writes it: `32.0`, not `32`. */
 export function floatText(x: number): string {
+  if (!Number.isFinite(x)) return Number.isNaN(x) ? 'nan' : x > 0 ? 'inf' : '-inf';
   return Number.isInteger(x) && Math.abs(x) < 1e21 ? x.toFixed(1) : String(x);
 }
 
@@ -151,6 +152,13 @@ export function describe(v: V): string {
     case 'error':
       return 'an invalid value';
   }
+}
+
+/** `describe` with an article where it has none: "a float `0.5`", "an int `3`". */
+export function describeWithArticle(v: V): string {
+  const d = describe(v);
+  if (/^(a|an) /.test(d) || d.startsWith('`')) return d;
+  return `${/^[aeiou]/.test(d) ? 'an' : 'a'} ${d}`;
 }
 
 /** Canonical text of a compile-time value, for memo keys. */

@@ -18,8 +18,8 @@ import {
   valueText,
 } from '../types.js';
 import { checkAnnotations, type ParamInfo } from './annotations.js';
-import { type Args, bindParams, evalArgs } from './calls.js';
-import { type Checker, type Ctx, Scope } from './context.js';
+import { type Args, type ArgV, bindParams, evalArgs } from './calls.js';
+import { Checker, type Ctx, Scope } from './context.js';
 import { evalExpr } from './expr.js';
 import {
   checkFnBody,
@@ -33,12 +33,73 @@ import {
 import { checkHParamValue, enumArg, genericValue } from './hparams.js';
 import { checkTrain, trainLossName } from './train.js';
 
+/** An instantiation's arguments; without a site, a generic check with some values fixed. */
+interface Call {
+  readonly ctx: Ctx;
+  readonly args: Args;
+  readonly site: Span | undefined;
+}
+
+const MAX_GENERIC_VARIANTS = 8;
+
+/**
+ * Checks a block generically. A `bool` or enum hyperparameter without a default is checked
+ * with each of its values (up to 8 combinations), so every branch that depends on it is
+ * checked as it would run. A `dtype` one has no value to check with: the block's names
+ * are checked now, its shapes and dtypes per instantiation.
+ */
+export function checkGeneric(checker: Checker, decl: A.BlockDecl, module: string): void {
+  const open = decl.hparams.filter(
+    (h) => !h.default && h.type && (h.type.kind === 'EnumType' || h.type.name === 'bool' || h.type.name === 'dtype'),
+  );
+  if (open.length === 0) {
+    instantiate(checker, decl, module, undefined);
+    return;
+  }
+  const choices = open.map((h): V[] | undefined => {
+    const t = h.type!;
+    if (t.kind === 'EnumType')
+      return t.options.map((o) => ({ kind: 'enum', value: o.name, options: t.options.map((x) => x.name) }));
+    return t.name === 'bool'
+      ? [
+          { kind: 'bool', value: true },
+          { kind: 'bool', value: false },
+        ]
+      : undefined;
+  });
+  const count = choices.reduce((n, c) => n * (c?.length ?? Infinity), 1);
+  if (count > MAX_GENERIC_VARIANTS) {
+    const scratch = new Checker(checker.program);
+    instantiate(scratch, decl, module, undefined);
+    checker.diagnostics.push(...scratch.diagnostics.filter((d) => d.code.startsWith('FM02')));
+    return;
+  }
+  const hctx: Ctx = {
+    checker,
+    scope: new Scope(undefined),
+    module,
+    owner: undefined,
+    allowTensors: false,
+    fnEllipsis: undefined,
+  };
+  for (let k = 0; k < count; k++) {
+    const named = new Map<string, ArgV & { nameSpan: Span }>();
+    let rest = k;
+    open.forEach((h, i) => {
+      const c = choices[i]!;
+      named.set(h.name.name, { value: c[rest % c.length]!, span: h.name.span, nameSpan: h.name.span });
+      rest = Math.floor(rest / c.length);
+    });
+    instantiate(checker, decl, module, { ctx: hctx, args: { pos: [], named }, site: undefined });
+  }
+}
+
 /** Instantiates a block with arguments (or generically, without). */
 export function instantiate(
   checker: Checker,
   decl: A.BlockDecl,
   module: string,
-  call: { ctx: Ctx; args: Args; site: Span } | undefined,
+  call: Call | undefined,
 ): BlockInstance | undefined {
   const hctx: Ctx = {
     checker,
@@ -68,7 +129,12 @@ export function instantiate(
   const inst: BlockInstance = { decl, module, key, scope: new Map(values), site: call?.site, label };
   checker.instances.set(key, inst);
   checker.instantiating.add(decl);
-  const frame = call ? { message: `in ${label}, instantiated here`, span: call.site } : undefined;
+  const frame = call
+    ? {
+        message: call.site ? `in ${label}, instantiated here` : `in ${label}, one of the hyperparameter values checked`,
+        span: call.site,
+      }
+    : undefined;
   try {
     checker.within(frame, () => checkMembers(checker, inst));
   } finally {
@@ -77,24 +143,23 @@ export function instantiate(
   return inst;
 }
 
-function bindHParams(
-  ctx: Ctx,
-  decl: A.BlockDecl,
-  call: { ctx: Ctx; args: Args; site: Span } | undefined,
-): Map<string, Binding> | undefined {
+function bindHParams(ctx: Ctx, decl: A.BlockDecl, call: Call | undefined): Map<string, Binding> | undefined {
   const values = new Map<string, Binding>();
   const params = decl.hparams.map((h) => ({
     name: h.name.name,
-    hasDefault: h.default !== undefined || !call,
+    hasDefault: h.default !== undefined || !call || call.site === undefined,
     type: h.type,
   }));
-  const bound = call ? bindParams(call.ctx, decl.name.name, params, call.args, call.site) : undefined;
+  const bound = call ? bindParams(call.ctx, decl.name.name, params, call.args, call.site ?? decl.name.span) : undefined;
   if (bound && !bound.ok) return undefined;
   let ok = true;
   decl.hparams.forEach((h, i) => {
     const name = h.name.name;
-    if (values.has(name)) {
-      ctx.checker.error('FM0201', h.name.span, [name]);
+    const prev = values.get(name);
+    if (prev) {
+      ctx.checker.error('FM0201', h.name.span, [name], {
+        notes: prev.span ? [note('first defined here', prev.span)] : [],
+      });
       return;
     }
     let v: V;

@@ -10,6 +10,7 @@ import {
   dimFloorDiv,
   dimMul,
   dimSub,
+  dimSym,
   dimToString,
 } from '../dims.js';
 import type { Span } from '../source.js';
@@ -177,9 +178,11 @@ function scalarMath(ctx: Ctx, name: string, vs: V[], span: Span): V {
   if ((name === 'min' || name === 'max') && allInt && vs.length === 2) {
     const [x, y] = nums;
     if (x === undefined || y === undefined) {
-      if (dimEquals((vs[0] as V & { kind: 'int' }).dim, (vs[1] as V & { kind: 'int' }).dim)) return vs[0]!;
-      ctx.checker.error('FM0300', span, [`\`${name}\` of symbolic ints`]);
-      return ERROR;
+      const [a, b] = vs as (V & { kind: 'int' })[];
+      if (dimEquals(a!.dim, b!.dim)) return a!;
+      // Unknown until instantiated (generic checks): an opaque symbol stands for it.
+      const label = `${name}_of_${dimToString(a!.dim)}_${dimToString(b!.dim)}`.replace(/[^\w]/g, '_');
+      return { kind: 'int', dim: dimSym(label) };
     }
     return { kind: 'int', dim: dimConst(name === 'min' ? Math.min(x, y) : Math.max(x, y)) };
   }
@@ -300,6 +303,18 @@ H.size = (ctx, a, span) => {
 H.min = (ctx, a, span) => {
   const args = bind(ctx, 'min', [req('a'), req('b')], a, span);
   if (!args) return ERROR;
+  const bad = args.findIndex((x) => x!.value.kind !== 'int' && x!.value.kind !== 'float');
+  if (bad >= 0) {
+    ctx.checker.error(
+      'FM0422',
+      args[bad]!.span,
+      [bad + 1, 'min', 'a compile-time number', describe(args[bad]!.value)],
+      {
+        help: 'for tensors use `minimum(a, b)` (elementwise) or `-max(-x, axis)` (a reduction)',
+      },
+    );
+    return ERROR;
+  }
   return scalarMath(ctx, 'min', [args[0]!.value, args[1]!.value], span);
 };
 
@@ -312,7 +327,30 @@ H.where = (ctx, a, span) => {
     ctx.checker.error('FM0422', args[0]!.span, [1, 'where', 'a bool tensor', typeToString(c)]);
     return ERROR;
   }
-  const ab = evalBinary(ctx, '+', args[1]!.value, args[2]!.value, span, span);
+  const [x, y] = [args[1]!.value, args[2]!.value];
+  // The branches: tensors of one dtype, or weak scalars that take the other's dtype.
+  let ab: V;
+  if (x.kind !== 'tensor' && y.kind !== 'tensor') {
+    const dtype =
+      x.kind === 'bool' && y.kind === 'bool' ? 'bool' : x.kind === 'int' && y.kind === 'int' ? 'i32' : 'f32';
+    ab = tensor(dtype, { prefix: undefined, dims: [] }, span);
+    if (
+      ![x, y].every((v) => v.kind === 'int' || v.kind === 'float' || v.kind === 'bool') ||
+      (dtype !== 'bool' && [x, y].some((v) => v.kind === 'bool'))
+    ) {
+      ctx.checker.error('FM0422', args[1]!.span, [
+        2,
+        'where',
+        'two tensors or numbers of one kind',
+        `${describe(x)} and ${describe(y)}`,
+      ]);
+      return ERROR;
+    }
+  } else if (x.kind === 'tensor' && y.kind === 'tensor' && x.t.dtype === 'bool' && y.t.dtype === 'bool') {
+    ab = evalBinary(ctx, 'and', x, y, span, span);
+  } else {
+    ab = evalBinary(ctx, '+', x, y, span, span);
+  }
   if (ab.kind !== 'tensor') return ERROR;
   const shape = broadcast(ctx, c, ab.t, span);
   return shape ? tensor(ab.t.dtype, shape, span) : ERROR;

@@ -7,6 +7,7 @@ import {
   type Dim,
   dimConstValue,
   dimEquals,
+  dimIsInteger,
   dimSolveLinear,
   dimSubst,
   dimSym,
@@ -16,6 +17,7 @@ import {
 import type { Span } from '../source.js';
 import {
   describe,
+  describeWithArticle,
   ERROR,
   type FnRef,
   type Shape,
@@ -83,14 +85,14 @@ export function evalCall(
   }
   if (callee.kind === 'child') return callChild(ctx, callee, evalArgs(ctx, pre, args, true), span);
   if (callee.kind === 'block') {
-    ctx.checker.error('FM0206', calleeExpr.span, [callee.decl.name.name, 'block', 'a function'], {
+    ctx.checker.error('FM0206', calleeExpr.span, [callee.decl.name.name, 'a block', 'a function'], {
       help: `declare an instance as a block member, \`name = ${callee.decl.name.name}(...)\`, and call \`name(x)\``,
     });
     return ERROR;
   }
   ctx.checker.error('FM0206', calleeExpr.span, [
     calleeExpr.kind === 'Name' ? calleeExpr.name : 'this',
-    describe(callee),
+    describeWithArticle(callee),
     'a function',
   ]);
   return ERROR;
@@ -348,6 +350,13 @@ export function callFn(ctx: Ctx, fn: FnRef, a: Args, span: Span, label?: string)
   if (!ok) return ERROR;
   const results = sig.results(u, statics);
   if (!results) return ERROR;
+  for (const t of results) {
+    const bad = t.shape.dims.find((d) => dimIsInteger(d) === false);
+    if (bad) {
+      ctx.checker.error('FM0307', span, [dimToString(bad), `in the result of \`${name}\` for these arguments`]);
+      return ERROR;
+    }
+  }
   const vs = results.map((t) => tensor(t.dtype, t.shape, span));
   return fn.decl.tupleResult ? { kind: 'tuple', items: vs } : (vs[0] ?? ERROR);
 }
@@ -385,7 +394,7 @@ function callChild(ctx: Ctx, callee: V & { kind: 'child' }, a: Args, span: Span)
   if (inst.failed) return ERROR;
   const fwdB = inst.scope.get('forward');
   if (!fwdB || fwdB.value.kind !== 'fn' || fwdB.value.fn === 'builtin-elementwise') {
-    ctx.checker.error('FM0206', span, [decl.name.name, `block without a \`forward\` function`, 'callable']);
+    ctx.checker.error('FM0206', span, [decl.name.name, `a block without a \`forward\` function`, 'callable']);
     return ERROR;
   }
   const fwd = fwdB.value.fn;

@@ -9,6 +9,7 @@ import {
   dimConst,
   dimConstValue,
   dimDiv,
+  dimFloorDiv,
   DimTooComplex,
   dimEquals,
   dimIsInteger,
@@ -532,8 +533,8 @@ function sliceDim(ctx: Ctx, item: Extract<A.IndexItem, { kind: 'Slice' }>, dim: 
   if (stepN === 1) return len;
   const c = dimConstValue(len);
   if (c !== undefined) return dimConst(Math.ceil(c / stepN));
-  const exact = dimDiv(len, dimConst(stepN));
-  return dimIsInteger(exact) ? exact : dimDiv(dimAdd(len, dimConst(stepN - 1)), dimConst(stepN));
+  // ceil(len / step), as `floordiv(len + step - 1, step)` would write it.
+  return dimFloorDiv(dimAdd(len, dimConst(stepN - 1)), dimConst(stepN));
 }
 
 // ---------------------------------------------------------------- compile-time if

@@ -22,7 +22,7 @@ import {
 import { type ArgV, newUnifier, substDim, type Unifier } from './calls.js';
 import { Checker, type Ctx, Scope } from './context.js';
 import { bindLet, evalExpr, isKnownName } from './expr.js';
-import { checkHParamValue, genericValue } from './hparams.js';
+import { checkHParamValue, enumArg, genericValue } from './hparams.js';
 import { hasTopLevel } from './toplevel.js';
 
 export type DtypePattern = { kind: 'exact'; dtype: Dtype } | { kind: 'float' } | { kind: 'int' };
@@ -167,7 +167,8 @@ function buildSignature(checker: Checker, fn: FnRef): Signature | undefined {
             allowTensors: false,
             fnEllipsis: undefined,
           };
-          return checkHParamValue(dctx, type, evalExpr(dctx, p.default), p.default.span);
+          const dv = enumArg(type, p.default) ?? evalExpr(dctx, p.default);
+          return checkHParamValue(dctx, type, dv, p.default.span);
         }
         return checkHParamValue(cctx, type, arg.value, arg.span);
       },
@@ -476,11 +477,15 @@ function checkAnnotated(ctx: Ctx, v: V, t: A.TensorTypeExpr): void {
 
 function sameType(actual: TensorT, expected: TensorT, p: ParamPattern): boolean {
   if (p.dtype.kind === 'exact' && actual.dtype !== expected.dtype) return false;
-  if (p.dims.some((d) => d.kind === 'any')) {
-    if (actual.shape.dims.length !== expected.shape.dims.length) return false;
-    return true;
-  }
-  return shapesEqual(actual.shape, expected.shape);
+  if (!p.dims.some((d) => d.kind === 'any')) return shapesEqual(actual.shape, expected.shape);
+  // `_` matches any dim: compare the others position by position (no `...` here).
+  if (actual.shape.prefix !== undefined || actual.shape.dims.length !== p.dims.length) return false;
+  let k = 0;
+  return p.dims.every((d, i) => d.kind === 'any' || dimEqualsAt(actual.shape.dims[i]!, expected.shape.dims[k++]));
+}
+
+function dimEqualsAt(a: Dim, b: Dim | undefined): boolean {
+  return b !== undefined && dimToString(a) === dimToString(b);
 }
 
 /** Checks a `require`; returns false when it fails. */
