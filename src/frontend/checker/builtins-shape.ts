@@ -1,0 +1,429 @@
+// Typing rules of the builtins that move, combine, index and create tensors: views,
+// contraction, gather/scatter, cast, creation and topk (docs/language.md).
+
+import {
+  type Dim,
+  dimAdd,
+  dimConst,
+  dimConstValue,
+  dimEquals,
+  dimFloorDiv,
+  dimMul,
+  dimSub,
+  dimToString,
+} from '../dims.js';
+import type { Span } from '../source.js';
+import {
+  describe,
+  type Dtype,
+  ERROR,
+  isInt,
+  type Shape,
+  tensor,
+  type TensorT,
+  typeToString,
+  type V,
+} from '../types.js';
+import {
+  type Handler,
+  req,
+  opt,
+  bind,
+  wantTensor,
+  wantInt,
+  wantInts,
+  wantShape,
+  wantDtype,
+  wantDims,
+  shapeWith,
+} from './builtin-args.js';
+import type { Ctx } from './context.js';
+import { checkEinsum, checkRearrange } from './einops.js';
+import { broadcast, normAxis, numel, originNotes } from './shapes.js';
+
+/** Handlers by builtin name. */
+export const SHAPES: Record<string, Handler> = {};
+const H = SHAPES;
+
+H.reshape = (ctx, a, span) => {
+  const args = bind(ctx, 'reshape', [req('x'), req('shape')], a, span);
+  if (!args) return ERROR;
+  const t = wantTensor(ctx, 'reshape', args[0], 0);
+  const target = wantShape(ctx, 'reshape', args[1], 1);
+  if (!t || !target) return ERROR;
+  const dims = [...target.dims];
+  const inferred = dims.findIndex((d) => dimConstValue(d) === -1);
+  const total = numel(t.shape);
+  if (inferred >= 0) {
+    const rest = numel({ prefix: target.prefix, dims: dims.filter((_, i) => i !== inferred) });
+    const q = dimFloorDiv(total, rest);
+    dims[inferred] = q;
+  }
+  const want = numel({ prefix: target.prefix, dims });
+  if (!dimEquals(total, want) || dims.some((d) => (dimConstValue(d) ?? 1) < 0)) {
+    const shown = (s: Shape) => typeToString({ dtype: t.dtype, shape: s, origin: undefined });
+    ctx.checker.error(
+      'FM0406',
+      span,
+      [typeToString(t), dimToString(total), shown({ prefix: target.prefix, dims }), dimToString(want)],
+      { notes: originNotes(t) },
+    );
+    return ERROR;
+  }
+  return tensor(t.dtype, { prefix: target.prefix, dims }, span);
+};
+
+H.permute = (ctx, a, span) => {
+  const args = bind(ctx, 'permute', [req('x'), req('axes')], a, span);
+  if (!args) return ERROR;
+  const t = wantTensor(ctx, 'permute', args[0], 0);
+  const axes = wantInts(ctx, 'permute', args[1], 1);
+  if (!t || !axes) return ERROR;
+  const rank = t.shape.dims.length;
+  const norm = axes.map((x) => (x < 0 ? x + rank : x));
+  const isPerm =
+    t.shape.prefix === undefined &&
+    norm.length === rank &&
+    new Set(norm).size === rank &&
+    norm.every((x) => x >= 0 && x < rank);
+  if (!isPerm) {
+    ctx.checker.error('FM0408', args[1]!.span, [
+      `[${axes.join(', ')}]`,
+      t.shape.prefix !== undefined ? `${rank} + \`...\`` : rank,
+    ]);
+    return ERROR;
+  }
+  return tensor(t.dtype, { prefix: undefined, dims: norm.map((i) => t.shape.dims[i]!) }, span);
+};
+
+H.expand = (ctx, a, span) => {
+  const args = bind(ctx, 'expand', [req('x'), req('shape')], a, span);
+  if (!args) return ERROR;
+  const t = wantTensor(ctx, 'expand', args[0], 0);
+  const target = wantShape(ctx, 'expand', args[1], 1);
+  if (!t || !target) return ERROR;
+  const shape = broadcast(ctx, t, { dtype: t.dtype, shape: target, origin: undefined }, span);
+  if (!shape) return ERROR;
+  if (shape.dims.length !== target.dims.length || !shape.dims.every((d, i) => dimEquals(d, target.dims[i]!))) {
+    ctx.checker.error('FM0400', span, [
+      typeToString(t),
+      typeToString({ dtype: t.dtype, shape: target, origin: undefined }),
+      'the source',
+      'the target',
+    ]);
+    return ERROR;
+  }
+  return tensor(t.dtype, target, span);
+};
+
+H.pad = (ctx, a, span) => {
+  const args = bind(ctx, 'pad', [req('x'), req('widths'), opt('value')], a, span);
+  if (!args) return ERROR;
+  const t = wantTensor(ctx, 'pad', args[0], 0);
+  if (!t) return ERROR;
+  const w = args[1]!.value;
+  const pairs = w.kind === 'list' || w.kind === 'tuple' ? w.items : [];
+  if (pairs.length > t.shape.dims.length || (t.shape.prefix !== undefined && pairs.length > 0)) {
+    ctx.checker.error('FM0422', args[1]!.span, [
+      2,
+      'pad',
+      `at most ${t.shape.dims.length} [lo, hi] pairs (one per leading axis)`,
+      describe(w),
+    ]);
+    return ERROR;
+  }
+  const dims = [...t.shape.dims];
+  for (let i = 0; i < pairs.length; i++) {
+    const p = pairs[i]!;
+    const lohi = p.kind === 'list' || p.kind === 'tuple' ? p.items : [];
+    if (lohi.length !== 2 || lohi.some((x) => x.kind !== 'int')) {
+      ctx.checker.error('FM0422', args[1]!.span, [2, 'pad', '[lo, hi] integer pairs', describe(p)]);
+      return ERROR;
+    }
+    const [lo, hi] = lohi as (V & { kind: 'int' })[];
+    dims[i] = dimAdd(dimAdd(dims[i]!, lo!.dim), hi!.dim);
+  }
+  const value = args[2]?.value;
+  if (value && value.kind !== 'int' && value.kind !== 'float' && value.kind !== 'bool') {
+    ctx.checker.error('FM0422', args[2]!.span, [3, 'pad', 'a number', describe(value)]);
+    return ERROR;
+  }
+  return tensor(t.dtype, shapeWith(t, dims), span);
+};
+
+H.window = (ctx, a, span) => {
+  const args = bind(ctx, 'window', [req('x'), req('axes'), req('size'), opt('stride'), opt('dilation')], a, span);
+  if (!args) return ERROR;
+  const t = wantTensor(ctx, 'window', args[0], 0);
+  const axes = wantInts(ctx, 'window', args[1], 1);
+  const size = wantDims(ctx, 'window', args[2], 2);
+  if (!t || !axes || !size) return ERROR;
+  const one = [dimConst(1)];
+  const stride = args[3] ? wantDims(ctx, 'window', args[3], 3) : one;
+  const dilation = args[4] ? wantDims(ctx, 'window', args[4], 4) : one;
+  if (!stride || !dilation) return ERROR;
+  const n = axes.length;
+  const fix = (xs: Dim[]) => (xs.length === 1 && n > 1 ? Array<Dim>(n).fill(xs[0]!) : xs);
+  const [sz, st, dl] = [fix(size), fix(stride), fix(dilation)];
+  const bad = [...sz, ...st, ...dl].some((x) => (dimConstValue(x) ?? 1) <= 0);
+  if (sz.length !== n || st.length !== n || dl.length !== n || bad) {
+    ctx.checker.error('FM0422', span, [
+      3,
+      'window',
+      `${n} positive sizes, strides and dilations (one per axis)`,
+      `[${size.map(dimToString).join(', ')}]`,
+    ]);
+    return ERROR;
+  }
+  const dims = [...t.shape.dims];
+  for (let i = 0; i < n; i++) {
+    const ax = normAxis(ctx, axes[i]!, t.shape, args[1]!.span);
+    if (ax === undefined) return ERROR;
+    // out = floor((L - dilation * (size - 1) - 1) / stride) + 1
+    const reach = dimAdd(dimMul(dl[i]!, dimSub(sz[i]!, dimConst(1))), dimConst(1));
+    const out = dimAdd(dimFloorDiv(dimSub(dims[ax]!, reach), st[i]!), dimConst(1));
+    const c = dimConstValue(out);
+    if (c !== undefined && c <= 0) {
+      ctx.checker.error('FM0311', span, [`window output along axis ${axes[i]}`, c], { notes: originNotes(t) });
+      return ERROR;
+    }
+    dims[ax] = out;
+  }
+  return tensor(t.dtype, shapeWith(t, [...dims, ...sz]), span);
+};
+
+H.concat = (ctx, a, span) => {
+  const args = bind(ctx, 'concat', [req('xs'), opt('axis')], a, span);
+  if (!args) return ERROR;
+  const xs = args[0]!.value;
+  const items = xs.kind === 'list' || xs.kind === 'tuple' ? xs.items : [];
+  const ts = items.map((v) => (v.kind === 'tensor' ? v.t : undefined));
+  if (ts.length === 0 || ts.some((t) => !t)) {
+    ctx.checker.error('FM0422', args[0]!.span, [1, 'concat', 'a non-empty list of tensors', describe(xs)]);
+    return ERROR;
+  }
+  const first = ts[0]!;
+  const axis = args[1] ? wantInt(ctx, 'concat', args[1], 1) : 0;
+  if (axis === undefined) return ERROR;
+  const ax = normAxis(ctx, axis, first.shape, args[1]?.span ?? span);
+  if (ax === undefined) return ERROR;
+  let total = dimConst(0);
+  for (const t of ts as TensorT[]) {
+    const why =
+      t.dtype !== first.dtype
+        ? `dtypes ${first.dtype} and ${t.dtype} differ`
+        : t.shape.prefix !== first.shape.prefix || t.shape.dims.length !== first.shape.dims.length
+          ? 'the ranks differ'
+          : t.shape.dims
+              .map((d, i) =>
+                i === ax || dimEquals(d, first.shape.dims[i]!)
+                  ? ''
+                  : `dim ${i} is ${dimToString(first.shape.dims[i]!)} vs ${dimToString(d)}`,
+              )
+              .find((x) => x !== '');
+    if (why) {
+      ctx.checker.error('FM0425', span, [typeToString(first), typeToString(t), axis, why], {
+        notes: originNotes(first, t),
+      });
+      return ERROR;
+    }
+    total = dimAdd(total, t.shape.dims[ax]!);
+  }
+  const dims = [...first.shape.dims];
+  dims[ax] = total;
+  return tensor(first.dtype, shapeWith(first, dims), span);
+};
+
+H.einsum = (ctx, a, span) => {
+  const spec = a.pos[0];
+  if (!spec || spec.value.kind !== 'str') {
+    ctx.checker.error('FM0422', spec?.span ?? span, [
+      1,
+      'einsum',
+      'a spec string like "ij,jk->ik"',
+      spec ? describe(spec.value) : 'nothing',
+    ]);
+    return ERROR;
+  }
+  if (a.named.size > 0) {
+    const [k, v] = [...a.named][0]!;
+    ctx.checker.error('FM0304', v.nameSpan, ['einsum', k]);
+    return ERROR;
+  }
+  const ops = a.pos.slice(1).map((x, i) => wantTensor(ctx, 'einsum', x, i + 1));
+  if (ops.some((t) => !t)) return ERROR;
+  if (ops.length < 1 || ops.length > 2) {
+    ctx.checker.error('FM0409', span, [`einsum takes one or two operands, found ${ops.length}`]);
+    return ERROR;
+  }
+  return checkEinsum(ctx, spec.value.value, spec.span, ops as TensorT[], span);
+};
+
+H.rearrange = (ctx, a, span) => {
+  const [x, p] = a.pos;
+  if (a.pos.length !== 2 || !x || !p) {
+    ctx.checker.error('FM0303', span, ['rearrange', 2, a.pos.length]);
+    return ERROR;
+  }
+  const t = wantTensor(ctx, 'rearrange', x, 0);
+  if (!t) return ERROR;
+  if (p.value.kind !== 'str') {
+    ctx.checker.error('FM0422', p.span, [2, 'rearrange', 'a pattern string', describe(p.value)]);
+    return ERROR;
+  }
+  const sizes = new Map<string, { dim: Dim; span: Span }>();
+  for (const [k, v] of a.named) {
+    if (v.value.kind !== 'int') {
+      ctx.checker.error('FM0422', v.span, [k, 'rearrange', 'an integer size', describe(v.value)]);
+      return ERROR;
+    }
+    sizes.set(k, { dim: v.value.dim, span: v.span });
+  }
+  return checkRearrange(ctx, t, p.value.value, p.span, sizes, span);
+};
+
+H.gather = (ctx, a, span) => {
+  const args = bind(ctx, 'gather', [req('x'), req('idx'), opt('axis')], a, span);
+  if (!args) return ERROR;
+  const t = wantTensor(ctx, 'gather', args[0], 0);
+  const idx = wantTensor(ctx, 'gather', args[1], 1);
+  if (!t || !idx) return ERROR;
+  if (!isInt(idx.dtype)) {
+    ctx.checker.error('FM0422', args[1]!.span, [2, 'gather', 'an integer tensor', typeToString(idx)]);
+    return ERROR;
+  }
+  const axis = args[2] ? wantInt(ctx, 'gather', args[2], 2) : 0;
+  if (axis === undefined) return ERROR;
+  const ax = normAxis(ctx, axis, t.shape, args[2]?.span ?? span);
+  if (ax === undefined) return ERROR;
+  if (idx.shape.prefix !== undefined && (ax > 0 || t.shape.prefix !== undefined)) {
+    ctx.checker.error('FM0422', args[1]!.span, [2, 'gather', 'indices without `...` here', typeToString(idx)]);
+    return ERROR;
+  }
+  const d = t.shape.dims;
+  return tensor(
+    t.dtype,
+    { prefix: t.shape.prefix ?? idx.shape.prefix, dims: [...d.slice(0, ax), ...idx.shape.dims, ...d.slice(ax + 1)] },
+    span,
+  );
+};
+
+H.scatter_add = (ctx, a, span) => {
+  const args = bind(ctx, 'scatter_add', [req('x'), req('idx'), req('src'), opt('axis')], a, span);
+  if (!args) return ERROR;
+  const t = wantTensor(ctx, 'scatter_add', args[0], 0);
+  const idx = wantTensor(ctx, 'scatter_add', args[1], 1);
+  const src = wantTensor(ctx, 'scatter_add', args[2], 2);
+  if (!t || !idx || !src) return ERROR;
+  if (!isInt(idx.dtype)) {
+    ctx.checker.error('FM0422', args[1]!.span, [2, 'scatter_add', 'an integer tensor', typeToString(idx)]);
+    return ERROR;
+  }
+  const axis = args[3] ? wantInt(ctx, 'scatter_add', args[3], 3) : 0;
+  if (axis === undefined) return ERROR;
+  const ax = normAxis(ctx, axis, t.shape, args[3]?.span ?? span);
+  if (ax === undefined) return ERROR;
+  const d = t.shape.dims;
+  const expected: Shape = { prefix: t.shape.prefix, dims: [...d.slice(0, ax), ...idx.shape.dims, ...d.slice(ax + 1)] };
+  const ok =
+    src.dtype === t.dtype &&
+    src.shape.prefix === expected.prefix &&
+    src.shape.dims.length === expected.dims.length &&
+    src.shape.dims.every((x, i) => dimEquals(x, expected.dims[i]!));
+  if (!ok) {
+    ctx.checker.error(
+      'FM0422',
+      args[2]!.span,
+      [3, 'scatter_add', typeToString({ dtype: t.dtype, shape: expected, origin: undefined }), typeToString(src)],
+      { notes: originNotes(src) },
+    );
+    return ERROR;
+  }
+  return tensor(t.dtype, t.shape, span);
+};
+
+H.cast = (ctx, a, span) => {
+  const args = bind(ctx, 'cast', [req('x'), req('dtype')], a, span);
+  if (!args) return ERROR;
+  const dt = wantDtype(ctx, 'cast', args[1], 1);
+  const v = args[0]!.value;
+  if (!dt) return ERROR;
+  if (v.kind !== 'tensor') {
+    ctx.checker.error('FM0422', args[0]!.span, [1, 'cast', 'a tensor', describe(v)]);
+    return ERROR;
+  }
+  return tensor(dt, v.t.shape, span);
+};
+
+function creation(name: 'random' | 'iota' | 'full'): Handler {
+  return (ctx, a, span) => {
+    const params =
+      name === 'random'
+        ? [req('shape'), opt('seed')]
+        : name === 'iota'
+          ? [req('shape'), req('axis'), opt('dtype')]
+          : [req('shape'), req('value'), opt('dtype')];
+    const args = bind(ctx, name, params, a, span);
+    if (!args) return ERROR;
+    const shape = wantShape(ctx, name, args[0], 0);
+    if (!shape) return ERROR;
+    if (shape.prefix !== undefined && name === 'iota') {
+      ctx.checker.error('FM0422', args[0]!.span, [1, name, 'explicit dims', 'a shape with `...`']);
+      return ERROR;
+    }
+    let dtype: Dtype = name === 'iota' ? 'i32' : 'f32';
+    if (name === 'iota') {
+      const ax = wantInt(ctx, name, args[1], 1);
+      if (ax === undefined || normAxis(ctx, ax, shape, args[1]!.span) === undefined) return ERROR;
+    }
+    if (name === 'full') {
+      const v = args[1]!.value;
+      if (v.kind === 'bool') dtype = 'bool';
+      else if (v.kind !== 'int' && v.kind !== 'float') {
+        ctx.checker.error('FM0422', args[1]!.span, [2, name, 'a number', describe(v)]);
+        return ERROR;
+      }
+    }
+    if (name === 'random' && args[1] && wantInt(ctx, name, args[1], 1) === undefined) return ERROR;
+    if (args[2]) {
+      const d = wantDtype(ctx, name, args[2], 2);
+      if (!d) return ERROR;
+      dtype = d;
+    }
+    return tensor(dtype, shape, span);
+  };
+}
+H.random = creation('random');
+H.iota = creation('iota');
+H.full = creation('full');
+
+H.topk = (ctx, a, span) => {
+  const args = bind(ctx, 'topk', [req('x'), req('k'), opt('axis')], a, span);
+  if (!args) return ERROR;
+  const t = wantTensor(ctx, 'topk', args[0], 0);
+  if (!t) return ERROR;
+  const kv = args[1]!.value;
+  if (kv.kind !== 'int') {
+    ctx.checker.error('FM0422', args[1]!.span, [2, 'topk', 'an integer', describe(kv)]);
+    return ERROR;
+  }
+  const axis = args[2] ? wantInt(ctx, 'topk', args[2], 2) : -1;
+  if (axis === undefined) return ERROR;
+  const ax = normAxis(ctx, axis, t.shape, args[2]?.span ?? span);
+  if (ax === undefined) return ERROR;
+  const n = dimConstValue(t.shape.dims[ax]!);
+  const k = dimConstValue(kv.dim);
+  if (k !== undefined && (k <= 0 || (n !== undefined && k > n))) {
+    ctx.checker.error('FM0422', args[1]!.span, [
+      2,
+      'topk',
+      `k between 1 and ${n ?? dimToString(t.shape.dims[ax]!)}`,
+      String(k),
+    ]);
+    return ERROR;
+  }
+  const dims = [...t.shape.dims];
+  dims[ax] = kv.dim;
+  const shape = shapeWith(t, dims);
+  return { kind: 'tuple', items: [tensor(t.dtype, shape, span), tensor('i32', shape, span)] };
+};
