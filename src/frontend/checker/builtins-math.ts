@@ -260,7 +260,7 @@ function reduce(name: 'sum' | 'max'): Handler {
       if (norm.some((x) => x === undefined)) return ERROR;
       axes = norm as number[];
       if (new Set(axes).size !== axes.length) {
-        ctx.checker.error('FM0407', args[1]!.span, [list.join(', '), t.shape.dims.length]);
+        ctx.checker.error('FM0422', args[1]!.span, [2, name, 'distinct axes', `[${list.join(', ')}]`]);
         return ERROR;
       }
     } else {
