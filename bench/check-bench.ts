@@ -107,7 +107,11 @@ function main(): void {
   console.log(`fmc check on a generated ${lines}-line file`);
   console.log(`  in-process (warm), median of ${warm.length}: ${result.warmMedianMs} ms`);
   console.log(`  CLI (new process), median of ${cold.length}: ${result.cliMedianMs} ms`);
-  console.log(`  target: under ${result.targetMs} ms -> ${result.cliMedianMs < result.targetMs ? 'met' : 'NOT met'}`);
+  const verdict = (ms: number) => (ms < result.targetMs ? 'met' : 'NOT met');
+  console.log(
+    `  target under ${result.targetMs} ms: in-process ${verdict(result.warmMedianMs)}, CLI ${verdict(result.cliMedianMs)}`,
+  );
+  console.log('  (the CLI time includes Node start-up and V8 warm-up of a cold process)');
   if (process.argv.includes('--json')) console.log(JSON.stringify(result));
   fs.rmSync(dir, { recursive: true, force: true });
 }
