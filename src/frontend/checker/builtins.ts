@@ -3,6 +3,7 @@
 // builtins-shape.ts (views, contraction, indexing, creation).
 
 import type { Span } from '../source.js';
+import { DimTooComplex } from '../dims.js';
 import { ERROR, type V } from '../types.js';
 import { MATH } from './builtins-math.js';
 import { SHAPES } from './builtins-shape.js';
@@ -14,5 +15,13 @@ export const BUILTIN_NAMES: ReadonlySet<string> = new Set<string>([...Object.key
 export function callBuiltin(ctx: Ctx, name: string, a: Args, span: Span, calleeSpan: Span): V {
   const h = Object.hasOwn(MATH, name) ? MATH[name] : Object.hasOwn(SHAPES, name) ? SHAPES[name] : undefined;
   if (!h) return ERROR;
-  return h(ctx, a, span, calleeSpan);
+  try {
+    return h(ctx, a, span, calleeSpan);
+  } catch (e) {
+    // Dim arithmetic refuses what it cannot represent (a zero divisor, a non-finite or
+    // too large constant, an expansion too big): a user error here, never a crash.
+    if (!(e instanceof RangeError || e instanceof DimTooComplex)) throw e;
+    ctx.checker.error('FM0300', span, [`a value \`${name}\` cannot compute (${e.message})`]);
+    return ERROR;
+  }
 }
