@@ -482,12 +482,16 @@ export class AstBuilder {
     const names = this.toks(n, 'Ident');
     const argsNodes = this.nodes(n, 'args');
     const items = this.nodes(n, 'indexItem');
+    // Each list is in source order, so one cursor per list keeps this linear.
     let ai = 0;
     let ci = 0;
+    let ni = 0;
+    let ii = 0;
     for (let k = 0; k < ops.length; k++) {
       const open = ops[k]!;
       if (open.image === '.') {
-        const id = names.find((t) => t.startOffset > open.startOffset);
+        while (ni < names.length && names[ni]!.startOffset <= open.startOffset) ni++;
+        const id = names[ni];
         const name = this.ident(id, this.spanOf(open));
         e = this.limit({ kind: 'Member', target: e, name, span: this.clampSpan(e.span.start, name.span.end) }, e);
         continue;
@@ -499,10 +503,9 @@ export class AstBuilder {
         const a = argsNodes[ai++];
         e = this.limit({ kind: 'Call', callee: e, args: a ? this.args(a) : [], span }, e);
       } else {
-        const mine = items.filter((it) => {
-          const s = it.location?.startOffset ?? -1;
-          return s > open.startOffset && s < end;
-        });
+        const mine: CstNode[] = [];
+        while (ii < items.length && (items[ii]!.location?.startOffset ?? -1) <= open.startOffset) ii++;
+        while (ii < items.length && (items[ii]!.location?.startOffset ?? Infinity) < end) mine.push(items[ii++]!);
         const indices = mine.map((it) => this.indexItem(it));
         e = this.limit(
           { kind: 'Index', target: e, indices, span },

@@ -56,6 +56,7 @@ export function checkProgram(program: Program): Diagnostic[] {
         }
       }
     }
+    checker.checkRecursion();
   } catch (e) {
     const first = [...program.modules.values()][0];
     const span = { file: first?.path ?? '<input>', start: 0, end: 0 };

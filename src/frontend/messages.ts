@@ -12,7 +12,7 @@ export const MESSAGES = {
   FM0105: 'unclosed {0}',
   FM0106: 'invalid number literal `{0}`: {1}',
   FM0107: 'invalid escape sequence `{0}` in string',
-  FM0108: 'too many errors in this file; stopping after {0}',
+  FM0108: 'too many errors; stopping after {0}',
   FM0109: 'nesting is too deep (more than {0} levels)',
   // ---- FM02xx: names and imports
   FM0200: 'cannot find `{0}` in this scope',
@@ -26,6 +26,7 @@ export const MESSAGES = {
   FM0208: '`{0}` is imported from both `{1}` and `{2}`',
   FM0209: 'block `{0}` cannot contain itself',
   FM0210: '{0} has no member `{1}`',
+  FM0211: 'recursive call ({0}): fmc has no recursion; use `repeat` for a stack of layers',
   // ---- FM03xx: compile-time values and hyperparameters
   FM0300: 'expected a compile-time constant, found {0}',
   FM0301: 'expected {0}, found {1}',
@@ -95,5 +96,8 @@ export const MESSAGES = {
 export type Code = keyof typeof MESSAGES;
 
 export function formatMessage(code: Code, args: readonly (string | number)[]): string {
-  return MESSAGES[code].replace(/\{(\d+)\}/g, (_m, i: string) => String(args[Number(i)] ?? ''));
+  // Arguments may carry user text (a `require` message): keep the message on one line.
+  return MESSAGES[code].replace(/\{(\d+)\}/g, (_m, i: string) =>
+    String(args[Number(i)] ?? '').replace(/[\r\n]+/g, ' '),
+  );
 }

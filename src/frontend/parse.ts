@@ -35,6 +35,11 @@ const FOREIGN = new Map([
   [';', 'statements need no `;`'],
 ]);
 
+/** A token's offset; the EOF token (NaN) sorts last. */
+function offsetOf(t: IToken): number {
+  return Number.isFinite(t.startOffset) ? t.startOffset : Infinity;
+}
+
 function startsLine(text: string, prev: IToken | undefined, t: IToken): boolean {
   const from = prev ? prev.startOffset + prev.image.length : 0;
   return text.slice(from, t.startOffset).includes('\n');
@@ -155,9 +160,7 @@ export function parseSource(path: string, text: string): ParseResult {
   const prevToken = new Map(tokens.map((t, i) => [t.startOffset, tokens[i - 1]]));
   let lastKept = -1;
   let count = 0;
-  for (const e of [...parser.errors].sort(
-    (a, b) => (a.token.startOffset || Infinity) - (b.token.startOffset || Infinity),
-  )) {
+  for (const e of [...parser.errors].sort((a, b) => offsetOf(a.token) - offsetOf(b.token))) {
     const t = e.token;
     const atEof = !Number.isFinite(t.startOffset) || t.tokenType.name === 'EOF';
     if (atEof && unclosed) continue;

@@ -55,7 +55,9 @@ function describeType(t: TokenType): string {
 }
 
 export const errorMessages: IParserErrorMessageProvider = {
-  buildMismatchTokenMessage: ({ expected, actual }) => `${describeType(expected)}\u0000${describeToken(actual)}`,
+  // Expecting the end of the file means something stray sits between declarations.
+  buildMismatchTokenMessage: ({ expected, actual }) =>
+    `${expected === EOF ? RULE_DESCRIPTIONS.item : describeType(expected)}\u0000${describeToken(actual)}`,
   buildNotAllInputParsedMessage: ({ firstRedundant }) =>
     `${RULE_DESCRIPTIONS.item}\u0000${describeToken(firstRedundant)}`,
   buildNoViableAltMessage: ({ actual, ruleName }) =>

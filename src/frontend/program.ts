@@ -45,6 +45,7 @@ export const nodeHost: Host = {
     try {
       const st = fs.statSync(abs);
       if (st.isDirectory()) return { error: 'it is a directory' };
+      if (!st.isFile()) return { error: 'it is not a regular file' };
       if (st.size > MAX_FILE_BYTES * 4) return new Uint8Array(MAX_FILE_BYTES + 1);
       return fs.readFileSync(abs);
     } catch (e) {
@@ -236,7 +237,12 @@ export class Program {
 
   private resolveImports(m: Module): void {
     for (const item of m.parse.ast.items) {
-      if (item.kind !== 'Import' || item.path === '') continue;
+      if (item.kind !== 'Import') continue;
+      if (item.path === '') {
+        if (!m.broken) this.diagnostics.push(diag('FM0202', item.pathSpan, ['']));
+        m.incomplete = true;
+        continue;
+      }
       const abs = this.resolvePath(item.path, m.abs);
       const target = this.load(abs, item.pathSpan);
       if (!target) {

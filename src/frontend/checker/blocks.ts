@@ -465,7 +465,7 @@ export function paramsOf(inst: BlockInstance, prefix = ''): ParamInfo[] {
     if ((b.what === 'param' || b.what === 'buffer') && b.value.kind === 'tensor') {
       out.push({ path: prefix + name, type: b.value.t, isBuffer: b.what === 'buffer', span: b.span ?? inst.decl.span });
     } else if (b.value.kind === 'child') {
-      out.push(...paramsOf(b.value.child.inst, `${prefix}${name}.`));
+      for (const p of paramsOf(b.value.child.inst, `${prefix}${name}.`)) out.push(p);
     }
   }
   return out;

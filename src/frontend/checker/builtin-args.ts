@@ -1,7 +1,7 @@
 // Argument helpers shared by the builtin typing rules: binding by name and wanting an
 // argument of a given kind (reporting FM0422 otherwise).
 
-import { type Dim, dimConstValue } from '../dims.js';
+import { type Dim, dimConstValue, dimToString } from '../dims.js';
 import type { Span } from '../source.js';
 import { describe, type Dtype, type Shape, tensor, type TensorT, type V } from '../types.js';
 import { type Args, type ArgV, bindParams } from './calls.js';
@@ -57,7 +57,13 @@ export function wantInts(ctx: Ctx, name: string, arg: ArgV | undefined, i: numbe
 }
 
 /** A shape list `[d0, d1, ...]` whose items are ints (possibly symbolic) or `...`. */
-export function wantShape(ctx: Ctx, name: string, arg: ArgV | undefined, i: number): Shape | undefined {
+export function wantShape(
+  ctx: Ctx,
+  name: string,
+  arg: ArgV | undefined,
+  i: number,
+  allowInfer = false,
+): Shape | undefined {
   if (!arg) return undefined;
   if (arg.value.kind !== 'list' && arg.value.kind !== 'tuple') {
     ctx.checker.error('FM0422', arg.span, [i + 1, name, 'a list of dims', describe(arg.value)]);
@@ -74,6 +80,15 @@ export function wantShape(ctx: Ctx, name: string, arg: ArgV | undefined, i: numb
       ctx.checker.error('FM0422', arg.span, [i + 1, name, 'a list of dims', `a list containing ${describe(it)}`]);
       return undefined;
     }
+  }
+  // Sizes are non-negative (reshape may infer one `-1`).
+  const bad = dims.find((d) => {
+    const c = dimConstValue(d);
+    return c !== undefined && c < 0 && !(allowInfer && c === -1);
+  });
+  if (bad) {
+    ctx.checker.error('FM0311', arg.span, [dimToString(bad), dimToString(bad)]);
+    return undefined;
   }
   return { prefix, dims };
 }

@@ -49,7 +49,7 @@ H.reshape = (ctx, a, span) => {
   const args = bind(ctx, 'reshape', [req('x'), req('shape')], a, span);
   if (!args) return ERROR;
   const t = wantTensor(ctx, 'reshape', args[0], 0);
-  const target = wantShape(ctx, 'reshape', args[1], 1);
+  const target = wantShape(ctx, 'reshape', args[1], 1, true);
   if (!t || !target) return ERROR;
   const dims = [...target.dims];
   const inferred = dims.findIndex((d) => dimConstValue(d) === -1);
@@ -142,6 +142,11 @@ H.pad = (ctx, a, span) => {
     }
     const [lo, hi] = lohi as (V & { kind: 'int' })[];
     dims[i] = dimAdd(dimAdd(dims[i]!, lo!.dim), hi!.dim);
+    const c = dimConstValue(dims[i]!);
+    if (c !== undefined && c < 0) {
+      ctx.checker.error('FM0311', args[1]!.span, [`axis ${i} after padding`, c]);
+      return ERROR;
+    }
   }
   const value = args[2]?.value;
   if (value && value.kind !== 'int' && value.kind !== 'float' && value.kind !== 'bool') {

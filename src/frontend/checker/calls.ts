@@ -320,6 +320,8 @@ function unifyDim(
 
 export function callFn(ctx: Ctx, fn: FnRef, a: Args, span: Span, label?: string): V {
   const name = label ?? fn.decl.name.name;
+  const caller = ctx.checker.fnStack.at(-1);
+  if (caller) ctx.checker.calls.push({ from: caller, to: fn.decl, span });
   const sig = evalSignature(ctx.checker, fn);
   if (!sig) {
     return ERROR;
@@ -361,7 +363,7 @@ export function callFn(ctx: Ctx, fn: FnRef, a: Args, span: Span, label?: string)
   return fn.decl.tupleResult ? { kind: 'tuple', items: vs } : (vs[0] ?? ERROR);
 }
 
-const MAX_INFERRED_DEPTH = 48;
+const MAX_INFERRED_DEPTH = 200;
 
 /** Calls a function without declared results by checking its body with these arguments. */
 function callInferred(ctx: Ctx, fn: FnRef, sig: Signature, bound: Bound, span: Span, name: string): V {

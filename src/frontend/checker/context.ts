@@ -29,6 +29,10 @@ export class Scope {
   }
 }
 
+/** At most this many semantic errors are reported; the rest would repeat a cause. */
+const MAX_ERRORS = 200;
+const MAX_SUGGESTIONS = 100;
+
 export interface Frame {
   readonly message: string;
   readonly span: Span | undefined;
@@ -55,12 +59,54 @@ export class Checker {
     return `${prefix}${++this.fresh}`;
   }
 
+  private suggestions = 0;
+  /** The functions whose bodies are being checked, innermost last. */
+  readonly fnStack: A.FnDecl[] = [];
+  /** Calls between functions, for finding recursion (which fmc does not support). */
+  readonly calls: { from: A.FnDecl; to: A.FnDecl; span: Span }[] = [];
+
+  /** Reports each cycle of calls once, at a call that closes it. */
+  checkRecursion(): void {
+    const edges = new Map<A.FnDecl, { to: A.FnDecl; span: Span }[]>();
+    for (const c of this.calls) {
+      const list = edges.get(c.from) ?? [];
+      if (!list.some((e) => e.to === c.to)) list.push(c);
+      edges.set(c.from, list);
+    }
+    const state = new Map<A.FnDecl, 'active' | 'done'>();
+    const stack: A.FnDecl[] = [];
+    const visit = (f: A.FnDecl): void => {
+      state.set(f, 'active');
+      stack.push(f);
+      for (const e of edges.get(f) ?? []) {
+        if (state.get(e.to) === 'active') {
+          const cycle = [...stack.slice(stack.indexOf(e.to)), e.to].map((x) => `\`${x.name.name}\``).join(' → ');
+          this.error('FM0211', e.span, [cycle]);
+        } else if (!state.has(e.to)) {
+          visit(e.to);
+        }
+      }
+      stack.pop();
+      state.set(f, 'done');
+    };
+    for (const f of edges.keys()) if (!state.has(f)) visit(f);
+  }
+
+  /** Whether "did you mean" may still be computed (it costs time per known name). */
+  canSuggest(): boolean {
+    return ++this.suggestions <= MAX_SUGGESTIONS;
+  }
+
   error(
     code: Code,
     span: Span,
     args: readonly (string | number)[] = [],
     extra: { notes?: readonly Note[]; help?: string | undefined } = {},
   ): void {
+    if (this.diagnostics.length >= MAX_ERRORS) {
+      if (this.diagnostics.length === MAX_ERRORS) this.diagnostics.push(diag('FM0108', span, [MAX_ERRORS]));
+      return;
+    }
     const frames = this.frames.slice().reverse().slice(0, 4);
     const notes = [...(extra.notes ?? []), ...frames.map((f) => ({ message: f.message, span: f.span, frame: true }))];
     this.diagnostics.push(diag(code, span, args, { notes, help: extra.help }));

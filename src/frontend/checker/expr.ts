@@ -127,7 +127,15 @@ export function lookupName(ctx: Ctx, name: string, span: Span): V {
   const top = resolveTopLevel(ctx, name, span);
   if (top) return top;
   if ((DTYPES as readonly string[]).includes(name)) return { kind: 'dtype', value: name as Dtype };
-  if (name === 'training') return { kind: 'bool', value: undefined };
+  if (name === 'training') {
+    if (!ctx.allowTensors) {
+      ctx.checker.error('FM0300', span, [
+        '`training`, which is known only inside functions (it decides what a function computes, not which members a block has)',
+      ]);
+      return ERROR;
+    }
+    return { kind: 'bool', value: undefined };
+  }
   if (name === 'inf') return { kind: 'float', value: Infinity };
   if (name === 'nan') return { kind: 'float', value: NaN };
   // An option of an enum-typed value in scope (`dispatch == capacity`).
@@ -138,8 +146,9 @@ export function lookupName(ctx: Ctx, name: string, span: Span): V {
   const mod = ctx.checker.program.moduleByPath(ctx.module);
   // A failed import may have provided the name: its error is enough.
   if (mod?.incomplete) return ERROR;
-  const candidates = [...ctx.scope.allNames(), ...(mod?.names.keys() ?? [])];
-  const s = suggest(name, candidates);
+  const s = ctx.checker.canSuggest()
+    ? suggest(name, [...ctx.scope.allNames(), ...(mod?.names.keys() ?? [])])
+    : undefined;
   const std = ctx.checker.program.stdModuleOf(name);
   const help = std
     ? `\`${name}\` is defined in \`${std}\`: add \`import "${std}"\``

@@ -380,7 +380,12 @@ export function checkFnBody(checker: Checker, fn: FnRef, call?: CallSite): V {
       const b = u.dims.get(sym);
       if (b) scope.define(name, { value: { kind: 'int', dim: b.dim }, span: undefined, what: 'dim variable' });
     }
-    return checkStatements(bodyCtx(), d);
+    checker.fnStack.push(d);
+    try {
+      return checkStatements(bodyCtx(), d);
+    } finally {
+      checker.fnStack.pop();
+    }
   });
   let out: V = result ?? ERROR;
   if (!call && result && sig.resultPatterns && result.kind !== 'error') {
