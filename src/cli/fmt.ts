@@ -1,6 +1,6 @@
 // `fmc fmt FILE...`: canonical formatting in place, or --check / --stdout.
 
-import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FormatterBug, formatFm } from '../format/format.js';
 import { renderDiagnostic } from '../frontend/diagnostics.js';
@@ -74,7 +74,8 @@ export async function fmtCommand(
       io.out(out);
     } else if (out !== text) {
       try {
-        writeAtomic(file, out);
+        // Through a symlink, format the file it points to and keep the link.
+        writeAtomic(realpathSync(file), out);
         io.out(`formatted ${file}\n`);
       } catch (e) {
         io.err(`fmc: cannot write ${file}: ${reason(e)}\n`);

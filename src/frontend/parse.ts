@@ -9,7 +9,7 @@ import { fmLexer, UnterminatedComment, UnterminatedStr } from './lexer.js';
 import { fmParser } from './parser.js';
 import { SourceFile, type Span } from './source.js';
 
-export const MAX_FILE_BYTES = 4 * 1024 * 1024;
+export const MAX_FILE_BYTES = 1024 * 1024;
 export const MAX_BRACKET_DEPTH = 64;
 export const MAX_SYNTAX_ERRORS = 50;
 

@@ -34,8 +34,8 @@ export interface Module {
 }
 
 export interface Host {
-  /** The file's bytes, or an error message. */
-  read(abs: string): Uint8Array | { error: string };
+  /** The file's bytes, an error message, or the size of a file too large to read. */
+  read(abs: string): Uint8Array | { error: string } | { tooLarge: number };
   /** How a file is named in diagnostics. */
   display(abs: string): string;
 }
@@ -46,7 +46,7 @@ export const nodeHost: Host = {
       const st = fs.statSync(abs);
       if (st.isDirectory()) return { error: 'it is a directory' };
       if (!st.isFile()) return { error: 'it is not a regular file' };
-      if (st.size > MAX_FILE_BYTES * 4) return new Uint8Array(MAX_FILE_BYTES + 1);
+      if (st.size > MAX_FILE_BYTES) return { tooLarge: st.size };
       return fs.readFileSync(abs);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
@@ -148,30 +148,26 @@ export class Program {
     const existing = this.modules.get(abs);
     if (existing) return existing;
     const display = this.host.display(abs);
-    const bytes = this.host.read(abs);
-    if (!(bytes instanceof Uint8Array)) {
+    const read = this.host.read(abs);
+    const size = read instanceof Uint8Array ? read.length : 'tooLarge' in read ? read.tooLarge : 0;
+    if (!(read instanceof Uint8Array) && 'error' in read) {
       if (from) return undefined; // the importer reports FM0202
       const src = new SourceFile(display, '');
       this.byDisplay.set(display, src);
-      this.diagnostics.push(diag('FM0700', src.span(0, 0), [display, bytes.error]));
+      this.diagnostics.push(diag('FM0700', src.span(0, 0), [display, read.error]));
       return undefined;
     }
-    if (bytes.length > MAX_FILE_BYTES) {
+    if (size > MAX_FILE_BYTES || !(read instanceof Uint8Array)) {
       const src = new SourceFile(display, '');
       this.byDisplay.set(display, src);
       const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
-      this.diagnostics.push(
-        diag('FM0701', src.span(0, 0), [
-          bytes.length > MAX_FILE_BYTES * 4 ? `over ${mib(MAX_FILE_BYTES * 4)}` : mib(bytes.length),
-          mib(MAX_FILE_BYTES),
-        ]),
-      );
+      this.diagnostics.push(diag('FM0701', src.span(0, 0), [mib(size), mib(MAX_FILE_BYTES)]));
       const m = this.emptyModule(abs, src);
       this.modules.set(abs, m);
       this.byPath.set(display, m);
       return m;
     }
-    const { text, diagnostic } = decode(display, bytes);
+    const { text, diagnostic } = decode(display, read);
     if (diagnostic) {
       const src = new SourceFile(display, text);
       this.byDisplay.set(display, src);

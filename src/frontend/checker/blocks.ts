@@ -177,8 +177,12 @@ function bindHParams(ctx: Ctx, decl: A.BlockDecl, call: Call | undefined): Map<s
       v = ERROR;
     }
     if (!h.type && !h.default) ctx.checker.error('FM0313', h.name.span, [name]);
-    if (v.kind === 'tensor') {
-      ctx.checker.error('FM0300', (arg?.span ?? h.default?.span)!, ['a tensor']);
+    if (!['int', 'float', 'bool', 'dtype', 'fn', 'enum', 'error'].includes(v.kind)) {
+      // A hyperparameter is a number, bool, dtype, function or enum option.
+      ctx.checker.error('FM0301', (arg?.span ?? h.default?.span ?? h.name.span)!, [
+        'int, float, bool, dtype, fn or an enum',
+        describe(v),
+      ]);
       v = ERROR;
     }
     if (v.kind === 'error') ok = false;

@@ -146,6 +146,12 @@ function buildSignature(checker: Checker, fn: FnRef): Signature | undefined {
     }
     return p;
   };
+  const names = new Map<string, A.Ident>();
+  for (const id of [...d.params.map((p) => p.name), ...(d.results ?? []).flatMap((r) => (r.name ? [r.name] : []))]) {
+    const first = names.get(id.name);
+    if (first) checker.error('FM0201', id.span, [id.name], { notes: [note('first defined here', first.span)] });
+    else names.set(id.name, id);
+  }
   const params: SigParam[] = d.params.map((p) => {
     const tensorPat = p.type.kind === 'TensorType' ? pattern(p.type, false) : undefined;
     if (p.type.kind === 'TensorType' && !tensorPat) ok = false;
