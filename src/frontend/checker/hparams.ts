@@ -43,7 +43,15 @@ export function checkHParamValue(ctx: Ctx, t: A.HParamType, v: V, span: A.Expr['
     case 'dtype':
       return v.kind === 'dtype' ? v : fail();
     case 'fn':
-      return v.kind === 'fn' ? v : fail();
+      if (v.kind !== 'fn') return fail();
+      if (v.fn !== 'builtin-elementwise' && !isElementwise(v.fn.decl)) {
+        ctx.checker.error('FM0301', span, [
+          'an elementwise function `float[...] -> float[...]`',
+          `\`${v.name}\`, which has another signature`,
+        ]);
+        return ERROR;
+      }
+      return v;
   }
 }
 
@@ -70,4 +78,21 @@ export function enumArg(t: A.HParamType | undefined, e: A.Expr): V | undefined {
     return { kind: 'enum', value: e.name, options: t.options.map((o) => o.name) };
   }
   return undefined;
+}
+
+/**
+ * A `fn` hyperparameter is called as `act(x)` on any shape, so it must take one tensor
+ * `T[...]` (other parameters defaulted) and return `T[...]`.
+ */
+function isElementwise(d: A.FnDecl): boolean {
+  const onlyEllipsis = (t: A.FnParam['type']) =>
+    t.kind === 'TensorType' && t.dims.length === 1 && t.dims[0]!.kind === 'DimEllipsis';
+  const [first, ...rest] = d.params;
+  const r = d.results;
+  return (
+    first !== undefined &&
+    onlyEllipsis(first.type) &&
+    rest.every((p) => p.default !== undefined) &&
+    (r === undefined || (r.length === 1 && onlyEllipsis(r[0]!.type)))
+  );
 }
