@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { type Diagnostic, diag, sortDiagnostics } from './diagnostics.js';
 import { checkGeneric } from './checker/blocks.js';
 import { checkAnnotations } from './checker/annotations.js';
-import { Checker, type Ctx, Scope } from './checker/context.js';
+import { Checker, type Ctx, staticCtx } from './checker/context.js';
 import { checkFnBody, checkInferredNames } from './checker/functions.js';
 import { resolveTopLevel } from './checker/toplevel.js';
 import { DimTooComplex } from './dims.js';
@@ -35,14 +35,7 @@ export function checkProgram(program: Program): Diagnostic[] {
       if (!program.roots.includes(m) && m.abs.startsWith(STD_DIR + path.sep)) continue;
       for (const item of m.parse.ast.items) {
         if (item.kind === 'Import' || item.name.name === '') continue;
-        const ctx: Ctx = {
-          checker,
-          scope: new Scope(undefined),
-          module: m.path,
-          owner: undefined,
-          allowTensors: false,
-          fnEllipsis: undefined,
-        };
+        const ctx: Ctx = staticCtx(checker, m.path);
         if (item.kind === 'Const') {
           checkAnnotations(ctx, item.annotations, { kind: 'other', what: 'a constant' });
           resolveTopLevel(ctx, item.name.name, item.name.span);

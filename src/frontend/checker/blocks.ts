@@ -19,7 +19,7 @@ import {
 } from '../types.js';
 import { checkAnnotations, type ParamInfo } from './annotations.js';
 import { type Args, type ArgV, bindParams, evalArgs } from './calls.js';
-import { Checker, type Ctx, Scope } from './context.js';
+import { Checker, type Ctx, Scope, staticCtx } from './context.js';
 import { evalExpr } from './expr.js';
 import {
   checkFnBody,
@@ -74,14 +74,7 @@ export function checkGeneric(checker: Checker, decl: A.BlockDecl, module: string
     checker.diagnostics.push(...scratch.diagnostics.filter((d) => d.code.startsWith('FM02')));
     return;
   }
-  const hctx: Ctx = {
-    checker,
-    scope: new Scope(undefined),
-    module,
-    owner: undefined,
-    allowTensors: false,
-    fnEllipsis: undefined,
-  };
+  const hctx: Ctx = staticCtx(checker, module);
   for (let k = 0; k < count; k++) {
     const named = new Map<string, ArgV & { nameSpan: Span }>();
     let rest = k;
@@ -101,14 +94,7 @@ export function instantiate(
   module: string,
   call: Call | undefined,
 ): BlockInstance | undefined {
-  const hctx: Ctx = {
-    checker,
-    scope: new Scope(undefined),
-    module,
-    owner: undefined,
-    allowTensors: false,
-    fnEllipsis: undefined,
-  };
+  const hctx: Ctx = staticCtx(checker, module);
   const values = bindHParams(hctx, decl, call);
   if (!values) return undefined;
   // The label names the arguments given; defaults are implied.
@@ -221,7 +207,7 @@ function checkMembers(checker: Checker, inst: BlockInstance): void {
   const decl = inst.decl;
   const scope = new Scope(undefined);
   for (const [k, b] of inst.scope) scope.define(k, b);
-  const ctx: Ctx = { checker, scope, module: inst.module, owner: inst, allowTensors: false, fnEllipsis: undefined };
+  const ctx = staticCtx(checker, inst.module, scope, inst);
   const define = (id: A.Ident, b: Binding) => {
     if (id.name === '') return;
     const prev = inst.scope.get(id.name);

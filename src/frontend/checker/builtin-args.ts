@@ -3,7 +3,7 @@
 
 import { type Dim, dimConstValue, dimToString } from '../dims.js';
 import type { Span } from '../source.js';
-import { describe, type Dtype, type Shape, tensor, type TensorT, type V } from '../types.js';
+import { describe, type Dtype, type Shape, type TensorT, type V } from '../types.js';
 import { type Args, type ArgV, bindParams } from './calls.js';
 import type { Ctx } from './context.js';
 

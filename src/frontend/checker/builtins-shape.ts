@@ -37,7 +37,7 @@ import {
   wantDims,
   shapeWith,
 } from './builtin-args.js';
-import type { Ctx } from './context.js';
+
 import { checkEinsum, checkRearrange } from './einops.js';
 import { broadcast, normAxis, numel, originNotes } from './shapes.js';
 

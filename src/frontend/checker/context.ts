@@ -138,6 +138,11 @@ export interface Ctx {
   readonly fnEllipsis: V | undefined;
 }
 
+/** A context for compile-time code (hyperparameters, constants, members), not a function body. */
+export function staticCtx(checker: Checker, module: string, scope = new Scope(undefined), owner?: BlockInstance): Ctx {
+  return { checker, scope, module, owner, allowTensors: false, fnEllipsis: undefined };
+}
+
 export function childCtx(ctx: Ctx, changes: Partial<Ctx> = {}): Ctx {
   return { ...ctx, scope: new Scope(ctx.scope), ...changes };
 }

@@ -20,7 +20,7 @@ import {
   valueKey,
 } from '../types.js';
 import { type ArgV, newUnifier, substDim, type Unifier } from './calls.js';
-import { Checker, type Ctx, Scope } from './context.js';
+import { Checker, type Ctx, Scope, staticCtx } from './context.js';
 import { bindLet, evalExpr, isKnownName } from './expr.js';
 import { checkHParamValue, enumArg, genericValue } from './hparams.js';
 import { hasTopLevel } from './toplevel.js';
@@ -86,7 +86,7 @@ export function evalSignature(checker: Checker, fn: FnRef): Signature | undefine
 
 function buildSignature(checker: Checker, fn: FnRef): Signature | undefined {
   const scope = new Scope(closureScope(fn));
-  const ctx: Ctx = { checker, scope, module: fn.module, owner: fn.owner, allowTensors: false, fnEllipsis: undefined };
+  const ctx = staticCtx(checker, fn.module, scope, fn.owner);
   const d = fn.decl;
   // Compile-time parameters are symbols in the signature, bound at each call.
   for (const p of d.params) {
@@ -165,14 +165,7 @@ function buildSignature(checker: Checker, fn: FnRef): Signature | undefined {
         if (type.kind === 'TensorType') return arg?.value ?? ERROR;
         if (!arg) {
           if (!p.default) return genericValue(type, p.name.name);
-          const dctx: Ctx = {
-            checker,
-            scope: closureScope(fn),
-            module: fn.module,
-            owner: fn.owner,
-            allowTensors: false,
-            fnEllipsis: undefined,
-          };
+          const dctx = staticCtx(checker, fn.module, closureScope(fn), fn.owner);
           const dv = enumArg(type, p.default) ?? evalExpr(dctx, p.default);
           return checkHParamValue(dctx, type, dv, p.default.span);
         }

@@ -4,7 +4,7 @@
 import type { Span } from '../source.js';
 import { ERROR, type V } from '../types.js';
 import { BUILTIN_NAMES } from './builtins.js';
-import { type Ctx, Scope } from './context.js';
+import { type Ctx, staticCtx } from './context.js';
 import { evalExpr } from './expr.js';
 import { checkHParamValue } from './hparams.js';
 
@@ -29,14 +29,7 @@ export function resolveTopLevel(ctx: Ctx, name: string, span: Span): V | undefin
     }
     if (memo) return memo;
     ctx.checker.consts.set(d, 'busy');
-    const cctx: Ctx = {
-      checker: ctx.checker,
-      scope: new Scope(undefined),
-      module: entry.module,
-      owner: undefined,
-      allowTensors: false,
-      fnEllipsis: undefined,
-    };
+    const cctx = staticCtx(ctx.checker, entry.module);
     let v = evalExpr(cctx, d.value);
     if (v.kind === 'tensor') {
       ctx.checker.error('FM0300', d.value.span, ['a tensor']);
