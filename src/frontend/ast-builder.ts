@@ -4,7 +4,7 @@
 
 import type { CstNode, IToken } from 'chevrotain';
 import type * as A from './ast.js';
-import { type Diagnostic, diag } from './diagnostics.js';
+import { type Diagnostic, diag, suggest } from './diagnostics.js';
 import type { Span } from './source.js';
 
 export const MAX_EXPR_DEPTH = 1000;
@@ -180,6 +180,15 @@ export class AstBuilder {
     const only = ids.length === 1 ? ids[0]!.name : '';
     if (only === 'int' || only === 'float' || only === 'bool' || only === 'dtype') {
       return { kind: 'ScalarType', name: only, span };
+    }
+    if (ids.length === 1 && ids[0]!.name !== '') {
+      // One name is not an enum (an enum lists two or more options): a misspelled type.
+      const s = suggest(ids[0]!.name, ['int', 'float', 'bool', 'dtype', 'fn']);
+      this.diagnostics.push(
+        diag('FM0200', ids[0]!.span, [ids[0]!.name], {
+          help: `${s ? `did you mean \`${s}\`? ` : ''}types are \`int\`, \`float\`, \`bool\`, \`dtype\`, \`fn\` or an enum \`a | b\``,
+        }),
+      );
     }
     return { kind: 'EnumType', options: ids, span };
   }

@@ -312,7 +312,7 @@ function condHolds(ctx: Ctx, cond: A.Expr): boolean {
   const c = evalExpr(ctx, cond);
   if (c.kind === 'error') return false;
   if (c.kind !== 'bool') {
-    ctx.checker.error('FM0417', cond.span, [describe(c)]);
+    ctx.checker.error('FM0417', cond.span, [describe(c), "a member's `if`"]);
     return false;
   }
   // Unknown (generic check): assume the member exists.

@@ -13,7 +13,7 @@ import {
   dimToString,
 } from '../dims.js';
 import type { Span } from '../source.js';
-import { describe, ERROR, isFloat, isInt, tensor, typeToString, type V } from '../types.js';
+import { describe, ERROR, isFloat, isInt, tensor, typeToString, type V, describeWithArticle } from '../types.js';
 import { type Handler, req, opt, bind, wantTensor, wantInt, wantInts, shapeWith } from './builtin-args.js';
 import type { Ctx } from './context.js';
 import { evalBinary } from './expr.js';
@@ -117,7 +117,12 @@ function binaryFn(name: 'maximum' | 'minimum'): Handler {
     const [x, y] = [args[0]!.value, args[1]!.value];
     if (x.kind !== 'tensor' && y.kind !== 'tensor')
       return scalarMath(ctx, name === 'maximum' ? 'max' : 'min', [x, y], span);
-    // Same typing as `+`.
+    const bad = [x, y].find((v) => (v.kind === 'tensor' && v.t.dtype === 'bool') || v.kind === 'bool');
+    if (bad) {
+      ctx.checker.error('FM0419', span, [name, describeWithArticle(bad)]);
+      return ERROR;
+    }
+    // Otherwise the same typing as `+`.
     return evalBinary(ctx, '+', x, y, span, span);
   };
 }

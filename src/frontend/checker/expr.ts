@@ -552,7 +552,7 @@ function evalIf(ctx: Ctx, e: A.IfExpr): V {
   const c = evalExpr(ctx, e.cond);
   if (c.kind === 'error') return ERROR;
   if (c.kind !== 'bool') {
-    ctx.checker.error('FM0417', e.cond.span, [describe(c)]);
+    ctx.checker.error('FM0417', e.cond.span, [describe(c), '`if`']);
     return ERROR;
   }
   const branch = (b: A.BranchBlock | A.IfExpr): V => {

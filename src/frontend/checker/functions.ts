@@ -497,7 +497,7 @@ export function checkRequire(ctx: Ctx, s: A.RequireStmt): boolean {
   const v = evalExpr(ctx, s.cond);
   if (v.kind === 'error') return true;
   if (v.kind !== 'bool') {
-    ctx.checker.error('FM0417', s.cond.span, [describe(v)]);
+    ctx.checker.error('FM0417', s.cond.span, [describe(v), '`require`']);
     return true;
   }
   if (v.value === false) {
