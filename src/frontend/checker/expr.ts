@@ -25,7 +25,7 @@ import { describe, type Dtype, ERROR, isFloat, isInt, tensor, type TensorT, type
 import { evalCall } from './calls.js';
 import { childCtx, type Ctx } from './context.js';
 import { hasTopLevel, resolveTopLevel } from './toplevel.js';
-import { broadcast, broadcastShapes, normAxis, originNotes } from './shapes.js';
+import { broadcast, broadcastShapes, originNotes } from './shapes.js';
 
 export function evalExpr(ctx: Ctx, e: A.Expr): V {
   switch (e.kind) {
@@ -611,5 +611,3 @@ function bindPattern(ctx: Ctx, p: A.Pattern, v: V): void {
   }
   p.items.forEach((it, i) => bindPattern(ctx, it, v.items[i]!));
 }
-
-export { normAxis };

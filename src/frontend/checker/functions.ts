@@ -4,14 +4,13 @@
 
 import type * as A from '../ast.js';
 import { note } from '../diagnostics.js';
-import { type Dim, dimConstValue, dimSubst, dimSym, dimSymbols, dimToString } from '../dims.js';
+import { type Dim, dimConstValue, dimSubst, dimSym, dimToString } from '../dims.js';
 import type { Span } from '../source.js';
 import {
   type Dtype,
   describe,
   ERROR,
   type FnRef,
-  type Shape,
   shapesEqual,
   tensor,
   type TensorT,
@@ -568,5 +567,3 @@ function dimHint(v: V, e: TensorT): { message: string; span: undefined }[] {
   }
   return [];
 }
-
-export { dimSymbols, type Shape };
