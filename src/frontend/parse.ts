@@ -52,6 +52,11 @@ const OPEN = new Map([
 ]);
 const CLOSE = new Set([')', ']', '}']);
 
+/** A byte count as a user reads it in FM0701: `4.2 MiB`. */
+export function mib(n: number): string {
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
 export function parseSource(path: string, text: string): ParseResult {
   const source = new SourceFile(path, text);
   const diagnostics: Diagnostic[] = [];
@@ -59,7 +64,6 @@ export function parseSource(path: string, text: string): ParseResult {
   const sp = (start: number, end: number): Span => source.span(start, Math.min(end, text.length));
 
   if (text.length > MAX_FILE_BYTES) {
-    const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
     return {
       source,
       ast: empty,

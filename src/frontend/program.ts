@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as A from './ast.js';
 import { type Diagnostic, diag, note, suggest } from './diagnostics.js';
-import { parseSource, type ParseResult, MAX_FILE_BYTES } from './parse.js';
+import { MAX_FILE_BYTES, mib, parseSource, type ParseResult } from './parse.js';
 import { SourceFile, type Span } from './source.js';
 
 export type TopDecl = A.ConstDecl | A.FnDecl | A.BlockDecl;
@@ -160,7 +160,6 @@ export class Program {
     if (size > MAX_FILE_BYTES || !(read instanceof Uint8Array)) {
       const src = new SourceFile(display, '');
       this.byDisplay.set(display, src);
-      const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
       this.diagnostics.push(diag('FM0701', src.span(0, 0), [mib(size), mib(MAX_FILE_BYTES)]));
       const m = this.emptyModule(abs, src);
       this.modules.set(abs, m);

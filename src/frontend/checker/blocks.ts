@@ -24,12 +24,12 @@ import { evalExpr } from './expr.js';
 import {
   checkFnBody,
   checkInferredNames,
-  checkRequire,
   evalSignature,
   type ParamPattern,
   patternText,
   typePattern,
 } from './functions.js';
+import { checkRequire } from './statements.js';
 import { checkHParamValue, enumArg, genericValue } from './hparams.js';
 import { checkTrain, trainLossName } from './train.js';
 
@@ -69,9 +69,7 @@ export function checkGeneric(checker: Checker, decl: A.BlockDecl, module: string
   });
   const count = choices.reduce((n, c) => n * (c?.length ?? Infinity), 1);
   if (count > MAX_GENERIC_VARIANTS) {
-    const scratch = new Checker(checker.program);
-    instantiate(scratch, decl, module, undefined);
-    checker.diagnostics.push(...scratch.diagnostics.filter((d) => d.code.startsWith('FM02')));
+    checker.namesOnly((scratch) => instantiate(scratch, decl, module, undefined));
     return;
   }
   const hctx: Ctx = staticCtx(checker, module);
@@ -292,10 +290,7 @@ function paramValue(ctx: Ctx, m: A.ParamDecl): V {
     const c = dimConstValue(dims[i]!);
     if (c !== undefined && c <= 0) {
       const dspan = m.type.dims[i]!.span;
-      ctx.checker.error('FM0311', dspan, [
-        ctx.checker.program.source(dspan.file)?.text.slice(dspan.start, dspan.end) ?? '?',
-        c,
-      ]);
+      ctx.checker.error('FM0311', dspan, [ctx.checker.text(dspan), c]);
       return ERROR;
     }
   }
@@ -341,10 +336,7 @@ function checkInit(ctx: Ctx, e: A.Expr, t: TensorT): void {
     ctx.checker.error(
       'FM0412',
       e.span,
-      [
-        `an initializer (${Object.keys(INITIALIZERS).join(', ')})`,
-        `\`${ctx.checker.program.source(e.span.file)?.text.slice(e.span.start, e.span.end) ?? '?'}\``,
-      ],
+      [`an initializer (${Object.keys(INITIALIZERS).join(', ')})`, `\`${ctx.checker.text(e.span)}\``],
       {
         help: s ? `did you mean \`${s}()\`?` : undefined,
       },
@@ -485,8 +477,7 @@ function checkModel(ctx: Ctx, inst: BlockInstance, fns: A.FnDecl[], train: A.Tra
     const r = lossFn.results;
     const ok = r.length === 1 && !lossFn.tupleResult && r[0]!.type.dtype.name === 'f32' && r[0]!.type.dims.length === 0;
     if (!ok) {
-      const src = ctx.checker.program.source(lossFn.span.file)?.text;
-      const shown = r.map((x) => src?.slice(x.type.span.start, x.type.span.end) ?? '?').join(', ');
+      const shown = r.map((x) => ctx.checker.text(x.type.span)).join(', ');
       ctx.checker.error('FM0603', lossFn.name.span, [lossName, lossFn.tupleResult ? `(${shown})` : shown]);
     }
   }

@@ -38,6 +38,8 @@ import {
   shapeWith,
 } from './builtin-args.js';
 
+import type { ArgV } from './calls.js';
+import type { Ctx } from './context.js';
 import { checkEinsum, checkRearrange } from './einops.js';
 import { broadcast, normAxis, numel, originNotes } from './shapes.js';
 
@@ -287,49 +289,54 @@ H.rearrange = (ctx, a, span) => {
   return checkRearrange(ctx, t, p.value.value, p.span, sizes, span);
 };
 
-H.gather = (ctx, a, span) => {
-  const args = bind(ctx, 'gather', [req('x'), req('idx'), opt('axis')], a, span);
-  if (!args) return ERROR;
-  const t = wantTensor(ctx, 'gather', args[0], 0);
-  const idx = wantTensor(ctx, 'gather', args[1], 1);
-  if (!t || !idx) return ERROR;
+/**
+ * The shared part of `gather` and `scatter_add`: `x`, integer `idx`, the axis, and the
+ * gathered shape `x.shape[:axis] + idx.shape + x.shape[axis+1:]`.
+ */
+function gathered(
+  ctx: Ctx,
+  name: string,
+  args: readonly (ArgV | undefined)[],
+  axisArg: number,
+  span: Span,
+): { t: TensorT; shape: Shape } | undefined {
+  const t = wantTensor(ctx, name, args[0], 0);
+  const idx = wantTensor(ctx, name, args[1], 1);
+  if (!t || !idx) return undefined;
   if (!isInt(idx.dtype)) {
-    ctx.checker.error('FM0422', args[1]!.span, [2, 'gather', 'an integer tensor', typeToString(idx)]);
-    return ERROR;
+    ctx.checker.error('FM0422', args[1]!.span, [2, name, 'an integer tensor', typeToString(idx)]);
+    return undefined;
   }
-  const axis = args[2] ? wantInt(ctx, 'gather', args[2], 2) : 0;
-  if (axis === undefined) return ERROR;
-  const ax = normAxis(ctx, axis, t.shape, args[2]?.span ?? span);
-  if (ax === undefined) return ERROR;
+  const axis = args[axisArg] ? wantInt(ctx, name, args[axisArg], axisArg) : 0;
+  if (axis === undefined) return undefined;
+  const ax = normAxis(ctx, axis, t.shape, args[axisArg]?.span ?? span);
+  if (ax === undefined) return undefined;
   if (idx.shape.prefix !== undefined && (ax > 0 || t.shape.prefix !== undefined)) {
-    ctx.checker.error('FM0422', args[1]!.span, [2, 'gather', 'indices without `...` here', typeToString(idx)]);
-    return ERROR;
+    ctx.checker.error('FM0422', args[1]!.span, [2, name, 'indices without `...` here', typeToString(idx)]);
+    return undefined;
   }
   const d = t.shape.dims;
-  return tensor(
-    t.dtype,
-    { prefix: t.shape.prefix ?? idx.shape.prefix, dims: [...d.slice(0, ax), ...idx.shape.dims, ...d.slice(ax + 1)] },
-    span,
-  );
+  return {
+    t,
+    shape: {
+      prefix: t.shape.prefix ?? idx.shape.prefix,
+      dims: [...d.slice(0, ax), ...idx.shape.dims, ...d.slice(ax + 1)],
+    },
+  };
+}
+
+H.gather = (ctx, a, span) => {
+  const args = bind(ctx, 'gather', [req('x'), req('idx'), opt('axis')], a, span);
+  const g = args && gathered(ctx, 'gather', args, 2, span);
+  return g ? tensor(g.t.dtype, g.shape, span) : ERROR;
 };
 
 H.scatter_add = (ctx, a, span) => {
   const args = bind(ctx, 'scatter_add', [req('x'), req('idx'), req('src'), opt('axis')], a, span);
-  if (!args) return ERROR;
-  const t = wantTensor(ctx, 'scatter_add', args[0], 0);
-  const idx = wantTensor(ctx, 'scatter_add', args[1], 1);
-  const src = wantTensor(ctx, 'scatter_add', args[2], 2);
-  if (!t || !idx || !src) return ERROR;
-  if (!isInt(idx.dtype)) {
-    ctx.checker.error('FM0422', args[1]!.span, [2, 'scatter_add', 'an integer tensor', typeToString(idx)]);
-    return ERROR;
-  }
-  const axis = args[3] ? wantInt(ctx, 'scatter_add', args[3], 3) : 0;
-  if (axis === undefined) return ERROR;
-  const ax = normAxis(ctx, axis, t.shape, args[3]?.span ?? span);
-  if (ax === undefined) return ERROR;
-  const d = t.shape.dims;
-  const expected: Shape = { prefix: t.shape.prefix, dims: [...d.slice(0, ax), ...idx.shape.dims, ...d.slice(ax + 1)] };
+  const g = args && gathered(ctx, 'scatter_add', args, 3, span);
+  const src = g && wantTensor(ctx, 'scatter_add', args[2], 2);
+  if (!g || !src) return ERROR;
+  const { t, shape: expected } = g;
   const ok =
     src.dtype === t.dtype &&
     src.shape.prefix === expected.prefix &&

@@ -60,6 +60,22 @@ export class Checker {
   }
 
   private suggestions = 0;
+
+  /** The source text of a span, for messages that quote what the user wrote. */
+  text(span: Span): string {
+    return this.program.source(span.file)?.text.slice(span.start, span.end) ?? '?';
+  }
+
+  /**
+   * Runs `f` on a separate checker and keeps only its name errors (FM02xx): for code whose
+   * shapes cannot be known yet. Nothing it memoizes leaks into this checker.
+   */
+  namesOnly(f: (scratch: Checker) => void): void {
+    const scratch = new Checker(this.program);
+    for (const [k, v] of this.instances) scratch.instances.set(k, v);
+    f(scratch);
+    this.diagnostics.push(...scratch.diagnostics.filter((d) => d.code.startsWith('FM02')));
+  }
   /** The functions whose bodies are being checked, innermost last. */
   readonly fnStack: A.FnDecl[] = [];
   /** Calls between functions, for finding recursion (which fmc does not support). */

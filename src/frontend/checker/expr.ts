@@ -9,7 +9,6 @@ import {
   dimConst,
   dimConstValue,
   dimDiv,
-  dimFloorDiv,
   DimTooComplex,
   dimEquals,
   dimIsInteger,
@@ -23,6 +22,7 @@ import { DTYPES } from '../lexer.js';
 import type { Span } from '../source.js';
 import { describe, type Dtype, ERROR, isFloat, isInt, tensor, type TensorT, typeToString, type V } from '../types.js';
 import { evalCall } from './calls.js';
+import { evalIndex } from './indexing.js';
 import { childCtx, type Ctx } from './context.js';
 import { hasTopLevel, resolveTopLevel } from './toplevel.js';
 import { broadcast, broadcastShapes, originNotes } from './shapes.js';
@@ -417,133 +417,6 @@ export function matmul(ctx: Ctx, a: V, b: V, span: Span): V {
   );
   if (!('shape' in batch)) return fail(`the batch dims ${batch.a} and ${batch.b} do not broadcast`);
   return tensor(ta.dtype, { prefix: batch.shape.prefix, dims: [...batch.shape.dims, n, m] }, span);
-}
-
-// ---------------------------------------------------------------- indexing
-
-function evalIndex(ctx: Ctx, target: V, indices: readonly A.IndexItem[], span: Span): V {
-  if (target.kind === 'error') return ERROR;
-  if (target.kind === 'tuple' || target.kind === 'list') {
-    const only = indices[0];
-    if (indices.length !== 1 || !only || only.kind !== 'IndexExpr') {
-      ctx.checker.error('FM0411', span, ['a tuple or list takes exactly one integer index']);
-      return ERROR;
-    }
-    const i = evalExpr(ctx, only.value);
-    const n = i.kind === 'int' ? dimConstValue(i.dim) : undefined;
-    if (n === undefined) {
-      ctx.checker.error('FM0411', only.span, [`expected a constant integer, found ${describe(i)}`]);
-      return ERROR;
-    }
-    const item = target.items[n < 0 ? n + target.items.length : n];
-    if (!item) {
-      ctx.checker.error('FM0411', only.span, [`index ${n} is out of range for ${describe(target)}`]);
-      return ERROR;
-    }
-    return item;
-  }
-  if (target.kind !== 'tensor') {
-    ctx.checker.error('FM0412', span, ['a tensor, tuple or list to index', describe(target)]);
-    return ERROR;
-  }
-  const t = target.t;
-  const ell = indices.filter((i) => i.kind === 'IndexEllipsis').length;
-  if (ell > 1) {
-    ctx.checker.error('FM0411', span, ['`...` may appear only once']);
-    return ERROR;
-  }
-  const explicit = indices.length - ell;
-  if (t.shape.prefix !== undefined && ell === 0) {
-    ctx.checker.error('FM0411', span, ['the tensor starts with `...`, so index it from the end: `x[..., i]`']);
-    return ERROR;
-  }
-  if (explicit > t.shape.dims.length) {
-    ctx.checker.error('FM0411', span, [`${explicit} indices for ${typeToString(t)}`]);
-    return ERROR;
-  }
-  // Map each index item to an axis of the explicit dims.
-  const out: Dim[] = [];
-  const ellAt = indices.findIndex((i) => i.kind === 'IndexEllipsis');
-  const afterEll = ellAt < 0 ? 0 : indices.length - ellAt - 1;
-  const dims = t.shape.dims;
-  const firstAfter = dims.length - afterEll;
-  let axis = 0;
-  for (let k = 0; k < indices.length; k++) {
-    const item = indices[k]!;
-    if (item.kind === 'IndexEllipsis') {
-      out.push(...dims.slice(axis, firstAfter));
-      axis = firstAfter;
-      continue;
-    }
-    const dim = dims[axis]!;
-    axis++;
-    if (item.kind === 'IndexExpr') {
-      const iv = evalExpr(ctx, item.value);
-      if (iv.kind === 'error') return ERROR;
-      if (iv.kind !== 'int') {
-        ctx.checker.error('FM0411', item.span, [`expected an integer or a slice, found ${describe(iv)}`], {
-          help: 'use `gather` to index with a tensor',
-        });
-        return ERROR;
-      }
-      const i = dimConstValue(iv.dim);
-      const size = dimConstValue(dim);
-      if (i !== undefined && size !== undefined && (i >= size || i < -size)) {
-        ctx.checker.error('FM0411', item.span, [`index ${i} is out of range for a dim of size ${size}`]);
-        return ERROR;
-      }
-      continue;
-    }
-    const sliced = sliceDim(ctx, item, dim);
-    if (!sliced) return ERROR;
-    out.push(sliced);
-  }
-  if (ellAt < 0) out.push(...dims.slice(axis));
-  return tensor(t.dtype, { prefix: t.shape.prefix, dims: out }, span);
-}
-
-function sliceDim(ctx: Ctx, item: Extract<A.IndexItem, { kind: 'Slice' }>, dim: Dim): Dim | undefined {
-  const get = (e: A.Expr | undefined): Dim | undefined | 'error' => {
-    if (!e) return undefined;
-    const v = evalExpr(ctx, e);
-    if (v.kind === 'int') return v.dim;
-    if (v.kind !== 'error')
-      ctx.checker.error('FM0411', e.span, [`a slice bound must be an integer, found ${describe(v)}`]);
-    return 'error';
-  };
-  const start = get(item.start);
-  const stop = get(item.stop);
-  const step = get(item.step);
-  if (start === 'error' || stop === 'error' || step === 'error') return undefined;
-  const stepN = step === undefined ? 1 : dimConstValue(step);
-  if (stepN === undefined || stepN <= 0) {
-    ctx.checker.error('FM0411', item.span, ['the step of a slice must be a positive constant']);
-    return undefined;
-  }
-  // Resolve negative constant bounds against the dim, clamp when everything is known.
-  const resolve = (b: Dim | undefined, dflt: Dim): Dim => {
-    if (b === undefined) return dflt;
-    const c = dimConstValue(b);
-    if (c !== undefined && c < 0) return dimAdd(dim, b);
-    return b;
-  };
-  let lo = resolve(start, dimConst(0));
-  let hi = resolve(stop, dim);
-  const size = dimConstValue(dim);
-  const clamp = (d: Dim) => {
-    const c = dimConstValue(d);
-    return c !== undefined && size !== undefined ? dimConst(Math.max(0, Math.min(c, size))) : d;
-  };
-  lo = clamp(lo);
-  hi = clamp(hi);
-  let len = dimSub(hi, lo);
-  const lc = dimConstValue(len);
-  if (lc !== undefined && lc < 0) len = dimConst(0);
-  if (stepN === 1) return len;
-  const c = dimConstValue(len);
-  if (c !== undefined) return dimConst(Math.ceil(c / stepN));
-  // ceil(len / step), as `floordiv(len + step - 1, step)` would write it.
-  return dimFloorDiv(dimAdd(len, dimConst(stepN - 1)), dimConst(stepN));
 }
 
 // ---------------------------------------------------------------- compile-time if
