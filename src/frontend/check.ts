@@ -2,13 +2,15 @@
 // Never throws for user input; a bug in the checker becomes FM9999.
 
 import * as path from 'node:path';
+import type * as A from './ast.js';
+import type { V } from './types.js';
 import { type Diagnostic, diag, sortDiagnostics } from './diagnostics.js';
 import { checkGeneric } from './checker/blocks.js';
 import { checkAnnotations } from './checker/annotations.js';
 import { Checker, type Ctx, staticCtx } from './checker/context.js';
 import { checkFnBody, checkInferredNames } from './checker/functions.js';
 import { resolveTopLevel } from './checker/toplevel.js';
-import { DimTooComplex } from './dims.js';
+import { DimTooComplex } from '../ir/dims.js';
 import { type Host, nodeHost, Program, STD_DIR } from './program.js';
 import { MAX_BRACKET_DEPTH } from './parse.js';
 
@@ -24,10 +26,16 @@ export function checkFiles(paths: readonly string[], host: Host = nodeHost): Che
   return { program, diagnostics: checkProgram(program) };
 }
 
+export interface CheckOptions {
+  /** Sees every expression's value as it is evaluated (see Checker.observer). */
+  readonly observer?: (e: A.Expr, v: V) => void;
+}
+
 /** Checks a program whose files are loaded. */
-export function checkProgram(program: Program): Diagnostic[] {
+export function checkProgram(program: Program, options: CheckOptions = {}): Diagnostic[] {
   program.checkCycles();
   const checker = new Checker(program);
+  checker.observer = options.observer;
   try {
     for (const m of program.modules.values()) {
       if (m.broken) continue;

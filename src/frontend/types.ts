@@ -2,14 +2,11 @@
 // their type (dtype + shape); compile-time scalars carry their value when it is known.
 
 import type * as A from './ast.js';
-import { type Dim, dimConstValue, dimEquals, dimKey, dimToString } from './dims.js';
+import { type Dim, dimConstValue, dimEquals, dimKey, dimToString } from '../ir/dims.js';
 import type { Span } from './source.js';
 
-export type Dtype = 'f32' | 'f16' | 'bf16' | 'i8' | 'i4' | 'i32' | 'i64' | 'bool';
-export const FLOAT_DTYPES: readonly Dtype[] = ['f32', 'f16', 'bf16'];
-export const INT_DTYPES: readonly Dtype[] = ['i8', 'i4', 'i32', 'i64'];
-export const isFloat = (d: Dtype) => FLOAT_DTYPES.includes(d);
-export const isInt = (d: Dtype) => INT_DTYPES.includes(d);
+import type { Dtype } from '../ir/dtype.js';
+export { type Dtype, FLOAT_DTYPES, INT_DTYPES, isFloat, isInt } from '../ir/dtype.js';
 
 /**
  * A shape: optional variadic prefix (a `...` whose dims are not known inside a generic

@@ -3,7 +3,7 @@ import type * as A from '../../src/frontend/ast.js';
 import { type AnnotationTarget, checkAnnotations, type ParamInfo } from '../../src/frontend/checker/annotations.js';
 import { Checker, type Ctx, Scope } from '../../src/frontend/checker/context.js';
 import { checkTrain, trainLossName } from '../../src/frontend/checker/train.js';
-import { dimConst, dimSym } from '../../src/frontend/dims.js';
+import { dimConst, dimSym } from '../../src/ir/dims.js';
 import { parseSource } from '../../src/frontend/parse.js';
 import type { Binding, BlockInstance, Dtype } from '../../src/frontend/types.js';
 

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { checkEinsum, checkRearrange } from '../../src/frontend/checker/einops.js';
 import { Checker, type Ctx, Scope } from '../../src/frontend/checker/context.js';
-import { type Dim, dimConst, dimDiv, dimMul, dimSym } from '../../src/frontend/dims.js';
+import { type Dim, dimConst, dimDiv, dimMul, dimSym } from '../../src/ir/dims.js';
 import type { Span } from '../../src/frontend/source.js';
 import { type Dtype, type TensorT, type V, shapeToString } from '../../src/frontend/types.js';
 

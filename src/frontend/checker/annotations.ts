@@ -4,7 +4,7 @@
 
 import type * as A from '../ast.js';
 import { note, suggest } from '../diagnostics.js';
-import { type Dim, dimConst, dimConstValue, dimDiv, dimIsInteger, dimMul, dimToString } from '../dims.js';
+import { type Dim, dimConst, dimConstValue, dimDiv, dimIsInteger, dimMul, dimToString } from '../../ir/dims.js';
 import type { Span } from '../source.js';
 import { describe, FLOAT_DTYPES, isFloat, type TensorT, typeToString } from '../types.js';
 import type { Ctx } from './context.js';

@@ -4,7 +4,7 @@
 
 import type * as A from '../ast.js';
 import { note, suggest } from '../diagnostics.js';
-import { type Dim, dimConstValue, dimEquals } from '../dims.js';
+import { type Dim, dimConstValue, dimEquals } from '../../ir/dims.js';
 import type { Span } from '../source.js';
 import {
   type Binding,

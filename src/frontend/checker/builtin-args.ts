@@ -1,7 +1,7 @@
 // Argument helpers shared by the builtin typing rules: binding by name and wanting an
 // argument of a given kind (reporting FM0422 otherwise).
 
-import { type Dim, dimConstValue, dimToString } from '../dims.js';
+import { type Dim, dimConstValue, dimToString } from '../../ir/dims.js';
 import type { Span } from '../source.js';
 import { describe, type Dtype, type Shape, type TensorT, type V } from '../types.js';
 import { type Args, type ArgV, bindParams } from './calls.js';

@@ -11,7 +11,7 @@ import {
   dimSub,
   dimSym,
   dimToString,
-} from '../dims.js';
+} from '../../ir/dims.js';
 import type { Span } from '../source.js';
 import { describe, ERROR, isFloat, isInt, tensor, typeToString, type V, describeWithArticle } from '../types.js';
 import { type Handler, req, opt, bind, wantTensor, wantInt, wantInts, shapeWith } from './builtin-args.js';

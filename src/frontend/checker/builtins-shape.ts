@@ -11,7 +11,7 @@ import {
   dimMul,
   dimSub,
   dimToString,
-} from '../dims.js';
+} from '../../ir/dims.js';
 import type { Span } from '../source.js';
 import {
   describe,

@@ -3,7 +3,7 @@
 // builtins-shape.ts (views, contraction, indexing, creation).
 
 import type { Span } from '../source.js';
-import { DimTooComplex } from '../dims.js';
+import { DimTooComplex } from '../../ir/dims.js';
 import { ERROR, type V } from '../types.js';
 import { MATH } from './builtins-math.js';
 import { SHAPES } from './builtins-shape.js';

@@ -13,7 +13,7 @@ import {
   dimSym,
   dimSymbols,
   dimToString,
-} from '../dims.js';
+} from '../../ir/dims.js';
 import type { Span } from '../source.js';
 import {
   describe,

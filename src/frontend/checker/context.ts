@@ -53,6 +53,13 @@ export class Checker {
   readonly consts = new Map<object, V | 'busy'>();
   private fresh = 0;
 
+  /**
+   * Called with every expression's value as it is evaluated (for the language server's
+   * hovers). An expression in a block or function is seen once generically and once per
+   * instantiation or call; `frames` tells them apart (empty when generic).
+   */
+  observer: ((e: A.Expr, v: V) => void) | undefined;
+
   constructor(readonly program: Program) {}
 
   freshName(prefix: string): string {

@@ -2,7 +2,7 @@
 // einops-style `rearrange(x, "pattern", name = size, ...)`. Both parse their pattern string
 // here, bind the letters/names to the operands' dims, and build the result shape.
 
-import { type Dim, dimConst, dimConstValue, dimDiv, dimEquals, dimIsInteger, dimMul, dimToString } from '../dims.js';
+import { type Dim, dimConst, dimConstValue, dimDiv, dimEquals, dimIsInteger, dimMul, dimToString } from '../../ir/dims.js';
 import type { Span } from '../source.js';
 import { ERROR, type Shape, type TensorT, type V, shapeToString, tensor, typeToString } from '../types.js';
 import type { Ctx } from './context.js';

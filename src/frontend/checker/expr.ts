@@ -17,7 +17,7 @@ import {
   dimNeg,
   dimSub,
   dimToString,
-} from '../dims.js';
+} from '../../ir/dims.js';
 import { DTYPES } from '../lexer.js';
 import type { Span } from '../source.js';
 import { describe, type Dtype, ERROR, isFloat, isInt, tensor, type TensorT, typeToString, type V } from '../types.js';
@@ -28,6 +28,12 @@ import { hasTopLevel, resolveTopLevel } from './toplevel.js';
 import { broadcast, broadcastShapes, originNotes } from './shapes.js';
 
 export function evalExpr(ctx: Ctx, e: A.Expr): V {
+  const v = evalExprKind(ctx, e);
+  ctx.checker.observer?.(e, v);
+  return v;
+}
+
+function evalExprKind(ctx: Ctx, e: A.Expr): V {
   switch (e.kind) {
     case 'Int':
       return { kind: 'int', dim: dimConst(e.value) };

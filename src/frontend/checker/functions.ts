@@ -4,7 +4,7 @@
 
 import type * as A from '../ast.js';
 import { note } from '../diagnostics.js';
-import { type Dim, dimConstValue, dimSubst, dimSym, dimToString } from '../dims.js';
+import { type Dim, dimConstValue, dimSubst, dimSym, dimToString } from '../../ir/dims.js';
 import type { Span } from '../source.js';
 import { type Dtype, describe, ERROR, type FnRef, tensor, type TensorT, type V, valueKey } from '../types.js';
 import { type ArgV, newUnifier, substDim, type Unifier } from './calls.js';

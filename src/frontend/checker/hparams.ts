@@ -3,7 +3,7 @@
 // check uses.
 
 import type * as A from '../ast.js';
-import { dimConstValue, dimSym } from '../dims.js';
+import { dimConstValue, dimSym } from '../../ir/dims.js';
 import { describe, ERROR, type V } from '../types.js';
 import type { Ctx } from './context.js';
 

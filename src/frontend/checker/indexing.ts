@@ -2,7 +2,7 @@
 // it with a computed size), and `t[i]` on tuples and lists.
 
 import type * as A from '../ast.js';
-import { type Dim, dimAdd, dimConst, dimConstValue, dimFloorDiv, dimSub } from '../dims.js';
+import { type Dim, dimAdd, dimConst, dimConstValue, dimFloorDiv, dimSub } from '../../ir/dims.js';
 import type { Span } from '../source.js';
 import { describe, ERROR, tensor, typeToString, type V } from '../types.js';
 import type { Ctx } from './context.js';

@@ -1,7 +1,7 @@
 // Shape helpers shared by operators and builtins: broadcasting, axis normalization,
 // element counts, and the notes that say where a shape came from.
 
-import { type Dim, dimConst, dimConstValue, dimEquals, dimMul, dimSym, dimToString } from '../dims.js';
+import { type Dim, dimConst, dimConstValue, dimEquals, dimMul, dimSym, dimToString } from '../../ir/dims.js';
 import { note, type Note } from '../diagnostics.js';
 import type { Span } from '../source.js';
 import { type Shape, type TensorT, typeToString } from '../types.js';

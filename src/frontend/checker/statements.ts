@@ -3,7 +3,7 @@
 
 import type * as A from '../ast.js';
 import { note } from '../diagnostics.js';
-import { type Dim, dimToString } from '../dims.js';
+import { type Dim, dimToString } from '../../ir/dims.js';
 import { describe, shapesEqual, type TensorT, typeToString, type V } from '../types.js';
 import { newUnifier } from './calls.js';
 import type { Checker, Ctx } from './context.js';

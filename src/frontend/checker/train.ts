@@ -3,7 +3,7 @@
 
 import type * as A from '../ast.js';
 import { note, suggest } from '../diagnostics.js';
-import { dimConstValue } from '../dims.js';
+import { dimConstValue } from '../../ir/dims.js';
 import type { Span } from '../source.js';
 import { type BlockInstance, describe, FLOAT_DTYPES, type V } from '../types.js';
 import { checkAnnotations, optionWord } from './annotations.js';

@@ -22,7 +22,7 @@ import {
   dimSymbols,
   dimSym,
   dimToString,
-} from '../../src/frontend/dims.js';
+} from '../../src/ir/dims.js';
 
 const c = dimConst;
 const T = dimSym('T');
