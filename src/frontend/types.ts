@@ -6,6 +6,7 @@ import { type Dim, dimConstValue, dimEquals, dimKey, dimToString } from '../ir/d
 import type { Span } from './source.js';
 
 import type { Dtype } from '../ir/dtype.js';
+import type { Node } from '../ir/graph.js';
 export { type Dtype, FLOAT_DTYPES, INT_DTYPES, isFloat, isInt } from '../ir/dtype.js';
 
 /**
@@ -22,6 +23,8 @@ export interface TensorT {
   readonly shape: Shape;
   /** Where this tensor's shape came from, for notes in shape errors. */
   readonly origin: Span | undefined;
+  /** When lowering: the graph IR node computing this tensor. */
+  readonly node?: Node;
 }
 
 /** A function that can be called: a declaration plus the scope it closes over. */
@@ -60,13 +63,19 @@ export type V =
   | { readonly kind: 'dtype'; readonly value: Dtype }
   | { readonly kind: 'enum'; readonly value: string | undefined; readonly options: readonly string[] }
   | { readonly kind: 'name'; readonly value: string }
-  | { readonly kind: 'fn'; readonly fn: FnRef | 'builtin-elementwise'; readonly name: string }
+  | {
+      readonly kind: 'fn';
+      readonly fn: FnRef | 'builtin-elementwise';
+      readonly name: string;
+      /** When lowering: the block path of the instance the function belongs to. */
+      readonly path?: string;
+    }
   | { readonly kind: 'builtin'; readonly name: string }
   | { readonly kind: 'tensor'; readonly t: TensorT }
   | { readonly kind: 'tuple'; readonly items: readonly V[] }
   | { readonly kind: 'list'; readonly items: readonly V[] }
   | { readonly kind: 'ellipsis'; readonly shape: Shape | undefined }
-  | { readonly kind: 'child'; readonly child: ChildRef }
+  | { readonly kind: 'child'; readonly child: ChildRef; readonly path?: string }
   | { readonly kind: 'block'; readonly decl: A.BlockDecl; readonly module: string }
   | { readonly kind: 'absent'; readonly cond: Span }
   | { readonly kind: 'error' };

@@ -55,7 +55,8 @@ export function parseEinsum(spec: string, operands: number): { ins: string[]; ou
   const ins = m[1]!.split(',');
   const out = m[2]!;
   if (ins.length !== operands) throw new IRError(`einsum: spec "${spec}" needs ${ins.length} operands`);
-  for (const s of [...ins, out]) if (new Set(s).size !== s.length) throw new IRError(`einsum: repeated letter in "${s}"`);
+  for (const s of [...ins, out])
+    if (new Set(s).size !== s.length) throw new IRError(`einsum: repeated letter in "${s}"`);
   for (const c of out) if (!ins.some((s) => s.includes(c))) throw new IRError(`einsum: output letter ${c} is unbound`);
   return { ins, out };
 }
@@ -72,6 +73,8 @@ export function inferType(op: Op, inputs: readonly Node[]): TType {
     case 'param':
     case 'full':
       return { dtype: op.args.dtype, shape: op.args.shape };
+    case 'dim':
+      return { dtype: op.args.dtype, shape: [] };
     case 'iota':
       checkAxes([op.args.axis], op.args.shape.length, 'iota');
       return { dtype: op.args.dtype, shape: op.args.shape };
@@ -126,7 +129,8 @@ export function inferType(op: Op, inputs: readonly Node[]): TType {
     case 'slice': {
       const { starts, sizes, steps } = op.args;
       const r = x.shape.length;
-      if (starts.length !== r || sizes.length !== r || steps.length !== r) throw new IRError('slice: one entry per axis');
+      if (starts.length !== r || sizes.length !== r || steps.length !== r)
+        throw new IRError('slice: one entry per axis');
       if (steps.some((s) => !Number.isInteger(s) || s <= 0)) throw new IRError('slice: steps must be positive');
       return { dtype: x.dtype, shape: sizes };
     }

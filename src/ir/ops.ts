@@ -57,6 +57,8 @@ export interface OpArgs {
   param: { path: string; role: 'param' | 'buffer'; dtype: Dtype; shape: readonly Dim[]; init: Init };
   /** A tensor filled with one value (NaN and ±Inf allowed). */
   full: { value: number; dtype: Dtype; shape: readonly Dim[] };
+  /** A scalar (shape []) holding the run-time value of a dim expression (`size(x, 1)` when it is symbolic). */
+  dim: { value: Dim; dtype: Dtype };
   /** `out[..., i, ...] = i` along `axis`. */
   iota: { axis: number; dtype: Dtype; shape: readonly Dim[] };
   /** Uniform in [0, 1), f32, Philox keyed by (seed, key). */
@@ -96,6 +98,7 @@ export const OP_NAMES: readonly OpName[] = [
   'input',
   'param',
   'full',
+  'dim',
   'iota',
   'random',
   'unary',
@@ -124,6 +127,7 @@ export const ARITY: Readonly<Record<OpName, number | readonly [number, number]>>
   input: 0,
   param: 0,
   full: 0,
+  dim: 0,
   iota: 0,
   random: 0,
   unary: 1,

@@ -267,7 +267,8 @@ function checkMembers(checker: Checker, inst: BlockInstance): void {
     isModel: decl.isModel,
     params: paramsOf(inst),
   });
-  for (const f of fns) {
+  // Lowering runs functions only where they are called, with real arguments.
+  for (const f of checker.lowering ? [] : fns) {
     checkAnnotations(ctx, f.annotations, { kind: 'fn', name: f.name.name });
     const b = inst.scope.get(f.name.name);
     if (b?.value.kind !== 'fn' || b.value.fn === 'builtin-elementwise' || b.value.fn.decl !== f) continue;

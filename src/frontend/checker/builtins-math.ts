@@ -15,7 +15,9 @@ import {
 import type { Span } from '../source.js';
 import { describe, ERROR, isFloat, isInt, tensor, typeToString, type V, describeWithArticle } from '../types.js';
 import { type Handler, req, opt, bind, wantTensor, wantInt, wantInts, shapeWith } from './builtin-args.js';
+import type { UnaryFn } from '../../ir/ops.js';
 import type { Ctx } from './context.js';
+import { binaryNode, emit, nodeOf, operandNode } from './emit.js';
 import { evalBinary } from './expr.js';
 import { broadcast, normAxis } from './shapes.js';
 
@@ -43,7 +45,7 @@ function unary(name: string, floatOnly: boolean): Handler {
       });
       return ERROR;
     }
-    return tensor(t.dtype, t.shape, span);
+    return emit(ctx, tensor(t.dtype, t.shape, span), (mk) => mk('unary', { fn: name as UnaryFn }, [nodeOf(t)]));
   };
 }
 
@@ -123,7 +125,8 @@ function binaryFn(name: 'maximum' | 'minimum'): Handler {
       return ERROR;
     }
     // Otherwise the same typing as `+`.
-    return evalBinary(ctx, '+', x, y, span, span);
+    const r = evalBinary(ctx, '+', x, y, span, span);
+    return emit(ctx, r, (mk) => binaryNode(mk, name === 'maximum' ? 'max' : 'min', x, y));
   };
 }
 
@@ -231,7 +234,11 @@ H.where = (ctx, a, span) => {
   }
   if (ab.kind !== 'tensor') return ERROR;
   const shape = broadcast(ctx, c, ab.t, span);
-  return shape ? tensor(ab.t.dtype, shape, span) : ERROR;
+  if (!shape) return ERROR;
+  const dt = ab.t.dtype;
+  return emit(ctx, tensor(dt, shape, span), (mk) =>
+    mk('where', {}, [nodeOf(c), operandNode(mk, x, dt), operandNode(mk, y, dt)]),
+  );
 };
 
 function reduce(name: 'sum' | 'max'): Handler {
@@ -281,7 +288,10 @@ function reduce(name: 'sum' | 'max'): Handler {
     }
     const keepdim = keep?.kind === 'bool' && keep.value === true;
     const dims = t.shape.dims.flatMap((d, i) => (axes.includes(i) ? (keepdim ? [dimConst(1)] : []) : [d]));
-    return tensor(t.dtype, shapeWith(t, dims), span);
+    const sorted = [...axes].sort((p, q) => p - q);
+    return emit(ctx, tensor(t.dtype, shapeWith(t, dims), span), (mk) =>
+      mk('reduce', { fn: name, axes: sorted, keepdim }, [nodeOf(t)]),
+    );
   };
 }
 H.sum = reduce('sum');

@@ -39,6 +39,7 @@ import {
 } from './builtin-args.js';
 
 import type { ArgV } from './calls.js';
+import { constInt, emit, LoweringError, nodeOf } from './emit.js';
 import type { Ctx } from './context.js';
 import { checkEinsum, checkRearrange } from './einops.js';
 import { broadcast, normAxis, numel, originNotes } from './shapes.js';
@@ -72,7 +73,9 @@ H.reshape = (ctx, a, span) => {
     );
     return ERROR;
   }
-  return tensor(t.dtype, { prefix: target.prefix, dims }, span);
+  return emit(ctx, tensor(t.dtype, { prefix: target.prefix, dims }, span), (mk) =>
+    mk('reshape', { shape: dims }, [nodeOf(t)]),
+  );
 };
 
 H.permute = (ctx, a, span) => {
@@ -95,7 +98,8 @@ H.permute = (ctx, a, span) => {
     ]);
     return ERROR;
   }
-  return tensor(t.dtype, { prefix: undefined, dims: norm.map((i) => t.shape.dims[i]!) }, span);
+  const out = tensor(t.dtype, { prefix: undefined, dims: norm.map((i) => t.shape.dims[i]!) }, span);
+  return emit(ctx, out, (mk) => mk('permute', { axes: norm }, [nodeOf(t)]));
 };
 
 H.expand = (ctx, a, span) => {
@@ -115,7 +119,7 @@ H.expand = (ctx, a, span) => {
     ]);
     return ERROR;
   }
-  return tensor(t.dtype, target, span);
+  return emit(ctx, tensor(t.dtype, target, span), (mk) => mk('expand', { shape: target.dims }, [nodeOf(t)]));
 };
 
 H.pad = (ctx, a, span) => {
@@ -135,6 +139,8 @@ H.pad = (ctx, a, span) => {
     return ERROR;
   }
   const dims = [...t.shape.dims];
+  const zero = dimConst(0);
+  const pads: (readonly [Dim, Dim])[] = dims.map(() => [zero, zero]);
   for (let i = 0; i < pairs.length; i++) {
     const p = pairs[i]!;
     const lohi = p.kind === 'list' || p.kind === 'tuple' ? p.items : [];
@@ -144,6 +150,7 @@ H.pad = (ctx, a, span) => {
     }
     const [lo, hi] = lohi as (V & { kind: 'int' })[];
     dims[i] = dimAdd(dimAdd(dims[i]!, lo!.dim), hi!.dim);
+    pads[i] = [lo!.dim, hi!.dim];
     const c = dimConstValue(dims[i]!);
     if (c !== undefined && c < 0) {
       ctx.checker.error('FM0311', args[1]!.span, [`axis ${i} after padding`, c]);
@@ -155,8 +162,19 @@ H.pad = (ctx, a, span) => {
     ctx.checker.error('FM0422', args[2]!.span, [3, 'pad', 'a number', describe(value)]);
     return ERROR;
   }
-  return tensor(t.dtype, shapeWith(t, dims), span);
+  return emit(ctx, tensor(t.dtype, shapeWith(t, dims), span), (mk) => {
+    const v = value ? nodeNumber(value, span) : 0;
+    return mk('pad', { pads, value: v }, [nodeOf(t)]);
+  });
 };
+
+/** A compile-time number the IR takes as an argument (pad values, `full`). */
+function nodeNumber(v: V, span: Span): number {
+  const x =
+    v.kind === 'int' ? dimConstValue(v.dim) : v.kind === 'float' ? v.value : v.kind === 'bool' ? +v.value! : undefined;
+  if (x === undefined) throw new LoweringError('a value that must be known at compile time', span);
+  return x;
+}
 
 H.window = (ctx, a, span) => {
   const args = bind(ctx, 'window', [req('x'), req('axes'), req('size'), opt('stride'), opt('dilation')], a, span);
@@ -183,9 +201,11 @@ H.window = (ctx, a, span) => {
     return ERROR;
   }
   const dims = [...t.shape.dims];
+  const normAxes: number[] = [];
   for (let i = 0; i < n; i++) {
     const ax = normAxis(ctx, axes[i]!, t.shape, args[1]!.span);
     if (ax === undefined) return ERROR;
+    normAxes.push(ax);
     // out = floor((L - dilation * (size - 1) - 1) / stride) + 1
     const reach = dimAdd(dimMul(dl[i]!, dimSub(sz[i]!, dimConst(1))), dimConst(1));
     const out = dimAdd(dimFloorDiv(dimSub(dims[ax]!, reach), st[i]!), dimConst(1));
@@ -196,7 +216,11 @@ H.window = (ctx, a, span) => {
     }
     dims[ax] = out;
   }
-  return tensor(t.dtype, shapeWith(t, [...dims, ...sz]), span);
+  return emit(ctx, tensor(t.dtype, shapeWith(t, [...dims, ...sz]), span), (mk) => {
+    const num = (xs: Dim[], what: string) => xs.map((x) => constInt(x, `a window ${what}`, span));
+    const w = { axes: normAxes, size: num(sz, 'size'), stride: num(st, 'stride'), dilation: num(dl, 'dilation') };
+    return mk('window', w, [nodeOf(t)]);
+  });
 };
 
 H.concat = (ctx, a, span) => {
@@ -238,7 +262,9 @@ H.concat = (ctx, a, span) => {
   }
   const dims = [...first.shape.dims];
   dims[ax] = total;
-  return tensor(first.dtype, shapeWith(first, dims), span);
+  return emit(ctx, tensor(first.dtype, shapeWith(first, dims), span), (mk) =>
+    mk('concat', { axis: ax }, (ts as TensorT[]).map(nodeOf)),
+  );
 };
 
 H.einsum = (ctx, a, span) => {
@@ -299,7 +325,7 @@ function gathered(
   args: readonly (ArgV | undefined)[],
   axisArg: number,
   span: Span,
-): { t: TensorT; shape: Shape } | undefined {
+): { t: TensorT; idx: TensorT; axis: number; shape: Shape } | undefined {
   const t = wantTensor(ctx, name, args[0], 0);
   const idx = wantTensor(ctx, name, args[1], 1);
   if (!t || !idx) return undefined;
@@ -318,6 +344,8 @@ function gathered(
   const d = t.shape.dims;
   return {
     t,
+    idx,
+    axis: ax,
     shape: {
       prefix: t.shape.prefix ?? idx.shape.prefix,
       dims: [...d.slice(0, ax), ...idx.shape.dims, ...d.slice(ax + 1)],
@@ -328,7 +356,10 @@ function gathered(
 H.gather = (ctx, a, span) => {
   const args = bind(ctx, 'gather', [req('x'), req('idx'), opt('axis')], a, span);
   const g = args && gathered(ctx, 'gather', args, 2, span);
-  return g ? tensor(g.t.dtype, g.shape, span) : ERROR;
+  if (!g) return ERROR;
+  return emit(ctx, tensor(g.t.dtype, g.shape, span), (mk) =>
+    mk('gather', { axis: g.axis }, [nodeOf(g.t), nodeOf(g.idx)]),
+  );
 };
 
 H.scatter_add = (ctx, a, span) => {
@@ -351,7 +382,9 @@ H.scatter_add = (ctx, a, span) => {
     );
     return ERROR;
   }
-  return tensor(t.dtype, t.shape, span);
+  return emit(ctx, tensor(t.dtype, t.shape, span), (mk) =>
+    mk('scatter_add', { axis: g.axis }, [nodeOf(t), nodeOf(g.idx), nodeOf(src)]),
+  );
 };
 
 H.cast = (ctx, a, span) => {
@@ -364,7 +397,7 @@ H.cast = (ctx, a, span) => {
     ctx.checker.error('FM0422', args[0]!.span, [1, 'cast', 'a tensor', describe(v)]);
     return ERROR;
   }
-  return tensor(dt, v.t.shape, span);
+  return emit(ctx, tensor(dt, v.t.shape, span), (mk) => mk('cast', { dtype: dt }, [nodeOf(v.t)]));
 };
 
 function creation(name: 'random' | 'iota' | 'full'): Handler {
@@ -384,9 +417,12 @@ function creation(name: 'random' | 'iota' | 'full'): Handler {
       return ERROR;
     }
     let dtype: Dtype = name === 'iota' ? 'i32' : 'f32';
+    let axis = 0;
     if (name === 'iota') {
       const ax = wantInt(ctx, name, args[1], 1);
-      if (ax === undefined || normAxis(ctx, ax, shape, args[1]!.span) === undefined) return ERROR;
+      const norm = ax === undefined ? undefined : normAxis(ctx, ax, shape, args[1]!.span);
+      if (norm === undefined) return ERROR;
+      axis = norm;
     }
     if (name === 'full') {
       const v = args[1]!.value;
@@ -402,7 +438,14 @@ function creation(name: 'random' | 'iota' | 'full'): Handler {
       if (!d) return ERROR;
       dtype = d;
     }
-    return tensor(dtype, shape, span);
+    return emit(ctx, tensor(dtype, shape, span), (mk) => {
+      if (name === 'iota') return mk('iota', { axis, dtype, shape: shape.dims }, []);
+      if (name === 'full') return mk('full', { value: nodeNumber(args[1]!.value, span), dtype, shape: shape.dims }, []);
+      const seed = args[1] ? nodeNumber(args[1].value, span) : 0;
+      // Keyed by where the call is (block path, file name, offset): stable across machines.
+      const key = `${ctx.path ?? ''}@${span.file.split(/[\\/]/).pop()}:${span.start}`;
+      return mk('random', { seed, key, shape: shape.dims }, []);
+    });
   };
 }
 H.random = creation('random');
@@ -437,5 +480,9 @@ H.topk = (ctx, a, span) => {
   const dims = [...t.shape.dims];
   dims[ax] = kv.dim;
   const shape = shapeWith(t, dims);
-  return { kind: 'tuple', items: [tensor(t.dtype, shape, span), tensor('i32', shape, span)] };
+  const part = (dtype: Dtype, output: 'values' | 'indices') =>
+    emit(ctx, tensor(dtype, shape, span), (mk) =>
+      mk('topk', { k: constInt(kv.dim, 'the k of topk', span), axis: ax, output }, [nodeOf(t)]),
+    );
+  return { kind: 'tuple', items: [part(t.dtype, 'values'), part('i32', 'indices')] };
 };

@@ -5,6 +5,7 @@ import type * as A from '../ast.js';
 import { note, suggest } from '../diagnostics.js';
 import {
   type Dim,
+  dimConst,
   dimConstValue,
   dimEquals,
   dimIsInteger,
@@ -30,6 +31,8 @@ import {
 import { callBuiltin } from './builtins.js';
 import type { Ctx } from './context.js';
 import { evalExpr, isKnownName } from './expr.js';
+import { constInt, emit, nodeOf } from './emit.js';
+import { joinPath } from './lower-params.js';
 import { checkFnBody, evalSignature, type ParamPattern, patternText, type Signature } from './functions.js';
 
 export interface ArgV {
@@ -81,7 +84,7 @@ export function evalCall(
   if (callee.kind === 'fn') {
     const a = evalArgs(ctx, pre, args, true);
     if (callee.fn === 'builtin-elementwise') return callUnknownElementwise(ctx, callee.name, a, span);
-    return callFn(ctx, callee.fn, a, span);
+    return callFn(ctx, callee.fn, a, span, undefined, callee.path);
   }
   if (callee.kind === 'child') return callChild(ctx, callee, evalArgs(ctx, pre, args, true), span);
   if (callee.kind === 'block') {
@@ -318,7 +321,7 @@ function unifyDim(
 
 // ---------------------------------------------------------------- function calls
 
-export function callFn(ctx: Ctx, fn: FnRef, a: Args, span: Span, label?: string): V {
+export function callFn(ctx: Ctx, fn: FnRef, a: Args, span: Span, label?: string, path?: string): V {
   const name = label ?? fn.decl.name.name;
   const caller = ctx.checker.fnStack.at(-1);
   if (caller) ctx.checker.calls.push({ from: caller, to: fn.decl, span });
@@ -334,7 +337,8 @@ export function callFn(ctx: Ctx, fn: FnRef, a: Args, span: Span, label?: string)
     span,
   );
   if (!bound.ok) return ERROR;
-  if (!fn.decl.results) return callInferred(ctx, fn, sig, bound, span, name);
+  // Lowering inlines every call: the body runs with the arguments' nodes.
+  if (!fn.decl.results || ctx.checker.lowering) return callInferred(ctx, fn, sig, bound, span, name, path ?? ctx.path);
   const u = newUnifier();
   let ok = true;
   const statics = new Map<string, V>();
@@ -366,7 +370,15 @@ export function callFn(ctx: Ctx, fn: FnRef, a: Args, span: Span, label?: string)
 const MAX_INFERRED_DEPTH = 200;
 
 /** Calls a function without declared results by checking its body with these arguments. */
-function callInferred(ctx: Ctx, fn: FnRef, sig: Signature, bound: Bound, span: Span, name: string): V {
+function callInferred(
+  ctx: Ctx,
+  fn: FnRef,
+  sig: Signature,
+  bound: Bound,
+  span: Span,
+  name: string,
+  path: string | undefined,
+): V {
   const args = sig.params.map((p, i) => {
     const arg = bound.args[i];
     if (!arg) return undefined;
@@ -386,7 +398,7 @@ function callInferred(ctx: Ctx, fn: FnRef, sig: Signature, bound: Bound, span: S
     ]);
     return ERROR;
   }
-  return checkFnBody(ctx.checker, fn, { args, unifier: u, site: span });
+  return checkFnBody(ctx.checker, fn, { args, unifier: u, site: span, path });
 }
 
 // ---------------------------------------------------------------- child blocks
@@ -401,7 +413,9 @@ function callChild(ctx: Ctx, callee: V & { kind: 'child' }, a: Args, span: Span)
   }
   const fwd = fwdB.value.fn;
   const label = `${decl.name.name}.forward`;
-  if (!multi) return callFn(ctx, fwd, a, span, label);
+  const path = callee.path ?? joinPath(ctx.path, decl.name.name);
+  if (!multi) return callFn(ctx, fwd, a, span, label, path);
+  if (ctx.checker.lowering) return lowerMulti(ctx, fwd, multi, a, span, label, path);
   if (multi.mode === 'repeat') {
     // Checked once at the declaration (FM0415); here the call behaves like forward.
     return callFn(ctx, fwd, a, span, label);
@@ -431,4 +445,67 @@ function callChild(ctx: Ctx, callee: V & { kind: 'child' }, a: Args, span: Span)
   const add = (v: V): V =>
     v.kind === 'tensor' ? tensor(v.t.dtype, { prefix: undefined, dims: [n, ...v.t.shape.dims] }, span) : v;
   return r.kind === 'tuple' ? { kind: 'tuple', items: r.items.map(add) } : add(r);
+}
+
+/** When lowering, `repeat` and `stack` run each instance (`path.0`, `path.1`, ...) with its own weights. */
+function lowerMulti(
+  ctx: Ctx,
+  fwd: FnRef,
+  multi: { readonly mode: 'repeat' | 'stack'; readonly count: Dim },
+  a: Args,
+  span: Span,
+  label: string,
+  path: string,
+): V {
+  const n = constInt(multi.count, `the count of a ${multi.mode}`, span);
+  if (multi.mode === 'repeat') {
+    let args = a;
+    let r: V = ERROR;
+    for (let i = 0; i < n; i++) {
+      r = callFn(ctx, fwd, args, span, label, `${path}.${i}`);
+      if (r.kind === 'error') return r;
+      const pos = (r.kind === 'tuple' ? r.items : [r]).map((value) => ({ value, span }));
+      args = { pos, named: new Map() };
+    }
+    return r;
+  }
+  // stack: instance i takes slice i of every tensor argument; results are stacked on a new axis 0.
+  const slice = (arg: ArgV, i: number): ArgV => {
+    if (arg.value.kind !== 'tensor') return arg;
+    const t = arg.value.t;
+    const dims = t.shape.dims;
+    const one = tensor(t.dtype, { prefix: undefined, dims: dims.slice(1) }, t.origin);
+    const value = emit(ctx, one, (mk) => {
+      const starts = dims.map((_, k) => dimConst(k === 0 ? i : 0));
+      const sizes = dims.map((d, k) => (k === 0 ? dimConst(1) : d));
+      const s = mk('slice', { starts, sizes, steps: dims.map(() => 1) }, [nodeOf(t)]);
+      return mk('reshape', { shape: dims.slice(1) }, [s]);
+    });
+    return { ...arg, value };
+  };
+  const results: V[] = [];
+  for (let i = 0; i < n; i++) {
+    const named = new Map([...a.named].map(([k, v]) => [k, { ...slice(v, i), nameSpan: v.nameSpan }]));
+    const r = callFn(ctx, fwd, { pos: a.pos.map((p) => slice(p, i)), named }, span, label, `${path}.${i}`);
+    if (r.kind === 'error') return r;
+    results.push(r);
+  }
+  const stackAll = (items: V[]): V => {
+    const first = items[0]!;
+    if (first.kind !== 'tensor') return first;
+    const t = first.t;
+    const out = tensor(t.dtype, { prefix: undefined, dims: [multi.count, ...t.shape.dims] }, span);
+    return emit(ctx, out, (mk) => {
+      const lifted = items.map((v) =>
+        mk('reshape', { shape: [dimConst(1), ...t.shape.dims] }, [nodeOf((v as V & { kind: 'tensor' }).t)]),
+      );
+      return mk('concat', { axis: 0 }, lifted);
+    });
+  };
+  const r0 = results[0]!;
+  if (r0.kind !== 'tuple') return stackAll(results);
+  return {
+    kind: 'tuple',
+    items: r0.items.map((_, k) => stackAll(results.map((r) => (r as V & { kind: 'tuple' }).items[k]!))),
+  };
 }

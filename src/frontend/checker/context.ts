@@ -7,6 +7,7 @@ import type { Code } from '../messages.js';
 import type { Span } from '../source.js';
 import type { Binding, BlockInstance, V } from '../types.js';
 import type { Program } from '../program.js';
+import type { Lowering } from './emit.js';
 
 export class Scope {
   private readonly names = new Map<string, Binding>();
@@ -59,6 +60,8 @@ export class Checker {
    * instantiation or call; `frames` tells them apart (empty when generic).
    */
   observer: ((e: A.Expr, v: V) => void) | undefined;
+  /** Set while lowering a model: tensor values then carry graph IR nodes (see emit.ts). */
+  lowering: Lowering | undefined;
 
   constructor(readonly program: Program) {}
 
@@ -159,6 +162,8 @@ export interface Ctx {
   readonly allowTensors: boolean;
   /** Dim variables bound in this function (for FM0207 and `...`). */
   readonly fnEllipsis: V | undefined;
+  /** When lowering: the block path of the instance whose code runs (`blocks.3.attn`). */
+  readonly path?: string;
 }
 
 /** A context for compile-time code (hyperparameters, constants, members), not a function body. */

@@ -2,10 +2,20 @@
 // einops-style `rearrange(x, "pattern", name = size, ...)`. Both parse their pattern string
 // here, bind the letters/names to the operands' dims, and build the result shape.
 
-import { type Dim, dimConst, dimConstValue, dimDiv, dimEquals, dimIsInteger, dimMul, dimToString } from '../../ir/dims.js';
+import {
+  type Dim,
+  dimConst,
+  dimConstValue,
+  dimDiv,
+  dimEquals,
+  dimIsInteger,
+  dimMul,
+  dimToString,
+} from '../../ir/dims.js';
 import type { Span } from '../source.js';
 import { ERROR, type Shape, type TensorT, type V, shapeToString, tensor, typeToString } from '../types.js';
 import type { Ctx } from './context.js';
+import { emit, LoweringError, nodeOf } from './emit.js';
 
 const ONE = dimConst(1);
 const isOne = (d: Dim): boolean => dimEquals(d, ONE);
@@ -123,6 +133,7 @@ export function checkEinsum(ctx: Ctx, spec: string, specSpan: Span, operands: re
   // Bind each letter to its size; a letter seen again (in either operand) must have the same size.
   const sizes = new Map<string, { dim: Dim; op: number }>();
   const rests: Shape[] = [];
+  const fits: Fit[] = [];
   for (const [i, term] of terms.entries()) {
     const op = operands[i]!;
     const fit = fitShape(op.shape, term.letters.length, term.ellipsisAt);
@@ -138,6 +149,7 @@ export function checkEinsum(ctx: Ctx, spec: string, specSpan: Span, operands: re
     if (fit === 'variadic') return fail(`${what} of unknown rank but its term \`${term.text}\` has no \`...\``);
     if (fit === 'order') return fail(`${what}, so \`...\` must come first in its term \`${term.text}\``);
     if (term.ellipsisAt !== undefined) rests.push(fit.rest);
+    fits.push(fit);
     for (const [j, letter] of term.letters.entries()) {
       const dim = fit.axes[j]!;
       const prev = sizes.get(letter);
@@ -181,7 +193,31 @@ export function checkEinsum(ctx: Ctx, spec: string, specSpan: Span, operands: re
     }
   }
   const prefix = out.ellipsisAt === undefined ? undefined : rest?.prefix;
-  return tensor(a.dtype, { prefix, dims }, span);
+  return emit(ctx, tensor(a.dtype, { prefix, dims }, span), (mk) => {
+    // `...` becomes letters the spec does not use, right-aligned; an operand whose `...`
+    // dims broadcast is expanded to the common ones first (the IR's einsum has no broadcasting).
+    const used = new Set([...terms, out].flatMap((t) => t.letters));
+    const free = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'].filter((c) => !used.has(c));
+    const restDims = rest?.dims ?? [];
+    if (free.length < restDims.length) throw new LoweringError('an einsum with too many dims under `...`', span);
+    const ell = free.slice(0, restDims.length);
+    const spell = (t: Term, r: number) => {
+      const mid = t.ellipsisAt === undefined ? [] : ell.slice(ell.length - r);
+      const at = t.ellipsisAt ?? t.letters.length;
+      return [...t.letters.slice(0, at), ...mid, ...t.letters.slice(at)].join('');
+    };
+    const inputs = operands.map((op, i) => {
+      const fit = fits[i]!;
+      const r = fit.rest.dims.length;
+      const want = restDims.slice(restDims.length - r);
+      if (want.every((d, k) => dimEquals(d, fit.rest.dims[k]!))) return nodeOf(op);
+      const at = terms[i]!.ellipsisAt!;
+      const shape = [...op.shape.dims.slice(0, at), ...want, ...op.shape.dims.slice(at + r)];
+      return mk('expand', { shape }, [nodeOf(op)]);
+    });
+    const lhs = terms.map((t, i) => spell(t, fits[i]!.rest.dims.length));
+    return mk('einsum', { spec: `${lhs.join(',')}->${spell(out, restDims.length)}` }, inputs);
+  });
 }
 
 // ---------- rearrange ----------
@@ -332,5 +368,35 @@ export function checkRearrange(
       return fail(`\`...\` covers a variadic prefix, so it must come first on the right`);
     } else dims.push(...fit.rest.dims);
   }
-  return tensor(x.dtype, { prefix: ellipsisAt < 0 ? undefined : fit.rest.prefix, dims }, span);
+  const result = tensor(x.dtype, { prefix: ellipsisAt < 0 ? undefined : fit.rest.prefix, dims }, span);
+  return emit(ctx, result, (mk) => {
+    // reshape to the elementary axes, permute them into the right side's order, reshape to the result.
+    const rest = fit.rest.dims;
+    const elems = (side: readonly Axis[]): { key: string; dim: Dim }[] =>
+      side.flatMap((a): { key: string; dim: Dim }[] =>
+        a.kind === 'ellipsis'
+          ? rest.map((dim, i) => ({ key: `...${i}`, dim }))
+          : a.kind === 'name'
+            ? [{ key: a.name, dim: env.get(a.name)! }]
+            : a.kind === 'group'
+              ? elems(a.items)
+              : [],
+      );
+    const from = elems(lhs);
+    const to = elems(rhs);
+    let node = nodeOf(x);
+    const fromDims = from.map((e) => e.dim);
+    if (!sameDims(fromDims, x.shape.dims)) node = mk('reshape', { shape: fromDims }, [node]);
+    const axes = to.map((e) => from.findIndex((f) => f.key === e.key));
+    if (axes.some((a, i) => a !== i)) node = mk('permute', { axes }, [node]);
+    return sameDims(
+      to.map((e) => e.dim),
+      dims,
+    )
+      ? node
+      : mk('reshape', { shape: dims }, [node]);
+  });
 }
+
+const sameDims = (a: readonly Dim[], b: readonly Dim[]): boolean =>
+  a.length === b.length && a.every((d, i) => dimEquals(d, b[i]!));

@@ -20,7 +20,22 @@ import {
 } from '../../ir/dims.js';
 import { DTYPES } from '../lexer.js';
 import type { Span } from '../source.js';
-import { describe, type Dtype, ERROR, isFloat, isInt, tensor, type TensorT, typeToString, type V } from '../types.js';
+import type { BinaryFn } from '../../ir/ops.js';
+import {
+  type Binding,
+  type BlockInstance,
+  describe,
+  type Dtype,
+  ERROR,
+  isFloat,
+  isInt,
+  tensor,
+  type TensorT,
+  typeToString,
+  type V,
+} from '../types.js';
+import { binaryNode, emit, LoweringError, nodeOf } from './emit.js';
+import { joinPath, paramNode } from './lower-params.js';
 import { evalCall } from './calls.js';
 import { evalIndex } from './indexing.js';
 import { childCtx, type Ctx } from './context.js';
@@ -113,6 +128,22 @@ function evalMember(ctx: Ctx, target: V, e: A.Expr & { kind: 'Member' }): V {
     });
     return ERROR;
   }
+  return ctx.checker.lowering ? lowerBinding(ctx, inst, target.path, e.name.name, b) : b.value;
+}
+
+/** When lowering, a member of instance `inst` at `path`: params become nodes, children and functions learn their path. */
+function lowerBinding(
+  ctx: Ctx,
+  inst: BlockInstance | undefined,
+  path: string | undefined,
+  name: string,
+  b: Binding,
+): V {
+  const p = paramNode(ctx, inst, name, b, joinPath(path, name));
+  if (p) return p;
+  if (b.value.kind === 'child') return { ...b.value, path: joinPath(path, name) };
+  if (b.value.kind === 'fn' && b.value.fn !== 'builtin-elementwise' && b.value.fn.owner)
+    return { ...b.value, path: b.value.path ?? path };
   return b.value;
 }
 
@@ -128,7 +159,7 @@ export function lookupName(ctx: Ctx, name: string, span: Span): V {
       });
       return ERROR;
     }
-    return b.value;
+    return ctx.checker.lowering ? lowerBinding(ctx, ctx.owner, ctx.path, name, b) : b.value;
   }
   const top = resolveTopLevel(ctx, name, span);
   if (top) return top;
@@ -140,7 +171,7 @@ export function lookupName(ctx: Ctx, name: string, span: Span): V {
       ]);
       return ERROR;
     }
-    return { kind: 'bool', value: undefined };
+    return { kind: 'bool', value: ctx.checker.lowering?.training };
   }
   if (name === 'inf') return { kind: 'float', value: Infinity };
   if (name === 'nan') return { kind: 'float', value: NaN };
@@ -298,10 +329,12 @@ export function evalUnary(ctx: Ctx, op: '-' | 'not', v: V, span: Span): V {
   if (op === '-') {
     if (v.kind === 'int') return { kind: 'int', dim: dimNeg(v.dim) };
     if (v.kind === 'float') return { kind: 'float', value: v.value === undefined ? undefined : -v.value };
-    if (v.kind === 'tensor' && v.t.dtype !== 'bool') return tensor(v.t.dtype, v.t.shape, span);
+    if (v.kind === 'tensor' && v.t.dtype !== 'bool')
+      return emit(ctx, tensor(v.t.dtype, v.t.shape, span), (op) => op('unary', { fn: 'neg' }, [nodeOf(v.t)]));
   } else {
     if (v.kind === 'bool') return { kind: 'bool', value: v.value === undefined ? undefined : !v.value };
-    if (v.kind === 'tensor' && v.t.dtype === 'bool') return tensor('bool', v.t.shape, span);
+    if (v.kind === 'tensor' && v.t.dtype === 'bool')
+      return emit(ctx, tensor('bool', v.t.shape, span), (op) => op('unary', { fn: 'not' }, [nodeOf(v.t)]));
   }
   ctx.checker.error('FM0419', span, [op === '-' ? '-' : 'not', describe(v)]);
   return ERROR;
@@ -351,8 +384,24 @@ export function evalBinary(ctx: Ctx, op: A.BinaryOp, a: V, b: V, opSpan: Span, s
   }
   const shape = broadcast(ctx, ta, tb, span);
   if (!shape) return ERROR;
-  return tensor(COMPARE.has(op) ? 'bool' : ta.dtype, shape, span);
+  const out = tensor(COMPARE.has(op) ? 'bool' : ta.dtype, shape, span);
+  return emit(ctx, out, (mk) => binaryNode(mk, BINARY_FN[op]!, a, b));
 }
+
+const BINARY_FN: Partial<Record<A.BinaryOp, BinaryFn>> = {
+  '+': 'add',
+  '-': 'sub',
+  '*': 'mul',
+  '/': 'div',
+  '%': 'mod',
+  '**': 'pow',
+  '==': 'eq',
+  '!=': 'ne',
+  '<': 'lt',
+  '<=': 'le',
+  '>': 'gt',
+  '>=': 'ge',
+};
 
 /** The tensor type of an operand; a scalar takes the other side's dtype and rank 0. */
 function tensorOperand(ctx: Ctx, v: V, other: V, op: A.BinaryOp, span: Span): TensorT | undefined {
@@ -397,7 +446,7 @@ function evalLogicalTensor(ctx: Ctx, op: 'and' | 'or', a: V, b: V, span: Span): 
   const tb =
     b.kind === 'tensor' ? b.t : { dtype: 'bool' as const, shape: { prefix: undefined, dims: [] }, origin: undefined };
   const shape = broadcast(ctx, ta, tb, span);
-  return shape ? tensor('bool', shape, span) : ERROR;
+  return shape ? emit(ctx, tensor('bool', shape, span), (mk) => binaryNode(mk, op, a, b)) : ERROR;
 }
 
 export function matmul(ctx: Ctx, a: V, b: V, span: Span): V {
@@ -422,7 +471,22 @@ export function matmul(ctx: Ctx, a: V, b: V, span: Span): V {
     { prefix: tb.shape.prefix, dims: tb.shape.dims.slice(0, -2) },
   );
   if (!('shape' in batch)) return fail(`the batch dims ${batch.a} and ${batch.b} do not broadcast`);
-  return tensor(ta.dtype, { prefix: batch.shape.prefix, dims: [...batch.shape.dims, n, m] }, span);
+  const bdims = batch.shape.dims;
+  const out = tensor(ta.dtype, { prefix: batch.shape.prefix, dims: [...bdims, n, m] }, span);
+  return emit(ctx, out, (mk) => {
+    // An einsum over batch letters A, B, ...; an operand whose batch dims broadcast is expanded first.
+    const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'.slice(0, bdims.length);
+    if (letters.length < bdims.length) throw new LoweringError('a matrix multiply with more than 26 batch dims', span);
+    const side = (t: TensorT, mat: string) => {
+      const r = t.shape.dims.length - 2;
+      const want = [...bdims.slice(bdims.length - r), ...t.shape.dims.slice(-2)];
+      const same = want.every((d, i) => dimEquals(d, t.shape.dims[i]!));
+      const node = same ? nodeOf(t) : mk('expand', { shape: want }, [nodeOf(t)]);
+      return { node, spec: letters.slice(letters.length - r) + mat };
+    };
+    const [x, y] = [side(ta, 'ik'), side(tb, 'kj')];
+    return mk('einsum', { spec: `${x.spec},${y.spec}->${letters}ij` }, [x.node, y.node]);
+  });
 }
 
 // ---------------------------------------------------------------- compile-time if

@@ -298,6 +298,8 @@ export interface CallSite {
   readonly args: readonly (V | undefined)[];
   readonly unifier: Unifier;
   readonly site: Span;
+  /** When lowering: the block path of the function's instance. */
+  readonly path?: string;
 }
 
 /**
@@ -310,9 +312,10 @@ export function checkFnBody(checker: Checker, fn: FnRef, call?: CallSite): V {
   const sig = evalSignature(checker, fn);
   if (!sig) return ERROR;
   const key = call ? `${fnKey(fn)}|${call.args.map((a) => (a ? valueKey(a) : '-')).join(',')}` : `${fnKey(fn)}|generic`;
-  const memo = checker.inferred.get(key);
+  // Lowering evaluates every call afresh: its values carry the call's own nodes.
+  const memo = checker.lowering ? undefined : checker.inferred.get(key);
   if (memo) return memo;
-  checker.inferred.set(key, ERROR); // recursion guard
+  if (!checker.lowering) checker.inferred.set(key, ERROR); // recursion guard
   const scope = new Scope(closureScope(fn));
   let ellipsis: V | undefined;
   let u: Unifier;
@@ -324,6 +327,7 @@ export function checkFnBody(checker: Checker, fn: FnRef, call?: CallSite): V {
     owner: fn.owner,
     allowTensors: true,
     fnEllipsis: ellipsis,
+    path: call?.path,
   });
   if (call) {
     u = call.unifier;
@@ -381,7 +385,7 @@ export function checkFnBody(checker: Checker, fn: FnRef, call?: CallSite): V {
     if (expected) compareResults(checker, d, result, expected);
   }
   if (call && d.results && result) out = result;
-  checker.inferred.set(key, out);
+  if (!checker.lowering) checker.inferred.set(key, out);
   return out;
 }
 

@@ -6,6 +6,7 @@ import { type Dim, dimAdd, dimConst, dimConstValue, dimFloorDiv, dimSub } from '
 import type { Span } from '../source.js';
 import { describe, ERROR, tensor, typeToString, type V } from '../types.js';
 import type { Ctx } from './context.js';
+import { emit, nodeOf } from './emit.js';
 import { evalExpr } from './expr.js';
 
 export function evalIndex(ctx: Ctx, target: V, indices: readonly A.IndexItem[], span: Span): V {
@@ -55,6 +56,11 @@ export function evalIndex(ctx: Ctx, target: V, indices: readonly A.IndexItem[], 
   const dims = t.shape.dims;
   const firstAfter = dims.length - afterEll;
   let axis = 0;
+  // Per axis, what the slice op takes (whole axes by default) and whether the axis is dropped.
+  const starts: Dim[] = dims.map(() => dimConst(0));
+  const sizes: Dim[] = [...dims];
+  const steps: number[] = dims.map(() => 1);
+  let dropped = false;
   for (let k = 0; k < indices.length; k++) {
     const item = indices[k]!;
     if (item.kind === 'IndexEllipsis') {
@@ -79,17 +85,30 @@ export function evalIndex(ctx: Ctx, target: V, indices: readonly A.IndexItem[], 
         ctx.checker.error('FM0411', item.span, [`index ${i} is out of range for a dim of size ${size}`]);
         return ERROR;
       }
+      starts[axis - 1] = i !== undefined && i < 0 ? dimAdd(dim, iv.dim) : iv.dim;
+      sizes[axis - 1] = dimConst(1);
+      dropped = true;
       continue;
     }
     const sliced = sliceDim(ctx, item, dim);
     if (!sliced) return ERROR;
-    out.push(sliced);
+    starts[axis - 1] = sliced.start;
+    sizes[axis - 1] = sliced.size;
+    steps[axis - 1] = sliced.step;
+    out.push(sliced.size);
   }
   if (ellAt < 0) out.push(...dims.slice(axis));
-  return tensor(t.dtype, { prefix: t.shape.prefix, dims: out }, span);
+  return emit(ctx, tensor(t.dtype, { prefix: t.shape.prefix, dims: out }, span), (mk) => {
+    const s = mk('slice', { starts, sizes, steps }, [nodeOf(t)]);
+    return dropped ? mk('reshape', { shape: out }, [s]) : s;
+  });
 }
 
-function sliceDim(ctx: Ctx, item: Extract<A.IndexItem, { kind: 'Slice' }>, dim: Dim): Dim | undefined {
+function sliceDim(
+  ctx: Ctx,
+  item: Extract<A.IndexItem, { kind: 'Slice' }>,
+  dim: Dim,
+): { start: Dim; size: Dim; step: number } | undefined {
   const get = (e: A.Expr | undefined): Dim | undefined | 'error' => {
     if (!e) return undefined;
     const v = evalExpr(ctx, e);
@@ -126,9 +145,10 @@ function sliceDim(ctx: Ctx, item: Extract<A.IndexItem, { kind: 'Slice' }>, dim: 
   let len = dimSub(hi, lo);
   const lc = dimConstValue(len);
   if (lc !== undefined && lc < 0) len = dimConst(0);
-  if (stepN === 1) return len;
+  const at = (size: Dim) => ({ start: lo, size, step: stepN });
+  if (stepN === 1) return at(len);
   const c = dimConstValue(len);
-  if (c !== undefined) return dimConst(Math.ceil(c / stepN));
+  if (c !== undefined) return at(dimConst(Math.ceil(c / stepN)));
   // ceil(len / step), as `floordiv(len + step - 1, step)` would write it.
-  return dimFloorDiv(dimAdd(len, dimConst(stepN - 1)), dimConst(stepN));
+  return at(dimFloorDiv(dimAdd(len, dimConst(stepN - 1)), dimConst(stepN)));
 }

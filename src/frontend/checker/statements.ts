@@ -7,6 +7,7 @@ import { type Dim, dimToString } from '../../ir/dims.js';
 import { describe, shapesEqual, type TensorT, typeToString, type V } from '../types.js';
 import { newUnifier } from './calls.js';
 import type { Checker, Ctx } from './context.js';
+import { joinPath } from './lower-params.js';
 import { bindLet, evalExpr } from './expr.js';
 import { instantiatePattern, type ParamPattern, typePattern } from './functions.js';
 
@@ -105,7 +106,11 @@ function checkSet(ctx: Ctx, s: A.SetStmt): void {
         notes: b.span ? [note('the buffer is declared here', b.span)] : [],
       },
     );
+    return;
   }
+  // When lowering, the update becomes an output of the graph; it applies after the call.
+  const L = ctx.checker.lowering;
+  if (L && v.t.node) L.updates.set(joinPath(ctx.path, s.target.name), v.t.node);
 }
 
 export function compareResults(checker: Checker, d: A.FnDecl, result: V, expected: TensorT[]): void {

@@ -1,0 +1,89 @@
+// Lowering hooks: when a checker runs with a `Lowering`, every tensor value it computes
+// also carries the graph IR node that computes it. The checker stays the one place that
+// knows the language's rules; these helpers only attach nodes to the values it types.
+
+import { type Dim, dimConstValue, dimEquals, dimToString } from '../../ir/dims.js';
+import type { Dtype } from '../../ir/dtype.js';
+import { GraphBuilder, type Node, type NodeOf } from '../../ir/graph.js';
+import type { BinaryFn, OpArgs, OpName } from '../../ir/ops.js';
+import type { Span } from '../source.js';
+import type { TensorT, V } from '../types.js';
+import type { Ctx } from './context.js';
+
+/** A construct the checker accepts but the IR cannot express (e.g. a symbolic window size). */
+export class LoweringError extends Error {
+  override name = 'LoweringError';
+  constructor(
+    message: string,
+    readonly span: Span | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** State of one lowering: the node builder, `training`, and the buffer updates seen. */
+export class Lowering {
+  readonly builder = new GraphBuilder();
+  /** Buffer updates by path (`set`), in order. */
+  readonly updates = new Map<string, Node>();
+  constructor(readonly training: boolean) {}
+}
+
+export type MakeNode = <K extends OpName>(op: K, args: OpArgs[K], inputs: readonly Node[]) => NodeOf<K>;
+
+/** The node of a tensor value; lowering only runs on checked programs, so one is always there. */
+export function nodeOf(t: TensorT | undefined): Node {
+  if (!t?.node) throw new Error('lowering: a tensor value without a node');
+  return t.node;
+}
+
+/**
+ * Attaches the node `make` builds to the tensor value `v` (when lowering; otherwise `v` is
+ * returned as is). The node's inferred type must equal the checker's type.
+ */
+export function emit(ctx: Ctx, v: V, make: (op: MakeNode) => Node): V {
+  const L = ctx.checker.lowering;
+  if (!L || v.kind !== 'tensor') return v;
+  const path = ctx.path ?? '';
+  const node = make((op, args, inputs) => L.builder.node(op, args, inputs, path));
+  const t = node.type;
+  const same =
+    t.dtype === v.t.dtype &&
+    t.shape.length === v.t.shape.dims.length &&
+    t.shape.every((d, i) => dimEquals(d, v.t.shape.dims[i]!));
+  if (!same) {
+    const shown = `${t.dtype}[${t.shape.map(dimToString).join(', ')}]`;
+    throw new Error(`lowering: ${node.op} gives ${shown} where the checker has ${v.t.dtype}[...]`);
+  }
+  return { kind: 'tensor', t: { ...v.t, node } };
+}
+
+/** A tensor operand as a node: tensors by their node, numbers as scalar constants of `dtype`. */
+export function operandNode(op: MakeNode, v: V, dtype: Dtype): Node {
+  if (v.kind === 'tensor') return nodeOf(v.t);
+  if (v.kind === 'bool') return op('full', { value: v.value ? 1 : 0, dtype, shape: [] }, []);
+  if (v.kind === 'float') {
+    if (v.value === undefined) throw new LoweringError('a float value that is not known at compile time', undefined);
+    return op('full', { value: v.value, dtype, shape: [] }, []);
+  }
+  if (v.kind === 'int') {
+    const c = dimConstValue(v.dim);
+    if (c !== undefined) return op('full', { value: c, dtype, shape: [] }, []);
+    return op('dim', { value: v.dim, dtype }, []);
+  }
+  throw new Error(`lowering: ${v.kind} as a tensor operand`);
+}
+
+/** An elementwise binary node over two operands, at least one a tensor. */
+export function binaryNode(op: MakeNode, fn: BinaryFn, a: V, b: V): Node {
+  const dtype = a.kind === 'tensor' ? a.t.dtype : b.kind === 'tensor' ? b.t.dtype : 'f32';
+  return op('binary', { fn }, [operandNode(op, a, dtype), operandNode(op, b, dtype)]);
+}
+
+/** A compile-time integer that the IR needs as a number (window sizes, topk's k). */
+export function constInt(d: Dim, what: string, span: Span): number {
+  const c = dimConstValue(d);
+  if (c === undefined)
+    throw new LoweringError(`${what} must be known at compile time, not \`${dimToString(d)}\``, span);
+  return c;
+}

@@ -1,0 +1,129 @@
+// Lowering: a checked model function becomes a graph IR. The checker itself runs again in
+// lowering mode (checker/emit.ts): every call is inlined with its real arguments, every
+// tensor value carries the node that computes it, and params become nodes named by their
+// block path. Lowering only runs on programs that check clean.
+
+import type * as A from './ast.js';
+import { checkFiles } from './check.js';
+import { instantiate } from './checker/blocks.js';
+import { Checker } from './checker/context.js';
+import { Lowering, LoweringError, nodeOf } from './checker/emit.js';
+import { checkFnBody, evalSignature, instantiatePattern } from './checker/functions.js';
+import { newUnifier } from './checker/calls.js';
+import { type ParamArgs, paramTable } from './checker/lower-params.js';
+import { type Diagnostic, diag } from './diagnostics.js';
+import type { Host } from './program.js';
+import { nodeHost, type Program } from './program.js';
+import type { Span } from './source.js';
+import type { V } from './types.js';
+import { dimSym, dimSymbols } from '../ir/dims.js';
+import type { Graph, Node, NodeOf } from '../ir/graph.js';
+
+export interface LowerOptions {
+  /** The model to lower when the file has several (default: the only one). */
+  readonly model?: string;
+  /** The model function to lower (default `forward`). */
+  readonly fn?: string;
+  /** Lower the training variant (`training` is true: dropout on, buffer updates). */
+  readonly training?: boolean;
+}
+
+export interface Lowered {
+  readonly model: string;
+  readonly graph: Graph;
+  /** Every param and buffer of the model (used or not), in declaration order. */
+  readonly params: readonly ParamArgs[];
+  /** The model's function names (entry points). */
+  readonly functions: readonly string[];
+}
+
+export type LowerResult =
+  | { readonly ok: true; readonly lowered: Lowered; readonly program: Program }
+  | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
+
+/** Checks `file` and lowers one function of one of its models. */
+export function lowerFile(file: string, options: LowerOptions = {}, host: Host = nodeHost): LowerResult {
+  const { program, diagnostics } = checkFiles([file], host);
+  if (diagnostics.some((d) => d.severity === 'error')) return { ok: false, diagnostics };
+  const root = program.roots[0];
+  if (!root) return { ok: false, diagnostics };
+  const models = root.parse.ast.items.filter((i): i is A.BlockDecl => i.kind === 'Block' && i.isModel);
+  const fileSpan = { file: root.path, start: 0, end: 0 };
+  const fail = (code: 'FM0800' | 'FM0801' | 'FM0802', span: Span, args: string[]): LowerResult => ({
+    ok: false,
+    diagnostics: [diag(code, span, args)],
+  });
+  const decl = options.model ? models.find((m) => m.name.name === options.model) : models[0];
+  if (!decl || (!options.model && models.length > 1)) {
+    const names = models.map((m) => `\`${m.name.name}\``).join(', ') || 'none';
+    return fail('FM0801', fileSpan, [root.path, options.model ? `\`${options.model}\`` : 'one model', names]);
+  }
+  const checker = new Checker(program);
+  checker.lowering = new Lowering(options.training ?? false);
+  try {
+    const lowered = lowerModel(checker, decl, root.path, options.fn ?? 'forward');
+    if (typeof lowered === 'string')
+      return fail('FM0802', decl.name.span, [decl.name.name, options.fn ?? 'forward', lowered]);
+    if (checker.diagnostics.length > 0) {
+      const first = checker.diagnostics[0]!;
+      throw new Error(`lowering reported ${first.code} (${first.message}) on a program that checks clean`);
+    }
+    return { ok: true, lowered, program };
+  } catch (e) {
+    if (e instanceof LoweringError) return fail('FM0800', e.span ?? decl.name.span, [decl.name.name, e.message]);
+    throw e;
+  }
+}
+
+function lowerModel(checker: Checker, decl: A.BlockDecl, module: string, fnName: string): Lowered | string {
+  const L = checker.lowering!;
+  const inst = instantiate(checker, decl, module, undefined);
+  if (!inst) throw new Error('lowering: the model did not instantiate');
+  const functions = [...inst.scope].filter(([, b]) => b.what === 'function').map(([k]) => k);
+  const fb = inst.scope.get(fnName)?.value;
+  if (fb?.kind !== 'fn' || fb.fn === 'builtin-elementwise') return functions.map((f) => `\`${f}\``).join(', ');
+  const fn = fb.fn;
+  const sig = evalSignature(checker, fn);
+  if (!sig) throw new Error('lowering: no signature');
+  // Inputs: the function's tensor parameters, their dim variables as symbols.
+  const u = newUnifier();
+  const inputs: NodeOf<'input'>[] = [];
+  const args: (V | undefined)[] = sig.params.map((p, index) => {
+    const span = p.decl.span;
+    if (!p.tensor) {
+      if (!p.hasDefault)
+        throw new LoweringError(`the parameter \`${p.name}\` is not a tensor and has no default`, span);
+      return undefined;
+    }
+    if (p.tensor.dims.some((d) => d.kind !== 'dim') || p.tensor.dtype.kind !== 'exact')
+      throw new LoweringError(
+        `the input \`${p.name}\` needs a dtype and named dims (no \`...\`, \`_\` or dtype class)`,
+        span,
+      );
+    for (const [sym, name] of p.tensor.vars) if (!u.dims.has(sym)) u.dims.set(sym, { dim: dimSym(name), span });
+    const t = instantiatePattern(p.tensor, u, u);
+    const node = L.builder.node(
+      'input',
+      { name: p.name, index: inputs.length, dtype: t.dtype, shape: t.shape.dims },
+      [],
+    );
+    inputs.push(node);
+    void index;
+    return { kind: 'tensor', t: { ...t, origin: span, node } };
+  });
+  const result = checkFnBody(checker, fn, { args, unifier: u, site: fn.decl.span, path: '' });
+  const items = fn.decl.tupleResult ? (result.kind === 'tuple' ? result.items : []) : [result];
+  const outputs = items.map((v, i) => {
+    if (v.kind !== 'tensor') throw new LoweringError(`result ${i + 1} is not a tensor`, fn.decl.span);
+    return { name: outputName(fn.decl, i), node: nodeOf(v.t) };
+  });
+  const dims = [...new Set(inputs.flatMap((n) => n.type.shape.flatMap(dimSymbols)))].sort();
+  const updates = [...L.updates].map(([path, node]: [string, Node]) => ({ path, node }));
+  const graph: Graph = { name: fnName, dims, inputs, outputs, updates };
+  return { model: decl.name.name, graph, params: paramTable(checker, inst), functions };
+}
+
+/** A result's name: declared (`(logits: ...)`), else `output`, `output_1`, ... */
+export function outputName(d: A.FnDecl, i: number): string {
+  return d.results?.[i]?.name?.name ?? (i === 0 ? 'output' : `output_${i}`);
+}

@@ -1,0 +1,118 @@
+// Host tensors as the reference interpreter, initializers and weight files see them: every
+// element as a float64, always holding a value representable in the tensor's dtype.
+
+import type { Dtype } from './dtype.js';
+
+export interface HostTensor {
+  readonly dtype: Dtype;
+  /** Concrete dims, row-major. */
+  readonly shape: readonly number[];
+  /** Elements in row-major order; each one is exactly representable in `dtype`. */
+  readonly data: Float64Array;
+}
+
+export const shapeSize = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+export function hostTensor(
+  dtype: Dtype,
+  shape: readonly number[],
+  data?: Float64Array | readonly number[],
+): HostTensor {
+  const n = shapeSize(shape);
+  const d = data === undefined ? new Float64Array(n) : Float64Array.from(data);
+  if (d.length !== n) throw new RangeError(`${d.length} values for shape [${shape.join(', ')}]`);
+  for (let i = 0; i < n; i++) d[i] = roundTo(dtype, d[i]!);
+  return { dtype, shape: [...shape], data: d };
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** The bits of the f32 nearest to x. */
+export function f32Bits(x: number): number {
+  f32[0] = x;
+  return u32[0]!;
+}
+export function bitsToF32(bits: number): number {
+  u32[0] = bits >>> 0;
+  return f32[0]!;
+}
+
+/** bf16 bits of x, rounded to nearest even (NaN stays a quiet NaN). */
+export function bf16Bits(x: number): number {
+  const b = f32Bits(x);
+  if (Number.isNaN(x)) return ((b >>> 16) | 0x40) & 0xffff;
+  const lsb = (b >>> 16) & 1;
+  return ((b + 0x7fff + lsb) >>> 16) & 0xffff;
+}
+export const bitsToBf16 = (bits: number): number => bitsToF32((bits & 0xffff) << 16);
+
+/** IEEE binary16 bits of x, rounded to nearest even, with subnormals and overflow to ±Inf. */
+export function f16Bits(x: number): number {
+  const sign = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
+  const a = Math.abs(x);
+  if (Number.isNaN(x)) return 0x7e00;
+  if (a >= 65520) return sign | 0x7c00; // rounds to Inf
+  if (a < 2 ** -24 * 0.5) return sign; // rounds to zero (ties to even: exactly half goes to 0)
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--; // guard log2 rounding
+  if (2 ** (e + 1) <= a) e++;
+  if (e < -14) {
+    // subnormal: units of 2^-24
+    const m = roundEven(a / 2 ** -24);
+    return sign | m; // m may reach 1024, which is the smallest normal: still correct bits
+  }
+  let m = roundEven((a / 2 ** e - 1) * 1024);
+  if (m === 1024) {
+    m = 0;
+    e++;
+  }
+  if (e > 15) return sign | 0x7c00;
+  return sign | ((e + 15) << 10) | m;
+}
+export function bitsToF16(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const e = (bits >> 10) & 0x1f;
+  const m = bits & 0x3ff;
+  if (e === 0) return sign * m * 2 ** -24;
+  if (e === 31) return m === 0 ? sign * Infinity : NaN;
+  return sign * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+function roundEven(x: number): number {
+  const f = Math.floor(x);
+  const r = x - f;
+  if (r > 0.5) return f + 1;
+  if (r < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+const INT_RANGE: Partial<Record<Dtype, number>> = { i4: 4, i8: 8, i32: 32 };
+
+/**
+ * x as the dtype stores it: floats rounded to nearest even; integers truncated toward
+ * zero and wrapped to their width (two's complement; i64 is kept exact only within ±2^53);
+ * bool is 0 or 1. NaN becomes 0 for integers.
+ */
+export function roundTo(dtype: Dtype, x: number): number {
+  switch (dtype) {
+    case 'f32':
+      return Math.fround(x);
+    case 'f16':
+      return bitsToF16(f16Bits(x));
+    case 'bf16':
+      return bitsToBf16(bf16Bits(x));
+    case 'bool':
+      return x !== 0 && !Number.isNaN(x) ? 1 : 0;
+    case 'i64':
+      return Number.isFinite(x) ? Math.trunc(x) + 0 : 0;
+    default: {
+      if (!Number.isFinite(x)) return 0;
+      const bits = INT_RANGE[dtype]!;
+      const m = 2 ** bits;
+      let v = Math.trunc(x) % m;
+      if (v < 0) v += m;
+      return (v >= m / 2 ? v - m : v) + 0;
+    }
+  }
+}
