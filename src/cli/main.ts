@@ -3,6 +3,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { EXIT, type Io, processIo } from './io.js';
+import { addModelCommands } from './model-commands.js';
 
 const VERSION = '0.1.0';
 
@@ -65,6 +66,16 @@ Examples:
       const { fmtCommand } = await import('./fmt.js');
       setCode(await fmtCommand(io, files, { check: opts.check === true, stdout: opts.stdout === true }));
     });
+  cmd
+    .command('lsp')
+    .description('run the .fm language server on stdin/stdout (editors start it; see docs/editor.md)')
+    .option('--stdio', 'talk JSON-RPC over stdin/stdout (the default and only transport)')
+    .allowUnknownOption()
+    .action(async () => {
+      const { runLsp } = await import('../lsp/server.js');
+      await runLsp();
+    });
+  addModelCommands(cmd, io, setCode);
   return cmd;
 }
 

@@ -1,0 +1,153 @@
+// `fmc inspect FILE`: a torchinfo-style table per block path (output shape, params, FLOPs
+// and activation bytes at the given dims), or a drawing of the graph with --graph.
+
+import * as fs from 'node:fs';
+import { activationBytes, nodeFlops } from '../ir/cost.js';
+import { dimToString } from '../ir/dims.js';
+import { toDot, toHtml, toSvg } from '../ir/draw.js';
+import { dtypeBytes } from '../ir/dtype.js';
+import { liveNodes, type Node } from '../ir/graph.js';
+import { concreteShape } from '../ir/interp.js';
+import { EXIT, type Io } from './io.js';
+import { CliError, lowerForCli, type ModelOptions, parseDims, warnUnusedDims, withDefaults } from './model.js';
+
+export interface InspectOptions extends ModelOptions {
+  readonly json?: boolean;
+  readonly graph?: string;
+  readonly depth?: string;
+}
+
+interface Row {
+  path: string;
+  depth: number;
+  first: number;
+  last: Node | undefined;
+  params: number;
+  flops: number;
+  bytes: number;
+}
+
+export function inspectCommand(io: Io, file: string, opts: InspectOptions): number {
+  const given = parseDims(opts.dims);
+  const lowered = lowerForCli(io, file, opts);
+  const g = lowered.graph;
+  warnUnusedDims(io, g, given);
+  if (opts.graph) {
+    const out = opts.graph;
+    const title = `${lowered.model}.${g.name}`;
+    const text = out.endsWith('.dot')
+      ? toDot(g)
+      : out.endsWith('.svg')
+        ? toSvg(g)
+        : out.endsWith('.html')
+          ? toHtml(g, title)
+          : undefined;
+    if (text === undefined) throw new CliError(`--graph ${out}: use a .dot, .svg or .html file name`, EXIT.usage);
+    fs.writeFileSync(out, text);
+    io.err(`fmc: wrote ${out} (${liveNodes(g).length} nodes)\n`);
+    return EXIT.ok;
+  }
+  const maxDepth = opts.depth === undefined ? 3 : Number(opts.depth);
+  if (!Number.isInteger(maxDepth) || maxDepth < 0)
+    throw new CliError(`--depth: expected a non-negative integer`, EXIT.usage);
+  const dims = withDefaults(io, g, given, opts.json);
+  const rows = new Map<string, Row>();
+  const rowOf = (path: string): Row | undefined => {
+    const parts = path ? path.split('.') : [];
+    const key = parts.slice(0, maxDepth).join('.');
+    let r = rows.get(key);
+    if (!r)
+      rows.set(
+        key,
+        (r = {
+          path: key,
+          depth: Math.min(parts.length, maxDepth),
+          first: Infinity,
+          last: undefined,
+          params: 0,
+          flops: 0,
+          bytes: 0,
+        }),
+      );
+    return r;
+  };
+  const ancestors = (path: string): Row[] => {
+    const parts = path ? path.split('.') : [];
+    const out: Row[] = [];
+    for (let k = 0; k <= Math.min(parts.length, maxDepth); k++) out.push(rowOf(parts.slice(0, k).join('.'))!);
+    return [...new Set(out)];
+  };
+  for (const n of liveNodes(g)) {
+    if (n.op === 'param') continue;
+    for (const r of ancestors(n.path)) {
+      r.first = Math.min(r.first, n.id);
+      if (!r.last || n.id > r.last.id) r.last = n;
+      r.flops += nodeFlops(n, dims);
+      r.bytes += activationBytes(n, dims);
+    }
+  }
+  let paramBytes = 0;
+  let trainable = 0;
+  for (const p of lowered.params) {
+    const count = concreteShape(p.shape, dims).reduce((a, b) => a * b, 1);
+    paramBytes += dtypeBytes(p.dtype, count);
+    if (p.role === 'param') trainable += count;
+    for (const r of ancestors(p.path.split('.').slice(0, -1).join('.'))) r.params += count;
+  }
+  const sorted = [...rows.values()].sort((a, b) => a.first - b.first || a.path.localeCompare(b.path));
+  const shapeOf = (n: Node | undefined) => (n ? `${n.type.dtype}[${n.type.shape.map(dimToString).join(', ')}]` : '-');
+  const root = rows.get('')!;
+  const totals = { params: root.params, trainable, paramBytes, flops: root.flops, activationBytes: root.bytes };
+  if (opts.json) {
+    const out = {
+      model: lowered.model,
+      fn: g.name,
+      dims: Object.fromEntries(dims),
+      rows: sorted.map((r) => ({
+        path: r.path,
+        output: shapeOf(r.last),
+        params: r.params,
+        flops: r.flops,
+        activationBytes: r.bytes,
+      })),
+      totals,
+    };
+    io.out(`${JSON.stringify(out, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  const table = [['Block (path)', 'Output shape', 'Params', 'FLOPs', 'Activations']];
+  for (const r of sorted) {
+    const name = r.path ? `${'  '.repeat(r.depth)}${r.path.split('.').slice(-1)[0]}` : `${lowered.model}.${g.name}`;
+    table.push([name, shapeOf(r.last), count(r.params), si(r.flops), bytes(r.bytes)]);
+  }
+  const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
+  const line = (row: string[]) =>
+    row.map((cell, c) => (c === 0 || c === 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+  io.out(`${line(table[0]!)}\n${'-'.repeat(widths.reduce((a, b) => a + b + 2, -2))}\n`);
+  for (const row of table.slice(1)) io.out(`${line(row)}\n`);
+  const dimText = [...dims].map(([k, v]) => `${k}=${v}`).join(', ');
+  io.out(
+    `\nParams: ${count(totals.params)} (${count(trainable)} trainable, ${bytes(paramBytes)})\nFLOPs: ${si(totals.flops)} per call at ${dimText || 'these shapes'}\nActivations: ${bytes(totals.activationBytes)} if nothing is freed or fused\n`,
+  );
+  return EXIT.ok;
+}
+
+const count = (n: number): string => n.toLocaleString('en-US');
+function si(n: number): string {
+  const units = ['', ' K', ' M', ' G', ' T'];
+  let u = 0;
+  while (n >= 1000 && u < units.length - 1) {
+    n /= 1000;
+    u++;
+  }
+  return u === 0 ? String(n) : `${n.toFixed(2)}${units[u]}`;
+}
+function bytes(n: number): string {
+  const units = [' B', ' KiB', ' MiB', ' GiB'];
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${n.toFixed(1)}${units[u]}`;
+}

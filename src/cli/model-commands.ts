@@ -1,0 +1,101 @@
+// The commands that compile a model: `run`, `inspect`, `export`. Registered by main.ts;
+// each is loaded on use.
+
+import type { Command } from 'commander';
+import { EXIT, type Io } from './io.js';
+
+const MODEL_OPTIONS: [string, string][] = [
+  ['--model <name>', 'the model to use when the file has several'],
+  ['--fn <name>', 'the model function to run (default: forward)'],
+  ['--dims <B=2,T=16>', 'sizes of symbolic dims; names a function does not use are warned about'],
+  ['--seed <n>', 'seed of the random inputs and initial weights (default 0)'],
+  ['--weights <file>', 'weights from a safetensors file instead of seeded initializers'],
+];
+
+/** Runs a command, turning user-facing failures (bad files, inputs, weights) into `fmc: message` and exit 1. */
+async function guarded(io: Io, f: () => Promise<number>): Promise<number> {
+  try {
+    return await f();
+  } catch (e) {
+    const user = ['CliError', 'SafetensorsError', 'EvalError', 'ExportError'];
+    const name = e instanceof Error ? e.constructor.name : '';
+    if (!(e instanceof Error) || !(user.includes(name) || (e as NodeJS.ErrnoException).code?.startsWith('E'))) throw e;
+    io.err(`fmc: ${e.message}\n`);
+    const code = (e as { code?: unknown }).code;
+    return typeof code === 'number' ? code : EXIT.user;
+  }
+}
+
+export function addModelCommands(cmd: Command, io: Io, setCode: (c: number) => void): void {
+  const withModel = (c: Command) => {
+    for (const [flag, help] of MODEL_OPTIONS) c.option(flag, help);
+    return c;
+  };
+  withModel(
+    cmd
+      .command('run')
+      .description('run a model function and print a summary of its outputs')
+      .argument('<file>', 'the .fm file holding the model')
+      .option('--target <name>', 'where to run it: reference (the float64 interpreter)', 'reference')
+      .option('--inputs <file>', 'inputs from a safetensors file (named like the function parameters)')
+      .option('--save-inputs <file>', 'write the inputs used to a safetensors file')
+      .option('--save-outputs <file>', 'write the outputs to a safetensors file')
+      .option('--json', 'print the summary as JSON'),
+  )
+    .addHelpText(
+      'after',
+      `
+Without --inputs, inputs are drawn from the seed: floats standard normal, integer inputs
+valid indices (token ids below the embedding size, labels below the class count).
+Dims not given with --dims default to 2 for B and N and 16 for others.
+
+Examples:
+  fmc run models/swa_lm.fm --dims B=2,T=16 --save-inputs in.safetensors --save-outputs out.safetensors
+  fmc run models/mlp.fm --inputs in.safetensors --json`,
+    )
+    .action(async (file: string, opts: Record<string, string | boolean | undefined>) => {
+      const { runCommand } = await import('./run.js');
+      setCode(await guarded(io, async () => runCommand(io, file, opts)));
+    });
+  withModel(
+    cmd
+      .command('inspect')
+      .description('show a model per block: output shapes, params, FLOPs and activation bytes')
+      .argument('<file>', 'the .fm file holding the model')
+      .option('--depth <n>', 'how deep block paths are broken down (default 3)')
+      .option('--graph <out>', 'draw the graph instead, to a .dot, .svg or .html file')
+      .option('--json', 'print the table as JSON'),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  fmc inspect models/bert.fm --dims B=1,T=128
+  fmc inspect models/mlp.fm --graph mlp.html`,
+    )
+    .action(async (file: string, opts: Record<string, string | boolean | undefined>) => {
+      const { inspectCommand } = await import('./inspect.js');
+      setCode(await guarded(io, async () => inspectCommand(io, file, opts)));
+    });
+  withModel(
+    cmd
+      .command('export')
+      .description('export a model function to ONNX, with its weights')
+      .argument('<file>', 'the .fm file holding the model')
+      .option('--onnx <out>', 'the ONNX file to write'),
+  )
+    .addHelpText(
+      'after',
+      `
+Symbolic dims stay dynamic in the ONNX model. Weights are seeded as \`fmc run\` seeds them
+(same --seed, same numbers), or read with --weights. Inputs and outputs keep the function's
+parameter and result names.
+
+Examples:
+  fmc export models/bert.fm --onnx bert.onnx`,
+    )
+    .action(async (file: string, opts: Record<string, string | boolean | undefined>) => {
+      const { exportCommand } = await import('./export.js');
+      setCode(await guarded(io, async () => exportCommand(io, file, opts)));
+    });
+}

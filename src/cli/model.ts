@@ -1,0 +1,110 @@
+// What `run`, `inspect` and `export` share: lowering a model function with its
+// diagnostics printed, `--dims` parsing and defaults, and the weights (a file or seeded).
+
+import { renderDiagnostic } from '../frontend/diagnostics.js';
+import { type Lowered, lowerFile } from '../frontend/lower.js';
+import type { Graph } from '../ir/graph.js';
+import { initParam } from '../ir/init.js';
+import { concreteShape } from '../ir/interp.js';
+import type { HostTensor } from '../ir/value.js';
+import { readSafetensorsFile } from '../runtime/safetensors.js';
+import { EXIT, type Io } from './io.js';
+
+/** A user-facing failure: printed as `fmc: message`, exit code 1 (or 2 for usage). */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly code: number = EXIT.user,
+  ) {
+    super(message);
+  }
+}
+
+export interface ModelOptions {
+  readonly model?: string;
+  readonly fn?: string;
+  readonly dims?: string;
+  readonly seed?: string;
+  readonly weights?: string;
+}
+
+/** Lowers the chosen function; diagnostics are printed and become a CliError. */
+export function lowerForCli(io: Io, file: string, opts: ModelOptions): Lowered {
+  const r = lowerFile(file, { model: opts.model, fn: opts.fn });
+  if (r.ok) return r.lowered;
+  for (const d of r.diagnostics) io.err(`${renderDiagnostic(d, () => undefined)}\n\n`);
+  const internal = r.diagnostics.some((d) => d.code === 'FM9999');
+  throw new CliError(`cannot compile ${file}`, internal ? EXIT.internal : EXIT.user);
+}
+
+/** `B=2,T=16` → a map; malformed text is a usage error. */
+export function parseDims(text: string | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  if (!text) return out;
+  for (const part of text.split(',')) {
+    const m = /^\s*([A-Za-z_][\w.]*)\s*=\s*(\d+)\s*$/.exec(part);
+    if (!m) throw new CliError(`--dims: expected NAME=SIZE[,NAME=SIZE...], found \`${part}\``, EXIT.usage);
+    const n = Number(m[2]);
+    if (!Number.isSafeInteger(n)) throw new CliError(`--dims: ${m[1]} is too large`, EXIT.usage);
+    out.set(m[1]!, n);
+  }
+  return out;
+}
+
+export function parseSeed(text: string | undefined): number {
+  if (text === undefined) return 0;
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) > 2 ** 32 - 1)
+    throw new CliError(`--seed: expected an integer from 0 to 4294967295, found \`${text}\``, EXIT.usage);
+  return Number(text);
+}
+
+/** Size a dim gets when `--dims` does not give it: 2 for a batch (`B`, `N`), 16 otherwise. */
+export const defaultDim = (name: string): number => (name === 'B' || name === 'N' ? 2 : 16);
+
+/** Warns about `--dims` names the graph does not use (one command line serves several models). */
+export function warnUnusedDims(io: Io, g: Graph, given: ReadonlyMap<string, number>): void {
+  for (const name of given.keys())
+    if (!g.dims.includes(name))
+      io.err(
+        `fmc: warning: --dims ${name}: \`${g.name}\` has no dim named ${name} (it uses ${g.dims.join(', ') || 'none'})\n`,
+      );
+}
+
+/** The given dims plus defaults for the graph's other dims (with a note saying so). */
+export function withDefaults(io: Io, g: Graph, given: ReadonlyMap<string, number>, quiet = false): Map<string, number> {
+  const dims = new Map(given);
+  const defaulted: string[] = [];
+  for (const d of g.dims) {
+    if (dims.has(d)) continue;
+    dims.set(d, defaultDim(d));
+    defaulted.push(`${d}=${defaultDim(d)}`);
+  }
+  if (defaulted.length > 0 && !quiet) io.err(`fmc: note: ${defaulted.join(', ')} by default (set with --dims)\n`);
+  return dims;
+}
+
+/** Param values: from a safetensors file (checked against the model) or seeded initializers. */
+export function loadParams(
+  l: Lowered,
+  dims: ReadonlyMap<string, number>,
+  seed: number,
+  weights?: string,
+): Map<string, HostTensor> {
+  const out = new Map<string, HostTensor>();
+  if (!weights) {
+    for (const p of l.params) out.set(p.path, initParam(p, dims, seed));
+    return out;
+  }
+  const file = readSafetensorsFile(weights).tensors;
+  for (const p of l.params) {
+    const t = file.get(p.path);
+    if (!t) throw new CliError(`${weights}: no tensor "${p.path}" (a ${p.role} of ${l.model})`);
+    const want = concreteShape(p.shape, dims);
+    if (t.dtype !== p.dtype || t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i]))
+      throw new CliError(
+        `${weights}: tensor "${p.path}" is ${t.dtype}[${t.shape.join(', ')}], but ${l.model} needs ${p.dtype}[${want.join(', ')}]`,
+      );
+    out.set(p.path, t);
+  }
+  return out;
+}

@@ -1,0 +1,136 @@
+// `fmc run FILE --target reference`: runs a model function on the reference interpreter with
+// seeded (or given) inputs and weights, and prints a summary of each output.
+
+import { liveNodes, type Graph, type Node, type NodeOf } from '../ir/graph.js';
+import { randomInput } from '../ir/init.js';
+import { bindDims, evaluate } from '../ir/interp.js';
+import { dimConstValue } from '../ir/dims.js';
+import type { HostTensor } from '../ir/value.js';
+import { readSafetensorsFile, writeSafetensorsFile } from '../runtime/safetensors.js';
+import { EXIT, type Io } from './io.js';
+import {
+  CliError,
+  loadParams,
+  lowerForCli,
+  type ModelOptions,
+  parseDims,
+  parseSeed,
+  warnUnusedDims,
+  withDefaults,
+} from './model.js';
+
+export interface RunOptions extends ModelOptions {
+  readonly target?: string;
+  readonly inputs?: string;
+  readonly saveInputs?: string;
+  readonly saveOutputs?: string;
+  readonly json?: boolean;
+}
+
+export function runCommand(io: Io, file: string, opts: RunOptions): number {
+  const target = opts.target ?? 'reference';
+  if (target !== 'reference')
+    throw new CliError(
+      `--target ${target}: only the reference interpreter exists yet (--target reference)`,
+      EXIT.usage,
+    );
+  const given = parseDims(opts.dims);
+  const seed = parseSeed(opts.seed);
+  const lowered = lowerForCli(io, file, opts);
+  const g = lowered.graph;
+  warnUnusedDims(io, g, given);
+  let inputs: Map<string, HostTensor>;
+  let dims: Map<string, number>;
+  if (opts.inputs) {
+    inputs = readInputs(io, g, opts.inputs);
+    const shapes = new Map([...inputs].map(([k, t]) => [k, t.shape]));
+    dims = bindDims(g, shapes, given);
+  } else {
+    dims = withDefaults(io, g, given, opts.json);
+    inputs = new Map(g.inputs.map((n) => [n.args.name, randomInput(n, dims, seed, tokenRange(g, n))]));
+  }
+  const params = loadParams(lowered, dims, seed, opts.weights);
+  const t0 = performance.now();
+  const { outputs } = evaluate(g, { inputs, params, dims });
+  const ms = performance.now() - t0;
+  if (opts.saveInputs) writeSafetensorsFile(opts.saveInputs, inputs);
+  if (opts.saveOutputs) writeSafetensorsFile(opts.saveOutputs, outputs);
+  const summary = [...outputs].map(([name, t]) => ({ name, ...summarize(t) }));
+  if (opts.json) {
+    const out = { model: lowered.model, fn: g.name, target, seed, dims: Object.fromEntries(dims), outputs: summary };
+    io.out(`${JSON.stringify(out, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  const dimText = [...dims].map(([k, v]) => `${k}=${v}`).join(', ');
+  io.out(`${lowered.model}.${g.name} on ${target} (${dimText || 'no dims'}; seed ${seed}; ${ms.toFixed(0)} ms)\n`);
+  for (const s of summary) {
+    const first = s.first.map(fmt).join(', ');
+    io.out(
+      `  ${s.name}: ${s.dtype}[${s.shape.join(', ')}]  mean ${fmt(s.mean)}  std ${fmt(s.std)}  first [${first}${s.count > s.first.length ? ', ...' : ''}]\n`,
+    );
+  }
+  return EXIT.ok;
+}
+
+function readInputs(io: Io, g: Graph, path: string): Map<string, HostTensor> {
+  const file = readSafetensorsFile(path).tensors;
+  const out = new Map<string, HostTensor>();
+  for (const n of g.inputs) {
+    const t = file.get(n.args.name);
+    if (!t) throw new CliError(`${path}: no tensor "${n.args.name}" (an input of ${g.name})`);
+    if (t.dtype !== n.args.dtype)
+      throw new CliError(`${path}: tensor "${n.args.name}" is ${t.dtype}, but ${g.name} takes ${n.args.dtype}`);
+    out.set(n.args.name, t);
+  }
+  for (const k of file.keys())
+    if (!out.has(k)) io.err(`fmc: warning: ${path}: tensor "${k}" is not an input of ${g.name}; ignored\n`);
+  return out;
+}
+
+/**
+ * The exclusive upper bound for random integer inputs: the size of the table an input
+ * indexes (token ids into an embedding), or of the class axis it is compared with (labels
+ * in one_hot); 2 when neither is visible.
+ */
+export function tokenRange(g: Graph, input: NodeOf<'input'>): number | undefined {
+  const live = liveNodes(g);
+  const through = new Set<Node>([input]);
+  for (const n of live) {
+    if (!n.inputs.some((i) => through.has(i))) continue;
+    if (n.op === 'cast' || n.op === 'reshape' || n.op === 'expand' || n.op === 'slice') through.add(n);
+    if (n.op === 'gather' && through.has(n.inputs[1]!)) {
+      const size = dimConstValue(n.inputs[0]!.type.shape[n.args.axis]!);
+      if (size !== undefined) return size;
+    }
+    if (n.op === 'binary' && n.args.fn === 'eq') {
+      const other = n.inputs.find((i) => !through.has(i));
+      if (other?.op === 'iota') {
+        const size = dimConstValue(other.type.shape[other.args.axis]!);
+        if (size !== undefined) return size;
+      }
+    }
+  }
+  return undefined;
+}
+
+interface Summary {
+  dtype: string;
+  shape: number[];
+  count: number;
+  mean: number;
+  std: number;
+  first: number[];
+}
+
+function summarize(t: HostTensor): Summary {
+  const n = t.data.length;
+  let sum = 0;
+  for (const x of t.data) sum += x;
+  const mean = n > 0 ? sum / n : NaN;
+  let sq = 0;
+  for (const x of t.data) sq += (x - mean) * (x - mean);
+  const std = n > 0 ? Math.sqrt(sq / n) : NaN;
+  return { dtype: t.dtype, shape: [...t.shape], count: n, mean, std, first: [...t.data.subarray(0, 6)] };
+}
+
+const fmt = (x: number): string => (Number.isInteger(x) ? String(x) : x.toPrecision(5));

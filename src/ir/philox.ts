@@ -1,0 +1,72 @@
+// Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011), the
+// counter-based generator behind `random`, param initializers and random inputs. It is pure
+// 32-bit integer arithmetic, so every machine (and every backend) produces the same bits.
+
+const M0 = 0xd2511f53;
+const M1 = 0xcd9e8d57;
+const W0 = 0x9e3779b9; // key schedule: golden ratio
+const W1 = 0xbb67ae85; // key schedule: sqrt(3) - 1
+
+/** The high and low 32 bits of the 64-bit product of two uint32s (exact: no partial product exceeds 2^34). */
+function mulhilo(a: number, b: number): [hi: number, lo: number] {
+  const [ah, al, bh, bl] = [a >>> 16, a & 0xffff, b >>> 16, b & 0xffff];
+  const low = al * bl;
+  const mid = ah * bl + al * bh;
+  const hi = ah * bh + Math.floor((mid + Math.floor(low / 0x10000)) / 0x10000);
+  return [hi >>> 0, Math.imul(a, b) >>> 0];
+}
+
+type Words4 = [number, number, number, number];
+
+function round(c: Words4, k: [number, number]): Words4 {
+  const [hi0, lo0] = mulhilo(M0, c[0]);
+  const [hi1, lo1] = mulhilo(M1, c[2]);
+  return [(hi1 ^ c[1] ^ k[0]) >>> 0, lo1, (hi0 ^ c[3] ^ k[1]) >>> 0, lo0];
+}
+
+/** Philox4x32 with 10 rounds: four uint32 words from a 128-bit counter and a 64-bit key. */
+export function philox4x32(counter: [number, number, number, number], key: [number, number]): Words4 {
+  let c: Words4 = [counter[0] >>> 0, counter[1] >>> 0, counter[2] >>> 0, counter[3] >>> 0];
+  let k: [number, number] = [key[0] >>> 0, key[1] >>> 0];
+  for (let r = 0; r < 10; r++) {
+    if (r > 0) k = [(k[0] + W0) >>> 0, (k[1] + W1) >>> 0];
+    c = round(c, k);
+  }
+  return c;
+}
+
+const FNV_OFFSET = 0xcbf29ce484222325n;
+const FNV_PRIME = 0x100000001b3n;
+const U64 = (1n << 64n) - 1n;
+
+/**
+ * The Philox key of a stream: FNV-1a 64 over the seed (8 bytes, little-endian two's complement)
+ * followed by the UTF-8 bytes of `key`, split into its low and high 32-bit halves.
+ */
+export function streamKey(seed: number, key: string): [number, number] {
+  if (!Number.isSafeInteger(seed)) throw new RangeError(`random seed ${seed} is not a safe integer`);
+  let h = FNV_OFFSET;
+  const eat = (byte: number): void => {
+    h = ((h ^ BigInt(byte)) * FNV_PRIME) & U64;
+  };
+  const s = BigInt.asUintN(64, BigInt(seed));
+  for (let i = 0n; i < 64n; i += 8n) eat(Number((s >> i) & 0xffn));
+  for (const byte of Buffer.from(key, 'utf8')) eat(byte);
+  return [Number(h & 0xffffffffn), Number(h >> 32n)];
+}
+
+/**
+ * `count` uniform values in [0, 1), each a multiple of 2^-24 (so exactly representable in f32).
+ * Element i is word i % 4 of philox4x32([i / 4 (low 32 bits), i / 4 (high bits), 0, 0], streamKey(seed, key)),
+ * whose 24 high bits are scaled by 2^-24. A prefix of a longer stream equals the shorter stream.
+ */
+export function uniformStream(seed: number, key: string, count: number): Float64Array {
+  if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`bad random count ${count}`);
+  const k = streamKey(seed, key);
+  const out = new Float64Array(count);
+  for (let block = 0; block * 4 < count; block++) {
+    const words = philox4x32([block >>> 0, Math.floor(block / 2 ** 32), 0, 0], k);
+    for (let j = 0; j < 4 && block * 4 + j < count; j++) out[block * 4 + j] = (words[j]! >>> 8) / 2 ** 24;
+  }
+  return out;
+}
