@@ -32,7 +32,7 @@ export interface ModelOptions {
 export function lowerForCli(io: Io, file: string, opts: ModelOptions): Lowered {
   const r = lowerFile(file, { model: opts.model, fn: opts.fn });
   if (r.ok) return r.lowered;
-  for (const d of r.diagnostics) io.err(`${renderDiagnostic(d, () => undefined)}\n\n`);
+  for (const d of r.diagnostics) io.err(`${renderDiagnostic(d, (f) => r.program.source(f))}\n\n`);
   const internal = r.diagnostics.some((d) => d.code === 'FM9999');
   throw new CliError(`cannot compile ${file}`, internal ? EXIT.internal : EXIT.user);
 }

@@ -39,24 +39,30 @@ export interface Lowered {
 
 export type LowerResult =
   | { readonly ok: true; readonly lowered: Lowered; readonly program: Program }
-  | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
+  | { readonly ok: false; readonly diagnostics: readonly Diagnostic[]; readonly program: Program };
 
 /** Checks `file` and lowers one function of one of its models. */
 export function lowerFile(file: string, options: LowerOptions = {}, host: Host = nodeHost): LowerResult {
   const { program, diagnostics } = checkFiles([file], host);
-  if (diagnostics.some((d) => d.severity === 'error')) return { ok: false, diagnostics };
+  if (diagnostics.some((d) => d.severity === 'error')) return { ok: false, diagnostics, program };
   const root = program.roots[0];
-  if (!root) return { ok: false, diagnostics };
+  if (!root) return { ok: false, diagnostics, program };
   const models = root.parse.ast.items.filter((i): i is A.BlockDecl => i.kind === 'Block' && i.isModel);
   const fileSpan = { file: root.path, start: 0, end: 0 };
   const fail = (code: 'FM0800' | 'FM0801' | 'FM0802', span: Span, args: string[]): LowerResult => ({
     ok: false,
     diagnostics: [diag(code, span, args)],
+    program,
   });
   const decl = options.model ? models.find((m) => m.name.name === options.model) : models[0];
   if (!decl || (!options.model && models.length > 1)) {
     const names = models.map((m) => `\`${m.name.name}\``).join(', ') || 'none';
-    return fail('FM0801', fileSpan, [root.path, options.model ? `\`${options.model}\`` : 'one model', names]);
+    const why = options.model
+      ? `no model named \`${options.model}\``
+      : models.length === 0
+        ? 'no model to compile'
+        : 'several models (choose one with --model)';
+    return fail('FM0801', fileSpan, [root.path, why, names]);
   }
   const checker = new Checker(program);
   checker.lowering = new Lowering(options.training ?? false);

@@ -91,7 +91,7 @@ export const MESSAGES = {
   FM0702: 'file is not UTF-8 text: {0}',
   // ---- FM08xx: compiling a model (lowering to the graph IR)
   FM0800: 'cannot compile `{0}`: {1}',
-  FM0801: '{0} has no model named {1}; its models: {2}',
+  FM0801: '{0}: {1}; its models: {2}',
   FM0802: 'model `{0}` has no function `{1}`; its functions: {2}',
   // ---- FM9xxx: the compiler itself
   FM9999: 'internal compiler error: {0}. This is a bug in fmc; please report it with the file that caused it',

@@ -321,21 +321,44 @@ export function einsum(spec: string, ops: readonly HostTensor[], shape: readonly
     const st = strides(t.shape);
     return [...out, ...summed].map((c) => (ins[k]!.includes(c) ? st[ins[k]!.indexOf(c)]! : 0));
   });
-  const [mul, add] = isInt(dtype)
-    ? [(a: number, b: number) => intBinary('mul', dtype, a, b), (a: number, b: number) => intBinary('add', dtype, a, b)]
-    : [(a: number, b: number) => a * b, (a: number, b: number) => a + b];
   const data = new Float64Array(shapeSize(shape));
   const sumShape = summed.map((c) => size.get(c)!);
-  forEachIndex(shape, (o, flat) => {
-    const base = step.map((st) => flatAt(st, o));
-    let acc = 0;
-    forEachIndex(sumShape, (s) => {
-      let prod = 1;
-      ops.forEach((t, k) => {
-        const at = base[k]! + s.reduce((a, v, j) => a + v * step[k]![out.length + j]!, 0);
-        prod = k === 0 ? t.data[at]! : mul(prod, t.data[at]!);
+  if (isInt(dtype)) {
+    const mul = (a: number, b: number) => intBinary('mul', dtype, a, b);
+    const add = (a: number, b: number) => intBinary('add', dtype, a, b);
+    forEachIndex(shape, (o, flat) => {
+      const base = step.map((st) => flatAt(st, o));
+      let acc = 0;
+      forEachIndex(sumShape, (s) => {
+        let prod = 1;
+        ops.forEach((t, k) => {
+          const at = base[k]! + s.reduce((a, v, j) => a + v * step[k]![out.length + j]!, 0);
+          prod = k === 0 ? t.data[at]! : mul(prod, t.data[at]!);
+        });
+        acc = add(acc, prod);
       });
-      acc = add(acc, prod);
+      data[flat] = acc;
+    });
+    return result(dtype, shape, data);
+  }
+  // Floats: the same sum, with the last summed letter as a plain strided loop (the only hot spot).
+  const [a, b] = [ops[0]!.data, ops[1]?.data];
+  const inner = sumShape.length > 0 ? sumShape[sumShape.length - 1]! : 1;
+  const outer = sumShape.slice(0, -1);
+  const last = out.length + sumShape.length - 1;
+  const [sa, sb] = [sumShape.length > 0 ? step[0]![last]! : 0, sumShape.length > 0 ? (step[1]?.[last] ?? 0) : 0];
+  forEachIndex(shape, (o, flat) => {
+    const [ba, bb] = [flatAt(step[0]!, o), step[1] ? flatAt(step[1], o) : 0];
+    let acc = 0;
+    forEachIndex(outer, (s) => {
+      let pa = ba;
+      let pb = bb;
+      for (let j = 0; j < s.length; j++) {
+        pa += s[j]! * step[0]![out.length + j]!;
+        if (step[1]) pb += s[j]! * step[1][out.length + j]!;
+      }
+      if (b) for (let j = 0; j < inner; j++) acc += a[pa + j * sa]! * b[pb + j * sb]!;
+      else for (let j = 0; j < inner; j++) acc += a[pa + j * sa]!;
     });
     data[flat] = acc;
   });

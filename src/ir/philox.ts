@@ -7,32 +7,35 @@ const M1 = 0xcd9e8d57;
 const W0 = 0x9e3779b9; // key schedule: golden ratio
 const W1 = 0xbb67ae85; // key schedule: sqrt(3) - 1
 
-/** The high and low 32 bits of the 64-bit product of two uint32s (exact: no partial product exceeds 2^34). */
-function mulhilo(a: number, b: number): [hi: number, lo: number] {
-  const [ah, al, bh, bl] = [a >>> 16, a & 0xffff, b >>> 16, b & 0xffff];
-  const low = al * bl;
+/** The high 32 bits of the 64-bit product of two uint32s (exact: no partial product exceeds 2^34). */
+function mulhi(a: number, b: number): number {
+  const al = a & 0xffff;
+  const ah = a >>> 16;
+  const bl = b & 0xffff;
+  const bh = b >>> 16;
   const mid = ah * bl + al * bh;
-  const hi = ah * bh + Math.floor((mid + Math.floor(low / 0x10000)) / 0x10000);
-  return [hi >>> 0, Math.imul(a, b) >>> 0];
+  return (ah * bh + Math.floor((mid + Math.floor((al * bl) / 0x10000)) / 0x10000)) >>> 0;
 }
 
 type Words4 = [number, number, number, number];
 
-function round(c: Words4, k: [number, number]): Words4 {
-  const [hi0, lo0] = mulhilo(M0, c[0]);
-  const [hi1, lo1] = mulhilo(M1, c[2]);
-  return [(hi1 ^ c[1] ^ k[0]) >>> 0, lo1, (hi0 ^ c[3] ^ k[1]) >>> 0, lo0];
-}
-
 /** Philox4x32 with 10 rounds: four uint32 words from a 128-bit counter and a 64-bit key. */
 export function philox4x32(counter: [number, number, number, number], key: [number, number]): Words4 {
-  let c: Words4 = [counter[0] >>> 0, counter[1] >>> 0, counter[2] >>> 0, counter[3] >>> 0];
-  let k: [number, number] = [key[0] >>> 0, key[1] >>> 0];
+  let [c0, c1, c2, c3] = [counter[0] >>> 0, counter[1] >>> 0, counter[2] >>> 0, counter[3] >>> 0];
+  let [k0, k1] = [key[0] >>> 0, key[1] >>> 0];
   for (let r = 0; r < 10; r++) {
-    if (r > 0) k = [(k[0] + W0) >>> 0, (k[1] + W1) >>> 0];
-    c = round(c, k);
+    if (r > 0) {
+      k0 = (k0 + W0) >>> 0;
+      k1 = (k1 + W1) >>> 0;
+    }
+    // One round: (c0, c2) are multiplied; the high halves mix into the other words.
+    const hi0 = mulhi(M0, c0);
+    const lo0 = Math.imul(M0, c0) >>> 0;
+    const hi1 = mulhi(M1, c2);
+    const lo1 = Math.imul(M1, c2) >>> 0;
+    [c0, c1, c2, c3] = [(hi1 ^ c1 ^ k0) >>> 0, lo1, (hi0 ^ c3 ^ k1) >>> 0, lo0];
   }
-  return c;
+  return [c0, c1, c2, c3];
 }
 
 const FNV_OFFSET = 0xcbf29ce484222325n;

@@ -64,7 +64,8 @@ describe('golden error baselines', () => {
     });
   }
   it('uses every diagnostic code (except the internal-error code)', () => {
-    const missing = Object.keys(MESSAGES).filter((c) => c !== 'FM9999' && !seen.has(c));
+    // FM08xx come from compiling a model, not from `fmc check`: test/golden/compile.test.ts covers them.
+    const missing = Object.keys(MESSAGES).filter((c) => c !== 'FM9999' && !c.startsWith('FM08') && !seen.has(c));
     expect(missing, `codes without a golden case: ${missing.join(', ')}`).toEqual([]);
   });
 });
