@@ -136,6 +136,11 @@ export class Lowering {
         const out = em.op('ConstantOfShape', [this.dims.shape(shape)], [em.tensorAttr('value', d, v)]);
         return dtype === d ? out : this.cast(out, dtype);
       }
+      case 'dim': {
+        // The run-time value of a dim expression as a scalar of the node's dtype.
+        const v = this.dims.scalar(n.args.value);
+        return n.args.dtype === 'i64' ? v : this.cast(v, n.args.dtype);
+      }
       case 'iota': {
         const { axis, dtype, shape } = n.args;
         let r = em.op('Range', [em.i64Scalar(0), this.dims.scalar(shape[axis]!), em.i64Scalar(1)]);

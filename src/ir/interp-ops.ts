@@ -315,7 +315,8 @@ export function einsum(spec: string, ops: readonly HostTensor[], shape: readonly
   const dtype = ops[0]!.dtype;
   const size = new Map<string, number>();
   ins.forEach((s, k) => [...s].forEach((c, i) => size.set(c, ops[k]!.shape[i]!)));
-  const summed = [...new Set(ins.join(''))].filter((c) => !out.includes(c));
+  // Summed letters, smallest first: the last one is the float path's plain inner loop.
+  const summed = [...new Set(ins.join(''))].filter((c) => !out.includes(c)).sort((x, y) => size.get(x)! - size.get(y)!);
   // step[k][l]: how far operand k's flat position moves when letter l (output letters, then summed) grows by one.
   const step = ops.map((t, k) => {
     const st = strides(t.shape);
