@@ -5,7 +5,6 @@
 // and bool results are wrapped to their dtype with roundTo.
 
 import { type Dtype, isFloat, isInt } from './dtype.js';
-import { parseEinsum } from './infer.js';
 import { type BinaryFn, type UnaryFn, isCompare } from './ops.js';
 import { type HostTensor, roundTo, shapeSize } from './value.js';
 
@@ -27,7 +26,8 @@ export function strides(shape: readonly number[]): number[] {
   return s;
 }
 
-const flatAt = (st: readonly number[], idx: readonly number[]): number => idx.reduce((a, i, k) => a + i * st[k]!, 0);
+export const flatAt = (st: readonly number[], idx: readonly number[]): number =>
+  idx.reduce((a, i, k) => a + i * st[k]!, 0);
 
 /** Calls `f` with every multi-index of `shape` in row-major order and its flat position (the index array is reused). */
 export function forEachIndex(shape: readonly number[], f: (idx: readonly number[], flat: number) => void): void {
@@ -44,7 +44,7 @@ export function forEachIndex(shape: readonly number[], f: (idx: readonly number[
 }
 
 /** A tensor; integer and bool elements are wrapped to the dtype, float ones kept as computed. */
-function result(dtype: Dtype, shape: readonly number[], data: Float64Array): HostTensor {
+export function result(dtype: Dtype, shape: readonly number[], data: Float64Array): HostTensor {
   if (!isFloat(dtype)) for (let i = 0; i < data.length; i++) data[i] = roundTo(dtype, data[i]!);
   return { dtype, shape: [...shape], data };
 }
@@ -61,8 +61,19 @@ function broadcastReader(t: HostTensor, rank: number): (idx: readonly number[]) 
 }
 
 function elementwise(dtype: Dtype, shape: readonly number[], ins: readonly HostTensor[], f: (v: number[]) => number) {
-  const readers = ins.map((t) => broadcastReader(t, shape.length));
   const data = new Float64Array(shapeSize(shape));
+  const n = shapeSize(shape);
+  // Inputs of the output's own size (or scalars) are read by flat position; others broadcast.
+  const direct = ins.every((t) => t.data.length === n || t.data.length === 1);
+  if (direct) {
+    const v: number[] = ins.map(() => 0);
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < ins.length; k++) v[k] = ins[k]!.data.length === 1 ? ins[k]!.data[0]! : ins[k]!.data[i]!;
+      data[i] = f(v);
+    }
+    return result(dtype, shape, data);
+  }
+  const readers = ins.map((t) => broadcastReader(t, shape.length));
   forEachIndex(shape, (idx, flat) => (data[flat] = f(readers.map((r) => r(idx)))));
   return result(dtype, shape, data);
 }
@@ -307,61 +318,4 @@ export function scatterAdd(x: HostTensor, idx: HostTensor, src: HostTensor, axis
     data[at] = isInt(x.dtype) ? intBinary('add', x.dtype, data[at]!, src.data[flat]!) : data[at]! + src.data[flat]!;
   });
   return result(x.dtype, x.shape, data);
-}
-
-/** Letters-only einsum of one or two operands: letters missing from the output are summed. */
-export function einsum(spec: string, ops: readonly HostTensor[], shape: readonly number[]): HostTensor {
-  const { ins, out } = parseEinsum(spec, ops.length);
-  const dtype = ops[0]!.dtype;
-  const size = new Map<string, number>();
-  ins.forEach((s, k) => [...s].forEach((c, i) => size.set(c, ops[k]!.shape[i]!)));
-  // Summed letters, smallest first: the last one is the float path's plain inner loop.
-  const summed = [...new Set(ins.join(''))].filter((c) => !out.includes(c)).sort((x, y) => size.get(x)! - size.get(y)!);
-  // step[k][l]: how far operand k's flat position moves when letter l (output letters, then summed) grows by one.
-  const step = ops.map((t, k) => {
-    const st = strides(t.shape);
-    return [...out, ...summed].map((c) => (ins[k]!.includes(c) ? st[ins[k]!.indexOf(c)]! : 0));
-  });
-  const data = new Float64Array(shapeSize(shape));
-  const sumShape = summed.map((c) => size.get(c)!);
-  if (isInt(dtype)) {
-    const mul = (a: number, b: number) => intBinary('mul', dtype, a, b);
-    const add = (a: number, b: number) => intBinary('add', dtype, a, b);
-    forEachIndex(shape, (o, flat) => {
-      const base = step.map((st) => flatAt(st, o));
-      let acc = 0;
-      forEachIndex(sumShape, (s) => {
-        let prod = 1;
-        ops.forEach((t, k) => {
-          const at = base[k]! + s.reduce((a, v, j) => a + v * step[k]![out.length + j]!, 0);
-          prod = k === 0 ? t.data[at]! : mul(prod, t.data[at]!);
-        });
-        acc = add(acc, prod);
-      });
-      data[flat] = acc;
-    });
-    return result(dtype, shape, data);
-  }
-  // Floats: the same sum, with the last summed letter as a plain strided loop (the only hot spot).
-  const [a, b] = [ops[0]!.data, ops[1]?.data];
-  const inner = sumShape.length > 0 ? sumShape[sumShape.length - 1]! : 1;
-  const outer = sumShape.slice(0, -1);
-  const last = out.length + sumShape.length - 1;
-  const [sa, sb] = [sumShape.length > 0 ? step[0]![last]! : 0, sumShape.length > 0 ? (step[1]?.[last] ?? 0) : 0];
-  forEachIndex(shape, (o, flat) => {
-    const [ba, bb] = [flatAt(step[0]!, o), step[1] ? flatAt(step[1], o) : 0];
-    let acc = 0;
-    forEachIndex(outer, (s) => {
-      let pa = ba;
-      let pb = bb;
-      for (let j = 0; j < s.length; j++) {
-        pa += s[j]! * step[0]![out.length + j]!;
-        if (step[1]) pb += s[j]! * step[1][out.length + j]!;
-      }
-      if (b) for (let j = 0; j < inner; j++) acc += a[pa + j * sa]! * b[pb + j * sb]!;
-      else for (let j = 0; j < inner; j++) acc += a[pa + j * sa]!;
-    });
-    data[flat] = acc;
-  });
-  return result(dtype, shape, data);
 }

@@ -12,6 +12,7 @@ import { isFloat } from './dtype.js';
 import { type Graph, IRError, type Node, type TType, liveNodes } from './graph.js';
 import * as K from './interp-ops.js';
 import { EvalError } from './interp-ops.js';
+import { einsum } from './interp-einsum.js';
 import { uniformStream } from './philox.js';
 import { type HostTensor, roundTo, shapeSize } from './value.js';
 
@@ -196,7 +197,7 @@ export function evalNode(n: Node, args: readonly HostTensor[], dims: ReadonlyMap
     case 'concat':
       return K.concat(args, n.args.axis, shape);
     case 'einsum':
-      return K.einsum(n.args.spec, args, shape);
+      return einsum(n.args.spec, args, shape);
     case 'gather':
       return K.gather(x, args[1]!, n.args.axis, shape);
     case 'scatter_add':
