@@ -70,7 +70,9 @@ Examples:
     .command('lsp')
     .description('run the .fm language server on stdin/stdout (editors start it; see docs/editor.md)')
     .option('--stdio', 'talk JSON-RPC over stdin/stdout (the default and only transport)')
+    // Language clients add options of their own (`--clientProcessId=N`): ignore them.
     .allowUnknownOption()
+    .allowExcessArguments()
     .action(async () => {
       const { runLsp } = await import('../lsp/server.js');
       await runLsp();
