@@ -21,19 +21,26 @@ type Words4 = [number, number, number, number];
 
 /** Philox4x32 with 10 rounds: four uint32 words from a 128-bit counter and a 64-bit key. */
 export function philox4x32(counter: [number, number, number, number], key: [number, number]): Words4 {
-  let [c0, c1, c2, c3] = [counter[0] >>> 0, counter[1] >>> 0, counter[2] >>> 0, counter[3] >>> 0];
-  let [k0, k1] = [key[0] >>> 0, key[1] >>> 0];
+  let c0 = counter[0] >>> 0;
+  let c1 = counter[1] >>> 0;
+  let c2 = counter[2] >>> 0;
+  let c3 = counter[3] >>> 0;
+  let k0 = key[0] >>> 0;
+  let k1 = key[1] >>> 0;
   for (let r = 0; r < 10; r++) {
     if (r > 0) {
       k0 = (k0 + W0) >>> 0;
       k1 = (k1 + W1) >>> 0;
     }
-    // One round: (c0, c2) are multiplied; the high halves mix into the other words.
+    // One round: c0 and c2 are multiplied; the high halves mix into the other words.
     const hi0 = mulhi(M0, c0);
     const lo0 = Math.imul(M0, c0) >>> 0;
     const hi1 = mulhi(M1, c2);
     const lo1 = Math.imul(M1, c2) >>> 0;
-    [c0, c1, c2, c3] = [(hi1 ^ c1 ^ k0) >>> 0, lo1, (hi0 ^ c3 ^ k1) >>> 0, lo0];
+    c0 = (hi1 ^ c1 ^ k0) >>> 0;
+    c1 = lo1;
+    c2 = (hi0 ^ c3 ^ k1) >>> 0;
+    c3 = lo0;
   }
   return [c0, c1, c2, c3];
 }

@@ -643,6 +643,14 @@ describe('export', () => {
       win: g.op('window', { axes: [0], size: [2], stride: [3], dilation: [1] }, x),
       tail: g.op('slice', { starts: [dimSub(N, H)], sizes: [H], steps: [1] }, x),
       crop: g.op('pad', { pads: [[zero, dimNeg(H)]], value: 0 }, x),
+      // `dim`: the run-time value of a dim as a scalar (the mean's divisor when an axis is symbolic)
+      mean: g.op(
+        'binary',
+        { fn: 'div' },
+        g.op('reduce', { fn: 'sum', axes: [0], keepdim: false }, x),
+        g.op('dim', { value: N, dtype: 'f32' }),
+      ),
+      count: g.op('dim', { value: dimMul(N, H), dtype: 'i32' }),
     };
     const graph = g.graph(outs);
     const sess = await session(graph);
