@@ -22,7 +22,7 @@
 // The tests avoid these inputs.
 
 import { dimConstValue, dimToString } from '../ir/dims.js';
-import type { Graph, Node, NodeOf } from '../ir/graph.js';
+import { type Graph, type Node, type NodeOf, reachableFrom } from '../ir/graph.js';
 import type { HostTensor } from '../ir/value.js';
 import { DimCompiler, DimError } from './onnx-dims.js';
 import { Emitter, ExportError, onnxDtype } from './onnx-emit.js';
@@ -98,14 +98,4 @@ export function exportOnnx(
 }
 
 /** The nodes the outputs depend on, in topological order (updates are not exported). */
-function reachable(g: Graph): Node[] {
-  const seen = new Set<Node>();
-  const stack = g.outputs.map((o) => o.node);
-  while (stack.length > 0) {
-    const n = stack.pop()!;
-    if (seen.has(n)) continue;
-    seen.add(n);
-    stack.push(...n.inputs);
-  }
-  return [...seen].sort((a, b) => a.id - b.id);
-}
+const reachable = (g: Graph): Node[] => reachableFrom(g.outputs.map((o) => o.node));

@@ -78,8 +78,13 @@ export class GraphBuilder {
 
 /** The nodes a graph reaches from its outputs and updates, in topological order (inputs always included). */
 export function liveNodes(g: Graph): Node[] {
+  return reachableFrom([...g.inputs, ...g.outputs.map((o) => o.node), ...g.updates.map((u) => u.node)]);
+}
+
+/** The nodes `roots` depend on (themselves included), in topological order. */
+export function reachableFrom(roots: readonly Node[]): Node[] {
   const seen = new Set<Node>();
-  const stack: Node[] = [...g.inputs, ...g.outputs.map((o) => o.node), ...g.updates.map((u) => u.node)];
+  const stack = [...roots];
   while (stack.length > 0) {
     const n = stack.pop()!;
     if (seen.has(n)) continue;

@@ -43,6 +43,20 @@ export const INIT_FNS = [
 ] as const;
 export type InitFn = (typeof INIT_FNS)[number];
 
+/** Each initializer's arguments, in positional order (defaults in docs/language.md). */
+export const INIT_ARGS: Readonly<Record<InitFn, readonly string[]>> = {
+  zeros: [],
+  ones: [],
+  constant: ['value'],
+  normal: ['mean', 'std'],
+  uniform: ['low', 'high'],
+  trunc_normal: ['std', 'mean', 'a', 'b'],
+  xavier_uniform: ['gain'],
+  xavier_normal: ['gain'],
+  kaiming_uniform: ['a'],
+  kaiming_normal: ['a'],
+};
+
 /** A parameter initializer with its numeric arguments (missing ones take the documented defaults). */
 export interface Init {
   readonly fn: InitFn;

@@ -5,6 +5,7 @@
 import type * as A from '../ast.js';
 import { note, suggest } from '../diagnostics.js';
 import { type Dim, dimConstValue, dimEquals } from '../../ir/dims.js';
+import { INIT_ARGS } from '../../ir/ops.js';
 import type { Span } from '../source.js';
 import {
   type Binding,
@@ -315,18 +316,7 @@ function condHolds(ctx: Ctx, cond: A.Expr): boolean {
   return c.value !== false;
 }
 
-const INITIALIZERS: Record<string, readonly string[]> = {
-  zeros: [],
-  ones: [],
-  constant: ['value'],
-  normal: ['mean', 'std'],
-  uniform: ['low', 'high'],
-  trunc_normal: ['std', 'mean', 'a', 'b'],
-  xavier_uniform: ['gain'],
-  xavier_normal: ['gain'],
-  kaiming_uniform: ['a'],
-  kaiming_normal: ['a'],
-};
+const INITIALIZERS: Readonly<Record<string, readonly string[]>> = INIT_ARGS;
 
 function checkInit(ctx: Ctx, e: A.Expr, t: TensorT): void {
   const callee = e.kind === 'Call' && e.callee.kind === 'Name' ? e.callee : undefined;

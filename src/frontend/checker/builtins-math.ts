@@ -15,6 +15,7 @@ import {
 import type { Span } from '../source.js';
 import { describe, ERROR, isFloat, isInt, tensor, typeToString, type V, describeWithArticle } from '../types.js';
 import { type Handler, req, opt, bind, wantTensor, wantInt, wantInts, shapeWith } from './builtin-args.js';
+import { erf } from '../../ir/interp-ops.js';
 import type { UnaryFn } from '../../ir/ops.js';
 import type { Ctx } from './context.js';
 import { binaryNode, emit, nodeOf, operandNode } from './emit.js';
@@ -100,16 +101,6 @@ function scalarMath(ctx: Ctx, name: string, vs: V[], span: Span): V {
   const r = fn(...n);
   if ((name === 'floor' || name === 'ceil') && Number.isSafeInteger(r)) return { kind: 'int', dim: dimConst(r) };
   return { kind: 'float', value: r };
-}
-
-/** Abramowitz–Stegun 7.1.26; compile-time folding only needs a few digits. */
-function erf(x: number): number {
-  const s = Math.sign(x);
-  const t = 1 / (1 + 0.3275911 * Math.abs(x));
-  const y =
-    1 -
-    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
-  return s * y;
 }
 
 function binaryFn(name: 'maximum' | 'minimum'): Handler {

@@ -4,26 +4,13 @@
 import type * as A from '../ast.js';
 import { dimConstValue } from '../../ir/dims.js';
 import type { Node } from '../../ir/graph.js';
-import { INIT_FNS, type Init, type InitFn, type OpArgs } from '../../ir/ops.js';
+import { INIT_ARGS, INIT_FNS, type Init, type OpArgs } from '../../ir/ops.js';
 import type { Binding, BlockInstance, TensorT, V } from '../types.js';
 import { type Checker, type Ctx, Scope, staticCtx } from './context.js';
 import { LoweringError } from './emit.js';
 import { evalExpr } from './expr.js';
 
 export type ParamArgs = OpArgs['param'];
-
-const INIT_PARAMS: Readonly<Record<InitFn, readonly string[]>> = {
-  zeros: [],
-  ones: [],
-  constant: ['value'],
-  normal: ['mean', 'std'],
-  uniform: ['low', 'high'],
-  trunc_normal: ['std', 'mean', 'a', 'b'],
-  xavier_uniform: ['gain'],
-  xavier_normal: ['gain'],
-  kaiming_uniform: ['a'],
-  kaiming_normal: ['a'],
-};
 
 function instanceCtx(checker: Checker, inst: BlockInstance): Ctx {
   const scope = new Scope(undefined);
@@ -40,7 +27,7 @@ function initOf(checker: Checker, inst: BlockInstance, decl: A.ParamDecl, rank: 
   if (!fn || e.kind !== 'Call') throw new LoweringError(`unknown initializer \`${name}\``, e.span);
   const ctx = instanceCtx(checker, inst);
   const args: Record<string, number> = {};
-  const names = INIT_PARAMS[fn];
+  const names = INIT_ARGS[fn];
   e.args.forEach((a, i) => {
     const key = a.kind === 'PosArg' ? names[i] : a.name.name;
     const v = evalExpr(ctx, a.value);
