@@ -7,10 +7,13 @@ export interface Io {
   err(s: string): void;
   /** Whether stderr is a terminal (colors are not used otherwise). */
   readonly color: boolean;
+  /** Shows (or with '' clears) a one-line status of long work; only on a terminal. */
+  readonly progress?: (status: string) => void;
 }
 
 export const processIo: Io = {
   out: (s) => void process.stdout.write(s),
   err: (s) => void process.stderr.write(s),
   color: false,
+  progress: process.stderr.isTTY ? (s) => void process.stderr.write(`\r\x1b[2K${s ? `fmc: ${s}` : ''}`) : undefined,
 };

@@ -30,7 +30,9 @@ export interface ModelOptions {
 
 /** Lowers the chosen function; diagnostics are printed and become a CliError. */
 export function lowerForCli(io: Io, file: string, opts: ModelOptions): Lowered {
+  io.progress?.(`checking and lowering ${file}`);
   const r = lowerFile(file, { model: opts.model, fn: opts.fn });
+  io.progress?.('');
   if (r.ok) return r.lowered;
   for (const d of r.diagnostics) io.err(`${renderDiagnostic(d, (f) => r.program.source(f))}\n\n`);
   const internal = r.diagnostics.some((d) => d.code === 'FM9999');

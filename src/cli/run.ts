@@ -49,9 +49,18 @@ export function runCommand(io: Io, file: string, opts: RunOptions): number {
     dims = withDefaults(io, g, given, opts.json);
     inputs = new Map(g.inputs.map((n) => [n.args.name, randomInput(n, dims, seed, tokenRange(g, n))]));
   }
+  const progress = io.progress;
+  progress?.(`initializing ${lowered.params.length} params`);
   const params = loadParams(lowered, dims, seed, opts.weights);
   const t0 = performance.now();
-  const { outputs } = evaluate(g, { inputs, params, dims });
+  let last = 0;
+  const { outputs } = evaluate(g, { inputs, params, dims }, (done, total, n) => {
+    const now = performance.now();
+    if (!progress || now - last < 100) return;
+    last = now;
+    progress(`evaluating node ${done + 1}/${total} (${n.op}${n.path ? ` in ${n.path}` : ''})`);
+  });
+  progress?.('');
   const ms = performance.now() - t0;
   if (opts.saveInputs) writeSafetensorsFile(opts.saveInputs, inputs);
   if (opts.saveOutputs) writeSafetensorsFile(opts.saveOutputs, outputs);

@@ -217,11 +217,14 @@ export function evalNode(n: Node, args: readonly HostTensor[], dims: ReadonlyMap
 export function evaluate(
   g: Graph,
   b: Bindings,
+  onNode?: (done: number, total: number, n: Node) => void,
 ): { outputs: Map<string, HostTensor>; updates: Map<string, HostTensor> } {
   for (const n of g.inputs) if (!b.inputs.has(n.args.name)) throw new EvalError(`missing input '${n.args.name}'`);
   const dims = bindDims(g, new Map(g.inputs.map((n) => [n.args.name, b.inputs.get(n.args.name)!.shape])), b.dims);
   const values = new Map<Node, HostTensor>();
-  for (const n of liveNodes(g)) {
+  const live = liveNodes(g);
+  for (const n of live) {
+    onNode?.(values.size, live.length, n);
     let v: HostTensor;
     if (n.op === 'input') v = checkTensor(`input '${n.args.name}'`, b.inputs.get(n.args.name)!, n.type, dims);
     else if (n.op === 'param') {
