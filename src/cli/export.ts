@@ -1,11 +1,18 @@
 // `fmc export FILE --onnx out.onnx`: the model function as an ONNX model with its weights
 // (from --weights, or seeded exactly as `fmc run` seeds them). Symbolic dims stay dynamic.
 
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { exportOnnx } from '../export/onnx.js';
 import { EXIT, type Io } from './io.js';
-import { CliError, loadParams, lowerForCli, type ModelOptions, parseDims, parseSeed, warnUnusedDims } from './model.js';
+import {
+  CliError,
+  loadParams,
+  lowerForCli,
+  type ModelOptions,
+  parseDims,
+  parseSeed,
+  warnUnusedDims,
+  writeOutput,
+} from './model.js';
 
 export interface ExportOptions extends ModelOptions {
   readonly onnx?: string;
@@ -20,9 +27,7 @@ export function exportCommand(io: Io, file: string, opts: ExportOptions): number
   const params = loadParams(lowered, given, seed, opts.weights);
   const bytes = exportOnnx(lowered.graph, params, { producerVersion: '0.1.0' });
   const out = opts.onnx;
-  const tmp = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}.tmp`);
-  fs.writeFileSync(tmp, bytes);
-  fs.renameSync(tmp, out);
+  writeOutput(out, bytes);
   const g = lowered.graph;
   const ins = g.inputs.map((n) => n.args.name).join(', ');
   const outs = g.outputs.map((o) => o.name).join(', ');

@@ -1,7 +1,6 @@
 // `fmc inspect FILE`: a torchinfo-style table per block path (output shape, params, FLOPs
 // and activation bytes at the given dims), or a drawing of the graph with --graph.
 
-import * as fs from 'node:fs';
 import { activationBytes, nodeFlops } from '../ir/cost.js';
 import { dimToString } from '../ir/dims.js';
 import { toDot, toHtml, toSvg } from '../ir/draw.js';
@@ -9,7 +8,15 @@ import { dtypeBytes } from '../ir/dtype.js';
 import { liveNodes, type Node } from '../ir/graph.js';
 import { concreteShape } from '../ir/interp.js';
 import { EXIT, type Io } from './io.js';
-import { CliError, lowerForCli, type ModelOptions, parseDims, warnUnusedDims, withDefaults } from './model.js';
+import {
+  CliError,
+  lowerForCli,
+  type ModelOptions,
+  parseDims,
+  warnUnusedDims,
+  withDefaults,
+  writeOutput,
+} from './model.js';
 
 export interface InspectOptions extends ModelOptions {
   readonly json?: boolean;
@@ -43,7 +50,7 @@ export function inspectCommand(io: Io, file: string, opts: InspectOptions): numb
           ? toHtml(g, title)
           : undefined;
     if (text === undefined) throw new CliError(`--graph ${out}: use a .dot, .svg or .html file name`, EXIT.usage);
-    fs.writeFileSync(out, text);
+    writeOutput(out, text);
     io.err(`fmc: wrote ${out} (${liveNodes(g).length} nodes)\n`);
     return EXIT.ok;
   }

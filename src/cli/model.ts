@@ -1,6 +1,8 @@
 // What `run`, `inspect` and `export` share: lowering a model function with its
 // diagnostics printed, `--dims` parsing and defaults, and the weights (a file or seeded).
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { renderDiagnostic } from '../frontend/diagnostics.js';
 import { type Lowered, lowerFile } from '../frontend/lower.js';
 import type { Graph } from '../ir/graph.js';
@@ -37,6 +39,30 @@ export function lowerForCli(io: Io, file: string, opts: ModelOptions): Lowered {
   for (const d of r.diagnostics) io.err(`${renderDiagnostic(d, (f) => r.program.source(f))}\n\n`);
   const internal = r.diagnostics.some((d) => d.code === 'FM9999');
   throw new CliError(`cannot compile ${file}`, internal ? EXIT.internal : EXIT.user);
+}
+
+const WRITE_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'its folder does not exist',
+  ENOTDIR: 'its folder does not exist',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a folder',
+  ENOSPC: 'no space left on the device',
+  EROFS: 'the file system is read-only',
+};
+
+/** Writes a file through a temp name and a rename; failures are a CliError naming the file. */
+export function writeOutput(file: string, data: string | Uint8Array): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    const why = WRITE_ERRORS[code] ?? (e instanceof Error ? e.message : String(e));
+    throw new CliError(`cannot write ${file}: ${why}`);
+  }
 }
 
 /** `B=2,T=16` → a map; malformed text is a usage error. */
