@@ -8,6 +8,7 @@ import { checkProgram } from '../src/frontend/check.js';
 import { renderDiagnostic } from '../src/frontend/diagnostics.js';
 import { MESSAGES } from '../src/frontend/messages.js';
 import { nodeHost, Program } from '../src/frontend/program.js';
+import { BINARY_FNS, OP_NAMES, UNARY_FNS } from '../src/ir/ops.js';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -52,6 +53,23 @@ describe('the std table in docs/language.md', () => {
       const declared = [...text.matchAll(/^(?:fn|block|const|model) ([A-Za-z_]\w*)/gm)].map((m) => m[1]!).sort();
       expect(documented, `std/${f}`).toEqual(declared);
     }
+  });
+});
+
+describe('the op table in docs/ir.md', () => {
+  it('lists exactly the primitive ops of the IR, and their unary and binary functions', () => {
+    const doc = fs.readFileSync(path.join(ROOT, 'docs', 'ir.md'), 'utf8');
+    const rows = [...doc.matchAll(/^\| `([a-z_]+)` +\|/gm)].map((m) => m[1]!);
+    expect(rows).toEqual([...OP_NAMES]);
+    const fns = (op: string) =>
+      /`([a-z ]+)`/.exec(
+        doc
+          .split('\n')
+          .find((l) => l.startsWith(`| \`${op}\``))!
+          .split('|')[4]!,
+      )![1]!;
+    expect(fns('unary').split(' ')).toEqual([...UNARY_FNS]);
+    expect(fns('binary').split(' ')).toEqual([...BINARY_FNS]);
   });
 });
 
