@@ -17,7 +17,7 @@ import { nodeHost, type Program } from './program.js';
 import type { Span } from './source.js';
 import type { V } from './types.js';
 import { dimSym, dimSymbols } from '../ir/dims.js';
-import type { Graph, Node, NodeOf } from '../ir/graph.js';
+import { type Graph, liveNodes, type Node, type NodeOf } from '../ir/graph.js';
 
 export interface LowerOptions {
   /** The model to lower when the file has several (default: the only one). */
@@ -117,6 +117,7 @@ function lowerModel(checker: Checker, decl: A.BlockDecl, module: string, fnName:
     void index;
     return { kind: 'tensor', t: { ...t, origin: span, node } };
   });
+  L.inputDims = new Set(inputs.flatMap((n) => n.type.shape.flatMap(dimSymbols)));
   const result = checkFnBody(checker, fn, { args, unifier: u, site: fn.decl.span, path: '' });
   const items = fn.decl.tupleResult ? (result.kind === 'tuple' ? result.items : []) : [result];
   const outputs = items.map((v, i) => {
@@ -124,9 +125,22 @@ function lowerModel(checker: Checker, decl: A.BlockDecl, module: string, fnName:
     return { name: outputName(fn.decl, i), node: nodeOf(v.t) };
   });
   const dims = [...new Set(inputs.flatMap((n) => n.type.shape.flatMap(dimSymbols)))].sort();
-  const updates = [...L.updates].map(([path, node]: [string, Node]) => ({ path, node }));
+  const params = paramTable(checker, inst);
+  let updates = [...L.updates].map(([path, node]: [string, Node]) => ({ path, node }));
+  // An update's buffer must be in the graph (the IR's invariant: its type and init come
+  // from there). A buffer that is set but never read gets `where(true, value, buffer)`.
+  const live = liveNodes({ name: fnName, dims, inputs, outputs, updates });
+  const read = new Set(live.flatMap((n) => (n.op === 'param' ? [n.args.path] : [])));
+  updates = updates.map(({ path, node }) => {
+    const p = params.find((q) => q.path === path);
+    if (read.has(path) || !p) return { path, node };
+    const at = path.split('.').slice(0, -1).join('.');
+    const buffer = L.builder.node('param', p, [], at);
+    const yes = L.builder.node('full', { value: 1, dtype: 'bool', shape: [] }, [], at);
+    return { path, node: L.builder.node('where', {}, [yes, node, buffer], at) };
+  });
   const graph: Graph = { name: fnName, dims, inputs, outputs, updates };
-  return { model: decl.name.name, graph, params: paramTable(checker, inst), functions };
+  return { model: decl.name.name, graph, params, functions };
 }
 
 /** A result's name: declared (`(logits: ...)`), else `output`, `output_1`, ... */

@@ -440,11 +440,22 @@ function creation(name: 'random' | 'iota' | 'full'): Handler {
     }
     return emit(ctx, tensor(dtype, shape, span), (mk) => {
       if (name === 'iota') return mk('iota', { axis, dtype, shape: shape.dims }, []);
-      if (name === 'full') return mk('full', { value: nodeNumber(args[1]!.value, span), dtype, shape: shape.dims }, []);
+      if (name === 'full') {
+        // A symbolic int (`full([B], T)`) is the run-time value of a dim, broadcast.
+        const v = args[1]!.value;
+        if (v.kind === 'int' && dimConstValue(v.dim) === undefined)
+          return mk('expand', { shape: shape.dims }, [mk('dim', { value: v.dim, dtype }, [])]);
+        return mk('full', { value: nodeNumber(v, span), dtype, shape: shape.dims }, []);
+      }
       const seed = args[1] ? nodeNumber(args[1].value, span) : 0;
       // Keyed by where the call is (block path, file name, offset): stable across machines.
-      const key = `${ctx.path ?? ''}@${span.file.split(/[\\/]/).pop()}:${span.start}`;
-      return mk('random', { seed, key, shape: shape.dims }, []);
+      // The same site evaluated again at the same path (a child or function called twice)
+      // gets `#1`, `#2`, ...: hash-consing would otherwise share one draw between them.
+      const site = `${ctx.path ?? ''}@${span.file.split(/[\\/]/).pop()}:${span.start}`;
+      const seen = ctx.checker.lowering!.randomKeys;
+      const n = seen.get(site) ?? 0;
+      seen.set(site, n + 1);
+      return mk('random', { seed, key: n === 0 ? site : `${site}#${n}`, shape: shape.dims }, []);
     });
   };
 }

@@ -459,13 +459,25 @@ function lowerMulti(
 ): V {
   const n = constInt(multi.count, `the count of a ${multi.mode}`, span);
   if (multi.mode === 'repeat') {
+    // The results feed the next instance's tensor parameters, in order; compile-time
+    // arguments (`layers(x, 0.5)`) go to every instance unchanged.
+    const sig = evalSignature(ctx.checker, fwd);
+    if (!sig) return ERROR;
+    const params = sig.params.map((p) => ({ name: p.name, hasDefault: p.hasDefault, type: p.decl.type }));
+    const bound = bindParams(ctx, label, params, a, span);
+    if (!bound.ok) return ERROR;
     let args = a;
     let r: V = ERROR;
     for (let i = 0; i < n; i++) {
       r = callFn(ctx, fwd, args, span, label, `${path}.${i}`);
       if (r.kind === 'error') return r;
-      const pos = (r.kind === 'tuple' ? r.items : [r]).map((value) => ({ value, span }));
-      args = { pos, named: new Map() };
+      const results = r.kind === 'tuple' ? [...r.items] : [r];
+      const named = new Map<string, ArgV & { nameSpan: Span }>();
+      sig.params.forEach((p, k) => {
+        const value = p.tensor ? results.shift() : bound.args[k]?.value;
+        if (value) named.set(p.name, { value, span, nameSpan: span });
+      });
+      args = { pos: [], named };
     }
     return r;
   }

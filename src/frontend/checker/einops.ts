@@ -216,6 +216,24 @@ export function checkEinsum(ctx: Ctx, spec: string, specSpan: Span, operands: re
       return mk('expand', { shape }, [nodeOf(op)]);
     });
     const lhs = terms.map((t, i) => spell(t, fits[i]!.rest.dims.length));
+    // A letter repeated within one term (`ii->i`, a diagonal) is not a letters-only IR spec:
+    // zero the operand off the diagonal and sum the second occurrence out as a fresh letter.
+    const spare = free.slice(restDims.length);
+    for (let i = 0; i < lhs.length; i++) {
+      for (let q = 0; q < lhs[i]!.length; q++) {
+        const term = lhs[i]!;
+        const p = term.indexOf(term[q]!);
+        if (p === q) continue;
+        const fresh = spare.shift();
+        if (fresh === undefined) throw new LoweringError('an einsum with too many letters', span);
+        const x = inputs[i]!;
+        const shape = x.type.shape.map((d, k) => (k === p || k === q ? d : ONE));
+        const at = (axis: number) => mk('iota', { axis, dtype: 'i32', shape }, []);
+        const diagonal = mk('binary', { fn: 'eq' }, [at(p), at(q)]);
+        inputs[i] = mk('where', {}, [diagonal, x, mk('full', { value: 0, dtype: x.type.dtype, shape: [] }, [])]);
+        lhs[i] = term.slice(0, q) + fresh + term.slice(q + 1);
+      }
+    }
     return mk('einsum', { spec: `${lhs.join(',')}->${spell(out, restDims.length)}` }, inputs);
   });
 }

@@ -2,7 +2,7 @@
 // also carries the graph IR node that computes it. The checker stays the one place that
 // knows the language's rules; these helpers only attach nodes to the values it types.
 
-import { type Dim, dimConstValue, dimEquals, dimToString } from '../../ir/dims.js';
+import { type Dim, dimConstValue, dimEquals, dimSymbols, dimToString } from '../../ir/dims.js';
 import type { Dtype } from '../../ir/dtype.js';
 import { GraphBuilder, type Node, type NodeOf } from '../../ir/graph.js';
 import type { BinaryFn, OpArgs, OpName } from '../../ir/ops.js';
@@ -26,6 +26,10 @@ export class Lowering {
   readonly builder = new GraphBuilder();
   /** Buffer updates by path (`set`), in order. */
   readonly updates = new Map<string, Node>();
+  /** How many `random` nodes each call-site key has had: each evaluation draws afresh. */
+  readonly randomKeys = new Map<string, number>();
+  /** The dim symbols the model's inputs bind; a node using any other cannot run. */
+  inputDims: ReadonlySet<string> = new Set();
   constructor(readonly training: boolean) {}
 }
 
@@ -55,7 +59,19 @@ export function emit(ctx: Ctx, v: V, make: (op: MakeNode) => Node): V {
     const shown = `${t.dtype}[${t.shape.map(dimToString).join(', ')}]`;
     throw new Error(`lowering: ${node.op} gives ${shown} where the checker has ${v.t.dtype}[...]`);
   }
+  // An opaque size (`min(T, 3)` of a symbolic T) has no run-time value in the IR.
+  const unbound = [...symbolsOf([node.type.shape, node.args])].find((s) => !L.inputDims.has(s));
+  if (unbound !== undefined)
+    throw new LoweringError(`the size \`${unbound}\` is not computable from the input shapes`, v.t.origin);
   return { kind: 'tensor', t: { ...v.t, node } };
+}
+
+/** The dim symbols in a value: dims, and dims nested in arrays and objects. */
+function symbolsOf(v: unknown, out = new Set<string>()): Set<string> {
+  if (typeof v !== 'object' || v === null) return out;
+  if ('terms' in v && 'key' in v) for (const s of dimSymbols(v as Dim)) out.add(s);
+  else for (const x of Object.values(v)) symbolsOf(x, out);
+  return out;
 }
 
 /** A tensor operand as a node: tensors by their node, numbers as scalar constants of `dtype`. */
