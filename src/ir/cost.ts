@@ -1,6 +1,8 @@
-// Static costs of graph nodes for `fmc inspect`: FLOPs and the bytes of the tensor each
-// node produces, at concrete dims.
+// Static costs of graph nodes: FLOPs and the bytes of the tensor each node produces. `fmc
+// inspect` counts them at concrete dims; the language server's hovers count FLOPs
+// symbolically, as polynomials over the graph's dims (`72*B`).
 
+import { type Dim, dimConst, dimMul } from './dims.js';
 import { dtypeBytes } from './dtype.js';
 import type { Node } from './graph.js';
 import { parseEinsum } from './infer.js';
@@ -8,34 +10,49 @@ import { concreteShape } from './interp.js';
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
-/** Floating-point (or integer) operations a node performs; views and leaves cost 0. */
-export function nodeFlops(n: Node, dims: ReadonlyMap<string, number>): number {
-  const out = size(concreteShape(n.type.shape, dims));
+/**
+ * The rule both FLOP counts follow: a node performs `factor` times the product of `sizes`
+ * operations. Elementwise ops and casts: one per output element; reductions and topk: one
+ * per input element; scatter_add: one per source element; einsum: one multiply and one add
+ * per point of the full index space (one op per point with a single operand). Views,
+ * leaves and data movement (reshape, permute, slice, pad, concat, gather, ...) cost 0.
+ */
+function flopsRule(n: Node): { readonly factor: number; readonly sizes: readonly Dim[] } {
   switch (n.op) {
     case 'unary':
     case 'binary':
     case 'where':
     case 'cast':
-      return out;
+      return { factor: 1, sizes: n.type.shape };
     case 'reduce':
     case 'topk':
-      return size(concreteShape(n.inputs[0]!.type.shape, dims));
+      return { factor: 1, sizes: n.inputs[0]!.type.shape };
     case 'scatter_add':
-      return size(concreteShape(n.inputs[2]!.type.shape, dims));
+      return { factor: 1, sizes: n.inputs[2]!.type.shape };
     case 'einsum': {
-      // One multiply and one add per point of the full index space.
       const { ins } = parseEinsum(n.args.spec, n.inputs.length);
-      const sizes = new Map<string, number>();
-      n.inputs.forEach((x, k) => {
-        const s = concreteShape(x.type.shape, dims);
-        [...ins[k]!].forEach((c, i) => sizes.set(c, s[i]!));
-      });
-      const points = [...sizes.values()].reduce((a, b) => a * b, 1);
-      return n.inputs.length === 2 ? 2 * points : points;
+      const sizes = new Map<string, Dim>();
+      n.inputs.forEach((x, k) => [...ins[k]!].forEach((c, i) => sizes.set(c, x.type.shape[i]!)));
+      return { factor: n.inputs.length === 2 ? 2 : 1, sizes: [...sizes.values()] };
     }
     default:
-      return 0;
+      return { factor: 0, sizes: [] };
   }
+}
+
+/** Floating-point (or integer) operations a node performs at concrete dims; views and leaves cost 0. */
+export function nodeFlops(n: Node, dims: ReadonlyMap<string, number>): number {
+  const { factor, sizes } = flopsRule(n);
+  return factor === 0 ? 0 : factor * size(concreteShape(sizes, dims));
+}
+
+/**
+ * The same count as a polynomial over the graph's symbolic dims (`2*B*T*65536` prints as
+ * `131072*B*T`). Throws DimTooComplex when the product exceeds the dim algebra's term limit.
+ */
+export function nodeFlopsDim(n: Node): Dim {
+  const { factor, sizes } = flopsRule(n);
+  return factor === 0 ? dimConst(0) : sizes.reduce((acc, d) => dimMul(acc, d), dimConst(factor));
 }
 
 /** Bytes of the tensor a node produces (0 for params and inputs, which are not activations). */

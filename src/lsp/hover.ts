@@ -10,6 +10,10 @@
 // only per instantiation (functions without declared results, blocks with an open dtype
 // hyperparameter) has no generic value: a single instantiation is then shown as the value,
 // several are listed.
+//
+// FLOPs: once the server's background lowering of the document's models is done (flops.ts),
+// a child block (a call or its declaration) and a model also show their FLOPs per call of
+// the model's `forward`; until then, and for text the lowering has not seen, nothing.
 
 import type * as A from '../frontend/ast.js';
 import { type Dim, dimMul } from '../ir/dims.js';
@@ -17,6 +21,7 @@ import type { Module } from '../frontend/program.js';
 import type { Span } from '../frontend/source.js';
 import type { BlockInstance, V } from '../frontend/types.js';
 import { type Analysis, Instantiated, type ValueEntry } from './analysis.js';
+import { childFlopsLines, type ModelFlops, modelFlopsLines } from './flops.js';
 import { type Def, nameAt } from './resolve.js';
 import { countParams, countText, valueIdentity, valueText } from './values.js';
 
@@ -33,7 +38,17 @@ interface Shown {
 
 const NOTHING: Shown = { generic: undefined, instances: [], more: 0 };
 
-export function hoverAt(a: Analysis, m: Module, offset: number): HoverResult | undefined {
+/**
+ * The hover at `offset` of module `m`. `flops`: the FLOPs of the document's lowered models
+ * when the background lowering of this analysis is done (see flops.ts); hovers never wait
+ * for it.
+ */
+export function hoverAt(
+  a: Analysis,
+  m: Module,
+  offset: number,
+  flops?: readonly ModelFlops[],
+): HoverResult | undefined {
   const index = a.index(m);
   const text = (s: Span) => a.program.source(s.file)?.text.slice(s.start, s.end) ?? '';
 
@@ -65,6 +80,8 @@ export function hoverAt(a: Analysis, m: Module, offset: number): HoverResult | u
       );
       if (call && hasValue(call)) parts.push(`Call result: ${valuesLine(fromEntry(call))}`);
     }
+    if (flops && child) parts.push(...childFlopsLines(a, flops, def));
+    else if (flops && def.kind === 'model') parts.push(...modelFlopsLines(flops, def.node as A.BlockDecl));
     parts.push(...instanceLines(shown));
     return { markdown: parts.join('\n\n'), span: name.span };
   }

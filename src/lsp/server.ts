@@ -6,6 +6,11 @@
 // memory (so an unsaved edit to an imported file is seen). A check runs at most once per
 // document version: a change schedules it (debounced), a request that arrives first runs it
 // then; hovers and definitions read the stored Analysis.
+//
+// After a document checks clean and declares a model, its models' `forward` is lowered on a
+// worker thread (lowering.ts) some time after the check, for the FLOPs in hovers on child
+// blocks. The result is kept with the Analysis it was made for: a hover shows FLOPs only
+// when they belong to the analysis it reads, and never waits for them.
 
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -28,17 +33,32 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { nodeHost, type Host } from '../frontend/program.js';
 import { analyze, type Analysis } from './analysis.js';
 import { LineIndex, location, type SpanResolver, toLspDiagnostic, Uris } from './convert.js';
+import { flopsText, type ModelFlops, modelNames } from './flops.js';
+import { BackgroundLowering } from './lowering.js';
 import { hoverAt } from './hover.js';
 import { definitionAt, documentSymbols } from './navigate.js';
 
 /** How long edits are collected before a check runs (a request runs it at once). */
 const DEBOUNCE_MS = 30;
+/** How long after a clean check the lowering for FLOPs starts (typing on postpones it). */
+const LOWER_DELAY_MS = 250;
 
 interface DocState {
   analysis: Analysis | undefined;
   version: number;
   timer: NodeJS.Timeout | undefined;
+  /** The FLOPs of the document's models, for the analysis they were computed from. */
+  flops: { readonly analysis: Analysis; readonly models: readonly ModelFlops[] } | undefined;
+  lowerTimer: NodeJS.Timeout | undefined;
 }
+
+const newState = (): DocState => ({
+  analysis: undefined,
+  version: -1,
+  timer: undefined,
+  flops: undefined,
+  lowerTimer: undefined,
+});
 
 /** Serves one client on the given streams (stdin/stdout for `fmc lsp`). */
 export function startServer(input: Readable = process.stdin, output: Writable = process.stdout): Connection {
@@ -60,21 +80,61 @@ export function startServer(input: Readable = process.stdin, output: Writable = 
     display: (abs) => uris.display(abs),
   };
 
+  const lowering = new BackgroundLowering<string>(new URL('./lower-worker.js', import.meta.url), (m) =>
+    connection.console.log(m),
+  );
+
+  /**
+   * After a new analysis: the document's running or queued lowering is stale (cancelled);
+   * when the check is clean and the file declares a model, a lowering of the models'
+   * `forward` is queued after LOWER_DELAY_MS, unless the analysis is replaced by then.
+   */
+  const lowerLater = (uri: string, s: DocState, a: Analysis) => {
+    if (s.lowerTimer) clearTimeout(s.lowerTimer);
+    s.lowerTimer = undefined;
+    lowering.cancel(uri);
+    const root = a.root;
+    const models = root ? modelNames(root) : [];
+    if (!root || models.length === 0 || a.diagnostics.some((d) => d.severity === 'error')) return;
+    s.lowerTimer = setTimeout(() => {
+      s.lowerTimer = undefined;
+      if (state.get(uri) !== s || s.analysis !== a) return;
+      const files = documents.all().map((d) => [uris.toPath(d.uri), d.getText()] as const);
+      const t0 = performance.now();
+      const version = s.version;
+      lowering.submit(uri, { abs: root.abs, root: uris.root, models, files }, (result) => {
+        const fresh = state.get(uri) === s && s.analysis === a;
+        for (const m of result) {
+          const total = m.byPath?.get('');
+          const what = total ? `FLOPs ${flopsText(total)}` : `no FLOPs: ${m.error ?? '?'}`;
+          connection.console.log(
+            `lowered ${root.path} ${m.model}.${m.fn} (version ${version}${fresh ? '' : ', stale: dropped'}) in ${m.ms.toFixed(1)} ms, ${(performance.now() - t0).toFixed(1)} ms after the request; ${what}`,
+          );
+        }
+        if (fresh) s.flops = { analysis: a, models: result };
+      });
+    }, LOWER_DELAY_MS);
+  };
+
   /** The analysis of a document's current text (checked now if stale). */
-  const current = (uri: string): { doc: TextDocument; a: Analysis } | undefined => {
+  const current = (uri: string): { doc: TextDocument; a: Analysis; s: DocState } | undefined => {
     const doc = documents.get(uri);
     if (!doc) return undefined;
     let s = state.get(uri);
-    if (!s) state.set(uri, (s = { analysis: undefined, version: -1, timer: undefined }));
+    if (!s) state.set(uri, (s = newState()));
     if (!s.analysis || s.version !== doc.version) {
       s.analysis = analyze(uris.toPath(uri), host);
       s.version = doc.version;
       connection.console.log(
         `checked ${s.analysis.root?.path ?? uri} (version ${doc.version}) in ${s.analysis.times.ms.toFixed(1)} ms (cpu ${s.analysis.times.cpuMs.toFixed(1)} ms)`,
       );
+      lowerLater(uri, s, s.analysis);
     }
-    return { doc, a: s.analysis };
+    return { doc, a: s.analysis, s };
   };
+
+  /** The FLOPs for exactly this analysis, when its lowering is done. */
+  const flopsOf = (s: DocState, a: Analysis) => (s.flops?.analysis === a ? s.flops.models : undefined);
 
   const resolver = (a: Analysis): SpanResolver => ({
     lines: (file) => a.lines(file),
@@ -114,7 +174,7 @@ export function startServer(input: Readable = process.stdin, output: Writable = 
 
   const schedule = (uri: string, delay = DEBOUNCE_MS) => {
     let s = state.get(uri);
-    if (!s) state.set(uri, (s = { analysis: undefined, version: -1, timer: undefined }));
+    if (!s) state.set(uri, (s = newState()));
     if (s.timer) clearTimeout(s.timer);
     s.timer = setTimeout(() => {
       s.timer = undefined;
@@ -161,6 +221,8 @@ export function startServer(input: Readable = process.stdin, output: Writable = 
   documents.onDidClose((e) => {
     const s = state.get(e.document.uri);
     if (s?.timer) clearTimeout(s.timer);
+    if (s?.lowerTimer) clearTimeout(s.lowerTimer);
+    lowering.cancel(e.document.uri);
     const deps = dependents(e.document.uri);
     state.delete(e.document.uri);
     void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
@@ -177,7 +239,7 @@ export function startServer(input: Readable = process.stdin, output: Writable = 
     if (!cur?.a.root) return null;
     const lines = cur.a.lines(cur.a.root.path);
     if (!lines) return null;
-    const h = hoverAt(cur.a, cur.a.root, lines.offset(p.position));
+    const h = hoverAt(cur.a, cur.a.root, lines.offset(p.position), flopsOf(cur.s, cur.a));
     if (!h) return null;
     return { contents: { kind: MarkupKind.Markdown, value: h.markdown }, range: lines.range(h.span) };
   });
@@ -217,6 +279,8 @@ export function startServer(input: Readable = process.stdin, output: Writable = 
     const lines = new LineIndex(text);
     return [{ range: lines.range({ start: 0, end: text.length }), newText: formatted }];
   });
+
+  connection.onShutdown(() => lowering.dispose());
 
   documents.listen(connection);
   connection.listen();
