@@ -103,28 +103,27 @@ export function location(r: SpanResolver, span: Span): Location | undefined {
 }
 
 /**
- * The LSP form of a diagnostic: the same code and message as `fmc check`; notes with a
- * place become related information, notes without one and the help follow the message the
- * way the CLI prints them (`= note: ...`, `= help: ...`).
+ * The LSP form of a diagnostic: exactly the code and message of `fmc check`; notes become
+ * related information (at their place, or at the diagnostic's when they have none), and so
+ * does the help (`help: ...`).
  */
 export function toLspDiagnostic(d: Diagnostic, r: SpanResolver, at?: { range: Range; prefix: string }): LspDiagnostic {
   const lines = r.lines(d.span.file);
   const related: DiagnosticRelatedInformation[] = [];
-  const extra: string[] = [];
+  const here = location(r, d.span);
   for (const n of d.notes) {
     const loc = n.span ? location(r, n.span) : undefined;
     if (loc) related.push({ location: loc, message: n.message });
-    else extra.push(`= note: ${n.message}`);
+    else if (here) related.push({ location: here, message: `note: ${n.message}` });
   }
-  if (d.help) extra.push(`= help: ${d.help}`);
-  const whereFound = at ? location(r, d.span) : undefined;
-  if (whereFound) related.unshift({ location: whereFound, message: d.message });
+  if (d.help && here) related.push({ location: here, message: `help: ${d.help}` });
+  if (at && here) related.unshift({ location: here, message: d.message });
   return {
     range: at?.range ?? lines?.range(d.span) ?? { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
     severity: d.severity === 'error' ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning,
     code: d.code,
     source: 'fmc',
-    message: [(at?.prefix ?? '') + d.message, ...extra].join('\n'),
+    message: (at?.prefix ?? '') + d.message,
     ...(related.length ? { relatedInformation: related } : {}),
   };
 }

@@ -30,7 +30,7 @@ import {
   TextDocumentSyncKind,
 } from 'vscode-languageserver/node.js';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { nodeHost, type Host } from '../frontend/program.js';
+import { nodeHost, type Host, STD_DIR } from '../frontend/program.js';
 import { analyze, type Analysis } from './analysis.js';
 import { LineIndex, location, type SpanResolver, toLspDiagnostic, Uris } from './convert.js';
 import { flopsText, type ModelFlops, modelNames } from './flops.js';
@@ -41,7 +41,7 @@ import { definitionAt, documentSymbols } from './navigate.js';
 /** How long edits are collected before a check runs (a request runs it at once). */
 const DEBOUNCE_MS = 30;
 /** How long after a clean check the lowering for FLOPs starts (typing on postpones it). */
-const LOWER_DELAY_MS = 250;
+const LOWER_DELAY_MS = 1000;
 
 interface DocState {
   analysis: Analysis | undefined;
@@ -153,8 +153,10 @@ export function startServer(input: Readable = process.stdin, output: Writable = 
         diagnostics.push(toLspDiagnostic(d, r));
         continue;
       }
-      // An error in an imported file: shown on the import that brings it in.
-      const imp = own ? importLeadingTo(a, d.span.file) : undefined;
+      // An error in an imported file: shown where this file leads to it (the first note in
+      // this file, e.g. the instantiation), else on the import that brings it in.
+      const site = d.notes.find((n) => n.span?.file === own)?.span;
+      const imp = site ?? (own ? importLeadingTo(a, d.span.file) : undefined);
       const lines = own ? a.lines(own) : undefined;
       const where = a.lines(d.span.file)?.position(d.span.start);
       if (imp && lines)
@@ -210,7 +212,16 @@ export function startServer(input: Readable = process.stdin, output: Writable = 
   });
 
   documents.onDidChangeContent((e) => {
-    schedule(e.document.uri, state.get(e.document.uri)?.analysis ? DEBOUNCE_MS : 0);
+    // Clients may repeat or reuse version numbers: any change makes the last check stale.
+    const own = state.get(e.document.uri);
+    const checkedBefore = own?.analysis !== undefined;
+    if (own) {
+      own.analysis = undefined;
+      if (own.lowerTimer) clearTimeout(own.lowerTimer);
+      own.lowerTimer = undefined;
+    }
+    lowering.cancel(e.document.uri);
+    schedule(e.document.uri, checkedBefore ? DEBOUNCE_MS : 0);
     for (const u of dependents(e.document.uri)) {
       const s = state.get(u);
       if (s) s.analysis = undefined;
@@ -283,6 +294,15 @@ export function startServer(input: Readable = process.stdin, output: Writable = 
   connection.onShutdown(() => lowering.dispose());
 
   documents.listen(connection);
+  // Warm up while the client starts: checking the standard library once fills the parse
+  // cache and compiles the checker, so the first real document checks faster.
+  connection.onInitialized(() => {
+    setTimeout(() => {
+      if (state.size > 0) return;
+      for (const f of ['nn', 'attention', 'conv', 'moe']) analyze(path.join(STD_DIR, `${f}.fm`), nodeHost);
+    }, 0);
+  });
+
   connection.listen();
   return connection;
 }
