@@ -24,7 +24,7 @@ export function exportCommand(io: Io, file: string, opts: ExportOptions): number
   const seed = parseSeed(opts.seed);
   const lowered = lowerForCli(io, file, opts);
   warnUnusedDims(io, lowered.graph, given);
-  const params = loadParams(lowered, given, seed, opts.weights);
+  const params = loadParams(lowered, given, seed, opts.weights, io);
   const bytes = exportOnnx(lowered.graph, params, { producerVersion: '0.1.0' });
   const out = opts.onnx;
   writeOutput(out, bytes);

@@ -1,6 +1,7 @@
 // `fmc inspect FILE`: a torchinfo-style table per block path (output shape, params, FLOPs
 // and activation bytes at the given dims), or a drawing of the graph with --graph.
 
+import * as path from 'node:path';
 import { activationBytes, nodeFlops } from '../ir/cost.js';
 import { dimToString } from '../ir/dims.js';
 import { toDot, toHtml, toSvg } from '../ir/draw.js';
@@ -39,24 +40,19 @@ export function inspectCommand(io: Io, file: string, opts: InspectOptions): numb
   const lowered = lowerForCli(io, file, opts);
   const g = lowered.graph;
   warnUnusedDims(io, g, given);
-  if (opts.graph) {
+  if (opts.graph !== undefined) {
     const out = opts.graph;
+    const ext = path.extname(out).toLowerCase();
     const title = `${lowered.model}.${g.name}`;
-    const text = out.endsWith('.dot')
-      ? toDot(g)
-      : out.endsWith('.svg')
-        ? toSvg(g)
-        : out.endsWith('.html')
-          ? toHtml(g, title)
-          : undefined;
+    const text = ext === '.dot' ? toDot(g) : ext === '.svg' ? toSvg(g) : ext === '.html' ? toHtml(g, title) : undefined;
     if (text === undefined) throw new CliError(`--graph ${out}: use a .dot, .svg or .html file name`, EXIT.usage);
     writeOutput(out, text);
     io.err(`fmc: wrote ${out} (${liveNodes(g).length} nodes)\n`);
     return EXIT.ok;
   }
+  if (opts.depth !== undefined && !/^\d{1,3}$/.test(opts.depth))
+    throw new CliError(`--depth: expected a non-negative integer, found \`${opts.depth}\``, EXIT.usage);
   const maxDepth = opts.depth === undefined ? 3 : Number(opts.depth);
-  if (!Number.isInteger(maxDepth) || maxDepth < 0)
-    throw new CliError(`--depth: expected a non-negative integer`, EXIT.usage);
   const dims = withDefaults(io, g, given, opts.json);
   const rows = new Map<string, Row>();
   const rowOf = (path: string): Row | undefined => {
@@ -102,7 +98,9 @@ export function inspectCommand(io: Io, file: string, opts: InspectOptions): numb
     for (const r of ancestors(p.path.split('.').slice(0, -1).join('.'))) r.params += count;
   }
   const sorted = [...rows.values()].sort((a, b) => a.first - b.first || a.path.localeCompare(b.path));
-  const shapeOf = (n: Node | undefined) => (n ? `${n.type.dtype}[${n.type.shape.map(dimToString).join(', ')}]` : '-');
+  const typeText = (n: Node) => `${n.type.dtype}[${n.type.shape.map(dimToString).join(', ')}]`;
+  const shapeOf = (r: Row) =>
+    r.path === '' ? g.outputs.map((o) => typeText(o.node)).join(', ') : r.last ? typeText(r.last) : '-';
   const root = rows.get('')!;
   const totals = { params: root.params, trainable, paramBytes, flops: root.flops, activationBytes: root.bytes };
   if (opts.json) {
@@ -112,7 +110,7 @@ export function inspectCommand(io: Io, file: string, opts: InspectOptions): numb
       dims: Object.fromEntries(dims),
       rows: sorted.map((r) => ({
         path: r.path,
-        output: shapeOf(r.last),
+        output: shapeOf(r),
         params: r.params,
         flops: r.flops,
         activationBytes: r.bytes,
@@ -125,7 +123,7 @@ export function inspectCommand(io: Io, file: string, opts: InspectOptions): numb
   const table = [['Block (path)', 'Output shape', 'Params', 'FLOPs', 'Activations']];
   for (const r of sorted) {
     const name = r.path ? `${'  '.repeat(r.depth)}${r.path.split('.').slice(-1)[0]}` : `${lowered.model}.${g.name}`;
-    table.push([name, shapeOf(r.last), count(r.params), si(r.flops), bytes(r.bytes)]);
+    table.push([name, shapeOf(r), count(r.params), si(r.flops), bytes(r.bytes)]);
   }
   const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
   const line = (row: string[]) =>

@@ -17,6 +17,11 @@ async function guarded(io: Io, f: () => Promise<number>): Promise<number> {
   try {
     return await f();
   } catch (e) {
+    // The reference interpreter ran out of memory: a limit of this machine, not a bug.
+    if (e instanceof RangeError && /typed array length|allocation failed|Invalid array length/.test(e.message)) {
+      io.err(`fmc: out of memory running the model (${e.message}); use smaller --dims\n`);
+      return EXIT.user;
+    }
     const user = ['CliError', 'SafetensorsError', 'EvalError', 'ExportError'];
     const name = e instanceof Error ? e.constructor.name : '';
     if (!(e instanceof Error) || !(user.includes(name) || (e as NodeJS.ErrnoException).code?.startsWith('E'))) throw e;
@@ -27,8 +32,9 @@ async function guarded(io: Io, f: () => Promise<number>): Promise<number> {
 }
 
 export function addModelCommands(cmd: Command, io: Io, setCode: (c: number) => void): void {
-  const withModel = (c: Command) => {
-    for (const [flag, help] of MODEL_OPTIONS) c.option(flag, help);
+  /** The shared options; `inspect` draws no numbers, so it takes no --seed or --weights. */
+  const withModel = (c: Command, all = true) => {
+    for (const [flag, help] of MODEL_OPTIONS) if (all || !/^--(seed|weights)/.test(flag)) c.option(flag, help);
     return c;
   };
   withModel(
@@ -65,10 +71,16 @@ Examples:
       .option('--depth <n>', 'how deep block paths are broken down (default 3)')
       .option('--graph <out>', 'draw the graph instead, to a .dot, .svg or .html file')
       .option('--json', 'print the table as JSON'),
+    false,
   )
     .addHelpText(
       'after',
       `
+FLOPs count one multiply and one add per point of each contraction, one operation per
+output element elsewhere. Activations are the bytes of every intermediate tensor a block
+computes, as if nothing were freed or fused (an upper bound; the memory plan comes with the
+C backend).
+
 Examples:
   fmc inspect models/bert.fm --dims B=1,T=128
   fmc inspect models/mlp.fm --graph mlp.html`,

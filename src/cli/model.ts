@@ -74,6 +74,7 @@ export function parseDims(text: string | undefined): Map<string, number> {
     if (!m) throw new CliError(`--dims: expected NAME=SIZE[,NAME=SIZE...], found \`${part}\``, EXIT.usage);
     const n = Number(m[2]);
     if (!Number.isSafeInteger(n)) throw new CliError(`--dims: ${m[1]} is too large`, EXIT.usage);
+    if (out.has(m[1]!)) throw new CliError(`--dims: ${m[1]} is given twice`, EXIT.usage);
     out.set(m[1]!, n);
   }
   return out;
@@ -84,6 +85,20 @@ export function parseSeed(text: string | undefined): number {
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) > 2 ** 32 - 1)
     throw new CliError(`--seed: expected an integer from 0 to 4294967295, found \`${text}\``, EXIT.usage);
   return Number(text);
+}
+
+/** The most elements the reference interpreter takes in inputs and weights (2 GiB as float64). */
+export const MAX_ELEMENTS = 2 ** 28;
+
+/** Refuses dims whose inputs and weights would not fit the reference interpreter. */
+export function checkSize(l: Lowered, dims: ReadonlyMap<string, number>): void {
+  let total = 0;
+  const shapes = [...l.graph.inputs.map((n) => n.args.shape), ...l.params.map((p) => p.shape)];
+  for (const s of shapes) total += concreteShape(s, dims).reduce((a, b) => a * b, 1);
+  if (total > MAX_ELEMENTS)
+    throw new CliError(
+      `the inputs and weights at ${[...dims].map(([k, v]) => `${k}=${v}`).join(', ') || 'these sizes'} hold ${total.toLocaleString('en-US')} values, more than the reference interpreter takes (${MAX_ELEMENTS.toLocaleString('en-US')}); use smaller --dims`,
+    );
 }
 
 /** Size a dim gets when `--dims` does not give it: 2 for a batch (`B`, `N`), 16 otherwise. */
@@ -117,6 +132,7 @@ export function loadParams(
   dims: ReadonlyMap<string, number>,
   seed: number,
   weights?: string,
+  io?: Io,
 ): Map<string, HostTensor> {
   const out = new Map<string, HostTensor>();
   if (!weights) {
@@ -124,6 +140,9 @@ export function loadParams(
     return out;
   }
   const file = readSafetensorsFile(weights).tensors;
+  const known = new Set(l.params.map((p) => p.path));
+  for (const k of file.keys())
+    if (!known.has(k)) io?.err(`fmc: warning: ${weights}: tensor "${k}" is not a param of ${l.model}; ignored\n`);
   for (const p of l.params) {
     const t = file.get(p.path);
     if (!t) throw new CliError(`${weights}: no tensor "${p.path}" (a ${p.role} of ${l.model})`);

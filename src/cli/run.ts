@@ -3,12 +3,13 @@
 
 import { liveNodes, type Graph, type Node, type NodeOf } from '../ir/graph.js';
 import { randomInput } from '../ir/init.js';
-import { bindDims, evaluate } from '../ir/interp.js';
+import { bindDims, EvalError, evaluate } from '../ir/interp.js';
 import { dimConstValue } from '../ir/dims.js';
 import type { HostTensor } from '../ir/value.js';
-import { readSafetensorsFile, writeSafetensorsFile } from '../runtime/safetensors.js';
+import { readSafetensorsFile, writeSafetensors } from '../runtime/safetensors.js';
 import { EXIT, type Io } from './io.js';
 import {
+  checkSize,
   CliError,
   loadParams,
   lowerForCli,
@@ -17,6 +18,7 @@ import {
   parseSeed,
   warnUnusedDims,
   withDefaults,
+  writeOutput,
 } from './model.js';
 
 export interface RunOptions extends ModelOptions {
@@ -41,36 +43,50 @@ export function runCommand(io: Io, file: string, opts: RunOptions): number {
   warnUnusedDims(io, g, given);
   let inputs: Map<string, HostTensor>;
   let dims: Map<string, number>;
+  if (opts.saveInputs && opts.saveInputs === opts.saveOutputs)
+    throw new CliError('--save-inputs and --save-outputs name the same file', EXIT.usage);
   if (opts.inputs) {
-    inputs = readInputs(io, g, opts.inputs);
+    const path = opts.inputs;
+    inputs = readInputs(io, g, path);
     const shapes = new Map([...inputs].map(([k, t]) => [k, t.shape]));
-    dims = bindDims(g, shapes, given);
+    dims = named(path, () => bindDims(g, shapes, given));
+    checkSize(lowered, dims);
   } else {
     dims = withDefaults(io, g, given, opts.json);
+    checkSize(lowered, dims);
     inputs = new Map(g.inputs.map((n) => [n.args.name, randomInput(n, dims, seed, tokenRange(g, n))]));
   }
   const progress = io.progress;
   progress?.(`initializing ${lowered.params.length} params`);
-  const params = loadParams(lowered, dims, seed, opts.weights);
+  const params = loadParams(lowered, dims, seed, opts.weights, io);
   const t0 = performance.now();
   let last = 0;
-  const { outputs } = evaluate(g, { inputs, params, dims }, (done, total, n) => {
-    const now = performance.now();
-    if (!progress || now - last < 100) return;
-    last = now;
-    progress(`evaluating node ${done + 1}/${total} (${n.op}${n.path ? ` in ${n.path}` : ''})`);
-  });
+  const { outputs } = named(opts.inputs, () =>
+    evaluate(g, { inputs, params, dims }, (done, total, n) => {
+      const now = performance.now();
+      if (!progress || now - last < 100) return;
+      last = now;
+      progress(`evaluating node ${done + 1}/${total} (${n.op}${n.path ? ` in ${n.path}` : ''})`);
+    }),
+  );
   progress?.('');
   const ms = performance.now() - t0;
-  if (opts.saveInputs) writeSafetensorsFile(opts.saveInputs, inputs);
-  if (opts.saveOutputs) writeSafetensorsFile(opts.saveOutputs, outputs);
+  if (opts.saveInputs) writeOutput(opts.saveInputs, writeSafetensors(inputs));
+  if (opts.saveOutputs) writeOutput(opts.saveOutputs, writeSafetensors(outputs));
   const summary = [...outputs].map(([name, t]) => ({ name, ...summarize(t) }));
+  const used = [...dims].filter(([k]) => g.dims.includes(k));
   if (opts.json) {
-    const out = { model: lowered.model, fn: g.name, target, seed, dims: Object.fromEntries(dims), outputs: summary };
-    io.out(`${JSON.stringify(out, null, 2)}\n`);
+    const out = { model: lowered.model, fn: g.name, target, seed, dims: Object.fromEntries(used), outputs: summary };
+    // JSON has no NaN or infinities: they are written as the strings "nan", "inf", "-inf".
+    const json = JSON.stringify(
+      out,
+      (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? floatName(v) : v),
+      2,
+    );
+    io.out(`${json}\n`);
     return EXIT.ok;
   }
-  const dimText = [...dims].map(([k, v]) => `${k}=${v}`).join(', ');
+  const dimText = [...used].map(([k, v]) => `${k}=${v}`).join(', ');
   io.out(`${lowered.model}.${g.name} on ${target} (${dimText || 'no dims'}; seed ${seed}; ${ms.toFixed(0)} ms)\n`);
   for (const s of summary) {
     const first = s.first.map(fmt).join(', ');
@@ -140,6 +156,18 @@ function summarize(t: HostTensor): Summary {
   for (const x of t.data) sq += (x - mean) * (x - mean);
   const std = n > 0 ? Math.sqrt(sq / n) : NaN;
   return { dtype: t.dtype, shape: [...t.shape], count: n, mean, std, first: [...t.data.subarray(0, 6)] };
+}
+
+const floatName = (x: number): string => (Number.isNaN(x) ? 'nan' : x > 0 ? 'inf' : '-inf');
+
+/** Runs `f`; an EvalError about the inputs is reported with the file they came from. */
+function named<T>(file: string | undefined, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (file && e instanceof EvalError) throw new CliError(`${file}: ${e.message}`);
+    throw e;
+  }
 }
 
 const fmt = (x: number): string => (Number.isInteger(x) ? String(x) : x.toPrecision(5));

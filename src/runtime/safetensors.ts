@@ -22,7 +22,7 @@
 // equal inputs give equal bytes.
 
 import { randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Dtype } from '../ir/dtype.js';
 import type { HostTensor } from '../ir/value.js';
@@ -213,8 +213,11 @@ function show(v: JsonValue): string {
 export function readSafetensorsFile(path: string, hooks?: ReadHooks): SafetensorsContents {
   let bytes: Uint8Array;
   try {
+    // Only regular files: a device such as /dev/zero would be read forever.
+    if (!statSync(path).isFile()) throw new SafetensorsError('safetensors: not a regular file', path);
     bytes = readFileSync(path);
   } catch (e) {
+    if (e instanceof SafetensorsError) throw e;
     throw new SafetensorsError(`safetensors: cannot read the file: ${errorText(e)}`, path, { cause: e });
   }
   return readSafetensors(bytes, path, hooks);

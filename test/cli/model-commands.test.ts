@@ -112,7 +112,23 @@ describe('fmc run / export / inspect', () => {
     expect(r.err).toContain('no tensor "fc1.b" (a param of MLP)');
   });
 
+  it('refuses sizes beyond the interpreter, and non-files, with exit 1', () => {
+    const big = fmc('run', 'models/mlp.fm', '--dims', 'B=1000000000');
+    expect(big.code).toBe(1);
+    expect(big.err).toContain('more than the reference interpreter takes');
+    const dev = fmc('run', 'models/mlp.fm', '--inputs', '/dev/zero');
+    expect(dev.code).toBe(1);
+    expect(dev.err).toContain('/dev/zero: safetensors: not a regular file');
+    const dir = fmc('run', 'models/mlp.fm', '--save-outputs', DIR);
+    expect(dir.code).toBe(1);
+    expect(dir.err).toContain(`cannot write ${DIR}: it is a folder`);
+  });
+
   it('gives usage errors exit 2', () => {
+    expect(fmc('run', 'models/mlp.fm', '--dims', 'B=1,B=2').code).toBe(2);
+    expect(fmc('inspect', 'models/mlp.fm', '--weights', 'w.st').code).toBe(2);
+    expect(fmc('inspect', 'models/mlp.fm', '--depth', '1e1').code).toBe(2);
+    expect(fmc('run', 'models/mlp.fm', '--save-inputs', at('same.st'), '--save-outputs', at('same.st')).code).toBe(2);
     expect(fmc('run', 'models/mlp.fm', '--target', 'c').code).toBe(2);
     expect(fmc('run', 'models/mlp.fm', '--dims', 'B=two').code).toBe(2);
     expect(fmc('run', 'models/mlp.fm', '--seed', '-1').code).toBe(2);
