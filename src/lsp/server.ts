@@ -296,11 +296,17 @@ export function startServer(input: Readable = process.stdin, output: Writable = 
   documents.listen(connection);
   // Warm up while the client starts: checking the standard library once fills the parse
   // cache and compiles the checker, so the first real document checks faster.
+  // One file per turn of the event loop, and none once a document is open, so a client's
+  // first request waits for at most one of them.
   connection.onInitialized(() => {
-    setTimeout(() => {
-      if (state.size > 0) return;
-      for (const f of ['nn', 'attention', 'conv', 'moe']) analyze(path.join(STD_DIR, `${f}.fm`), nodeHost);
-    }, 0);
+    const files = ['math', 'nn', 'attention', 'conv', 'moe'];
+    const next = () => {
+      const f = files.shift();
+      if (f === undefined || state.size > 0) return;
+      analyze(path.join(STD_DIR, `${f}.fm`), nodeHost);
+      setImmediate(next);
+    };
+    setImmediate(next);
   });
 
   connection.listen();
