@@ -189,10 +189,15 @@ export function startServer(input: Readable = process.stdin, output: Writable = 
     }, delay);
   };
 
-  /** Other open documents whose last check read `uri`'s file: their results are stale now. */
+  /**
+   * Other open documents whose last check read `uri`'s file, or could not find an import
+   * (FM0202: the document may be the missing file): their results are stale now.
+   */
   const dependents = (uri: string): string[] => {
     const abs = uris.toPath(uri);
-    return [...state.entries()].filter(([u, s]) => u !== uri && s.analysis?.files.includes(abs)).map(([u]) => u);
+    const stale = (s: DocState) =>
+      s.analysis?.files.includes(abs) || s.analysis?.diagnostics.some((d) => d.code === 'FM0202');
+    return [...state.entries()].filter(([u, s]) => u !== uri && stale(s)).map(([u]) => u);
   };
 
   connection.onInitialize((params): InitializeResult => {

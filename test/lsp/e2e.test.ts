@@ -276,4 +276,24 @@ describe('fmc lsp with several open files', () => {
     });
     expect(def.uri).toBe(lib);
   });
+
+  it('rechecks a file whose missing import is then opened in the editor', async () => {
+    const user = pathToFileURL(path.join(dir, 'user.fm')).href;
+    const helper = pathToFileURL(path.join(dir, 'helper.fm')).href;
+    const userText = 'import { half } from "./helper"\n\nfn f(x: f32[4]) -> f32[4] {\n  return half(x)\n}\n';
+    client.notify('textDocument/didOpen', {
+      textDocument: { uri: user, languageId: 'fm', version: 1, text: userText },
+    });
+    const missing = await client.waitFor<Published>('textDocument/publishDiagnostics', (p) => p.uri === user);
+    expect(missing.diagnostics.map((d) => d.code)).toContain('FM0202');
+    const helperText = 'fn half(x: f32[N]) -> f32[N] {\n  return x * 0.5\n}\n';
+    client.notify('textDocument/didOpen', {
+      textDocument: { uri: helper, languageId: 'fm', version: 1, text: helperText },
+    });
+    const found = await client.waitFor<Published>(
+      'textDocument/publishDiagnostics',
+      (p) => p.uri === user && p.diagnostics.length === 0,
+    );
+    expect(found.diagnostics).toEqual([]);
+  });
 });
