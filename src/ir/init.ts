@@ -45,8 +45,14 @@ function truncNormal(seed: number, key: string, count: number, mean: number, std
   return out.map((v) => Math.min(b, Math.max(a, v)));
 }
 
+/** `a + b·x` for every element, in place (a loop: weights can have hundreds of millions). */
+function affine(xs: Float64Array, a: number, b: number): Float64Array {
+  for (let i = 0; i < xs.length; i++) xs[i] = a + b * xs[i]!;
+  return xs;
+}
+
 const uniformIn = (seed: number, key: string, count: number, low: number, high: number): Float64Array =>
-  uniformStream(seed, key, count).map((u) => low + (high - low) * u);
+  affine(uniformStream(seed, key, count), low, high - low);
 
 /** Initial values of a param or buffer (f64, before rounding to its dtype). */
 function initValues(p: OpArgs['param'], shape: readonly number[], seed: number): Float64Array {
@@ -55,7 +61,7 @@ function initValues(p: OpArgs['param'], shape: readonly number[], seed: number):
   const arg = (name: string, dflt: number): number => p.init.args[name] ?? dflt;
   const fanOut = shape[0] ?? 1;
   const fanIn = shapeSize(shape.slice(1));
-  const normal = (mean: number, std: number) => normalStream(seed, key, n).map((z) => mean + std * z);
+  const normal = (mean: number, std: number) => affine(normalStream(seed, key, n), mean, std);
   const uniform = (low: number, high: number) => uniformIn(seed, key, n, low, high);
   const kaimingGain = Math.sqrt(2 / (1 + arg('a', 0) ** 2));
   switch (p.init.fn) {
@@ -97,7 +103,10 @@ function initValues(p: OpArgs['param'], shape: readonly number[], seed: number):
  */
 export function initParam(p: OpArgs['param'], dims: ReadonlyMap<string, number>, seed: number): HostTensor {
   const shape = concreteShape(p.shape, dims);
-  const data = initValues(p, shape, seed).map((v) => roundTo(p.dtype, v));
+  const values = initValues(p, shape, seed);
+  // f32 (nearly every weight) rounds in bulk through a Float32Array; other dtypes one by one.
+  const data =
+    p.dtype === 'f32' ? Float64Array.from(Float32Array.from(values)) : values.map((v) => roundTo(p.dtype, v));
   return { dtype: p.dtype, shape, data };
 }
 

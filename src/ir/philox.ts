@@ -7,14 +7,19 @@ const M1 = 0xcd9e8d57;
 const W0 = 0x9e3779b9; // key schedule: golden ratio
 const W1 = 0xbb67ae85; // key schedule: sqrt(3) - 1
 
-/** The high 32 bits of the 64-bit product of two uint32s (exact: no partial product exceeds 2^34). */
+/**
+ * The high 32 bits of the 64-bit product of two uint32s, from 16-bit halves: every partial
+ * sum stays below 2^34, so plain doubles and unsigned shifts are exact.
+ */
 function mulhi(a: number, b: number): number {
   const al = a & 0xffff;
   const ah = a >>> 16;
   const bl = b & 0xffff;
   const bh = b >>> 16;
-  const mid = ah * bl + al * bh;
-  return (ah * bh + Math.floor((mid + Math.floor((al * bl) / 0x10000)) / 0x10000)) >>> 0;
+  const lh = al * bh;
+  const hl = ah * bl;
+  const mid = ((al * bl) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+  return (ah * bh + (lh >>> 16) + (hl >>> 16) + Math.floor(mid / 0x10000)) >>> 0;
 }
 
 type Words4 = [number, number, number, number];
