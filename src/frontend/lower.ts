@@ -94,7 +94,7 @@ function lowerModel(checker: Checker, decl: A.BlockDecl, module: string, fnName:
   // Inputs: the function's tensor parameters, their dim variables as symbols.
   const u = newUnifier();
   const inputs: NodeOf<'input'>[] = [];
-  const args: (V | undefined)[] = sig.params.map((p, index) => {
+  const args: (V | undefined)[] = sig.params.map((p) => {
     const span = p.decl.span;
     if (!p.tensor) {
       if (!p.hasDefault)
@@ -114,7 +114,6 @@ function lowerModel(checker: Checker, decl: A.BlockDecl, module: string, fnName:
       [],
     );
     inputs.push(node);
-    void index;
     return { kind: 'tensor', t: { ...t, origin: span, node } };
   });
   L.inputDims = new Set(inputs.flatMap((n) => n.type.shape.flatMap(dimSymbols)));

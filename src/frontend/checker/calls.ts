@@ -5,7 +5,6 @@ import type * as A from '../ast.js';
 import { note, suggest } from '../diagnostics.js';
 import {
   type Dim,
-  dimConst,
   dimConstValue,
   dimEquals,
   dimIsInteger,
@@ -31,7 +30,7 @@ import {
 import { callBuiltin } from './builtins.js';
 import type { Ctx } from './context.js';
 import { evalExpr, isKnownName } from './expr.js';
-import { constInt, emit, nodeOf } from './emit.js';
+import { lowerMulti } from './lower-multi.js';
 import { joinPath } from './lower-params.js';
 import { checkFnBody, evalSignature, type ParamPattern, patternText, type Signature } from './functions.js';
 
@@ -445,79 +444,4 @@ function callChild(ctx: Ctx, callee: V & { kind: 'child' }, a: Args, span: Span)
   const add = (v: V): V =>
     v.kind === 'tensor' ? tensor(v.t.dtype, { prefix: undefined, dims: [n, ...v.t.shape.dims] }, span) : v;
   return r.kind === 'tuple' ? { kind: 'tuple', items: r.items.map(add) } : add(r);
-}
-
-/** When lowering, `repeat` and `stack` run each instance (`path.0`, `path.1`, ...) with its own weights. */
-function lowerMulti(
-  ctx: Ctx,
-  fwd: FnRef,
-  multi: { readonly mode: 'repeat' | 'stack'; readonly count: Dim },
-  a: Args,
-  span: Span,
-  label: string,
-  path: string,
-): V {
-  const n = constInt(multi.count, `the count of a ${multi.mode}`, span);
-  if (multi.mode === 'repeat') {
-    // The results feed the next instance's tensor parameters, in order; compile-time
-    // arguments (`layers(x, 0.5)`) go to every instance unchanged.
-    const sig = evalSignature(ctx.checker, fwd);
-    if (!sig) return ERROR;
-    const params = sig.params.map((p) => ({ name: p.name, hasDefault: p.hasDefault, type: p.decl.type }));
-    const bound = bindParams(ctx, label, params, a, span);
-    if (!bound.ok) return ERROR;
-    let args = a;
-    let r: V = ERROR;
-    for (let i = 0; i < n; i++) {
-      r = callFn(ctx, fwd, args, span, label, `${path}.${i}`);
-      if (r.kind === 'error') return r;
-      const results = r.kind === 'tuple' ? [...r.items] : [r];
-      const named = new Map<string, ArgV & { nameSpan: Span }>();
-      sig.params.forEach((p, k) => {
-        const value = p.tensor ? results.shift() : bound.args[k]?.value;
-        if (value) named.set(p.name, { value, span, nameSpan: span });
-      });
-      args = { pos: [], named };
-    }
-    return r;
-  }
-  // stack: instance i takes slice i of every tensor argument; results are stacked on a new axis 0.
-  const slice = (arg: ArgV, i: number): ArgV => {
-    if (arg.value.kind !== 'tensor') return arg;
-    const t = arg.value.t;
-    const dims = t.shape.dims;
-    const one = tensor(t.dtype, { prefix: undefined, dims: dims.slice(1) }, t.origin);
-    const value = emit(ctx, one, (mk) => {
-      const starts = dims.map((_, k) => dimConst(k === 0 ? i : 0));
-      const sizes = dims.map((d, k) => (k === 0 ? dimConst(1) : d));
-      const s = mk('slice', { starts, sizes, steps: dims.map(() => 1) }, [nodeOf(t)]);
-      return mk('reshape', { shape: dims.slice(1) }, [s]);
-    });
-    return { ...arg, value };
-  };
-  const results: V[] = [];
-  for (let i = 0; i < n; i++) {
-    const named = new Map([...a.named].map(([k, v]) => [k, { ...slice(v, i), nameSpan: v.nameSpan }]));
-    const r = callFn(ctx, fwd, { pos: a.pos.map((p) => slice(p, i)), named }, span, label, `${path}.${i}`);
-    if (r.kind === 'error') return r;
-    results.push(r);
-  }
-  const stackAll = (items: V[]): V => {
-    const first = items[0]!;
-    if (first.kind !== 'tensor') return first;
-    const t = first.t;
-    const out = tensor(t.dtype, { prefix: undefined, dims: [multi.count, ...t.shape.dims] }, span);
-    return emit(ctx, out, (mk) => {
-      const lifted = items.map((v) =>
-        mk('reshape', { shape: [dimConst(1), ...t.shape.dims] }, [nodeOf((v as V & { kind: 'tensor' }).t)]),
-      );
-      return mk('concat', { axis: 0 }, lifted);
-    });
-  };
-  const r0 = results[0]!;
-  if (r0.kind !== 'tuple') return stackAll(results);
-  return {
-    kind: 'tuple',
-    items: r0.items.map((_, k) => stackAll(results.map((r) => (r as V & { kind: 'tuple' }).items[k]!))),
-  };
 }

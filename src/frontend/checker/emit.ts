@@ -103,3 +103,18 @@ export function constInt(d: Dim, what: string, span: Span): number {
     throw new LoweringError(`${what} must be known at compile time, not \`${dimToString(d)}\``, span);
   return c;
 }
+
+/** `a @ b` as an einsum over batch letters A, B, ...; an operand whose batch dims broadcast is expanded first. */
+export function matmulNode(mk: MakeNode, ta: TensorT, tb: TensorT, bdims: readonly Dim[], span: Span): Node {
+  const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'.slice(0, bdims.length);
+  if (letters.length < bdims.length) throw new LoweringError('a matrix multiply with more than 26 batch dims', span);
+  const side = (t: TensorT, mat: string) => {
+    const r = t.shape.dims.length - 2;
+    const want = [...bdims.slice(bdims.length - r), ...t.shape.dims.slice(-2)];
+    const same = want.every((d, i) => dimEquals(d, t.shape.dims[i]!));
+    const node = same ? nodeOf(t) : mk('expand', { shape: want }, [nodeOf(t)]);
+    return { node, spec: letters.slice(letters.length - r) + mat };
+  };
+  const [x, y] = [side(ta, 'ik'), side(tb, 'kj')];
+  return mk('einsum', { spec: `${x.spec},${y.spec}->${letters}ij` }, [x.node, y.node]);
+}

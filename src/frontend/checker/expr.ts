@@ -21,21 +21,9 @@ import {
 import { DTYPES } from '../lexer.js';
 import type { Span } from '../source.js';
 import type { BinaryFn } from '../../ir/ops.js';
-import {
-  type Binding,
-  type BlockInstance,
-  describe,
-  type Dtype,
-  ERROR,
-  isFloat,
-  isInt,
-  tensor,
-  type TensorT,
-  typeToString,
-  type V,
-} from '../types.js';
-import { binaryNode, emit, LoweringError, nodeOf } from './emit.js';
-import { joinPath, paramNode } from './lower-params.js';
+import { describe, type Dtype, ERROR, isFloat, isInt, tensor, type TensorT, typeToString, type V } from '../types.js';
+import { binaryNode, emit, matmulNode, nodeOf } from './emit.js';
+import { lowerBinding } from './lower-params.js';
 import { evalCall } from './calls.js';
 import { evalIndex } from './indexing.js';
 import { childCtx, type Ctx } from './context.js';
@@ -129,22 +117,6 @@ function evalMember(ctx: Ctx, target: V, e: A.Expr & { kind: 'Member' }): V {
     return ERROR;
   }
   return ctx.checker.lowering ? lowerBinding(ctx, inst, target.path, e.name.name, b) : b.value;
-}
-
-/** When lowering, a member of instance `inst` at `path`: params become nodes, children and functions learn their path. */
-function lowerBinding(
-  ctx: Ctx,
-  inst: BlockInstance | undefined,
-  path: string | undefined,
-  name: string,
-  b: Binding,
-): V {
-  const p = paramNode(ctx, inst, name, b, joinPath(path, name));
-  if (p) return p;
-  if (b.value.kind === 'child') return { ...b.value, path: joinPath(path, name) };
-  if (b.value.kind === 'fn' && b.value.fn !== 'builtin-elementwise' && b.value.fn.owner)
-    return { ...b.value, path: b.value.path ?? path };
-  return b.value;
 }
 
 export function lookupName(ctx: Ctx, name: string, span: Span): V {
@@ -473,20 +445,7 @@ export function matmul(ctx: Ctx, a: V, b: V, span: Span): V {
   if (!('shape' in batch)) return fail(`the batch dims ${batch.a} and ${batch.b} do not broadcast`);
   const bdims = batch.shape.dims;
   const out = tensor(ta.dtype, { prefix: batch.shape.prefix, dims: [...bdims, n, m] }, span);
-  return emit(ctx, out, (mk) => {
-    // An einsum over batch letters A, B, ...; an operand whose batch dims broadcast is expanded first.
-    const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'.slice(0, bdims.length);
-    if (letters.length < bdims.length) throw new LoweringError('a matrix multiply with more than 26 batch dims', span);
-    const side = (t: TensorT, mat: string) => {
-      const r = t.shape.dims.length - 2;
-      const want = [...bdims.slice(bdims.length - r), ...t.shape.dims.slice(-2)];
-      const same = want.every((d, i) => dimEquals(d, t.shape.dims[i]!));
-      const node = same ? nodeOf(t) : mk('expand', { shape: want }, [nodeOf(t)]);
-      return { node, spec: letters.slice(letters.length - r) + mat };
-    };
-    const [x, y] = [side(ta, 'ik'), side(tb, 'kj')];
-    return mk('einsum', { spec: `${x.spec},${y.spec}->${letters}ij` }, [x.node, y.node]);
-  });
+  return emit(ctx, out, (mk) => matmulNode(mk, ta, tb, bdims, span));
 }
 
 // ---------------------------------------------------------------- compile-time if

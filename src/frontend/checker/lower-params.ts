@@ -93,3 +93,19 @@ export function paramTable(checker: Checker, inst: BlockInstance, prefix = ''): 
   }
   return out;
 }
+
+/** When lowering, a member of instance `inst` at `path`: params become nodes, children and functions learn their path. */
+export function lowerBinding(
+  ctx: Ctx,
+  inst: BlockInstance | undefined,
+  path: string | undefined,
+  name: string,
+  b: Binding,
+): V {
+  const p = paramNode(ctx, inst, name, b, joinPath(path, name));
+  if (p) return p;
+  if (b.value.kind === 'child') return { ...b.value, path: joinPath(path, name) };
+  if (b.value.kind === 'fn' && b.value.fn !== 'builtin-elementwise' && b.value.fn.owner)
+    return { ...b.value, path: b.value.path ?? path };
+  return b.value;
+}
