@@ -1,7 +1,15 @@
 // Checker values as a hover shows them, and parameter counts of block instances.
 
 import { type Dim, dimAdd, dimConst, dimConstFrac, dimMul, DimTooComplex, dimToString } from '../ir/dims.js';
-import { type BlockInstance, describe, floatText, typeToString, type V, valueKey } from '../frontend/types.js';
+import {
+  type BlockInstance,
+  describe,
+  floatText,
+  typeToString,
+  type V,
+  valueKey,
+  valueText as hparamText,
+} from '../frontend/types.js';
 
 /** A value as the user reads it: `f32[B, T, 512]`, `int = d`, `(f32[N], f32[N])`. */
 export function valueText(v: V): string {
@@ -25,8 +33,14 @@ export function valueText(v: V): string {
     case 'list':
       return `[${v.items.map(valueText).join(', ')}]`;
     case 'child': {
-      const m = v.child.multi;
-      return `${m ? `${m.mode} ${dimToString(m.count)} ` : ''}${v.child.inst.label}`;
+      // Every hyperparameter's value (the instance's own label names only the arguments
+      // given, and a memoized instance may have been made by a call that gave none).
+      const { inst, multi: m } = v.child;
+      const hps = inst.decl.hparams.flatMap((h) => {
+        const b = inst.scope.get(h.name.name);
+        return b ? [`${h.name.name} = ${hparamText(b.value)}`] : [];
+      });
+      return `${m ? `${m.mode} ${dimToString(m.count)} ` : ''}${inst.decl.name.name}(${hps.join(', ')})`;
     }
     case 'block':
       return `${v.decl.isModel ? 'model' : 'block'} ${v.decl.name.name}`;

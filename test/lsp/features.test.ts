@@ -119,10 +119,10 @@ describe('hover', () => {
 
   it('shows child blocks with their parameter counts, repeat included', () => {
     const norm = hover(a, 'norm = LayerNorm', 0);
-    expect(norm).toContain('(child) norm = LayerNorm(d = d)');
+    expect(norm).toContain('(child) norm = LayerNorm(d = d, eps = 0.00001)');
     expect(norm).toContain('Parameters: 2*d');
     const layers = hover(a, 'layers(norm', 0);
-    expect(layers).toContain('(child) layers = repeat 3 Linear(in_dim = d, out_dim = d)');
+    expect(layers).toContain('(child) layers = repeat 3 Linear(in_dim = d, out_dim = d, bias = true)');
     expect(layers).toContain('Parameters: 3*d**2 + 3*d = 3 × (d**2 + d) (repeat of 3)');
     expect(layers).toContain('Call result: `f32[B, d]`');
     const head = hover(a, 'head(x)', 0);
