@@ -2,7 +2,7 @@
 // and activation bytes at the given dims), or a drawing of the graph with --graph.
 
 import * as path from 'node:path';
-import { activationBytes, nodeFlops } from '../ir/cost.js';
+import { activationBytes, blockPaths, nodeFlops } from '../ir/cost.js';
 import { dimToString } from '../ir/dims.js';
 import { toDot, toHtml, toSvg } from '../ir/draw.js';
 import { dtypeBytes } from '../ir/dtype.js';
@@ -55,31 +55,19 @@ export function inspectCommand(io: Io, file: string, opts: InspectOptions): numb
   const maxDepth = opts.depth === undefined ? 3 : Number(opts.depth);
   const dims = withDefaults(io, g, given, opts.json);
   const rows = new Map<string, Row>();
-  const rowOf = (path: string): Row | undefined => {
-    const parts = path ? path.split('.') : [];
-    const key = parts.slice(0, maxDepth).join('.');
-    let r = rows.get(key);
-    if (!r)
-      rows.set(
-        key,
-        (r = {
-          path: key,
-          depth: Math.min(parts.length, maxDepth),
-          first: Infinity,
-          last: undefined,
-          params: 0,
-          flops: 0,
-          bytes: 0,
-        }),
-      );
-    return r;
-  };
-  const ancestors = (path: string): Row[] => {
-    const parts = path ? path.split('.') : [];
-    const out: Row[] = [];
-    for (let k = 0; k <= Math.min(parts.length, maxDepth); k++) out.push(rowOf(parts.slice(0, k).join('.'))!);
-    return [...new Set(out)];
-  };
+  /** The rows a path counts in: it and every enclosing path, down to `--depth` levels. */
+  const ancestors = (path: string): Row[] =>
+    blockPaths(path)
+      .slice(0, maxDepth + 1)
+      .map((key) => {
+        let r = rows.get(key);
+        if (!r) {
+          const depth = key ? key.split('.').length : 0;
+          r = { path: key, depth, first: Infinity, last: undefined, params: 0, flops: 0, bytes: 0 };
+          rows.set(key, r);
+        }
+        return r;
+      });
   for (const n of liveNodes(g)) {
     if (n.op === 'param') continue;
     for (const r of ancestors(n.path)) {

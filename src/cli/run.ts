@@ -1,10 +1,9 @@
 // `fmc run FILE --target reference`: runs a model function on the reference interpreter with
 // seeded (or given) inputs and weights, and prints a summary of each output.
 
-import { liveNodes, type Graph, type Node, type NodeOf } from '../ir/graph.js';
-import { randomInput } from '../ir/init.js';
+import type { Graph } from '../ir/graph.js';
+import { indexBound, randomInput } from '../ir/init.js';
 import { bindDims, EvalError, evaluate } from '../ir/interp.js';
-import { dimConstValue } from '../ir/dims.js';
 import type { HostTensor } from '../ir/value.js';
 import { readSafetensorsFile, writeSafetensors } from '../runtime/safetensors.js';
 import { EXIT, type Io } from './io.js';
@@ -54,7 +53,7 @@ export function runCommand(io: Io, file: string, opts: RunOptions): number {
   } else {
     dims = withDefaults(io, g, given, opts.json);
     checkSize(lowered, dims);
-    inputs = new Map(g.inputs.map((n) => [n.args.name, randomInput(n, dims, seed, tokenRange(g, n))]));
+    inputs = new Map(g.inputs.map((n) => [n.args.name, randomInput(n, dims, seed, indexBound(g, n))]));
   }
   const progress = io.progress;
   progress?.(`initializing ${lowered.params.length} params`);
@@ -110,32 +109,6 @@ function readInputs(io: Io, g: Graph, path: string): Map<string, HostTensor> {
   for (const k of file.keys())
     if (!out.has(k)) io.err(`fmc: warning: ${path}: tensor "${k}" is not an input of ${g.name}; ignored\n`);
   return out;
-}
-
-/**
- * The exclusive upper bound for random integer inputs: the size of the table an input
- * indexes (token ids into an embedding), or of the class axis it is compared with (labels
- * in one_hot); 2 when neither is visible.
- */
-export function tokenRange(g: Graph, input: NodeOf<'input'>): number | undefined {
-  const live = liveNodes(g);
-  const through = new Set<Node>([input]);
-  for (const n of live) {
-    if (!n.inputs.some((i) => through.has(i))) continue;
-    if (n.op === 'cast' || n.op === 'reshape' || n.op === 'expand' || n.op === 'slice') through.add(n);
-    if (n.op === 'gather' && through.has(n.inputs[1]!)) {
-      const size = dimConstValue(n.inputs[0]!.type.shape[n.args.axis]!);
-      if (size !== undefined) return size;
-    }
-    if (n.op === 'binary' && n.args.fn === 'eq') {
-      const other = n.inputs.find((i) => !through.has(i));
-      if (other?.op === 'iota') {
-        const size = dimConstValue(other.type.shape[other.args.axis]!);
-        if (size !== undefined) return size;
-      }
-    }
-  }
-  return undefined;
 }
 
 interface Summary {

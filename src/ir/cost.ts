@@ -2,9 +2,9 @@
 // inspect` counts them at concrete dims; the language server's hovers count FLOPs
 // symbolically, as polynomials over the graph's dims (`72*B`).
 
-import { type Dim, dimConst, dimMul } from './dims.js';
+import { type Dim, dimAdd, dimConst, dimMul } from './dims.js';
 import { dtypeBytes } from './dtype.js';
-import type { Node } from './graph.js';
+import { type Graph, liveNodes, type Node } from './graph.js';
 import { parseEinsum } from './infer.js';
 import { concreteShape } from './interp.js';
 
@@ -59,4 +59,18 @@ export function nodeFlopsDim(n: Node): Dim {
 export function activationBytes(n: Node, dims: ReadonlyMap<string, number>): number {
   if (n.op === 'param' || n.op === 'input') return 0;
   return dtypeBytes(n.type.dtype, size(concreteShape(n.type.shape, dims)));
+}
+
+/** A block path and every enclosing one, outermost first: `a.b` → `''`, `a`, `a.b`. */
+export function blockPaths(path: string): string[] {
+  const parts = path ? path.split('.') : [];
+  return ['', ...parts.map((_, k) => parts.slice(0, k + 1).join('.'))];
+}
+
+/** Symbolic FLOPs per block path: each live node counts in its path and every enclosing one. */
+export function flopsByPath(g: Graph): Map<string, Dim> {
+  const out = new Map<string, Dim>();
+  for (const n of liveNodes(g))
+    for (const p of blockPaths(n.path)) out.set(p, dimAdd(out.get(p) ?? dimConst(0), nodeFlopsDim(n)));
+  return out;
 }

@@ -14,7 +14,8 @@
 //   sample is clamped to [a, b] (only reachable when [a, b] lies far in a tail).
 
 import { type Dtype, isFloat, isInt } from './dtype.js';
-import type { NodeOf } from './graph.js';
+import { type Graph, liveNodes, type Node, type NodeOf } from './graph.js';
+import { dimConstValue } from './dims.js';
 import { concreteShape } from './interp.js';
 import type { OpArgs } from './ops.js';
 import { uniformStream } from './philox.js';
@@ -141,4 +142,30 @@ export function randomInput(
     data = new Float64Array(n).map((_, i) => Math.floor((u[2 * i]! + u[2 * i + 1]! / 2 ** 24) * intHigh));
   }
   return { dtype, shape, data };
+}
+
+/**
+ * The exclusive upper bound for random integer inputs: the size of the table an input
+ * indexes (token ids into an embedding), or of the class axis it is compared with (labels
+ * in one_hot); 2 when neither is visible.
+ */
+export function indexBound(g: Graph, input: NodeOf<'input'>): number | undefined {
+  const live = liveNodes(g);
+  const through = new Set<Node>([input]);
+  for (const n of live) {
+    if (!n.inputs.some((i) => through.has(i))) continue;
+    if (n.op === 'cast' || n.op === 'reshape' || n.op === 'expand' || n.op === 'slice') through.add(n);
+    if (n.op === 'gather' && through.has(n.inputs[1]!)) {
+      const size = dimConstValue(n.inputs[0]!.type.shape[n.args.axis]!);
+      if (size !== undefined) return size;
+    }
+    if (n.op === 'binary' && n.args.fn === 'eq') {
+      const other = n.inputs.find((i) => !through.has(i));
+      if (other?.op === 'iota') {
+        const size = dimConstValue(other.type.shape[other.args.axis]!);
+        if (size !== undefined) return size;
+      }
+    }
+  }
+  return undefined;
 }

@@ -136,7 +136,8 @@ export function erf(x: number): number {
   return (2 / Math.sqrt(Math.PI)) * Math.exp(-x * x) * sum;
 }
 
-const UNARY: Readonly<Record<UnaryFn, (x: number) => number>> = {
+/** The unary functions on one float64 (the checker folds compile-time constants with them too). */
+export const UNARY: Readonly<Record<UnaryFn, (x: number) => number>> = {
   neg: (x) => -x,
   exp: Math.exp,
   log: Math.log,

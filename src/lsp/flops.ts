@@ -10,9 +10,8 @@ import type * as A from '../frontend/ast.js';
 import { lowerFile } from '../frontend/lower.js';
 import type { Host } from '../frontend/program.js';
 import type { BlockInstance } from '../frontend/types.js';
-import { nodeFlopsDim } from '../ir/cost.js';
+import { flopsByPath } from '../ir/cost.js';
 import { type Dim, dimAdd, dimConst, dimConstFrac, dimConstValue, DimTooComplex, dimToString } from '../ir/dims.js';
-import { type Graph, liveNodes } from '../ir/graph.js';
 import type { Analysis } from './analysis.js';
 import type { Def } from './resolve.js';
 
@@ -59,21 +58,6 @@ export function lowerFlops(abs: string, host: Host, models: readonly string[], f
       throw e;
     }
   });
-}
-
-/** FLOPs per path prefix: each live node counts in its path and every enclosing one. */
-export function flopsByPath(g: Graph): Map<string, Dim> {
-  const own = new Map<string, Dim>();
-  for (const n of liveNodes(g)) own.set(n.path, dimAdd(own.get(n.path) ?? dimConst(0), nodeFlopsDim(n)));
-  const out = new Map<string, Dim>();
-  for (const [p, f] of own) {
-    const parts = p ? p.split('.') : [];
-    for (let k = 0; k <= parts.length; k++) {
-      const key = parts.slice(0, k).join('.');
-      out.set(key, dimAdd(out.get(key) ?? dimConst(0), f));
-    }
-  }
-  return out;
 }
 
 /** `72*B`; a constant as `1,234,567 (1.23 M)`. */

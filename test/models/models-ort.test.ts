@@ -8,13 +8,12 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { exportOnnx } from '../../src/export/onnx.js';
 import { lowerFile } from '../../src/frontend/lower.js';
-import { initParam, randomInput } from '../../src/ir/init.js';
+import { indexBound, initParam, randomInput } from '../../src/ir/init.js';
 import { evaluate } from '../../src/ir/interp.js';
 import { parseGraph } from '../../src/ir/parse.js';
 import { printGraph } from '../../src/ir/print.js';
 import { verify } from '../../src/ir/verify.js';
 import type { HostTensor } from '../../src/ir/value.js';
-import { tokenRange } from '../../src/cli/run.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const MODELS = fs
@@ -70,7 +69,7 @@ describe('seed models: IR, interpreter and ONNX Runtime', () => {
       expect(printGraph(parseGraph(text))).toBe(text);
       // Small sizes keep the float64 interpreter quick: one sample, 8 steps.
       const dims = new Map(g.dims.map((d) => [d, d === 'B' || d === 'N' ? 1 : 8]));
-      const inputs = new Map(g.inputs.map((n) => [n.args.name, randomInput(n, dims, 7, tokenRange(g, n))]));
+      const inputs = new Map(g.inputs.map((n) => [n.args.name, randomInput(n, dims, 7, indexBound(g, n))]));
       const params = new Map(r.lowered.params.map((p) => [p.path, initParam(p, dims, 7)]));
       const { outputs } = evaluate(g, { inputs, params, dims });
       const session = await ort.InferenceSession.create(exportOnnx(g, params), { intraOpNumThreads: 2 });

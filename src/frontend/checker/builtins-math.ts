@@ -15,7 +15,7 @@ import {
 import type { Span } from '../source.js';
 import { describe, ERROR, isFloat, isInt, tensor, typeToString, type V, describeWithArticle } from '../types.js';
 import { type Handler, req, opt, bind, wantTensor, wantInt, wantInts, shapeWith } from './builtin-args.js';
-import { erf } from '../../ir/interp-ops.js';
+import { UNARY } from '../../ir/interp-ops.js';
 import type { UnaryFn } from '../../ir/ops.js';
 import type { Ctx } from './context.js';
 import { binaryNode, emit, nodeOf, operandNode } from './emit.js';
@@ -78,25 +78,15 @@ function scalarMath(ctx: Ctx, name: string, vs: V[], span: Span): V {
   }
   if (nums.some((n) => n === undefined)) return { kind: 'float', value: undefined };
   const n = nums as number[];
+  // The interpreter's functions, so a folded constant equals what the graph would compute.
   const f: Record<string, (...x: number[]) => number> = {
-    exp: Math.exp,
-    log: Math.log,
-    sqrt: Math.sqrt,
-    rsqrt: (x) => 1 / Math.sqrt(x),
-    sin: Math.sin,
-    cos: Math.cos,
-    tanh: Math.tanh,
-    recip: (x) => 1 / x,
-    floor: Math.floor,
+    ...UNARY,
     ceil: Math.ceil,
-    abs: Math.abs,
-    neg: (x) => -x,
     min: Math.min,
     max: Math.max,
     float: (x) => x,
-    erf,
   };
-  const fn = f[name];
+  const fn = name === 'not' ? undefined : f[name];
   if (!fn) return ERROR;
   const r = fn(...n);
   if ((name === 'floor' || name === 'ceil') && Number.isSafeInteger(r)) return { kind: 'int', dim: dimConst(r) };
