@@ -66,7 +66,7 @@ export function concreteShape(shape: readonly Dim[], dims: ReadonlyMap<string, n
  * EvalError naming the dim, a contradiction one naming the input, the axis and both values.
  */
 export function bindDims(
-  g: Graph,
+  g: { readonly inputs: readonly { readonly args: { readonly name: string; readonly shape: readonly Dim[] } }[] },
   inputShapes: ReadonlyMap<string, readonly number[]>,
   given?: ReadonlyMap<string, number>,
 ): Map<string, number> {

@@ -1,0 +1,25 @@
+// Shared declarations of the fmc native addon: the per-environment data and the functions
+// each source file contributes to the module's exports.
+#pragma once
+
+#include <napi.h>
+
+namespace fmc {
+
+/** Per-environment (main thread or worker) state: the NativeLibrary constructor. */
+struct AddonData {
+  Napi::FunctionReference libraryCtor;
+};
+
+// buffers.cpp
+Napi::Value AlignedBuffer(const Napi::CallbackInfo& info);
+
+// library.cpp
+Napi::Function DefineLibraryClass(Napi::Env env);
+Napi::Value LoadLibrary(const Napi::CallbackInfo& info);
+Napi::Value Run(const Napi::CallbackInfo& info);
+
+// cuda_status.cpp
+Napi::Value CudaStatus(const Napi::CallbackInfo& info);
+
+}  // namespace fmc

@@ -1,0 +1,83 @@
+// The CUDA driver API and NVRTC entry points a CUDA backend needs, resolved with dlopen/dlsym
+// at first use (never when the addon loads) so that the addon links no CUDA library and
+// needs no CUDA headers: the few CUDA types are declared here.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace fmc {
+
+// CUDA driver API types (cuda.h).
+using CUresult = int;
+using CUdevice = int;
+using CUdevice_attribute = int;
+using CUdeviceptr = unsigned long long;
+using CUcontext = struct CUctx_st*;
+using CUmodule = struct CUmod_st*;
+using CUfunction = struct CUfunc_st*;
+using CUstream = struct CUstream_st*;
+constexpr CUresult CUDA_SUCCESS = 0;
+
+// NVRTC types (nvrtc.h).
+using nvrtcResult = int;
+using nvrtcProgram = struct _nvrtcProgram*;
+constexpr nvrtcResult NVRTC_SUCCESS = 0;
+
+/** Driver entry points, by their versioned symbol names in libcuda.so.1. */
+struct CudaDriverApi {
+  CUresult (*cuInit)(unsigned int flags);
+  CUresult (*cuDriverGetVersion)(int* version);
+  CUresult (*cuDeviceGetCount)(int* count);
+  CUresult (*cuDeviceGet)(CUdevice* device, int ordinal);
+  CUresult (*cuDeviceGetName)(char* name, int len, CUdevice dev);
+  CUresult (*cuDeviceGetAttribute)(int* value, CUdevice_attribute attrib, CUdevice dev);
+  CUresult (*cuCtxCreate_v2)(CUcontext* ctx, unsigned int flags, CUdevice dev);
+  CUresult (*cuCtxDestroy_v2)(CUcontext ctx);
+  CUresult (*cuCtxSetCurrent)(CUcontext ctx);
+  CUresult (*cuModuleLoadData)(CUmodule* module, const void* image);
+  CUresult (*cuModuleUnload)(CUmodule module);
+  CUresult (*cuModuleGetFunction)(CUfunction* fn, CUmodule module, const char* name);
+  CUresult (*cuLaunchKernel)(CUfunction f, unsigned int gridX, unsigned int gridY, unsigned int gridZ,
+                             unsigned int blockX, unsigned int blockY, unsigned int blockZ, unsigned int sharedMemBytes,
+                             CUstream stream, void** kernelParams, void** extra);
+  CUresult (*cuMemAlloc_v2)(CUdeviceptr* ptr, size_t bytes);
+  CUresult (*cuMemFree_v2)(CUdeviceptr ptr);
+  CUresult (*cuMemcpyHtoD_v2)(CUdeviceptr dst, const void* src, size_t bytes);
+  CUresult (*cuMemcpyDtoH_v2)(void* dst, CUdeviceptr src, size_t bytes);
+  CUresult (*cuStreamSynchronize)(CUstream stream);
+  CUresult (*cuCtxSynchronize)();
+  CUresult (*cuGetErrorString)(CUresult error, const char** text);
+};
+
+/** NVRTC entry points. */
+struct NvrtcApi {
+  nvrtcResult (*nvrtcVersion)(int* major, int* minor);
+  const char* (*nvrtcGetErrorString)(nvrtcResult result);
+  nvrtcResult (*nvrtcCreateProgram)(nvrtcProgram* prog, const char* src, const char* name, int numHeaders,
+                                    const char* const* headers, const char* const* includeNames);
+  nvrtcResult (*nvrtcCompileProgram)(nvrtcProgram prog, int numOptions, const char* const* options);
+  nvrtcResult (*nvrtcGetPTXSize)(nvrtcProgram prog, size_t* size);
+  nvrtcResult (*nvrtcGetPTX)(nvrtcProgram prog, char* ptx);
+  nvrtcResult (*nvrtcGetProgramLogSize)(nvrtcProgram prog, size_t* size);
+  nvrtcResult (*nvrtcGetProgramLog)(nvrtcProgram prog, char* log);
+  nvrtcResult (*nvrtcDestroyProgram)(nvrtcProgram* prog);
+};
+
+/** The outcome of loading both libraries: each part is usable only if its library name is set. */
+struct CudaLoad {
+  CudaDriverApi driver{};
+  NvrtcApi nvrtc{};
+  std::string driverLibrary;  // "libcuda.so.1" once it and every driver symbol loaded, else ""
+  std::string nvrtcLibrary;   // the NVRTC soname that loaded with every symbol, else ""
+  std::string driverError;    // why the driver is unusable, "" if it is usable
+  std::string nvrtcError;     // why NVRTC is unusable, "" if it is usable
+};
+
+/** Loads libcuda.so.1 and NVRTC once (thread-safe); later calls return the same result. */
+const CudaLoad& LoadCuda();
+
+/** "error N (text)" for a driver result, with cuGetErrorString's text where it is known. */
+std::string CudaErrorText(const CudaLoad& cuda, CUresult result);
+
+}  // namespace fmc

@@ -1,0 +1,111 @@
+// `compile(pathOrSource, options)`: the whole pipeline from .fm to a runnable Model on the
+// C target. Check and lower each model function, generate its plan and C source, build
+// through the compile cache, and set up the weights (seeded, or from a safetensors file).
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { renderDiagnostic } from '../frontend/diagnostics.js';
+import { type Lowered, lowerFile } from '../frontend/lower.js';
+import { type Host, nodeHost } from '../frontend/program.js';
+import { concreteShape } from '../ir/interp.js';
+import type { HostTensor } from '../ir/value.js';
+import {
+  type BuildOptions,
+  type CompiledFunction,
+  buildExecutable,
+  generate,
+  seededWeights,
+  weightBuffers,
+} from '../runtime/compile.js';
+import { Model } from '../runtime/model.js';
+import { readSafetensorsFile } from '../runtime/safetensors.js';
+
+export interface CompileOptions extends BuildOptions {
+  /** Only `c` exists yet. */
+  readonly target?: 'c';
+  /** The model to compile when the file has several. */
+  readonly model?: string;
+  /** The functions to compile (default: every function of the model, `forward` first). */
+  readonly fns?: readonly string[];
+  /** Seed of the initial weights (default 0), as `fmc run` seeds them. */
+  readonly seed?: number;
+  /** Weights from a safetensors file instead of seeded initializers. */
+  readonly weights?: string;
+  /** Values for symbolic dims that weight shapes use (rare). */
+  readonly dims?: Readonly<Record<string, number>>;
+}
+
+/** A model that does not check or lower; `message` holds the rendered diagnostics. */
+export class CompileError extends Error {
+  override name = 'CompileError';
+}
+
+export interface CompiledModel {
+  readonly model: Model;
+  readonly lowered: readonly Lowered[];
+  readonly functions: readonly CompiledFunction[];
+  readonly weights: ReadonlyMap<string, HostTensor>;
+}
+
+/** A host that reads `virtual` from memory and everything else (std imports) from disk. */
+function sourceHost(virtual: string, text: string): Host {
+  const bytes = Buffer.from(text, 'utf8');
+  return {
+    read: (abs) => (abs === virtual ? bytes : nodeHost.read(abs)),
+    display: (abs) => (abs === virtual ? path.basename(virtual) : nodeHost.display(abs)),
+  };
+}
+
+function lowerOne(file: string, host: Host, opts: CompileOptions, fn: string | undefined): Lowered {
+  const r = lowerFile(file, { model: opts.model, fn }, host);
+  if (r.ok) return r.lowered;
+  throw new CompileError(r.diagnostics.map((d) => renderDiagnostic(d, (f) => r.program.source(f))).join('\n\n'));
+}
+
+/** Lowers every requested function of the model (`forward` first when it exists). */
+export function lowerModel(pathOrSource: string, opts: CompileOptions = {}): Lowered[] {
+  const isPath = !pathOrSource.includes('\n') && pathOrSource.endsWith('.fm');
+  if (isPath && !fs.existsSync(pathOrSource)) throw new CompileError(`${pathOrSource}: no such file`);
+  const file = isPath ? path.resolve(pathOrSource) : path.resolve('<source>.fm');
+  const host = isPath ? nodeHost : sourceHost(file, pathOrSource);
+  const first = lowerOne(file, host, opts, opts.fns?.[0]);
+  const names = opts.fns ?? [first.graph.name, ...first.functions.filter((f) => f !== first.graph.name)];
+  return names.map((fn) => (fn === first.graph.name ? first : lowerOne(file, host, opts, fn)));
+}
+
+/** Param values from a safetensors file, checked against the model. */
+export function readWeights(l: Lowered, file: string, dims: ReadonlyMap<string, number>): Map<string, HostTensor> {
+  const tensors = readSafetensorsFile(file).tensors;
+  const out = new Map<string, HostTensor>();
+  for (const p of l.params) {
+    const t = tensors.get(p.path);
+    if (!t) throw new CompileError(`${file}: no tensor "${p.path}" (a ${p.role} of ${l.model})`);
+    const want = concreteShape(p.shape, dims);
+    if (t.dtype !== p.dtype || t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i]))
+      throw new CompileError(
+        `${file}: tensor "${p.path}" is ${t.dtype}[${t.shape.join(', ')}], but ${l.model} needs ${p.dtype}[${want.join(', ')}]`,
+      );
+    out.set(p.path, t);
+  }
+  return out;
+}
+
+/** Compiles a .fm file (or source text) for the C target and returns the runnable model with its parts. */
+export function compileModel(pathOrSource: string, opts: CompileOptions = {}): CompiledModel {
+  if ((opts.target ?? 'c') !== 'c') throw new CompileError(`target '${opts.target}': only 'c' exists yet`);
+  opts.onProgress?.('checking and lowering');
+  const lowered = lowerModel(pathOrSource, opts);
+  const dims = new Map(Object.entries(opts.dims ?? {}));
+  const values = opts.weights
+    ? readWeights(lowered[0]!, opts.weights, dims)
+    : seededWeights(lowered[0]!, opts.seed ?? 0, dims);
+  const buffers = weightBuffers(values);
+  const functions = lowered.map((l) => generate(l));
+  const fns = new Map(functions.map((f, i) => [lowered[i]!.graph.name, buildExecutable(f, buffers, opts)]));
+  return { model: new Model(lowered[0]!.model, fns), lowered, functions, weights: values };
+}
+
+/** Compiles a .fm file (or source text) for the C target. */
+export function compile(pathOrSource: string, opts: CompileOptions = {}): Model {
+  return compileModel(pathOrSource, opts).model;
+}

@@ -1,0 +1,169 @@
+// The C dialect of the renderer: C11 with OpenMP pragmas, compiled by the system C compiler
+// into a shared library with the ABI the native runtime expects (runtime-native/README.md):
+//   void kN(void *const *restrict a, const int64_t *restrict d);   one per kernel
+//   fmc_abi_version, fmc_kernel_count, fmc_kernels[], fmc_set_threads(n)
+
+import { DTYPE_BITS, type Dtype, isFloat } from '../ir/dtype.js';
+import type { KScalar, KStmt, Kernel } from '../ir/kernel.js';
+import { C_PRELUDE } from './prelude-c.js';
+import { type Dialect, bufName, escapeComment, hexFloat, renderFile } from './render.js';
+
+/** Below this much work (elements or multiply-adds) a parallel loop runs on one thread. */
+export const PARALLEL_MIN_WORK = 1 << 15;
+
+const STORAGE: Record<Dtype, string> = {
+  f32: 'float',
+  f16: 'uint16_t',
+  bf16: 'uint16_t',
+  i8: 'int8_t',
+  i4: 'int8_t',
+  i32: 'int32_t',
+  i64: 'int64_t',
+  bool: 'uint8_t',
+};
+const SCALAR: Record<KScalar, string> = { f32: 'float', i64: 'int64_t', bool: 'int' };
+
+function intLit(v: number): string {
+  if (!Number.isSafeInteger(v)) {
+    if (v <= -(2 ** 63)) return '(-9223372036854775807LL - 1)';
+    if (v >= 2 ** 63) return '9223372036854775807LL';
+    v = Math.trunc(v);
+  }
+  return Math.abs(v) < 2 ** 31 ? `${v}` : `${v}LL`;
+}
+
+function floatLit(v: number): string {
+  if (Number.isNaN(v)) return '(__builtin_nanf(""))';
+  if (v === Infinity) return '(__builtin_inff())';
+  if (v === -Infinity) return '(-__builtin_inff())';
+  return `${hexFloat(v)}f`.replace(/^(-.*)$/, '($1)');
+}
+
+function toFloatDtype(to: Dtype, text: string): string {
+  if (to === 'f16') return `fmc_h2f(fmc_f2h(${text}))`;
+  if (to === 'bf16') return `fmc_bf2f(fmc_f2bf(${text}))`;
+  return text;
+}
+
+/** fmc's cast on compute values (floats f32, integers i64, bool int). */
+function cast(from: Dtype, to: Dtype, text: string): string {
+  if (to === 'bool') return `(${text} != 0)`;
+  if (from === 'bool') return isFloat(to) ? `(float)(${text})` : `(int64_t)(${text})`;
+  if (isFloat(from) && isFloat(to)) return toFloatDtype(to, text);
+  if (isFloat(from)) {
+    const bits = DTYPE_BITS[to];
+    const lo = -(2 ** (bits - 1));
+    return `fmc_f2i(${text}, ${intLit(lo)}, ${intLit(-lo - 1)})`;
+  }
+  if (isFloat(to)) return toFloatDtype(to, `(float)(${text})`);
+  return to === 'i64' ? text : `fmc_wrap(${text}, ${DTYPE_BITS[to]})`;
+}
+
+function loopPragmas(s: Extract<KStmt, { k: 'for' }>, dim: (slot: number) => string): string[] {
+  const red = (s.reduce ?? []).map((r) => ` reduction(${r.op}:${r.name})`).join('');
+  switch (s.mode) {
+    case 'parallel': {
+      const collapse = (s.collapse ?? 1) > 1 ? ` collapse(${s.collapse})` : '';
+      const work = s.work ? ` if(${renderWork(s.work, dim)} >= ${PARALLEL_MIN_WORK})` : '';
+      return [`#pragma omp parallel for${collapse} schedule(static)${work}`];
+    }
+    case 'simd':
+      return [`#pragma omp simd${red}`];
+    case 'unroll':
+      return ['#pragma GCC unroll 64'];
+    case 'serial':
+      return [];
+  }
+}
+
+// The work estimate uses only dims and constants, so it renders without kernel params.
+function renderWork(e: NonNullable<Extract<KStmt, { k: 'for' }>['work']>, dim: (slot: number) => string): string {
+  if (e.k === 'const') return intLit(e.v);
+  if (e.k === 'dim') return dim(e.slot);
+  if (e.k === 'ix') return `(${renderWork(e.a, dim)} ${e.op} ${renderWork(e.b, dim)})`;
+  throw new Error(`internal: work estimate must use dims and constants, not ${e.k}`);
+}
+
+function kernelOpen(k: Kernel): string[] {
+  const lines = [`/* ${k.name}: ${escapeComment(k.note)} */`];
+  lines.push(`static void ${k.name}(void *const *restrict a, const int64_t *restrict d) {`);
+  k.params.forEach((p, i) => {
+    const c = p.access === 'read' ? 'const ' : '';
+    lines.push(`  ${c}${STORAGE[p.dtype]} *restrict ${bufName(i)} = (${c}${STORAGE[p.dtype]} *)a[${i}];`);
+  });
+  lines.push('  (void)d;');
+  return lines;
+}
+
+const C_EXTRA = `
+FMC_FN int64_t fmc_min_ix(int64_t a, int64_t b) { return a < b ? a : b; }
+FMC_FN int64_t fmc_max_ix(int64_t a, int64_t b) { return a > b ? a : b; }
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+`;
+
+function file(kernels: readonly Kernel[], bodies: readonly string[], header: string): string {
+  const names = kernels.map((k) => k.name);
+  return [
+    `/* ${header} */`,
+    C_PRELUDE.trim(),
+    C_EXTRA.trim(),
+    '',
+    ...bodies.map((b) => b + '\n'),
+    'typedef void (*fmc_kernel)(void *const *restrict, const int64_t *restrict);',
+    'const int32_t fmc_abi_version = 1;',
+    `const int32_t fmc_kernel_count = ${kernels.length};`,
+    `const fmc_kernel fmc_kernels[${Math.max(1, kernels.length)}] = {${names.length ? names.join(', ') : '0'}};`,
+    'void fmc_set_threads(int32_t n) {',
+    '#ifdef _OPENMP',
+    '  if (n > 0) omp_set_num_threads(n);',
+    '#else',
+    '  (void)n;',
+    '#endif',
+    '}',
+    '',
+  ].join('\n');
+}
+
+const dim = (slot: number): string => `d[${slot}]`;
+
+export const C_DIALECT: Dialect = {
+  name: 'c',
+  storage: (d) => STORAGE[d],
+  scalar: (t) => SCALAR[t],
+  floatLit,
+  intLit,
+  loadConv: (d, t) =>
+    d === 'f16'
+      ? `fmc_h2f(${t})`
+      : d === 'bf16'
+        ? `fmc_bf2f(${t})`
+        : d === 'f32'
+          ? t
+          : `(${SCALAR[d === 'bool' ? 'bool' : 'i64']})${t}`,
+  storeConv: (d, t) =>
+    d === 'f16'
+      ? `fmc_f2h(${t})`
+      : d === 'bf16'
+        ? `fmc_f2bf(${t})`
+        : d === 'f32' || d === 'i64'
+          ? t
+          : d === 'bool'
+            ? `(uint8_t)(${t})`
+            : `(${STORAGE[d]})fmc_wrap(${t}, ${DTYPE_BITS[d]})`,
+  cast,
+  call: (name, args) => `${name}(${args.join(', ')})`,
+  fma: (a, b, c) => `fmaf(${a}, ${b}, ${c})`,
+  dim,
+  loopPragmas: (s) => loopPragmas(s, dim),
+  declare: (name, t, value) => `${SCALAR[t]} ${name} = ${value};`,
+  declareArray: (name, t, size) => `${SCALAR[t]} ${name}[${size}] __attribute__((aligned(64)));`,
+  barrier: () => '/* barrier: nothing on the CPU */',
+  kernelOpen,
+  kernelClose: () => ['}'],
+  file,
+};
+
+/** The C translation unit of a plan's kernels. */
+export const renderC = (kernels: readonly Kernel[], header: string): string => renderFile(kernels, C_DIALECT, header);

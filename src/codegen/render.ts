@@ -1,0 +1,180 @@
+// The one C-family renderer: kernel IR to source text. Everything C, CUDA and WGSL share
+// (expressions, statements, parenthesization, literal exactness, comment escaping) is here;
+// a Dialect supplies type names, conversions at loads and stores, loop annotations,
+// barriers, declarations and the file frame. No op is written per target.
+
+import type { Dtype } from '../ir/dtype.js';
+import type { KExpr, KParam, KScalar, KStmt, Kernel } from '../ir/kernel.js';
+
+export interface Dialect {
+  readonly name: 'c' | 'cuda' | 'wgsl';
+  /** The type a buffer element is stored as. */
+  storage(d: Dtype): string;
+  /** The type a scalar computes in. */
+  scalar(t: KScalar): string;
+  /** A float literal that denotes exactly `v` (already an f32 value). */
+  floatLit(v: number): string;
+  intLit(v: number): string;
+  /** Converts a loaded storage element to its compute type. */
+  loadConv(d: Dtype, text: string): string;
+  /** Converts a compute value to the storage dtype. */
+  storeConv(d: Dtype, text: string): string;
+  /** fmc's cast between dtypes, on compute values. */
+  cast(from: Dtype, to: Dtype, text: string): string;
+  /** A call of prelude function `name` (`fmc_exp_f`). */
+  call(name: string, args: readonly string[]): string;
+  /** `a * b + c` in f32 with one rounding. */
+  fma(a: string, b: string, c: string): string;
+  /** The text of a dim slot's value. */
+  dim(slot: number): string;
+  /** Lines before a loop (pragmas), given the loop. */
+  loopPragmas(s: Extract<KStmt, { k: 'for' }>): string[];
+  declare(name: string, t: KScalar, value: string): string;
+  declareArray(name: string, t: KScalar, size: number, space: 'local' | 'shared'): string;
+  barrier(): string;
+  /** The kernel's opening lines (signature, parameter unpacking); the body follows indented. */
+  kernelOpen(k: Kernel): string[];
+  kernelClose(): string[];
+  /** The whole file around the rendered kernels. */
+  file(kernels: readonly Kernel[], bodies: readonly string[], header: string): string;
+}
+
+const IDENT = /^[a-z_][a-z0-9_]*$/;
+
+/** Generated identifiers only: a user name reaching code is a compiler bug. */
+export function checkIdent(name: string): string {
+  if (!IDENT.test(name)) throw new Error(`internal: '${name}' is not a generated identifier`);
+  return name;
+}
+
+/** Text safe inside a block comment on one line: user names become harmless ASCII. */
+export function escapeComment(text: string): string {
+  return text.replace(/[^A-Za-z0-9 _.,:;()[\]=+<>-]/g, '_');
+}
+
+/** The name of buffer parameter `i` inside a kernel. */
+export const bufName = (i: number): string => `b${i}`;
+
+export function renderExpr(e: KExpr, D: Dialect, params: readonly KParam[]): string {
+  const r = (x: KExpr): string => renderExpr(x, D, params);
+  switch (e.k) {
+    case 'const':
+      return e.t === 'f32' ? D.floatLit(Math.fround(e.v)) : D.intLit(e.v);
+    case 'dim':
+      return D.dim(e.slot);
+    case 'var':
+      return checkIdent(e.name);
+    case 'load':
+      return D.loadConv(params[e.buf]!.dtype, `${bufName(e.buf)}[${r(e.index)}]`);
+    case 'aload':
+      return `${checkIdent(e.name)}[${r(e.index)}]`;
+    case 'ix':
+      return e.op === 'min' || e.op === 'max'
+        ? D.call(`fmc_${e.op}_ix`, [r(e.a), r(e.b)])
+        : `(${r(e.a)} ${e.op} ${r(e.b)})`;
+    case 'cmp':
+      return `(${r(e.a)} ${e.op} ${r(e.b)})`;
+    case 'un':
+      return e.fn === 'not' ? `(!${r(e.a)})` : D.call(`fmc_${e.fn}_${e.t === 'f32' ? 'f' : 'i'}`, [r(e.a)]);
+    case 'bin':
+      return binary(e, r, D);
+    case 'select':
+      return `(${r(e.c)} ? ${r(e.a)} : ${r(e.b)})`;
+    case 'cast':
+      return D.cast(e.from, e.to, r(e.a));
+    case 'fma':
+      return D.fma(r(e.a), r(e.b), r(e.c));
+    case 'uniform':
+      return D.call('fmc_uniform', [D.intLit(e.k0), D.intLit(e.k1), r(e.index)]);
+  }
+}
+
+const C_OPS: Partial<Record<string, string>> = {
+  eq: '==',
+  ne: '!=',
+  lt: '<',
+  le: '<=',
+  gt: '>',
+  ge: '>=',
+  and: '&&',
+  or: '||',
+};
+
+function binary(e: Extract<KExpr, { k: 'bin' }>, r: (x: KExpr) => string, D: Dialect): string {
+  const op = C_OPS[e.fn];
+  if (op) return `(${r(e.a)} ${op} ${r(e.b)})`;
+  return D.call(`fmc_${e.fn}_${e.t === 'f32' ? 'f' : 'i'}`, [r(e.a), r(e.b)]);
+}
+
+export function renderStmts(ss: readonly KStmt[], D: Dialect, params: readonly KParam[], indent: string): string[] {
+  const out: string[] = [];
+  const x = (e: KExpr): string => renderExpr(e, D, params);
+  for (const s of ss) {
+    switch (s.k) {
+      case 'for': {
+        const v = checkIdent(s.v);
+        for (const p of D.loopPragmas(s)) out.push(indent + p);
+        const step = s.step === 1 ? `${v}++` : `${v} += ${s.step}`;
+        out.push(`${indent}for (int64_t ${v} = ${x(s.lo)}; ${v} < ${x(s.hi)}; ${step}) {`);
+        out.push(...renderStmts(s.body, D, params, indent + '  '));
+        out.push(`${indent}}`);
+        break;
+      }
+      case 'store':
+        out.push(`${indent}${bufName(s.buf)}[${x(s.index)}] = ${D.storeConv(params[s.buf]!.dtype, x(s.value))};`);
+        break;
+      case 'let':
+        out.push(indent + D.declare(checkIdent(s.name), s.t, x(s.value)));
+        break;
+      case 'set':
+        out.push(`${indent}${checkIdent(s.name)} = ${x(s.value)};`);
+        break;
+      case 'array':
+        out.push(indent + D.declareArray(checkIdent(s.name), s.t, s.size, s.space));
+        break;
+      case 'astore':
+        out.push(`${indent}${checkIdent(s.name)}[${x(s.index)}] = ${x(s.value)};`);
+        break;
+      case 'if':
+        out.push(`${indent}if (${x(s.cond)}) {`, ...renderStmts(s.then, D, params, indent + '  '));
+        if (s.else) out.push(`${indent}} else {`, ...renderStmts(s.else, D, params, indent + '  '));
+        out.push(`${indent}}`);
+        break;
+      case 'barrier':
+        out.push(indent + D.barrier());
+        break;
+      case 'comment':
+        out.push(`${indent}/* ${escapeComment(s.text)} */`);
+        break;
+    }
+  }
+  return out;
+}
+
+/** Renders one kernel (signature, body, close). */
+export function renderKernel(k: Kernel, D: Dialect): string {
+  checkIdent(k.name);
+  return [...D.kernelOpen(k), ...renderStmts(k.body, D, k.params, '  '), ...D.kernelClose()].join('\n');
+}
+
+/** Renders a whole translation unit; the same kernels give byte-identical text. */
+export function renderFile(kernels: readonly Kernel[], D: Dialect, header: string): string {
+  return D.file(
+    kernels,
+    kernels.map((k) => renderKernel(k, D)),
+    escapeComment(header),
+  );
+}
+
+/** The bits of an f32 value as a hex float literal body: exact for normals, subnormals and zeros. */
+export function hexFloat(v: number): string {
+  const buf = new DataView(new ArrayBuffer(4));
+  buf.setFloat32(0, v);
+  const bits = buf.getUint32(0);
+  const sign = bits >>> 31 ? '-' : '';
+  const exp = (bits >>> 23) & 0xff;
+  const man = bits & 0x7fffff;
+  if (exp === 0 && man === 0) return `${sign}0x0p+0`;
+  const frac = (man << 1).toString(16).padStart(6, '0'); // 24 bits: six hex digits
+  return exp === 0 ? `${sign}0x0.${frac}p-126` : `${sign}0x1.${frac}p${exp - 127 >= 0 ? '+' : ''}${exp - 127}`;
+}

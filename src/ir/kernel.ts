@@ -1,0 +1,167 @@
+// The loop-level kernel IR: what the graph lowers to and what the C-family renderer prints.
+// It is separate from the graph op enum: a kernel is loops, loads, stores, ALU expressions,
+// accumulators, local arrays (register tiles, packing buffers; `shared` ones for GPU
+// targets) and barriers. Symbolic sizes never appear as formulas: each distinct dim
+// expression a kernel needs is a numbered slot of the plan, computed on the host when
+// dims are bound and passed to every kernel as `d[slot]`.
+//
+// Values compute in three scalar types: floats in f32 (f16/bf16 are converted at loads
+// and stores), integers in i64 (wrapped to their width at stores), and bool.
+
+import { type Dtype, isFloat } from './dtype.js';
+import type { BinaryFn, UnaryFn } from './ops.js';
+
+/** The compute type of a scalar expression. */
+export type KScalar = 'f32' | 'i64' | 'bool';
+
+/** Raw integer index arithmetic (operands known non-negative, divisors non-zero). */
+export type IndexOp = '+' | '-' | '*' | '/' | '%' | 'min' | 'max';
+/** Comparisons and logic on any scalar, giving bool (C operator semantics). */
+export type CompareOp = '<' | '<=' | '>' | '>=' | '==' | '!=' | '&&' | '||';
+
+export type KExpr =
+  /** A literal; floats keep every bit (NaN, ±Inf, -0, subnormals). */
+  | { readonly k: 'const'; readonly t: KScalar; readonly v: number }
+  /** The value of dim slot `slot` (i64). */
+  | { readonly k: 'dim'; readonly slot: number }
+  /** A loop variable (i64) or a scalar local. */
+  | { readonly k: 'var'; readonly name: string; readonly t: KScalar }
+  /** Element `index` of kernel parameter `buf`, converted from its storage dtype to `t`. */
+  | { readonly k: 'load'; readonly buf: number; readonly index: KExpr; readonly t: KScalar }
+  /** Element `index` of a local array. */
+  | { readonly k: 'aload'; readonly name: string; readonly index: KExpr; readonly t: KScalar }
+  /** Index arithmetic on i64. */
+  | { readonly k: 'ix'; readonly op: IndexOp; readonly a: KExpr; readonly b: KExpr }
+  | { readonly k: 'cmp'; readonly op: CompareOp; readonly a: KExpr; readonly b: KExpr }
+  /** A graph unary or binary fn with the interpreter's semantics, on f32 or i64 (compares give bool). */
+  | { readonly k: 'un'; readonly fn: UnaryFn; readonly a: KExpr; readonly t: KScalar }
+  | { readonly k: 'bin'; readonly fn: BinaryFn; readonly a: KExpr; readonly b: KExpr; readonly t: KScalar }
+  /** `c ? a : b`; only the chosen branch is evaluated. */
+  | { readonly k: 'select'; readonly c: KExpr; readonly a: KExpr; readonly b: KExpr; readonly t: KScalar }
+  /** fmc's `cast` from `from` to `to` (rounding, saturation, wrapping); the result computes as `t`. */
+  | { readonly k: 'cast'; readonly from: Dtype; readonly to: Dtype; readonly a: KExpr; readonly t: KScalar }
+  /** `a * b + c` in f32, fused (one rounding). */
+  | { readonly k: 'fma'; readonly a: KExpr; readonly b: KExpr; readonly c: KExpr }
+  /** Element `index` of the Philox uniform stream with key (k0, k1). */
+  | { readonly k: 'uniform'; readonly k0: number; readonly k1: number; readonly index: KExpr };
+
+/** How a loop runs: in order, across threads, as SIMD lanes, or unrolled. */
+export type LoopMode = 'serial' | 'parallel' | 'simd' | 'unroll';
+
+export type KStmt =
+  | {
+      readonly k: 'for';
+      readonly v: string;
+      readonly lo: KExpr;
+      readonly hi: KExpr;
+      readonly step: number;
+      readonly mode: LoopMode;
+      /** parallel: how many perfectly nested loops share the thread split. */
+      readonly collapse?: number;
+      /** parallel: run on one thread when this (i64) expression is below `minWork`. */
+      readonly work?: KExpr;
+      /** simd: scalar locals reduced across lanes (`+` or `max`). */
+      readonly reduce?: readonly { readonly name: string; readonly op: '+' | 'max' }[];
+      readonly body: readonly KStmt[];
+    }
+  | { readonly k: 'store'; readonly buf: number; readonly index: KExpr; readonly value: KExpr }
+  /** Declares a mutable scalar local. */
+  | { readonly k: 'let'; readonly name: string; readonly t: KScalar; readonly value: KExpr }
+  | { readonly k: 'set'; readonly name: string; readonly value: KExpr }
+  /** Declares a local array (`shared`: one per GPU block; on the CPU it is local too). */
+  | {
+      readonly k: 'array';
+      readonly name: string;
+      readonly t: KScalar;
+      readonly size: number;
+      readonly space: 'local' | 'shared';
+    }
+  | { readonly k: 'astore'; readonly name: string; readonly index: KExpr; readonly value: KExpr }
+  | { readonly k: 'if'; readonly cond: KExpr; readonly then: readonly KStmt[]; readonly else?: readonly KStmt[] }
+  /** A workgroup barrier (GPU targets; nothing on the CPU). */
+  | { readonly k: 'barrier' }
+  /** A comment; the renderer escapes it. */
+  | { readonly k: 'comment'; readonly text: string };
+
+/** One kernel parameter: a buffer, its storage dtype and how the kernel uses it. */
+export interface KParam {
+  readonly dtype: Dtype;
+  readonly access: 'read' | 'write' | 'readwrite';
+}
+
+export interface Kernel {
+  /** A generated identifier (`k3_matmul`); never user text. */
+  readonly name: string;
+  readonly params: readonly KParam[];
+  readonly body: readonly KStmt[];
+  /** Where it came from (graph ops, block paths): user text, rendered only in escaped comments. */
+  readonly note: string;
+  /** Explicit scheduling choices (tile sizes, vector width), for dumps and tuning. */
+  readonly schedule: Readonly<Record<string, number | string>>;
+}
+
+/** The compute type of a storage dtype. */
+export const scalarOf = (d: Dtype): KScalar => (d === 'bool' ? 'bool' : isFloat(d) ? 'f32' : 'i64');
+
+// ---------- builders (short names keep lowering code readable) ----------
+
+export const int = (v: number): KExpr => ({ k: 'const', t: 'i64', v });
+export const f32 = (v: number): KExpr => ({ k: 'const', t: 'f32', v });
+export const lit = (t: KScalar, v: number): KExpr => ({ k: 'const', t, v });
+export const ivar = (name: string): KExpr => ({ k: 'var', name, t: 'i64' });
+
+function fold(op: IndexOp, a: number, b: number): number | undefined {
+  switch (op) {
+    case '+':
+      return a + b;
+    case '-':
+      return a - b;
+    case '*':
+      return a * b;
+    case '/':
+      return b === 0 ? undefined : Math.trunc(a / b);
+    case '%':
+      return b === 0 ? undefined : a % b;
+    case 'min':
+      return Math.min(a, b);
+    case 'max':
+      return Math.max(a, b);
+  }
+}
+
+const isInt = (e: KExpr, v: number): boolean => e.k === 'const' && e.v === v;
+
+/** Index arithmetic with constant folding and the identities 0 + x, 1 * x, x / 1, 0 * x. */
+export function ix(op: IndexOp, a: KExpr, b: KExpr): KExpr {
+  if (a.k === 'const' && b.k === 'const') {
+    const v = fold(op, a.v, b.v);
+    if (v !== undefined && Number.isSafeInteger(v)) return int(v);
+  }
+  if (op === '+' && isInt(a, 0)) return b;
+  if ((op === '+' || op === '-') && isInt(b, 0)) return a;
+  if (op === '*' && (isInt(a, 0) || isInt(b, 0))) return int(0);
+  if (op === '*' && isInt(a, 1)) return b;
+  if ((op === '*' || op === '/') && isInt(b, 1)) return a;
+  if (op === '%' && isInt(b, 1)) return int(0);
+  return { k: 'ix', op, a, b };
+}
+
+export const add = (a: KExpr, b: KExpr): KExpr => ix('+', a, b);
+export const mul = (a: KExpr, b: KExpr): KExpr => ix('*', a, b);
+export const cmp = (op: CompareOp, a: KExpr, b: KExpr): KExpr => ({ k: 'cmp', op, a, b });
+export const select = (c: KExpr, a: KExpr, b: KExpr, t: KScalar): KExpr => ({ k: 'select', c, a, b, t });
+
+/** Σ idx[i] * strides[i]: the flat offset of a multi-index. */
+export const dot = (idx: readonly KExpr[], strides: readonly KExpr[]): KExpr =>
+  idx.reduce<KExpr>((acc, e, i) => add(acc, mul(e, strides[i]!)), int(0));
+
+/** A loop statement with defaults. */
+export function loop(
+  v: string,
+  hi: KExpr,
+  body: readonly KStmt[],
+  mode: LoopMode = 'serial',
+  extra: Partial<Pick<Extract<KStmt, { k: 'for' }>, 'lo' | 'step' | 'collapse' | 'work' | 'reduce'>> = {},
+): KStmt {
+  return { k: 'for', v, lo: extra.lo ?? int(0), hi, step: extra.step ?? 1, mode, body, ...extra };
+}

@@ -1,0 +1,77 @@
+// Shared state of graph → kernel lowering: dim slots (one per distinct symbolic expression,
+// plan-wide), buffers, and a per-kernel builder that maps buffers to kernel parameters and
+// hands out fresh generated names.
+
+import { type Dim, dimConstValue, dimKey } from '../ir/dims.js';
+import type { Dtype } from '../ir/dtype.js';
+import { type KExpr, type KParam, type KStmt, type Kernel, int } from '../ir/kernel.js';
+import type { BufferKind, PlanBuffer } from './plan.js';
+
+/** Plan-wide tables: dim slots and buffers. */
+export class PlanTables {
+  readonly slots: Dim[] = [];
+  readonly buffers: PlanBuffer[] = [];
+  private readonly slotIndex = new Map<string, number>();
+
+  /** A dim as a kernel expression: a literal when constant, else its slot. */
+  dim(d: Dim): KExpr {
+    const c = dimConstValue(d);
+    if (c !== undefined && Number.isSafeInteger(c)) return int(c);
+    const key = dimKey(d);
+    let slot = this.slotIndex.get(key);
+    if (slot === undefined) {
+      slot = this.slots.length;
+      this.slots.push(d);
+      this.slotIndex.set(key, slot);
+    }
+    return { k: 'dim', slot };
+  }
+
+  buffer(dtype: Dtype, size: Dim, kind: BufferKind): number {
+    const id = this.buffers.length;
+    this.buffers.push({ id, dtype, size, kind });
+    return id;
+  }
+}
+
+/** Builds one kernel: its parameters (buffer ids in first-use order) and fresh names. */
+export class KernelBuilder {
+  private readonly params: KParam[] = [];
+  private readonly bufs: number[] = [];
+  private counter = 0;
+
+  constructor(readonly tables: PlanTables) {}
+
+  /** The kernel parameter index of buffer `id`, widening its access. */
+  param(id: number, access: KParam['access']): number {
+    const dtype = this.tables.buffers[id]!.dtype;
+    let i = this.bufs.indexOf(id);
+    if (i < 0) {
+      i = this.bufs.length;
+      this.bufs.push(id);
+      this.params.push({ dtype, access });
+    } else if (this.params[i]!.access !== access) {
+      this.params[i] = { dtype, access: 'readwrite' };
+    }
+    return i;
+  }
+
+  /** A fresh generated identifier with a readable prefix (`i3`, `acc4`). */
+  fresh(prefix: string): string {
+    return `${prefix}${this.counter++}`;
+  }
+
+  dim(d: Dim): KExpr {
+    return this.tables.dim(d);
+  }
+
+  /** The finished kernel and its launch arguments. */
+  finish(
+    kind: string,
+    body: readonly KStmt[],
+    note: string,
+    schedule: Kernel['schedule'] = {},
+  ): { kernel: Kernel; args: number[] } {
+    return { kernel: { name: kind, params: [...this.params], body, note, schedule }, args: [...this.bufs] };
+  }
+}

@@ -1,0 +1,179 @@
+// Element expressions: the value of one element of a graph node as a kernel expression.
+// A materialized node is a load from its buffer; any other node is computed in place from
+// its inputs, so elementwise chains and movement ops (reshape, permute, expand, pad, slice,
+// window, concat, gather) fuse into whichever kernel reads them.
+
+import { type Dim, dimConstValue } from '../ir/dims.js';
+import type { Dtype } from '../ir/dtype.js';
+import type { Node } from '../ir/graph.js';
+import { type KExpr, type KScalar, add, cmp, dot, int, ix, mul, scalarOf, select } from '../ir/kernel.js';
+import { streamKey } from '../ir/philox.js';
+import { roundTo } from '../ir/value.js';
+import type { KernelBuilder } from './builder.js';
+
+/** Row-major strides of a shape, as dims. */
+export function stridesOf(shape: readonly Dim[], kb: KernelBuilder): KExpr[] {
+  const out: KExpr[] = [];
+  let acc: KExpr = int(1);
+  for (let i = shape.length - 1; i >= 0; i--) {
+    out[i] = acc;
+    acc = mul(acc, kb.dim(shape[i]!));
+  }
+  return out;
+}
+
+const isOne = (d: Dim): boolean => dimConstValue(d) === 1;
+const and = (a: KExpr, b: KExpr): KExpr => (a.k === 'const' ? b : cmp('&&', a, b));
+
+/** Integer results of narrow dtypes wrap to their width after every op, as the interpreter's do. */
+function wrapInt(e: KExpr, d: Dtype): KExpr {
+  return d === 'i64' || scalarOf(d) !== 'i64' ? e : { k: 'cast', from: 'i64', to: d, a: e, t: 'i64' };
+}
+
+/** `NumPy` broadcasting: the index of an input of shape `s` read at output index `idx`. */
+function broadcastIndex(s: readonly Dim[], out: readonly Dim[], idx: readonly KExpr[]): KExpr[] {
+  const off = out.length - s.length;
+  return s.map((d, i) => (isOne(d) && !isOne(out[off + i]!) ? int(0) : idx[off + i]!));
+}
+
+export class Fuser {
+  constructor(
+    /** Buffer id of each materialized node. */
+    readonly buffers: ReadonlyMap<Node, number>,
+  ) {}
+
+  /** Element `idx` of `n`: a load when `n` is materialized, else its computation. */
+  at(kb: KernelBuilder, n: Node, idx: readonly KExpr[]): KExpr {
+    const buf = this.buffers.get(n);
+    if (buf === undefined) return this.compute(kb, n, idx);
+    return this.load(kb, buf, n, dot(idx, stridesOf(n.type.shape, kb)));
+  }
+
+  load(kb: KernelBuilder, buf: number, n: Node, flat: KExpr): KExpr {
+    return { k: 'load', buf: kb.param(buf, 'read'), index: flat, t: scalarOf(n.type.dtype) };
+  }
+
+  /** Element at a row-major flat position of `n` (what a reshape reads). */
+  atFlat(kb: KernelBuilder, n: Node, flat: KExpr): KExpr {
+    const buf = this.buffers.get(n);
+    if (buf !== undefined) return this.load(kb, buf, n, flat);
+    const st = stridesOf(n.type.shape, kb);
+    const idx = n.type.shape.map((d, i) =>
+      i === 0 ? ix('/', flat, st[0]!) : ix('%', ix('/', flat, st[i]!), kb.dim(d)),
+    );
+    return this.compute(kb, n, idx);
+  }
+
+  /** Computes element `idx` of `n` from its inputs (never loads `n` itself). */
+  compute(kb: KernelBuilder, n: Node, idx: readonly KExpr[]): KExpr {
+    const t: KScalar = scalarOf(n.type.dtype);
+    const shape = n.type.shape;
+    const x = n.inputs[0]!;
+    const inAt = (i: number, j: readonly KExpr[]): KExpr => this.at(kb, n.inputs[i]!, j);
+    const bcast = (i: number): KExpr => inAt(i, broadcastIndex(n.inputs[i]!.type.shape, shape, idx));
+    switch (n.op) {
+      case 'full':
+        return { k: 'const', t, v: roundTo(n.type.dtype, n.args.value) };
+      case 'iota':
+        return convert(idx[n.args.axis]!, 'i64', n.type.dtype);
+      case 'dim':
+        return convert(kb.dim(n.args.value), 'i64', n.type.dtype);
+      case 'random': {
+        const [k0, k1] = streamKey(n.args.seed, n.args.key);
+        return { k: 'uniform', k0, k1, index: dot(idx, stridesOf(shape, kb)) };
+      }
+      case 'unary':
+        return wrapInt({ k: 'un', fn: n.args.fn, a: inAt(0, idx), t }, n.type.dtype);
+      case 'binary':
+        return wrapInt({ k: 'bin', fn: n.args.fn, a: bcast(0), b: bcast(1), t }, n.type.dtype);
+      case 'where':
+        return select(bcast(0), bcast(1), bcast(2), t);
+      case 'cast':
+        return convert(inAt(0, idx), x.type.dtype, n.type.dtype);
+      case 'reshape':
+        return this.atFlat(kb, x, dot(idx, stridesOf(shape, kb)));
+      case 'permute':
+        return inAt(
+          0,
+          x.type.shape.map((_, i) => idx[n.args.axes.indexOf(i)]!),
+        );
+      case 'expand':
+        return bcast(0);
+      case 'pad':
+        return this.pad(kb, n as Node & { op: 'pad' }, idx);
+      case 'slice': {
+        const { starts, steps } = n.args;
+        return inAt(
+          0,
+          idx.map((e, k) => add(kb.dim(starts[k]!), mul(e, int(steps[k]!)))),
+        );
+      }
+      case 'window': {
+        const { axes, stride, dilation } = n.args;
+        const r = x.type.shape.length;
+        return inAt(
+          0,
+          x.type.shape.map((_, i) => {
+            const m = axes.indexOf(i);
+            return m < 0 ? idx[i]! : add(mul(idx[i]!, int(stride[m]!)), mul(idx[r + m]!, int(dilation[m]!)));
+          }),
+        );
+      }
+      case 'concat':
+        return this.concat(kb, n, idx);
+      case 'gather': {
+        const { axis } = n.args;
+        const r = n.inputs[1]!.type.shape.length;
+        const last = ix('-', kb.dim(x.type.shape[axis]!), int(1));
+        const raw = inAt(1, idx.slice(axis, axis + r));
+        const t0 = ix('max', int(0), ix('min', last, raw));
+        return inAt(0, [...idx.slice(0, axis), t0, ...idx.slice(axis + r)]);
+      }
+      default:
+        throw new Error(`internal: ${n.op} %${n.id} must be materialized before it is read`);
+    }
+  }
+
+  private pad(kb: KernelBuilder, n: Node & { op: 'pad' }, idx: readonly KExpr[]): KExpr {
+    const x = n.inputs[0]!;
+    const src = idx.map((e, k) => ix('-', e, kb.dim(n.args.pads[k]![0])));
+    let inside: KExpr = int(1);
+    src.forEach((e, k) => {
+      const [lo, hi] = n.args.pads[k]!;
+      if (dimConstValue(lo) === 0 && dimConstValue(hi) === 0) return;
+      inside = and(inside, and(cmp('>=', e, int(0)), cmp('<', e, kb.dim(x.type.shape[k]!))));
+    });
+    const t = scalarOf(n.type.dtype);
+    const fill: KExpr = { k: 'const', t, v: roundTo(n.type.dtype, n.args.value) };
+    return inside.k === 'const' ? this.at(kb, x, src) : select(inside, this.at(kb, x, src), fill, t);
+  }
+
+  private concat(kb: KernelBuilder, n: Node, idx: readonly KExpr[]): KExpr {
+    const axis = (n.args as { axis: number }).axis;
+    const t = scalarOf(n.type.dtype);
+    // Offsets of each part along the axis; the last part needs no test.
+    const offsets: KExpr[] = [];
+    let off: KExpr = int(0);
+    for (const x of n.inputs) {
+      offsets.push(off);
+      off = add(off, kb.dim(x.type.shape[axis]!));
+    }
+    let e: KExpr | undefined;
+    for (let p = n.inputs.length - 1; p >= 0; p--) {
+      const part = n.inputs[p]!;
+      const j = idx.map((v, k) => (k === axis ? ix('-', v, offsets[p]!) : v));
+      const val = this.at(kb, part, j);
+      e =
+        e === undefined
+          ? val
+          : select(cmp('<', idx[axis]!, add(offsets[p]!, kb.dim(part.type.shape[axis]!))), val, e, t);
+    }
+    return e!;
+  }
+}
+
+/** fmc's cast of a compute value from dtype `from` to `to`. */
+export function convert(e: KExpr, from: Dtype | 'i64', to: Dtype): KExpr {
+  if (from === to) return e;
+  return { k: 'cast', from, to, a: e, t: scalarOf(to) };
+}

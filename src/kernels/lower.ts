@@ -1,0 +1,139 @@
+// Graph → Plan: decides which nodes get a buffer (materialized), emits one kernel per
+// materialized node in topological order with everything else fused into it, shares
+// identical kernels (repeated layers render once), and lists the launches.
+//
+// Materialized: inputs, params, contractions, reductions, topk, scatter_add, outputs and
+// updates, and nodes read more than once unless recomputing them is only index math.
+// Operands of contractions and topk, which are read many times, are materialized unless
+// they are such index math over a buffer.
+
+import { type Graph, type Node, type NodeOf, liveNodes } from '../ir/graph.js';
+import { numel } from '../ir/infer.js';
+import type { Kernel, KStmt } from '../ir/kernel.js';
+import { KernelBuilder, PlanTables } from './builder.js';
+import { copyKernel, elementwiseKernel } from './elementwise.js';
+import { einsumKernel } from './einsum.js';
+import { Fuser } from './expr.js';
+import { gemmKernel, isGemm } from './gemm.js';
+import type { Launch, Plan } from './plan.js';
+import { reduceKernel } from './reduce.js';
+import { scatterAddKernel, topkKernel } from './select.js';
+
+const ALWAYS = new Set(['input', 'param', 'einsum', 'reduce', 'topk', 'scatter_add']);
+const CONST = new Set(['full', 'iota', 'dim']);
+const MOVEMENT = new Set(['reshape', 'permute', 'expand', 'slice', 'window', 'pad']);
+
+/** Which nodes get a buffer. */
+function chooseMaterialized(live: readonly Node[], roots: readonly Node[]): Set<Node> {
+  const uses = new Map<Node, number>();
+  for (const n of live) for (const i of n.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
+  const m = new Set<Node>();
+  const cheap = (n: Node): boolean =>
+    !m.has(n) && (CONST.has(n.op) || (MOVEMENT.has(n.op) && (m.has(n.inputs[0]!) || cheap(n.inputs[0]!))));
+  const isView = (n: Node): boolean => m.has(n) || cheap(n);
+  for (const n of live) {
+    if (ALWAYS.has(n.op)) m.add(n);
+    else if ((uses.get(n) ?? 0) > 1 && !cheap(n)) m.add(n);
+    if (n.op === 'einsum' || n.op === 'topk') for (const i of n.inputs) if (!isView(i)) m.add(i);
+  }
+  for (const r of roots) m.add(r);
+  return m;
+}
+
+export function lowerGraph(g: Graph): Plan {
+  const live = liveNodes(g);
+  const roots = [...g.outputs.map((o) => o.node), ...g.updates.map((u) => u.node)];
+  const mat = chooseMaterialized(live, roots);
+  const tables = new PlanTables();
+  const buffers = new Map<Node, number>();
+  const inputs = g.inputs.map((n) => {
+    const buffer = tables.buffer(n.type.dtype, numel(n.type.shape), 'input');
+    buffers.set(n, buffer);
+    return { name: n.args.name, buffer, dtype: n.type.dtype, shape: n.type.shape };
+  });
+  const params = live
+    .filter((n): n is NodeOf<'param'> => n.op === 'param')
+    .map((n) => {
+      const buffer = tables.buffer(n.type.dtype, numel(n.type.shape), 'param');
+      buffers.set(n, buffer);
+      const { path, role, dtype, shape, init } = n.args;
+      return { path, buffer, role, dtype, shape, init };
+    });
+  // Outputs get their own buffers; a node that is already one (an input, a param, another output) is copied.
+  const copies: { node: Node; buffer: number }[] = [];
+  const outputs = g.outputs.map(({ name, node }) => {
+    let buffer = buffers.get(node);
+    if (buffer === undefined) {
+      buffer = tables.buffer(node.type.dtype, numel(node.type.shape), 'output');
+      buffers.set(node, buffer);
+    } else {
+      buffer = tables.buffer(node.type.dtype, numel(node.type.shape), 'output');
+      copies.push({ node, buffer });
+    }
+    return { name, buffer, dtype: node.type.dtype, shape: node.type.shape };
+  });
+  for (const n of live) {
+    if (mat.has(n) && !buffers.has(n)) buffers.set(n, tables.buffer(n.type.dtype, numel(n.type.shape), 'transient'));
+  }
+  const fuser = new Fuser(buffers);
+  const kernels: Kernel[] = [];
+  const byKey = new Map<string, number>();
+  const launches: Launch[] = [];
+  const emit = (kind: string, build: (kb: KernelBuilder) => KStmt[], note: string): void => {
+    const kb = new KernelBuilder(tables);
+    const body = build(kb);
+    const { kernel, args } = kb.finish(kind, body, note);
+    const key = JSON.stringify([kernel.params, kernel.body]);
+    let index = byKey.get(key);
+    if (index === undefined) {
+      index = kernels.length;
+      byKey.set(key, index);
+      kernels.push({ ...kernel, name: `k${index}_${kind}` });
+    }
+    launches.push({ kernel: index, args });
+  };
+  for (const n of live) {
+    const out = buffers.get(n);
+    if (out === undefined || n.op === 'input' || n.op === 'param') continue;
+    const note = `${n.op} %${n.id}${n.path ? ` in ${n.path}` : ''}`;
+    emit(kindOf(n), (kb) => kernelFor(kb, fuser, n, out), note);
+  }
+  for (const { node, buffer } of copies) emit('copy', (kb) => copyKernel(kb, fuser, node, buffer), 'output copy');
+  const updates = g.updates
+    .filter((u) => !(u.node.op === 'param' && u.node.args.path === u.path))
+    .map((u) => ({ path: u.path, from: buffers.get(u.node)! }));
+  return {
+    name: g.name,
+    dims: g.dims,
+    slots: tables.slots,
+    buffers: tables.buffers,
+    kernels,
+    launches,
+    inputs,
+    outputs,
+    params,
+    updates,
+  };
+}
+
+function kindOf(n: Node): string {
+  if (n.op === 'einsum') return isGemm(n as NodeOf<'einsum'>) ? 'gemm' : 'einsum';
+  return ALWAYS.has(n.op) ? n.op : 'ew';
+}
+
+function kernelFor(kb: KernelBuilder, f: Fuser, n: Node, out: number): KStmt[] {
+  switch (n.op) {
+    case 'reduce':
+      return reduceKernel(kb, f, n as NodeOf<'reduce'>, out);
+    case 'einsum': {
+      const e = n as NodeOf<'einsum'>;
+      return isGemm(e) ? gemmKernel(kb, f, e, out) : einsumKernel(kb, f, e, out);
+    }
+    case 'topk':
+      return topkKernel(kb, f, n as NodeOf<'topk'>, out);
+    case 'scatter_add':
+      return scatterAddKernel(kb, f, n as NodeOf<'scatter_add'>, out);
+    default:
+      return elementwiseKernel(kb, f, n, out);
+  }
+}

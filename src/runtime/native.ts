@@ -1,0 +1,89 @@
+// The typed binding of the native addon (runtime-native/, built by `npm run build`): the only
+// TypeScript file that loads it. The addon holds no graph logic: aligned buffers, dlopen of
+// compiled kernel libraries, one-call execution of a launch list, and a lazy CUDA probe.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** What `cudaStatus()` found; `driver` and `nvrtc` name the libraries that loaded, or ''. */
+export interface CudaStatus {
+  readonly available: boolean;
+  readonly driver: string;
+  readonly nvrtc: string;
+  /** What is missing or failing, or e.g. "CUDA 13000 driver, 1 device(s), NVRTC 13.0". */
+  readonly message: string;
+}
+
+/**
+ * A dlopen'ed kernel library with the C ABI `fmc_abi_version` (1), `fmc_kernel_count`,
+ * `fmc_kernels[]` (`void (*)(void *const *args, const int64_t *dims)`) and `fmc_set_threads`.
+ */
+export interface NativeLibrary {
+  readonly kernelCount: number;
+  readonly path: string;
+  /** The OpenMP thread count of the library's kernels (an integer >= 1). */
+  setThreads(n: number): void;
+  /** dlclose; any later use of the library throws "library closed". */
+  close(): void;
+}
+
+export interface NativeAddon {
+  /** A zero-filled ArrayBuffer whose data is 64-byte aligned; freed when collected. 0 <= bytes <= 2^46. */
+  alignedBuffer(bytes: number): ArrayBuffer;
+  /** dlopen(RTLD_NOW | RTLD_LOCAL) and check the ABI symbols; throws naming what failed. */
+  loadLibrary(path: string): NativeLibrary;
+  /**
+   * Runs a launch list in one call. `launches` holds records `[kernelIndex, argCount, view_0 …
+   * view_{argCount-1}]` (argCount <= 64); argument j is `data(views[view_j]) + viewOffsets[view_j]`;
+   * every kernel gets `dims`. Everything is validated before any kernel runs. `timings`, if
+   * given, needs one slot per record and receives each launch's wall time in nanoseconds.
+   */
+  run(
+    lib: NativeLibrary,
+    launches: Int32Array,
+    views: readonly ArrayBuffer[],
+    viewOffsets: Float64Array,
+    dims: BigInt64Array,
+    timings?: Float64Array,
+  ): void;
+  /** Loads the CUDA driver and NVRTC at the first call (never at addon load); never throws. */
+  cudaStatus(): CudaStatus;
+  /** The steady clock in nanoseconds. */
+  now(): number;
+}
+
+/** The package root: the nearest directory above this file whose package.json is named "fmc". */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'fmc') return dir;
+      } catch {
+        // not the package's manifest: keep walking up
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`cannot find the fmc package root above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+}
+
+/** Where `npm run build` puts the addon. */
+export function nativeAddonPath(): string {
+  return join(packageRoot(), 'runtime-native', 'build', 'Release', 'fmc_native.node');
+}
+
+let addon: NativeAddon | undefined;
+
+/** The native addon, loaded at the first call. */
+export function native(): NativeAddon {
+  if (addon) return addon;
+  const path = nativeAddonPath();
+  if (!existsSync(path)) throw new Error(`the native runtime is not built: run \`npm run build\` (missing ${path})`);
+  addon = createRequire(import.meta.url)(path) as NativeAddon;
+  return addon;
+}
