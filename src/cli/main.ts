@@ -2,10 +2,14 @@
 // next to this one and hold no compiler logic of their own.
 
 import { Command, CommanderError } from 'commander';
+import type { CompileCliOptions } from './compile.js';
 import { EXIT, type Io, processIo } from './io.js';
 import { addModelCommands } from './model-commands.js';
 
 const VERSION = '0.1.0';
+
+/** Collects a repeatable option, splitting comma lists (`--fn a --fn b,c`). */
+const collect = (value: string, previous: string[] = []): string[] => [...previous, ...value.split(',')];
 
 function program(io: Io, setCode: (c: number) => void): Command {
   const cmd = new Command('fmc')
@@ -78,6 +82,31 @@ Examples:
       await runLsp();
     });
   addModelCommands(cmd, io, setCode);
+  cmd
+    .command('compile')
+    .description('compile a model for the C target into a folder that load() and import run')
+    .argument('<file>', 'the .fm file holding the model')
+    .option('--target <name>', 'the backend: c (the only one yet)', 'c')
+    .option('-o, --out <dir>', 'the output folder (created; an earlier fmc output in it is replaced)')
+    .option('--model <name>', 'the model to use when the file has several')
+    .option('--fn <names>', 'functions to compile, repeatable or a comma list (default: all)', collect)
+    .option('--dims <B=2,T=16>', 'sizes of symbolic dims for the memory report (default 2 for B and N, else 16)')
+    .option('--seed <n>', 'seed of the initial weights (default 0, as fmc run)')
+    .option('--weights <file>', 'weights from a safetensors file instead of seeded initializers')
+    .addHelpText(
+      'after',
+      `
+Writes <fn>.c per function, plan.json (the plans and their memory), weights.safetensors,
+and index.js with index.d.ts: a typed ES module whose functions take shaped Tensors.
+
+Examples:
+  fmc compile models/mlp.fm -o mlp
+  fmc compile models/swa_lm.fm --fn forward -o lm --dims B=1,T=128`,
+    )
+    .action(async (file: string, opts: CompileCliOptions) => {
+      const { compileCli } = await import('./compile.js');
+      setCode(compileCli(io, file, opts));
+    });
   return cmd;
 }
 

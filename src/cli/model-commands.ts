@@ -22,7 +22,19 @@ async function guarded(io: Io, f: () => Promise<number>): Promise<number> {
       io.err(`fmc: out of memory running the model (${e.message}); use smaller --dims\n`);
       return EXIT.user;
     }
-    const user = ['CliError', 'SafetensorsError', 'EvalError', 'ExportError'];
+    // The C target's errors are about the input too: a model that does not compile, bad
+    // inputs or weights, a missing C compiler, a plan that does not match its library.
+    const user = [
+      'CliError',
+      'SafetensorsError',
+      'EvalError',
+      'ExportError',
+      'CompileError',
+      'RunError',
+      'CompileCacheError',
+      'PlanFormatError',
+      'TensorError',
+    ];
     const name = e instanceof Error ? e.constructor.name : '';
     if (!(e instanceof Error) || !(user.includes(name) || (e as NodeJS.ErrnoException).code?.startsWith('E'))) throw e;
     io.err(`fmc: ${e.message}\n`);
@@ -42,7 +54,7 @@ export function addModelCommands(cmd: Command, io: Io, setCode: (c: number) => v
       .command('run')
       .description('run a model function and print a summary of its outputs')
       .argument('<file>', 'the .fm file holding the model')
-      .option('--target <name>', 'where to run it: reference (the float64 interpreter)', 'reference')
+      .option('--target <name>', 'where to run it: reference (the float64 interpreter) or c (compiled)', 'reference')
       .option('--inputs <file>', 'inputs from a safetensors file (named like the function parameters)')
       .option('--save-inputs <file>', 'write the inputs used to a safetensors file')
       .option('--save-outputs <file>', 'write the outputs to a safetensors file')
@@ -54,14 +66,49 @@ export function addModelCommands(cmd: Command, io: Io, setCode: (c: number) => v
 Without --inputs, inputs are drawn from the seed: floats standard normal, integer inputs
 valid indices (token ids below the embedding size, labels below the class count).
 Dims not given with --dims default to 2 for B and N and 16 for others.
+--target c compiles the function to C (cached) and runs it in float32 on the same inputs
+and weights; its outputs match the reference within float32 rounding.
 
 Examples:
   fmc run models/swa_lm.fm --dims B=2,T=16 --save-inputs in.safetensors --save-outputs out.safetensors
-  fmc run models/mlp.fm --inputs in.safetensors --json`,
+  fmc run models/mlp.fm --inputs in.safetensors --json
+  fmc run models/cnn.fm --target c --inputs in.safetensors`,
     )
     .action(async (file: string, opts: Record<string, string | boolean | undefined>) => {
       const { runCommand } = await import('./run.js');
       setCode(await guarded(io, async () => runCommand(io, file, opts)));
+    });
+  withModel(
+    cmd
+      .command('bench')
+      .description('time a model function on the C target, optionally against ONNX Runtime')
+      .argument('<file>', 'the .fm file holding the model')
+      .option('--target <name>', 'the target to time: c', 'c')
+      .option('--vs <peer>', 'also time the same graph, weights and inputs in a peer: onnxruntime')
+      .option('--runs <n>', 'timed runs (default 20)')
+      .option('--warmup <n>', 'untimed runs before them (default 3)')
+      .option('--threads <n>', 'kernel threads, and ONNX Runtime intra-op threads (default 2)')
+      .option('--profile', 'also list the 5 kernels that take the most time')
+      .option('--json', 'print every number as JSON'),
+  )
+    .addHelpText(
+      'after',
+      `
+Compiles once (the compile time is reported apart), then times --runs runs of the function
+on seeded inputs: median, min and 90th percentile in ms, and GFLOP/s from the FLOPs that
+\`fmc inspect\` counts. Dims not given with --dims default to 1 for B and N (a latency
+benchmark) and 16 for others. With --vs onnxruntime the graph is exported to ONNX with the
+same weights and the two runtimes run alternately on the same inputs; the ratio is
+onnxruntime median / fmc median (1.00× as fast as ONNX Runtime, higher is faster), and the
+outputs must agree (rtol 1e-3, atol 1e-4): a mismatch is reported and exits 1.
+
+Examples:
+  fmc bench models/cnn.fm --vs onnxruntime
+  fmc bench models/bert.fm --dims B=1,T=128 --threads 2 --profile --json`,
+    )
+    .action(async (file: string, opts: Record<string, string | boolean | undefined>) => {
+      const { benchCommand } = await import('./bench.js');
+      setCode(await guarded(io, async () => benchCommand(io, file, opts)));
     });
   withModel(
     cmd

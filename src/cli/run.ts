@@ -1,5 +1,7 @@
-// `fmc run FILE --target reference`: runs a model function on the reference interpreter with
-// seeded (or given) inputs and weights, and prints a summary of each output.
+// `fmc run FILE [--target reference|c]`: runs a model function with seeded (or given) inputs
+// and weights, and prints a summary of each output. The reference target evaluates the graph
+// in float64 here; the C target (run-c.ts) compiles it and runs the kernels. Both draw inputs
+// and seed weights the same way, so their outputs can be compared file to file.
 
 import type { Graph } from '../ir/graph.js';
 import { indexBound, randomInput } from '../ir/init.js';
@@ -28,33 +30,26 @@ export interface RunOptions extends ModelOptions {
   readonly json?: boolean;
 }
 
-export function runCommand(io: Io, file: string, opts: RunOptions): number {
+/** The targets `fmc run` knows; an unknown one is a usage error that lists these. */
+export const RUN_TARGETS = ['reference', 'c'] as const;
+
+export async function runCommand(io: Io, file: string, opts: RunOptions): Promise<number> {
   const target = opts.target ?? 'reference';
-  if (target !== 'reference')
-    throw new CliError(
-      `--target ${target}: only the reference interpreter exists yet (--target reference)`,
-      EXIT.usage,
-    );
+  if (!(RUN_TARGETS as readonly string[]).includes(target))
+    throw new CliError(`--target ${target}: unknown target; the targets are ${RUN_TARGETS.join(', ')}`, EXIT.usage);
+  if (target === 'c') {
+    // Loaded on use: the C path pulls in the code generator and the native runtime.
+    const { runC } = await import('./run-c.js');
+    return runC(io, file, opts);
+  }
   const given = parseDims(opts.dims);
   const seed = parseSeed(opts.seed);
   const lowered = lowerForCli(io, file, opts);
   const g = lowered.graph;
   warnUnusedDims(io, g, given);
-  let inputs: Map<string, HostTensor>;
-  let dims: Map<string, number>;
   if (opts.saveInputs && opts.saveInputs === opts.saveOutputs)
     throw new CliError('--save-inputs and --save-outputs name the same file', EXIT.usage);
-  if (opts.inputs) {
-    const path = opts.inputs;
-    inputs = readInputs(io, g, path);
-    const shapes = new Map([...inputs].map(([k, t]) => [k, t.shape]));
-    dims = named(path, () => bindDims(g, shapes, given));
-    checkSize(lowered, dims);
-  } else {
-    dims = withDefaults(io, g, given, opts.json);
-    checkSize(lowered, dims);
-    inputs = new Map(g.inputs.map((n) => [n.args.name, randomInput(n, dims, seed, indexBound(g, n))]));
-  }
+  const { inputs, dims } = runInputs(io, g, given, seed, opts, (d) => checkSize(lowered, d));
   const progress = io.progress;
   progress?.(`initializing ${lowered.params.length} params`);
   const params = loadParams(lowered, dims, seed, opts.weights, io);
@@ -70,23 +65,61 @@ export function runCommand(io: Io, file: string, opts: RunOptions): number {
   );
   progress?.('');
   const ms = performance.now() - t0;
-  if (opts.saveInputs) writeOutput(opts.saveInputs, writeSafetensors(inputs));
+  return report(io, { model: lowered.model, g, target, seed, dims, inputs, outputs, ms }, opts);
+}
+
+/**
+ * The inputs of a run and the dims they bind: read from --inputs (dims bound from their
+ * shapes), or drawn from the seed at the given dims plus defaults. `check` sees the dims
+ * before anything is drawn (the reference target refuses sizes it cannot hold).
+ */
+export function runInputs(
+  io: Io,
+  g: Graph,
+  given: ReadonlyMap<string, number>,
+  seed: number,
+  opts: RunOptions,
+  check: (dims: ReadonlyMap<string, number>) => void = () => {},
+): { inputs: Map<string, HostTensor>; dims: Map<string, number> } {
+  if (opts.inputs) {
+    const path = opts.inputs;
+    const inputs = readInputs(io, g, path);
+    const shapes = new Map([...inputs].map(([k, t]) => [k, t.shape]));
+    const dims = named(path, () => bindDims(g, shapes, given));
+    check(dims);
+    return { inputs, dims };
+  }
+  const dims = withDefaults(io, g, given, opts.json);
+  check(dims);
+  const inputs = new Map(g.inputs.map((n) => [n.args.name, randomInput(n, dims, seed, indexBound(g, n))]));
+  return { inputs, dims };
+}
+
+export interface RunResult {
+  readonly model: string;
+  readonly g: Graph;
+  readonly target: string;
+  readonly seed: number;
+  readonly dims: ReadonlyMap<string, number>;
+  readonly inputs: ReadonlyMap<string, HostTensor>;
+  readonly outputs: ReadonlyMap<string, HostTensor>;
+  readonly ms: number;
+}
+
+/** Saves what --save-inputs/--save-outputs ask for and prints the summary (text or JSON). */
+export function report(io: Io, r: RunResult, opts: RunOptions): number {
+  const { g, target, seed, dims, outputs } = r;
+  if (opts.saveInputs) writeOutput(opts.saveInputs, writeSafetensors(r.inputs));
   if (opts.saveOutputs) writeOutput(opts.saveOutputs, writeSafetensors(outputs));
   const summary = [...outputs].map(([name, t]) => ({ name, ...summarize(t) }));
   const used = [...dims].filter(([k]) => g.dims.includes(k));
   if (opts.json) {
-    const out = { model: lowered.model, fn: g.name, target, seed, dims: Object.fromEntries(used), outputs: summary };
-    // JSON has no NaN or infinities: they are written as the strings "nan", "inf", "-inf".
-    const json = JSON.stringify(
-      out,
-      (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? floatName(v) : v),
-      2,
-    );
-    io.out(`${json}\n`);
+    const out = { model: r.model, fn: g.name, target, seed, dims: Object.fromEntries(used), outputs: summary };
+    io.out(`${jsonText(out)}\n`);
     return EXIT.ok;
   }
   const dimText = [...used].map(([k, v]) => `${k}=${v}`).join(', ');
-  io.out(`${lowered.model}.${g.name} on ${target} (${dimText || 'no dims'}; seed ${seed}; ${ms.toFixed(0)} ms)\n`);
+  io.out(`${r.model}.${g.name} on ${target} (${dimText || 'no dims'}; seed ${seed}; ${r.ms.toFixed(0)} ms)\n`);
   for (const s of summary) {
     const first = s.first.map(fmt).join(', ');
     io.out(
@@ -94,6 +127,15 @@ export function runCommand(io: Io, file: string, opts: RunOptions): number {
     );
   }
   return EXIT.ok;
+}
+
+/** JSON has no NaN or infinities: they are written as the strings "nan", "inf", "-inf". */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? floatName(v) : v),
+    2,
+  );
 }
 
 function readInputs(io: Io, g: Graph, path: string): Map<string, HostTensor> {
@@ -133,12 +175,13 @@ function summarize(t: HostTensor): Summary {
 
 const floatName = (x: number): string => (Number.isNaN(x) ? 'nan' : x > 0 ? 'inf' : '-inf');
 
-/** Runs `f`; an EvalError about the inputs is reported with the file they came from. */
-function named<T>(file: string | undefined, f: () => T): T {
+/** Runs `f`; an error about the inputs (EvalError, or the C runtime's RunError) names their file. */
+export function named<T>(file: string | undefined, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if (file && e instanceof EvalError) throw new CliError(`${file}: ${e.message}`);
+    if (file && e instanceof Error && (e instanceof EvalError || e.name === 'RunError'))
+      throw new CliError(`${file}: ${e.message}`);
     throw e;
   }
 }

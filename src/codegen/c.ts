@@ -6,7 +6,8 @@
 import { DTYPE_BITS, type Dtype, isFloat } from '../ir/dtype.js';
 import type { KScalar, KStmt, Kernel } from '../ir/kernel.js';
 import { C_PRELUDE } from './prelude-c.js';
-import { type Dialect, bufName, escapeComment, hexFloat, renderFile } from './render.js';
+import { MMA_PRELUDE, mmaFunction, mmaName } from './c-mma.js';
+import { type Dialect, bufName, escapeComment, hexFloat, mmaShapes, renderFile } from './render.js';
 
 /** Below this much work (elements or multiply-adds) a parallel loop runs on one thread. */
 export const PARALLEL_MIN_WORK = 1 << 15;
@@ -29,7 +30,8 @@ function intLit(v: number): string {
     if (v >= 2 ** 63) return '9223372036854775807LL';
     v = Math.trunc(v);
   }
-  return Math.abs(v) < 2 ** 31 ? `${v}` : `${v}LL`;
+  // BigInt prints the exact integer; a Number above 2^53 prints its shortest round-trip digits.
+  return Math.abs(v) < 2 ** 31 ? `${v}` : `${BigInt(v)}LL`;
 }
 
 function floatLit(v: number): string {
@@ -109,6 +111,8 @@ function file(kernels: readonly Kernel[], bodies: readonly string[], header: str
     `/* ${header} */`,
     C_PRELUDE.trim(),
     C_EXTRA.trim(),
+    MMA_PRELUDE,
+    ...mmaShapes(kernels).map(([mr, nr]) => mmaFunction(mr, nr)),
     '',
     ...bodies.map((b) => b + '\n'),
     'typedef void (*fmc_kernel)(void *const *restrict, const int64_t *restrict);',
@@ -160,6 +164,7 @@ export const C_DIALECT: Dialect = {
   declare: (name, t, value) => `${SCALAR[t]} ${name} = ${value};`,
   declareArray: (name, t, size) => `${SCALAR[t]} ${name}[${size}] __attribute__((aligned(64)));`,
   barrier: () => '/* barrier: nothing on the CPU */',
+  mma: (s, aOff, bOff, kc) => `${mmaName(s.mr, s.nr)}(${kc}, ${s.a} + ${aOff}, ${s.b} + ${bOff}, ${s.acc});`,
   kernelOpen,
   kernelClose: () => ['}'],
   file,

@@ -32,6 +32,8 @@ export interface Dialect {
   declare(name: string, t: KScalar, value: string): string;
   declareArray(name: string, t: KScalar, size: number, space: 'local' | 'shared'): string;
   barrier(): string;
+  /** The register-tile contraction statement (see KStmt 'mma'), given rendered offsets and kc. */
+  mma(s: Extract<KStmt, { k: 'mma' }>, aOffset: string, bOffset: string, kc: string): string;
   /** The kernel's opening lines (signature, parameter unpacking); the body follows indented. */
   kernelOpen(k: Kernel): string[];
   kernelClose(): string[];
@@ -143,12 +145,30 @@ export function renderStmts(ss: readonly KStmt[], D: Dialect, params: readonly K
       case 'barrier':
         out.push(indent + D.barrier());
         break;
+      case 'mma':
+        (checkIdent(s.acc), checkIdent(s.a), checkIdent(s.b));
+        out.push(indent + D.mma(s, x(s.aOffset), x(s.bOffset), x(s.kc)));
+        break;
       case 'comment':
         out.push(`${indent}/* ${escapeComment(s.text)} */`);
         break;
     }
   }
   return out;
+}
+
+/** The distinct register-tile shapes (mr × nr) the kernels' mma statements use, sorted. */
+export function mmaShapes(kernels: readonly Kernel[]): [number, number][] {
+  const seen = new Map<string, [number, number]>();
+  const walk = (ss: readonly KStmt[]): void => {
+    for (const s of ss) {
+      if (s.k === 'mma') seen.set(`${s.mr}x${s.nr}`, [s.mr, s.nr]);
+      else if (s.k === 'for') walk(s.body);
+      else if (s.k === 'if') walk([...s.then, ...(s.else ?? [])]);
+    }
+  };
+  for (const k of kernels) walk(k.body);
+  return [...seen.values()].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
 }
 
 /** Renders one kernel (signature, body, close). */

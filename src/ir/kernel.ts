@@ -78,6 +78,23 @@ export type KStmt =
     }
   | { readonly k: 'astore'; readonly name: string; readonly index: KExpr; readonly value: KExpr }
   | { readonly k: 'if'; readonly cond: KExpr; readonly then: readonly KStmt[]; readonly else?: readonly KStmt[] }
+  /**
+   * The register-tile contraction of a packed GEMM: for k < kc, i < mr, j < nr,
+   * acc[i*nr + j] = fma(a[aOffset + k*mr + i], b[bOffset + k*nr + j], acc[i*nr + j]), with
+   * `a`, `b` and `acc` local f32 arrays (64-byte aligned offsets). Each dialect renders it
+   * with the target's best instructions (a register-blocked C function, later MMA on GPUs).
+   */
+  | {
+      readonly k: 'mma';
+      readonly acc: string;
+      readonly a: string;
+      readonly aOffset: KExpr;
+      readonly b: string;
+      readonly bOffset: KExpr;
+      readonly kc: KExpr;
+      readonly mr: number;
+      readonly nr: number;
+    }
   /** A workgroup barrier (GPU targets; nothing on the CPU). */
   | { readonly k: 'barrier' }
   /** A comment; the renderer escapes it. */

@@ -56,9 +56,9 @@ export class KernelBuilder {
     return i;
   }
 
-  /** A fresh generated identifier with a readable prefix (`i3`, `acc4`). */
+  /** A fresh generated identifier with a readable prefix (`i_3`, `acc_4`); never a buffer name (`b0`). */
   fresh(prefix: string): string {
-    return `${prefix}${this.counter++}`;
+    return `${prefix}_${this.counter++}`;
   }
 
   dim(d: Dim): KExpr {

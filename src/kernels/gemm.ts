@@ -1,10 +1,313 @@
-import type { NodeOf } from '../ir/graph.js';
-import type { KStmt } from '../ir/kernel.js';
-import type { KernelBuilder } from './builder.js';
-import type { Fuser } from './expr.js';
+// Contractions as blocked GEMMs. A two-operand float einsum whose letters split into batch
+// (both operands and the output), M (A and output), N (B and output) and K (both operands)
+// is C[b, m, n] = Σ_k A[b, m, k] · B[b, k, n] with each group flattened.
+//
+// The loop nest is the Goto/BLIS one, in kernel IR:
+//   parallel over (batch × M blocks × N blocks of NC), thread-private packing buffers;
+//     for K blocks of KC: pack B (KC × NC, NR-wide column panels) and A (M block × KC,
+//     MR-tall row panels), zero-padded at the edges;
+//       for each MR × NR tile: `mma` (the register-tile contraction, rendered by the
+//       dialect), then add the tile into C.
+// M blocks are at most MC rows and at least a quarter of M, so a short M still splits
+// across threads. Below SMALL_M rows (a GEMV: one token, a classifier head) packing B would
+// cost as much as the product, so B is streamed once instead, split over N.
+// Operands are read through the fuser while packing, so transposed, sliced, windowed
+// (im2col) or elementwise-computed operands need no copy kernel; f16/bf16 convert there.
+// Accumulation is f32.
 
-export const isGemm = (n: NodeOf<'einsum'>): boolean => n.inputs.length < 0;
-export function gemmKernel(kb: KernelBuilder, f: Fuser, n: NodeOf<'einsum'>, out: number): KStmt[] {
-  (void kb, f, n, out);
-  return [];
+import { type Dim, dimMul } from '../ir/dims.js';
+import { isFloat } from '../ir/dtype.js';
+import type { NodeOf } from '../ir/graph.js';
+import { parseEinsum } from '../ir/infer.js';
+import { type KExpr, type KStmt, add, cmp, f32, int, ivar, ix, loop, mul, select } from '../ir/kernel.js';
+import type { KernelBuilder } from './builder.js';
+import { letterSizes } from './einsum.js';
+import { type Fuser, stridesOf } from './expr.js';
+import type { GemmSchedule } from './schedule.js';
+
+interface Groups {
+  readonly batch: string[];
+  readonly m: string[];
+  readonly n: string[];
+  readonly k: string[];
+}
+
+/** The letter groups of a GEMM-shaped einsum, or undefined when it is not one. */
+export function gemmGroups(n: NodeOf<'einsum'>): Groups | undefined {
+  if (n.inputs.length !== 2 || !isFloat(n.type.dtype) || !n.inputs.every((i) => isFloat(i.type.dtype)))
+    return undefined;
+  const { ins, out } = parseEinsum(n.args.spec, 2);
+  const [a, b] = ins as [string, string];
+  const once = (s: string): boolean => new Set(s).size === s.length;
+  if (!once(a) || !once(b) || !once(out)) return undefined;
+  for (const c of [...a, ...b]) if (!out.includes(c) && !(a.includes(c) && b.includes(c))) return undefined;
+  const g: Groups = { batch: [], m: [], n: [], k: [] };
+  for (const c of out) (a.includes(c) && b.includes(c) ? g.batch : a.includes(c) ? g.m : g.n).push(c);
+  for (const c of a) if (!out.includes(c)) g.k.push(c);
+  return g;
+}
+
+export const isGemm = (n: NodeOf<'einsum'>): boolean => gemmGroups(n) !== undefined;
+
+const lt = (a: KExpr, b: KExpr): KExpr => cmp('<', a, b);
+const cdiv = (a: KExpr, b: KExpr): KExpr => ix('/', add(a, ix('-', b, int(1))), b);
+const let64 = (name: string, value: KExpr): KStmt => ({ k: 'let', name, t: 'i64', value });
+const aload = (name: string, index: KExpr): KExpr => ({ k: 'aload', name, index, t: 'f32' });
+
+/** Builds one GEMM kernel; `v(...)` are its loop variables and locals. */
+class GemmBuilder {
+  readonly g: Groups;
+  readonly sizes: Map<string, Dim>;
+  readonly spec: { ins: string[]; out: string };
+  readonly M: KExpr;
+  readonly N: KExpr;
+  readonly K: KExpr;
+  readonly NB: KExpr;
+  readonly out: number;
+
+  constructor(
+    readonly kb: KernelBuilder,
+    readonly f: Fuser,
+    readonly n: NodeOf<'einsum'>,
+    out: number,
+    readonly s: GemmSchedule,
+  ) {
+    this.g = gemmGroups(n)!;
+    this.sizes = letterSizes(n);
+    this.spec = parseEinsum(n.args.spec, 2);
+    [this.M, this.N, this.K, this.NB] = [this.g.m, this.g.n, this.g.k, this.g.batch].map((l) =>
+      l.reduce<KExpr>((acc, c) => mul(acc, kb.dim(this.sizes.get(c)!)), int(1)),
+    ) as [KExpr, KExpr, KExpr, KExpr];
+    this.out = kb.param(out, 'readwrite');
+  }
+
+  v = (prefix: string): string => this.kb.fresh(prefix);
+
+  /** The letters' indices from a flat index over a group (row-major over its letters). */
+  unflatten(letters: readonly string[], flat: KExpr): [string, KExpr][] {
+    const out: [string, KExpr][] = [];
+    let stride: Dim | undefined;
+    for (let i = letters.length - 1; i >= 0; i--) {
+      const size = this.sizes.get(letters[i]!)!;
+      const q = stride === undefined ? flat : ix('/', flat, this.kb.dim(stride));
+      out.push([letters[i]!, i === 0 ? q : ix('%', q, this.kb.dim(size))]);
+      stride = stride === undefined ? size : dimMul(stride, size);
+    }
+    return out;
+  }
+
+  /** Operand 0 (A at m, k) or 1 (B at n, k) of batch entry `b`. */
+  operand(which: 0 | 1, b: KExpr, mn: KExpr, k: KExpr): KExpr {
+    const x = this.n.inputs[which]!;
+    const groups: [readonly string[], KExpr][] = [
+      [this.g.batch, b],
+      [which === 0 ? this.g.m : this.g.n, mn],
+      [this.g.k, k],
+    ];
+    const buf = this.f.buffers.get(x);
+    if (buf !== undefined)
+      return this.f.load(this.kb, buf, x, this.offset(this.spec.ins[which]!, x.type.shape, groups));
+    const env = new Map(groups.flatMap(([letters, flat]) => this.unflatten(letters, flat)));
+    return this.f.at(
+      this.kb,
+      x,
+      [...this.spec.ins[which]!].map((c) => env.get(c)!),
+    );
+  }
+
+  /** The flat position of C[b, m, n] in the output buffer. */
+  cIndex(b: KExpr, m: KExpr, n: KExpr): KExpr {
+    const groups: [readonly string[], KExpr][] = [
+      [this.g.batch, b],
+      [this.g.m, m],
+      [this.g.n, n],
+    ];
+    return this.offset(this.spec.out, this.n.type.shape, groups);
+  }
+
+  /**
+   * The flat offset in a row-major buffer (letters `spec`, shape `shape`) of the element at
+   * the given flat group indices. A group whose letters are adjacent and in order in `spec`
+   * is one stride (`m * K` rather than `(m / T) * T * K + (m % T) * K`).
+   */
+  offset(spec: string, shape: readonly Dim[], groups: readonly [readonly string[], KExpr][]): KExpr {
+    const st = stridesOf(shape, this.kb);
+    let off: KExpr = int(0);
+    for (const [letters, flat] of groups) {
+      if (letters.length === 0) continue;
+      const at = spec.indexOf(letters[0]!);
+      if (letters.every((c, i) => spec[at + i] === c)) {
+        off = add(off, mul(flat, st[at + letters.length - 1]!));
+        continue;
+      }
+      for (const [c, e] of this.unflatten(letters, flat)) off = add(off, mul(e, st[spec.indexOf(c)]!));
+    }
+    return off;
+  }
+
+  /** Packs `rows` (≤ block) row panels of `width` into `buf`: buf[p*KC + k*width + r] = op(r0 + p + r, pc + k). */
+  pack(which: 0 | 1, buf: string, b: KExpr, r0: KExpr, rows: KExpr, pc: KExpr, kc: KExpr, width: number): KStmt {
+    const [p, k, r] = [this.v('p'), this.v('k'), this.v('r')];
+    const at = add(ivar(p), ivar(r));
+    const value = select(lt(at, rows), this.operand(which, b, add(r0, at), add(pc, ivar(k))), f32(0), 'f32');
+    const index = add(add(mul(ivar(p), int(this.s.KC)), mul(ivar(k), int(width))), ivar(r));
+    const inner = loop(r, int(width), [{ k: 'astore', name: buf, index, value }], which === 1 ? 'simd' : 'unroll');
+    return loop(p, rows, [loop(k, kc, [inner])], 'serial', { step: width });
+  }
+
+  packed(): KStmt[] {
+    const { MR, NR, KC, MC, NC } = this.s;
+    const { M, N, K } = this;
+    const [it, b, mb, m0, n0, ml, nl, pc, kc, ap, bp] = [
+      'it',
+      'b',
+      'mb',
+      'm0',
+      'n0',
+      'ml',
+      'nl',
+      'pc',
+      'kc',
+      'ap',
+      'bp',
+    ].map(this.v) as [string, string, string, string, string, string, string, string, string, string, string];
+    // M block: a quarter of M rounded up to MR, within [MR, MC].
+    const mbs = ix('min', int(MC), ix('max', int(MR), mul(cdiv(cdiv(M, int(4)), int(MR)), int(MR))));
+    const mBlocks = cdiv(M, mbs);
+    const nBlocks = cdiv(N, int(NC));
+    const [jr, ir, acc, i, j] = [this.v('jr'), this.v('ir'), this.v('acc'), this.v('i'), this.v('j')];
+    const cAt = this.cIndex(ivar(b), add(ivar(m0), add(ivar(ir), ivar(i))), add(ivar(n0), add(ivar(jr), ivar(j))));
+    const prev = select(cmp('==', ivar(pc), int(0)), f32(0), { k: 'load', buf: this.out, index: cAt, t: 'f32' }, 'f32');
+    const tile: KStmt[] = [
+      { k: 'array', name: acc, t: 'f32', size: MR * NR, space: 'local' },
+      loop(i, int(MR * NR), [{ k: 'astore', name: acc, index: ivar(i), value: f32(0) }], 'simd'),
+      {
+        k: 'mma',
+        acc,
+        a: ap,
+        aOffset: mul(ivar(ir), int(KC)),
+        b: bp,
+        bOffset: mul(ivar(jr), int(KC)),
+        kc: ivar(kc),
+        mr: MR,
+        nr: NR,
+      },
+      loop(i, int(MR), [
+        loop(j, int(NR), [
+          {
+            k: 'if',
+            cond: cmp('&&', lt(add(ivar(ir), ivar(i)), ivar(ml)), lt(add(ivar(jr), ivar(j)), ivar(nl))),
+            then: [
+              {
+                k: 'store',
+                buf: this.out,
+                index: cAt,
+                value: { k: 'bin', fn: 'add', a: prev, b: aload(acc, add(mul(ivar(i), int(NR)), ivar(j))), t: 'f32' },
+              },
+            ],
+          },
+        ]),
+      ]),
+    ];
+    const body: KStmt[] = [
+      { k: 'array', name: ap, t: 'f32', size: MC * KC, space: 'local' },
+      { k: 'array', name: bp, t: 'f32', size: KC * NC, space: 'local' },
+      let64(mb, mbs),
+      let64(b, ix('/', ivar(it), mul(mBlocks, nBlocks))),
+      let64(m0, mul(ix('%', ix('/', ivar(it), nBlocks), mBlocks), ivar(mb))),
+      let64(n0, mul(ix('%', ivar(it), nBlocks), int(NC))),
+      let64(ml, ix('min', ivar(mb), ix('-', M, ivar(m0)))),
+      let64(nl, ix('min', int(NC), ix('-', N, ivar(n0)))),
+      loop(
+        pc,
+        K,
+        [
+          let64(kc, ix('min', int(KC), ix('-', K, ivar(pc)))),
+          this.pack(1, bp, ivar(b), ivar(n0), ivar(nl), ivar(pc), ivar(kc), NR),
+          this.pack(0, ap, ivar(b), ivar(m0), ivar(ml), ivar(pc), ivar(kc), MR),
+          loop(jr, ivar(nl), [loop(ir, ivar(ml), tile, 'serial', { step: MR })], 'serial', { step: NR }),
+        ],
+        'serial',
+        { step: KC },
+      ),
+    ];
+    return [loop(it, mul(this.NB, mul(mBlocks, nBlocks)), body, 'parallel', { work: this.work() })];
+  }
+
+  /** Few rows: each thread takes NC columns of one batch entry and streams B once per row. */
+  skinny(): KStmt[] {
+    const { NC } = this.s;
+    const [it, b, n0, nl, m, acc, k, j, a] = ['it', 'b', 'n0', 'nl', 'm', 'acc', 'k', 'j', 'a'].map(
+      this.v,
+    ) as string[] as [string, string, string, string, string, string, string, string, string];
+    const nBlocks = cdiv(this.N, int(NC));
+    const row: KStmt[] = [
+      { k: 'array', name: acc, t: 'f32', size: NC, space: 'local' },
+      loop(j, int(NC), [{ k: 'astore', name: acc, index: ivar(j), value: f32(0) }], 'simd'),
+      loop(k, this.K, [
+        { k: 'let', name: a, t: 'f32', value: this.operand(0, ivar(b), ivar(m), ivar(k)) },
+        loop(
+          j,
+          ivar(nl),
+          [
+            {
+              k: 'astore',
+              name: acc,
+              index: ivar(j),
+              value: {
+                k: 'fma',
+                a: { k: 'var', name: a, t: 'f32' },
+                b: this.operand(1, ivar(b), add(ivar(n0), ivar(j)), ivar(k)),
+                c: aload(acc, ivar(j)),
+              },
+            },
+          ],
+          // No \`omp simd\` here: GCC vectorizes it anyway, and with constant bounds the
+          // pragma made GCC 12 spend over a minute in cfg cleanup on one kernel.
+          'serial',
+        ),
+      ]),
+      loop(j, ivar(nl), [
+        {
+          k: 'store',
+          buf: this.out,
+          index: this.cIndex(ivar(b), ivar(m), add(ivar(n0), ivar(j))),
+          value: aload(acc, ivar(j)),
+        },
+      ]),
+    ];
+    const body: KStmt[] = [
+      let64(b, ix('/', ivar(it), nBlocks)),
+      let64(n0, mul(ix('%', ivar(it), nBlocks), int(NC))),
+      let64(nl, ix('min', int(NC), ix('-', this.N, ivar(n0)))),
+      loop(m, this.M, row),
+    ];
+    return [loop(it, mul(this.NB, nBlocks), body, 'parallel', { work: this.work() })];
+  }
+
+  work(): KExpr {
+    return mul(mul(this.NB, this.M), mul(this.N, this.K));
+  }
+
+  /** The output is all zeros when K is 0 (the K loops never run). */
+  zeroWhenEmpty(): KStmt[] {
+    if (this.K.k === 'const' && this.K.v > 0) return [];
+    const total = this.n.type.shape.reduce<KExpr>((acc, d) => mul(acc, this.kb.dim(d)), int(1));
+    const z = this.v('z');
+    return [
+      {
+        k: 'if',
+        cond: cmp('==', this.K, int(0)),
+        then: [loop(z, total, [{ k: 'store', buf: this.out, index: ivar(z), value: f32(0) }])],
+      },
+    ];
+  }
+}
+
+export function gemmKernel(kb: KernelBuilder, f: Fuser, n: NodeOf<'einsum'>, out: number, s: GemmSchedule): KStmt[] {
+  const G = new GemmBuilder(kb, f, n, out, s);
+  const small = G.M.k === 'const' ? G.M.v < s.SMALL_M : undefined;
+  if (small === true) return [...G.zeroWhenEmpty(), ...G.skinny()];
+  if (small === false) return [...G.zeroWhenEmpty(), ...G.packed()];
+  return [...G.zeroWhenEmpty(), { k: 'if', cond: lt(G.M, int(s.SMALL_M)), then: G.skinny(), else: G.packed() }];
 }

@@ -17,6 +17,7 @@ import { Fuser } from './expr.js';
 import { gemmKernel, isGemm } from './gemm.js';
 import type { Launch, Plan } from './plan.js';
 import { reduceKernel } from './reduce.js';
+import { type GemmSchedule, hostSchedule } from './schedule.js';
 import { scatterAddKernel, topkKernel } from './select.js';
 
 const ALWAYS = new Set(['input', 'param', 'einsum', 'reduce', 'topk', 'scatter_add']);
@@ -40,7 +41,13 @@ function chooseMaterialized(live: readonly Node[], roots: readonly Node[]): Set<
   return m;
 }
 
-export function lowerGraph(g: Graph): Plan {
+export interface LowerOptions {
+  /** The GEMM blocking (default: chosen for this machine's CPU). */
+  readonly gemm?: GemmSchedule;
+}
+
+export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
+  const gemm = opts.gemm ?? hostSchedule();
   const live = liveNodes(g);
   const roots = [...g.outputs.map((o) => o.node), ...g.updates.map((u) => u.node)];
   const mat = chooseMaterialized(live, roots);
@@ -82,7 +89,7 @@ export function lowerGraph(g: Graph): Plan {
   const emit = (kind: string, build: (kb: KernelBuilder) => KStmt[], note: string): void => {
     const kb = new KernelBuilder(tables);
     const body = build(kb);
-    const { kernel, args } = kb.finish(kind, body, note);
+    const { kernel, args } = kb.finish(kind, body, note, kind === 'gemm' ? { ...gemm } : {});
     const key = JSON.stringify([kernel.params, kernel.body]);
     let index = byKey.get(key);
     if (index === undefined) {
@@ -96,7 +103,7 @@ export function lowerGraph(g: Graph): Plan {
     const out = buffers.get(n);
     if (out === undefined || n.op === 'input' || n.op === 'param') continue;
     const note = `${n.op} %${n.id}${n.path ? ` in ${n.path}` : ''}`;
-    emit(kindOf(n), (kb) => kernelFor(kb, fuser, n, out), note);
+    emit(kindOf(n), (kb) => kernelFor(kb, fuser, n, out, gemm), note);
   }
   for (const { node, buffer } of copies) emit('copy', (kb) => copyKernel(kb, fuser, node, buffer), 'output copy');
   const updates = g.updates
@@ -121,13 +128,13 @@ function kindOf(n: Node): string {
   return ALWAYS.has(n.op) ? n.op : 'ew';
 }
 
-function kernelFor(kb: KernelBuilder, f: Fuser, n: Node, out: number): KStmt[] {
+function kernelFor(kb: KernelBuilder, f: Fuser, n: Node, out: number, gemm: GemmSchedule): KStmt[] {
   switch (n.op) {
     case 'reduce':
       return reduceKernel(kb, f, n as NodeOf<'reduce'>, out);
     case 'einsum': {
       const e = n as NodeOf<'einsum'>;
-      return isGemm(e) ? gemmKernel(kb, f, e, out) : einsumKernel(kb, f, e, out);
+      return isGemm(e) ? gemmKernel(kb, f, e, out, gemm) : einsumKernel(kb, f, e, out);
     }
     case 'topk':
       return topkKernel(kb, f, n as NodeOf<'topk'>, out);

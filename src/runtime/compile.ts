@@ -46,6 +46,17 @@ export function checkPlanMatches(planJson: string, source: string, what: string)
   if (m[1] !== sha256(planJson)) throw new PlanFormatError(`${what}: plan.json does not match the C source (edited?)`);
 }
 
+/**
+ * OpenMP's idle threads spin for a long time by default (GOMP_SPINCOUNT 300000), which is
+ * fastest on an idle machine and ruinous on a busy one: a model of many small kernels ran
+ * 10× slower with other work on the cores (docs/runtime.md). Unless the user chose a wait
+ * policy, spin briefly and then sleep. libgomp reads this when the first library loads.
+ */
+function setOpenMpWaiting(): void {
+  if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined)
+    process.env.GOMP_SPINCOUNT = '1000';
+}
+
 /** Builds (or finds in the cache) the library of `fn` and binds it to the weights. */
 export function buildExecutable(
   fn: Pick<CompiledFunction, 'plan' | 'source'>,
@@ -55,6 +66,7 @@ export function buildExecutable(
   const lib = compileC(fn.source, opts);
   // The cache verified the file; check again right before dlopen to keep the window small.
   if (!verifyArtifact(lib.path, lib.key)) throw new PlanFormatError(`${lib.path} changed after it was verified`);
+  setOpenMpWaiting();
   const loaded = native().loadLibrary(lib.path);
   if (loaded.kernelCount !== fn.plan.kernels.length)
     throw new PlanFormatError(`the library has ${loaded.kernelCount} kernels, the plan ${fn.plan.kernels.length}`);

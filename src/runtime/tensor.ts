@@ -53,12 +53,17 @@ export class TensorError extends Error {
   override name = 'TensorError';
 }
 
-export class Tensor<D extends Dtype = Dtype> {
+/**
+ * `S` is the shape as a type: the `const` modifier makes `new Tensor('f32', data, [1, 784])` a
+ * `Tensor<'f32', readonly [1, 784]>`, which the typed modules `fmc compile` writes check
+ * against each input's shape (`readonly [number, 784]` for `f32[B, 784]`).
+ */
+export class Tensor<D extends Dtype = Dtype, const S extends readonly number[] = readonly number[]> {
   readonly dtype: D;
-  readonly dims: readonly number[];
+  readonly dims: S;
   private storage: DataTypes[D] | undefined;
 
-  constructor(dtype: D, data: DataTypes[D], dims: readonly number[]) {
+  constructor(dtype: D, data: DataTypes[D], dims: S) {
     if (!(DTYPES as readonly string[]).includes(dtype)) throw new TensorError(`unknown dtype '${String(dtype)}'`);
     if (!Array.isArray(dims) || dims.some((d) => !Number.isSafeInteger(d) || d < 0))
       throw new TensorError(`dims must be non-negative integers, got [${String(dims)}]`);
@@ -67,7 +72,8 @@ export class Tensor<D extends Dtype = Dtype> {
     if (data.length !== shapeSize(dims))
       throw new TensorError(`data has ${data.length} elements, dims [${dims.join(', ')}] need ${shapeSize(dims)}`);
     this.dtype = dtype;
-    this.dims = Object.freeze([...dims]);
+    // A frozen copy: the caller's array may change later, the tensor's shape may not.
+    this.dims = Object.freeze([...dims]) as unknown as S;
     this.storage = data;
   }
 

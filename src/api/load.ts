@@ -1,0 +1,129 @@
+// `load(dir)`: a Model from a folder that `fmc compile` wrote (see module.ts for its layout).
+//
+// Nothing in the folder is trusted to be what plan.json says. Each function's C source must
+// carry the sha256 of its plan (a plan that does not describe the kernels would send them
+// buffers of the wrong size) and have the sha256 plan.json records for it, the weights must match the plans' params in name, dtype and
+// shape, and the library is always built from the source through the hashed compile cache:
+// no binary is ever loaded from the folder itself. (Running a module still runs its C code,
+// as importing a package runs its JavaScript: the check is for consistency, not provenance.)
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { concreteShape, EvalError } from '../ir/interp.js';
+import type { HostTensor } from '../ir/value.js';
+import type { Plan } from '../kernels/plan.js';
+import { buildExecutable, checkPlanMatches, weightBuffers } from '../runtime/compile.js';
+import type { Executable } from '../runtime/executable.js';
+import { Model } from '../runtime/model.js';
+import { PlanFormatError, planFromJson } from '../runtime/plan-json.js';
+import { readSafetensorsFile, SafetensorsError } from '../runtime/safetensors.js';
+import { MANIFEST_FILE, MODULE_FORMAT, SOURCE_FILE, type SourceEntry, WEIGHTS_FILE, sha256 } from './module.js';
+
+export interface LoadOptions {
+  /** The compile cache (default: $FMC_CACHE_DIR, else $XDG_CACHE_HOME/fmc, else ~/.cache/fmc). */
+  readonly cacheDir?: string;
+  /** OpenMP threads of the kernels (default: one per core). */
+  readonly threads?: number;
+  /** Told when a C compile starts (a cache miss). */
+  readonly onProgress?: (message: string) => void;
+}
+
+type J = Record<string, unknown>;
+const isObject = (v: unknown): v is J => !!v && typeof v === 'object' && !Array.isArray(v);
+
+function readText(file: string, what: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : String(e);
+    throw new PlanFormatError(`${file}: cannot read ${what}: ${why}`);
+  }
+}
+
+/** plan.json, checked for the module format and the shape of its tables. */
+function readManifest(dir: string): { model: string; dims: Map<string, number>; fns: [string, J, SourceEntry][] } {
+  const file = path.join(dir, MANIFEST_FILE);
+  if (!fs.existsSync(dir)) throw new PlanFormatError(`${dir}: no such folder`);
+  let m: unknown;
+  try {
+    m = JSON.parse(readText(file, 'the module manifest'));
+  } catch (e) {
+    if (e instanceof PlanFormatError) throw e;
+    throw new PlanFormatError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  const bad = (what: string) => new PlanFormatError(`${file}: ${what}`);
+  if (!isObject(m) || m.format !== MODULE_FORMAT)
+    throw bad(`not an fmc module (expected "format": "${MODULE_FORMAT}"; compile it again with fmc compile)`);
+  const { model, dims, sources, functions } = m;
+  if (typeof model !== 'string') throw bad('"model" must be a string');
+  if (!isObject(dims) || Object.values(dims).some((v) => !Number.isSafeInteger(v) || (v as number) < 0))
+    throw bad('"dims" must map names to sizes');
+  if (!isObject(functions) || !isObject(sources)) throw bad('"functions" and "sources" must be objects');
+  const fns = Object.entries(functions).map(([fn, plan]): [string, J, SourceEntry] => {
+    const src = Object.hasOwn(sources, fn) ? sources[fn] : undefined;
+    if (!isObject(src) || typeof src.file !== 'string' || !SOURCE_FILE.test(src.file) || typeof src.sha256 !== 'string')
+      throw bad(`no valid source entry for function '${fn}'`);
+    if (!isObject(plan)) throw bad(`the plan of '${fn}' is not an object`);
+    return [fn, plan, { file: src.file, sha256: src.sha256 }];
+  });
+  if (fns.length === 0) throw bad('the module has no functions');
+  return { model, dims: new Map(Object.entries(dims as Record<string, number>)), fns };
+}
+
+/** The weights of every param the plans use: present, and of the dtype and shape they declare. */
+function readWeights(dir: string, plans: readonly Plan[], dims: ReadonlyMap<string, number>): Map<string, HostTensor> {
+  const file = path.join(dir, WEIGHTS_FILE);
+  const tensors = readSafetensorsFile(file).tensors;
+  const bad = (detail: string) => new SafetensorsError(`weights: ${detail}`, file);
+  const out = new Map<string, HostTensor>();
+  for (const p of plans.flatMap((plan) => plan.params)) {
+    if (out.has(p.path)) continue;
+    const t = tensors.get(p.path);
+    if (!t) throw bad(`no tensor "${p.path}" (a ${p.role} of the model)`);
+    let want: number[];
+    try {
+      want = concreteShape(p.shape, dims);
+    } catch (e) {
+      if (e instanceof EvalError) throw new PlanFormatError(`${p.path}: ${e.message}`);
+      throw e;
+    }
+    // safetensors has no 4-bit type: i4 params are written as I8, one value a byte.
+    const i4 = p.dtype === 'i4' && t.dtype === 'i8' && t.data.every((v) => v >= -8 && v <= 7);
+    if ((t.dtype !== p.dtype && !i4) || t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i]))
+      throw bad(
+        `tensor "${p.path}" is ${t.dtype}[${t.shape.join(', ')}], the plan needs ${p.dtype}[${want.join(', ')}]`,
+      );
+    out.set(p.path, i4 ? { ...t, dtype: 'i4' } : t);
+  }
+  const extra = [...tensors.keys()].find((k) => !out.has(k));
+  if (extra !== undefined) throw bad(`tensor "${extra}" is not a param of any compiled function`);
+  return out;
+}
+
+/** Loads a folder written by `fmc compile` (a path, or a file: URL such as `new URL('.', import.meta.url)`). */
+export function load(dir: string | URL, opts: LoadOptions = {}): Model {
+  const root = path.resolve(dir instanceof URL ? fileURLToPath(dir) : dir);
+  const manifest = readManifest(root);
+  const fns = manifest.fns.map(([fn, obj, src]) => {
+    const file = path.join(root, src.file);
+    const source = readText(file, `the C source of '${fn}'`);
+    if (sha256(source) !== src.sha256)
+      throw new PlanFormatError(`${file}: the C source does not match plan.json (edited?); compile the model again`);
+    // The same bytes generate() hashed: see module.ts on why re-stringifying reproduces them.
+    checkPlanMatches(`${JSON.stringify(obj)}\n`, source, file);
+    const plan = planFromJson(obj, Array.isArray(obj.kernels) ? obj.kernels.length : 0);
+    if (plan.name !== fn) throw new PlanFormatError(`${file}: the plan of '${fn}' is named '${plan.name}'`);
+    return { fn, plan, source };
+  });
+  const weights = weightBuffers(
+    readWeights(
+      root,
+      fns.map((f) => f.plan),
+      manifest.dims,
+    ),
+  );
+  const exes = new Map<string, Executable>(fns.map((f) => [f.fn, buildExecutable(f, weights, opts)]));
+  return new Model(manifest.model, exes);
+}

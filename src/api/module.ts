@@ -1,0 +1,129 @@
+// The module directory `fmc compile` writes and `load` reads:
+//
+//   plan.json            {format: 'fmc-module-1', fmc, model, dims, sources, functions, memory}
+//   <fn>.c               each function's C source; its header holds the sha256 of its plan, and
+//                        sources[fn] in plan.json names the file and holds the source's sha256
+//   weights.safetensors  the params the functions use (i4 is stored as I8, one value a byte)
+//   index.js, index.d.ts a typed ES module: `export default model`, one function per entry point
+//
+// functions[fn] is the plan object itself. generate() hashed `JSON.stringify(plan) + '\n'`, and
+// JSON.stringify(JSON.parse(s)) === s for any s that JSON.stringify wrote (numbers print
+// shortest-round-trip, escapes are canonical, key order is kept), so load() rehashes the parsed
+// object and plan.json may be pretty-printed, or even reformatted, without breaking the match.
+// moduleFiles() asserts that fixpoint for every plan it writes.
+
+import { createHash } from 'node:crypto';
+import { concreteInt } from '../ir/interp.js';
+import type { HostTensor } from '../ir/value.js';
+import { planMemory } from '../kernels/memory.js';
+import type { Plan } from '../kernels/plan.js';
+import type { CompiledFunction } from '../runtime/compile.js';
+import { writeSafetensors } from '../runtime/safetensors.js';
+import { ELEMENT_BYTES } from '../runtime/tensor.js';
+import { moduleDts, moduleJs } from './module-types.js';
+
+export const MODULE_FORMAT = 'fmc-module-1';
+export const MANIFEST_FILE = 'plan.json';
+export const WEIGHTS_FILE = 'weights.safetensors';
+/** What a source file name in plan.json may look like: no folders, no dots but the extension. */
+export const SOURCE_FILE = /^[A-Za-z_][A-Za-z0-9_]{0,100}\.c$/;
+
+export interface MemoryReport {
+  readonly dims: Readonly<Record<string, number>>;
+  readonly peakBytes: number;
+  readonly lowerBound: number;
+  readonly unsharedBytes: number;
+}
+
+export interface SourceEntry {
+  readonly file: string;
+  /** sha256 of the file's bytes: the header's plan hash alone would not catch an edited body. */
+  readonly sha256: string;
+}
+
+export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+export interface Manifest {
+  readonly format: typeof MODULE_FORMAT;
+  readonly fmc: string;
+  readonly model: string;
+  /** The dims param shapes were made with (the --dims given; usually none are needed). */
+  readonly dims: Readonly<Record<string, number>>;
+  readonly sources: Readonly<Record<string, SourceEntry>>;
+  readonly functions: Readonly<Record<string, unknown>>;
+  readonly memory: Readonly<Record<string, MemoryReport>>;
+}
+
+export interface ModuleParts {
+  readonly version: string;
+  readonly model: string;
+  readonly functions: readonly CompiledFunction[];
+  readonly weights: ReadonlyMap<string, HostTensor>;
+  readonly dims: ReadonlyMap<string, number>;
+  readonly memory: readonly MemoryReport[];
+}
+
+/** The arena plan of one function at concrete dims, for the summary and plan.json. */
+export function memoryReport(plan: Plan, dims: ReadonlyMap<string, number>): MemoryReport {
+  const bytes = (id: number) => concreteInt(plan.buffers[id]!.size, dims) * ELEMENT_BYTES[plan.buffers[id]!.dtype];
+  const m = planMemory(plan, bytes);
+  const used = Object.fromEntries([...dims].filter(([k]) => plan.dims.includes(k)));
+  return { dims: used, peakBytes: m.peakBytes, lowerBound: m.lowerBound, unsharedBytes: m.unsharedBytes };
+}
+
+// Names Windows reserves for devices: a module folder should copy anywhere.
+const DEVICE_NAMES = /^(con|prn|aux|nul|com\d|lpt\d)$/i;
+
+/** `<fn>.c`, or `fn<i>.c` where the name would make a bad or (case-insensitively) clashing file name. */
+export function sourceFileNames(names: readonly string[]): string[] {
+  const taken = new Set<string>();
+  return names.map((name, i) => {
+    let file = `${name}.c`;
+    if (!SOURCE_FILE.test(file) || DEVICE_NAMES.test(name) || taken.has(file.toLowerCase())) file = `fn${i}.c`;
+    while (taken.has(file.toLowerCase())) file = `_${file}`;
+    taken.add(file.toLowerCase());
+    return file;
+  });
+}
+
+/** The params the plans use, in the order of the weight map. */
+function usedWeights(parts: ModuleParts): Map<string, HostTensor> {
+  const used = new Set(parts.functions.flatMap((f) => f.plan.params.map((p) => p.path)));
+  return new Map([...parts.weights].filter(([path]) => used.has(path)));
+}
+
+/** Every file of the module with its bytes, plan.json last (a half-written folder fails the hash check). */
+export function moduleFiles(parts: ModuleParts): [string, string | Uint8Array][] {
+  const names = parts.functions.map((f) => f.plan.name);
+  const files = sourceFileNames(names);
+  const plans = parts.functions.map((f) => {
+    const obj: unknown = JSON.parse(f.planJson);
+    if (`${JSON.stringify(obj)}\n` !== f.planJson) throw new Error(`internal: plan of '${f.plan.name}' is no fixpoint`);
+    return obj;
+  });
+  // fromEntries defines own properties, so a function named __proto__ stays a key.
+  const byName = <T>(values: readonly T[]) => Object.fromEntries(names.map((n, i) => [n, values[i]!]));
+  const manifest: Manifest = {
+    format: MODULE_FORMAT,
+    fmc: parts.version,
+    model: parts.model,
+    dims: Object.fromEntries(parts.dims),
+    sources: byName(parts.functions.map((f, i): SourceEntry => ({ file: files[i]!, sha256: sha256(f.source) }))),
+    functions: byName(plans),
+    memory: byName(parts.memory),
+  };
+  return [
+    ...parts.functions.map((f, i): [string, string] => [files[i]!, f.source]),
+    [WEIGHTS_FILE, writeSafetensors(usedWeights(parts))],
+    ['index.js', moduleJs(parts.version, parts.model, names)],
+    [
+      'index.d.ts',
+      moduleDts(
+        parts.version,
+        parts.model,
+        parts.functions.map((f) => f.plan),
+      ),
+    ],
+    [MANIFEST_FILE, `${JSON.stringify(manifest, null, 2)}\n`],
+  ];
+}

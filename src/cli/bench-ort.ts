@@ -1,0 +1,129 @@
+// The ONNX Runtime side of `fmc bench --vs onnxruntime`: the same graph exported with the
+// same weights (in memory), a session set up like fmc's runtime (N intra-op threads, one
+// inter-op, sequential, every graph optimization), and the check that both runtimes computed
+// the same thing, since a fast but wrong result must not pass as a win.
+
+import type * as Ort from 'onnxruntime-node';
+import { ExportError, exportOnnx } from '../export/onnx.js';
+import type { Graph } from '../ir/graph.js';
+import type { HostTensor } from '../ir/value.js';
+import type { Tensor } from '../runtime/tensor.js';
+
+export interface OrtPeer {
+  /** One inference on the bench inputs. */
+  run(): Promise<Record<string, Ort.Tensor>>;
+  readonly exportMs: number;
+  readonly sessionMs: number;
+  release(): Promise<void>;
+}
+
+const ORT_TYPE: Readonly<Record<string, Ort.Tensor.Type>> = {
+  f32: 'float32',
+  i32: 'int32',
+  i64: 'int64',
+  i8: 'int8',
+  bool: 'bool',
+};
+
+function toOrt(ort: typeof Ort, t: HostTensor): Ort.Tensor {
+  const shape = [...t.shape];
+  switch (ORT_TYPE[t.dtype]) {
+    case 'float32':
+      return new ort.Tensor('float32', Float32Array.from(t.data), shape);
+    case 'int32':
+      return new ort.Tensor('int32', Int32Array.from(t.data), shape);
+    case 'int64':
+      return new ort.Tensor(
+        'int64',
+        BigInt64Array.from(t.data, (x) => BigInt(x)),
+        shape,
+      );
+    case 'int8':
+      return new ort.Tensor('int8', Int8Array.from(t.data), shape);
+    case 'bool':
+      return new ort.Tensor('bool', Uint8Array.from(t.data), shape);
+    default:
+      throw new ExportError(`a ${t.dtype} input has no ONNX Runtime tensor type here`);
+  }
+}
+
+/** Exports `g` with `weights` and opens a session with fmc's thread setup. */
+export async function openOrt(
+  g: Graph,
+  weights: ReadonlyMap<string, HostTensor>,
+  inputs: ReadonlyMap<string, HostTensor>,
+  threads: number,
+): Promise<OrtPeer> {
+  const ort = await import('onnxruntime-node');
+  const t0 = performance.now();
+  const bytes = exportOnnx(g, weights, { producerVersion: '0.1.0' });
+  const t1 = performance.now();
+  const session = await ort.InferenceSession.create(bytes, {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    logSeverityLevel: 3, // errors only: ORT's notes about dropped initializers are noise here
+  });
+  const sessionMs = performance.now() - t1;
+  const feeds = Object.fromEntries([...inputs].map(([k, t]) => [k, toOrt(ort, t)]));
+  return {
+    run: () => session.run(feeds),
+    exportMs: t1 - t0,
+    sessionMs,
+    release: () => session.release(),
+  };
+}
+
+export interface Agreement {
+  readonly ok: boolean;
+  readonly rtol: number;
+  readonly atol: number;
+  /** Largest |fmc - ort| over every output element. */
+  readonly worstAbs: number;
+  /** The element furthest beyond the allowance atol + rtol·|ort| (or the worst one when all pass). */
+  readonly worst?: { readonly output: string; readonly index: number; readonly fmc: number; readonly ort: number };
+  /** Set when an output is missing or has another shape. */
+  readonly problem?: string;
+}
+
+/** Compares the outputs element by element with ORT's as the expected values. */
+export function agreement(
+  names: readonly string[],
+  fmc: Readonly<Record<string, Tensor>>,
+  ort: Readonly<Record<string, Ort.Tensor>>,
+  rtol = 1e-3,
+  atol = 1e-4,
+): Agreement {
+  let worstAbs = 0;
+  let excess = -Infinity;
+  let worst: Agreement['worst'];
+  for (const name of names) {
+    const a = fmc[name];
+    const e = ort[name];
+    if (!a || !e) return { ok: false, rtol, atol, worstAbs, problem: `output '${name}' is missing` };
+    if (a.dims.length !== e.dims.length || a.dims.some((d, i) => d !== e.dims[i]))
+      return {
+        ok: false,
+        rtol,
+        atol,
+        worstAbs,
+        problem: `output '${name}' is [${a.dims.join(', ')}] in fmc, [${e.dims.join(', ')}] in onnxruntime`,
+      };
+    const ad = a.data as ArrayLike<number | bigint>;
+    const ed = e.data as ArrayLike<number | bigint>;
+    for (let i = 0; i < ad.length; i++) {
+      const x = Number(ad[i]);
+      const y = Number(ed[i]);
+      if (Number.isNaN(x) && Number.isNaN(y)) continue;
+      const diff = x === y ? 0 : Math.abs(x - y); // equal infinities differ by 0, not NaN
+      const over = Number.isNaN(diff) ? Infinity : diff - (atol + rtol * Math.abs(y));
+      if (!(diff <= worstAbs)) worstAbs = Number.isNaN(diff) ? Infinity : diff;
+      if (over > excess) {
+        excess = over;
+        worst = { output: name, index: i, fmc: x, ort: y };
+      }
+    }
+  }
+  return { ok: excess <= 0, rtol, atol, worstAbs, ...(worst ? { worst } : {}) };
+}

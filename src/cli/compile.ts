@@ -1,0 +1,145 @@
+// `fmc compile FILE --target c -o DIR`: a model's functions as a module folder that `load()`
+// (or `import model from './DIR/index.js'`) runs: C sources, plan.json, the weights and a
+// typed index.js/index.d.ts (src/api/module.ts has the layout). The sources are also built
+// once through the compile cache, so a broken toolchain shows here rather than at load time,
+// and the first load is a cache hit.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Lowered } from '../frontend/lower.js';
+import { MANIFEST_FILE, MODULE_FORMAT, SOURCE_FILE, memoryReport, moduleFiles } from '../api/module.js';
+import { compileC, fmcVersion } from '../runtime/cache.js';
+import { generate } from '../runtime/compile.js';
+import { EXIT, type Io } from './io.js';
+import { CliError, defaultDim, loadParams, lowerForCli, parseDims, parseSeed, writeOutput } from './model.js';
+
+export interface CompileCliOptions {
+  readonly target?: string;
+  readonly out?: string;
+  readonly model?: string;
+  readonly fn?: readonly string[];
+  readonly dims?: string;
+  readonly seed?: string;
+  readonly weights?: string;
+}
+
+function parseFns(list: readonly string[] | undefined): string[] | undefined {
+  if (!list || list.length === 0) return undefined;
+  const names = list.map((s) => s.trim());
+  const bad = names.find((s) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(s));
+  if (bad !== undefined) throw new CliError(`--fn: \`${bad}\` is not a function name`, EXIT.usage);
+  return [...new Set(names)];
+}
+
+/**
+ * Refuses an output that is a file, or a non-empty folder that is not an earlier fmc module
+ * (we would mix our files into someone else's). Returns the source files of the earlier module.
+ */
+function checkOutDir(dir: string): string[] {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
+    return [];
+  }
+  if (!stat.isDirectory()) throw new CliError(`-o ${dir}: it is a file, not a folder`);
+  if (fs.readdirSync(dir).length === 0) return [];
+  try {
+    const old = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST_FILE), 'utf8')) as Record<string, unknown>;
+    if (old.format === MODULE_FORMAT) {
+      const sources = old.sources && typeof old.sources === 'object' ? Object.values(old.sources) : [];
+      const files = sources.map((s) => (s && typeof s === 'object' ? (s as { file?: unknown }).file : undefined));
+      return files.filter((f): f is string => typeof f === 'string' && SOURCE_FILE.test(f));
+    }
+  } catch {
+    // no readable plan.json: not ours
+  }
+  throw new CliError(`-o ${dir}: the folder is not empty and holds no earlier fmc module; choose another`);
+}
+
+/** Every requested function lowered, diagnostics printed as `fmc run` prints them. */
+function lowerAll(io: Io, file: string, model: string | undefined, fns: string[] | undefined): Lowered[] {
+  const first = lowerForCli(io, file, { model, fn: fns?.[0] });
+  const names = fns ?? [first.graph.name, ...first.functions.filter((f) => f !== first.graph.name)];
+  return names.map((fn) => (fn === first.graph.name ? first : lowerForCli(io, file, { model, fn })));
+}
+
+const kib = (n: number): string => (n < 1024 ? `${n} B` : `${(n / 1024).toFixed(1)} KiB`);
+
+export function compileCommand(io: Io, file: string, opts: CompileCliOptions): number {
+  if ((opts.target ?? 'c') !== 'c') throw new CliError(`--target ${opts.target}: only c exists yet`, EXIT.usage);
+  if (!opts.out) throw new CliError('compile: give the output folder with -o DIR', EXIT.usage);
+  const out = opts.out;
+  const given = parseDims(opts.dims);
+  const seed = parseSeed(opts.seed);
+  const fns = parseFns(opts.fn);
+  const stale = checkOutDir(out);
+  const lowered = lowerAll(io, file, opts.model, fns);
+  const used = new Set(lowered.flatMap((l) => l.graph.dims));
+  for (const name of given.keys())
+    if (!used.has(name)) io.err(`fmc: warning: --dims ${name}: no compiled function uses a dim named ${name}\n`);
+  io.progress?.(`initializing ${lowered[0]!.params.length} params`);
+  const weights = loadParams(lowered[0]!, given, seed, opts.weights, io);
+  const functions = lowered.map((l) => {
+    io.progress?.(`generating C for ${l.model}.${l.graph.name}`);
+    return generate(l);
+  });
+  for (const f of functions) compileC(f.source, { onProgress: io.progress });
+  io.progress?.('');
+  const memory = functions.map((f) => {
+    const dims = new Map(f.plan.dims.map((d) => [d, given.get(d) ?? defaultDim(d)]));
+    return memoryReport(f.plan, dims);
+  });
+  const files = moduleFiles({
+    version: fmcVersion(),
+    model: lowered[0]!.model,
+    functions,
+    weights,
+    dims: given,
+    memory,
+  });
+  try {
+    fs.mkdirSync(out, { recursive: true });
+  } catch (e) {
+    throw new CliError(`cannot create ${out}: ${(e as Error).message}`);
+  }
+  for (const [name, data] of files) writeOutput(path.join(out, name), data);
+  // Sources of functions an earlier compile wrote and this one did not: plan.json no longer names them.
+  const written = new Set(files.map(([name]) => name));
+  for (const s of stale) if (!written.has(s)) fs.rmSync(path.join(out, s), { force: true });
+
+  const kernels = functions.reduce((n, f) => n + f.plan.kernels.length, 0);
+  const launches = functions.reduce((n, f) => n + f.plan.launches.length, 0);
+  const cBytes = functions.reduce((n, f) => n + Buffer.byteLength(f.source), 0);
+  const usedParams = new Set(functions.flatMap((f) => f.plan.params.map((p) => p.path)));
+  const values = [...weights].filter(([p]) => usedParams.has(p)).reduce((n, [, t]) => n + t.data.length, 0);
+  io.err(
+    `fmc: wrote ${out} (${lowered[0]!.model}: ${functions.length} function${functions.length === 1 ? '' : 's'}, ` +
+      `${kernels} kernels, ${launches} launches, ${kib(cBytes)} of C, ${usedParams.size} params with ${values.toLocaleString('en-US')} values)\n`,
+  );
+  functions.forEach((f, i) => {
+    const m = memory[i]!;
+    const at =
+      Object.entries(m.dims)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ') || 'no dims';
+    io.err(
+      `  ${f.plan.name}: ${f.plan.kernels.length} kernels, ${f.plan.launches.length} launches; ` +
+        `arena ${kib(m.peakBytes)} at ${at} (lower bound ${kib(m.lowerBound)}, unshared ${kib(m.unsharedBytes)})\n`,
+    );
+  });
+  return EXIT.ok;
+}
+
+/** compileCommand with user-facing failures (files, weights, the C toolchain) as `fmc: message` and exit 1. */
+export function compileCli(io: Io, file: string, opts: CompileCliOptions): number {
+  try {
+    return compileCommand(io, file, opts);
+  } catch (e) {
+    io.progress?.('');
+    const user = ['CliError', 'SafetensorsError', 'CompileCacheError', 'EvalError'];
+    if (!(e instanceof Error) || !user.includes(e.constructor.name)) throw e;
+    io.err(`fmc: ${e.message}\n`);
+    return e instanceof CliError ? e.code : EXIT.user;
+  }
+}

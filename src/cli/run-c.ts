@@ -1,0 +1,67 @@
+// `fmc run FILE --target c`: compiles the function for the C target (through the compile
+// cache) and runs it once on the same inputs and seeded weights as the reference target, so
+// `--save-outputs` of the two can be compared. Also the compile step `fmc bench` shares.
+
+import { type CompiledModel, CompileError, compileModel } from '../api/compile.js';
+import { fromHost, toHost } from '../runtime/tensor.js';
+import { EXIT, type Io } from './io.js';
+import { CliError, type ModelOptions, parseDims, parseSeed, warnUnusedDims } from './model.js';
+import { named, report, type RunOptions, runInputs } from './run.js';
+
+export interface CliCompileOptions {
+  readonly model?: string;
+  readonly fn?: string;
+  readonly seed: number;
+  readonly weights?: string;
+  /** The --dims given: they also size weights whose shapes use symbolic dims. */
+  readonly dims: ReadonlyMap<string, number>;
+  /** Kernel threads; default: OpenMP's (one per core). */
+  readonly threads?: number;
+}
+
+/**
+ * compileModel for one function, with progress on a terminal. A CompileError that holds
+ * rendered diagnostics is printed as is and closed like `lowerForCli` closes it; one-line
+ * CompileErrors (a missing file, weights that do not fit) become `fmc: message`.
+ */
+export function compileForCli(io: Io, file: string, o: CliCompileOptions): CompiledModel {
+  const progress = io.progress;
+  try {
+    return compileModel(file, {
+      model: o.model,
+      fns: [o.fn ?? 'forward'],
+      seed: o.seed,
+      weights: o.weights,
+      dims: Object.fromEntries(o.dims),
+      threads: o.threads,
+      onProgress: progress && ((m) => progress(m)),
+    });
+  } catch (e) {
+    if (!(e instanceof CompileError)) throw e;
+    if (!/: (error|warning) FM\d{4}:/.test(e.message)) throw new CliError(e.message);
+    io.err(`${e.message}\n\n`);
+    throw new CliError(`cannot compile ${file}`, /: error FM9999:/.test(e.message) ? EXIT.internal : EXIT.user);
+  } finally {
+    progress?.('');
+  }
+}
+
+export function runC(io: Io, file: string, opts: RunOptions & ModelOptions): number {
+  const given = parseDims(opts.dims);
+  const seed = parseSeed(opts.seed);
+  // Checked before compiling: it needs no model and compiling may take seconds.
+  if (opts.saveInputs && opts.saveInputs === opts.saveOutputs)
+    throw new CliError('--save-inputs and --save-outputs name the same file', EXIT.usage);
+  const compiled = compileForCli(io, file, { ...opts, seed, dims: given });
+  const g = compiled.lowered[0]!.graph;
+  warnUnusedDims(io, g, given);
+  const { inputs, dims } = runInputs(io, g, given, seed, opts);
+  const tensors = Object.fromEntries([...inputs].map(([k, t]) => [k, fromHost(t)]));
+  // Every dim of the graph is passed: some (a step count, say) are not fixed by input shapes.
+  const bound = Object.fromEntries([...dims].filter(([k]) => g.dims.includes(k)));
+  const t0 = performance.now();
+  const out = named(opts.inputs, () => compiled.model.run(g.name, tensors, { dims: bound }));
+  const ms = performance.now() - t0;
+  const outputs = new Map(g.outputs.map((o) => [o.name, toHost(out[o.name]!)]));
+  return report(io, { model: compiled.model.name, g, target: 'c', seed, dims, inputs, outputs, ms }, opts);
+}

@@ -1,0 +1,11 @@
+// The public API of the `fmc` package: compile a .fm model for the C target, load a module
+// that `fmc compile` wrote, and run either on Tensors. Everything else under src/ is internal.
+
+export { compile, CompileError, type CompileOptions } from './api/compile.js';
+export { load, type LoadOptions } from './api/load.js';
+export type { Dtype } from './ir/dtype.js';
+export { Model } from './runtime/model.js';
+export { RunError, type RunOptions } from './runtime/executable.js';
+export { PlanFormatError } from './runtime/plan-json.js';
+export { SafetensorsError } from './runtime/safetensors.js';
+export { Tensor, TensorError, type DataTypes } from './runtime/tensor.js';

@@ -1,0 +1,42 @@
+// Scheduling choices that depend on the machine the C code is compiled for (-march=native):
+// the GEMM register tile. 14 × 32 fills AVX-512's 32 registers (28 accumulators), 6 × 16
+// fills AVX2's 16 (12 accumulators), 4 × 8 is a portable fallback. The choice is an explicit
+// value in the kernel (and so in the C source and its cache key).
+
+import * as fs from 'node:fs';
+
+export interface GemmSchedule {
+  /** Register tile rows and columns. */
+  readonly MR: number;
+  readonly NR: number;
+  /** Cache blocks: K (L1 micro-panels), M (L2 A block), N (B block). */
+  readonly KC: number;
+  readonly MC: number;
+  readonly NC: number;
+  /** Below this many rows, a contraction streams B once without packing. */
+  readonly SMALL_M: number;
+}
+
+const BLOCKS = { KC: 256, NC: 512, SMALL_M: 4 };
+
+export const SCHEDULES = {
+  avx512: { MR: 14, NR: 32, MC: 98, ...BLOCKS },
+  avx2: { MR: 6, NR: 16, MC: 96, ...BLOCKS },
+  portable: { MR: 4, NR: 8, MC: 96, ...BLOCKS },
+} as const satisfies Record<string, GemmSchedule>;
+
+let host: GemmSchedule | undefined;
+
+/** The schedule for this machine's CPU (from /proc/cpuinfo; portable when unknown). */
+export function hostSchedule(): GemmSchedule {
+  if (host) return host;
+  let flags = '';
+  try {
+    flags = /^flags\s*:(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
+  } catch {
+    // not Linux: the portable schedule
+  }
+  const has = (f: string): boolean => flags.split(/\s+/).includes(f);
+  host = has('avx512f') ? SCHEDULES.avx512 : has('avx2') && has('fma') ? SCHEDULES.avx2 : SCHEDULES.portable;
+  return host;
+}
