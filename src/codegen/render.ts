@@ -51,7 +51,7 @@ export function checkIdent(name: string): string {
 
 /** Text safe inside a block comment on one line: user names become harmless ASCII. */
 export function escapeComment(text: string): string {
-  return text.replace(/[^A-Za-z0-9 _.,:;()[\]=+<>-]/g, '_');
+  return text.replace(/[^A-Za-z0-9 _.,:;%()[\]=+<>-]/g, '_');
 }
 
 /** The name of buffer parameter `i` inside a kernel. */

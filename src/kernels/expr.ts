@@ -3,7 +3,7 @@
 // its inputs, so elementwise chains and movement ops (reshape, permute, expand, pad, slice,
 // window, concat, gather) fuse into whichever kernel reads them.
 
-import { type Dim, dimConstValue } from '../ir/dims.js';
+import { type Dim, dimConst, dimConstValue, dimEquals, dimMul } from '../ir/dims.js';
 import type { Dtype } from '../ir/dtype.js';
 import type { Node } from '../ir/graph.js';
 import { type KExpr, type KScalar, add, cmp, dot, int, ix, mul, scalarOf, select } from '../ir/kernel.js';
@@ -91,7 +91,7 @@ export class Fuser {
       case 'cast':
         return convert(inAt(0, idx), x.type.dtype, n.type.dtype);
       case 'reshape':
-        return this.atFlat(kb, x, dot(idx, stridesOf(shape, kb)));
+        return this.reshape(kb, x, shape, idx);
       case 'permute':
         return inAt(
           0,
@@ -134,6 +134,28 @@ export class Fuser {
     }
   }
 
+  /**
+   * Element `idx` of `x` reshaped to `shape`. The two shapes are split into runs of equal
+   * product (`[B, T, 256]` and `[B, T, 4, 64]`: B | T | 256 = 4·64), and indices are
+   * converted within each run, so splitting or merging axes costs a multiply-add or a
+   * division by a constant rather than divisions of the whole flat index. When `x` has a
+   * buffer, or the runs cannot be matched, the flat index is used.
+   */
+  private reshape(kb: KernelBuilder, x: Node, shape: readonly Dim[], idx: readonly KExpr[]): KExpr {
+    const runs = this.buffers.has(x) ? undefined : matchRuns(x.type.shape, shape);
+    if (!runs) return this.atFlat(kb, x, dot(idx, stridesOf(shape, kb)));
+    const src: KExpr[] = [];
+    for (const [[i0, i1], [o0, o1]] of runs) {
+      const flat = dot(idx.slice(o0, o1), stridesOf(shape.slice(o0, o1), kb));
+      const st = stridesOf(x.type.shape.slice(i0, i1), kb);
+      for (let i = i0; i < i1; i++) {
+        const q = ix('/', flat, st[i - i0]!);
+        src.push(i === i0 ? q : ix('%', q, kb.dim(x.type.shape[i]!)));
+      }
+    }
+    return this.at(kb, x, src);
+  }
+
   private pad(kb: KernelBuilder, n: Node & { op: 'pad' }, idx: readonly KExpr[]): KExpr {
     const x = n.inputs[0]!;
     const src = idx.map((e, k) => ix('-', e, kb.dim(n.args.pads[k]![0])));
@@ -170,6 +192,53 @@ export class Fuser {
     }
     return e!;
   }
+}
+
+/**
+ * Splits two shapes of equal size into aligned runs [in axes) ↔ [out axes) of equal
+ * products (size-1 axes join a neighbouring run); undefined when the symbolic products do
+ * not line up.
+ */
+export function matchRuns(a: readonly Dim[], b: readonly Dim[]): [[number, number], [number, number]][] | undefined {
+  const runs: [[number, number], [number, number]][] = [];
+  let [i, j] = [0, 0];
+  while (i < a.length || j < b.length) {
+    const [i0, j0] = [i, j];
+    // A size-1 axis is a run of its own, against no axis on the other side.
+    if (i < a.length && dimConstValue(a[i]!) === 1 && !(j < b.length && dimConstValue(b[j]!) === 1)) {
+      runs.push([
+        [i, ++i],
+        [j, j],
+      ]);
+      continue;
+    }
+    if (j < b.length && dimConstValue(b[j]!) === 1 && !(i < a.length && dimConstValue(a[i]!) === 1)) {
+      runs.push([
+        [i, i],
+        [j, ++j],
+      ]);
+      continue;
+    }
+    let [pa, pb] = [dimConst(1), dimConst(1)];
+    if (i < a.length) pa = a[i++]!;
+    if (j < b.length) pb = b[j++]!;
+    for (let guard = 0; !dimEquals(pa, pb); guard++) {
+      const ca = dimConstValue(pa);
+      const cb = dimConstValue(pb);
+      // Grow the side that is behind: the smaller constant, else whichever still has axes.
+      const growA =
+        i < a.length && (j >= b.length || (ca !== undefined && cb !== undefined ? ca < cb : i - i0 <= j - j0));
+      if (growA) pa = dimMul(pa, a[i++]!);
+      else if (j < b.length) pb = dimMul(pb, b[j++]!);
+      else return undefined;
+      if (guard > a.length + b.length) return undefined;
+    }
+    runs.push([
+      [i0, i],
+      [j0, j],
+    ]);
+  }
+  return runs;
 }
 
 /** fmc's cast of a compute value from dtype `from` to `to`. */

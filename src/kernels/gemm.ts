@@ -151,8 +151,19 @@ class GemmBuilder {
     const at = add(ivar(p), ivar(r));
     const value = select(lt(at, rows), this.operand(which, b, add(r0, at), add(pc, ivar(k))), f32(0), 'f32');
     const index = add(add(mul(ivar(p), int(this.s.KC)), mul(ivar(k), int(width))), ivar(r));
-    const inner = loop(r, int(width), [{ k: 'astore', name: buf, index, value }], which === 1 ? 'simd' : 'unroll');
+    const store: KStmt = { k: 'astore', name: buf, index, value };
+    // Read along the operand's contiguous axis: when its last letter is a K letter (a
+    // PyTorch-layout weight, x @ W.T) walk k innermost, else walk the panel's rows.
+    if (this.kInnermost(which))
+      return loop(p, rows, [loop(r, int(width), [loop(k, kc, [store])])], 'serial', { step: width });
+    const inner = loop(r, int(width), [store], which === 1 ? 'simd' : 'unroll');
     return loop(p, rows, [loop(k, kc, [inner])], 'serial', { step: width });
+  }
+
+  /** Whether operand `which` has a buffer whose innermost axis is a K letter. */
+  kInnermost(which: 0 | 1): boolean {
+    const spec = this.spec.ins[which]!;
+    return this.f.buffers.has(this.n.inputs[which]!) && this.g.k.includes(spec[spec.length - 1]!);
   }
 
   packed(): KStmt[] {

@@ -70,13 +70,20 @@ export class Executable {
         offsets[buf.id] = b.memory.offsets.get(buf.id) ?? 0;
       } else if (buf.kind === 'param') {
         views.push(this.weights.get(this.plan.params.find((p) => p.buffer === buf.id)!.path)!);
-      } else {
-        const staged = native().alignedBuffer(bytes);
-        if (buf.kind === 'input') {
-          const spec = this.plan.inputs.find((i) => i.buffer === buf.id)!;
-          new Uint8Array(staged).set(bytesOf(inputs[spec.name]!));
+      } else if (buf.kind === 'input') {
+        // Kernels read inputs in place (they assume only element alignment, which typed
+        // arrays have); a SharedArrayBuffer is copied, since the addon takes ArrayBuffers.
+        const data = inputs[this.plan.inputs.find((i) => i.buffer === buf.id)!.name]!.data;
+        if (data.buffer instanceof ArrayBuffer) {
+          views.push(data.buffer);
+          offsets[buf.id] = data.byteOffset;
+        } else {
+          const staged = native().alignedBuffer(bytes);
+          new Uint8Array(staged).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+          views.push(staged);
         }
-        views.push(staged);
+      } else {
+        views.push(native().alignedBuffer(bytes));
       }
     }
     if (opts.timings && opts.timings.length !== this.plan.launches.length)
@@ -145,6 +152,11 @@ export class Executable {
       const elements = this.plan.buffers.map((buf) => concreteInt(buf.size, dims));
       const bad = this.plan.buffers.find((buf) => elements[buf.id]! < 0);
       if (bad) throw new EvalError(`a tensor of the model has ${elements[bad.id]} elements with these dims`);
+      for (const p of this.plan.params) {
+        const need = elements[p.buffer]! * ELEMENT_BYTES[p.dtype];
+        const have = this.weights.get(p.path)!.byteLength;
+        if (have !== need) throw new EvalError(`weights of '${p.path}' hold ${have} bytes, the model needs ${need}`);
+      }
       const memory = planMemory(this.plan, (id) => elements[id]! * ELEMENT_BYTES[this.plan.buffers[id]!.dtype]);
       const binding: Binding = {
         key,
@@ -164,11 +176,6 @@ export class Executable {
       throw e;
     }
   }
-}
-
-function bytesOf(t: Tensor): Uint8Array {
-  const d = t.data;
-  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }
 
 /** Launch records for the native runner: [kernel, argCount, buffer ids...] (views are indexed by buffer id). */

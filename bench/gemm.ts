@@ -1,0 +1,52 @@
+// Benchmark: one fp32 GEMM (a @ b) compiled by fmc for the C target against ONNX Runtime's
+// MatMul on the same exported graph, both with 2 threads, timed alternately (median of 20
+// runs by default). The reference point on this machine (docs: /work/shared/MACHINE.md):
+// 2 cores peak near 266 GFLOP/s; ORT's MatMul reaches about 130-160 at 1024-2048.
+//
+//   node dist/bench/gemm.js [--sizes 512,1024,2048] [--runs 20] [--threads 2]
+
+import { compileModel } from '../src/api/compile.js';
+import { benchInputs, measure } from '../src/cli/bench-measure.js';
+import { flags, positive, RATIO_NOTE, RESULT_HEADER, resultCells, table, writeJson } from './common.js';
+
+/** The GEMM as a model: symbolic M, K, N, so one compiled library serves every size. */
+export const GEMM_SOURCE = `model Gemm {
+  fn forward(a: f32[M, K], b: f32[K, N]) -> f32[M, N] {
+    return a @ b
+  }
+}
+`;
+
+async function main(): Promise<void> {
+  const f = flags({ sizes: '1024', runs: '20', warmup: '3', threads: '2' });
+  const sizes = f.sizes!.split(',').map((s) => positive('sizes', s));
+  const runs = positive('runs', f.runs!);
+  const threads = positive('threads', f.threads!);
+  const warmup = Number(f.warmup);
+  const t0 = performance.now();
+  const compiled = compileModel(GEMM_SOURCE, { threads });
+  const compileMs = performance.now() - t0;
+  const g = compiled.lowered[0]!.graph;
+  console.log(
+    `GEMM fp32, ${threads} threads, median of ${runs} interleaved runs; compiled in ${compileMs.toFixed(0)} ms`,
+  );
+  const rows: string[][] = [];
+  const results = [];
+  for (const n of sizes) {
+    const dims = new Map([
+      ['M', n],
+      ['K', n],
+      ['N', n],
+    ]);
+    process.stderr.write(`gemm ${n}³...\n`);
+    const r = await measure(compiled, dims, benchInputs(g, dims, 0), { runs, warmup, threads, vs: 'onnxruntime' });
+    results.push({ size: n, ...r });
+    rows.push([`${n}×${n}×${n}`, ...resultCells(r)]);
+  }
+  console.log(table(['M×K×N', ...RESULT_HEADER], rows));
+  console.log(RATIO_NOTE);
+  const file = writeJson('gemm.json', { when: new Date().toISOString(), threads, compileMs, results });
+  console.log(`wrote ${file}`);
+}
+
+await main();
