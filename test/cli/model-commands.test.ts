@@ -129,7 +129,7 @@ describe('fmc run / export / inspect', () => {
     expect(fmc('inspect', 'models/mlp.fm', '--weights', 'w.st').code).toBe(2);
     expect(fmc('inspect', 'models/mlp.fm', '--depth', '1e1').code).toBe(2);
     expect(fmc('run', 'models/mlp.fm', '--save-inputs', at('same.st'), '--save-outputs', at('same.st')).code).toBe(2);
-    expect(fmc('run', 'models/mlp.fm', '--target', 'c').code).toBe(2);
+    expect(fmc('run', 'models/mlp.fm', '--target', 'tpu').code).toBe(2);
     expect(fmc('run', 'models/mlp.fm', '--dims', 'B=two').code).toBe(2);
     expect(fmc('run', 'models/mlp.fm', '--seed', '-1').code).toBe(2);
     expect(fmc('export', 'models/mlp.fm').code).toBe(2);
