@@ -7,7 +7,7 @@
 // Operands of contractions and topk, which are read many times, are materialized unless
 // they are such index math over a buffer.
 
-import { type Graph, type Node, type NodeOf, liveNodes } from '../ir/graph.js';
+import { type Graph, type Node, type NodeOf, argsKey, liveNodes } from '../ir/graph.js';
 import { numel } from '../ir/infer.js';
 import type { Kernel, KStmt } from '../ir/kernel.js';
 import { KernelBuilder, PlanTables } from './builder.js';
@@ -90,7 +90,8 @@ export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
     const kb = new KernelBuilder(tables);
     const body = build(kb);
     const { kernel, args } = kb.finish(kind, body, note, kind === 'gemm' ? { ...gemm } : {});
-    const key = JSON.stringify([kernel.params, kernel.body]);
+    // argsKey keeps NaN, ±Inf and -0 apart (plain JSON would merge them with null and 0).
+    const key = argsKey([kernel.params, kernel.body]);
     let index = byKey.get(key);
     if (index === undefined) {
       index = kernels.length;

@@ -78,12 +78,12 @@ export class Executable {
           views.push(data.buffer);
           offsets[buf.id] = data.byteOffset;
         } else {
-          const staged = native().alignedBuffer(bytes);
+          const staged = allocate(bytes, 'an input');
           new Uint8Array(staged).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
           views.push(staged);
         }
       } else {
-        views.push(native().alignedBuffer(bytes));
+        views.push(allocate(bytes, 'an output'));
       }
     }
     if (opts.timings && opts.timings.length !== this.plan.launches.length)
@@ -164,7 +164,7 @@ export class Executable {
         slots,
         elements,
         memory,
-        arena: native().alignedBuffer(memory.peakBytes),
+        arena: allocate(memory.peakBytes, 'the arena of intermediate tensors'),
         launches: encodeLaunches(this.plan),
         outputShapes: this.plan.outputs.map((o) => concreteShape(o.shape, dims)),
       };
@@ -175,6 +175,17 @@ export class Executable {
       if (e instanceof EvalError) throw new RunError(e.message);
       throw e;
     }
+  }
+}
+
+/** An aligned buffer; a size the machine cannot allocate is a RunError naming what it was for. */
+function allocate(bytes: number, what: string): ArrayBuffer {
+  try {
+    return native().alignedBuffer(bytes);
+  } catch (e) {
+    if (e instanceof RangeError || (e instanceof Error && /alloc/i.test(e.message)))
+      throw new RunError(`cannot allocate ${bytes.toLocaleString('en-US')} bytes for ${what} at these sizes (${e.message})`);
+    throw e;
   }
 }
 

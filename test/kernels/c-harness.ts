@@ -1,0 +1,359 @@
+// Test harness of the C backend: graphs are lowered to plans (lowerGraph), their kernels
+// rendered into ONE C file (renamed `g<i>_<name>` so several graphs share a compile), built
+// through the hashed compile cache in a private directory under the system temp dir, loaded,
+// and run through Executable with seeded weights (initParam) and inputs (randomInput or given
+// ones). Results are compared with the reference interpreter (evaluate): floats within a
+// per-dtype rtol/atol, NaN exactly where the reference has NaN, ±Inf exactly, integers and
+// bools exactly. Buffer updates (`set`) are compared too.
+
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { renderC } from '../../src/codegen/c.js';
+import { type Dtype, isFloat } from '../../src/ir/dtype.js';
+import { type Dim, dimConst, dimSym, dimSymbols } from '../../src/ir/dims.js';
+import { type Graph, GraphBuilder, type Node, type NodeOf, liveNodes } from '../../src/ir/graph.js';
+import { indexBound, initParam, randomInput } from '../../src/ir/init.js';
+import { type Bindings, bindDims, evalNode, evaluate } from '../../src/ir/interp.js';
+import { flatAt, forEachIndex, strides } from '../../src/ir/interp-ops.js';
+import type { Kernel } from '../../src/ir/kernel.js';
+import { printGraph } from '../../src/ir/print.js';
+import type { BinaryFn, Init, OpArgs, OpName, UnaryFn } from '../../src/ir/ops.js';
+import { type HostTensor, hostTensor, roundTo } from '../../src/ir/value.js';
+import { type LowerOptions, lowerGraph } from '../../src/kernels/lower.js';
+import type { Plan } from '../../src/kernels/plan.js';
+import { compileC } from '../../src/runtime/cache.js';
+import { weightBuffers } from '../../src/runtime/compile.js';
+import { Executable } from '../../src/runtime/executable.js';
+import { type NativeLibrary, native } from '../../src/runtime/native.js';
+import { Tensor, fromHost, toHost, typedArray } from '../../src/runtime/tensor.js';
+import { graphSymbols } from '../ir/random-graph.js';
+
+/** One private compile cache for every test process of this user (mode 0700). */
+export const CACHE_DIR = join(tmpdir(), `fmc-kernel-tests-${process.getuid?.() ?? 'user'}`);
+mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
+
+export interface Tol {
+  readonly rtol: number;
+  readonly atol: number;
+}
+/** Single ops, f32. */
+export const OP_TOL: Tol = { rtol: 1e-4, atol: 1e-5 };
+/** Whole models, f32. */
+export const MODEL_TOL: Tol = { rtol: 1e-3, atol: 1e-4 };
+const F16_TOL: Tol = { rtol: 1e-3, atol: 1e-3 };
+const BF16_TOL: Tol = { rtol: 1.6e-2, atol: 1e-2 };
+
+/** The tolerance for an output dtype: `f32` for f32 outputs, fixed ones for f16 and bf16. */
+export function tolFor(dtype: Dtype, f32: Tol = OP_TOL): Tol {
+  return dtype === 'f16' ? F16_TOL : dtype === 'bf16' ? BF16_TOL : f32;
+}
+
+/** Several graphs compiled into one C library. */
+export class CBatch {
+  private constructor(
+    readonly graphs: readonly Graph[],
+    /** Each graph's plan as lowered (its own kernel numbering). */
+    readonly plans: readonly Plan[],
+    /** Each graph's plan with launches renumbered into the shared library. */
+    readonly merged: readonly Plan[],
+    readonly source: string,
+    readonly lib: NativeLibrary,
+  ) {}
+
+  /** Lowers, renders and builds every graph into one library. */
+  static build(
+    graphs: readonly Graph[],
+    opts: { header?: string; lower?: (i: number) => LowerOptions | undefined } = {},
+  ): CBatch {
+    const plans = graphs.map((g, i) => lowerGraph(g, opts.lower?.(i)));
+    const kernels: Kernel[] = [];
+    const merged = plans.map((p, gi) => {
+      const base = kernels.length;
+      for (const k of p.kernels) kernels.push({ ...k, name: `g${gi}_${k.name}` });
+      return { ...p, launches: p.launches.map((l) => ({ ...l, kernel: l.kernel + base })) };
+    });
+    const source = renderC(kernels, opts.header ?? 'fmc kernel tests');
+    const built = compileC(source, { cacheDir: CACHE_DIR });
+    const lib = native().loadLibrary(built.path);
+    if (lib.kernelCount !== kernels.length)
+      throw new Error(`library has ${lib.kernelCount} kernels, expected ${kernels.length}`);
+    return new CBatch(graphs, plans, merged, source, lib);
+  }
+
+  /** An Executable of graph `i` over `weights` (by path; the caller keeps the map to see updates). */
+  executable(i: number, weights: ReadonlyMap<string, ArrayBuffer>): Executable {
+    return new Executable(this.merged[i]!, this.lib, weights);
+  }
+}
+
+/** Seeded values of every live param of `g` under `dims`. */
+export function seededParams(g: Graph, dims: ReadonlyMap<string, number>, seed: number): Map<string, HostTensor> {
+  const out = new Map<string, HostTensor>();
+  for (const n of liveNodes(g)) if (n.op === 'param') out.set(n.args.path, initParam(n.args, dims, seed));
+  return out;
+}
+
+/** Seeded inputs of `g` (integers below their index bound), with `given` ones taking precedence. */
+export function seededInputs(
+  g: Graph,
+  dims: ReadonlyMap<string, number>,
+  seed: number,
+  given: Readonly<Record<string, HostTensor>> = {},
+): Map<string, HostTensor> {
+  return new Map(
+    g.inputs.map((n: NodeOf<'input'>) => [
+      n.args.name,
+      given[n.args.name] ?? randomInput(n, dims, seed, indexBound(g, n) ?? 2),
+    ]),
+  );
+}
+
+export interface RunSpec {
+  /** Dim values (those the inputs determine may be left out). */
+  readonly dims?: Readonly<Record<string, number>>;
+  /** Seed of random inputs and weights (default 1). */
+  readonly seed?: number;
+  /** Inputs to use instead of random ones, by name. */
+  readonly inputs?: Readonly<Record<string, HostTensor>>;
+  /** f32 tolerance (default OP_TOL); f16/bf16 outputs use theirs. */
+  readonly tol?: Tol;
+  /**
+   * Also accept values within tolerance of a second reference that rounds every float node to
+   * its dtype (f32 included), as C does at each stored intermediate: for random graphs, where
+   * f16/bf16 intermediates and f32 overflow make the float64 reference alone too strict.
+   */
+  readonly roundedAlt?: boolean;
+  /** Param values to use instead of seeded ones, by path. */
+  readonly params?: ReadonlyMap<string, HostTensor>;
+  /** An Executable to reuse, with the weights it was made with and the values they hold. */
+  readonly exe?: {
+    readonly exe: Executable;
+    readonly weights: Map<string, ArrayBuffer>;
+    readonly params: Map<string, HostTensor>;
+  };
+}
+
+export interface RunResult {
+  readonly c: Record<string, Tensor>;
+  readonly ref: ReadonlyMap<string, HostTensor>;
+  /** One line per mismatching output or update; empty when everything agrees. */
+  readonly problems: string[];
+}
+
+/** Runs graph `i` of `batch` in C and in the interpreter and compares (see the header). */
+export function runAndCompare(batch: CBatch, i: number, spec: RunSpec = {}): RunResult {
+  const g = batch.graphs[i]!;
+  const seed = spec.seed ?? 1;
+  // Given inputs bind the dims their shapes determine (random ones need them).
+  const givenShapes = new Map(Object.entries(spec.inputs ?? {}).map(([k, t]) => [k, t.shape]));
+  const dims = bindDims(g, givenShapes, new Map(Object.entries(spec.dims ?? {})));
+  const inputs = seededInputs(g, dims, seed, spec.inputs);
+  const params = spec.exe?.params ?? spec.params ?? seededParams(g, fullDims(g, inputs, dims), seed);
+  const ref = evaluate(g, { inputs, params, dims });
+  const weights = spec.exe?.weights ?? weightBuffers(params);
+  const exe = spec.exe?.exe ?? batch.executable(i, weights);
+  const feeds = Object.fromEntries([...inputs].map(([k, t]) => [k, fromHost(t)]));
+  // Dims the input shapes determine are left for the Executable to bind; only the others are given.
+  const inInputs = new Set(g.inputs.flatMap((n) => n.args.shape.flatMap(dimSymbols)));
+  const given = Object.fromEntries(Object.entries(spec.dims ?? {}).filter(([s]) => !inInputs.has(s)));
+  const c = exe.run(feeds, { dims: given });
+  const alt = spec.roundedAlt ? evaluateRounded(g, { inputs, params, dims }) : undefined;
+  const problems: string[] = [];
+  for (const o of g.outputs) {
+    const got = c[o.name];
+    if (!got) problems.push(`output '${o.name}' missing`);
+    else
+      problems.push(
+        ...compare(`output '${o.name}'`, toHost(got), ref.outputs.get(o.name)!, spec.tol, alt?.outputs.get(o.name)),
+      );
+  }
+  // Updates: the weight buffer now holds the new value (applied in order, so the last one wins).
+  const lastUpdate = new Map(g.updates.map((u) => [u.path, u.node]));
+  for (const [path] of lastUpdate) {
+    const want = ref.updates.get(path)!;
+    const buf = weights.get(path)!;
+    const got = toHost(fromBytes(want.dtype, [...want.shape], buf));
+    problems.push(...compare(`update '${path}'`, got, want, spec.tol, alt?.updates.get(path)));
+  }
+  return { c, ref: ref.outputs, problems };
+}
+
+/** The interpreter with every float node's value rounded to its dtype (see RunSpec.roundedAlt). */
+export function evaluateRounded(
+  g: Graph,
+  b: Bindings,
+): { outputs: Map<string, HostTensor>; updates: Map<string, HostTensor> } {
+  const dims = bindDims(g, new Map([...b.inputs].map(([k, t]) => [k, t.shape])), b.dims);
+  const values = new Map<Node, HostTensor>();
+  for (const n of liveNodes(g)) {
+    let v =
+      n.op === 'input'
+        ? b.inputs.get(n.args.name)!
+        : n.op === 'param'
+          ? b.params.get(n.args.path)!
+          : n.op === 'scatter_add' && (n.type.dtype === 'f16' || n.type.dtype === 'bf16')
+            ? scatterAddRounded(
+                n.inputs.map((i) => values.get(i)!) as [HostTensor, HostTensor, HostTensor],
+                n.args.axis,
+              )
+            : evalNode(
+                n,
+                n.inputs.map((i) => values.get(i)!),
+                dims,
+              );
+    if (isFloat(v.dtype)) v = { ...v, data: v.data.map((x) => roundTo(v.dtype, x)) };
+    values.set(n, v);
+  }
+  return {
+    outputs: new Map(g.outputs.map((o) => [o.name, values.get(o.node)!])),
+    updates: new Map(g.updates.map((u) => [u.path, values.get(u.node)!])),
+  };
+}
+
+/** scatter_add as C runs it on f16/bf16: in order, each add rounded to the dtype (stored between adds). */
+function scatterAddRounded([x, idx, src]: [HostTensor, HostTensor, HostTensor], axis: number): HostTensor {
+  const n = x.shape[axis]!;
+  const data = x.data.slice();
+  const [st, ist, r] = [strides(x.shape), strides(idx.shape), idx.shape.length];
+  forEachIndex(src.shape, (s, flat) => {
+    const t = idx.data[flatAt(ist, s.slice(axis, axis + r))]!;
+    if (t < 0 || t >= n) return;
+    const at = flatAt(st, [...s.slice(0, axis), t, ...s.slice(axis + r)]);
+    data[at] = roundTo(x.dtype, data[at]! + src.data[flat]!);
+  });
+  return { dtype: x.dtype, shape: [...x.shape], data };
+}
+
+/** Binds every dim the inputs determine (as the interpreter does), merged with `given`. */
+function fullDims(g: Graph, inputs: ReadonlyMap<string, HostTensor>, given: ReadonlyMap<string, number>) {
+  return bindDims(g, new Map([...inputs].map(([k, t]) => [k, t.shape])), given);
+}
+
+/** A tensor over a copy of the first elements of `buf`. */
+function fromBytes(dtype: Dtype, shape: number[], buf: ArrayBuffer): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return new Tensor(dtype, typedArray(dtype, n, buf, 0).slice(), shape);
+}
+
+const fmt = (x: number): string => (Object.is(x, -0) ? '-0' : String(x));
+
+/**
+ * Compares C's values with the reference: dtypes and shapes equal; integers and bools exactly;
+ * floats NaN exactly where the reference is NaN, infinities exactly (or the reference rounded to
+ * the dtype, for values the dtype cannot hold), others within atol + rtol·|ref|.
+ */
+export function compare(
+  what: string,
+  got: HostTensor,
+  want: HostTensor,
+  f32Tol: Tol = OP_TOL,
+  /** A second acceptable reference (see RunSpec.roundedAlt). */
+  alt?: HostTensor,
+): string[] {
+  if (got.dtype !== want.dtype) return [`${what}: dtype ${got.dtype}, reference ${want.dtype}`];
+  if (got.shape.length !== want.shape.length || got.shape.some((d, k) => d !== want.shape[k]))
+    return [`${what}: shape [${got.shape.join(', ')}], reference [${want.shape.join(', ')}]`];
+  const float = isFloat(want.dtype);
+  const { rtol, atol } = tolFor(want.dtype, f32Tol);
+  const bad: string[] = [];
+  let count = 0;
+  for (let k = 0; k < want.data.length; k++) {
+    const a = got.data[k]!;
+    const e = want.data[k]!;
+    const close = (e: number): boolean => {
+      if (!float) return a === e;
+      if (Number.isNaN(e)) return Number.isNaN(a);
+      if (Number.isNaN(a)) return false;
+      if (a === roundTo(want.dtype, e)) return true;
+      if (!Number.isFinite(e) || !Number.isFinite(a)) return a === e;
+      return Math.abs(a - e) <= atol + rtol * Math.abs(e);
+    };
+    if (!close(e) && !(alt && close(alt.data[k]!))) {
+      count++;
+      if (bad.length < 6) bad.push(`[${k}] C ${fmt(a)} vs reference ${fmt(e)}`);
+    }
+  }
+  return count === 0
+    ? []
+    : [`${what} (${want.dtype}[${want.shape.join(', ')}]): ${count} mismatches: ${bad.join('; ')}`];
+}
+
+/** Throws with the IR text when `problems` is not empty. */
+export function assertClean(g: Graph, problems: readonly string[], context = ''): void {
+  if (problems.length === 0) return;
+  throw new Error(
+    `C differs from the interpreter${context ? ` (${context})` : ''}:\n${problems.join('\n')}\n--- IR ---\n${printGraph(g)}`,
+  );
+}
+
+/** Builds, runs and compares a list of graphs at one binding each; returns the problems by graph. */
+export function checkGraphs(cases: readonly { readonly graph: Graph; readonly run?: RunSpec }[]): {
+  batch: CBatch;
+  results: RunResult[];
+} {
+  const batch = CBatch.build(cases.map((c) => c.graph));
+  const results = cases.map((c, i) => runAndCompare(batch, i, c.run));
+  return { batch, results };
+}
+
+// ---------- building graphs by hand ----------
+
+export type DimLike = number | string | Dim;
+export const dim = (d: DimLike): Dim => (typeof d === 'number' ? dimConst(d) : typeof d === 'string' ? dimSym(d) : d);
+
+/** A GraphBuilder with shortcuts; `graph` closes it into a Graph (dims from the live nodes). */
+export class G {
+  readonly b = new GraphBuilder();
+  readonly inputs: NodeOf<'input'>[] = [];
+
+  constructor(readonly path = 'blk.sub') {}
+
+  input(name: string, dtype: Dtype, shape: readonly DimLike[]): NodeOf<'input'> {
+    const n = this.b.node('input', { name, index: this.inputs.length, dtype, shape: shape.map(dim) }, []);
+    this.inputs.push(n);
+    return n;
+  }
+  op<K extends OpName>(op: K, args: OpArgs[K], ...inputs: Node[]): NodeOf<K> {
+    return this.b.node(op, args, inputs, this.path);
+  }
+  un(fn: UnaryFn, x: Node): Node {
+    return this.op('unary', { fn }, x);
+  }
+  bin(fn: BinaryFn, x: Node, y: Node): Node {
+    return this.op('binary', { fn }, x, y);
+  }
+  full(value: number, dtype: Dtype, shape: readonly DimLike[]): Node {
+    return this.op('full', { value, dtype, shape: shape.map(dim) });
+  }
+  cast(x: Node, dtype: Dtype): Node {
+    return this.op('cast', { dtype }, x);
+  }
+  einsum(spec: string, ...xs: Node[]): Node {
+    return this.op('einsum', { spec }, ...xs);
+  }
+  param(
+    path: string,
+    dtype: Dtype,
+    shape: readonly DimLike[],
+    role: 'param' | 'buffer' = 'param',
+    init: Init = { fn: 'normal', args: {} },
+  ): NodeOf<'param'> {
+    return this.b.node('param', { path, role, dtype, shape: shape.map(dim), init }, [], this.path);
+  }
+  graph(
+    outputs: Readonly<Record<string, Node>> | readonly { name: string; node: Node }[],
+    updates: readonly { path: string; node: Node }[] = [],
+    name = 'forward',
+  ): Graph {
+    const outs = Array.isArray(outputs)
+      ? [...(outputs as readonly { name: string; node: Node }[])]
+      : Object.entries(outputs as Record<string, Node>).map(([n, node]) => ({ name: n, node }));
+    const g = { name, dims: [] as string[], inputs: this.inputs, outputs: outs, updates };
+    return { ...g, dims: graphSymbols(liveNodes(g)) };
+  }
+}
+
+/** A host tensor of `dtype` (values rounded to it). */
+export const ht = (dtype: Dtype, shape: readonly number[], data: readonly number[]): HostTensor =>
+  hostTensor(dtype, shape, data);

@@ -1,0 +1,891 @@
+// Every primitive op and every unary/binary fn through the C backend, against the reference
+// interpreter: f32 and the integer, bool, f16, bf16 and i8 variants, with broadcasting,
+// reductions (keepdim, several axes, a middle axis, integers, empty axes), size-0 dims,
+// NaN/Inf, cropping pads, strided slices, dilated windows, clamped gathers, dropped and
+// repeated scatter indices, topk ties and NaN, saturating and wrapping casts, Philox random
+// bit for bit, iota, dim, full, einsum (GEMM-shaped and not) and one compiled library run at
+// two bindings of its symbolic dims. All graphs build into one C file.
+
+import { beforeAll, describe, expect, it } from 'vitest';
+import { dimAdd, dimConst, dimMul, dimSym } from '../../src/ir/dims.js';
+import type { Dtype } from '../../src/ir/dtype.js';
+import type { Graph, Node } from '../../src/ir/graph.js';
+import { ARITH_FNS, type BinaryFn, COMPARE_FNS, OP_NAMES, UNARY_FNS } from '../../src/ir/ops.js';
+import { type LowerOptions } from '../../src/kernels/lower.js';
+import { SCHEDULES } from '../../src/kernels/schedule.js';
+import { weightBuffers } from '../../src/runtime/compile.js';
+import { toHost } from '../../src/runtime/tensor.js';
+import {
+  CBatch,
+  G,
+  type RunSpec,
+  type Tol,
+  assertClean,
+  compare,
+  ht,
+  runAndCompare,
+  seededParams,
+} from './c-harness.js';
+
+interface Case {
+  readonly name: string;
+  readonly graph: Graph;
+  readonly runs: readonly RunSpec[];
+  readonly lower?: LowerOptions;
+}
+
+const cases: Case[] = [];
+const covered = new Set<string>();
+const EXACT: Tol = { rtol: 0, atol: 0 };
+
+function add(name: string, graph: Graph, ...runs: RunSpec[]): void {
+  addLowered(name, graph, undefined, ...runs);
+}
+function addLowered(name: string, graph: Graph, lower: LowerOptions | undefined, ...runs: RunSpec[]): void {
+  if (cases.some((c) => c.name === name)) throw new Error(`duplicate case ${name}`);
+  cases.push({ name, graph, runs: runs.length > 0 ? runs : [{}], lower });
+}
+
+// Special float values: signed zeros, subnormal, huge, NaN and infinities.
+const SPECIAL = [0, -0, 1, -1, 0.5, -2.5, 3.75, 100, -100, 1e-30, 1e30, NaN, Infinity, -Infinity, 1.4e-45, 88.5, -104];
+
+// ---------- unary ----------
+
+const FLOAT_UNARY = UNARY_FNS.filter((f) => f !== 'not');
+for (const dtype of ['f32', 'f16', 'bf16'] as const) {
+  for (const fn of FLOAT_UNARY) {
+    const g = new G();
+    const x = g.input('x', dtype, [SPECIAL.length]);
+    add(`unary ${fn} ${dtype}`, g.graph({ y: g.un(fn, x) }), { inputs: { x: ht(dtype, [SPECIAL.length], SPECIAL) } });
+    covered.add(`unary:${fn}`);
+  }
+}
+const INTS: Record<string, number[]> = {
+  i8: [0, 1, -1, 127, -128, 5, -7, 100],
+  i4: [0, 1, -1, 7, -8, 3, -5, 6],
+  i32: [0, 1, -1, 2147483647, -2147483648, 12345, -99, 7],
+  // Not -2^63: the interpreter's i64 neg/abs run in float64 and give +2^63 where C wraps.
+  i64: [0, 1, -1, 2 ** 62, -(2 ** 62), 2 ** 53, -12345678901, 9],
+};
+for (const [dtype, vals] of Object.entries(INTS) as [Dtype, number[]][]) {
+  for (const fn of ['neg', 'abs'] as const) {
+    const g = new G();
+    const x = g.input('x', dtype, [vals.length]);
+    add(`unary ${fn} ${dtype}`, g.graph({ y: g.un(fn, x) }), { inputs: { x: ht(dtype, [vals.length], vals) } });
+  }
+}
+{
+  const g = new G();
+  const x = g.input('x', 'bool', [2, 3]);
+  add('unary not bool', g.graph({ y: g.un('not', x) }));
+  covered.add('unary:not');
+}
+
+// ---------- binary ----------
+
+// Pairs as two rank-1 inputs (all fns on specials against specials: 17 x 17 through broadcasting).
+const FLOAT_BINARY: BinaryFn[] = [...ARITH_FNS, ...COMPARE_FNS];
+for (const dtype of ['f32', 'f16', 'bf16'] as const) {
+  for (const fn of FLOAT_BINARY) {
+    const g = new G();
+    const a = g.input('a', dtype, [SPECIAL.length, 1]);
+    const b = g.input('b', dtype, [SPECIAL.length]);
+    add(`binary ${fn} ${dtype}`, g.graph({ y: g.bin(fn, a, b) }), {
+      inputs: { a: ht(dtype, [SPECIAL.length, 1], SPECIAL), b: ht(dtype, [SPECIAL.length], SPECIAL) },
+      tol: fn === 'pow' ? { rtol: 2e-4, atol: 1e-5 } : undefined,
+    });
+    covered.add(`binary:${fn}`);
+  }
+}
+const INT_PAIRS: Record<string, number[]> = {
+  i8: [0, 1, -1, 2, -3, 7, 100, 127, -128, 13],
+  i4: [0, 1, -1, 2, -3, 7, -8, 5],
+  i32: [0, 1, -1, 2, -3, 7, 65536, 2147483647, -2147483648, 31, -31],
+  i64: [0, 1, -1, 2, -3, 7, 2 ** 32, 2 ** 62, -(2 ** 63), 63, 3e15],
+};
+for (const [dtype, vals] of Object.entries(INT_PAIRS) as [Dtype, number[]][]) {
+  for (const fn of [...ARITH_FNS, ...COMPARE_FNS]) {
+    const g = new G();
+    const a = g.input('a', dtype, [vals.length, 1]);
+    const b = g.input('b', dtype, [vals.length]);
+    add(`binary ${fn} ${dtype}`, g.graph({ y: g.bin(fn, a, b) }), {
+      inputs: { a: ht(dtype, [vals.length, 1], vals), b: ht(dtype, [vals.length], vals) },
+    });
+  }
+}
+for (const fn of ['and', 'or', 'eq', 'ne'] as const) {
+  covered.add(`binary:${fn}`);
+  const g = new G();
+  const a = g.input('a', 'bool', [2, 1]);
+  const b = g.input('b', 'bool', [2]);
+  add(`binary ${fn} bool`, g.graph({ y: g.bin(fn, a, b) }), {
+    inputs: { a: ht('bool', [2, 1], [0, 1]), b: ht('bool', [2], [0, 1]) },
+  });
+}
+{
+  // Broadcasting: [3,1] with [1,4]; [4] with [2,3,4]; a scalar with [2,3]; a size-1 middle dim.
+  const g = new G();
+  const a = g.input('a', 'f32', [3, 1]);
+  const b = g.input('b', 'f32', [1, 4]);
+  const c = g.input('c', 'f32', [4]);
+  const d = g.input('d', 'f32', [2, 3, 4]);
+  const s = g.input('s', 'f32', []);
+  const m = g.input('m', 'f32', [2, 1, 4]);
+  add(
+    'binary broadcasting',
+    g.graph({
+      ab: g.bin('sub', a, b),
+      cd: g.bin('div', c, d),
+      sd: g.bin('mul', s, d),
+      ds: g.bin('pow', g.un('abs', d), s),
+      md: g.bin('max', m, d),
+      chain: g.bin('add', g.bin('mul', a, b), g.bin('sub', d, m)),
+    }),
+  );
+}
+
+// ---------- where ----------
+{
+  const g = new G();
+  const c = g.input('c', 'bool', [3, 1]);
+  const a = g.input('a', 'f32', [4]);
+  const b = g.input('b', 'f32', [3, 4]);
+  const i = g.input('i', 'i32', [1, 4]);
+  const j = g.input('j', 'i32', []);
+  const nan = g.full(NaN, 'f32', []);
+  add(
+    'where',
+    g.graph({
+      y: g.op('where', {}, c, a, b),
+      nan: g.op('where', {}, g.bin('gt', b, a), b, nan),
+      int: g.op('where', {}, c, i, j),
+    }),
+  );
+  covered.add('where');
+}
+
+// ---------- reduce ----------
+{
+  const g = new G();
+  const x = g.input('x', 'f32', [3, 4, 5]);
+  const r = (fn: 'sum' | 'max', axes: number[], keepdim: boolean): Node => g.op('reduce', { fn, axes, keepdim }, x);
+  add(
+    'reduce f32',
+    g.graph({
+      sum_all: r('sum', [0, 1, 2], false),
+      sum_mid: r('sum', [1], false),
+      sum_mid_keep: r('sum', [1], true),
+      sum_outer_keep: r('sum', [0, 2], true),
+      sum_last: r('sum', [2], false),
+      sum_none: r('sum', [], false),
+      max_all_keep: r('max', [0, 1, 2], true),
+      max_mid: r('max', [1], false),
+      max_02: r('max', [0, 2], false),
+    }),
+  );
+  covered.add('reduce');
+}
+{
+  const g = new G();
+  const x = g.input('x', 'f32', [2, 5]);
+  const out = {
+    sum: g.op('reduce', { fn: 'sum', axes: [1], keepdim: false }, x),
+    max: g.op('reduce', { fn: 'max', axes: [1], keepdim: false }, x),
+  };
+  // Row 0: NaN in the middle; row 1: +inf and -inf (sum NaN, max inf).
+  add('reduce NaN and Inf', g.graph(out), {
+    inputs: { x: ht('f32', [2, 5], [1, 2, NaN, -3, 4, Infinity, 1, -Infinity, 0, 2]) },
+  });
+  const g2 = new G();
+  const y = g2.input('x', 'f32', [1, 4]);
+  add('reduce max of -inf and -0', g2.graph({ m: g2.op('reduce', { fn: 'max', axes: [1], keepdim: true }, y) }), {
+    inputs: { x: ht('f32', [1, 4], [-Infinity, -0, -Infinity, -5]) },
+  });
+}
+for (const dtype of ['i32', 'i8', 'i64', 'bool', 'f16', 'bf16'] as const) {
+  const g = new G();
+  const x = g.input('x', dtype, [3, 4]);
+  const vals =
+    dtype === 'i8'
+      ? [100, 100, 100, -5, -128, -128, 1, 2, 127, 0, 3, -1]
+      : dtype === 'i32'
+        ? [2147483647, 1, 5, -7, -2147483648, -1, 0, 3, 9, 9, 9, 9]
+        : dtype === 'i64'
+          ? [2 ** 62, 2 ** 62, 1, -3, -(2 ** 63), -1, 7, 7, 0, 0, 0, 0]
+          : undefined;
+  add(
+    `reduce ${dtype}`,
+    g.graph({
+      sum0: g.op('reduce', { fn: 'sum', axes: [0], keepdim: false }, x),
+      sum1: g.op('reduce', { fn: 'sum', axes: [1], keepdim: true }, x),
+      max0: g.op('reduce', { fn: 'max', axes: [0], keepdim: true }, x),
+      max1: g.op('reduce', { fn: 'max', axes: [1], keepdim: false }, x),
+    }),
+    { inputs: vals ? { x: ht(dtype, [3, 4], vals) } : {} },
+  );
+}
+
+// ---------- empty dims ----------
+{
+  const g = new G();
+  const x = g.input('x', 'f32', [2, 0, 3]);
+  const i = g.input('i', 'i32', [0, 3]);
+  const a = g.input('a', 'f32', [4, 0]);
+  const b = g.input('b', 'f32', [0, 5]);
+  const e = g.input('e', 'f32', [2, 3]);
+  add(
+    'empty dims',
+    g.graph({
+      exp: g.un('exp', x),
+      sum_empty_axis: g.op('reduce', { fn: 'sum', axes: [1], keepdim: false }, x),
+      max_empty_axis: g.op('reduce', { fn: 'max', axes: [1], keepdim: true }, x),
+      imax_empty_axis: g.op('reduce', { fn: 'max', axes: [0], keepdim: false }, i),
+      isum_empty_axis: g.op('reduce', { fn: 'sum', axes: [0], keepdim: false }, i),
+      sum_of_empty: g.op('reduce', { fn: 'sum', axes: [0, 2], keepdim: false }, x),
+      matmul_k0: g.einsum('ik,kj->ij', a, b),
+      einsum_k0_int: g.einsum('ik->i', g.cast(a, 'i32')),
+      concat_empty_part: g.op('concat', { axis: 1 }, g.op('reduce', { fn: 'sum', axes: [1], keepdim: true }, x), x),
+      perm: g.op('permute', { axes: [2, 0, 1] }, x),
+      pad_empty: g.op(
+        'pad',
+        {
+          pads: [
+            [dimConst(0), dimConst(0)],
+            [dimConst(1), dimConst(1)],
+            [dimConst(0), dimConst(0)],
+          ],
+          value: 7,
+        },
+        x,
+      ),
+      gather_empty_idx: g.op('gather', { axis: 0 }, e, g.op('reduce', { fn: 'sum', axes: [1], keepdim: false }, i)),
+    }),
+  );
+}
+
+// ---------- movement ----------
+{
+  const g = new G();
+  const x = g.input('x', 'f32', [4, 5]);
+  const c = dimConst;
+  add(
+    'pad and crop',
+    g.graph({
+      pad: g.op(
+        'pad',
+        {
+          pads: [
+            [c(1), c(2)],
+            [c(0), c(3)],
+          ],
+          value: -1.5,
+        },
+        x,
+      ),
+      crop: g.op(
+        'pad',
+        {
+          pads: [
+            [c(-1), c(-2)],
+            [c(2), c(-3)],
+          ],
+          value: NaN,
+        },
+        x,
+      ),
+      both: g.op(
+        'pad',
+        {
+          pads: [
+            [c(-3), c(1)],
+            [c(-1), c(-1)],
+          ],
+          value: 0,
+        },
+        g.un('exp', x),
+      ),
+    }),
+  );
+  covered.add('pad');
+}
+{
+  const g = new G();
+  const x = g.input('x', 'i32', [9, 7]);
+  const c = dimConst;
+  add(
+    'slice with steps',
+    g.graph({
+      s1: g.op('slice', { starts: [c(1), c(0)], sizes: [c(4), c(3)], steps: [2, 3] }, x),
+      s2: g.op('slice', { starts: [c(8), c(6)], sizes: [c(1), c(1)], steps: [1, 5] }, x),
+      s3: g.op('slice', { starts: [c(0), c(2)], sizes: [c(3), c(5)], steps: [4, 1] }, x),
+    }),
+  );
+  covered.add('slice');
+}
+{
+  const g = new G();
+  const x = g.input('x', 'f32', [2, 11, 9]);
+  add(
+    'window stride dilation',
+    g.graph({
+      w1: g.op('window', { axes: [1], size: [3], stride: [2], dilation: [2] }, x),
+      w2: g.op('window', { axes: [1, 2], size: [2, 3], stride: [3, 1], dilation: [1, 3] }, x),
+      w3: g.op('window', { axes: [0, 2], size: [2, 1], stride: [1, 4], dilation: [1, 1] }, x),
+    }),
+  );
+  covered.add('window');
+}
+{
+  const g = new G();
+  const a = g.input('a', 'f32', [2, 1, 3]);
+  const b = g.input('b', 'f32', [2, 4, 3]);
+  const c = g.input('c', 'f32', [2, 2, 3]);
+  const i = g.input('i', 'i8', [3]);
+  const j = g.input('j', 'i8', [2]);
+  add(
+    'concat',
+    g.graph({
+      three: g.op('concat', { axis: 1 }, a, b, c),
+      first: g.op('concat', { axis: 0 }, b, g.un('neg', b), b),
+      last: g.op('concat', { axis: 2 }, c, g.bin('mul', c, c)),
+      ints: g.op('concat', { axis: 0 }, i, j, i),
+      one: g.op('concat', { axis: 1 }, b),
+    }),
+  );
+  covered.add('concat');
+}
+{
+  const g = new G();
+  const x = g.input('x', 'f32', [2, 3, 4]);
+  const s = g.input('s', 'f32', [3, 1]);
+  add(
+    'reshape permute expand',
+    g.graph({
+      reshape: g.op('reshape', { shape: [dimConst(4), dimConst(6)] }, x),
+      reshape_of_permute: g.op('reshape', { shape: [dimConst(24)] }, g.op('permute', { axes: [2, 0, 1] }, x)),
+      permute: g.op('permute', { axes: [1, 2, 0] }, g.un('sin', x)),
+      expand: g.op('expand', { shape: [dimConst(2), dimConst(3), dimConst(5)] }, s),
+      expand_add: g.bin('add', g.op('expand', { shape: [dimConst(2), dimConst(3), dimConst(4)] }, s), x),
+    }),
+  );
+  for (const op of ['reshape', 'permute', 'expand']) covered.add(op);
+}
+{
+  // Reshapes fused into their readers (split and merged runs, size-1 axes, symbolic dims, chains).
+  const g = new G();
+  const x = g.input('x', 'f32', ['B', 'T', 12]);
+  const B = dimSym('B');
+  const T = dimSym('T');
+  const c = dimConst;
+  const e = g.un('tanh', x);
+  const heads = g.op('reshape', { shape: [B, T, c(3), c(4)] }, e);
+  add(
+    'reshape fusion',
+    g.graph({
+      heads_perm: g.op('permute', { axes: [0, 2, 1, 3] }, heads),
+      merged: g.bin('mul', g.op('reshape', { shape: [dimMul(B, T), c(12)] }, e), g.full(2, 'f32', [])),
+      ones: g.op('reshape', { shape: [c(1), B, c(1), T, c(2), c(1), c(6)] }, e),
+      all: g.op('reshape', { shape: [dimMul(dimMul(B, T), c(12))] }, e),
+      chain: g.op('reshape', { shape: [B, dimMul(T, c(3)), c(4)] }, g.op('permute', { axes: [0, 1, 3, 2] }, heads)),
+      back: g.op('reshape', { shape: [B, T, c(12)] }, g.op('reshape', { shape: [B, c(2), T, c(6)] }, e)),
+      sum_heads: g.op('reduce', { fn: 'sum', axes: [3], keepdim: false }, heads),
+    }),
+    { dims: { B: 2, T: 3 } },
+    { dims: { B: 1, T: 5 } },
+  );
+  covered.add('reshape');
+}
+{
+  const g = new G();
+  const x = g.input('x', 'f32', [5, 3]);
+  const idx = g.input('idx', 'i32', [2, 3]);
+  const i8 = g.input('i8', 'i8', [4]);
+  const x3 = g.input('x3', 'f32', [2, 5, 3]);
+  add(
+    'gather with clamping',
+    g.graph({
+      g0: g.op('gather', { axis: 0 }, x, idx),
+      g1: g.op('gather', { axis: 1 }, x, idx),
+      g_i8: g.op('gather', { axis: 0 }, x, i8),
+      g_mid: g.op('gather', { axis: 1 }, x3, i8),
+      g_int: g.op('gather', { axis: 0 }, g.cast(x, 'i32'), i8),
+    }),
+    {
+      inputs: {
+        idx: ht('i32', [2, 3], [0, -5, 4, 100, 2, -1]),
+        i8: ht('i8', [4], [-128, 127, 1, 3]),
+        x: ht(
+          'f32',
+          [5, 3],
+          [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14].map((v) => v * 1.5),
+        ),
+      },
+    },
+  );
+  covered.add('gather');
+}
+{
+  const g = new G();
+  const x = g.input('x', 'f32', [4, 3]);
+  const idx = g.input('idx', 'i32', [5]);
+  const src = g.input('src', 'f32', [5, 3]);
+  const xi = g.input('xi', 'i8', [3, 4]);
+  const srci = g.input('srci', 'i8', [3, 5]);
+  const idx2 = g.input('idx2', 'i32', [2, 2]);
+  const src2 = g.input('src2', 'f32', [2, 2, 3]);
+  add(
+    'scatter_add dropped and repeated',
+    g.graph({
+      s0: g.op('scatter_add', { axis: 0 }, x, idx, src),
+      s_int_axis1: g.op('scatter_add', { axis: 1 }, xi, idx, srci),
+      s_2d_idx: g.op('scatter_add', { axis: 0 }, x, idx2, src2),
+      s_fused: g.op('scatter_add', { axis: 0 }, g.un('exp', x), idx, g.bin('mul', src, src)),
+    }),
+    {
+      inputs: {
+        idx: ht('i32', [5], [1, -1, 1, 4, 3]),
+        idx2: ht('i32', [2, 2], [0, 0, 7, 2]),
+        xi: ht('i8', [3, 4], [120, 1, 2, 3, -128, 5, 6, 7, 8, 9, 10, 11]),
+        srci: ht('i8', [3, 5], [10, 20, 30, 40, 50, -1, -2, -3, -4, -5, 100, 100, 100, 100, 100]),
+      },
+    },
+  );
+  covered.add('scatter_add');
+}
+{
+  const g = new G();
+  const x = g.input('x', 'f32', [3, 6]);
+  const xi = g.input('xi', 'i32', [6, 2]);
+  const out: Record<string, Node> = {};
+  for (const k of [1, 3, 6]) {
+    out[`v${k}`] = g.op('topk', { k, axis: 1, output: 'values' }, x);
+    out[`i${k}`] = g.op('topk', { k, axis: 1, output: 'indices' }, x);
+  }
+  out['vi'] = g.op('topk', { k: 4, axis: 0, output: 'values' }, xi);
+  out['ii'] = g.op('topk', { k: 4, axis: 0, output: 'indices' }, xi);
+  out['fused'] = g.op('topk', { k: 2, axis: 0, output: 'indices' }, g.un('neg', x));
+  add('topk ties and NaN', g.graph(out), {
+    inputs: {
+      x: ht('f32', [3, 6], [1, NaN, 3, 3, NaN, -Infinity, 2, 2, 2, 2, 2, 2, -0, 0, -1, Infinity, 5, Infinity]),
+      xi: ht('i32', [6, 2], [5, 1, 5, 1, -3, 7, 9, 1, 5, -2147483648, 9, 2147483647]),
+    },
+  });
+  const g2 = new G();
+  const h = g2.input('h', 'f16', [2, 5]);
+  add(
+    'topk f16',
+    g2.graph({
+      v: g2.op('topk', { k: 3, axis: 1, output: 'values' }, h),
+      i: g2.op('topk', { k: 3, axis: 1, output: 'indices' }, h),
+    }),
+    { inputs: { h: ht('f16', [2, 5], [1, 1.0001, 1, NaN, -2, 0.5, 0.5, 0.25, 70000, -70000]) } },
+  );
+  covered.add('topk');
+}
+
+// ---------- cast ----------
+{
+  const FROM_F32 = [
+    0,
+    -0,
+    0.9,
+    -0.9,
+    2.5,
+    -2.5,
+    127.9,
+    128,
+    -129,
+    300,
+    -300,
+    3e9,
+    -3e9,
+    1e19,
+    -1e19,
+    NaN,
+    Infinity,
+    -Infinity,
+    65519,
+    65520,
+    1e-8,
+    3.0e-5,
+    1.17e-38,
+    0.1,
+  ];
+  const g = new G();
+  const x = g.input('x', 'f32', [FROM_F32.length]);
+  const out: Record<string, Node> = {};
+  for (const to of ['f16', 'bf16', 'i4', 'i8', 'i32', 'i64', 'bool'] as const) out[`f32_${to}`] = g.cast(x, to);
+  out['f32_f16_f32'] = g.cast(g.cast(x, 'f16'), 'f32');
+  out['f32_bf16_f16'] = g.cast(g.cast(x, 'bf16'), 'f16');
+  add('cast from f32', g.graph(out), { inputs: { x: ht('f32', [FROM_F32.length], FROM_F32) } });
+
+  const FROM_I32 = [
+    0, 1, -1, 7, 8, -9, 127, 128, -129, 255, 256, 300, 70000, -70000, 2147483647, -2147483648, 16777217,
+  ];
+  const g2 = new G();
+  const y = g2.input('y', 'i32', [FROM_I32.length]);
+  const out2: Record<string, Node> = {};
+  for (const to of ['f32', 'f16', 'bf16', 'i4', 'i8', 'i64', 'bool'] as const) out2[`i32_${to}`] = g2.cast(y, to);
+  add('cast from i32', g2.graph(out2), { inputs: { y: ht('i32', [FROM_I32.length], FROM_I32) } });
+
+  const FROM_I64 = [0, -1, 2 ** 31, -(2 ** 31) - 1, 2 ** 40 + 5, -(2 ** 63), 2 ** 62, 2 ** 53 + 2];
+  const g3 = new G();
+  const z = g3.input('z', 'i64', [FROM_I64.length]);
+  const out3: Record<string, Node> = {};
+  for (const to of ['f32', 'i32', 'i8', 'bool', 'bf16'] as const) out3[`i64_${to}`] = g3.cast(z, to);
+  add('cast from i64', g3.graph(out3), { inputs: { z: ht('i64', [FROM_I64.length], FROM_I64) } });
+
+  const g4 = new G();
+  const b = g4.input('b', 'bool', [4]);
+  const h = g4.input('h', 'f16', [6]);
+  const bf = g4.input('bf', 'bf16', [6]);
+  const i8 = g4.input('i8', 'i8', [4]);
+  const out4: Record<string, Node> = {};
+  for (const to of ['f32', 'f16', 'i8', 'i32', 'i64'] as const) out4[`bool_${to}`] = g4.cast(b, to);
+  for (const to of ['f32', 'bf16', 'i8', 'bool'] as const) out4[`f16_${to}`] = g4.cast(h, to);
+  for (const to of ['f32', 'f16', 'i32'] as const) out4[`bf16_${to}`] = g4.cast(bf, to);
+  for (const to of ['i4', 'f16', 'i64', 'bool'] as const) out4[`i8_${to}`] = g4.cast(i8, to);
+  add('cast from bool f16 bf16 i8', g4.graph(out4), {
+    inputs: {
+      b: ht('bool', [4], [0, 1, 1, 0]),
+      h: ht('f16', [6], [65504, -65504, 6e-8, NaN, -Infinity, 1000.5]),
+      bf: ht('bf16', [6], [3e38, -1.5, 1e-39, NaN, Infinity, 70000]),
+      i8: ht('i8', [4], [-128, 127, 9, -9]),
+    },
+  });
+  covered.add('cast');
+}
+
+// ---------- creation ----------
+{
+  const g = new G();
+  const x = g.input('x', 'f32', ['B', 3]);
+  const B = dimSym('B');
+  add(
+    'random',
+    g.graph({
+      r: g.op('random', { seed: 42, key: 'drop', shape: [dimConst(3), dimConst(7)] }),
+      rb: g.op('random', { seed: 0, key: '', shape: [B, dimConst(5)] }),
+      keep: g.bin('mul', x, g.op('random', { seed: 7, key: 'noise"x', shape: [B, dimConst(3)] })),
+    }),
+    { tol: EXACT, inputs: { x: ht('f32', [2, 3], [1, 2, 3, 4, 5, 6]) } },
+    {
+      tol: EXACT,
+      inputs: {
+        x: ht(
+          'f32',
+          [5, 3],
+          Array.from({ length: 15 }, (_, i) => i),
+        ),
+      },
+    },
+  );
+  covered.add('random');
+}
+{
+  const g = new G();
+  const x = g.input('x', 'f32', ['T', 2]);
+  const T = dimSym('T');
+  add(
+    'iota dim full',
+    g.graph({
+      iota_i32: g.op('iota', { axis: 1, dtype: 'i32', shape: [dimConst(3), T] }),
+      iota_f32: g.op('iota', { axis: 0, dtype: 'f32', shape: [T, dimConst(2)] }),
+      iota_i8: g.op('iota', { axis: 0, dtype: 'i8', shape: [dimConst(200)] }),
+      dim_i32: g.op('dim', { value: dimAdd(dimMul(dimConst(2), T), dimConst(1)), dtype: 'i32' }),
+      dim_f32: g.op('dim', { value: T, dtype: 'f32' }),
+      dim_i64: g.op('dim', { value: dimMul(T, T), dtype: 'i64' }),
+      full_nan: g.full(NaN, 'f32', [2]),
+      full_negzero: g.full(-0, 'f32', [2]),
+      full_inf_f16: g.full(-Infinity, 'f16', [2]),
+      full_bf16: g.full(0.1, 'bf16', [2]),
+      full_i8: g.full(300, 'i8', [3]),
+      full_bool: g.full(1, 'bool', [1]),
+      plus_iota: g.bin('add', x, g.op('iota', { axis: 0, dtype: 'f32', shape: [T, dimConst(2)] })),
+    }),
+    { dims: { T: 4 } },
+    { dims: { T: 7 } },
+  );
+  for (const op of ['iota', 'dim', 'full']) covered.add(op);
+}
+
+// ---------- einsum ----------
+{
+  const g = new G();
+  const a = g.input('a', 'f32', [7, 300]);
+  const b = g.input('b', 'f32', [300, 33]);
+  const at = g.input('at', 'f32', [300, 7]);
+  const bt = g.input('bt', 'f32', [33, 300]);
+  const x = g.input('x', 'f32', [3, 5, 4]);
+  const y = g.input('y', 'f32', [3, 4, 6]);
+  const sq = g.input('sq', 'f32', [5, 5]);
+  const m = g.input('m', 'f32', [4, 6]);
+  const n = g.input('n', 'f32', [6, 3]);
+  add(
+    'einsum f32',
+    g.graph({
+      matmul: g.einsum('ij,jk->ik', a, b),
+      trans_a: g.einsum('ji,jk->ik', at, b),
+      trans_b: g.einsum('ij,kj->ik', a, bt),
+      trans_both_out: g.einsum('ji,kj->ki', at, bt),
+      batched: g.einsum('bij,bjk->bik', x, y),
+      batched_out_perm: g.einsum('bij,bjk->kbi', x, y),
+      transpose: g.einsum('ij->ji', sq),
+      row_sum: g.einsum('ij,jk->i', m, n),
+      outer: g.einsum('i,j->ij', g.einsum('ij->i', m), g.einsum('ij->j', n)),
+      fused_operand: g.einsum('ij,jk->ik', g.un('tanh', m), g.bin('mul', n, n)),
+    }),
+  );
+  covered.add('einsum');
+}
+for (const dtype of ['f16', 'bf16'] as const) {
+  const g = new G();
+  const a = g.input('a', dtype, [5, 40]);
+  const b = g.input('b', dtype, [40, 9]);
+  add(
+    `einsum ${dtype}`,
+    g.graph({ y: g.einsum('ik,kj->ij', a, b), t: g.einsum('ik,jk->ij', a, g.op('permute', { axes: [1, 0] }, b)) }),
+    {
+      // Products of 40 rounded terms: the dtype tolerance applies to the f32 sum stored in the dtype.
+    },
+  );
+}
+{
+  const g = new G();
+  const a = g.input('a', 'i32', [3, 4]);
+  const b = g.input('b', 'i32', [4, 2]);
+  const c = g.input('c', 'i8', [3, 4]);
+  add(
+    'einsum int',
+    g.graph({
+      mm: g.einsum('ij,jk->ik', a, b),
+      sum: g.einsum('ij->', a),
+      wrap_i8: g.einsum('ij,ij->i', c, c),
+    }),
+    {
+      inputs: {
+        a: ht('i32', [3, 4], [2147483647, 1, -5, 3, 7, 8, 9, 10, -2147483648, 0, 1, 1]),
+        b: ht('i32', [4, 2], [2, 1, 3, -1, 4, 0, 5, 2]),
+        c: ht('i8', [3, 4], [100, 100, 1, 2, -128, 127, 3, 4, 50, 60, 70, 80]),
+      },
+    },
+  );
+}
+
+// ---------- sizes that take the parallel paths and cross the GEMM blocking ----------
+{
+  const g = new G();
+  const x = g.input('x', 'f32', [96, 700]);
+  const y = g.input('y', 'f32', [8, 300, 40]);
+  const idx = g.input('idx', 'i32', [5000]);
+  add(
+    'large elementwise and reductions',
+    g.graph({
+      ew: g.bin('mul', g.un('exp', x), g.full(2, 'f32', [])),
+      sum0: g.op('reduce', { fn: 'sum', axes: [0], keepdim: true }, x),
+      max1: g.op('reduce', { fn: 'max', axes: [1], keepdim: false }, x),
+      mid: g.op('reduce', { fn: 'sum', axes: [1], keepdim: false }, y),
+      top: g.op('topk', { k: 3, axis: 1, output: 'indices' }, x),
+      scatter: g.op(
+        'scatter_add',
+        { axis: 0 },
+        g.full(0, 'f32', [700]),
+        idx,
+        g.op(
+          'reshape',
+          { shape: [dimConst(5000)] },
+          g.op('slice', { starts: [dimConst(0), dimConst(0)], sizes: [dimConst(50), dimConst(100)], steps: [1, 1] }, x),
+        ),
+      ),
+    }),
+    {
+      inputs: {
+        idx: ht(
+          'i32',
+          [5000],
+          Array.from({ length: 5000 }, (_, i) => ((i * 7919) % 760) - 30),
+        ),
+      },
+    },
+  );
+}
+{
+  const g = new G();
+  const a = g.input('a', 'f32', [100, 300]);
+  const b = g.input('b', 'f32', [300, 530]);
+  const x = g.input('x', 'f32', [3, 50, 70]);
+  const w = g.input('w', 'f32', [70, 40]);
+  add(
+    'large gemm across the blocking',
+    g.graph({
+      mm: g.einsum('ik,kj->ij', a, b),
+      mm_t: g.einsum('ik,kj->ji', a, b),
+      bcast: g.einsum('bij,jk->bik', x, w),
+      scaled: g.einsum(
+        'bij,jk->bik',
+        g.bin('mul', x, x),
+        g.op('permute', { axes: [1, 0] }, g.op('permute', { axes: [1, 0] }, w)),
+      ),
+    }),
+    { tol: { rtol: 1e-4, atol: 1e-4 } },
+  );
+}
+
+// Every register tile and blocking the lowering can pick (the host's is above), on edge sizes:
+// M, N and K around MR, NR, KC, MC and the small-M path, transposed and fused operands.
+for (const [name, gemm] of Object.entries(SCHEDULES)) {
+  const g = new G();
+  const a = g.input('a', 'f32', [17, 263]);
+  const b = g.input('b', 'f32', [263, 45]);
+  const row = g.input('row', 'f32', [3, 263]);
+  const x = g.input('x', 'f32', [2, 101, 20]);
+  const y = g.input('y', 'f32', [2, 20, 9]);
+  const h = g.input('h', 'bf16', [15, 33]);
+  const k = g.input('k', 'f16', [33, 7]);
+  addLowered(
+    `gemm schedule ${name}`,
+    g.graph({
+      mm: g.einsum('ik,kj->ij', a, b),
+      small_m: g.einsum('ik,kj->ij', row, b),
+      trans: g.einsum('ki,jk->ji', g.op('permute', { axes: [1, 0] }, a), g.op('permute', { axes: [1, 0] }, b)),
+      batched: g.einsum('bik,bkj->bij', x, y),
+      fused: g.einsum('bik,bkj->bji', g.un('exp', g.bin('mul', x, g.full(0.1, 'f32', []))), y),
+      half: g.einsum('ik,kj->ij', h, g.cast(k, 'bf16')),
+    }),
+    { gemm },
+    { tol: { rtol: 1e-4, atol: 1e-4 } },
+  );
+}
+
+// ---------- params and updates ----------
+{
+  const g = new G();
+  const x = g.input('x', 'f32', ['B', 4]);
+  const w = g.param('lin.weight', 'f32', [4, 3]);
+  const bias = g.param('lin.bias', 'bf16', [3]);
+  const mean = g.param('bn.running_mean', 'f32', [4], 'buffer', { fn: 'zeros', args: {} });
+  const y = g.bin('add', g.einsum('bi,io->bo', x, w), g.cast(bias, 'f32'));
+  const newMean = g.bin('add', mean, g.op('reduce', { fn: 'sum', axes: [0], keepdim: false }, x));
+  add('params and updates', g.graph({ y }, [{ path: 'bn.running_mean', node: newMean }]), { dims: { B: 3 } });
+  covered.add('input');
+  covered.add('param');
+}
+
+{
+  // Outputs that are inputs, params, or the same node twice; an update that is also an output;
+  // a no-op update (a buffer set to itself).
+  const g = new G();
+  const x = g.input('x', 'f32', [2, 3]);
+  const p = g.param('p', 'f32', [3]);
+  const buf = g.param('state.count', 'i32', [1], 'buffer', { fn: 'zeros', args: {} });
+  const keep = g.param('state.keep', 'f32', [2], 'buffer', { fn: 'ones', args: {} });
+  const y = g.bin('add', x, p);
+  const next = g.bin('add', buf, g.full(1, 'i32', [1]));
+  add(
+    'aliased outputs and updates',
+    g.graph(
+      [
+        { name: 'x_again', node: x },
+        { name: 'p', node: p },
+        { name: 'y', node: y },
+        { name: 'y2', node: y },
+        { name: 'count', node: next },
+      ],
+      [
+        { path: 'state.count', node: next },
+        { path: 'state.keep', node: keep },
+      ],
+    ),
+  );
+}
+
+// ---------- the batch ----------
+
+let batch: CBatch;
+beforeAll(() => {
+  batch = CBatch.build(
+    cases.map((c) => c.graph),
+    { lower: (i) => cases[i]!.lower },
+  );
+}, 120_000);
+
+describe('C backend vs interpreter: primitive ops', () => {
+  it('covers every primitive op and fn', () => {
+    expect([...OP_NAMES].filter((op) => !covered.has(op) && ![...covered].some((c) => c.startsWith(`${op}:`)))).toEqual(
+      [],
+    );
+    for (const fn of UNARY_FNS) expect(covered.has(`unary:${fn}`), fn).toBe(true);
+    for (const fn of [...ARITH_FNS, ...COMPARE_FNS, 'and', 'or'] as BinaryFn[])
+      expect(covered.has(`binary:${fn}`), fn).toBe(true);
+  });
+
+  it('rejects a repeated letter in one operand (ii->i) when the graph is built', () => {
+    const g = new G();
+    const sq = g.input('sq', 'f32', [3, 3]);
+    expect(() => g.einsum('ii->i', sq)).toThrow(/repeated letter/);
+  });
+
+  it('compares for real (a wrong value is caught)', () => {
+    const good = ht('f32', [3], [1, NaN, Infinity]);
+    expect(compare('t', good, good)).toEqual([]);
+    expect(compare('t', ht('f32', [3], [1.001, NaN, Infinity]), good)).toHaveLength(1);
+    expect(compare('t', ht('f32', [3], [1, 0, Infinity]), good)).toHaveLength(1);
+    expect(compare('t', ht('f32', [3], [1, NaN, -Infinity]), good)).toHaveLength(1);
+    expect(compare('t', ht('i32', [2], [1, 2]), ht('i32', [2], [1, 3]))).toHaveLength(1);
+  });
+
+  for (const [i, c] of cases.entries()) {
+    it(c.name, () => {
+      c.runs.forEach((run, k) => assertClean(c.graph, runAndCompare(batch, i, run).problems, `run ${k}`));
+    });
+  }
+});
+
+// ---------- one library, two bindings ----------
+
+describe('symbolic dims: one compiled library, two bindings on one Executable', () => {
+  it('runs [B, T] graphs at two sizes with the same Executable', () => {
+    const g = new G();
+    const x = g.input('x', 'f32', ['B', 'T', 8]);
+    const ids = g.input('ids', 'i32', ['B', 'T']);
+    const w = g.param('emb.weight', 'f32', [10, 8]);
+    const emb = g.op('gather', { axis: 0 }, w, ids);
+    const h = g.bin('add', x, emb);
+    const m = g.op('reduce', { fn: 'max', axes: [2], keepdim: true }, h);
+    const e = g.un('exp', g.bin('sub', h, m));
+    const soft = g.bin('div', e, g.op('reduce', { fn: 'sum', axes: [2], keepdim: true }, e));
+    const scores = g.einsum('btd,bsd->bts', soft, h);
+    const top = g.op('topk', { k: 2, axis: 2, output: 'indices' }, scores);
+    const T = dimSym('T');
+    const pooled = g.op('window', { axes: [1], size: [2], stride: [2], dilation: [1] }, h);
+    const pad = g.op(
+      'pad',
+      {
+        pads: [
+          [dimConst(0), dimConst(0)],
+          [dimConst(1), T],
+          [dimConst(0), dimConst(0)],
+        ],
+        value: 0,
+      },
+      h,
+    );
+    const graph = g.graph({ soft, scores, top, pooled, pad, t: g.op('dim', { value: T, dtype: 'i32' }) });
+    const one = CBatch.build([graph]);
+    const params = seededParams(graph, new Map(), 5);
+    const weights = weightBuffers(params);
+    const exe = one.executable(0, weights);
+    const shapes: [number, number][] = [
+      [1, 6],
+      [3, 11],
+      [1, 6],
+    ];
+    for (const [B, T] of shapes) {
+      const r = runAndCompare(one, 0, { exe: { exe, weights, params }, seed: B * 100 + T, dims: { B, T } });
+      assertClean(graph, r.problems, `B=${B} T=${T}`);
+      expect(r.c['soft']!.dims).toEqual([B, T, 8]);
+      expect(toHost(r.c['t']!).data[0]).toBe(T);
+    }
+    expect(one.lib.kernelCount).toBe(one.plans[0]!.kernels.length);
+  });
+});
