@@ -184,7 +184,9 @@ function allocate(bytes: number, what: string): ArrayBuffer {
     return native().alignedBuffer(bytes);
   } catch (e) {
     if (e instanceof RangeError || (e instanceof Error && /alloc/i.test(e.message)))
-      throw new RunError(`cannot allocate ${bytes.toLocaleString('en-US')} bytes for ${what} at these sizes (${e.message})`);
+      throw new RunError(
+        `cannot allocate ${bytes.toLocaleString('en-US')} bytes for ${what} at these sizes (${e.message})`,
+      );
     throw e;
   }
 }
