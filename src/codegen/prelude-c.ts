@@ -22,6 +22,7 @@ export const PRELUDE_FUNCTIONS: readonly string[] = [
   'fmc_wrap',
   // unary float
   'fmc_neg_f',
+  'fmc_sel_f',
   'fmc_exp_f',
   'fmc_log_f',
   'fmc_sqrt_f',
@@ -104,14 +105,97 @@ FMC_FN int64_t fmc_wrap(int64_t x, int bits) {
 /* ---------- unary float: IEEE, as JavaScript's Math (recip(0) = inf, rsqrt(-1) = nan, log(0) = -inf) ---------- */
 
 FMC_FN float fmc_neg_f(float x) { return -x; }
-FMC_FN float fmc_exp_f(float x) { return expf(x); }
-FMC_FN float fmc_log_f(float x) { return logf(x); }
+
+/* c ? a : b without a branch: an operand computed only for a ternary is sunk into a branch, which */
+/* GCC cannot if-convert back when it may raise an FP exception (-ftrapping-math): no vectorization. */
+FMC_FN float fmc_sel_f(int c, float a, float b) {
+  uint32_t m = 0u - (uint32_t)c;
+  return fmc_bits_f32((fmc_f32_bits(a) & m) | (fmc_f32_bits(b) & ~m));
+}
+
+/* exp, branch-free: exp(x) = 2^n exp(r), n = round(x / ln2), r = x - n ln2 (Cody-Waite, exact), */
+/* exp(r) by a degree-6 minimax polynomial on |r| <= ln2 / 2, 2^n as two normal powers of two (a */
+/* subnormal result rounds once, overflow gives inf); x is clamped to [-104, 89] first (exp is 0 */
+/* below, inf above; a NaN passes). fmaf, here and below, is exact: the same bits on every target, */
+/* one instruction with FMA (x86-64 -march=native on a recent CPU, ARM64, CUDA), else a slow call. */
+FMC_FN float fmc_exp_f(float x) {
+  float c = fmc_sel_f(x < -104.0f, -104.0f, fmc_sel_f(x > 89.0f, 89.0f, x));
+  float t = fmaf(c, 1.44269502f, 12582912.0f); /* 1.5 * 2^23 + n: n is in the low mantissa bits */
+  float k = t - 12582912.0f;
+  float r = fmaf(k, -0.693145751953125f, c);
+  r = fmaf(k, -1.42860677e-6f, r);
+  float q = fmaf(0.0013814602f, r, 0.008368716f);
+  q = fmaf(q, r, 0.04166839f);
+  q = fmaf(q, r, 0.16666521f);
+  q = fmaf(q, r, 0.49999994f);
+  float p = fmaf(r * r, q, r) + 1.0f;
+  uint32_t e = fmc_f32_bits(t) - 0x4b3fff6au; /* n + 150, in [0, 278] */
+  uint32_t h = e >> 1;
+  return p * fmc_bits_f32((h + 52u) << 23) * fmc_bits_f32((e - h + 52u) << 23);
+}
+
+/* log, branch-free: x = 2^k m, m in [sqrt(1/2), sqrt(2)) (a subnormal x scaled by 2^23 first), */
+/* log(x) = k ln2 + log1p(f), f = m - 1 exact, log1p(f) = f + f^2 Q(f), Q a degree-8 minimax fit, */
+/* k ln2 in two parts (the high one exact); 0, negatives, inf and NaN are selected at the end. */
+FMC_FN float fmc_log_f(float x) {
+  int tiny = x < 1.17549435e-38f;
+  uint32_t u = fmc_f32_bits(fmc_sel_f(tiny, x * 8388608.0f, x)) + 0x00cafb0du; /* - bits(sqrt(1/2)) + 2^30 */
+  float k = (float)(int32_t)(u >> 23) - fmc_sel_f(tiny, 151.0f, 128.0f);
+  float f = fmc_bits_f32((u & 0x7fffffu) + 0x3f3504f3u) - 1.0f;
+  float q = -0.07621779f;
+  q = fmaf(q, f, 0.12904435f);
+  q = fmaf(q, f, -0.13242988f);
+  q = fmaf(q, f, 0.14181826f);
+  q = fmaf(q, f, -0.16609083f);
+  q = fmaf(q, f, 0.20001973f);
+  q = fmaf(q, f, -0.25001583f);
+  q = fmaf(q, f, 0.33333325f);
+  q = fmaf(q, f, -0.49999988f);
+  float y = fmaf(k, 0.693145751953125f, fmaf(k, 1.42860677e-6f, fmaf(f * f, q, f)));
+  y = fmc_sel_f(x == 0.0f, -INFINITY, fmc_sel_f(x < 0.0f, NAN, y));
+  return fmc_sel_f(!(x <= 3.40282347e38f), x, y); /* inf, NaN */
+}
+
 FMC_FN float fmc_sqrt_f(float x) { return sqrtf(x); }
 FMC_FN float fmc_rsqrt_f(float x) { return 1.0f / sqrtf(x); }
 FMC_FN float fmc_sin_f(float x) { return sinf(x); }
 FMC_FN float fmc_cos_f(float x) { return cosf(x); }
-FMC_FN float fmc_tanh_f(float x) { return tanhf(x); }
-FMC_FN float fmc_erf_f(float x) { return erff(x); }
+
+/* tanh of |x| with the sign of x put back: |x| + |x|^3 P(x^2) below 0.625, else */
+/* 1 - 2 / (exp(2|x|) + 1), |x| clamped to 10 (tanh rounds to 1 from 9.011). */
+FMC_FN float fmc_tanh_f(float x) {
+  float a = fabsf(x), s = a * a, t = fmc_sel_f(a > 10.0f, 10.0f, a);
+  float p = -0.0057049864f;
+  p = fmaf(p, s, 0.020639086f);
+  p = fmaf(p, s, -0.053739715f);
+  p = fmaf(p, s, 0.13331442f);
+  p = fmaf(p, s, -0.3333328f);
+  float big = fmaf(-2.0f, 1.0f / (fmc_exp_f(t + t) + 1.0f), 1.0f);
+  float y = fmc_sel_f(a < 0.625f, fmaf(a, s * p, a), big);
+  return fmc_bits_f32(fmc_f32_bits(y) | (fmc_f32_bits(x) & 0x80000000u));
+}
+
+/* erf of |x| with the sign of x put back: |x| (1 + P(x^2)) below 0.921875, else 1 - exp(Q(|x|)), */
+/* Q a polynomial fit to log(erfc) on [0.921875, 4] (|x| clamped to 4; erf rounds to 1 from 3.92). */
+FMC_FN float fmc_erf_f(float x) {
+  float a = fabsf(x), s = a * a, t = fmc_sel_f(a > 4.0f, 4.0f, a);
+  float p = -0.0005990852f;
+  p = fmaf(p, s, 0.00499318f);
+  p = fmaf(p, s, -0.026766615f);
+  p = fmaf(p, s, 0.11281816f);
+  p = fmaf(p, s, -0.37612495f);
+  p = fmaf(p, s, 0.12837915f);
+  float q = 0.00019572071f;
+  q = fmaf(q, t, -0.0030410932f);
+  q = fmaf(q, t, 0.022218453f);
+  q = fmaf(q, t, -0.10391403f);
+  q = fmaf(q, t, -0.63720226f);
+  q = fmaf(q, t, -1.1276637f);
+  q = fmaf(q, t, -0.0001985546f);
+  float y = fmc_sel_f(a < 0.921875f, fmaf(a, p, a), 1.0f - fmc_exp_f(q));
+  return fmc_bits_f32(fmc_f32_bits(y) | (fmc_f32_bits(x) & 0x80000000u));
+}
+
 FMC_FN float fmc_abs_f(float x) { return fabsf(x); }
 FMC_FN float fmc_recip_f(float x) { return 1.0f / x; }
 FMC_FN float fmc_floor_f(float x) { return floorf(x); }

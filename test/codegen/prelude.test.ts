@@ -273,6 +273,44 @@ describe.skipIf(!hasCC)('C prelude vs the interpreter', () => {
     expectNone(fails);
   });
 
+  it('exp, log, tanh and erf densely, and where their formulas switch, saturate or go subnormal', () => {
+    const sweep = (lo: number, hi: number, n: number): number[] =>
+      Array.from({ length: n + 1 }, (_, i) => Math.fround(lo + ((hi - lo) * i) / n));
+    /** x (rounded to f32, positive) and its k f32 neighbours on each side. */
+    const near = (x: number, k = 64): number[] => {
+      const b = f32Bits(Math.fround(x));
+      return Array.from({ length: 2 * k + 1 }, (_, i) => bitsToF32(b - k + i));
+    };
+    const both = (xs: number[]): number[] => [...xs, ...xs.map((x) => -x)];
+    const pow2 = Array.from({ length: 277 }, (_, i) => near(2 ** (i - 149), 2)).flat();
+    const cases: Record<'exp' | 'log' | 'tanh' | 'erf', number[]> = {
+      // overflow to inf at 88.7228, subnormal results below -87.3365, 0 below -103.972
+      exp: [...sweep(-110, 95, 40000), ...both(near(88.72284)), ...both(near(87.33654)), ...both(near(103.97208))],
+      // k = 0 around 1, the reduction's switch at sqrt(2) / 2 (and times powers of 2), subnormal inputs
+      log: [
+        ...sweep(0, 4, 40000),
+        ...near(1, 2000),
+        ...near(Math.SQRT1_2),
+        ...near(Math.SQRT2),
+        ...near(3 * 2 ** -140),
+        ...pow2,
+      ],
+      // the polynomial / exp switch at 0.625, tanh = 1 from 9.0109
+      tanh: [...sweep(-12, 12, 40000), ...both(near(0.625)), ...both(near(9.0109)), ...both(near(10)), ...pow2],
+      // the polynomial / 1 - exp switch at 0.921875, erf = 1 from 3.9192, the clamp at 4
+      erf: [...sweep(-5, 5, 40000), ...both(near(0.921875)), ...both(near(3.9192)), ...both(near(4)), ...pow2],
+    };
+    const fails: string[] = [];
+    for (const [fn, xs] of Object.entries(cases) as [keyof typeof cases, number[]][]) {
+      const got = run(`${fn}_f`, xs.map(fw)).map(wf);
+      xs.forEach((x, i) => {
+        const want = Math.fround(UNARY[fn](x));
+        if (floatMismatch(fn, got[i]!, want)) fails.push(`${fn}(${show(x)}): C ${show(got[i]!)}, interp ${show(want)}`);
+      });
+    }
+    expectNone(fails);
+  });
+
   it('binary float functions, all pairs of the grid', () => {
     const ps = pairs(F32_GRID);
     const ta = hostTensor(
