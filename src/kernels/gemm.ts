@@ -44,6 +44,9 @@ export function gemmGroups(n: NodeOf<'einsum'>): Groups | undefined {
   const g: Groups = { batch: [], m: [], n: [], k: [] };
   for (const c of out) (a.includes(c) && b.includes(c) ? g.batch : a.includes(c) ? g.m : g.n).push(c);
   for (const c of a) if (!out.includes(c)) g.k.push(c);
+  // Without M or N letters (a matrix-vector product, a depthwise convolution) register
+  // tiles would be mostly padding: the plain einsum loops do better.
+  if (g.m.length === 0 || g.n.length === 0) return undefined;
   return g;
 }
 

@@ -5,7 +5,7 @@
 // Materialized: inputs, params, contractions, reductions, topk, scatter_add, outputs and
 // updates, and nodes read more than once unless recomputing them is only index math.
 // Operands of contractions and topk, which are read many times, are materialized unless
-// they are such index math over a buffer.
+// they are such index math over a buffer (then the computed node below the index math is).
 
 import { type Graph, type Node, type NodeOf, argsKey, liveNodes } from '../ir/graph.js';
 import { numel } from '../ir/infer.js';
@@ -35,7 +35,16 @@ function chooseMaterialized(live: readonly Node[], roots: readonly Node[]): Set<
   for (const n of live) {
     if (ALWAYS.has(n.op)) m.add(n);
     else if ((uses.get(n) ?? 0) > 1 && !cheap(n)) m.add(n);
-    if (n.op === 'einsum' || n.op === 'topk') for (const i of n.inputs) if (!isView(i)) m.add(i);
+    // Operands read many times get a buffer; under movement ops (a convolution's pad and
+    // window) the buffer goes below them, so the window stays a view and is not copied.
+    if (n.op === 'einsum' || n.op === 'topk')
+      for (const i of n.inputs) {
+        if (isView(i)) continue;
+        let base = i;
+        while (MOVEMENT.has(base.op)) base = base.inputs[0]!;
+        m.add(base);
+        if (!isView(i)) m.add(i);
+      }
   }
   for (const r of roots) m.add(r);
   return m;
