@@ -24,7 +24,7 @@ using Kernel = void (*)(void* const* args, const int64_t* dims);
 using SetThreads = void (*)(int32_t n);
 
 constexpr int32_t kAbiVersion = 1;
-constexpr int32_t kMaxArgs = 64;
+constexpr int32_t kMaxArgs = 4096;  // a kernel of a 64-expert MoE can take more than 64 buffers
 
 /**
  * Marks the OpenMP runtime the library pulled in (if any) RTLD_NODELETE: dlclose of the last
@@ -248,7 +248,7 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
 
   // Execution.
   const int64_t* dimsData = dims.Data();
-  void* args[kMaxArgs];
+  std::vector<void*> args(kMaxArgs);
   size_t record = 0;
   for (size_t i = 0; i < length; record++) {
     Kernel fn = kernels[records[i]];
@@ -256,11 +256,11 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
     for (int32_t j = 0; j < argCount; j++) args[j] = pointers[records[i + 2 + j]];
     if (timings != nullptr) {
       auto start = std::chrono::steady_clock::now();
-      fn(args, dimsData);
+      fn(args.data(), dimsData);
       auto end = std::chrono::steady_clock::now();
       timings[record] = static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(end - start).count());
     } else {
-      fn(args, dimsData);
+      fn(args.data(), dimsData);
     }
     i += 2 + static_cast<size_t>(argCount);
   }

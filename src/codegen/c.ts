@@ -162,7 +162,8 @@ export const C_DIALECT: Dialect = {
   dim,
   loopPragmas: (s) => loopPragmas(s, dim),
   declare: (name, t, value) => `${SCALAR[t]} ${name} = ${value};`,
-  declareArray: (name, t, size) => `${SCALAR[t]} ${name}[${size}] __attribute__((aligned(64)));`,
+  declareArray: (name, t, size, space) =>
+    `${space === 'thread' ? 'static _Thread_local ' : ''}${SCALAR[t]} ${name}[${size}] __attribute__((aligned(64)));`,
   barrier: () => '/* barrier: nothing on the CPU */',
   mma: (s, aOff, bOff, kc) => `${mmaName(s.mr, s.nr)}(${kc}, ${s.a} + ${aOff}, ${s.b} + ${bOff}, ${s.acc});`,
   kernelOpen,

@@ -30,7 +30,7 @@ export interface Dialect {
   /** Lines before a loop (pragmas), given the loop. */
   loopPragmas(s: Extract<KStmt, { k: 'for' }>): string[];
   declare(name: string, t: KScalar, value: string): string;
-  declareArray(name: string, t: KScalar, size: number, space: 'local' | 'shared'): string;
+  declareArray(name: string, t: KScalar, size: number, space: 'local' | 'shared' | 'thread'): string;
   barrier(): string;
   /** The register-tile contraction statement (see KStmt 'mma'), given rendered offsets and kc. */
   mma(s: Extract<KStmt, { k: 'mma' }>, aOffset: string, bOffset: string, kc: string): string;

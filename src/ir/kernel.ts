@@ -68,13 +68,17 @@ export type KStmt =
   /** Declares a mutable scalar local. */
   | { readonly k: 'let'; readonly name: string; readonly t: KScalar; readonly value: KExpr }
   | { readonly k: 'set'; readonly name: string; readonly value: KExpr }
-  /** Declares a local array (`shared`: one per GPU block; on the CPU it is local too). */
+  /**
+   * Declares a local array: `local` (registers or stack), `shared` (one per GPU block; on the
+   * CPU local too), or `thread` (large scratch, one per thread and kept between calls, so it
+   * never sits on a thread's stack).
+   */
   | {
       readonly k: 'array';
       readonly name: string;
       readonly t: KScalar;
       readonly size: number;
-      readonly space: 'local' | 'shared';
+      readonly space: 'local' | 'shared' | 'thread';
     }
   | { readonly k: 'astore'; readonly name: string; readonly index: KExpr; readonly value: KExpr }
   | { readonly k: 'if'; readonly cond: KExpr; readonly then: readonly KStmt[]; readonly else?: readonly KStmt[] }

@@ -5,7 +5,7 @@
 import type { Dim } from '../ir/dims.js';
 import type { NodeOf } from '../ir/graph.js';
 import { parseEinsum } from '../ir/infer.js';
-import { type KExpr, type KStmt, dot, ivar, loop, scalarOf } from '../ir/kernel.js';
+import { type KExpr, type KStmt, cmp, dot, ivar, loop, scalarOf } from '../ir/kernel.js';
 import type { KernelBuilder } from './builder.js';
 import { type Fuser, stridesOf } from './expr.js';
 import { nest, numelOf } from './elementwise.js';
@@ -44,12 +44,16 @@ export function einsumKernel(kb: KernelBuilder, f: Fuser, n: NodeOf<'einsum'>, o
           n.inputs[i]!,
           [...ins[i]!].map((c) => env.get(c)!),
         );
+      const product = (): KExpr => (ins.length === 1 ? operand(0) : cmp('&&', operand(0), operand(1)));
+      // bool: the interpreter's sum of products wrapped to 0/1 is an `or` of `and`s.
       const step: KExpr =
-        ins.length === 1
-          ? { k: 'bin', fn: 'add', a: accv, b: operand(0), t }
-          : t === 'f32'
-            ? { k: 'fma', a: operand(0), b: operand(1), c: accv }
-            : { k: 'bin', fn: 'add', a: accv, b: { k: 'bin', fn: 'mul', a: operand(0), b: operand(1), t }, t };
+        t === 'bool'
+          ? cmp('||', accv, product())
+          : ins.length === 1
+            ? { k: 'bin', fn: 'add', a: accv, b: operand(0), t }
+            : t === 'f32'
+              ? { k: 'fma', a: operand(0), b: operand(1), c: accv }
+              : { k: 'bin', fn: 'add', a: accv, b: { k: 'bin', fn: 'mul', a: operand(0), b: operand(1), t }, t };
       let inner: KStmt[] = [{ k: 'set', name: acc, value: step }];
       for (let j = summed.length - 1; j >= 0; j--) inner = [loop(svars[j]!, kb.dim(sizes.get(summed[j]!)!), inner)];
       const value: KExpr =

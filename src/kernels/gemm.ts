@@ -75,6 +75,9 @@ class GemmBuilder {
     out: number,
     readonly s: GemmSchedule,
   ) {
+    // The packing buffers hold whole panels only when the blocks are multiples of the tile.
+    if (s.MC % s.MR !== 0 || s.NC % s.NR !== 0)
+      throw new Error(`internal: GEMM blocks ${s.MC}×${s.NC} are not multiples of the ${s.MR}×${s.NR} tile`);
     this.g = gemmGroups(n)!;
     this.sizes = letterSizes(n);
     this.spec = parseEinsum(n.args.spec, 2);
@@ -224,8 +227,8 @@ class GemmBuilder {
       ]),
     ];
     const body: KStmt[] = [
-      { k: 'array', name: ap, t: 'f32', size: MC * KC, space: 'local' },
-      { k: 'array', name: bp, t: 'f32', size: KC * NC, space: 'local' },
+      { k: 'array', name: ap, t: 'f32', size: MC * KC, space: 'thread' },
+      { k: 'array', name: bp, t: 'f32', size: KC * NC, space: 'thread' },
       let64(mb, mbs),
       let64(b, ix('/', ivar(it), mul(mBlocks, nBlocks))),
       let64(m0, mul(ix('%', ix('/', ivar(it), nBlocks), mBlocks), ivar(mb))),

@@ -11,6 +11,7 @@ import { type Graph, type Node, type NodeOf, argsKey, liveNodes } from '../ir/gr
 import { numel } from '../ir/infer.js';
 import type { Kernel, KStmt } from '../ir/kernel.js';
 import { KernelBuilder, PlanTables } from './builder.js';
+import { planChecks } from './checks.js';
 import { copyKernel, elementwiseKernel } from './elementwise.js';
 import { einsumKernel } from './einsum.js';
 import { Fuser } from './expr.js';
@@ -116,9 +117,19 @@ export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
     emit(kindOf(n), (kb) => kernelFor(kb, fuser, n, out, gemm), note);
   }
   for (const { node, buffer } of copies) emit('copy', (kb) => copyKernel(kb, fuser, node, buffer), 'output copy');
+  // Updates are applied one after another once the launches are done, so an update whose
+  // value is another param or buffer (`set b = a` beside `set a = x`) copies it first.
   const updates = g.updates
     .filter((u) => !(u.node.op === 'param' && u.node.args.path === u.path))
-    .map((u) => ({ path: u.path, from: buffers.get(u.node)! }));
+    .map((u) => {
+      let from = buffers.get(u.node)!;
+      if (u.node.op === 'param' || u.node.op === 'input') {
+        const copy = tables.buffer(u.node.type.dtype, numel(u.node.type.shape), 'transient');
+        emit('copy', (kb) => copyKernel(kb, fuser, u.node, copy), 'update copy');
+        from = copy;
+      }
+      return { path: u.path, from };
+    });
   return {
     name: g.name,
     dims: g.dims,
@@ -129,6 +140,7 @@ export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
     inputs,
     outputs,
     params,
+    checks: planChecks(live),
     updates,
   };
 }

@@ -40,6 +40,17 @@ export interface PlanParam {
   readonly init: Init;
 }
 
+/**
+ * A condition the bound dims must meet before anything runs (the interpreter's run-time
+ * checks): `value` ≥ 0, unless `unless` is given and is 0 (an empty slice reads nothing).
+ */
+export interface PlanCheck {
+  readonly value: Dim;
+  readonly unless?: Dim;
+  /** What fails, for the error (block paths are user text; never rendered into code). */
+  readonly what: string;
+}
+
 export interface Plan {
   /** The function's name (`forward`). */
   readonly name: string;
@@ -53,6 +64,8 @@ export interface Plan {
   readonly inputs: readonly PlanTensor[];
   readonly outputs: readonly PlanTensor[];
   readonly params: readonly PlanParam[];
+  /** Conditions on the bound dims, checked before the launches. */
+  readonly checks: readonly PlanCheck[];
   /** Buffer updates (`set`): after the launches, `from` is copied into param `path`. */
   readonly updates: readonly { readonly path: string; readonly from: number }[];
 }

@@ -94,7 +94,9 @@ export function scatterAddKernel(kb: KernelBuilder, f: Fuser, n: NodeOf<'scatter
   const tgt = kb.fresh('t');
   const pos = dot([...s.slice(0, axis), ivar(tgt), ...s.slice(axis + r)], ost);
   const cur: KExpr = { k: 'load', buf: o, index: pos, t };
-  const sum: KExpr = { k: 'bin', fn: 'add', a: cur, b: f.at(kb, src, s), t };
+  // bool adds are `or`, as the interpreter's (wrapped to 0/1) are.
+  const sum: KExpr =
+    t === 'bool' ? cmp('||', cur, f.at(kb, src, s)) : { k: 'bin', fn: 'add', a: cur, b: f.at(kb, src, s), t };
   const value: KExpr =
     t === 'i64' && n.type.dtype !== 'i64' ? { k: 'cast', from: 'i64', to: n.type.dtype, a: sum, t } : sum;
   let body: KStmt[] = [

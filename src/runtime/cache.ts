@@ -16,7 +16,7 @@
 // and every process returns a valid path.
 
 import { chmodSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { cpus, homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CompileCacheError } from './cache-error.js';
@@ -68,6 +68,25 @@ export interface CacheKeyParts {
   compilerIdentity: string;
   version?: string;
   target?: string;
+  /** The CPU the library is built for (`-march=native`); default: this machine's. */
+  machine?: string;
+}
+
+/**
+ * This machine's CPU as `-march=native` sees it (architecture, model name and feature flags),
+ * so a cache shared between machines (an NFS home) never hands one CPU another's build.
+ */
+let machine: string | undefined;
+export function machineIdentity(): string {
+  if (machine !== undefined) return machine;
+  let flags = '';
+  try {
+    flags = /^(?:flags|Features)\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? '';
+  } catch {
+    // no /proc: architecture and model name only
+  }
+  machine = [process.arch, cpus()[0]?.model ?? '', flags].join('|');
+  return machine;
 }
 
 /**
@@ -81,6 +100,7 @@ export function cacheKey(parts: CacheKeyParts): string {
     parts.target ?? 'c',
     parts.version ?? fmcVersion(),
     parts.compilerIdentity,
+    parts.machine ?? machineIdentity(),
     String(parts.flags.length),
     ...parts.flags,
     parts.source,

@@ -122,12 +122,19 @@ export class Executable {
       if (!(t instanceof Tensor)) throw new RunError(`input '${spec.name}' is not a Tensor`);
       const want = `${spec.dtype}[${spec.shape.map(dimToString).join(', ')}]`;
       if (t.dtype !== spec.dtype) throw new RunError(`input '${spec.name}' has dtype ${t.dtype}, expected ${want}`);
+      let length: number;
       try {
-        void t.data;
+        length = t.data.length;
       } catch (e) {
         if (e instanceof TensorError) throw new RunError(`input '${spec.name}': ${e.message}`);
         throw e;
       }
+      // Kernels read inputs in place: a buffer shrunk or transferred since the Tensor was made
+      // must not be read past its end.
+      if (length !== t.size)
+        throw new RunError(
+          `input '${spec.name}' holds ${length} elements, its dims [${t.dims.join(', ')}] need ${t.size}`,
+        );
       if (t.dims.length !== spec.shape.length)
         throw new RunError(`input '${spec.name}' has rank ${t.dims.length} ([${t.dims.join(', ')}]), expected ${want}`);
       shapes.set(spec.name, [...t.dims]);
@@ -148,6 +155,9 @@ export class Executable {
       );
       for (const d of this.plan.dims)
         if (!dims.has(d)) throw new EvalError(`dim '${d}' is not determined by the input shapes; give it in dims`);
+      for (const c of this.plan.checks)
+        if (concreteInt(c.value, dims) < 0 && (c.unless === undefined || concreteInt(c.unless, dims) !== 0))
+          throw new EvalError(`${c.what} with ${[...dims].map(([k, v]) => `${k} = ${v}`).join(', ')}`);
       const slots = BigInt64Array.from(this.plan.slots.map((s) => BigInt(concreteInt(s, dims))));
       const elements = this.plan.buffers.map((buf) => concreteInt(buf.size, dims));
       const bad = this.plan.buffers.find((buf) => elements[buf.id]! < 0);

@@ -36,7 +36,7 @@ export interface NativeAddon {
   loadLibrary(path: string): NativeLibrary;
   /**
    * Runs a launch list in one call. `launches` holds records `[kernelIndex, argCount, view_0 …
-   * view_{argCount-1}]` (argCount <= 64); argument j is `data(views[view_j]) + viewOffsets[view_j]`;
+   * view_{argCount-1}]` (argCount <= 4096); argument j is `data(views[view_j]) + viewOffsets[view_j]`;
    * every kernel gets `dims`. Everything is validated before any kernel runs. `timings`, if
    * given, needs one slot per record and receives each launch's wall time in nanoseconds.
    */

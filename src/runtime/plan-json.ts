@@ -27,6 +27,11 @@ export function planToJson(p: Plan): unknown {
     inputs: p.inputs.map((t) => ({ ...t, shape: dims(t.shape) })),
     outputs: p.outputs.map((t) => ({ ...t, shape: dims(t.shape) })),
     params: p.params.map((t) => ({ ...t, shape: dims(t.shape) })),
+    checks: p.checks.map((c) => ({
+      value: dimToString(c.value),
+      ...(c.unless ? { unless: dimToString(c.unless) } : {}),
+      what: c.what,
+    })),
     updates: p.updates,
   };
 }
@@ -101,6 +106,14 @@ export function planFromJson(v: unknown, kernelCount: number): Plan {
         dtype: dtype(x.dtype, 'param dtype'),
         shape: arr(x.shape, 'param shape').map((d) => dim(d, 'param dim')),
         init: init as unknown as Init,
+      };
+    }),
+    checks: arr(o.checks, 'checks').map((c) => {
+      const x = obj(c, 'check');
+      return {
+        value: dim(x.value, 'check value'),
+        ...(x.unless !== undefined ? { unless: dim(x.unless, 'check condition') } : {}),
+        what: str(x.what, 'check text'),
       };
     }),
     updates: arr(o.updates, 'updates').map((u) => {

@@ -88,6 +88,8 @@ describe('cacheKey', () => {
     expect(key).toMatch(/^[0-9a-f]{64}$/);
     expect(cacheKey({ ...base })).toBe(key);
     expect(cacheKey({ ...base, version: fmcVersion(), target: 'c' })).toBe(key);
+    // A different CPU (a cache shared over NFS) never gets this build: -march=native.
+    expect(cacheKey({ ...base, machine: 'x64|another cpu|sse2' })).not.toBe(key);
     const others = [
       { ...base, source: PROBE + ' ' },
       { ...base, flags: [...FLAGS, '-g'] },

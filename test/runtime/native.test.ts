@@ -212,7 +212,7 @@ describe('loadLibrary and run', () => {
       [[ADD, 3, 2, -1, 0], /index 5: view index -1 out of range/],
       [[ADD, 3, 2, 0], /index 5: truncated \(3 view indices expected, 2 left\)$/],
       [[ADD], /index 5: truncated \(no argCount\)$/],
-      [[ADD, 65], /index 5: argCount 65 out of range \[0, 64\]$/],
+      [[ADD, 4097], /index 5: argCount 4097 out of range \[0, 4096\]$/],
       [[ADD, -1], /index 5: argCount -1 out of range/],
     ];
     for (const [bad, message] of cases) {

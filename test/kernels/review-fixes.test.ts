@@ -1,0 +1,83 @@
+// Cases a review found: bool scatter_add and einsum (sums of bools are `or`s), an update
+// whose value is another buffer (updates are applied in order after the launches), a kernel
+// with more than 64 buffers, and reads out of bounds that the plan's run-time checks stop.
+
+import { describe, expect, it } from 'vitest';
+import { compile } from '../../src/api/compile.js';
+import { RunError } from '../../src/runtime/executable.js';
+import { Tensor } from '../../src/runtime/tensor.js';
+import { CACHE_DIR, G, assertClean, checkGraphs, ht } from './c-harness.js';
+
+describe('C backend: review fixes', () => {
+  it('bool scatter_add and einsum give 0/1 like the interpreter', () => {
+    const g = new G();
+    const x = g.input('x', 'bool', [3]);
+    const idx = g.input('idx', 'i32', [4]);
+    const src = g.input('src', 'bool', [4]);
+    const m = g.input('m', 'bool', [2, 5]);
+    const graph = g.graph({
+      s: g.op('scatter_add', { axis: 0 }, x, idx, src),
+      e: g.einsum('ij,ij->i', m, m),
+      r: g.einsum('ij->j', m),
+    });
+    const { results } = checkGraphs([
+      {
+        graph,
+        run: {
+          inputs: {
+            x: ht('bool', [3], [1, 0, 0]),
+            idx: ht('i32', [4], [0, 0, 1, 1]),
+            src: ht('bool', [4], [1, 1, 1, 0]),
+            m: ht('bool', [2, 5], [1, 1, 1, 0, 0, 0, 0, 0, 0, 0]),
+          },
+        },
+      },
+    ]);
+    assertClean(graph, results[0]!.problems);
+    expect([...results[0]!.c.s!.data]).toEqual([1, 1, 0]);
+    expect([...results[0]!.c.e!.data]).toEqual([1, 0]);
+  });
+
+  it('an update whose value is another buffer takes its value from before the call', () => {
+    const m = compile(
+      `model Delay {
+  buffer prev: f32[4] = zeros()
+  buffer prev2: f32[4] = zeros()
+  fn forward(x: f32[T]) -> f32[4] {
+    set prev = x[:4]
+    set prev2 = prev
+    return prev2
+  }
+}
+`,
+      { cacheDir: CACHE_DIR },
+    );
+    const x = new Tensor('f32', Float32Array.from([1, 2, 3, 4, 5]), [5]);
+    const outs = [0, 1, 2].map(() => [...(Object.values(m.run({ x }))[0]!.data as Float32Array)]);
+    expect(outs).toEqual([
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+      [1, 2, 3, 4],
+    ]);
+  });
+
+  it('runs a kernel of more than 64 buffers', () => {
+    const g = new G();
+    const xs = Array.from({ length: 70 }, (_, i) => g.input(`x${i}`, 'f32', [3]));
+    const sum = xs.slice(1).reduce((acc, x) => g.bin('add', acc, x), xs[0]!);
+    const graph = g.graph({ sum });
+    const { results } = checkGraphs([{ graph }]);
+    assertClean(graph, results[0]!.problems);
+  });
+
+  it('refuses sizes that would read out of bounds, before running', () => {
+    const m = compile('model S {\n  fn forward(x: f32[T]) -> f32[4] {\n    return x[:4]\n  }\n}\n', {
+      cacheDir: CACHE_DIR,
+    });
+    expect(m.run({ x: new Tensor('f32', new Float32Array(6), [6]) })).toBeDefined();
+    expect(() => m.run({ x: new Tensor('f32', new Float32Array(2), [2]) })).toThrow(RunError);
+    expect(() => m.run({ x: new Tensor('f32', new Float32Array(2), [2]) })).toThrow(
+      /slice reads past the end of its input with T = 2/,
+    );
+  });
+});
