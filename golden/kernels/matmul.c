@@ -62,8 +62,8 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
   } else {
     #pragma omp parallel for schedule(static) if((d[0] * 2048) >= 32768)
     for (int64_t it_9 = 0; it_9 < ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)))); it_9++) {
-      float ap_18[24576] __attribute__((aligned(64)));
-      float bp_19[131072] __attribute__((aligned(64)));
+      static _Thread_local float ap_18[24576] __attribute__((aligned(64)));
+      static _Thread_local float bp_19[131072] __attribute__((aligned(64)));
       int64_t mb_11 = fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)));
       int64_t b_10 = (it_9 / ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)))));
       int64_t m0_12 = ((it_9 % ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))))) * mb_11);

@@ -3,7 +3,7 @@
 // topk's k fits its axis. The interpreter raises EvalError on each; the compiled plan
 // checks them once per binding, before any kernel could read out of bounds.
 
-import { type Dim, dimAdd, dimConst, dimConstValue, dimKey, dimMul, dimSub } from '../ir/dims.js';
+import { type Dim, dimAdd, dimConst, dimConstValue, dimKey, dimMul, dimSub, dimSym, dimSymbols } from '../ir/dims.js';
 import type { Node } from '../ir/graph.js';
 import { numel } from '../ir/infer.js';
 import type { PlanCheck } from './plan.js';
@@ -15,6 +15,13 @@ export function planChecks(live: readonly Node[]): PlanCheck[] {
   const add = (value: Dim, what: string, unless?: Dim): void => {
     const c = dimConstValue(value);
     if (c !== undefined && c >= 0) return;
+    // A bare symbol is bound from an input's shape or checked by bindDims: never negative.
+    if (
+      value.terms.length === 1 &&
+      dimSymbols(value).length === 1 &&
+      dimKey(value) === dimKey(dimSym(dimSymbols(value)[0]!))
+    )
+      return;
     if (unless !== undefined && dimConstValue(unless) === 0) return;
     const key = `${dimKey(value)}|${unless ? dimKey(unless) : ''}`;
     if (!out.has(key)) out.set(key, { value, ...(unless ? { unless } : {}), what });
