@@ -75,7 +75,16 @@ export function lowerModel(pathOrSource: string, opts: CompileOptions = {}): Low
 
 /** Param values from a safetensors file, checked against the model. */
 export function readWeights(l: Lowered, file: string, dims: ReadonlyMap<string, number>): Map<string, HostTensor> {
-  const tensors = readSafetensorsFile(file).tensors;
+  return weightsFrom(l, readSafetensorsFile(file).tensors, file, dims);
+}
+
+/** The model's params from the tensors of `file`: each present with its dtype and shape. */
+export function weightsFrom(
+  l: Pick<Lowered, 'model' | 'params'>,
+  tensors: ReadonlyMap<string, HostTensor>,
+  file: string,
+  dims: ReadonlyMap<string, number>,
+): Map<string, HostTensor> {
   const out = new Map<string, HostTensor>();
   for (const p of l.params) {
     const t = tensors.get(p.path);

@@ -10,6 +10,7 @@ import { initParam } from '../ir/init.js';
 import { concreteShape } from '../ir/interp.js';
 import type { HostTensor } from '../ir/value.js';
 import { readSafetensorsFile } from '../runtime/safetensors.js';
+import { CompileError, weightsFrom } from '../api/compile.js';
 import { EXIT, type Io } from './io.js';
 
 /** A user-facing failure: printed as `fmc: message`, exit code 1 (or 2 for usage). */
@@ -143,15 +144,10 @@ export function loadParams(
   const known = new Set(l.params.map((p) => p.path));
   for (const k of file.keys())
     if (!known.has(k)) io?.err(`fmc: warning: ${weights}: tensor "${k}" is not a param of ${l.model}; ignored\n`);
-  for (const p of l.params) {
-    const t = file.get(p.path);
-    if (!t) throw new CliError(`${weights}: no tensor "${p.path}" (a ${p.role} of ${l.model})`);
-    const want = concreteShape(p.shape, dims);
-    if (t.dtype !== p.dtype || t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i]))
-      throw new CliError(
-        `${weights}: tensor "${p.path}" is ${t.dtype}[${t.shape.join(', ')}], but ${l.model} needs ${p.dtype}[${want.join(', ')}]`,
-      );
-    out.set(p.path, t);
+  try {
+    return weightsFrom(l, file, weights, dims);
+  } catch (e) {
+    if (e instanceof CompileError) throw new CliError(e.message);
+    throw e;
   }
-  return out;
 }
