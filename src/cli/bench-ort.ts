@@ -4,7 +4,8 @@
 // the same thing, since a fast but wrong result must not pass as a win.
 
 import type * as Ort from 'onnxruntime-node';
-import { ExportError, exportOnnx } from '../export/onnx.js';
+import { exportOnnx } from '../export/onnx.js';
+import { toOrt } from '../export/ort-tensors.js';
 import type { Graph } from '../ir/graph.js';
 import type { HostTensor } from '../ir/value.js';
 import type { Tensor } from '../runtime/tensor.js';
@@ -15,36 +16,6 @@ export interface OrtPeer {
   readonly exportMs: number;
   readonly sessionMs: number;
   release(): Promise<void>;
-}
-
-const ORT_TYPE: Readonly<Record<string, Ort.Tensor.Type>> = {
-  f32: 'float32',
-  i32: 'int32',
-  i64: 'int64',
-  i8: 'int8',
-  bool: 'bool',
-};
-
-function toOrt(ort: typeof Ort, t: HostTensor): Ort.Tensor {
-  const shape = [...t.shape];
-  switch (ORT_TYPE[t.dtype]) {
-    case 'float32':
-      return new ort.Tensor('float32', Float32Array.from(t.data), shape);
-    case 'int32':
-      return new ort.Tensor('int32', Int32Array.from(t.data), shape);
-    case 'int64':
-      return new ort.Tensor(
-        'int64',
-        BigInt64Array.from(t.data, (x) => BigInt(x)),
-        shape,
-      );
-    case 'int8':
-      return new ort.Tensor('int8', Int8Array.from(t.data), shape);
-    case 'bool':
-      return new ort.Tensor('bool', Uint8Array.from(t.data), shape);
-    default:
-      throw new ExportError(`a ${t.dtype} input has no ONNX Runtime tensor type here`);
-  }
 }
 
 /** Exports `g` with `weights` and opens a session with fmc's thread setup. */

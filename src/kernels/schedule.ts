@@ -25,18 +25,25 @@ export const SCHEDULES = {
   portable: { MR: 4, NR: 8, MC: 96, ...BLOCKS },
 } as const satisfies Record<string, GemmSchedule>;
 
+let flags: string | undefined;
+
+/** This CPU's feature flags from /proc/cpuinfo (x86 `flags`, ARM `Features`), '' elsewhere. */
+export function hostCpuFlags(): string {
+  if (flags !== undefined) return flags;
+  try {
+    flags = /^(?:flags|Features)\s*:(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? '';
+  } catch {
+    flags = ''; // not Linux: the portable schedule
+  }
+  return flags;
+}
+
 let host: GemmSchedule | undefined;
 
-/** The schedule for this machine's CPU (from /proc/cpuinfo; portable when unknown). */
+/** The schedule for this machine's CPU (portable when its features are unknown). */
 export function hostSchedule(): GemmSchedule {
   if (host) return host;
-  let flags = '';
-  try {
-    flags = /^flags\s*:(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
-  } catch {
-    // not Linux: the portable schedule
-  }
-  const has = (f: string): boolean => flags.split(/\s+/).includes(f);
+  const has = (f: string): boolean => hostCpuFlags().split(/\s+/).includes(f);
   host = has('avx512f') ? SCHEDULES.avx512 : has('avx2') && has('fma') ? SCHEDULES.avx2 : SCHEDULES.portable;
   return host;
 }

@@ -19,6 +19,7 @@ import { chmodSync, readFileSync } from 'node:fs';
 import { cpus, homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hostCpuFlags } from '../kernels/schedule.js';
 import { CompileCacheError } from './cache-error.js';
 import { type CompilerInfo, compilerIdentity, compilerInfo, runCompiler } from './cache-compiler.js';
 import {
@@ -79,13 +80,7 @@ export interface CacheKeyParts {
 let machine: string | undefined;
 export function machineIdentity(): string {
   if (machine !== undefined) return machine;
-  let flags = '';
-  try {
-    flags = /^(?:flags|Features)\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? '';
-  } catch {
-    // no /proc: architecture and model name only
-  }
-  machine = [process.arch, cpus()[0]?.model ?? '', flags].join('|');
+  machine = [process.arch, cpus()[0]?.model ?? '', hostCpuFlags()].join('|');
   return machine;
 }
 

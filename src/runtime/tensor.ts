@@ -5,6 +5,7 @@
 
 import type { Dtype } from '../ir/dtype.js';
 import { DTYPES, isFloat } from '../ir/dtype.js';
+import { ST_ELEMENT_BYTES } from './safetensors-codec.js';
 import { type HostTensor, bf16Bits, bitsToBf16, bitsToF16, f16Bits, roundTo, shapeSize } from '../ir/value.js';
 
 export interface DataTypes {
@@ -31,17 +32,8 @@ const CTORS: Record<Dtype, Ctor> = {
   bool: Uint8Array,
 } as unknown as Record<Dtype, Ctor>;
 
-/** Bytes per element in memory (i4 unpacked: one per byte). */
-export const ELEMENT_BYTES: Readonly<Record<Dtype, number>> = {
-  f32: 4,
-  f16: 2,
-  bf16: 2,
-  i8: 1,
-  i4: 1,
-  i32: 4,
-  i64: 8,
-  bool: 1,
-};
+/** Bytes per element in memory: the same as in a safetensors file (i4 unpacked, one per byte). */
+export const ELEMENT_BYTES = ST_ELEMENT_BYTES;
 
 /** A typed array of `dtype` over `bytes` (a fresh zeroed one when no buffer is given). */
 export function typedArray<D extends Dtype>(dtype: D, count: number, buffer?: ArrayBuffer, offset = 0): DataTypes[D] {

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { toOrt } from '../../src/export/ort-tensors.js';
 import { describe, expect, it } from 'vitest';
 import { compileModel } from '../../src/api/compile.js';
 import { exportOnnx } from '../../src/export/onnx.js';
@@ -27,22 +28,6 @@ const BINDINGS: readonly Readonly<Record<string, number>>[] = [
   { B: 1, T: 6 },
   { B: 2, T: 4 },
 ];
-
-const ORT_TYPE: Partial<Record<string, ort.Tensor.Type>> = { f32: 'float32', i32: 'int32', i64: 'int64', bool: 'bool' };
-
-function toOrt(t: HostTensor): ort.Tensor {
-  const type = ORT_TYPE[t.dtype];
-  if (!type) throw new Error(`no ORT type for ${t.dtype}`);
-  const data =
-    type === 'float32'
-      ? Float32Array.from(t.data)
-      : type === 'int32'
-        ? Int32Array.from(t.data)
-        : type === 'int64'
-          ? BigInt64Array.from(t.data, (x) => BigInt(x))
-          : Uint8Array.from(t.data);
-  return new ort.Tensor(type, data, [...t.shape]);
-}
 
 function fromOrt(t: ort.Tensor, dtype: HostTensor['dtype']): HostTensor {
   const src = t.data as ArrayLike<number | bigint | boolean>;
@@ -83,7 +68,7 @@ describe('seed models: C backend vs interpreter and ONNX Runtime', () => {
             graphOptimizationLevel: 'disabled',
           });
           try {
-            const got = await session.run(Object.fromEntries([...inputs].map(([name, t]) => [name, toOrt(t)])));
+            const got = await session.run(Object.fromEntries([...inputs].map(([name, t]) => [name, toOrt(ort, t)])));
             const vsOrt = g.outputs.flatMap((o) =>
               compare(
                 `${o.name} (ONNX Runtime)`,

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { toOrt } from '../../src/export/ort-tensors.js';
 import { describe, expect, it } from 'vitest';
 import { exportOnnx } from '../../src/export/onnx.js';
 import { lowerFile } from '../../src/frontend/lower.js';
@@ -13,37 +14,12 @@ import { evaluate } from '../../src/ir/interp.js';
 import { parseGraph } from '../../src/ir/parse.js';
 import { printGraph } from '../../src/ir/print.js';
 import { verify } from '../../src/ir/verify.js';
-import type { HostTensor } from '../../src/ir/value.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const MODELS = fs
   .readdirSync(path.join(ROOT, 'models'))
   .filter((f) => f.endsWith('.fm'))
   .sort();
-
-const ORT_TYPE: Record<string, ort.Tensor.Type> = {
-  f32: 'float32',
-  i32: 'int32',
-  i64: 'int64',
-  bool: 'bool',
-  i8: 'int8',
-};
-
-function toOrt(t: HostTensor): ort.Tensor {
-  const type = ORT_TYPE[t.dtype];
-  if (!type) throw new Error(`no ORT type for ${t.dtype}`);
-  const data =
-    type === 'float32'
-      ? Float32Array.from(t.data)
-      : type === 'int32'
-        ? Int32Array.from(t.data)
-        : type === 'int64'
-          ? BigInt64Array.from(t.data, (x) => BigInt(x))
-          : type === 'int8'
-            ? Int8Array.from(t.data)
-            : Uint8Array.from(t.data);
-  return new ort.Tensor(type, data, [...t.shape]);
-}
 
 /** Largest |a - b| beyond the allowance atol + rtol·|b|, and where. */
 function worst(actual: ArrayLike<number | bigint | boolean>, expected: Float64Array, rtol: number, atol: number) {
@@ -73,7 +49,7 @@ describe('seed models: IR, interpreter and ONNX Runtime', () => {
       const params = new Map(r.lowered.params.map((p) => [p.path, initParam(p, dims, 7)]));
       const { outputs } = evaluate(g, { inputs, params, dims });
       const session = await ort.InferenceSession.create(exportOnnx(g, params), { intraOpNumThreads: 2 });
-      const feeds = Object.fromEntries([...inputs].map(([k, t]) => [k, toOrt(t)]));
+      const feeds = Object.fromEntries([...inputs].map(([k, t]) => [k, toOrt(ort, t)]));
       const got = await session.run(feeds);
       for (const o of g.outputs) {
         const want = outputs.get(o.name)!;
