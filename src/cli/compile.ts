@@ -6,7 +6,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Lowered } from '../frontend/lower.js';
+import type { Module as Lowered } from '../ir/module.js';
 import { MANIFEST_FILE, MODULE_FORMAT, SOURCE_FILE, memoryReport, moduleFiles } from '../api/module.js';
 import { compileC, fmcVersion } from '../runtime/cache.js';
 import { generate } from '../runtime/compile.js';

@@ -201,6 +201,8 @@ export class Lowering {
         const [from, to] = [x!.type.dtype, n.args.dtype];
         return isFloat(from) && isInt(to) ? this.floatToInt(xs[0]!, from, to) : this.cast(xs[0]!, to);
       }
+      case 'barrier':
+        return em.op('Identity', xs);
       case 'topk': {
         const { k, axis, output } = n.args;
         const attrs: Attr[] = [attrInt('axis', axis), attrInt('largest', 1), attrInt('sorted', 1)];

@@ -10,7 +10,7 @@ import { Checker } from './checker/context.js';
 import { Lowering, LoweringError, nodeOf } from './checker/emit.js';
 import { checkFnBody, evalSignature, instantiatePattern } from './checker/functions.js';
 import { newUnifier } from './checker/calls.js';
-import { type ParamArgs, paramTable } from './checker/lower-params.js';
+import { paramTable } from './checker/lower-params.js';
 import { type Diagnostic, diag } from './diagnostics.js';
 import type { Host } from './program.js';
 import { nodeHost, type Program } from './program.js';
@@ -18,6 +18,7 @@ import type { Span } from './source.js';
 import type { V } from './types.js';
 import { dimSym, dimSymbols } from '../ir/dims.js';
 import { type Graph, liveNodes, type Node, type NodeOf } from '../ir/graph.js';
+import { type Module, NO_HINTS } from '../ir/module.js';
 
 export interface LowerOptions {
   /** The model to lower when the file has several (default: the only one). */
@@ -28,14 +29,8 @@ export interface LowerOptions {
   readonly training?: boolean;
 }
 
-export interface Lowered {
-  readonly model: string;
-  readonly graph: Graph;
-  /** Every param and buffer of the model (used or not), in declaration order. */
-  readonly params: readonly ParamArgs[];
-  /** The model's function names (entry points). */
-  readonly functions: readonly string[];
-}
+/** What lowering produces: an IR-level Module (the graph and the model's intent). */
+export type Lowered = Module;
 
 export type LowerResult =
   | { readonly ok: true; readonly lowered: Lowered; readonly program: Program }
@@ -139,7 +134,7 @@ function lowerModel(checker: Checker, decl: A.BlockDecl, module: string, fnName:
     return { path, node: L.builder.node('where', {}, [yes, node, buffer], at) };
   });
   const graph: Graph = { name: fnName, dims, inputs, outputs, updates };
-  return { model: decl.name.name, graph, params, functions };
+  return { model: decl.name.name, graph, params, functions, hints: NO_HINTS };
 }
 
 /** A result's name: declared (`(logits: ...)`), else `output`, `output_1`, ... */

@@ -1,16 +1,12 @@
 // Graph IR nodes and graphs. Nodes are immutable and hash-consed by a builder: building
 // the same op with the same args and inputs twice gives the same node (CSE for free).
 
-import { type Dim, dimKey } from './dims.js';
-import type { Dtype } from './dtype.js';
+import { type Dim, dimKey, dimSymbols } from './dims.js';
 import { inferType } from './infer.js';
 import type { Op, OpArgs, OpName } from './ops.js';
+import { IRError, type TType } from './type.js';
 
-/** The type of a tensor: dtype plus dims (integers or symbolic expressions). */
-export interface TType {
-  readonly dtype: Dtype;
-  readonly shape: readonly Dim[];
-}
+export { IRError, type TType } from './type.js';
 
 interface NodeBase {
   /** Position in creation order: inputs always have smaller ids. */
@@ -19,6 +15,12 @@ interface NodeBase {
   readonly type: TType;
   /** Provenance: the block path the node was built in (`blocks.3.attn`), '' at the top. */
   readonly path: string;
+  /**
+   * The call scope inside that block: the composite functions, outermost first, whose
+   * bodies built the node (`attention/masked_softmax`), '' when built by the block's own
+   * code. Passes find whole composites by it (`blocks.2.attn/attention`).
+   */
+  readonly scope: string;
 }
 export type Node = Op & NodeBase;
 export type NodeOf<K extends OpName> = Node & { readonly op: K };
@@ -37,11 +39,6 @@ export interface Graph {
   readonly updates: readonly { readonly path: string; readonly node: Node }[];
 }
 
-/** Thrown on a malformed op (wrong arity, shapes or dtypes): a compiler bug, not a user error. */
-export class IRError extends Error {
-  override name = 'IRError';
-}
-
 /** Canonical text of op args, for hash-consing (dims by their normal-form key). */
 export function argsKey(args: object): string {
   return JSON.stringify(args, (_k, v: unknown) => {
@@ -58,13 +55,16 @@ export class GraphBuilder {
   private readonly list: Node[] = [];
 
   /** Creates (or finds) the node `op(args)(inputs)`; its type is inferred and checked. */
-  node<K extends OpName>(op: K, args: OpArgs[K], inputs: readonly Node[], path = ''): NodeOf<K> {
+  node<K extends OpName>(op: K, args: OpArgs[K], inputs: readonly Node[], path = '', scope = ''): NodeOf<K> {
     const key = `${op}|${argsKey(args)}|${inputs.map((n) => n.id).join(',')}`;
     const found = this.nodes.get(key);
     if (found) return found as NodeOf<K>;
     for (const i of inputs) if (this.list[i.id] !== i) throw new IRError(`${op}: input %${i.id} is from another graph`);
-    const type = inferType({ op, args } as Op, inputs);
-    const n = { id: this.list.length, op, args, inputs, type, path } as unknown as NodeOf<K>;
+    const type = inferType(
+      { op, args } as Op,
+      inputs.map((i) => i.type),
+    );
+    const n = { id: this.list.length, op, args, inputs, type, path, scope } as unknown as NodeOf<K>;
     this.nodes.set(key, n);
     this.list.push(n);
     return n;
@@ -92,6 +92,24 @@ export function reachableFrom(roots: readonly Node[]): Node[] {
     stack.push(...n.inputs);
   }
   return [...seen].sort((a, b) => a.id - b.id);
+}
+
+/** The provenance of a node as one string: `blocks.2.attn/attention/masked_softmax`. */
+export const provenance = (n: Pick<Node, 'path' | 'scope'>): string => (n.scope ? `${n.path}/${n.scope}` : n.path);
+
+/** The dim symbols the shapes and args of `nodes` use, sorted: a graph's `dims`. */
+export function usedSymbols(nodes: readonly Node[]): string[] {
+  const out = new Set<string>();
+  const visit = (v: unknown): void => {
+    if (typeof v !== 'object' || v === null) return;
+    if ('terms' in v && 'key' in v) for (const s of dimSymbols(v as Dim)) out.add(s);
+    else for (const x of Object.values(v)) visit(x);
+  };
+  for (const n of nodes) {
+    visit(n.type.shape);
+    visit(n.args);
+  }
+  return [...out].sort();
 }
 
 /** Params and buffers a graph uses, in first-use order. */

@@ -13,8 +13,7 @@ import {
   dimToString,
 } from './dims.js';
 import { isFloat, isInt } from './dtype.js';
-import type { Node, TType } from './graph.js';
-import { IRError } from './graph.js';
+import { IRError, type TType } from './type.js';
 import { ARITY, isCompare, type Op } from './ops.js';
 
 const ONE = dimConst(1);
@@ -61,12 +60,11 @@ export function parseEinsum(spec: string, operands: number): { ins: string[]; ou
   return { ins, out };
 }
 
-/** The result type of `op` applied to `inputs`; throws IRError when the op is malformed. */
-export function inferType(op: Op, inputs: readonly Node[]): TType {
+/** The result type of `op` applied to inputs of types `t`; throws IRError when the op is malformed. */
+export function inferType(op: Op, t: readonly TType[]): TType {
   const arity = ARITY[op.op];
   const [lo, hi] = typeof arity === 'number' ? [arity, arity] : arity;
-  if (inputs.length < lo || inputs.length > hi) throw new IRError(`${op.op}: ${inputs.length} inputs`);
-  const t = inputs.map((n) => n.type);
+  if (t.length < lo || t.length > hi) throw new IRError(`${op.op}: ${t.length} inputs`);
   const x = t[0]!;
   switch (op.op) {
     case 'input':
@@ -194,6 +192,9 @@ export function inferType(op: Op, inputs: readonly Node[]): TType {
     }
     case 'cast':
       return { dtype: op.args.dtype, shape: x.shape };
+    case 'barrier':
+      if (typeof op.args.key !== 'string') throw new IRError('barrier: the key must be a string');
+      return x;
     case 'topk': {
       const { k, axis, output } = op.args;
       checkAxes([axis], x.shape.length, 'topk');

@@ -105,6 +105,11 @@ export interface OpArgs {
   cast: { dtype: Dtype };
   /** The k largest along axis, sorted descending, ties by lower index. */
   topk: { k: number; axis: number; output: 'values' | 'indices' };
+  /**
+   * The identity. Its `key` keeps hash-consing from merging it (and what is built on it) with
+   * a node of another key: a recomputed `@checkpoint` block stays a recomputation.
+   */
+  barrier: { key: string };
 }
 
 export type OpName = keyof OpArgs;
@@ -131,6 +136,7 @@ export const OP_NAMES: readonly OpName[] = [
   'scatter_add',
   'cast',
   'topk',
+  'barrier',
 ];
 
 /** An op with its arguments, discriminated by `op`. */
@@ -160,4 +166,5 @@ export const ARITY: Readonly<Record<OpName, number | readonly [number, number]>>
   scatter_add: 3,
   cast: 1,
   topk: 1,
+  barrier: 1,
 };

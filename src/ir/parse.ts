@@ -311,7 +311,11 @@ class GraphParser {
     const before = this.b.all().length;
     let n: Node;
     try {
-      n = this.b.node(name, args as never, inputs, path);
+      const cut = path.indexOf('/');
+      n =
+        cut < 0
+          ? this.b.node(name, args as never, inputs, path)
+          : this.b.node(name, args as never, inputs, path.slice(0, cut), path.slice(cut + 1));
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       return s.fail(`invalid ${word}: ${msg}`, opAt);
@@ -472,6 +476,10 @@ class GraphParser {
       case 'einsum': {
         const spec = braces(() => key('spec', () => s.string('the einsum spec')));
         return done('einsum', () => ({ spec }));
+      }
+      case 'barrier': {
+        const key_ = braces(() => key('key', () => s.string('the barrier key')));
+        return done('barrier', () => ({ key: key_ }));
       }
       case 'topk': {
         const [k, axis, output] = braces(() => [

@@ -14,7 +14,7 @@
 //   module  := graph*
 //   graph   := 'graph' NAME '(' sigs ')' '->' '(' sigs ')' ['dims' '[' NAME, ... ']']  then body lines
 //   sigs    := [NAME ':' TYPE (',' NAME ':' TYPE)*]           the inputs and the outputs, in order
-//   body    := '%'N '=' OP [ATTRS] ['(' '%'N, ... ')'] ':' TYPE ['@' STRING]
+//   body    := '%'N '=' OP [ATTRS] ['(' '%'N, ... ')'] ':' TYPE ['@' STRING]   (STRING: path[/scope])
 //            | 'return' NAME '=' '%'N
 //            | 'update' STRING '=' '%'N
 //   TYPE    := DTYPE '[' DIM, ... ']'                          (`f32[]` is a scalar)
@@ -34,7 +34,7 @@
 //   slice {starts: [DIM, ...], steps: [INT, ...]}
 //   window {axes: [...], size: [...], stride: [...], dilation: [...]}
 //   concat {axis: INT}   gather {axis: INT}   scatter_add {axis: INT}   einsum {spec: STRING}
-//   topk {k: INT, axis: INT, output: values|indices}
+//   topk {k: INT, axis: INT, output: values|indices}      barrier {key: STRING}
 //
 // Args that equal part of the result type are not repeated: the type after ':' gives the
 // dtype and shape of input, param, buffer, full and iota, the dtype of dim and cast, and
@@ -46,7 +46,7 @@
 
 import type { Dim } from './dims.js';
 import { dimToString } from './dims.js';
-import type { Graph, Node, TType } from './graph.js';
+import { type Graph, type Node, provenance, type TType } from './graph.js';
 
 /** Numbers as the text format writes them: exact round trip, including NaN, ±Inf and -0. */
 export function formatNumber(x: number): string {
@@ -165,6 +165,8 @@ export function formatOp(n: Node): string {
       return `${n.op}${attrs([['axis', formatNumber(n.args.axis)]])}`;
     case 'einsum':
       return `einsum${attrs([['spec', formatString(n.args.spec)]])}`;
+    case 'barrier':
+      return `barrier${attrs([['key', formatString(n.args.key)]])}`;
     case 'topk':
       return `topk${attrs([
         ['k', formatNumber(n.args.k)],
@@ -178,7 +180,8 @@ export function formatOp(n: Node): string {
 export function printNode(n: Node, num: ReadonlyMap<Node, number>): string {
   const ref = (x: Node): string => `%${num.get(x) ?? `?${x.id}`}`;
   const ins = n.inputs.length > 0 ? ` (${n.inputs.map(ref).join(', ')})` : '';
-  const path = n.path ? ` @${formatString(n.path)}` : '';
+  const where = provenance(n);
+  const path = where ? ` @${formatString(where)}` : '';
   return `${ref(n)} = ${formatOp(n)}${ins} : ${formatType(n.type)}${path}`;
 }
 

@@ -44,7 +44,10 @@ export function verifyProblems(g: Graph): string[] {
       continue;
     }
     try {
-      const t = inferType({ op: n.op, args: n.args } as Op, n.inputs);
+      const t = inferType(
+        { op: n.op, args: n.args } as Op,
+        n.inputs.map((i) => i.type),
+      );
       if (!typeEquals(t, n.type))
         bad(`${describe(n)}: stored type ${formatType(n.type)} but its op and inputs give ${formatType(t)}`);
     } catch (e) {

@@ -90,6 +90,8 @@ export class Fuser {
         return select(bcast(0), bcast(1), bcast(2), t);
       case 'cast':
         return convert(inAt(0, idx), x.type.dtype, n.type.dtype);
+      case 'barrier':
+        return inAt(0, idx);
       case 'reshape':
         return this.reshape(kb, x, shape, idx);
       case 'permute':

@@ -6,7 +6,7 @@
 
 import { createHash } from 'node:crypto';
 import { renderC } from '../codegen/c.js';
-import type { Lowered } from '../frontend/lower.js';
+import type { Module as Lowered } from '../ir/module.js';
 import { initParam } from '../ir/init.js';
 import type { HostTensor } from '../ir/value.js';
 import { lowerGraph } from '../kernels/lower.js';

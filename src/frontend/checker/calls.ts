@@ -397,7 +397,10 @@ function callInferred(
     ]);
     return ERROR;
   }
-  return checkFnBody(ctx.checker, fn, { args, unifier: u, site: span, path });
+  // A function of another block starts that block's own code; any other call nests.
+  const fnName = fn.decl.name.name;
+  const callScope = path !== ctx.path ? '' : ctx.callScope ? `${ctx.callScope}/${fnName}` : fnName;
+  return checkFnBody(ctx.checker, fn, { args, unifier: u, site: span, path, callScope });
 }
 
 // ---------------------------------------------------------------- child blocks

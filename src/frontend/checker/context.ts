@@ -164,6 +164,8 @@ export interface Ctx {
   readonly fnEllipsis: V | undefined;
   /** When lowering: the block path of the instance whose code runs (`blocks.3.attn`). */
   readonly path?: string;
+  /** When lowering: the composite functions called since the block's own code (`attention/masked_softmax`). */
+  readonly callScope?: string;
 }
 
 /** A context for compile-time code (hyperparameters, constants, members), not a function body. */

@@ -49,7 +49,8 @@ export function emit(ctx: Ctx, v: V, make: (op: MakeNode) => Node): V {
   const L = ctx.checker.lowering;
   if (!L || v.kind !== 'tensor') return v;
   const path = ctx.path ?? '';
-  const node = make((op, args, inputs) => L.builder.node(op, args, inputs, path));
+  const scope = ctx.callScope ?? '';
+  const node = make((op, args, inputs) => L.builder.node(op, args, inputs, path, scope));
   const t = node.type;
   const same =
     t.dtype === v.t.dtype &&

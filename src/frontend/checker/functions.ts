@@ -300,6 +300,8 @@ export interface CallSite {
   readonly site: Span;
   /** When lowering: the block path of the function's instance. */
   readonly path?: string;
+  /** When lowering: the call scope inside that block (see Ctx.callScope). */
+  readonly callScope?: string;
 }
 
 /**
@@ -328,6 +330,7 @@ export function checkFnBody(checker: Checker, fn: FnRef, call?: CallSite): V {
     allowTensors: true,
     fnEllipsis: ellipsis,
     path: call?.path,
+    callScope: call?.callScope,
   });
   if (call) {
     u = call.unifier;
