@@ -1,0 +1,42 @@
+// The one shape of a pass and what it is given. A pass maps a graph to a graph; whatever
+// else it needs (the target, the mode, the model's hints, options) comes in the context,
+// never from environment variables. Passes live one a file under src/passes/, and
+// pipeline.ts is the only list of which run, in which order, per target and mode.
+
+import type { Graph } from '../ir/graph.js';
+import type { Hints } from '../ir/module.js';
+
+/** Where the graph will run: the float64 reference interpreter or a compiled target. */
+export type Target = 'reference' | 'c';
+
+/**
+ * What the graph is compiled for: `inference` (the function as written), `grad` (its
+ * value and the gradient of its scalar result with respect to the params).
+ */
+export type Mode = 'inference' | 'grad';
+
+export const TARGETS: readonly Target[] = ['reference', 'c'];
+export const MODES: readonly Mode[] = ['inference', 'grad'];
+
+export interface PassOptions {
+  /** `grad`: the param paths to differentiate with respect to (default: every float param). */
+  readonly wrt?: readonly string[];
+}
+
+export interface PassContext {
+  readonly target: Target;
+  readonly mode: Mode;
+  readonly hints: Hints;
+  readonly options: PassOptions;
+}
+
+export interface Pass {
+  /** The name `--dump-after` takes (`autodiff`). */
+  readonly name: string;
+  run(graph: Graph, ctx: PassContext): Graph;
+}
+
+/** A user-facing problem a pass found (asking for the gradient of an integer, say). */
+export class PassError extends Error {
+  override name = 'PassError';
+}
