@@ -18,7 +18,8 @@ import type { Span } from './source.js';
 import type { V } from './types.js';
 import { dimSym, dimSymbols } from '../ir/dims.js';
 import { type Graph, liveNodes, type Node, type NodeOf } from '../ir/graph.js';
-import { type Module, NO_HINTS } from '../ir/module.js';
+import type { Module } from '../ir/module.js';
+import { modelIntent } from './intent.js';
 
 export interface LowerOptions {
   /** The model to lower when the file has several (default: the only one). */
@@ -134,7 +135,7 @@ function lowerModel(checker: Checker, decl: A.BlockDecl, module: string, fnName:
     return { path, node: L.builder.node('where', {}, [yes, node, buffer], at) };
   });
   const graph: Graph = { name: fnName, dims, inputs, outputs, updates };
-  return { model: decl.name.name, graph, params, functions, hints: NO_HINTS };
+  return { model: decl.name.name, graph, params, functions, ...modelIntent(checker, inst) };
 }
 
 /** A result's name: declared (`(logits: ...)`), else `output`, `output_1`, ... */

@@ -4,16 +4,20 @@
 // path, and the `train` section as a typed config. The frontend produces it; passes,
 // kernels and the runtime consume it without importing frontend types.
 
-import type { Dtype } from './dtype.js';
+import { type Dtype, isFloat } from './dtype.js';
 import type { Graph } from './graph.js';
 import type { OpArgs } from './ops.js';
 
 export type ParamDecl = OpArgs['param'];
 
-/** `@quantize(int8 | int4, group = g, symmetric = bool)`. */
+/**
+ * `@quantize(int8 | int4, group = g)`. The language has no argument for the scheme
+ * (docs/language.md names only `q` and `group`; the checker rejects anything else), so
+ * `symmetric` is always true for now: zero-point-free scales, one per group.
+ */
 export interface QuantizeHint {
   readonly dtype: 'int8' | 'int4';
-  /** Group size along the reduced axis; undefined: per output channel. */
+  /** Group size along the reduced axis (the dims after the first); undefined: whole rows. */
   readonly group?: number;
   readonly symmetric: boolean;
 }
@@ -23,7 +27,11 @@ export type SparseHint =
   | { readonly kind: 'n:m'; readonly n: number; readonly m: number }
   | { readonly kind: 'block'; readonly block: number; readonly density: number };
 
-/** The hints on one param or block (a block's apply to everything under its path). */
+/**
+ * The hints on one param or block. A block's apply to everything under its path; its
+ * `quantize` and `sparse` reach only the learnable params of rank >= 2 inside it (float
+ * ones for `quantize`), as docs/language.md says: use `paramHint` for params.
+ */
 export interface Hint {
   readonly precision?: Dtype;
   readonly quantize?: QuantizeHint;
@@ -31,7 +39,21 @@ export interface Hint {
   readonly checkpoint?: true;
 }
 
-/** The hints of a model: by param path and by block path ('' is the model itself). */
+/**
+ * The hints of a model: by param path and by block path ('' is the model itself). Where
+ * they come from (src/frontend/intent.ts):
+ * - an annotation on a param: `params` at its path (`blocks.0.ffn.up.w`);
+ * - on a child member (`@checkpoint blocks = repeat ...`): `blocks` at the child's path,
+ *   for `repeat`/`stack` the path enclosing its instances (`blocks`, not `blocks.0`);
+ * - on a block declaration: `blocks` at every instance path of that block (`blocks.0`,
+ *   `blocks.1`, ...); on the model: `blocks` at '';
+ * - `@precision` on a function of a block: `blocks` at the block's instance paths (a
+ *   hint names no function). It yields to the block's and the child member's own
+ *   `@precision`; the first annotated function wins over later ones. On a free function
+ *   it is not recorded (a free function has no block path).
+ * At one path the use site wins: a child member's annotation of some kind hides the block
+ * declaration's of that kind, also at the instances of a `repeat`/`stack` child.
+ */
 export interface Hints {
   readonly params: ReadonlyMap<string, Hint>;
   readonly blocks: ReadonlyMap<string, Hint>;
@@ -61,7 +83,13 @@ export type Schedule =
   | { readonly kind: 'cosine'; readonly warmup: number; readonly steps: number; readonly minLr: number }
   | { readonly kind: 'step'; readonly every: number; readonly gamma: number };
 
-/** The model's `train` section, defaults filled in (docs/language.md). */
+/**
+ * The model's `train` section, defaults filled in: the optimizer's and schedule's from
+ * docs/language.md (adam/adamw betas (0.9, 0.999), eps 1e-8, weight decay 0 for adam and
+ * 0.01 for adamw; sgd momentum 0, no nesterov, weight decay 0; warmup and min_lr 0, step
+ * gamma 0.1); where the docs are silent, PyTorch's: schedule constant, precision f32, no
+ * loss scaling, accumulate 1. `clip`, `batch` and `steps` are absent unless set.
+ */
 export interface TrainConfig {
   readonly optimizer: Optimizer;
   readonly schedule: Schedule;
@@ -69,8 +97,9 @@ export interface TrainConfig {
   readonly loss: string;
   /** Compute precision of training (`f32` unless set). */
   readonly precision: Dtype;
-  /** `dynamic`, a fixed scale, or none. */
-  readonly lossScale?: 'dynamic' | number;
+  /** `none` (the default: the docs give none, and PyTorch scales only when asked), `dynamic`, or a fixed scale. */
+  readonly lossScale: 'none' | 'dynamic' | number;
+  /** Gradient accumulation steps (1 unless set). */
   readonly accumulate: number;
   /** Global-norm clipping threshold. */
   readonly clip?: number;
@@ -104,4 +133,19 @@ export function hintAt<K extends keyof Hint>(hints: Hints, path: string, kind: K
     if (h !== undefined) return h;
   }
   return undefined;
+}
+
+/**
+ * The hint of `kind` for param `p`: its own, else the innermost enclosing block's, where a
+ * block's `quantize` and `sparse` skip buffers and params of rank < 2 (and `quantize`
+ * non-float ones).
+ */
+export function paramHint<K extends keyof Hint>(hints: Hints, p: ParamDecl, kind: K): Hint[K] | undefined {
+  const own = hints.params.get(p.path)?.[kind];
+  if (own !== undefined) return own;
+  if (kind === 'quantize' || kind === 'sparse') {
+    const fits = p.role === 'param' && p.shape.length >= 2 && (kind !== 'quantize' || isFloat(p.dtype));
+    if (!fits) return undefined;
+  }
+  return hintAt(hints, p.path.split('.').slice(0, -1).join('.'), kind);
 }
