@@ -245,7 +245,11 @@ export function runTorchBatch(jobs: readonly TorchJob[], timeoutMs = 120_000): (
     });
     const jobsFile = path.join(dir, 'jobs.json');
     fs.writeFileSync(jobsFile, JSON.stringify(list));
-    const r = spawnSync(PYTHON, [ORACLE, '--jobs', jobsFile], { encoding: 'utf8', timeout: timeoutMs });
+    const r = spawnSync(PYTHON, [ORACLE, '--jobs', jobsFile], {
+      encoding: 'utf8',
+      timeout: timeoutMs,
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+    });
     if (r.error) throw new Error(`torch oracle: ${r.error.message}`);
     if (r.status !== 0) throw new Error(`torch oracle exited with ${r.status}:\n${r.stderr}`);
     return list.map((job) => {
@@ -308,14 +312,21 @@ export function readSafetensors64(bytes: Uint8Array): Map<string, HostTensor> {
 // Comparison
 
 export interface Tolerance {
+  /** Elementwise: |a - b| ≤ atol + rtol·|b|. */
   readonly rtol: number;
   readonly atol: number;
+  /**
+   * Per tensor, when given: max |a - b| ≤ tensorAtol + tensorRtol·max |b|. This catches a
+   * tensor whose values are all small against atol (a gradient of 1e-5 set to zero).
+   */
+  readonly tensorRtol?: number;
+  readonly tensorAtol?: number;
 }
 
 export interface Comparison {
   /** Problems found (empty: everything matched). */
   readonly problems: string[];
-  /** The largest |a - b| and |a - b| / |b| (over elements with b ≠ 0) seen. */
+  /** The largest |a - b| and |a - b| / |b| (over elements with |b| ≥ relFloor, b ≠ 0) seen. */
   readonly maxAbs: number;
   readonly maxRel: number;
   /** Where the largest relative error was. */
@@ -325,12 +336,14 @@ export interface Comparison {
 /**
  * Compares fmc's tensors with torch's by name: every name in `want` must be in `got` with the
  * same element count, and |got - want| ≤ atol + rtol·|want| elementwise (NaN only matches NaN).
- * Reports at most 3 bad elements per tensor.
+ * Reports at most 3 bad elements per tensor. The relative-error statistic (maxRel) leaves out
+ * elements with |want| < relFloor (gradients that are zero but for rounding noise).
  */
 export function compareTensors(
   got: ReadonlyMap<string, HostTensor>,
   want: ReadonlyMap<string, HostTensor>,
   tol: Tolerance,
+  relFloor = 0,
 ): Comparison {
   const problems: string[] = [];
   let maxAbs = 0;
@@ -347,6 +360,8 @@ export function compareTensors(
       continue;
     }
     let bad = 0;
+    let worstDiff = 0;
+    let scale = 0;
     for (let i = 0; i < w.data.length; i++) {
       const [a, b] = [g.data[i]!, w.data[i]!];
       if (Number.isNaN(a) || Number.isNaN(b)) {
@@ -356,7 +371,9 @@ export function compareTensors(
       const abs = Math.abs(a - b);
       const rel = b === 0 ? (a === 0 ? 0 : Infinity) : abs / Math.abs(b);
       maxAbs = Math.max(maxAbs, abs);
-      if (b !== 0 && rel > maxRel) {
+      worstDiff = Math.max(worstDiff, abs);
+      scale = Math.max(scale, Math.abs(b));
+      if (b !== 0 && Math.abs(b) >= relFloor && rel > maxRel) {
         maxRel = rel;
         worst = `${name}[${i}] (fmc ${a}, torch ${b})`;
       }
@@ -364,6 +381,14 @@ export function compareTensors(
         problems.push(`${name}[${i}]: fmc ${a}, torch ${b} (|diff| ${abs.toExponential(2)})`);
     }
     if (bad > 3) problems.push(`${name}: ${bad} elements differ in all`);
+    if (tol.tensorRtol !== undefined) {
+      const limit = (tol.tensorAtol ?? 0) + tol.tensorRtol * scale;
+      if (!(worstDiff <= limit))
+        problems.push(
+          `${name}: max |diff| ${worstDiff.toExponential(2)} > ${limit.toExponential(2)} ` +
+            `(${tol.tensorRtol} of the tensor's largest value ${scale.toExponential(2)})`,
+        );
+    }
   }
   for (const name of got.keys()) if (!want.has(name)) problems.push(`${name}: missing on torch's side`);
   return { problems, maxAbs, maxRel, worst };

@@ -16,8 +16,8 @@ Conventions that make the results comparable with fmc's reference interpreter:
     `f32c` (eps, 1/sqrt(D), sqrt(2) in gelu, label smoothing, loss weights). torch's own
     F.gelu (which multiplies by the float64 1/sqrt(2)) would differ by ~1e-8 relative;
   * `cast(x, f32)` rounds to f32 in the interpreter even when x is already an f32 tensor
-    (cross_entropy casts each item's loss, rope casts cos and sin): `.float().double()`
-    does the same here (and its backward rounds the gradient to f32 as well).
+    (cross_entropy and mse cast each item's loss or difference, rope casts cos and sin):
+    `to_f32` does the same here, with the identity as its derivative, as in fmc.
   Everything else uses torch's own ops: F.linear, F.embedding, F.layer_norm, F.batch_norm,
   F.conv1d/conv2d, F.unfold, F.max_pool2d, F.glu, F.silu, F.softmax, F.cross_entropy,
   torch.topk, repeat_interleave, and a plain loop for capacity-limited MoE dispatch.
@@ -37,8 +37,12 @@ def f32c(x):
 
 
 def to_f32(x):
-    """fmc's `cast(x, f32)`: rounds every element to f32 (kept in float64)."""
-    return x.float().double()
+    """fmc's `cast(x, f32)` on an f32 value: rounds every element to f32 (kept in float64).
+    Its derivative is the identity, as in fmc's autodiff (a same-dtype cast of the gradient
+    is no cast): x + (round(x) - x).detach() is round(x) exactly (the difference of two floats
+    that close is exact, and so is adding it back), while torch's own backward of
+    .float().double() would round the gradient to f32 too."""
+    return x + (x.float().double() - x).detach()
 
 
 def param(*shape):
