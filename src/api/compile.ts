@@ -14,10 +14,12 @@ import {
   type CompiledFunction,
   buildExecutable,
   generate,
+  piped,
   seededWeights,
   weightBuffers,
 } from '../runtime/compile.js';
 import { Model } from '../runtime/model.js';
+import { type Mode, PassError } from '../passes/pass.js';
 import { readSafetensorsFile } from '../runtime/safetensors.js';
 
 export interface CompileOptions extends BuildOptions {
@@ -33,6 +35,8 @@ export interface CompileOptions extends BuildOptions {
   readonly weights?: string;
   /** Values for symbolic dims that weight shapes use (rare). */
   readonly dims?: Readonly<Record<string, number>>;
+  /** `grad`: compile each function's value and the gradients of its scalar result, as `<fn>_grad`. */
+  readonly mode?: Mode;
 }
 
 /** A model that does not check or lower; `message` holds the rendered diagnostics. */
@@ -43,6 +47,8 @@ export class CompileError extends Error {
 export interface CompiledModel {
   readonly model: Model;
   readonly lowered: readonly Lowered[];
+  /** The modules after the pass pipeline: what was compiled (`<fn>_grad` graphs in grad mode). */
+  readonly modules: readonly Lowered[];
   readonly functions: readonly CompiledFunction[];
   readonly weights: ReadonlyMap<string, HostTensor>;
 }
@@ -109,9 +115,17 @@ export function compileModel(pathOrSource: string, opts: CompileOptions = {}): C
     ? readWeights(lowered[0]!, opts.weights, dims)
     : seededWeights(lowered[0]!, opts.seed ?? 0, dims);
   const buffers = weightBuffers(values);
-  const functions = lowered.map((l) => generate(l));
-  const fns = new Map(functions.map((f, i) => [lowered[i]!.graph.name, buildExecutable(f, buffers, opts)]));
-  return { model: new Model(lowered[0]!.model, fns), lowered, functions, weights: values };
+  const modules = lowered.map((l) => {
+    try {
+      return piped(l, { mode: opts.mode });
+    } catch (e) {
+      if (e instanceof PassError) throw new CompileError(`${l.model}.${l.graph.name}: ${e.message}`);
+      throw e;
+    }
+  });
+  const functions = modules.map((m) => generate(m));
+  const fns = new Map(functions.map((f) => [f.plan.name, buildExecutable(f, buffers, opts)]));
+  return { model: new Model(lowered[0]!.model, fns), lowered, modules, functions, weights: values };
 }
 
 /** Compiles a .fm file (or source text) for the C target. */

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { Module as Lowered } from '../ir/module.js';
 import { MANIFEST_FILE, MODULE_FORMAT, SOURCE_FILE, memoryReport, moduleFiles } from '../api/module.js';
 import { compileC, fmcVersion } from '../runtime/cache.js';
-import { generate } from '../runtime/compile.js';
+import { generate, piped } from '../runtime/compile.js';
 import { EXIT, type Io } from './io.js';
 import { CliError, defaultDim, loadParams, lowerForCli, parseDims, parseSeed, writeOutput } from './model.js';
 
@@ -82,7 +82,7 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
   const weights = loadParams(lowered[0]!, given, seed, opts.weights, io);
   const functions = lowered.map((l) => {
     io.progress?.(`generating C for ${l.model}.${l.graph.name}`);
-    return generate(l);
+    return generate(piped(l));
   });
   for (const f of functions) compileC(f.source, { onProgress: io.progress });
   io.progress?.('');

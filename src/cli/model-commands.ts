@@ -34,6 +34,7 @@ async function guarded(io: Io, f: () => Promise<number>): Promise<number> {
       'CompileCacheError',
       'PlanFormatError',
       'TensorError',
+      'PassError',
     ];
     const name = e instanceof Error ? e.constructor.name : '';
     if (!(e instanceof Error) || !(user.includes(name) || (e as NodeJS.ErrnoException).code?.startsWith('E'))) throw e;
@@ -58,6 +59,8 @@ export function addModelCommands(cmd: Command, io: Io, setCode: (c: number) => v
       .option('--inputs <file>', 'inputs from a safetensors file (named like the function parameters)')
       .option('--save-inputs <file>', 'write the inputs used to a safetensors file')
       .option('--save-outputs <file>', 'write the outputs to a safetensors file')
+      .option('--grad', "also compute the gradient of the function's scalar result (a loss) for every param")
+      .option('--save-grads <file>', 'with --grad: write the gradients to a safetensors file, named by param path')
       .option('--json', 'print the summary as JSON'),
   )
     .addHelpText(
@@ -68,11 +71,14 @@ valid indices (token ids below the embedding size, labels below the class count)
 Dims not given with --dims default to 2 for B and N and 16 for others.
 --target c compiles the function to C (cached) and runs it in float32 on the same inputs
 and weights; its outputs match the reference within float32 rounding.
+--grad differentiates the function (the autodiff pass; it must return a float scalar, such
+as a model's \`loss\`) and prints each param's gradient norm; dropout stays off.
 
 Examples:
   fmc run models/swa_lm.fm --dims B=2,T=16 --save-inputs in.safetensors --save-outputs out.safetensors
   fmc run models/mlp.fm --inputs in.safetensors --json
-  fmc run models/cnn.fm --target c --inputs in.safetensors`,
+  fmc run models/cnn.fm --target c --inputs in.safetensors
+  fmc run models/bert.fm --fn loss --grad --save-grads grads.safetensors`,
     )
     .action(async (file: string, opts: Record<string, string | boolean | undefined>) => {
       const { runCommand } = await import('./run.js');

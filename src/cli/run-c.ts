@@ -6,7 +6,7 @@ import { type CompiledModel, CompileError, compileModel } from '../api/compile.j
 import { fromHost, toHost } from '../runtime/tensor.js';
 import { EXIT, type Io } from './io.js';
 import { CliError, type ModelOptions, parseDims, parseSeed, warnUnusedDims } from './model.js';
-import { named, report, type RunOptions, runInputs } from './run.js';
+import { checkGradOptions, named, report, type RunOptions, runInputs } from './run.js';
 
 export interface CliCompileOptions {
   readonly model?: string;
@@ -17,6 +17,8 @@ export interface CliCompileOptions {
   readonly dims: ReadonlyMap<string, number>;
   /** Kernel threads; default: OpenMP's (one per core). */
   readonly threads?: number;
+  /** Compile the function's gradient too (`--grad`). */
+  readonly grad?: boolean;
 }
 
 /**
@@ -34,6 +36,7 @@ export function compileForCli(io: Io, file: string, o: CliCompileOptions): Compi
       weights: o.weights,
       dims: Object.fromEntries(o.dims),
       threads: o.threads,
+      mode: o.grad ? 'grad' : 'inference',
       onProgress: progress && ((m) => progress(m)),
     });
   } catch (e) {
@@ -50,10 +53,9 @@ export function runC(io: Io, file: string, opts: RunOptions & ModelOptions): num
   const given = parseDims(opts.dims);
   const seed = parseSeed(opts.seed);
   // Checked before compiling: it needs no model and compiling may take seconds.
-  if (opts.saveInputs && opts.saveInputs === opts.saveOutputs)
-    throw new CliError('--save-inputs and --save-outputs name the same file', EXIT.usage);
+  checkGradOptions(opts);
   const compiled = compileForCli(io, file, { ...opts, seed, dims: given });
-  const g = compiled.lowered[0]!.graph;
+  const g = compiled.modules[0]!.graph;
   warnUnusedDims(io, g, given);
   const { inputs, dims } = runInputs(io, g, given, seed, opts);
   const tensors = Object.fromEntries([...inputs].map(([k, t]) => [k, fromHost(t)]));

@@ -8,6 +8,7 @@ import { indexBound, randomInput } from '../ir/init.js';
 import { bindDims, EvalError, evaluate } from '../ir/interp.js';
 import type { HostTensor } from '../ir/value.js';
 import { readSafetensorsFile, writeSafetensors } from '../runtime/safetensors.js';
+import { runPipeline } from '../passes/pipeline.js';
 import { EXIT, type Io } from './io.js';
 import {
   checkSize,
@@ -27,6 +28,8 @@ export interface RunOptions extends ModelOptions {
   readonly inputs?: string;
   readonly saveInputs?: string;
   readonly saveOutputs?: string;
+  readonly grad?: boolean;
+  readonly saveGrads?: string;
   readonly json?: boolean;
 }
 
@@ -42,9 +45,13 @@ export async function runCommand(io: Io, file: string, opts: RunOptions): Promis
     const { runC } = await import('./run-c.js');
     return runC(io, file, opts);
   }
+  checkGradOptions(opts);
   const given = parseDims(opts.dims);
   const seed = parseSeed(opts.seed);
-  const lowered = lowerForCli(io, file, opts);
+  const lowered = runPipeline(lowerForCli(io, file, opts), {
+    target: 'reference',
+    mode: opts.grad ? 'grad' : 'inference',
+  });
   const g = lowered.graph;
   warnUnusedDims(io, g, given);
   if (opts.saveInputs && opts.saveInputs === opts.saveOutputs)
@@ -106,15 +113,37 @@ export interface RunResult {
   readonly ms: number;
 }
 
-/** Saves what --save-inputs/--save-outputs ask for and prints the summary (text or JSON). */
+/** Usage errors of --grad and --save-grads, found before anything is compiled. */
+export function checkGradOptions(opts: RunOptions): void {
+  if (opts.saveGrads && !opts.grad) throw new CliError('--save-grads needs --grad', EXIT.usage);
+  const files = [opts.saveInputs, opts.saveOutputs, opts.saveGrads].filter((f): f is string => f !== undefined);
+  if (new Set(files).size < files.length) throw new CliError('two --save-* options name the same file', EXIT.usage);
+}
+
+/** Saves what --save-inputs/--save-outputs/--save-grads ask for and prints the summary (text or JSON). */
 export function report(io: Io, r: RunResult, opts: RunOptions): number {
-  const { g, target, seed, dims, outputs } = r;
+  const { g, target, seed, dims } = r;
+  // The gradient outputs (`grad.<path>`) are reported apart from the function's own results.
+  const grads = new Map(
+    [...r.outputs].filter(([k]) => k.startsWith(GRAD_PREFIX)).map(([k, t]) => [k.slice(GRAD_PREFIX.length), t]),
+  );
+  const outputs = new Map([...r.outputs].filter(([k]) => !k.startsWith(GRAD_PREFIX)));
   if (opts.saveInputs) writeOutput(opts.saveInputs, writeSafetensors(r.inputs));
   if (opts.saveOutputs) writeOutput(opts.saveOutputs, writeSafetensors(outputs));
+  if (opts.saveGrads) writeOutput(opts.saveGrads, writeSafetensors(grads));
   const summary = [...outputs].map(([name, t]) => ({ name, ...summarize(t) }));
+  const norms = [...grads].map(([path, t]) => ({ path, dtype: t.dtype, shape: [...t.shape], norm: l2(t) }));
   const used = [...dims].filter(([k]) => g.dims.includes(k));
   if (opts.json) {
-    const out = { model: r.model, fn: g.name, target, seed, dims: Object.fromEntries(used), outputs: summary };
+    const out = {
+      model: r.model,
+      fn: g.name,
+      target,
+      seed,
+      dims: Object.fromEntries(used),
+      outputs: summary,
+      ...(opts.grad ? { grads: norms } : {}),
+    };
     io.out(`${jsonText(out)}\n`);
     return EXIT.ok;
   }
@@ -125,6 +154,12 @@ export function report(io: Io, r: RunResult, opts: RunOptions): number {
     io.out(
       `  ${s.name}: ${s.dtype}[${s.shape.join(', ')}]  mean ${fmt(s.mean)}  std ${fmt(s.std)}  first [${first}${s.count > s.first.length ? ', ...' : ''}]\n`,
     );
+  }
+  if (opts.grad) {
+    io.out(`gradient norms (L2) of ${norms.length} param${norms.length === 1 ? '' : 's'}:\n`);
+    const width = Math.max(0, ...norms.map((n) => n.path.length));
+    for (const n of norms)
+      io.out(`  ${n.path.padEnd(width)}  ${n.dtype}[${n.shape.join(', ')}]  ${n.norm.toExponential(4)}\n`);
   }
   return EXIT.ok;
 }
@@ -184,6 +219,15 @@ export function named<T>(file: string | undefined, f: () => T): T {
       throw new CliError(`${file}: ${e.message}`);
     throw e;
   }
+}
+
+const GRAD_PREFIX = 'grad.';
+
+/** The L2 norm of a tensor's values. */
+function l2(t: HostTensor): number {
+  let s = 0;
+  for (const x of t.data) s += x * x;
+  return Math.sqrt(s);
 }
 
 const fmt = (x: number): string => (Number.isInteger(x) ? String(x) : x.toPrecision(5));

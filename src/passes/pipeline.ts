@@ -1,0 +1,60 @@
+// The pipeline: the only list of which passes run, in which order, for each target and
+// mode. `runPipeline` runs them on a Module, checks the IR after each (the verifier), and
+// lets the caller see the graph after any pass (`fmc compile --dump-after`).
+
+import type { Graph } from '../ir/graph.js';
+import type { Module } from '../ir/module.js';
+import { verify } from '../ir/verify.js';
+import { autodiff } from './autodiff/index.js';
+import type { Mode, Pass, PassContext, PassOptions, Target } from './pass.js';
+import { simplify } from './simplify.js';
+
+const PIPELINES: { readonly [T in Target]: { readonly [M in Mode]: readonly Pass[] } } = {
+  reference: {
+    inference: [],
+    grad: [autodiff, simplify],
+  },
+  c: {
+    inference: [],
+    grad: [autodiff, simplify],
+  },
+};
+
+/** The passes that run for a target and mode, in order. */
+export function passesFor(target: Target, mode: Mode): readonly Pass[] {
+  return PIPELINES[target][mode];
+}
+
+/** Every pass name of any pipeline (what `--dump-after` accepts, besides `all` and `lower`). */
+export function passNames(): string[] {
+  const names = new Set<string>();
+  for (const t of Object.values(PIPELINES)) for (const ps of Object.values(t)) for (const p of ps) names.add(p.name);
+  return [...names].sort();
+}
+
+export interface PipelineOptions extends PassOptions {
+  readonly target: Target;
+  readonly mode: Mode;
+  /** Called with the graph as lowered (`lower`) and after each pass. */
+  readonly after?: (pass: string, graph: Graph) => void;
+  /** Run the IR verifier after every pass (default true). */
+  readonly verify?: boolean;
+}
+
+/** Runs the pipeline of `opts.target` and `opts.mode` on a module's graph. */
+export function runPipeline(m: Module, opts: PipelineOptions): Module {
+  const ctx: PassContext = {
+    target: opts.target,
+    mode: opts.mode,
+    hints: m.hints,
+    options: { wrt: opts.wrt },
+  };
+  opts.after?.('lower', m.graph);
+  let graph = m.graph;
+  for (const pass of passesFor(opts.target, opts.mode)) {
+    graph = pass.run(graph, ctx);
+    if (opts.verify ?? true) verify(graph);
+    opts.after?.(pass.name, graph);
+  }
+  return { ...m, graph };
+}
