@@ -1,6 +1,7 @@
 // fmc's gradients against PyTorch's on whole models: the `loss` graph of every case in
 // cases.ts goes through fmc's autodiff (gradientGraph, src/passes/autodiff) and the reference
-// interpreter; torch backpropagates through its mirror (torch_models.py) in float64. Every
+// interpreter (at the first binding also with the model's @checkpoint blocks recomputed in the
+// backward); torch backpropagates through its mirror (torch_models.py) in float64. Every
 // param's gradient must match elementwise with rtol 1e-3, atol 1e-4 (the whole-model
 // tolerance of the compiled kernels) and, per tensor, within 1e-3 of the tensor's largest
 // value. Both sides are float64, so the largest errors actually seen are reported too:
@@ -17,7 +18,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Graph } from '../../src/ir/graph.js';
+import { type Graph, liveNodes } from '../../src/ir/graph.js';
+import type { Hints } from '../../src/ir/module.js';
 import type { HostTensor } from '../../src/ir/value.js';
 import { CASES, type Prepared, prepare } from './cases.js';
 import {
@@ -31,7 +33,7 @@ import {
   torchAvailable,
 } from './torch-harness.js';
 
-type GradientGraph = (g: Graph, opts?: { readonly wrt?: readonly string[] }) => Graph;
+type GradientGraph = (g: Graph, opts?: { readonly wrt?: readonly string[]; readonly hints?: Hints }) => Graph;
 
 const AUTODIFF = path.join(ROOT, 'src', 'passes', 'autodiff', 'index.ts');
 const TORCH = torchAvailable();
@@ -58,6 +60,14 @@ const gradTol = (scale: number): Tolerance => ({ rtol: 1e-3, atol: 1e-4, tensorR
  */
 const REL_FLOOR = 1e-6;
 const LOSS_TOL = { rtol: 1e-9, atol: 1e-9 };
+
+interface FmcGrads {
+  readonly loss: number;
+  readonly grads: Map<string, HostTensor>;
+  readonly ms: number;
+  /** Live nodes of the gradient graph. */
+  readonly nodes: number;
+}
 
 describe.skipIf(skipWhy !== '')(TITLE, () => {
   let gradientGraph: GradientGraph;
@@ -93,13 +103,14 @@ describe.skipIf(skipWhy !== '')(TITLE, () => {
   });
 
   /** fmc's loss and gradients (grad.<path>) for one prepared case. */
-  function fmcGradients(p: Prepared): { loss: number; grads: Map<string, HostTensor>; ms: number } {
+  function fmcGradients(p: Prepared, hints?: Hints): FmcGrads {
     const t0 = performance.now();
-    const g = gradientGraph(p.lowered.graph);
+    const g = gradientGraph(p.lowered.graph, hints ? { hints } : {});
+    const nodes = liveNodes(g).length;
     const out = runFmc(g, p.inputs, p.weights, p.dims);
     const ms = performance.now() - t0;
     const grads = new Map([...out].filter(([k]) => k.startsWith('grad.')));
-    return { loss: out.get(p.lowered.graph.outputs[0]!.name)!.data[0]!, grads, ms };
+    return { loss: out.get(p.lowered.graph.outputs[0]!.name)!.data[0]!, grads, ms, nodes };
   }
 
   for (const c of CASES) {
@@ -107,34 +118,47 @@ describe.skipIf(skipWhy !== '')(TITLE, () => {
       for (const [k, p] of prepared.get(c.name)!.entries()) {
         const t = torch.get(p.label)!;
         if (t instanceof Error) throw t;
-        const f = fmcGradients(p);
-        if (k === 0) fmcGrads.set(c.name, f.grads);
-        // Params the loss does not read have no grad output in fmc; torch's must be zero there.
-        const unused = [...t.grads].filter(([name]) => !f.grads.has(name));
-        for (const [name, g] of unused)
-          expect(
-            g.data.every((v) => v === 0),
-            `${p.label}: ${name} is not in fmc's gradients, torch's is nonzero`,
-          ).toBe(true);
-        const want = new Map([...t.grads].filter(([name]) => f.grads.has(name)));
-        // The largest gradient element of the model: the scale errors are measured against.
-        const scale = Math.max(...[...want.values()].map((g) => g.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0)));
-        const cmp = compareTensors(f.grads, want, gradTol(scale), REL_FLOOR * scale);
-        const zero = [...want].filter(([, g]) => g.data.every((v) => v === 0)).map(([name]) => name);
-        const lossCmp = compareTensors(scalar('loss', f.loss), scalar('loss', t.loss), LOSS_TOL);
-        worstRel = Math.max(worstRel, cmp.maxRel);
-        worstScaled = Math.max(worstScaled, cmp.maxAbs / scale);
-        summary.push(
-          `${p.label}: ${want.size} gradients${unused.length ? ` (+${unused.length} unused, zero in torch)` : ''}` +
-            `${zero.length ? ` (${zero.length} exactly zero in torch: ${zero.join(', ')})` : ''}, ` +
-            `largest |grad| ${scale.toExponential(2)}; max abs error ${cmp.maxAbs.toExponential(2)} ` +
-            `(${(cmp.maxAbs / scale).toExponential(2)} of the largest); max rel error ${cmp.maxRel.toExponential(2)} ` +
-            `at ${cmp.worst} (autodiff + interpreter ${f.ms.toFixed(0)} ms)`,
-        );
-        expect(lossCmp.problems, `${p.label}: the gradient graph's loss differs from torch's`).toEqual([]);
-        expect(cmp.problems, `${p.label}: fmc's gradients differ from torch's`).toEqual([]);
+        // The plain gradient graph; at the first binding also the one that recomputes the
+        // model's @checkpoint blocks in the backward (lowering's hints).
+        const checkpointed = [...(p.lowered.hints?.blocks.values() ?? [])].some((h) => h.checkpoint);
+        const plain = fmcGradients(p);
+        if (k === 0) fmcGrads.set(c.name, plain.grads);
+        check(p.label, t, plain);
+        if (k === 0 && checkpointed) {
+          const remat = fmcGradients(p, p.lowered.hints);
+          // the recomputation is really there: the graph has more nodes
+          expect(remat.nodes, `${p.label}: @checkpoint changed nothing`).toBeGreaterThan(plain.nodes);
+          check(`${p.label} with @checkpoint recomputation (${remat.nodes} nodes, plain ${plain.nodes})`, t, remat);
+        }
       }
     });
+  }
+
+  function check(label: string, t: TorchResult, f: FmcGrads) {
+    // Params the loss does not read have no grad output in fmc; torch's must be zero there.
+    const unused = [...t.grads].filter(([name]) => !f.grads.has(name));
+    for (const [name, g] of unused)
+      expect(
+        g.data.every((v) => v === 0),
+        `${label}: ${name} is not in fmc's gradients, torch's is nonzero`,
+      ).toBe(true);
+    const want = new Map([...t.grads].filter(([name]) => f.grads.has(name)));
+    // The largest gradient element of the model: the scale errors are measured against.
+    const scale = Math.max(...[...want.values()].map((g) => g.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0)));
+    const cmp = compareTensors(f.grads, want, gradTol(scale), REL_FLOOR * scale);
+    const zero = [...want].filter(([, g]) => g.data.every((v) => v === 0)).map(([name]) => name);
+    const lossCmp = compareTensors(scalar('loss', f.loss), scalar('loss', t.loss), LOSS_TOL);
+    worstRel = Math.max(worstRel, cmp.maxRel);
+    worstScaled = Math.max(worstScaled, cmp.maxAbs / scale);
+    summary.push(
+      `${label}: ${want.size} gradients${unused.length ? ` (+${unused.length} unused, zero in torch)` : ''}` +
+        `${zero.length ? ` (${zero.length} exactly zero in torch: ${zero.join(', ')})` : ''}, ` +
+        `largest |grad| ${scale.toExponential(2)}; max abs error ${cmp.maxAbs.toExponential(2)} ` +
+        `(${(cmp.maxAbs / scale).toExponential(2)} of the largest); max rel error ${cmp.maxRel.toExponential(2)} ` +
+        `at ${cmp.worst} (autodiff + interpreter ${f.ms.toFixed(0)} ms)`,
+    );
+    expect(lossCmp.problems, `${label}: the gradient graph's loss differs from torch's`).toEqual([]);
+    expect(cmp.problems, `${label}: fmc's gradients differ from torch's`).toEqual([]);
   }
 
   // The comparison can fail: fmc's gradients with one tensor scaled by 1.01, two tensors of
