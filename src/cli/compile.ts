@@ -9,18 +9,68 @@ import * as path from 'node:path';
 import type { Module as Lowered } from '../ir/module.js';
 import { MANIFEST_FILE, MODULE_FORMAT, SOURCE_FILE, memoryReport, moduleFiles } from '../api/module.js';
 import { compileC, fmcVersion } from '../runtime/cache.js';
-import { generate, piped } from '../runtime/compile.js';
+import type { Graph } from '../ir/graph.js';
+import { printHints } from '../ir/print-hints.js';
+import { printGraph } from '../ir/print.js';
+import { type Mode, PassError } from '../passes/pass.js';
+import { passesFor, passNames } from '../passes/pipeline.js';
+import { compiledName, generate, piped } from '../runtime/compile.js';
 import { EXIT, type Io } from './io.js';
 import { CliError, defaultDim, loadParams, lowerForCli, parseDims, parseSeed, writeOutput } from './model.js';
 
 export interface CompileCliOptions {
   readonly target?: string;
   readonly out?: string;
+  /** The .fm file (set by compileCommand). */
+  readonly file?: string;
   readonly model?: string;
   readonly fn?: readonly string[];
   readonly dims?: string;
   readonly seed?: string;
   readonly weights?: string;
+  readonly grad?: boolean;
+  readonly dumpAfter?: string;
+}
+
+/**
+ * The functions to compile: each requested one as written, and with --grad (or a dump of a
+ * pass only the grad pipeline runs) the gradient of the model's loss (`loss_grad`).
+ */
+function jobs(io: Io, lowered: readonly Lowered[], opts: CompileCliOptions): { l: Lowered; mode: Mode }[] {
+  const out = lowered.map((l) => ({ l, mode: 'inference' as Mode }));
+  const after = opts.dumpAfter;
+  const gradOnly =
+    after !== undefined &&
+    after !== 'all' &&
+    after !== 'lower' &&
+    !passesFor('c', 'inference').some((p) => p.name === after);
+  if (!opts.grad && !gradOnly && after !== 'all') return out;
+  const first = lowered[0]!;
+  const loss = first.train?.loss ?? 'loss';
+  const l =
+    lowered.find((x) => x.graph.name === loss) ??
+    (first.functions.includes(loss) ? lowerForCli(io, opts.file!, { model: opts.model, fn: loss }) : undefined);
+  if (!l) {
+    if (opts.grad || gradOnly)
+      throw new CliError(`${first.model} has no \`${loss}\` function to differentiate (--grad)`);
+    return out;
+  }
+  if (gradOnly && !opts.grad)
+    io.err(`fmc: note: ${after} runs in grad mode only: dumping the gradient of ${first.model}.${loss}\n`);
+  return [...out, { l, mode: 'grad' }];
+}
+
+/** Checks a --dump-after name: a pass of some pipeline, `lower` (before any pass) or `all`. */
+function checkDumpAfter(name: string | undefined): void {
+  if (name === undefined) return;
+  const known = ['lower', ...passNames(), 'all'];
+  if (!known.includes(name))
+    throw new CliError(`--dump-after ${name}: no such pass; the names are ${known.join(', ')}`, EXIT.usage);
+}
+
+/** The IR text after a pass, with the module's hints on top (`--dump-after`). */
+function dumpText(l: Lowered, mode: Mode, pass: string, g: Graph): string {
+  return `// fmc: ${l.model}.${compiledName(l.graph.name, mode)} (target c, mode ${mode}) after ${pass}\n${printHints(l)}${printGraph(g)}\n`;
 }
 
 function parseFns(list: readonly string[] | undefined): string[] | undefined {
@@ -68,21 +118,38 @@ const kib = (n: number): string => (n < 1024 ? `${n} B` : `${(n / 1024).toFixed(
 
 export function compileCommand(io: Io, file: string, opts: CompileCliOptions): number {
   if ((opts.target ?? 'c') !== 'c') throw new CliError(`--target ${opts.target}: only c exists yet`, EXIT.usage);
-  if (!opts.out) throw new CliError('compile: give the output folder with -o DIR', EXIT.usage);
-  const out = opts.out;
+  checkDumpAfter(opts.dumpAfter);
+  if (!opts.out && opts.dumpAfter === undefined)
+    throw new CliError(
+      'compile: give the output folder with -o DIR (or only dump the IR with --dump-after PASS)',
+      EXIT.usage,
+    );
   const given = parseDims(opts.dims);
   const seed = parseSeed(opts.seed);
   const fns = parseFns(opts.fn);
-  const stale = checkOutDir(out);
+  const stale = opts.out ? checkOutDir(opts.out) : [];
   const lowered = lowerAll(io, file, opts.model, fns);
+  const modules = jobs(io, lowered, { ...opts, file }).map(({ l, mode }) => {
+    const after = (pass: string, g: Graph): void => {
+      if (opts.dumpAfter === 'all' || opts.dumpAfter === pass) io.out(dumpText(l, mode, pass, g));
+    };
+    try {
+      return piped(l, { mode, after });
+    } catch (e) {
+      if (e instanceof PassError) throw new CliError(`${l.model}.${l.graph.name}: ${e.message}`);
+      throw e;
+    }
+  });
+  if (!opts.out) return EXIT.ok;
+  const out = opts.out;
   const used = new Set(lowered.flatMap((l) => l.graph.dims));
   for (const name of given.keys())
     if (!used.has(name)) io.err(`fmc: warning: --dims ${name}: no compiled function uses a dim named ${name}\n`);
   io.progress?.(`initializing ${lowered[0]!.params.length} params`);
   const weights = loadParams(lowered[0]!, given, seed, opts.weights, io);
-  const functions = lowered.map((l) => {
-    io.progress?.(`generating C for ${l.model}.${l.graph.name}`);
-    return generate(piped(l));
+  const functions = modules.map((m) => {
+    io.progress?.(`generating C for ${m.model}.${m.graph.name}`);
+    return generate(m);
   });
   for (const f of functions) compileC(f.source, { onProgress: io.progress });
   io.progress?.('');

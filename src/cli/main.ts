@@ -93,6 +93,11 @@ Examples:
     .option('--dims <B=2,T=16>', 'sizes of symbolic dims for the memory report (default 2 for B and N, else 16)')
     .option('--seed <n>', 'seed of the initial weights (default 0, as fmc run)')
     .option('--weights <file>', 'weights from a safetensors file instead of seeded initializers')
+    .option(
+      '--grad',
+      "also compile the gradient of the model's loss (the function loss_grad: the loss and grad.<param>)",
+    )
+    .option('--dump-after <pass>', 'print the IR after a pass (lower, a pass name, or all); without -o only dump')
     .addHelpText(
       'after',
       `
@@ -101,7 +106,8 @@ and index.js with index.d.ts: a typed ES module whose functions take shaped Tens
 
 Examples:
   fmc compile models/mlp.fm -o mlp
-  fmc compile models/swa_lm.fm --fn forward -o lm --dims B=1,T=128`,
+  fmc compile models/swa_lm.fm --fn forward -o lm --dims B=1,T=128
+  fmc compile models/bert.fm --dump-after autodiff`,
     )
     .action(async (file: string, opts: CompileCliOptions) => {
       const { compileCli } = await import('./compile.js');

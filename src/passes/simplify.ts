@@ -23,7 +23,11 @@ export const simplify: Pass = {
   name: 'simplify',
   run: (g) =>
     rewrite(g, {
-      reshape: (n, [x], b) => b.reshape(x!.op === 'reshape' ? x!.inputs[0]! : x!, n.args.shape),
+      // A constant reshaped or broadcast is the constant at the new shape.
+      reshape: (n, [x], b) =>
+        x!.op === 'full'
+          ? b.full(x!.args.value, x!.type.dtype, n.args.shape)
+          : b.reshape(x!.op === 'reshape' ? x!.inputs[0]! : x!, n.args.shape),
       permute: (n, [x], b) =>
         x!.op === 'permute'
           ? b.permute(
@@ -31,7 +35,10 @@ export const simplify: Pass = {
               n.args.axes.map((a) => (x as Node & { op: 'permute' }).args.axes[a]!),
             )
           : b.permute(x!, n.args.axes),
-      expand: (n, [x], b) => b.expand(x!.op === 'expand' ? x!.inputs[0]! : x!, n.args.shape),
+      expand: (n, [x], b) =>
+        x!.op === 'full'
+          ? b.full(x!.args.value, x!.type.dtype, n.args.shape)
+          : b.expand(x!.op === 'expand' ? x!.inputs[0]! : x!, n.args.shape),
       unary: (n, [x]) => (n.args.fn === 'neg' && x!.op === 'unary' && x!.args.fn === 'neg' ? x!.inputs[0] : undefined),
       binary: (n, ins) => (n.args.fn === 'mul' ? timesOne(n, ins) : undefined),
       where: (n, [, a, c]) => (a === c && dimsEqual(a!.type.shape, n.type.shape) ? a : undefined),

@@ -78,7 +78,8 @@ export function gradientGraph(g: Graph, opts: GradOptions = {}): Graph {
   const remat = new Map<Node, Node>();
   const recompute = (n: Node, region: string): Node => {
     if (LEAVES.has(n.op)) return n;
-    if (regionOf(n.path, checkpointed) !== region) return b.barrier(n, `remat:${region}`);
+    if (regionOf(n.path, checkpointed) !== region)
+      return b.within(region, 'remat', () => b.barrier(n, `remat:${region}`));
     const done = remat.get(n);
     if (done) return done;
     const ins = n.inputs.map((i) => recompute(i, region));
