@@ -4,41 +4,62 @@
 
 import { type Dim, dimAdd, dimConst, dimMul } from './dims.js';
 import { dtypeBytes } from './dtype.js';
-import { type Graph, liveNodes, type Node } from './graph.js';
+import { type Graph, liveNodes, type Node, type NodeOf } from './graph.js';
 import { parseEinsum } from './infer.js';
 import { concreteShape } from './interp.js';
+import type { OpName } from './ops.js';
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
-/**
- * The rule both FLOP counts follow: a node performs `factor` times the product of `sizes`
- * operations. Elementwise ops and casts: one per output element; reductions and topk: one
- * per input element; scatter_add: one per source element; einsum: one multiply and one add
- * per point of the full index space (one op per point with a single operand). Views,
- * leaves and data movement (reshape, permute, slice, pad, concat, gather, ...) cost 0.
- */
-function flopsRule(n: Node): { readonly factor: number; readonly sizes: readonly Dim[] } {
-  switch (n.op) {
-    case 'unary':
-    case 'binary':
-    case 'where':
-    case 'cast':
-      return { factor: 1, sizes: n.type.shape };
-    case 'reduce':
-    case 'topk':
-      return { factor: 1, sizes: n.inputs[0]!.type.shape };
-    case 'scatter_add':
-      return { factor: 1, sizes: n.inputs[2]!.type.shape };
-    case 'einsum': {
-      const { ins } = parseEinsum(n.args.spec, n.inputs.length);
-      const sizes = new Map<string, Dim>();
-      n.inputs.forEach((x, k) => [...ins[k]!].forEach((c, i) => sizes.set(c, x.type.shape[i]!)));
-      return { factor: n.inputs.length === 2 ? 2 : 1, sizes: [...sizes.values()] };
-    }
-    default:
-      return { factor: 0, sizes: [] };
-  }
+/** A node performs `factor` times the product of `sizes` operations. */
+export interface Flops {
+  readonly factor: number;
+  readonly sizes: readonly Dim[];
 }
+
+const none = (): Flops => ({ factor: 0, sizes: [] });
+const perOutput = (n: Node): Flops => ({ factor: 1, sizes: n.type.shape });
+const perInput = (n: Node): Flops => ({ factor: 1, sizes: n.inputs[0]!.type.shape });
+
+/**
+ * The rule both FLOP counts follow, per op. Elementwise ops and casts: one per output
+ * element; reductions and topk: one per input element; scatter_add: one per source element;
+ * einsum: one multiply and one add per point of the full index space (one op per point with
+ * a single operand). Views, leaves and data movement (reshape, permute, slice, pad, concat,
+ * gather, ...) cost 0.
+ */
+export const FLOPS: { readonly [K in OpName]: (n: NodeOf<K>) => Flops } = {
+  input: none,
+  param: none,
+  full: none,
+  dim: none,
+  iota: none,
+  random: none,
+  unary: perOutput,
+  binary: perOutput,
+  where: perOutput,
+  reduce: perInput,
+  reshape: none,
+  permute: none,
+  expand: none,
+  pad: none,
+  slice: none,
+  window: none,
+  concat: none,
+  einsum: (n) => {
+    const { ins } = parseEinsum(n.args.spec, n.inputs.length);
+    const sizes = new Map<string, Dim>();
+    n.inputs.forEach((x, k) => [...ins[k]!].forEach((c, i) => sizes.set(c, x.type.shape[i]!)));
+    return { factor: n.inputs.length === 2 ? 2 : 1, sizes: [...sizes.values()] };
+  },
+  gather: none,
+  scatter_add: (n) => ({ factor: 1, sizes: n.inputs[2]!.type.shape }),
+  cast: perOutput,
+  topk: perInput,
+  barrier: none,
+};
+
+const flopsRule = (n: Node): Flops => (FLOPS[n.op] as (n: Node) => Flops)(n);
 
 /** Floating-point (or integer) operations a node performs at concrete dims; views and leaves cost 0. */
 export function nodeFlops(n: Node, dims: ReadonlyMap<string, number>): number {

@@ -8,16 +8,8 @@ import type { Dim } from './dims.js';
 import { isDtype } from './dtype.js';
 import { type Graph, GraphBuilder, type Node, type NodeOf, type TType } from './graph.js';
 import { dimsEqual } from './infer.js';
-import {
-  BINARY_FNS,
-  type BinaryFn,
-  INIT_FNS,
-  type InitFn,
-  type OpArgs,
-  type OpName,
-  UNARY_FNS,
-  type UnaryFn,
-} from './ops.js';
+import { type ArgEntry, argEntries, type Codec, type CodecValues, HEAD_WORDS } from './op-args.js';
+import { INIT_FNS, type InitFn, type OpName } from './ops.js';
 import { formatName, formatType } from './print.js';
 
 /** A malformed graph text; `line` and `col` are 1-based. */
@@ -64,6 +56,8 @@ const NAME_RE = /[A-Za-z_][A-Za-z0-9_.]*/y;
 const STRING_RE = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
 const NUMBER_RE = /-?(?:nan|inf|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)(?![\w.])/y;
 const INT_RE = /\d+(?![\w.])/y;
+
+const isOneOf = <T extends string>(xs: readonly T[], s: string): s is T => (xs as readonly string[]).includes(s);
 
 class Scanner {
   pos = 0;
@@ -120,6 +114,15 @@ class Scanner {
   word(what: string): string {
     this.ws();
     return this.match(NAME_RE) ?? this.fail(`expected ${what}, found ${this.found()}`);
+  }
+
+  /** One of `words` (`true`, `values`). */
+  oneOf<T extends string>(words: readonly T[]): T {
+    this.ws();
+    const w = this.peekWord();
+    if (!isOneOf(words, w ?? '')) this.fail(`expected ${words.join(' or ')}, found ${this.found()}`);
+    this.pos += w!.length;
+    return w as T;
   }
 
   keyword(kw: string): void {
@@ -204,11 +207,94 @@ class Scanner {
   }
 }
 
+// ---------- op args, as op-args.ts describes them ----------
+
+/** How each codec reads its value; `what` names it in messages, `words` are a word's choices. */
+const READ: { readonly [C in Codec]: (s: Scanner, what: string, words: readonly string[]) => CodecValues[C] } = {
+  int: (s, what) => s.int(what),
+  ints: (s, what) => s.list(() => s.int(what)),
+  number: (s, what) => s.number(what),
+  string: (s, what) => s.string(what),
+  bool: (s) => s.oneOf(['true', 'false']) === 'true',
+  word: (s, _what, words) => s.oneOf(words),
+  dim: (s) => s.dim(),
+  dims: (s) => s.list(() => s.dim()),
+  dimPairs: (s) =>
+    s.list(() => {
+      s.ws();
+      const at = s.pos;
+      const pair = s.list(() => s.dim());
+      if (pair.length !== 2) s.fail(`a pad is a pair [lo, hi], found ${pair.length} dims`, at);
+      return [pair[0]!, pair[1]!] as const;
+    }),
+  init: (s, what) => {
+    s.ws();
+    const fnAt = s.pos;
+    const fn = s.word(what);
+    if (!isOneOf<InitFn>(INIT_FNS, fn)) return s.fail(`unknown init function '${fn}'`, fnAt);
+    s.expect('(');
+    const args: Record<string, number> = {};
+    if (!s.eat(')')) {
+      do {
+        s.ws();
+        const kAt = s.pos;
+        const k = s.name('an init argument');
+        if (Object.hasOwn(args, k)) s.fail(`repeated init argument '${k}'`, kAt);
+        s.expect('=');
+        args[k] = s.number(`the value of '${k}'`);
+      } while (s.eat(','));
+      s.expect(')', "',' or ')'");
+    }
+    return { fn, args };
+  },
+};
+
+/**
+ * Reads the args of `op` written after its head word (`head`, with `sub` after the dot);
+ * returns how to complete them from the result type.
+ */
+function readArgs(s: Scanner, op: OpName, head: string, sub: string, opAt: number): (t: TType) => OpCall {
+  const entries = argEntries(op);
+  const got = new Map<string, unknown>();
+  const read = (a: ArgEntry & { in: 'pos' | 'attr' }): unknown =>
+    READ[a.codec](s, a.what ?? a.key, (a.in === 'attr' && a.words) || []);
+  for (const a of entries) {
+    if (a.in === 'head') got.set(a.key, head);
+    else if (a.in === 'suffix') {
+      const choices = a.words.length <= 2 ? ` (${a.words.join(' or ')})` : '';
+      if (!a.words.includes(sub)) s.fail(`unknown ${a.what} '${sub}'${choices}`, opAt);
+      got.set(a.key, sub);
+    }
+  }
+  for (const a of entries) {
+    if (a.in !== 'pos') continue;
+    if (a.prefix) s.expect(a.prefix);
+    got.set(a.key, read(a));
+  }
+  const attrs = entries.filter((a) => a.in === 'attr');
+  attrs.forEach((a, i) => {
+    if (i === 0) s.expect('{');
+    else s.expect(',', `',' before '${a.key}'`);
+    s.ws();
+    const at = s.pos;
+    if (s.peekWord() !== a.key) s.fail(`expected '${a.key}:', found ${s.found()}`, at);
+    s.keyword(a.key);
+    s.expect(':');
+    got.set(a.key, read(a));
+  });
+  if (attrs.length > 0) s.expect('}', "',' or '}'");
+  return (t) => ({
+    name: op,
+    args: Object.fromEntries(entries.map((a) => [a.key, a.in === 'type' ? t[a.part] : got.get(a.key)])),
+  });
+}
+
+type OpCall = { readonly name: OpName; readonly args: unknown };
+
 // ---------- graphs ----------
 
 type Sig = { readonly name: string; readonly type: TType; readonly line: number; readonly col: number };
 
-const isOneOf = <T extends string>(xs: readonly T[], s: string): s is T => (xs as readonly string[]).includes(s);
 const typeEquals = (a: TType, b: TType): boolean => a.dtype === b.dtype && dimsEqual(a.shape, b.shape);
 
 class GraphParser {
@@ -286,12 +372,14 @@ class GraphParser {
     const opAt = s.pos;
     const word = s.word('an op');
     const dot = word.indexOf('.');
-    const op = dot < 0 ? word : word.slice(0, dot);
+    const head = dot < 0 ? word : word.slice(0, dot);
     const sub = dot < 0 ? undefined : word.slice(dot + 1);
-    const hasSub = op === 'unary' || op === 'binary' || op === 'reduce';
-    if (hasSub !== (sub !== undefined)) s.fail(hasSub ? `expected ${op}.FN` : `unknown op '${word}'`, opAt);
+    const op = HEAD_WORDS.get(head);
+    const dotted = op !== undefined && argEntries(op).some((a) => a.in === 'suffix');
+    if (op === undefined || (sub !== undefined && !dotted)) s.fail(`unknown op '${word}'`, opAt);
+    if (dotted && sub === undefined) s.fail(`expected ${head}.FN`, opAt);
     // Args are read first; those taken from the result type are filled in once it is read.
-    const make = this.opArgs(s, op, sub ?? '', opAt);
+    const make = readArgs(s, op, head, sub ?? '', opAt);
     const inputs: Node[] = [];
     s.ws();
     if (s.text[s.pos] === '(') {
@@ -327,178 +415,6 @@ class GraphParser {
       this.inputs.push(n);
     }
     return n;
-  }
-
-  /** Reads the attributes of `op`; returns how to complete its args from the result type. */
-  private opArgs(s: Scanner, op: string, sub: string, opAt: number): (t: TType) => { name: OpName; args: unknown } {
-    const braces = <T>(read: () => T): T => {
-      s.expect('{');
-      const v = read();
-      s.expect('}', "',' or '}'");
-      return v;
-    };
-    let first = true;
-    const key = <T>(k: string, read: () => T): T => {
-      if (!first) s.expect(',', `',' before '${k}'`);
-      first = false;
-      s.ws();
-      const at = s.pos;
-      const w = s.peekWord();
-      if (w !== k) s.fail(`expected '${k}:', found ${s.found()}`, at);
-      s.keyword(k);
-      s.expect(':');
-      return read();
-    };
-    const ints = (what: string) => () => s.list(() => s.int(what));
-    const dims = () => s.list(() => s.dim());
-    const done =
-      <K extends OpName>(name: K, args: (t: TType) => OpArgs[K]) =>
-      (t: TType) => ({ name, args: args(t) });
-    switch (op) {
-      case 'input': {
-        const name = s.string('the input name');
-        s.expect('#');
-        const index = s.int('the input index');
-        return done('input', (t) => ({ name, index, dtype: t.dtype, shape: t.shape }));
-      }
-      case 'param':
-      case 'buffer': {
-        const path = s.string(`the ${op} path`);
-        s.ws();
-        const fnAt = s.pos;
-        const fn = s.word('an init function');
-        if (!isOneOf<InitFn>(INIT_FNS, fn)) s.fail(`unknown init function '${fn}'`, fnAt);
-        s.expect('(');
-        const initArgs: Record<string, number> = {};
-        if (!s.eat(')')) {
-          do {
-            s.ws();
-            const kAt = s.pos;
-            const k = s.name('an init argument');
-            if (Object.hasOwn(initArgs, k)) s.fail(`repeated init argument '${k}'`, kAt);
-            s.expect('=');
-            initArgs[k] = s.number(`the value of '${k}'`);
-          } while (s.eat(','));
-          s.expect(')', "',' or ')'");
-        }
-        const init = { fn, args: initArgs };
-        const role = op;
-        return done('param', (t) => ({ path, role, dtype: t.dtype, shape: t.shape, init }));
-      }
-      case 'full': {
-        const value = braces(() => key('value', () => s.number('the fill value')));
-        return done('full', (t) => ({ value, dtype: t.dtype, shape: t.shape }));
-      }
-      case 'dim': {
-        const value = braces(() => key('value', () => s.dim()));
-        return done('dim', (t) => ({ value, dtype: t.dtype }));
-      }
-      case 'iota': {
-        const axis = braces(() => key('axis', () => s.int('the axis')));
-        return done('iota', (t) => ({ axis, dtype: t.dtype, shape: t.shape }));
-      }
-      case 'random': {
-        const [seed, k] = braces(() => [
-          key('seed', () => s.number('the seed')),
-          key('key', () => s.string('the key')),
-        ]);
-        return done('random', (t) => ({ seed, key: k, shape: t.shape }));
-      }
-      case 'unary': {
-        if (!isOneOf<UnaryFn>(UNARY_FNS, sub)) s.fail(`unknown unary function '${sub}'`, opAt);
-        return done('unary', () => ({ fn: sub }));
-      }
-      case 'binary': {
-        if (!isOneOf<BinaryFn>(BINARY_FNS, sub)) s.fail(`unknown binary function '${sub}'`, opAt);
-        return done('binary', () => ({ fn: sub }));
-      }
-      case 'where':
-        return done('where', () => ({}));
-      case 'reduce': {
-        if (sub !== 'sum' && sub !== 'max') s.fail(`unknown reduction '${sub}' (sum or max)`, opAt);
-        const [axes, keepdim] = braces(() => [
-          key('axes', ints('an axis')),
-          key('keepdim', () => {
-            s.ws();
-            const at = s.pos;
-            const w = s.peekWord();
-            if (w !== 'true' && w !== 'false') s.fail(`expected true or false, found ${s.found()}`, at);
-            s.keyword(w);
-            return w === 'true';
-          }),
-        ]);
-        return done('reduce', () => ({ fn: sub, axes, keepdim }));
-      }
-      case 'reshape':
-        return done('reshape', (t) => ({ shape: t.shape }));
-      case 'expand':
-        return done('expand', (t) => ({ shape: t.shape }));
-      case 'cast':
-        return done('cast', (t) => ({ dtype: t.dtype }));
-      case 'permute': {
-        const axes = braces(() => key('axes', ints('an axis')));
-        return done('permute', () => ({ axes }));
-      }
-      case 'pad': {
-        const [pads, value] = braces(() => [
-          key('pads', () =>
-            s.list(() => {
-              s.ws();
-              const at = s.pos;
-              const pair = dims();
-              if (pair.length !== 2) s.fail(`a pad is a pair [lo, hi], found ${pair.length} dims`, at);
-              return [pair[0]!, pair[1]!] as const;
-            }),
-          ),
-          key('value', () => s.number('the pad value')),
-        ]);
-        return done('pad', () => ({ pads, value }));
-      }
-      case 'slice': {
-        const [starts, steps] = braces(() => [key('starts', dims), key('steps', ints('a step'))]);
-        return done('slice', (t) => ({ starts, sizes: t.shape, steps }));
-      }
-      case 'window': {
-        const [axes, size, stride, dilation] = braces(() => [
-          key('axes', ints('an axis')),
-          key('size', ints('a window size')),
-          key('stride', ints('a stride')),
-          key('dilation', ints('a dilation')),
-        ]);
-        return done('window', () => ({ axes, size, stride, dilation }));
-      }
-      case 'concat':
-      case 'gather':
-      case 'scatter_add': {
-        const axis = braces(() => key('axis', () => s.int('the axis')));
-        return done(op, () => ({ axis }));
-      }
-      case 'einsum': {
-        const spec = braces(() => key('spec', () => s.string('the einsum spec')));
-        return done('einsum', () => ({ spec }));
-      }
-      case 'barrier': {
-        const key_ = braces(() => key('key', () => s.string('the barrier key')));
-        return done('barrier', () => ({ key: key_ }));
-      }
-      case 'topk': {
-        const [k, axis, output] = braces(() => [
-          key('k', () => s.int('k')),
-          key('axis', () => s.int('the axis')),
-          key('output', () => {
-            s.ws();
-            const at = s.pos;
-            const w = s.peekWord();
-            if (w !== 'values' && w !== 'indices') s.fail(`expected values or indices, found ${s.found()}`, at);
-            s.keyword(w);
-            return w as 'values' | 'indices';
-          }),
-        ]);
-        return done('topk', () => ({ k, axis, output }));
-      }
-      default:
-        return s.fail(`unknown op '${op}'`, opAt);
-    }
   }
 
   finish(): Graph {

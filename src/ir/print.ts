@@ -14,31 +14,21 @@
 //   module  := graph*
 //   graph   := 'graph' NAME '(' sigs ')' '->' '(' sigs ')' ['dims' '[' NAME, ... ']']  then body lines
 //   sigs    := [NAME ':' TYPE (',' NAME ':' TYPE)*]           the inputs and the outputs, in order
-//   body    := '%'N '=' OP [ATTRS] ['(' '%'N, ... ')'] ':' TYPE ['@' STRING]   (STRING: path[/scope])
+//   body    := '%'N '=' OP ['(' '%'N, ... ')'] ':' TYPE ['@' STRING]   (STRING: path[/scope])
 //            | 'return' NAME '=' '%'N
 //            | 'update' STRING '=' '%'N
+//   OP      := HEAD ['.' WORD] POS* ['{' KEY ':' VALUE, ... '}']   each op's args are described,
+//                                                                 in order, in op-args.ts
 //   TYPE    := DTYPE '[' DIM, ... ']'                          (`f32[]` is a scalar)
 //   NAME    := [A-Za-z_][A-Za-z0-9_.]* | STRING                STRING: a JSON string
 //   NUMBER  := JS number text | 'nan' | 'inf' | '-inf' | '-0.0'
 //   DIM     := what dimToString prints (dim-text.ts)
 //
-// Ops and their attributes (keys always all present, in this order):
-//
-//   input STRING '#'INDEX                 param STRING INIT      buffer STRING INIT
-//     INIT := INITFN '(' [KEY '=' NUMBER, ...] ')'   (keys sorted)
-//   full {value: NUMBER}                  dim {value: DIM}       iota {axis: INT}
-//   random {seed: NUMBER, key: STRING}    unary.FN               binary.FN
-//   where                                 reduce.sum|max {axes: [INT, ...], keepdim: true|false}
-//   reshape   expand   cast               permute {axes: [INT, ...]}
-//   pad {pads: [[DIM, DIM], ...], value: NUMBER}
-//   slice {starts: [DIM, ...], steps: [INT, ...]}
-//   window {axes: [...], size: [...], stride: [...], dilation: [...]}
-//   concat {axis: INT}   gather {axis: INT}   scatter_add {axis: INT}   einsum {spec: STRING}
-//   topk {k: INT, axis: INT, output: values|indices}      barrier {key: STRING}
-//
-// Args that equal part of the result type are not repeated: the type after ':' gives the
-// dtype and shape of input, param, buffer, full and iota, the dtype of dim and cast, and
-// the shape of random, reshape and expand; the sizes of slice are its result shape.
+// For example `input "x" #0`, `buffer "bn.mean" zeros()`, `unary.exp`, `where`,
+// `reduce.sum {axes: [1], keepdim: false}`, `slice {starts: [0, 1], steps: [1, 2]}`: all keys
+// are always present, in their order. Args that equal part of the result type (a reshape's
+// shape, a slice's sizes, a cast's dtype: the `type` entries of op-args.ts) are not
+// repeated; the type after ':' gives them.
 //
 // Only live nodes are printed, numbered 0..n-1 in a canonical topological order that
 // does not depend on node ids: the graph inputs first, then a depth-first post-order walk
@@ -47,6 +37,7 @@
 import type { Dim } from './dims.js';
 import { dimToString } from './dims.js';
 import { type Graph, type Node, provenance, type TType } from './graph.js';
+import { argEntries, type Codec, type CodecValues } from './op-args.js';
 
 /** Numbers as the text format writes them: exact round trip, including NaN, ±Inf and -0. */
 export function formatNumber(x: number): string {
@@ -102,78 +93,38 @@ export function canonicalOrder(g: Graph): Node[] {
   return order;
 }
 
-const attrs = (kv: readonly (readonly [string, string])[]): string =>
-  ` {${kv.map(([k, v]) => `${k}: ${v}`).join(', ')}}`;
+/** How each codec writes its value (see op-args.ts). */
+const FORMAT: { readonly [C in Codec]: (v: CodecValues[C]) => string } = {
+  int: formatNumber,
+  ints: nums,
+  number: formatNumber,
+  string: formatString,
+  bool: String,
+  word: (w) => w,
+  dim: dimToString,
+  dims,
+  dimPairs: (ps) => list(ps.map(dims)),
+  init: ({ fn, args }) => {
+    const keys = Object.keys(args).sort();
+    return `${fn}(${keys.map((k) => `${formatName(k)}=${formatNumber(args[k]!)}`).join(', ')})`;
+  },
+};
 
-/** The op and its attributes, without inputs or type (`reduce.sum {axes: [1], keepdim: false}`). */
+const format = (c: Codec, v: unknown): string => (FORMAT[c] as (v: unknown) => string)(v);
+
+/** The op and its args as op-args.ts describes them (`reduce.sum {axes: [1], keepdim: false}`). */
 export function formatOp(n: Node): string {
-  switch (n.op) {
-    case 'input':
-      return `input ${formatString(n.args.name)} #${formatNumber(n.args.index)}`;
-    case 'param': {
-      const { path, role, init } = n.args;
-      const keys = Object.keys(init.args).sort();
-      const initArgs = keys.map((k) => `${formatName(k)}=${formatNumber(init.args[k]!)}`).join(', ');
-      return `${role} ${formatString(path)} ${init.fn}(${initArgs})`;
-    }
-    case 'full':
-      return `full${attrs([['value', formatNumber(n.args.value)]])}`;
-    case 'dim':
-      return `dim${attrs([['value', dimToString(n.args.value)]])}`;
-    case 'iota':
-      return `iota${attrs([['axis', formatNumber(n.args.axis)]])}`;
-    case 'random':
-      return `random${attrs([
-        ['seed', formatNumber(n.args.seed)],
-        ['key', formatString(n.args.key)],
-      ])}`;
-    case 'unary':
-    case 'binary':
-      return `${n.op}.${n.args.fn}`;
-    case 'where':
-    case 'reshape':
-    case 'expand':
-    case 'cast':
-      return n.op;
-    case 'reduce':
-      return `reduce.${n.args.fn}${attrs([
-        ['axes', nums(n.args.axes)],
-        ['keepdim', String(n.args.keepdim)],
-      ])}`;
-    case 'permute':
-      return `permute${attrs([['axes', nums(n.args.axes)]])}`;
-    case 'pad':
-      return `pad${attrs([
-        ['pads', list(n.args.pads.map(dims))],
-        ['value', formatNumber(n.args.value)],
-      ])}`;
-    case 'slice':
-      return `slice${attrs([
-        ['starts', dims(n.args.starts)],
-        ['steps', nums(n.args.steps)],
-      ])}`;
-    case 'window':
-      return `window${attrs([
-        ['axes', nums(n.args.axes)],
-        ['size', nums(n.args.size)],
-        ['stride', nums(n.args.stride)],
-        ['dilation', nums(n.args.dilation)],
-      ])}`;
-    case 'concat':
-    case 'gather':
-    case 'scatter_add':
-      return `${n.op}${attrs([['axis', formatNumber(n.args.axis)]])}`;
-    case 'einsum':
-      return `einsum${attrs([['spec', formatString(n.args.spec)]])}`;
-    case 'barrier':
-      return `barrier${attrs([['key', formatString(n.args.key)]])}`;
-    case 'topk':
-      return `topk${attrs([
-        ['k', formatNumber(n.args.k)],
-        ['axis', formatNumber(n.args.axis)],
-        ['output', n.args.output],
-      ])}`;
+  const args = n.args as Readonly<Record<string, unknown>>;
+  let [head, suffix, pos] = [n.op as string, '', ''];
+  const attrs: string[] = [];
+  for (const a of argEntries(n.op)) {
+    const v = args[a.key];
+    if (a.in === 'head') head = v as string;
+    else if (a.in === 'suffix') suffix = `.${v as string}`;
+    else if (a.in === 'pos') pos += ` ${a.prefix ?? ''}${format(a.codec, v)}`;
+    else if (a.in === 'attr') attrs.push(`${a.key}: ${format(a.codec, v)}`);
   }
+  return `${head}${suffix}${pos}${attrs.length > 0 ? ` {${attrs.join(', ')}}` : ''}`;
 }
 
 /** One node line without indentation (`%3 = binary.add (%2, %2) : f32[B, T, 64] @"embed"`). */

@@ -5,8 +5,9 @@
 
 import { type Dim, dimConst, dimConstValue, dimEquals, dimMul } from '../ir/dims.js';
 import type { Dtype } from '../ir/dtype.js';
-import type { Node } from '../ir/graph.js';
-import { type KExpr, type KScalar, add, cmp, dot, int, ix, mul, scalarOf, select } from '../ir/kernel.js';
+import type { Node, NodeOf } from '../ir/graph.js';
+import { type KExpr, add, cmp, dot, int, ix, mul, scalarOf, select } from '../ir/kernel.js';
+import type { OpName } from '../ir/ops.js';
 import { streamKey } from '../ir/philox.js';
 import { roundTo } from '../ir/value.js';
 import type { KernelBuilder } from './builder.js';
@@ -66,134 +67,157 @@ export class Fuser {
 
   /** Computes element `idx` of `n` from its inputs (never loads `n` itself). */
   compute(kb: KernelBuilder, n: Node, idx: readonly KExpr[]): KExpr {
-    const t: KScalar = scalarOf(n.type.dtype);
-    const shape = n.type.shape;
-    const x = n.inputs[0]!;
-    const inAt = (i: number, j: readonly KExpr[]): KExpr => this.at(kb, n.inputs[i]!, j);
-    const bcast = (i: number): KExpr => inAt(i, broadcastIndex(n.inputs[i]!.type.shape, shape, idx));
-    switch (n.op) {
-      case 'full':
-        return { k: 'const', t, v: roundTo(n.type.dtype, n.args.value) };
-      case 'iota':
-        return convert(idx[n.args.axis]!, 'i64', n.type.dtype);
-      case 'dim':
-        return convert(kb.dim(n.args.value), 'i64', n.type.dtype);
-      case 'random': {
-        const [k0, k1] = streamKey(n.args.seed, n.args.key);
-        return { k: 'uniform', k0, k1, index: dot(idx, stridesOf(shape, kb)) };
-      }
-      case 'unary':
-        return wrapInt({ k: 'un', fn: n.args.fn, a: inAt(0, idx), t }, n.type.dtype);
-      case 'binary':
-        return wrapInt({ k: 'bin', fn: n.args.fn, a: bcast(0), b: bcast(1), t }, n.type.dtype);
-      case 'where':
-        return select(bcast(0), bcast(1), bcast(2), t);
-      case 'cast':
-        return convert(inAt(0, idx), x.type.dtype, n.type.dtype);
-      case 'barrier':
-        return inAt(0, idx);
-      case 'reshape':
-        return this.reshape(kb, x, shape, idx);
-      case 'permute':
-        return inAt(
-          0,
-          x.type.shape.map((_, i) => idx[n.args.axes.indexOf(i)]!),
-        );
-      case 'expand':
-        return bcast(0);
-      case 'pad':
-        return this.pad(kb, n as Node & { op: 'pad' }, idx);
-      case 'slice': {
-        const { starts, steps } = n.args;
-        return inAt(
-          0,
-          idx.map((e, k) => add(kb.dim(starts[k]!), mul(e, int(steps[k]!)))),
-        );
-      }
-      case 'window': {
-        const { axes, stride, dilation } = n.args;
-        const r = x.type.shape.length;
-        return inAt(
-          0,
-          x.type.shape.map((_, i) => {
-            const m = axes.indexOf(i);
-            return m < 0 ? idx[i]! : add(mul(idx[i]!, int(stride[m]!)), mul(idx[r + m]!, int(dilation[m]!)));
-          }),
-        );
-      }
-      case 'concat':
-        return this.concat(kb, n, idx);
-      case 'gather': {
-        const { axis } = n.args;
-        const r = n.inputs[1]!.type.shape.length;
-        const last = ix('-', kb.dim(x.type.shape[axis]!), int(1));
-        const raw = inAt(1, idx.slice(axis, axis + r));
-        const t0 = ix('max', int(0), ix('min', last, raw));
-        return inAt(0, [...idx.slice(0, axis), t0, ...idx.slice(axis + r)]);
-      }
-      default:
-        throw new Error(`internal: ${n.op} %${n.id} must be materialized before it is read`);
-    }
+    return (ELEMENT[n.op] as ElementRule<OpName>)(this, kb, n, idx);
   }
+}
 
-  /**
-   * Element `idx` of `x` reshaped to `shape`. The two shapes are split into runs of equal
-   * product (`[B, T, 256]` and `[B, T, 4, 64]`: B | T | 256 = 4·64), and indices are
-   * converted within each run, so splitting or merging axes costs a multiply-add or a
-   * division by a constant rather than divisions of the whole flat index. When `x` has a
-   * buffer, or the runs cannot be matched, the flat index is used.
-   */
-  private reshape(kb: KernelBuilder, x: Node, shape: readonly Dim[], idx: readonly KExpr[]): KExpr {
-    const runs = this.buffers.has(x) ? undefined : matchRuns(x.type.shape, shape);
-    if (!runs) return this.atFlat(kb, x, dot(idx, stridesOf(shape, kb)));
-    const src: KExpr[] = [];
-    for (const [[i0, i1], [o0, o1]] of runs) {
-      const flat = dot(idx.slice(o0, o1), stridesOf(shape.slice(o0, o1), kb));
-      const st = stridesOf(x.type.shape.slice(i0, i1), kb);
-      for (let i = i0; i < i1; i++) {
-        const q = ix('/', flat, st[i - i0]!);
-        src.push(i === i0 ? q : ix('%', q, kb.dim(x.type.shape[i]!)));
-      }
-    }
-    return this.at(kb, x, src);
-  }
+/** How one op computes element `idx` of node `n` from its inputs. */
+type ElementRule<K extends OpName> = (f: Fuser, kb: KernelBuilder, n: NodeOf<K>, idx: readonly KExpr[]) => KExpr;
 
-  private pad(kb: KernelBuilder, n: Node & { op: 'pad' }, idx: readonly KExpr[]): KExpr {
-    const x = n.inputs[0]!;
-    const src = idx.map((e, k) => ix('-', e, kb.dim(n.args.pads[k]![0])));
-    let inside: KExpr = int(1);
-    src.forEach((e, k) => {
-      const [lo, hi] = n.args.pads[k]!;
-      if (dimConstValue(lo) === 0 && dimConstValue(hi) === 0) return;
-      inside = and(inside, and(cmp('>=', e, int(0)), cmp('<', e, kb.dim(x.type.shape[k]!))));
-    });
-    const t = scalarOf(n.type.dtype);
-    const fill: KExpr = { k: 'const', t, v: roundTo(n.type.dtype, n.args.value) };
-    return inside.k === 'const' ? this.at(kb, x, src) : select(inside, this.at(kb, x, src), fill, t);
-  }
+/** Element `j` of input `i` of `n`. */
+const inAt = (f: Fuser, kb: KernelBuilder, n: Node, i: number, j: readonly KExpr[]): KExpr => f.at(kb, n.inputs[i]!, j);
 
-  private concat(kb: KernelBuilder, n: Node, idx: readonly KExpr[]): KExpr {
-    const axis = (n.args as { axis: number }).axis;
-    const t = scalarOf(n.type.dtype);
-    // Offsets of each part along the axis; the last part needs no test.
-    const offsets: KExpr[] = [];
-    let off: KExpr = int(0);
-    for (const x of n.inputs) {
-      offsets.push(off);
-      off = add(off, kb.dim(x.type.shape[axis]!));
+/** Input `i` of `n` broadcast to element `idx` of `n`. */
+const bcast = (f: Fuser, kb: KernelBuilder, n: Node, i: number, idx: readonly KExpr[]): KExpr =>
+  inAt(f, kb, n, i, broadcastIndex(n.inputs[i]!.type.shape, n.type.shape, idx));
+
+/** Ops that always get a buffer (ALWAYS in lower.ts), so the fuser never computes them inline. */
+const buffered =
+  (why: string) =>
+  (_f: Fuser, _kb: KernelBuilder, n: Node): never => {
+    throw new Error(`internal: ${n.op} %${n.id} must be materialized before it is read (${why})`);
+  };
+const leaf = buffered('its value is a buffer of the plan');
+const ownKernel = buffered('it is computed by a kernel of its own');
+
+/** Each op's element expression. */
+export const ELEMENT: { readonly [K in OpName]: ElementRule<K> } = {
+  input: leaf,
+  param: leaf,
+  full: (_f, _kb, n) => ({ k: 'const', t: scalarOf(n.type.dtype), v: roundTo(n.type.dtype, n.args.value) }),
+  dim: (_f, kb, n) => convert(kb.dim(n.args.value), 'i64', n.type.dtype),
+  iota: (_f, _kb, n, idx) => convert(idx[n.args.axis]!, 'i64', n.type.dtype),
+  random: (_f, kb, n, idx) => {
+    const [k0, k1] = streamKey(n.args.seed, n.args.key);
+    return { k: 'uniform', k0, k1, index: dot(idx, stridesOf(n.type.shape, kb)) };
+  },
+  unary: (f, kb, n, idx) =>
+    wrapInt({ k: 'un', fn: n.args.fn, a: inAt(f, kb, n, 0, idx), t: scalarOf(n.type.dtype) }, n.type.dtype),
+  binary: (f, kb, n, idx) =>
+    wrapInt(
+      { k: 'bin', fn: n.args.fn, a: bcast(f, kb, n, 0, idx), b: bcast(f, kb, n, 1, idx), t: scalarOf(n.type.dtype) },
+      n.type.dtype,
+    ),
+  where: (f, kb, n, idx) =>
+    select(bcast(f, kb, n, 0, idx), bcast(f, kb, n, 1, idx), bcast(f, kb, n, 2, idx), scalarOf(n.type.dtype)),
+  reduce: ownKernel,
+  reshape: (f, kb, n, idx) => reshapeAt(f, kb, n.inputs[0]!, n.type.shape, idx),
+  permute: (f, kb, n, idx) =>
+    inAt(
+      f,
+      kb,
+      n,
+      0,
+      n.inputs[0]!.type.shape.map((_, i) => idx[n.args.axes.indexOf(i)]!),
+    ),
+  expand: (f, kb, n, idx) => bcast(f, kb, n, 0, idx),
+  pad: (f, kb, n, idx) => padAt(f, kb, n, idx),
+  slice: (f, kb, n, idx) => {
+    const { starts, steps } = n.args;
+    return inAt(
+      f,
+      kb,
+      n,
+      0,
+      idx.map((e, k) => add(kb.dim(starts[k]!), mul(e, int(steps[k]!)))),
+    );
+  },
+  window: (f, kb, n, idx) => {
+    const { axes, stride, dilation } = n.args;
+    const shape = n.inputs[0]!.type.shape;
+    const r = shape.length;
+    return inAt(
+      f,
+      kb,
+      n,
+      0,
+      shape.map((_, i) => {
+        const m = axes.indexOf(i);
+        return m < 0 ? idx[i]! : add(mul(idx[i]!, int(stride[m]!)), mul(idx[r + m]!, int(dilation[m]!)));
+      }),
+    );
+  },
+  concat: (f, kb, n, idx) => concatAt(f, kb, n, idx),
+  einsum: ownKernel,
+  gather: (f, kb, n, idx) => {
+    const { axis } = n.args;
+    const r = n.inputs[1]!.type.shape.length;
+    const last = ix('-', kb.dim(n.inputs[0]!.type.shape[axis]!), int(1));
+    const raw = inAt(f, kb, n, 1, idx.slice(axis, axis + r));
+    const t0 = ix('max', int(0), ix('min', last, raw));
+    return inAt(f, kb, n, 0, [...idx.slice(0, axis), t0, ...idx.slice(axis + r)]);
+  },
+  scatter_add: ownKernel,
+  cast: (f, kb, n, idx) => convert(inAt(f, kb, n, 0, idx), n.inputs[0]!.type.dtype, n.type.dtype),
+  topk: ownKernel,
+  barrier: (f, kb, n, idx) => inAt(f, kb, n, 0, idx),
+};
+
+/**
+ * Element `idx` of `x` reshaped to `shape`. The two shapes are split into runs of equal
+ * product (`[B, T, 256]` and `[B, T, 4, 64]`: B | T | 256 = 4·64), and indices are
+ * converted within each run, so splitting or merging axes costs a multiply-add or a
+ * division by a constant rather than divisions of the whole flat index. When `x` has a
+ * buffer, or the runs cannot be matched, the flat index is used.
+ */
+function reshapeAt(f: Fuser, kb: KernelBuilder, x: Node, shape: readonly Dim[], idx: readonly KExpr[]): KExpr {
+  const runs = f.buffers.has(x) ? undefined : matchRuns(x.type.shape, shape);
+  if (!runs) return f.atFlat(kb, x, dot(idx, stridesOf(shape, kb)));
+  const src: KExpr[] = [];
+  for (const [[i0, i1], [o0, o1]] of runs) {
+    const flat = dot(idx.slice(o0, o1), stridesOf(shape.slice(o0, o1), kb));
+    const st = stridesOf(x.type.shape.slice(i0, i1), kb);
+    for (let i = i0; i < i1; i++) {
+      const q = ix('/', flat, st[i - i0]!);
+      src.push(i === i0 ? q : ix('%', q, kb.dim(x.type.shape[i]!)));
     }
-    let e: KExpr | undefined;
-    for (let p = n.inputs.length - 1; p >= 0; p--) {
-      const part = n.inputs[p]!;
-      const j = idx.map((v, k) => (k === axis ? ix('-', v, offsets[p]!) : v));
-      const val = this.at(kb, part, j);
-      e =
-        e === undefined
-          ? val
-          : select(cmp('<', idx[axis]!, add(offsets[p]!, kb.dim(part.type.shape[axis]!))), val, e, t);
-    }
-    return e!;
   }
+  return f.at(kb, x, src);
+}
+
+function padAt(f: Fuser, kb: KernelBuilder, n: NodeOf<'pad'>, idx: readonly KExpr[]): KExpr {
+  const x = n.inputs[0]!;
+  const src = idx.map((e, k) => ix('-', e, kb.dim(n.args.pads[k]![0])));
+  let inside: KExpr = int(1);
+  src.forEach((e, k) => {
+    const [lo, hi] = n.args.pads[k]!;
+    if (dimConstValue(lo) === 0 && dimConstValue(hi) === 0) return;
+    inside = and(inside, and(cmp('>=', e, int(0)), cmp('<', e, kb.dim(x.type.shape[k]!))));
+  });
+  const t = scalarOf(n.type.dtype);
+  const fill: KExpr = { k: 'const', t, v: roundTo(n.type.dtype, n.args.value) };
+  return inside.k === 'const' ? f.at(kb, x, src) : select(inside, f.at(kb, x, src), fill, t);
+}
+
+function concatAt(f: Fuser, kb: KernelBuilder, n: NodeOf<'concat'>, idx: readonly KExpr[]): KExpr {
+  const axis = n.args.axis;
+  const t = scalarOf(n.type.dtype);
+  // Offsets of each part along the axis; the last part needs no test.
+  const offsets: KExpr[] = [];
+  let off: KExpr = int(0);
+  for (const x of n.inputs) {
+    offsets.push(off);
+    off = add(off, kb.dim(x.type.shape[axis]!));
+  }
+  let e: KExpr | undefined;
+  for (let p = n.inputs.length - 1; p >= 0; p--) {
+    const part = n.inputs[p]!;
+    const j = idx.map((v, k) => (k === axis ? ix('-', v, offsets[p]!) : v));
+    const val = f.at(kb, part, j);
+    e =
+      e === undefined ? val : select(cmp('<', idx[axis]!, add(offsets[p]!, kb.dim(part.type.shape[axis]!))), val, e, t);
+  }
+  return e!;
 }
 
 /**

@@ -10,6 +10,7 @@
 import { type Graph, type Node, type NodeOf, argsKey, liveNodes } from '../ir/graph.js';
 import { numel } from '../ir/infer.js';
 import type { Kernel, KStmt } from '../ir/kernel.js';
+import type { OpName } from '../ir/ops.js';
 import { KernelBuilder, PlanTables } from './builder.js';
 import { planChecks } from './checks.js';
 import { copyKernel, elementwiseKernel } from './elementwise.js';
@@ -145,24 +146,58 @@ export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
   };
 }
 
+/** How a materialized node of one op gets its kernel: the kernel's kind (its name's suffix) and body. */
+interface KernelRule<K extends OpName> {
+  readonly kind: (n: NodeOf<K>) => string;
+  readonly build: (kb: KernelBuilder, f: Fuser, n: NodeOf<K>, out: number, gemm: GemmSchedule) => KStmt[];
+}
+
+/** Any other op's value is computed element by element, as the fuser computes it inline. */
+const ew: KernelRule<OpName> = { kind: () => 'ew', build: (kb, f, n, out) => elementwiseKernel(kb, f, n, out) };
+/** Inputs and params are buffers filled by the caller: they have no kernel. */
+const noKernel: KernelRule<OpName> = {
+  kind: (n) => n.op,
+  build: (_kb, _f, n) => {
+    throw new Error(`internal: ${n.op} %${n.id} is filled by the caller and has no kernel`);
+  },
+};
+
+/** Each op's kernel. */
+export const KERNELS: { readonly [K in OpName]: KernelRule<K> } = {
+  input: noKernel,
+  param: noKernel,
+  full: ew,
+  dim: ew,
+  iota: ew,
+  random: ew,
+  unary: ew,
+  binary: ew,
+  where: ew,
+  reduce: { kind: () => 'reduce', build: reduceKernel },
+  reshape: ew,
+  permute: ew,
+  expand: ew,
+  pad: ew,
+  slice: ew,
+  window: ew,
+  concat: ew,
+  einsum: {
+    kind: (n) => (isGemm(n) ? 'gemm' : 'einsum'),
+    build: (kb, f, n, out, gemm) => (isGemm(n) ? gemmKernel(kb, f, n, out, gemm) : einsumKernel(kb, f, n, out)),
+  },
+  gather: ew,
+  scatter_add: { kind: () => 'scatter_add', build: scatterAddKernel },
+  cast: ew,
+  topk: { kind: () => 'topk', build: topkKernel },
+  barrier: ew,
+};
+
+const rule = (n: Node): KernelRule<OpName> => KERNELS[n.op] as KernelRule<OpName>;
+
 function kindOf(n: Node): string {
-  if (n.op === 'einsum') return isGemm(n as NodeOf<'einsum'>) ? 'gemm' : 'einsum';
-  return ALWAYS.has(n.op) ? n.op : 'ew';
+  return rule(n).kind(n);
 }
 
 function kernelFor(kb: KernelBuilder, f: Fuser, n: Node, out: number, gemm: GemmSchedule): KStmt[] {
-  switch (n.op) {
-    case 'reduce':
-      return reduceKernel(kb, f, n as NodeOf<'reduce'>, out);
-    case 'einsum': {
-      const e = n as NodeOf<'einsum'>;
-      return isGemm(e) ? gemmKernel(kb, f, e, out, gemm) : einsumKernel(kb, f, e, out);
-    }
-    case 'topk':
-      return topkKernel(kb, f, n as NodeOf<'topk'>, out);
-    case 'scatter_add':
-      return scatterAddKernel(kb, f, n as NodeOf<'scatter_add'>, out);
-    default:
-      return elementwiseKernel(kb, f, n, out);
-  }
+  return rule(n).build(kb, f, n, out, gemm);
 }
