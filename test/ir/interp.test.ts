@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { Builder } from '../../src/ir/build.js';
 import { type Dim, dimAdd, dimConst, dimMul, dimSym } from '../../src/ir/dims.js';
 import type { Dtype } from '../../src/ir/dtype.js';
-import { type Graph, GraphBuilder, type Node, type NodeOf } from '../../src/ir/graph.js';
+import type { Graph, Node } from '../../src/ir/graph.js';
 import { erf } from '../../src/ir/interp-ops.js';
 import { EvalError, bindDims, concreteShape, evaluate } from '../../src/ir/interp.js';
-import type { OpArgs, OpName } from '../../src/ir/ops.js';
+import type { OpArgs } from '../../src/ir/ops.js';
 import { uniformStream } from '../../src/ir/philox.js';
 import { type HostTensor, hostTensor } from '../../src/ir/value.js';
 
@@ -16,29 +17,25 @@ const i32 = (shape: number[], data: number[]) => tt('i32', shape, data);
 const bool = (shape: number[], data: number[]) => tt('bool', shape, data);
 const none = new Map<string, number>();
 
-/** A graph under construction, with the values fed to its inputs. */
-class G {
-  readonly b = new GraphBuilder();
-  readonly ins: NodeOf<'input'>[] = [];
+/** A graph under construction with the values fed to its inputs, named x0, x1, ... */
+class Fed extends Builder {
   readonly feeds = new Map<string, HostTensor>();
   /** An input fed with `x`, declared with `shape` (default: x's concrete shape). */
-  in(x: HostTensor, shape?: Dim[]): Node {
-    const name = `x${this.ins.length}`;
-    const args = { name, index: this.ins.length, dtype: x.dtype, shape: shape ?? x.shape.map((d) => c(d)) };
-    const n = this.b.node('input', args, []);
-    this.ins.push(n);
+  in(x: HostTensor, shape?: readonly Dim[]): Node {
+    const name = `x${this.inputs.length}`;
     this.feeds.set(name, x);
-    return n;
+    return this.input(name, x.dtype, shape ?? x.shape);
   }
-  op<K extends OpName>(op: K, args: OpArgs[K], ...inputs: Node[]): Node {
-    return this.b.node(op, args, inputs);
-  }
-  graph(outs: Node[], updates: { path: string; node: Node }[] = []): Graph {
-    const outputs = outs.map((node, i) => ({ name: `y${i}`, node }));
-    return { name: 'f', dims: [], inputs: this.ins, outputs, updates };
+  /** The graph `f` of the inputs so far, with outputs y0, y1, ... */
+  close(outs: readonly Node[], updates: readonly { path: string; node: Node }[] = []): Graph {
+    return this.graph(
+      'f',
+      outs.map((node, i) => ({ name: `y${i}`, node })),
+      updates,
+    );
   }
   run(out: Node, dims = none): HostTensor {
-    return evaluate(this.graph([out]), { inputs: this.feeds, params: new Map(), dims }).outputs.get('y0')!;
+    return evaluate(this.close([out]), { inputs: this.feeds, params: new Map(), dims }).outputs.get('y0')!;
   }
 }
 
@@ -57,12 +54,12 @@ function expectClose(r: HostTensor, data: number[], tol = 1e-12): void {
 }
 
 const un = (fn: OpArgs['unary']['fn'], x: HostTensor): HostTensor => {
-  const g = new G();
-  return g.run(g.op('unary', { fn }, g.in(x)));
+  const g = new Fed();
+  return g.run(g.node('unary', { fn }, [g.in(x)]));
 };
 const bin = (fn: OpArgs['binary']['fn'], a: HostTensor, b: HostTensor): HostTensor => {
-  const g = new G();
-  return g.run(g.op('binary', { fn }, g.in(a), g.in(b)));
+  const g = new Fed();
+  return g.run(g.node('binary', { fn }, [g.in(a), g.in(b)]));
 };
 
 describe('unary', () => {
@@ -177,13 +174,13 @@ describe('binary', () => {
 
 describe('where, reduce', () => {
   it('where broadcasts the three operands', () => {
-    const g = new G();
-    const y = g.op('where', {}, g.in(bool([2, 1], [1, 0])), g.in(f32([3], [1, 2, 3])), g.in(f32([], [-1])));
+    const g = new Fed();
+    const y = g.node('where', {}, [g.in(bool([2, 1], [1, 0])), g.in(f32([3], [1, 2, 3])), g.in(f32([], [-1]))]);
     expectT(g.run(y), 'f32', [2, 3], [1, 2, 3, -1, -1, -1]);
   });
   const red = (x: HostTensor, fn: 'sum' | 'max', axes: number[], keepdim = false): HostTensor => {
-    const g = new G();
-    return g.run(g.op('reduce', { fn, axes, keepdim }, g.in(x)));
+    const g = new Fed();
+    return g.run(g.node('reduce', { fn, axes, keepdim }, [g.in(x)]));
   };
   const x = f32([2, 3], [1, 2, 3, 4, 5, 6]);
   it('sum and max over axes, with keepdim', () => {
@@ -209,8 +206,8 @@ describe('where, reduce', () => {
 
 describe('layout ops', () => {
   const one = <K extends OpName>(op: K, args: OpArgs[K], x: HostTensor): HostTensor => {
-    const g = new G();
-    return g.run(g.op(op, args, g.in(x)));
+    const g = new Fed();
+    return g.run(g.node(op, args, [g.in(x)]));
   };
   const x = f32([2, 3], [1, 2, 3, 4, 5, 6]);
   it('reshape is row-major, including empty tensors', () => {
@@ -266,19 +263,19 @@ describe('layout ops', () => {
     expectT(w4, 'f32', [1, 2, 2, 3], [1, 2, 3, 5, 6, 7, 2, 3, 4, 6, 7, 8]);
   });
   it('concat, with an empty piece', () => {
-    const g = new G();
-    const y = g.op('concat', { axis: 0 }, g.in(f32([2], [1, 2])), g.in(f32([0], [])), g.in(f32([3], [3, 4, 5])));
+    const g = new Fed();
+    const y = g.node('concat', { axis: 0 }, [g.in(f32([2], [1, 2])), g.in(f32([0], [])), g.in(f32([3], [3, 4, 5]))]);
     expectT(g.run(y), 'f32', [5], [1, 2, 3, 4, 5]);
-    const h = new G();
-    const z = h.op('concat', { axis: 1 }, h.in(f32([2, 1], [1, 2])), h.in(x));
+    const h = new Fed();
+    const z = h.node('concat', { axis: 1 }, [h.in(f32([2, 1], [1, 2])), h.in(x)]);
     expectT(h.run(z), 'f32', [2, 4], [1, 1, 2, 3, 2, 4, 5, 6]);
   });
 });
 
 describe('einsum, gather, scatter_add, cast, topk', () => {
   const es = (spec: string, ...xs: HostTensor[]): HostTensor => {
-    const g = new G();
-    return g.run(g.op('einsum', { spec }, ...xs.map((x) => g.in(x))));
+    const g = new Fed();
+    return g.run(g.node('einsum', { spec }, [...xs.map((x) => g.in(x))]));
   };
   it('einsum', () => {
     const a = f32([2, 2], [1, 2, 3, 4]);
@@ -295,25 +292,25 @@ describe('einsum, gather, scatter_add, cast, topk', () => {
     expectT(es('i,i->', tt('i8', [2], [100, 10]), tt('i8', [2], [2, 3])), 'i8', [], [-26]); // 230 wraps
   });
   it('gather clamps indices', () => {
-    const g = new G();
-    const y = g.op('gather', { axis: 0 }, g.in(f32([4], [10, 20, 30, 40])), g.in(i32([2, 2], [0, 3, -1, 9])));
+    const g = new Fed();
+    const y = g.node('gather', { axis: 0 }, [g.in(f32([4], [10, 20, 30, 40])), g.in(i32([2, 2], [0, 3, -1, 9]))]);
     expectT(g.run(y), 'f32', [2, 2], [10, 40, 10, 40]);
-    const h = new G();
-    const z = h.op('gather', { axis: 1 }, h.in(f32([2, 3], [1, 2, 3, 4, 5, 6])), h.in(i32([2], [2, 0])));
+    const h = new Fed();
+    const z = h.node('gather', { axis: 1 }, [h.in(f32([2, 3], [1, 2, 3, 4, 5, 6])), h.in(i32([2], [2, 0]))]);
     expectT(h.run(z), 'f32', [2, 2], [3, 1, 6, 4]);
   });
   it('scatter_add drops out-of-range indices', () => {
-    const g = new G();
+    const g = new Fed();
     const ins = [g.in(f32([4], [0, 0, 0, 100])), g.in(i32([5], [1, 1, -1, 4, 3])), g.in(f32([5], [1, 2, 3, 4, 5]))];
-    expectT(g.run(g.op('scatter_add', { axis: 0 }, ...ins)), 'f32', [4], [0, 3, 0, 105]);
-    const h = new G();
+    expectT(g.run(g.node('scatter_add', { axis: 0 }, [...ins])), 'f32', [4], [0, 3, 0, 105]);
+    const h = new Fed();
     const x = h.in(f32([2, 2], [0, 0, 0, 0]));
-    const y = h.op('scatter_add', { axis: 1 }, x, h.in(i32([3], [1, 1, 0])), h.in(f32([2, 3], [1, 2, 3, 4, 5, 6])));
+    const y = h.node('scatter_add', { axis: 1 }, [x, h.in(i32([3], [1, 1, 0])), h.in(f32([2, 3], [1, 2, 3, 4, 5, 6]))]);
     expectT(h.run(y), 'f32', [2, 2], [3, 3, 6, 9]);
   });
   const cast = (x: HostTensor, dtype: Dtype): HostTensor => {
-    const g = new G();
-    return g.run(g.op('cast', { dtype }, g.in(x)));
+    const g = new Fed();
+    return g.run(g.node('cast', { dtype }, [g.in(x)]));
   };
   it('cast: float to int truncates, saturates, NaN to 0', () => {
     const x = f32([8], [1.9, -1.9, NaN, 300, -300, Infinity, -Infinity, 0.5]);
@@ -328,8 +325,8 @@ describe('einsum, gather, scatter_add, cast, topk', () => {
     expectT(cast(bool([2], [1, 0]), 'f32'), 'f32', [2], [1, 0]);
   });
   const topk = (x: HostTensor, k: number, axis: number, output: 'values' | 'indices'): HostTensor => {
-    const g = new G();
-    return g.run(g.op('topk', { k, axis, output }, g.in(x)));
+    const g = new Fed();
+    return g.run(g.node('topk', { k, axis, output }, [g.in(x)]));
   };
   it('topk: sorted descending, ties by lower index, NaN first', () => {
     const x = f32([5], [3, 1, 3, 2, 3]);
@@ -345,12 +342,12 @@ describe('einsum, gather, scatter_add, cast, topk', () => {
 
 describe('sources', () => {
   it('full, iota, dim', () => {
-    const g = new G();
-    const full = g.op('full', { value: NaN, dtype: 'f32', shape: [c(2)] });
-    const fi = g.op('full', { value: 300, dtype: 'i8', shape: [] });
-    const iota = g.op('iota', { axis: 1, dtype: 'i32', shape: [c(2), c(3)] });
-    const d = g.op('dim', { value: dimAdd(dimMul(c(2), T), c(1)), dtype: 'i32' });
-    const r = evaluate(g.graph([full, fi, iota, d]), {
+    const g = new Fed();
+    const full = g.node('full', { value: NaN, dtype: 'f32', shape: [c(2)] }, []);
+    const fi = g.node('full', { value: 300, dtype: 'i8', shape: [] }, []);
+    const iota = g.node('iota', { axis: 1, dtype: 'i32', shape: [c(2), c(3)] }, []);
+    const d = g.node('dim', { value: dimAdd(dimMul(c(2), T), c(1)), dtype: 'i32' }, []);
+    const r = evaluate(g.close([full, fi, iota, d]), {
       inputs: new Map(),
       params: new Map(),
       dims: new Map([['T', 4]]),
@@ -361,8 +358,8 @@ describe('sources', () => {
     expectT(r.outputs.get('y3')!, 'i32', [], [9]);
   });
   it('random is the uniform stream of (seed, key)', () => {
-    const g = new G();
-    const y = g.run(g.op('random', { seed: 7, key: 'drop', shape: [c(3), c(5)] }));
+    const g = new Fed();
+    const y = g.run(g.node('random', { seed: 7, key: 'drop', shape: [c(3), c(5)] }, []));
     expectT(y, 'f32', [3, 5], [...uniformStream(7, 'drop', 15)]);
     expect(y.data.every((v) => v >= 0 && v < 1 && Math.fround(v) === v)).toBe(true);
   });
@@ -370,12 +367,12 @@ describe('sources', () => {
 
 describe('graphs, dims and errors', () => {
   it('runs one graph at two sizes of a symbolic dim', () => {
-    const g = new G();
+    const g = new Fed();
     const x = g.in(f32([3], [1, 2, 3]), [T]);
-    const s = g.op('reduce', { fn: 'sum', axes: [0], keepdim: false }, x);
-    const p = g.op('pad', { pads: [[c(1), c(1)]], value: 0 }, x);
-    const w = g.op('window', { axes: [0], size: [2], stride: [1], dilation: [1] }, x);
-    const graph = g.graph([s, p, w]);
+    const s = g.node('reduce', { fn: 'sum', axes: [0], keepdim: false }, [x]);
+    const p = g.node('pad', { pads: [[c(1), c(1)]], value: 0 }, [x]);
+    const w = g.node('window', { axes: [0], size: [2], stride: [1], dilation: [1] }, [x]);
+    const graph = g.close([s, p, w]);
     const r3 = evaluate(graph, { inputs: g.feeds, params: new Map(), dims: none }).outputs;
     expectT(r3.get('y0')!, 'f32', [], [6]);
     expectT(r3.get('y1')!, 'f32', [5], [0, 1, 2, 3, 0]);
@@ -390,15 +387,15 @@ describe('graphs, dims and errors', () => {
     expect(() => evaluate(graph, { inputs: one, params: new Map(), dims: none })).toThrow(EvalError);
   });
   it('slices with symbolic starts', () => {
-    const g = new G();
+    const g = new Fed();
     const x = g.in(f32([4], [1, 2, 3, 4]), [T]);
-    const y = g.op('slice', { starts: [dimAdd(T, c(-2))], sizes: [c(2)], steps: [1] }, x);
+    const y = g.node('slice', { starts: [dimAdd(T, c(-2))], sizes: [c(2)], steps: [1] }, [x]);
     expectT(g.run(y), 'f32', [2], [3, 4]);
   });
   const graphOf = (...shapes: Dim[][]): Graph => {
-    const g = new G();
+    const g = new Fed();
     shapes.forEach((s) => g.in(f32([], [0]), s));
-    return g.graph([]);
+    return g.close([]);
   };
   it('bindDims solves plain and linear dims', () => {
     const B = dimSym('B');
@@ -449,39 +446,43 @@ describe('graphs, dims and errors', () => {
     expect(() => concreteShape([dimAdd(T, c(-4))], new Map([['T', 3]]))).toThrow(EvalError);
   });
   it('rejects missing and mis-typed inputs and params, and unbound dims', () => {
-    const g = new G();
+    const g = new Fed();
     const x = g.in(f32([2], [1, 2]));
-    const graph = g.graph([g.op('unary', { fn: 'neg' }, x)]);
+    const graph = g.close([g.node('unary', { fn: 'neg' }, [x])]);
     const run = (inputs: Map<string, HostTensor>) => () => evaluate(graph, { inputs, params: new Map(), dims: none });
     expect(run(new Map())).toThrow(/missing input 'x0'/);
     expect(run(new Map([['x0', f32([3], [1, 2, 3])]]))).toThrow(/expected 2, got 3/);
     expect(run(new Map([['x0', tt('f16', [2], [1, 2])]]))).toThrow(/dtype f16, expected f32/);
-    const h = new G();
+    const h = new Fed();
     const i = h.in(i32([1], [1]));
-    const hg = h.graph([h.op('unary', { fn: 'neg' }, i)]);
+    const hg = h.close([h.node('unary', { fn: 'neg' }, [i])]);
     const bad = { dtype: 'i32' as const, shape: [1], data: Float64Array.of(0.5) };
     expect(() => evaluate(hg, { inputs: new Map([['x0', bad]]), params: new Map(), dims: none })).toThrow(/not a i32/);
-    const k = new G();
-    const full = k.op('full', { value: 1, dtype: 'f32', shape: [dimSym('S')] });
+    const k = new Fed();
+    const full = k.node('full', { value: 1, dtype: 'f32', shape: [dimSym('S')] }, []);
     expect(() => k.run(full)).toThrow(/dim 'S' is not bound/);
-    const p = k.op('param', {
-      path: 'w',
-      role: 'param',
-      dtype: 'f32',
-      shape: [c(2)],
-      init: { fn: 'zeros', args: {} },
-    });
+    const p = k.node(
+      'param',
+      {
+        path: 'w',
+        role: 'param',
+        dtype: 'f32',
+        shape: [c(2)],
+        init: { fn: 'zeros', args: {} },
+      },
+      [],
+    );
     expect(() => k.run(p)).toThrow(/missing param 'w'/);
   });
   it('params, buffer updates, and only live nodes are evaluated', () => {
-    const g = new G();
+    const g = new Fed();
     const init = { fn: 'zeros' as const, args: {} };
-    const w = g.op('param', { path: 'w', role: 'param', dtype: 'f32', shape: [c(2)], init });
-    const steps = g.op('param', { path: 'steps', role: 'buffer', dtype: 'i32', shape: [], init });
-    g.op('param', { path: 'unused', role: 'param', dtype: 'f32', shape: [c(2)], init }); // dead: never asked for
-    const one = g.op('full', { value: 1, dtype: 'i32', shape: [] });
-    const y = g.op('binary', { fn: 'mul' }, g.in(f32([2], [3, 4])), w);
-    const graph = g.graph([y], [{ path: 'steps', node: g.op('binary', { fn: 'add' }, steps, one) }]);
+    const w = g.node('param', { path: 'w', role: 'param', dtype: 'f32', shape: [c(2)], init }, []);
+    const steps = g.node('param', { path: 'steps', role: 'buffer', dtype: 'i32', shape: [], init }, []);
+    g.node('param', { path: 'unused', role: 'param', dtype: 'f32', shape: [c(2)], init }, []); // dead: never asked for
+    const one = g.node('full', { value: 1, dtype: 'i32', shape: [] }, []);
+    const y = g.node('binary', { fn: 'mul' }, [g.in(f32([2], [3, 4])), w]);
+    const graph = g.close([y], [{ path: 'steps', node: g.node('binary', { fn: 'add' }, [steps, one]) }]);
     const params = new Map([
       ['w', f32([2], [2, 0.5])],
       ['steps', i32([], [41])],

@@ -1,14 +1,16 @@
 // Random valid graphs of the primitive ops, for property tests (print/parse, verify, the
-// interpreter, and later passes). A graph is built from a stream of random choices through a
-// GraphBuilder: each step picks an op and operands, and a choice the builder rejects (or
-// one giving an empty or oversized tensor) is dropped and another step is tried. Shrinking
-// works on the choice stream: fewer choices give fewer, simpler nodes.
+// interpreter, and later passes). A graph is built from a stream of random choices through
+// the Builder's `node` (src/ir/build.ts, no shortcuts, so no no-op is elided): each step picks
+// an op and operands, and a choice the builder rejects (or one giving an empty or oversized
+// tensor) is dropped and another step is tried. Shrinking works on the choice stream: fewer
+// choices give fewer, simpler nodes.
 //
 // Inputs have small concrete shapes and, in some graphs, the symbolic dim N. Every dim of
 // every node is a positive integer for each N in ARB_N_VALUES, and each tensor has at most
 // MAX_ELEMENTS elements there, so the graphs evaluate quickly with N bound to any of them.
 
 import fc from 'fast-check';
+import { Builder } from '../../src/ir/build.js';
 import {
   type Dim,
   dimAdd,
@@ -24,11 +26,10 @@ import {
   dimSub,
   dimSubst,
   dimSym,
-  dimSymbols,
   dimToString,
 } from '../../src/ir/dims.js';
 import { type Dtype, isFloat, isInt } from '../../src/ir/dtype.js';
-import { type Graph, GraphBuilder, IRError, type Node, type NodeOf, liveNodes } from '../../src/ir/graph.js';
+import { type Graph, IRError, type Node, type NodeOf } from '../../src/ir/graph.js';
 import {
   BINARY_FNS,
   type BinaryFn,
@@ -157,7 +158,7 @@ const FLOAT_VALUES = [0, 1, -1.5, 0.1, 2, NaN, Infinity, -Infinity, -0, 5e-324, 
 const INT_VALUES = [0, 1, -1, 2, 3, -4, 7];
 
 class RandomGraph {
-  readonly b = new GraphBuilder();
+  readonly b = new Builder();
   readonly pool: Node[] = [];
   private n = 0;
 
@@ -170,7 +171,7 @@ class RandomGraph {
   node<K extends OpName>(op: K, args: OpArgs[K], inputs: readonly Node[]): NodeOf<K> | undefined {
     const path = this.r.bool(30) ? this.r.pick(['', 'blocks.0', 'blocks.1.attn', 'héad "q"']) : '';
     try {
-      const n = this.b.node(op, args, inputs, path);
+      const n = this.b.within(path, '', () => this.b.node(op, args, inputs));
       if (!allPositive(n.type.shape) || maxElements(n.type.shape) > MAX_ELEMENTS) return undefined;
       return n;
     } catch (e) {
@@ -446,21 +447,6 @@ export function graphStructure(g: Graph): unknown {
   });
 }
 
-/** Symbols of the live nodes' shapes and args, sorted: what a graph's `dims` must list. */
-export function graphSymbols(nodes: readonly Node[]): string[] {
-  const out = new Set<string>();
-  const walk = (v: unknown): void => {
-    if (typeof v !== 'object' || v === null) return;
-    if ('terms' in v && 'key' in v) for (const s of dimSymbols(v as Dim)) out.add(s);
-    else for (const x of Object.values(v)) walk(x);
-  };
-  for (const n of nodes) {
-    walk(n.type.shape);
-    walk(n.args);
-  }
-  return [...out].sort();
-}
-
 /** Builds the graph a list of choices describes (deterministic; see the header). */
 export function buildRandomGraph(choices: readonly number[]): Graph {
   const r = new Choices(choices);
@@ -493,6 +479,5 @@ export function buildRandomGraph(choices: readonly number[]): Graph {
       const node = g.node('binary', { fn: 'add' }, [p, p]);
       if (node) updates.push({ path: p.args.path, node });
     }
-  const graph = { name: r.bool(80) ? 'forward' : 'step', dims: [], inputs, outputs, updates };
-  return { ...graph, dims: graphSymbols(liveNodes(graph)) };
+  return g.b.graph(r.bool(80) ? 'forward' : 'step', outputs, updates, inputs);
 }

@@ -11,14 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderC } from '../../src/codegen/c.js';
 import { type Dtype, isFloat } from '../../src/ir/dtype.js';
-import { type Dim, dimConst, dimSym, dimSymbols } from '../../src/ir/dims.js';
-import { type Graph, GraphBuilder, type Node, type NodeOf, liveNodes } from '../../src/ir/graph.js';
+import { dimSymbols } from '../../src/ir/dims.js';
+import { type Graph, type Node, type NodeOf, liveNodes } from '../../src/ir/graph.js';
 import { indexBound, initParam, randomInput } from '../../src/ir/init.js';
 import { type Bindings, bindDims, evalNode, evaluate } from '../../src/ir/interp.js';
 import { flatAt, forEachIndex, strides } from '../../src/ir/interp-ops.js';
 import type { Kernel } from '../../src/ir/kernel.js';
 import { printGraph } from '../../src/ir/print.js';
-import type { BinaryFn, Init, OpArgs, OpName, UnaryFn } from '../../src/ir/ops.js';
 import { type HostTensor, hostTensor, roundTo } from '../../src/ir/value.js';
 import { type LowerOptions, lowerGraph } from '../../src/kernels/lower.js';
 import type { Plan } from '../../src/kernels/plan.js';
@@ -27,7 +26,6 @@ import { weightBuffers } from '../../src/runtime/compile.js';
 import { Executable } from '../../src/runtime/executable.js';
 import { type NativeLibrary, native } from '../../src/runtime/native.js';
 import { Tensor, fromHost, toHost, typedArray } from '../../src/runtime/tensor.js';
-import { graphSymbols } from '../ir/random-graph.js';
 
 /** One private compile cache for every test process of this user (mode 0700). */
 export const CACHE_DIR = join(tmpdir(), `fmc-kernel-tests-${process.getuid?.() ?? 'user'}`);
@@ -295,63 +293,6 @@ export function checkGraphs(cases: readonly { readonly graph: Graph; readonly ru
   const batch = CBatch.build(cases.map((c) => c.graph));
   const results = cases.map((c, i) => runAndCompare(batch, i, c.run));
   return { batch, results };
-}
-
-// ---------- building graphs by hand ----------
-
-export type DimLike = number | string | Dim;
-export const dim = (d: DimLike): Dim => (typeof d === 'number' ? dimConst(d) : typeof d === 'string' ? dimSym(d) : d);
-
-/** A GraphBuilder with shortcuts; `graph` closes it into a Graph (dims from the live nodes). */
-export class G {
-  readonly b = new GraphBuilder();
-  readonly inputs: NodeOf<'input'>[] = [];
-
-  constructor(readonly path = 'blk.sub') {}
-
-  input(name: string, dtype: Dtype, shape: readonly DimLike[]): NodeOf<'input'> {
-    const n = this.b.node('input', { name, index: this.inputs.length, dtype, shape: shape.map(dim) }, []);
-    this.inputs.push(n);
-    return n;
-  }
-  op<K extends OpName>(op: K, args: OpArgs[K], ...inputs: Node[]): NodeOf<K> {
-    return this.b.node(op, args, inputs, this.path);
-  }
-  un(fn: UnaryFn, x: Node): Node {
-    return this.op('unary', { fn }, x);
-  }
-  bin(fn: BinaryFn, x: Node, y: Node): Node {
-    return this.op('binary', { fn }, x, y);
-  }
-  full(value: number, dtype: Dtype, shape: readonly DimLike[]): Node {
-    return this.op('full', { value, dtype, shape: shape.map(dim) });
-  }
-  cast(x: Node, dtype: Dtype): Node {
-    return this.op('cast', { dtype }, x);
-  }
-  einsum(spec: string, ...xs: Node[]): Node {
-    return this.op('einsum', { spec }, ...xs);
-  }
-  param(
-    path: string,
-    dtype: Dtype,
-    shape: readonly DimLike[],
-    role: 'param' | 'buffer' = 'param',
-    init: Init = { fn: 'normal', args: {} },
-  ): NodeOf<'param'> {
-    return this.b.node('param', { path, role, dtype, shape: shape.map(dim), init }, [], this.path);
-  }
-  graph(
-    outputs: Readonly<Record<string, Node>> | readonly { name: string; node: Node }[],
-    updates: readonly { path: string; node: Node }[] = [],
-    name = 'forward',
-  ): Graph {
-    const outs = Array.isArray(outputs)
-      ? [...(outputs as readonly { name: string; node: Node }[])]
-      : Object.entries(outputs as Record<string, Node>).map(([n, node]) => ({ name: n, node }));
-    const g = { name, dims: [] as string[], inputs: this.inputs, outputs: outs, updates };
-    return { ...g, dims: graphSymbols(liveNodes(g)) };
-  }
 }
 
 /** A host tensor of `dtype` (values rounded to it). */

@@ -5,39 +5,44 @@
 
 import { describe, expect, it } from 'vitest';
 import { renderC } from '../../src/codegen/c.js';
+import { Builder } from '../../src/ir/build.js';
 import { dimConst } from '../../src/ir/dims.js';
 import type { Graph, Node } from '../../src/ir/graph.js';
 import { bf16Bits, f16Bits, f32Bits } from '../../src/ir/value.js';
 import { lowerGraph } from '../../src/kernels/lower.js';
 import { planToJson } from '../../src/runtime/plan-json.js';
 import { Tensor } from '../../src/runtime/tensor.js';
-import { CBatch, G, assertClean, ht, runAndCompare, seededParams } from './c-harness.js';
+import { CBatch, assertClean, ht, runAndCompare, seededParams } from './c-harness.js';
 
 const stripComments = (c: string): string => c.replace(/\/\*[\s\S]*?\*\//g, '');
 
 /** A small model-like graph whose every user-visible name comes from `name`. */
 function namedGraph(name: (role: string) => string): Graph {
-  const g = new G(name('block'));
+  const g = new Builder();
   const x = g.input(name('x'), 'f32', ['B', 6]);
   const ids = g.input(name('ids'), 'i32', ['B']);
-  const w = g.param(name('weight'), 'f32', [6, 5]);
-  const table = g.param(name('table'), 'f32', [4, 6]);
-  const mean = g.param(name('running_mean'), 'f32', [5], 'buffer', { fn: 'zeros', args: {} });
-  const h = g.bin('add', x, g.op('gather', { axis: 0 }, table, ids));
-  const y = g.einsum('bi,io->bo', g.un('tanh', h), w);
-  const m = g.op('reduce', { fn: 'max', axes: [1], keepdim: true }, y);
-  const e = g.un('exp', g.bin('sub', y, m));
-  const soft = g.bin('div', e, g.op('reduce', { fn: 'sum', axes: [1], keepdim: true }, e));
-  const top = g.op('topk', { k: 2, axis: 1, output: 'indices' }, soft);
-  const upd = g.bin('add', mean, g.op('reduce', { fn: 'sum', axes: [0], keepdim: false }, y));
-  return g.graph(
-    [
-      { name: name('probs'), node: soft },
-      { name: name('top'), node: top },
-      { name: name('logits'), node: y },
-    ],
-    [{ path: name('running_mean'), node: upd }],
-  );
+  // Nodes other than inputs are attributed to the block path, which the kernels' notes print.
+  return g.within(name('block'), '', () => {
+    const w = g.param(name('weight'), 'f32', [6, 5]);
+    const table = g.param(name('table'), 'f32', [4, 6]);
+    const mean = g.param(name('running_mean'), 'f32', [5], 'buffer', { fn: 'zeros', args: {} });
+    const h = g.add(x, g.node('gather', { axis: 0 }, [table, ids]));
+    const y = g.einsum('bi,io->bo', g.tanh(h), w);
+    const m = g.amax(y, [1], true);
+    const e = g.exp(g.sub(y, m));
+    const soft = g.div(e, g.sum(e, [1], true));
+    const top = g.node('topk', { k: 2, axis: 1, output: 'indices' }, [soft]);
+    const upd = g.add(mean, g.sum(y, [0]));
+    return g.graph(
+      'forward',
+      [
+        { name: name('probs'), node: soft },
+        { name: name('top'), node: top },
+        { name: name('logits'), node: y },
+      ],
+      [{ path: name('running_mean'), node: upd }],
+    );
+  });
 }
 
 const plain = (role: string): string => role;
@@ -57,16 +62,16 @@ describe('rendered C', () => {
   });
 
   it('computes bit-identical results on 1 and 2 threads (no order-dependent parallel reductions)', () => {
-    const g = new G();
+    const g = new Builder();
     const x = g.input('x', 'f32', [64, 700]);
     const w = g.input('w', 'f32', [700, 96]);
-    const h = g.un('exp', g.bin('mul', x, g.full(0.01, 'f32', [])));
-    const graph = g.graph({
+    const h = g.exp(g.mul(x, g.full(0.01, 'f32', [])));
+    const graph = g.graph('forward', {
       mm: g.einsum('ik,kj->ij', h, w),
-      rows: g.op('reduce', { fn: 'sum', axes: [1], keepdim: false }, h),
-      cols: g.op('reduce', { fn: 'sum', axes: [0], keepdim: false }, h),
-      all: g.op('reduce', { fn: 'sum', axes: [0, 1], keepdim: false }, h),
-      top: g.op('topk', { k: 4, axis: 1, output: 'indices' }, x),
+      rows: g.sum(h, [1]),
+      cols: g.sum(h, [0]),
+      all: g.sum(h, [0, 1]),
+      top: g.node('topk', { k: 4, axis: 1, output: 'indices' }, [x]),
     });
     const batch = CBatch.build([graph]);
     const exe = batch.executable(0, new Map());
@@ -185,19 +190,19 @@ describe('float literals', () => {
   it('round-trip exactly through full (f32, f16, bf16), fused arithmetic and pad fills', () => {
     // One graph per value: kernel sharing inside a plan must not get a say here (see the next test).
     const graphs = VALUES.map((v) => {
-      const g = new G();
+      const g = new Builder();
       const x = g.input('x', 'f32', [2]);
-      return g.graph({
+      return g.graph('forward', {
         f32: g.full(v, 'f32', [2]),
         f16: g.full(v, 'f16', [2]),
         bf16: g.full(v, 'bf16', [2]),
-        mul: g.bin('mul', x, g.full(v, 'f32', [])),
-        pad: g.op('pad', { pads: [[dimConst(1), dimConst(0)]], value: v }, x),
+        mul: g.mul(x, g.full(v, 'f32', [])),
+        pad: g.node('pad', { pads: [[dimConst(1), dimConst(0)]], value: v }, [x]),
       });
     });
-    const ints = new G();
+    const ints = new Builder();
     graphs.push(
-      ints.graph({
+      ints.graph('forward', {
         i64_min: ints.full(-(2 ** 63), 'i64', [1]),
         i64_big: ints.full(2 ** 62 + 2 ** 40, 'i64', [1]),
         i32_min: ints.full(-(2 ** 31), 'i32', [1]),
@@ -228,10 +233,10 @@ describe('float literals', () => {
 
   // Kernels are shared by a JSON.stringify key, which writes NaN, ±Infinity as null and -0 as 0.
   it('keeps NaN, +Inf, -Inf, -0 and 0 apart when identical kernels are shared', () => {
-    const g = new G();
+    const g = new Builder();
     const outs: Record<string, Node> = {};
     VALUES.slice(0, 5).forEach((v, i) => (outs[`v${i}`] = g.full(v, 'f32', [2])));
-    const c = CBatch.build([g.graph(outs)])
+    const c = CBatch.build([g.graph('forward', outs)])
       .executable(0, new Map())
       .run({});
     const got = VALUES.slice(0, 5).map((_, i) => (c[`v${i}`]!.data as Float32Array)[0]!);

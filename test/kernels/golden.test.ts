@@ -6,60 +6,58 @@
 import { describe, it } from 'vitest';
 import { renderC } from '../../src/codegen/c.js';
 import { C_PRELUDE } from '../../src/codegen/prelude-c.js';
+import { Builder } from '../../src/ir/build.js';
 import type { Graph } from '../../src/ir/graph.js';
 import { lowerGraph } from '../../src/kernels/lower.js';
 import { SCHEDULES } from '../../src/kernels/schedule.js';
 import { planToJson } from '../../src/runtime/plan-json.js';
 import { expectGolden } from '../golden/golden.js';
-import { G } from './c-harness.js';
+
+// Nodes other than inputs are attributed to a block path, which the kernels' notes print.
 
 function elementwise(): Graph {
-  const g = new G('mlp.act');
+  const g = new Builder();
   const x = g.input('x', 'f32', ['B', 8]);
   const bias = g.input('bias', 'f32', [8]);
-  const h = g.bin('add', x, bias);
-  // gelu(tanh form) on the biased input, then cast to bf16: one fused kernel.
-  const c = g.full(0.7978845608028654, 'f32', []);
-  const inner = g.bin(
-    'mul',
-    c,
-    g.bin('add', h, g.bin('mul', g.full(0.044715, 'f32', []), g.bin('pow', h, g.full(3, 'f32', [])))),
-  );
-  const gelu = g.bin(
-    'mul',
-    g.bin('mul', g.full(0.5, 'f32', []), h),
-    g.bin('add', g.full(1, 'f32', []), g.un('tanh', inner)),
-  );
-  return g.graph({ y: g.cast(gelu, 'bf16') });
-}
-
-function reduction(): Graph {
-  const g = new G('pool');
-  const x = g.input('x', 'f32', ['B', 'T', 16]);
-  return g.graph({
-    mean: g.bin(
-      'div',
-      g.op('reduce', { fn: 'sum', axes: [1], keepdim: true }, x),
-      g.cast(g.op('dim', { value: g.inputs[0]!.args.shape[1]!, dtype: 'i32' }), 'f32'),
-    ),
-    max: g.op('reduce', { fn: 'max', axes: [0, 2], keepdim: false }, x),
+  return g.within('mlp.act', '', () => {
+    const h = g.add(x, bias);
+    // gelu(tanh form) on the biased input, then cast to bf16: one fused kernel.
+    const c = g.full(0.7978845608028654, 'f32');
+    const inner = g.mul(c, g.add(h, g.mul(g.full(0.044715, 'f32'), g.pow(h, g.full(3, 'f32')))));
+    const gelu = g.mul(g.mul(g.full(0.5, 'f32'), h), g.add(g.full(1, 'f32'), g.tanh(inner)));
+    return g.graph('forward', { y: g.cast(gelu, 'bf16') });
   });
 }
 
+function reduction(): Graph {
+  const g = new Builder();
+  const x = g.input('x', 'f32', ['B', 'T', 16]);
+  return g.within('pool', '', () =>
+    g.graph('forward', {
+      mean: g.div(g.sum(x, [1], true), g.cast(g.dim(x.args.shape[1]!, 'i32'), 'f32')),
+      max: g.amax(x, [0, 2]),
+    }),
+  );
+}
+
 function softmax(): Graph {
-  const g = new G('attn');
+  const g = new Builder();
   const x = g.input('scores', 'f32', ['B', 'T', 'T']);
-  const m = g.op('reduce', { fn: 'max', axes: [2], keepdim: true }, x);
-  const e = g.un('exp', g.bin('sub', x, m));
-  return g.graph({ probs: g.bin('div', e, g.op('reduce', { fn: 'sum', axes: [2], keepdim: true }, e)) });
+  return g.within('attn', '', () => {
+    const m = g.amax(x, [2], true);
+    const e = g.exp(g.sub(x, m));
+    return g.graph('forward', { probs: g.div(e, g.sum(e, [2], true)) });
+  });
 }
 
 function matmul(): Graph {
-  const g = new G('lin');
+  const g = new Builder();
   const x = g.input('x', 'f32', ['B', 64]);
-  const w = g.param('lin.weight', 'f32', [32, 64]);
-  const b = g.param('lin.bias', 'f32', [32]);
-  return g.graph({ y: g.bin('add', g.einsum('bi,oi->bo', x, w), b) });
+  return g.within('lin', '', () => {
+    const w = g.param('lin.weight', 'f32', [32, 64]);
+    const b = g.param('lin.bias', 'f32', [32]);
+    return g.graph('forward', { y: g.add(g.einsum('bi,oi->bo', x, w), b) });
+  });
 }
 
 const GRAPHS: Record<string, () => Graph> = { elementwise, reduction, softmax, matmul };

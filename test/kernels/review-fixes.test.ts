@@ -4,19 +4,20 @@
 
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/api/compile.js';
+import { Builder } from '../../src/ir/build.js';
 import { RunError } from '../../src/runtime/executable.js';
 import { Tensor } from '../../src/runtime/tensor.js';
-import { CACHE_DIR, G, assertClean, checkGraphs, ht } from './c-harness.js';
+import { CACHE_DIR, assertClean, checkGraphs, ht } from './c-harness.js';
 
 describe('C backend: review fixes', () => {
   it('bool scatter_add and einsum give 0/1 like the interpreter', () => {
-    const g = new G();
+    const g = new Builder();
     const x = g.input('x', 'bool', [3]);
     const idx = g.input('idx', 'i32', [4]);
     const src = g.input('src', 'bool', [4]);
     const m = g.input('m', 'bool', [2, 5]);
-    const graph = g.graph({
-      s: g.op('scatter_add', { axis: 0 }, x, idx, src),
+    const graph = g.graph('forward', {
+      s: g.node('scatter_add', { axis: 0 }, [x, idx, src]),
       e: g.einsum('ij,ij->i', m, m),
       r: g.einsum('ij->j', m),
     });
@@ -62,10 +63,10 @@ describe('C backend: review fixes', () => {
   });
 
   it('runs a kernel of more than 64 buffers', () => {
-    const g = new G();
+    const g = new Builder();
     const xs = Array.from({ length: 70 }, (_, i) => g.input(`x${i}`, 'f32', [3]));
-    const sum = xs.slice(1).reduce((acc, x) => g.bin('add', acc, x), xs[0]!);
-    const graph = g.graph({ sum });
+    const sum = xs.slice(1).reduce((acc, x) => g.add(acc, x), xs[0]!);
+    const graph = g.graph('forward', { sum });
     const { results } = checkGraphs([{ graph }]);
     assertClean(graph, results[0]!.problems);
   });

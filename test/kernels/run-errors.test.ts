@@ -4,33 +4,34 @@
 // Executable keeps working afterwards.
 
 import { beforeAll, describe, expect, it } from 'vitest';
+import { Builder } from '../../src/ir/build.js';
 import type { Graph } from '../../src/ir/graph.js';
 import { weightBuffers } from '../../src/runtime/compile.js';
 import { type Executable, RunError } from '../../src/runtime/executable.js';
 import { Model } from '../../src/runtime/model.js';
 import { Tensor, TensorError } from '../../src/runtime/tensor.js';
-import { CBatch, G, assertClean, ht, runAndCompare, seededParams } from './c-harness.js';
+import { CBatch, assertClean, ht, runAndCompare, seededParams } from './c-harness.js';
 
 // x: f32[B, T], ids: i32[B]; out = softmax(x + emb[ids]) over T, a sum over T, and a
 // full of the free dim N (which no input determines).
 function model(): Graph {
-  const g = new G();
+  const g = new Builder();
   const x = g.input('x', 'f32', ['B', 'T']);
   const ids = g.input('ids', 'i32', ['B']);
   const emb = g.param('emb', 'f32', [4, 1]);
-  const h = g.bin('add', x, g.op('gather', { axis: 0 }, emb, ids));
-  const m = g.op('reduce', { fn: 'max', axes: [1], keepdim: true }, h);
-  const e = g.un('exp', g.bin('sub', h, m));
-  return g.graph({
-    probs: g.bin('div', e, g.op('reduce', { fn: 'sum', axes: [1], keepdim: true }, e)),
-    total: g.op('reduce', { fn: 'sum', axes: [0, 1], keepdim: false }, x),
+  const h = g.add(x, g.node('gather', { axis: 0 }, [emb, ids]));
+  const m = g.amax(h, [1], true);
+  const e = g.exp(g.sub(h, m));
+  return g.graph('forward', {
+    probs: g.div(e, g.sum(e, [1], true)),
+    total: g.sum(x, [0, 1]),
   });
 }
 
 function withFree(): Graph {
-  const g = new G();
+  const g = new Builder();
   const x = g.input('x', 'f32', [2]);
-  return g.graph({ y: g.un('exp', x), f: g.full(1, 'f32', ['N']) });
+  return g.graph('forward', { y: g.exp(x), f: g.full(1, 'f32', ['N']) });
 }
 
 let batch: CBatch;
