@@ -35,12 +35,22 @@ const UNARY: Readonly<Record<UnaryFn, (b: Builder, g: Node, x: () => Node, y: ()
   sin: (b, g, x) => b.mul(g, b.cos(x())),
   cos: (b, g, x) => b.neg(b.mul(g, b.sin(x()))),
   tanh: (b, g, _x, y) => b.mul(g, b.sub(1, b.mul(y(), y()))),
-  erf: (b, g, x) => b.mul(g, b.mul(b.exp(b.neg(b.mul(x(), x()))), 2 / Math.sqrt(Math.PI))),
+  erf: (b, g, x) => b.mul(g, mulConst(b, b.exp(b.neg(b.mul(x(), x()))), 2 / Math.sqrt(Math.PI))),
   abs: (b, g, x) => b.where(b.gt(x(), 0), g, b.where(b.lt(x(), 0), b.neg(g), 0)),
   recip: (b, g, _x, y) => b.neg(b.mul(g, b.mul(y(), y()))),
   floor: () => undefined,
   not: () => undefined,
 };
+
+/**
+ * x · c for a constant that f32 cannot hold: c as the pair hi + lo of f32 constants. A `full`
+ * is rounded to its dtype (the interpreter rounds too), so a plain 2/√π would make even the
+ * float64 oracle's gradient of erf 5e-8 off (hi + lo holds c to 1e-15).
+ */
+function mulConst(b: Builder, x: Node, c: number): Node {
+  const hi = Math.fround(c);
+  return b.add(b.mul(x, hi), b.mul(x, c - hi));
+}
 
 type Pair = readonly [Node | undefined, Node | undefined];
 /** The cotangents of a binary op's two operands, at the broadcast shape. */
