@@ -92,7 +92,7 @@ export const arbDim: fc.Arbitrary<Dim> = fc.letrec<{ dim: Dim }>((tie) => ({
 // ---------- choices ----------
 
 /** Reads random choices from a list; past its end every choice is 0 (so building always ends). */
-class Choices {
+export class Choices {
   private i = 0;
   constructor(private readonly xs: readonly number[]) {}
   get exhausted(): boolean {

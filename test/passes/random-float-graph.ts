@@ -25,39 +25,13 @@ import { concreteShape, evaluate } from '../../src/ir/interp.js';
 import type { HostTensor } from '../../src/ir/value.js';
 import { verifyProblems } from '../../src/ir/verify.js';
 import { gradientGraph, gradName } from '../../src/passes/autodiff/index.js';
+import { Choices } from '../ir/random-graph.js';
 import { rng } from './gradcheck.js';
 
 /** The value of N in graphs that use it. */
 export const N_VALUE = 3;
 export const DIMS: ReadonlyMap<string, number> = new Map([['N', N_VALUE]]);
 const MAX_ELEMENTS = 512;
-
-/** Reads random choices from a list; past its end every choice is 0. */
-class Choices {
-  private i = 0;
-  constructor(private readonly xs: readonly number[]) {}
-  get exhausted(): boolean {
-    return this.i >= this.xs.length;
-  }
-  int(n: number): number {
-    const x = this.xs[this.i++] ?? 0;
-    return n <= 1 ? 0 : x % n;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)]!;
-  }
-  bool(percent = 50): boolean {
-    return this.int(100) < percent;
-  }
-  shuffle<T>(xs: readonly T[]): T[] {
-    const out = [...xs];
-    for (let i = out.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
-      [out[i], out[j]] = [out[j]!, out[i]!];
-    }
-    return out;
-  }
-}
 
 /** A decision of the graph: a tensor naming the branch taken; `sign`: only its signs count. */
 export interface Decision {
