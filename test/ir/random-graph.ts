@@ -91,6 +91,23 @@ export const arbDim: fc.Arbitrary<Dim> = fc.letrec<{ dim: Dim }>((tie) => ({
 
 // ---------- choices ----------
 
+/** Adds up to `steps` new nodes to `pool` from `step` (4 tries a node at most, until the choices run out). */
+export function growPool(pool: Node[], step: () => Node | undefined, r: Choices, steps: number): void {
+  for (let k = 0, tries = 0; k < steps && tries < 4 * steps && !r.exhausted; tries++) {
+    const n = step();
+    if (n && !pool.includes(n)) {
+      pool.push(n);
+      k++;
+    }
+  }
+}
+
+/** The nodes of `pool` that no other node of it uses (inputs aside), latest first. */
+export function latestSinks(pool: readonly Node[]): Node[] {
+  const used = new Set(pool.flatMap((n) => n.inputs));
+  return pool.filter((n) => !used.has(n) && n.op !== 'input').reverse();
+}
+
 /** Reads random choices from a list; past its end every choice is 0 (so building always ends). */
 export class Choices {
   private i = 0;
@@ -458,16 +475,9 @@ export function buildRandomGraph(choices: readonly number[]): Graph {
     if (p) g.pool.push(p);
   }
   const steps = 3 + r.int(30);
-  for (let k = 0, tries = 0; k < steps && tries < 4 * steps && !r.exhausted; tries++) {
-    const n = g.step();
-    if (n && !g.pool.includes(n)) {
-      g.pool.push(n);
-      k++;
-    }
-  }
+  growPool(g.pool, () => g.step(), r, steps);
   // Outputs: mostly the latest sinks (nodes nothing else uses), so that most nodes are live.
-  const used = new Set(g.pool.flatMap((n) => n.inputs));
-  const sinks = g.pool.filter((n) => !used.has(n) && n.op !== 'input').reverse();
+  const sinks = latestSinks(g.pool);
   const outputs: { name: string; node: Node }[] = [];
   for (let k = 1 + r.int(4); k > 0; k--) {
     const node = (r.bool(80) ? sinks[outputs.length] : undefined) ?? g.pick() ?? g.pool[0]!;

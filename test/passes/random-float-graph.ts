@@ -25,7 +25,7 @@ import { concreteShape, evaluate } from '../../src/ir/interp.js';
 import type { HostTensor } from '../../src/ir/value.js';
 import { verifyProblems } from '../../src/ir/verify.js';
 import { gradientGraph, gradName } from '../../src/passes/autodiff/index.js';
-import { Choices } from '../ir/random-graph.js';
+import { Choices, growPool, latestSinks } from '../ir/random-graph.js';
 import { rng } from './gradcheck.js';
 
 /** The value of N in graphs that use it. */
@@ -380,16 +380,9 @@ export function buildFloatGraph(choices: readonly number[]): FloatGraph {
   for (let k = 1 + r.int(3); k > 0; k--) g.pool.push(g.param());
   if (r.bool(30)) g.pool.push(b.input('x', f32, g.shape()));
   const steps = 4 + r.int(30);
-  for (let k = 0, tries = 0; k < steps && tries < 4 * steps && !r.exhausted; tries++) {
-    const n = g.step();
-    if (n && !g.pool.includes(n)) {
-      g.pool.push(n);
-      k++;
-    }
-  }
+  growPool(g.pool, () => g.step(), r, steps);
   // The loss: Σ sink · c over the latest sinks (nodes nothing else in the pool uses).
-  const used = new Set(g.pool.flatMap((n) => n.inputs));
-  const sinks = g.pool.filter((n) => !used.has(n) && n.op !== 'input').reverse();
+  const sinks = latestSinks(g.pool);
   const chosen = sinks.slice(0, 2 + r.int(3));
   if (chosen.length === 0) chosen.push(g.pool[g.pool.length - 1]!);
   const terms = chosen.map((y) => {
