@@ -337,10 +337,10 @@ FMC_FN void fmc_philox4x32(const uint32_t ctr[4], uint32_t k0, uint32_t k1, uint
   out[3] = c3;
 }
 
-/* Element i of uniformStream for the stream key (k0, k1) = streamKey(seed, key): a multiple of 2^-24 in [0, 1). */
-FMC_FN float fmc_uniform(uint32_t k0, uint32_t k1, uint64_t i) {
+/* Element i of uniformStream of step s for the stream key (k0, k1) = streamKey(seed, key): a multiple of 2^-24 in [0, 1). */
+FMC_FN float fmc_uniform(uint32_t k0, uint32_t k1, uint64_t i, uint64_t s) {
   uint64_t block = i >> 2;
-  uint32_t ctr[4] = {(uint32_t)block, (uint32_t)(block >> 32), 0u, 0u}, w[4];
+  uint32_t ctr[4] = {(uint32_t)block, (uint32_t)(block >> 32), (uint32_t)s, (uint32_t)(s >> 32)}, w[4];
   fmc_philox4x32(ctr, k0, k1, w);
   return (float)(w[i & 3u] >> 8) * 5.9604644775390625e-8f;
 }

@@ -87,7 +87,7 @@ export function renderExpr(e: KExpr, D: Dialect, params: readonly KParam[]): str
     case 'fma':
       return D.fma(r(e.a), r(e.b), r(e.c));
     case 'uniform':
-      return D.call('fmc_uniform', [D.intLit(e.k0), D.intLit(e.k1), r(e.index)]);
+      return D.call('fmc_uniform', [D.intLit(e.k0), D.intLit(e.k1), r(e.index), r(e.step)]);
   }
 }
 

@@ -77,8 +77,9 @@ export class Builder {
   iota(axis: number, dtype: Dtype, shape: readonly DimLike[]): Node {
     return this.node('iota', { axis, dtype, shape: dims(shape) }, []);
   }
-  random(seed: number, key: string, shape: readonly DimLike[]): Node {
-    return this.node('random', { seed, key, shape: dims(shape) }, []);
+  /** Uniform numbers; `step` (an i64 scalar) selects a new stream per train step. */
+  random(seed: number, key: string, shape: readonly DimLike[], step?: Node): Node {
+    return this.node('random', { seed, key, shape: dims(shape) }, step ? [step] : []);
   }
 
   // ---------- elementwise ----------

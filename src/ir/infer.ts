@@ -77,6 +77,8 @@ export function inferType(op: Op, t: readonly TType[]): TType {
       checkAxes([op.args.axis], op.args.shape.length, 'iota');
       return { dtype: op.args.dtype, shape: op.args.shape };
     case 'random':
+      if (t.length === 1 && (t[0]!.dtype !== 'i64' || t[0]!.shape.length !== 0))
+        throw new IRError(`random: the step input must be i64[], got ${t[0]!.dtype}[${t[0]!.shape.length} dims]`);
       return { dtype: 'f32', shape: op.args.shape };
     case 'unary': {
       const f = op.args.fn;

@@ -5,7 +5,7 @@
 // - float results are not rounded to their dtype (only `cast` to a float dtype rounds);
 //   constants (`full`, `iota`, the `pad` value) are stored in their dtype;
 // - integer results wrap to their width (two's complement), integer `/` and `%` by zero give 0;
-// - `random` is uniformStream(seed, key): the same numbers at every call.
+// - `random` is uniformStream(seed, key, step): the same numbers at every call of one step.
 
 import { type Dim, dimConst, dimConstValue, dimSolveLinear, dimSubst, dimSymbols, dimToString } from './dims.js';
 import { isFloat } from './dtype.js';
@@ -150,7 +150,7 @@ export function evalNode(n: Node, args: readonly HostTensor[], dims: ReadonlyMap
       return { dtype, shape, data };
     }
     case 'random':
-      return { dtype: 'f32', shape, data: uniformStream(n.args.seed, n.args.key, shapeSize(shape)) };
+      return { dtype: 'f32', shape, data: uniformStream(n.args.seed, n.args.key, shapeSize(shape), x?.data[0] ?? 0) };
     case 'unary':
       return K.unary(n.args.fn, x);
     case 'binary':

@@ -42,8 +42,8 @@ export type KExpr =
   | { readonly k: 'cast'; readonly from: Dtype; readonly to: Dtype; readonly a: KExpr; readonly t: KScalar }
   /** `a * b + c` in f32, fused (one rounding). */
   | { readonly k: 'fma'; readonly a: KExpr; readonly b: KExpr; readonly c: KExpr }
-  /** Element `index` of the Philox uniform stream with key (k0, k1). */
-  | { readonly k: 'uniform'; readonly k0: number; readonly k1: number; readonly index: KExpr };
+  /** Element `index` of the Philox uniform stream with key (k0, k1) at step `step` (i64). */
+  | { readonly k: 'uniform'; readonly k0: number; readonly k1: number; readonly index: KExpr; readonly step: KExpr };
 
 /** How a loop runs: in order, across threads, as SIMD lanes, or unrolled. */
 export type LoopMode = 'serial' | 'parallel' | 'simd' | 'unroll';

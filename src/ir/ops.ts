@@ -75,7 +75,10 @@ export interface OpArgs {
   dim: { value: Dim; dtype: Dtype };
   /** `out[..., i, ...] = i` along `axis`. */
   iota: { axis: number; dtype: Dtype; shape: readonly Dim[] };
-  /** Uniform in [0, 1), f32, Philox keyed by (seed, key). */
+  /**
+   * Uniform in [0, 1), f32, Philox keyed by (seed, key). An optional input, an i64 scalar
+   * (the train step), is the high half of the Philox counter: a new stream per step.
+   */
   random: { seed: number; key: string; shape: readonly Dim[] };
   unary: { fn: UnaryFn };
   /** Broadcasting (NumPy rules); equal dtypes; compares give bool. */
@@ -149,7 +152,7 @@ export const ARITY: Readonly<Record<OpName, number | readonly [number, number]>>
   full: 0,
   dim: 0,
   iota: 0,
-  random: 0,
+  random: [0, 1],
   unary: 1,
   binary: 2,
   where: 3,

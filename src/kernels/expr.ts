@@ -97,9 +97,10 @@ export const ELEMENT: { readonly [K in OpName]: ElementRule<K> } = {
   full: (_f, _kb, n) => ({ k: 'const', t: scalarOf(n.type.dtype), v: roundTo(n.type.dtype, n.args.value) }),
   dim: (_f, kb, n) => convert(kb.dim(n.args.value), 'i64', n.type.dtype),
   iota: (_f, _kb, n, idx) => convert(idx[n.args.axis]!, 'i64', n.type.dtype),
-  random: (_f, kb, n, idx) => {
+  random: (f, kb, n, idx) => {
     const [k0, k1] = streamKey(n.args.seed, n.args.key);
-    return { k: 'uniform', k0, k1, index: dot(idx, stridesOf(n.type.shape, kb)) };
+    const step = n.inputs.length > 0 ? inAt(f, kb, n, 0, []) : ({ k: 'const', t: 'i64', v: 0 } as const);
+    return { k: 'uniform', k0, k1, index: dot(idx, stridesOf(n.type.shape, kb)), step };
   },
   unary: (f, kb, n, idx) =>
     wrapInt({ k: 'un', fn: n.args.fn, a: inAt(f, kb, n, 0, idx), t: scalarOf(n.type.dtype) }, n.type.dtype),

@@ -62,7 +62,8 @@ const MODES = [
   `M1("f2bf", fmc_f2bf(F(a)))`,
   ...INT_DTYPES.map((d) => `M1("f2i_${d}", U(fmc_f2i(F(a), ${C_RANGE[d]})))`),
   ...INT_DTYPES.map((d) => `M1("wrap_${d}", U(fmc_wrap(S(a), ${BITS[d]})))`),
-  `M3("uniform", W(fmc_uniform((uint32_t)a, (uint32_t)b, c)))`,
+  `M3("uniform", W(fmc_uniform((uint32_t)a, (uint32_t)b, c, 0)))`,
+  `M2("uniform_step", W(fmc_uniform(0x12345678u, 0x9abcdef0u, a, b)))`,
 ];
 
 const HARNESS = `${C_PRELUDE}
@@ -553,5 +554,22 @@ describe.skipIf(!hasCC)('C prelude vs the interpreter', () => {
         ).map(wf),
       ).toEqual(want);
     }
+  });
+
+  it('fmc_uniform at a step: the step is the high half of the Philox counter (as uniformStream)', () => {
+    const key: [number, number] = [0x12345678, 0x9abcdef0];
+    const cases = [0n, 1n, 7n, 2n ** 32n + 3n, 2n ** 53n - 1n].flatMap((s) =>
+      [0n, 5n, 2n ** 33n + 1n].map((i) => [i, s]),
+    );
+    const want = cases.map(([i, s]) => {
+      const block = i! / 4n;
+      const w = philox4x32(
+        [Number(block & 0xffffffffn), Number(block >> 32n), Number(s! & 0xffffffffn), Number(s! >> 32n)],
+        key,
+      );
+      return (w[Number(i! % 4n)]! >>> 8) / 2 ** 24;
+    });
+    expect(run('uniform_step', cases.flat()).map(wf)).toEqual(want);
+    expect(new Set(want.filter((_, j) => j % 3 === 0)).size).toBe(5);
   });
 });

@@ -49,6 +49,10 @@ describe('philox', () => {
     expect(uniformStream(3, 'k', 0).length).toBe(0);
     expect([...uniformStream(4, 'k', 10)]).not.toEqual([...u]);
     expect([...uniformStream(3, 'j', 10)]).not.toEqual([...u]);
+    expect([...uniformStream(3, 'k', 10, 0)]).toEqual([...u]);
+    const s7 = [0, 1, 2].flatMap((i) => philox4x32([i, 0, 7, 0], streamKey(3, 'k')));
+    expect([...uniformStream(3, 'k', 10, 7)]).toEqual(s7.slice(0, 10).map((w) => Math.floor(w / 256) / 2 ** 24));
+    expect(() => uniformStream(3, 'k', 10, 0.5)).toThrow(RangeError);
     const big = uniformStream(1, 'stats', 10000);
     const s = stats(big);
     expect(s.min).toBeGreaterThanOrEqual(0);

@@ -580,6 +580,21 @@ for (const dtype of ['i32', 'i8', 'i64', 'bool', 'f16', 'bf16'] as const) {
   covered.add('random');
 }
 {
+  // A train step's dropout: the step input is the high half of the Philox counter.
+  const g = new Builder();
+  const step = g.input('step', 'i64', []);
+  add(
+    'random keyed by a step',
+    g.graph('forward', {
+      r: g.random(42, 'drop', [4, 5], step),
+      r0: g.random(42, 'drop', [4, 5]),
+    }),
+    { tol: EXACT, inputs: { step: ht('i64', [], [0]) } },
+    { tol: EXACT, inputs: { step: ht('i64', [], [3]) } },
+    { tol: EXACT, inputs: { step: ht('i64', [], [2 ** 40 + 5]) } },
+  );
+}
+{
   const g = new Builder();
   const x = g.input('x', 'f32', ['T', 2]);
   const T = dimSym('T');
