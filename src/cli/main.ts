@@ -3,6 +3,7 @@
 
 import { Command, CommanderError } from 'commander';
 import type { CompileCliOptions } from './compile.js';
+import { escapeControls } from '../frontend/diagnostics.js';
 import { EXIT, type Io, processIo } from './io.js';
 import { addModelCommands } from './model-commands.js';
 
@@ -117,7 +118,14 @@ Examples:
 }
 
 /** Runs the CLI and returns the exit code. */
-export async function run(argv: readonly string[], io: Io = processIo): Promise<number> {
+export async function run(argv: readonly string[], given: Io = processIo): Promise<number> {
+  // Messages quote file names and .fm text: their control characters never reach the terminal.
+  const io: Io = {
+    out: (s) => given.out(s),
+    err: (s) => given.err(escapeControls(s)),
+    color: given.color,
+    ...(given.progress ? { progress: given.progress } : {}),
+  };
   let code: number = EXIT.ok;
   const cmd = program(io, (c) => (code = c));
   if (argv.length === 0) {
@@ -133,10 +141,24 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
         return EXIT.ok;
       return EXIT.usage;
     }
+    const full = diskFull(e);
+    if (full) {
+      io.err(`fmc: the disk is full${full.path ? ` (${full.path})` : ''}: ${full.message}\n`);
+      return EXIT.user;
+    }
     const why = e instanceof Error ? (e.stack ?? e.message) : String(e);
     io.err(
       `fmc: internal error: ${why}\nThis is a bug in fmc; please report it with the command and input that caused it.\n`,
     );
     return EXIT.internal;
   }
+}
+
+/** An out-of-space error (ENOSPC, EDQUOT) in `e` or its causes: the machine's limit, not a bug. */
+function diskFull(e: unknown): { path: string | undefined; message: string } | undefined {
+  for (let x = e, depth = 0; x instanceof Error && depth < 8; x = x.cause, depth++) {
+    const err = x as NodeJS.ErrnoException;
+    if (err.code === 'ENOSPC' || err.code === 'EDQUOT') return { path: err.path, message: err.message };
+  }
+  return undefined;
 }

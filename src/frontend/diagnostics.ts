@@ -73,6 +73,21 @@ export function sortDiagnostics(ds: readonly Diagnostic[]): Diagnostic[] {
 const TAB = '    ';
 const MAX_FRAME = 160;
 
+/**
+ * Control characters made visible: C0 except newline and tab, DEL and C1 become `\u001b`-style
+ * escapes, so text from a .fm file or a file name (an ESC sequence, a BEL, a carriage return)
+ * can never drive the terminal a diagnostic is printed on. Every rendered part goes through it.
+ */
+export function escapeControls(s: string): string {
+  return s.replace(
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/** Source text as a frame shows it: tabs expanded, control characters escaped. */
+const shownText = (s: string): string => escapeControls(s.replace(/\t/g, TAB));
+
 /** Renders one source line with a caret underline below the part covered by [start, end). */
 function frame(src: SourceFile, span: Span): string[] {
   const { line, col } = src.lineCol(span.start);
@@ -83,9 +98,9 @@ function frame(src: SourceFile, span: Span): string[] {
   const from = text.length > MAX_FRAME ? Math.max(0, col - 1 - 40) : 0;
   const to = text.length > MAX_FRAME ? Math.min(text.length, from + MAX_FRAME) : text.length;
   const cut = (from > 0 ? '…' : '') + text.slice(from, to) + (to < text.length ? '…' : '');
-  const shown = cut.replace(/\t/g, TAB).replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
-  const before = ((from > 0 ? '…' : '') + text.slice(from, col - 1)).replace(/\t/g, TAB).length;
-  const under = text.slice(col - 1, Math.min(col - 1 + width, to)).replace(/\t/g, TAB).length;
+  const shown = shownText(cut);
+  const before = shownText((from > 0 ? '…' : '') + text.slice(from, col - 1)).length;
+  const under = shownText(text.slice(col - 1, Math.min(col - 1 + width, to))).length;
   const gutter = String(line).length;
   const pad = ' '.repeat(gutter);
   return [` ${String(line)} | ${shown}`, ` ${pad} | ${' '.repeat(before)}${'^'.repeat(Math.max(1, under))}`];
@@ -95,26 +110,27 @@ export type SourceLookup = (file: string) => SourceFile | undefined;
 
 function location(span: Span, lookup: SourceLookup): string {
   const src = lookup(span.file);
-  if (!src) return span.file;
+  const file = escapeControls(span.file);
+  if (!src) return file;
   const { line, col } = src.lineCol(span.start);
-  return `${span.file}:${line}:${col}`;
+  return `${file}:${line}:${col}`;
 }
 
 /** The exact text a user sees for one diagnostic. */
 export function renderDiagnostic(d: Diagnostic, lookup: SourceLookup): string {
-  const out: string[] = [`${location(d.span, lookup)}: ${d.severity} ${d.code}: ${d.message}`];
+  const out: string[] = [`${location(d.span, lookup)}: ${d.severity} ${d.code}: ${escapeControls(d.message)}`];
   const src = lookup(d.span.file);
   if (src) out.push(...frame(src, d.span));
   for (const n of d.notes) {
     if (n.span) {
-      out.push(`${location(n.span, lookup)}: note: ${n.message}`);
+      out.push(`${location(n.span, lookup)}: note: ${escapeControls(n.message)}`);
       const nsrc = lookup(n.span.file);
       if (nsrc) out.push(...frame(nsrc, n.span));
     } else {
-      out.push(`  = note: ${n.message}`);
+      out.push(`  = note: ${escapeControls(n.message)}`);
     }
   }
-  if (d.help) out.push(`  = help: ${d.help}`);
+  if (d.help) out.push(`  = help: ${escapeControls(d.help)}`);
   return out.join('\n');
 }
 
