@@ -32,13 +32,70 @@ export interface LoadOptions {
 type J = Record<string, unknown>;
 const isObject = (v: unknown): v is J => !!v && typeof v === 'object' && !Array.isArray(v);
 
-function readText(file: string, what: string): string {
+/**
+ * The most bytes load() reads from plan.json or one C source (generated ones are far smaller):
+ * a file that has grown past it is refused rather than read into memory.
+ */
+export const MAX_MODULE_TEXT_BYTES = 256 * 1024 * 1024;
+
+/** What a file that is not a regular one is, for the error. */
+function kindOf(st: fs.Stats): string {
+  if (st.isDirectory()) return 'a folder';
+  if (st.isFIFO()) return 'a named pipe (FIFO)';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * Opens `file` only if it is a regular file (a symlink is followed, and judged by what it
+ * points at): a FIFO, a device such as /dev/zero, a socket or a folder is refused before a
+ * byte is read. O_NONBLOCK keeps the open of a FIFO from waiting for a writer.
+ */
+function openRegular(file: string, what: string): { fd: number; size: number } {
+  const cannot = (why: string) => new PlanFormatError(`${file}: cannot read ${what}: ${why}`);
+  let fd: number;
   try {
-    return fs.readFileSync(file, 'utf8');
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : String(e);
-    throw new PlanFormatError(`${file}: cannot read ${what}: ${why}`);
+    throw cannot(
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a folder'
+          : code === 'ENXIO'
+            ? 'it is a socket, not a regular file'
+            : (e as Error).message,
+    );
+  }
+  const st = fs.fstatSync(fd);
+  if (!st.isFile()) {
+    fs.closeSync(fd);
+    throw cannot(`it is ${kindOf(st)}, not a regular file`);
+  }
+  return { fd, size: st.size };
+}
+
+/** A regular file's text, at most `cap` bytes (see openRegular). */
+function readText(file: string, what: string, cap = MAX_MODULE_TEXT_BYTES): string {
+  const { fd, size } = openRegular(file, what);
+  try {
+    if (size > cap)
+      throw new PlanFormatError(
+        `${file}: cannot read ${what}: it is ${size} bytes, over the limit of ${cap} bytes (not a file fmc compile wrote)`,
+      );
+    // Exactly the size fstat gave: a file that grows meanwhile is not followed.
+    const buf = Buffer.alloc(size);
+    let n = 0;
+    while (n < size) {
+      const got = fs.readSync(fd, buf, n, size - n, n);
+      if (got === 0) break;
+      n += got;
+    }
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
@@ -75,6 +132,10 @@ function readManifest(dir: string): { model: string; dims: Map<string, number>; 
 /** The weights of every param the plans use: present, and of the dtype and shape they declare. */
 function readWeights(dir: string, plans: readonly Plan[], dims: ReadonlyMap<string, number>): Map<string, HostTensor> {
   const file = path.join(dir, WEIGHTS_FILE);
+  // A FIFO or a device is refused before the reader opens it (a missing file is its to report).
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  if (st && !st.isFile())
+    throw new SafetensorsError(`cannot read the weights: it is ${kindOf(st)}, not a regular file`, file);
   const tensors = readSafetensorsFile(file).tensors;
   const bad = (detail: string) => new SafetensorsError(`weights: ${detail}`, file);
   const out = new Map<string, HostTensor>();
