@@ -116,6 +116,15 @@ export function runCompiler(info: CompilerInfo, args: readonly string[], workDir
   if (run.error === undefined && run.status === 0) return;
   // The work directory is removed after the build, so its long name is noise in the report.
   const text = (run.stderr || run.stdout || String(run.error?.message ?? '')).trimEnd();
+  // Out of space (in the cache, or in $TMPDIR where the compiler keeps its temporary files):
+  // the machine's limit, not fmc's bug.
+  const full = text.split('\n').find((l) => /No space left on device|Disk quota exceeded/i.test(l));
+  if (full !== undefined) {
+    throw new CompileCacheError(
+      `the disk is full: the C compiler could not write its output (${full.split(`${workDir}/`).join('').trim()}); ` +
+        'free some space, or point FMC_CACHE_DIR (the cache) or TMPDIR (its temporary files) at another disk',
+    );
+  }
   const output = text.split(`${workDir}/`).join('').split('\n');
   const shown = output.slice(0, MAX_ERROR_LINES);
   if (output.length > shown.length) shown.push(`... (${output.length - shown.length} more lines)`);

@@ -7,7 +7,8 @@
 // Layout of `<cacheDir>/c/` (mode 0700, owned by this user):
 //   <key>.so     the library (mode 0600)
 //   <key>.json   its sidecar: {key, sha256, size, compiler, flags, created}
-//   .<key>.<pid>.<random>.tmp/   a build in progress (removed when the build ends)
+//   .<key>.<pid>@<host>.<random>.tmp/   a build in progress (removed when the build ends; one
+//                whose process died, e.g. killed mid-build, is removed by the next compile)
 //
 // Concurrency: processes building the same key each build in their own work directory and
 // rename into place; the C file in every work directory is named `<key>.c`, because the compiler
@@ -24,10 +25,13 @@ import { CompileCacheError } from './cache-error.js';
 import { type CompilerInfo, compilerIdentity, compilerInfo, runCompiler } from './cache-compiler.js';
 import {
   type ArtifactRecord,
+  declaredKernelCount,
+  diskFullError,
   ensurePrivateDir,
   installArtifact,
   makeWorkDir,
   removeArtifact,
+  removeStaleWorkDirs,
   removeWorkDir,
   sha256Hex,
   verifyArtifact,
@@ -157,25 +161,37 @@ export function compileC(source: string, opts: CCompileOptions = {}): CompiledLi
   const flags = [...(opts.flags ?? C_FLAGS)];
   const info = compilerInfo(compiler);
   const key = cacheKey({ source, flags, compilerIdentity: info.identity });
-  const path = join(ensurePrivateDir(opts.cacheDir ?? defaultCacheDir()), `${key}.so`);
-  if (verifyArtifact(path, key)) return { path, key, cached: true };
+  const dir = ensurePrivateDir(opts.cacheDir ?? defaultCacheDir());
+  if (!swept.has(dir)) {
+    swept.add(dir);
+    removeStaleWorkDirs(dir);
+  }
+  const path = join(dir, `${key}.so`);
+  // A generated source's library must export its kernel count: a foreign library under a
+  // forged sidecar fails here, before anything dlopens it, and is rebuilt.
+  const expect = { kernelCount: declaredKernelCount(source) };
+  if (verifyArtifact(path, key, expect)) return { path, key, cached: true };
+  removeStaleWorkDirs(dir);
   // Whatever is at the path failed verification (or is missing). It is not deleted first: the
   // install renames over it atomically, so a concurrent process mid-install never loses its file.
   try {
     build(path, key, source, flags, info, opts.onProgress);
   } catch (e) {
     // Unless another process installed a good build meanwhile, the bad files go (best effort).
-    if (!verifyArtifact(path, key)) removeArtifact(path);
-    throw e;
+    if (!verifyArtifact(path, key, expect)) removeArtifact(path);
+    throw diskFullError(e, dir) ?? e;
   }
   // Re-checked after the install, like a cache hit, so no path is returned unverified (a
   // nondeterministic compiler racing another process could pair one's .so with the other's sidecar).
-  if (!verifyArtifact(path, key)) {
+  if (!verifyArtifact(path, key, expect)) {
     removeArtifact(path);
     throw new CompileCacheError(`the freshly built ${path} failed verification; try again`);
   }
   return { path, key, cached: false };
 }
+
+/** Cache directories whose stale work directories this process removed already. */
+const swept = new Set<string>();
 
 /** Compiles in a private work directory, then installs the .so and its sidecar. */
 function build(
