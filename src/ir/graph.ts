@@ -35,7 +35,7 @@ export interface Graph {
   readonly inputs: readonly NodeOf<'input'>[];
   /** Results by name. */
   readonly outputs: readonly { readonly name: string; readonly node: Node }[];
-  /** Buffer updates (`set`), applied after a call. */
+  /** Updates of buffers (`set`) and, in a train step, of params and optimizer state; applied after a call. */
   readonly updates: readonly { readonly path: string; readonly node: Node }[];
 }
 

@@ -97,15 +97,15 @@ export function verifyProblems(g: Graph): string[] {
       bad(`${describe(p)} and ${describe(n)} are both ${JSON.stringify(n.args.path)} but differ in role, type or init`);
   }
 
-  // Updates: each to a distinct buffer the graph uses, with the buffer's type.
+  // Updates: each to a distinct param or buffer the graph uses (buffers by `set`, params and
+  // optimizer state by a train step), with its type.
   const updated = new Set<string>();
   for (const u of g.updates) {
     const what = `update ${JSON.stringify(u.path)}`;
     if (updated.has(u.path)) bad(`${what} is repeated`);
     updated.add(u.path);
     const p = params.get(u.path);
-    if (!p) bad(`${what}: no buffer with that path in the graph`);
-    else if (p.args.role !== 'buffer') bad(`${what}: ${describe(p)} is a param, not a buffer`);
+    if (!p) bad(`${what}: no param or buffer with that path in the graph`);
     else if (!typeEquals(p.type, u.node.type))
       bad(`${what}: value ${describe(u.node)} is ${formatType(u.node.type)} but the buffer is ${formatType(p.type)}`);
   }

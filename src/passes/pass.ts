@@ -4,19 +4,21 @@
 // pipeline.ts is the only list of which run, in which order, per target and mode.
 
 import type { Graph } from '../ir/graph.js';
-import type { Hints } from '../ir/module.js';
+import type { Hints, TrainConfig } from '../ir/module.js';
 
 /** Where the graph will run: the float64 reference interpreter or a compiled target. */
 export type Target = 'reference' | 'c';
 
 /**
  * What the graph is compiled for: `inference` (the function as written), `grad` (its
- * value and the gradient of its scalar result with respect to the params).
+ * value and the gradient of its scalar result with respect to the params), `train` (one
+ * optimizer step on a loss: src/passes/train/) and `accumulate` (a step that only adds the
+ * gradients into the accumulators, when the train section has `accumulate > 1`).
  */
-export type Mode = 'inference' | 'grad';
+export type Mode = 'inference' | 'grad' | 'train' | 'accumulate';
 
 export const TARGETS: readonly Target[] = ['reference', 'c'];
-export const MODES: readonly Mode[] = ['inference', 'grad'];
+export const MODES: readonly Mode[] = ['inference', 'grad', 'train', 'accumulate'];
 
 export interface PassOptions {
   /** `grad`: the param paths to differentiate with respect to (default: every float param). */
@@ -27,6 +29,8 @@ export interface PassContext {
   readonly target: Target;
   readonly mode: Mode;
   readonly hints: Hints;
+  /** The model's `train` section (`train` and `accumulate` modes need it). */
+  readonly train?: TrainConfig;
   readonly options: PassOptions;
 }
 

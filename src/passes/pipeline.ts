@@ -8,15 +8,20 @@ import { verify } from '../ir/verify.js';
 import { autodiff } from './autodiff/index.js';
 import type { Mode, Pass, PassContext, PassOptions, Target } from './pass.js';
 import { simplify } from './simplify.js';
+import { trainStep } from './train/index.js';
 
 const PIPELINES: { readonly [T in Target]: { readonly [M in Mode]: readonly Pass[] } } = {
   reference: {
     inference: [],
     grad: [autodiff, simplify],
+    train: [autodiff, trainStep, simplify],
+    accumulate: [autodiff, trainStep, simplify],
   },
   c: {
     inference: [],
     grad: [autodiff, simplify],
+    train: [autodiff, trainStep, simplify],
+    accumulate: [autodiff, trainStep, simplify],
   },
 };
 
@@ -47,6 +52,7 @@ export function runPipeline(m: Module, opts: PipelineOptions): Module {
     target: opts.target,
     mode: opts.mode,
     hints: m.hints,
+    train: m.train,
     options: { wrt: opts.wrt },
   };
   opts.after?.('lower', m.graph);

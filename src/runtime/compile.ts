@@ -43,8 +43,15 @@ export interface GenerateOptions {
   readonly after?: (pass: string, graph: Graph) => void;
 }
 
-/** The name a function has once compiled in `mode`. */
-export const compiledName = (fn: string, mode: Mode = 'inference'): string => (mode === 'grad' ? `${fn}_grad` : fn);
+const SUFFIX: Readonly<Record<Mode, string>> = {
+  inference: '',
+  grad: '_grad',
+  train: '_step',
+  accumulate: '_accumulate',
+};
+
+/** The name a function has once compiled in `mode` (`loss_grad`, `loss_step`). */
+export const compiledName = (fn: string, mode: Mode = 'inference'): string => `${fn}${SUFFIX[mode]}`;
 
 /** The module after the C target's pass pipeline for `mode`. */
 export function piped(l: Lowered, opts: GenerateOptions = {}): Lowered {

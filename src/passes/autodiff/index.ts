@@ -123,8 +123,8 @@ export function gradientGraph(g: Graph, opts: GradOptions = {}): Graph {
   return b.graph(g.name, [...graph.outputs, ...grads], graph.updates, graph.inputs);
 }
 
-/** The autodiff pass: in `grad` mode, adds the gradients of the result to the graph. */
+/** The autodiff pass: in every mode but `inference`, adds the gradients of the result to the graph. */
 export const autodiff: Pass = {
   name: 'autodiff',
-  run: (g, ctx) => (ctx.mode === 'grad' ? gradientGraph(g, { wrt: ctx.options.wrt, hints: ctx.hints }) : g),
+  run: (g, ctx) => (ctx.mode !== 'inference' ? gradientGraph(g, { wrt: ctx.options.wrt, hints: ctx.hints }) : g),
 };

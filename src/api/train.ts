@@ -1,0 +1,86 @@
+// `compileTrainer(pathOrSource, options)`: a model's train step on the C target. The loss
+// function is lowered in its training variant (dropout on), run through the `train` pipeline
+// (autodiff, the train-step pass, simplify) and, when the train section accumulates
+// gradients, the `accumulate` one; the loss is also compiled for inference, to evaluate.
+// All of them share one set of persistent buffers: the weights (seeded or from a file) and
+// the optimizer state (zeros).
+
+import type { Lowered } from '../frontend/lower.js';
+import { initParam } from '../ir/init.js';
+import type { TrainConfig } from '../ir/module.js';
+import type { Mode } from '../passes/pass.js';
+import { PassError } from '../passes/pass.js';
+import {
+  type CompiledFunction,
+  buildExecutable,
+  generate,
+  piped,
+  seededWeights,
+  weightBuffers,
+} from '../runtime/compile.js';
+import { type TrainOverrides, TrainConfigError, defaultTrainConfig, overrideTrain } from '../runtime/schedule.js';
+import { Trainer } from '../runtime/trainer.js';
+import { type CompileOptions, CompileError, lowerModel, readWeights } from './compile.js';
+
+export interface TrainOptions extends Omit<CompileOptions, 'fns' | 'mode'> {
+  /** Overrides of the model's `train` section. */
+  readonly train?: TrainOverrides;
+}
+
+export interface CompiledTrainer {
+  readonly trainer: Trainer;
+  /** The train config in effect (the model's section, defaults filled in, overrides applied). */
+  readonly config: TrainConfig;
+  /** What the config asks for that training does not do yet, one sentence each. */
+  readonly warnings: readonly string[];
+  /** The compiled functions: the step, the accumulate step (if any), the evaluation. */
+  readonly functions: readonly CompiledFunction[];
+  /** The modules after their pipelines (what was compiled). */
+  readonly modules: readonly Lowered[];
+}
+
+/** Compiles the train step of a model (a .fm path or source text) and sets up its state. */
+export function compileTrainer(pathOrSource: string, opts: TrainOptions = {}): CompiledTrainer {
+  if ((opts.target ?? 'c') !== 'c') throw new CompileError(`target '${opts.target}': only 'c' exists yet`);
+  opts.onProgress?.('checking and lowering');
+  let l = lowerModel(pathOrSource, { ...opts, fns: ['loss'] }, true)[0]!;
+  const section = l.train ?? defaultTrainConfig();
+  if (section.loss !== l.graph.name) l = lowerModel(pathOrSource, { ...opts, fns: [section.loss] }, true)[0]!;
+  let config: TrainConfig;
+  try {
+    config = overrideTrain(section, opts.train ?? {});
+  } catch (e) {
+    if (e instanceof TrainConfigError) throw new CompileError(`${l.model}: ${e.message}`);
+    throw e;
+  }
+  const warnings: string[] = [];
+  if (!l.train) warnings.push(`${l.model} has no train section: training with AdamW at lr 1e-3`);
+  if (config.precision !== 'f32' || config.lossScale !== 'none')
+    warnings.push(
+      `precision = ${config.precision} and loss scaling are not implemented yet (mixed-precision training comes with the compression work): training in f32`,
+    );
+  const evalL = lowerModel(pathOrSource, { ...opts, fns: [config.loss] }, false)[0]!;
+  const withConfig: Lowered = { ...l, train: config };
+  const modes: Mode[] = config.accumulate > 1 ? ['train', 'accumulate'] : ['train'];
+  const modules = [...modes.map((mode) => pipe(withConfig, mode)), pipe(evalL, 'inference')];
+  const functions = modules.map((m) => generate(m));
+
+  const dims = new Map(Object.entries(opts.dims ?? {}));
+  const values = opts.weights ? readWeights(l, opts.weights, dims) : seededWeights(l, opts.seed ?? 0, dims);
+  for (const f of functions)
+    for (const p of f.plan.params) if (!values.has(p.path)) values.set(p.path, initParam(p, dims, opts.seed ?? 0));
+  const buffers = weightBuffers(values);
+  const [apply, ...rest] = functions.map((f) => buildExecutable(f, buffers, opts));
+  const evaluate = rest.pop()!;
+  const trainer = new Trainer({ model: l.model, config, apply: apply!, accumulate: rest[0], evaluate, buffers });
+  return { trainer, config, warnings, functions, modules };
+}
+
+function pipe(l: Lowered, mode: Mode): Lowered {
+  try {
+    return piped(l, { mode });
+  } catch (e) {
+    if (e instanceof PassError) throw new CompileError(`${l.model}.${l.graph.name}: ${e.message}`);
+    throw e;
+  }
+}
