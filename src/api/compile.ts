@@ -37,6 +37,12 @@ export interface CompileOptions extends BuildOptions {
   readonly dims?: Readonly<Record<string, number>>;
   /** `grad`: compile each function's value and the gradients of its scalar result, as `<fn>_grad`. */
   readonly mode?: Mode;
+  /**
+   * Hyperparameter overrides, as `fmc --set` gives them: `{ d: 64, act: 'relu' }`. A string
+   * is a .fm compile-time expression (`'2 * 64'`, `'4 * d'`, `'relu'`, `'bf16'`, an enum
+   * option); an unknown name, a bad value or a model that no longer checks is a CompileError.
+   */
+  readonly set?: Readonly<Record<string, number | boolean | string>>;
 }
 
 /** A model that does not check or lower; `message` holds the rendered diagnostics. */
@@ -63,7 +69,7 @@ function sourceHost(virtual: string, text: string): Host {
 }
 
 function lowerOne(file: string, host: Host, opts: CompileOptions, fn: string | undefined): Lowered {
-  const r = lowerFile(file, { model: opts.model, fn }, host);
+  const r = lowerFile(file, { model: opts.model, fn, set: opts.set }, host);
   if (r.ok) return r.lowered;
   throw new CompileError(r.diagnostics.map((d) => renderDiagnostic(d, (f) => r.program.source(f))).join('\n\n'));
 }

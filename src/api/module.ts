@@ -1,6 +1,6 @@
 // The module directory `fmc compile` writes and `load` reads:
 //
-//   plan.json            {format: 'fmc-module-1', fmc, model, dims, sources, functions, memory}
+//   plan.json            {format: 'fmc-module-1', fmc, model, dims, set?, sources, functions, memory}
 //   <fn>.c               each function's C source; its header holds the sha256 of its plan, and
 //                        sources[fn] in plan.json names the file and holds the source's sha256
 //   weights.safetensors  the params the functions use (i4 is stored as I8, one value a byte)
@@ -49,6 +49,8 @@ export interface Manifest {
   readonly model: string;
   /** The dims param shapes were made with (the --dims given; usually none are needed). */
   readonly dims: Readonly<Record<string, number>>;
+  /** The hyperparameter overrides the model was compiled with (`fmc compile --set d=64`), as given; absent when none. */
+  readonly set?: Readonly<Record<string, string>>;
   readonly sources: Readonly<Record<string, SourceEntry>>;
   readonly functions: Readonly<Record<string, unknown>>;
   readonly memory: Readonly<Record<string, MemoryReport>>;
@@ -61,6 +63,8 @@ export interface ModuleParts {
   readonly weights: ReadonlyMap<string, HostTensor>;
   readonly dims: ReadonlyMap<string, number>;
   readonly memory: readonly MemoryReport[];
+  /** The `--set` overrides, recorded in plan.json. */
+  readonly set?: Readonly<Record<string, string>>;
 }
 
 /** The arena plan of one function at concrete dims, for the summary and plan.json. */
@@ -108,6 +112,7 @@ export function moduleFiles(parts: ModuleParts): [string, string | Uint8Array][]
     fmc: parts.version,
     model: parts.model,
     dims: Object.fromEntries(parts.dims),
+    ...(parts.set && Object.keys(parts.set).length > 0 ? { set: { ...parts.set } } : {}),
     sources: byName(parts.functions.map((f, i): SourceEntry => ({ file: files[i]!, sha256: sha256(f.source) }))),
     functions: byName(plans),
     memory: byName(parts.memory),

@@ -183,6 +183,8 @@ export interface BenchSourceOptions extends MeasureOptions {
   readonly fn?: string;
   readonly dims?: ReadonlyMap<string, number>;
   readonly seed?: number;
+  /** Hyperparameter overrides (as CompileOptions.set). */
+  readonly set?: Readonly<Record<string, number | boolean | string>>;
 }
 
 /** For scripts: compile a file or source text, then measure; the compile time comes apart. */
@@ -192,7 +194,13 @@ export async function benchSource(
 ): Promise<{ model: string; compileMs: number; result: BenchResult }> {
   const seed = o.seed ?? 0;
   const t0 = performance.now();
-  const compiled = compileModel(pathOrSource, { model: o.model, fns: [o.fn ?? 'forward'], seed, threads: o.threads });
+  const compiled = compileModel(pathOrSource, {
+    model: o.model,
+    fns: [o.fn ?? 'forward'],
+    seed,
+    threads: o.threads,
+    set: o.set,
+  });
   const compileMs = performance.now() - t0;
   const g = compiled.lowered[0]!.graph;
   const { dims } = benchDims(g, o.dims ?? new Map());

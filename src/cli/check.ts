@@ -1,11 +1,22 @@
-// `fmc check FILE...`: diagnostics as text (stderr) or JSON (stdout).
+// `fmc check FILE...`: diagnostics as text (stderr) or JSON (stdout); `--set` checks the
+// models of the files with hyperparameters overridden.
 
 import { checkFiles } from '../frontend/check.js';
 import { diagnosticToJson, renderDiagnostic } from '../frontend/diagnostics.js';
 import { EXIT, type Io } from './io.js';
+import { splitSet } from './set.js';
 
-export function checkCommand(io: Io, files: readonly string[], opts: { json: boolean }): number {
-  const { program, diagnostics } = checkFiles(files);
+export function checkCommand(
+  io: Io,
+  files: readonly string[],
+  opts: { json: boolean; set?: readonly string[] },
+): number {
+  const { set, error } = splitSet(opts.set);
+  if (error !== undefined) {
+    io.err(`fmc: ${error}\n`);
+    return EXIT.usage;
+  }
+  const { program, diagnostics } = checkFiles(files, undefined, { set });
   const lookup = (f: string) => program.source(f);
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = diagnostics.length - errors;

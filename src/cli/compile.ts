@@ -16,7 +16,7 @@ import { type Mode, PassError } from '../passes/pass.js';
 import { passesFor, passNames } from '../passes/pipeline.js';
 import { compiledName, generate, piped } from '../runtime/compile.js';
 import { EXIT, type Io } from './io.js';
-import { CliError, defaultDim, loadParams, lowerForCli, parseDims, parseSeed, writeOutput } from './model.js';
+import { CliError, defaultDim, loadParams, lowerForCli, parseDims, parseSeed, parseSet, writeOutput } from './model.js';
 
 export interface CompileCliOptions {
   readonly target?: string;
@@ -30,6 +30,8 @@ export interface CompileCliOptions {
   readonly weights?: string;
   readonly grad?: boolean;
   readonly dumpAfter?: string;
+  /** `--set name=value`, repeatable: hyperparameter overrides (recorded in plan.json). */
+  readonly set?: readonly string[];
 }
 
 /**
@@ -49,7 +51,9 @@ function jobs(io: Io, lowered: readonly Lowered[], opts: CompileCliOptions): { l
   const loss = first.train?.loss ?? 'loss';
   const l =
     lowered.find((x) => x.graph.name === loss) ??
-    (first.functions.includes(loss) ? lowerForCli(io, opts.file!, { model: opts.model, fn: loss }) : undefined);
+    (first.functions.includes(loss)
+      ? lowerForCli(io, opts.file!, { model: opts.model, fn: loss, set: opts.set })
+      : undefined);
   if (!l) {
     if (opts.grad || gradOnly)
       throw new CliError(`${first.model} has no \`${loss}\` function to differentiate (--grad)`);
@@ -108,10 +112,11 @@ function checkOutDir(dir: string): string[] {
 }
 
 /** Every requested function lowered, diagnostics printed as `fmc run` prints them. */
-function lowerAll(io: Io, file: string, model: string | undefined, fns: string[] | undefined): Lowered[] {
-  const first = lowerForCli(io, file, { model, fn: fns?.[0] });
+function lowerAll(io: Io, file: string, opts: CompileCliOptions, fns: string[] | undefined): Lowered[] {
+  const { model, set } = opts;
+  const first = lowerForCli(io, file, { model, fn: fns?.[0], set });
   const names = fns ?? [first.graph.name, ...first.functions.filter((f) => f !== first.graph.name)];
-  return names.map((fn) => (fn === first.graph.name ? first : lowerForCli(io, file, { model, fn })));
+  return names.map((fn) => (fn === first.graph.name ? first : lowerForCli(io, file, { model, fn, set })));
 }
 
 const kib = (n: number): string => (n < 1024 ? `${n} B` : `${(n / 1024).toFixed(1)} KiB`);
@@ -127,8 +132,9 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
   const given = parseDims(opts.dims);
   const seed = parseSeed(opts.seed);
   const fns = parseFns(opts.fn);
+  const set = parseSet(opts.set);
   const stale = opts.out ? checkOutDir(opts.out) : [];
-  const lowered = lowerAll(io, file, opts.model, fns);
+  const lowered = lowerAll(io, file, opts, fns);
   const modules = jobs(io, lowered, { ...opts, file }).map(({ l, mode }) => {
     const after = (pass: string, g: Graph): void => {
       if (opts.dumpAfter === 'all' || opts.dumpAfter === pass) io.out(dumpText(l, mode, pass, g));
@@ -164,6 +170,7 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
     weights,
     dims: given,
     memory,
+    set,
   });
   try {
     fs.mkdirSync(out, { recursive: true });

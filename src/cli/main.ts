@@ -5,7 +5,7 @@ import { Command, CommanderError } from 'commander';
 import type { CompileCliOptions } from './compile.js';
 import { escapeControls } from '../frontend/diagnostics.js';
 import { EXIT, type Io, processIo } from './io.js';
-import { addModelCommands } from './model-commands.js';
+import { addModelCommands, withSetOption } from './model-commands.js';
 
 const VERSION = '0.1.0';
 
@@ -31,25 +31,30 @@ Examples:
   fmc fmt --check models/*.fm     report files that are not canonically formatted
   fmc help check                  details of one command`,
     );
-  cmd
-    .command('check')
-    .description('check .fm files: syntax, names, dtypes and shapes')
-    .argument('<files...>', '.fm files to check (imports are followed)')
-    .option('--json', 'print the diagnostics as JSON on stdout')
+  withSetOption(
+    cmd
+      .command('check')
+      .description('check .fm files: syntax, names, dtypes and shapes')
+      .argument('<files...>', '.fm files to check (imports are followed)')
+      .option('--json', 'print the diagnostics as JSON on stdout'),
+  )
     .addHelpText(
       'after',
       `
 Prints each problem as \`file:line:col: error FM0123: message\` with the source line.
 With --json, prints {"files": [...], "diagnostics": [...], "errors": N, "warnings": N}.
+--set name=value checks every model of the files that declares \`name\` with that value
+instead of its default; a name that no model of the files declares is an error (FM0314).
 
 Examples:
   fmc check models/swa_lm.fm
-  fmc check --json models/*.fm | jq '.diagnostics[].code'`,
+  fmc check --json models/*.fm | jq '.diagnostics[].code'
+  fmc check models/swa_lm.fm --set d=256 --set layers=2`,
     )
-    .action(async (files: string[], opts: { json?: boolean }) => {
+    .action(async (files: string[], opts: { json?: boolean; set?: string[] }) => {
       // Commands are loaded on use, so `fmc check` does not pay for the formatter.
       const { checkCommand } = await import('./check.js');
-      setCode(checkCommand(io, files, { json: opts.json === true }));
+      setCode(checkCommand(io, files, { json: opts.json === true, set: opts.set }));
     });
   cmd
     .command('fmt')
@@ -83,32 +88,37 @@ Examples:
       await runLsp();
     });
   addModelCommands(cmd, io, setCode);
-  cmd
-    .command('compile')
-    .description('compile a model for the C target into a folder that load() and import run')
-    .argument('<file>', 'the .fm file holding the model')
-    .option('--target <name>', 'the backend: c (the only one yet)', 'c')
-    .option('-o, --out <dir>', 'the output folder (created; an earlier fmc output in it is replaced)')
-    .option('--model <name>', 'the model to use when the file has several')
-    .option('--fn <names>', 'functions to compile, repeatable or a comma list (default: all)', collect)
-    .option('--dims <B=2,T=16>', 'sizes of symbolic dims for the memory report (default 2 for B and N, else 16)')
-    .option('--seed <n>', 'seed of the initial weights (default 0, as fmc run)')
-    .option('--weights <file>', 'weights from a safetensors file instead of seeded initializers')
-    .option(
-      '--grad',
-      "also compile the gradient of the model's loss (the function loss_grad: the loss and grad.<param>)",
-    )
-    .option('--dump-after <pass>', 'print the IR after a pass (lower, a pass name, or all); without -o only dump')
+  withSetOption(
+    cmd
+      .command('compile')
+      .description('compile a model for the C target into a folder that load() and import run')
+      .argument('<file>', 'the .fm file holding the model')
+      .option('--target <name>', 'the backend: c (the only one yet)', 'c')
+      .option('-o, --out <dir>', 'the output folder (created; an earlier fmc output in it is replaced)')
+      .option('--model <name>', 'the model to use when the file has several')
+      .option('--fn <names>', 'functions to compile, repeatable or a comma list (default: all)', collect)
+      .option('--dims <B=2,T=16>', 'sizes of symbolic dims for the memory report (default 2 for B and N, else 16)')
+      .option('--seed <n>', 'seed of the initial weights (default 0, as fmc run)')
+      .option('--weights <file>', 'weights from a safetensors file instead of seeded initializers')
+      .option(
+        '--grad',
+        "also compile the gradient of the model's loss (the function loss_grad: the loss and grad.<param>)",
+      )
+      .option('--dump-after <pass>', 'print the IR after a pass (lower, a pass name, or all); without -o only dump'),
+  )
     .addHelpText(
       'after',
       `
 Writes <fn>.c per function, plan.json (the plans and their memory), weights.safetensors,
 and index.js with index.d.ts: a typed ES module whose functions take shaped Tensors.
+--set name=value (repeatable) compiles the model with a hyperparameter overridden;
+plan.json records the overrides ("set").
 
 Examples:
   fmc compile models/mlp.fm -o mlp
   fmc compile models/swa_lm.fm --fn forward -o lm --dims B=1,T=128
-  fmc compile models/bert.fm --dump-after autodiff`,
+  fmc compile models/bert.fm --dump-after autodiff
+  fmc compile models/mlp.fm --set hidden1=128 --set hidden2=64 -o mlp-small`,
     )
     .action(async (file: string, opts: CompileCliOptions) => {
       const { compileCli } = await import('./compile.js');

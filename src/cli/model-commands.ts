@@ -12,6 +12,32 @@ const MODEL_OPTIONS: [string, string][] = [
   ['--weights <file>', 'weights from a safetensors file instead of seeded initializers'],
 ];
 
+/** Collects a repeatable option as given (a `--set` value may hold commas: `f(1, 2)`). */
+const repeated = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** What `--set` means, for every command's help. */
+export const SET_HELP =
+  'override a hyperparameter of the model (repeatable): an int, float, bool, dtype, enum option or function name, or an expression such as 2*64';
+
+/**
+ * Adds `--set <name=value>` (repeatable) to a command: its action's options get
+ * `set: string[]`, which `parseSet` (model.ts) turns into overrides for the frontend
+ * (`LowerOptions.set`, `CompileOptions.set`). `lowerForCli` does this itself.
+ */
+export function withSetOption(c: Command): Command {
+  return c.option('--set <name=value>', SET_HELP, repeated);
+}
+
+/**
+ * Adds the options every model command shares: --model, --fn, --dims, --set and, unless
+ * `draws` is false (a command that draws no numbers), --seed and --weights. The action's
+ * options are a `ModelOptions` (model.ts).
+ */
+export function withModelOptions(c: Command, draws = true): Command {
+  for (const [flag, help] of MODEL_OPTIONS) if (draws || !/^--(seed|weights)/.test(flag)) c.option(flag, help);
+  return withSetOption(c);
+}
+
 /** Runs a command, turning user-facing failures (bad files, inputs, weights) into `fmc: message` and exit 1. */
 async function guarded(io: Io, f: () => Promise<number>): Promise<number> {
   try {
@@ -46,10 +72,7 @@ async function guarded(io: Io, f: () => Promise<number>): Promise<number> {
 
 export function addModelCommands(cmd: Command, io: Io, setCode: (c: number) => void): void {
   /** The shared options; `inspect` draws no numbers, so it takes no --seed or --weights. */
-  const withModel = (c: Command, all = true) => {
-    for (const [flag, help] of MODEL_OPTIONS) if (all || !/^--(seed|weights)/.test(flag)) c.option(flag, help);
-    return c;
-  };
+  const withModel = withModelOptions;
   withModel(
     cmd
       .command('run')
@@ -66,6 +89,9 @@ export function addModelCommands(cmd: Command, io: Io, setCode: (c: number) => v
     .addHelpText(
       'after',
       `
+--set name=value overrides a hyperparameter's default (repeatable); the model is checked
+again with the new values, and an override that breaks it is reported with the normal
+error and a note naming the overrides.
 Without --inputs, inputs are drawn from the seed: floats standard normal, integer inputs
 valid indices (token ids below the embedding size, labels below the class count).
 Dims not given with --dims default to 2 for B and N and 16 for others.
@@ -78,9 +104,10 @@ Examples:
   fmc run models/swa_lm.fm --dims B=2,T=16 --save-inputs in.safetensors --save-outputs out.safetensors
   fmc run models/mlp.fm --inputs in.safetensors --json
   fmc run models/cnn.fm --target c --inputs in.safetensors
-  fmc run models/bert.fm --fn loss --grad --save-grads grads.safetensors`,
+  fmc run models/bert.fm --fn loss --grad --save-grads grads.safetensors
+  fmc run models/swa_lm.fm --set d=256 --set layers=2 --set vocab=1000 --dims B=1,T=16`,
     )
-    .action(async (file: string, opts: Record<string, string | boolean | undefined>) => {
+    .action(async (file: string, opts: Record<string, string | string[] | boolean | undefined>) => {
       const { runCommand } = await import('./run.js');
       setCode(await guarded(io, async () => runCommand(io, file, opts)));
     });
@@ -110,9 +137,10 @@ outputs must agree (rtol 1e-3, atol 1e-4): a mismatch is reported and exits 1.
 
 Examples:
   fmc bench models/cnn.fm --vs onnxruntime
-  fmc bench models/bert.fm --dims B=1,T=128 --threads 2 --profile --json`,
+  fmc bench models/bert.fm --dims B=1,T=128 --threads 2 --profile --json
+  fmc bench models/mlp.fm --set hidden1=1024`,
     )
-    .action(async (file: string, opts: Record<string, string | boolean | undefined>) => {
+    .action(async (file: string, opts: Record<string, string | string[] | boolean | undefined>) => {
       const { benchCommand } = await import('./bench.js');
       setCode(await guarded(io, async () => benchCommand(io, file, opts)));
     });
@@ -136,9 +164,10 @@ C backend).
 
 Examples:
   fmc inspect models/bert.fm --dims B=1,T=128
-  fmc inspect models/mlp.fm --graph mlp.html`,
+  fmc inspect models/mlp.fm --graph mlp.html
+  fmc inspect models/swa_lm.fm --set layers=2 --set 'hidden=4*d'`,
     )
-    .action(async (file: string, opts: Record<string, string | boolean | undefined>) => {
+    .action(async (file: string, opts: Record<string, string | string[] | boolean | undefined>) => {
       const { inspectCommand } = await import('./inspect.js');
       setCode(await guarded(io, async () => inspectCommand(io, file, opts)));
     });
@@ -157,9 +186,10 @@ Symbolic dims stay dynamic in the ONNX model. Weights are seeded as \`fmc run\` 
 parameter and result names.
 
 Examples:
-  fmc export models/bert.fm --onnx bert.onnx`,
+  fmc export models/bert.fm --onnx bert.onnx
+  fmc export models/mlp.fm --set hidden1=128 --onnx mlp-small.onnx`,
     )
-    .action(async (file: string, opts: Record<string, string | boolean | undefined>) => {
+    .action(async (file: string, opts: Record<string, string | string[] | boolean | undefined>) => {
       const { exportCommand } = await import('./export.js');
       setCode(await guarded(io, async () => exportCommand(io, file, opts)));
     });

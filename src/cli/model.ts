@@ -12,6 +12,7 @@ import type { HostTensor } from '../ir/value.js';
 import { readSafetensorsFile } from '../runtime/safetensors.js';
 import { CompileError, weightsFrom } from '../api/compile.js';
 import { EXIT, type Io } from './io.js';
+import { splitSet } from './set.js';
 
 /** A user-facing failure: printed as `fmc: message`, exit code 1 (or 2 for usage). */
 export class CliError extends Error {
@@ -29,12 +30,21 @@ export interface ModelOptions {
   readonly dims?: string;
   readonly seed?: string;
   readonly weights?: string;
+  /** `--set name=value`, repeatable: hyperparameter overrides (see parseSet). */
+  readonly set?: readonly string[];
+}
+
+/** `--set` values (`['d=64']`) → overrides by name (see splitSet); a malformed one is a usage error. */
+export function parseSet(list: readonly string[] | undefined): Record<string, string> | undefined {
+  const r = splitSet(list);
+  if (r.error !== undefined) throw new CliError(r.error, EXIT.usage);
+  return r.set;
 }
 
 /** Lowers the chosen function; diagnostics are printed and become a CliError. */
 export function lowerForCli(io: Io, file: string, opts: ModelOptions): Lowered {
   io.progress?.(`checking and lowering ${file}`);
-  const r = lowerFile(file, { model: opts.model, fn: opts.fn });
+  const r = lowerFile(file, { model: opts.model, fn: opts.fn, set: parseSet(opts.set) });
   io.progress?.('');
   if (r.ok) return r.lowered;
   for (const d of r.diagnostics) io.err(`${renderDiagnostic(d, (f) => r.program.source(f))}\n\n`);

@@ -5,7 +5,7 @@
 import { type CompiledModel, CompileError, compileModel } from '../api/compile.js';
 import { fromHost, toHost } from '../runtime/tensor.js';
 import { EXIT, type Io } from './io.js';
-import { CliError, type ModelOptions, parseDims, parseSeed, warnUnusedDims } from './model.js';
+import { CliError, type ModelOptions, parseDims, parseSeed, parseSet, warnUnusedDims } from './model.js';
 import { checkGradOptions, named, report, type RunOptions, runInputs } from './run.js';
 
 export interface CliCompileOptions {
@@ -19,6 +19,8 @@ export interface CliCompileOptions {
   readonly threads?: number;
   /** Compile the function's gradient too (`--grad`). */
   readonly grad?: boolean;
+  /** `--set name=value` as given (parsed here, see parseSet). */
+  readonly set?: readonly string[];
 }
 
 /**
@@ -28,8 +30,10 @@ export interface CliCompileOptions {
  */
 export function compileForCli(io: Io, file: string, o: CliCompileOptions): CompiledModel {
   const progress = io.progress;
+  const set = parseSet(o.set);
   try {
     return compileModel(file, {
+      set,
       model: o.model,
       fns: [o.fn ?? 'forward'],
       seed: o.seed,

@@ -9,6 +9,7 @@ import { checkGeneric } from './checker/blocks.js';
 import { checkAnnotations } from './checker/annotations.js';
 import { Checker, type Ctx, staticCtx } from './checker/context.js';
 import { checkFnBody, checkInferredNames } from './checker/functions.js';
+import { type HParamSet, prepareOverrides, withOverrides } from './checker/overrides.js';
 import { resolveTopLevel } from './checker/toplevel.js';
 import { DimTooComplex } from '../ir/dims.js';
 import { type Host, nodeHost, Program, STD_DIR } from './program.js';
@@ -20,15 +21,24 @@ export interface CheckResult {
 }
 
 /** Loads and checks files from disk (or through `host`). */
-export function checkFiles(paths: readonly string[], host: Host = nodeHost): CheckResult {
+export function checkFiles(paths: readonly string[], host: Host = nodeHost, options: CheckOptions = {}): CheckResult {
   const program = new Program(host);
   for (const p of paths) program.addFile(p);
-  return { program, diagnostics: checkProgram(program) };
+  return { program, diagnostics: checkProgram(program, options) };
 }
 
 export interface CheckOptions {
   /** Sees every expression's value as it is evaluated (see Checker.observer). */
   readonly observer?: (e: A.Expr, v: V) => void;
+  /**
+   * Hyperparameter overrides (`--set d=64`): each replaces the default of the hyperparameter
+   * of that name in every model of the root files that declares one (or only in `model`).
+   * A name no such model declares is FM0314; a value that does not parse FM0315. Strings
+   * are compile-time expressions (`'2 * 64'`, `'relu'`); see checker/overrides.ts.
+   */
+  readonly set?: HParamSet;
+  /** The model `set` applies to (default: every model of the root files). */
+  readonly model?: string;
 }
 
 /** Checks a program whose files are loaded. */
@@ -36,6 +46,9 @@ export function checkProgram(program: Program, options: CheckOptions = {}): Diag
   program.checkCycles();
   const checker = new Checker(program);
   checker.observer = options.observer;
+  const prepared = prepareOverrides(program, options.set, options.model);
+  checker.overrides = prepared.overrides;
+  checker.diagnostics.push(...prepared.diagnostics);
   try {
     for (const m of program.modules.values()) {
       if (m.broken) continue;
@@ -53,7 +66,7 @@ export function checkProgram(program: Program, options: CheckOptions = {}): Diag
           if (item.results) checkFnBody(checker, fn);
           else checkInferredNames(checker, fn);
         } else {
-          checkGeneric(checker, item, m.path);
+          withOverrides(checker, item, () => checkGeneric(checker, item, m.path));
         }
       }
     }

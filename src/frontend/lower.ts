@@ -10,6 +10,7 @@ import { Checker } from './checker/context.js';
 import { Lowering, LoweringError, nodeOf } from './checker/emit.js';
 import { checkFnBody, evalSignature, instantiatePattern } from './checker/functions.js';
 import { newUnifier } from './checker/calls.js';
+import { type HParamSet, prepareOverrides } from './checker/overrides.js';
 import { paramTable } from './checker/lower-params.js';
 import { type Diagnostic, diag } from './diagnostics.js';
 import type { Host } from './program.js';
@@ -28,6 +29,11 @@ export interface LowerOptions {
   readonly fn?: string;
   /** Lower the training variant (`training` is true: dropout on, buffer updates). */
   readonly training?: boolean;
+  /**
+   * Hyperparameter overrides (`--set d=64`): the model is checked and lowered with these
+   * values instead of its defaults (see CheckOptions.set).
+   */
+  readonly set?: HParamSet;
 }
 
 /** What lowering produces: an IR-level Module (the graph and the model's intent). */
@@ -39,7 +45,7 @@ export type LowerResult =
 
 /** Checks `file` and lowers one function of one of its models. */
 export function lowerFile(file: string, options: LowerOptions = {}, host: Host = nodeHost): LowerResult {
-  const { program, diagnostics } = checkFiles([file], host);
+  const { program, diagnostics } = checkFiles([file], host, { set: options.set, model: options.model });
   if (diagnostics.some((d) => d.severity === 'error')) return { ok: false, diagnostics, program };
   const root = program.roots[0];
   if (!root) return { ok: false, diagnostics, program };
@@ -62,6 +68,7 @@ export function lowerFile(file: string, options: LowerOptions = {}, host: Host =
   }
   const checker = new Checker(program);
   checker.lowering = new Lowering(options.training ?? false);
+  checker.overrides = prepareOverrides(program, options.set, decl.name.name).overrides;
   try {
     const lowered = lowerModel(checker, decl, root.path, options.fn ?? 'forward');
     if (typeof lowered === 'string')

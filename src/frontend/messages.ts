@@ -42,6 +42,8 @@ export const MESSAGES = {
   FM0311: 'dimension `{0}` must be positive, but is {1}',
   FM0312: '{0} count must be a positive integer, found {1}',
   FM0313: 'hyperparameter `{0}` needs a type or a default value',
+  FM0314: 'cannot set `{0}`: {1}',
+  FM0315: 'invalid value for `{0}` (--set): {1}',
   // ---- FM04xx: dtypes and shapes
   FM0400: 'cannot broadcast {0} with {1}: dim {2} vs {3}',
   FM0401: 'dtype mismatch: {0} vs {1}',

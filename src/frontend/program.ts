@@ -129,6 +129,11 @@ export class Program {
     return this.byDisplay.get(displayPath);
   }
 
+  /** Adds a source that is no file (the `--set` overrides), so diagnostics in it render with its text. */
+  addSource(src: SourceFile): void {
+    this.byDisplay.set(src.path, src);
+  }
+
   /** Adds a root file given by path. */
   addFile(file: string): Module | undefined {
     const abs = path.resolve(file);

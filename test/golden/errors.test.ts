@@ -21,13 +21,23 @@ const generated: Record<string, () => string | Uint8Array | undefined> = {
   'missing-file.fm': () => undefined,
 };
 
+/** Command-line options a case asks for in a line `// args: --set d=3 --set act=relu`. */
+function caseArgs(file: string): { set?: string[] } {
+  const text = fs.existsSync(file) ? fs.readFileSync(file, 'latin1') : '';
+  const line = /^\/\/ args: (.*)$/m.exec(text)?.[1];
+  if (!line) return {};
+  const words = line.trim().split(/\s+/);
+  const set = words.flatMap((w, i) => (words[i - 1] === '--set' ? [w] : []));
+  return { set };
+}
+
 function run(file: string): { text: string; code: number } {
   let text = '';
   const io: Io = { out: (s) => (text += s), err: (s) => (text += s), color: false };
   const cwd = process.cwd();
   process.chdir(ROOT);
   try {
-    const code = checkCommand(io, [path.relative(ROOT, file)], { json: false });
+    const code = checkCommand(io, [path.relative(ROOT, file)], { json: false, ...caseArgs(file) });
     return { text: `${text}exit code: ${code}\n`, code };
   } finally {
     process.chdir(cwd);

@@ -32,6 +32,7 @@ import {
 } from './functions.js';
 import { checkRequire } from './statements.js';
 import { checkHParamValue, enumArg, genericValue } from './hparams.js';
+import { overrideOf, overrideValue } from './overrides.js';
 import { checkTrain, trainLossName } from './train.js';
 
 /** An instantiation's arguments; without a site, a generic check with some values fixed. */
@@ -150,8 +151,11 @@ function bindHParams(ctx: Ctx, decl: A.BlockDecl, call: Call | undefined): Map<s
     let v: V;
     const arg = bound?.args[i];
     const type = h.type ?? (h.default ? inferType(ctx, h.default) : undefined);
+    const override = call ? undefined : overrideOf(ctx.checker, decl, name);
     if (arg) {
       v = type ? checkHParamValue(call!.ctx, type, arg.value, arg.span) : arg.value;
+    } else if (override) {
+      v = overrideValue(ctx, decl, h, type, override);
     } else if (h.default) {
       const dv = (type && enumArg(type, h.default)) || evalExpr(ctx, h.default);
       v = type ? checkHParamValue(ctx, type, dv, h.default.span) : dv;

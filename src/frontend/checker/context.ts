@@ -8,6 +8,7 @@ import type { Span } from '../source.js';
 import type { Binding, BlockInstance, V } from '../types.js';
 import type { Program } from '../program.js';
 import type { Lowering } from './emit.js';
+import type { Overrides } from './overrides.js';
 
 export class Scope {
   private readonly names = new Map<string, Binding>();
@@ -62,6 +63,8 @@ export class Checker {
   observer: ((e: A.Expr, v: V) => void) | undefined;
   /** Set while lowering a model: tensor values then carry graph IR nodes (see emit.ts). */
   lowering: Lowering | undefined;
+  /** `--set` overrides of root models' hyperparameters (see overrides.ts). */
+  overrides: Overrides | undefined;
 
   constructor(readonly program: Program) {}
 
@@ -82,6 +85,7 @@ export class Checker {
    */
   namesOnly(f: (scratch: Checker) => void): void {
     const scratch = new Checker(this.program);
+    scratch.overrides = this.overrides;
     for (const [k, v] of this.instances) scratch.instances.set(k, v);
     f(scratch);
     this.diagnostics.push(...scratch.diagnostics.filter((d) => d.code.startsWith('FM02')));
