@@ -19,12 +19,15 @@ import {
   weightBuffers,
 } from '../runtime/compile.js';
 import { type TrainOverrides, TrainConfigError, defaultTrainConfig, overrideTrain } from '../runtime/schedule.js';
+import type { Executable } from '../runtime/executable.js';
 import { Trainer } from '../runtime/trainer.js';
 import { type CompileOptions, CompileError, lowerModel, readWeights } from './compile.js';
 
 export interface TrainOptions extends Omit<CompileOptions, 'fns' | 'mode'> {
   /** Overrides of the model's `train` section. */
   readonly train?: TrainOverrides;
+  /** More model functions to compile for inference on the same buffers (`forward`, for accuracy); names the model lacks are skipped. */
+  readonly inference?: readonly string[];
 }
 
 export interface CompiledTrainer {
@@ -37,6 +40,8 @@ export interface CompiledTrainer {
   readonly functions: readonly CompiledFunction[];
   /** The modules after their pipelines (what was compiled). */
   readonly modules: readonly Lowered[];
+  /** The functions of `inference`, running on the trainer's live weights. */
+  readonly inference: ReadonlyMap<string, Executable>;
 }
 
 /** Compiles the train step of a model (a .fm path or source text) and sets up its state. */
@@ -60,9 +65,16 @@ export function compileTrainer(pathOrSource: string, opts: TrainOptions = {}): C
       `precision = ${config.precision} and loss scaling are not implemented yet (mixed-precision training comes with the compression work): training in f32`,
     );
   const evalL = lowerModel(pathOrSource, { ...opts, fns: [config.loss] }, false)[0]!;
+  const others = (opts.inference ?? [])
+    .filter((fn) => l.functions.includes(fn))
+    .map((fn) => lowerModel(pathOrSource, { ...opts, fns: [fn] }, false)[0]!);
   const withConfig: Lowered = { ...l, train: config };
   const modes: Mode[] = config.accumulate > 1 ? ['train', 'accumulate'] : ['train'];
-  const modules = [...modes.map((mode) => pipe(withConfig, mode)), pipe(evalL, 'inference')];
+  const modules = [
+    ...modes.map((mode) => pipe(withConfig, mode)),
+    pipe(evalL, 'inference'),
+    ...others.map((o) => pipe(o, 'inference')),
+  ];
   const functions = modules.map((m) => generate(m));
 
   const dims = new Map(Object.entries(opts.dims ?? {}));
@@ -70,10 +82,22 @@ export function compileTrainer(pathOrSource: string, opts: TrainOptions = {}): C
   for (const f of functions)
     for (const p of f.plan.params) if (!values.has(p.path)) values.set(p.path, initParam(p, dims, opts.seed ?? 0));
   const buffers = weightBuffers(values);
-  const [apply, ...rest] = functions.map((f) => buildExecutable(f, buffers, opts));
+  const built = functions.map((f) => buildExecutable(f, buffers, opts));
+  const extra = built.splice(built.length - others.length);
+  const [apply, ...rest] = built;
   const evaluate = rest.pop()!;
-  const trainer = new Trainer({ model: l.model, config, apply: apply!, accumulate: rest[0], evaluate, buffers });
-  return { trainer, config, warnings, functions, modules };
+  const trainer = new Trainer({
+    model: l.model,
+    config,
+    apply: apply!,
+    accumulate: rest[0],
+    evaluate,
+    buffers,
+    seed: opts.seed ?? 0,
+    set: opts.set ?? {},
+  });
+  const inference = new Map(others.map((o, i) => [o.graph.name, extra[i]!]));
+  return { trainer, config, warnings, functions, modules, inference };
 }
 
 function pipe(l: Lowered, mode: Mode): Lowered {

@@ -6,6 +6,8 @@ import type { CompileCliOptions } from './compile.js';
 import { escapeControls } from '../frontend/diagnostics.js';
 import { EXIT, type Io, processIo } from './io.js';
 import { addModelCommands, withSetOption } from './model-commands.js';
+import { addPlotCommand } from './plot.js';
+import { addTrainCommand } from './train-command.js';
 
 const VERSION = '0.1.0';
 
@@ -88,6 +90,8 @@ Examples:
       await runLsp();
     });
   addModelCommands(cmd, io, setCode);
+  addTrainCommand(cmd, io, setCode);
+  addPlotCommand(cmd, io, setCode);
   withSetOption(
     cmd
       .command('compile')

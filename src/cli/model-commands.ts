@@ -39,7 +39,7 @@ export function withModelOptions(c: Command, draws = true): Command {
 }
 
 /** Runs a command, turning user-facing failures (bad files, inputs, weights) into `fmc: message` and exit 1. */
-async function guarded(io: Io, f: () => Promise<number>): Promise<number> {
+export async function guarded(io: Io, f: () => Promise<number>): Promise<number> {
   try {
     return await f();
   } catch (e) {
@@ -61,6 +61,10 @@ async function guarded(io: Io, f: () => Promise<number>): Promise<number> {
       'PlanFormatError',
       'TensorError',
       'PassError',
+      'DataError',
+      'CheckpointError',
+      'TrainConfigError',
+      'MetricsError',
     ];
     const name = e instanceof Error ? e.constructor.name : '';
     if (!(e instanceof Error) || !(user.includes(name) || (e as NodeJS.ErrnoException).code?.startsWith('E'))) throw e;

@@ -8,9 +8,10 @@
 import { dimConstValue } from '../ir/dims.js';
 import type { TrainConfig } from '../ir/module.js';
 import type { HostTensor } from '../ir/value.js';
-import type { PlanParam } from '../kernels/plan.js';
+import type { PlanParam, PlanTensor } from '../kernels/plan.js';
 import { GRAD_NORM, STEP_INPUTS } from '../passes/train/index.js';
 import { type Executable, RunError } from './executable.js';
+import { CheckpointError, type LoadedCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { biasCorrections, learningRate } from './schedule.js';
 import { ELEMENT_BYTES, Tensor, fromHost, toHost, typedArray } from './tensor.js';
 
@@ -45,6 +46,17 @@ export interface TrainerParts {
   readonly evaluate: Executable;
   /** Every persistent buffer by path: the model's params and buffers and the optimizer state. */
   readonly buffers: ReadonlyMap<string, ArrayBuffer>;
+  /** The run's seed (a non-negative integer below 2^31): with the step counter, it keys dropout. */
+  readonly seed?: number;
+  /** Hyperparameter overrides in effect, recorded in checkpoints. */
+  readonly set?: Readonly<Record<string, unknown>>;
+}
+
+export interface SaveOptions {
+  /** How many checkpoints to keep in the folder (default 3). */
+  readonly keep?: number;
+  /** More to record: data files and hashes, the data position, metrics. */
+  readonly extra?: Readonly<Record<string, unknown>>;
 }
 
 type Batch = Readonly<Record<string, Tensor>>;
@@ -58,6 +70,9 @@ export class Trainer {
   constructor(private readonly parts: TrainerParts) {
     if (parts.config.accumulate > 1 !== (parts.accumulate !== undefined))
       throw new RunError('a trainer needs an accumulate step exactly when accumulate > 1');
+    const seed = parts.seed ?? 0;
+    if (!Number.isSafeInteger(seed) || seed < 0 || seed >= 2 ** 31)
+      throw new RunError(`the seed must be an integer in [0, 2^31), got ${seed}`);
   }
 
   get model(): string {
@@ -67,7 +82,7 @@ export class Trainer {
     return this.parts.config;
   }
   /** The loss function's inputs (what a batch holds). */
-  get inputs(): readonly { name: string; dtype: string; shape: readonly unknown[] }[] {
+  get inputs(): readonly PlanTensor[] {
     return this.parts.evaluate.plan.inputs;
   }
   get counters(): TrainCounters {
@@ -84,7 +99,9 @@ export class Trainer {
     const cfg = this.parts.config;
     const applies = (this.micro + 1) % cfg.accumulate === 0;
     const inputs: Record<string, Tensor> = { ...batch };
-    inputs[STEP_INPUTS.step] = new Tensor('i64', BigInt64Array.of(BigInt(this.micro)), []);
+    // The stream of `random` (dropout): the seed in the high 32 bits, the micro-step below.
+    const stream = (BigInt(this.parts.seed ?? 0) << 32n) | BigInt(this.micro);
+    inputs[STEP_INPUTS.step] = new Tensor('i64', BigInt64Array.of(stream), []);
     if (!applies) {
       const out = this.parts.accumulate!.run(inputs);
       this.micro++;
@@ -115,7 +132,10 @@ export class Trainer {
     return out;
   }
 
-  /** Sets the whole state: every persistent buffer (same dtype and shape) and the counters. */
+  /**
+   * Sets the whole state: every persistent buffer (same dtype and shape) and the counters.
+   * Everything is checked before anything is written.
+   */
   restore(tensors: ReadonlyMap<string, HostTensor>, counters: TrainCounters, what = 'the checkpoint'): void {
     const params = this.persistent();
     for (const p of params) {
@@ -141,6 +161,58 @@ export class Trainer {
     if (!ok(counters.micro) || !ok(counters.updates)) throw new RunError(`${what}: bad step counters`);
     this.micro = counters.micro;
     this.updates = counters.updates;
+  }
+
+  /**
+   * Writes a checkpoint (every persistent buffer, the counters, the config) into folder `dir`,
+   * atomically, keeping the newest `keep`; returns its path.
+   */
+  save(dir: string, opts: SaveOptions = {}): string {
+    return saveCheckpoint(
+      dir,
+      this.state(),
+      {
+        model: this.model,
+        counters: this.counters,
+        seed: this.parts.seed ?? 0,
+        config: this.config,
+        set: this.parts.set ?? {},
+        extra: opts.extra ?? {},
+      },
+      opts.keep,
+    );
+  }
+
+  /**
+   * Restores the newest readable checkpoint of folder `dir` (or the checkpoint file `dir`):
+   * a CheckpointError if it belongs to another model or run set-up, nothing changed then.
+   */
+  load(dir: string): LoadedCheckpoint {
+    const c = loadCheckpoint(dir);
+    const i = c.info;
+    if (i.model !== this.model)
+      throw new CheckpointError(`${c.path}: a checkpoint of model ${i.model}, not ${this.model}`);
+    if ((i.seed ?? 0) !== (this.parts.seed ?? 0))
+      throw new CheckpointError(
+        `${c.path}: written by a run with seed ${i.seed}, this one has ${this.parts.seed ?? 0}`,
+      );
+    const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+    if (!same(i.set ?? {}, this.parts.set ?? {}))
+      throw new CheckpointError(
+        `${c.path}: written with hyperparameters ${JSON.stringify(i.set)}, this run has ${JSON.stringify(this.parts.set ?? {})}`,
+      );
+    if (i.config?.accumulate !== this.config.accumulate || i.config?.optimizer?.kind !== this.config.optimizer.kind)
+      throw new CheckpointError(
+        `${c.path}: written with optimizer ${i.config?.optimizer?.kind} and accumulate ${i.config?.accumulate}, ` +
+          `this run has ${this.config.optimizer.kind} and ${this.config.accumulate}`,
+      );
+    try {
+      this.restore(c.tensors, i.counters, c.path);
+    } catch (e) {
+      if (e instanceof RunError) throw new CheckpointError(e.message);
+      throw e;
+    }
+    return c;
   }
 
   /** Sets the kernels' thread count. */

@@ -1,0 +1,75 @@
+// The `train` command's options and help (registered by main.ts); train.ts does the work.
+
+import type { Command } from 'commander';
+import type { Io } from './io.js';
+import { guarded, withSetOption } from './model-commands.js';
+
+const OPTIONS: [string, string][] = [
+  ['--data <spec>', 'mnist, iris, moby-dick, or a .safetensors dataset, .txt text or .csv table'],
+  ['--out <dir>', 'where checkpoints, metrics.jsonl, loss.svg and loss.html go'],
+  ['--steps <n>', 'optimizer steps (default: the train section)'],
+  ['--batch <n>', 'samples per micro-batch (default: the train section, else 32)'],
+  ['--eval-every <n>', 'evaluate on the validation split every n steps (and at the end)'],
+  ['--checkpoint-every <n>', 'write a checkpoint every n steps (default: --eval-every, else at the end)'],
+  ['--keep <n>', 'checkpoints to keep (default 3)'],
+  ['--resume <dir>', 'continue from the newest checkpoint of an earlier --out (bit-exact)'],
+  ['--seed <n>', 'seed of the initial weights, the split, the shuffles and dropout (default 0)'],
+  ['--model <name>', 'the model to use when the file has several'],
+  ['--weights <file>', 'initial weights from a safetensors file instead of seeded initializers'],
+  ['--val-fraction <x>', 'fraction of the samples held out for validation (default 0.1)'],
+  ['--context <n>', 'text: tokens per window when the model leaves T open (default 64)'],
+  [
+    '--vocab <file|bytes>',
+    "text: a vocabulary file (JSON array of characters) or bytes (default: the text's characters)",
+  ],
+  ['--label <column>', 'CSV: the label column'],
+  ['--sample <n>', 'text: after training, write n generated characters to sample.txt and stdout'],
+  ['--threads <n>', 'kernel threads (default: one per core)'],
+  ['--json', 'one JSON line per step on stdout, also on a terminal'],
+  ['--optimizer <kind>', 'sgd, adam or adamw (overrides the train section, as the options below do)'],
+  ['--lr <x>', 'base learning rate'],
+  ['--momentum <x>', 'SGD momentum'],
+  ['--nesterov', 'SGD: Nesterov momentum'],
+  ['--betas <b1,b2>', 'Adam/AdamW betas'],
+  ['--eps <x>', 'Adam/AdamW epsilon'],
+  ['--weight-decay <x>', 'weight decay (L2 for SGD and Adam, decoupled for AdamW; never on rank < 2 params)'],
+  ['--schedule <kind>', 'constant, linear, cosine or step'],
+  ['--warmup <n>', 'linear and cosine: warmup steps'],
+  ['--min-lr <x>', 'cosine: the final learning rate'],
+  ['--clip <x>', 'global gradient-norm clipping threshold (0: off)'],
+  ['--accumulate <n>', 'micro-batches whose gradients are averaged into one step'],
+];
+
+export function addTrainCommand(cmd: Command, io: Io, setCode: (c: number) => void): void {
+  const c = cmd
+    .command('train')
+    .description('train a model on the C target with its loss and train section')
+    .argument('<file>', 'the .fm file holding the model');
+  for (const [flag, help] of OPTIONS) c.option(flag, help);
+  withSetOption(c)
+    .addHelpText(
+      'after',
+      `
+The loss function (the train section's \`loss\`, default \`loss\`), its gradient and the
+optimizer update compile to one C train step; learning rate, bias corrections and the step
+counter are run-time values, so steps never recompile. The data's fields feed the loss
+function's inputs by name (a single leftover float and integer field pair up with the
+leftover inputs). On a terminal a progress line shows step, loss, samples/s and ETA;
+otherwise each step is a JSON line on stdout. --out gets metrics.jsonl (one JSON object per
+step and per evaluation), loss.svg and loss.html, and checkpoints/step-N.safetensors
+(weights, optimizer state, step, data position; written atomically, the newest --keep
+kept). --resume DIR continues a stopped run exactly where its last checkpoint was.
+See docs/training.md.
+
+Examples:
+  fmc train models/mlp.fm --data mnist --steps 2000 --batch 64 --eval-every 200 --out runs/mlp
+  fmc train models/mlp.fm --data iris --set pixels=4 --set classes=3 --steps 300 --out runs/iris
+  fmc train models/swa_lm.fm --data moby-dick --set vocab=96 --set d=128 --set layers=2 \\
+      --steps 1000 --context 64 --out runs/lm --sample 300
+  fmc train models/mlp.fm --data mnist --steps 4000 --resume runs/mlp`,
+    )
+    .action(async (file: string, opts: Record<string, string | string[] | boolean | undefined>) => {
+      const { trainCommand } = await import('./train.js');
+      setCode(await guarded(io, async () => trainCommand(io, file, opts)));
+    });
+}
