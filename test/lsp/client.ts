@@ -29,8 +29,8 @@ export class LspClient {
   private waiters: { method: string; pred: (p: unknown) => boolean; resolve: (m: Message) => void }[] = [];
   stderr = '';
 
-  constructor(args: string[] = ['lsp', '--stdio']) {
-    this.proc = spawn(process.execPath, [path.join(ROOT, 'bin', 'fmc.js'), ...args], { cwd: ROOT });
+  constructor(args: string[] = ['lsp', '--stdio'], env: NodeJS.ProcessEnv = process.env) {
+    this.proc = spawn(process.execPath, [path.join(ROOT, 'bin', 'fmc.js'), ...args], { cwd: ROOT, env });
     this.proc.stdout.on('data', (d: Buffer) => this.onData(d));
     this.proc.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
   }
@@ -71,6 +71,11 @@ export class LspClient {
     const body = Buffer.from(JSON.stringify(m), 'utf8');
     this.proc.stdin.write(`Content-Length: ${body.length}\r\n\r\n`);
     this.proc.stdin.write(body);
+  }
+
+  /** Writes bytes as they are, framing or not (for tests of malformed input). */
+  raw(bytes: string | Uint8Array): void {
+    this.proc.stdin.write(bytes);
   }
 
   request<T = unknown>(method: string, params: unknown): Promise<T> {
