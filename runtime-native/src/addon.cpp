@@ -1,4 +1,4 @@
-// Module registration: alignedBuffer, loadLibrary, run, cudaStatus and now. No graph logic
+// Module registration: alignedBuffer, alignOffset, loadLibrary, run, cudaStatus and now. No graph logic
 // lives in C++; the TypeScript runtime (src/runtime/native.ts) is the only caller.
 #include <chrono>
 
@@ -20,6 +20,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<AddonData>(data);
 
   exports.Set("alignedBuffer", Napi::Function::New(env, AlignedBuffer, "alignedBuffer"));
+  exports.Set("alignOffset", Napi::Function::New(env, AlignOffset, "alignOffset"));
   exports.Set("loadLibrary", Napi::Function::New(env, LoadLibrary, "loadLibrary"));
   exports.Set("run", Napi::Function::New(env, Run, "run"));
   exports.Set("cudaStatus", Napi::Function::New(env, CudaStatus, "cudaStatus"));

@@ -13,6 +13,7 @@ struct AddonData {
 
 // buffers.cpp
 Napi::Value AlignedBuffer(const Napi::CallbackInfo& info);
+Napi::Value AlignOffset(const Napi::CallbackInfo& info);
 
 // library.cpp
 Napi::Function DefineLibraryClass(Napi::Env env);

@@ -1,6 +1,10 @@
 // alignedBuffer(bytes): a zero-filled, 64-byte aligned external ArrayBuffer whose memory is
-// freed by a finalizer when the ArrayBuffer is collected.
+// freed by a finalizer when the ArrayBuffer is collected. Node runs such finalizers only when
+// the event loop turns (SetImmediate), so a synchronous loop that makes them piles memory up:
+// per-call buffers are ArrayBuffers that V8 allocates and frees itself, aligned by an offset
+// from alignOffset(buffer).
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -42,6 +46,17 @@ Napi::Value AlignedBuffer(const Napi::CallbackInfo& info) {
     std::free(p);
     throw;
   }
+}
+
+/** alignOffset(buffer): bytes from the start of an ArrayBuffer's data to its first 64-byte boundary. */
+Napi::Value AlignOffset(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsArrayBuffer()) {
+    throw Napi::TypeError::New(env, "alignOffset: expected an ArrayBuffer");
+  }
+  auto buffer = info[0].As<Napi::ArrayBuffer>();
+  auto address = reinterpret_cast<uintptr_t>(buffer.Data());
+  return Napi::Number::New(env, static_cast<double>((kAlignment - address % kAlignment) % kAlignment));
 }
 
 }  // namespace fmc

@@ -159,8 +159,10 @@ Napi::Value LoadLibrary(const Napi::CallbackInfo& info) {
 }
 
 /**
- * run(lib, launches, views, viewOffsets, dims, timings?): validates everything, then calls
- * each record's kernel as fn(args, dims) with args[j] = data(views[v_j]) + viewOffsets[v_j].
+ * run(lib, launches, views, viewOffsets, dims, timings?, viewBytes?): validates everything, then
+ * calls each record's kernel as fn(args, dims) with args[j] = data(views[v_j]) + viewOffsets[v_j].
+ * viewBytes[v], when given, is how many bytes from viewOffsets[v] the kernels may touch: a view
+ * whose buffer (as it is now, after any resize, transfer or detach) is shorter is refused.
  */
 Napi::Value Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -185,6 +187,16 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
   auto offsets = TypedArg<double>(env, info[3], napi_float64_array, "viewOffsets must be a Float64Array");
   auto dims = TypedArg<int64_t>(env, info[4], napi_bigint64_array, "dims must be a BigInt64Array");
   bool timed = info.Length() > 5 && !info[5].IsUndefined();
+  bool sized = info.Length() > 6 && !info[6].IsUndefined();
+  const double* needs = nullptr;
+  if (sized) {
+    auto bytes = TypedArg<double>(env, info[6], napi_float64_array, "viewBytes must be a Float64Array or undefined");
+    if (bytes.ElementLength() != viewCount) {
+      throw Napi::RangeError::New(env, "run: views.length (" + std::to_string(viewCount) +
+                                           ") !== viewBytes.length (" + std::to_string(bytes.ElementLength()) + ")");
+    }
+    needs = bytes.Data();
+  }
 
   // Views: pointers from (ArrayBuffer, offset) pairs.
   if (offsets.ElementLength() != viewCount) {
@@ -202,6 +214,17 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
     if (!(offset >= 0 && offset == std::floor(offset) && offset <= static_cast<double>(buffer.ByteLength()))) {
       throw Napi::RangeError::New(env, "run: viewOffsets[" + std::to_string(v) + "] = " + std::to_string(offset) +
                                            " is not an integer in [0, " + std::to_string(buffer.ByteLength()) + "]");
+    }
+    if (needs != nullptr) {
+      // Checked as doubles: offset and length are both below 2^53, so the sum is exact enough
+      // to compare with a byte length (a need that is not a non-negative integer is refused).
+      double need = needs[v];
+      if (!(need >= 0 && need == std::floor(need) &&
+            offset + need <= static_cast<double>(buffer.ByteLength()))) {
+        throw Napi::RangeError::New(env, "run: views[" + std::to_string(v) + "] holds " +
+                                             std::to_string(buffer.ByteLength()) + " bytes, the kernels need " +
+                                             std::to_string(need) + " from offset " + std::to_string(offset));
+      }
     }
     pointers[v] = static_cast<char*>(buffer.Data()) + static_cast<size_t>(offset);
   }

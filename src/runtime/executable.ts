@@ -1,19 +1,30 @@
-// A compiled Plan bound to a loaded kernel library and its weights. `run` validates the
-// inputs (names, dtypes, ranks, sizes, symbolic dims consistent), binds the dims, places
-// transients by the memory plan (kept per binding), and runs the whole launch list in one
-// native call. The native side only sees buffers, offsets and dim values.
+// A compiled Plan bound to a loaded kernel library and its weights. `run` reads its arguments
+// once (run-args.ts), validates them (names, dtypes, ranks, sizes, symbolic dims consistent,
+// bool and i4 values), binds the dims, places transients by the memory plan (kept per binding),
+// and runs the whole launch list in one native call. The native side only sees buffers,
+// offsets, byte counts and dim values. Per-call buffers (outputs, copies, arenas) are plain
+// ArrayBuffers, which V8 frees at its GCs: a synchronous loop of calls stays bounded.
 
+import type { Dtype } from '../ir/dtype.js';
 import { dimToString } from '../ir/dims.js';
 import { EvalError, bindDims, concreteInt, concreteShape } from '../ir/interp.js';
 import { type MemoryPlan, planMemory } from '../kernels/memory.js';
 import type { Plan } from '../kernels/plan.js';
 import { type NativeLibrary, native } from './native.js';
-import { ELEMENT_BYTES, Tensor, TensorError, typedArray } from './tensor.js';
+import {
+  RunError,
+  type TensorArg,
+  allocate,
+  checkTimings,
+  checkValues,
+  overlaps,
+  pin,
+  readDimsOption,
+  readTensor,
+} from './run-args.js';
+import { ELEMENT_BYTES, Tensor, typedArray } from './tensor.js';
 
-/** A user error in a call: bad input names, dtypes, shapes or dims. */
-export class RunError extends Error {
-  override name = 'RunError';
-}
+export { RunError } from './run-args.js';
 
 interface Binding {
   readonly key: string;
@@ -21,7 +32,9 @@ interface Binding {
   readonly slots: BigInt64Array;
   readonly elements: number[];
   readonly memory: MemoryPlan;
+  /** The arena of transients, from `arenaOffset` (64-byte aligned). */
   readonly arena: ArrayBuffer;
+  readonly arenaOffset: number;
   readonly launches: Int32Array;
   readonly outputShapes: number[][];
 }
@@ -31,10 +44,32 @@ export interface RunOptions {
   readonly dims?: Readonly<Record<string, number>>;
   /** Per-launch wall times (ns) are written here when given (one per launch). */
   readonly timings?: Float64Array;
+  /**
+   * Tensors to write outputs into, by output name (any of them; the others are allocated): each
+   * must have the output's dtype and dims, lie on a fixed-length ArrayBuffer, and share no
+   * memory with an input or another output. The result holds these same tensors. Passing the
+   * previous call's result reuses its memory: `out = model.run(inputs, { outputs: out })`.
+   */
+  readonly outputs?: Readonly<Record<string, Tensor>>;
+}
+
+/** The arguments of one call, every property read once (see run-args.ts). */
+interface Call {
+  readonly inputs: readonly TensorArg[];
+  readonly dims: Map<string, number> | undefined;
+  readonly timings: unknown;
+  /** Given output tensors (the caller's objects, returned as they are) and their snapshots. */
+  readonly outputs: readonly ({ readonly tensor: Tensor; readonly arg: TensorArg } | undefined)[];
 }
 
 export class Executable {
   private readonly bindings = new Map<string, Binding>();
+  /** Which input, output (by position) or param (by path) each buffer id is. */
+  private readonly index: {
+    readonly outputOf: ReadonlyMap<number, number>;
+    readonly inputOf: ReadonlyMap<number, number>;
+    readonly paramOf: ReadonlyMap<number, string>;
+  };
 
   constructor(
     readonly plan: Plan,
@@ -43,6 +78,11 @@ export class Executable {
     private readonly weights: ReadonlyMap<string, ArrayBuffer>,
   ) {
     for (const p of plan.params) if (!weights.has(p.path)) throw new RunError(`no weights for '${p.path}'`);
+    this.index = {
+      outputOf: new Map(plan.outputs.map((o, i) => [o.buffer, i])),
+      inputOf: new Map(plan.inputs.map((x, i) => [x.buffer, i])),
+      paramOf: new Map(plan.params.map((p) => [p.buffer, p.path])),
+    };
   }
 
   get inputNames(): string[] {
@@ -56,43 +96,67 @@ export class Executable {
     this.lib.setThreads(n);
   }
 
-  /** Runs the function on `inputs` (by name) and returns its outputs by name. */
+  /**
+   * Runs the function on `inputs` (by name) and returns its outputs by name. The arguments are
+   * read once (any user code they hold runs then), the buffers measured after that, and exactly
+   * those buffers go to the kernels; see run-args.ts.
+   */
   run(inputs: Readonly<Record<string, Tensor>>, opts: RunOptions = {}): Record<string, Tensor> {
-    const shapes = this.checkInputs(inputs);
-    const b = this.bind(shapes, opts.dims);
-    const views: ArrayBuffer[] = [];
-    const offsets = new Float64Array(this.plan.buffers.length);
-    const outputs: Record<string, Tensor> = {};
+    const call = this.read(inputs, opts);
+    const shapes = new Map(this.plan.inputs.map((spec, i) => [spec.name, call.inputs[i]!.dims]));
+    const b = this.bind(shapes, call.dims);
+    const timings = checkTimings(call.timings, this.plan.launches.length);
+    // From here on no user code runs until the kernels return.
+    const pinned = this.plan.inputs.map((spec, i) => {
+      const what = `input '${spec.name}'`;
+      const p = pin(what, call.inputs[i]!, spec.dtype);
+      checkValues(what, p, spec.dtype, call.inputs[i]!.dims);
+      return p;
+    });
+    const given = this.plan.outputs.map((o, i) => {
+      const g = call.outputs[i];
+      if (!g) return undefined;
+      const what = `output '${o.name}'`;
+      const shape = b.outputShapes[i]!;
+      if (g.arg.dims.some((d, a) => d !== shape[a]))
+        throw new RunError(`${what} has dims [${g.arg.dims.join(', ')}], this call gives [${shape.join(', ')}]`);
+      const p = pin(what, g.arg, o.dtype, true);
+      if (pinned.some((q) => q.inPlace && overlaps(p, q)))
+        throw new RunError(`${what} shares memory with an input: outputs must not overlap inputs`);
+      return p;
+    });
+    given.forEach((p, i) => {
+      if (p && given.some((q, j) => j < i && q !== undefined && overlaps(p, q)))
+        throw new RunError(`output '${this.plan.outputs[i]!.name}' shares memory with another output`);
+    });
+
+    const n = this.plan.buffers.length;
+    const views = new Array<ArrayBuffer>(n);
+    const offsets = new Float64Array(n);
+    const needs = new Float64Array(n);
+    const { outputOf, inputOf, paramOf } = this.index;
     for (const buf of this.plan.buffers) {
       const bytes = b.elements[buf.id]! * ELEMENT_BYTES[buf.dtype];
-      if (buf.kind === 'transient') {
-        views.push(b.arena);
-        offsets[buf.id] = b.memory.offsets.get(buf.id) ?? 0;
-      } else if (buf.kind === 'param') {
-        views.push(this.weights.get(this.plan.params.find((p) => p.buffer === buf.id)!.path)!);
-      } else if (buf.kind === 'input') {
-        // Kernels read inputs in place (they assume only element alignment, which typed
-        // arrays have); a SharedArrayBuffer is copied, since the addon takes ArrayBuffers.
-        const data = inputs[this.plan.inputs.find((i) => i.buffer === buf.id)!.name]!.data;
-        if (data.buffer instanceof ArrayBuffer) {
-          views.push(data.buffer);
-          offsets[buf.id] = data.byteOffset;
-        } else {
-          const staged = allocate(bytes, 'an input');
-          new Uint8Array(staged).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-          views.push(staged);
-        }
-      } else {
-        views.push(allocate(bytes, 'an output'));
-      }
+      needs[buf.id] = bytes;
+      let at: { buffer: ArrayBuffer; offset: number };
+      if (buf.kind === 'transient')
+        at = { buffer: b.arena, offset: b.arenaOffset + (b.memory.offsets.get(buf.id) ?? 0) };
+      else if (buf.kind === 'param') at = { buffer: this.weights.get(paramOf.get(buf.id)!)!, offset: 0 };
+      else if (buf.kind === 'input') at = pinned[inputOf.get(buf.id)!]!;
+      else at = given[outputOf.get(buf.id)!] ?? allocate(bytes, 'an output');
+      views[buf.id] = at.buffer;
+      offsets[buf.id] = at.offset;
     }
-    if (opts.timings && opts.timings.length !== this.plan.launches.length)
-      throw new RunError(`timings needs ${this.plan.launches.length} slots, got ${opts.timings.length}`);
-    native().run(this.lib, b.launches, views, offsets, b.slots, opts.timings);
+    native().run(this.lib, b.launches, views, offsets, b.slots, timings, needs);
+
+    const outputs: Record<string, Tensor> = {};
     this.plan.outputs.forEach((o, i) => {
-      const shape = b.outputShapes[i]!;
-      const n = b.elements[o.buffer]!;
-      outputs[o.name] = new Tensor(o.dtype, typedArray(o.dtype, n, views[o.buffer]!, 0), shape);
+      const g = call.outputs[i];
+      if (g) outputs[o.name] = g.tensor;
+      else {
+        const data = typedArray(o.dtype, b.elements[o.buffer]!, views[o.buffer]!, offsets[o.buffer]!);
+        outputs[o.name] = new Tensor(o.dtype, data, b.outputShapes[i]!);
+      }
     });
     for (const u of this.plan.updates) {
       const p = this.plan.params.find((q) => q.path === u.path)!;
@@ -103,56 +167,55 @@ export class Executable {
     return outputs;
   }
 
-  /** The memory plan for the dims that `inputs` bind (for reports). */
-  memoryFor(shapes: ReadonlyMap<string, readonly number[]>, dims?: Readonly<Record<string, number>>): MemoryPlan {
-    return this.bind(shapes, dims).memory;
-  }
-
-  private checkInputs(inputs: Readonly<Record<string, Tensor>>): Map<string, number[]> {
+  /** Reads the call's arguments, each property once, checking names, dtypes and ranks. */
+  private read(inputs: unknown, opts: unknown): Call {
     if (inputs === null || typeof inputs !== 'object')
       throw new RunError('inputs must be an object of tensors by name');
+    if (opts === null || typeof opts !== 'object') throw new RunError('options must be an object');
     const expected = this.plan.inputs.map((i) => i.name);
     for (const name of Object.keys(inputs))
       if (!expected.includes(name))
         throw new RunError(`unknown input '${name}'; the inputs are ${expected.map((n) => `'${n}'`).join(', ')}`);
-    const shapes = new Map<string, number[]>();
-    for (const spec of this.plan.inputs) {
-      const t = inputs[spec.name];
+    const args = this.plan.inputs.map((spec) => {
+      const t: unknown = (inputs as Record<string, unknown>)[spec.name];
       if (t === undefined) throw new RunError(`missing input '${spec.name}'`);
-      if (!(t instanceof Tensor)) throw new RunError(`input '${spec.name}' is not a Tensor`);
-      const want = `${spec.dtype}[${spec.shape.map(dimToString).join(', ')}]`;
-      if (t.dtype !== spec.dtype) throw new RunError(`input '${spec.name}' has dtype ${t.dtype}, expected ${want}`);
-      let length: number;
-      try {
-        length = t.data.length;
-      } catch (e) {
-        if (e instanceof TensorError) throw new RunError(`input '${spec.name}': ${e.message}`);
-        throw e;
-      }
-      // Kernels read inputs in place: a buffer shrunk or transferred since the Tensor was made
-      // must not be read past its end.
-      if (length !== t.size)
-        throw new RunError(
-          `input '${spec.name}' holds ${length} elements, its dims [${t.dims.join(', ')}] need ${t.size}`,
-        );
-      if (t.dims.length !== spec.shape.length)
-        throw new RunError(`input '${spec.name}' has rank ${t.dims.length} ([${t.dims.join(', ')}]), expected ${want}`);
-      shapes.set(spec.name, [...t.dims]);
+      return readTensor(`input '${spec.name}'`, t, spec.dtype, spec.shape.length, want(spec.dtype, spec.shape));
+    });
+    const o = opts as { dims?: unknown; timings?: unknown; outputs?: unknown };
+    const dims = readDimsOption(o.dims);
+    const timings = o.timings;
+    const given: unknown = o.outputs;
+    let outputs: Call['outputs'] = [];
+    if (given !== undefined) {
+      if (given === null || typeof given !== 'object')
+        throw new RunError('outputs must be an object of tensors by output name');
+      const names = this.plan.outputs.map((x) => x.name);
+      for (const name of Object.keys(given))
+        if (!names.includes(name))
+          throw new RunError(`unknown output '${name}'; the outputs are ${names.map((n) => `'${n}'`).join(', ')}`);
+      outputs = this.plan.outputs.map((spec) => {
+        const t: unknown = (given as Record<string, unknown>)[spec.name];
+        if (t === undefined) return undefined;
+        const arg = readTensor(`output '${spec.name}'`, t, spec.dtype, spec.shape.length, want(spec.dtype, spec.shape));
+        return { tensor: t as Tensor, arg };
+      });
     }
-    return shapes;
+    return { inputs: args, dims, timings, outputs };
   }
 
-  private bind(shapes: ReadonlyMap<string, readonly number[]>, given?: Readonly<Record<string, number>>): Binding {
-    const key = JSON.stringify([[...shapes], given ?? {}]);
+  /** The memory plan for the dims that `inputs` bind (for reports). */
+  memoryFor(shapes: ReadonlyMap<string, readonly number[]>, dims?: Readonly<Record<string, number>>): MemoryPlan {
+    return this.bind(shapes, readDimsOption(dims)).memory;
+  }
+
+  /** The binding of these shapes and dims (our own copies: no user code runs here). */
+  private bind(shapes: ReadonlyMap<string, readonly number[]>, given?: ReadonlyMap<string, number>): Binding {
+    const key = JSON.stringify([[...shapes], [...(given ?? [])]]);
     const hit = this.bindings.get(key);
     if (hit) return hit;
     let dims: Map<string, number>;
     try {
-      dims = bindDims(
-        { inputs: this.plan.inputs.map((i) => ({ args: i })) },
-        shapes,
-        new Map(Object.entries(given ?? {})),
-      );
+      dims = bindDims({ inputs: this.plan.inputs.map((i) => ({ args: i })) }, shapes, given);
       for (const d of this.plan.dims)
         if (!dims.has(d)) throw new EvalError(`dim '${d}' is not determined by the input shapes; give it in dims`);
       for (const c of this.plan.checks)
@@ -168,13 +231,15 @@ export class Executable {
         if (have !== need) throw new EvalError(`weights of '${p.path}' hold ${have} bytes, the model needs ${need}`);
       }
       const memory = planMemory(this.plan, (id) => elements[id]! * ELEMENT_BYTES[this.plan.buffers[id]!.dtype]);
+      const arena = allocate(memory.peakBytes, 'the arena of intermediate tensors');
       const binding: Binding = {
         key,
         dims,
         slots,
         elements,
         memory,
-        arena: allocate(memory.peakBytes, 'the arena of intermediate tensors'),
+        arena: arena.buffer,
+        arenaOffset: arena.offset,
         launches: encodeLaunches(this.plan),
         outputShapes: this.plan.outputs.map((o) => concreteShape(o.shape, dims)),
       };
@@ -188,17 +253,9 @@ export class Executable {
   }
 }
 
-/** An aligned buffer; a size the machine cannot allocate is a RunError naming what it was for. */
-function allocate(bytes: number, what: string): ArrayBuffer {
-  try {
-    return native().alignedBuffer(bytes);
-  } catch (e) {
-    if (e instanceof RangeError || (e instanceof Error && /alloc/i.test(e.message)))
-      throw new RunError(
-        `cannot allocate ${bytes.toLocaleString('en-US')} bytes for ${what} at these sizes (${e.message})`,
-      );
-    throw e;
-  }
+/** How an input or output is declared, for messages: "f32[B, 4]". */
+function want(dtype: Dtype, shape: Plan['inputs'][number]['shape']): string {
+  return `${dtype}[${shape.map(dimToString).join(', ')}]`;
 }
 
 /** Launch records for the native runner: [kernel, argCount, buffer ids...] (views are indexed by buffer id). */

@@ -30,8 +30,14 @@ export interface NativeLibrary {
 }
 
 export interface NativeAddon {
-  /** A zero-filled ArrayBuffer whose data is 64-byte aligned; freed when collected. 0 <= bytes <= 2^46. */
+  /**
+   * A zero-filled ArrayBuffer whose data is 64-byte aligned; freed when collected. 0 <= bytes <= 2^46.
+   * Node frees it only when the event loop turns (its finalizer is deferred), so it suits
+   * long-lived buffers (weights); per-call buffers are plain ArrayBuffers aligned with alignOffset.
+   */
   alignedBuffer(bytes: number): ArrayBuffer;
+  /** Bytes from the start of `buffer`'s data to its first 64-byte boundary (0 to 63). */
+  alignOffset(buffer: ArrayBuffer): number;
   /** dlopen(RTLD_NOW | RTLD_LOCAL) and check the ABI symbols; throws naming what failed. */
   loadLibrary(path: string): NativeLibrary;
   /**
@@ -39,6 +45,8 @@ export interface NativeAddon {
    * view_{argCount-1}]` (argCount <= 4096); argument j is `data(views[view_j]) + viewOffsets[view_j]`;
    * every kernel gets `dims`. Everything is validated before any kernel runs. `timings`, if
    * given, needs one slot per record and receives each launch's wall time in nanoseconds.
+   * `viewBytes`, if given, holds the bytes from each view's offset that the kernels touch; a
+   * buffer shorter than that when the call starts (resized, transferred) is a RangeError.
    */
   run(
     lib: NativeLibrary,
@@ -47,6 +55,7 @@ export interface NativeAddon {
     viewOffsets: Float64Array,
     dims: BigInt64Array,
     timings?: Float64Array,
+    viewBytes?: Float64Array,
   ): void;
   /** Loads the CUDA driver and NVRTC at the first call (never at addon load); never throws. */
   cudaStatus(): CudaStatus;
