@@ -4,7 +4,8 @@
 export { compile, CompileError, type CompileOptions } from './api/compile.js';
 export { load, type LoadOptions } from './api/load.js';
 export type { Dtype } from './ir/dtype.js';
-export { Model } from './runtime/model.js';
+export { Model, type TrainerOptions } from './runtime/model.js';
+export { Trainer, type StepResult, type TrainCounters } from './runtime/trainer.js';
 export { RunError, type RunOptions } from './runtime/executable.js';
 export { PlanFormatError } from './runtime/plan-json.js';
 export { SafetensorsError } from './runtime/safetensors.js';

@@ -6,19 +6,35 @@
 // shape, and the library is always built from the source through the hashed compile cache:
 // no binary is ever loaded from the folder itself. (Running a module still runs its C code,
 // as importing a package runs its JavaScript: the check is for consistency, not provenance.)
+// A module with a train step (plan.json's `train`) gives `model.trainer()`: its config must be
+// one fmc writes, its functions present and shaped as a train step, and the optimizer state,
+// which the weights file leaves out, starts at zeros.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isDtype } from '../ir/dtype.js';
 import { concreteShape, EvalError } from '../ir/interp.js';
+import type { TrainConfig } from '../ir/module.js';
 import type { HostTensor } from '../ir/value.js';
 import type { Plan } from '../kernels/plan.js';
+import { STEP_INPUTS } from '../passes/train/index.js';
 import { buildExecutable, checkPlanMatches, weightBuffers } from '../runtime/compile.js';
 import type { Executable } from '../runtime/executable.js';
 import { Model } from '../runtime/model.js';
 import { PlanFormatError, planFromJson } from '../runtime/plan-json.js';
 import { readSafetensorsFile, SafetensorsError } from '../runtime/safetensors.js';
-import { MANIFEST_FILE, MODULE_FORMAT, SOURCE_FILE, type SourceEntry, WEIGHTS_FILE, sha256 } from './module.js';
+import { type TrainOverrides, TrainConfigError, defaultTrainConfig, overrideTrain } from '../runtime/schedule.js';
+import {
+  MANIFEST_FILE,
+  MODULE_FORMAT,
+  type ModuleTrain,
+  OPTIMIZER_STATE_PREFIX,
+  SOURCE_FILE,
+  type SourceEntry,
+  WEIGHTS_FILE,
+  sha256,
+} from './module.js';
 
 export interface LoadOptions {
   /** The compile cache (default: $FMC_CACHE_DIR, else $XDG_CACHE_HOME/fmc, else ~/.cache/fmc). */
@@ -99,8 +115,120 @@ function readText(file: string, what: string, cap = MAX_MODULE_TEXT_BYTES): stri
   }
 }
 
+interface ReadManifest {
+  model: string;
+  dims: Map<string, number>;
+  fns: [string, J, SourceEntry][];
+  set?: Record<string, unknown>;
+  train?: ModuleTrain;
+}
+
+/** JSON text with object keys sorted, to compare two values whatever their key order. */
+const canonical = (v: unknown): string =>
+  JSON.stringify(v, (_k, x: unknown) =>
+    isObject(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+  );
+
+/**
+ * A recorded train config, checked by rebuilding it: its entries as overrides of the defaults
+ * (each checked as `--lr` and the rest are) must give back the same config.
+ */
+function trainConfigFromJson(v: unknown): TrainConfig | string {
+  if (!isObject(v) || !isObject(v.optimizer) || !isObject(v.schedule))
+    return 'not an object with optimizer and schedule';
+  const [o, s] = [v.optimizer, v.schedule];
+  const num = (x: unknown): number | undefined => (typeof x === 'number' ? x : undefined);
+  const scale = v.lossScale;
+  if (typeof v.loss !== 'string' || typeof v.precision !== 'string' || !isDtype(v.precision))
+    return 'no loss function name or precision';
+  if (scale !== 'none' && scale !== 'dynamic' && typeof scale !== 'number') return 'a bad lossScale';
+  if (!['sgd', 'adam', 'adamw'].includes(o.kind as string)) return `an unknown optimizer ${JSON.stringify(o.kind)}`;
+  if (!['constant', 'linear', 'cosine', 'step'].includes(s.kind as string))
+    return `an unknown schedule ${JSON.stringify(s.kind)}`;
+  const betas = Array.isArray(o.betas) && o.betas.length === 2 ? o.betas.map(num) : undefined;
+  const overrides: TrainOverrides = {
+    optimizer: o.kind as TrainConfig['optimizer']['kind'],
+    lr: num(o.lr),
+    momentum: num(o.momentum),
+    nesterov: typeof o.nesterov === 'boolean' ? o.nesterov : undefined,
+    betas: betas as [number, number] | undefined,
+    eps: num(o.eps),
+    weightDecay: num(o.weightDecay),
+    schedule: s.kind as TrainConfig['schedule']['kind'],
+    warmup: num(s.warmup),
+    minLr: num(s.minLr),
+    scheduleSteps: num(s.steps),
+    every: num(s.every),
+    gamma: num(s.gamma),
+    clip: num(v.clip),
+    accumulate: num(v.accumulate),
+    batch: num(v.batch),
+    steps: num(v.steps),
+  };
+  let cfg: TrainConfig;
+  try {
+    cfg = overrideTrain({ ...defaultTrainConfig(), loss: v.loss, precision: v.precision, lossScale: scale }, overrides);
+  } catch (e) {
+    if (e instanceof TrainConfigError) return e.message;
+    throw e;
+  }
+  return canonical(cfg) === canonical(v) ? cfg : 'entries missing, extra or of the wrong type';
+}
+
+/** plan.json's `train`: a config fmc writes and the names of functions the module has. */
+function readTrain(t: unknown, functions: J, bad: (what: string) => PlanFormatError): ModuleTrain {
+  if (!isObject(t)) throw bad('"train" must be an object');
+  const config = trainConfigFromJson(t.config);
+  if (typeof config === 'string') throw bad(`"train.config" is not a train config fmc writes: ${config}`);
+  const fn = (key: string, present: boolean): string | undefined => {
+    const name = t[key];
+    if (!present) {
+      if (name !== undefined) throw bad(`"train.${key}" is given, but the config does not accumulate`);
+      return undefined;
+    }
+    if (typeof name !== 'string' || !Object.hasOwn(functions, name))
+      throw bad(`"train.${key}" must name a function of the module`);
+    return name;
+  };
+  const seed = t.seed;
+  if (!Number.isSafeInteger(seed) || (seed as number) < 0 || (seed as number) >= 2 ** 31)
+    throw bad('"train.seed" must be an integer in [0, 2^31)');
+  const accumulate = fn('accumulate', config.accumulate > 1);
+  return {
+    config,
+    step: fn('step', true)!,
+    ...(accumulate !== undefined ? { accumulate } : {}),
+    evaluate: fn('evaluate', true)!,
+    seed: seed as number,
+  };
+}
+
+/** The train functions' plans agree with the config: the step's run-time scalars, the loss's inputs. */
+function checkTrainPlans(file: string, t: ModuleTrain, plans: ReadonlyMap<string, Plan>): void {
+  const bad = (what: string) => new PlanFormatError(`${file}: ${what}`);
+  const evaluate = plans.get(t.evaluate)!;
+  const batch = evaluate.inputs.map((i) => `${i.name}:${i.dtype}`).join(', ');
+  const adam = t.config.optimizer.kind !== 'sgd';
+  const scalars = [STEP_INPUTS.step, STEP_INPUTS.lr, ...(adam ? [STEP_INPUTS.stepSize, STEP_INPUTS.bias2Sqrt] : [])];
+  for (const [fn, want] of [
+    [t.step, scalars],
+    [t.accumulate, [STEP_INPUTS.step]],
+  ] as const) {
+    if (fn === undefined) continue;
+    const inputs = plans.get(fn)!.inputs;
+    const own = inputs.filter((i) => !i.name.startsWith('train.'));
+    if (own.map((i) => `${i.name}:${i.dtype}`).join(', ') !== batch)
+      throw bad(`the train function '${fn}' does not take the inputs of '${t.evaluate}'`);
+    const extra = inputs.filter((i) => i.name.startsWith('train.')).map((i) => i.name);
+    if (extra.join(', ') !== want.join(', '))
+      throw bad(`the train function '${fn}' takes ${extra.join(', ')}, the config needs ${want.join(', ')}`);
+    if (!plans.get(fn)!.outputs.some((o) => o.name === evaluate.outputs[0]?.name))
+      throw bad(`the train function '${fn}' does not give the loss '${evaluate.outputs[0]?.name}'`);
+  }
+}
+
 /** plan.json, checked for the module format and the shape of its tables. */
-function readManifest(dir: string): { model: string; dims: Map<string, number>; fns: [string, J, SourceEntry][] } {
+function readManifest(dir: string): ReadManifest {
   const file = path.join(dir, MANIFEST_FILE);
   if (!fs.existsSync(dir)) throw new PlanFormatError(`${dir}: no such folder`);
   let m: unknown;
@@ -126,7 +254,15 @@ function readManifest(dir: string): { model: string; dims: Map<string, number>; 
     return [fn, plan, { file: src.file, sha256: src.sha256 }];
   });
   if (fns.length === 0) throw bad('the module has no functions');
-  return { model, dims: new Map(Object.entries(dims as Record<string, number>)), fns };
+  const { set, train } = m;
+  if (set !== undefined && !isObject(set)) throw bad('"set" must be an object');
+  return {
+    model,
+    dims: new Map(Object.entries(dims as Record<string, number>)),
+    fns,
+    ...(set !== undefined ? { set } : {}),
+    ...(train !== undefined ? { train: readTrain(train, functions, bad) } : {}),
+  };
 }
 
 /** The weights of every param the plans use: present, and of the dtype and shape they declare. */
@@ -141,8 +277,6 @@ function readWeights(dir: string, plans: readonly Plan[], dims: ReadonlyMap<stri
   const out = new Map<string, HostTensor>();
   for (const p of plans.flatMap((plan) => plan.params)) {
     if (out.has(p.path)) continue;
-    const t = tensors.get(p.path);
-    if (!t) throw bad(`no tensor "${p.path}" (a ${p.role} of the model)`);
     let want: number[];
     try {
       want = concreteShape(p.shape, dims);
@@ -150,6 +284,13 @@ function readWeights(dir: string, plans: readonly Plan[], dims: ReadonlyMap<stri
       if (e instanceof EvalError) throw new PlanFormatError(`${p.path}: ${e.message}`);
       throw e;
     }
+    const t = tensors.get(p.path);
+    if (!t && p.path.startsWith(OPTIMIZER_STATE_PREFIX) && p.init.fn === 'zeros') {
+      // The optimizer state is not stored: it starts at zeros.
+      out.set(p.path, { dtype: p.dtype, shape: want, data: new Float64Array(want.reduce((a, b) => a * b, 1)) });
+      continue;
+    }
+    if (!t) throw bad(`no tensor "${p.path}" (a ${p.role} of the model)`);
     // safetensors has no 4-bit type: i4 params are written as I8, one value a byte.
     const i4 = p.dtype === 'i4' && t.dtype === 'i8' && t.data.every((v) => v >= -8 && v <= 7);
     if ((t.dtype !== p.dtype && !i4) || t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i]))
@@ -185,6 +326,9 @@ export function load(dir: string | URL, opts: LoadOptions = {}): Model {
       manifest.dims,
     ),
   );
+  const train = manifest.train;
+  if (train) checkTrainPlans(path.join(root, MANIFEST_FILE), train, new Map(fns.map((f) => [f.fn, f.plan])));
   const exes = new Map<string, Executable>(fns.map((f) => [f.fn, buildExecutable(f, weights, opts)]));
-  return new Model(manifest.model, exes);
+  const training = train && { ...train, buffers: weights, set: manifest.set ?? {} };
+  return new Model(manifest.model, exes, training);
 }

@@ -1,10 +1,17 @@
 // The module directory `fmc compile` writes and `load` reads:
 //
-//   plan.json            {format: 'fmc-module-1', fmc, model, dims, set?, sources, functions, memory}
+//   plan.json            {format: 'fmc-module-1', fmc, model, dims, set?, train?, sources, functions, memory}
 //   <fn>.c               each function's C source; its header holds the sha256 of its plan, and
 //                        sources[fn] in plan.json names the file and holds the source's sha256
-//   weights.safetensors  the params the functions use (i4 is stored as I8, one value a byte)
-//   index.js, index.d.ts a typed ES module: `export default model`, one function per entry point
+//   weights.safetensors  the params the functions use (i4 is stored as I8, one value a byte);
+//                        not the optimizer state (`opt:...` params of a train step): zeros at load
+//   index.js, index.d.ts a typed ES module: `export default model`, one function per entry point,
+//                        and `trainer()` when the module has a train step
+//
+// `train` (fmc compile --train) names the train functions among `functions` — the step
+// (`<loss>_step`), the accumulate step (`<loss>_accumulate`, when accumulate > 1) and the loss
+// compiled for inference (to evaluate) — and records the train config they were built with
+// and the seed a trainer keys dropout with by default.
 //
 // functions[fn] is the plan object itself. generate() hashed `JSON.stringify(plan) + '\n'`, and
 // JSON.stringify(JSON.parse(s)) === s for any s that JSON.stringify wrote (numbers print
@@ -14,6 +21,7 @@
 
 import { createHash } from 'node:crypto';
 import { concreteInt } from '../ir/interp.js';
+import type { TrainConfig } from '../ir/module.js';
 import type { HostTensor } from '../ir/value.js';
 import { planMemory } from '../kernels/memory.js';
 import type { Plan } from '../kernels/plan.js';
@@ -43,6 +51,22 @@ export interface SourceEntry {
 
 export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
+/** plan.json's `train`: the module's train functions (names in `functions`) and their config. */
+export interface ModuleTrain {
+  /** The train config in effect when the step was compiled (the model's section, defaults filled in). */
+  readonly config: TrainConfig;
+  readonly step: string;
+  /** Present exactly when `config.accumulate > 1`. */
+  readonly accumulate?: string;
+  /** The loss compiled for inference. */
+  readonly evaluate: string;
+  /** The default seed of a trainer (the `--seed` the weights were made with). */
+  readonly seed: number;
+}
+
+/** The prefix of the optimizer state's param paths (`opt:<state>:<path>`), which the weights file leaves out. */
+export const OPTIMIZER_STATE_PREFIX = 'opt:';
+
 export interface Manifest {
   readonly format: typeof MODULE_FORMAT;
   readonly fmc: string;
@@ -51,6 +75,8 @@ export interface Manifest {
   readonly dims: Readonly<Record<string, number>>;
   /** The hyperparameter overrides the model was compiled with (`fmc compile --set d=64`), as given; absent when none. */
   readonly set?: Readonly<Record<string, string>>;
+  /** The train functions, when compiled with --train. */
+  readonly train?: ModuleTrain;
   readonly sources: Readonly<Record<string, SourceEntry>>;
   readonly functions: Readonly<Record<string, unknown>>;
   readonly memory: Readonly<Record<string, MemoryReport>>;
@@ -65,6 +91,8 @@ export interface ModuleParts {
   readonly memory: readonly MemoryReport[];
   /** The `--set` overrides, recorded in plan.json. */
   readonly set?: Readonly<Record<string, string>>;
+  /** The train functions among `functions` (--train). */
+  readonly train?: ModuleTrain;
 }
 
 /** The arena plan of one function at concrete dims, for the summary and plan.json. */
@@ -90,10 +118,10 @@ export function sourceFileNames(names: readonly string[]): string[] {
   });
 }
 
-/** The params the plans use, in the order of the weight map. */
+/** The params the plans use, in the order of the weight map, without the optimizer state (zeros at load). */
 function usedWeights(parts: ModuleParts): Map<string, HostTensor> {
   const used = new Set(parts.functions.flatMap((f) => f.plan.params.map((p) => p.path)));
-  return new Map([...parts.weights].filter(([path]) => used.has(path)));
+  return new Map([...parts.weights].filter(([path]) => used.has(path) && !path.startsWith(OPTIMIZER_STATE_PREFIX)));
 }
 
 /** Every file of the module with its bytes, plan.json last (a half-written folder fails the hash check). */
@@ -113,6 +141,7 @@ export function moduleFiles(parts: ModuleParts): [string, string | Uint8Array][]
     model: parts.model,
     dims: Object.fromEntries(parts.dims),
     ...(parts.set && Object.keys(parts.set).length > 0 ? { set: { ...parts.set } } : {}),
+    ...(parts.train ? { train: parts.train } : {}),
     sources: byName(parts.functions.map((f, i): SourceEntry => ({ file: files[i]!, sha256: sha256(f.source) }))),
     functions: byName(plans),
     memory: byName(parts.memory),
@@ -120,13 +149,14 @@ export function moduleFiles(parts: ModuleParts): [string, string | Uint8Array][]
   return [
     ...parts.functions.map((f, i): [string, string] => [files[i]!, f.source]),
     [WEIGHTS_FILE, writeSafetensors(usedWeights(parts))],
-    ['index.js', moduleJs(parts.version, parts.model, names)],
+    ['index.js', moduleJs(parts.version, parts.model, names, parts.train)],
     [
       'index.d.ts',
       moduleDts(
         parts.version,
         parts.model,
         parts.functions.map((f) => f.plan),
+        parts.train,
       ),
     ],
     [MANIFEST_FILE, `${JSON.stringify(manifest, null, 2)}\n`],

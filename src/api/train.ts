@@ -44,10 +44,20 @@ export interface CompiledTrainer {
   readonly inference: ReadonlyMap<string, Executable>;
 }
 
-/** Compiles the train step of a model (a .fm path or source text) and sets up its state. */
-export function compileTrainer(pathOrSource: string, opts: TrainOptions = {}): CompiledTrainer {
-  if ((opts.target ?? 'c') !== 'c') throw new CompileError(`target '${opts.target}': only 'c' exists yet`);
-  opts.onProgress?.('checking and lowering');
+/** A model's train step, lowered and through its pipelines: what compileTrainer and `fmc compile --train` build. */
+export interface TrainStep {
+  /** The loss function, lowered in its training variant (its params are the model's). */
+  readonly lowered: Lowered;
+  /** The train config in effect (the model's section, defaults filled in, overrides applied). */
+  readonly config: TrainConfig;
+  /** What the config asks for that training does not do yet, one sentence each. */
+  readonly warnings: readonly string[];
+  /** The step (`<loss>_step`) and, when `accumulate > 1`, the accumulate step (`<loss>_accumulate`). */
+  readonly modules: readonly Lowered[];
+}
+
+/** Lowers a model's loss for training and runs the `train` (and `accumulate`) pipelines; errors are CompileErrors. */
+export function lowerTrainStep(pathOrSource: string, opts: TrainOptions = {}): TrainStep {
   let l = lowerModel(pathOrSource, { ...opts, fns: ['loss'] }, true)[0]!;
   const section = l.train ?? defaultTrainConfig();
   if (section.loss !== l.graph.name) l = lowerModel(pathOrSource, { ...opts, fns: [section.loss] }, true)[0]!;
@@ -64,17 +74,21 @@ export function compileTrainer(pathOrSource: string, opts: TrainOptions = {}): C
     warnings.push(
       `precision = ${config.precision} and loss scaling are not implemented yet (mixed-precision training comes with the compression work): training in f32`,
     );
+  const withConfig: Lowered = { ...l, train: config };
+  const modes: Mode[] = config.accumulate > 1 ? ['train', 'accumulate'] : ['train'];
+  return { lowered: l, config, warnings, modules: modes.map((mode) => pipe(withConfig, mode)) };
+}
+
+/** Compiles the train step of a model (a .fm path or source text) and sets up its state. */
+export function compileTrainer(pathOrSource: string, opts: TrainOptions = {}): CompiledTrainer {
+  if ((opts.target ?? 'c') !== 'c') throw new CompileError(`target '${opts.target}': only 'c' exists yet`);
+  opts.onProgress?.('checking and lowering');
+  const { lowered: l, config, warnings, modules: steps } = lowerTrainStep(pathOrSource, opts);
   const evalL = lowerModel(pathOrSource, { ...opts, fns: [config.loss] }, false)[0]!;
   const others = (opts.inference ?? [])
     .filter((fn) => l.functions.includes(fn))
     .map((fn) => lowerModel(pathOrSource, { ...opts, fns: [fn] }, false)[0]!);
-  const withConfig: Lowered = { ...l, train: config };
-  const modes: Mode[] = config.accumulate > 1 ? ['train', 'accumulate'] : ['train'];
-  const modules = [
-    ...modes.map((mode) => pipe(withConfig, mode)),
-    pipe(evalL, 'inference'),
-    ...others.map((o) => pipe(o, 'inference')),
-  ];
+  const modules = [...steps, pipe(evalL, 'inference'), ...others.map((o) => pipe(o, 'inference'))];
   const functions = modules.map((m) => generate(m));
 
   const dims = new Map(Object.entries(opts.dims ?? {}));

@@ -2,12 +2,23 @@
 // (or `import model from './DIR/index.js'`) runs: C sources, plan.json, the weights and a
 // typed index.js/index.d.ts (src/api/module.ts has the layout). The sources are also built
 // once through the compile cache, so a broken toolchain shows here rather than at load time,
-// and the first load is a cache hit.
+// and the first load is a cache hit. `--train` adds the train step (and the accumulate step)
+// of the model's loss, which `load(dir).trainer()` and the module's `trainer()` run.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Module as Lowered } from '../ir/module.js';
-import { MANIFEST_FILE, MODULE_FORMAT, SOURCE_FILE, memoryReport, moduleFiles } from '../api/module.js';
+import { CompileError } from '../api/compile.js';
+import {
+  MANIFEST_FILE,
+  MODULE_FORMAT,
+  type ModuleTrain,
+  OPTIMIZER_STATE_PREFIX,
+  SOURCE_FILE,
+  memoryReport,
+  moduleFiles,
+} from '../api/module.js';
+import { lowerTrainStep } from '../api/train.js';
 import { compileC, fmcVersion } from '../runtime/cache.js';
 import type { Graph } from '../ir/graph.js';
 import { printHints } from '../ir/print-hints.js';
@@ -32,6 +43,36 @@ export interface CompileCliOptions {
   readonly dumpAfter?: string;
   /** `--set name=value`, repeatable: hyperparameter overrides (recorded in plan.json). */
   readonly set?: readonly string[];
+  /** Also compile the train step of the model's loss (and the loss itself, to evaluate). */
+  readonly train?: boolean;
+}
+
+/** The train step of the model's loss as `fmc compile --train` adds it: its modules and plan.json's `train`. */
+function trainJobs(
+  io: Io,
+  file: string,
+  opts: CompileCliOptions,
+  seed: number,
+): { modules: readonly Lowered[]; train: ModuleTrain } {
+  io.progress?.(`lowering the train step of ${file}`);
+  let step;
+  try {
+    step = lowerTrainStep(file, { ...(opts.model ? { model: opts.model } : {}), set: parseSet(opts.set) });
+  } catch (e) {
+    if (e instanceof CompileError) throw new CliError(e.message);
+    throw e;
+  }
+  io.progress?.('');
+  for (const w of step.warnings) io.err(`fmc: warning: ${w}\n`);
+  const [apply, accumulate] = step.modules;
+  const train: ModuleTrain = {
+    config: step.config,
+    step: apply!.graph.name,
+    ...(accumulate ? { accumulate: accumulate.graph.name } : {}),
+    evaluate: step.config.loss,
+    seed,
+  };
+  return { modules: step.modules, train };
 }
 
 /**
@@ -135,7 +176,12 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
   const set = parseSet(opts.set);
   const stale = opts.out ? checkOutDir(opts.out) : [];
   const lowered = lowerAll(io, file, opts, fns);
-  const modules = jobs(io, lowered, { ...opts, file }).map(({ l, mode }) => {
+  const training = opts.train ? trainJobs(io, file, opts, seed) : undefined;
+  // The train step's loss, compiled for inference too: the trainer evaluates with it.
+  const loss = training?.train.evaluate;
+  if (loss !== undefined && !lowered.some((l) => l.graph.name === loss))
+    lowered.push(lowerForCli(io, file, { model: opts.model, fn: loss, set: opts.set }));
+  const compiled = jobs(io, lowered, { ...opts, file }).map(({ l, mode }) => {
     const after = (pass: string, g: Graph): void => {
       if (opts.dumpAfter === 'all' || opts.dumpAfter === pass) io.out(dumpText(l, mode, pass, g));
     };
@@ -146,6 +192,12 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
       throw e;
     }
   });
+  const modules = [...compiled, ...(training?.modules ?? [])];
+  const clash = modules.find((m, i) => modules.findIndex((o) => o.graph.name === m.graph.name) !== i);
+  if (clash)
+    throw new CliError(
+      `${clash.model} has a function named ${clash.graph.name}, the name of a compiled one; rename it`,
+    );
   if (!opts.out) return EXIT.ok;
   const out = opts.out;
   const used = new Set(lowered.flatMap((l) => l.graph.dims));
@@ -171,6 +223,7 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
     dims: given,
     memory,
     set,
+    ...(training ? { train: training.train } : {}),
   });
   try {
     fs.mkdirSync(out, { recursive: true });
@@ -185,11 +238,14 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
   const kernels = functions.reduce((n, f) => n + f.plan.kernels.length, 0);
   const launches = functions.reduce((n, f) => n + f.plan.launches.length, 0);
   const cBytes = functions.reduce((n, f) => n + Buffer.byteLength(f.source), 0);
-  const usedParams = new Set(functions.flatMap((f) => f.plan.params.map((p) => p.path)));
+  const allParams = new Set(functions.flatMap((f) => f.plan.params.map((p) => p.path)));
+  const usedParams = new Set([...allParams].filter((p) => !p.startsWith(OPTIMIZER_STATE_PREFIX)));
+  const state = allParams.size - usedParams.size;
   const values = [...weights].filter(([p]) => usedParams.has(p)).reduce((n, [, t]) => n + t.data.length, 0);
   io.err(
     `fmc: wrote ${out} (${lowered[0]!.model}: ${functions.length} function${functions.length === 1 ? '' : 's'}, ` +
-      `${kernels} kernels, ${launches} launches, ${kib(cBytes)} of C, ${usedParams.size} params with ${values.toLocaleString('en-US')} values)\n`,
+      `${kernels} kernels, ${launches} launches, ${kib(cBytes)} of C, ${usedParams.size} params with ${values.toLocaleString('en-US')} values` +
+      `${state > 0 ? `; ${state} optimizer state tensors, zeros at load` : ''})\n`,
   );
   functions.forEach((f, i) => {
     const m = memory[i]!;

@@ -108,6 +108,10 @@ Examples:
         '--grad',
         "also compile the gradient of the model's loss (the function loss_grad: the loss and grad.<param>)",
       )
+      .option(
+        '--train',
+        "also compile the train step of the model's loss (as its train section says), for load(dir).trainer()",
+      )
       .option('--dump-after <pass>', 'print the IR after a pass (lower, a pass name, or all); without -o only dump'),
   )
     .addHelpText(
@@ -115,11 +119,14 @@ Examples:
       `
 Writes <fn>.c per function, plan.json (the plans and their memory), weights.safetensors,
 and index.js with index.d.ts: a typed ES module whose functions take shaped Tensors.
+--train adds loss_step (and loss_accumulate when the train section accumulates) and
+exports trainer(), whose step(batch) and evaluate(batch) take the loss's inputs.
 --set name=value (repeatable) compiles the model with a hyperparameter overridden;
 plan.json records the overrides ("set").
 
 Examples:
   fmc compile models/mlp.fm -o mlp
+  fmc compile models/mlp.fm --train -o mlp-train
   fmc compile models/swa_lm.fm --fn forward -o lm --dims B=1,T=128
   fmc compile models/bert.fm --dump-after autodiff
   fmc compile models/mlp.fm --set hidden1=128 --set hidden2=64 -o mlp-small`,

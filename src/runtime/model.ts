@@ -4,6 +4,7 @@
 import type { Executable, RunOptions } from './executable.js';
 import { RunError } from './executable.js';
 import type { Tensor } from './tensor.js';
+import { Trainer, type TrainerParts } from './trainer.js';
 
 export interface TensorSpec {
   readonly name: string;
@@ -12,11 +13,31 @@ export interface TensorSpec {
   readonly shape: readonly (number | string)[];
 }
 
+/**
+ * A model's train functions (see trainer()): their names among its functions, and the rest of
+ * a Trainer's parts (`buffers`: every persistent buffer the functions run on; `seed`: a
+ * trainer's default seed; `set`: the overrides the model was compiled with).
+ */
+export interface ModelTraining extends Pick<TrainerParts, 'config' | 'buffers' | 'seed' | 'set'> {
+  /** The train step (`loss_step`). */
+  readonly step: string;
+  /** The accumulate step (`loss_accumulate`), present when `config.accumulate > 1`. */
+  readonly accumulate?: string;
+  /** The loss compiled for inference. */
+  readonly evaluate: string;
+}
+
+export interface TrainerOptions {
+  /** Keys dropout with the step counter (default: the seed the model was compiled with). */
+  readonly seed?: number;
+}
+
 export class Model {
   constructor(
     /** The model's name in the .fm source. */
     readonly name: string,
     private readonly fns: ReadonlyMap<string, Executable>,
+    private readonly training?: ModelTraining,
   ) {}
 
   /** The compiled functions, the first being the default of run(). */
@@ -48,6 +69,33 @@ export class Model {
       return this.executable(a).run(b as Readonly<Record<string, Tensor>>, c);
     }
     return this.executable().run(a, b as RunOptions | undefined);
+  }
+
+  /** Whether the model was compiled with its train step (`fmc compile --train`), so trainer() works. */
+  get trainable(): boolean {
+    return this.training !== undefined;
+  }
+
+  /**
+   * A Trainer on the model's own buffers: its steps update the weights that run() uses. The
+   * optimizer state is shared too, so use one trainer of a model at a time.
+   */
+  trainer(opts: TrainerOptions = {}): Trainer {
+    const t = this.training;
+    if (!t)
+      throw new RunError(
+        `${this.name} was compiled without its train step; compile it with \`fmc compile --train\` (or use compileTrainer)`,
+      );
+    return new Trainer({
+      model: this.name,
+      config: t.config,
+      apply: this.executable(t.step),
+      ...(t.accumulate !== undefined ? { accumulate: this.executable(t.accumulate) } : {}),
+      evaluate: this.executable(t.evaluate),
+      buffers: t.buffers,
+      seed: opts.seed ?? t.seed ?? 0,
+      set: t.set ?? {},
+    });
   }
 
   /** Sets the thread count of every function's kernels. */

@@ -1,7 +1,8 @@
 // examples/typed-module end to end: `fmc compile` writes the mlp module into the example, tsc
 // type-checks main.ts against its index.d.ts, rejects wrongly shaped or typed calls with
 // errors that name the types, and the built example runs under node with the numbers load()
-// gives in-process.
+// gives in-process. A module compiled with --train exports a typed trainer() whose batches
+// are the loss's inputs.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -88,5 +89,93 @@ describe('examples/typed-module', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+/** Programs against the trainer of an mlp module compiled with --train: [body, error or '' for none]. */
+const TRAINER: Record<string, [string, string]> = {
+  'ok.ts': [
+    [
+      "import { type StepResult, type TrainCounters, Tensor } from 'fmc';",
+      "import model, { forward, trainer } from './index.js';",
+      "const images = new Tensor('f32', new Float32Array(2 * 784), [2, 784]);",
+      "const batch = { images, labels: new Tensor('i32', new Int32Array(2), [2]) };",
+      'const t = trainer({ seed: 1 });',
+      'const r: StepResult = t.step(batch);',
+      'const loss: number = t.evaluate(batch) + r.loss;',
+      "const file: string = t.save('ckpt');",
+      "t.load('ckpt');",
+      'const counters: TrainCounters = t.counters;',
+      'const untyped = model.trainer();',
+      'untyped.step(batch);',
+      'forward({ images });',
+      'void [loss, file, counters];',
+    ].join('\n'),
+    '',
+  ],
+  'wrong-batch-shape.ts': [
+    "trainer().step({ images: new Tensor('f32', new Float32Array(783), [1, 783]), labels: new Tensor('i32', new Int32Array(1), [1]) });",
+    "Type 'readonly [1, 783]' is not assignable to type 'readonly [number, 784]'",
+  ],
+  'wrong-label-dtype.ts': [
+    "trainer().evaluate({ images: new Tensor('f32', new Float32Array(784), [1, 784]), labels: new Tensor('i64', new BigInt64Array(1), [1]) });",
+    `Type '"i64"' is not assignable to type '"i32"'`,
+  ],
+  'missing-labels.ts': [
+    "trainer().step({ images: new Tensor('f32', new Float32Array(784), [1, 784]) });",
+    'Property \'"labels"\' is missing',
+  ],
+  'wrong-result.ts': [
+    "const s: string = trainer().evaluate({ images: new Tensor('f32', new Float32Array(784), [1, 784]), labels: new Tensor('i32', new Int32Array(1), [1]) });\nvoid s;",
+    "Type 'number' is not assignable to type 'string'",
+  ],
+  'no-step-export.ts': [
+    "import { loss_step } from './index.js';\nvoid loss_step;",
+    "has no exported member 'loss_step'",
+  ],
+};
+
+describe('the typed trainer of a module compiled with --train', () => {
+  it('types step and evaluate with the loss inputs', () => {
+    // Inside the package, so that `fmc` resolves to it (package.json "exports"); .scratch/ is git-ignored.
+    const dir = path.join(ROOT, '.scratch', `typed-trainer-${process.pid}`);
+    try {
+      const c = fmc('compile', 'models/mlp.fm', '--train', '-o', path.join(dir, 'mlp'));
+      expect(c.code, c.err).toBe(0);
+      const files = Object.keys(TRAINER);
+      for (const [file, [body]] of Object.entries(TRAINER)) {
+        const head = file === 'ok.ts' ? '' : "import { Tensor } from 'fmc';\nimport { trainer } from './index.js';\n";
+        fs.writeFileSync(path.join(dir, 'mlp', file), `${head}${body}\n`);
+      }
+      fs.copyFileSync(path.join(dir, 'mlp', 'index.d.ts'), path.join(dir, 'mlp', 'index-check.ts'));
+      const config = {
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          lib: ['ES2022'],
+          types: [],
+          strict: true,
+          noUncheckedIndexedAccess: true,
+          skipLibCheck: true,
+          noEmit: true,
+        },
+        files: ['mlp/index-check.ts', ...files.map((f) => `mlp/${f}`)],
+      };
+      fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify(config));
+      const r = tsc('-p', path.join(dir, 'tsconfig.json'));
+      const errors = r.out.split('\n').filter((l) => /error TS\d+/.test(l));
+      const of = (file: string) => errors.filter((l) => l.includes(`mlp/${file}(`));
+      for (const [file, [, message]] of Object.entries(TRAINER)) {
+        if (message === '') expect(of(file), r.out).toEqual([]);
+        else {
+          expect(of(file).length, `${file}:\n${r.out}`).toBeGreaterThan(0);
+          expect(r.out).toContain(message);
+        }
+      }
+      expect(of('index-check.ts')).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
