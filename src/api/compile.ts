@@ -43,6 +43,11 @@ export interface CompileOptions extends BuildOptions {
    * option); an unknown name, a bad value or a model that no longer checks is a CompileError.
    */
   readonly set?: Readonly<Record<string, number | boolean | string>>;
+  /**
+   * Whether `pathOrSource` is a file's path (`true`: the CLI's FILE, whatever its name) or
+   * source text (`false`); by default a path when it ends in `.fm` and has no line break.
+   */
+  readonly isPath?: boolean;
 }
 
 /** A model that does not check or lower; `message` holds the rendered diagnostics. */
@@ -68,21 +73,24 @@ function sourceHost(virtual: string, text: string): Host {
   };
 }
 
-function lowerOne(file: string, host: Host, opts: CompileOptions, fn: string | undefined): Lowered {
-  const r = lowerFile(file, { model: opts.model, fn, set: opts.set }, host);
+function lowerOne(file: string, host: Host, opts: CompileOptions, fn: string | undefined, training: boolean): Lowered {
+  const r = lowerFile(file, { model: opts.model, fn, set: opts.set, training }, host);
   if (r.ok) return r.lowered;
   throw new CompileError(r.diagnostics.map((d) => renderDiagnostic(d, (f) => r.program.source(f))).join('\n\n'));
 }
 
-/** Lowers every requested function of the model (`forward` first when it exists). */
-export function lowerModel(pathOrSource: string, opts: CompileOptions = {}): Lowered[] {
-  const isPath = !pathOrSource.includes('\n') && pathOrSource.endsWith('.fm');
+/**
+ * Lowers every requested function of the model (`forward` first when it exists); `training`
+ * lowers the training variant (dropout on, buffer updates), as a train step needs.
+ */
+export function lowerModel(pathOrSource: string, opts: CompileOptions = {}, training = false): Lowered[] {
+  const isPath = opts.isPath ?? (!pathOrSource.includes('\n') && pathOrSource.endsWith('.fm'));
   if (isPath && !fs.existsSync(pathOrSource)) throw new CompileError(`${pathOrSource}: no such file`);
   const file = isPath ? path.resolve(pathOrSource) : path.resolve('<source>.fm');
   const host = isPath ? nodeHost : sourceHost(file, pathOrSource);
-  const first = lowerOne(file, host, opts, opts.fns?.[0]);
+  const first = lowerOne(file, host, opts, opts.fns?.[0], training);
   const names = opts.fns ?? [first.graph.name, ...first.functions.filter((f) => f !== first.graph.name)];
-  return names.map((fn) => (fn === first.graph.name ? first : lowerOne(file, host, opts, fn)));
+  return names.map((fn) => (fn === first.graph.name ? first : lowerOne(file, host, opts, fn, training)));
 }
 
 /** Param values from a safetensors file, checked against the model. */

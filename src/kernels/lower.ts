@@ -1,6 +1,7 @@
 // Graph → Plan: decides which nodes get a buffer (materialized), emits one kernel per
-// materialized node in topological order with everything else fused into it, shares
-// identical kernels (repeated layers render once), and lists the launches.
+// materialized node in topological order (what outputs need first, then what only updates
+// need) with everything else fused into it, writes updates in place where that is safe
+// (in-place.ts), shares identical kernels (repeated layers render once), and lists the launches.
 //
 // Materialized: inputs, params, contractions, reductions, topk, scatter_add, outputs and
 // updates, and nodes read more than once unless recomputing them is only index math.
@@ -17,6 +18,7 @@ import { copyKernel, elementwiseKernel } from './elementwise.js';
 import { einsumKernel } from './einsum.js';
 import { Fuser } from './expr.js';
 import { gemmKernel, isGemm } from './gemm.js';
+import { inPlaceUpdates, launchOrder } from './in-place.js';
 import type { Launch, Plan } from './plan.js';
 import { reduceKernel } from './reduce.js';
 import { type GemmSchedule, hostSchedule } from './schedule.js';
@@ -90,6 +92,10 @@ export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
     }
     return { name, buffer, dtype: node.type.dtype, shape: node.type.shape };
   });
+  // Launch order, and the updates whose kernels write straight into their persistent buffer.
+  const order = launchOrder(live, g);
+  const inPlace = inPlaceUpdates(g, order, mat, kindOf);
+  for (const [u, p] of inPlace) buffers.set(u, buffers.get(p)!);
   for (const n of live) {
     if (mat.has(n) && !buffers.has(n)) buffers.set(n, tables.buffer(n.type.dtype, numel(n.type.shape), 'transient'));
   }
@@ -111,7 +117,7 @@ export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
     }
     launches.push({ kernel: index, args });
   };
-  for (const n of live) {
+  for (const n of order) {
     const out = buffers.get(n);
     if (out === undefined || n.op === 'input' || n.op === 'param') continue;
     const note = `${n.op} %${n.id}${n.path ? ` in ${n.path}` : ''}`;
@@ -121,7 +127,7 @@ export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
   // Updates are applied one after another once the launches are done, so an update whose
   // value is another param or buffer (`set b = a` beside `set a = x`) copies it first.
   const updates = g.updates
-    .filter((u) => !(u.node.op === 'param' && u.node.args.path === u.path))
+    .filter((u) => !(u.node.op === 'param' && u.node.args.path === u.path) && !inPlace.has(u.node))
     .map((u) => {
       let from = buffers.get(u.node)!;
       if (u.node.op === 'param' || u.node.op === 'input') {
