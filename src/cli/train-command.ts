@@ -36,6 +36,10 @@ const OPTIONS: [string, string][] = [
   ['--schedule <kind>', 'constant, linear, cosine or step'],
   ['--warmup <n>', 'linear and cosine: warmup steps'],
   ['--min-lr <x>', 'cosine: the final learning rate'],
+  [
+    '--schedule-steps <n>',
+    'linear and cosine: the schedule length in steps (default: the train section, else --steps)',
+  ],
   ['--clip <x>', 'global gradient-norm clipping threshold (0: off)'],
   ['--accumulate <n>', 'micro-batches whose gradients are averaged into one step'],
 ];

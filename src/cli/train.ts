@@ -57,6 +57,7 @@ export interface TrainCliOptions {
   readonly schedule?: string;
   readonly warmup?: string;
   readonly minLr?: string;
+  readonly scheduleSteps?: string;
   readonly clip?: string;
   readonly accumulate?: string;
 }
@@ -95,6 +96,7 @@ function overrides(o: TrainCliOptions): TrainOverrides {
     ['schedule', o.schedule],
     ['warmup', num('warmup', o.warmup, true)],
     ['minLr', num('min-lr', o.minLr, false)],
+    ['scheduleSteps', num('schedule-steps', o.scheduleSteps, true, 1)],
     ['clip', num('clip', o.clip, false)],
     ['accumulate', num('accumulate', o.accumulate, true, 1)],
     ['batch', num('batch', o.batch, true, 1)],

@@ -11,8 +11,19 @@ import { ColumnDataset, DataError, type Dataset, readSource, type SourceFile } f
 const PIXELS = 28 * 28;
 
 export interface MnistOptions {
-  /** The per-sample shape of `images`, e.g. [784] or [1, 28, 28]; it must hold 784 values. Default [784]. */
+  /**
+   * The per-sample shape of `images`, e.g. [784] or [1, 28, 28] (784 values); or [1, H, W] with
+   * H, W ≥ 28, the digit centred on a zero border (a model that needs 32 × 32). Default [784].
+   */
   readonly shape?: readonly number[];
+}
+
+/** Where a 28 × 28 digit goes in an image of `shape`: its top-left corner and the row width, or undefined. */
+function placement(shape: readonly number[]): { top: number; left: number; width: number } | undefined {
+  if (shapeSize(shape) === PIXELS) return { top: 0, left: 0, width: 28 };
+  const [h, w] = shape.slice(-2) as [number, number];
+  if (shape.length < 2 || shapeSize(shape.slice(0, -2)) !== 1 || h < 28 || w < 28) return undefined;
+  return { top: Math.floor((h - 28) / 2), left: Math.floor((w - 28) / 2), width: w };
 }
 
 /** The folder of the package's digit files. */
@@ -23,9 +34,15 @@ export function mnistDigitsDir(): string {
 /** Fields `images` (f32, `opts.shape`, in [0, 1]) and `labels` (i32 scalar, the digit). */
 export function loadMnist(opts: MnistOptions = {}): Dataset {
   const shape = [...(opts.shape ?? [PIXELS])];
-  if (shape.some((d) => !Number.isSafeInteger(d) || d < 1) || shapeSize(shape) !== PIXELS) {
-    throw new DataError('mnist', `images shape [${shape}] must be positive dims holding ${PIXELS} values`, 'images');
+  const at0 = shape.some((d) => !Number.isSafeInteger(d) || d < 1) ? undefined : placement(shape);
+  if (!at0) {
+    throw new DataError(
+      'mnist',
+      `images shape [${shape}] must be positive dims holding ${PIXELS} values, or [1, H, W] with H, W ≥ 28`,
+      'images',
+    );
   }
+  const size = shapeSize(shape);
   const images: number[][] = [];
   const labels: number[] = [];
   const sources: SourceFile[] = [];
@@ -37,11 +54,14 @@ export function loadMnist(opts: MnistOptions = {}): Dataset {
     images.push(pixels);
     for (let i = 0; i < pixels.length / PIXELS; i++) labels.push(digit);
   }
-  const data = new Float64Array(labels.length * PIXELS);
-  let at = 0;
-  for (const px of images) {
-    for (const v of px) data[at++] = Math.fround(v);
-  }
+  const data = new Float64Array(labels.length * size);
+  let sample = 0;
+  for (const px of images)
+    for (let i = 0; i < px.length; i++) {
+      if (i > 0 && i % PIXELS === 0) sample++;
+      const [r, c] = [Math.floor((i % PIXELS) / 28), i % 28];
+      data[sample * size + (at0.top + r) * at0.width + at0.left + c] = Math.fround(px[i]!);
+    }
   return new ColumnDataset(
     'mnist',
     [

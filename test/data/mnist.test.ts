@@ -46,5 +46,20 @@ describe('loadMnist', () => {
     expect(() => loadMnist({ shape: [28, 27] })).toThrow(
       'mnist: field "images": images shape [28,27] must be positive dims holding 784 values',
     );
+    expect(() => loadMnist({ shape: [3, 32, 32] })).toThrow('or [1, H, W] with H, W ≥ 28');
+  });
+
+  it('centres the digits on a zero border for a larger image ([1, 32, 32])', () => {
+    const [small, big] = [loadMnist({ shape: [1, 28, 28] }), loadMnist({ shape: [1, 32, 32] })];
+    const [a, b] = [small.batch([7, 4321]).get('images')!, big.batch([7, 4321]).get('images')!];
+    expect(b.shape).toEqual([2, 1, 32, 32]);
+    for (let s = 0; s < 2; s++)
+      for (let r = 0; r < 32; r++)
+        for (let c = 0; c < 32; c++) {
+          const inside = r >= 2 && r < 30 && c >= 2 && c < 30;
+          const want = inside ? a.data[s * 784 + (r - 2) * 28 + (c - 2)]! : 0;
+          expect(b.data[s * 1024 + r * 32 + c]).toBe(want);
+        }
+    expect(b.data.reduce((x, y) => x + y, 0)).toBe(a.data.reduce((x, y) => x + y, 0));
   });
 });
