@@ -1,8 +1,12 @@
 // The public API of the `fmc` package: compile a .fm model for the C target, load a module
-// that `fmc compile` wrote, and run either on Tensors. Everything else under src/ is internal.
+// that `fmc compile` wrote, and run either on Tensors; train a model (compileTrainer, or the
+// trainer of a module compiled with --train). Everything else under src/ is internal.
 
 export { compile, CompileError, type CompileOptions } from './api/compile.js';
 export { load, type LoadOptions } from './api/load.js';
+export { compileTrainer, type CompiledTrainer, type TrainOptions } from './api/train.js';
+export { CheckpointError } from './runtime/checkpoint.js';
+export { type TrainOverrides, TrainConfigError } from './runtime/schedule.js';
 export type { Dtype } from './ir/dtype.js';
 export { Model, type TrainerOptions } from './runtime/model.js';
 export { Trainer, type StepResult, type TrainCounters } from './runtime/trainer.js';
