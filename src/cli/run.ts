@@ -1,7 +1,8 @@
 // `fmc run FILE [--target reference|c]`: runs a model function with seeded (or given) inputs
 // and weights, and prints a summary of each output. The reference target evaluates the graph
-// in float64 here; the C target (run-c.ts) compiles it and runs the kernels. Both draw inputs
-// and seed weights the same way, so their outputs can be compared file to file.
+// here (in float64, each float result rounded to its dtype as the targets store it); the C
+// target (run-c.ts) compiles it and runs the kernels. Both draw inputs and seed weights the
+// same way, so their outputs can be compared file to file.
 
 import type { Graph } from '../ir/graph.js';
 import { indexBound, randomInput } from '../ir/init.js';
@@ -63,12 +64,20 @@ export async function runCommand(io: Io, file: string, opts: RunOptions): Promis
   const t0 = performance.now();
   let last = 0;
   const { outputs } = named(opts.inputs, () =>
-    evaluate(g, { inputs, params, dims }, (done, total, n) => {
-      const now = performance.now();
-      if (!progress || now - last < 100) return;
-      last = now;
-      progress(`evaluating node ${done + 1}/${total} (${n.op}${n.path ? ` in ${n.path}` : ''})`);
-    }),
+    evaluate(
+      g,
+      { inputs, params, dims },
+      {
+        // The oracle role: every float result rounded to its dtype, as the C target stores it.
+        precision: 'dtype',
+        onNode: (done, total, n) => {
+          const now = performance.now();
+          if (!progress || now - last < 100) return;
+          last = now;
+          progress(`evaluating node ${done + 1}/${total} (${n.op}${n.path ? ` in ${n.path}` : ''})`);
+        },
+      },
+    ),
   );
   progress?.('');
   const ms = performance.now() - t0;

@@ -1,11 +1,12 @@
 // The interpreter's einsum. Two float operands take a fast but plain path: both are copied
 // into [batch, free, summed] order, so every dot product runs over contiguous memory; every
-// other case is the one-sum-per-element reference loop. Both compute the same sums.
+// other case is the one-sum-per-element reference loop. Both compute the same sums. i64
+// operands are summed exactly in bigint and wrap at 2^63.
 
 import { isInt } from './dtype.js';
 import { parseEinsum } from './infer.js';
 import { flatAt, forEachIndex, intBinary, result, strides } from './interp-ops.js';
-import { type HostTensor, shapeSize } from './value.js';
+import { type HostTensor, i64Of, i64Tensor, shapeSize } from './value.js';
 
 export function einsum(spec: string, ops: readonly HostTensor[], shape: readonly number[]): HostTensor {
   const { ins, out } = parseEinsum(spec, ops.length);
@@ -70,8 +71,25 @@ export function einsumGeneric(spec: string, ops: readonly HostTensor[], shape: r
     const st = strides(t.shape);
     return [...out, ...summed].map((c) => (ins[k]!.includes(c) ? st[ins[k]!.indexOf(c)]! : 0));
   });
-  const data = new Float64Array(shapeSize(shape));
   const sumShape = summed.map((c) => size.get(c)!);
+  if (dtype === 'i64') {
+    const exact = ops.map(i64Of);
+    const res = new BigInt64Array(shapeSize(shape));
+    forEachIndex(shape, (o, flat) => {
+      const base = step.map((st) => flatAt(st, o));
+      let acc = 0n;
+      forEachIndex(sumShape, (s) => {
+        let prod = 1n;
+        exact.forEach((e, k) => {
+          prod = BigInt.asIntN(64, prod * e[base[k]! + s.reduce((p, v, j) => p + v * step[k]![out.length + j]!, 0)]!);
+        });
+        acc = BigInt.asIntN(64, acc + prod);
+      });
+      res[flat] = acc;
+    });
+    return i64Tensor(shape, res);
+  }
+  const data = new Float64Array(shapeSize(shape));
   const [mul, add] = isInt(dtype)
     ? [(x: number, y: number) => intBinary('mul', dtype, x, y), (x: number, y: number) => intBinary('add', dtype, x, y)]
     : [(x: number, y: number) => x * y, (x: number, y: number) => x + y];

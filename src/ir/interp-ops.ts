@@ -1,12 +1,13 @@
 // Kernels of the reference interpreter: one function per primitive op, on concrete host
 // tensors and concrete arguments (the driver in interp.ts evaluates symbolic dims first).
-// Everything is computed in float64 and written for obviousness, not speed. Float results
-// are not rounded to their dtype (the interpreter is the high-precision oracle); integer
-// and bool results are wrapped to their dtype with roundTo.
+// Floats are computed in float64 and written for obviousness, not speed; these kernels do not
+// round float results to their dtype (the driver does, in its default precision 'dtype').
+// Integer and bool results are wrapped to their dtype with roundTo; i64 is computed exactly
+// in bigint on the tensors' `exact` values (HostTensor.exact) and wraps at 2^63 as C does.
 
 import { type Dtype, isFloat, isInt } from './dtype.js';
 import { type BinaryFn, type UnaryFn, isCompare } from './ops.js';
-import { type HostTensor, roundTo, shapeSize } from './value.js';
+import { type HostTensor, I64_MAX, I64_MIN, i64FromNumber, i64Of, i64Tensor, roundTo, shapeSize } from './value.js';
 
 /** A user-facing evaluation error: a missing or mis-shaped input or param, an unbound dim. */
 export class EvalError extends Error {
@@ -43,39 +44,91 @@ export function forEachIndex(shape: readonly number[], f: (idx: readonly number[
   }
 }
 
-/** A tensor; integer and bool elements are wrapped to the dtype, float ones kept as computed. */
+/**
+ * A tensor; integer and bool elements are wrapped to the dtype, float ones kept as computed.
+ * An i64 one gets exact values from its doubles (which must be exact: small integers).
+ */
 export function result(dtype: Dtype, shape: readonly number[], data: Float64Array): HostTensor {
   if (!isFloat(dtype)) for (let i = 0; i < data.length; i++) data[i] = roundTo(dtype, data[i]!);
-  return { dtype, shape: [...shape], data };
+  const t = { dtype, shape: [...shape], data };
+  return dtype === 'i64' ? i64Tensor(shape, i64Of(t)) : t;
 }
 
-/** Reads `t` at an index of a shape it broadcasts to (NumPy: aligned right, size-1 dims repeat). */
-function broadcastReader(t: HostTensor, rank: number): (idx: readonly number[]) => number {
+/** `t`'s values moved as `src` says: out[i] = t[src[i]], or `fill` where src[i] < 0. Carries i64 exact values. */
+function moved(t: HostTensor, shape: readonly number[], src: Int32Array | Float64Array, fill = 0): HostTensor {
+  const n = src.length;
+  if (t.dtype === 'i64') {
+    const [e, out, f] = [i64Of(t), new BigInt64Array(n), i64FromNumber(fill)];
+    for (let i = 0; i < n; i++) out[i] = src[i]! < 0 ? f : e[src[i]!]!;
+    return i64Tensor(shape, out);
+  }
+  const data = new Float64Array(n);
+  for (let i = 0; i < n; i++) data[i] = src[i]! < 0 ? fill : t.data[src[i]!]!;
+  return { dtype: t.dtype, shape: [...shape], data };
+}
+
+/** The flat position in `t` of an index of a shape it broadcasts to (NumPy: aligned right, size-1 dims repeat). */
+function broadcastPosition(t: HostTensor, rank: number): (idx: readonly number[]) => number {
   const st = strides(t.shape);
   const off = rank - t.shape.length;
   return (idx) => {
     let f = 0;
     for (let i = 0; i < t.shape.length; i++) if (t.shape[i] !== 1) f += idx[off + i]! * st[i]!;
-    return t.data[f]!;
+    return f;
   };
+}
+
+/** Calls `f` with each flat output position of `shape` and the positions of the inputs it reads (the array is reused). */
+function forEachBroadcast(
+  shape: readonly number[],
+  ins: readonly HostTensor[],
+  f: (flat: number, at: number[]) => void,
+) {
+  const n = shapeSize(shape);
+  const at: number[] = ins.map(() => 0);
+  // Inputs of the output's own size (or scalars) are read by flat position; others broadcast.
+  if (ins.every((t) => t.data.length === n || t.data.length === 1)) {
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < ins.length; k++) at[k] = ins[k]!.data.length === 1 ? 0 : i;
+      f(i, at);
+    }
+    return;
+  }
+  const pos = ins.map((t) => broadcastPosition(t, shape.length));
+  forEachIndex(shape, (idx, flat) => {
+    for (let k = 0; k < ins.length; k++) at[k] = pos[k]!(idx);
+    f(flat, at);
+  });
 }
 
 function elementwise(dtype: Dtype, shape: readonly number[], ins: readonly HostTensor[], f: (v: number[]) => number) {
   const data = new Float64Array(shapeSize(shape));
-  const n = shapeSize(shape);
-  // Inputs of the output's own size (or scalars) are read by flat position; others broadcast.
-  const direct = ins.every((t) => t.data.length === n || t.data.length === 1);
-  if (direct) {
-    const v: number[] = ins.map(() => 0);
-    for (let i = 0; i < n; i++) {
-      for (let k = 0; k < ins.length; k++) v[k] = ins[k]!.data.length === 1 ? ins[k]!.data[0]! : ins[k]!.data[i]!;
-      data[i] = f(v);
-    }
-    return result(dtype, shape, data);
-  }
-  const readers = ins.map((t) => broadcastReader(t, shape.length));
-  forEachIndex(shape, (idx, flat) => (data[flat] = f(readers.map((r) => r(idx)))));
+  const v: number[] = ins.map(() => 0);
+  forEachBroadcast(shape, ins, (flat, at) => {
+    for (let k = 0; k < ins.length; k++) v[k] = ins[k]!.data[at[k]!]!;
+    data[flat] = f(v);
+  });
   return result(dtype, shape, data);
+}
+
+/** elementwise on the exact values of i64 operands; `f` gives a bigint (an i64 result, wrapped) or a number (bool). */
+function elementwiseI64(
+  dtype: Dtype,
+  shape: readonly number[],
+  ins: readonly HostTensor[],
+  f: (v: bigint[]) => bigint | number,
+): HostTensor {
+  const n = shapeSize(shape);
+  const exact = ins.map((t) => (t.dtype === 'i64' ? i64Of(t) : BigInt64Array.from(t.data, i64FromNumber)));
+  const [big, data] = [new BigInt64Array(dtype === 'i64' ? n : 0), new Float64Array(dtype === 'i64' ? 0 : n)];
+  const v: bigint[] = ins.map(() => 0n);
+  forEachBroadcast(shape, ins, (flat, at) => {
+    for (let k = 0; k < ins.length; k++) v[k] = exact[k]![at[k]!]!;
+    const r = f(v);
+    if (dtype === 'i64') big[flat] = BigInt.asIntN(64, r as bigint);
+    else data[flat] = Number(r);
+  });
+  return dtype === 'i64' ? i64Tensor(shape, big) : result(dtype, shape, data);
 }
 
 /**
@@ -89,31 +142,58 @@ export function remap(
   fill = 0,
 ): HostTensor {
   const st = strides(x.shape);
-  const data = new Float64Array(shapeSize(shape));
+  const src = new Float64Array(shapeSize(shape));
   forEachIndex(shape, (o, flat) => {
     const i = at(o);
-    data[flat] = i === undefined ? fill : x.data[flatAt(st, i)]!;
+    src[flat] = i === undefined ? -1 : flatAt(st, i);
   });
-  return { dtype: x.dtype, shape: [...shape], data };
+  return moved(x, shape, src, fill);
 }
 
 /** Concatenation along `axis`. */
 export function concat(xs: readonly HostTensor[], axis: number, shape: readonly number[]): HostTensor {
   const ost = strides(shape);
-  const data = new Float64Array(shapeSize(shape));
-  let offset = 0;
+  // Positions in the operands laid end to end, then moved as one tensor.
+  const src = new Float64Array(shapeSize(shape));
+  let [offset, base] = [0, 0];
   for (const x of xs) {
     forEachIndex(x.shape, (i, flat) => {
-      data[
+      src[
         flatAt(
           ost,
           i.map((v, k) => (k === axis ? v + offset : v)),
         )
-      ] = x.data[flat]!;
+      ] = base + flat;
     });
     offset += x.shape[axis]!;
+    base += x.data.length;
   }
-  return { dtype: xs[0]!.dtype, shape: [...shape], data };
+  const dtype = xs[0]!.dtype;
+  const all: HostTensor =
+    dtype === 'i64'
+      ? i64Tensor(
+          [base],
+          concatArrays(xs.map(i64Of), (n) => new BigInt64Array(n)),
+        )
+      : {
+          dtype,
+          shape: [base],
+          data: concatArrays(
+            xs.map((x) => x.data),
+            (n) => new Float64Array(n),
+          ),
+        };
+  return moved(all, shape, src);
+}
+
+function concatArrays<A extends Float64Array | BigInt64Array>(parts: readonly A[], make: (n: number) => A): A {
+  const out = make(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    (out as Float64Array).set(p as Float64Array, at);
+    at += p.length;
+  }
+  return out;
 }
 
 // ---------- elementwise math ----------
@@ -153,7 +233,16 @@ export const UNARY: Readonly<Record<UnaryFn, (x: number) => number>> = {
   not: (x) => (x === 0 ? 1 : 0),
 };
 
+/** neg and abs on i64, wrapping (-INT64_MIN = INT64_MIN); the other functions do not apply to integers. */
+const I64_UNARY: Partial<Record<UnaryFn, (x: bigint) => bigint>> = {
+  neg: (x) => -x,
+  abs: (x) => (x < 0n ? -x : x),
+  floor: (x) => x,
+};
+
 export function unary(fn: UnaryFn, x: HostTensor): HostTensor {
+  const big = I64_UNARY[fn];
+  if (x.dtype === 'i64' && big) return elementwiseI64('i64', x.shape, [x], ([v]) => big(v!));
   return result(x.dtype, x.shape, x.data.map(UNARY[fn]));
 }
 
@@ -212,13 +301,46 @@ export function intBinary(fn: BinaryFn, dtype: Dtype, a: number, b: number): num
   return Number(BigInt.asIntN(bits, f(BigInt(a), BigInt(b), bits)));
 }
 
+/** Every binary function on exact i64 values: arithmetic wrapped to 64 bits, comparisons as 0/1. */
+export function i64Binary(fn: BinaryFn, a: bigint, b: bigint): bigint {
+  const f = INT_ARITH[fn];
+  if (f) return BigInt.asIntN(64, f(a, b, 64));
+  const c = (x: boolean): bigint => (x ? 1n : 0n);
+  switch (fn) {
+    case 'max':
+      return a > b ? a : b;
+    case 'min':
+      return a < b ? a : b;
+    case 'eq':
+      return c(a === b);
+    case 'ne':
+      return c(a !== b);
+    case 'lt':
+      return c(a < b);
+    case 'le':
+      return c(a <= b);
+    case 'gt':
+      return c(a > b);
+    case 'ge':
+      return c(a >= b);
+    case 'and':
+      return c(a !== 0n && b !== 0n);
+    case 'or':
+      return c(a !== 0n || b !== 0n);
+    default:
+      throw new Error(`no i64 '${fn}'`);
+  }
+}
+
 export function binary(fn: BinaryFn, a: HostTensor, b: HostTensor, shape: readonly number[]): HostTensor {
   const dtype = isCompare(fn) ? 'bool' : a.dtype;
+  if (a.dtype === 'i64') return elementwiseI64(dtype, shape, [a, b], ([x, y]) => i64Binary(fn, x!, y!));
   const f = isInt(a.dtype) ? (x: number, y: number) => intBinary(fn, a.dtype, x, y) : FLOAT_BINARY[fn];
   return elementwise(dtype, shape, [a, b], ([x, y]) => f(x!, y!));
 }
 
 export function where(c: HostTensor, a: HostTensor, b: HostTensor, shape: readonly number[]): HostTensor {
+  if (a.dtype === 'i64') return elementwiseI64('i64', shape, [c, a, b], ([k, x, y]) => (k !== 0n ? x! : y!));
   return elementwise(a.dtype, shape, [c, a, b], ([k, x, y]) => (k !== 0 ? x! : y!));
 }
 
@@ -243,7 +365,39 @@ export function castValue(from: Dtype, to: Dtype, x: number): number {
   return roundTo(to, x);
 }
 
+/** castValue from an exact i64: to a float rounds once (as C's conversion does), to a narrower int wraps. */
+export function castFromI64(to: Dtype, v: bigint): number {
+  if (to === 'bool') return b01(v !== 0n);
+  if (isInt(to)) return Number(BigInt.asIntN(INT_BITS[to]!, v));
+  return roundTo(to, roundToOdd(v));
+}
+
+/**
+ * v as a float64 rounded to odd (toward zero, the last bit set when inexact): rounding that to
+ * a float of at most 51 bits of significand is the correctly rounded v, with no double rounding.
+ */
+function roundToOdd(v: bigint): number {
+  const d = Number(v);
+  if (BigInt(d) === v) return d;
+  const b = new Float64Array([d]);
+  const bits = new BigUint64Array(b.buffer);
+  // One step toward zero when Number rounded away from it (|d| > |v|; v is not 0 here).
+  if (v < 0n ? BigInt(d) < v : BigInt(d) > v) bits[0] = bits[0]! - 1n;
+  bits[0] = bits[0]! | 1n;
+  return b[0]!;
+}
+
+/** castValue into i64: floats truncate and saturate, NaN gives 0; integers and bool as they are. */
+const castToI64 = (x: number): bigint =>
+  Number.isNaN(x) ? 0n : x >= 2 ** 63 ? I64_MAX : x <= -(2 ** 63) ? I64_MIN : BigInt(Math.trunc(x));
+
 export function cast(x: HostTensor, to: Dtype): HostTensor {
+  if (x.dtype === 'i64') {
+    const e = i64Of(x);
+    if (to === 'i64') return i64Tensor(x.shape, e.slice());
+    return { dtype: to, shape: [...x.shape], data: Float64Array.from(e, (v) => castFromI64(to, v)) };
+  }
+  if (to === 'i64') return i64Tensor(x.shape, BigInt64Array.from(x.data, castToI64));
   return { dtype: to, shape: [...x.shape], data: x.data.map((v) => castValue(x.dtype, to, v)) };
 }
 
@@ -261,11 +415,20 @@ export function reduce(
   shape: readonly number[],
 ): HostTensor {
   const lowest = isFloat(x.dtype) ? -Infinity : x.dtype === 'bool' ? 0 : intRange(x.dtype)[0];
-  const data = new Float64Array(shapeSize(shape)).fill(fn === 'sum' ? 0 : lowest);
   const ost = strides(shape);
+  const outAt = (idx: readonly number[]): number =>
+    flatAt(ost, keepdim ? idx.map((v, i) => (axes.includes(i) ? 0 : v)) : idx.filter((_, i) => !axes.includes(i)));
+  if (x.dtype === 'i64') {
+    const [e, acc] = [i64Of(x), new BigInt64Array(shapeSize(shape)).fill(fn === 'sum' ? 0n : I64_MIN)];
+    forEachIndex(x.shape, (idx, flat) => {
+      const [at, v] = [outAt(idx), e[flat]!];
+      acc[at] = fn === 'sum' ? BigInt.asIntN(64, acc[at]! + v) : acc[at]! > v ? acc[at]! : v;
+    });
+    return i64Tensor(shape, acc);
+  }
+  const data = new Float64Array(shapeSize(shape)).fill(fn === 'sum' ? 0 : lowest);
   forEachIndex(x.shape, (idx, flat) => {
-    const o = keepdim ? idx.map((v, i) => (axes.includes(i) ? 0 : v)) : idx.filter((_, i) => !axes.includes(i));
-    const at = flatAt(ost, o);
+    const at = outAt(idx);
     const v = x.data[flat]!;
     data[at] = fn === 'sum' ? data[at]! + v : Math.max(data[at]!, v);
   });
@@ -281,42 +444,61 @@ export function topk(x: HostTensor, k: number, axis: number, output: 'values' | 
   const n = x.shape[axis]!;
   if (k > n) throw new EvalError(`topk: k = ${k} is larger than the axis (${n})`);
   const [st, ost] = [strides(x.shape), strides(shape)];
-  const data = new Float64Array(shapeSize(shape));
+  // Positions in x of the chosen elements; the values are then moved (i64 ones exactly).
+  const src = new Float64Array(shapeSize(shape));
+  const exact = x.dtype === 'i64' ? i64Of(x) : undefined;
   forEachIndex(
     x.shape.map((d, i) => (i === axis ? 1 : d)),
     (idx) => {
       const [base, obase] = [flatAt(st, idx), flatAt(ost, idx)];
-      const v = (i: number): number => x.data[base + i * st[axis]!]!;
-      const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => desc(v(i), v(j)) || i - j);
-      for (let r = 0; r < k; r++) data[obase + r * ost[axis]!] = output === 'values' ? v(order[r]!) : order[r]!;
+      const at = (i: number): number => base + i * st[axis]!;
+      const cmp = exact
+        ? (i: number, j: number) => (exact[at(i)]! > exact[at(j)]! ? -1 : exact[at(i)]! < exact[at(j)]! ? 1 : 0)
+        : (i: number, j: number) => desc(x.data[at(i)]!, x.data[at(j)]!);
+      const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => cmp(i, j) || i - j);
+      for (let r = 0; r < k; r++) src[obase + r * ost[axis]!] = output === 'values' ? at(order[r]!) : order[r]!;
     },
   );
-  return result(output === 'values' ? x.dtype : 'i32', shape, data);
+  return output === 'values' ? moved(x, shape, src) : result('i32', shape, src);
 }
 
 /** NumPy take along `axis`; indices are clamped to [0, n - 1]. */
 export function gather(x: HostTensor, idx: HostTensor, axis: number, shape: readonly number[]): HostTensor {
   const n = x.shape[axis]!;
-  const data = new Float64Array(shapeSize(shape));
-  if (data.length > 0 && n === 0) throw new EvalError('gather: indexing an empty axis');
+  const src = new Float64Array(shapeSize(shape));
+  if (src.length > 0 && n === 0) throw new EvalError('gather: indexing an empty axis');
   const [st, ist, r] = [strides(x.shape), strides(idx.shape), idx.shape.length];
   forEachIndex(shape, (o, flat) => {
     const t = Math.min(n - 1, Math.max(0, idx.data[flatAt(ist, o.slice(axis, axis + r))]!));
-    data[flat] = x.data[flatAt(st, [...o.slice(0, axis), t, ...o.slice(axis + r)])]!;
+    src[flat] = flatAt(st, [...o.slice(0, axis), t, ...o.slice(axis + r)]);
   });
-  return result(x.dtype, shape, data);
+  return moved(x, shape, src);
 }
 
-/** out = x, then out[i.., idx[j..], k..] += src[i.., j.., k..]; out-of-range indices are dropped. */
-export function scatterAdd(x: HostTensor, idx: HostTensor, src: HostTensor, axis: number): HostTensor {
+/**
+ * out = x, then out[i.., idx[j..], k..] += src[i.., j.., k..] in row-major order of src;
+ * out-of-range indices are dropped. With `rounded`, each float add is rounded to the dtype
+ * (as C stores between adds); i64 adds are exact and wrap.
+ */
+export function scatterAdd(x: HostTensor, idx: HostTensor, src: HostTensor, axis: number, rounded = false): HostTensor {
   const n = x.shape[axis]!;
-  const data = x.data.slice();
   const [st, ist, r] = [strides(x.shape), strides(idx.shape), idx.shape.length];
-  forEachIndex(src.shape, (s, flat) => {
-    const t = idx.data[flatAt(ist, s.slice(axis, axis + r))]!;
-    if (t < 0 || t >= n) return;
-    const at = flatAt(st, [...s.slice(0, axis), t, ...s.slice(axis + r)]);
-    data[at] = isInt(x.dtype) ? intBinary('add', x.dtype, data[at]!, src.data[flat]!) : data[at]! + src.data[flat]!;
-  });
+  const each = (add: (at: number, flat: number) => void): void =>
+    forEachIndex(src.shape, (s, flat) => {
+      const t = idx.data[flatAt(ist, s.slice(axis, axis + r))]!;
+      if (t >= 0 && t < n) add(flatAt(st, [...s.slice(0, axis), t, ...s.slice(axis + r)]), flat);
+    });
+  if (x.dtype === 'i64') {
+    const [out, e] = [i64Of(x).slice(), i64Of(src)];
+    each((at, flat) => (out[at] = BigInt.asIntN(64, out[at]! + e[flat]!)));
+    return i64Tensor(x.shape, out);
+  }
+  const data = x.data.slice();
+  const add = isInt(x.dtype)
+    ? (a: number, b: number) => intBinary('add', x.dtype, a, b)
+    : rounded
+      ? (a: number, b: number) => roundTo(x.dtype, a + b)
+      : (a: number, b: number) => a + b;
+  each((at, flat) => (data[at] = add(data[at]!, src.data[flat]!)));
   return result(x.dtype, x.shape, data);
 }

@@ -1,10 +1,17 @@
-// The reference interpreter of the graph IR: evaluates a graph on host tensors, in float64.
-// It is the oracle the compiled kernels are tested against, so it is written to be obviously
-// correct rather than fast. Semantics per op are in ops.ts and docs/language.md; the
+// The reference interpreter of the graph IR: evaluates a graph on host tensors, computing in
+// float64. It is the oracle the compiled kernels are tested against, so it is written to be
+// obviously correct rather than fast. Semantics per op are in ops.ts and docs/language.md; the
 // interpreter's own choices:
-// - float results are not rounded to their dtype (only `cast` to a float dtype rounds);
-//   constants (`full`, `iota`, the `pad` value) are stored in their dtype;
+// - precision (EvalOptions.precision): 'dtype', the default, rounds every float result to its
+//   dtype (each unary, binary, reduce and einsum node's output; each add of a scatter_add) as
+//   the targets store it, so overflow gives ±Inf where C and ONNX Runtime do: this is the
+//   oracle role (C, ONNX Runtime, `fmc run --target reference`). Sums inside one node are still
+//   accumulated in float64 and rounded once. 'float64' rounds nothing but `cast`: the
+//   high-precision mode for finite-difference gradient checks and the float64 PyTorch oracles
+//   (test/passes, test/oracle), where rounding to f32 would swamp the differences measured;
+// - constants (`full`, `iota`, the `pad` value) are stored in their dtype;
 // - integer results wrap to their width (two's complement), integer `/` and `%` by zero give 0;
+//   i64 is computed exactly in bigint (HostTensor.exact) and wraps at 2^63 as C does;
 // - `random` is uniformStream(seed, key, step): the same numbers at every call of one step.
 
 import { type Dim, dimConst, dimConstValue, dimSolveLinear, dimSubst, dimSymbols, dimToString } from './dims.js';
@@ -14,7 +21,7 @@ import * as K from './interp-ops.js';
 import { EvalError } from './interp-ops.js';
 import { einsum } from './interp-einsum.js';
 import { uniformStream } from './philox.js';
-import { type HostTensor, roundTo, shapeSize } from './value.js';
+import { type HostTensor, i64Of, i64Tensor, roundTo, shapeSize } from './value.js';
 
 export { EvalError } from './interp-ops.js';
 
@@ -23,6 +30,30 @@ export interface Bindings {
   inputs: ReadonlyMap<string, HostTensor>;
   params: ReadonlyMap<string, HostTensor>;
   dims: ReadonlyMap<string, number>;
+}
+
+/**
+ * How float results are computed: 'dtype' rounds each node's float result to its dtype (the
+ * oracle for the targets); 'float64' keeps them unrounded (gradient checks, float64 oracles).
+ */
+export type Precision = 'dtype' | 'float64';
+
+export interface EvalOptions {
+  /** Default 'dtype'. */
+  readonly precision?: Precision;
+  /** Called before each live node is evaluated (progress). */
+  readonly onNode?: (done: number, total: number, n: Node) => void;
+}
+
+/** Ops whose float results are new values (others move, select or already round theirs). */
+const COMPUTING_OPS: ReadonlySet<Node['op']> = new Set(['unary', 'binary', 'reduce', 'einsum']);
+
+/** Rounds a freshly computed float result to its dtype in place. */
+function roundInPlace(t: HostTensor): HostTensor {
+  const d = t.data;
+  if (t.dtype === 'f32') for (let i = 0; i < d.length; i++) d[i] = Math.fround(d[i]!);
+  else for (let i = 0; i < d.length; i++) d[i] = roundTo(t.dtype, d[i]!);
+  return t;
 }
 
 const bindingText = (syms: readonly string[], dims: ReadonlyMap<string, number>): string =>
@@ -123,11 +154,31 @@ function checkTensor(what: string, t: HostTensor, type: TType, dims: ReadonlyMap
     throw new EvalError(`${what} has ${t.data.length} elements for shape [${shape.join(', ')}]`);
   if (!isFloat(t.dtype) && t.data.some((v) => !Object.is(roundTo(t.dtype, v), v + 0)))
     throw new EvalError(`${what} holds a value that is not a ${t.dtype}`);
+  if (t.exact && t.exact.length !== t.data.length)
+    throw new EvalError(`${what} has ${t.exact.length} exact i64 values for ${t.data.length} elements`);
   return t;
 }
 
-/** Evaluates one non-leaf node (anything but `input` and `param`) on its input values. */
-export function evalNode(n: Node, args: readonly HostTensor[], dims: ReadonlyMap<string, number>): HostTensor {
+/**
+ * Evaluates one non-leaf node (anything but `input` and `param`) on its input values; with
+ * precision 'dtype' (the default) a float result is rounded to its dtype.
+ */
+export function evalNode(
+  n: Node,
+  args: readonly HostTensor[],
+  dims: ReadonlyMap<string, number>,
+  precision: Precision = 'dtype',
+): HostTensor {
+  const v = evalRaw(n, args, dims, precision);
+  return precision === 'dtype' && isFloat(v.dtype) && COMPUTING_OPS.has(n.op) ? roundInPlace(v) : v;
+}
+
+function evalRaw(
+  n: Node,
+  args: readonly HostTensor[],
+  dims: ReadonlyMap<string, number>,
+  precision: Precision,
+): HostTensor {
   const shape = concreteShape(n.type.shape, dims);
   const x = args[0]!;
   const int = (d: Dim): number => concreteInt(d, dims);
@@ -160,7 +211,7 @@ export function evalNode(n: Node, args: readonly HostTensor[], dims: ReadonlyMap
     case 'reduce':
       return K.reduce(x, n.args.fn, n.args.axes, n.args.keepdim, shape);
     case 'reshape':
-      return { dtype: x.dtype, shape, data: x.data.slice() };
+      return x.dtype === 'i64' ? i64Tensor(shape, i64Of(x).slice()) : { dtype: x.dtype, shape, data: x.data.slice() };
     case 'permute': {
       const { axes } = n.args;
       return K.remap(x, shape, (o) => x.shape.map((_, i) => o[axes.indexOf(i)]!));
@@ -201,7 +252,7 @@ export function evalNode(n: Node, args: readonly HostTensor[], dims: ReadonlyMap
     case 'gather':
       return K.gather(x, args[1]!, n.args.axis, shape);
     case 'scatter_add':
-      return K.scatterAdd(x, args[1]!, args[2]!, n.args.axis);
+      return K.scatterAdd(x, args[1]!, args[2]!, n.args.axis, precision === 'dtype');
     case 'cast':
       return K.cast(x, n.args.dtype);
     case 'topk':
@@ -214,13 +265,15 @@ export function evalNode(n: Node, args: readonly HostTensor[], dims: ReadonlyMap
 /**
  * Evaluates a graph's live nodes (each once). Dims are bound from the input shapes merged with
  * `b.dims` (see bindDims); a missing input or param, a dtype or shape mismatch or an unbound
- * dim is an EvalError. Returns the outputs by name and the buffer updates by path.
+ * dim is an EvalError. Float results are rounded to their dtype unless `opts.precision` is
+ * 'float64' (see the header). Returns the outputs by name and the buffer updates by path.
  */
 export function evaluate(
   g: Graph,
   b: Bindings,
-  onNode?: (done: number, total: number, n: Node) => void,
+  opts: EvalOptions = {},
 ): { outputs: Map<string, HostTensor>; updates: Map<string, HostTensor> } {
+  const { precision = 'dtype', onNode } = opts;
   for (const n of g.inputs) if (!b.inputs.has(n.args.name)) throw new EvalError(`missing input '${n.args.name}'`);
   const dims = bindDims(g, new Map(g.inputs.map((n) => [n.args.name, b.inputs.get(n.args.name)!.shape])), b.dims);
   const values = new Map<Node, HostTensor>();
@@ -238,6 +291,7 @@ export function evaluate(
         n,
         n.inputs.map((i) => values.get(i)!),
         dims,
+        precision,
       );
     values.set(n, v);
   }

@@ -1,5 +1,7 @@
 // Host tensors as the reference interpreter, initializers and weight files see them: every
-// element as a float64, always holding a value representable in the tensor's dtype.
+// element as a float64, always holding a value representable in the tensor's dtype. An i64
+// tensor may also carry its exact values (`exact`), since a float64 holds integers exactly
+// only within ±2^53; its `data` then holds the nearest float64 of each.
 
 import type { Dtype } from './dtype.js';
 
@@ -9,6 +11,38 @@ export interface HostTensor {
   readonly shape: readonly number[];
   /** Elements in row-major order; each one is exactly representable in `dtype`. */
   readonly data: Float64Array;
+  /**
+   * i64 only, optional: the exact values, of which `data` holds the nearest float64s. Without
+   * it an i64 tensor's values are its `data`'s (see i64Of). The interpreter sets it on every
+   * i64 value it computes; the safetensors reader on every I64 tensor it reads.
+   */
+  readonly exact?: BigInt64Array;
+}
+
+export const I64_MIN = -(1n << 63n);
+export const I64_MAX = (1n << 63n) - 1n;
+
+/** The i64 a float64 stands for: truncated toward zero, saturated (2^63 is INT64_MAX's nearest float64), NaN and ±Inf as 0. */
+export function i64FromNumber(x: number): bigint {
+  if (!Number.isFinite(x)) return 0n;
+  if (x >= 2 ** 63) return I64_MAX;
+  if (x <= -(2 ** 63)) return I64_MIN;
+  return BigInt(Math.trunc(x));
+}
+
+/** The exact values of an i64 tensor: its `exact` when present, else its float64 values as i64s. */
+export function i64Of(t: HostTensor): BigInt64Array {
+  if (t.exact && t.exact.length === t.data.length) return t.exact;
+  const out = new BigInt64Array(t.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = i64FromNumber(t.data[i]!);
+  return out;
+}
+
+/** An i64 host tensor of exact values (`data` holds their nearest float64s). */
+export function i64Tensor(shape: readonly number[], exact: BigInt64Array): HostTensor {
+  const data = new Float64Array(exact.length);
+  for (let i = 0; i < data.length; i++) data[i] = Number(exact[i]!);
+  return { dtype: 'i64', shape: [...shape], data, exact };
 }
 
 export const shapeSize = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -90,9 +124,10 @@ function roundEven(x: number): number {
 const INT_RANGE: Partial<Record<Dtype, number>> = { i4: 4, i8: 8, i32: 32 };
 
 /**
- * x as the dtype stores it: floats rounded to nearest even; integers truncated toward
- * zero and wrapped to their width (two's complement; i64 is kept exact only within ±2^53);
- * bool is 0 or 1. NaN becomes 0 for integers.
+ * x as the dtype stores it: floats rounded to nearest even; integers truncated toward zero
+ * and wrapped to their width (two's complement), except i64, which as a float64 is only
+ * saturated to ±2^63 (exact i64 arithmetic is in bigint: see HostTensor.exact); bool is 0 or
+ * 1. NaN becomes 0 for integers.
  */
 export function roundTo(dtype: Dtype, x: number): number {
   switch (dtype) {
@@ -105,7 +140,7 @@ export function roundTo(dtype: Dtype, x: number): number {
     case 'bool':
       return x !== 0 && !Number.isNaN(x) ? 1 : 0;
     case 'i64':
-      return Number.isFinite(x) ? Math.trunc(x) + 0 : 0;
+      return Number.isFinite(x) ? Math.min(2 ** 63, Math.max(-(2 ** 63), Math.trunc(x))) + 0 : 0;
     default: {
       if (!Number.isFinite(x)) return 0;
       const bits = INT_RANGE[dtype]!;

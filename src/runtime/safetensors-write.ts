@@ -67,7 +67,12 @@ export function writeSafetensors(
   view.setBigUint64(0, BigInt(n), true);
   out.set(json, 8);
   out.fill(0x20, 8 + json.length, 8 + n);
-  items.forEach(({ t }, i) => encodeInto(view, 8 + n + at[i]!, t.dtype, t.data));
+  items.forEach(({ t, count }, i) => {
+    // An i64 tensor's exact values when it has them (its float64s lose bits beyond ±2^53).
+    if (t.dtype === 'i64' && t.exact instanceof BigInt64Array && t.exact.length === count)
+      for (let k = 0; k < count; k++) view.setBigInt64(8 + n + at[i]! + 8 * k, t.exact[k]!, true);
+    else encodeInto(view, 8 + n + at[i]!, t.dtype, t.data);
+  });
   return out;
 }
 

@@ -15,9 +15,10 @@
 //    tensors may share an offset), nothing after the last one;
 //  - BOOL bytes must be 0 or 1.
 // Limits of the mapping: fmc's `i4` has no safetensors dtype and is written as I8, one value a
-// byte (so it reads back as `i8`); I64 values beyond ±2^53 are rounded to the nearest float64,
-// and the writer saturates values beyond the i64 range (so INT64_MAX, read as 2^63, writes back
-// as itself); other safetensors dtypes (F64, U8, F8_*, …) are errors. The reader returns tensors
+// byte (so it reads back as `i8`); I64 tensors are read with their exact values
+// (HostTensor.exact) beside the nearest float64s, and written from them when present (else the
+// writer saturates float64s beyond the i64 range, so INT64_MAX's nearest, 2^63, writes back as
+// INT64_MAX); other safetensors dtypes (F64, U8, F8_*, …) are errors. The reader returns tensors
 // in data order; the writer sorts names by their UTF-8 bytes and lays data out in that order, so
 // equal inputs give equal bytes.
 
@@ -114,7 +115,11 @@ export function readSafetensors(bytes: Uint8Array, what?: string, hooks?: ReadHo
       const b = bytes[dataStart + e.begin + at];
       throw bad(`tensor ${quote(e.name)}: BOOL element ${at} is byte ${b}, not 0 or 1`);
     }
-    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data });
+    if (e.dtype === 'i64') {
+      const exact = new BigInt64Array(e.count);
+      for (let i = 0; i < e.count; i++) exact[i] = view.getBigInt64(dataStart + e.begin + 8 * i, true);
+      tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data, exact });
+    } else tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data });
   }
   return { tensors, metadata };
 }

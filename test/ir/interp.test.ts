@@ -34,8 +34,10 @@ class Fed extends Builder {
       updates,
     );
   }
+  /** The kernels' own float64 semantics: float results unrounded (the dtype rounding is tested in test/hardening). */
   run(out: Node, dims = none): HostTensor {
-    return evaluate(this.close([out]), { inputs: this.feeds, params: new Map(), dims }).outputs.get('y0')!;
+    const b = { inputs: this.feeds, params: new Map(), dims };
+    return evaluate(this.close([out]), b, { precision: 'float64' }).outputs.get('y0')!;
   }
 }
 

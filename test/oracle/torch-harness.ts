@@ -188,7 +188,8 @@ export function runFmc(
   weights: ReadonlyMap<string, HostTensor>,
   dims: ReadonlyMap<string, number>,
 ): Map<string, HostTensor> {
-  return evaluate(g, { inputs, params: weights, dims }).outputs;
+  // Compared with PyTorch in float64: the unrounded mode.
+  return evaluate(g, { inputs, params: weights, dims }, { precision: 'float64' }).outputs;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 
 import { Builder } from '../../src/ir/build.js';
 import type { Graph, Node } from '../../src/ir/graph.js';
-import { evaluate } from '../../src/ir/interp.js';
+import { type EvalOptions, evaluate } from '../../src/ir/interp.js';
 import type { Hints } from '../../src/ir/module.js';
 import type { HostTensor } from '../../src/ir/value.js';
 import { gradientGraph, gradName } from '../../src/passes/autodiff/index.js';
@@ -46,9 +46,12 @@ export interface CheckResult {
   readonly worst: number;
 }
 
+/** Finite differences need the interpreter's unrounded float64 mode (f32 rounding would swamp them). */
+const F64: EvalOptions = { precision: 'float64' };
+
 /** The scalar loss of `g` (its only output must be a scalar). */
 function lossOf(g: Graph, f: Feeds, params: ReadonlyMap<string, HostTensor>): number {
-  const out = evaluate(g, { inputs: f.inputs ?? new Map(), params, dims: f.dims ?? new Map() }).outputs;
+  const out = evaluate(g, { inputs: f.inputs ?? new Map(), params, dims: f.dims ?? new Map() }, F64).outputs;
   return out.get(g.outputs[0]!.name)!.data[0]!;
 }
 
@@ -62,7 +65,11 @@ export function gradCheck(
   opts: { seed?: number; eps?: number; wrt?: readonly string[]; hints?: Hints } = {},
 ): CheckResult {
   const gg = gradientGraph(g, { wrt: opts.wrt, hints: opts.hints });
-  const outs = evaluate(gg, { inputs: f.inputs ?? new Map(), params: f.params, dims: f.dims ?? new Map() }).outputs;
+  const outs = evaluate(
+    gg,
+    { inputs: f.inputs ?? new Map(), params: f.params, dims: f.dims ?? new Map() },
+    F64,
+  ).outputs;
   const grads = new Map<string, HostTensor>();
   for (const [name, t] of outs) if (name.startsWith('grad.')) grads.set(name.slice(5), t);
   const r = rng(opts.seed ?? 7);

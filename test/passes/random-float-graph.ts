@@ -432,7 +432,7 @@ interface Probe {
 }
 
 function probe(fg: FloatGraph, params: ReadonlyMap<string, HostTensor>): Probe {
-  const out = evaluate(fg.probe, { inputs: fg.inputs, params, dims: DIMS }).outputs;
+  const out = evaluate(fg.probe, { inputs: fg.inputs, params, dims: DIMS }, { precision: 'float64' }).outputs;
   return {
     loss: out.get('loss')!.data[0]!,
     magnitude: out.get('magnitude')!.data[0]!,
@@ -495,7 +495,7 @@ export function checkFloatGraph(choices: readonly number[]): Outcome {
   const reliable = (TOL / 10) * Math.max(1e-3, Math.abs(numeric));
   const rounding = (Math.max(...all.map((q) => q.magnitude)) * 2 ** -52) / STEPS[0]!;
   if (Math.abs(numeric - coarse) > reliable || rounding > reliable) return 'unstable';
-  const grads = evaluate(gg, { inputs: fg.inputs, params, dims: DIMS }).outputs;
+  const grads = evaluate(gg, { inputs: fg.inputs, params, dims: DIMS }, { precision: 'float64' }).outputs;
   let analytic = 0;
   for (const [path, v] of dirs) {
     const g = grads.get(gradName(path))!;
