@@ -33,6 +33,8 @@ export function compileForCli(io: Io, file: string, o: CliCompileOptions): Compi
   const set = parseSet(o.set);
   try {
     return compileModel(file, {
+      // FILE is a path whatever its name, as the reference target reads it (never source text).
+      isPath: true,
       set,
       model: o.model,
       fns: [o.fn ?? 'forward'],
