@@ -1,0 +1,116 @@
+// Checkpoint files (src/runtime/checkpoint.ts): what a save writes and keeps, a temporary file
+// left by a killed writer, a damaged newest checkpoint passed over for the one before, and
+// every malformed file a clear CheckpointError naming it. And the trainer's own checks on
+// load: another model, another seed or other overrides leave its state untouched.
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compileTrainer } from '../../src/api/train.js';
+import { hostTensor } from '../../src/ir/value.js';
+import {
+  CheckpointError,
+  checkpointName,
+  listCheckpoints,
+  loadCheckpoint,
+  readCheckpoint,
+  saveCheckpoint,
+} from '../../src/runtime/checkpoint.js';
+import { defaultTrainConfig } from '../../src/runtime/schedule.js';
+import { writeSafetensors } from '../../src/runtime/safetensors-write.js';
+import { Tensor } from '../../src/runtime/tensor.js';
+import { smallModelFile } from '../models/small-models.js';
+
+const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'fmc-ckpt-'));
+const info = (updates: number) => ({
+  model: 'M',
+  counters: { micro: 2 * updates, updates },
+  seed: 0,
+  config: defaultTrainConfig(),
+  set: {},
+  extra: { note: `step ${updates}` },
+});
+const tensors = (v: number) => new Map([['w', hostTensor('f32', [2, 2], [v, v + 1, v + 2, v + 3])]]);
+
+describe('checkpoint files', () => {
+  it('saves atomically, keeps the newest K, and reads back what was saved', () => {
+    const dir = tmp();
+    for (const s of [1, 2, 3, 4, 5]) saveCheckpoint(dir, tensors(s), info(s), 3);
+    expect(listCheckpoints(dir)).toEqual([3, 4, 5].map(checkpointName));
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    const c = loadCheckpoint(dir);
+    expect(c.path).toBe(path.join(dir, 'step-00000005.safetensors'));
+    expect(c.info.counters).toEqual({ micro: 10, updates: 5 });
+    expect(c.info.extra).toEqual({ note: 'step 5' });
+    expect(c.info.format).toBe('fmc-checkpoint-1');
+    expect([...c.tensors.get('w')!.data]).toEqual([5, 6, 7, 8]);
+    expect(c.skipped).toEqual([]);
+  });
+
+  it("removes a dead writer's temporary file at the next save", () => {
+    const dir = tmp();
+    const stale = path.join(dir, `.${checkpointName(7)}.999999999.tmp`);
+    fs.writeFileSync(stale, 'half a checkpoint');
+    saveCheckpoint(dir, tensors(1), info(1));
+    expect(fs.existsSync(stale)).toBe(false);
+    expect(listCheckpoints(dir)).toEqual([checkpointName(1)]);
+  });
+
+  it('passes over a damaged newest checkpoint, saying why, and errs when none reads', () => {
+    const dir = tmp();
+    saveCheckpoint(dir, tensors(1), info(1));
+    saveCheckpoint(dir, tensors(2), info(2));
+    const newest = path.join(dir, checkpointName(2));
+    const bytes = fs.readFileSync(newest);
+    fs.writeFileSync(newest, bytes.subarray(0, bytes.length - 5));
+    const c = loadCheckpoint(dir);
+    expect(c.info.counters.updates).toBe(1);
+    expect(c.skipped).toHaveLength(1);
+    expect(c.skipped[0]).toContain(newest);
+    fs.writeFileSync(path.join(dir, checkpointName(1)), 'junk');
+    expect(() => loadCheckpoint(dir)).toThrow(/no checkpoint could be read/);
+    expect(() => loadCheckpoint(tmp())).toThrow(/no checkpoint \(step-\*\.safetensors\) in the folder/);
+  });
+
+  it('names the file of a safetensors file that is not an fmc checkpoint, or a bad record', () => {
+    const dir = tmp();
+    const plain = path.join(dir, checkpointName(3));
+    fs.writeFileSync(plain, writeSafetensors(tensors(0)));
+    expect(() => readCheckpoint(plain)).toThrow(`${plain}: not an fmc checkpoint (no "fmc.checkpoint" metadata)`);
+    fs.writeFileSync(plain, writeSafetensors(tensors(0), { 'fmc.checkpoint': '{"format":"fmc-checkpoint-1"}' }));
+    expect(() => readCheckpoint(plain)).toThrow(/checkpoint record is malformed/);
+    fs.writeFileSync(plain, writeSafetensors(tensors(0), { 'fmc.checkpoint': '{not json' }));
+    expect(() => readCheckpoint(plain)).toThrow(CheckpointError);
+  });
+
+  it("the trainer refuses another model's, seed's or overrides' checkpoint and keeps its state", () => {
+    const file = smallModelFile('mlp', { pixels: 8, hidden1: 8, hidden2: 4, p_drop: 0 });
+    const make = (seed: number, set?: Record<string, number>) =>
+      compileTrainer(file, { seed, ...(set ? { set } : {}), train: { optimizer: 'adam', lr: 0.01 } }).trainer;
+    const a = make(1);
+    const batch = {
+      images: new Tensor(
+        'f32',
+        new Float32Array(16).map((_, i) => Math.sin(i)),
+        [2, 8],
+      ),
+      labels: new Tensor('i32', Int32Array.of(1, 3), [2]),
+    };
+    a.step(batch);
+    const dir = tmp();
+    a.save(dir);
+    const before = (t: typeof a) => [...t.state().get('fc1.w')!.data];
+    const other = make(2);
+    const mine = before(other);
+    expect(() => other.load(dir)).toThrow(/written by a run with seed 1, this one has 2/);
+    expect(before(other)).toEqual(mine);
+    const wider = make(1, { hidden1: 12 });
+    expect(() => wider.load(dir)).toThrow(/written with hyperparameters \{\}/);
+    const fresh = make(1);
+    fresh.load(dir);
+    expect(before(fresh)).toEqual(before(a));
+    expect(fresh.counters).toEqual(a.counters);
+    expect(fresh.step(batch).loss).toBe(a.step(batch).loss);
+  }, 60_000);
+});
