@@ -229,3 +229,35 @@ describe('fmc train', () => {
     });
   });
 });
+
+describe('fmc train on a terminal', () => {
+  it('shows a progress line (step, bar, loss, samples/s, ETA) and prints evaluations above it', async () => {
+    const { trainCommand } = await import('../../src/cli/train.js');
+    const status: string[] = [];
+    let err = '';
+    let out = '';
+    const io = {
+      out: (s: string) => (out += s),
+      err: (s: string) => (err += s),
+      color: false,
+      progress: (s: string) => void status.push(s),
+    };
+    const code = await trainCommand(io, 'models/mlp.fm', {
+      data: 'iris',
+      set: ['pixels=4', 'classes=3', 'hidden1=32', 'hidden2=16'],
+      steps: '40',
+      batch: '16',
+      evalEvery: '20',
+      out: at('tty'),
+    });
+    expect(code).toBe(0);
+    const steps = status.filter((s) => s.startsWith('step '));
+    expect(steps).toHaveLength(40);
+    expect(steps[19]).toMatch(/^step 20\/40 \[=+> +\] loss \d+\.\d{4} \| [\d,]+ samples\/s \| ETA \d+s$/);
+    expect(steps[39]).toMatch(/^step 40\/40 \[=+>\] /);
+    expect(err).toMatch(/fmc: step 20: validation loss \d+\.\d{4}, accuracy \d+\.\d{2}%/);
+    // On a terminal, steps are not JSON lines on stdout.
+    expect(out).toBe('');
+    expect(status.at(-1)).toBe('');
+  }, 60_000);
+});
