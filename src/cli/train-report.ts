@@ -120,6 +120,7 @@ export class Progress {
 /** `1h02m`, `3m05s`, `12s`. */
 export function duration(secs: number): string {
   if (!Number.isFinite(secs)) return '?';
+  if (secs < 10) return `${secs.toFixed(1)}s`;
   const s = Math.round(secs);
   if (s >= 3600) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
   if (s >= 60) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;

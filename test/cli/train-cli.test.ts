@@ -253,7 +253,7 @@ describe('fmc train on a terminal', () => {
     expect(code).toBe(0);
     const steps = status.filter((s) => s.startsWith('step '));
     expect(steps).toHaveLength(40);
-    expect(steps[19]).toMatch(/^step 20\/40 \[=+> +\] loss \d+\.\d{4} \| [\d,]+ samples\/s \| ETA \d+s$/);
+    expect(steps[19]).toMatch(/^step 20\/40 \[=+> +\] loss \d+\.\d{4} \| [\d,]+ samples\/s \| ETA \d+(\.\d)?s$/);
     expect(steps[39]).toMatch(/^step 40\/40 \[=+>\] /);
     expect(err).toMatch(/fmc: step 20: validation loss \d+\.\d{4}, accuracy \d+\.\d{2}%/);
     // On a terminal, steps are not JSON lines on stdout.
