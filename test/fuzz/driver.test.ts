@@ -1,0 +1,38 @@
+// The fuzzer's own parts: the generator is deterministic, the comparison catches a wrong
+// value, and the shrinker reduces a failing program to what the failure needs.
+
+import { describe, expect, it } from 'vitest';
+import { generate, printProgram } from './gen.js';
+import { F32_TOL, compare } from './pipeline.js';
+import { shrink } from './shrink.js';
+
+describe('fuzzer parts', () => {
+  it('one seed, one program', () => {
+    for (const seed of [1, 77, 123456]) expect(printProgram(generate(seed))).toBe(printProgram(generate(seed)));
+    expect(printProgram(generate(1))).not.toBe(printProgram(generate(2)));
+  });
+
+  it('compares at the tolerance, integers exactly, NaN only against NaN', () => {
+    const t = (dtype: 'f32' | 'i32', data: number[]) => ({
+      dtype,
+      shape: [data.length],
+      data: Float64Array.from(data),
+    });
+    expect(compare('x', t('f32', [1, 2]), t('f32', [1.0005, 2]), F32_TOL)).toEqual([]);
+    expect(compare('x', t('f32', [1, 2]), t('f32', [1.01, 2]), F32_TOL)).toHaveLength(1);
+    expect(compare('x', t('f32', [NaN]), t('f32', [1]), F32_TOL)).toHaveLength(1);
+    expect(compare('x', t('i32', [3]), t('i32', [4]), F32_TOL)).toHaveLength(1);
+  });
+
+  it('shrinks to the statements a failure needs', async () => {
+    // A synthetic failure: "the program calls einsum".
+    const seed = [...Array(200).keys()].find((s) => printProgram(generate(s)).includes('einsum('))!;
+    const p = generate(seed);
+    const fail = { kind: 'crash' as const, stage: 'c-run' as const, message: 'einsum' };
+    const r = await shrink(p, fail, async (q) => (printProgram(q).includes('einsum(') ? [fail] : []), 60_000);
+    const before = printProgram(p).split('\n').length;
+    const after = printProgram(r.program);
+    expect(after).toContain('einsum(');
+    expect(after.split('\n').length).toBeLessThan(before);
+  });
+});

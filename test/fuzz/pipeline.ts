@@ -1,0 +1,346 @@
+// One fuzz case through the whole pipeline: check (no diagnostics expected), lowering of every
+// model function (lowerFile), the C target's pass pipeline (inference, and grad where a
+// function returns a float scalar), the reference interpreter, and the C target, whose
+// outputs, gradients and buffer updates are compared with the reference at the documented
+// tolerances (f32: rtol 1e-3, atol 1e-4 through whole programs; integers and bools exactly;
+// programs that compute in f16/bf16 somewhere at those formats' tolerances). A graph is
+// compared only where every reference output is finite (NNSmith-style); others are counted as
+// skipped.
+//
+// The C stage is batched: the functions of many cases are lowered to plans whose kernels are
+// renamed and rendered into one C file, built once through the compile cache.
+
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { renderC } from '../../src/codegen/c.js';
+import { renderDiagnostic } from '../../src/frontend/diagnostics.js';
+import { lowerFile } from '../../src/frontend/lower.js';
+import { type Host, nodeHost } from '../../src/frontend/program.js';
+import { type Dtype, isFloat } from '../../src/ir/dtype.js';
+import type { Graph } from '../../src/ir/graph.js';
+import { concreteShape, evaluate } from '../../src/ir/interp.js';
+import type { Kernel } from '../../src/ir/kernel.js';
+import { printGraph } from '../../src/ir/print.js';
+import { type HostTensor, roundTo } from '../../src/ir/value.js';
+import { lowerGraph } from '../../src/kernels/lower.js';
+import type { Plan } from '../../src/kernels/plan.js';
+import { compileC } from '../../src/runtime/cache.js';
+import { piped, seededWeights, weightBuffers } from '../../src/runtime/compile.js';
+import { Executable } from '../../src/runtime/executable.js';
+import { native } from '../../src/runtime/native.js';
+import { Tensor, fromHost, toHost, typedArray } from '../../src/runtime/tensor.js';
+import { type FuzzProgram, printProgram } from './gen.js';
+import { Rng } from './rng.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..').replace(/\/dist$/, '');
+
+/** The fuzzer's private compile cache (the test and `npm run fuzz` share it). */
+export const CACHE_DIR = path.join(os.tmpdir(), `fmc-fuzz-${process.getuid?.() ?? 'user'}`);
+
+export type Stage = 'check' | 'lower' | 'passes' | 'reference' | 'c-lower' | 'c-compile' | 'c-run' | 'compare';
+export type FailureKind = 'diagnostic' | 'crash' | 'hang' | 'mismatch';
+
+export interface Failure {
+  readonly kind: FailureKind;
+  readonly stage: Stage;
+  /** The compiled function (`loss_grad`), where one is concerned. */
+  readonly fn?: string;
+  readonly message: string;
+}
+
+export interface Tol {
+  readonly rtol: number;
+  readonly atol: number;
+}
+/** Whole programs, f32 (docs/ir.md). */
+export const F32_TOL: Tol = { rtol: 1e-3, atol: 1e-4 };
+/** Programs that compute in f16 (short chains round every node on the reference, fused in f32 on C). */
+export const F16_TOL: Tol = { rtol: 1e-2, atol: 1e-2 };
+export const BF16_TOL: Tol = { rtol: 5e-2, atol: 5e-2 };
+
+type Ref = { outputs: Map<string, HostTensor>; updates: Map<string, HostTensor> };
+
+/** One call of a compiled function: the reference's values at a binding of the dims. */
+interface Run {
+  readonly dims: Map<string, number>;
+  readonly inputs: Map<string, HostTensor>;
+  /** The params and buffers as this call sees them (earlier calls' `set` updates applied). */
+  readonly params: Map<string, HostTensor>;
+  readonly ref: Ref;
+}
+
+interface GraphCase {
+  readonly fn: string;
+  readonly graph: Graph;
+  /** The initial params and buffers. */
+  readonly params: Map<string, HostTensor>;
+  /** One call, or two where the function has dim variables (the second at `dims2`, same executable). */
+  readonly runs: Run[];
+}
+
+export interface Prepared {
+  readonly program: FuzzProgram;
+  readonly text: string;
+  /** Graphs whose reference is finite, to compare on C. */
+  readonly graphs: GraphCase[];
+  readonly failures: Failure[];
+  /** Graphs left out because a reference output is not finite. */
+  nonFinite: number;
+  /** Graphs compared on C. */
+  compared: number;
+  readonly tol: Tol;
+}
+
+export type OnStage = (stage: Stage) => void;
+
+/** A host that serves the program from memory and everything else (std) from disk. */
+function memHost(abs: string, text: string): Host {
+  const bytes = Buffer.from(text, 'utf8');
+  return { read: (p) => (p === abs ? bytes : nodeHost.read(p)), display: (p) => path.relative(ROOT, p) };
+}
+
+const errorText = (e: unknown): string =>
+  e instanceof Error ? `${e.name}: ${e.message}\n${(e.stack ?? '').split('\n').slice(1, 8).join('\n')}` : String(e);
+
+/** Inputs drawn from the program's ranges (floats uniform, integers uniform, bools 0/1). */
+function drawInputs(
+  p: FuzzProgram,
+  fn: string,
+  g: Graph,
+  dims: ReadonlyMap<string, number>,
+  call: number,
+): Map<string, HostTensor> {
+  const out = new Map<string, HostTensor>();
+  for (const n of g.inputs) {
+    const { name, dtype } = n.args;
+    const spec = p.inputs[`${fn}.${name}`] ?? { lo: -1, hi: 1 };
+    const shape = concreteShape(n.args.shape, dims);
+    const r = new Rng(p.seed, `input:${fn}:${name}:${call}`);
+    const size = shape.reduce((a, b) => a * b, 1);
+    const data = new Float64Array(size);
+    for (let i = 0; i < size; i++) {
+      if (isFloat(dtype)) data[i] = roundTo(dtype, spec.lo + (spec.hi - spec.lo) * r.float());
+      else data[i] = r.range(spec.lo, spec.hi);
+    }
+    out.set(name, { dtype, shape, data });
+  }
+  return out;
+}
+
+function finite(r: Ref): boolean {
+  for (const t of [...r.outputs.values(), ...r.updates.values()])
+    if (isFloat(t.dtype) && !t.data.every((x) => Number.isFinite(x))) return false;
+  return true;
+}
+
+/** The front half of a case: check, lower, passes, reference. Failures are recorded, never thrown. */
+export function prepare(p: FuzzProgram, onStage: OnStage = () => {}): Prepared {
+  const text = printProgram(p);
+  const tol = p.lowp === 'bf16' ? BF16_TOL : p.lowp === 'f16' ? F16_TOL : F32_TOL;
+  const out: Prepared = { program: p, text, graphs: [], failures: [], nonFinite: 0, compared: 0, tol };
+  const file = path.join(ROOT, `fuzz-${p.seed}.fm`);
+  const host = memHost(file, text);
+  let stage: Stage = 'check';
+  let fn: string | undefined;
+  try {
+    const dims = new Map(Object.entries(p.dims));
+    const dims2 = new Map(Object.entries(p.dims2));
+    for (const f of p.model.fns) {
+      fn = f.name;
+      // lowerFile checks the program first (its diagnostics are the check stage's) and then
+      // lowers (FM08xx: the lowering stage's).
+      stage = 'check';
+      onStage(stage);
+      const r = lowerFile(file, { fn: f.name }, host);
+      stage = 'lower';
+      if (!r.ok) {
+        const lookup = (x: string) => r.program.source(x);
+        const errors = r.diagnostics.filter((d) => d.severity === 'error');
+        out.failures.push({
+          kind: 'diagnostic',
+          stage: errors.some((d) => d.code.startsWith('FM08')) ? 'lower' : 'check',
+          fn: f.name,
+          message: errors.map((d) => renderDiagnostic(d, lookup)).join('\n'),
+        });
+        return out;
+      }
+      const l = r.lowered;
+      const scalar = l.graph.outputs.length === 1 && l.graph.outputs[0]!.node.type.shape.length === 0;
+      const floatOut = scalar && isFloat(l.graph.outputs[0]!.node.type.dtype);
+      const modes = floatOut ? (['inference', 'grad'] as const) : (['inference'] as const);
+      const params = seededWeights(l, p.seed, dims);
+      const bindings = l.graph.dims.length > 0 ? [dims, dims2] : [dims];
+      const inputs = bindings.map((b, k) => drawInputs(p, f.name, l.graph, b, k));
+      for (const mode of modes) {
+        stage = 'passes';
+        fn = mode === 'grad' ? `${f.name}_grad` : f.name;
+        onStage(stage);
+        const m = piped(l, { mode });
+        stage = 'reference';
+        onStage(stage);
+        const runs: Run[] = [];
+        let now = params;
+        for (const [k, b] of bindings.entries()) {
+          const ref = evaluate(m.graph, { inputs: inputs[k]!, params: now, dims: b });
+          runs.push({ dims: b, inputs: inputs[k]!, params: now, ref });
+          now = new Map([...now, ...ref.updates]);
+        }
+        if (runs.every((x) => finite(x.ref))) out.graphs.push({ fn, graph: m.graph, params, runs });
+        else out.nonFinite++;
+      }
+    }
+  } catch (e) {
+    out.failures.push({ kind: 'crash', stage, ...(fn ? { fn } : {}), message: errorText(e) });
+  }
+  return out;
+}
+
+export interface COptions {
+  readonly cacheDir: string;
+  readonly onStage?: (seed: number, stage: Stage) => void;
+  /** Kernel threads (default 1: deterministic and cheap on small tensors). */
+  readonly threads?: number;
+}
+
+/** The C half of a batch of cases: build one library for all their graphs, run and compare. */
+export function runC(cases: readonly Prepared[], opts: COptions): void {
+  const live = cases.filter((c) => c.graphs.length > 0);
+  if (live.length === 0) return;
+  const plans: { c: Prepared; g: GraphCase; plan: Plan }[] = [];
+  for (const c of live) {
+    opts.onStage?.(c.program.seed, 'c-lower');
+    const ok: { c: Prepared; g: GraphCase; plan: Plan }[] = [];
+    try {
+      for (const g of c.graphs) ok.push({ c, g, plan: lowerGraph(g.graph) });
+      plans.push(...ok);
+    } catch (e) {
+      c.failures.push({ kind: 'crash', stage: 'c-lower', fn: c.graphs[ok.length]?.fn, message: errorText(e) });
+    }
+  }
+  if (plans.length === 0) return;
+  const kernels: Kernel[] = [];
+  const merged = plans.map(({ plan }, gi) => {
+    const base = kernels.length;
+    for (const k of plan.kernels) kernels.push({ ...k, name: `g${gi}_${k.name}` });
+    return { ...plan, launches: plan.launches.map((l) => ({ ...l, kernel: l.kernel + base })) };
+  });
+  const seeds = [...new Set(plans.map((x) => x.c.program.seed))];
+  let lib;
+  try {
+    for (const s of seeds) opts.onStage?.(s, 'c-compile');
+    const source = renderC(kernels, `fmc fuzz ${seeds.join(' ')}`);
+    const built = compileC(source, { cacheDir: opts.cacheDir });
+    lib = native().loadLibrary(built.path);
+    if (lib.kernelCount !== kernels.length)
+      throw new Error(`library has ${lib.kernelCount} kernels, expected ${kernels.length}`);
+    lib.setThreads(opts.threads ?? 1);
+  } catch (e) {
+    const owners = [...new Set(plans.map((x) => x.c))];
+    if (owners.length > 1) {
+      for (const c of owners) runC([c], opts);
+      return;
+    }
+    owners[0]!.failures.push({ kind: 'crash', stage: 'c-compile', message: errorText(e) });
+    return;
+  }
+  plans.forEach(({ c, g }, i) => {
+    opts.onStage?.(c.program.seed, 'c-run');
+    try {
+      const weights = weightBuffers(g.params);
+      const exe = new Executable(merged[i]!, lib, weights);
+      for (const [k, run] of g.runs.entries()) {
+        const problems = callAndCompare(exe, weights, g.graph, run, c.tol);
+        if (problems.length > 0) {
+          const at =
+            g.runs.length > 1
+              ? ` (call ${k + 1} of ${g.runs.length}, dims ${JSON.stringify(Object.fromEntries(run.dims))})`
+              : '';
+          c.failures.push({
+            kind: 'mismatch',
+            stage: 'compare',
+            fn: g.fn,
+            message: `${problems.join('\n')}${at}\n--- IR ---\n${printGraph(g.graph)}`,
+          });
+          break;
+        }
+      }
+      c.compared++;
+    } catch (e) {
+      c.failures.push({ kind: 'crash', stage: 'c-run', fn: g.fn, message: errorText(e) });
+    }
+  });
+}
+
+/** Calls `exe` at a run's binding and compares outputs and buffer updates with the reference. */
+function callAndCompare(exe: Executable, weights: Map<string, ArrayBuffer>, g: Graph, run: Run, tol: Tol): string[] {
+  const feeds = Object.fromEntries([...run.inputs].map(([k, t]) => [k, fromHost(t)]));
+  const got = exe.run(feeds, { dims: Object.fromEntries(run.dims) });
+  // A second chance against the unrounded reference (C fuses f16/bf16 chains in f32), computed when needed.
+  let alt: Ref | undefined;
+  const check = (
+    what: string,
+    t: HostTensor,
+    want: HostTensor,
+    altOf: (r: Ref) => HostTensor | undefined,
+  ): string[] => {
+    const first = compare(what, t, want, tol);
+    if (first.length === 0 || !isFloat(want.dtype)) return first;
+    alt ??= evaluate(g, { inputs: run.inputs, params: run.params, dims: run.dims }, { precision: 'float64' });
+    return compare(what, t, want, tol, altOf(alt));
+  };
+  const problems: string[] = [];
+  for (const o of g.outputs) {
+    const t = got[o.name];
+    if (!t) problems.push(`output '${o.name}' missing`);
+    else
+      problems.push(
+        ...check(`output '${o.name}'`, toHost(t), run.ref.outputs.get(o.name)!, (r) => r.outputs.get(o.name)),
+      );
+  }
+  // Updates: the weight buffer now holds the new value (the last update of a path wins).
+  for (const p of new Set(g.updates.map((u) => u.path))) {
+    const want = run.ref.updates.get(p)!;
+    const t = new Tensor(want.dtype, typedArray(want.dtype, want.data.length, weights.get(p)!, 0).slice(), [
+      ...want.shape,
+    ]);
+    problems.push(...check(`update '${p}'`, toHost(t), want, (r) => r.updates.get(p)));
+  }
+  return problems;
+}
+
+const fmt = (x: number): string => (Object.is(x, -0) ? '-0' : String(x));
+
+/** C against the reference: same dtype and shape; integers and bools exactly; floats within tol (or equal after rounding). */
+export function compare(what: string, got: HostTensor, want: HostTensor, tol: Tol, alt?: HostTensor): string[] {
+  if (got.dtype !== want.dtype) return [`${what}: dtype ${got.dtype}, reference ${want.dtype}`];
+  if (got.shape.length !== want.shape.length || got.shape.some((d, k) => d !== want.shape[k]))
+    return [`${what}: shape [${got.shape.join(', ')}], reference [${want.shape.join(', ')}]`];
+  const float = isFloat(want.dtype);
+  const bad: string[] = [];
+  let count = 0;
+  for (let k = 0; k < want.data.length; k++) {
+    const a = got.data[k]!;
+    const close = (e: number): boolean => {
+      if (!float) return a === e;
+      if (Number.isNaN(e)) return Number.isNaN(a);
+      if (Number.isNaN(a)) return false;
+      if (a === roundTo(want.dtype as Dtype, e)) return true;
+      if (!Number.isFinite(e) || !Number.isFinite(a)) return a === e;
+      return Math.abs(a - e) <= tol.atol + tol.rtol * Math.abs(e);
+    };
+    if (!close(want.data[k]!) && !(alt && close(alt.data[k]!))) {
+      count++;
+      if (bad.length < 6) bad.push(`[${k}] C ${fmt(a)} vs reference ${fmt(want.data[k]!)}`);
+    }
+  }
+  return count === 0
+    ? []
+    : [`${what} (${want.dtype}[${want.shape.join(', ')}]): ${count} mismatches: ${bad.join('; ')}`];
+}
+
+/** Prepares and runs one case on its own (the shrinker's oracle). */
+export function runCase(p: FuzzProgram, opts: COptions): Prepared {
+  const c = prepare(p);
+  if (c.failures.length === 0) runC([c], opts);
+  return c;
+}
