@@ -11,14 +11,15 @@ import type { Graph } from '../ir/graph.js';
 import { initParam } from '../ir/init.js';
 import type { Mode } from '../passes/pass.js';
 import { runPipeline } from '../passes/pipeline.js';
-import type { HostTensor } from '../ir/value.js';
+import { type HostTensor, shapeSize } from '../ir/value.js';
 import { lowerGraph } from '../kernels/lower.js';
 import type { Plan } from '../kernels/plan.js';
 import { type CCompileOptions, compileC, fmcVersion, verifyArtifact } from './cache.js';
 import { Executable } from './executable.js';
 import { native } from './native.js';
 import { PlanFormatError, planToJson } from './plan-json.js';
-import { ELEMENT_BYTES, fromHost } from './tensor.js';
+import { storeInto, toStored } from './safetensors-codec.js';
+import { ELEMENT_BYTES } from './tensor.js';
 
 export interface BuildOptions extends CCompileOptions {
   /** OpenMP threads of the kernels (default: the OpenMP default, one per core). */
@@ -104,19 +105,24 @@ export function buildExecutable(
   return new Executable(fn.plan, loaded, weights);
 }
 
-/** Persistent weight buffers (64-byte aligned) from host tensors, by path. */
+/**
+ * Persistent weight buffers (64-byte aligned) from host tensors, by path: each written in place
+ * (storeInto: a tensor read from a file is copied as stored, never through its float64s).
+ */
 export function weightBuffers(values: ReadonlyMap<string, HostTensor>): Map<string, ArrayBuffer> {
   const out = new Map<string, ArrayBuffer>();
   for (const [path, t] of values) {
-    const data = fromHost(t).data;
-    const buf = native().alignedBuffer(data.length * ELEMENT_BYTES[t.dtype]);
-    new Uint8Array(buf).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    const buf = native().alignedBuffer(shapeSize(t.shape) * ELEMENT_BYTES[t.dtype]);
+    storeInto(t, new Uint8Array(buf));
     out.set(path, buf);
   }
   return out;
 }
 
-/** Seeded initial values of every param and buffer of a lowered model. */
+/**
+ * Seeded initial values of every param and buffer of a lowered model, each held in its dtype's
+ * storage (toStored) once drawn, so only one param at a time takes 8 bytes an element.
+ */
 export function seededWeights(l: Lowered, seed: number, dims: ReadonlyMap<string, number>): Map<string, HostTensor> {
-  return new Map(l.params.map((p) => [p.path, initParam(p, dims, seed)]));
+  return new Map(l.params.map((p) => [p.path, toStored(initParam(p, dims, seed))]));
 }

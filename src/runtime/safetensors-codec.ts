@@ -2,7 +2,7 @@
 // little-endian element encodings, and message helpers.
 
 import type { Dtype } from '../ir/dtype.js';
-import { bf16Bits, bitsToBf16, bitsToF16, f16Bits, roundTo } from '../ir/value.js';
+import { type HostTensor, bf16Bits, bitsToBf16, bitsToF16, f16Bits, roundTo, shapeSize } from '../ir/value.js';
 
 /** The format's own limit on the header's size. */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -161,4 +161,82 @@ export function encodeInto(view: DataView, at: number, dtype: Dtype, data: Array
       for (let i = 0; i < n; i++) view.setUint8(at + i, roundTo('bool', data[i]!));
       break;
   }
+}
+
+/** The stored bytes of tensors made by storedTensor whose values nobody has read yet. */
+const STORED = new WeakMap<HostTensor, Uint8Array>();
+
+/**
+ * A host tensor over `bytes`, its elements in the safetensors encoding of `dtype` (little-endian;
+ * i4 one value a byte, as the runtime's Tensor stores them too), which must hold valid values
+ * (BOOL bytes 0 or 1). `data` (and an i64 tensor's `exact`) are decoded on first use, so a
+ * tensor that only goes on to the runtime's weight buffers never takes 8 bytes an element.
+ */
+export function storedTensor(dtype: Dtype, shape: readonly number[], bytes: Uint8Array): HostTensor {
+  const count = bytes.length / ST_ELEMENT_BYTES[dtype];
+  let data: Float64Array | undefined;
+  let exact: BigInt64Array | undefined;
+  const view = (): DataView => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const t = {} as HostTensor;
+  const values = (): Float64Array => {
+    if (!data) {
+      // Whoever reads the values may change them: from now on they, not the bytes, are the tensor.
+      STORED.delete(t);
+      data = new Float64Array(count);
+      decodeInto(view(), 0, dtype, data);
+    }
+    return data;
+  };
+  Object.defineProperties(t, {
+    dtype: { value: dtype, enumerable: true },
+    shape: { value: [...shape], enumerable: true },
+    data: { get: values, enumerable: true },
+  });
+  if (dtype === 'i64')
+    Object.defineProperty(t, 'exact', {
+      enumerable: true,
+      get: (): BigInt64Array => {
+        if (!exact) {
+          values();
+          exact = new BigInt64Array(count);
+          const v = view();
+          for (let i = 0; i < count; i++) exact[i] = v.getBigInt64(8 * i, true);
+        }
+        return exact;
+      },
+    });
+  STORED.set(t, bytes);
+  return t;
+}
+
+/**
+ * The bytes of a storedTensor (the runtime's storage of its dtype) while nobody has read its
+ * values, else undefined: what a weight buffer can copy as it is.
+ */
+export const storedBytes = (t: HostTensor): Uint8Array | undefined => STORED.get(t);
+
+/**
+ * Writes `t`'s elements into `out` in the safetensors encoding of its dtype (which is also the
+ * runtime's storage): a storedTensor's bytes as they are, an i64 tensor's `exact` values when
+ * it has them, else its float64s as encodeInto converts them. `out` holds exactly the tensor.
+ */
+export function storeInto(t: HostTensor, out: Uint8Array): void {
+  const stored = storedBytes(t);
+  if (stored) return out.set(stored);
+  const n = shapeSize(t.shape);
+  if (t.dtype === 'f32' && out.byteOffset % 4 === 0) return new Float32Array(out.buffer, out.byteOffset, n).set(t.data);
+  if (t.dtype === 'i64' && t.exact instanceof BigInt64Array && t.exact.length === n && out.byteOffset % 8 === 0)
+    return new BigInt64Array(out.buffer, out.byteOffset, n).set(t.exact);
+  encodeInto(new DataView(out.buffer, out.byteOffset, out.byteLength), 0, t.dtype, t.data);
+}
+
+/**
+ * `t` held as a storedTensor: its values in its dtype's storage (4 bytes an f32 rather than 8),
+ * decoded again if they are read. For weights on their way to the runtime's buffers.
+ */
+export function toStored(t: HostTensor): HostTensor {
+  if (storedBytes(t)) return t;
+  const bytes = new Uint8Array(shapeSize(t.shape) * ST_ELEMENT_BYTES[t.dtype]);
+  storeInto(t, bytes);
+  return storedTensor(t.dtype, t.shape, bytes);
 }

@@ -9,6 +9,9 @@
 //    before any tensor is: the reader allocates the header text (N ≤ min(100 MB, file size)
 //    bytes) and one Float64Array per tensor with no more elements than the tensor's data has
 //    bytes, so header bytes + tensor elements ≤ file size (the float64s take 8 bytes each);
+//    readSafetensorsFile reads the file in pieces instead of whole (files over 2 GiB too) and
+//    keeps each tensor's bytes as stored, decoding its float64s only when they are read, so a
+//    file bound for the runtime's weight buffers costs its own size, not 8 bytes an element;
 //  - the header is parsed by safetensors-json.ts, which rejects duplicate keys (JSON.parse keeps
 //    the last), lone surrogates and deep nesting, and keeps numbers as text;
 //  - the tensors' byte ranges must tile the data buffer exactly: no gaps, no overlaps (empty
@@ -23,7 +26,7 @@
 // equal inputs give equal bytes.
 
 import { randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Dtype } from '../ir/dtype.js';
 import type { HostTensor } from '../ir/value.js';
@@ -36,6 +39,7 @@ import {
   decodeInto,
   quote,
   showShape,
+  storedTensor,
 } from './safetensors-codec.js';
 import { JsonNumber, JsonSyntaxError, parseHeaderJson, type JsonValue } from './safetensors-json.js';
 import { writeSafetensors } from './safetensors-write.js';
@@ -51,7 +55,8 @@ export interface SafetensorsContents {
 export interface ReadHooks {
   /**
    * Called just before the reader allocates storage sized by the file: `units` header bytes
-   * decoded to a string, or tensor elements for a Float64Array of `bytes` bytes.
+   * decoded to a string, or tensor elements in `bytes` bytes (a Float64Array for
+   * readSafetensors, the stored bytes for readSafetensorsFile).
    */
   onAllocate?(kind: 'header' | 'tensor', units: number, bytes: number): void;
 }
@@ -74,40 +79,13 @@ interface Entry {
 /** Reads a safetensors file held in `bytes`; `what` (usually the path) prefixes error messages. */
 export function readSafetensors(bytes: Uint8Array, what?: string, hooks?: ReadHooks): SafetensorsContents {
   const bad: Fail = (detail) => new SafetensorsError(`safetensors: ${detail}`, what);
-  if (bytes.length < 8) throw bad(`file is ${bytes.length} bytes, shorter than the 8-byte header size`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const claimed = view.getBigUint64(0, true);
-  if (claimed > BigInt(MAX_HEADER_BYTES)) {
-    throw bad(`header size ${claimed} exceeds the format's limit of ${MAX_HEADER_BYTES} bytes`);
-  }
-  const n = Number(claimed);
-  if (n > bytes.length - 8) throw bad(`header size ${n} exceeds the ${bytes.length - 8} bytes after the size field`);
+  const n = headerSize(bytes.length, bytes.length >= 8 ? view.getBigUint64(0, true) : 0n, bad);
   hooks?.onAllocate?.('header', n, 2 * n);
-  let text: string;
-  try {
-    text = UTF8.decode(bytes.subarray(8, 8 + n));
-  } catch {
-    throw bad('header is not valid UTF-8');
-  }
-  if (!text.startsWith('{')) throw bad('header does not start with "{" (it must be a JSON object)');
-  let json: JsonValue;
-  try {
-    json = parseHeaderJson(text);
-  } catch (e) {
-    if (e instanceof JsonSyntaxError) throw bad(`header is not valid JSON: ${e.message}`);
-    throw e;
-  }
-  if (!(json instanceof Map)) throw bad('header is not a JSON object');
   const dataStart = 8 + n;
-  const dataLen = bytes.length - dataStart;
-  const metadata: Record<string, string> = {};
-  const entries: Entry[] = [];
-  for (const [name, v] of json) {
-    if (name === '__metadata__') readMetadata(v, metadata, bad);
-    else entries.push(readEntry(name, v, dataLen, bad));
-  }
+  const { entries, metadata } = parseHeader(bytes.subarray(8, 8 + n), bytes.length - dataStart, bad);
   const tensors = new Map<string, HostTensor>();
-  for (const e of checkLayout(entries, dataLen, bad)) {
+  for (const e of entries) {
     hooks?.onAllocate?.('tensor', e.count, 8 * e.count);
     const data = new Float64Array(e.count);
     const at = decodeInto(view, dataStart + e.begin, e.dtype, data);
@@ -122,6 +100,47 @@ export function readSafetensors(bytes: Uint8Array, what?: string, hooks?: ReadHo
     } else tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data });
   }
   return { tensors, metadata };
+}
+
+/** The header size a file of `fileBytes` bytes claims (`claimed`), checked against the format and the file. */
+function headerSize(fileBytes: number, claimed: bigint, bad: Fail): number {
+  if (fileBytes < 8) throw bad(`file is ${fileBytes} bytes, shorter than the 8-byte header size`);
+  if (claimed > BigInt(MAX_HEADER_BYTES)) {
+    throw bad(`header size ${claimed} exceeds the format's limit of ${MAX_HEADER_BYTES} bytes`);
+  }
+  const n = Number(claimed);
+  if (n > fileBytes - 8) throw bad(`header size ${n} exceeds the ${fileBytes - 8} bytes after the size field`);
+  return n;
+}
+
+/** The header's tensors (checked against a data buffer of `dataLen` bytes), in data order, and its metadata. */
+function parseHeader(
+  header: Uint8Array,
+  dataLen: number,
+  bad: Fail,
+): { entries: Entry[]; metadata: Record<string, string> } {
+  let text: string;
+  try {
+    text = UTF8.decode(header);
+  } catch {
+    throw bad('header is not valid UTF-8');
+  }
+  if (!text.startsWith('{')) throw bad('header does not start with "{" (it must be a JSON object)');
+  let json: JsonValue;
+  try {
+    json = parseHeaderJson(text);
+  } catch (e) {
+    if (e instanceof JsonSyntaxError) throw bad(`header is not valid JSON: ${e.message}`);
+    throw e;
+  }
+  if (!(json instanceof Map)) throw bad('header is not a JSON object');
+  const metadata: Record<string, string> = {};
+  const entries: Entry[] = [];
+  for (const [name, v] of json) {
+    if (name === '__metadata__') readMetadata(v, metadata, bad);
+    else entries.push(readEntry(name, v, dataLen, bad));
+  }
+  return { entries: checkLayout(entries, dataLen, bad), metadata };
 }
 
 function readMetadata(v: JsonValue, out: Record<string, string>, bad: Fail): void {
@@ -214,18 +233,67 @@ function show(v: JsonValue): string {
   return String(v);
 }
 
-/** Reads a safetensors file; every error, including the file system's, is a SafetensorsError naming `path`. */
+/** The most bytes one read asks for (a read may return fewer); larger reads were no faster, and 1 GiB ones far slower. */
+const READ_CHUNK = 16 << 20;
+
+/**
+ * Reads a safetensors file; every error, including the file system's, is a SafetensorsError
+ * naming `path`. The file is read in pieces, never whole (so files over 2 GiB read too): the
+ * header, then each tensor's bytes into a buffer of its own, checked (BOOL bytes) and kept as
+ * stored (see storedTensor: `data` is decoded on first use). Memory: the file's data size, plus
+ * 8 bytes an element of the tensors whose values are read.
+ */
 export function readSafetensorsFile(path: string, hooks?: ReadHooks): SafetensorsContents {
-  let bytes: Uint8Array;
+  const bad: Fail = (detail) => new SafetensorsError(`safetensors: ${detail}`, path);
+  const io = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof SafetensorsError) throw e;
+      throw new SafetensorsError(`safetensors: cannot read the file: ${errorText(e)}`, path, { cause: e });
+    }
+  };
+  // Non-blocking, so that opening a FIFO does not wait for a writer (fstat then refuses it).
+  const fd = io(() => openSync(path, constants.O_RDONLY | constants.O_NONBLOCK));
   try {
-    // Only regular files: a device such as /dev/zero would be read forever.
-    if (!statSync(path).isFile()) throw new SafetensorsError('safetensors: not a regular file', path);
-    bytes = readFileSync(path);
-  } catch (e) {
-    if (e instanceof SafetensorsError) throw e;
-    throw new SafetensorsError(`safetensors: cannot read the file: ${errorText(e)}`, path, { cause: e });
+    const size = io(() => {
+      // Only regular files: a device such as /dev/zero would be read forever.
+      const st = fstatSync(fd);
+      if (!st.isFile()) throw new SafetensorsError('safetensors: not a regular file', path);
+      return st.size;
+    });
+    const read = (into: Uint8Array, position: number): void =>
+      io(() => {
+        for (let done = 0; done < into.length;) {
+          const got = readSync(fd, into, done, Math.min(READ_CHUNK, into.length - done), position + done);
+          if (got === 0) throw bad(`the file ended at byte ${position + done} while being read (it shrank?)`);
+          done += got;
+        }
+      });
+    const head = new Uint8Array(Math.min(8, size));
+    read(head, 0);
+    const claimed = size >= 8 ? new DataView(head.buffer).getBigUint64(0, true) : 0n;
+    const n = headerSize(size, claimed, bad);
+    hooks?.onAllocate?.('header', n, 2 * n);
+    const header = new Uint8Array(n);
+    read(header, 8);
+    const dataStart = 8 + n;
+    const { entries, metadata } = parseHeader(header, size - dataStart, bad);
+    const tensors = new Map<string, HostTensor>();
+    for (const e of entries) {
+      hooks?.onAllocate?.('tensor', e.count, e.end - e.begin);
+      const bytes = new Uint8Array(e.end - e.begin);
+      read(bytes, dataStart + e.begin);
+      if (e.dtype === 'bool') {
+        const at = bytes.findIndex((b) => b > 1);
+        if (at >= 0) throw bad(`tensor ${quote(e.name)}: BOOL element ${at} is byte ${bytes[at]}, not 0 or 1`);
+      }
+      tensors.set(e.name, storedTensor(e.dtype, e.shape, bytes));
+    }
+    return { tensors, metadata };
+  } finally {
+    closeSync(fd);
   }
-  return readSafetensors(bytes, path, hooks);
 }
 
 /**
