@@ -7,7 +7,7 @@ import type * as A from './ast.js';
 import { checkFiles } from './check.js';
 import { instantiate } from './checker/blocks.js';
 import { Checker } from './checker/context.js';
-import { Lowering, LoweringError, nodeOf } from './checker/emit.js';
+import { Lowering, LoweringBudget, LoweringError, nodeOf } from './checker/emit.js';
 import { checkFnBody, evalSignature, instantiatePattern } from './checker/functions.js';
 import { newUnifier } from './checker/calls.js';
 import { type HParamSet, prepareOverrides } from './checker/overrides.js';
@@ -51,7 +51,7 @@ export function lowerFile(file: string, options: LowerOptions = {}, host: Host =
   if (!root) return { ok: false, diagnostics, program };
   const models = root.parse.ast.items.filter((i): i is A.BlockDecl => i.kind === 'Block' && i.isModel);
   const fileSpan = { file: root.path, start: 0, end: 0 };
-  const fail = (code: 'FM0800' | 'FM0801' | 'FM0802', span: Span, args: string[]): LowerResult => ({
+  const fail = (code: 'FM0800' | 'FM0801' | 'FM0802' | 'FM0803', span: Span, args: string[]): LowerResult => ({
     ok: false,
     diagnostics: [diag(code, span, args)],
     program,
@@ -79,6 +79,8 @@ export function lowerFile(file: string, options: LowerOptions = {}, host: Host =
     }
     return { ok: true, lowered, program };
   } catch (e) {
+    if (e instanceof LoweringBudget)
+      return fail('FM0803', e.span ?? decl.name.span, [decl.name.name, e.message, String(e.limit)]);
     if (e instanceof LoweringError) return fail('FM0800', e.span ?? decl.name.span, [decl.name.name, e.message]);
     throw e;
   }

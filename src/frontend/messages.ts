@@ -44,6 +44,10 @@ export const MESSAGES = {
   FM0313: 'hyperparameter `{0}` needs a type or a default value',
   FM0314: 'cannot set `{0}`: {1}',
   FM0315: 'invalid value for `{0}` (--set): {1}',
+  FM0316: 'integer overflow: {0} does not fit in 64 bits',
+  FM0317: '{0} has {1} block instances, more than the limit of {2}',
+  FM0318: 'calls nested {0} deep ({1}), more than the limit of {2}',
+  FM0319: 'a call of `{0}` inlines {1} calls, more than the limit of {2}',
   // ---- FM04xx: dtypes and shapes
   FM0400: 'cannot broadcast {0} with {1}: dim {2} vs {3}',
   FM0401: 'dtype mismatch: {0} vs {1}',
@@ -71,6 +75,8 @@ export const MESSAGES = {
   FM0423: 'cannot set `{0}`: {1}',
   FM0424: 'statement after `return` is never reached',
   FM0425: 'cannot concatenate {0} and {1} along axis {2}: {3}',
+  FM0426: 'a tensor of rank {0}: the most axes a tensor may have is {1}',
+  FM0427: '{0} has {1} elements, more than the limit of {2}',
   // ---- FM05xx: annotations
   FM0500: 'unknown annotation `@{0}`',
   FM0501: '`@{0}` cannot be used on {1}',
@@ -95,6 +101,7 @@ export const MESSAGES = {
   FM0800: 'cannot compile `{0}`: {1}',
   FM0801: '{0}: {1}; its models: {2}',
   FM0802: 'model `{0}` has no function `{1}`; its functions: {2}',
+  FM0803: 'cannot compile `{0}`: {1} (the limit is {2})',
   // ---- FM9xxx: the compiler itself
   FM9999: 'internal compiler error: {0}. This is a bug in fmc; please report it with the file that caused it',
 } as const;

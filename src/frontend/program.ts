@@ -100,6 +100,8 @@ function decode(displayPath: string, bytes: Uint8Array): { text: string; diagnos
 const parseCache = new Map<string, ParseResult>();
 const PARSE_CACHE_SIZE = 256;
 
+const imports = (m: Module): A.ImportDecl[] => m.parse.ast.items.filter((i): i is A.ImportDecl => i.kind === 'Import');
+
 function cachedParse(display: string, text: string): ParseResult {
   const key = `${display}\0${text}`;
   const hit = parseCache.get(key);
@@ -144,14 +146,64 @@ export class Program {
 
   /** Adds a root file from text (for tests and the language server). */
   addText(abs: string, text: string): Module {
-    const m = this.fromText(abs, text);
+    const m = this.resolveAll(this.fromText(abs, text));
     this.roots.push(m);
     return m;
   }
 
+  /** Reads, parses and declares a file and, depth first, every file it imports. */
   private load(abs: string, from: Span | undefined): Module | undefined {
     const existing = this.modules.get(abs);
     if (existing) return existing;
+    const m = this.readModule(abs, from);
+    return m && this.resolveAll(m);
+  }
+
+  /**
+   * Resolves the imports of a new module and, depth first, of every new module they load,
+   * in the order a recursive descent would, but with an explicit stack: a chain of
+   * thousands of imports must not overflow the call stack.
+   */
+  private resolveAll(root: Module): Module {
+    const stack: { m: Module; items: Iterator<A.ImportDecl>; pending?: A.ImportDecl; target?: Module }[] = [];
+    const push = (m: Module): void => {
+      stack.push({ m, items: imports(m)[Symbol.iterator]() });
+    };
+    push(root);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (top.pending) {
+        // The import's module is resolved now (or was already being resolved: a cycle).
+        this.bindImport(top.m, top.pending, top.target);
+        top.pending = undefined;
+        top.target = undefined;
+      }
+      const next = top.items.next();
+      if (next.done) {
+        stack.pop();
+        continue;
+      }
+      const item = next.value;
+      if (item.path === '') {
+        if (!top.m.broken) this.diagnostics.push(diag('FM0202', item.pathSpan, ['']));
+        top.m.incomplete = true;
+        continue;
+      }
+      const abs = this.resolvePath(item.path, top.m.abs);
+      top.pending = item;
+      const known = this.modules.get(abs);
+      if (known) {
+        top.target = known;
+        continue;
+      }
+      top.target = this.readModule(abs, item.pathSpan);
+      if (top.target) push(top.target);
+    }
+    return root;
+  }
+
+  /** Reads, parses and declares a file, without resolving its imports. */
+  private readModule(abs: string, from: Span | undefined): Module | undefined {
     const display = this.host.display(abs);
     const read = this.host.read(abs);
     const size = read instanceof Uint8Array ? read.length : 'tooLarge' in read ? read.tooLarge : 0;
@@ -193,6 +245,7 @@ export class Program {
     return { path: src.path, abs, parse, own: new Map(), names: new Map(), broken: true };
   }
 
+  /** Parses and declares a file, without resolving its imports. */
   private fromText(abs: string, text: string): Module {
     const display = this.host.display(abs);
     const parse = cachedParse(display, text);
@@ -209,7 +262,6 @@ export class Program {
     this.modules.set(abs, m);
     this.byPath.set(display, m);
     this.declare(m);
-    this.resolveImports(m);
     return m;
   }
 
@@ -235,49 +287,40 @@ export class Program {
     return base.endsWith('.fm') ? base : `${base}.fm`;
   }
 
-  private resolveImports(m: Module): void {
-    for (const item of m.parse.ast.items) {
-      if (item.kind !== 'Import') continue;
-      if (item.path === '') {
-        if (!m.broken) this.diagnostics.push(diag('FM0202', item.pathSpan, ['']));
-        m.incomplete = true;
-        continue;
-      }
-      const abs = this.resolvePath(item.path, m.abs);
-      const target = this.load(abs, item.pathSpan);
-      if (!target) {
-        const stdNames = fs.existsSync(STD_DIR)
-          ? fs
-              .readdirSync(STD_DIR)
-              .filter((f) => f.endsWith('.fm'))
-              .map((f) => `std/${f.slice(0, -3)}`)
-          : [];
-        const s = suggest(item.path, stdNames);
+  /** Binds the names of one import of `m`; `target` is its module, undefined when it failed to load. */
+  private bindImport(m: Module, item: A.ImportDecl, target: Module | undefined): void {
+    if (!target) {
+      const stdNames = fs.existsSync(STD_DIR)
+        ? fs
+            .readdirSync(STD_DIR)
+            .filter((f) => f.endsWith('.fm'))
+            .map((f) => `std/${f.slice(0, -3)}`)
+        : [];
+      const s = suggest(item.path, stdNames);
+      this.diagnostics.push(
+        diag('FM0202', item.pathSpan, [item.path], { help: s ? `did you mean \`${s}\`?` : undefined }),
+      );
+      m.incomplete = true;
+      return;
+    }
+    if (target.broken) m.broken = true;
+    const selected =
+      item.names ?? [...target.own.keys()].map((name) => ({ kind: 'Ident' as const, name, span: item.span }));
+    for (const id of selected) {
+      const decl = target.own.get(id.name);
+      if (!decl) {
+        const s = suggest(id.name, target.own.keys());
         this.diagnostics.push(
-          diag('FM0202', item.pathSpan, [item.path], { help: s ? `did you mean \`${s}\`?` : undefined }),
+          diag('FM0204', id.span, [item.path, id.name], { help: s ? `did you mean \`${s}\`?` : undefined }),
         );
-        m.incomplete = true;
         continue;
       }
-      if (target.broken) m.broken = true;
-      const selected =
-        item.names ?? [...target.own.keys()].map((name) => ({ kind: 'Ident' as const, name, span: item.span }));
-      for (const id of selected) {
-        const decl = target.own.get(id.name);
-        if (!decl) {
-          const s = suggest(id.name, target.own.keys());
-          this.diagnostics.push(
-            diag('FM0204', id.span, [item.path, id.name], { help: s ? `did you mean \`${s}\`?` : undefined }),
-          );
-          continue;
-        }
-        if (m.own.has(id.name)) continue; // own declarations shadow imports
-        const prev = m.names.get(id.name);
-        if (prev && 'decl' in prev && prev.decl !== decl) {
-          m.names.set(id.name, { ambiguous: [prev.module, target.path] });
-        } else if (!prev) {
-          m.names.set(id.name, { decl, module: target.path });
-        }
+      if (m.own.has(id.name)) continue; // own declarations shadow imports
+      const prev = m.names.get(id.name);
+      if (prev && 'decl' in prev && prev.decl !== decl) {
+        m.names.set(id.name, { ambiguous: [prev.module, target.path] });
+      } else if (!prev) {
+        m.names.set(id.name, { decl, module: target.path });
       }
     }
   }
@@ -308,28 +351,40 @@ export class Program {
     return this.stdNames.get(name);
   }
 
-  /** Reports every import cycle once, at the import that closes it. */
+  /** Reports every import cycle once, at the import that closes it (depth first, with an explicit stack). */
   checkCycles(): void {
     const state = new Map<string, 'active' | 'done'>();
     const stack: string[] = [];
-    const visit = (m: Module) => {
+    const frames: { m: Module; items: Iterator<A.ImportDecl> }[] = [];
+    const enter = (m: Module): void => {
       state.set(m.abs, 'active');
       stack.push(m.abs);
-      for (const item of m.parse.ast.items) {
-        if (item.kind !== 'Import' || item.path === '') continue;
-        const abs = this.resolvePath(item.path, m.abs);
+      frames.push({ m, items: imports(m)[Symbol.iterator]() });
+    };
+    for (const root of this.modules.values()) {
+      if (state.has(root.abs)) continue;
+      enter(root);
+      while (frames.length > 0) {
+        const top = frames[frames.length - 1]!;
+        const next = top.items.next();
+        if (next.done) {
+          frames.pop();
+          stack.pop();
+          state.set(top.m.abs, 'done');
+          continue;
+        }
+        const item = next.value;
+        if (item.path === '') continue;
+        const abs = this.resolvePath(item.path, top.m.abs);
         const target = this.modules.get(abs);
         if (!target) continue;
         if (state.get(abs) === 'active') {
-          const cycle = stack.slice(stack.indexOf(abs)).map((a) => this.modules.get(a)!.path);
+          const cycle = stack.slice(stack.indexOf(abs)).map((p) => this.modules.get(p)!.path);
           this.diagnostics.push(diag('FM0203', item.pathSpan, [[...cycle, target.path].join(' → ')]));
         } else if (!state.has(abs)) {
-          visit(target);
+          enter(target);
         }
       }
-      stack.pop();
-      state.set(m.abs, 'done');
-    };
-    for (const m of this.modules.values()) if (!state.has(m.abs)) visit(m);
+    }
   }
 }

@@ -47,6 +47,11 @@ export interface BlockInstance {
   readonly label: string;
   /** Set when a `require` failed: uses of the instance are then not checked further. */
   failed?: boolean;
+  /**
+   * Block instances in this one, itself included, every instance of a `repeat` or `stack`
+   * counted, as far as its members are checked; Infinity once FM0317 was reported for it.
+   */
+  size?: number;
 }
 
 export interface ChildRef {

@@ -20,6 +20,9 @@
 type Q = { readonly n: bigint; readonly d: bigint };
 
 const abs = (x: bigint): bigint => (x < 0n ? -x : x);
+const I64_MAX = (1n << 63n) - 1n;
+const qStr = (a: Q): string => (a.d === 1n ? `${a.n}` : `${a.n}/${a.d}`);
+
 const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? abs(a) : gcd(b, a % b));
 function q(n: bigint, d = 1n): Q {
   if (d === 0n) throw new RangeError('dim division by zero');
@@ -32,7 +35,6 @@ const qMul = (a: Q, b: Q): Q => q(a.n * b.n, a.d * b.d);
 const qDiv = (a: Q, b: Q): Q => q(a.n * b.d, a.d * b.n);
 const qTrunc = (a: Q): bigint => a.n / a.d; // bigint division truncates
 const qFloor = (a: Q): bigint => qTrunc(a) - (a.n < 0n && a.n % a.d !== 0n ? 1n : 0n);
-const qStr = (a: Q): string => (a.d === 1n ? `${a.n}` : `${a.n}/${a.d}`);
 
 // ---------- representation ----------
 
@@ -294,6 +296,25 @@ export function dimIsInteger(a: Dim): boolean | undefined {
   const c = constOf(a);
   if (c) return c.d === 1n;
   return isIntPoly(a) ? true : undefined;
+}
+
+/**
+ * The first constant or coefficient (numerator or denominator, inside atoms too) beyond
+ * the 64-bit integers, as text; undefined when all fit. The algebra itself is exact at any
+ * size; the checker bounds compile-time values with this, as the targets compute in int64.
+ */
+export function dimBeyondI64(a: Dim): string | undefined {
+  for (const t of a.terms) {
+    const { n, d } = t.coef;
+    if (n > I64_MAX || n < -I64_MAX - 1n || d > I64_MAX) return qStr(t.coef);
+    for (const f of t.factors) {
+      for (const x of f.atom?.args ?? []) {
+        const r = dimBeyondI64(x);
+        if (r !== undefined) return r;
+      }
+    }
+  }
+  return undefined;
 }
 
 /** All symbol names, sorted, including those inside opaque atoms. */

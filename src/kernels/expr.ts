@@ -210,16 +210,30 @@ function concatAt(f: Fuser, kb: KernelBuilder, n: NodeOf<'concat'>, idx: readonl
     offsets.push(off);
     off = add(off, kb.dim(x.type.shape[axis]!));
   }
-  let e: KExpr | undefined;
-  for (let p = n.inputs.length - 1; p >= 0; p--) {
-    const part = n.inputs[p]!;
-    const j = idx.map((v, k) => (k === axis ? ix('-', v, offsets[p]!) : v));
-    const val = f.at(kb, part, j);
-    e =
-      e === undefined ? val : select(cmp('<', idx[axis]!, add(offsets[p]!, kb.dim(part.type.shape[axis]!))), val, e, t);
-  }
-  return e!;
+  // Parts [lo, hi): a chain of selects, the last part untested; a long list is first split
+  // in halves (a balanced tree of tests), so that thousands of parts stay shallow.
+  const parts = (lo: number, hi: number): KExpr => {
+    if (hi - lo > CONCAT_CHAIN) {
+      const mid = (lo + hi) >> 1;
+      return select(cmp('<', idx[axis]!, offsets[mid]!), parts(lo, mid), parts(mid, hi), t);
+    }
+    let e: KExpr | undefined;
+    for (let p = hi - 1; p >= lo; p--) {
+      const part = n.inputs[p]!;
+      const j = idx.map((v, k) => (k === axis ? ix('-', v, offsets[p]!) : v));
+      const val = f.at(kb, part, j);
+      e =
+        e === undefined
+          ? val
+          : select(cmp('<', idx[axis]!, add(offsets[p]!, kb.dim(part.type.shape[axis]!))), val, e, t);
+    }
+    return e!;
+  };
+  return parts(0, n.inputs.length);
 }
+
+/** The most parts of a `concat` tested one after another; more are split in halves first. */
+const CONCAT_CHAIN = 16;
 
 /**
  * Splits two shapes of equal size into aligned runs [in axes) ↔ [out axes) of equal

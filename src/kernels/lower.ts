@@ -27,6 +27,13 @@ import { scatterAddKernel, topkKernel } from './select.js';
 const ALWAYS = new Set(['input', 'param', 'einsum', 'reduce', 'topk', 'scatter_add']);
 const CONST = new Set(['full', 'iota', 'dim']);
 const MOVEMENT = new Set(['reshape', 'permute', 'expand', 'slice', 'window', 'pad']);
+/**
+ * The most ops fused into one element expression along a chain of inputs. A longer chain
+ * (thousands of `let`s, each used once) gets a buffer every this many ops, so kernel
+ * expressions stay shallow: the expression trees are walked recursively here and in the C
+ * renderer, and C compilers limit nesting too. No model comes near it.
+ */
+export const MAX_FUSED_DEPTH = 64;
 
 /** Which nodes get a buffer. */
 function chooseMaterialized(live: readonly Node[], roots: readonly Node[]): Set<Node> {
@@ -36,9 +43,15 @@ function chooseMaterialized(live: readonly Node[], roots: readonly Node[]): Set<
   const cheap = (n: Node): boolean =>
     !m.has(n) && (CONST.has(n.op) || (MOVEMENT.has(n.op) && (m.has(n.inputs[0]!) || cheap(n.inputs[0]!))));
   const isView = (n: Node): boolean => m.has(n) || cheap(n);
+  // Fused ops along the deepest chain of inputs of each node that is not materialized.
+  const depth = new Map<Node, number>();
   for (const n of live) {
     if (ALWAYS.has(n.op)) m.add(n);
     else if ((uses.get(n) ?? 0) > 1 && !cheap(n)) m.add(n);
+    let d = 1;
+    for (const i of n.inputs) if (!m.has(i)) d = Math.max(d, (depth.get(i) ?? 0) + 1);
+    if (d >= MAX_FUSED_DEPTH) m.add(n);
+    depth.set(n, d);
     // Operands read many times get a buffer; under movement ops (a convolution's pad and
     // window) the buffer goes below them, so the window stays a view and is not copied.
     if (n.op === 'einsum' || n.op === 'topk')

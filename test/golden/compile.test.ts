@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/main.js';
 import type { Io } from '../../src/cli/io.js';
+import { BUDGETS } from '../../src/frontend/checker/limits.js';
 import { lowerFile } from '../../src/frontend/lower.js';
 import { MESSAGES } from '../../src/frontend/messages.js';
 import { printGraph } from '../../src/ir/print.js';
@@ -14,6 +15,8 @@ import { expectGolden, ROOT } from './golden.js';
 const CASES = path.join(ROOT, 'test', 'golden', 'compile');
 /** Extra arguments per case (the default is a plain `fmc run FILE`). */
 const ARGS: Record<string, string[]> = { 'no-such-fn.fm': ['--fn', 'decode'] };
+/** Lowering budgets lowered for a case, so that it reaches them in milliseconds. */
+const CASE_BUDGETS: Record<string, Partial<typeof BUDGETS>> = { 'graph-node-budget.fm': { graphNodes: 2000 } };
 
 async function fmc(args: string[]): Promise<{ text: string; code: number }> {
   let text = '';
@@ -33,7 +36,11 @@ const seen = new Set<string>();
 describe('golden compile errors (fmc run)', () => {
   for (const f of fs.readdirSync(CASES).filter((x) => x.endsWith('.fm')).sort()) {
     it(f, async () => {
-      const { text, code } = await fmc(['run', path.relative(ROOT, path.join(CASES, f)), ...(ARGS[f] ?? [])]);
+      const saved = { ...BUDGETS };
+      Object.assign(BUDGETS, CASE_BUDGETS[f] ?? {});
+      const { text, code } = await fmc(['run', path.relative(ROOT, path.join(CASES, f)), ...(ARGS[f] ?? [])]).finally(
+        () => Object.assign(BUDGETS, saved),
+      );
       for (const m of text.matchAll(/ error (FM\d{4}):/g)) seen.add(m[1]!);
       expect(code).toBe(1);
       expectGolden(`compile/${f.replace(/\.fm$/, '.txt')}`, text);

@@ -4,7 +4,7 @@
 
 import type * as A from '../ast.js';
 import { note, suggest } from '../diagnostics.js';
-import { type Dim, dimConstValue, dimEquals } from '../../ir/dims.js';
+import { type Dim, dimConstFrac, dimConstValue, dimEquals, dimToString } from '../../ir/dims.js';
 import { INIT_ARGS } from '../../ir/ops.js';
 import type { Span } from '../source.js';
 import {
@@ -34,6 +34,7 @@ import { checkRequire } from './statements.js';
 import { checkHParamValue, enumArg, genericValue } from './hparams.js';
 import { overrideOf, overrideValue } from './overrides.js';
 import { checkTrain, trainLossName } from './train.js';
+import { checkShapeLimits, MAX_BLOCK_INSTANCES, MAX_PARAM_ELEMENTS } from './limits.js';
 
 /** An instantiation's arguments; without a site, a generic check with some values fixed. */
 interface Call {
@@ -223,6 +224,7 @@ function checkMembers(checker: Checker, inst: BlockInstance): void {
   };
   const fns: A.FnDecl[] = [];
   let train: A.TrainDecl | undefined;
+  inst.size = 1;
   for (const m of decl.members) {
     switch (m.kind) {
       case 'LetMember': {
@@ -246,7 +248,11 @@ function checkMembers(checker: Checker, inst: BlockInstance): void {
         define(m.name, { value: paramValue(ctx, m), span: m.name.span, what: m.isBuffer ? 'buffer' : 'param' });
         break;
       case 'Child':
-        define(m.name, { value: childValue(ctx, m), span: m.name.span, what: 'child block' });
+        define(m.name, {
+          value: countInstances(ctx, inst, m, childValue(ctx, m)),
+          span: m.name.span,
+          what: 'child block',
+        });
         break;
       case 'Fn':
         define(m.name, {
@@ -300,6 +306,8 @@ function paramValue(ctx: Ctx, m: A.ParamDecl): V {
       return ERROR;
     }
   }
+  const what = `${m.isBuffer ? 'buffer' : 'param'} \`${m.name.name}\``;
+  if (!checkShapeLimits(ctx, dims, m.type.span, what, MAX_PARAM_ELEMENTS)) return ERROR;
   const t: TensorT = { dtype: p.dtype.dtype, shape: { prefix: undefined, dims }, origin: m.span };
   if (m.init) checkInit(ctx, m.init, t);
   checkAnnotations(ctx, m.annotations, {
@@ -386,6 +394,43 @@ function childValue(ctx: Ctx, m: A.ChildDecl): V {
     kind: 'child',
     child: { inst, multi: m.multi && count ? { mode: m.multi.mode, count } : undefined, decl: m },
   };
+}
+
+/**
+ * Adds a child's block instances to its parent's count (a `repeat` or `stack` counts each
+ * of its instances); past MAX_BLOCK_INSTANCES the child is reported (FM0317) and dropped,
+ * so that a block doubling its child 20 times over is not walked 2^20 times.
+ */
+function countInstances(ctx: Ctx, inst: BlockInstance, m: A.ChildDecl, v: V): V {
+  if (v.kind !== 'child') return v;
+  const { child } = v;
+  const count = child.multi ? dimConstFrac(child.multi.count) : undefined;
+  // A symbolic count (a generic check) counts once; the instantiation counts it all.
+  const times = count && count.den === 1n ? Number(count.num) : 1;
+  const total = (inst.size ?? 1) + times * (child.inst.size ?? 1);
+  // A child already reported as too large makes its parents too large without a report.
+  if (total === Infinity) {
+    inst.size = Infinity;
+    return ERROR;
+  }
+  if (total <= MAX_BLOCK_INSTANCES) {
+    inst.size = total;
+    return v;
+  }
+  // A `repeat`/`stack` beyond the limit on its own is named; else the block it makes too large.
+  const alone = times * (child.inst.size ?? 1);
+  const [what, n] =
+    child.multi && alone > MAX_BLOCK_INSTANCES
+      ? [
+          `\`${m.name.name} = ${child.multi.mode} ${count ? count.num : dimToString(child.multi.count)} ${m.block.name}\``,
+          alone,
+        ]
+      : [`\`${inst.label.endsWith('()') ? inst.decl.name.name : inst.label}\` (with \`${m.name.name}\`)`, total];
+  ctx.checker.error('FM0317', m.span, [what, n.toLocaleString('en-US', { useGrouping: false }), MAX_BLOCK_INSTANCES], {
+    help: 'every instance is compiled on its own; a model this large cannot be compiled',
+  });
+  inst.size = Infinity;
+  return ERROR;
 }
 
 /** What a value is, with an article: "a function", "an int (1024)". */

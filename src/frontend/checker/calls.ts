@@ -31,6 +31,8 @@ import { callBuiltin } from './builtins.js';
 import type { Ctx } from './context.js';
 import { evalExpr, isKnownName } from './expr.js';
 import { lowerMulti } from './lower-multi.js';
+import { LoweringBudget } from './emit.js';
+import { MAX_CALL_DEPTH, MAX_INLINED_CALLS } from './limits.js';
 import { joinPath } from './lower-params.js';
 import { checkFnBody, evalSignature, type ParamPattern, patternText, type Signature } from './functions.js';
 
@@ -391,7 +393,7 @@ function callInferred(
     const arg = bound.args[i];
     if (p.tensor && arg && !unifyTensor(ctx, u, p.tensor, arg, i, name)) return ERROR;
   }
-  if (ctx.checker.frames.length > MAX_INFERRED_DEPTH) {
+  if (!ctx.checker.lowering && ctx.checker.frames.length > MAX_INFERRED_DEPTH) {
     ctx.checker.error('FM0300', span, [
       `a call nested more than ${MAX_INFERRED_DEPTH} deep (is \`${fn.decl.name.name}\` recursive?)`,
     ]);
@@ -400,7 +402,25 @@ function callInferred(
   // A function of another block starts that block's own code; any other call nests.
   const fnName = fn.decl.name.name;
   const callScope = path !== ctx.path ? '' : ctx.callScope ? `${ctx.callScope}/${fnName}` : fnName;
-  return checkFnBody(ctx.checker, fn, { args, unifier: u, site: span, path, callScope });
+  const L = ctx.checker.lowering;
+  if (!L) return checkFnBody(ctx.checker, fn, { args, unifier: u, site: span, path, callScope });
+  if (L.calls.length >= MAX_CALL_DEPTH) {
+    throw new LoweringBudget(`calls nest more than ${MAX_CALL_DEPTH} deep`, MAX_CALL_DEPTH, span);
+  }
+  if (++L.inlined > MAX_INLINED_CALLS) {
+    const outer = L.calls[0] ?? { name, span };
+    throw new LoweringBudget(
+      `the call of \`${outer.name}\` inlines more than ${MAX_INLINED_CALLS} calls`,
+      MAX_INLINED_CALLS,
+      outer.span,
+    );
+  }
+  L.calls.push({ name, span });
+  try {
+    return checkFnBody(ctx.checker, fn, { args, unifier: u, site: span, path, callScope });
+  } finally {
+    L.calls.pop();
+  }
 }
 
 // ---------------------------------------------------------------- child blocks

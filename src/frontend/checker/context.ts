@@ -9,6 +9,7 @@ import type { Binding, BlockInstance, V } from '../types.js';
 import type { Program } from '../program.js';
 import type { Lowering } from './emit.js';
 import type { Overrides } from './overrides.js';
+import { MAX_CALL_DEPTH, MAX_INLINED_CALLS } from './limits.js';
 
 export class Scope {
   private readonly names = new Map<string, Binding>();
@@ -95,31 +96,100 @@ export class Checker {
   /** Calls between functions, for finding recursion (which fmc does not support). */
   readonly calls: { from: A.FnDecl; to: A.FnDecl; span: Span }[] = [];
 
-  /** Reports each cycle of calls once, at a call that closes it. */
+  /**
+   * Reports each cycle of calls once, at a call that closes it; without cycles, calls
+   * nested deeper than MAX_CALL_DEPTH (FM0318) and a function whose calls, inlined, are
+   * more than MAX_INLINED_CALLS (FM0319), where the limit is first exceeded. Depth first
+   * with an explicit stack, so a chain of thousands of functions cannot overflow it.
+   */
   checkRecursion(): void {
+    // Each call site once (for the budgets), and each callee once per caller (for cycles).
     const edges = new Map<A.FnDecl, { to: A.FnDecl; span: Span }[]>();
+    const callees = new Map<A.FnDecl, { to: A.FnDecl; span: Span }[]>();
+    const sites = new Set<string>();
     for (const c of this.calls) {
-      const list = edges.get(c.from) ?? [];
+      const key = `${c.span.file}:${c.span.start}:${c.span.end}`;
+      if (!sites.has(key)) {
+        sites.add(key);
+        const all = edges.get(c.from) ?? [];
+        all.push(c);
+        edges.set(c.from, all);
+      }
+      const list = callees.get(c.from) ?? [];
       if (!list.some((e) => e.to === c.to)) list.push(c);
-      edges.set(c.from, list);
+      callees.set(c.from, list);
     }
     const state = new Map<A.FnDecl, 'active' | 'done'>();
     const stack: A.FnDecl[] = [];
-    const visit = (f: A.FnDecl): void => {
-      state.set(f, 'active');
-      stack.push(f);
-      for (const e of edges.get(f) ?? []) {
+    const frames: { f: A.FnDecl; next: number }[] = [];
+    const order: A.FnDecl[] = []; // callees before callers
+    let cycles = false;
+    for (const root of callees.keys()) {
+      if (state.has(root)) continue;
+      state.set(root, 'active');
+      stack.push(root);
+      frames.push({ f: root, next: 0 });
+      while (frames.length > 0) {
+        const top = frames[frames.length - 1]!;
+        const e = callees.get(top.f)?.[top.next++];
+        if (!e) {
+          frames.pop();
+          stack.pop();
+          state.set(top.f, 'done');
+          order.push(top.f);
+          continue;
+        }
         if (state.get(e.to) === 'active') {
+          cycles = true;
           const cycle = [...stack.slice(stack.indexOf(e.to)), e.to].map((x) => `\`${x.name.name}\``).join(' → ');
           this.error('FM0211', e.span, [cycle]);
         } else if (!state.has(e.to)) {
-          visit(e.to);
+          state.set(e.to, 'active');
+          stack.push(e.to);
+          frames.push({ f: e.to, next: 0 });
         }
       }
-      stack.pop();
-      state.set(f, 'done');
-    };
-    for (const f of edges.keys()) if (!state.has(f)) visit(f);
+    }
+    if (!cycles) this.checkCallBudgets(edges, order);
+  }
+
+  private checkCallBudgets(edges: Map<A.FnDecl, { to: A.FnDecl; span: Span }[]>, order: readonly A.FnDecl[]): void {
+    // depth: the calls nested in a call of f, itself included; deepest: the callee on that path.
+    const depth = new Map<A.FnDecl, number>();
+    const deepest = new Map<A.FnDecl, A.FnDecl>();
+    const inlined = new Map<A.FnDecl, number>();
+    for (const f of order) {
+      let d = 1;
+      let n = 0;
+      let over: { to: A.FnDecl; span: Span } | undefined;
+      let many = false;
+      for (const e of edges.get(f) ?? []) {
+        const de = depth.get(e.to) ?? 1;
+        if (de + 1 > d) {
+          d = de + 1;
+          deepest.set(f, e.to);
+        }
+        if (de === MAX_CALL_DEPTH) over ??= e;
+        const ne = inlined.get(e.to) ?? 0;
+        if (ne > MAX_INLINED_CALLS) many = true;
+        n += 1 + ne;
+      }
+      depth.set(f, d);
+      inlined.set(f, n);
+      if (over && d === MAX_CALL_DEPTH + 1) {
+        const path: string[] = [];
+        for (let g: A.FnDecl | undefined = f; g; g = deepest.get(g)) path.push(`\`${g.name.name}\``);
+        const shown = path.length > 6 ? [...path.slice(0, 3), '…', ...path.slice(-2)] : path;
+        this.error('FM0318', over.span, [d, shown.join(' → '), MAX_CALL_DEPTH], {
+          help: 'lowering inlines every call; flatten the chain of calls',
+        });
+      }
+      if (n > MAX_INLINED_CALLS && !many) {
+        this.error('FM0319', f.name.span, [f.name.name, n, MAX_INLINED_CALLS], {
+          help: 'lowering inlines every call, so calls nested in calls multiply',
+        });
+      }
+    }
   }
 
   /** Whether "did you mean" may still be computed (it costs time per known name). */

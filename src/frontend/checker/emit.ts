@@ -9,6 +9,7 @@ import type { BinaryFn, OpArgs, OpName } from '../../ir/ops.js';
 import type { Span } from '../source.js';
 import type { TensorT, V } from '../types.js';
 import type { Ctx } from './context.js';
+import { BUDGETS } from './limits.js';
 
 /** A construct the checker accepts but the IR cannot express (e.g. a symbolic window size). */
 export class LoweringError extends Error {
@@ -21,6 +22,18 @@ export class LoweringError extends Error {
   }
 }
 
+/** A lowering budget exceeded (FM0803): `what` says by how much, `limit` is the limit. */
+export class LoweringBudget extends LoweringError {
+  override name = 'LoweringBudget';
+  constructor(
+    message: string,
+    readonly limit: number,
+    span: Span | undefined,
+  ) {
+    super(message, span);
+  }
+}
+
 /** State of one lowering: the node builder, `training`, and the buffer updates seen. */
 export class Lowering {
   readonly builder = new GraphBuilder();
@@ -30,6 +43,12 @@ export class Lowering {
   readonly randomKeys = new Map<string, number>();
   /** The dim symbols the model's inputs bind; a node using any other cannot run. */
   inputDims: ReadonlySet<string> = new Set();
+  /** In the innermost `repeat`/`stack` being lowered: the nodes before it and its instances done. */
+  done: { before: number; instances: number } | undefined;
+  /** Calls inlined so far (at most MAX_INLINED_CALLS). */
+  inlined = 0;
+  /** The calls being inlined, outermost first: where a budget exceeded is reported. */
+  readonly calls: { readonly name: string; readonly span: Span }[] = [];
   constructor(readonly training: boolean) {}
 }
 
@@ -51,6 +70,14 @@ export function emit(ctx: Ctx, v: V, make: (op: MakeNode) => Node): V {
   const path = ctx.path ?? '';
   const scope = ctx.callScope ?? '';
   const node = make((op, args, inputs) => L.builder.node(op, args, inputs, path, scope));
+  if (node.id >= BUDGETS.graphNodes) {
+    const call = L.calls[0];
+    throw new LoweringBudget(
+      `its graph has more than ${BUDGETS.graphNodes} nodes${call ? `, reached in the call of \`${call.name}\`` : ''}`,
+      BUDGETS.graphNodes,
+      call?.span ?? v.t.origin,
+    );
+  }
   const t = node.type;
   const same =
     t.dtype === v.t.dtype &&

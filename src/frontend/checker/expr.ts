@@ -9,6 +9,7 @@ import {
   dimConst,
   dimConstValue,
   dimDiv,
+  dimBeyondI64,
   DimTooComplex,
   dimEquals,
   dimIsInteger,
@@ -29,9 +30,13 @@ import { evalIndex } from './indexing.js';
 import { childCtx, type Ctx } from './context.js';
 import { hasTopLevel, resolveTopLevel } from './toplevel.js';
 import { broadcast, broadcastShapes, originNotes } from './shapes.js';
+import { checkShapeLimits } from './limits.js';
 
 export function evalExpr(ctx: Ctx, e: A.Expr): V {
-  const v = evalExprKind(ctx, e);
+  let v = evalExprKind(ctx, e);
+  if (v.kind === 'tensor' && !checkShapeLimits(ctx, v.t.shape.dims, e.span)) v = ERROR;
+  // Every compile-time integer fits in 64 bits, whichever operation made it (FM0316).
+  if (v.kind === 'int') v = intValue(ctx, v.dim, e.span);
   ctx.checker.observer?.(e, v);
   return v;
 }
@@ -190,9 +195,21 @@ function isScalar(v: V): v is Extract<V, { kind: 'int' | 'float' }> {
   return v.kind === 'int' || v.kind === 'float';
 }
 
+/** The help of FM0316. */
+export const INT_RANGE_HELP =
+  'compile-time integers (dims, ints, the coefficients of symbolic dims) range from -2^63 to 2^63 - 1, as in the targets';
+
+/** An int value, or FM0316 at `span` when it is beyond the 64-bit integers. */
+export function intValue(ctx: Ctx, dim: Dim, span: Span): V {
+  const beyond = dimBeyondI64(dim);
+  if (beyond === undefined) return { kind: 'int', dim };
+  ctx.checker.error('FM0316', span, [beyond], { help: INT_RANGE_HELP });
+  return ERROR;
+}
+
 function dimOp(ctx: Ctx, f: () => Dim, span: Span): V {
   try {
-    return { kind: 'int', dim: f() };
+    return intValue(ctx, f(), span);
   } catch (e) {
     if (e instanceof DimTooComplex) {
       ctx.checker.error('FM0300', span, [`an expression whose expansion is too large (${e.message})`]);
@@ -230,9 +247,15 @@ function staticArith(ctx: Ctx, op: A.BinaryOp, a: V, b: V, span: Span, whole: Sp
       case '**': {
         const e = dimConstValue(b.dim);
         if (e !== undefined && e >= 0 && e <= 64) {
-          let r = dimConst(1);
-          for (let i = 0; i < e; i++) r = dimMul(r, a.dim);
-          return { kind: 'int', dim: r };
+          return dimOp(
+            ctx,
+            () => {
+              let r = dimConst(1);
+              for (let i = 0; i < e; i++) r = dimMul(r, a.dim);
+              return r;
+            },
+            span,
+          );
         }
         const x = dimConstValue(a.dim);
         return { kind: 'float', value: x !== undefined && e !== undefined ? x ** e : undefined };

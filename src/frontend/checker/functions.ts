@@ -4,7 +4,7 @@
 
 import type * as A from '../ast.js';
 import { note } from '../diagnostics.js';
-import { type Dim, dimConstValue, dimSubst, dimSym, dimToString } from '../../ir/dims.js';
+import { type Dim, dimConst, dimConstValue, dimSubst, dimSym, dimToString } from '../../ir/dims.js';
 import type { Span } from '../source.js';
 import { type Dtype, describe, ERROR, type FnRef, tensor, type TensorT, type V, valueKey } from '../types.js';
 import { type ArgV, newUnifier, substDim, type Unifier } from './calls.js';
@@ -13,6 +13,7 @@ import { evalExpr, isKnownName } from './expr.js';
 import { checkStatements, compareResults } from './statements.js';
 import { checkHParamValue, enumArg, genericValue } from './hparams.js';
 import { hasTopLevel } from './toplevel.js';
+import { checkShapeLimits, MAX_RANK } from './limits.js';
 
 export type DtypePattern = { kind: 'exact'; dtype: Dtype } | { kind: 'float' } | { kind: 'int' };
 
@@ -259,6 +260,12 @@ export function typePattern(
     }
   }
   if (!ok) return undefined;
+  // A declared type beyond the limits is reported once, here, rather than at every use.
+  const exact = dims.flatMap((d) => (d.kind === 'dim' ? [d.dim] : []));
+  if (dims.length > MAX_RANK || exact.length === dims.length) {
+    if (!checkShapeLimits(ctx, exact.length === dims.length ? exact : dims.map(() => dimConst(1)), t.span))
+      return undefined;
+  }
   return { dtype, dims, text: sourceText(ctx.checker, t.span), vars };
 }
 

@@ -7,7 +7,17 @@ import { ERROR, type FnRef, tensor, type V } from '../types.js';
 import { type Args, type ArgV, bindParams, callFn } from './calls.js';
 import { evalSignature } from './functions.js';
 import type { Ctx } from './context.js';
-import { constInt, emit, nodeOf } from './emit.js';
+import { constInt, emit, LoweringBudget, nodeOf } from './emit.js';
+import { BUDGETS } from './limits.js';
+
+interface MultiCall {
+  readonly fwd: FnRef;
+  readonly multi: { readonly mode: 'repeat' | 'stack'; readonly count: Dim };
+  readonly a: Args;
+  readonly span: Span;
+  readonly label: string;
+  readonly path: string;
+}
 
 /** When lowering, `repeat` and `stack` run each instance (`path.0`, `path.1`, ...) with its own weights. */
 export function lowerMulti(
@@ -20,6 +30,32 @@ export function lowerMulti(
   path: string,
 ): V {
   const n = constInt(multi.count, `the count of a ${multi.mode}`, span);
+  const saved = ctx.checker.lowering?.done;
+  try {
+    const r = lowerInstances(ctx, { fwd, multi, a, span, label, path }, n);
+    ctx.checker.lowering!.done = saved;
+    return r;
+  } catch (e) {
+    // The graph-node budget ran out inside: say how many nodes all the instances would take.
+    const L = ctx.checker.lowering;
+    if (!(e instanceof LoweringBudget) || e.limit !== BUDGETS.graphNodes || !L || L.done === undefined) throw e;
+    const { before, instances } = L.done;
+    L.done = undefined;
+    const each = Math.max(1, (BUDGETS.graphNodes - before) / Math.max(1, instances));
+    const about = Math.round(before + each * n);
+    throw new LoweringBudget(
+      `\`${label.replace(/\.forward$/, '')}\` (${multi.mode} ${n}) would build about ${about} graph nodes; ${BUDGETS.graphNodes} were reached at instance ${instances} of ${n}`,
+      BUDGETS.graphNodes,
+      span,
+    );
+  }
+}
+
+/** The `n` instances of a `repeat` or `stack` call, one after another. */
+function lowerInstances(ctx: Ctx, call: MultiCall, n: number): V {
+  const { fwd, multi, a, span, label, path } = call;
+  const L = ctx.checker.lowering!;
+  const before = L.builder.all().length;
   if (multi.mode === 'repeat') {
     // The results feed the next instance's tensor parameters, in order; compile-time
     // arguments (`layers(x, 0.5)`) go to every instance unchanged.
@@ -31,6 +67,7 @@ export function lowerMulti(
     let args = a;
     let r: V = ERROR;
     for (let i = 0; i < n; i++) {
+      L.done = { before, instances: i };
       r = callFn(ctx, fwd, args, span, label, `${path}.${i}`);
       if (r.kind === 'error') return r;
       const results = r.kind === 'tuple' ? [...r.items] : [r];
@@ -59,6 +96,7 @@ export function lowerMulti(
   };
   const results: V[] = [];
   for (let i = 0; i < n; i++) {
+    L.done = { before, instances: i };
     const named = new Map([...a.named].map(([k, v]) => [k, { ...slice(v, i), nameSpan: v.nameSpan }]));
     const r = callFn(ctx, fwd, { pos: a.pos.map((p) => slice(p, i)), named }, span, label, `${path}.${i}`);
     if (r.kind === 'error') return r;
