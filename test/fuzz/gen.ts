@@ -889,9 +889,23 @@ class FnGen {
     const g = new FnGen(this.r, scope, env, 'u', this.state);
     const input: Val = { name: 'h', dt: 'f32', shape: inShape, scale: Math.min(x.scale, BIG) };
     g.pool.push(input);
+    // A bool hyperparameter without a default (checked generically with both values): a param
+    // that exists only when it holds, read in the taken branch of a compile-time `if`.
+    const flag = this.r.bool(30);
+    const flagValue = this.r.bool(50);
+    if (flag) {
+      members.push({ name: 'pf', text: 'param pf: f32[d] = normal(std = 0.5) if flag' });
+      g.stmts.push({
+        names: ['hf'],
+        text: 'let hf = if flag { h + pf } else { h * 0.5 }',
+        type: typeText('f32', inShape),
+        bypass: ['h'],
+      });
+      g.pool.push({ name: 'hf', dt: 'f32', shape: inShape, scale: input.scale + 2 });
+    }
     g.body(this.r.range(2, 7));
     const result = g.finish(outShape, input);
-    const header = `block ${name}(d: int${same ? '' : ', e: int'}${hasAlpha ? ', alpha: float = 0.75' : ''})`;
+    const header = `block ${name}(d: int${same ? '' : ', e: int'}${hasAlpha ? ', alpha: float = 0.75' : ''}${flag ? ', flag: bool' : ''})`;
     prog.blocks.push({
       name,
       header,
@@ -905,12 +919,22 @@ class FnGen {
         },
       ],
     });
-    const args = `${c.c}${same ? '' : `, ${e}`}`;
+    const args = `${c.c}${same ? '' : `, ${e}`}${flag ? `, flag = ${flagValue}` : ''}`;
+    // @checkpoint: the backward recomputes the child (barriers in grad mode).
+    const ckpt = this.r.bool(20) ? '@checkpoint\n  ' : '';
+    const out = [...x.shape.slice(0, -1), D.k(e)];
+    const experts = this.r.range(2, 3);
+    const stacked = [D.k(experts), ...out];
+    if (same && this.r.bool(25) && this.fits(stacked) && this.fits([D.k(experts), ...x.shape])) {
+      // stack: one instance per slice of a leading axis
+      const child = this.member('c', (n) => `${ckpt}${n} = stack ${experts} ${name}(${args})`);
+      const arg = `expand(${x.name}, [${experts}, ${shapeText(x.shape)}])`;
+      return !!this.emit(`${child}(${arg})`, 'f32', stacked, 3, []);
+    }
     const reps = same && this.r.bool(60) ? this.r.range(1, 3) : 0;
     const child = this.member('c', (n) =>
-      reps > 0 ? `${n} = repeat ${reps} ${name}(${args})` : `${n} = ${name}(${args})`,
+      reps > 0 ? `${ckpt}${n} = repeat ${reps} ${name}(${args})` : `${ckpt}${n} = ${name}(${args})`,
     );
-    const out = [...x.shape.slice(0, -1), D.k(e)];
     return !!this.emit(`${child}(${x.name})`, 'f32', out, 3, []);
   }
 
@@ -1032,7 +1056,8 @@ function randomInputs(r: Rng, env: Map<string, number>, state: ProgState): Input
 export function generate(seed: number): FuzzProgram {
   const r = new Rng(seed);
   const dims = { B: r.range(1, 3), T: r.range(1, 4) };
-  const dims2 = { B: r.range(1, 4), T: r.range(1, 5) };
+  // Sometimes an empty batch or sequence (zero-size tensors) in the second call.
+  const dims2 = { B: r.bool(8) ? 0 : r.range(1, 4), T: r.bool(5) ? 0 : r.range(1, 5) };
   // Shapes are sized for the larger binding.
   const env = new Map(Object.entries(dims).map(([k, v]) => [k, Math.max(v, dims2[k as 'B' | 'T'])]));
   const big = r.bool(8);

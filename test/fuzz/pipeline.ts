@@ -18,7 +18,7 @@ import { lowerFile } from '../../src/frontend/lower.js';
 import { type Host, nodeHost } from '../../src/frontend/program.js';
 import { type Dtype, isFloat } from '../../src/ir/dtype.js';
 import type { Graph } from '../../src/ir/graph.js';
-import { concreteShape, evaluate } from '../../src/ir/interp.js';
+import { EvalError, concreteShape, evaluate } from '../../src/ir/interp.js';
 import type { Kernel } from '../../src/ir/kernel.js';
 import { printGraph } from '../../src/ir/print.js';
 import { type HostTensor, roundTo } from '../../src/ir/value.js';
@@ -26,7 +26,7 @@ import { lowerGraph } from '../../src/kernels/lower.js';
 import type { Plan } from '../../src/kernels/plan.js';
 import { compileC } from '../../src/runtime/cache.js';
 import { piped, seededWeights, weightBuffers } from '../../src/runtime/compile.js';
-import { Executable } from '../../src/runtime/executable.js';
+import { Executable, RunError } from '../../src/runtime/executable.js';
 import { native } from '../../src/runtime/native.js';
 import { Tensor, fromHost, toHost, typedArray } from '../../src/runtime/tensor.js';
 import { type FuzzProgram, printProgram } from './gen.js';
@@ -66,7 +66,10 @@ interface Run {
   readonly inputs: Map<string, HostTensor>;
   /** The params and buffers as this call sees them (earlier calls' `set` updates applied). */
   readonly params: Map<string, HostTensor>;
-  readonly ref: Ref;
+  /** The reference's values, or its run-time error (an empty axis indexed): C must fail too. */
+  readonly ref: Ref | string;
+  /** A reference output is not finite: the call runs on C but is not compared. */
+  readonly skip: boolean;
 }
 
 interface GraphCase {
@@ -84,9 +87,9 @@ export interface Prepared {
   /** Graphs whose reference is finite, to compare on C. */
   readonly graphs: GraphCase[];
   readonly failures: Failure[];
-  /** Graphs left out because a reference output is not finite. */
+  /** Calls not compared because a reference output is not finite. */
   nonFinite: number;
-  /** Graphs compared on C. */
+  /** Graphs compared on C (at one or two bindings). */
   compared: number;
   readonly tol: Tol;
 }
@@ -181,12 +184,21 @@ export function prepare(p: FuzzProgram, onStage: OnStage = () => {}): Prepared {
         const runs: Run[] = [];
         let now = params;
         for (const [k, b] of bindings.entries()) {
-          const ref = evaluate(m.graph, { inputs: inputs[k]!, params: now, dims: b });
-          runs.push({ dims: b, inputs: inputs[k]!, params: now, ref });
-          now = new Map([...now, ...ref.updates]);
+          let ref: Ref | string;
+          try {
+            ref = evaluate(m.graph, { inputs: inputs[k]!, params: now, dims: b });
+          } catch (e) {
+            // A run-time error is legitimate only where the checker could not see it: with
+            // the second binding's empty batch or sequence.
+            if (!(e instanceof EvalError) || k === 0 || ![...b.values()].includes(0)) throw e;
+            ref = e.message;
+          }
+          const skip = typeof ref !== 'string' && !finite(ref);
+          if (skip) out.nonFinite++;
+          runs.push({ dims: b, inputs: inputs[k]!, params: now, ref, skip });
+          if (typeof ref !== 'string') now = new Map([...now, ...ref.updates]);
         }
-        if (runs.every((x) => finite(x.ref))) out.graphs.push({ fn, graph: m.graph, params, runs });
-        else out.nonFinite++;
+        if (runs.some((x) => !x.skip)) out.graphs.push({ fn, graph: m.graph, params, runs });
       }
     }
   } catch (e) {
@@ -274,7 +286,18 @@ export function runC(cases: readonly Prepared[], opts: COptions): void {
 /** Calls `exe` at a run's binding and compares outputs and buffer updates with the reference. */
 function callAndCompare(exe: Executable, weights: Map<string, ArrayBuffer>, g: Graph, run: Run, tol: Tol): string[] {
   const feeds = Object.fromEntries([...run.inputs].map(([k, t]) => [k, fromHost(t)]));
+  const ref = run.ref;
+  if (typeof ref === 'string') {
+    try {
+      exe.run(feeds, { dims: Object.fromEntries(run.dims) });
+    } catch (e) {
+      if (e instanceof RunError) return [];
+      throw e;
+    }
+    return [`C ran where the reference failed: ${ref}`];
+  }
   const got = exe.run(feeds, { dims: Object.fromEntries(run.dims) });
+  if (run.skip) return [];
   // A second chance against the unrounded reference (C fuses f16/bf16 chains in f32), computed when needed.
   let alt: Ref | undefined;
   const check = (
@@ -293,13 +316,11 @@ function callAndCompare(exe: Executable, weights: Map<string, ArrayBuffer>, g: G
     const t = got[o.name];
     if (!t) problems.push(`output '${o.name}' missing`);
     else
-      problems.push(
-        ...check(`output '${o.name}'`, toHost(t), run.ref.outputs.get(o.name)!, (r) => r.outputs.get(o.name)),
-      );
+      problems.push(...check(`output '${o.name}'`, toHost(t), ref.outputs.get(o.name)!, (r) => r.outputs.get(o.name)));
   }
   // Updates: the weight buffer now holds the new value (the last update of a path wins).
   for (const p of new Set(g.updates.map((u) => u.path))) {
-    const want = run.ref.updates.get(p)!;
+    const want = ref.updates.get(p)!;
     const t = new Tensor(want.dtype, typedArray(want.dtype, want.data.length, weights.get(p)!, 0).slice(), [
       ...want.shape,
     ]);

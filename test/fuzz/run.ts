@@ -168,6 +168,8 @@ interface Options {
   caseLimit: number;
   compileLimit: number;
   shrinkLimit: number;
+  /** Stop starting batches after this many minutes (0: no limit). */
+  minutes: number;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -181,6 +183,7 @@ function parseArgs(argv: readonly string[]): Options {
     caseLimit: 60,
     compileLimit: 600,
     shrinkLimit: 300,
+    minutes: 0,
   };
   const keys: Record<string, keyof Options> = {
     '--count': 'count',
@@ -192,15 +195,17 @@ function parseArgs(argv: readonly string[]): Options {
     '--case-limit': 'caseLimit',
     '--compile-limit': 'compileLimit',
     '--shrink-limit': 'shrinkLimit',
+    '--minutes': 'minutes',
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--help' || a === '-h') {
       console.log(
         'usage: npm run fuzz -- [--count N] [--seed S] [--out DIR] [--jobs J] [--batch B] [--c-every K]\n' +
-          '       [--case-limit SEC] [--compile-limit SEC] [--shrink-limit SEC]\n' +
+          '       [--case-limit SEC] [--compile-limit SEC] [--shrink-limit SEC] [--minutes M]\n' +
           'Runs seeds S..S+N-1 through check, lowering, passes, the reference and the C target (every\n' +
-          'K-th seed); writes each failure, shrunk, to DIR/<kind>-<seed>/.',
+          'K-th seed); writes each failure, shrunk, to DIR/<kind>-<seed>/. --minutes stops starting\n' +
+          'new batches after M minutes.',
       );
       process.exit(0);
     }
@@ -251,9 +256,9 @@ async function main(): Promise<void> {
   const line = (): string => {
     const secs = (Date.now() - started) / 1000;
     return (
-      `${totals.cases}/${o.count} cases, ${(totals.cases / Math.max(secs, 1e-3)).toFixed(2)}/s, ${Math.round(secs)} s: ` +
+      `${totals.cases}/${o.count} cases (seeds from ${o.seed}), ${(totals.cases / Math.max(secs, 1e-3)).toFixed(2)}/s, ${Math.round(secs)} s: ` +
       `crashes ${totals.crash}, hangs ${totals.hang}, mismatches ${totals.mismatch}, diagnostics ${totals.diagnostic}, ` +
-      `graphs ${totals.graphs} (compared on C ${totals.compared}, skipped non-finite ${totals.nonFinite})`
+      `graphs ${totals.graphs} (compared on C ${totals.compared}), calls skipped as non-finite ${totals.nonFinite}`
     );
   };
   const record = (seed: number, f: Failure): void => {
@@ -265,12 +270,13 @@ async function main(): Promise<void> {
   const workers = Array.from({ length: o.jobs }, () => new Worker(limits));
   await Promise.all(
     workers.map(async (w) => {
-      for (let seeds = queue.shift(); seeds; seeds = queue.shift()) {
+      const stopAt = o.minutes > 0 ? started + o.minutes * 60_000 : Infinity;
+      for (let seeds = queue.shift(); seeds && Date.now() < stopAt; seeds = queue.shift()) {
         const r = await w.run({ type: 'batch', seeds, cEvery: o.cEvery });
         if (r.type === 'done') {
           for (const c of r.cases) {
             totals.cases++;
-            totals.graphs += c.graphs + c.nonFinite;
+            totals.graphs += c.graphs;
             totals.compared += c.compared;
             totals.nonFinite += c.nonFinite;
             for (const f of c.failures) record(c.seed, f);
@@ -323,8 +329,8 @@ async function main(): Promise<void> {
   for (const w of workers) w.stop();
   console.log(
     `done: ${totals.cases} cases, crashes ${totals.crash}, hangs ${totals.hang}, mismatches ${totals.mismatch}, ` +
-      `diagnostics ${totals.diagnostic}, skipped non-finite ${totals.nonFinite} of ${totals.graphs} graphs, ` +
-      `compared on C ${totals.compared}; ${((Date.now() - started) / 1000).toFixed(0)} s`,
+      `diagnostics ${totals.diagnostic}; ${totals.graphs} graphs, ${totals.compared} compared on C, ` +
+      `${totals.nonFinite} calls skipped as non-finite; ${((Date.now() - started) / 1000).toFixed(0)} s`,
   );
   process.exitCode = failures.length > 0 ? 1 : 0;
 }

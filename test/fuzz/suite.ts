@@ -36,9 +36,9 @@ export function fuzzSuite(from: number, to: number, cEvery: number): void {
         expect(failures).toEqual([]);
         const compared = cases.reduce((a, c) => a + c.compared, 0);
         const nonFinite = cases.reduce((a, c) => a + c.nonFinite, 0);
-        const graphs = cases.reduce((a, c) => a + c.graphs.length + c.nonFinite, 0);
-        // The generator keeps values finite: nearly every graph counts.
-        expect(nonFinite).toBeLessThan(graphs / 50);
+        // The generator keeps values finite: only calls on an empty batch (max over nothing is
+        // -inf, a mean NaN) are left out, in a few programs.
+        expect(nonFinite).toBeLessThan((to - from) / 5);
         expect(compared).toBeGreaterThan(((to - from) / cEvery) * 1.5);
       },
     );
