@@ -21,29 +21,56 @@ import type { OpArgs } from './ops.js';
 import { uniformStream } from './philox.js';
 import { type HostTensor, roundTo, shapeSize } from './value.js';
 
-/** `count` standard normal samples: Box–Muller on consecutive uniform pairs of the stream (seed, key). */
-export function normalStream(seed: number, key: string, count: number): Float64Array {
-  const u = uniformStream(seed, key, 2 * Math.ceil(count / 2));
+/** Values are drawn this many at a time (even: normals come in pairs). */
+export const INIT_PIECE = 1 << 20;
+
+/**
+ * Standard normal samples [start, start + count) of the stream (seed, key), `start` even:
+ * Box–Muller on consecutive uniform pairs.
+ */
+function normalsAt(seed: number, key: string, start: number, count: number): Float64Array {
   const out = new Float64Array(count);
-  for (let i = 0; 2 * i < count; i++) {
-    const r = Math.sqrt(-2 * Math.log(1 - u[2 * i]!)); // 1 - u is in (0, 1]
-    const theta = 2 * Math.PI * u[2 * i + 1]!;
-    out[2 * i] = r * Math.cos(theta);
-    if (2 * i + 1 < count) out[2 * i + 1] = r * Math.sin(theta);
+  const u = uniformStream(seed, key, 2 * Math.ceil(count / 2), 0, start);
+  for (let q = 0; 2 * q < count; q++) {
+    const r = Math.sqrt(-2 * Math.log(1 - u[2 * q]!)); // 1 - u is in (0, 1]
+    const theta = 2 * Math.PI * u[2 * q + 1]!;
+    out[2 * q] = r * Math.cos(theta);
+    if (2 * q + 1 < count) out[2 * q + 1] = r * Math.sin(theta);
   }
   return out;
 }
 
-function truncNormal(seed: number, key: string, count: number, mean: number, std: number, a: number, b: number) {
+/** `count` standard normal samples: Box–Muller on consecutive uniform pairs of the stream (seed, key). */
+export function normalStream(seed: number, key: string, count: number): Float64Array {
+  const out = new Float64Array(count);
+  for (let i0 = 0; i0 < count; i0 += INIT_PIECE)
+    out.set(normalsAt(seed, key, i0, Math.min(INIT_PIECE, count - i0)), i0);
+  return out;
+}
+
+/**
+ * trunc_normal's elements [start, start + count): an element outside [a, b] is redrawn from
+ * the streams `<key>#1`, `<key>#2`, ... at its own index (each element on its own), clamped
+ * after 64 redraws.
+ */
+function truncNormalAt(seed: number, key: string, start: number, count: number, init: TruncNormal): Float64Array {
+  const { mean, std, a, b } = init;
   if (!(a < b)) throw new RangeError(`trunc_normal: bounds [${a}, ${b}] are empty`);
-  const out = normalStream(seed, key, count).map((z) => mean + std * z);
+  const out = affine(normalsAt(seed, key, start, count), mean, std);
   for (let round = 1; round <= 64; round++) {
     const bad = out.findIndex((v) => v < a || v > b);
     if (bad < 0) return out;
-    const redraw = normalStream(seed, `${key}#${round}`, count);
+    const redraw = normalsAt(seed, `${key}#${round}`, start, count);
     for (let i = bad; i < count; i++) if (out[i]! < a || out[i]! > b) out[i] = mean + std * redraw[i]!;
   }
   return out.map((v) => Math.min(b, Math.max(a, v)));
+}
+
+interface TruncNormal {
+  readonly mean: number;
+  readonly std: number;
+  readonly a: number;
+  readonly b: number;
 }
 
 /** `a + b·x` for every element, in place (a loop: weights can have hundreds of millions). */
@@ -52,37 +79,36 @@ function affine(xs: Float64Array, a: number, b: number): Float64Array {
   return xs;
 }
 
-const uniformIn = (seed: number, key: string, count: number, low: number, high: number): Float64Array =>
-  affine(uniformStream(seed, key, count), low, high - low);
-
-/** Initial values of a param or buffer (f64, before rounding to its dtype). */
-function initValues(p: OpArgs['param'], shape: readonly number[], seed: number): Float64Array {
-  const n = shapeSize(shape);
+/** Initial values [start, start + count) of a param or buffer (f64, before rounding to its dtype; `start` even). */
+function initValues(p: OpArgs['param'], shape: readonly number[], seed: number, start: number, count: number) {
   const key = `param:${p.path}`;
   const arg = (name: string, dflt: number): number => p.init.args[name] ?? dflt;
   const fanOut = shape[0] ?? 1;
   const fanIn = shapeSize(shape.slice(1));
-  const normal = (mean: number, std: number) => affine(normalStream(seed, key, n), mean, std);
-  const uniform = (low: number, high: number) => uniformIn(seed, key, n, low, high);
+  const normal = (mean: number, std: number) => affine(normalsAt(seed, key, start, count), mean, std);
+  const uniform = (low: number, high: number) => affine(uniformStream(seed, key, count, 0, start), low, high - low);
   const kaimingGain = Math.sqrt(2 / (1 + arg('a', 0) ** 2));
   switch (p.init.fn) {
     case 'zeros':
-      return new Float64Array(n);
+      return new Float64Array(count);
     case 'ones':
-      return new Float64Array(n).fill(1);
+      return new Float64Array(count).fill(1);
     case 'constant': {
       const v = p.init.args['value'];
       if (v === undefined) throw new RangeError(`constant() initializer of '${p.path}' has no value`);
-      return new Float64Array(n).fill(v);
+      return new Float64Array(count).fill(v);
     }
     case 'normal':
       return normal(arg('mean', 0), arg('std', 1));
     case 'uniform':
       return uniform(arg('low', -1), arg('high', 1));
-    case 'trunc_normal': {
-      const std = arg('std', 0.02);
-      return truncNormal(seed, key, n, arg('mean', 0), std, arg('a', -2), arg('b', 2));
-    }
+    case 'trunc_normal':
+      return truncNormalAt(seed, key, start, count, {
+        mean: arg('mean', 0),
+        std: arg('std', 0.02),
+        a: arg('a', -2),
+        b: arg('b', 2),
+      });
     case 'xavier_uniform': {
       const bound = arg('gain', 1) * Math.sqrt(6 / (fanIn + fanOut));
       return uniform(-bound, bound);
@@ -99,15 +125,33 @@ function initValues(p: OpArgs['param'], shape: readonly number[], seed: number):
 }
 
 /**
+ * The initial value of a param or buffer in pieces of at most INIT_PIECE values, rounded to
+ * its dtype: `take(start, values)` for each piece in order. A caller that stores each piece
+ * (in the param's own dtype) holds one piece of float64s at a time.
+ */
+export function initParamPieces(
+  p: OpArgs['param'],
+  shape: readonly number[],
+  seed: number,
+  take: (start: number, values: Float64Array) => void,
+): void {
+  const n = shapeSize(shape);
+  for (let i0 = 0; i0 < n; i0 += INIT_PIECE) {
+    const v = initValues(p, shape, seed, i0, Math.min(INIT_PIECE, n - i0));
+    if (p.dtype === 'f32') for (let i = 0; i < v.length; i++) v[i] = Math.fround(v[i]!);
+    else for (let i = 0; i < v.length; i++) v[i] = roundTo(p.dtype, v[i]!);
+    take(i0, v);
+  }
+}
+
+/**
  * The initial value of a param or buffer under concrete dims: deterministic in (seed, p.path)
  * only, rounded to the param's dtype. Missing initializer arguments take their defaults.
  */
 export function initParam(p: OpArgs['param'], dims: ReadonlyMap<string, number>, seed: number): HostTensor {
   const shape = concreteShape(p.shape, dims);
-  const values = initValues(p, shape, seed);
-  // f32 (nearly every weight) rounds in bulk through a Float32Array; other dtypes one by one.
-  const data =
-    p.dtype === 'f32' ? Float64Array.from(Float32Array.from(values)) : values.map((v) => roundTo(p.dtype, v));
+  const data = new Float64Array(shapeSize(shape));
+  initParamPieces(p, shape, seed, (start, v) => data.set(v, start));
   return { dtype: p.dtype, shape, data };
 }
 

@@ -75,17 +75,22 @@ export function streamKey(seed: number, key: string): [number, number] {
  * Element i is word i % 4 of philox4x32([i / 4 (low 32 bits), i / 4 (high bits), step (low), step (high)],
  * streamKey(seed, key)), whose 24 high bits are scaled by 2^-24. A prefix of a longer stream equals the
  * shorter stream; `step` (a non-negative integer below 2^53, default 0) picks one of 2^64 streams.
+ * `start` gives elements [start, start + count) of the stream instead (for drawing in pieces).
  */
-export function uniformStream(seed: number, key: string, count: number, step = 0): Float64Array {
+export function uniformStream(seed: number, key: string, count: number, step = 0, start = 0): Float64Array {
   if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`bad random count ${count}`);
   if (!Number.isSafeInteger(step)) throw new RangeError(`random step ${step} is not a safe integer`);
+  if (!Number.isSafeInteger(start) || start < 0) throw new RangeError(`bad random start ${start}`);
   const k = streamKey(seed, key);
   const s = BigInt.asUintN(64, BigInt(step));
   const [s0, s1] = [Number(s & 0xffffffffn), Number(s >> 32n)];
   const out = new Float64Array(count);
-  for (let block = 0; block * 4 < count; block++) {
+  for (let block = Math.floor(start / 4); block * 4 < start + count; block++) {
     const words = philox4x32([block >>> 0, Math.floor(block / 2 ** 32), s0, s1], k);
-    for (let j = 0; j < 4 && block * 4 + j < count; j++) out[block * 4 + j] = (words[j]! >>> 8) / 2 ** 24;
+    for (let j = 0; j < 4; j++) {
+      const i = block * 4 + j - start;
+      if (i >= 0 && i < count) out[i] = (words[j]! >>> 8) / 2 ** 24;
+    }
   }
   return out;
 }

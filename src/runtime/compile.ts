@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { renderC } from '../codegen/c.js';
 import type { Module as Lowered } from '../ir/module.js';
 import type { Graph } from '../ir/graph.js';
-import { initParam } from '../ir/init.js';
+import { initParamPieces } from '../ir/init.js';
+import { concreteShape } from '../ir/interp.js';
 import type { Mode } from '../passes/pass.js';
 import { runPipeline } from '../passes/pipeline.js';
 import { type HostTensor, shapeSize } from '../ir/value.js';
@@ -18,7 +19,7 @@ import { type CCompileOptions, compileC, fmcVersion, verifyArtifact } from './ca
 import { Executable } from './executable.js';
 import { native } from './native.js';
 import { PlanFormatError, planToJson } from './plan-json.js';
-import { storeInto, toStored } from './safetensors-codec.js';
+import { storeInto, storedTensor } from './safetensors-codec.js';
 import { ELEMENT_BYTES } from './tensor.js';
 
 export interface BuildOptions extends CCompileOptions {
@@ -120,9 +121,24 @@ export function weightBuffers(values: ReadonlyMap<string, HostTensor>): Map<stri
 }
 
 /**
- * Seeded initial values of every param and buffer of a lowered model, each held in its dtype's
- * storage (toStored) once drawn, so only one param at a time takes 8 bytes an element.
+ * Seeded initial values of every param and buffer of a lowered model, each drawn in pieces
+ * straight into its dtype's storage, so a run holds the weights about twice (this storage and
+ * the runtime's buffers) and one piece of float64s (docs/runtime.md).
  */
 export function seededWeights(l: Lowered, seed: number, dims: ReadonlyMap<string, number>): Map<string, HostTensor> {
-  return new Map(l.params.map((p) => [p.path, toStored(initParam(p, dims, seed))]));
+  return new Map(l.params.map((p) => [p.path, seededStored(p, dims, seed)]));
+}
+
+/** A param's initial value drawn in pieces straight into its dtype's storage (one float64 piece at a time). */
+function seededStored(p: Lowered['params'][number], dims: ReadonlyMap<string, number>, seed: number): HostTensor {
+  const shape = concreteShape(p.shape, dims);
+  const width = ELEMENT_BYTES[p.dtype];
+  const bytes = new Uint8Array(shapeSize(shape) * width);
+  initParamPieces(p, shape, seed, (start, values) =>
+    storeInto(
+      { dtype: p.dtype, shape: [values.length], data: values },
+      bytes.subarray(start * width, (start + values.length) * width),
+    ),
+  );
+  return storedTensor(p.dtype, shape, bytes);
 }

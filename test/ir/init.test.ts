@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type Dim, dimConst, dimSym } from '../../src/ir/dims.js';
 import type { Dtype } from '../../src/ir/dtype.js';
 import { GraphBuilder } from '../../src/ir/graph.js';
-import { initParam, randomInput } from '../../src/ir/init.js';
+import { initParam, normalStream, randomInput } from '../../src/ir/init.js';
 import type { InitFn, OpArgs } from '../../src/ir/ops.js';
 import { philox4x32, streamKey, uniformStream } from '../../src/ir/philox.js';
 import { roundTo } from '../../src/ir/value.js';
@@ -53,6 +53,20 @@ describe('philox', () => {
     const s7 = [0, 1, 2].flatMap((i) => philox4x32([i, 0, 7, 0], streamKey(3, 'k')));
     expect([...uniformStream(3, 'k', 10, 7)]).toEqual(s7.slice(0, 10).map((w) => Math.floor(w / 256) / 2 ** 24));
     expect(() => uniformStream(3, 'k', 10, 0.5)).toThrow(RangeError);
+    // A piece of the stream from any start is that slice of the whole stream.
+    for (const start of [0, 1, 3, 4, 5])
+      expect([...uniformStream(3, 'k', 5, 0, start)]).toEqual([...u.slice(start, start + 5)]);
+  });
+  it('draws big normal params in pieces with the numbers of one whole stream', () => {
+    const n = (1 << 21) + 3; // two pieces of uniform pairs and an odd tail
+    const z = normalStream(9, 'big', n);
+    const u = uniformStream(9, 'big', n + 1);
+    for (const i of [0, 1, 2 * (1 << 20) - 1, 2 * (1 << 20), 2 * (1 << 20) + 1, n - 2, n - 1]) {
+      const pair = Math.floor(i / 2);
+      const r = Math.sqrt(-2 * Math.log(1 - u[2 * pair]!));
+      const theta = 2 * Math.PI * u[2 * pair + 1]!;
+      expect(z[i]).toBe(i % 2 === 0 ? r * Math.cos(theta) : r * Math.sin(theta));
+    }
     const big = uniformStream(1, 'stats', 10000);
     const s = stats(big);
     expect(s.min).toBeGreaterThanOrEqual(0);
