@@ -51,6 +51,9 @@ const plain = (role: string): string => role;
 const HOSTILE = [`*/ "'\n#define x ??/\\ \u00e9\u4e2d\u{1F600}`, '/*', '*/', '\\', '\r\n#include <x>', '??/', '"', "'"];
 const hostile = (role: string): string => `Zq${role}${HOSTILE.join(`Zq${role}`)}Zq`;
 
+/** The bytes of a tensor's elements (its buffer may hold more: outputs sit at an aligned offset). */
+const bytesOf = (t: Tensor): Uint8Array => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+
 describe('rendered C', () => {
   it('is deterministic: the same plan twice, and two separate lowerings of the same graph', () => {
     const a = lowerGraph(namedGraph(plain));
@@ -92,8 +95,7 @@ describe('rendered C', () => {
     const one = exe.run(inputs);
     exe.setThreads(2);
     const two = exe.run(inputs);
-    for (const name of Object.keys(one))
-      expect(new Uint8Array(two[name]!.data.buffer), name).toEqual(new Uint8Array(one[name]!.data.buffer));
+    for (const name of Object.keys(one)) expect(bytesOf(two[name]!), name).toEqual(bytesOf(one[name]!));
   });
 
   it('is byte-identical outside comments with hostile names, and holds no user text', () => {
@@ -141,8 +143,7 @@ describe('rendered C', () => {
     };
     const cp = run(0, gp, plain);
     const ch = run(1, gh, hostile);
-    for (const role of ['probs', 'top', 'logits'])
-      expect(new Uint8Array(ch[hostile(role)]!.data.buffer)).toEqual(new Uint8Array(cp[role]!.data.buffer));
+    for (const role of ['probs', 'top', 'logits']) expect(bytesOf(ch[hostile(role)]!)).toEqual(bytesOf(cp[role]!));
   });
 
   it('keeps generated identifiers only: every identifier in a kernel is C, a prelude function or generated', () => {

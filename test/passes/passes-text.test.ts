@@ -14,6 +14,7 @@ import { verifyProblems } from '../../src/ir/verify.js';
 import { autodiff } from '../../src/passes/autodiff/index.js';
 import { MODES, type Pass, type PassContext, TARGETS } from '../../src/passes/pass.js';
 import { passesFor, runPipeline } from '../../src/passes/pipeline.js';
+import { defaultTrainConfig } from '../../src/runtime/schedule.js';
 import { simplify } from '../../src/passes/simplify.js';
 
 const ctx: PassContext = { target: 'reference', mode: 'grad', hints: NO_HINTS, options: {} };
@@ -187,6 +188,8 @@ describe('the pipeline', () => {
     for (const t of TARGETS) {
       expect(passesFor(t, 'inference').map((p) => p.name)).toEqual([]);
       expect(passesFor(t, 'grad').map((p) => p.name)).toEqual(['autodiff', 'simplify']);
+      for (const m of ['train', 'accumulate'] as const)
+        expect(passesFor(t, m).map((p) => p.name)).toEqual(['autodiff', 'train-step', 'simplify']);
     }
   });
   for (const file of models)
@@ -196,14 +199,19 @@ describe('the pipeline', () => {
       for (const target of TARGETS)
         for (const mode of MODES) {
           const seen: string[] = [];
-          runPipeline(r.lowered, {
-            target,
-            mode,
-            after: (pass, g) => {
-              seen.push(pass);
-              expect(verifyProblems(g), `${file} ${target} ${mode} after ${pass}`).toEqual([]);
+          // An accumulate step exists when the train section accumulates.
+          const train = { ...(r.lowered.train ?? defaultTrainConfig()), accumulate: 2 };
+          runPipeline(
+            { ...r.lowered, train },
+            {
+              target,
+              mode,
+              after: (pass, g) => {
+                seen.push(pass);
+                expect(verifyProblems(g), `${file} ${target} ${mode} after ${pass}`).toEqual([]);
+              },
             },
-          });
+          );
           expect(seen).toEqual(['lower', ...passesFor(target, mode).map((p) => p.name)]);
         }
     });
