@@ -21,8 +21,8 @@
 # biases and norms, as fmc does); no clipping, constant learning rate.
 #
 # The architectures mirror bench/train.ts's workloads, FLOP for FLOP (not bit for bit):
-# models/mlp.fm (784-256-256-10), models/cnn.fm (channels 1, size 32: the 28×28 digits
-# zero-padded to 32×32, width 32, hidden 256, label smoothing 0.1) and bench/encoder.fm, with
+# models/mlp.fm (784-256-256-10), models/cnn.fm (channels 1, size 28: 28 → 14 → 7 → 3 through
+# the poolings, width 32, hidden 256, label smoothing 0.1) and bench/encoder.fm, with
 # fmc's initializers (fmc_init).
 
 import gc
@@ -95,7 +95,7 @@ class ConvBnRelu(nn.Module):
 
 
 class CNN(nn.Module):
-    def __init__(self, channels=1, size=32, width=32, hidden=256, classes=10):
+    def __init__(self, channels=1, size=28, width=32, hidden=256, classes=10):
         super().__init__()
         self.stage1a = ConvBnRelu(channels, width)
         self.stage1b = ConvBnRelu(width, width)
@@ -175,8 +175,7 @@ def workload(name, seed):
     elif name == "cnn":
         b = 64
         model = CNN()
-        digits = torch.from_numpy(synthetic(b * 28 * 28, seed)).view(b, 1, 28, 28)
-        batch = (F.pad(digits, (2, 2, 2, 2)), labels(b, 10, seed + 1))
+        batch = (torch.from_numpy(synthetic(b * 28 * 28, seed)).view(b, 1, 28, 28), labels(b, 10, seed + 1))
     elif name == "encoder":
         b, t, d = 8, 128, 256
         model = Encoder()

@@ -215,6 +215,21 @@ export class Trainer {
     return c;
   }
 
+  /**
+   * The compiled executable of the whole step, the accumulate step or the evaluation (for
+   * per-launch timings and memory plans: `fmc`'s benches and profiles).
+   */
+  executable(which: 'step' | 'accumulate' | 'evaluate'): Executable {
+    const e = which === 'step' ? this.parts.apply : which === 'evaluate' ? this.parts.evaluate : this.parts.accumulate;
+    if (!e) throw new RunError(`${this.model} has no ${which} step (accumulate is ${this.config.accumulate})`);
+    return e;
+  }
+
+  /** Bytes of every persistent buffer: params, buffers, optimizer state, accumulators. */
+  get persistentBytes(): number {
+    return [...this.parts.buffers.values()].reduce((a, b) => a + b.byteLength, 0);
+  }
+
   /** Sets the kernels' thread count. */
   setThreads(n: number): void {
     for (const e of this.executables()) e.setThreads(n);

@@ -66,7 +66,9 @@ export function update(b: Builder, opt: Optimizer, s: StepScalars, u: UpdateIn):
   const g = opt.kind === 'adam' && wd !== 0 ? b.add(u.grad, b.mul(u.param, wd)) : u.grad;
   const p = decoupled ? b.mul(u.param, b.sub(b.scalar(1, s.lr), b.mul(s.lr, wd))) : u.param;
   const m = b.add(b.mul(u.state.get('exp_avg')!, b1), b.mul(g, 1 - b1));
-  const v = b.add(b.mul(u.state.get('exp_avg_sq')!, b2), b.mul(b.mul(g, g), 1 - b2));
+  // (g·(1-β2))·g, not (g·g)·(1-β2): g·g is also the global norm's summand, and a node shared
+  // with that reduction would get a buffer of its own instead of fusing into this update.
+  const v = b.add(b.mul(u.state.get('exp_avg_sq')!, b2), b.mul(b.mul(g, 1 - b2), g));
   const denom = b.add(b.div(b.sqrt(v), s.bias2Sqrt!), opt.eps);
   const next = b.sub(p, b.mul(b.div(m, denom), s.stepSize!));
   return {
