@@ -98,7 +98,19 @@ interface Val {
   readonly shape: readonly D[];
   /** Rough bound of |value| (floats), or of |integer|. */
   readonly scale: number;
+  /** Computed from a bool (a comparison): see `indexable`. */
+  readonly fromBool?: boolean;
 }
+
+/**
+ * Whether a value may index a gather or scatter_add. Not an integer computed from a bool:
+ * gcc 12.2 (-O2/-O3 -fopenmp) miscompiles the `#pragma omp simd` loop of a gather whose
+ * fused index is `(int64_t)(x >= c)`, reading index -1 for true (wrong values and an
+ * out-of-bounds read); shrunk reproducer in the fuzzer's report (seed 201157):
+ * `gather(x0, cast(x0[:, 0] >= 1.0, i32), axis = 1)` on f32[2, 5]. Skipped until the C
+ * target avoids it.
+ */
+const indexable = (v: Val): boolean => isI(v.dt) && v.shape.length <= 2 && !v.fromBool;
 
 const FLOATS: readonly Dtype[] = ['f32', 'f16', 'bf16'];
 const INTS: readonly Dtype[] = ['i32', 'i64', 'i8', 'i4'];
@@ -196,7 +208,11 @@ class FnGen {
       type,
       bypass: [...new Set(bypass)],
     });
-    const v: Val = { name, dt, shape: [...shape], scale: Math.min(scale, 1e6) };
+    // Integers computed from a bool, directly or through any value that was (see `indexable`).
+    const fromBool =
+      dt !== 'bool' &&
+      this.pool.some((p) => (p.dt === 'bool' || p.fromBool) && new RegExp(`\\b${p.name}\\b`).test(expr));
+    const v: Val = { name, dt, shape: [...shape], scale: Math.min(scale, 1e6), ...(fromBool ? { fromBool } : {}) };
     this.pool.push(v);
     return v;
   }
@@ -748,7 +764,7 @@ class FnGen {
   }
 
   gather(): boolean {
-    const idx = this.pick((v) => isI(v.dt) && v.shape.length <= 2);
+    const idx = this.pick(indexable);
     const x = this.pick((v) => v.shape.length >= 1 && v.dt !== 'bool');
     if (!idx || !x) return false;
     const a = this.axis(x);
@@ -796,7 +812,7 @@ class FnGen {
     }
     if (kind === 1) return !!this.emit(`full([${st}], ${fl(this.r.pick([0.5, -1.5, 2]))})`, 'f32', shape, 2);
     if (kind === 2) {
-      const idx = this.pick((v) => isI(v.dt) && v.shape.length <= 2);
+      const idx = this.pick(indexable);
       if (!idx) return false;
       const n = this.r.range(1, 5);
       return !!this.emit(`one_hot(${idx.name}, ${n})`, 'f32', [...idx.shape, D.k(n)], 1);
