@@ -54,6 +54,11 @@ function chooseMaterialized(live: readonly Node[], roots: readonly Node[]): Set<
     depth.set(n, d);
     // Operands read many times get a buffer; under movement ops (a convolution's pad and
     // window) the buffer goes below them, so the window stays a view and is not copied.
+    // gcc 12 (-O2 and up with -fopenmp) miscompiles an `omp simd` loop whose load address is
+    // computed from a comparison (a gather index `(int64_t)(x >= c)` reads -1 for true): an
+    // index that a bool feeds is computed into a buffer of its own first.
+    if ((n.op === 'gather' || n.op === 'scatter_add') && !m.has(n.inputs[1]!) && fedByBool(n.inputs[1]!, m))
+      m.add(n.inputs[1]!);
     if (n.op === 'einsum' || n.op === 'topk')
       for (const i of n.inputs) {
         if (isView(i)) continue;
@@ -65,6 +70,20 @@ function chooseMaterialized(live: readonly Node[], roots: readonly Node[]): Set<
   }
   for (const r of roots) m.add(r);
   return m;
+}
+
+/** Whether a bool value is computed into `n` by the ops that would fuse into its reader. */
+function fedByBool(n: Node, m: ReadonlySet<Node>): boolean {
+  const seen = new Set<Node>();
+  const stack = [n];
+  while (stack.length > 0) {
+    const x = stack.pop()!;
+    if (seen.has(x)) continue;
+    seen.add(x);
+    if (x.type.dtype === 'bool') return true;
+    if (x === n || !m.has(x)) stack.push(...x.inputs);
+  }
+  return false;
 }
 
 export interface LowerOptions {

@@ -132,7 +132,9 @@ describe('fmc compile --dump-after', () => {
   it('an unknown pass is a usage error naming the passes', () => {
     const r = fmc('compile', 'models/mlp.fm', '--dump-after', 'nosuch');
     expect(r.code).toBe(2);
-    expect(r.err).toBe('fmc: --dump-after nosuch: no such pass; the names are lower, autodiff, simplify, train-step, all\n');
+    expect(r.err).toBe(
+      'fmc: --dump-after nosuch: no such pass; the names are lower, autodiff, simplify, train-step, all\n',
+    );
   });
 
   it('--grad compiles loss_grad into the module', { timeout: 120_000 }, () => {

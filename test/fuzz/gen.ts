@@ -98,19 +98,15 @@ interface Val {
   readonly shape: readonly D[];
   /** Rough bound of |value| (floats), or of |integer|. */
   readonly scale: number;
-  /** Computed from a bool (a comparison): see `indexable`. */
-  readonly fromBool?: boolean;
 }
 
 /**
- * Whether a value may index a gather or scatter_add. Not an integer computed from a bool:
- * gcc 12.2 (-O2/-O3 -fopenmp) miscompiles the `#pragma omp simd` loop of a gather whose
- * fused index is `(int64_t)(x >= c)`, reading index -1 for true (wrong values and an
- * out-of-bounds read); shrunk reproducer in the fuzzer's report (seed 201157):
- * `gather(x0, cast(x0[:, 0] >= 1.0, i32), axis = 1)` on f32[2, 5]. Skipped until the C
- * target avoids it.
+ * Whether a value may index a gather or scatter_add. Integers computed from a bool are
+ * allowed: gcc 12.2 (-O2/-O3 -fopenmp) miscompiled the `omp simd` loop of a gather whose
+ * fused index was `(int64_t)(x >= c)` (found here, seed 201157); the kernel lowering now
+ * gives such an index a buffer of its own (test/kernels/review-fixes.test.ts).
  */
-const indexable = (v: Val): boolean => isI(v.dt) && v.shape.length <= 2 && !v.fromBool;
+const indexable = (v: Val): boolean => isI(v.dt) && v.shape.length <= 2;
 
 const FLOATS: readonly Dtype[] = ['f32', 'f16', 'bf16'];
 const INTS: readonly Dtype[] = ['i32', 'i64', 'i8', 'i4'];
@@ -208,11 +204,7 @@ class FnGen {
       type,
       bypass: [...new Set(bypass)],
     });
-    // Integers computed from a bool, directly or through any value that was (see `indexable`).
-    const fromBool =
-      dt !== 'bool' &&
-      this.pool.some((p) => (p.dt === 'bool' || p.fromBool) && new RegExp(`\\b${p.name}\\b`).test(expr));
-    const v: Val = { name, dt, shape: [...shape], scale: Math.min(scale, 1e6), ...(fromBool ? { fromBool } : {}) };
+    const v: Val = { name, dt, shape: [...shape], scale: Math.min(scale, 1e6) };
     this.pool.push(v);
     return v;
   }

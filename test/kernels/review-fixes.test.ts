@@ -1,6 +1,8 @@
 // Cases a review found: bool scatter_add and einsum (sums of bools are `or`s), an update
 // whose value is another buffer (updates are applied in order after the launches), a kernel
 // with more than 64 buffers, and reads out of bounds that the plan's run-time checks stop.
+// And one the fuzzer found: gcc 12 miscompiles a gather whose index is computed from a
+// comparison inside the gather's `omp simd` loop (true read as -1).
 
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/api/compile.js';
@@ -10,6 +12,33 @@ import { Tensor } from '../../src/runtime/tensor.js';
 import { CACHE_DIR, assertClean, checkGraphs, ht } from './c-harness.js';
 
 describe('C backend: review fixes', () => {
+  it('a gather or scatter_add index computed from a comparison (fuzzer seed 201157, a gcc 12 miscompile)', () => {
+    // One use of each index, so it fuses into its reader (the case gcc gets wrong).
+    const model = compile(
+      [
+        'model G() {',
+        '  fn forward(x: f32[2, 5]) -> f32[2, 2] {',
+        '    return gather(x, cast(x[:, 0] >= 1.0, i32), axis = 1)',
+        '  }',
+        '  fn picked(x: f32[2, 5]) -> f32[2, 2] {',
+        '    return gather(x, where(x[:, 0] >= 1.0, 1, 0), axis = 1)',
+        '  }',
+        '  fn scatter(x: f32[2, 5]) -> f32[2, 5] {',
+        '    return scatter_add(x, cast(x[:, 0] >= 1.0, i32), full([2, 2], 1.0), axis = 1)',
+        '  }',
+        '}',
+      ].join('\n'),
+      { cacheDir: CACHE_DIR },
+    );
+    const x = Float32Array.of(0.1, 0.2, 0.3, 0.4, 0.5, 1.6, 1.7, 1.8, 1.9, 2);
+    const first = (fn: string): number[] =>
+      [...Object.values(model.run(fn, { x: new Tensor('f32', x, [2, 5]) }))[0]!.data] as number[];
+    const want = [x[0]!, x[1]!, x[5]!, x[6]!];
+    expect(first('forward')).toEqual(want);
+    expect(first('picked')).toEqual(want);
+    expect(first('scatter')).toEqual([...x].map((v, i) => (i % 5 < 2 ? Math.fround(v + 1) : v)));
+  });
+
   it('bool scatter_add and einsum give 0/1 like the interpreter', () => {
     const g = new Builder();
     const x = g.input('x', 'bool', [3]);
