@@ -10,7 +10,9 @@ import {
   lowerSource,
   oracleInputs,
   oracleWeights,
+  runTorchBatch,
   type TorchJob,
+  type TorchResult,
   trainableParams,
 } from './torch-harness.js';
 
@@ -333,4 +335,25 @@ export function prepare(c: OracleCase, seed = 7): Prepared[] {
     };
     return { label: `${c.name} ${JSON.stringify(Object.fromEntries(dims))}`, lowered, dims, weights, inputs, job };
   });
+}
+
+/** Every case prepared and all their torch jobs run in one process (torch takes a second to import). */
+export function prepareAll(cases: readonly OracleCase[] = CASES): {
+  readonly prepared: Map<string, Prepared[]>;
+  readonly torch: Map<string, TorchResult | Error>;
+  /** How many runs torch made and how long it took. */
+  readonly note: string;
+} {
+  const prepared = new Map<string, Prepared[]>();
+  const all: Prepared[] = [];
+  for (const c of cases) {
+    const ps = prepare(c);
+    prepared.set(c.name, ps);
+    all.push(...ps);
+  }
+  const t0 = performance.now();
+  const results = runTorchBatch(all.map((p) => p.job));
+  const torch = new Map(all.map((p, i) => [p.label, results[i]!] as const));
+  const note = `torch oracle: ${all.length} runs in ${((performance.now() - t0) / 1000).toFixed(1)} s (one process)`;
+  return { prepared, torch, note };
 }

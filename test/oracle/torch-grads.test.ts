@@ -16,24 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Graph, liveNodes } from '../../src/ir/graph.js';
 import type { Hints } from '../../src/ir/module.js';
 import type { HostTensor } from '../../src/ir/value.js';
-import { CASES, type Prepared, prepare } from './cases.js';
+import { CASES, type Prepared, prepareAll } from './cases.js';
 import { gradientGraph } from '../../src/passes/autodiff/index.js';
-import {
-  compareTensors,
-  runFmc,
-  runTorchBatch,
-  scalar,
-  type Tolerance,
-  type TorchResult,
-  torchAvailable,
-} from './torch-harness.js';
+import { compareTensors, runFmc, scalar, type Tolerance, type TorchResult, torchSuite } from './torch-harness.js';
 
-const TORCH = torchAvailable();
-const skipWhy = TORCH.ok ? '' : TORCH.why;
-if (skipWhy) console.warn(`torch gradient oracle tests skipped: ${skipWhy}`);
-const TITLE = skipWhy
-  ? `fmc vs PyTorch: whole-model gradients — SKIPPED because ${skipWhy}`
-  : `fmc vs PyTorch (${TORCH.why}): whole-model gradients`;
+const { skipWhy, title: TITLE } = torchSuite('whole-model gradients');
 
 /**
  * Elementwise rtol 1e-3, atol 1e-4; and per tensor, its largest error within 1e-3 of its
@@ -66,17 +53,11 @@ describe.skipIf(skipWhy !== '')(TITLE, () => {
   let worstRel = 0;
   let worstScaled = 0;
 
-  beforeAll(async () => {
-    const all: Prepared[] = [];
-    for (const c of CASES) {
-      const ps = prepare(c);
-      prepared.set(c.name, ps);
-      all.push(...ps);
-    }
-    const t0 = performance.now();
-    const results = runTorchBatch(all.map((p) => p.job));
-    all.forEach((p, i) => torch.set(p.label, results[i]!));
-    summary.push(`torch oracle: ${all.length} runs in ${((performance.now() - t0) / 1000).toFixed(1)} s (one process)`);
+  beforeAll(() => {
+    const r = prepareAll();
+    r.prepared.forEach((v, k) => prepared.set(k, v));
+    r.torch.forEach((v, k) => torch.set(k, v));
+    summary.push(r.note);
   }, 180_000);
 
   afterAll(() => {

@@ -43,6 +43,18 @@ export function torchAvailable(): { ok: boolean; why: string } {
   return torchProbe;
 }
 
+/**
+ * The title and skip reason of an oracle suite on `what`: the title says why it is skipped
+ * (and a warning is printed) when torch cannot be imported, and names torch's version when it can.
+ */
+export function torchSuite(what: string): { skipWhy: string; title: string } {
+  const t = torchAvailable();
+  const skipWhy = t.ok ? '' : t.why;
+  if (skipWhy) console.warn(`torch oracle tests (${what}) skipped: ${skipWhy}`);
+  const title = skipWhy ? `fmc vs PyTorch: ${what} — SKIPPED because ${skipWhy}` : `fmc vs PyTorch (${t.why}): ${what}`;
+  return { skipWhy, title };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Small variants of models
 

@@ -14,7 +14,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostTensor } from '../../src/ir/value.js';
-import { CASES, type Prepared, prepare } from './cases.js';
+import { CASES, type Prepared, prepareAll } from './cases.js';
 import {
   compareTensors,
   PYTHON,
@@ -22,34 +22,24 @@ import {
   runTorchBatch,
   scalar,
   type TorchResult,
-  torchAvailable,
+  torchSuite,
 } from './torch-harness.js';
 
-const TORCH = torchAvailable();
-if (!TORCH.ok) console.warn(`torch oracle tests skipped: ${TORCH.why}`);
-const TITLE = TORCH.ok
-  ? `fmc vs PyTorch (${TORCH.why}): whole-model losses`
-  : `fmc vs PyTorch: whole-model losses — SKIPPED because ${TORCH.why}`;
+const { skipWhy, title: TITLE } = torchSuite('whole-model losses');
 
 /** Both sides are float64 with the same roundings. */
 const LOSS_TOL = { rtol: 1e-9, atol: 1e-9 };
 
-describe.skipIf(!TORCH.ok)(TITLE, () => {
+describe.skipIf(skipWhy !== '')(TITLE, () => {
   const prepared = new Map<string, Prepared[]>();
   const torch = new Map<string, TorchResult | Error>();
   const summary: string[] = [];
 
   beforeAll(() => {
-    const all: Prepared[] = [];
-    for (const c of CASES) {
-      const ps = prepare(c);
-      prepared.set(c.name, ps);
-      all.push(...ps);
-    }
-    const t0 = performance.now();
-    const results = runTorchBatch(all.map((p) => p.job));
-    all.forEach((p, i) => torch.set(p.label, results[i]!));
-    summary.push(`torch oracle: ${all.length} runs in ${((performance.now() - t0) / 1000).toFixed(1)} s (one process)`);
+    const r = prepareAll();
+    r.prepared.forEach((v, k) => prepared.set(k, v));
+    r.torch.forEach((v, k) => torch.set(k, v));
+    summary.push(r.note);
   }, 180_000);
 
   afterAll(() => {

@@ -33,16 +33,11 @@ import {
   oracleWeights,
   readSafetensors64,
   shrinkModel,
-  torchAvailable,
+  torchSuite,
   trainableParams,
 } from './torch-harness.js';
 
-const TORCH = torchAvailable();
-const skipWhy = TORCH.ok ? '' : TORCH.why;
-if (skipWhy) console.warn(`torch training oracle tests skipped: ${skipWhy}`);
-const TITLE = skipWhy
-  ? `fmc vs PyTorch: training loss curves — SKIPPED because ${skipWhy}`
-  : `fmc vs PyTorch (${TORCH.why}): training loss curves`;
+const { skipWhy, title: TITLE } = torchSuite('training loss curves');
 
 const UPDATES = 50;
 /**
