@@ -87,9 +87,10 @@ export function moduleJs(version: string, model: string, names: readonly string[
   const lines = [
     header(version, model).trimEnd(),
     '// Importing it builds the C sources next to it through the compile cache (a cache hit after the first time).',
-    "import { load as $load } from 'fmc';",
+    "import { load as $load, terminalProgress as $progress } from 'fmc';",
     '',
-    "const $model = $load(new URL('.', import.meta.url));",
+    "const $model = $load(new URL('.', import.meta.url), { onProgress: $progress });",
+    "$progress('');",
     'export default $model;',
   ];
   for (const name of names) {

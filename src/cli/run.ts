@@ -59,7 +59,6 @@ export async function runCommand(io: Io, file: string, opts: RunOptions): Promis
     throw new CliError('--save-inputs and --save-outputs name the same file', EXIT.usage);
   const { inputs, dims } = runInputs(io, g, given, seed, opts, (d) => checkSize(lowered, d));
   const progress = io.progress;
-  progress?.(`initializing ${lowered.params.length} params`);
   const params = loadParams(lowered, dims, seed, opts.weights, io);
   const t0 = performance.now();
   let last = 0;

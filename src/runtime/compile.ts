@@ -125,8 +125,39 @@ export function weightBuffers(values: ReadonlyMap<string, HostTensor>): Map<stri
  * straight into its dtype's storage, so a run holds the weights about twice (this storage and
  * the runtime's buffers) and one piece of float64s (docs/runtime.md).
  */
-export function seededWeights(l: Lowered, seed: number, dims: ReadonlyMap<string, number>): Map<string, HostTensor> {
-  return new Map(l.params.map((p) => [p.path, seededStored(p, dims, seed)]));
+export function seededWeights(
+  l: Lowered,
+  seed: number,
+  dims: ReadonlyMap<string, number>,
+  onProgress?: (message: string) => void,
+): Map<string, HostTensor> {
+  const tick = initProgress(l.params, dims, onProgress);
+  return new Map(l.params.map((p, i) => (tick(i), [p.path, seededStored(p, dims, seed)])));
+}
+
+/**
+ * Progress of drawing a model's params, at most every 100 ms: `tick(i)` before param i says
+ * which param of how many and the share of all values done.
+ */
+export function initProgress(
+  params: Lowered['params'],
+  dims: ReadonlyMap<string, number>,
+  onProgress: ((message: string) => void) | undefined,
+): (i: number) => void {
+  if (!onProgress) return () => {};
+  const sizes = params.map((p) => shapeSize(concreteShape(p.shape, dims)));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  let done = 0;
+  let last = -Infinity;
+  return (i) => {
+    const now = performance.now();
+    if (now - last >= 100) {
+      last = now;
+      const pct = total > 0 ? Math.floor((100 * done) / total) : 100;
+      onProgress(`initializing weights: param ${i + 1}/${params.length}, ${pct}% of ${total} values`);
+    }
+    done += sizes[i]!;
+  };
 }
 
 /** A param's initial value drawn in pieces straight into its dtype's storage (one float64 piece at a time). */

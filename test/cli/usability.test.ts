@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { colorize, wantColor } from '../../src/cli/color.js';
 import { normalizeCode, readExplanations } from '../../src/cli/explain.js';
 import { MESSAGES } from '../../src/frontend/messages.js';
+import { dimConst, dimSym } from '../../src/ir/dims.js';
+import { initProgress } from '../../src/runtime/compile.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = path.join(ROOT, 'bin', 'fmc.js');
@@ -138,5 +140,18 @@ describe('usage errors', () => {
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(err).not.toMatch(/EPIPE|\n\s+at /);
     expect(code).toBe(0);
+  });
+});
+
+describe('progress', () => {
+  it('counts params and the share of values while weights are drawn', () => {
+    const seen: string[] = [];
+    const [three, d] = [dimConst(3), dimSym('d')];
+    const params = [{ shape: [three, d] }, { shape: [d] }] as unknown as Parameters<typeof initProgress>[0];
+    const tick = initProgress(params, new Map([['d', 5]]), (m) => seen.push(m));
+    tick(0);
+    tick(1); // within 100 ms of the first: not shown
+    expect(seen).toEqual(['initializing weights: param 1/2, 0% of 20 values']);
+    expect(() => initProgress(params, new Map(), undefined)(0)).not.toThrow();
   });
 });
