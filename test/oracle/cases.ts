@@ -1,5 +1,5 @@
 // The models the torch oracle checks: every seed model at small hyperparameters, plus three
-// models that are not in the repository (an MLP-Mixer and a conv + attention regressor, as
+// models that are not in the repository (an MLP-Mixer, a conv + attention regressor and a cross-attention tagger, as
 // .fm source with their torch mirrors in Python), each at two bindings of its symbolic dims.
 
 import type { Lowered } from '../../src/frontend/lower.js';
