@@ -122,7 +122,7 @@ Examples:
       'after',
       `
 Writes <fn>.c per function, plan.json (the plans and their memory), weights.safetensors,
-and index.js with index.d.ts: a typed ES module whose functions take shaped Tensors.
+and index.mjs with index.d.mts: a typed ES module whose functions take shaped Tensors.
 --train adds loss_step (and loss_accumulate when the train section accumulates) and
 exports trainer(), whose step(batch) and evaluate(batch) take the loss's inputs.
 --set name=value (repeatable) compiles the model with a hyperparameter overridden;

@@ -74,7 +74,7 @@ describe('load', () => {
     }
   });
 
-  it('takes a file: URL, as index.js passes it', () => {
+  it('takes a file: URL, as index.mjs passes it', () => {
     const model = load(new URL(`file://${MODULE}/`), opts);
     const out = model.run({ images: new Tensor('f32', new Float32Array(784), [1, 784]) });
     expect(out.logits!.dims).toEqual([1, 10]);
