@@ -1,12 +1,13 @@
 // The VS Code side of the .fm language server: starts `fmc lsp` and connects it to the
 // editor. It is a small hand-written LSP client (JSON-RPC with Content-Length framing over
 // the server's stdin/stdout) covering what the server offers: document sync, diagnostics,
-// hover, go to definition, document symbols and formatting. It has no dependencies, so
-// the extension packages offline and needs no `npm install`.
+// and the providers of providers.js. It has no dependencies, so the extension packages
+// offline and needs no `npm install`.
 //
 // Which server: the `fm.server.path` setting (an `fmc` executable, or a `.js` file run
 // with VS Code's own Node), else `node_modules/.bin/fmc` or `bin/fmc.js` in a workspace
-// folder, else `fmc` on the PATH.
+// folder (the project's own fmc), else the server bundled in the package (server/fmc.js,
+// written by scripts/package-vscode.mjs, run with VS Code's own Node), else `fmc` on the PATH.
 
 'use strict';
 
@@ -32,7 +33,10 @@ function serverCommand() {
       if (exe) break;
     }
   }
-  if (!exe) exe = 'fmc';
+  if (!exe) {
+    const bundled = path.join(__dirname, 'server', 'fmc.js');
+    exe = fs.existsSync(bundled) ? bundled : 'fmc';
+  }
   if (exe.endsWith('.js')) {
     // VS Code's own executable runs JavaScript as Node with ELECTRON_RUN_AS_NODE.
     return [process.execPath, [exe, ...args], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } }];
