@@ -16,7 +16,7 @@
 // No native addon, no CLI: nothing the language server does not load. Then `vsce package`
 // runs in the staging folder and writes grammar/fm-language-<version>.vsix.
 //
-// Usage: node scripts/package-vscode.mjs [--stage-only DIR]  (after `npm run build`)
+// Usage (after `npm run build`): node scripts/package-vscode.mjs [--out FILE.vsix | --stage-only DIR]
 
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -147,13 +147,14 @@ export function stage(dir) {
 
 function main() {
   const args = process.argv.slice(2);
-  const only = args[0] === '--stage-only' ? path.resolve(args[1] ?? '') : undefined;
+  const option = (name) => (args.indexOf(name) >= 0 ? path.resolve(args[args.indexOf(name) + 1] ?? '') : undefined);
+  const only = option('--stage-only');
   const dir = only ?? fs.mkdtempSync(path.join(os.tmpdir(), 'fm-vsix-'));
   const s = stage(dir);
   console.log(`staged the extension in ${dir}: ${s.files} fmc modules, packages ${s.packages.join(', ')}`);
   if (only) return;
   const manifest = JSON.parse(fs.readFileSync(path.join(GRAMMAR, 'package.json'), 'utf8'));
-  const out = path.join(GRAMMAR, `${manifest.name}-${manifest.version}.vsix`);
+  const out = option('--out') ?? path.join(GRAMMAR, `${manifest.name}-${manifest.version}.vsix`);
   const vsce = path.join(path.dirname(require.resolve('@vscode/vsce/package.json')), 'vsce');
   execFileSync(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--out', out], {
     cwd: dir,
