@@ -20,6 +20,9 @@ function killAll(): void {
   live.clear();
 }
 
+/** The pids of the busy processes running now. */
+export const contentionPids = (): number[] => [...live].map((c) => c.pid!);
+
 /** Kills the children at exit and on SIGINT/SIGTERM (then exits as the signal would have). */
 function hook(): void {
   if (hooked) return;
