@@ -80,4 +80,14 @@ console.log(model.functions.join(','), JSON.stringify(logits.dims));
     expect(t.code, t.all).toBe(0);
     expect(t.out.trim()).toBe('forward,loss [1,10]');
   });
+
+  it('says how to add onnxruntime-node when --vs onnxruntime needs it', () => {
+    const fmcBin = path.join(PROJECT, 'node_modules', '.bin', 'fmc');
+    const r = sh(fmcBin, ['bench', 'node_modules/fmc/models/mlp.fm', '--runs', '1', '--vs', 'onnxruntime'], PROJECT);
+    expect(r.code, r.all).toBe(1);
+    expect(r.err).toContain(
+      'fmc: --vs onnxruntime needs the onnxruntime-node package, an optional peer dependency of fmc: npm install onnxruntime-node',
+    );
+    expect(r.err).not.toMatch(/\n\s+at /);
+  });
 });
