@@ -30,11 +30,12 @@ __attribute__((noinline)) FMC_WIDE static void fmc_mma_6x16(int64_t kc, const fl
     for (int j = 0; j < 16; j++) acc[i * 16 + j] = c[i][j];
 }
 
-/* k0_gemm: einsum %3 in lin */
+/* k0_gemm: einsum %3 + 1 fused, stores %4 in lin */
 static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
   float *restrict b0 = (float *)a[0];
   const float *restrict b1 = (const float *)a[1];
   const float *restrict b2 = (const float *)a[2];
+  const float *restrict b3 = (const float *)a[3];
   (void)d;
   if ((d[0] < 4)) {
     #pragma omp parallel for schedule(static) if((d[0] * 2048) >= 32768)
@@ -55,49 +56,53 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
           }
         }
         for (int64_t j_7 = 0; j_7 < nl_3; j_7++) {
-          b0[((m_4 * 32) + (n0_2 + j_7))] = acc_5[j_7];
+          float c_9 = acc_5[j_7];
+          float v_10 = fmc_add_f(c_9, b3[(n0_2 + j_7)]);
+          b0[((m_4 * 32) + (n0_2 + j_7))] = v_10;
         }
       }
     }
   } else {
     #pragma omp parallel for schedule(static) if((d[0] * 2048) >= 32768)
-    for (int64_t it_9 = 0; it_9 < ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)))); it_9++) {
-      static _Thread_local float ap_18[24576] __attribute__((aligned(64)));
-      static _Thread_local float bp_19[131072] __attribute__((aligned(64)));
-      int64_t mb_11 = fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)));
-      int64_t b_10 = (it_9 / ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)))));
-      int64_t m0_12 = ((it_9 % ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))))) * mb_11);
-      int64_t n0_13 = 0;
-      int64_t ml_14 = fmc_min_ix(mb_11, (d[0] - m0_12));
-      int64_t nl_15 = fmc_min_ix(512, (32 - n0_13));
-      for (int64_t pc_16 = 0; pc_16 < 64; pc_16 += 256) {
-        int64_t kc_17 = fmc_min_ix(256, (64 - pc_16));
-        for (int64_t p_25 = 0; p_25 < nl_15; p_25 += 16) {
-          for (int64_t r_27 = 0; r_27 < 16; r_27++) {
-            for (int64_t k_26 = 0; k_26 < kc_17; k_26++) {
-              bp_19[(((p_25 * 256) + (k_26 * 16)) + r_27)] = (((p_25 + r_27) < nl_15) ? b2[(((n0_13 + (p_25 + r_27)) * 64) + (pc_16 + k_26))] : 0x0p+0f);
+    for (int64_t it_11 = 0; it_11 < ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)))); it_11++) {
+      static _Thread_local float ap_20[24576] __attribute__((aligned(64)));
+      static _Thread_local float bp_21[131072] __attribute__((aligned(64)));
+      int64_t mb_13 = fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)));
+      int64_t b_12 = (it_11 / ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)))));
+      int64_t m0_14 = ((it_11 % ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))))) * mb_13);
+      int64_t n0_15 = 0;
+      int64_t ml_16 = fmc_min_ix(mb_13, (d[0] - m0_14));
+      int64_t nl_17 = fmc_min_ix(512, (32 - n0_15));
+      for (int64_t pc_18 = 0; pc_18 < 64; pc_18 += 256) {
+        int64_t kc_19 = fmc_min_ix(256, (64 - pc_18));
+        for (int64_t p_29 = 0; p_29 < nl_17; p_29 += 16) {
+          for (int64_t r_31 = 0; r_31 < 16; r_31++) {
+            for (int64_t k_30 = 0; k_30 < kc_19; k_30++) {
+              bp_21[(((p_29 * 256) + (k_30 * 16)) + r_31)] = (((p_29 + r_31) < nl_17) ? b2[(((n0_15 + (p_29 + r_31)) * 64) + (pc_18 + k_30))] : 0x0p+0f);
             }
           }
         }
-        for (int64_t p_28 = 0; p_28 < ml_14; p_28 += 6) {
-          for (int64_t r_30 = 0; r_30 < 6; r_30++) {
-            for (int64_t k_29 = 0; k_29 < kc_17; k_29++) {
-              ap_18[(((p_28 * 256) + (k_29 * 6)) + r_30)] = (((p_28 + r_30) < ml_14) ? b1[(((m0_12 + (p_28 + r_30)) * 64) + (pc_16 + k_29))] : 0x0p+0f);
+        for (int64_t p_32 = 0; p_32 < ml_16; p_32 += 6) {
+          for (int64_t r_34 = 0; r_34 < 6; r_34++) {
+            for (int64_t k_33 = 0; k_33 < kc_19; k_33++) {
+              ap_20[(((p_32 * 256) + (k_33 * 6)) + r_34)] = (((p_32 + r_34) < ml_16) ? b1[(((m0_14 + (p_32 + r_34)) * 64) + (pc_18 + k_33))] : 0x0p+0f);
             }
           }
         }
-        for (int64_t jr_20 = 0; jr_20 < nl_15; jr_20 += 16) {
-          for (int64_t ir_21 = 0; ir_21 < ml_14; ir_21 += 6) {
-            float acc_22[96] __attribute__((aligned(64)));
+        for (int64_t jr_22 = 0; jr_22 < nl_17; jr_22 += 16) {
+          for (int64_t ir_23 = 0; ir_23 < ml_16; ir_23 += 6) {
+            float acc_24[96] __attribute__((aligned(64)));
             #pragma omp simd
-            for (int64_t i_23 = 0; i_23 < 96; i_23++) {
-              acc_22[i_23] = 0x0p+0f;
+            for (int64_t i_25 = 0; i_25 < 96; i_25++) {
+              acc_24[i_25] = 0x0p+0f;
             }
-            fmc_mma_6x16(kc_17, ap_18 + (ir_21 * 256), bp_19 + (jr_20 * 256), acc_22);
-            for (int64_t i_23 = 0; i_23 < 6; i_23++) {
-              for (int64_t j_24 = 0; j_24 < 16; j_24++) {
-                if ((((ir_21 + i_23) < ml_14) && ((jr_20 + j_24) < nl_15))) {
-                  b0[(((m0_12 + (ir_21 + i_23)) * 32) + (n0_13 + (jr_20 + j_24)))] = fmc_add_f(((pc_16 == 0) ? 0x0p+0f : b0[(((m0_12 + (ir_21 + i_23)) * 32) + (n0_13 + (jr_20 + j_24)))]), acc_22[((i_23 * 16) + j_24)]);
+            fmc_mma_6x16(kc_19, ap_20 + (ir_23 * 256), bp_21 + (jr_22 * 256), acc_24);
+            for (int64_t i_25 = 0; i_25 < 6; i_25++) {
+              for (int64_t j_26 = 0; j_26 < 16; j_26++) {
+                if ((((ir_23 + i_25) < ml_16) && ((jr_22 + j_26) < nl_17))) {
+                  float c_27 = fmc_add_f(((pc_18 == 0) ? 0x0p+0f : b0[(((m0_14 + (ir_23 + i_25)) * 32) + (n0_15 + (jr_22 + j_26)))]), acc_24[((i_25 * 16) + j_26)]);
+                  float v_28 = fmc_add_f(c_27, b3[(n0_15 + (jr_22 + j_26))]);
+                  b0[(((m0_14 + (ir_23 + i_25)) * 32) + (n0_15 + (jr_22 + j_26)))] = v_28;
                 }
               }
             }
@@ -108,25 +113,10 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
   }
 }
 
-/* k1_ew: binary %4 in lin */
-static void k1_ew(void *const *restrict a, const int64_t *restrict d) {
-  float *restrict b0 = (float *)a[0];
-  const float *restrict b1 = (const float *)a[1];
-  const float *restrict b2 = (const float *)a[2];
-  (void)d;
-  #pragma omp parallel for schedule(static) if((d[0] * 32) >= 32768)
-  for (int64_t i_0 = 0; i_0 < d[0]; i_0++) {
-    #pragma omp simd
-    for (int64_t i_1 = 0; i_1 < 32; i_1++) {
-      b0[((i_0 * 32) + i_1)] = fmc_add_f(b1[((i_0 * 32) + i_1)], b2[i_1]);
-    }
-  }
-}
-
 typedef void (*fmc_kernel)(void *const *restrict, const int64_t *restrict);
 const int32_t fmc_abi_version = 1;
-const int32_t fmc_kernel_count = 2;
-const fmc_kernel fmc_kernels[2] = {k0_gemm, k1_ew};
+const int32_t fmc_kernel_count = 1;
+const fmc_kernel fmc_kernels[1] = {k0_gemm};
 void fmc_set_threads(int32_t n) {
 #ifdef _OPENMP
   if (n > 0) omp_set_num_threads(n);
