@@ -152,13 +152,14 @@ export function printGraph(g: Graph): string {
 }
 
 /**
- * The kernel groups of a graph after the fusion pass, one line a kernel in launch order,
- * numbered as printGraph numbers the nodes (the text `--dump-after fusion` adds):
+ * The kernel groups of a graph after the fusion pass, one comment line a kernel in launch
+ * order, numbered as printGraph numbers the nodes (what `--dump-after fusion` adds below the
+ * graph; comments, so the text still parses):
  *
- *   kernels 3
- *     k0 gemm %5 epilogue [%6, %8] prologue [%4] -> %8
- *     k1 rows %9 members [%10, %11] -> %12
- *     k2 ew %13 -> %13
+ *   // kernels 3
+ *   //   k0 gemm %5 epilogue [%6, %8] prologue [%4] -> %8
+ *   //   k1 rows %9 members [%10, %11] -> %12
+ *   //   k2 ew %13 -> %13
  *
  * `undefined` when the graph has no groups (before the fusion pass).
  */
@@ -169,8 +170,8 @@ export function printGroups(g: Graph): string | undefined {
   const refs = (label: string, xs: readonly Node[]): string =>
     xs.length > 0 ? ` ${label} ${list([...xs].sort((a, b) => num.get(a)! - num.get(b)!).map(ref))}` : '';
   const line = (k: KernelGroup, i: number): string =>
-    `  k${i} ${k.kind} ${ref(k.root)}${refs('members', k.members)}${refs('epilogue', k.epilogue)}${refs('prologue', k.prologue)} -> ${ref(k.store)}`;
-  return [`kernels ${g.groups.length}`, ...g.groups.map(line)].join('\n') + '\n';
+    `//   k${i} ${k.kind} ${ref(k.root)}${refs('members', k.members)}${refs('epilogue', k.epilogue)}${refs('prologue', k.prologue)} -> ${ref(k.store)}`;
+  return [`// kernels ${g.groups.length}`, ...g.groups.map(line)].join('\n') + '\n';
 }
 
 /** Several graphs, one after another, separated by blank lines. */

@@ -26,7 +26,7 @@ export function rowsKernel(kb: KernelBuilder, f0: Fuser, k: KernelGroup, out: nu
   const L = kb.dim(row[row.length - 1]!);
   const nodes = [k.root, ...k.members, k.store];
   const inGroup = new Set(nodes);
-  const kindOf = (n: Node): 'row' | 'scalar' => (n.op === 'reduce' ? 'scalar' : rowShapeOf(seed, n)!);
+  const kindOf = (n: Node): 'row' | 'scalar' => (n.op === 'reduce' && inGroup.has(n) ? 'scalar' : rowShapeOf(seed, n)!);
   /** The row members among `from` and what they read through other row members (not through `stop`), in order. */
   const rowInputs = (from: readonly Node[], stop?: Node): Node[] => {
     const seen = new Set<Node>();

@@ -13,7 +13,7 @@ import { isGemm, isGemmNode } from './gemm-shape.js';
 import { chooseMaterialized } from './materialize.js';
 import { launchOrder } from './order.js';
 import { usesOf } from './region.js';
-import { matchRows, rowSeed } from './rows.js';
+import { matchRows, rowPrologue, rowSeed } from './rows.js';
 
 export interface FusionOptions {
   /** Fuse GEMM epilogues and rows (default true); false keeps one kernel per buffered node. */
@@ -77,8 +77,9 @@ export function planGroups(g: Graph, opts: FusionOptions = {}): KernelGroup[] {
     for (const n of live) {
       if (!rowSeed(n) || claimed.has(n)) continue;
       const region = matchRows(n, uses, claimed);
-      if (region)
-        take({ kind: 'rows', root: n, members: region.slice(1, -1), epilogue: [], store: region[region.length - 1]! });
+      if (!region) continue;
+      take({ kind: 'rows', root: n, members: region.slice(1, -1), epilogue: [], store: region[region.length - 1]! });
+      for (const p of rowPrologue(n, region, uses, claimed)) mat.delete(p);
     }
   }
   const groups: KernelGroup[] = [];

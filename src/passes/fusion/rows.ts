@@ -62,3 +62,33 @@ export function matchRows(seed: NodeOf<'reduce'>, uses: Uses, claimed: ReadonlyS
     limit: ROWS_LIMIT,
   });
 }
+
+/**
+ * Elementwise row values that only a row kernel's members read but that read twice got a
+ * buffer by the base rules (a softmax's masked scores `where(mask, x, -inf)`): the kernel
+ * recomputes them in each loop over the row instead of reading a stored copy.
+ */
+export function rowPrologue(
+  seed: NodeOf<'reduce'>,
+  region: readonly Node[],
+  uses: Uses,
+  claimed: ReadonlySet<Node>,
+): Node[] {
+  const inside = new Set(region);
+  const out: Node[] = [];
+  for (const m of region)
+    for (const p of m.inputs)
+      if (
+        !inside.has(p) &&
+        !out.includes(p) &&
+        // Not another kernel's stored value, and made before the seed (so not computed from it).
+        !claimed.has(p) &&
+        p.id < seed.id &&
+        ELEMENTWISE.has(p.op) &&
+        rowShapeOf(seed, p) === 'row' &&
+        !uses.roots.has(p) &&
+        (uses.consumers.get(p) ?? []).every((c) => inside.has(c))
+      )
+        out.push(p);
+  return out;
+}

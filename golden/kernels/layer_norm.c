@@ -1,0 +1,61 @@
+/* golden_kernels_layer_norm.c */
+/* C_PRELUDE (src/codegen/prelude-c.ts) */
+FMC_FN int64_t fmc_min_ix(int64_t a, int64_t b) { return a < b ? a : b; }
+FMC_FN int64_t fmc_max_ix(int64_t a, int64_t b) { return a > b ? a : b; }
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__)
+#define FMC_WIDE __attribute__((target("prefer-vector-width=512")))
+#else
+#define FMC_WIDE
+#endif
+
+/* k0_rows: reduce %3 + 9 fused, stores %15 in norm */
+static void k0_rows(void *const *restrict a, const int64_t *restrict d) {
+  float *restrict b0 = (float *)a[0];
+  const float *restrict b1 = (const float *)a[1];
+  const float *restrict b2 = (const float *)a[2];
+  const float *restrict b3 = (const float *)a[3];
+  (void)d;
+  #pragma omp parallel for schedule(static) if(((d[1] * d[0]) * 32) >= 32768)
+  for (int64_t i_0 = 0; i_0 < d[1]; i_0++) {
+    for (int64_t i_1 = 0; i_1 < d[0]; i_1++) {
+      float acc_2 = 0x0p+0f;
+      #pragma omp simd reduction(+:acc_2)
+      for (int64_t j_3 = 0; j_3 < 32; j_3++) {
+        acc_2 = fmc_add_f(acc_2, b1[(((i_0 * (32 * d[0])) + (i_1 * 32)) + j_3)]);
+      }
+      float v_4 = fmc_div_f(acc_2, 0x1.000000p+5f);
+      float acc_5 = 0x0p+0f;
+      #pragma omp simd reduction(+:acc_5)
+      for (int64_t j_6 = 0; j_6 < 32; j_6++) {
+        float v_7 = fmc_sub_f(b1[(((i_0 * (32 * d[0])) + (i_1 * 32)) + j_6)], v_4);
+        float v_8 = fmc_mul_f(v_7, v_7);
+        acc_5 = fmc_add_f(acc_5, v_8);
+      }
+      float v_9 = fmc_div_f(acc_5, 0x1.000000p+5f);
+      float v_10 = fmc_add_f(v_9, 0x1.4f8b58p-17f);
+      float v_11 = fmc_rsqrt_f(v_10);
+      #pragma omp simd
+      for (int64_t j_12 = 0; j_12 < 32; j_12++) {
+        float v_13 = fmc_sub_f(b1[(((i_0 * (32 * d[0])) + (i_1 * 32)) + j_12)], v_4);
+        float v_14 = fmc_mul_f(v_13, v_11);
+        float v_15 = fmc_mul_f(v_14, b2[j_12]);
+        b0[(((i_0 * (32 * d[0])) + (i_1 * 32)) + j_12)] = fmc_add_f(v_15, b3[j_12]);
+      }
+    }
+  }
+}
+
+typedef void (*fmc_kernel)(void *const *restrict, const int64_t *restrict);
+const int32_t fmc_abi_version = 1;
+const int32_t fmc_kernel_count = 1;
+const fmc_kernel fmc_kernels[1] = {k0_rows};
+void fmc_set_threads(int32_t n) {
+#ifdef _OPENMP
+  if (n > 0) omp_set_num_threads(n);
+#else
+  (void)n;
+#endif
+}
