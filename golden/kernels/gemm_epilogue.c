@@ -86,17 +86,17 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
       int64_t nl_27 = fmc_min_ix(512, (48 - n0_25));
       for (int64_t pc_28 = 0; pc_28 < 64; pc_28 += 256) {
         int64_t kc_29 = fmc_min_ix(256, (64 - pc_28));
-        for (int64_t p_49 = 0; p_49 < nl_27; p_49 += 16) {
-          for (int64_t r_51 = 0; r_51 < 16; r_51++) {
-            for (int64_t k_50 = 0; k_50 < kc_29; k_50++) {
-              bp_31[(((p_49 * 256) + (k_50 * 16)) + r_51)] = (((p_49 + r_51) < nl_27) ? b2[(((n0_25 + (p_49 + r_51)) * 64) + (pc_28 + k_50))] : 0x0p+0f);
+        for (int64_t p_51 = 0; p_51 < nl_27; p_51 += 16) {
+          for (int64_t r_53 = 0; r_53 < 16; r_53++) {
+            for (int64_t k_52 = 0; k_52 < kc_29; k_52++) {
+              bp_31[(((p_51 * 256) + (k_52 * 16)) + r_53)] = (((p_51 + r_53) < nl_27) ? b2[(((n0_25 + (p_51 + r_53)) * 64) + (pc_28 + k_52))] : 0x0p+0f);
             }
           }
         }
-        for (int64_t p_52 = 0; p_52 < ml_26; p_52 += 6) {
-          for (int64_t r_54 = 0; r_54 < 6; r_54++) {
-            for (int64_t k_53 = 0; k_53 < kc_29; k_53++) {
-              ap_30[(((p_52 * 256) + (k_53 * 6)) + r_54)] = (((p_52 + r_54) < ml_26) ? b1[(((m0_24 + (p_52 + r_54)) * 64) + (pc_28 + k_53))] : 0x0p+0f);
+        for (int64_t p_54 = 0; p_54 < ml_26; p_54 += 6) {
+          for (int64_t r_56 = 0; r_56 < 6; r_56++) {
+            for (int64_t k_55 = 0; k_55 < kc_29; k_55++) {
+              ap_30[(((p_54 * 256) + (k_55 * 6)) + r_56)] = (((p_54 + r_56) < ml_26) ? b1[(((m0_24 + (p_54 + r_56)) * 64) + (pc_28 + k_55))] : 0x0p+0f);
             }
           }
         }
@@ -108,23 +108,23 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
               acc_34[i_35] = 0x0p+0f;
             }
             fmc_mma_6x16(kc_29, ap_30 + (ir_33 * 256), bp_31 + (jr_32 * 256), acc_34);
-            for (int64_t i_35 = 0; i_35 < 6; i_35++) {
-              for (int64_t j_36 = 0; j_36 < 16; j_36++) {
-                if ((((ir_33 + i_35) < ml_26) && ((jr_32 + j_36) < nl_27))) {
-                  float c_37 = fmc_add_f(((pc_28 == 0) ? 0x0p+0f : b0[(((m0_24 + (ir_33 + i_35)) * 48) + (n0_25 + (jr_32 + j_36)))]), acc_34[((i_35 * 16) + j_36)]);
-                  float v_38 = fmc_add_f(c_37, b3[(n0_25 + (jr_32 + j_36))]);
-                  float v_39 = fmc_mul_f(v_38, v_38);
-                  float v_40 = fmc_mul_f(v_39, v_38);
-                  float v_41 = fmc_mul_f(0x1.6e4e26p-5f, v_40);
-                  float v_42 = fmc_add_f(v_38, v_41);
-                  float v_43 = fmc_mul_f(0x1.988454p-1f, v_42);
-                  float v_44 = fmc_mul_f(0x1.000000p-1f, v_38);
-                  float v_45 = fmc_tanh_f(v_43);
-                  float v_46 = fmc_add_f(0x1.000000p+0f, v_45);
-                  float v_47 = fmc_mul_f(v_44, v_46);
-                  float v_48 = fmc_add_f(v_47, b4[(((m0_24 + (ir_33 + i_35)) * 48) + (n0_25 + (jr_32 + j_36)))]);
-                  b0[(((m0_24 + (ir_33 + i_35)) * 48) + (n0_25 + (jr_32 + j_36)))] = v_48;
-                }
+            int64_t ie_37 = fmc_min_ix(6, (ml_26 - ir_33));
+            int64_t je_38 = fmc_min_ix(16, (nl_27 - jr_32));
+            for (int64_t i_35 = 0; i_35 < ie_37; i_35++) {
+              for (int64_t j_36 = 0; j_36 < je_38; j_36++) {
+                float c_39 = fmc_add_f(((pc_28 == 0) ? 0x0p+0f : b0[(((m0_24 + (ir_33 + i_35)) * 48) + (n0_25 + (jr_32 + j_36)))]), acc_34[((i_35 * 16) + j_36)]);
+                float v_40 = fmc_add_f(c_39, b3[(n0_25 + (jr_32 + j_36))]);
+                float v_41 = fmc_mul_f(v_40, v_40);
+                float v_42 = fmc_mul_f(v_41, v_40);
+                float v_43 = fmc_mul_f(0x1.6e4e26p-5f, v_42);
+                float v_44 = fmc_add_f(v_40, v_43);
+                float v_45 = fmc_mul_f(0x1.988454p-1f, v_44);
+                float v_46 = fmc_mul_f(0x1.000000p-1f, v_40);
+                float v_47 = fmc_tanh_f(v_45);
+                float v_48 = fmc_add_f(0x1.000000p+0f, v_47);
+                float v_49 = fmc_mul_f(v_46, v_48);
+                float v_50 = fmc_add_f(v_49, b4[(((m0_24 + (ir_33 + i_35)) * 48) + (n0_25 + (jr_32 + j_36)))]);
+                b0[(((m0_24 + (ir_33 + i_35)) * 48) + (n0_25 + (jr_32 + j_36)))] = v_50;
               }
             }
           }

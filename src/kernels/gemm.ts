@@ -190,30 +190,35 @@ class GemmBuilder {
         nr: NR,
       },
     ];
-    const storeTile = (epilogue: boolean): KStmt =>
-      loop(i, int(MR), [
-        loop(j, int(NR), [
-          {
-            k: 'if',
-            cond: cmp('&&', lt(add(ivar(ir), ivar(i)), ivar(ml)), lt(add(ivar(jr), ivar(j)), ivar(nl))),
-            then: this.store(
-              { k: 'bin', fn: 'add', a: prev, b: aload(acc, add(mul(ivar(i), int(NR)), ivar(j))), t: 'f32' },
-              ivar(b),
-              add(ivar(m0), add(ivar(ir), ivar(i))),
-              add(ivar(n0), add(ivar(jr), ivar(j))),
-              epilogue,
-            ),
-          },
-        ]),
-      ]);
+    const value: KExpr = { k: 'bin', fn: 'add', a: prev, b: aload(acc, add(mul(ivar(i), int(NR)), ivar(j))), t: 'f32' };
+    const at = [ivar(b), add(ivar(m0), add(ivar(ir), ivar(i))), add(ivar(n0), add(ivar(jr), ivar(j)))] as const;
+    // With an epilogue the loops run to the tile's edge (no test inside), which GCC vectorizes.
+    const storeTile = (epilogue: boolean): KStmt[] =>
+      epilogue
+        ? ((ie, je) => [
+            let64(ie, ix('min', int(MR), ix('-', ivar(ml), ivar(ir)))),
+            let64(je, ix('min', int(NR), ix('-', ivar(nl), ivar(jr)))),
+            loop(i, ivar(ie), [loop(j, ivar(je), this.store(value, ...at, true))]),
+          ])(this.v('ie'), this.v('je'))
+        : [
+            loop(i, int(MR), [
+              loop(j, int(NR), [
+                {
+                  k: 'if',
+                  cond: cmp('&&', lt(add(ivar(ir), ivar(i)), ivar(ml)), lt(add(ivar(jr), ivar(j)), ivar(nl))),
+                  then: this.store(value, ...at, false),
+                },
+              ]),
+            ]),
+          ];
     // The epilogue runs once, on the sums of the last K block.
     const last = cmp('>=', add(ivar(pc), int(KC)), K);
     tile.push(
-      this.epilogue.length === 0
+      ...(this.epilogue.length === 0
         ? storeTile(false)
         : K.k === 'const' && K.v <= KC
           ? storeTile(true)
-          : { k: 'if', cond: last, then: [storeTile(true)], else: [storeTile(false)] },
+          : [{ k: 'if', cond: last, then: storeTile(true), else: storeTile(false) } as const]),
     );
     const body: KStmt[] = [
       { k: 'array', name: ap, t: 'f32', size: MC * KC, space: 'thread' },
