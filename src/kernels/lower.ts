@@ -40,6 +40,11 @@ export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
   const live = liveNodes(g);
   const groups = g.groups ?? planGroups(g, { fusion: opts.fusion ?? true });
   const mat = bufferedNodes(g, groups);
+  // Groups belong to the graph they were planned on: a pass that rebuilt it must drop them.
+  for (const r of [...g.outputs, ...g.updates]) {
+    if (!mat.has(r.node))
+      throw new Error(`internal: the kernel groups do not store result %${r.node.id} (stale groups?)`);
+  }
   const groupOf = new Map(groups.map((k) => [k.store, k]));
   const kindOf = (n: Node): string => groupOf.get(n)?.kind ?? n.op;
   const tables = new PlanTables();

@@ -7,7 +7,8 @@
 
 import type { Node, NodeOf } from '../../ir/graph.js';
 import { dimsEqual } from '../../ir/infer.js';
-import { type Uses, growRegion } from './region.js';
+import { isGemmNode } from './gemm-shape.js';
+import { type Matcher, type Uses, growRegion } from './region.js';
 
 export const ELEMENTWISE = new Set(['unary', 'binary', 'where', 'cast']);
 
@@ -24,3 +25,13 @@ export function matchEpilogue(r: NodeOf<'einsum'>, uses: Uses, claimed: Readonly
   });
   return region?.slice(1);
 }
+
+/** GEMMs with their epilogues. */
+export const gemmEpilogues: Matcher = {
+  name: 'gemm-epilogue',
+  match: (n, uses, claimed) => {
+    const epilogue = isGemmNode(n) ? matchEpilogue(n, uses, claimed) : undefined;
+    if (!epilogue) return undefined;
+    return { group: { kind: 'gemm', root: n, members: [], epilogue, store: epilogue[epilogue.length - 1]! } };
+  },
+};

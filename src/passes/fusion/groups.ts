@@ -8,12 +8,12 @@
 
 import { type Graph, type KernelGroup, type Node, type NodeOf, liveNodes } from '../../ir/graph.js';
 import type { OpName } from '../../ir/ops.js';
-import { matchEpilogue } from './epilogue.js';
-import { isGemm, isGemmNode } from './gemm-shape.js';
+import { gemmEpilogues } from './epilogue.js';
+import { isGemm } from './gemm-shape.js';
 import { chooseMaterialized } from './materialize.js';
 import { launchOrder } from './order.js';
-import { usesOf } from './region.js';
-import { matchRows, rowPrologue, rowSeed } from './rows.js';
+import { type FusedGroup, type Matcher, usesOf } from './region.js';
+import { rowKernels } from './rows.js';
 
 export interface FusionOptions {
   /** Fuse GEMM epilogues and rows (default true); false keeps one kernel per buffered node. */
@@ -49,6 +49,13 @@ export const OP_KIND: { readonly [K in OpName]: (n: NodeOf<K>) => string } = {
   barrier: ew,
 };
 
+/**
+ * The matchers, in order: a node claimed by one is skipped by the later ones. An attention
+ * matcher (one flash kernel from the scores' GEMM to P @ V) would go first, as it claims
+ * GEMMs and a softmax that the others would take apart.
+ */
+const MATCHERS: readonly Matcher[] = [gemmEpilogues, rowKernels];
+
 const kindAlone = (n: Node): string => (OP_KIND[n.op] as (n: Node) => string)(n);
 
 /** The kernel groups of `g`, in launch order. */
@@ -56,31 +63,24 @@ export function planGroups(g: Graph, opts: FusionOptions = {}): KernelGroup[] {
   const live = liveNodes(g);
   const roots = [...g.outputs.map((o) => o.node), ...g.updates.map((u) => u.node)];
   const mat = chooseMaterialized(live, roots);
-  const fused = new Map<Node, Omit<KernelGroup, 'prologue'>>();
+  const fused = new Map<Node, FusedGroup>();
   const claimed = new Set<Node>();
   if (opts.fusion ?? true) {
     const uses = usesOf(g, live);
-    const take = (group: Omit<KernelGroup, 'prologue'>): void => {
-      const nodes = [group.root, ...group.members, ...group.epilogue, group.store];
-      for (const n of nodes) {
-        claimed.add(n);
-        if (n !== group.store) mat.delete(n);
+    for (const matcher of MATCHERS)
+      for (const n of live) {
+        if (claimed.has(n)) continue;
+        const found = matcher.match(n, uses, claimed);
+        if (!found) continue;
+        const { group, unbuffer = [] } = found;
+        for (const x of [group.root, ...group.members, ...group.epilogue, group.store]) {
+          claimed.add(x);
+          if (x !== group.store) mat.delete(x);
+        }
+        for (const x of unbuffer) mat.delete(x);
+        mat.add(group.store);
+        fused.set(group.store, group);
       }
-      mat.add(group.store);
-      fused.set(group.store, group);
-    };
-    for (const n of live) {
-      if (!isGemmNode(n) || claimed.has(n)) continue;
-      const epilogue = matchEpilogue(n, uses, claimed);
-      if (epilogue) take({ kind: 'gemm', root: n, members: [], epilogue, store: epilogue[epilogue.length - 1]! });
-    }
-    for (const n of live) {
-      if (!rowSeed(n) || claimed.has(n)) continue;
-      const region = matchRows(n, uses, claimed);
-      if (!region) continue;
-      take({ kind: 'rows', root: n, members: region.slice(1, -1), epilogue: [], store: region[region.length - 1]! });
-      for (const p of rowPrologue(n, region, uses, claimed)) mat.delete(p);
-    }
   }
   const groups: KernelGroup[] = [];
   for (const n of launchOrder(live, g)) {
@@ -92,7 +92,7 @@ export function planGroups(g: Graph, opts: FusionOptions = {}): KernelGroup[] {
 }
 
 /** The nodes without a buffer that a group's kernel computes inline, in topological order. */
-function prologueOf(group: Omit<KernelGroup, 'prologue'>, mat: ReadonlySet<Node>): Node[] {
+function prologueOf(group: FusedGroup, mat: ReadonlySet<Node>): Node[] {
   const own = new Set([group.root, ...group.members, ...group.epilogue, group.store]);
   const seen = new Set<Node>();
   const stack = [...own].flatMap((n) => n.inputs);

@@ -4,7 +4,25 @@
 // when every node but its last is read only inside it and is no result of the graph; the
 // largest valid region found is the kernel, its last node the one stored.
 
-import type { Graph, Node } from '../../ir/graph.js';
+import type { Graph, KernelGroup, Node } from '../../ir/graph.js';
+
+/** A fused kernel as a matcher finds it (the pass adds the prologue). */
+export type FusedGroup = Omit<KernelGroup, 'prologue'>;
+
+/**
+ * A fusion matcher (epilogue.ts, rows.ts; an attention or MoE matcher is one more): tried on
+ * every live node in order, after the matchers listed before it in groups.ts, skipping
+ * nodes an earlier kernel claimed. It returns the kernel that `seed` starts, and nodes
+ * outside it that only it reads and that lose their buffer to be computed inline there.
+ */
+export interface Matcher {
+  readonly name: string;
+  match(
+    seed: Node,
+    uses: Uses,
+    claimed: ReadonlySet<Node>,
+  ): { group: FusedGroup; unbuffer?: readonly Node[] } | undefined;
+}
 
 /** Who reads each live node, and which nodes the graph returns or updates. */
 export interface Uses {

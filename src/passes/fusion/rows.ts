@@ -16,7 +16,7 @@ import { dimConst, dimConstValue } from '../../ir/dims.js';
 import type { Node, NodeOf } from '../../ir/graph.js';
 import { dimsEqual } from '../../ir/infer.js';
 import { ELEMENTWISE } from './epilogue.js';
-import { type Uses, growRegion } from './region.js';
+import { type Matcher, type Uses, growRegion } from './region.js';
 
 /** The longest constant row fused (floats: 256 KiB, a core's L2 share). */
 export const MAX_ROW = 65536;
@@ -92,3 +92,15 @@ export function rowPrologue(
         out.push(p);
   return out;
 }
+
+/** Row kernels: a reduction over the innermost axis with its neighbours. */
+export const rowKernels: Matcher = {
+  name: 'rows',
+  match: (n, uses, claimed) => {
+    const region = rowSeed(n) ? matchRows(n, uses, claimed) : undefined;
+    if (!region) return undefined;
+    const store = region[region.length - 1]!;
+    const group = { kind: 'rows', root: n, members: region.slice(1, -1), epilogue: [], store };
+    return { group, unbuffer: rowPrologue(n as NodeOf<'reduce'>, region, uses, claimed) };
+  },
+};
