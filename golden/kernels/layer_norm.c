@@ -24,25 +24,27 @@ static void k0_rows(void *const *restrict a, const int64_t *restrict d) {
       float acc_2 = 0x0p+0f;
       #pragma omp simd reduction(+:acc_2)
       for (int64_t j_3 = 0; j_3 < 32; j_3++) {
-        acc_2 = fmc_add_f(acc_2, b1[(((i_0 * (32 * d[0])) + (i_1 * 32)) + j_3)]);
+        float x_4 = b1[(((i_0 * (32 * d[0])) + (i_1 * 32)) + j_3)];
+        acc_2 = fmc_add_f(acc_2, x_4);
       }
-      float v_4 = fmc_div_f(acc_2, 0x1.000000p+5f);
-      float acc_5 = 0x0p+0f;
-      #pragma omp simd reduction(+:acc_5)
-      for (int64_t j_6 = 0; j_6 < 32; j_6++) {
-        float v_7 = fmc_sub_f(b1[(((i_0 * (32 * d[0])) + (i_1 * 32)) + j_6)], v_4);
-        float v_8 = fmc_mul_f(v_7, v_7);
-        acc_5 = fmc_add_f(acc_5, v_8);
+      float v_6 = fmc_div_f(acc_2, 0x1.000000p+5f);
+      float acc_7 = 0x0p+0f;
+      #pragma omp simd reduction(+:acc_7)
+      for (int64_t j_8 = 0; j_8 < 32; j_8++) {
+        float v_9 = fmc_sub_f(b1[(((i_0 * (32 * d[0])) + (i_1 * 32)) + j_8)], v_6);
+        float v_10 = fmc_mul_f(v_9, v_9);
+        float x_11 = v_10;
+        acc_7 = fmc_add_f(acc_7, x_11);
       }
-      float v_9 = fmc_div_f(acc_5, 0x1.000000p+5f);
-      float v_10 = fmc_add_f(v_9, 0x1.4f8b58p-17f);
-      float v_11 = fmc_rsqrt_f(v_10);
+      float v_13 = fmc_div_f(acc_7, 0x1.000000p+5f);
+      float v_14 = fmc_add_f(v_13, 0x1.4f8b58p-17f);
+      float v_15 = fmc_rsqrt_f(v_14);
       #pragma omp simd
-      for (int64_t j_12 = 0; j_12 < 32; j_12++) {
-        float v_13 = fmc_sub_f(b1[(((i_0 * (32 * d[0])) + (i_1 * 32)) + j_12)], v_4);
-        float v_14 = fmc_mul_f(v_13, v_11);
-        float v_15 = fmc_mul_f(v_14, b2[j_12]);
-        b0[(((i_0 * (32 * d[0])) + (i_1 * 32)) + j_12)] = fmc_add_f(v_15, b3[j_12]);
+      for (int64_t j_16 = 0; j_16 < 32; j_16++) {
+        float v_17 = fmc_sub_f(b1[(((i_0 * (32 * d[0])) + (i_1 * 32)) + j_16)], v_6);
+        float v_18 = fmc_mul_f(v_17, v_15);
+        float v_19 = fmc_mul_f(v_18, b2[j_16]);
+        b0[(((i_0 * (32 * d[0])) + (i_1 * 32)) + j_16)] = fmc_add_f(v_19, b3[j_16]);
       }
     }
   }

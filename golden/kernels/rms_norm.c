@@ -23,15 +23,16 @@ static void k0_rows(void *const *restrict a, const int64_t *restrict d) {
       float acc_2 = 0x0p+0f;
       #pragma omp simd reduction(+:acc_2)
       for (int64_t j_3 = 0; j_3 < 32; j_3++) {
-        acc_2 = fmc_add_f(acc_2, fmc_mul_f(b1[(((i_0 * (32 * d[0])) + (i_1 * 32)) + j_3)], b1[(((i_0 * (32 * d[0])) + (i_1 * 32)) + j_3)]));
+        float x_4 = fmc_mul_f(b1[(((i_0 * (32 * d[0])) + (i_1 * 32)) + j_3)], b1[(((i_0 * (32 * d[0])) + (i_1 * 32)) + j_3)]);
+        acc_2 = fmc_add_f(acc_2, x_4);
       }
-      float v_4 = fmc_div_f(acc_2, 0x1.000000p+5f);
-      float v_5 = fmc_add_f(v_4, 0x1.0c6f7ap-20f);
-      float v_6 = fmc_rsqrt_f(v_5);
+      float v_6 = fmc_div_f(acc_2, 0x1.000000p+5f);
+      float v_7 = fmc_add_f(v_6, 0x1.0c6f7ap-20f);
+      float v_8 = fmc_rsqrt_f(v_7);
       #pragma omp simd
-      for (int64_t j_7 = 0; j_7 < 32; j_7++) {
-        float v_8 = fmc_mul_f(b1[(((i_0 * (32 * d[0])) + (i_1 * 32)) + j_7)], v_6);
-        b0[(((i_0 * (32 * d[0])) + (i_1 * 32)) + j_7)] = fmc_mul_f(v_8, b2[j_7]);
+      for (int64_t j_9 = 0; j_9 < 32; j_9++) {
+        float v_10 = fmc_mul_f(b1[(((i_0 * (32 * d[0])) + (i_1 * 32)) + j_9)], v_8);
+        b0[(((i_0 * (32 * d[0])) + (i_1 * 32)) + j_9)] = fmc_mul_f(v_10, b2[j_9]);
       }
     }
   }

@@ -20,20 +20,26 @@ static void k0_rows(void *const *restrict a, const int64_t *restrict d) {
   for (int64_t i_0 = 0; i_0 < d[1]; i_0++) {
     for (int64_t i_1 = 0; i_1 < d[0]; i_1++) {
       float acc_2 = (-__builtin_inff());
+      float nan_5 = 0x0p+0f;
+      #pragma omp simd reduction(max:acc_2) reduction(+:nan_5)
       for (int64_t j_3 = 0; j_3 < d[0]; j_3++) {
-        acc_2 = fmc_max_f(acc_2, b1[(((i_0 * (d[0] * d[0])) + (i_1 * d[0])) + j_3)]);
+        float x_4 = b1[(((i_0 * (d[0] * d[0])) + (i_1 * d[0])) + j_3)];
+        acc_2 = fmc_max_f(acc_2, x_4);
+        nan_5 = fmc_add_f(nan_5, ((x_4 != x_4) ? 0x1.000000p+0f : 0x0p+0f));
       }
-      float acc_4 = 0x0p+0f;
-      #pragma omp simd reduction(+:acc_4)
-      for (int64_t j_5 = 0; j_5 < d[0]; j_5++) {
-        float v_6 = fmc_sub_f(b1[(((i_0 * (d[0] * d[0])) + (i_1 * d[0])) + j_5)], acc_2);
-        float v_7 = fmc_exp_f(v_6);
-        b0[(((i_0 * (d[0] * d[0])) + (i_1 * d[0])) + j_5)] = v_7;
-        acc_4 = fmc_add_f(acc_4, v_7);
+      acc_2 = ((nan_5 > 0x0p+0f) ? (__builtin_nanf("")) : acc_2);
+      float acc_6 = 0x0p+0f;
+      #pragma omp simd reduction(+:acc_6)
+      for (int64_t j_7 = 0; j_7 < d[0]; j_7++) {
+        float v_8 = fmc_sub_f(b1[(((i_0 * (d[0] * d[0])) + (i_1 * d[0])) + j_7)], acc_2);
+        float v_9 = fmc_exp_f(v_8);
+        b0[(((i_0 * (d[0] * d[0])) + (i_1 * d[0])) + j_7)] = v_9;
+        float x_10 = v_9;
+        acc_6 = fmc_add_f(acc_6, x_10);
       }
       #pragma omp simd
-      for (int64_t j_8 = 0; j_8 < d[0]; j_8++) {
-        b0[(((i_0 * (d[0] * d[0])) + (i_1 * d[0])) + j_8)] = fmc_div_f(b0[(((i_0 * (d[0] * d[0])) + (i_1 * d[0])) + j_8)], acc_4);
+      for (int64_t j_12 = 0; j_12 < d[0]; j_12++) {
+        b0[(((i_0 * (d[0] * d[0])) + (i_1 * d[0])) + j_12)] = fmc_div_f(b0[(((i_0 * (d[0] * d[0])) + (i_1 * d[0])) + j_12)], acc_6);
       }
     }
   }

@@ -10,7 +10,19 @@
 // read back by the second, not computed twice; nothing else row-sized touches memory.
 
 import type { KernelGroup, Node, NodeOf } from '../ir/graph.js';
-import { type KExpr, type KScalar, type KStmt, dot, int, ivar, loop, scalarOf } from '../ir/kernel.js';
+import {
+  type KExpr,
+  type KScalar,
+  type KStmt,
+  cmp,
+  dot,
+  f32,
+  int,
+  ivar,
+  loop,
+  scalarOf,
+  select,
+} from '../ir/kernel.js';
 import { rowShapeOf } from '../passes/fusion/rows.js';
 import type { KernelBuilder } from './builder.js';
 import { nest, numelOf } from './elementwise.js';
@@ -71,18 +83,45 @@ export function rowsKernel(kb: KernelBuilder, f0: Fuser, k: KernelGroup, out: nu
             n === last && cached
               ? [{ k: 'store', buf: o, index: dot(at(cached, ivar(j)), st), value: inner.f.at(kb, cached, []) }]
               : [];
-          const step: KStmt = {
-            k: 'set',
-            name: acc,
-            value: reduceStep(fn, t, { k: 'var', name: acc, t }, inner.f.at(kb, x, at(x, ivar(j)))),
-          };
-          const simd = fn === 'sum' && t === 'f32';
-          stmts.push(
-            { k: 'let', name: acc, t, value: reduceInit(fn, x.type.dtype) },
-            loop(j, L, [...inner.stmts, ...keep, step], simd ? 'simd' : 'serial', {
-              ...(simd ? { reduce: [{ name: acc, op: '+' as const }] } : {}),
-            }),
-          );
+          const v = inner.f.at(kb, x, at(x, ivar(j)));
+          const accv: KExpr = { k: 'var', name: acc, t };
+          if (t === 'f32') {
+            // SIMD lanes: a sum adds, a max keeps fmc_max per lane and counts NaNs apart (the
+            // lanes' maxima combine by comparison, which would drop a NaN), so that any NaN
+            // in the row still gives NaN.
+            const [xv, nans] = [kb.fresh('x'), kb.fresh('nan')];
+            const xe: KExpr = { k: 'var', name: xv, t };
+            const isMax = fn === 'max';
+            const body: KStmt[] = [
+              ...inner.stmts,
+              ...keep,
+              { k: 'let', name: xv, t, value: v },
+              { k: 'set', name: acc, value: reduceStep(fn, t, accv, xe) },
+              ...(isMax ? [{ k: 'set', name: nans, value: nanCount(nans, xe) } as const] : []),
+            ];
+            stmts.push(
+              { k: 'let', name: acc, t, value: reduceInit(fn, x.type.dtype) },
+              ...(isMax ? [{ k: 'let', name: nans, t, value: f32(0) } as const] : []),
+              loop(j, L, body, 'simd', {
+                reduce: [{ name: acc, op: isMax ? 'max' : '+' }, ...(isMax ? [{ name: nans, op: '+' as const }] : [])],
+              }),
+              ...(isMax
+                ? [
+                    {
+                      k: 'set',
+                      name: acc,
+                      value: select(cmp('>', { k: 'var', name: nans, t }, f32(0)), f32(NaN), accv, t),
+                    } as const,
+                  ]
+                : []),
+            );
+          } else {
+            const step: KStmt = { k: 'set', name: acc, value: reduceStep(fn, t, accv, v) };
+            stmts.push(
+              { k: 'let', name: acc, t, value: reduceInit(fn, x.type.dtype) },
+              loop(j, L, [...inner.stmts, ...keep, step], 'serial'),
+            );
+          }
           f = f.with(new Map([[n, { k: 'var', name: acc, t }]]));
         } else if (kindOf(n) === 'scalar') {
           const def = defineLocals(kb, f, [n], (m) => at(m, int(0)));
@@ -128,4 +167,10 @@ function costly(n: Node, f: Fuser, inGroup: ReadonlySet<Node>): boolean {
     stack.push(...x.inputs);
   }
   return false;
+}
+
+/** `nans + (x is NaN)`: the NaN count of a vectorized max. */
+function nanCount(nans: string, x: KExpr): KExpr {
+  const one = select(cmp('!=', x, x), f32(1), f32(0), 'f32');
+  return { k: 'bin', fn: 'add', a: { k: 'var', name: nans, t: 'f32' }, b: one, t: 'f32' };
 }

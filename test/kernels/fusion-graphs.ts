@@ -94,3 +94,10 @@ export function logSumExp(): Graph {
   const s = g.sum(g.exp(g.sub(x, m)), [2], false);
   return g.graph('forward', { y: g.add(g.log(s), g.reshape(m, ['B', 'T'])) });
 }
+
+/** 2 · max over the last axis of [B, S] (keepdim): a row kernel whose max is the result. */
+export function scaledMax(): Graph {
+  const g = new Builder();
+  const x = g.input('x', 'f32', ['B', 'S']);
+  return g.graph('forward', { y: g.mul(g.amax(x, [1], true), 2) });
+}

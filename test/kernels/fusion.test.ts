@@ -6,6 +6,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { Graph } from '../../src/ir/graph.js';
+import type { HostTensor } from '../../src/ir/value.js';
 import { lowerGraph } from '../../src/kernels/lower.js';
 import { SCHEDULES } from '../../src/kernels/schedule.js';
 import { planGroups } from '../../src/passes/fusion/index.js';
@@ -17,6 +18,7 @@ import {
   logSumExp,
   maskedSoftmax,
   rmsNorm,
+  scaledMax,
   softmax,
   softmaxBackward,
 } from './fusion-graphs.js';
@@ -38,7 +40,7 @@ describe('fusion pass: kernels of known graphs', () => {
   });
 
   it('softmax, layer norm and RMS norm are one row kernel each', () => {
-    for (const make of [softmax, layerNorm, rmsNorm, logSoftmax, maskedSoftmax, logSumExp]) {
+    for (const make of [softmax, layerNorm, rmsNorm, logSoftmax, maskedSoftmax, logSumExp, scaledMax]) {
       const g = make();
       expect(kernelsOf(g), make.name).toEqual(['k0_rows']);
       expect(kernelsOf(g, false).length, make.name).toBeGreaterThanOrEqual(2);
@@ -83,10 +85,19 @@ const CASES: readonly { name: string; graph: Graph; dims: Record<string, number>
   { name: 'layer norm', graph: layerNorm(), dims: [{ B: 2, T: 3 }] },
   { name: 'rms norm', graph: rmsNorm(), dims: [{ B: 2, T: 3 }] },
   { name: 'log-softmax', graph: logSoftmax(), dims: [{ B: 3, S: 17 }] },
+  { name: 'scaled max', graph: scaledMax(), dims: [{ B: 3, S: 40 }] },
   { name: 'masked softmax', graph: maskedSoftmax(), dims: [{ B: 4, T: 9 }] },
   { name: 'softmax backward', graph: softmaxBackward(), dims: [{ B: 3 }] },
   { name: 'logsumexp', graph: logSumExp(), dims: [{ B: 2, T: 3 }] },
 ];
+
+/** x [3, 17]: row 0 plain, row 1 with a NaN in the middle (a vectorized max must keep it), row 2 with +inf. */
+function specialRows(): HostTensor {
+  const data = Float64Array.from({ length: 3 * 17 }, (_, i) => Math.sin(i * 1.7) * 3);
+  data[17 + 9] = NaN;
+  data[34 + 4] = Infinity;
+  return { dtype: 'f32', shape: [3, 17], data };
+}
 
 describe('fusion on and off vs the interpreter (C)', () => {
   it('agree on every fusion kind', { timeout: 120_000 }, () => {
@@ -101,5 +112,15 @@ describe('fusion on and off vs the interpreter (C)', () => {
           assertClean(c.graph, r.problems, `${c.name}, fusion ${fused ? 'on' : 'off'}, at ${JSON.stringify(dims)}`);
         }
     });
+    // NaN and inf in rows: a max (vectorized in row kernels), a sum and their results
+    // propagate them as the interpreter does.
+    for (const name of ['log-softmax', 'scaled max']) {
+      const i = CASES.findIndex((c) => c.name === name);
+      for (const k of [0, 1]) {
+        const r = runAndCompare(batch, 2 * i + k, { inputs: { x: specialRows() } });
+        expect(r.ref.get('y')!.data.some(Number.isNaN)).toBe(true);
+        assertClean(CASES[i]!.graph, r.problems, `${name} with NaN and inf, fusion ${k === 0 ? 'on' : 'off'}`);
+      }
+    }
   });
 });
