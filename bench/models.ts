@@ -4,7 +4,8 @@
 // threads, runs alternating between the two. Slow models get fewer runs (a time budget per
 // model, at least 5 runs) so the whole table takes minutes, not hours.
 //
-//   node dist/bench/models.js [--runs 20] [--threads 2] [--budget-s 20] [--only bert,encoder] [--contend 2]
+//   node dist/bench/models.js [--runs 20] [--threads 2] [--budget-s 20] [--only bert,encoder] [--dims B=8,T=512]
+//                             [--contend 2]
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -51,8 +52,14 @@ const DIMS = new Map([
 ]);
 
 async function main(): Promise<void> {
-  const f = flags({ runs: '20', warmup: '3', threads: '2', 'budget-s': '20', only: '', contend: '0' });
+  const f = flags({ runs: '20', warmup: '3', threads: '2', 'budget-s': '20', only: '', dims: '', contend: '0' });
   const contend = contendFlag(f.contend!);
+  // --dims B=8,T=512: other bindings than DIMS (the issue's batch 8, 512 tokens).
+  const bindings = new Map(DIMS);
+  for (const kv of f.dims ? f.dims.split(',') : []) {
+    const [k, v] = kv.split('=');
+    bindings.set(k!, positive(`dims ${k}`, v ?? ''));
+  }
   const runs = positive('runs', f.runs!);
   const threads = positive('threads', f.threads!);
   const budgetMs = positive('budget-s', f['budget-s']!) * 1000;
@@ -70,7 +77,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${name}...\n`);
     try {
       const b = await benchSource(source, {
-        dims: DIMS,
+        dims: bindings,
         runs,
         warmup: Number(f.warmup),
         threads,

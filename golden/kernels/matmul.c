@@ -42,6 +42,7 @@ static void k0_gemm_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   float *restrict b0 = (float *)a[0];
   const float *restrict b1 = (const float *)a[1];
   const float *restrict b2 = (const float *)a[2];
+  const float *restrict b3 = (const float *)a[3];
   (void)a;
   (void)d;
   for (int64_t it_0 = fmc_lo; it_0 < fmc_hi; it_0++) {
@@ -61,59 +62,64 @@ static void k0_gemm_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
         }
       }
       for (int64_t j_7 = 0; j_7 < nl_3; j_7++) {
-        b0[((m_4 * 32) + (n0_2 + j_7))] = acc_5[j_7];
+        float c_9 = acc_5[j_7];
+        float v_10 = fmc_add_f(c_9, b3[(n0_2 + j_7)]);
+        b0[((m_4 * 32) + (n0_2 + j_7))] = v_10;
       }
     }
   }
 }
 
-/* k0_gemm, parallel loop over it_9: iterations [fmc_lo, fmc_hi) */
+/* k0_gemm, parallel loop over it_11: iterations [fmc_lo, fmc_hi) */
 static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
   const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
   float *restrict b0 = (float *)a[0];
   const float *restrict b1 = (const float *)a[1];
   const float *restrict b2 = (const float *)a[2];
+  const float *restrict b3 = (const float *)a[3];
   (void)a;
   (void)d;
-  for (int64_t it_9 = fmc_lo; it_9 < fmc_hi; it_9++) {
-    static _Thread_local float ap_18[24576] __attribute__((aligned(64)));
-    static _Thread_local float bp_19[131072] __attribute__((aligned(64)));
-    int64_t mb_11 = fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)));
-    int64_t b_10 = (it_9 / ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)))));
-    int64_t m0_12 = ((it_9 % ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))))) * mb_11);
-    int64_t n0_13 = 0;
-    int64_t ml_14 = fmc_min_ix(mb_11, (d[0] - m0_12));
-    int64_t nl_15 = fmc_min_ix(512, (32 - n0_13));
-    for (int64_t pc_16 = 0; pc_16 < 64; pc_16 += 256) {
-      int64_t kc_17 = fmc_min_ix(256, (64 - pc_16));
-      for (int64_t p_25 = 0; p_25 < nl_15; p_25 += 16) {
-        for (int64_t r_27 = 0; r_27 < 16; r_27++) {
-          for (int64_t k_26 = 0; k_26 < kc_17; k_26++) {
-            bp_19[(((p_25 * 256) + (k_26 * 16)) + r_27)] = (((p_25 + r_27) < nl_15) ? b2[(((n0_13 + (p_25 + r_27)) * 64) + (pc_16 + k_26))] : 0x0p+0f);
+  for (int64_t it_11 = fmc_lo; it_11 < fmc_hi; it_11++) {
+    static _Thread_local float ap_20[24576] __attribute__((aligned(64)));
+    static _Thread_local float bp_21[131072] __attribute__((aligned(64)));
+    int64_t mb_13 = fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)));
+    int64_t b_12 = (it_11 / ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)))));
+    int64_t m0_14 = ((it_11 % ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))))) * mb_13);
+    int64_t n0_15 = 0;
+    int64_t ml_16 = fmc_min_ix(mb_13, (d[0] - m0_14));
+    int64_t nl_17 = fmc_min_ix(512, (32 - n0_15));
+    for (int64_t pc_18 = 0; pc_18 < 64; pc_18 += 256) {
+      int64_t kc_19 = fmc_min_ix(256, (64 - pc_18));
+      for (int64_t p_31 = 0; p_31 < nl_17; p_31 += 16) {
+        for (int64_t r_33 = 0; r_33 < 16; r_33++) {
+          for (int64_t k_32 = 0; k_32 < kc_19; k_32++) {
+            bp_21[(((p_31 * 256) + (k_32 * 16)) + r_33)] = (((p_31 + r_33) < nl_17) ? b2[(((n0_15 + (p_31 + r_33)) * 64) + (pc_18 + k_32))] : 0x0p+0f);
           }
         }
       }
-      for (int64_t p_28 = 0; p_28 < ml_14; p_28 += 6) {
-        for (int64_t r_30 = 0; r_30 < 6; r_30++) {
-          for (int64_t k_29 = 0; k_29 < kc_17; k_29++) {
-            ap_18[(((p_28 * 256) + (k_29 * 6)) + r_30)] = (((p_28 + r_30) < ml_14) ? b1[(((m0_12 + (p_28 + r_30)) * 64) + (pc_16 + k_29))] : 0x0p+0f);
+      for (int64_t p_34 = 0; p_34 < ml_16; p_34 += 6) {
+        for (int64_t r_36 = 0; r_36 < 6; r_36++) {
+          for (int64_t k_35 = 0; k_35 < kc_19; k_35++) {
+            ap_20[(((p_34 * 256) + (k_35 * 6)) + r_36)] = (((p_34 + r_36) < ml_16) ? b1[(((m0_14 + (p_34 + r_36)) * 64) + (pc_18 + k_35))] : 0x0p+0f);
           }
         }
       }
-      for (int64_t jr_20 = 0; jr_20 < nl_15; jr_20 += 16) {
-        for (int64_t ir_21 = 0; ir_21 < ml_14; ir_21 += 6) {
-          float acc_22[96] __attribute__((aligned(64)));
+      for (int64_t jr_22 = 0; jr_22 < nl_17; jr_22 += 16) {
+        for (int64_t ir_23 = 0; ir_23 < ml_16; ir_23 += 6) {
+          float acc_24[96] __attribute__((aligned(64)));
           #pragma omp simd
-          for (int64_t i_23 = 0; i_23 < 96; i_23++) {
-            acc_22[i_23] = 0x0p+0f;
+          for (int64_t i_25 = 0; i_25 < 96; i_25++) {
+            acc_24[i_25] = 0x0p+0f;
           }
-          fmc_mma_6x16(kc_17, ap_18 + (ir_21 * 256), bp_19 + (jr_20 * 256), acc_22);
-          for (int64_t i_23 = 0; i_23 < 6; i_23++) {
-            for (int64_t j_24 = 0; j_24 < 16; j_24++) {
-              if ((((ir_21 + i_23) < ml_14) && ((jr_20 + j_24) < nl_15))) {
-                b0[(((m0_12 + (ir_21 + i_23)) * 32) + (n0_13 + (jr_20 + j_24)))] = fmc_add_f(((pc_16 == 0) ? 0x0p+0f : b0[(((m0_12 + (ir_21 + i_23)) * 32) + (n0_13 + (jr_20 + j_24)))]), acc_22[((i_23 * 16) + j_24)]);
-              }
+          fmc_mma_6x16(kc_19, ap_20 + (ir_23 * 256), bp_21 + (jr_22 * 256), acc_24);
+          int64_t ie_27 = fmc_min_ix(6, (ml_16 - ir_23));
+          int64_t je_28 = fmc_min_ix(16, (nl_17 - jr_22));
+          for (int64_t i_25 = 0; i_25 < ie_27; i_25++) {
+            for (int64_t j_26 = 0; j_26 < je_28; j_26++) {
+              float c_29 = fmc_add_f(((pc_18 == 0) ? 0x0p+0f : b0[(((m0_14 + (ir_23 + i_25)) * 32) + (n0_15 + (jr_22 + j_26)))]), acc_24[((i_25 * 16) + j_26)]);
+              float v_30 = fmc_add_f(c_29, b3[(n0_15 + (jr_22 + j_26))]);
+              b0[(((m0_14 + (ir_23 + i_25)) * 32) + (n0_15 + (jr_22 + j_26)))] = v_30;
             }
           }
         }
@@ -122,11 +128,12 @@ static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   }
 }
 
-/* k0_gemm: einsum %3 in lin */
+/* k0_gemm: einsum %3 + 1 fused, stores %4 in lin */
 static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
   float *restrict b0 = (float *)a[0];
   const float *restrict b1 = (const float *)a[1];
   const float *restrict b2 = (const float *)a[2];
+  const float *restrict b3 = (const float *)a[3];
   (void)d;
   if ((d[0] < 4)) {
     {
@@ -143,40 +150,10 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
   }
 }
 
-/* k1_ew, parallel loop over i_0: iterations [fmc_lo, fmc_hi) */
-static void k1_ew_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
-  void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
-  const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
-  float *restrict b0 = (float *)a[0];
-  const float *restrict b1 = (const float *)a[1];
-  const float *restrict b2 = (const float *)a[2];
-  (void)a;
-  (void)d;
-  for (int64_t i_0 = fmc_lo; i_0 < fmc_hi; i_0++) {
-    #pragma omp simd
-    for (int64_t i_1 = 0; i_1 < 32; i_1++) {
-      b0[((i_0 * 32) + i_1)] = fmc_add_f(b1[((i_0 * 32) + i_1)], b2[i_1]);
-    }
-  }
-}
-
-/* k1_ew: binary %4 in lin */
-static void k1_ew(void *const *restrict a, const int64_t *restrict d) {
-  float *restrict b0 = (float *)a[0];
-  const float *restrict b1 = (const float *)a[1];
-  const float *restrict b2 = (const float *)a[2];
-  (void)d;
-  {
-    const struct fmc_ctx fmc_c = {a, d};
-    const int64_t fmc_n = fmc_max_ix(0, d[0] - 0);
-    if ((d[0] * 32) >= 32768) fmc_parallel(k1_ew_p0, &fmc_c, fmc_n); else k1_ew_p0(&fmc_c, 0, fmc_n);
-  }
-}
-
 typedef void (*fmc_kernel)(void *const *restrict, const int64_t *restrict);
 const int32_t fmc_abi_version = 1;
-const int32_t fmc_kernel_count = 2;
-const fmc_kernel fmc_kernels[2] = {k0_gemm, k1_ew};
+const int32_t fmc_kernel_count = 1;
+const fmc_kernel fmc_kernels[1] = {k0_gemm};
 void fmc_set_threads(int32_t n) {
 #ifdef _OPENMP
   if (n > 0) omp_set_num_threads(n);

@@ -16,139 +16,58 @@ static fmc_parallel_fn fmc_parallel = fmc_serial;
 #define FMC_WIDE
 #endif
 
-/* k0_reduce, parallel loop over i_1: iterations [fmc_lo, fmc_hi) */
-static void k0_reduce_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
+/* k0_rows, parallel loop over i_0: iterations [fmc_lo, fmc_hi) */
+static void k0_rows_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
   const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
   float *restrict b0 = (float *)a[0];
   const float *restrict b1 = (const float *)a[1];
   (void)a;
   (void)d;
-  for (int64_t i_1 = fmc_lo; i_1 < fmc_hi; i_1++) {
-    for (int64_t i_2 = 0; i_2 < d[0]; i_2++) {
-      float acc_0 = (-__builtin_inff());
-      for (int64_t r_3 = 0; r_3 < d[0]; r_3++) {
-        acc_0 = fmc_max_f(acc_0, b1[(((i_1 * (d[0] * d[0])) + (i_2 * d[0])) + r_3)]);
+  for (int64_t i_0 = fmc_lo; i_0 < fmc_hi; i_0++) {
+    for (int64_t i_1 = 0; i_1 < d[0]; i_1++) {
+      float acc_2 = (-__builtin_inff());
+      float nan_5 = 0x0p+0f;
+      #pragma omp simd reduction(max:acc_2) reduction(+:nan_5)
+      for (int64_t j_3 = 0; j_3 < d[0]; j_3++) {
+        float x_4 = b1[(((i_0 * (d[0] * d[0])) + (i_1 * d[0])) + j_3)];
+        acc_2 = fmc_max_f(acc_2, x_4);
+        nan_5 = fmc_add_f(nan_5, ((x_4 != x_4) ? 0x1.000000p+0f : 0x0p+0f));
       }
-      b0[((i_1 * d[0]) + i_2)] = acc_0;
+      acc_2 = ((nan_5 > 0x0p+0f) ? (__builtin_nanf("")) : acc_2);
+      float acc_6 = 0x0p+0f;
+      #pragma omp simd reduction(+:acc_6)
+      for (int64_t j_7 = 0; j_7 < d[0]; j_7++) {
+        float v_8 = fmc_sub_f(b1[(((i_0 * (d[0] * d[0])) + (i_1 * d[0])) + j_7)], acc_2);
+        float v_9 = fmc_exp_f(v_8);
+        b0[(((i_0 * (d[0] * d[0])) + (i_1 * d[0])) + j_7)] = v_9;
+        float x_10 = v_9;
+        acc_6 = fmc_add_f(acc_6, x_10);
+      }
+      #pragma omp simd
+      for (int64_t j_12 = 0; j_12 < d[0]; j_12++) {
+        b0[(((i_0 * (d[0] * d[0])) + (i_1 * d[0])) + j_12)] = fmc_div_f(b0[(((i_0 * (d[0] * d[0])) + (i_1 * d[0])) + j_12)], acc_6);
+      }
     }
   }
 }
 
-/* k0_reduce: reduce %1 in attn */
-static void k0_reduce(void *const *restrict a, const int64_t *restrict d) {
+/* k0_rows: reduce %1 + 3 fused, stores %5 in attn */
+static void k0_rows(void *const *restrict a, const int64_t *restrict d) {
   float *restrict b0 = (float *)a[0];
   const float *restrict b1 = (const float *)a[1];
   (void)d;
   {
     const struct fmc_ctx fmc_c = {a, d};
     const int64_t fmc_n = fmc_max_ix(0, d[1] - 0);
-    if (((d[1] * d[0]) * d[0]) >= 32768) fmc_parallel(k0_reduce_p0, &fmc_c, fmc_n); else k0_reduce_p0(&fmc_c, 0, fmc_n);
-  }
-}
-
-/* k1_ew, parallel loop over i_0, i_1: iterations [fmc_lo, fmc_hi) */
-static void k1_ew_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
-  void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
-  const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
-  float *restrict b0 = (float *)a[0];
-  const float *restrict b1 = (const float *)a[1];
-  const float *restrict b2 = (const float *)a[2];
-  (void)a;
-  (void)d;
-  const int64_t fmc_n1 = fmc_max_ix(0, d[0] - 0);
-  for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {
-    int64_t i_0 = 0 + (fmc_t / (fmc_n1)) * 1;
-    int64_t i_1 = 0 + (fmc_t % fmc_n1) * 1;
-    #pragma omp simd
-    for (int64_t i_2 = 0; i_2 < d[0]; i_2++) {
-      b0[(((i_0 * (d[0] * d[0])) + (i_1 * d[0])) + i_2)] = fmc_exp_f(fmc_sub_f(b1[(((i_0 * (d[0] * d[0])) + (i_1 * d[0])) + i_2)], b2[((i_0 * d[0]) + i_1)]));
-    }
-  }
-}
-
-/* k1_ew: unary %3 in attn */
-static void k1_ew(void *const *restrict a, const int64_t *restrict d) {
-  float *restrict b0 = (float *)a[0];
-  const float *restrict b1 = (const float *)a[1];
-  const float *restrict b2 = (const float *)a[2];
-  (void)d;
-  {
-    const struct fmc_ctx fmc_c = {a, d};
-    const int64_t fmc_n = fmc_max_ix(0, d[1] - 0) * fmc_max_ix(0, d[0] - 0);
-    if (((d[1] * d[0]) * d[0]) >= 32768) fmc_parallel(k1_ew_p0, &fmc_c, fmc_n); else k1_ew_p0(&fmc_c, 0, fmc_n);
-  }
-}
-
-/* k2_reduce, parallel loop over i_1: iterations [fmc_lo, fmc_hi) */
-static void k2_reduce_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
-  void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
-  const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
-  float *restrict b0 = (float *)a[0];
-  const float *restrict b1 = (const float *)a[1];
-  (void)a;
-  (void)d;
-  for (int64_t i_1 = fmc_lo; i_1 < fmc_hi; i_1++) {
-    for (int64_t i_2 = 0; i_2 < d[0]; i_2++) {
-      float acc_0 = 0x0p+0f;
-      #pragma omp simd reduction(+:acc_0)
-      for (int64_t r_3 = 0; r_3 < d[0]; r_3++) {
-        acc_0 = fmc_add_f(acc_0, b1[(((i_1 * (d[0] * d[0])) + (i_2 * d[0])) + r_3)]);
-      }
-      b0[((i_1 * d[0]) + i_2)] = acc_0;
-    }
-  }
-}
-
-/* k2_reduce: reduce %4 in attn */
-static void k2_reduce(void *const *restrict a, const int64_t *restrict d) {
-  float *restrict b0 = (float *)a[0];
-  const float *restrict b1 = (const float *)a[1];
-  (void)d;
-  {
-    const struct fmc_ctx fmc_c = {a, d};
-    const int64_t fmc_n = fmc_max_ix(0, d[1] - 0);
-    if (((d[1] * d[0]) * d[0]) >= 32768) fmc_parallel(k2_reduce_p0, &fmc_c, fmc_n); else k2_reduce_p0(&fmc_c, 0, fmc_n);
-  }
-}
-
-/* k3_ew, parallel loop over i_0, i_1: iterations [fmc_lo, fmc_hi) */
-static void k3_ew_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
-  void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
-  const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
-  float *restrict b0 = (float *)a[0];
-  const float *restrict b1 = (const float *)a[1];
-  const float *restrict b2 = (const float *)a[2];
-  (void)a;
-  (void)d;
-  const int64_t fmc_n1 = fmc_max_ix(0, d[0] - 0);
-  for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {
-    int64_t i_0 = 0 + (fmc_t / (fmc_n1)) * 1;
-    int64_t i_1 = 0 + (fmc_t % fmc_n1) * 1;
-    #pragma omp simd
-    for (int64_t i_2 = 0; i_2 < d[0]; i_2++) {
-      b0[(((i_0 * (d[0] * d[0])) + (i_1 * d[0])) + i_2)] = fmc_div_f(b1[(((i_0 * (d[0] * d[0])) + (i_1 * d[0])) + i_2)], b2[((i_0 * d[0]) + i_1)]);
-    }
-  }
-}
-
-/* k3_ew: binary %5 in attn */
-static void k3_ew(void *const *restrict a, const int64_t *restrict d) {
-  float *restrict b0 = (float *)a[0];
-  const float *restrict b1 = (const float *)a[1];
-  const float *restrict b2 = (const float *)a[2];
-  (void)d;
-  {
-    const struct fmc_ctx fmc_c = {a, d};
-    const int64_t fmc_n = fmc_max_ix(0, d[1] - 0) * fmc_max_ix(0, d[0] - 0);
-    if (((d[1] * d[0]) * d[0]) >= 32768) fmc_parallel(k3_ew_p0, &fmc_c, fmc_n); else k3_ew_p0(&fmc_c, 0, fmc_n);
+    if (((d[1] * d[0]) * d[0]) >= 32768) fmc_parallel(k0_rows_p0, &fmc_c, fmc_n); else k0_rows_p0(&fmc_c, 0, fmc_n);
   }
 }
 
 typedef void (*fmc_kernel)(void *const *restrict, const int64_t *restrict);
 const int32_t fmc_abi_version = 1;
-const int32_t fmc_kernel_count = 4;
-const fmc_kernel fmc_kernels[4] = {k0_reduce, k1_ew, k2_reduce, k3_ew};
+const int32_t fmc_kernel_count = 1;
+const fmc_kernel fmc_kernels[1] = {k0_rows};
 void fmc_set_threads(int32_t n) {
 #ifdef _OPENMP
   if (n > 0) omp_set_num_threads(n);

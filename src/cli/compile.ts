@@ -22,7 +22,7 @@ import { lowerTrainStep } from '../api/train.js';
 import { compileC, fmcVersion } from '../runtime/cache.js';
 import type { Graph } from '../ir/graph.js';
 import { printHints } from '../ir/print-hints.js';
-import { printGraph } from '../ir/print.js';
+import { printGraph, printGroups } from '../ir/print.js';
 import { type Mode, PassError } from '../passes/pass.js';
 import { passesFor, passNames } from '../passes/pipeline.js';
 import { compiledName, generate, piped } from '../runtime/compile.js';
@@ -113,9 +113,10 @@ function checkDumpAfter(name: string | undefined): void {
     throw new CliError(`--dump-after ${name}: no such pass; the names are ${known.join(', ')}`, EXIT.usage);
 }
 
-/** The IR text after a pass, with the module's hints on top (`--dump-after`). */
+/** The IR text after a pass, with the module's hints on top and the kernel groups below once fused (`--dump-after`). */
 function dumpText(l: Lowered, mode: Mode, pass: string, g: Graph): string {
-  return `// fmc: ${l.model}.${compiledName(l.graph.name, mode)} (target c, mode ${mode}) after ${pass}\n${printHints(l)}${printGraph(g)}\n`;
+  const groups = printGroups(g);
+  return `// fmc: ${l.model}.${compiledName(l.graph.name, mode)} (target c, mode ${mode}) after ${pass}\n${printHints(l)}${printGraph(g)}${groups ? `${groups}` : ''}\n`;
 }
 
 function parseFns(list: readonly string[] | undefined): string[] | undefined {

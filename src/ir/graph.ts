@@ -37,6 +37,37 @@ export interface Graph {
   readonly outputs: readonly { readonly name: string; readonly node: Node }[];
   /** Updates of buffers (`set`) and, in a train step, of params and optimizer state; applied after a call. */
   readonly updates: readonly { readonly path: string; readonly node: Node }[];
+  /**
+   * What each kernel computes, in launch order, as the fusion pass decided it
+   * (src/passes/fusion/); absent before that pass. A pass that rebuilds the graph drops it.
+   */
+  readonly groups?: readonly KernelGroup[];
+}
+
+/**
+ * One kernel of the C target, as data: the node it is built around, the nodes computed
+ * inside it and the node whose value it stores. Every node that has a buffer (inputs and
+ * params aside) is the `store` of exactly one group; every other node is computed inside the
+ * kernels that read it.
+ */
+export interface KernelGroup {
+  /**
+   * How the kernel is built, and its name's suffix: `ew` (a loop over the stored node),
+   * `reduce`, `gemm` (blocked, with `epilogue`), `einsum`, `rows` (reductions over the last
+   * axis with their neighbours, one pass per row), `topk`, `scatter_add`, `copy`; a matcher
+   * may add kinds of its own (`attention`).
+   */
+  readonly kind: string;
+  /** The node the kernel is built around (the contraction, the first reduction, the stored node). */
+  readonly root: Node;
+  /** Further nodes computed inside the kernel with buffers of their own never made (rows: reductions and row values). */
+  readonly members: readonly Node[];
+  /** Elementwise nodes applied to the root's value before the store, in topological order (the last is `store`). */
+  readonly epilogue: readonly Node[];
+  /** Nodes without a buffer that the kernel computes inline where it reads them (movement, elementwise, constants). */
+  readonly prologue: readonly Node[];
+  /** The node whose value the kernel writes to its buffer. */
+  readonly store: Node;
 }
 
 /** Canonical text of op args, for hash-consing (dims by their normal-form key). */

@@ -36,7 +36,7 @@
 
 import type { Dim } from './dims.js';
 import { dimToString } from './dims.js';
-import { type Graph, type Node, provenance, type TType } from './graph.js';
+import { type Graph, type KernelGroup, type Node, provenance, type TType } from './graph.js';
 import { argEntries, type Codec, type CodecValues } from './op-args.js';
 
 /** Numbers as the text format writes them: exact round trip, including NaN, ±Inf and -0. */
@@ -149,6 +149,29 @@ export function printGraph(g: Graph): string {
   for (const o of g.outputs) lines.push(`  return ${formatName(o.name)} = %${num.get(o.node)}`);
   for (const u of g.updates) lines.push(`  update ${formatString(u.path)} = %${num.get(u.node)}`);
   return lines.join('\n') + '\n';
+}
+
+/**
+ * The kernel groups of a graph after the fusion pass, one comment line a kernel in launch
+ * order, numbered as printGraph numbers the nodes (what `--dump-after fusion` adds below the
+ * graph; comments, so the text still parses):
+ *
+ *   // kernels 3
+ *   //   k0 gemm %5 epilogue [%6, %8] prologue [%4] -> %8
+ *   //   k1 rows %9 members [%10, %11] -> %12
+ *   //   k2 ew %13 -> %13
+ *
+ * `undefined` when the graph has no groups (before the fusion pass).
+ */
+export function printGroups(g: Graph): string | undefined {
+  if (!g.groups) return undefined;
+  const num = new Map(canonicalOrder(g).map((n, i) => [n, i] as const));
+  const ref = (x: Node): string => `%${num.get(x) ?? `?${x.id}`}`;
+  const refs = (label: string, xs: readonly Node[]): string =>
+    xs.length > 0 ? ` ${label} ${list([...xs].sort((a, b) => num.get(a)! - num.get(b)!).map(ref))}` : '';
+  const line = (k: KernelGroup, i: number): string =>
+    `//   k${i} ${k.kind} ${ref(k.root)}${refs('members', k.members)}${refs('epilogue', k.epilogue)}${refs('prologue', k.prologue)} -> ${ref(k.store)}`;
+  return [`// kernels ${g.groups.length}`, ...g.groups.map(line)].join('\n') + '\n';
 }
 
 /** Several graphs, one after another, separated by blank lines. */

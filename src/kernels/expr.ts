@@ -6,7 +6,7 @@
 import { type Dim, dimConst, dimConstValue, dimEquals, dimMul } from '../ir/dims.js';
 import type { Dtype } from '../ir/dtype.js';
 import type { Node, NodeOf } from '../ir/graph.js';
-import { type KExpr, add, cmp, dot, int, ix, mul, scalarOf, select } from '../ir/kernel.js';
+import { type KExpr, type KStmt, add, cmp, dot, int, ix, mul, scalarOf, select } from '../ir/kernel.js';
 import type { OpName } from '../ir/ops.js';
 import { streamKey } from '../ir/philox.js';
 import { roundTo } from '../ir/value.js';
@@ -41,10 +41,22 @@ export class Fuser {
   constructor(
     /** Buffer id of each materialized node. */
     readonly buffers: ReadonlyMap<Node, number>,
+    /**
+     * Nodes whose element at the kernel's current index is already a local (a GEMM's
+     * accumulated value, an epilogue or row kernel's earlier values): read as that local.
+     */
+    readonly locals: ReadonlyMap<Node, KExpr> = new Map(),
   ) {}
 
-  /** Element `idx` of `n`: a load when `n` is materialized, else its computation. */
+  /** This fuser with more locals. */
+  with(locals: ReadonlyMap<Node, KExpr>): Fuser {
+    return new Fuser(this.buffers, new Map([...this.locals, ...locals]));
+  }
+
+  /** Element `idx` of `n`: its local, a load when `n` is materialized, else its computation. */
   at(kb: KernelBuilder, n: Node, idx: readonly KExpr[]): KExpr {
+    const local = this.locals.get(n);
+    if (local !== undefined) return local;
     const buf = this.buffers.get(n);
     if (buf === undefined) return this.compute(kb, n, idx);
     return this.load(kb, buf, n, dot(idx, stridesOf(n.type.shape, kb)));
@@ -56,6 +68,8 @@ export class Fuser {
 
   /** Element at a row-major flat position of `n` (what a reshape reads). */
   atFlat(kb: KernelBuilder, n: Node, flat: KExpr): KExpr {
+    const local = this.locals.get(n);
+    if (local !== undefined) return local;
     const buf = this.buffers.get(n);
     if (buf !== undefined) return this.load(kb, buf, n, flat);
     const st = stridesOf(n.type.shape, kb);
@@ -172,7 +186,7 @@ export const ELEMENT: { readonly [K in OpName]: ElementRule<K> } = {
  * buffer, or the runs cannot be matched, the flat index is used.
  */
 function reshapeAt(f: Fuser, kb: KernelBuilder, x: Node, shape: readonly Dim[], idx: readonly KExpr[]): KExpr {
-  const runs = f.buffers.has(x) ? undefined : matchRuns(x.type.shape, shape);
+  const runs = f.buffers.has(x) || f.locals.has(x) ? undefined : matchRuns(x.type.shape, shape);
   if (!runs) return f.atFlat(kb, x, dot(idx, stridesOf(shape, kb)));
   const src: KExpr[] = [];
   for (const [[i0, i1], [o0, o1]] of runs) {
@@ -286,4 +300,25 @@ export function matchRuns(a: readonly Dim[], b: readonly Dim[]): [[number, numbe
 export function convert(e: KExpr, from: Dtype | 'i64', to: Dtype): KExpr {
   if (from === to) return e;
   return { k: 'cast', from, to, a: e, t: scalarOf(to) };
+}
+
+/**
+ * `let`s computing `nodes` (in topological order) at index `idx` of each, every one read
+ * afterwards as its local: the fused nodes of an epilogue or of a row, computed once each
+ * however often the later ones read them.
+ */
+export function defineLocals(
+  kb: KernelBuilder,
+  f: Fuser,
+  nodes: readonly Node[],
+  idx: (n: Node) => readonly KExpr[],
+): { stmts: KStmt[]; f: Fuser } {
+  const stmts: KStmt[] = [];
+  for (const n of nodes) {
+    const name = kb.fresh('v');
+    const t = scalarOf(n.type.dtype);
+    stmts.push({ k: 'let', name, t, value: f.compute(kb, n, idx(n)) });
+    f = f.with(new Map([[n, { k: 'var', name, t }]]));
+  }
+  return { stmts, f };
 }

@@ -7,7 +7,9 @@
 //     for K blocks of KC: pack B (KC × NC, NR-wide column panels) and A (M block × KC,
 //     MR-tall row panels), zero-padded at the edges;
 //       for each MR × NR tile: `mma` (the register-tile contraction, rendered by the
-//       dialect), then add the tile into C.
+//       dialect), then add the tile into C; on the last K block, the epilogue (the
+//       elementwise nodes the fusion pass put after the product: bias, activation,
+//       residual, scale) is applied to the sum before the store, into the epilogue's buffer.
 // M blocks are at most MC rows and at least a quarter of M, so a short M still splits
 // across threads. Below SMALL_M rows (a GEMV: one token, a classifier head) packing B would
 // cost as much as the product, so B is streamed once instead, split over N.
@@ -16,41 +18,17 @@
 // Accumulation is f32.
 
 import { type Dim, dimMul } from '../ir/dims.js';
-import { isFloat } from '../ir/dtype.js';
-import type { NodeOf } from '../ir/graph.js';
+import type { Node, NodeOf } from '../ir/graph.js';
 import { parseEinsum } from '../ir/infer.js';
 import { type KExpr, type KStmt, add, cmp, f32, int, ivar, ix, loop, mul, select } from '../ir/kernel.js';
 import type { KernelBuilder } from './builder.js';
 import { letterSizes } from './einsum.js';
-import { type Fuser, stridesOf } from './expr.js';
+import { type Fuser, defineLocals, stridesOf } from './expr.js';
 import type { GemmSchedule } from './schedule.js';
+import { type GemmLetters, gemmGroups } from '../passes/fusion/gemm-shape.js';
 
-interface Groups {
-  readonly batch: string[];
-  readonly m: string[];
-  readonly n: string[];
-  readonly k: string[];
-}
-
-/** The letter groups of a GEMM-shaped einsum, or undefined when it is not one. */
-export function gemmGroups(n: NodeOf<'einsum'>): Groups | undefined {
-  if (n.inputs.length !== 2 || !isFloat(n.type.dtype) || !n.inputs.every((i) => isFloat(i.type.dtype)))
-    return undefined;
-  const { ins, out } = parseEinsum(n.args.spec, 2);
-  const [a, b] = ins as [string, string];
-  const once = (s: string): boolean => new Set(s).size === s.length;
-  if (!once(a) || !once(b) || !once(out)) return undefined;
-  for (const c of [...a, ...b]) if (!out.includes(c) && !(a.includes(c) && b.includes(c))) return undefined;
-  const g: Groups = { batch: [], m: [], n: [], k: [] };
-  for (const c of out) (a.includes(c) && b.includes(c) ? g.batch : a.includes(c) ? g.m : g.n).push(c);
-  for (const c of a) if (!out.includes(c)) g.k.push(c);
-  // Without M or N letters (a matrix-vector product, a depthwise convolution) register
-  // tiles would be mostly padding: the plain einsum loops do better.
-  if (g.m.length === 0 || g.n.length === 0) return undefined;
-  return g;
-}
-
-export const isGemm = (n: NodeOf<'einsum'>): boolean => gemmGroups(n) !== undefined;
+export { gemmGroups, isGemm } from '../passes/fusion/gemm-shape.js';
+type Groups = GemmLetters;
 
 const lt = (a: KExpr, b: KExpr): KExpr => cmp('<', a, b);
 const cdiv = (a: KExpr, b: KExpr): KExpr => ix('/', add(a, ix('-', b, int(1))), b);
@@ -74,6 +52,8 @@ class GemmBuilder {
     readonly n: NodeOf<'einsum'>,
     out: number,
     readonly s: GemmSchedule,
+    /** Elementwise nodes applied before the store, the last one stored (none: the product is). */
+    readonly epilogue: readonly Node[] = [],
   ) {
     // The packing buffers hold whole panels only when the blocks are multiples of the tile.
     if (s.MC % s.MR !== 0 || s.NC % s.NR !== 0)
@@ -209,23 +189,37 @@ class GemmBuilder {
         mr: MR,
         nr: NR,
       },
-      loop(i, int(MR), [
-        loop(j, int(NR), [
-          {
-            k: 'if',
-            cond: cmp('&&', lt(add(ivar(ir), ivar(i)), ivar(ml)), lt(add(ivar(jr), ivar(j)), ivar(nl))),
-            then: [
-              {
-                k: 'store',
-                buf: this.out,
-                index: cAt,
-                value: { k: 'bin', fn: 'add', a: prev, b: aload(acc, add(mul(ivar(i), int(NR)), ivar(j))), t: 'f32' },
-              },
-            ],
-          },
-        ]),
-      ]),
     ];
+    const value: KExpr = { k: 'bin', fn: 'add', a: prev, b: aload(acc, add(mul(ivar(i), int(NR)), ivar(j))), t: 'f32' };
+    const at = [ivar(b), add(ivar(m0), add(ivar(ir), ivar(i))), add(ivar(n0), add(ivar(jr), ivar(j)))] as const;
+    // With an epilogue the loops run to the tile's edge (no test inside), which GCC vectorizes.
+    const storeTile = (epilogue: boolean): KStmt[] =>
+      epilogue
+        ? ((ie, je) => [
+            let64(ie, ix('min', int(MR), ix('-', ivar(ml), ivar(ir)))),
+            let64(je, ix('min', int(NR), ix('-', ivar(nl), ivar(jr)))),
+            loop(i, ivar(ie), [loop(j, ivar(je), this.store(value, ...at, true))]),
+          ])(this.v('ie'), this.v('je'))
+        : [
+            loop(i, int(MR), [
+              loop(j, int(NR), [
+                {
+                  k: 'if',
+                  cond: cmp('&&', lt(add(ivar(ir), ivar(i)), ivar(ml)), lt(add(ivar(jr), ivar(j)), ivar(nl))),
+                  then: this.store(value, ...at, false),
+                },
+              ]),
+            ]),
+          ];
+    // The epilogue runs once, on the sums of the last K block.
+    const last = cmp('>=', add(ivar(pc), int(KC)), K);
+    tile.push(
+      ...(this.epilogue.length === 0
+        ? storeTile(false)
+        : K.k === 'const' && K.v <= KC
+          ? storeTile(true)
+          : [{ k: 'if', cond: last, then: storeTile(true), else: storeTile(false) } as const]),
+    );
     const body: KStmt[] = [
       { k: 'array', name: ap, t: 'f32', size: MC * KC, space: 'thread' },
       { k: 'array', name: bp, t: 'f32', size: KC * NC, space: 'thread' },
@@ -284,14 +278,7 @@ class GemmBuilder {
           'serial',
         ),
       ]),
-      loop(j, ivar(nl), [
-        {
-          k: 'store',
-          buf: this.out,
-          index: this.cIndex(ivar(b), ivar(m), add(ivar(n0), ivar(j))),
-          value: aload(acc, ivar(j)),
-        },
-      ]),
+      loop(j, ivar(nl), this.store(aload(acc, ivar(j)), ivar(b), ivar(m), add(ivar(n0), ivar(j)), true)),
     ];
     const body: KStmt[] = [
       let64(b, ix('/', ivar(it), nBlocks)),
@@ -300,6 +287,35 @@ class GemmBuilder {
       loop(m, this.M, row),
     ];
     return [loop(it, mul(this.NB, nBlocks), body, 'parallel', { work: this.work() })];
+  }
+
+  /**
+   * Stores C[b, m, n] = `value` (f32); with `epilogue`, the epilogue's nodes are computed
+   * from it first (one local each) and the last one is stored.
+   */
+  store(value: KExpr, b: KExpr, m: KExpr, n: KExpr, epilogue: boolean): KStmt[] {
+    const index = this.cIndex(b, m, n);
+    if (!epilogue || this.epilogue.length === 0) return [{ k: 'store', buf: this.out, index, value }];
+    const env = new Map(
+      (
+        [
+          [this.g.batch, b],
+          [this.g.m, m],
+          [this.g.n, n],
+        ] as const
+      ).flatMap(([letters, flat]) => this.unflatten(letters, flat)),
+    );
+    const idx = [...this.spec.out].map((c) => env.get(c)!);
+    return this.epilogueAt(value, idx, index);
+  }
+
+  /** The epilogue applied to the product's value `value` at index `idx`, stored at `index`. */
+  epilogueAt(value: KExpr, idx: readonly KExpr[], index: KExpr): KStmt[] {
+    const c = this.v('c');
+    const f = this.f.with(new Map([[this.n as Node, { k: 'var', name: c, t: 'f32' } as KExpr]]));
+    const { stmts, f: g } = defineLocals(this.kb, f, this.epilogue, () => idx);
+    const stored = g.at(this.kb, this.epilogue[this.epilogue.length - 1]!, idx);
+    return [{ k: 'let', name: c, t: 'f32', value }, ...stmts, { k: 'store', buf: this.out, index, value: stored }];
   }
 
   work(): KExpr {
@@ -311,18 +327,26 @@ class GemmBuilder {
     if (this.K.k === 'const' && this.K.v > 0) return [];
     const total = this.n.type.shape.reduce<KExpr>((acc, d) => mul(acc, this.kb.dim(d)), int(1));
     const z = this.v('z');
-    return [
-      {
-        k: 'if',
-        cond: cmp('==', this.K, int(0)),
-        then: [loop(z, total, [{ k: 'store', buf: this.out, index: ivar(z), value: f32(0) }])],
-      },
-    ];
+    const shape = this.n.type.shape;
+    const st = stridesOf(shape, this.kb);
+    const idx = shape.map((d, i) => ix('%', ix('/', ivar(z), st[i]!), this.kb.dim(d)));
+    const body: KStmt[] =
+      this.epilogue.length === 0
+        ? [{ k: 'store', buf: this.out, index: ivar(z), value: f32(0) }]
+        : this.epilogueAt(f32(0), idx, ivar(z));
+    return [{ k: 'if', cond: cmp('==', this.K, int(0)), then: [loop(z, total, body)] }];
   }
 }
 
-export function gemmKernel(kb: KernelBuilder, f: Fuser, n: NodeOf<'einsum'>, out: number, s: GemmSchedule): KStmt[] {
-  const G = new GemmBuilder(kb, f, n, out, s);
+export function gemmKernel(
+  kb: KernelBuilder,
+  f: Fuser,
+  n: NodeOf<'einsum'>,
+  out: number,
+  s: GemmSchedule,
+  epilogue: readonly Node[] = [],
+): KStmt[] {
+  const G = new GemmBuilder(kb, f, n, out, s, epilogue);
   const small = G.M.k === 'const' ? G.M.v < s.SMALL_M : undefined;
   if (small === true) return [...G.zeroWhenEmpty(), ...G.skinny()];
   if (small === false) return [...G.zeroWhenEmpty(), ...G.packed()];

@@ -20,25 +20,9 @@
 import { type Graph, type Node, type NodeOf } from '../ir/graph.js';
 import { dimsEqual } from '../ir/infer.js';
 
-const SAME_INDEX = new Set(['unary', 'binary', 'where', 'cast', 'barrier']);
+export { launchOrder } from '../passes/fusion/order.js';
 
-/** Nodes in launch order: what outputs need, then what only updates need (reads-nothing ones last). */
-export function launchOrder(live: readonly Node[], g: Graph): Node[] {
-  const forOutputs = new Set<Node>();
-  const stack = g.outputs.map((o) => o.node);
-  while (stack.length > 0) {
-    const n = stack.pop()!;
-    if (forOutputs.has(n)) continue;
-    forOutputs.add(n);
-    stack.push(...n.inputs);
-  }
-  const rest = live.filter((n) => !forOutputs.has(n));
-  return [
-    ...live.filter((n) => forOutputs.has(n)),
-    ...rest.filter((n) => n.inputs.length > 0),
-    ...rest.filter((n) => n.inputs.length === 0),
-  ];
-}
+const SAME_INDEX = new Set(['unary', 'binary', 'where', 'cast', 'barrier']);
 
 /**
  * The updates to do in place, as value node → param node, for nodes launched in `order` with

@@ -1,101 +1,52 @@
-// Graph → Plan: decides which nodes get a buffer (materialized), emits one kernel per
-// materialized node in topological order (what outputs need first, then what only updates
-// need) with everything else fused into it, writes updates in place where that is safe
-// (in-place.ts), shares identical kernels (repeated layers render once), and lists the launches.
-//
-// Materialized: inputs, params, contractions, reductions, topk, scatter_add, outputs and
-// updates, and nodes read more than once unless recomputing them is only index math.
-// Operands of contractions and topk, which are read many times, are materialized unless
-// they are such index math over a buffer (then the computed node below the index math is).
+// Graph → Plan: obeys the kernel groups of the fusion pass (src/passes/fusion/; a graph
+// that arrives without them, as tests and tools lower graphs directly, gets them from the
+// same function), gives inputs, params and every group's stored node a buffer, emits one
+// kernel per group in launch order with everything else computed inline, writes updates in
+// place where that is safe (in-place.ts), shares identical kernels (repeated layers render
+// once), and lists the launches.
 
-import { type Graph, type Node, type NodeOf, argsKey, liveNodes } from '../ir/graph.js';
+import { type Graph, type KernelGroup, type Node, type NodeOf, argsKey, liveNodes } from '../ir/graph.js';
 import { numel } from '../ir/infer.js';
 import type { Kernel, KStmt } from '../ir/kernel.js';
-import type { OpName } from '../ir/ops.js';
+import { bufferedNodes, planGroups } from '../passes/fusion/index.js';
+import { launchOrder } from '../passes/fusion/order.js';
 import { KernelBuilder, PlanTables } from './builder.js';
 import { planChecks } from './checks.js';
 import { copyKernel, elementwiseKernel } from './elementwise.js';
 import { einsumKernel } from './einsum.js';
 import { Fuser } from './expr.js';
-import { gemmKernel, isGemm } from './gemm.js';
-import { inPlaceUpdates, launchOrder } from './in-place.js';
+import { gemmKernel } from './gemm.js';
+import { inPlaceUpdates } from './in-place.js';
 import type { Launch, Plan } from './plan.js';
 import { reduceKernel } from './reduce.js';
+import { rowsKernel } from './rows.js';
 import { type GemmSchedule, hostSchedule } from './schedule.js';
 import { scatterAddKernel, topkKernel } from './select.js';
 
-const ALWAYS = new Set(['input', 'param', 'einsum', 'reduce', 'topk', 'scatter_add']);
-const CONST = new Set(['full', 'iota', 'dim']);
-const MOVEMENT = new Set(['reshape', 'permute', 'expand', 'slice', 'window', 'pad']);
-/**
- * The most ops fused into one element expression along a chain of inputs. A longer chain
- * (thousands of `let`s, each used once) gets a buffer every this many ops, so kernel
- * expressions stay shallow: the expression trees are walked recursively here and in the C
- * renderer, and C compilers limit nesting too. No model comes near it.
- */
-export const MAX_FUSED_DEPTH = 64;
+export { MAX_FUSED_DEPTH } from '../passes/fusion/materialize.js';
 
-/** Which nodes get a buffer. */
-function chooseMaterialized(live: readonly Node[], roots: readonly Node[]): Set<Node> {
-  const uses = new Map<Node, number>();
-  for (const n of live) for (const i of n.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
-  const m = new Set<Node>();
-  const cheap = (n: Node): boolean =>
-    !m.has(n) && (CONST.has(n.op) || (MOVEMENT.has(n.op) && (m.has(n.inputs[0]!) || cheap(n.inputs[0]!))));
-  const isView = (n: Node): boolean => m.has(n) || cheap(n);
-  // Fused ops along the deepest chain of inputs of each node that is not materialized.
-  const depth = new Map<Node, number>();
-  for (const n of live) {
-    if (ALWAYS.has(n.op)) m.add(n);
-    else if ((uses.get(n) ?? 0) > 1 && !cheap(n)) m.add(n);
-    let d = 1;
-    for (const i of n.inputs) if (!m.has(i)) d = Math.max(d, (depth.get(i) ?? 0) + 1);
-    if (d >= MAX_FUSED_DEPTH) m.add(n);
-    depth.set(n, d);
-    // Operands read many times get a buffer; under movement ops (a convolution's pad and
-    // window) the buffer goes below them, so the window stays a view and is not copied.
-    // gcc 12 (-O2 and up with -fopenmp) miscompiles an `omp simd` loop whose load address is
-    // computed from a comparison (a gather index `(int64_t)(x >= c)` reads -1 for true): an
-    // index that a bool feeds is computed into a buffer of its own first.
-    if ((n.op === 'gather' || n.op === 'scatter_add') && !m.has(n.inputs[1]!) && fedByBool(n.inputs[1]!, m))
-      m.add(n.inputs[1]!);
-    if (n.op === 'einsum' || n.op === 'topk')
-      for (const i of n.inputs) {
-        if (isView(i)) continue;
-        let base = i;
-        while (MOVEMENT.has(base.op)) base = base.inputs[0]!;
-        m.add(base);
-        if (!isView(i)) m.add(i);
-      }
-  }
-  for (const r of roots) m.add(r);
-  return m;
-}
-
-/** Whether a bool value is computed into `n` by the ops that would fuse into its reader. */
-function fedByBool(n: Node, m: ReadonlySet<Node>): boolean {
-  const seen = new Set<Node>();
-  const stack = [n];
-  while (stack.length > 0) {
-    const x = stack.pop()!;
-    if (seen.has(x)) continue;
-    seen.add(x);
-    if (x.type.dtype === 'bool') return true;
-    if (x === n || !m.has(x)) stack.push(...x.inputs);
-  }
-  return false;
-}
+/** Each op's kernel kind when it is a kernel alone (the fusion pass's table). */
+export { OP_KIND as KERNELS } from '../passes/fusion/index.js';
 
 export interface LowerOptions {
   /** The GEMM blocking (default: chosen for this machine's CPU). */
   readonly gemm?: GemmSchedule;
+  /** For a graph without groups: fuse epilogues and rows (default true), as the fusion pass does. */
+  readonly fusion?: boolean;
 }
 
 export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
   const gemm = opts.gemm ?? hostSchedule();
   const live = liveNodes(g);
-  const roots = [...g.outputs.map((o) => o.node), ...g.updates.map((u) => u.node)];
-  const mat = chooseMaterialized(live, roots);
+  const groups = g.groups ?? planGroups(g, { fusion: opts.fusion ?? true });
+  const mat = bufferedNodes(g, groups);
+  // Groups belong to the graph they were planned on: a pass that rebuilt it must drop them.
+  for (const r of [...g.outputs, ...g.updates]) {
+    if (!mat.has(r.node))
+      throw new Error(`internal: the kernel groups do not store result %${r.node.id} (stale groups?)`);
+  }
+  const groupOf = new Map(groups.map((k) => [k.store, k]));
+  const kindOf = (n: Node): string => groupOf.get(n)?.kind ?? n.op;
   const tables = new PlanTables();
   const buffers = new Map<Node, number>();
   const inputs = g.inputs.map((n) => {
@@ -149,11 +100,9 @@ export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
     }
     launches.push({ kernel: index, args });
   };
-  for (const n of order) {
-    const out = buffers.get(n);
-    if (out === undefined || n.op === 'input' || n.op === 'param') continue;
-    const note = `${n.op} %${n.id}${n.path ? ` in ${n.path}` : ''}`;
-    emit(kindOf(n), (kb) => kernelFor(kb, fuser, n, out, gemm), note);
+  for (const k of groups) {
+    const out = buffers.get(k.store)!;
+    emit(k.kind, (kb) => builderOf(k.kind)(kb, fuser, k, out, gemm), noteOf(k));
   }
   for (const { node, buffer } of copies) emit('copy', (kb) => copyKernel(kb, fuser, node, buffer), 'output copy');
   // Updates are applied one after another once the launches are done, so an update whose
@@ -184,58 +133,34 @@ export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
   };
 }
 
-/** How a materialized node of one op gets its kernel: the kernel's kind (its name's suffix) and body. */
-interface KernelRule<K extends OpName> {
-  readonly kind: (n: NodeOf<K>) => string;
-  readonly build: (kb: KernelBuilder, f: Fuser, n: NodeOf<K>, out: number, gemm: GemmSchedule) => KStmt[];
+/** Where a kernel came from, for its comment: the root op and node, what else it fuses, the block path. */
+function noteOf(k: KernelGroup): string {
+  const n = k.root;
+  const more = k.members.length + k.epilogue.length;
+  const fused = more > 0 ? ` + ${more} fused, stores %${k.store.id}` : '';
+  return `${n.op} %${n.id}${fused}${n.path ? ` in ${n.path}` : ''}`;
 }
 
-/** Any other op's value is computed element by element, as the fuser computes it inline. */
-const ew: KernelRule<OpName> = { kind: () => 'ew', build: (kb, f, n, out) => elementwiseKernel(kb, f, n, out) };
-/** Inputs and params are buffers filled by the caller: they have no kernel. */
-const noKernel: KernelRule<OpName> = {
-  kind: (n) => n.op,
-  build: (_kb, _f, n) => {
-    throw new Error(`internal: ${n.op} %${n.id} is filled by the caller and has no kernel`);
-  },
-};
+/** Builds the body of one group's kernel, storing into buffer `out`. */
+export type GroupBuilder = (kb: KernelBuilder, f: Fuser, k: KernelGroup, out: number, gemm: GemmSchedule) => KStmt[];
 
-/** Each op's kernel. */
-export const KERNELS: { readonly [K in OpName]: KernelRule<K> } = {
-  input: noKernel,
-  param: noKernel,
-  full: ew,
-  dim: ew,
-  iota: ew,
-  random: ew,
-  unary: ew,
-  binary: ew,
-  where: ew,
-  reduce: { kind: () => 'reduce', build: reduceKernel },
-  reshape: ew,
-  permute: ew,
-  expand: ew,
-  pad: ew,
-  slice: ew,
-  window: ew,
-  concat: ew,
-  einsum: {
-    kind: (n) => (isGemm(n) ? 'gemm' : 'einsum'),
-    build: (kb, f, n, out, gemm) => (isGemm(n) ? gemmKernel(kb, f, n, out, gemm) : einsumKernel(kb, f, n, out)),
-  },
-  gather: ew,
-  scatter_add: { kind: () => 'scatter_add', build: scatterAddKernel },
-  cast: ew,
-  topk: { kind: () => 'topk', build: topkKernel },
-  barrier: ew,
-};
+/** Kernel builders by group kind; a matcher that adds a kind (attention) registers its builder here. */
+const BUILDERS = new Map<string, GroupBuilder>([
+  ['ew', (kb, f, k, out) => elementwiseKernel(kb, f, k.store, out)],
+  ['reduce', (kb, f, k, out) => reduceKernel(kb, f, k.store as NodeOf<'reduce'>, out)],
+  ['gemm', (kb, f, k, out, gemm) => gemmKernel(kb, f, k.root as NodeOf<'einsum'>, out, gemm, k.epilogue)],
+  ['einsum', (kb, f, k, out) => einsumKernel(kb, f, k.store as NodeOf<'einsum'>, out)],
+  ['rows', (kb, f, k, out) => rowsKernel(kb, f, k, out)],
+  ['topk', (kb, f, k, out) => topkKernel(kb, f, k.store as NodeOf<'topk'>, out)],
+  ['scatter_add', (kb, f, k, out) => scatterAddKernel(kb, f, k.store as NodeOf<'scatter_add'>, out)],
+]);
 
-const rule = (n: Node): KernelRule<OpName> => KERNELS[n.op] as KernelRule<OpName>;
-
-function kindOf(n: Node): string {
-  return rule(n).kind(n);
+export function registerKernelBuilder(kind: string, build: GroupBuilder): void {
+  BUILDERS.set(kind, build);
 }
 
-function kernelFor(kb: KernelBuilder, f: Fuser, n: Node, out: number, gemm: GemmSchedule): KStmt[] {
-  return rule(n).build(kb, f, n, out, gemm);
+function builderOf(kind: string): GroupBuilder {
+  const b = BUILDERS.get(kind);
+  if (!b) throw new Error(`internal: no kernel builder for groups of kind ${kind}`);
+  return b;
 }

@@ -2,9 +2,9 @@
 // reduced axes reading the (fused) input. Float sums reduce across SIMD lanes; max keeps
 // the interpreter's NaN propagation through fmc_max, in order.
 
-import { isFloat } from '../ir/dtype.js';
+import { type Dtype, isFloat } from '../ir/dtype.js';
 import type { NodeOf } from '../ir/graph.js';
-import { type KExpr, type KStmt, dot, int, ivar, loop, scalarOf } from '../ir/kernel.js';
+import { type KExpr, type KScalar, type KStmt, dot, int, ivar, loop, scalarOf } from '../ir/kernel.js';
 import { DTYPE_BITS } from '../ir/dtype.js';
 import type { KernelBuilder } from './builder.js';
 import { type Fuser, stridesOf } from './expr.js';
@@ -18,7 +18,6 @@ export function reduceKernel(kb: KernelBuilder, f: Fuser, n: NodeOf<'reduce'>, o
   const o = kb.param(out, 'write');
   const st = stridesOf(n.type.shape, kb);
   const kept = x.type.shape.filter((_, i) => !axes.includes(i));
-  const lowest = isFloat(dtype) ? -Infinity : dtype === 'bool' ? 0 : -(2 ** (DTYPE_BITS[dtype] - 1));
   const acc = kb.fresh('acc');
   const accv: KExpr = { k: 'var', name: acc, t };
   return nest(
@@ -30,13 +29,7 @@ export function reduceKernel(kb: KernelBuilder, f: Fuser, n: NodeOf<'reduce'>, o
       let m = 0;
       const full = x.type.shape.map((_, i) => (axes.includes(i) ? ivar(rvars[m++]!) : keptIdx[k++]!));
       const v = f.at(kb, x, full);
-      const step: KExpr =
-        fn === 'sum'
-          ? t === 'bool'
-            ? { k: 'cmp', op: '||', a: accv, b: v }
-            : { k: 'bin', fn: 'add', a: accv, b: v, t }
-          : { k: 'bin', fn: 'max', a: accv, b: v, t: t === 'bool' ? 'i64' : t };
-      let inner: KStmt[] = [{ k: 'set', name: acc, value: step }];
+      let inner: KStmt[] = [{ k: 'set', name: acc, value: reduceStep(fn, t, accv, v) }];
       const simdSum = fn === 'sum' && t === 'f32';
       for (let j = axes.length - 1; j >= 0; j--) {
         const hi = kb.dim(x.type.shape[axes[j]!]!);
@@ -55,7 +48,7 @@ export function reduceKernel(kb: KernelBuilder, f: Fuser, n: NodeOf<'reduce'>, o
       const outIdx = keepdim ? x.type.shape.map((_, i) => (axes.includes(i) ? int(0) : keptIdx[oi++]!)) : keptIdx;
       const wrapped: KExpr = t === 'i64' && dtype !== 'i64' ? { k: 'cast', from: 'i64', to: dtype, a: accv, t } : accv;
       return [
-        { k: 'let', name: acc, t, value: { k: 'const', t, v: fn === 'sum' ? 0 : lowest } },
+        { k: 'let', name: acc, t, value: reduceInit(fn, dtype) },
         ...inner,
         { k: 'store', buf: o, index: dot(outIdx, st), value: wrapped },
       ];
@@ -63,4 +56,18 @@ export function reduceKernel(kb: KernelBuilder, f: Fuser, n: NodeOf<'reduce'>, o
     numelOf(x.type.shape, kb),
     false,
   );
+}
+
+/** The accumulator's start: 0 for a sum, the lowest value of the dtype for a max. */
+export function reduceInit(fn: 'sum' | 'max', dtype: Dtype): KExpr {
+  const t = scalarOf(dtype);
+  const lowest = isFloat(dtype) ? -Infinity : dtype === 'bool' ? 0 : -(2 ** (DTYPE_BITS[dtype] - 1));
+  return { k: 'const', t, v: fn === 'sum' ? 0 : lowest };
+}
+
+/** One step of a reduction: `acc + v` (`acc || v` on bools) or the max (fmc_max: NaN propagates). */
+export function reduceStep(fn: 'sum' | 'max', t: KScalar, acc: KExpr, v: KExpr): KExpr {
+  if (fn === 'sum')
+    return t === 'bool' ? { k: 'cmp', op: '||', a: acc, b: v } : { k: 'bin', fn: 'add', a: acc, b: v, t };
+  return { k: 'bin', fn: 'max', a: acc, b: v, t: t === 'bool' ? 'i64' : t };
 }

@@ -23,6 +23,8 @@ export const MODES: readonly Mode[] = ['inference', 'grad', 'train', 'accumulate
 export interface PassOptions {
   /** `grad`: the param paths to differentiate with respect to (default: every float param). */
   readonly wrt?: readonly string[];
+  /** The C target's fusion pass: GEMM epilogues and row kernels (default true; false: one kernel per buffered node). */
+  readonly fusion?: boolean;
 }
 
 export interface PassContext {

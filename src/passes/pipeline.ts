@@ -6,6 +6,7 @@ import type { Graph } from '../ir/graph.js';
 import type { Module } from '../ir/module.js';
 import { verify } from '../ir/verify.js';
 import { autodiff } from './autodiff/index.js';
+import { fusion } from './fusion/index.js';
 import type { Mode, Pass, PassContext, PassOptions, Target } from './pass.js';
 import { simplify } from './simplify.js';
 import { trainStep } from './train/index.js';
@@ -18,10 +19,10 @@ const PIPELINES: { readonly [T in Target]: { readonly [M in Mode]: readonly Pass
     accumulate: [autodiff, trainStep, simplify],
   },
   c: {
-    inference: [],
-    grad: [autodiff, simplify],
-    train: [autodiff, trainStep, simplify],
-    accumulate: [autodiff, trainStep, simplify],
+    inference: [fusion],
+    grad: [autodiff, simplify, fusion],
+    train: [autodiff, trainStep, simplify, fusion],
+    accumulate: [autodiff, trainStep, simplify, fusion],
   },
 };
 
@@ -46,6 +47,14 @@ export interface PipelineOptions extends PassOptions {
   readonly verify?: boolean;
 }
 
+/**
+ * `FMC_FUSION=off` in the environment turns the fusion pass's fusing off where the caller
+ * did not choose (benchmarks of fusion on against off; the only variable the pipeline reads).
+ */
+function fusionFromEnv(): boolean {
+  return process.env.FMC_FUSION !== 'off';
+}
+
 /** Runs the pipeline of `opts.target` and `opts.mode` on a module's graph. */
 export function runPipeline(m: Module, opts: PipelineOptions): Module {
   const ctx: PassContext = {
@@ -53,7 +62,7 @@ export function runPipeline(m: Module, opts: PipelineOptions): Module {
     mode: opts.mode,
     hints: m.hints,
     train: m.train,
-    options: { wrt: opts.wrt },
+    options: { wrt: opts.wrt, fusion: opts.fusion ?? fusionFromEnv() },
   };
   opts.after?.('lower', m.graph);
   let graph = m.graph;

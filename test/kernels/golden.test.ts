@@ -1,5 +1,5 @@
 // Golden files of the C backend: the rendered C (prelude elided: test/codegen/prelude.test.ts
-// covers it) and the plan of a few small graphs, under golden/kernels/. A changed output fails
+// covers it) and the plan of a few small graphs, one of each fusion kind, under golden/kernels/. A changed output fails
 // with a diff; `npm run golden:accept` writes the new files for review. The GEMM uses a fixed
 // schedule so the files do not depend on the machine's CPU.
 
@@ -12,6 +12,7 @@ import { lowerGraph } from '../../src/kernels/lower.js';
 import { SCHEDULES } from '../../src/kernels/schedule.js';
 import { planToJson } from '../../src/runtime/plan-json.js';
 import { expectGolden } from '../golden/golden.js';
+import { layerNorm, linearGeluResidual, rmsNorm, softmax } from './fusion-graphs.js';
 
 // Nodes other than inputs are attributed to a block path, which the kernels' notes print.
 
@@ -40,16 +41,6 @@ function reduction(): Graph {
   );
 }
 
-function softmax(): Graph {
-  const g = new Builder();
-  const x = g.input('scores', 'f32', ['B', 'T', 'T']);
-  return g.within('attn', '', () => {
-    const m = g.amax(x, [2], true);
-    const e = g.exp(g.sub(x, m));
-    return g.graph('forward', { probs: g.div(e, g.sum(e, [2], true)) });
-  });
-}
-
 function matmul(): Graph {
   const g = new Builder();
   const x = g.input('x', 'f32', ['B', 64]);
@@ -60,7 +51,16 @@ function matmul(): Graph {
   });
 }
 
-const GRAPHS: Record<string, () => Graph> = { elementwise, reduction, softmax, matmul };
+// The fusion kinds (fusion-graphs.ts): a GEMM with its epilogue, and row kernels.
+const GRAPHS: Record<string, () => Graph> = {
+  elementwise,
+  reduction,
+  softmax,
+  matmul,
+  gemm_epilogue: () => linearGeluResidual(),
+  layer_norm: layerNorm,
+  rms_norm: rmsNorm,
+};
 
 describe('golden C of small graphs', () => {
   for (const [name, make] of Object.entries(GRAPHS)) {

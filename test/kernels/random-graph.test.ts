@@ -31,19 +31,19 @@ const arbSample: fc.Arbitrary<Sample> = fc
 /** Where each graph's kernels are: a batch and an index, or the error building it gave. */
 type Built = { batch: CBatch; index: number } | { error: Error };
 
-function buildAll(graphs: readonly Graph[]): Built[] {
+function buildAll(graphs: readonly Graph[], fusion: boolean): Built[] {
   try {
-    const batch = CBatch.build(graphs);
+    const batch = CBatch.build(graphs, { lower: () => ({ fusion }) });
     return graphs.map((_, index) => ({ batch, index }));
   } catch {
     // One graph broke the shared file: build each alone so the others still run.
-    return graphs.map((g) => buildOne(g));
+    return graphs.map((g) => buildOne(g, fusion));
   }
 }
 
-function buildOne(g: Graph): Built {
+function buildOne(g: Graph, fusion: boolean): Built {
   try {
-    return { batch: CBatch.build([g]), index: 0 };
+    return { batch: CBatch.build([g], { lower: () => ({ fusion }) }), index: 0 };
   } catch (e) {
     return { error: e as Error };
   }
@@ -66,7 +66,8 @@ function check(g: Graph, built: Built): void {
   }
 }
 
-describe('random graphs: C backend vs interpreter', () => {
+// With the fusion pass's fusing (GEMM epilogues, row kernels) and without.
+describe.each([true, false])('random graphs: C backend vs interpreter, fusion %s', (fusion) => {
   it(`agrees on ${RUNS} random graphs (seed ${SEED})`, { timeout: 300_000 }, () => {
     const collected: Sample[] = [];
     fc.assert(
@@ -76,11 +77,14 @@ describe('random graphs: C backend vs interpreter', () => {
       { seed: SEED, numRuns: RUNS },
     );
     const built = new Map<string, Built>();
-    buildAll(collected.map((s) => s.graph)).forEach((b, i) => built.set(collected[i]!.key, b));
+    buildAll(
+      collected.map((s) => s.graph),
+      fusion,
+    ).forEach((b, i) => built.set(collected[i]!.key, b));
     fc.assert(
       fc.property(arbSample, (s) => {
         let b = built.get(s.key);
-        if (!b) built.set(s.key, (b = buildOne(s.graph)));
+        if (!b) built.set(s.key, (b = buildOne(s.graph, fusion)));
         check(s.graph, b);
       }),
       { seed: SEED, numRuns: RUNS, interruptAfterTimeLimit: 240_000 },

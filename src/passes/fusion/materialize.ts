@@ -1,0 +1,77 @@
+// The base rules of which nodes get a buffer: what every kernel needs, before the matchers
+// (epilogue.ts, rows.ts) take nodes into fused kernels.
+//
+// Materialized: inputs, params, contractions, reductions, topk, scatter_add, outputs and
+// updates, and nodes read more than once unless recomputing them is only index math.
+// Operands of contractions and topk, which are read many times, are materialized unless
+// they are such index math over a buffer (then the computed node below the index math is).
+
+import type { Node } from '../../ir/graph.js';
+
+export const ALWAYS = new Set(['input', 'param', 'einsum', 'reduce', 'topk', 'scatter_add']);
+const CONST = new Set(['full', 'iota', 'dim']);
+export const MOVEMENT = new Set(['reshape', 'permute', 'expand', 'slice', 'window', 'pad']);
+/**
+ * The most ops fused into one element expression along a chain of inputs. A longer chain
+ * (thousands of `let`s, each used once) gets a buffer every this many ops, so kernel
+ * expressions stay shallow: the expression trees are walked recursively here and in the C
+ * renderer, and C compilers limit nesting too. No model comes near it.
+ */
+export const MAX_FUSED_DEPTH = 64;
+
+/** How many times each node is read by the live nodes. */
+export function useCounts(live: readonly Node[]): Map<Node, number> {
+  const uses = new Map<Node, number>();
+  for (const n of live) for (const i of n.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
+  return uses;
+}
+
+/** Which nodes get a buffer by the base rules. */
+export function chooseMaterialized(live: readonly Node[], roots: readonly Node[]): Set<Node> {
+  const uses = useCounts(live);
+  const m = new Set<Node>();
+  const cheap = (n: Node): boolean =>
+    !m.has(n) && (CONST.has(n.op) || (MOVEMENT.has(n.op) && (m.has(n.inputs[0]!) || cheap(n.inputs[0]!))));
+  const isView = (n: Node): boolean => m.has(n) || cheap(n);
+  // Fused ops along the deepest chain of inputs of each node that is not materialized.
+  const depth = new Map<Node, number>();
+  for (const n of live) {
+    if (ALWAYS.has(n.op)) m.add(n);
+    else if ((uses.get(n) ?? 0) > 1 && !cheap(n)) m.add(n);
+    let d = 1;
+    for (const i of n.inputs) if (!m.has(i)) d = Math.max(d, (depth.get(i) ?? 0) + 1);
+    if (d >= MAX_FUSED_DEPTH) m.add(n);
+    depth.set(n, d);
+    // Operands read many times get a buffer; under movement ops (a convolution's pad and
+    // window) the buffer goes below them, so the window stays a view and is not copied.
+    // gcc 12 (-O2 and up with -fopenmp) miscompiles an `omp simd` loop whose load address is
+    // computed from a comparison (a gather index `(int64_t)(x >= c)` reads -1 for true): an
+    // index that a bool feeds is computed into a buffer of its own first.
+    if ((n.op === 'gather' || n.op === 'scatter_add') && !m.has(n.inputs[1]!) && fedByBool(n.inputs[1]!, m))
+      m.add(n.inputs[1]!);
+    if (n.op === 'einsum' || n.op === 'topk')
+      for (const i of n.inputs) {
+        if (isView(i)) continue;
+        let base = i;
+        while (MOVEMENT.has(base.op)) base = base.inputs[0]!;
+        m.add(base);
+        if (!isView(i)) m.add(i);
+      }
+  }
+  for (const r of roots) m.add(r);
+  return m;
+}
+
+/** Whether a bool value is computed into `n` by the ops that would fuse into its reader. */
+function fedByBool(n: Node, m: ReadonlySet<Node>): boolean {
+  const seen = new Set<Node>();
+  const stack = [n];
+  while (stack.length > 0) {
+    const x = stack.pop()!;
+    if (seen.has(x)) continue;
+    seen.add(x);
+    if (x.type.dtype === 'bool') return true;
+    if (x === n || !m.has(x)) stack.push(...x.inputs);
+  }
+  return false;
+}
