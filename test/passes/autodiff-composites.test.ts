@@ -178,6 +178,13 @@ const MATH: Case[] = [
   },
   { name: 'cumsum', members: X, loss: 'dot(cumsum(x) * cumsum(x))' },
   {
+    name: 'argmax, argmin, take_along_last',
+    members: X,
+    loss: 'dot(take_along_last(x, reshape(argmax(x), [2, 3, 1])) + take_along_last(x * x, reshape(argmin(x), [2, 3, 1])))',
+  },
+  { name: 'normalize', members: X, loss: 'dot(normalize(x)) + dot(normalize(x * 1e-7))' },
+  { name: 'sinusoidal_positions', members: X, loss: 'dot(x * reshape(sinusoidal_positions(3, 4), [1, 3, 4]))' },
+  {
     name: 'triu_mask, tril_mask',
     members: 'param x: f32[4, 4] = normal()',
     loss: 'dot(where(triu_mask(4), x, 0.0) + where(tril_mask(4, -1), x * x, 0.0) + where(triu_mask(4, 2), exp(x), 0.0))',
@@ -418,6 +425,13 @@ const ATTENTION: Case[] = [
     loss: 'dot(attn.forward_masked(x, m))',
     values: { m: bools('011' + '101' + '110') },
   },
+  {
+    name: 'CrossAttention (with memory padding)',
+    members:
+      'param x: f32[2, 3, 4] = normal()\n  param mem: f32[2, 5, 6] = normal()\n  buffer valid: bool[2, 5] = zeros()\n  attn = CrossAttention(4, 2, kv_dim = 6)',
+    loss: 'dot(attn.forward_padded(x, mem, valid)) + dot(attn(x, mem))',
+    values: { valid: bools('11100' + '10000') },
+  },
 ];
 
 const MOE: Case[] = [
@@ -472,6 +486,19 @@ const LOSS: Case[] = [
     members: 'param x: f32[3, 4] = normal()\n  buffer t: i32[3] = zeros()',
     loss: 'cross_entropy(x, t) + dot(x) * 0.01',
     values: { t: [IGNORED, IGNORED, IGNORED] },
+  },
+  {
+    name: 'nll_loss with ignored targets',
+    members: 'param x: f32[2, 3, 5] = normal()\n  buffer t: i32[2, 3] = zeros()',
+    loss: 'nll_loss(log_softmax(x), t)',
+    range: [-3, 3],
+    values: { t: [0, 4, IGNORED, 2, 2, IGNORED] },
+  },
+  {
+    name: 'kl_div',
+    members: 'param x: f32[2, 5] = normal()\n  param y: f32[2, 5] = normal()',
+    loss: 'kl_div(log_softmax(x), softmax(y))',
+    range: [-3, 3],
   },
   {
     name: 'mse',
