@@ -15,6 +15,8 @@ import { planChecks } from './checks.js';
 import { copyKernel, elementwiseKernel } from './elementwise.js';
 import { einsumKernel } from './einsum.js';
 import { Fuser } from './expr.js';
+import { attentionKernel } from './attention.js';
+import { type AttentionMatch, matchAttentionAt } from '../passes/fusion/attention-match.js';
 import { gemmKernel } from './gemm.js';
 import { inPlaceUpdates } from './in-place.js';
 import type { Launch, Plan } from './plan.js';
@@ -33,12 +35,14 @@ export interface LowerOptions {
   readonly gemm?: GemmSchedule;
   /** For a graph without groups: fuse epilogues and rows (default true), as the fusion pass does. */
   readonly fusion?: boolean;
+  /** For a graph without groups: attention as one kernel (default: unless FMC_ATTENTION=0). */
+  readonly attention?: boolean;
 }
 
 export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
   const gemm = opts.gemm ?? hostSchedule();
   const live = liveNodes(g);
-  const groups = g.groups ?? planGroups(g, { fusion: opts.fusion ?? true });
+  const groups = g.groups ?? planGroups(g, { fusion: opts.fusion ?? true, attention: opts.attention });
   const mat = bufferedNodes(g, groups);
   // Groups belong to the graph they were planned on: a pass that rebuilt it must drop them.
   for (const r of [...g.outputs, ...g.updates]) {
@@ -151,12 +155,20 @@ const BUILDERS = new Map<string, GroupBuilder>([
   ['gemm', (kb, f, k, out, gemm) => gemmKernel(kb, f, k.root as NodeOf<'einsum'>, out, gemm, k.epilogue)],
   ['einsum', (kb, f, k, out) => einsumKernel(kb, f, k.store as NodeOf<'einsum'>, out)],
   ['rows', (kb, f, k, out) => rowsKernel(kb, f, k, out)],
+  ['attention', (kb, f, k, out, gemm) => attentionKernel(kb, f, attentionOf(k), out, gemm)],
   ['topk', (kb, f, k, out) => topkKernel(kb, f, k.store as NodeOf<'topk'>, out)],
   ['scatter_add', (kb, f, k, out) => scatterAddKernel(kb, f, k.store as NodeOf<'scatter_add'>, out)],
 ]);
 
 export function registerKernelBuilder(kind: string, build: GroupBuilder): void {
   BUILDERS.set(kind, build);
+}
+
+/** The attention chain of an `attention` group, as the fusion pass matched it. */
+function attentionOf(k: KernelGroup): AttentionMatch {
+  const m = k.store.op === 'einsum' ? matchAttentionAt(k.store, new Map(), new Set()) : undefined;
+  if (!m) throw new Error(`internal: the attention group storing %${k.store.id} no longer matches`);
+  return m;
 }
 
 function builderOf(kind: string): GroupBuilder {

@@ -8,6 +8,7 @@
 
 import { type Graph, type KernelGroup, type Node, type NodeOf, liveNodes } from '../../ir/graph.js';
 import type { OpName } from '../../ir/ops.js';
+import { attentionMatcher } from './attention.js';
 import { gemmEpilogues } from './epilogue.js';
 import { isGemm } from './gemm-shape.js';
 import { chooseMaterialized } from './materialize.js';
@@ -18,6 +19,8 @@ import { rowKernels } from './rows.js';
 export interface FusionOptions {
   /** Fuse GEMM epilogues and rows (default true); false keeps one kernel per buffered node. */
   readonly fusion?: boolean;
+  /** Attention as one flash-style kernel (default: on unless FMC_ATTENTION=0; needs fusion). */
+  readonly attention?: boolean;
 }
 
 const ew = (): string => 'ew';
@@ -50,11 +53,11 @@ export const OP_KIND: { readonly [K in OpName]: (n: NodeOf<K>) => string } = {
 };
 
 /**
- * The matchers, in order: a node claimed by one is skipped by the later ones. An attention
- * matcher (one flash kernel from the scores' GEMM to P @ V) would go first, as it claims
- * GEMMs and a softmax that the others would take apart.
+ * The matchers, in order: a node claimed by one is skipped by the later ones. Attention (one
+ * flash kernel from the scores' GEMM to P @ V) goes first, as it claims GEMMs and a softmax
+ * that the others would take apart.
  */
-const MATCHERS: readonly Matcher[] = [gemmEpilogues, rowKernels];
+const MATCHERS: readonly Matcher[] = [attentionMatcher, gemmEpilogues, rowKernels];
 
 const kindAlone = (n: Node): string => (OP_KIND[n.op] as (n: Node) => string)(n);
 
@@ -67,7 +70,8 @@ export function planGroups(g: Graph, opts: FusionOptions = {}): KernelGroup[] {
   const claimed = new Set<Node>();
   if (opts.fusion ?? true) {
     const uses = usesOf(g, live);
-    for (const matcher of MATCHERS)
+    const attention = opts.attention ?? process.env.FMC_ATTENTION !== '0';
+    for (const matcher of MATCHERS.filter((m) => attention || m !== attentionMatcher))
       for (const n of live) {
         if (claimed.has(n)) continue;
         const found = matcher.match(n, uses, claimed);
