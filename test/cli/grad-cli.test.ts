@@ -95,7 +95,7 @@ describe('fmc run --grad', () => {
       at('y.st'),
     );
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/name the same file/);
+    expect(r.err).toMatch(/--save-outputs and --save-grads both write/);
   });
 });
 
