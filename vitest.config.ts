@@ -6,7 +6,8 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     // The JSON report lets .ci/run print a plain `N passed, N failed` closing line.
-    reporters: ['default', 'json'],
+    // The slowest files and tests are listed at the end (test/reporters/slowest.ts).
+    reporters: ['default', 'json', './test/reporters/slowest.ts'],
     outputFile: { json: 'test-results.json' },
   },
 });

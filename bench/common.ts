@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MAX_CONTEND } from '../src/cli/bench-contend.js';
 import type { BenchResult } from '../src/cli/bench-measure.js';
 
 /** The repository root (this file runs as dist/bench/common.js). */
@@ -33,6 +34,16 @@ export function positive(name: string, text: string): number {
   const n = Number(text);
   if (!Number.isSafeInteger(n) || n < 1) {
     console.error(`--${name}: expected a positive integer, found ${text}`);
+    process.exit(2);
+  }
+  return n;
+}
+
+/** `--contend N`: busy processes beside each measurement (0 to MAX_CONTEND). */
+export function contendFlag(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 0 || n > MAX_CONTEND) {
+    console.error(`--contend: expected an integer from 0 to ${MAX_CONTEND}, found ${text}`);
     process.exit(2);
   }
   return n;

@@ -3,11 +3,11 @@
 // runs by default). The reference point on this machine (docs: /work/shared/MACHINE.md):
 // 2 cores peak near 266 GFLOP/s; ORT's MatMul reaches about 130-160 at 1024-2048.
 //
-//   node dist/bench/gemm.js [--sizes 512,1024,2048] [--runs 20] [--threads 2]
+//   node dist/bench/gemm.js [--sizes 512,1024,2048] [--runs 20] [--threads 2] [--contend 2]
 
 import { compileModel } from '../src/api/compile.js';
 import { benchInputs, measure } from '../src/cli/bench-measure.js';
-import { flags, positive, RATIO_NOTE, RESULT_HEADER, resultCells, table, writeJson } from './common.js';
+import { contendFlag, flags, positive, RATIO_NOTE, RESULT_HEADER, resultCells, table, writeJson } from './common.js';
 
 /** The GEMM as a model: symbolic M, K, N, so one compiled library serves every size. */
 export const GEMM_SOURCE = `model Gemm {
@@ -18,7 +18,8 @@ export const GEMM_SOURCE = `model Gemm {
 `;
 
 async function main(): Promise<void> {
-  const f = flags({ sizes: '1024', runs: '20', warmup: '3', threads: '2' });
+  const f = flags({ sizes: '1024', runs: '20', warmup: '3', threads: '2', contend: '0' });
+  const contend = contendFlag(f.contend!);
   const sizes = f.sizes!.split(',').map((s) => positive('sizes', s));
   const runs = positive('runs', f.runs!);
   const threads = positive('threads', f.threads!);
@@ -28,7 +29,7 @@ async function main(): Promise<void> {
   const compileMs = performance.now() - t0;
   const g = compiled.lowered[0]!.graph;
   console.log(
-    `GEMM fp32, ${threads} threads, median of ${runs} interleaved runs; compiled in ${compileMs.toFixed(0)} ms`,
+    `GEMM fp32, ${threads} threads, ${contend} busy processes beside, median of ${runs} interleaved runs; compiled in ${compileMs.toFixed(0)} ms`,
   );
   const rows: string[][] = [];
   const results = [];
@@ -39,13 +40,19 @@ async function main(): Promise<void> {
       ['N', n],
     ]);
     process.stderr.write(`gemm ${n}³...\n`);
-    const r = await measure(compiled, dims, benchInputs(g, dims, 0), { runs, warmup, threads, vs: 'onnxruntime' });
+    const r = await measure(compiled, dims, benchInputs(g, dims, 0), {
+      runs,
+      warmup,
+      threads,
+      contend,
+      vs: 'onnxruntime',
+    });
     results.push({ size: n, ...r });
     rows.push([`${n}×${n}×${n}`, ...resultCells(r)]);
   }
   console.log(table(['M×K×N', ...RESULT_HEADER], rows));
   console.log(RATIO_NOTE);
-  const file = writeJson('gemm.json', { when: new Date().toISOString(), threads, compileMs, results });
+  const file = writeJson('gemm.json', { when: new Date().toISOString(), threads, contend, compileMs, results });
   console.log(`wrote ${file}`);
 }
 

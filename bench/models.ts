@@ -5,11 +5,22 @@
 // model, at least 5 runs) so the whole table takes minutes, not hours.
 //
 //   node dist/bench/models.js [--runs 20] [--threads 2] [--budget-s 20] [--only bert,encoder] [--dims B=8,T=512]
+//                             [--contend 2]
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { benchSource } from '../src/cli/bench-measure.js';
-import { flags, positive, RATIO_NOTE, RESULT_HEADER, resultCells, ROOT, table, writeJson } from './common.js';
+import {
+  contendFlag,
+  flags,
+  positive,
+  RATIO_NOTE,
+  RESULT_HEADER,
+  resultCells,
+  ROOT,
+  table,
+  writeJson,
+} from './common.js';
 
 /**
  * One post-norm encoder layer as models/bert.fm builds it (batch 1, 128 tokens, d 256, 4
@@ -41,7 +52,8 @@ const DIMS = new Map([
 ]);
 
 async function main(): Promise<void> {
-  const f = flags({ runs: '20', warmup: '3', threads: '2', 'budget-s': '20', only: '', dims: '' });
+  const f = flags({ runs: '20', warmup: '3', threads: '2', 'budget-s': '20', only: '', dims: '', contend: '0' });
+  const contend = contendFlag(f.contend!);
   // --dims B=8,T=512: other bindings than DIMS (the issue's batch 8, 512 tokens).
   const bindings = new Map(DIMS);
   for (const kv of f.dims ? f.dims.split(',') : []) {
@@ -72,6 +84,7 @@ async function main(): Promise<void> {
         vs: 'onnxruntime',
         budgetMs,
         minRuns: 5,
+        contend,
       });
       const dims = Object.entries(b.result.dims)
         .map(([k, v]) => `${k}=${v}`)
@@ -86,11 +99,11 @@ async function main(): Promise<void> {
     }
   }
   console.log(
-    `seed models on the C target vs ONNX Runtime, ${threads} threads (median; time budget ${budgetMs / 1000} s per model)`,
+    `seed models on the C target vs ONNX Runtime, ${threads} threads, ${contend} busy processes beside (median; time budget ${budgetMs / 1000} s per model)`,
   );
   console.log(table(['model', 'dims', 'compile s', ...RESULT_HEADER], rows));
   console.log(RATIO_NOTE);
-  const file = writeJson('models.json', { when: new Date().toISOString(), threads, budgetMs, results });
+  const file = writeJson('models.json', { when: new Date().toISOString(), threads, contend, budgetMs, results });
   console.log(`wrote ${file}`);
 }
 

@@ -8,6 +8,12 @@ if (!existsSync(fileURLToPath(main))) {
   process.stderr.write('fmc: the compiler is not built yet; run `npm run build` in the fmc package first\n');
   process.exit(70);
 }
+// A reader that stops early (`fmc help run | head -1`) closes the pipe: stop quietly.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (e) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
 try {
   const { run } = await import(main.href);
   process.exitCode = await run(process.argv.slice(2));

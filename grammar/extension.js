@@ -1,12 +1,13 @@
 // The VS Code side of the .fm language server: starts `fmc lsp` and connects it to the
 // editor. It is a small hand-written LSP client (JSON-RPC with Content-Length framing over
 // the server's stdin/stdout) covering what the server offers: document sync, diagnostics,
-// hover, go to definition, document symbols and formatting. It has no dependencies, so
-// the extension packages offline and needs no `npm install`.
+// and the providers of providers.js. It has no dependencies, so the extension packages
+// offline and needs no `npm install`.
 //
 // Which server: the `fm.server.path` setting (an `fmc` executable, or a `.js` file run
 // with VS Code's own Node), else `node_modules/.bin/fmc` or `bin/fmc.js` in a workspace
-// folder, else `fmc` on the PATH.
+// folder (the project's own fmc), else the server bundled in the package (server/fmc.js,
+// written by scripts/package-vscode.mjs, run with VS Code's own Node), else `fmc` on the PATH.
 
 'use strict';
 
@@ -14,8 +15,7 @@ const cp = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const vscode = require('vscode');
-
-const SELECTOR = { language: 'fm' };
+const { CLIENT_CAPABILITIES, fromRange, registerProviders, toDiagnostic } = require('./providers.js');
 
 /** Finds the server command: [command, args, options]. */
 function serverCommand() {
@@ -32,7 +32,10 @@ function serverCommand() {
       if (exe) break;
     }
   }
-  if (!exe) exe = 'fmc';
+  if (!exe) {
+    const bundled = path.join(__dirname, 'server', 'fmc.js');
+    exe = fs.existsSync(bundled) ? bundled : 'fmc';
+  }
   if (exe.endsWith('.js')) {
     // VS Code's own executable runs JavaScript as Node with ELECTRON_RUN_AS_NODE.
     return [process.execPath, [exe, ...args], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } }];
@@ -116,41 +119,6 @@ class Connection {
   }
 }
 
-// ---------------------------------------------------------------- LSP ↔ VS Code values
-
-const toPosition = (p) => new vscode.Position(p.line, p.character);
-const toRange = (r) => new vscode.Range(toPosition(r.start), toPosition(r.end));
-const fromPosition = (p) => ({ line: p.line, character: p.character });
-const fromRange = (r) => ({ start: fromPosition(r.start), end: fromPosition(r.end) });
-const toLocation = (l) => new vscode.Location(vscode.Uri.parse(l.uri), toRange(l.range));
-
-function toDiagnostic(d) {
-  const severity = [undefined, 0, 1, 2, 3][d.severity || 1];
-  const out = new vscode.Diagnostic(toRange(d.range), d.message, severity);
-  if (d.code !== undefined) out.code = d.code;
-  if (d.source) out.source = d.source;
-  if (d.relatedInformation) {
-    out.relatedInformation = d.relatedInformation.map(
-      (r) => new vscode.DiagnosticRelatedInformation(toLocation(r.location), r.message),
-    );
-  }
-  return out;
-}
-
-function toSymbol(s) {
-  const sym = new vscode.DocumentSymbol(
-    s.name,
-    s.detail || '',
-    s.kind - 1,
-    toRange(s.range),
-    toRange(s.selectionRange),
-  );
-  sym.children = (s.children || []).map(toSymbol);
-  return sym;
-}
-
-const textDocument = (doc) => ({ uri: doc.uri.toString() });
-
 // ---------------------------------------------------------------- the client
 
 let client;
@@ -192,14 +160,7 @@ class Client {
         clientInfo: { name: 'vscode-fm' },
         rootUri: folders[0] ? folders[0].uri : null,
         workspaceFolders: folders.length ? folders : null,
-        capabilities: {
-          textDocument: {
-            synchronization: { dynamicRegistration: false },
-            hover: { contentFormat: ['markdown', 'plaintext'] },
-            publishDiagnostics: { relatedInformation: true },
-            documentSymbol: { hierarchicalDocumentSymbolSupport: true },
-          },
-        },
+        capabilities: CLIENT_CAPABILITIES,
       })
       .then((result) => {
         conn.notify('initialized', {});
@@ -213,41 +174,7 @@ class Client {
       ws.onDidOpenTextDocument((doc) => this.whenReady(() => this.didOpen(doc))),
       ws.onDidChangeTextDocument((e) => this.whenReady(() => this.didChange(e))),
       ws.onDidCloseTextDocument((doc) => this.whenReady(() => this.didClose(doc))),
-      vscode.languages.registerHoverProvider(SELECTOR, {
-        provideHover: (doc, pos, token) =>
-          this.request(
-            'textDocument/hover',
-            { textDocument: textDocument(doc), position: fromPosition(pos) },
-            token,
-          ).then(
-            (h) => h && new vscode.Hover(new vscode.MarkdownString(h.contents.value), h.range && toRange(h.range)),
-          ),
-      }),
-      vscode.languages.registerDefinitionProvider(SELECTOR, {
-        provideDefinition: (doc, pos, token) =>
-          this.request(
-            'textDocument/definition',
-            { textDocument: textDocument(doc), position: fromPosition(pos) },
-            token,
-          ).then((d) => (d ? (Array.isArray(d) ? d.map(toLocation) : toLocation(d)) : undefined)),
-      }),
-      vscode.languages.registerDocumentSymbolProvider(SELECTOR, {
-        provideDocumentSymbols: (doc, token) =>
-          this.request('textDocument/documentSymbol', { textDocument: textDocument(doc) }, token).then((s) =>
-            (s || []).map(toSymbol),
-          ),
-      }),
-      vscode.languages.registerDocumentFormattingEditProvider(SELECTOR, {
-        provideDocumentFormattingEdits: (doc, options, token) =>
-          this.request(
-            'textDocument/formatting',
-            {
-              textDocument: textDocument(doc),
-              options: { tabSize: options.tabSize, insertSpaces: options.insertSpaces },
-            },
-            token,
-          ).then((edits) => (edits || []).map((e) => vscode.TextEdit.replace(toRange(e.range), e.newText))),
-      }),
+      ...registerProviders(this),
     );
   }
 
@@ -279,7 +206,7 @@ class Client {
 
   didClose(doc) {
     if (doc.languageId !== 'fm') return;
-    this.conn.notify('textDocument/didClose', { textDocument: textDocument(doc) });
+    this.conn.notify('textDocument/didClose', { textDocument: { uri: doc.uri.toString() } });
     this.diagnostics.delete(doc.uri);
   }
 

@@ -3,7 +3,7 @@
 // trainer of a module compiled with --train). Everything else under src/ is internal.
 
 export { compile, CompileError, type CompileOptions } from './api/compile.js';
-export { load, type LoadOptions } from './api/load.js';
+export { load, type LoadOptions, terminalProgress } from './api/load.js';
 export { compileTrainer, type CompiledTrainer, type TrainOptions } from './api/train.js';
 export { CheckpointError } from './runtime/checkpoint.js';
 export { type TrainOverrides, TrainConfigError } from './runtime/schedule.js';

@@ -1,10 +1,10 @@
 // A typed fmc module in use: `fmc compile models/mlp.fm -o examples/typed-module/mlp` wrote
-// ./mlp (C sources, plan.json, weights, index.js and index.d.ts). Importing it builds the C
+// ./mlp (C sources, plan.json, weights, index.mjs and index.d.mts). Importing it builds the C
 // through fmc's compile cache; `forward` is typed with the model's shapes, so passing
 // f32[1, 783], or an i32 tensor, is a TypeScript error rather than a run-time one.
 
 import { Tensor } from 'fmc';
-import model, { forward } from './mlp/index.js';
+import model, { forward } from './mlp/index.mjs';
 
 // One 28x28 "image" with a deterministic pattern (real code would read an MNIST digit).
 const batch = 1;

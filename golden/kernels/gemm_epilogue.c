@@ -5,6 +5,11 @@ FMC_FN int64_t fmc_max_ix(int64_t a, int64_t b) { return a > b ? a : b; }
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+typedef void (*fmc_body)(const void *, int64_t, int64_t);
+typedef void (*fmc_parallel_fn)(fmc_body, const void *, int64_t);
+struct fmc_ctx { void *const *a; const int64_t *d; };
+static void fmc_serial(fmc_body f, const void *c, int64_t n) { f(c, 0, n); }
+static fmc_parallel_fn fmc_parallel = fmc_serial;
 #if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__)
 #define FMC_WIDE __attribute__((target("prefer-vector-width=512")))
 #else
@@ -30,6 +35,121 @@ __attribute__((noinline)) FMC_WIDE static void fmc_mma_6x16(int64_t kc, const fl
     for (int j = 0; j < 16; j++) acc[i * 16 + j] = c[i][j];
 }
 
+/* k0_gemm, parallel loop over it_0: iterations [fmc_lo, fmc_hi) */
+static void k0_gemm_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
+  void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
+  const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
+  float *restrict b0 = (float *)a[0];
+  const float *restrict b1 = (const float *)a[1];
+  const float *restrict b2 = (const float *)a[2];
+  const float *restrict b3 = (const float *)a[3];
+  const float *restrict b4 = (const float *)a[4];
+  (void)a;
+  (void)d;
+  for (int64_t it_0 = fmc_lo; it_0 < fmc_hi; it_0++) {
+    int64_t b_1 = it_0;
+    int64_t n0_2 = 0;
+    int64_t nl_3 = fmc_min_ix(512, (48 - n0_2));
+    for (int64_t m_4 = 0; m_4 < d[0]; m_4++) {
+      float acc_5[512] __attribute__((aligned(64)));
+      #pragma omp simd
+      for (int64_t j_7 = 0; j_7 < 512; j_7++) {
+        acc_5[j_7] = 0x0p+0f;
+      }
+      for (int64_t k_6 = 0; k_6 < 64; k_6++) {
+        float a_8 = b1[((m_4 * 64) + k_6)];
+        for (int64_t j_7 = 0; j_7 < nl_3; j_7++) {
+          acc_5[j_7] = fmaf(a_8, b2[(((n0_2 + j_7) * 64) + k_6)], acc_5[j_7]);
+        }
+      }
+      for (int64_t j_7 = 0; j_7 < nl_3; j_7++) {
+        float c_9 = acc_5[j_7];
+        float v_10 = fmc_add_f(c_9, b3[(n0_2 + j_7)]);
+        float v_11 = fmc_mul_f(v_10, v_10);
+        float v_12 = fmc_mul_f(v_11, v_10);
+        float v_13 = fmc_mul_f(0x1.6e4e26p-5f, v_12);
+        float v_14 = fmc_add_f(v_10, v_13);
+        float v_15 = fmc_mul_f(0x1.988454p-1f, v_14);
+        float v_16 = fmc_mul_f(0x1.000000p-1f, v_10);
+        float v_17 = fmc_tanh_f(v_15);
+        float v_18 = fmc_add_f(0x1.000000p+0f, v_17);
+        float v_19 = fmc_mul_f(v_16, v_18);
+        float v_20 = fmc_add_f(v_19, b4[((m_4 * 48) + (n0_2 + j_7))]);
+        b0[((m_4 * 48) + (n0_2 + j_7))] = v_20;
+      }
+    }
+  }
+}
+
+/* k0_gemm, parallel loop over it_21: iterations [fmc_lo, fmc_hi) */
+static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
+  void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
+  const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
+  float *restrict b0 = (float *)a[0];
+  const float *restrict b1 = (const float *)a[1];
+  const float *restrict b2 = (const float *)a[2];
+  const float *restrict b3 = (const float *)a[3];
+  const float *restrict b4 = (const float *)a[4];
+  (void)a;
+  (void)d;
+  for (int64_t it_21 = fmc_lo; it_21 < fmc_hi; it_21++) {
+    static _Thread_local float ap_30[24576] __attribute__((aligned(64)));
+    static _Thread_local float bp_31[131072] __attribute__((aligned(64)));
+    int64_t mb_23 = fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)));
+    int64_t b_22 = (it_21 / ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)))));
+    int64_t m0_24 = ((it_21 % ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))))) * mb_23);
+    int64_t n0_25 = 0;
+    int64_t ml_26 = fmc_min_ix(mb_23, (d[0] - m0_24));
+    int64_t nl_27 = fmc_min_ix(512, (48 - n0_25));
+    for (int64_t pc_28 = 0; pc_28 < 64; pc_28 += 256) {
+      int64_t kc_29 = fmc_min_ix(256, (64 - pc_28));
+      for (int64_t p_51 = 0; p_51 < nl_27; p_51 += 16) {
+        for (int64_t r_53 = 0; r_53 < 16; r_53++) {
+          for (int64_t k_52 = 0; k_52 < kc_29; k_52++) {
+            bp_31[(((p_51 * 256) + (k_52 * 16)) + r_53)] = (((p_51 + r_53) < nl_27) ? b2[(((n0_25 + (p_51 + r_53)) * 64) + (pc_28 + k_52))] : 0x0p+0f);
+          }
+        }
+      }
+      for (int64_t p_54 = 0; p_54 < ml_26; p_54 += 6) {
+        for (int64_t r_56 = 0; r_56 < 6; r_56++) {
+          for (int64_t k_55 = 0; k_55 < kc_29; k_55++) {
+            ap_30[(((p_54 * 256) + (k_55 * 6)) + r_56)] = (((p_54 + r_56) < ml_26) ? b1[(((m0_24 + (p_54 + r_56)) * 64) + (pc_28 + k_55))] : 0x0p+0f);
+          }
+        }
+      }
+      for (int64_t jr_32 = 0; jr_32 < nl_27; jr_32 += 16) {
+        for (int64_t ir_33 = 0; ir_33 < ml_26; ir_33 += 6) {
+          float acc_34[96] __attribute__((aligned(64)));
+          #pragma omp simd
+          for (int64_t i_35 = 0; i_35 < 96; i_35++) {
+            acc_34[i_35] = 0x0p+0f;
+          }
+          fmc_mma_6x16(kc_29, ap_30 + (ir_33 * 256), bp_31 + (jr_32 * 256), acc_34);
+          int64_t ie_37 = fmc_min_ix(6, (ml_26 - ir_33));
+          int64_t je_38 = fmc_min_ix(16, (nl_27 - jr_32));
+          for (int64_t i_35 = 0; i_35 < ie_37; i_35++) {
+            for (int64_t j_36 = 0; j_36 < je_38; j_36++) {
+              float c_39 = fmc_add_f(((pc_28 == 0) ? 0x0p+0f : b0[(((m0_24 + (ir_33 + i_35)) * 48) + (n0_25 + (jr_32 + j_36)))]), acc_34[((i_35 * 16) + j_36)]);
+              float v_40 = fmc_add_f(c_39, b3[(n0_25 + (jr_32 + j_36))]);
+              float v_41 = fmc_mul_f(v_40, v_40);
+              float v_42 = fmc_mul_f(v_41, v_40);
+              float v_43 = fmc_mul_f(0x1.6e4e26p-5f, v_42);
+              float v_44 = fmc_add_f(v_40, v_43);
+              float v_45 = fmc_mul_f(0x1.988454p-1f, v_44);
+              float v_46 = fmc_mul_f(0x1.000000p-1f, v_40);
+              float v_47 = fmc_tanh_f(v_45);
+              float v_48 = fmc_add_f(0x1.000000p+0f, v_47);
+              float v_49 = fmc_mul_f(v_46, v_48);
+              float v_50 = fmc_add_f(v_49, b4[(((m0_24 + (ir_33 + i_35)) * 48) + (n0_25 + (jr_32 + j_36)))]);
+              b0[(((m0_24 + (ir_33 + i_35)) * 48) + (n0_25 + (jr_32 + j_36)))] = v_50;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 /* k0_gemm: einsum %4 + 11 fused, stores %19 in ffn */
 static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
   float *restrict b0 = (float *)a[0];
@@ -39,97 +159,16 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
   const float *restrict b4 = (const float *)a[4];
   (void)d;
   if ((d[0] < 4)) {
-    #pragma omp parallel for schedule(static) if((d[0] * 3072) >= 32768)
-    for (int64_t it_0 = 0; it_0 < 1; it_0++) {
-      int64_t b_1 = it_0;
-      int64_t n0_2 = 0;
-      int64_t nl_3 = fmc_min_ix(512, (48 - n0_2));
-      for (int64_t m_4 = 0; m_4 < d[0]; m_4++) {
-        float acc_5[512] __attribute__((aligned(64)));
-        #pragma omp simd
-        for (int64_t j_7 = 0; j_7 < 512; j_7++) {
-          acc_5[j_7] = 0x0p+0f;
-        }
-        for (int64_t k_6 = 0; k_6 < 64; k_6++) {
-          float a_8 = b1[((m_4 * 64) + k_6)];
-          for (int64_t j_7 = 0; j_7 < nl_3; j_7++) {
-            acc_5[j_7] = fmaf(a_8, b2[(((n0_2 + j_7) * 64) + k_6)], acc_5[j_7]);
-          }
-        }
-        for (int64_t j_7 = 0; j_7 < nl_3; j_7++) {
-          float c_9 = acc_5[j_7];
-          float v_10 = fmc_add_f(c_9, b3[(n0_2 + j_7)]);
-          float v_11 = fmc_mul_f(v_10, v_10);
-          float v_12 = fmc_mul_f(v_11, v_10);
-          float v_13 = fmc_mul_f(0x1.6e4e26p-5f, v_12);
-          float v_14 = fmc_add_f(v_10, v_13);
-          float v_15 = fmc_mul_f(0x1.988454p-1f, v_14);
-          float v_16 = fmc_mul_f(0x1.000000p-1f, v_10);
-          float v_17 = fmc_tanh_f(v_15);
-          float v_18 = fmc_add_f(0x1.000000p+0f, v_17);
-          float v_19 = fmc_mul_f(v_16, v_18);
-          float v_20 = fmc_add_f(v_19, b4[((m_4 * 48) + (n0_2 + j_7))]);
-          b0[((m_4 * 48) + (n0_2 + j_7))] = v_20;
-        }
-      }
+    {
+      const struct fmc_ctx fmc_c = {a, d};
+      const int64_t fmc_n = fmc_max_ix(0, 1 - 0);
+      if ((d[0] * 3072) >= 32768) fmc_parallel(k0_gemm_p0, &fmc_c, fmc_n); else k0_gemm_p0(&fmc_c, 0, fmc_n);
     }
   } else {
-    #pragma omp parallel for schedule(static) if((d[0] * 3072) >= 32768)
-    for (int64_t it_21 = 0; it_21 < ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)))); it_21++) {
-      static _Thread_local float ap_30[24576] __attribute__((aligned(64)));
-      static _Thread_local float bp_31[131072] __attribute__((aligned(64)));
-      int64_t mb_23 = fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)));
-      int64_t b_22 = (it_21 / ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)))));
-      int64_t m0_24 = ((it_21 % ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))))) * mb_23);
-      int64_t n0_25 = 0;
-      int64_t ml_26 = fmc_min_ix(mb_23, (d[0] - m0_24));
-      int64_t nl_27 = fmc_min_ix(512, (48 - n0_25));
-      for (int64_t pc_28 = 0; pc_28 < 64; pc_28 += 256) {
-        int64_t kc_29 = fmc_min_ix(256, (64 - pc_28));
-        for (int64_t p_51 = 0; p_51 < nl_27; p_51 += 16) {
-          for (int64_t r_53 = 0; r_53 < 16; r_53++) {
-            for (int64_t k_52 = 0; k_52 < kc_29; k_52++) {
-              bp_31[(((p_51 * 256) + (k_52 * 16)) + r_53)] = (((p_51 + r_53) < nl_27) ? b2[(((n0_25 + (p_51 + r_53)) * 64) + (pc_28 + k_52))] : 0x0p+0f);
-            }
-          }
-        }
-        for (int64_t p_54 = 0; p_54 < ml_26; p_54 += 6) {
-          for (int64_t r_56 = 0; r_56 < 6; r_56++) {
-            for (int64_t k_55 = 0; k_55 < kc_29; k_55++) {
-              ap_30[(((p_54 * 256) + (k_55 * 6)) + r_56)] = (((p_54 + r_56) < ml_26) ? b1[(((m0_24 + (p_54 + r_56)) * 64) + (pc_28 + k_55))] : 0x0p+0f);
-            }
-          }
-        }
-        for (int64_t jr_32 = 0; jr_32 < nl_27; jr_32 += 16) {
-          for (int64_t ir_33 = 0; ir_33 < ml_26; ir_33 += 6) {
-            float acc_34[96] __attribute__((aligned(64)));
-            #pragma omp simd
-            for (int64_t i_35 = 0; i_35 < 96; i_35++) {
-              acc_34[i_35] = 0x0p+0f;
-            }
-            fmc_mma_6x16(kc_29, ap_30 + (ir_33 * 256), bp_31 + (jr_32 * 256), acc_34);
-            int64_t ie_37 = fmc_min_ix(6, (ml_26 - ir_33));
-            int64_t je_38 = fmc_min_ix(16, (nl_27 - jr_32));
-            for (int64_t i_35 = 0; i_35 < ie_37; i_35++) {
-              for (int64_t j_36 = 0; j_36 < je_38; j_36++) {
-                float c_39 = fmc_add_f(((pc_28 == 0) ? 0x0p+0f : b0[(((m0_24 + (ir_33 + i_35)) * 48) + (n0_25 + (jr_32 + j_36)))]), acc_34[((i_35 * 16) + j_36)]);
-                float v_40 = fmc_add_f(c_39, b3[(n0_25 + (jr_32 + j_36))]);
-                float v_41 = fmc_mul_f(v_40, v_40);
-                float v_42 = fmc_mul_f(v_41, v_40);
-                float v_43 = fmc_mul_f(0x1.6e4e26p-5f, v_42);
-                float v_44 = fmc_add_f(v_40, v_43);
-                float v_45 = fmc_mul_f(0x1.988454p-1f, v_44);
-                float v_46 = fmc_mul_f(0x1.000000p-1f, v_40);
-                float v_47 = fmc_tanh_f(v_45);
-                float v_48 = fmc_add_f(0x1.000000p+0f, v_47);
-                float v_49 = fmc_mul_f(v_46, v_48);
-                float v_50 = fmc_add_f(v_49, b4[(((m0_24 + (ir_33 + i_35)) * 48) + (n0_25 + (jr_32 + j_36)))]);
-                b0[(((m0_24 + (ir_33 + i_35)) * 48) + (n0_25 + (jr_32 + j_36)))] = v_50;
-              }
-            }
-          }
-        }
-      }
+    {
+      const struct fmc_ctx fmc_c = {a, d};
+      const int64_t fmc_n = fmc_max_ix(0, ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)))) - 0);
+      if ((d[0] * 3072) >= 32768) fmc_parallel(k0_gemm_p1, &fmc_c, fmc_n); else k0_gemm_p1(&fmc_c, 0, fmc_n);
     }
   }
 }
@@ -145,3 +184,4 @@ void fmc_set_threads(int32_t n) {
   (void)n;
 #endif
 }
+void fmc_set_parallel(fmc_parallel_fn f) { fmc_parallel = f ? f : fmc_serial; }

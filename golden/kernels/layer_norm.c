@@ -5,21 +5,28 @@ FMC_FN int64_t fmc_max_ix(int64_t a, int64_t b) { return a > b ? a : b; }
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+typedef void (*fmc_body)(const void *, int64_t, int64_t);
+typedef void (*fmc_parallel_fn)(fmc_body, const void *, int64_t);
+struct fmc_ctx { void *const *a; const int64_t *d; };
+static void fmc_serial(fmc_body f, const void *c, int64_t n) { f(c, 0, n); }
+static fmc_parallel_fn fmc_parallel = fmc_serial;
 #if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__)
 #define FMC_WIDE __attribute__((target("prefer-vector-width=512")))
 #else
 #define FMC_WIDE
 #endif
 
-/* k0_rows: reduce %3 + 9 fused, stores %15 in norm */
-static void k0_rows(void *const *restrict a, const int64_t *restrict d) {
+/* k0_rows, parallel loop over i_0: iterations [fmc_lo, fmc_hi) */
+static void k0_rows_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
+  void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
+  const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
   float *restrict b0 = (float *)a[0];
   const float *restrict b1 = (const float *)a[1];
   const float *restrict b2 = (const float *)a[2];
   const float *restrict b3 = (const float *)a[3];
+  (void)a;
   (void)d;
-  #pragma omp parallel for schedule(static) if(((d[1] * d[0]) * 32) >= 32768)
-  for (int64_t i_0 = 0; i_0 < d[1]; i_0++) {
+  for (int64_t i_0 = fmc_lo; i_0 < fmc_hi; i_0++) {
     for (int64_t i_1 = 0; i_1 < d[0]; i_1++) {
       float acc_2 = 0x0p+0f;
       #pragma omp simd reduction(+:acc_2)
@@ -48,6 +55,20 @@ static void k0_rows(void *const *restrict a, const int64_t *restrict d) {
   }
 }
 
+/* k0_rows: reduce %3 + 9 fused, stores %15 in norm */
+static void k0_rows(void *const *restrict a, const int64_t *restrict d) {
+  float *restrict b0 = (float *)a[0];
+  const float *restrict b1 = (const float *)a[1];
+  const float *restrict b2 = (const float *)a[2];
+  const float *restrict b3 = (const float *)a[3];
+  (void)d;
+  {
+    const struct fmc_ctx fmc_c = {a, d};
+    const int64_t fmc_n = fmc_max_ix(0, d[1] - 0);
+    if (((d[1] * d[0]) * 32) >= 32768) fmc_parallel(k0_rows_p0, &fmc_c, fmc_n); else k0_rows_p0(&fmc_c, 0, fmc_n);
+  }
+}
+
 typedef void (*fmc_kernel)(void *const *restrict, const int64_t *restrict);
 const int32_t fmc_abi_version = 1;
 const int32_t fmc_kernel_count = 1;
@@ -59,3 +80,4 @@ void fmc_set_threads(int32_t n) {
   (void)n;
 #endif
 }
+void fmc_set_parallel(fmc_parallel_fn f) { fmc_parallel = f ? f : fmc_serial; }

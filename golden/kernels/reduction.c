@@ -5,19 +5,26 @@ FMC_FN int64_t fmc_max_ix(int64_t a, int64_t b) { return a > b ? a : b; }
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+typedef void (*fmc_body)(const void *, int64_t, int64_t);
+typedef void (*fmc_parallel_fn)(fmc_body, const void *, int64_t);
+struct fmc_ctx { void *const *a; const int64_t *d; };
+static void fmc_serial(fmc_body f, const void *c, int64_t n) { f(c, 0, n); }
+static fmc_parallel_fn fmc_parallel = fmc_serial;
 #if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__)
 #define FMC_WIDE __attribute__((target("prefer-vector-width=512")))
 #else
 #define FMC_WIDE
 #endif
 
-/* k0_reduce: reduce %1 in pool */
-static void k0_reduce(void *const *restrict a, const int64_t *restrict d) {
+/* k0_reduce, parallel loop over i_1: iterations [fmc_lo, fmc_hi) */
+static void k0_reduce_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
+  void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
+  const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
   float *restrict b0 = (float *)a[0];
   const float *restrict b1 = (const float *)a[1];
+  (void)a;
   (void)d;
-  #pragma omp parallel for schedule(static) if(((d[0] * d[1]) * 16) >= 32768)
-  for (int64_t i_1 = 0; i_1 < d[0]; i_1++) {
+  for (int64_t i_1 = fmc_lo; i_1 < fmc_hi; i_1++) {
     for (int64_t i_2 = 0; i_2 < 16; i_2++) {
       float acc_0 = 0x0p+0f;
       #pragma omp simd reduction(+:acc_0)
@@ -29,19 +36,65 @@ static void k0_reduce(void *const *restrict a, const int64_t *restrict d) {
   }
 }
 
+/* k0_reduce: reduce %1 in pool */
+static void k0_reduce(void *const *restrict a, const int64_t *restrict d) {
+  float *restrict b0 = (float *)a[0];
+  const float *restrict b1 = (const float *)a[1];
+  (void)d;
+  {
+    const struct fmc_ctx fmc_c = {a, d};
+    const int64_t fmc_n = fmc_max_ix(0, d[0] - 0);
+    if (((d[0] * d[1]) * 16) >= 32768) fmc_parallel(k0_reduce_p0, &fmc_c, fmc_n); else k0_reduce_p0(&fmc_c, 0, fmc_n);
+  }
+}
+
+/* k1_ew, parallel loop over i_0, i_1: iterations [fmc_lo, fmc_hi) */
+static void k1_ew_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
+  void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
+  const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
+  float *restrict b0 = (float *)a[0];
+  const float *restrict b1 = (const float *)a[1];
+  (void)a;
+  (void)d;
+  const int64_t fmc_n1 = fmc_max_ix(0, 1 - 0);
+  for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {
+    int64_t i_0 = 0 + (fmc_t / (fmc_n1)) * 1;
+    int64_t i_1 = 0 + (fmc_t % fmc_n1) * 1;
+    #pragma omp simd
+    for (int64_t i_2 = 0; i_2 < 16; i_2++) {
+      b0[(((i_0 * 16) + (i_1 * 16)) + i_2)] = fmc_div_f(b1[(((i_0 * 16) + (i_1 * 16)) + i_2)], (float)(fmc_wrap(d[1], 32)));
+    }
+  }
+}
+
 /* k1_ew: binary %4 in pool */
 static void k1_ew(void *const *restrict a, const int64_t *restrict d) {
   float *restrict b0 = (float *)a[0];
   const float *restrict b1 = (const float *)a[1];
   (void)d;
-  #pragma omp parallel for collapse(2) schedule(static) if((d[0] * 16) >= 32768)
-  for (int64_t i_0 = 0; i_0 < d[0]; i_0++) {
-    for (int64_t i_1 = 0; i_1 < 1; i_1++) {
-      #pragma omp simd
-      for (int64_t i_2 = 0; i_2 < 16; i_2++) {
-        b0[(((i_0 * 16) + (i_1 * 16)) + i_2)] = fmc_div_f(b1[(((i_0 * 16) + (i_1 * 16)) + i_2)], (float)(fmc_wrap(d[1], 32)));
+  {
+    const struct fmc_ctx fmc_c = {a, d};
+    const int64_t fmc_n = fmc_max_ix(0, d[0] - 0) * fmc_max_ix(0, 1 - 0);
+    if ((d[0] * 16) >= 32768) fmc_parallel(k1_ew_p0, &fmc_c, fmc_n); else k1_ew_p0(&fmc_c, 0, fmc_n);
+  }
+}
+
+/* k2_reduce, parallel loop over i_1: iterations [fmc_lo, fmc_hi) */
+static void k2_reduce_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
+  void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
+  const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
+  float *restrict b0 = (float *)a[0];
+  const float *restrict b1 = (const float *)a[1];
+  (void)a;
+  (void)d;
+  for (int64_t i_1 = fmc_lo; i_1 < fmc_hi; i_1++) {
+    float acc_0 = (-__builtin_inff());
+    for (int64_t r_2 = 0; r_2 < d[0]; r_2++) {
+      for (int64_t r_3 = 0; r_3 < 16; r_3++) {
+        acc_0 = fmc_max_f(acc_0, b1[(((r_2 * (16 * d[1])) + (i_1 * 16)) + r_3)]);
       }
     }
+    b0[i_1] = acc_0;
   }
 }
 
@@ -50,15 +103,10 @@ static void k2_reduce(void *const *restrict a, const int64_t *restrict d) {
   float *restrict b0 = (float *)a[0];
   const float *restrict b1 = (const float *)a[1];
   (void)d;
-  #pragma omp parallel for schedule(static) if(((d[0] * d[1]) * 16) >= 32768)
-  for (int64_t i_1 = 0; i_1 < d[1]; i_1++) {
-    float acc_0 = (-__builtin_inff());
-    for (int64_t r_2 = 0; r_2 < d[0]; r_2++) {
-      for (int64_t r_3 = 0; r_3 < 16; r_3++) {
-        acc_0 = fmc_max_f(acc_0, b1[(((r_2 * (16 * d[1])) + (i_1 * 16)) + r_3)]);
-      }
-    }
-    b0[i_1] = acc_0;
+  {
+    const struct fmc_ctx fmc_c = {a, d};
+    const int64_t fmc_n = fmc_max_ix(0, d[1] - 0);
+    if (((d[0] * d[1]) * 16) >= 32768) fmc_parallel(k2_reduce_p0, &fmc_c, fmc_n); else k2_reduce_p0(&fmc_c, 0, fmc_n);
   }
 }
 
@@ -73,3 +121,4 @@ void fmc_set_threads(int32_t n) {
   (void)n;
 #endif
 }
+void fmc_set_parallel(fmc_parallel_fn f) { fmc_parallel = f ? f : fmc_serial; }

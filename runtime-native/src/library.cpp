@@ -7,6 +7,7 @@
 //   const int32_t fmc_kernel_count = N;
 //   const fmc_kernel fmc_kernels[N];
 //   void fmc_set_threads(int32_t n);
+//   void fmc_set_parallel(void (*)(body, ctx, n));   optional: the runtime passes its pool
 #include <dlfcn.h>
 
 #include <chrono>
@@ -16,12 +17,14 @@
 #include <vector>
 
 #include "addon.h"
+#include "pool.h"
 
 namespace fmc {
 namespace {
 
 using Kernel = void (*)(void* const* args, const int64_t* dims);
 using SetThreads = void (*)(int32_t n);
+using SetParallel = void (*)(void (*)(ParallelBody, const void*, int64_t));
 
 constexpr int32_t kAbiVersion = 1;
 constexpr int32_t kMaxArgs = 4096;  // a kernel of a 64-expert MoE can take more than 64 buffers
@@ -77,6 +80,9 @@ class NativeLibrary : public Napi::ObjectWrap<NativeLibrary> {
       kernels_ = static_cast<const Kernel*>(Symbol(env, "fmc_kernels"));
       setThreads_ = reinterpret_cast<SetThreads>(Symbol(env, "fmc_set_threads"));
       kernelCount_ = *count;
+      // Libraries that outline their parallel loops run them on the runtime's pool (pool.cpp).
+      if (void* set = dlsym(handle_, "fmc_set_parallel")) reinterpret_cast<SetParallel>(set)(fmc_pool_parallel);
+      dlerror();
     } catch (...) {
       dlclose(handle_);
       handle_ = nullptr;
@@ -110,7 +116,10 @@ class NativeLibrary : public Napi::ObjectWrap<NativeLibrary> {
   Napi::Value KernelCount(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), kernelCount_); }
   Napi::Value Path(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), path_); }
 
-  /** setThreads(n): the OpenMP thread count of the library's kernels (fmc_set_threads). */
+  /**
+   * setThreads(n): the thread count of the library's kernels: of the pool (shared by every
+   * library of the process) and of OpenMP, for loops the library still runs with it.
+   */
   void SetThreadsMethod(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Kernels(env);
@@ -120,6 +129,7 @@ class NativeLibrary : public Napi::ObjectWrap<NativeLibrary> {
       throw Napi::RangeError::New(env, "setThreads: n must be an integer in [1, 65536], got " + std::to_string(n));
     }
     setThreads_(static_cast<int32_t>(n));
+    SetPoolThreads(static_cast<int32_t>(n));
   }
 
   /** close(): dlclose; further use of the library throws "library closed". */

@@ -127,7 +127,7 @@ export function compileModel(pathOrSource: string, opts: CompileOptions = {}): C
   const dims = new Map(Object.entries(opts.dims ?? {}));
   const values = opts.weights
     ? readWeights(lowered[0]!, opts.weights, dims)
-    : seededWeights(lowered[0]!, opts.seed ?? 0, dims);
+    : seededWeights(lowered[0]!, opts.seed ?? 0, dims, opts.onProgress);
   const buffers = weightBuffers(values);
   const modules = lowered.map((l) => {
     try {

@@ -19,6 +19,7 @@ import type { TrainConfig } from '../ir/module.js';
 import type { HostTensor } from '../ir/value.js';
 import type { Plan } from '../kernels/plan.js';
 import { STEP_INPUTS } from '../passes/train/index.js';
+import { escapeControls } from '../frontend/diagnostics.js';
 import { buildExecutable, checkPlanMatches, weightBuffers } from '../runtime/compile.js';
 import type { Executable } from '../runtime/executable.js';
 import { Model } from '../runtime/model.js';
@@ -304,6 +305,18 @@ function readWeights(dir: string, plans: readonly Plan[], dims: ReadonlyMap<stri
   return out;
 }
 
+let shown = false;
+
+/**
+ * A progress line on stderr when it is a terminal (nothing otherwise), as `fmc` shows one;
+ * '' clears it. Typed modules pass it to load(), so the first import says what it compiles.
+ */
+export function terminalProgress(message: string): void {
+  if (!process.stderr.isTTY || (message === '' && !shown)) return;
+  shown = message !== '';
+  process.stderr.write(`\r\x1b[2K${message ? `fmc: ${escapeControls(message)}` : ''}`);
+}
+
 /** Loads a folder written by `fmc compile` (a path, or a file: URL such as `new URL('.', import.meta.url)`). */
 export function load(dir: string | URL, opts: LoadOptions = {}): Model {
   const root = path.resolve(dir instanceof URL ? fileURLToPath(dir) : dir);
@@ -328,7 +341,14 @@ export function load(dir: string | URL, opts: LoadOptions = {}): Model {
   );
   const train = manifest.train;
   if (train) checkTrainPlans(path.join(root, MANIFEST_FILE), train, new Map(fns.map((f) => [f.fn, f.plan])));
-  const exes = new Map<string, Executable>(fns.map((f) => [f.fn, buildExecutable(f, weights, opts)]));
+  // Progress names the function and counts them: `forward (1/3): compiling 1 C file ...`.
+  const say = opts.onProgress;
+  const exes = new Map<string, Executable>(
+    fns.map((f, i) => {
+      const onProgress = say && ((m: string) => say(`${f.fn} (${i + 1}/${fns.length}): ${m}`));
+      return [f.fn, buildExecutable(f, weights, { ...opts, onProgress })];
+    }),
+  );
   const training = train && { ...train, buffers: weights, set: manifest.set ?? {} };
   return new Model(manifest.model, exes, training);
 }

@@ -5,7 +5,7 @@
 //                        sources[fn] in plan.json names the file and holds the source's sha256
 //   weights.safetensors  the params the functions use (i4 is stored as I8, one value a byte);
 //                        not the optimizer state (`opt:...` params of a train step): zeros at load
-//   index.js, index.d.ts a typed ES module: `export default model`, one function per entry point,
+//   index.mjs, index.d.mts a typed ES module: `export default model`, one function per entry point,
 //                        and `trainer()` when the module has a train step
 //
 // `train` (fmc compile --train) names the train functions among `functions` — the step
@@ -149,9 +149,9 @@ export function moduleFiles(parts: ModuleParts): [string, string | Uint8Array][]
   return [
     ...parts.functions.map((f, i): [string, string] => [files[i]!, f.source]),
     [WEIGHTS_FILE, writeSafetensors(usedWeights(parts))],
-    ['index.js', moduleJs(parts.version, parts.model, names, parts.train)],
+    ['index.mjs', moduleJs(parts.version, parts.model, names, parts.train)],
     [
-      'index.d.ts',
+      'index.d.mts',
       moduleDts(
         parts.version,
         parts.model,

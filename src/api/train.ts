@@ -92,7 +92,9 @@ export function compileTrainer(pathOrSource: string, opts: TrainOptions = {}): C
   const functions = modules.map((m) => generate(m));
 
   const dims = new Map(Object.entries(opts.dims ?? {}));
-  const values = opts.weights ? readWeights(l, opts.weights, dims) : seededWeights(l, opts.seed ?? 0, dims);
+  const values = opts.weights
+    ? readWeights(l, opts.weights, dims)
+    : seededWeights(l, opts.seed ?? 0, dims, opts.onProgress);
   for (const f of functions)
     for (const p of f.plan.params) if (!values.has(p.path)) values.set(p.path, initParam(p, dims, opts.seed ?? 0));
   const buffers = weightBuffers(values);

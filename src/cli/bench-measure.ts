@@ -9,6 +9,7 @@ import { type Graph, liveNodes } from '../ir/graph.js';
 import { indexBound, randomInput } from '../ir/init.js';
 import type { HostTensor } from '../ir/value.js';
 import { fromHost, type Tensor } from '../runtime/tensor.js';
+import { withContention } from './bench-contend.js';
 import { type Agreement, agreement, openOrt } from './bench-ort.js';
 import { defaultDim } from './model.js';
 
@@ -43,12 +44,16 @@ export interface MeasureOptions {
    */
   readonly budgetMs?: number;
   readonly minRuns?: number;
+  /** Busy processes running beside the whole measurement (bench-contend.ts); 0 by default. */
+  readonly contend?: number;
 }
 
 export interface BenchResult {
   readonly fn: string;
   readonly dims: Readonly<Record<string, number>>;
   readonly threads: number;
+  /** Busy processes that ran beside the measurement (--contend). */
+  readonly contend: number;
   readonly runs: number;
   readonly warmup: number;
   /** Sum of nodeFlops over the live graph at these dims (what `fmc inspect` counts). */
@@ -93,8 +98,20 @@ export function stats(times: readonly number[], flops: number): Stats {
   return { medianMs: median, minMs: s[0]!, p90Ms: p90, gflops: flops / (median * 1e6) };
 }
 
-/** Times the compiled model's first function on `inputs` (and ORT on the same, when asked). */
+/**
+ * Times the compiled model's first function on `inputs` (and ORT on the same, when asked),
+ * with o.contend busy processes running throughout.
+ */
 export async function measure(
+  compiled: CompiledModel,
+  dims: ReadonlyMap<string, number>,
+  inputs: ReadonlyMap<string, HostTensor>,
+  o: MeasureOptions,
+): Promise<BenchResult> {
+  return withContention(o.contend ?? 0, () => measureRuns(compiled, dims, inputs, o));
+}
+
+async function measureRuns(
   compiled: CompiledModel,
   dims: ReadonlyMap<string, number>,
   inputs: ReadonlyMap<string, HostTensor>,
@@ -132,7 +149,16 @@ export async function measure(
     }
     const flops = graphFlops(g, dims);
     const fmc = stats(fmcTimes, flops);
-    const base = { fn: g.name, dims: bound, threads: o.threads, runs, warmup: o.warmup, flops, fmc };
+    const base = {
+      fn: g.name,
+      dims: bound,
+      threads: o.threads,
+      contend: o.contend ?? 0,
+      runs,
+      warmup: o.warmup,
+      flops,
+      fmc,
+    };
     const profile = o.profile ? profileKernels(compiled, tensors, bound, Math.min(runs, 10)) : undefined;
     if (!peer) return { ...base, ...(profile ? { profile } : {}) };
     const ort = { ...stats(ortTimes, flops), exportMs: peer.exportMs, sessionMs: peer.sessionMs };

@@ -9,6 +9,7 @@ import { toOrt } from '../export/ort-tensors.js';
 import type { Graph } from '../ir/graph.js';
 import type { HostTensor } from '../ir/value.js';
 import type { Tensor } from '../runtime/tensor.js';
+import { CliError } from './model.js';
 
 export interface OrtPeer {
   /** One inference on the bench inputs. */
@@ -18,6 +19,22 @@ export interface OrtPeer {
   release(): Promise<void>;
 }
 
+/**
+ * onnxruntime-node, an optional peer dependency: only `--vs onnxruntime` needs it, so a
+ * missing one is a clear error that says how to add it.
+ */
+async function loadOrt(): Promise<typeof Ort> {
+  try {
+    return await import('onnxruntime-node');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw e;
+    throw new CliError(
+      '--vs onnxruntime needs the onnxruntime-node package, an optional peer dependency of fmc: npm install onnxruntime-node',
+    );
+  }
+}
+
 /** Exports `g` with `weights` and opens a session with fmc's thread setup. */
 export async function openOrt(
   g: Graph,
@@ -25,7 +42,7 @@ export async function openOrt(
   inputs: ReadonlyMap<string, HostTensor>,
   threads: number,
 ): Promise<OrtPeer> {
-  const ort = await import('onnxruntime-node');
+  const ort = await loadOrt();
   const t0 = performance.now();
   const bytes = exportOnnx(g, weights, { producerVersion: '0.1.0' });
   const t1 = performance.now();

@@ -3,6 +3,7 @@
 // scripts in bench/). A mismatch with ONNX Runtime exits 1: a fast wrong answer is no result.
 
 import { EXIT, type Io } from './io.js';
+import { MAX_CONTEND } from './bench-contend.js';
 import { type BenchResult, benchDims, benchInputs, measure, type Stats } from './bench-measure.js';
 import { CliError, type ModelOptions, parseDims, parseSeed, warnUnusedDims } from './model.js';
 import { compileForCli } from './run-c.js';
@@ -14,6 +15,7 @@ export interface BenchOptions extends ModelOptions {
   readonly runs?: string;
   readonly warmup?: string;
   readonly threads?: string;
+  readonly contend?: string;
   readonly profile?: boolean;
   readonly json?: boolean;
 }
@@ -36,6 +38,9 @@ export async function benchCommand(io: Io, file: string, opts: BenchOptions): Pr
   const runs = count('runs', opts.runs, 20, 1);
   const warmup = count('warmup', opts.warmup, 3, 0);
   const threads = count('threads', opts.threads, 2, 1);
+  const contend = count('contend', opts.contend, 0, 0);
+  if (contend > MAX_CONTEND)
+    throw new CliError(`--contend: at most ${MAX_CONTEND} busy processes, found ${contend}`, EXIT.usage);
   const given = parseDims(opts.dims);
   const seed = parseSeed(opts.seed);
   const t0 = performance.now();
@@ -50,6 +55,7 @@ export async function benchCommand(io: Io, file: string, opts: BenchOptions): Pr
     runs,
     warmup,
     threads,
+    contend,
     vs: opts.vs === 'onnxruntime' ? 'onnxruntime' : undefined,
     profile: opts.profile === true,
   });
@@ -86,7 +92,7 @@ function printBench(io: Io, model: string, seed: number, compileMs: number, r: B
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
   io.out(
-    `${model}.${r.fn} on c (${dimText || 'no dims'}; seed ${seed}; ${r.threads} thread${r.threads > 1 ? 's' : ''}; ${r.runs} runs after ${r.warmup} warm-up)\n`,
+    `${model}.${r.fn} on c (${dimText || 'no dims'}; seed ${seed}; ${r.threads} thread${r.threads > 1 ? 's' : ''};${r.contend ? ` ${r.contend} busy process${r.contend > 1 ? 'es' : ''} beside;` : ''} ${r.runs} runs after ${r.warmup} warm-up)\n`,
   );
   io.out(`  compile      ${compileMs.toFixed(0)} ms (once; cached C builds are reused)\n`);
   io.out(`  FLOPs        ${(r.flops / 1e9).toPrecision(3)} G per run\n`);

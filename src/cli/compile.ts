@@ -1,6 +1,6 @@
 // `fmc compile FILE --target c -o DIR`: a model's functions as a module folder that `load()`
-// (or `import model from './DIR/index.js'`) runs: C sources, plan.json, the weights and a
-// typed index.js/index.d.ts (src/api/module.ts has the layout). The sources are also built
+// (or `import model from './DIR/index.mjs'`) runs: C sources, plan.json, the weights and a
+// typed index.mjs/index.d.mts (src/api/module.ts has the layout). The sources are also built
 // once through the compile cache, so a broken toolchain shows here rather than at load time,
 // and the first load is a cache hit. `--train` adds the train step (and the accumulate step)
 // of the model's loss, which `load(dir).trainer()` and the module's `trainer()` run.

@@ -3,7 +3,10 @@
 
 import { Command, CommanderError } from 'commander';
 import type { CompileCliOptions } from './compile.js';
-import { escapeControls } from '../frontend/diagnostics.js';
+import { colorize } from './color.js';
+import { escapeControls, suggest } from '../frontend/diagnostics.js';
+import { addExplainCommand } from './explain.js';
+import { argumentProblem } from './guard.js';
 import { EXIT, type Io, processIo } from './io.js';
 import { addModelCommands, withSetOption } from './model-commands.js';
 import { addPlotCommand } from './plot.js';
@@ -92,6 +95,7 @@ Examples:
   addModelCommands(cmd, io, setCode);
   addTrainCommand(cmd, io, setCode);
   addPlotCommand(cmd, io, setCode);
+  addExplainCommand(cmd, io, setCode);
   withSetOption(
     cmd
       .command('compile')
@@ -118,7 +122,7 @@ Examples:
       'after',
       `
 Writes <fn>.c per function, plan.json (the plans and their memory), weights.safetensors,
-and index.js with index.d.ts: a typed ES module whose functions take shaped Tensors.
+and index.mjs with index.d.mts: a typed ES module whose functions take shaped Tensors.
 --train adds loss_step (and loss_accumulate when the train section accumulates) and
 exports trainer(), whose step(batch) and evaluate(batch) take the loss's inputs.
 --set name=value (repeatable) compiles the model with a hyperparameter overridden;
@@ -135,6 +139,13 @@ Examples:
       const { compileCli } = await import('./compile.js');
       setCode(compileCli(io, file, opts));
     });
+  // File arguments are checked before any command runs (directories, outputs that are inputs).
+  cmd.hook('preAction', (_root, action) => {
+    const problem = argumentProblem(action);
+    if (problem === undefined) return;
+    io.err(`fmc: ${problem}\n`);
+    throw new CommanderError(EXIT.usage, 'fmc.usage', problem);
+  });
   return cmd;
 }
 
@@ -143,7 +154,7 @@ export async function run(argv: readonly string[], given: Io = processIo): Promi
   // Messages quote file names and .fm text: their control characters never reach the terminal.
   const io: Io = {
     out: (s) => given.out(s),
-    err: (s) => given.err(escapeControls(s)),
+    err: (s) => given.err(given.color ? colorize(escapeControls(s)) : escapeControls(s)),
     color: given.color,
     ...(given.progress ? { progress: given.progress } : {}),
   };
@@ -151,6 +162,15 @@ export async function run(argv: readonly string[], given: Io = processIo): Promi
   const cmd = program(io, (c) => (code = c));
   if (argv.length === 0) {
     io.err(cmd.helpInformation());
+    return EXIT.usage;
+  }
+  const topic = argv[0] === 'help' ? argv[1] : undefined;
+  if (topic !== undefined && !cmd.commands.some((c) => c.name() === topic)) {
+    const names = cmd.commands.map((c) => c.name());
+    const near = suggest(topic, names);
+    io.err(
+      `fmc: no help topic \`${topic}\`${near ? `; did you mean \`${near}\`?` : ''} (commands: ${names.join(', ')})\n`,
+    );
     return EXIT.usage;
   }
   try {

@@ -125,6 +125,7 @@ Examples:
       .option('--runs <n>', 'timed runs (default 20)')
       .option('--warmup <n>', 'untimed runs before them (default 3)')
       .option('--threads <n>', 'kernel threads, and ONNX Runtime intra-op threads (default 2)')
+      .option('--contend <n>', 'run n busy processes during the whole measurement (default 0)')
       .option('--profile', 'also list the 5 kernels that take the most time')
       .option('--json', 'print every number as JSON'),
   )
@@ -137,7 +138,9 @@ on seeded inputs: median, min and 90th percentile in ms, and GFLOP/s from the FL
 benchmark) and 16 for others. With --vs onnxruntime the graph is exported to ONNX with the
 same weights and the two runtimes run alternately on the same inputs; the ratio is
 onnxruntime median / fmc median (1.00× as fast as ONNX Runtime, higher is faster), and the
-outputs must agree (rtol 1e-3, atol 1e-4): a mismatch is reported and exits 1.
+outputs must agree (rtol 1e-3, atol 1e-4): a mismatch is reported and exits 1. --contend N
+starts N busy processes (a tight loop each) for the whole measurement of both, as on a
+machine that is not idle; they are killed when it ends.
 
 Examples:
   fmc bench models/cnn.fm --vs onnxruntime

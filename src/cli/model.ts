@@ -9,6 +9,7 @@ import type { Graph } from '../ir/graph.js';
 import { initParam } from '../ir/init.js';
 import { concreteShape } from '../ir/interp.js';
 import type { HostTensor } from '../ir/value.js';
+import { initProgress } from '../runtime/compile.js';
 import { readSafetensorsFile } from '../runtime/safetensors.js';
 import { CompileError, weightsFrom } from '../api/compile.js';
 import { EXIT, type Io } from './io.js';
@@ -147,7 +148,8 @@ export function loadParams(
 ): Map<string, HostTensor> {
   const out = new Map<string, HostTensor>();
   if (!weights) {
-    for (const p of l.params) out.set(p.path, initParam(p, dims, seed));
+    const tick = initProgress(l.params, dims, io?.progress);
+    l.params.forEach((p, i) => (tick(i), out.set(p.path, initParam(p, dims, seed))));
     return out;
   }
   const file = readSafetensorsFile(weights).tensors;

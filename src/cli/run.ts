@@ -6,7 +6,7 @@
 
 import type { Graph } from '../ir/graph.js';
 import { indexBound, randomInput } from '../ir/init.js';
-import { bindDims, EvalError, evaluate } from '../ir/interp.js';
+import { bindDims, checkRequires, EvalError, evaluate } from '../ir/interp.js';
 import type { HostTensor } from '../ir/value.js';
 import { readSafetensorsFile, writeSafetensors } from '../runtime/safetensors.js';
 import { runPipeline } from '../passes/pipeline.js';
@@ -59,7 +59,7 @@ export async function runCommand(io: Io, file: string, opts: RunOptions): Promis
     throw new CliError('--save-inputs and --save-outputs name the same file', EXIT.usage);
   const { inputs, dims } = runInputs(io, g, given, seed, opts, (d) => checkSize(lowered, d));
   const progress = io.progress;
-  progress?.(`initializing ${lowered.params.length} params`);
+  named(opts.inputs, () => checkRequires(lowered.requires, dims));
   const params = loadParams(lowered, dims, seed, opts.weights, io);
   const t0 = performance.now();
   let last = 0;

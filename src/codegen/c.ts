@@ -1,16 +1,18 @@
-// The C dialect of the renderer: C11 with OpenMP pragmas, compiled by the system C compiler
-// into a shared library with the ABI the native runtime expects (runtime-native/README.md):
+// The C dialect of the renderer: C11, compiled by the system C compiler into a shared
+// library with the ABI the native runtime expects (runtime-native/README.md):
 //   void kN(void *const *restrict a, const int64_t *restrict d);   one per kernel
-//   fmc_abi_version, fmc_kernel_count, fmc_kernels[], fmc_set_threads(n)
+//   fmc_abi_version, fmc_kernel_count, fmc_kernels[], fmc_set_threads(n), fmc_set_parallel(f)
+// Parallel loops are outlined and run on the runtime's thread pool (c-parallel.ts); SIMD
+// loops keep OpenMP's `omp simd`.
 
 import { DTYPE_BITS, type Dtype, isFloat } from '../ir/dtype.js';
-import type { KScalar, KStmt, Kernel } from '../ir/kernel.js';
+import type { KParam, KScalar, KStmt, Kernel } from '../ir/kernel.js';
 import { C_PRELUDE } from './prelude-c.js';
 import { MMA_PRELUDE, mmaFunction, mmaName } from './c-mma.js';
+import { Outliner, PARALLEL_MIN_WORK, PARALLEL_PRELUDE, PARALLEL_SETTER } from './c-parallel.js';
 import { type Dialect, bufName, escapeComment, hexFloat, mmaShapes, renderFile } from './render.js';
 
-/** Below this much work (elements or multiply-adds) a parallel loop runs on one thread. */
-export const PARALLEL_MIN_WORK = 1 << 15;
+export { PARALLEL_MIN_WORK };
 
 const STORAGE: Record<Dtype, string> = {
   f32: 'float',
@@ -86,14 +88,18 @@ function renderWork(e: NonNullable<Extract<KStmt, { k: 'for' }>['work']>, dim: (
   throw new Error(`internal: work estimate must use dims and constants, not ${e.k}`);
 }
 
+/** The buffer pointers of a kernel's parameters, from its argument array `a`. */
+function unpack(params: readonly KParam[]): string[] {
+  return params.map((p, i) => {
+    const c = p.access === 'read' ? 'const ' : '';
+    return `  ${c}${STORAGE[p.dtype]} *restrict ${bufName(i)} = (${c}${STORAGE[p.dtype]} *)a[${i}];`;
+  });
+}
+
 function kernelOpen(k: Kernel): string[] {
   const lines = [`/* ${k.name}: ${escapeComment(k.note)} */`];
   lines.push(`static void ${k.name}(void *const *restrict a, const int64_t *restrict d) {`);
-  k.params.forEach((p, i) => {
-    const c = p.access === 'read' ? 'const ' : '';
-    lines.push(`  ${c}${STORAGE[p.dtype]} *restrict ${bufName(i)} = (${c}${STORAGE[p.dtype]} *)a[${i}];`);
-  });
-  lines.push('  (void)d;');
+  lines.push(...unpack(k.params), '  (void)d;');
   return lines;
 }
 
@@ -111,6 +117,7 @@ function file(kernels: readonly Kernel[], bodies: readonly string[], header: str
     `/* ${header} */`,
     C_PRELUDE.trim(),
     C_EXTRA.trim(),
+    PARALLEL_PRELUDE.trim(),
     MMA_PRELUDE,
     ...mmaShapes(kernels).map(([mr, nr]) => mmaFunction(mr, nr)),
     '',
@@ -126,13 +133,14 @@ function file(kernels: readonly Kernel[], bodies: readonly string[], header: str
     '  (void)n;',
     '#endif',
     '}',
+    PARALLEL_SETTER,
     '',
   ].join('\n');
 }
 
 const dim = (slot: number): string => `d[${slot}]`;
 
-export const C_DIALECT: Dialect = {
+const C_BASE: Dialect = {
   name: 'c',
   storage: (d) => STORAGE[d],
   scalar: (t) => SCALAR[t],
@@ -171,5 +179,24 @@ export const C_DIALECT: Dialect = {
   file,
 };
 
+/** The C dialect for one file: it outlines parallel loops, each before its kernel. */
+function cDialect(): Dialect {
+  const outliner = new Outliner(unpack);
+  return {
+    ...C_BASE,
+    // Inside an outlined body a parallel loop runs serially on its thread.
+    loopPragmas: (s) => (outliner.nested && s.mode === 'parallel' ? [] : loopPragmas(s, dim)),
+    parallelLoop: (s, indent, render, expr) => (outliner.nested ? undefined : outliner.loop(s, indent, render, expr)),
+    kernelOpen: (k) => (outliner.open(k), kernelOpen(k)),
+    // The outlined functions of each kernel go before it.
+    file: (kernels, bodies, header) =>
+      file(
+        kernels,
+        bodies.map((b, i) => [...outliner.parts(kernels[i]!.name), b].join('\n\n')),
+        header,
+      ),
+  };
+}
+
 /** The C translation unit of a plan's kernels. */
-export const renderC = (kernels: readonly Kernel[], header: string): string => renderFile(kernels, C_DIALECT, header);
+export const renderC = (kernels: readonly Kernel[], header: string): string => renderFile(kernels, cDialect(), header);

@@ -29,6 +29,16 @@ export interface Dialect {
   dim(slot: number): string;
   /** Lines before a loop (pragmas), given the loop. */
   loopPragmas(s: Extract<KStmt, { k: 'for' }>): string[];
+  /**
+   * Optional: the whole text of a parallel loop rendered another way (C: a call of an
+   * outlined body), or undefined to render it as a loop with its pragmas.
+   */
+  parallelLoop?(
+    s: Extract<KStmt, { k: 'for' }>,
+    indent: string,
+    render: (ss: readonly KStmt[], indent: string) => string[],
+    expr: (e: KExpr) => string,
+  ): string[] | undefined;
   declare(name: string, t: KScalar, value: string): string;
   declareArray(name: string, t: KScalar, size: number, space: 'local' | 'shared' | 'thread'): string;
   barrier(): string;
@@ -114,6 +124,14 @@ export function renderStmts(ss: readonly KStmt[], D: Dialect, params: readonly K
   for (const s of ss) {
     switch (s.k) {
       case 'for': {
+        const other =
+          s.mode === 'parallel'
+            ? D.parallelLoop?.(s, indent, (body, ind) => renderStmts(body, D, params, ind), x)
+            : undefined;
+        if (other) {
+          out.push(...other);
+          break;
+        }
         const v = checkIdent(s.v);
         for (const p of D.loopPragmas(s)) out.push(indent + p);
         const step = s.step === 1 ? `${v}++` : `${v} += ${s.step}`;

@@ -17,7 +17,7 @@ import type { Host } from './program.js';
 import { nodeHost, type Program } from './program.js';
 import type { Span } from './source.js';
 import type { V } from './types.js';
-import { dimSym, dimSymbols } from '../ir/dims.js';
+import { dimKey, dimSym, dimSymbols } from '../ir/dims.js';
 import { type Graph, liveNodes, type Node, type NodeOf } from '../ir/graph.js';
 import type { Module } from '../ir/module.js';
 import { modelIntent } from './intent.js';
@@ -73,6 +73,9 @@ export function lowerFile(file: string, options: LowerOptions = {}, host: Host =
     const lowered = lowerModel(checker, decl, root.path, options.fn ?? 'forward');
     if (typeof lowered === 'string')
       return fail('FM0802', decl.name.span, [decl.name.name, options.fn ?? 'forward', lowered]);
+    // Only lowering finds some errors (FM08xx: a `require` that cannot become a run-time check).
+    if (checker.diagnostics.length > 0 && checker.diagnostics.every((d) => d.code.startsWith('FM08')))
+      return { ok: false, diagnostics: checker.diagnostics, program };
     if (checker.diagnostics.length > 0) {
       const first = checker.diagnostics[0]!;
       throw new Error(`lowering reported ${first.code} (${first.message}) on a program that checks clean`);
@@ -144,7 +147,16 @@ function lowerModel(checker: Checker, decl: A.BlockDecl, module: string, fnName:
     return { path, node: L.builder.node('where', {}, [yes, node, buffer], at) };
   });
   const graph: Graph = { name: fnName, dims, inputs, outputs, updates };
-  return { model: decl.name.name, graph, params, functions, ...modelIntent(checker, inst) };
+  // A function called many times (a repeated layer) records its checks once.
+  const requires = [...new Map(L.requires.map((r) => [`${dimKey(r.value)}|${r.what}`, r])).values()];
+  return {
+    model: decl.name.name,
+    graph,
+    params,
+    functions,
+    ...modelIntent(checker, inst),
+    ...(requires.length > 0 ? { requires } : {}),
+  };
 }
 
 /** A result's name: declared (`(logits: ...)`), else `output`, `output_1`, ... */

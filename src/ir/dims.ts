@@ -291,6 +291,22 @@ export function dimConstFrac(a: Dim): { num: bigint; den: bigint } | undefined {
   return c && { num: c.n, den: c.d };
 }
 
+/**
+ * Whether `a` is negative for every value of its symbols that a size can take (each ≥ 0): a
+ * negative constant term and no positive coefficient on any monomial of plain symbols with
+ * positive exponents. false also means "not known" (opaque atoms, negative exponents).
+ */
+export function dimAlwaysNegative(a: Dim): boolean {
+  let constant = false;
+  for (const t of a.terms) {
+    if (t.factors.length === 0) {
+      if (t.coef.n >= 0n) return false;
+      constant = true;
+    } else if (t.coef.n > 0n || t.factors.some((f) => f.atom !== undefined || f.exp < 0)) return false;
+  }
+  return constant;
+}
+
 /** true: integer-valued for all integer symbols; false: a non-integer constant; undefined: unknown. */
 export function dimIsInteger(a: Dim): boolean | undefined {
   const c = constOf(a);

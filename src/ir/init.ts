@@ -18,52 +18,42 @@ import { type Graph, liveNodes, type Node, type NodeOf } from './graph.js';
 import { dimConstValue } from './dims.js';
 import { concreteShape } from './interp.js';
 import type { OpArgs } from './ops.js';
-import { uniformStream } from './philox.js';
+import { type Affine, IDENTITY, streamKey, uniformsAt, uniformStream } from './philox.js';
 import { type HostTensor, roundTo, shapeSize } from './value.js';
 
-/** Values are drawn this many at a time (even: normals come in pairs). */
-export const INIT_PIECE = 1 << 20;
+/** Values are drawn this many at a time (even: normals come in pairs; small: they stay in cache). */
+export const INIT_PIECE = 1 << 14;
+
+type Key = readonly [number, number];
+const STEP0: Key = [0, 0];
 
 /**
- * Standard normal samples [start, start + count) of the stream (seed, key), `start` even:
- * Box–Muller on consecutive uniform pairs.
+ * Normal samples [start, start + out.length) of the stream with Philox key k, `start` even, into
+ * `out` (out.length ≤ INIT_PIECE): Box–Muller on consecutive uniform pairs, each sample z mapped
+ * to `map` (the identity gives standard normals).
  */
-function normalsAt(seed: number, key: string, start: number, count: number): Float64Array {
-  const out = new Float64Array(count);
-  const u = uniformStream(seed, key, 2 * Math.ceil(count / 2), 0, start);
+function normalsInto(out: Float64Array, k: Key, start: number, map: Affine): void {
+  const count = out.length;
+  const { a, b, f32 } = map;
+  const { u, at } = uniformsAt(k, STEP0, start, 2 * Math.ceil(count / 2));
   for (let q = 0; 2 * q < count; q++) {
-    const r = Math.sqrt(-2 * Math.log(1 - u[2 * q]!)); // 1 - u is in (0, 1]
-    const theta = 2 * Math.PI * u[2 * q + 1]!;
-    out[2 * q] = r * Math.cos(theta);
-    if (2 * q + 1 < count) out[2 * q + 1] = r * Math.sin(theta);
+    const r = Math.sqrt(-2 * Math.log(1 - u[at + 2 * q]!)); // 1 - u is in (0, 1]
+    const theta = 2 * Math.PI * u[at + 2 * q + 1]!;
+    const x0 = a + b * (r * Math.cos(theta));
+    out[2 * q] = f32 ? Math.fround(x0) : x0;
+    if (2 * q + 1 === count) break;
+    const x1 = a + b * (r * Math.sin(theta));
+    out[2 * q + 1] = f32 ? Math.fround(x1) : x1;
   }
-  return out;
 }
 
 /** `count` standard normal samples: Box–Muller on consecutive uniform pairs of the stream (seed, key). */
 export function normalStream(seed: number, key: string, count: number): Float64Array {
   const out = new Float64Array(count);
+  const k = streamKey(seed, key);
   for (let i0 = 0; i0 < count; i0 += INIT_PIECE)
-    out.set(normalsAt(seed, key, i0, Math.min(INIT_PIECE, count - i0)), i0);
+    normalsInto(out.subarray(i0, Math.min(count, i0 + INIT_PIECE)), k, i0, IDENTITY);
   return out;
-}
-
-/**
- * trunc_normal's elements [start, start + count): an element outside [a, b] is redrawn from
- * the streams `<key>#1`, `<key>#2`, ... at its own index (each element on its own), clamped
- * after 64 redraws.
- */
-function truncNormalAt(seed: number, key: string, start: number, count: number, init: TruncNormal): Float64Array {
-  const { mean, std, a, b } = init;
-  if (!(a < b)) throw new RangeError(`trunc_normal: bounds [${a}, ${b}] are empty`);
-  const out = affine(normalsAt(seed, key, start, count), mean, std);
-  for (let round = 1; round <= 64; round++) {
-    const bad = out.findIndex((v) => v < a || v > b);
-    if (bad < 0) return out;
-    const redraw = normalsAt(seed, `${key}#${round}`, start, count);
-    for (let i = bad; i < count; i++) if (out[i]! < a || out[i]! > b) out[i] = mean + std * redraw[i]!;
-  }
-  return out.map((v) => Math.min(b, Math.max(a, v)));
 }
 
 interface TruncNormal {
@@ -73,42 +63,72 @@ interface TruncNormal {
   readonly b: number;
 }
 
-/** `a + b·x` for every element, in place (a loop: weights can have hundreds of millions). */
-function affine(xs: Float64Array, a: number, b: number): Float64Array {
-  for (let i = 0; i < xs.length; i++) xs[i] = a + b * xs[i]!;
-  return xs;
+/**
+ * trunc_normal's elements [start, start + out.length) into `out`: an element outside [a, b] is
+ * redrawn from the streams `<key>#1`, `<key>#2`, ... at its own index (each element on its own),
+ * clamped after 64 redraws.
+ */
+function truncNormalInto(out: Float64Array, k: Key, seed: number, key: string, start: number, init: TruncNormal) {
+  const { mean, std, a, b } = init;
+  if (!(a < b)) throw new RangeError(`trunc_normal: bounds [${a}, ${b}] are empty`);
+  const map = { a: mean, b: std, f32: false };
+  normalsInto(out, k, start, map);
+  let redraw: Float64Array | undefined;
+  for (let round = 1; round <= 64; round++) {
+    const bad = out.findIndex((v) => v < a || v > b);
+    if (bad < 0) return;
+    redraw ??= new Float64Array(out.length);
+    normalsInto(redraw, streamKey(seed, `${key}#${round}`), start, map);
+    for (let i = bad; i < out.length; i++) if (out[i]! < a || out[i]! > b) out[i] = redraw[i]!;
+  }
+  for (let i = 0; i < out.length; i++) out[i] = Math.min(b, Math.max(a, out[i]!));
 }
 
-/** Initial values [start, start + count) of a param or buffer (f64, before rounding to its dtype; `start` even). */
-function initValues(p: OpArgs['param'], shape: readonly number[], seed: number, start: number, count: number) {
+/**
+ * Initial values [start, start + out.length) of a param or buffer into `out` (`start` even;
+ * out.length ≤ INIT_PIECE; k is streamKey(seed, key)): rounded to f32 if the param is f32, else
+ * the f64s before rounding to its dtype.
+ */
+function initInto(
+  out: Float64Array,
+  p: OpArgs['param'],
+  shape: readonly number[],
+  seed: number,
+  k: Key,
+  start: number,
+) {
   const key = `param:${p.path}`;
+  const f32 = p.dtype === 'f32';
   const arg = (name: string, dflt: number): number => p.init.args[name] ?? dflt;
   const fanOut = shape[0] ?? 1;
   const fanIn = shapeSize(shape.slice(1));
-  const normal = (mean: number, std: number) => affine(normalsAt(seed, key, start, count), mean, std);
-  const uniform = (low: number, high: number) => affine(uniformStream(seed, key, count, 0, start), low, high - low);
+  const normal = (mean: number, std: number) => normalsInto(out, k, start, { a: mean, b: std, f32 });
+  const uniform = (low: number, high: number) => {
+    const { u, at } = uniformsAt(k, STEP0, start, out.length, { a: low, b: high - low, f32 });
+    out.set(u.subarray(at, at + out.length));
+  };
+  const fill = (v: number) => void out.fill(f32 ? Math.fround(v) : v);
   const kaimingGain = Math.sqrt(2 / (1 + arg('a', 0) ** 2));
   switch (p.init.fn) {
     case 'zeros':
-      return new Float64Array(count);
+      return fill(0);
     case 'ones':
-      return new Float64Array(count).fill(1);
+      return fill(1);
     case 'constant': {
       const v = p.init.args['value'];
       if (v === undefined) throw new RangeError(`constant() initializer of '${p.path}' has no value`);
-      return new Float64Array(count).fill(v);
+      return fill(v);
     }
     case 'normal':
       return normal(arg('mean', 0), arg('std', 1));
     case 'uniform':
       return uniform(arg('low', -1), arg('high', 1));
-    case 'trunc_normal':
-      return truncNormalAt(seed, key, start, count, {
-        mean: arg('mean', 0),
-        std: arg('std', 0.02),
-        a: arg('a', -2),
-        b: arg('b', 2),
-      });
+    case 'trunc_normal': {
+      const init = { mean: arg('mean', 0), std: arg('std', 0.02), a: arg('a', -2), b: arg('b', 2) };
+      truncNormalInto(out, k, seed, key, start, init);
+      if (f32) for (let i = 0; i < out.length; i++) out[i] = Math.fround(out[i]!);
+      return;
+    }
     case 'xavier_uniform': {
       const bound = arg('gain', 1) * Math.sqrt(6 / (fanIn + fanOut));
       return uniform(-bound, bound);
@@ -124,10 +144,20 @@ function initValues(p: OpArgs['param'], shape: readonly number[], seed: number, 
   }
 }
 
+/** Values [start, start + out.length) of a param or buffer, rounded to its dtype, into `out` (`start` even). */
+function fillParam(out: Float64Array, p: OpArgs['param'], shape: readonly number[], seed: number, start: number): void {
+  const k = streamKey(seed, `param:${p.path}`);
+  for (let i0 = 0; i0 < out.length; i0 += INIT_PIECE) {
+    const v = out.subarray(i0, Math.min(out.length, i0 + INIT_PIECE));
+    initInto(v, p, shape, seed, k, start + i0);
+    if (p.dtype !== 'f32') for (let i = 0; i < v.length; i++) v[i] = roundTo(p.dtype, v[i]!);
+  }
+}
+
 /**
  * The initial value of a param or buffer in pieces of at most INIT_PIECE values, rounded to
- * its dtype: `take(start, values)` for each piece in order. A caller that stores each piece
- * (in the param's own dtype) holds one piece of float64s at a time.
+ * its dtype: `take(start, values)` for each piece in order. `values` is one buffer, refilled
+ * for the next piece: a caller stores each piece (in the param's own dtype) before returning.
  */
 export function initParamPieces(
   p: OpArgs['param'],
@@ -136,10 +166,10 @@ export function initParamPieces(
   take: (start: number, values: Float64Array) => void,
 ): void {
   const n = shapeSize(shape);
+  const piece = new Float64Array(Math.min(n, INIT_PIECE));
   for (let i0 = 0; i0 < n; i0 += INIT_PIECE) {
-    const v = initValues(p, shape, seed, i0, Math.min(INIT_PIECE, n - i0));
-    if (p.dtype === 'f32') for (let i = 0; i < v.length; i++) v[i] = Math.fround(v[i]!);
-    else for (let i = 0; i < v.length; i++) v[i] = roundTo(p.dtype, v[i]!);
+    const v = piece.subarray(0, Math.min(INIT_PIECE, n - i0));
+    fillParam(v, p, shape, seed, i0);
     take(i0, v);
   }
 }
@@ -151,7 +181,7 @@ export function initParamPieces(
 export function initParam(p: OpArgs['param'], dims: ReadonlyMap<string, number>, seed: number): HostTensor {
   const shape = concreteShape(p.shape, dims);
   const data = new Float64Array(shapeSize(shape));
-  initParamPieces(p, shape, seed, (start, v) => data.set(v, start));
+  fillParam(data, p, shape, seed, 0);
   return { dtype: p.dtype, shape, data };
 }
 

@@ -14,6 +14,7 @@
 //   i64 is computed exactly in bigint (HostTensor.exact) and wraps at 2^63 as C does;
 // - `random` is uniformStream(seed, key, step): the same numbers at every call of one step.
 
+import type { DimRequire } from './module.js';
 import { type Dim, dimConst, dimConstValue, dimSolveLinear, dimSubst, dimSymbols, dimToString } from './dims.js';
 import { isFloat } from './dtype.js';
 import { type Graph, IRError, type Node, type TType, liveNodes } from './graph.js';
@@ -58,6 +59,16 @@ function roundInPlace(t: HostTensor): HostTensor {
 
 const bindingText = (syms: readonly string[], dims: ReadonlyMap<string, number>): string =>
   syms.map((s) => `${s} = ${dims.get(s)}`).join(', ');
+
+/**
+ * The run-time checks of `require`s over dims the inputs bind (Module.requires): an EvalError
+ * with the first failing one's message and the dims, as the C plan reports its checks.
+ */
+export function checkRequires(requires: readonly DimRequire[] | undefined, dims: ReadonlyMap<string, number>): void {
+  for (const r of requires ?? [])
+    if (concreteInt(r.value, dims) < 0)
+      throw new EvalError(`${r.what} with ${[...dims].map(([k, v]) => `${k} = ${v}`).join(', ')}`);
+}
 
 /** The integer value of a dim under `dims` (may be negative: pad widths); EvalError if unbound or fractional. */
 export function concreteInt(d: Dim, dims: ReadonlyMap<string, number>): number {

@@ -5,6 +5,7 @@
 // kernels and the runtime consume it without importing frontend types.
 
 import { type Dtype, isFloat } from './dtype.js';
+import type { Dim } from './dims.js';
 import type { Graph } from './graph.js';
 import type { OpArgs } from './ops.js';
 
@@ -107,6 +108,15 @@ export interface TrainConfig {
   readonly steps?: number;
 }
 
+/**
+ * A `require` over sizes known only at run time, as one of its checks: `value` ≥ 0 must hold
+ * once the dims are bound; `what` is the error (`file:line:col: requirement failed: ...`).
+ */
+export interface DimRequire {
+  readonly value: Dim;
+  readonly what: string;
+}
+
 /** One lowered model function and the model's intent. */
 export interface Module {
   readonly model: string;
@@ -118,6 +128,8 @@ export interface Module {
   readonly hints: Hints;
   /** The `train` section, when the model has one. */
   readonly train?: TrainConfig;
+  /** The run-time checks of `require`s over dims the inputs bind (absent: none). */
+  readonly requires?: readonly DimRequire[];
 }
 
 /**

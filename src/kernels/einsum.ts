@@ -1,12 +1,14 @@
 // Einsum kernels that are not a GEMM (one operand, integer dtypes, letters summed within
 // one operand): loops over the output letters, an accumulator over the rest. Float
 // products accumulate with fused multiply-adds in f32, as the interpreter's f32 einsum.
+// Depthwise convolutions run as depthwise.ts's kernel where it applies.
 
 import type { Dim } from '../ir/dims.js';
 import type { NodeOf } from '../ir/graph.js';
 import { parseEinsum } from '../ir/infer.js';
 import { type KExpr, type KStmt, cmp, dot, ivar, loop, scalarOf } from '../ir/kernel.js';
 import type { KernelBuilder } from './builder.js';
+import { depthwiseKernel } from './depthwise.js';
 import { type Fuser, stridesOf } from './expr.js';
 import { nest, numelOf } from './elementwise.js';
 
@@ -19,6 +21,8 @@ export function letterSizes(n: NodeOf<'einsum'>): Map<string, Dim> {
 }
 
 export function einsumKernel(kb: KernelBuilder, f: Fuser, n: NodeOf<'einsum'>, out: number): KStmt[] {
+  const depthwise = depthwiseKernel(kb, f, n, out);
+  if (depthwise) return depthwise;
   const { ins, out: outSpec } = parseEinsum(n.args.spec, n.inputs.length);
   const sizes = letterSizes(n);
   const summed = [...sizes.keys()].filter((c) => !outSpec.includes(c)).sort();

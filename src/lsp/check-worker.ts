@@ -5,15 +5,23 @@
 
 import * as path from 'node:path';
 import { parentPort } from 'node:worker_threads';
-import type { Definition, Diagnostic as LspDiagnostic, DocumentSymbol, Hover } from 'vscode-languageserver';
+import type { Diagnostic as LspDiagnostic, TextEdit } from 'vscode-languageserver';
 import { MarkupKind } from 'vscode-languageserver';
 import { type Host, nodeHost, STD_DIR } from '../frontend/program.js';
 import { analyze, type Analysis } from './analysis.js';
 import { LineIndex, location, type SpanResolver, toLspDiagnostic, Uris } from './convert.js';
 import type { ModelFlops } from './flops.js';
 import { modelNames } from './flops.js';
+import { codeActions } from './actions.js';
+import { completionAt } from './complete.js';
 import { hoverAt } from './hover.js';
+import { inlayHints } from './inlay.js';
 import { definitionAt, documentSymbols } from './navigate.js';
+import { badNewName, referencesTo, renameRefusal, targetAt } from './references.js';
+import { signatureAt } from './signature.js';
+
+/** A request the document's analysis refuses (the server answers it with an error). */
+class Refusal extends Error {}
 
 /** Checks the document of `uri` as it is in `files` (every open document: URI and text). */
 export interface CheckRequest {
@@ -40,10 +48,15 @@ export interface CheckReply {
   readonly cpuMs: number;
 }
 
+type Pos = { line: number; character: number };
+type Rng = { start: Pos; end: Pos };
+
 export type Query =
-  | { readonly method: 'hover'; readonly position: { line: number; character: number } }
-  | { readonly method: 'definition'; readonly position: { line: number; character: number } }
-  | { readonly method: 'symbols' };
+  | { readonly method: 'hover' | 'definition' | 'completion' | 'signature' | 'prepareRename'; readonly position: Pos }
+  | { readonly method: 'symbols' }
+  | { readonly method: 'references'; readonly position: Pos; readonly includeDeclaration: boolean }
+  | { readonly method: 'rename'; readonly position: Pos; readonly newName: string }
+  | { readonly method: 'inlay' | 'actions'; readonly range: Rng };
 
 export interface QueryRequest {
   readonly type: 'query';
@@ -54,7 +67,9 @@ export interface QueryRequest {
 export interface QueryReply {
   readonly type: 'answer';
   readonly id: number;
-  readonly result: Hover | Definition | DocumentSymbol[] | null;
+  readonly result: unknown;
+  /** The request is refused with this message (a rename of a std name, an invalid new name). */
+  readonly error?: string;
 }
 
 /** The FLOPs of the analysis of generation `gen` (from the server's background lowering). */
@@ -161,33 +176,72 @@ function importLeadingTo(a: Analysis, file: string): { start: number; end: numbe
   return undefined;
 }
 
-function answer(q: Query): QueryReply['result'] {
+function answer(q: Query): unknown {
   const a = current?.a;
   if (!a?.root) return null;
-  if (q.method === 'symbols') return documentSymbols(a.root, new LineIndex(a.root.parse.source.text));
-  const lines = a.lines(a.root.path);
+  const root = a.root;
+  if (q.method === 'symbols') return documentSymbols(root, new LineIndex(root.parse.source.text));
+  const lines = a.lines(root.path);
   if (!lines) return null;
-  const offset = lines.offset(q.position);
-  if (q.method === 'hover') {
-    const h = hoverAt(a, a.root, offset, current?.flops);
-    if (!h) return null;
-    return { contents: { kind: MarkupKind.Markdown, value: h.markdown }, range: lines.range(h.span) };
+  const r = resolver(a);
+  if ('range' in q) {
+    const [start, end] = [lines.offset(q.range.start), lines.offset(q.range.end)];
+    if (q.method === 'inlay') return inlayHints(a, root, lines, start, end);
+    return codeActions(a, root, lines, uris.toUri(root.abs), start, end, (d) => toLspDiagnostic(d, r));
   }
-  const t = definitionAt(a, a.root, offset);
+  const offset = lines.offset(q.position);
+  switch (q.method) {
+    case 'hover': {
+      const h = hoverAt(a, root, offset, current?.flops);
+      if (!h) return null;
+      return { contents: { kind: MarkupKind.Markdown, value: h.markdown }, range: lines.range(h.span) };
+    }
+    case 'completion':
+      return completionAt(a, root, offset, lines);
+    case 'signature':
+      return signatureAt(a, root, offset);
+    case 'references': {
+      const t = targetAt(a, root, offset);
+      return t ? referencesTo(a, t, q.includeDeclaration).flatMap((s) => location(r, s) ?? []) : null;
+    }
+    case 'prepareRename':
+    case 'rename': {
+      const t = targetAt(a, root, offset);
+      if (!t) return null;
+      const why = renameRefusal(a, t) ?? ('newName' in q ? badNewName(q.newName) : undefined);
+      if (why) throw new Refusal(`cannot rename: ${why}`);
+      if (!('newName' in q)) return { range: lines.range(t.at), placeholder: t.name };
+      const changes: Record<string, TextEdit[]> = {};
+      for (const s of referencesTo(a, t)) {
+        const loc = location(r, s);
+        if (loc) (changes[loc.uri] ??= []).push({ range: loc.range, newText: q.newName });
+      }
+      return { changes };
+    }
+    default:
+      break;
+  }
+  const t = definitionAt(a, root, offset);
   if (!t) return null;
   if ('file' in t) {
     const zero = { line: 0, character: 0 };
     return { uri: uris.toUri(t.file), range: { start: zero, end: zero } };
   }
-  return location(resolver(a), t.span) ?? null;
+  return location(r, t.span) ?? null;
 }
 
 port.on('message', (m: ToWorker) => {
   let reply: FromWorker | undefined;
   try {
     if (m.type === 'check') reply = check(m);
-    else if (m.type === 'query') reply = { type: 'answer', id: m.id, result: answer(m.query) };
-    else if (current?.gen === m.gen) current.flops = m.models;
+    else if (m.type === 'query') {
+      try {
+        reply = { type: 'answer', id: m.id, result: answer(m.query) };
+      } catch (e) {
+        if (!(e instanceof Refusal)) throw e;
+        reply = { type: 'answer', id: m.id, result: null, error: e.message };
+      }
+    } else if (current?.gen === m.gen) current.flops = m.models;
   } catch (e) {
     const message = e instanceof Error ? (e.stack ?? e.message) : String(e);
     if (m.type === 'check') {

@@ -13,6 +13,7 @@ import {
 } from 'vscode-languageserver';
 import type { Diagnostic } from '../frontend/diagnostics.js';
 import type { Span } from '../frontend/source.js';
+import { docLink } from './doc-links.js';
 
 /** Where documents live: the absolute path a URI names, and back. */
 export class Uris {
@@ -118,10 +119,12 @@ export function toLspDiagnostic(d: Diagnostic, r: SpanResolver, at?: { range: Ra
   }
   if (d.help && here) related.push({ location: here, message: `help: ${d.help}` });
   if (at && here) related.unshift({ location: here, message: d.message });
+  const href = docLink(d.code);
   return {
     range: at?.range ?? lines?.range(d.span) ?? { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
     severity: d.severity === 'error' ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning,
     code: d.code,
+    ...(href ? { codeDescription: { href } } : {}),
     source: 'fmc',
     message: (at?.prefix ?? '') + d.message,
     ...(related.length ? { relatedInformation: related } : {}),

@@ -96,6 +96,17 @@ export function hoverAt(
   return { markdown: parts.join('\n\n'), span: entry.node.span };
 }
 
+/** The first line of a hover on a declaration: `(let) h: f32[B, d]`, a signature (for completion details). */
+export function describeDef(a: Analysis, def: Def): string {
+  const text = (s: Span) => a.program.source(s.file)?.text.slice(s.start, s.end) ?? '';
+  return header(def, declValue(a, def), text);
+}
+
+/** The value a binding holds, as a hover leads with it (generic, or the only instantiation). */
+export function bindingValue(a: Analysis, def: Def): V | undefined {
+  return primary(declValue(a, def));
+}
+
 function hasValue(e: ValueEntry): boolean {
   return e.generic !== undefined || e.instances.length > 0;
 }
@@ -173,11 +184,11 @@ function header(def: Def, s: Shown, text: (s: Span) => string): string {
   }
 }
 
-function signatureText(b: A.BlockDecl, text: (s: Span) => string): string {
+export function signatureText(b: A.BlockDecl, text: (s: Span) => string): string {
   return `${b.isModel ? 'model' : 'block'} ${b.name.name}(${b.hparams.map((h) => text(h.span)).join(', ')})`;
 }
 
-function fnSignature(f: A.FnDecl, text: (s: Span) => string): string {
+export function fnSignature(f: A.FnDecl, text: (s: Span) => string): string {
   const params = f.params.map((p) => text(p.span)).join(', ');
   const results = f.results?.map((r) => text(r.span));
   const res = results ? ` -> ${f.tupleResult ? `(${results.join(', ')})` : results.join('')}` : '';

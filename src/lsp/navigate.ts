@@ -21,16 +21,21 @@ export function definitionAt(a: Analysis, m: Module, offset: number): Target | u
   // `child.member`: the member of the child's block, found through the checker's value of `child`.
   for (const e of index.members) {
     if (e.name.span.start > offset || offset > e.name.span.end) continue;
-    const entry = a.valueOf(e.target.span);
-    const v = entry?.generic ?? entry?.instances[0]?.v;
-    if (v?.kind !== 'child') return undefined;
-    const block = v.child.inst.decl;
-    const mem = block.members.find((x) => x.kind !== 'Require' && x.kind !== 'Train' && x.name.name === e.name.name);
-    if (mem && mem.kind !== 'Require' && mem.kind !== 'Train') return { span: mem.name.span };
-    const h = block.hparams.find((x) => x.name.name === e.name.name);
-    return h ? { span: h.name.span } : undefined;
+    const span = memberTarget(a, e);
+    return span ? { span } : undefined;
   }
   return undefined;
+}
+
+/** The declaration of the member `b` of a `a.b` (a member or hyperparameter of `a`'s block). */
+export function memberTarget(a: Analysis, e: A.Expr & { kind: 'Member' }): Span | undefined {
+  const entry = a.valueOf(e.target.span);
+  const v = entry?.generic ?? entry?.instances[0]?.v;
+  if (v?.kind !== 'child') return undefined;
+  const block = v.child.inst.decl;
+  const mem = block.members.find((x) => x.kind !== 'Require' && x.kind !== 'Train' && x.name.name === e.name.name);
+  if (mem && mem.kind !== 'Require' && mem.kind !== 'Train') return mem.name.span;
+  return block.hparams.find((x) => x.name.name === e.name.name)?.name.span;
 }
 
 /** The outline: declarations, with block members (and function locals) nested. */

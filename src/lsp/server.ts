@@ -1,6 +1,7 @@
 // The .fm language server (`fmc lsp`): JSON-RPC over stdio with vscode-languageserver.
-// Diagnostics on open and change, hover, go to definition, document symbols and
-// formatting, all from the compiler's own parser, checker and formatter.
+// Diagnostics on open and change, hover, go to definition, document symbols, formatting,
+// completion, signature help, inlay hints, references, rename and quick fixes, all from the
+// compiler's own parser, checker and formatter.
 //
 // Each open document is checked as a root file with the other open documents read from
 // memory (so an unsaved edit to an imported file is seen), on a worker thread of its own
@@ -20,18 +21,28 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
+  type CodeAction,
+  CodeActionKind,
+  type CompletionList,
   createConnection,
   type Connection,
   type Definition,
   type Diagnostic as LspDiagnostic,
   DiagnosticSeverity,
   type DocumentSymbol,
+  ErrorCodes,
   type Hover,
   type InitializeResult,
+  type InlayHint,
+  type Location,
   ProposedFeatures,
+  type Range,
+  ResponseError,
+  type SignatureHelp,
   type TextEdit,
   TextDocuments,
   TextDocumentSyncKind,
+  type WorkspaceEdit,
 } from 'vscode-languageserver/node.js';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { CheckReply, FromWorker, Query, ToWorker } from './check-worker.js';
@@ -59,7 +70,8 @@ const WORKER_HEAP_MB = 2048;
 interface Pending {
   readonly id: number;
   readonly query: Query;
-  readonly resolve: (result: unknown) => void;
+  /** With the result, or with the message of a refusal. */
+  readonly resolve: (result: unknown, error?: string) => void;
 }
 
 /** One open document: its text's generation, its checker thread and the requests waiting on it. */
@@ -239,7 +251,7 @@ export function startServer(input: Readable = process.stdin, output: Writable = 
     if (m.type === 'answer') {
       const p = doc.posted.get(m.id);
       doc.posted.delete(m.id);
-      p?.resolve(m.result);
+      p?.resolve(m.result, m.error);
     } else if (m.type === 'checked') {
       if (doc.checking) clearTimeout(doc.checking.limit);
       doc.checking = undefined;
@@ -290,12 +302,14 @@ export function startServer(input: Readable = process.stdin, output: Writable = 
     }, LOWER_DELAY_MS);
   };
 
-  /** Answers `query` from the analysis of the document's current text. */
+  /** Answers `query` from the analysis of the document's current text (a refusal rejects). */
   const ask = <T>(uri: string, query: Query): Promise<T | null> => {
     const doc = docs.get(uri);
     if (!doc) return Promise.resolve(null);
-    return new Promise<T | null>((resolve) => {
-      doc.waiting.push({ id: nextId++, query, resolve: (r) => resolve(r as T | null) });
+    return new Promise<T | null>((resolve, reject) => {
+      const done = (r: unknown, error?: string) =>
+        error === undefined ? resolve(r as T | null) : reject(new ResponseError(ErrorCodes.InvalidRequest, error));
+      doc.waiting.push({ id: nextId++, query, resolve: done });
       pump(doc);
     });
   };
@@ -361,6 +375,12 @@ export function startServer(input: Readable = process.stdin, output: Writable = 
         definitionProvider: true,
         documentSymbolProvider: true,
         documentFormattingProvider: true,
+        completionProvider: { triggerCharacters: ['.', '[', '(', ','] },
+        signatureHelpProvider: { triggerCharacters: ['(', ','], retriggerCharacters: [','] },
+        inlayHintProvider: true,
+        referencesProvider: true,
+        renameProvider: { prepareProvider: true },
+        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
       },
       serverInfo: { name: 'fmc', version: '0.1.0' },
     };
@@ -413,6 +433,27 @@ export function startServer(input: Readable = process.stdin, output: Writable = 
   connection.onHover((p) => ask<Hover>(p.textDocument.uri, { method: 'hover', position: p.position }));
   connection.onDefinition((p) => ask<Definition>(p.textDocument.uri, { method: 'definition', position: p.position }));
   connection.onDocumentSymbol((p) => ask<DocumentSymbol[]>(p.textDocument.uri, { method: 'symbols' }));
+  connection.onCompletion((p) =>
+    ask<CompletionList>(p.textDocument.uri, { method: 'completion', position: p.position }),
+  );
+  connection.onSignatureHelp((p) =>
+    ask<SignatureHelp>(p.textDocument.uri, { method: 'signature', position: p.position }),
+  );
+  connection.languages.inlayHint.on((p) => ask<InlayHint[]>(p.textDocument.uri, { method: 'inlay', range: p.range }));
+  connection.onReferences((p) =>
+    ask<Location[]>(p.textDocument.uri, {
+      method: 'references',
+      position: p.position,
+      includeDeclaration: p.context.includeDeclaration,
+    }),
+  );
+  connection.onPrepareRename((p) =>
+    ask<{ range: Range; placeholder: string }>(p.textDocument.uri, { method: 'prepareRename', position: p.position }),
+  );
+  connection.onRenameRequest((p) =>
+    ask<WorkspaceEdit>(p.textDocument.uri, { method: 'rename', position: p.position, newName: p.newName }),
+  );
+  connection.onCodeAction((p) => ask<CodeAction[]>(p.textDocument.uri, { method: 'actions', range: p.range }));
 
   connection.onDocumentFormatting(async (p): Promise<TextEdit[] | null> => {
     const doc = documents.get(p.textDocument.uri);

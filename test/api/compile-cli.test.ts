@@ -22,13 +22,13 @@ interface ManifestJson {
 }
 
 describe('fmc compile', () => {
-  it('writes a module folder: sources, plan.json with memory, weights, index.js and index.d.ts', () => {
+  it('writes a module folder: sources, plan.json with memory, weights, index.mjs and index.d.mts', () => {
     const r = fmc('compile', 'models/mlp.fm', '--target', 'c', '-o', at('a'));
     expect(r.code, r.err).toBe(0);
     expect(r.err).toMatch(/^fmc: wrote .*a \(MLP: 2 functions, \d+ kernels, \d+ launches, [\d.]+ KiB of C, 6 params/);
     expect(r.err).toMatch(/forward: \d+ kernels, \d+ launches; arena .* at B=2 \(lower bound/);
     const files = [...readFolder(at('a')).keys()].sort();
-    expect(files).toEqual(['forward.c', 'index.d.ts', 'index.js', 'loss.c', 'plan.json', 'weights.safetensors']);
+    expect(files).toEqual(['forward.c', 'index.d.mts', 'index.mjs', 'loss.c', 'plan.json', 'weights.safetensors']);
     const m = JSON.parse(fs.readFileSync(at('a', 'plan.json'), 'utf8')) as ManifestJson;
     expect([m.format, m.fmc, m.model]).toEqual(['fmc-module-1', '0.1.0', 'MLP']);
     expect(Object.keys(m.functions)).toEqual(['forward', 'loss']);
@@ -69,8 +69,8 @@ describe('fmc compile', () => {
     expect(m.memory.loss!.dims).toEqual({ B: 8 });
     // The earlier module's forward.c is gone with it; nothing else is left over.
     expect([...readFolder(at('a')).keys()].sort()).toEqual([
-      'index.d.ts',
-      'index.js',
+      'index.d.mts',
+      'index.mjs',
       'loss.c',
       'plan.json',
       'weights.safetensors',

@@ -36,6 +36,18 @@ beforeAll(() => {
 });
 
 describe('load', () => {
+  it('says what it compiles, per function with counts, on a cache miss only', () => {
+    const cacheDir = tempDir('load-progress');
+    const seen: string[] = [];
+    load(MODULE, { cacheDir, onProgress: (m) => seen.push(m) });
+    expect(seen.length).toBeGreaterThan(0);
+    for (const m of seen) expect(m).toMatch(/^[a-z_]+ \(\d\/\d\): compiling 1 C file \(\d+ KB\) with /);
+    expect(seen[0]).toMatch(/^\w+ \(1\//);
+    const again: string[] = [];
+    load(MODULE, { cacheDir, onProgress: (m) => again.push(m) });
+    expect(again).toEqual([]);
+  });
+
   it('runs every function as compile() does, and as the reference interpreter does', () => {
     const model = load(MODULE, opts);
     expect(model.name).toBe('MLP');
@@ -62,7 +74,7 @@ describe('load', () => {
     }
   });
 
-  it('takes a file: URL, as index.js passes it', () => {
+  it('takes a file: URL, as index.mjs passes it', () => {
     const model = load(new URL(`file://${MODULE}/`), opts);
     const out = model.run({ images: new Tensor('f32', new Float32Array(784), [1, 784]) });
     expect(out.logits!.dims).toEqual([1, 10]);

@@ -1,4 +1,4 @@
-// Function names are user text: index.js and index.d.ts export a function only under a plain,
+// Function names are user text: index.mjs and index.d.mts export a function only under a plain,
 // non-reserved name (never `then`, which would make the module a thenable), interface names
 // are sanitized and unique, file names are safe on every file system, and any other text
 // appears only inside string literals. Checked on a compiled model with awkward names
@@ -48,7 +48,7 @@ describe('names in generated modules', () => {
     fs.symlinkSync(ROOT, path.join(DIR, 'node_modules', 'fmc'), 'dir');
     const script = `
       import { Tensor } from 'fmc';
-      const ns = await import(${JSON.stringify(path.join(out, 'index.js'))});
+      const ns = await import(${JSON.stringify(path.join(out, 'index.mjs'))});
       const x = new Tensor('f32', new Float32Array(8), [2, 4]);
       const a = ns.forward({ x }).y, b = ns.default.run('then', { x }).y, c = ns.default.run('__proto__', { x }).y;
       console.log(JSON.stringify({ exports: Object.keys(ns).sort(), same: [...a.data].join() === [...b.data].join() && [...b.data].join() === [...c.data].join() }));`;
@@ -73,7 +73,7 @@ describe('names in generated modules', () => {
       'train_step.c',
     ]);
     // The declarations, checked in full (as a .ts file: skipLibCheck would skip a .d.ts).
-    fs.copyFileSync(path.join(out, 'index.d.ts'), path.join(DIR, 'check.ts'));
+    fs.copyFileSync(path.join(out, 'index.d.mts'), path.join(DIR, 'check.ts'));
     const config = {
       compilerOptions: { module: 'NodeNext', strict: true, noEmit: true, types: [], skipLibCheck: true },
       files: ['check.ts'],

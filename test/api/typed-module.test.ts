@@ -1,5 +1,5 @@
 // examples/typed-module end to end: `fmc compile` writes the mlp module into the example, tsc
-// type-checks main.ts against its index.d.ts, rejects wrongly shaped or typed calls with
+// type-checks main.ts against its index.d.mts, rejects wrongly shaped or typed calls with
 // errors that name the types, and the built example runs under node with the numbers load()
 // gives in-process. A module compiled with --train exports a typed trainer() whose batches
 // are the loss's inputs.
@@ -44,19 +44,19 @@ describe('examples/typed-module', () => {
     expect(ok.code).toBe(0);
 
     // The wrong programs sit in the (git-ignored) module folder, checked by a config of their own.
-    const temp = ['tsconfig.wrong.json', 'index-check.ts', ...Object.keys(WRONG)].map((f) => path.join(MODULE, f));
+    const temp = ['tsconfig.wrong.json', 'index-check.mts', ...Object.keys(WRONG)].map((f) => path.join(MODULE, f));
     try {
       for (const [file, [body]] of Object.entries(WRONG))
         fs.writeFileSync(
           path.join(MODULE, file),
-          `import { Tensor } from 'fmc';\nimport { forward } from './index.js';\n${body}\n`,
+          `import { Tensor } from 'fmc';\nimport { forward } from './index.mjs';\n${body}\n`,
         );
-      // index.d.ts as a .ts file, so that skipLibCheck does not skip checking the declarations themselves.
-      fs.copyFileSync(path.join(MODULE, 'index.d.ts'), path.join(MODULE, 'index-check.ts'));
+      // index.d.mts as a .ts file, so that skipLibCheck does not skip checking the declarations themselves.
+      fs.copyFileSync(path.join(MODULE, 'index.d.mts'), path.join(MODULE, 'index-check.mts'));
       const config = {
         extends: '../tsconfig.json',
         compilerOptions: { noEmit: true },
-        files: ['index-check.ts', ...Object.keys(WRONG)],
+        files: ['index-check.mts', ...Object.keys(WRONG)],
       };
       fs.writeFileSync(temp[0]!, JSON.stringify(config));
       const bad = tsc('-p', temp[0]!);
@@ -69,7 +69,7 @@ describe('examples/typed-module', () => {
         ).toBe(true);
         expect(bad.out).toContain(message);
       }
-      expect(errors.filter((l) => l.includes('index-check.ts'))).toEqual([]);
+      expect(errors.filter((l) => l.includes('index-check.mts'))).toEqual([]);
     } finally {
       for (const f of temp) fs.rmSync(f, { force: true });
     }
@@ -97,7 +97,7 @@ const TRAINER: Record<string, [string, string]> = {
   'ok.ts': [
     [
       "import { type StepResult, type TrainCounters, Tensor } from 'fmc';",
-      "import model, { forward, trainer } from './index.js';",
+      "import model, { forward, trainer } from './index.mjs';",
       "const images = new Tensor('f32', new Float32Array(2 * 784), [2, 784]);",
       "const batch = { images, labels: new Tensor('i32', new Int32Array(2), [2]) };",
       'const t = trainer({ seed: 1 });',
@@ -130,7 +130,7 @@ const TRAINER: Record<string, [string, string]> = {
     "Type 'number' is not assignable to type 'string'",
   ],
   'no-step-export.ts': [
-    "import { loss_step } from './index.js';\nvoid loss_step;",
+    "import { loss_step } from './index.mjs';\nvoid loss_step;",
     "has no exported member 'loss_step'",
   ],
 };
@@ -144,10 +144,10 @@ describe('the typed trainer of a module compiled with --train', () => {
       expect(c.code, c.err).toBe(0);
       const files = Object.keys(TRAINER);
       for (const [file, [body]] of Object.entries(TRAINER)) {
-        const head = file === 'ok.ts' ? '' : "import { Tensor } from 'fmc';\nimport { trainer } from './index.js';\n";
+        const head = file === 'ok.ts' ? '' : "import { Tensor } from 'fmc';\nimport { trainer } from './index.mjs';\n";
         fs.writeFileSync(path.join(dir, 'mlp', file), `${head}${body}\n`);
       }
-      fs.copyFileSync(path.join(dir, 'mlp', 'index.d.ts'), path.join(dir, 'mlp', 'index-check.ts'));
+      fs.copyFileSync(path.join(dir, 'mlp', 'index.d.mts'), path.join(dir, 'mlp', 'index-check.mts'));
       const config = {
         compilerOptions: {
           target: 'ES2022',
@@ -160,7 +160,7 @@ describe('the typed trainer of a module compiled with --train', () => {
           skipLibCheck: true,
           noEmit: true,
         },
-        files: ['mlp/index-check.ts', ...files.map((f) => `mlp/${f}`)],
+        files: ['mlp/index-check.mts', ...files.map((f) => `mlp/${f}`)],
       };
       fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify(config));
       const r = tsc('-p', path.join(dir, 'tsconfig.json'));
@@ -173,7 +173,7 @@ describe('the typed trainer of a module compiled with --train', () => {
           expect(r.out).toContain(message);
         }
       }
-      expect(of('index-check.ts')).toEqual([]);
+      expect(of('index-check.mts')).toEqual([]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

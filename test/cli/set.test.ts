@@ -84,7 +84,7 @@ describe('fmc --set', () => {
     const w = readSafetensorsFile(at('m', 'weights.safetensors')).tensors;
     expect(w.get('fc1.w')!.shape).toEqual([32, 784]);
     expect(w.get('fc3.b')!.shape).toEqual([4]);
-    expect(fs.readFileSync(at('m', 'index.d.ts'), 'utf8')).toMatch(/logits.*4/);
+    expect(fs.readFileSync(at('m', 'index.d.mts'), 'utf8')).toMatch(/logits.*4/);
     // Without --set, no "set" key.
     expect(fmc('compile', 'models/mlp.fm', '--fn', 'forward', '-o', at('d')).code).toBe(0);
     expect(Object.keys(JSON.parse(fs.readFileSync(at('d', 'plan.json'), 'utf8')) as object)).not.toContain('set');

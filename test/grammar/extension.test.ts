@@ -68,6 +68,61 @@ class DocumentSymbol {
     readonly selectionRange: Range,
   ) {}
 }
+class CompletionItem {
+  detail: string | undefined;
+  sortText: string | undefined;
+  filterText: string | undefined;
+  insertText: string | undefined;
+  range: Range | undefined;
+  additionalTextEdits: { range: Range; newText: string }[] | undefined;
+  constructor(
+    readonly label: string | { label: string; description?: string },
+    readonly kind: number | undefined,
+  ) {}
+}
+class CompletionList {
+  constructor(
+    readonly items: CompletionItem[],
+    readonly isIncomplete: boolean,
+  ) {}
+}
+class SignatureHelp {
+  signatures: SignatureInformation[] = [];
+  activeSignature = 0;
+  activeParameter = 0;
+}
+class SignatureInformation {
+  parameters: ParameterInformation[] = [];
+  constructor(
+    readonly label: string,
+    readonly documentation?: string,
+  ) {}
+}
+class ParameterInformation {
+  constructor(readonly label: string | [number, number]) {}
+}
+class InlayHint {
+  constructor(
+    readonly position: Position,
+    readonly label: string,
+    readonly kind?: number,
+  ) {}
+}
+class WorkspaceEdit {
+  readonly edits: { uri: string; range: Range; newText: string }[] = [];
+  replace(uri: Uri, range: Range, newText: string): void {
+    this.edits.push({ uri: uri.toString(), range, newText });
+  }
+}
+class CodeAction {
+  edit: WorkspaceEdit | undefined;
+  isPreferred: boolean | undefined;
+  diagnostics: unknown[] | undefined;
+  constructor(
+    readonly title: string,
+    readonly kind: string,
+  ) {}
+}
 class Uri {
   constructor(private readonly s: string) {}
   static parse(s: string): Uri {
@@ -130,6 +185,15 @@ const vscode = {
   Hover,
   DocumentSymbol,
   Uri,
+  CompletionItem,
+  CompletionList,
+  SignatureHelp,
+  SignatureInformation,
+  ParameterInformation,
+  InlayHint,
+  WorkspaceEdit,
+  CodeAction,
+  CodeActionKind: { QuickFix: 'quickfix' },
   TextEdit: { replace: (range: Range, newText: string) => ({ range, newText }) },
   workspace: {
     get workspaceFolders() {
@@ -157,6 +221,12 @@ const vscode = {
     registerDefinitionProvider: register('definition'),
     registerDocumentSymbolProvider: register('symbols'),
     registerDocumentFormattingEditProvider: register('formatting'),
+    registerCompletionItemProvider: register('completion'),
+    registerSignatureHelpProvider: register('signature'),
+    registerInlayHintsProvider: register('inlay'),
+    registerReferenceProvider: register('references'),
+    registerRenameProvider: register('rename'),
+    registerCodeActionsProvider: register('actions'),
   },
   window: {
     createOutputChannel: () => ({ append() {}, appendLine() {}, dispose() {} }),
@@ -225,9 +295,14 @@ describe('the VS Code extension client (grammar/extension.js)', () => {
   it('starts the server and shows its diagnostics for open documents', async () => {
     const ds = await diagnosticsOf(doc.uri.toString(), (x) => x.length > 0);
     expect(errors).toEqual([]);
-    expect(ds.map((d) => [d.code, d.source, d.severity, d.range.start.line, d.range.start.character])).toEqual([
+    const code = (d: Diagnostic) => d.code as { value: string; target: Uri };
+    expect(ds.map((d) => [code(d).value, d.source, d.severity, d.range.start.line, d.range.start.character])).toEqual([
       ['FM0422', 'fmc', 0, 6, 16], // the `y` of `up(y)`
     ]);
+    // The code links to its section of docs/diagnostics.md.
+    expect(code(ds[0]!).target.toString()).toBe(
+      `${pathToFileURL(path.join(ROOT, 'docs', 'diagnostics.md')).href}#dtypes-and-shapes`,
+    );
     expect(ds[0]!.relatedInformation?.[0]?.location.uri.toString()).toBe(doc.uri.toString());
   });
 
@@ -262,5 +337,79 @@ describe('the VS Code extension client (grammar/extension.js)', () => {
     )) as { range: Range; newText: string }[];
     expect(edits).toHaveLength(1);
     expect(edits[0]!.newText).toContain('    return y[:, :d]\n');
+  });
+
+  it('provides completion, signature help, inlay hints, references, rename and quick fixes', async () => {
+    // `text` is the fixed version: `let y = up(x)` on line 5, `return   y[:, :d]` on line 6.
+    const list = (await providers.completion!.provideCompletionItems!(
+      doc,
+      new Position(6, 13),
+      token,
+    )) as CompletionList;
+    const y = list.items.find((i) => i.label === 'y')!;
+    expect([y.kind, y.detail, y.insertText]).toEqual([5, '(let) y: f32[B, 2*d]', 'y']); // Variable is 5 in VS Code
+    const std = list.items.find((i) => typeof i.label === 'object' && i.label.label === 'LayerNorm')!;
+    expect(std.label).toEqual({ label: 'LayerNorm', description: 'std/nn' });
+    expect(std.additionalTextEdits?.map((e) => e.newText)).toEqual([', LayerNorm']);
+
+    const help = (await providers.signature!.provideSignatureHelp!(doc, new Position(3, 14), token)) as SignatureHelp;
+    expect(help.signatures[0]!.label).toBe('block Linear(in_dim: int, out_dim: int, bias: bool = true)');
+    expect(help.activeParameter).toBe(0);
+
+    const hints = (await providers.inlay!.provideInlayHints!(
+      doc,
+      new Range(new Position(0, 0), new Position(9, 0)),
+      token,
+    )) as InlayHint[];
+    expect(hints.map((h) => [h.position.line, h.position.character, h.label])).toEqual([[5, 9, ': f32[B, 2*d]']]);
+
+    const refs = (await providers.references!.provideReferences!(
+      doc,
+      new Position(5, 8),
+      { includeDeclaration: true },
+      token,
+    )) as Location[];
+    expect(refs.map((l) => [l.range.start.line, l.range.start.character])).toEqual([
+      [5, 8],
+      [6, 13],
+    ]);
+    const prepared = (await providers.rename!.prepareRename!(doc, new Position(6, 13), token)) as {
+      placeholder: string;
+    };
+    expect(prepared.placeholder).toBe('y');
+    const edit = (await providers.rename!.provideRenameEdits!(
+      doc,
+      new Position(6, 13),
+      'hidden',
+      token,
+    )) as WorkspaceEdit;
+    expect(edit.edits.map((e) => [e.range.start.line, e.range.start.character, e.newText])).toEqual([
+      [5, 8, 'hidden'],
+      [6, 13, 'hidden'],
+    ]);
+    await expect(providers.rename!.provideRenameEdits!(doc, new Position(6, 13), 'let', token)).rejects.toThrow(
+      /`let` is a keyword/,
+    );
+  });
+
+  it('offers the quick fix of a did-you-mean', async () => {
+    text = BROKEN.replace('return   up(y)', 'return   up(yy)');
+    doc.version = 3;
+    changed.fire({
+      document: doc,
+      contentChanges: [{ range: new Range(new Position(0, 0), new Position(9, 0)), text }],
+    });
+    const ds = await diagnosticsOf(doc.uri.toString(), (x) =>
+      x.some((d) => (d.code as { value: string }).value === 'FM0200'),
+    );
+    const actions = (await providers.actions!.provideCodeActions!(
+      doc,
+      ds[0]!.range,
+      { diagnostics: ds },
+      token,
+    )) as CodeAction[];
+    expect(actions.map((a) => [a.title, a.kind, a.edit?.edits.map((e) => e.newText), a.diagnostics?.length])).toEqual([
+      ['Change `yy` to `y`', 'quickfix', ['y'], 1],
+    ]);
   });
 });

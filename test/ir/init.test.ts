@@ -58,7 +58,7 @@ describe('philox', () => {
       expect([...uniformStream(3, 'k', 5, 0, start)]).toEqual([...u.slice(start, start + 5)]);
   });
   it('draws big normal params in pieces with the numbers of one whole stream', () => {
-    const n = (1 << 21) + 3; // two pieces of uniform pairs and an odd tail
+    const n = (1 << 21) + 3; // many pieces of uniform pairs and an odd tail
     const z = normalStream(9, 'big', n);
     const u = uniformStream(9, 'big', n + 1);
     for (const i of [0, 1, 2 * (1 << 20) - 1, 2 * (1 << 20), 2 * (1 << 20) + 1, n - 2, n - 1]) {

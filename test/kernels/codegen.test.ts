@@ -148,7 +148,8 @@ describe('rendered C', () => {
 
   it('keeps generated identifiers only: every identifier in a kernel is C, a prelude function or generated', () => {
     const src = stripComments(renderC(lowerGraph(namedGraph(hostile)).kernels, 'fmc'));
-    const bodies = src.match(/^static void k\d+_[a-z_]+\(void[\s\S]*?^\}/gm) ?? [];
+    // Kernels and their outlined parallel loops (kN_name_pJ).
+    const bodies = src.match(/^static void k\d+_[a-z0-9_]+\((const )?void[\s\S]*?^\}/gm) ?? [];
     expect(bodies.length).toBeGreaterThan(3);
     const idents = new Set(
       bodies
@@ -157,12 +158,12 @@ describe('rendered C', () => {
         .match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? [],
     );
     const C_WORDS = new Set(
-      'static void const int int64_t int32_t int8_t uint8_t uint16_t float restrict for if else __attribute__ aligned fmaf __builtin_nanf __builtin_inff _Thread_local a d'.split(
+      'static void const int int64_t int32_t int8_t uint8_t uint16_t float restrict for if else __attribute__ aligned fmaf __builtin_nanf __builtin_inff _Thread_local a d struct'.split(
         ' ',
       ),
     );
     // Prelude calls, kernel names, buffer params, generated locals (prefix and counter), hex-float literals.
-    const generated = /^(fmc_[a-z0-9_]+|k\d+_[a-z_]+|b\d+|[a-z][a-z0-9]*_?\d+|x[0-9a-f.]+p|[0-9]+(LL)?|f)$/;
+    const generated = /^(fmc_[a-z0-9_]+|k\d+_[a-z_]+(_p\d+)?|b\d+|[a-z][a-z0-9]*_?\d+|x[0-9a-f.]+p|[0-9]+(LL)?|f)$/;
     expect([...idents].filter((w) => !C_WORDS.has(w) && !generated.test(w))).toEqual([]);
   });
 });

@@ -29,8 +29,14 @@ export class LspClient {
   private waiters: { method: string; pred: (p: unknown) => boolean; resolve: (m: Message) => void }[] = [];
   stderr = '';
 
-  constructor(args: string[] = ['lsp', '--stdio'], env: NodeJS.ProcessEnv = process.env) {
-    this.proc = spawn(process.execPath, [path.join(ROOT, 'bin', 'fmc.js'), ...args], { cwd: ROOT, env });
+  /** `script`: the server's entry (bin/fmc.js of this checkout unless given). */
+  constructor(
+    args: string[] = ['lsp', '--stdio'],
+    env: NodeJS.ProcessEnv = process.env,
+    script = path.join(ROOT, 'bin', 'fmc.js'),
+    cwd = ROOT,
+  ) {
+    this.proc = spawn(process.execPath, [script, ...args], { cwd, env });
     this.proc.stdout.on('data', (d: Buffer) => this.onData(d));
     this.proc.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
   }

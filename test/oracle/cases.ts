@@ -1,5 +1,5 @@
-// The models the torch oracle checks: every seed model at small hyperparameters, plus two
-// models that are not in the repository (an MLP-Mixer and a conv + attention regressor, as
+// The models the torch oracle checks: every seed model at small hyperparameters, plus three
+// models that are not in the repository (an MLP-Mixer, a conv + attention regressor and a cross-attention tagger, as
 // .fm source with their torch mirrors in Python), each at two bindings of its symbolic dims.
 
 import type { Lowered } from '../../src/frontend/lower.js';
@@ -155,15 +155,51 @@ model ConvAttnRegressor(d = 8, heads = 4, kv_heads = 2, layers = 2, features = 5
 }
 `;
 
-/** Torch mirrors of the two models above (loaded by torch_oracle.py with --extra). */
+/**
+ * A tagger with cross-attention into a memory (std's CrossAttention, key padding), sinusoidal
+ * positions and an L2-normalized memory; the loss is nll_loss of log_softmax, a KL term
+ * towards a teacher's softmax (kl_div), and the log-probability at each argmax picked with
+ * take_along_last (argmin of the negated log-probabilities must agree).
+ */
+export const CROSS_TAGGER_FM = `
+import { CrossAttention, sinusoidal_positions } from "std/attention"
+import { kl_div, nll_loss } from "std/loss"
+import { argmax, argmin, log_softmax, normalize, softmax, take_along_last } from "std/math"
+import { Embedding, LayerNorm, Linear } from "std/nn"
+
+model CrossTagger(vocab = 12, d = 8, heads = 2, mem_dim = 6, classes = 5) {
+  embed = Embedding(vocab, d)
+  cross = CrossAttention(d, heads, kv_dim = mem_dim)
+  norm = LayerNorm(d)
+  head = Linear(d, classes)
+  teacher = Linear(mem_dim, classes)
+
+  fn forward(tokens: i32[B, T], memory: f32[B, S, mem_dim], valid: bool[B, S]) -> (logits: f32[B, T, classes]) {
+    let x = embed(tokens) + sinusoidal_positions(T, d)
+    return head(norm(x + cross.forward_padded(x, normalize(memory), valid)))
+  }
+
+  fn loss(tokens: i32[B, T], memory: f32[B, S, mem_dim], valid: bool[B, S], labels: i32[B, T]) -> f32[] {
+    let logp = log_softmax(forward(tokens, memory, valid), -1) // [B, T, classes]
+    let p = softmax(teacher(sum(memory, 1)), -1) // [B, classes]
+    let distill = kl_div(logp, expand(reshape(p, [B, 1, classes]), [B, T, classes]))
+    let best = argmax(logp) // [B, T]
+    let same = sum(cast(best == argmin(-logp), f32)) / (B * T) // 1
+    let picked = take_along_last(logp, reshape(best, [B, T, 1])) // the max log-probability
+    return nll_loss(logp, labels) + 0.5 * distill - 0.1 * sum(picked) / (B * T) * same
+  }
+}
+`;
+
+/** Torch mirrors of the models above (loaded by torch_oracle.py with --extra). */
 export const EXTRA_PY = `
 import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch_models import (
-    BatchNorm, Conv1d, FeedForward, GLU, LayerNorm, Linear, MultiHeadAttention, Patchify, RMSNorm,
-    cross_entropy, f32c, gelu, to_f32,
+    BatchNorm, Conv1d, Embedding, FeedForward, GLU, LayerNorm, Linear, MultiHeadAttention, Patchify,
+    RMSNorm, cross_entropy, f32c, gelu, masked_softmax, to_f32,
 )
 
 
@@ -245,7 +281,62 @@ class ConvAttnRegressor(nn.Module):
         return fit + f32c(0.1) * spread + f32c(0.01) * tail
 
 
-MODELS = {"mixer": Mixer, "conv_attn": ConvAttnRegressor}
+class CrossAttention(nn.Module):
+    def __init__(self, d, heads, kv_dim=None, bias=True):
+        super().__init__()
+        kv_dim = d if kv_dim is None else kv_dim
+        self.heads, self.d_head = heads, d // heads
+        self.q = Linear(d, d, bias)
+        self.k = Linear(kv_dim, d, bias)
+        self.v = Linear(kv_dim, d, bias)
+        self.o = Linear(d, d, bias)
+
+    def forward(self, x, memory, valid):
+        b, t, _ = x.shape
+        s = memory.shape[1]
+        q = self.q(x).view(b, t, self.heads, self.d_head).transpose(1, 2)
+        k = self.k(memory).view(b, s, self.heads, self.d_head).transpose(1, 2)
+        v = self.v(memory).view(b, s, self.heads, self.d_head).transpose(1, 2)
+        scores = torch.matmul(q, k.transpose(-1, -2)) * f32c(1.0 / math.sqrt(self.d_head))
+        p = masked_softmax(scores, valid[:, None, None, :])
+        return self.o(torch.matmul(p, v).transpose(1, 2).reshape(b, t, self.heads * self.d_head))
+
+
+def sinusoidal_positions(n, d, base=10000.0):
+    pos = torch.arange(n, dtype=torch.float64)[:, None].expand(n, d)
+    col = torch.arange(d)[None, :].expand(n, d)
+    angle = pos * torch.exp((col - col % 2).to(torch.float64) * f32c(-math.log(base) / d))
+    return torch.where(col % 2 == 0, torch.sin(angle), torch.cos(angle))
+
+
+class CrossTagger(nn.Module):
+    def __init__(self, vocab=12, d=8, heads=2, mem_dim=6, classes=5):
+        super().__init__()
+        self.d = d
+        self.embed = Embedding(vocab, d)
+        self.cross = CrossAttention(d, heads, kv_dim=mem_dim)
+        self.norm = LayerNorm(d)
+        self.head = Linear(d, classes)
+        self.teacher = Linear(mem_dim, classes)
+
+    def loss(self, tokens, memory, valid, labels):
+        b, t = tokens.shape
+        x = self.embed(tokens) + sinusoidal_positions(t, self.d)
+        h = self.norm(x + self.cross(x, F.normalize(memory, dim=-1, eps=f32c(1e-12)), valid))
+        logp = F.log_softmax(self.head(h), dim=-1)
+        # std/loss.fm casts both losses' inputs to f32 (rounding them): to_f32 here too
+        p = to_f32(F.softmax(self.teacher(memory.sum(1)), dim=-1)[:, None, :].expand(logp.shape))
+        terms = torch.where(p > 0, p * (torch.log(torch.where(p > 0, p, 1.0)) - to_f32(logp)), 0.0)
+        distill = terms.sum() / (b * t)
+        flat, tgt = to_f32(logp).reshape(-1, logp.shape[-1]), labels.reshape(-1).long()
+        counted = tgt != -100
+        nll = -flat.gather(-1, tgt.clamp(min=0)[:, None])[:, 0]
+        nll = torch.where(counted, nll, 0.0).sum() / counted.sum().clamp(min=1)
+        picked = logp.gather(-1, logp.argmax(-1, keepdim=True))
+        return nll + f32c(0.5) * distill - f32c(0.1) * picked.sum() / (b * t)
+
+
+MODELS = {"mixer": Mixer, "conv_attn": ConvAttnRegressor, "cross_tagger": CrossTagger}
 `;
 
 // ---------------------------------------------------------------------------------------------
@@ -303,6 +394,22 @@ export const CASES: readonly OracleCase[] = [
     bindings: [
       { B: 2, T: 3 },
       { B: 1, T: 5 },
+    ],
+    extraPython: EXTRA_PY,
+  },
+  {
+    name: 'cross_tagger (inline)',
+    torch: 'cross_tagger',
+    config: {},
+    lower: () => lowerSource('cross_tagger', CROSS_TAGGER_FM),
+    inputs: {
+      tokens: { kind: 'index', high: 12 },
+      valid: { kind: 'valid' },
+      labels: { kind: 'labels', high: 5, ignored: 0.2 },
+    },
+    bindings: [
+      { B: 2, T: 3, S: 4 },
+      { B: 1, T: 5, S: 2 },
     ],
     extraPython: EXTRA_PY,
   },

@@ -1,4 +1,4 @@
-// fmc against PyTorch on whole models: each seed model (small hyperparameters) and two models
+// fmc against PyTorch on whole models: each seed model (small hyperparameters) and three models
 // that are not in the repository, lowered at their `loss` function and evaluated by fmc's
 // reference interpreter, against the same model written with torch ops (torch_models.py) in
 // float64 on the same weights and inputs, at two bindings of the symbolic dims.

@@ -2,6 +2,7 @@
 // also carries the graph IR node that computes it. The checker stays the one place that
 // knows the language's rules; these helpers only attach nodes to the values it types.
 
+import type { DimRequire } from '../../ir/module.js';
 import { type Dim, dimConstValue, dimEquals, dimSymbols, dimToString } from '../../ir/dims.js';
 import type { Dtype } from '../../ir/dtype.js';
 import { GraphBuilder, type Node, type NodeOf } from '../../ir/graph.js';
@@ -39,6 +40,8 @@ export class Lowering {
   readonly builder = new GraphBuilder();
   /** Buffer updates by path (`set`), in order. */
   readonly updates = new Map<string, Node>();
+  /** Run-time checks of `require`s over dims the inputs bind (requires.ts). */
+  readonly requires: DimRequire[] = [];
   /** How many `random` nodes each call-site key has had: each evaluation draws afresh. */
   readonly randomKeys = new Map<string, number>();
   /** The dim symbols the model's inputs bind; a node using any other cannot run. */

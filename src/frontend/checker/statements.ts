@@ -9,6 +9,7 @@ import { newUnifier } from './calls.js';
 import type { Checker, Ctx } from './context.js';
 import { joinPath } from './lower-params.js';
 import { bindLet, evalExpr } from './expr.js';
+import { symbolicRequire } from './requires.js';
 import { instantiatePattern, type ParamPattern, typePattern } from './functions.js';
 
 export function checkStatements(ctx: Ctx, d: A.FnDecl): V | undefined {
@@ -79,11 +80,12 @@ export function checkRequire(ctx: Ctx, s: A.RequireStmt): boolean {
     ctx.checker.error('FM0417', s.cond.span, [describe(v), '`require`']);
     return true;
   }
+  const text = s.message ?? ctx.checker.text(s.cond.span);
   if (v.value === false) {
-    ctx.checker.error('FM0308', s.cond.span, [s.message ?? ctx.checker.text(s.cond.span)]);
+    ctx.checker.error('FM0308', s.cond.span, [text]);
     return false;
   }
-  return true;
+  return v.value === undefined ? symbolicRequire(ctx, s, text) : true;
 }
 
 function checkSet(ctx: Ctx, s: A.SetStmt): void {

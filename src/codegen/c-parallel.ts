@@ -1,0 +1,214 @@
+// Parallel loops of the C dialect: each kernel-IR `parallel` loop becomes an outlined function
+// over a range of its iterations, `kN_pJ(ctx, lo, hi)`, that the kernel hands to the
+// runtime's thread pool (runtime-native/src/pool.cpp, through `fmc_parallel`). The pool
+// finishes a loop when its chunks are done, not when every thread has reached a barrier, so
+// a thread that the OS has descheduled does not stall each kernel the way OpenMP's
+// fork/join does (docs/runtime.md has the measurements). The body sees the kernel's
+// buffers and dims only; a loop that reads another local of the kernel (none today) keeps
+// an OpenMP pragma. Loops nested in an outlined body run serially on their thread.
+
+import type { KExpr, KParam, KStmt, Kernel } from '../ir/kernel.js';
+import { checkIdent } from './render.js';
+
+type For = Extract<KStmt, { k: 'for' }>;
+
+/** Below this much work (elements or multiply-adds) a parallel loop runs on one thread. */
+export const PARALLEL_MIN_WORK = 1 << 15;
+
+/** Declarations the generated file needs before its kernels. */
+export const PARALLEL_PRELUDE = `
+typedef void (*fmc_body)(const void *, int64_t, int64_t);
+typedef void (*fmc_parallel_fn)(fmc_body, const void *, int64_t);
+struct fmc_ctx { void *const *a; const int64_t *d; };
+static void fmc_serial(fmc_body f, const void *c, int64_t n) { f(c, 0, n); }
+static fmc_parallel_fn fmc_parallel = fmc_serial;
+`;
+
+/** The exported setter the runtime calls with its pool after dlopen. */
+export const PARALLEL_SETTER = 'void fmc_set_parallel(fmc_parallel_fn f) { fmc_parallel = f ? f : fmc_serial; }';
+
+function exprNames(e: KExpr, out: Set<string>): void {
+  switch (e.k) {
+    case 'var':
+      out.add(e.name);
+      return;
+    case 'aload':
+      out.add(e.name);
+      return exprNames(e.index, out);
+    case 'const':
+    case 'dim':
+      return;
+    case 'load':
+      return exprNames(e.index, out);
+    case 'un':
+    case 'cast':
+      return exprNames(e.a, out);
+    case 'uniform':
+      return (exprNames(e.index, out), exprNames(e.step, out));
+    case 'select':
+      return (exprNames(e.c, out), exprNames(e.a, out), exprNames(e.b, out));
+    case 'fma':
+      return (exprNames(e.a, out), exprNames(e.b, out), exprNames(e.c, out));
+    default:
+      return (exprNames(e.a, out), exprNames(e.b, out));
+  }
+}
+
+/** Names the statements use and names they declare (generated names are unique per kernel). */
+function names(ss: readonly KStmt[], used: Set<string>, declared: Set<string>): void {
+  for (const s of ss) {
+    const x = (e: KExpr): void => exprNames(e, used);
+    switch (s.k) {
+      case 'for':
+        (declared.add(s.v), x(s.lo), x(s.hi), s.work && x(s.work), names(s.body, used, declared));
+        break;
+      case 'store':
+        (x(s.index), x(s.value));
+        break;
+      case 'let':
+      case 'array':
+        declared.add(s.name);
+        if (s.k === 'let') x(s.value);
+        break;
+      case 'set':
+      case 'astore':
+        used.add(s.name);
+        if (s.k === 'astore') x(s.index);
+        x(s.value);
+        break;
+      case 'if':
+        (x(s.cond), names(s.then, used, declared), names(s.else ?? [], used, declared));
+        break;
+      case 'mma':
+        [s.acc, s.a, s.b].forEach((n) => used.add(n));
+        (x(s.aOffset), x(s.bOffset), x(s.kc));
+        break;
+      case 'barrier':
+      case 'comment':
+        break;
+    }
+  }
+}
+
+/** The collapsed nest (outermost first), or undefined when it cannot be outlined. */
+export function outlinable(s: For): For[] | undefined {
+  if ((s.reduce ?? []).length > 0) return undefined;
+  const nest = [s];
+  while (nest.length < (s.collapse ?? 1)) {
+    const inner = nest[nest.length - 1]!.body;
+    if (inner.length !== 1 || inner[0]!.k !== 'for') return undefined;
+    nest.push(inner[0]);
+  }
+  const used = new Set<string>();
+  const declared = new Set<string>();
+  names([s], used, declared);
+  // Bounds of the collapsed loops must not depend on each other (a rectangular nest).
+  for (const l of nest) [l.lo, l.hi].forEach((e) => exprNames(e, used));
+  const bounds = new Set<string>();
+  for (const l of nest) [l.lo, l.hi].forEach((e) => exprNames(e, bounds));
+  if (nest.some((l) => bounds.has(l.v))) return undefined;
+  return [...used].every((n) => declared.has(n)) ? nest : undefined;
+}
+
+type Render = (ss: readonly KStmt[], indent: string) => string[];
+type Expr = (e: KExpr) => string;
+
+/** Trip count of one loop, clamped at 0. */
+const trips = (l: For, x: Expr): string =>
+  l.step === 1
+    ? `fmc_max_ix(0, ${x(l.hi)} - ${x(l.lo)})`
+    : `fmc_max_ix(0, (${x(l.hi)} - ${x(l.lo)} + ${l.step - 1}) / ${l.step})`;
+
+/**
+ * Outlines parallel loops for one file: `loop` returns the call that replaces a loop and
+ * records the outlined function, `parts` a kernel's outlined functions (they go before it).
+ */
+export class Outliner {
+  private kernel: Kernel | undefined;
+  private count = 0;
+  private depth = 0;
+  private readonly outlined = new Map<string, string[]>();
+
+  constructor(private readonly unpack: (params: readonly KParam[]) => string[]) {}
+
+  open(k: Kernel): void {
+    this.kernel = k;
+    this.count = 0;
+  }
+
+  /** Inside an outlined body: nested parallel loops render as serial ones. */
+  get nested(): boolean {
+    return this.depth > 0;
+  }
+
+  /** The functions outlined from kernel `name`. */
+  parts(name: string): readonly string[] {
+    return this.outlined.get(name) ?? [];
+  }
+
+  loop(s: For, indent: string, render: Render, x: Expr): string[] | undefined {
+    const nest = outlinable(s);
+    if (!nest || !this.kernel) return undefined;
+    const name = checkIdent(`${this.kernel.name}_p${this.count++}`);
+    const signature = `static void ${name}(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi)`;
+    this.depth++;
+    try {
+      const text = this.outline(signature, nest, render, x);
+      this.outlined.set(this.kernel.name, [...this.parts(this.kernel.name), text]);
+    } finally {
+      this.depth--;
+    }
+    const n = nest.map((l) => trips(l, x)).join(' * ');
+    const run = s.work
+      ? `if (${x(s.work)} >= ${PARALLEL_MIN_WORK}) fmc_parallel(${name}, &fmc_c, fmc_n); else ${name}(&fmc_c, 0, fmc_n);`
+      : `fmc_parallel(${name}, &fmc_c, fmc_n);`;
+    return [
+      `${indent}{`,
+      `${indent}  const struct fmc_ctx fmc_c = {a, d};`,
+      `${indent}  const int64_t fmc_n = ${n};`,
+      `${indent}  ${run}`,
+      `${indent}}`,
+    ];
+  }
+
+  /** The function running iterations [t0, t1) of the flattened nest. */
+  private outline(signature: string, nest: For[], render: Render, x: Expr): string {
+    const loops = nest.map((l) => l.v).join(', ');
+    const lines = [
+      `/* ${this.kernel!.name}, parallel loop over ${loops}: iterations [fmc_lo, fmc_hi) */`,
+      `${signature} {`,
+      '  void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;',
+      '  const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;',
+      ...this.unpack(this.kernel!.params),
+      '  (void)a;',
+      '  (void)d;',
+    ];
+    const inner = nest[nest.length - 1]!.body;
+    if (nest.length === 1) {
+      const l = nest[0]!;
+      const v = checkIdent(l.v);
+      if (l.step === 1) {
+        const from = (t: string): string => (l.lo.k === 'const' && l.lo.v === 0 ? t : `${x(l.lo)} + ${t}`);
+        lines.push(`  for (int64_t ${v} = ${from('fmc_lo')}; ${v} < ${from('fmc_hi')}; ${v}++) {`);
+      } else {
+        lines.push('  for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {');
+        lines.push(`    int64_t ${v} = ${x(l.lo)} + fmc_t * ${l.step};`);
+      }
+    } else {
+      // Row-major over the nest: the last loop varies fastest.
+      nest.forEach((l, i) => i > 0 && lines.push(`  const int64_t fmc_n${i} = ${trips(l, x)};`));
+      lines.push('  for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {');
+      nest.forEach((l, i) => {
+        const below = nest
+          .slice(i + 1)
+          .map((_, j) => `fmc_n${i + 1 + j}`)
+          .join(' * ');
+        const q = below ? `(fmc_t / (${below}))` : 'fmc_t';
+        const idx = i > 0 ? `(${q} % fmc_n${i})` : q;
+        lines.push(`    int64_t ${checkIdent(l.v)} = ${x(l.lo)} + ${idx} * ${l.step};`);
+      });
+    }
+    lines.push(...render(inner, '    '), '  }', '}');
+    return lines.join('\n');
+  }
+}
