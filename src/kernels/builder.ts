@@ -27,9 +27,9 @@ export class PlanTables {
     return { k: 'dim', slot };
   }
 
-  buffer(dtype: Dtype, size: Dim, kind: BufferKind): number {
+  buffer(dtype: Dtype, size: Dim, kind: BufferKind, from?: number): number {
     const id = this.buffers.length;
-    this.buffers.push({ id, dtype, size, kind });
+    this.buffers.push({ id, dtype, size, kind, ...(from !== undefined ? { from } : {}) });
     return id;
   }
 }
