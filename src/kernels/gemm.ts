@@ -17,7 +17,7 @@
 // (im2col) or elementwise-computed operands need no copy kernel; f16/bf16 convert there.
 // Accumulation is f32.
 
-import { type Dim, dimConst, dimMul } from '../ir/dims.js';
+import { type Dim, dimConst, dimMul, dimToString } from '../ir/dims.js';
 import type { Node, NodeOf } from '../ir/graph.js';
 import { parseEinsum } from '../ir/infer.js';
 import { type KExpr, type KStmt, add, cmp, f32, int, ivar, ix, loop, mul, select } from '../ir/kernel.js';
@@ -292,14 +292,33 @@ export class GemmBuilder {
   }
 }
 
+/**
+ * The shape of a GEMM kernel, the tuning cache's key: M, N, K and batch sizes (dims as
+ * text), each operand's layout (k innermost or not) and whether B is a weight.
+ */
+export function gemmShapeKey(f: Fuser, n: NodeOf<'einsum'>): string {
+  const g = gemmGroups(n)!;
+  const sizes = letterSizes(n);
+  const size = (ls: readonly string[]): string =>
+    dimToString(ls.reduce((a, c) => dimMul(a, sizes.get(c)!), dimConst(1)));
+  const spec = parseEinsum(n.args.spec, 2);
+  const kLast = (i: 0 | 1): boolean => f.buffers.has(n.inputs[i]!) && g.k.includes(spec.ins[i]!.slice(-1));
+  const weight = n.inputs[1]!.op === 'param' ? ' weight' : '';
+  return `gemm M=${size(g.m)} N=${size(g.n)} K=${size(g.k)} batch=${size(g.batch)} a=${kLast(0) ? 'mk' : 'km'} b=${kLast(1) ? 'nk' : 'kn'}${weight}`;
+}
+
 export function gemmKernel(
   kb: KernelBuilder,
   f: Fuser,
   n: NodeOf<'einsum'>,
   out: number,
-  s: GemmSchedule,
+  base: GemmSchedule,
   epilogue: readonly Node[] = [],
 ): KStmt[] {
+  const shape = gemmShapeKey(f, n);
+  const tuned = base.tuned?.(shape);
+  const s = tuned ?? base;
+  kb.schedule = { ...s, shape, ...(tuned ? { tuned: 'yes' } : {}) };
   const G = new GemmBuilder(kb, f, n, out, s, epilogue);
   // One product shares its packed B blocks across the threads; a batch of them splits by entry.
   const packed = (): KStmt[] =>

@@ -17,6 +17,8 @@ export interface GemmSchedule {
   readonly SMALL_M: number;
   /** M splits into at least this many blocks (of at least MR rows), for the threads. */
   readonly MSPLIT: number;
+  /** A tuned schedule for a GEMM kernel shape (gemmShapeKey), when one is known (`fmc tune`). */
+  readonly tuned?: (shape: string) => GemmSchedule | undefined;
 }
 
 const BLOCKS = { KC: 256, NC: 512, SMALL_M: 4, MSPLIT: 4 };

@@ -17,6 +17,7 @@ import { type LowerOptions, lowerGraph } from '../kernels/lower.js';
 import type { Plan } from '../kernels/plan.js';
 import { type CCompileOptions, compileC, fmcVersion, verifyArtifact } from './cache.js';
 import { Executable } from './executable.js';
+import { tunedHostSchedule } from './tune-cache.js';
 import { native } from './native.js';
 import { PlanFormatError, planToJson } from './plan-json.js';
 import { storeInto, storedTensor } from './safetensors-codec.js';
@@ -64,7 +65,8 @@ export function piped(l: Lowered, opts: GenerateOptions = {}): Lowered {
 
 /** The plan and C source of one function that went through `piped`; the same graph gives the same bytes. */
 export function generate(m: Lowered, lower: LowerOptions = {}): CompiledFunction {
-  const lowered = lowerGraph(m.graph, lower);
+  // GEMMs take their schedule from the tuning cache (`fmc tune`) when it has one for their shape.
+  const lowered = lowerGraph(m.graph, { gemm: tunedHostSchedule(), ...lower });
   // `require`s over run-time dims are checked with the plan's own checks, when dims are bound.
   const plan = { ...lowered, checks: [...(m.requires ?? []), ...lowered.checks], writesParams: writesParams(lowered) };
   const planJson = `${JSON.stringify(planToJson(plan))}\n`;
