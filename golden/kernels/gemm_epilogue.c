@@ -7,7 +7,7 @@ FMC_FN int64_t fmc_max_ix(int64_t a, int64_t b) { return a > b ? a : b; }
 #endif
 typedef void (*fmc_body)(const void *, int64_t, int64_t);
 typedef void (*fmc_parallel_fn)(fmc_body, const void *, int64_t);
-struct fmc_ctx { void *const *a; const int64_t *d; };
+struct fmc_ctx { void *const *a; const int64_t *d; const int64_t *v; };
 static void fmc_serial(fmc_body f, const void *c, int64_t n) { f(c, 0, n); }
 static fmc_parallel_fn fmc_parallel = fmc_serial;
 #if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__)
@@ -44,6 +44,7 @@ static void k0_gemm_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   const float *restrict b2 = (const float *)a[2];
   const float *restrict b3 = (const float *)a[3];
   const float *restrict b4 = (const float *)a[4];
+  float *restrict b5 = (float *)a[5];
   (void)a;
   (void)d;
   for (int64_t it_0 = fmc_lo; it_0 < fmc_hi; it_0++) {
@@ -81,7 +82,7 @@ static void k0_gemm_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   }
 }
 
-/* k0_gemm, parallel loop over it_21: iterations [fmc_lo, fmc_hi) */
+/* k0_gemm, parallel loop over p_53: iterations [fmc_lo, fmc_hi) */
 static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
   const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
@@ -90,59 +91,72 @@ static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   const float *restrict b2 = (const float *)a[2];
   const float *restrict b3 = (const float *)a[3];
   const float *restrict b4 = (const float *)a[4];
+  float *restrict b5 = (float *)a[5];
   (void)a;
   (void)d;
-  for (int64_t it_21 = fmc_lo; it_21 < fmc_hi; it_21++) {
+  for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {
+    int64_t p_53 = 0 + fmc_t * 16;
+    for (int64_t r_55 = 0; r_55 < 16; r_55++) {
+      for (int64_t k_54 = 0; k_54 < 64; k_54++) {
+        b5[((16 + ((p_53 * 64) + (k_54 * 16))) + r_55)] = (((p_53 + r_55) < 48) ? b2[(((p_53 + r_55) * 64) + k_54)] : 0x0p+0f);
+      }
+    }
+  }
+}
+
+/* k0_gemm, parallel loop over mi_29: iterations [fmc_lo, fmc_hi) */
+static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
+  void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
+  const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
+  float *restrict b0 = (float *)a[0];
+  const float *restrict b1 = (const float *)a[1];
+  const float *restrict b2 = (const float *)a[2];
+  const float *restrict b3 = (const float *)a[3];
+  const float *restrict b4 = (const float *)a[4];
+  float *restrict b5 = (float *)a[5];
+  const int64_t kc_26 = ((const struct fmc_ctx *)fmc_c)->v[0];
+  const int64_t mb_28 = ((const struct fmc_ctx *)fmc_c)->v[1];
+  const int64_t n0_23 = ((const struct fmc_ctx *)fmc_c)->v[2];
+  const int64_t nl_24 = ((const struct fmc_ctx *)fmc_c)->v[3];
+  const int64_t pc_25 = ((const struct fmc_ctx *)fmc_c)->v[4];
+  (void)a;
+  (void)d;
+  for (int64_t mi_29 = fmc_lo; mi_29 < fmc_hi; mi_29++) {
     static _Thread_local float ap_30[24576] __attribute__((aligned(64)));
-    static _Thread_local float bp_31[131072] __attribute__((aligned(64)));
-    int64_t mb_23 = fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)));
-    int64_t b_22 = (it_21 / ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)))));
-    int64_t m0_24 = ((it_21 % ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))))) * mb_23);
-    int64_t n0_25 = 0;
-    int64_t ml_26 = fmc_min_ix(mb_23, (d[0] - m0_24));
-    int64_t nl_27 = fmc_min_ix(512, (48 - n0_25));
-    for (int64_t pc_28 = 0; pc_28 < 64; pc_28 += 256) {
-      int64_t kc_29 = fmc_min_ix(256, (64 - pc_28));
-      for (int64_t p_51 = 0; p_51 < nl_27; p_51 += 16) {
-        for (int64_t r_53 = 0; r_53 < 16; r_53++) {
-          for (int64_t k_52 = 0; k_52 < kc_29; k_52++) {
-            bp_31[(((p_51 * 256) + (k_52 * 16)) + r_53)] = (((p_51 + r_53) < nl_27) ? b2[(((n0_25 + (p_51 + r_53)) * 64) + (pc_28 + k_52))] : 0x0p+0f);
-          }
+    int64_t m0_21 = (mi_29 * mb_28);
+    int64_t ml_22 = fmc_min_ix(mb_28, (d[0] - m0_21));
+    for (int64_t p_31 = 0; p_31 < ml_22; p_31 += 6) {
+      for (int64_t r_33 = 0; r_33 < 6; r_33++) {
+        for (int64_t k_32 = 0; k_32 < kc_26; k_32++) {
+          ap_30[(((p_31 * 256) + (k_32 * 6)) + r_33)] = (((p_31 + r_33) < ml_22) ? b1[(((m0_21 + (p_31 + r_33)) * 64) + (pc_25 + k_32))] : 0x0p+0f);
         }
       }
-      for (int64_t p_54 = 0; p_54 < ml_26; p_54 += 6) {
-        for (int64_t r_56 = 0; r_56 < 6; r_56++) {
-          for (int64_t k_55 = 0; k_55 < kc_29; k_55++) {
-            ap_30[(((p_54 * 256) + (k_55 * 6)) + r_56)] = (((p_54 + r_56) < ml_26) ? b1[(((m0_24 + (p_54 + r_56)) * 64) + (pc_28 + k_55))] : 0x0p+0f);
-          }
+    }
+    for (int64_t jr_34 = 0; jr_34 < nl_24; jr_34 += 16) {
+      for (int64_t ir_35 = 0; ir_35 < ml_22; ir_35 += 6) {
+        float acc_36[96] __attribute__((aligned(64)));
+        #pragma omp simd
+        for (int64_t i_37 = 0; i_37 < 96; i_37++) {
+          acc_36[i_37] = 0x0p+0f;
         }
-      }
-      for (int64_t jr_32 = 0; jr_32 < nl_27; jr_32 += 16) {
-        for (int64_t ir_33 = 0; ir_33 < ml_26; ir_33 += 6) {
-          float acc_34[96] __attribute__((aligned(64)));
-          #pragma omp simd
-          for (int64_t i_35 = 0; i_35 < 96; i_35++) {
-            acc_34[i_35] = 0x0p+0f;
-          }
-          fmc_mma_6x16(kc_29, ap_30 + (ir_33 * 256), bp_31 + (jr_32 * 256), acc_34);
-          int64_t ie_37 = fmc_min_ix(6, (ml_26 - ir_33));
-          int64_t je_38 = fmc_min_ix(16, (nl_27 - jr_32));
-          for (int64_t i_35 = 0; i_35 < ie_37; i_35++) {
-            for (int64_t j_36 = 0; j_36 < je_38; j_36++) {
-              float c_39 = fmc_add_f(((pc_28 == 0) ? 0x0p+0f : b0[(((m0_24 + (ir_33 + i_35)) * 48) + (n0_25 + (jr_32 + j_36)))]), acc_34[((i_35 * 16) + j_36)]);
-              float v_40 = fmc_add_f(c_39, b3[(n0_25 + (jr_32 + j_36))]);
-              float v_41 = fmc_mul_f(v_40, v_40);
-              float v_42 = fmc_mul_f(v_41, v_40);
-              float v_43 = fmc_mul_f(0x1.6e4e26p-5f, v_42);
-              float v_44 = fmc_add_f(v_40, v_43);
-              float v_45 = fmc_mul_f(0x1.988454p-1f, v_44);
-              float v_46 = fmc_mul_f(0x1.000000p-1f, v_40);
-              float v_47 = fmc_tanh_f(v_45);
-              float v_48 = fmc_add_f(0x1.000000p+0f, v_47);
-              float v_49 = fmc_mul_f(v_46, v_48);
-              float v_50 = fmc_add_f(v_49, b4[(((m0_24 + (ir_33 + i_35)) * 48) + (n0_25 + (jr_32 + j_36)))]);
-              b0[(((m0_24 + (ir_33 + i_35)) * 48) + (n0_25 + (jr_32 + j_36)))] = v_50;
-            }
+        fmc_mma_6x16(kc_26, ap_30 + (ir_35 * 256), b5 + (16 + (((n0_23 + jr_34) * 64) + (pc_25 * 16))), acc_36);
+        int64_t ie_39 = fmc_min_ix(6, (ml_22 - ir_35));
+        int64_t je_40 = fmc_min_ix(16, (nl_24 - jr_34));
+        for (int64_t i_37 = 0; i_37 < ie_39; i_37++) {
+          for (int64_t j_38 = 0; j_38 < je_40; j_38++) {
+            float c_41 = acc_36[((i_37 * 16) + j_38)];
+            float v_42 = fmc_add_f(c_41, b3[(n0_23 + (jr_34 + j_38))]);
+            float v_43 = fmc_mul_f(v_42, v_42);
+            float v_44 = fmc_mul_f(v_43, v_42);
+            float v_45 = fmc_mul_f(0x1.6e4e26p-5f, v_44);
+            float v_46 = fmc_add_f(v_42, v_45);
+            float v_47 = fmc_mul_f(0x1.988454p-1f, v_46);
+            float v_48 = fmc_mul_f(0x1.000000p-1f, v_42);
+            float v_49 = fmc_tanh_f(v_47);
+            float v_50 = fmc_add_f(0x1.000000p+0f, v_49);
+            float v_51 = fmc_mul_f(v_48, v_50);
+            float v_52 = fmc_add_f(v_51, b4[(((m0_21 + (ir_35 + i_37)) * 48) + (n0_23 + (jr_34 + j_38)))]);
+            b0[(((m0_21 + (ir_35 + i_37)) * 48) + (n0_23 + (jr_34 + j_38)))] = v_52;
           }
         }
       }
@@ -157,6 +171,7 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
   const float *restrict b2 = (const float *)a[2];
   const float *restrict b3 = (const float *)a[3];
   const float *restrict b4 = (const float *)a[4];
+  float *restrict b5 = (float *)a[5];
   (void)d;
   if ((d[0] < 4)) {
     {
@@ -165,10 +180,27 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
       if ((d[0] * 3072) >= 32768) fmc_parallel(k0_gemm_p0, &fmc_c, fmc_n); else k0_gemm_p0(&fmc_c, 0, fmc_n);
     }
   } else {
-    {
-      const struct fmc_ctx fmc_c = {a, d};
-      const int64_t fmc_n = fmc_max_ix(0, ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)))) - 0);
-      if ((d[0] * 3072) >= 32768) fmc_parallel(k0_gemm_p1, &fmc_c, fmc_n); else k0_gemm_p1(&fmc_c, 0, fmc_n);
+    if ((b5[0] == 0x0p+0f)) {
+      {
+        const struct fmc_ctx fmc_c = {a, d};
+        const int64_t fmc_n = fmc_max_ix(0, (48 - 0 + 15) / 16);
+        if (3072 >= 32768) fmc_parallel(k0_gemm_p1, &fmc_c, fmc_n); else k0_gemm_p1(&fmc_c, 0, fmc_n);
+      }
+      b5[0] = 0x1.000000p+0f;
+    }
+    int64_t mb_28 = fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)));
+    for (int64_t jc_27 = 0; jc_27 < 1; jc_27++) {
+      int64_t n0_23 = (jc_27 * 512);
+      int64_t nl_24 = fmc_min_ix(512, (48 - n0_23));
+      for (int64_t pc_25 = 0; pc_25 < 64; pc_25 += 256) {
+        int64_t kc_26 = fmc_min_ix(256, (64 - pc_25));
+        {
+          const int64_t fmc_v[] = {kc_26, mb_28, n0_23, nl_24, pc_25};
+          const struct fmc_ctx fmc_c = {a, d, fmc_v};
+          const int64_t fmc_n = fmc_max_ix(0, ((d[0] + (mb_28 - 1)) / mb_28) - 0);
+          if ((d[0] * (nl_24 * kc_26)) >= 32768) fmc_parallel(k0_gemm_p2, &fmc_c, fmc_n); else k0_gemm_p2(&fmc_c, 0, fmc_n);
+        }
+      }
     }
   }
 }

@@ -7,7 +7,7 @@ FMC_FN int64_t fmc_max_ix(int64_t a, int64_t b) { return a > b ? a : b; }
 #endif
 typedef void (*fmc_body)(const void *, int64_t, int64_t);
 typedef void (*fmc_parallel_fn)(fmc_body, const void *, int64_t);
-struct fmc_ctx { void *const *a; const int64_t *d; };
+struct fmc_ctx { void *const *a; const int64_t *d; const int64_t *v; };
 static void fmc_serial(fmc_body f, const void *c, int64_t n) { f(c, 0, n); }
 static fmc_parallel_fn fmc_parallel = fmc_serial;
 #if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__)
@@ -43,6 +43,7 @@ static void k0_gemm_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   const float *restrict b1 = (const float *)a[1];
   const float *restrict b2 = (const float *)a[2];
   const float *restrict b3 = (const float *)a[3];
+  float *restrict b4 = (float *)a[4];
   (void)a;
   (void)d;
   for (int64_t it_0 = fmc_lo; it_0 < fmc_hi; it_0++) {
@@ -70,7 +71,7 @@ static void k0_gemm_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   }
 }
 
-/* k0_gemm, parallel loop over it_11: iterations [fmc_lo, fmc_hi) */
+/* k0_gemm, parallel loop over p_33: iterations [fmc_lo, fmc_hi) */
 static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
   const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
@@ -78,49 +79,61 @@ static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   const float *restrict b1 = (const float *)a[1];
   const float *restrict b2 = (const float *)a[2];
   const float *restrict b3 = (const float *)a[3];
+  float *restrict b4 = (float *)a[4];
   (void)a;
   (void)d;
-  for (int64_t it_11 = fmc_lo; it_11 < fmc_hi; it_11++) {
+  for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {
+    int64_t p_33 = 0 + fmc_t * 16;
+    for (int64_t r_35 = 0; r_35 < 16; r_35++) {
+      for (int64_t k_34 = 0; k_34 < 64; k_34++) {
+        b4[((16 + ((p_33 * 64) + (k_34 * 16))) + r_35)] = (((p_33 + r_35) < 32) ? b2[(((p_33 + r_35) * 64) + k_34)] : 0x0p+0f);
+      }
+    }
+  }
+}
+
+/* k0_gemm, parallel loop over mi_19: iterations [fmc_lo, fmc_hi) */
+static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
+  void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
+  const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
+  float *restrict b0 = (float *)a[0];
+  const float *restrict b1 = (const float *)a[1];
+  const float *restrict b2 = (const float *)a[2];
+  const float *restrict b3 = (const float *)a[3];
+  float *restrict b4 = (float *)a[4];
+  const int64_t kc_16 = ((const struct fmc_ctx *)fmc_c)->v[0];
+  const int64_t mb_18 = ((const struct fmc_ctx *)fmc_c)->v[1];
+  const int64_t n0_13 = ((const struct fmc_ctx *)fmc_c)->v[2];
+  const int64_t nl_14 = ((const struct fmc_ctx *)fmc_c)->v[3];
+  const int64_t pc_15 = ((const struct fmc_ctx *)fmc_c)->v[4];
+  (void)a;
+  (void)d;
+  for (int64_t mi_19 = fmc_lo; mi_19 < fmc_hi; mi_19++) {
     static _Thread_local float ap_20[24576] __attribute__((aligned(64)));
-    static _Thread_local float bp_21[131072] __attribute__((aligned(64)));
-    int64_t mb_13 = fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)));
-    int64_t b_12 = (it_11 / ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)))));
-    int64_t m0_14 = ((it_11 % ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))))) * mb_13);
-    int64_t n0_15 = 0;
-    int64_t ml_16 = fmc_min_ix(mb_13, (d[0] - m0_14));
-    int64_t nl_17 = fmc_min_ix(512, (32 - n0_15));
-    for (int64_t pc_18 = 0; pc_18 < 64; pc_18 += 256) {
-      int64_t kc_19 = fmc_min_ix(256, (64 - pc_18));
-      for (int64_t p_31 = 0; p_31 < nl_17; p_31 += 16) {
-        for (int64_t r_33 = 0; r_33 < 16; r_33++) {
-          for (int64_t k_32 = 0; k_32 < kc_19; k_32++) {
-            bp_21[(((p_31 * 256) + (k_32 * 16)) + r_33)] = (((p_31 + r_33) < nl_17) ? b2[(((n0_15 + (p_31 + r_33)) * 64) + (pc_18 + k_32))] : 0x0p+0f);
-          }
+    int64_t m0_11 = (mi_19 * mb_18);
+    int64_t ml_12 = fmc_min_ix(mb_18, (d[0] - m0_11));
+    for (int64_t p_21 = 0; p_21 < ml_12; p_21 += 6) {
+      for (int64_t r_23 = 0; r_23 < 6; r_23++) {
+        for (int64_t k_22 = 0; k_22 < kc_16; k_22++) {
+          ap_20[(((p_21 * 256) + (k_22 * 6)) + r_23)] = (((p_21 + r_23) < ml_12) ? b1[(((m0_11 + (p_21 + r_23)) * 64) + (pc_15 + k_22))] : 0x0p+0f);
         }
       }
-      for (int64_t p_34 = 0; p_34 < ml_16; p_34 += 6) {
-        for (int64_t r_36 = 0; r_36 < 6; r_36++) {
-          for (int64_t k_35 = 0; k_35 < kc_19; k_35++) {
-            ap_20[(((p_34 * 256) + (k_35 * 6)) + r_36)] = (((p_34 + r_36) < ml_16) ? b1[(((m0_14 + (p_34 + r_36)) * 64) + (pc_18 + k_35))] : 0x0p+0f);
-          }
+    }
+    for (int64_t jr_24 = 0; jr_24 < nl_14; jr_24 += 16) {
+      for (int64_t ir_25 = 0; ir_25 < ml_12; ir_25 += 6) {
+        float acc_26[96] __attribute__((aligned(64)));
+        #pragma omp simd
+        for (int64_t i_27 = 0; i_27 < 96; i_27++) {
+          acc_26[i_27] = 0x0p+0f;
         }
-      }
-      for (int64_t jr_22 = 0; jr_22 < nl_17; jr_22 += 16) {
-        for (int64_t ir_23 = 0; ir_23 < ml_16; ir_23 += 6) {
-          float acc_24[96] __attribute__((aligned(64)));
-          #pragma omp simd
-          for (int64_t i_25 = 0; i_25 < 96; i_25++) {
-            acc_24[i_25] = 0x0p+0f;
-          }
-          fmc_mma_6x16(kc_19, ap_20 + (ir_23 * 256), bp_21 + (jr_22 * 256), acc_24);
-          int64_t ie_27 = fmc_min_ix(6, (ml_16 - ir_23));
-          int64_t je_28 = fmc_min_ix(16, (nl_17 - jr_22));
-          for (int64_t i_25 = 0; i_25 < ie_27; i_25++) {
-            for (int64_t j_26 = 0; j_26 < je_28; j_26++) {
-              float c_29 = fmc_add_f(((pc_18 == 0) ? 0x0p+0f : b0[(((m0_14 + (ir_23 + i_25)) * 32) + (n0_15 + (jr_22 + j_26)))]), acc_24[((i_25 * 16) + j_26)]);
-              float v_30 = fmc_add_f(c_29, b3[(n0_15 + (jr_22 + j_26))]);
-              b0[(((m0_14 + (ir_23 + i_25)) * 32) + (n0_15 + (jr_22 + j_26)))] = v_30;
-            }
+        fmc_mma_6x16(kc_16, ap_20 + (ir_25 * 256), b4 + (16 + (((n0_13 + jr_24) * 64) + (pc_15 * 16))), acc_26);
+        int64_t ie_29 = fmc_min_ix(6, (ml_12 - ir_25));
+        int64_t je_30 = fmc_min_ix(16, (nl_14 - jr_24));
+        for (int64_t i_27 = 0; i_27 < ie_29; i_27++) {
+          for (int64_t j_28 = 0; j_28 < je_30; j_28++) {
+            float c_31 = acc_26[((i_27 * 16) + j_28)];
+            float v_32 = fmc_add_f(c_31, b3[(n0_13 + (jr_24 + j_28))]);
+            b0[(((m0_11 + (ir_25 + i_27)) * 32) + (n0_13 + (jr_24 + j_28)))] = v_32;
           }
         }
       }
@@ -134,6 +147,7 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
   const float *restrict b1 = (const float *)a[1];
   const float *restrict b2 = (const float *)a[2];
   const float *restrict b3 = (const float *)a[3];
+  float *restrict b4 = (float *)a[4];
   (void)d;
   if ((d[0] < 4)) {
     {
@@ -142,10 +156,27 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
       if ((d[0] * 2048) >= 32768) fmc_parallel(k0_gemm_p0, &fmc_c, fmc_n); else k0_gemm_p0(&fmc_c, 0, fmc_n);
     }
   } else {
-    {
-      const struct fmc_ctx fmc_c = {a, d};
-      const int64_t fmc_n = fmc_max_ix(0, ((d[0] + (fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6))) - 1)) / fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)))) - 0);
-      if ((d[0] * 2048) >= 32768) fmc_parallel(k0_gemm_p1, &fmc_c, fmc_n); else k0_gemm_p1(&fmc_c, 0, fmc_n);
+    if ((b4[0] == 0x0p+0f)) {
+      {
+        const struct fmc_ctx fmc_c = {a, d};
+        const int64_t fmc_n = fmc_max_ix(0, (32 - 0 + 15) / 16);
+        if (2048 >= 32768) fmc_parallel(k0_gemm_p1, &fmc_c, fmc_n); else k0_gemm_p1(&fmc_c, 0, fmc_n);
+      }
+      b4[0] = 0x1.000000p+0f;
+    }
+    int64_t mb_18 = fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)));
+    for (int64_t jc_17 = 0; jc_17 < 1; jc_17++) {
+      int64_t n0_13 = (jc_17 * 512);
+      int64_t nl_14 = fmc_min_ix(512, (32 - n0_13));
+      for (int64_t pc_15 = 0; pc_15 < 64; pc_15 += 256) {
+        int64_t kc_16 = fmc_min_ix(256, (64 - pc_15));
+        {
+          const int64_t fmc_v[] = {kc_16, mb_18, n0_13, nl_14, pc_15};
+          const struct fmc_ctx fmc_c = {a, d, fmc_v};
+          const int64_t fmc_n = fmc_max_ix(0, ((d[0] + (mb_18 - 1)) / mb_18) - 0);
+          if ((d[0] * (nl_14 * kc_16)) >= 32768) fmc_parallel(k0_gemm_p2, &fmc_c, fmc_n); else k0_gemm_p2(&fmc_c, 0, fmc_n);
+        }
+      }
     }
   }
 }

@@ -7,7 +7,7 @@ FMC_FN int64_t fmc_max_ix(int64_t a, int64_t b) { return a > b ? a : b; }
 #endif
 typedef void (*fmc_body)(const void *, int64_t, int64_t);
 typedef void (*fmc_parallel_fn)(fmc_body, const void *, int64_t);
-struct fmc_ctx { void *const *a; const int64_t *d; };
+struct fmc_ctx { void *const *a; const int64_t *d; const int64_t *v; };
 static void fmc_serial(fmc_body f, const void *c, int64_t n) { f(c, 0, n); }
 static fmc_parallel_fn fmc_parallel = fmc_serial;
 #if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__)

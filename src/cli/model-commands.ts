@@ -153,6 +153,31 @@ Examples:
     });
   withModel(
     cmd
+      .command('tune')
+      .description('measure GEMM schedules for a model on this machine and keep the best in the tuning cache')
+      .argument('<file>', 'the .fm file holding the model')
+      .option('--runs <n>', 'timed runs per candidate (default 7)')
+      .option('--threads <n>', 'kernel threads (default 2)')
+      .option('--dry-run', 'measure and print, store nothing'),
+  )
+    .addHelpText(
+      'after',
+      `
+For every GEMM kernel of the function at --dims, times a few schedules (cache blocks KC,
+MC, NC halved and doubled, the M split, the other register tile) in alternating runs and
+stores the fastest per (CPU, kernel shape) in the tuning cache (<cache dir>/tune, private,
+entries checksummed; a damaged entry is ignored with a warning). Models compiled afterwards
+on this CPU use the stored schedules.
+
+Examples:
+  fmc tune models/bert.fm --dims B=1,T=128`,
+    )
+    .action(async (file: string, opts: Record<string, string | string[] | boolean | undefined>) => {
+      const { tuneCommand } = await import('./tune.js');
+      setCode(await guarded(io, async () => tuneCommand(io, file, opts)));
+    });
+  withModel(
+    cmd
       .command('inspect')
       .description('show a model per block: output shapes, params, FLOPs and activation bytes')
       .argument('<file>', 'the .fm file holding the model')

@@ -4,8 +4,10 @@
 // finishes a loop when its chunks are done, not when every thread has reached a barrier, so
 // a thread that the OS has descheduled does not stall each kernel the way OpenMP's
 // fork/join does (docs/runtime.md has the measurements). The body sees the kernel's
-// buffers and dims only; a loop that reads another local of the kernel (none today) keeps
-// an OpenMP pragma. Loops nested in an outlined body run serially on their thread.
+// buffers and dims, and the i64 locals of the kernel it reads (loop variables and i64
+// `let`s of enclosing loops, as a GEMM's K block inside a serial loop), passed by value in
+// the context; a loop that reads another kind of local keeps an OpenMP pragma. Loops
+// nested in an outlined body run serially on their thread.
 
 import type { KExpr, KParam, KStmt, Kernel } from '../ir/kernel.js';
 import { checkIdent } from './render.js';
@@ -19,7 +21,7 @@ export const PARALLEL_MIN_WORK = 1 << 15;
 export const PARALLEL_PRELUDE = `
 typedef void (*fmc_body)(const void *, int64_t, int64_t);
 typedef void (*fmc_parallel_fn)(fmc_body, const void *, int64_t);
-struct fmc_ctx { void *const *a; const int64_t *d; };
+struct fmc_ctx { void *const *a; const int64_t *d; const int64_t *v; };
 static void fmc_serial(fmc_body f, const void *c, int64_t n) { f(c, 0, n); }
 static fmc_parallel_fn fmc_parallel = fmc_serial;
 `;
@@ -80,7 +82,7 @@ function names(ss: readonly KStmt[], used: Set<string>, declared: Set<string>): 
         (x(s.cond), names(s.then, used, declared), names(s.else ?? [], used, declared));
         break;
       case 'mma':
-        [s.acc, s.a, s.b].forEach((n) => used.add(n));
+        [s.acc, s.a, s.b].forEach((n) => typeof n === 'string' && used.add(n));
         (x(s.aOffset), x(s.bOffset), x(s.kc));
         break;
       case 'barrier':
@@ -90,8 +92,14 @@ function names(ss: readonly KStmt[], used: Set<string>, declared: Set<string>): 
   }
 }
 
-/** The collapsed nest (outermost first), or undefined when it cannot be outlined. */
-export function outlinable(s: For): For[] | undefined {
+/**
+ * The collapsed nest (outermost first) and the enclosing locals it reads (sorted), or
+ * undefined when it cannot be outlined: it reads a local that `capturable` refuses.
+ */
+export function outlinable(
+  s: For,
+  capturable: (name: string) => boolean = () => false,
+): { nest: For[]; captures: string[] } | undefined {
   if ((s.reduce ?? []).length > 0) return undefined;
   const nest = [s];
   while (nest.length < (s.collapse ?? 1)) {
@@ -107,7 +115,18 @@ export function outlinable(s: For): For[] | undefined {
   const bounds = new Set<string>();
   for (const l of nest) [l.lo, l.hi].forEach((e) => exprNames(e, bounds));
   if (nest.some((l) => bounds.has(l.v))) return undefined;
-  return [...used].every((n) => declared.has(n)) ? nest : undefined;
+  const captures = [...used].filter((n) => !declared.has(n)).sort();
+  return captures.every(capturable) ? { nest, captures } : undefined;
+}
+
+/** The i64 locals a kernel declares (loop variables and i64 lets), which outlined loops may capture. */
+function i64Locals(ss: readonly KStmt[], out: Set<string>): Set<string> {
+  for (const s of ss) {
+    if (s.k === 'for') (out.add(s.v), i64Locals(s.body, out));
+    else if (s.k === 'let' && s.t === 'i64') out.add(s.name);
+    else if (s.k === 'if') (i64Locals(s.then, out), i64Locals(s.else ?? [], out));
+  }
+  return out;
 }
 
 type Render = (ss: readonly KStmt[], indent: string) => string[];
@@ -125,6 +144,7 @@ const trips = (l: For, x: Expr): string =>
  */
 export class Outliner {
   private kernel: Kernel | undefined;
+  private locals = new Set<string>();
   private count = 0;
   private depth = 0;
   private readonly outlined = new Map<string, string[]>();
@@ -133,6 +153,7 @@ export class Outliner {
 
   open(k: Kernel): void {
     this.kernel = k;
+    this.locals = i64Locals(k.body, new Set());
     this.count = 0;
   }
 
@@ -147,13 +168,14 @@ export class Outliner {
   }
 
   loop(s: For, indent: string, render: Render, x: Expr): string[] | undefined {
-    const nest = outlinable(s);
-    if (!nest || !this.kernel) return undefined;
+    const found = outlinable(s, (n) => this.locals.has(n));
+    if (!found || !this.kernel) return undefined;
+    const { nest, captures } = found;
     const name = checkIdent(`${this.kernel.name}_p${this.count++}`);
     const signature = `static void ${name}(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi)`;
     this.depth++;
     try {
-      const text = this.outline(signature, nest, render, x);
+      const text = this.outline(signature, nest, captures, render, x);
       this.outlined.set(this.kernel.name, [...this.parts(this.kernel.name), text]);
     } finally {
       this.depth--;
@@ -162,9 +184,12 @@ export class Outliner {
     const run = s.work
       ? `if (${x(s.work)} >= ${PARALLEL_MIN_WORK}) fmc_parallel(${name}, &fmc_c, fmc_n); else ${name}(&fmc_c, 0, fmc_n);`
       : `fmc_parallel(${name}, &fmc_c, fmc_n);`;
+    const values =
+      captures.length > 0 ? [`${indent}  const int64_t fmc_v[] = {${captures.map(checkIdent).join(', ')}};`] : [];
     return [
       `${indent}{`,
-      `${indent}  const struct fmc_ctx fmc_c = {a, d};`,
+      ...values,
+      `${indent}  const struct fmc_ctx fmc_c = {a, d${captures.length > 0 ? ', fmc_v' : ''}};`,
       `${indent}  const int64_t fmc_n = ${n};`,
       `${indent}  ${run}`,
       `${indent}}`,
@@ -172,7 +197,7 @@ export class Outliner {
   }
 
   /** The function running iterations [t0, t1) of the flattened nest. */
-  private outline(signature: string, nest: For[], render: Render, x: Expr): string {
+  private outline(signature: string, nest: For[], captures: readonly string[], render: Render, x: Expr): string {
     const loops = nest.map((l) => l.v).join(', ');
     const lines = [
       `/* ${this.kernel!.name}, parallel loop over ${loops}: iterations [fmc_lo, fmc_hi) */`,
@@ -180,6 +205,7 @@ export class Outliner {
       '  void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;',
       '  const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;',
       ...this.unpack(this.kernel!.params),
+      ...captures.map((n, i) => `  const int64_t ${checkIdent(n)} = ((const struct fmc_ctx *)fmc_c)->v[${i}];`),
       '  (void)a;',
       '  (void)d;',
     ];

@@ -164,7 +164,7 @@ export function renderStmts(ss: readonly KStmt[], D: Dialect, params: readonly K
         out.push(indent + D.barrier());
         break;
       case 'mma':
-        (checkIdent(s.acc), checkIdent(s.a), checkIdent(s.b));
+        (checkIdent(s.acc), checkIdent(s.a), typeof s.b === 'string' && checkIdent(s.b));
         out.push(indent + D.mma(s, x(s.aOffset), x(s.bOffset), x(s.kc)));
         break;
       case 'comment':

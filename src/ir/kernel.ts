@@ -85,15 +85,17 @@ export type KStmt =
   /**
    * The register-tile contraction of a packed GEMM: for k < kc, i < mr, j < nr,
    * acc[i*nr + j] = fma(a[aOffset + k*mr + i], b[bOffset + k*nr + j], acc[i*nr + j]), with
-   * `a`, `b` and `acc` local f32 arrays (64-byte aligned offsets). Each dialect renders it
-   * with the target's best instructions (a register-blocked C function, later MMA on GPUs).
+   * `a` and `acc` local f32 arrays, `b` a local f32 array or (a number) a kernel buffer
+   * parameter, as a packed panel shared by the threads or packed once at load (64-byte
+   * aligned offsets). Each dialect renders it with the target's best instructions (a
+   * register-blocked C function, later MMA on GPUs).
    */
   | {
       readonly k: 'mma';
       readonly acc: string;
       readonly a: string;
       readonly aOffset: KExpr;
-      readonly b: string;
+      readonly b: string | number;
       readonly bOffset: KExpr;
       readonly kc: KExpr;
       readonly mr: number;

@@ -27,9 +27,9 @@ export class PlanTables {
     return { k: 'dim', slot };
   }
 
-  buffer(dtype: Dtype, size: Dim, kind: BufferKind): number {
+  buffer(dtype: Dtype, size: Dim, kind: BufferKind, from?: number): number {
     const id = this.buffers.length;
-    this.buffers.push({ id, dtype, size, kind });
+    this.buffers.push({ id, dtype, size, kind, ...(from !== undefined ? { from } : {}) });
     return id;
   }
 }
@@ -65,13 +65,19 @@ export class KernelBuilder {
     return this.tables.dim(d);
   }
 
-  /** The finished kernel and its launch arguments. */
+  /** The scheduling choices the kernel's builder made (a tuned GEMM's); they replace finish's. */
+  schedule: object | undefined;
+
+  /** The finished kernel and its launch arguments; `schedule` keeps its numbers and strings. */
   finish(
     kind: string,
     body: readonly KStmt[],
     note: string,
-    schedule: Kernel['schedule'] = {},
+    schedule: object = {},
   ): { kernel: Kernel; args: number[] } {
-    return { kernel: { name: kind, params: [...this.params], body, note, schedule }, args: [...this.bufs] };
+    const plain = Object.fromEntries(
+      Object.entries(this.schedule ?? schedule).filter(([, v]) => typeof v === 'number' || typeof v === 'string'),
+    ) as Kernel['schedule'];
+    return { kernel: { name: kind, params: [...this.params], body, note, schedule: plain }, args: [...this.bufs] };
   }
 }

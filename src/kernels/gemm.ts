@@ -17,13 +17,14 @@
 // (im2col) or elementwise-computed operands need no copy kernel; f16/bf16 convert there.
 // Accumulation is f32.
 
-import { type Dim, dimMul } from '../ir/dims.js';
+import { type Dim, dimConst, dimMul, dimToString } from '../ir/dims.js';
 import type { Node, NodeOf } from '../ir/graph.js';
 import { parseEinsum } from '../ir/infer.js';
 import { type KExpr, type KStmt, add, cmp, f32, int, ivar, ix, loop, mul, select } from '../ir/kernel.js';
 import type { KernelBuilder } from './builder.js';
 import { letterSizes } from './einsum.js';
 import { type Fuser, defineLocals, stridesOf } from './expr.js';
+import { PREPACK_AT, packedPrivate, packedShared } from './gemm-packed.js';
 import type { GemmSchedule } from './schedule.js';
 import { type GemmLetters, gemmGroups } from '../passes/fusion/gemm-shape.js';
 
@@ -36,7 +37,7 @@ const let64 = (name: string, value: KExpr): KStmt => ({ k: 'let', name, t: 'i64'
 const aload = (name: string, index: KExpr): KExpr => ({ k: 'aload', name, index, t: 'f32' });
 
 /** Builds one GEMM kernel; `v(...)` are its loop variables and locals. */
-class GemmBuilder {
+export class GemmBuilder {
   readonly g: Groups;
   readonly sizes: Map<string, Dim>;
   readonly spec: { ins: string[]; out: string };
@@ -131,19 +132,37 @@ class GemmBuilder {
     return off;
   }
 
-  /** Packs `rows` (≤ block) row panels of `width` into `buf`: buf[p*KC + k*width + r] = op(r0 + p + r, pc + k). */
-  pack(which: 0 | 1, buf: string, b: KExpr, r0: KExpr, rows: KExpr, pc: KExpr, kc: KExpr, width: number): KStmt {
+  /**
+   * Packs `rows` (≤ block) row panels of `width` into `buf` (a local array, or a buffer
+   * param when a number): buf[at + p*stride + k*width + r] = op(r0 + p + r, pc + k),
+   * zero-padded; `stride` is KC for a block, K for a whole prepacked operand. `outer` is the
+   * panel loop's mode: parallel when the threads share the packed panels.
+   */
+  pack(
+    which: 0 | 1,
+    buf: string | number,
+    b: KExpr,
+    r0: KExpr,
+    rows: KExpr,
+    pc: KExpr,
+    kc: KExpr,
+    width: number,
+    outer: 'serial' | 'parallel' = 'serial',
+    at: KExpr = int(0),
+    stride: KExpr = int(this.s.KC),
+  ): KStmt {
     const [p, k, r] = [this.v('p'), this.v('k'), this.v('r')];
-    const at = add(ivar(p), ivar(r));
-    const value = select(lt(at, rows), this.operand(which, b, add(r0, at), add(pc, ivar(k))), f32(0), 'f32');
-    const index = add(add(mul(ivar(p), int(this.s.KC)), mul(ivar(k), int(width))), ivar(r));
-    const store: KStmt = { k: 'astore', name: buf, index, value };
+    const row = add(ivar(p), ivar(r));
+    const value = select(lt(row, rows), this.operand(which, b, add(r0, row), add(pc, ivar(k))), f32(0), 'f32');
+    const index = add(add(at, add(mul(ivar(p), stride), mul(ivar(k), int(width)))), ivar(r));
+    const store: KStmt =
+      typeof buf === 'number' ? { k: 'store', buf, index, value } : { k: 'astore', name: buf, index, value };
+    const extra = { step: width, ...(outer === 'parallel' ? { work: mul(rows, kc) } : {}) };
     // Read along the operand's contiguous axis: when its last letter is a K letter (a
     // PyTorch-layout weight, x @ W.T) walk k innermost, else walk the panel's rows.
-    if (this.kInnermost(which))
-      return loop(p, rows, [loop(r, int(width), [loop(k, kc, [store])])], 'serial', { step: width });
+    if (this.kInnermost(which)) return loop(p, rows, [loop(r, int(width), [loop(k, kc, [store])])], outer, extra);
     const inner = loop(r, int(width), [store], which === 1 ? 'simd' : 'unroll');
-    return loop(p, rows, [loop(k, kc, [inner])], 'serial', { step: width });
+    return loop(p, rows, [loop(k, kc, [inner])], outer, extra);
   }
 
   /** Whether operand `which` has a buffer whose innermost axis is a K letter. */
@@ -152,97 +171,32 @@ class GemmBuilder {
     return this.f.buffers.has(this.n.inputs[which]!) && this.g.k.includes(spec[spec.length - 1]!);
   }
 
-  packed(): KStmt[] {
-    const { MR, NR, KC, MC, NC } = this.s;
-    const { M, N, K } = this;
-    const [it, b, mb, m0, n0, ml, nl, pc, kc, ap, bp] = [
-      'it',
-      'b',
-      'mb',
-      'm0',
-      'n0',
-      'ml',
-      'nl',
-      'pc',
-      'kc',
-      'ap',
-      'bp',
-    ].map(this.v) as [string, string, string, string, string, string, string, string, string, string, string];
-    // M block: a quarter of M rounded up to MR, within [MR, MC].
-    const mbs = ix('min', int(MC), ix('max', int(MR), mul(cdiv(cdiv(M, int(4)), int(MR)), int(MR))));
-    const mBlocks = cdiv(M, mbs);
-    const nBlocks = cdiv(N, int(NC));
-    const [jr, ir, acc, i, j] = [this.v('jr'), this.v('ir'), this.v('acc'), this.v('i'), this.v('j')];
-    const cAt = this.cIndex(ivar(b), add(ivar(m0), add(ivar(ir), ivar(i))), add(ivar(n0), add(ivar(jr), ivar(j))));
-    const prev = select(cmp('==', ivar(pc), int(0)), f32(0), { k: 'load', buf: this.out, index: cAt, t: 'f32' }, 'f32');
-    const tile: KStmt[] = [
-      { k: 'array', name: acc, t: 'f32', size: MR * NR, space: 'local' },
-      loop(i, int(MR * NR), [{ k: 'astore', name: acc, index: ivar(i), value: f32(0) }], 'simd'),
-      {
-        k: 'mma',
-        acc,
-        a: ap,
-        aOffset: mul(ivar(ir), int(KC)),
-        b: bp,
-        bOffset: mul(ivar(jr), int(KC)),
-        kc: ivar(kc),
-        mr: MR,
-        nr: NR,
-      },
-    ];
-    const value: KExpr = { k: 'bin', fn: 'add', a: prev, b: aload(acc, add(mul(ivar(i), int(NR)), ivar(j))), t: 'f32' };
-    const at = [ivar(b), add(ivar(m0), add(ivar(ir), ivar(i))), add(ivar(n0), add(ivar(jr), ivar(j)))] as const;
-    // With an epilogue the loops run to the tile's edge (no test inside), which GCC vectorizes.
-    const storeTile = (epilogue: boolean): KStmt[] =>
-      epilogue
-        ? ((ie, je) => [
-            let64(ie, ix('min', int(MR), ix('-', ivar(ml), ivar(ir)))),
-            let64(je, ix('min', int(NR), ix('-', ivar(nl), ivar(jr)))),
-            loop(i, ivar(ie), [loop(j, ivar(je), this.store(value, ...at, true))]),
-          ])(this.v('ie'), this.v('je'))
-        : [
-            loop(i, int(MR), [
-              loop(j, int(NR), [
-                {
-                  k: 'if',
-                  cond: cmp('&&', lt(add(ivar(ir), ivar(i)), ivar(ml)), lt(add(ivar(jr), ivar(j)), ivar(nl))),
-                  then: this.store(value, ...at, false),
-                },
-              ]),
-            ]),
-          ];
-    // The epilogue runs once, on the sums of the last K block.
-    const last = cmp('>=', add(ivar(pc), int(KC)), K);
-    tile.push(
-      ...(this.epilogue.length === 0
-        ? storeTile(false)
-        : K.k === 'const' && K.v <= KC
-          ? storeTile(true)
-          : [{ k: 'if', cond: last, then: storeTile(true), else: storeTile(false) } as const]),
-    );
-    const body: KStmt[] = [
-      { k: 'array', name: ap, t: 'f32', size: MC * KC, space: 'thread' },
-      { k: 'array', name: bp, t: 'f32', size: KC * NC, space: 'thread' },
-      let64(mb, mbs),
-      let64(b, ix('/', ivar(it), mul(mBlocks, nBlocks))),
-      let64(m0, mul(ix('%', ix('/', ivar(it), nBlocks), mBlocks), ivar(mb))),
-      let64(n0, mul(ix('%', ivar(it), nBlocks), int(NC))),
-      let64(ml, ix('min', ivar(mb), ix('-', M, ivar(m0)))),
-      let64(nl, ix('min', int(NC), ix('-', N, ivar(n0)))),
-      loop(
-        pc,
-        K,
-        [
-          let64(kc, ix('min', int(KC), ix('-', K, ivar(pc)))),
-          this.pack(1, bp, ivar(b), ivar(n0), ivar(nl), ivar(pc), ivar(kc), NR),
-          this.pack(0, ap, ivar(b), ivar(m0), ivar(ml), ivar(pc), ivar(kc), MR),
-          loop(jr, ivar(nl), [loop(ir, ivar(ml), tile, 'serial', { step: MR })], 'serial', { step: NR }),
-        ],
-        'serial',
-        { step: KC },
-      ),
-    ];
-    return [loop(it, mul(this.NB, mul(mBlocks, nBlocks)), body, 'parallel', { work: this.work() })];
+  /**
+   * A packed buffer of B in whole-K panels (PREPACK_AT floats of header, then panel j at
+   * j*Kp*NR, Kp = prepackK()), derived once from B's param buffer (kind 'packed'); undefined
+   * unless B is a float param with no batch letters and constant N and K.
+   */
+  prepacked(): number | undefined {
+    const x = this.n.inputs[1]!;
+    const buf = this.f.buffers.get(x);
+    if (x.op !== 'param' || buf === undefined || this.g.batch.length > 0) return undefined;
+    if (this.N.k !== 'const' || this.K.k !== 'const' || !['f32', 'f16', 'bf16'].includes(x.type.dtype))
+      return undefined;
+    const size = PREPACK_AT + Math.ceil(this.N.v / this.s.NR) * this.s.NR * this.prepackK();
+    this.kb.param(buf, 'read');
+    return this.kb.param(this.kb.tables.buffer('f32', dimConst(size), 'packed', buf), 'readwrite');
+  }
+
+  /** K rounded up so that every prepacked panel starts 64-byte aligned. */
+  prepackK(): number {
+    const k = (this.K as { v: number }).v;
+    const q = Math.max(1, 16 / this.s.NR);
+    return Math.ceil(k / q) * q;
+  }
+
+  /** A plan scratch buffer of `size` floats for this kernel (a transient: it lives for this launch). */
+  scratch(size: number): number {
+    return this.kb.param(this.kb.tables.buffer('f32', dimConst(size), 'transient'), 'readwrite');
   }
 
   /** Few rows: each thread takes NC columns of one batch entry and streams B once per row. */
@@ -338,17 +292,43 @@ class GemmBuilder {
   }
 }
 
+/**
+ * The shape of a GEMM kernel, the tuning cache's key: M, N, K and batch sizes (dims as
+ * text), each operand's layout (k innermost or not) and whether B is a weight.
+ */
+export function gemmShapeKey(f: Fuser, n: NodeOf<'einsum'>): string {
+  const g = gemmGroups(n)!;
+  const sizes = letterSizes(n);
+  const size = (ls: readonly string[]): string =>
+    dimToString(ls.reduce((a, c) => dimMul(a, sizes.get(c)!), dimConst(1)));
+  const spec = parseEinsum(n.args.spec, 2);
+  const kLast = (i: 0 | 1): boolean => f.buffers.has(n.inputs[i]!) && g.k.includes(spec.ins[i]!.slice(-1));
+  const weight = n.inputs[1]!.op === 'param' ? ' weight' : '';
+  return `gemm M=${size(g.m)} N=${size(g.n)} K=${size(g.k)} batch=${size(g.batch)} a=${kLast(0) ? 'mk' : 'km'} b=${kLast(1) ? 'nk' : 'kn'}${weight}`;
+}
+
 export function gemmKernel(
   kb: KernelBuilder,
   f: Fuser,
   n: NodeOf<'einsum'>,
   out: number,
-  s: GemmSchedule,
+  base: GemmSchedule,
   epilogue: readonly Node[] = [],
 ): KStmt[] {
+  const shape = gemmShapeKey(f, n);
+  const tuned = base.tuned?.(shape);
+  const s = tuned ?? base;
+  kb.schedule = { ...s, shape, ...(tuned ? { tuned: 'yes' } : {}) };
   const G = new GemmBuilder(kb, f, n, out, s, epilogue);
+  // One product shares its packed B blocks across the threads; a batch of them splits by entry.
+  const packed = (): KStmt[] =>
+    G.NB.k === 'const'
+      ? G.NB.v === 1
+        ? packedShared(G, int(0))
+        : packedPrivate(G)
+      : [{ k: 'if', cond: cmp('==', G.NB, int(1)), then: packedShared(G, int(0)), else: packedPrivate(G) }];
   const small = G.M.k === 'const' ? G.M.v < s.SMALL_M : undefined;
   if (small === true) return [...G.zeroWhenEmpty(), ...G.skinny()];
-  if (small === false) return [...G.zeroWhenEmpty(), ...G.packed()];
-  return [...G.zeroWhenEmpty(), { k: 'if', cond: lt(G.M, int(s.SMALL_M)), then: G.skinny(), else: G.packed() }];
+  if (small === false) return [...G.zeroWhenEmpty(), ...packed()];
+  return [...G.zeroWhenEmpty(), { k: 'if', cond: lt(G.M, int(s.SMALL_M)), then: G.skinny(), else: packed() }];
 }

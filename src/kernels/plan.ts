@@ -8,7 +8,13 @@ import type { Dtype } from '../ir/dtype.js';
 import type { Init } from '../ir/ops.js';
 import type { Kernel } from '../ir/kernel.js';
 
-export type BufferKind = 'input' | 'param' | 'output' | 'transient';
+/**
+ * `packed`: a persistent buffer derived from param buffer `from` by the one kernel that uses
+ * it (a GEMM's weight in its panel layout, packed once instead of at every call). The
+ * runtime keeps it between runs and zeroes its first element whenever the param may have
+ * changed; the kernel re-derives it when that element is 0.
+ */
+export type BufferKind = 'input' | 'param' | 'output' | 'transient' | 'packed';
 
 export interface PlanBuffer {
   readonly id: number;
@@ -16,6 +22,8 @@ export interface PlanBuffer {
   /** Element count. */
   readonly size: Dim;
   readonly kind: BufferKind;
+  /** packed: the param buffer it is derived from. */
+  readonly from?: number;
 }
 
 export interface Launch {
@@ -68,4 +76,6 @@ export interface Plan {
   readonly checks: readonly PlanCheck[];
   /** Buffer updates (`set`): after the launches, `from` is copied into param `path`. */
   readonly updates: readonly { readonly path: string; readonly from: number }[];
+  /** Whether a run may write params (updates, in place or copied): packed buffers are then re-derived. */
+  readonly writesParams?: boolean;
 }

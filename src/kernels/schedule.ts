@@ -15,9 +15,13 @@ export interface GemmSchedule {
   readonly NC: number;
   /** Below this many rows, a contraction streams B once without packing. */
   readonly SMALL_M: number;
+  /** M splits into at least this many blocks (of at least MR rows), for the threads. */
+  readonly MSPLIT: number;
+  /** A tuned schedule for a GEMM kernel shape (gemmShapeKey), when one is known (`fmc tune`). */
+  readonly tuned?: (shape: string) => GemmSchedule | undefined;
 }
 
-const BLOCKS = { KC: 256, NC: 512, SMALL_M: 4 };
+const BLOCKS = { KC: 256, NC: 512, SMALL_M: 4, MSPLIT: 4 };
 
 export const SCHEDULES = {
   avx512: { MR: 14, NR: 32, MC: 98, ...BLOCKS },

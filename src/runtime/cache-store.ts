@@ -62,10 +62,10 @@ function ownedByUs(st: Stats): boolean {
   return uid === undefined || st.uid === uid;
 }
 
-/** `<cacheDir>/c`, created if needed; throws CompileCacheError if it or cacheDir is unsafe. */
-export function ensurePrivateDir(cacheDir: string): string {
+/** `<cacheDir>/<sub>` (`c`, `tune`), created if needed; throws CompileCacheError if it or cacheDir is unsafe. */
+export function ensurePrivateDir(cacheDir: string, sub = 'c'): string {
   const root = resolve(cacheDir);
-  const dir = join(root, 'c');
+  const dir = join(root, sub);
   makeDir(root, true);
   checkPrivateDir(root);
   makeDir(dir, false);

@@ -26,8 +26,22 @@ import { ELEMENT_BYTES, Tensor, typedArray } from './tensor.js';
 
 export { RunError } from './run-args.js';
 
+/**
+ * A version per weight buffer, bumped whenever a run or the trainer may have written it: a
+ * packed buffer derived from a param is re-derived when the version it was made from is old.
+ */
+const versions = new WeakMap<ArrayBuffer, number>();
+const versionOf = (b: ArrayBuffer): number => versions.get(b) ?? 0;
+
+/** Marks weight buffers as changed (their packed forms are re-derived at the next run). */
+export function weightsChanged(buffers: Iterable<ArrayBuffer>): void {
+  for (const b of buffers) versions.set(b, versionOf(b) + 1);
+}
+
 interface Binding {
   readonly key: string;
+  /** Packed buffers (by buffer id) and the version of their param when they were last valid. */
+  readonly packed: Map<number, { readonly buffer: ArrayBuffer; version: number }>;
   readonly dims: Map<string, number>;
   readonly slots: BigInt64Array;
   readonly elements: number[];
@@ -142,12 +156,17 @@ export class Executable {
       if (buf.kind === 'transient')
         at = { buffer: b.arena, offset: b.arenaOffset + (b.memory.offsets.get(buf.id) ?? 0) };
       else if (buf.kind === 'param') at = { buffer: this.weights.get(paramOf.get(buf.id)!)!, offset: 0 };
+      else if (buf.kind === 'packed') at = { buffer: this.packed(b, buf.id, buf.from!), offset: 0 };
       else if (buf.kind === 'input') at = pinned[inputOf.get(buf.id)!]!;
       else at = given[outputOf.get(buf.id)!] ?? allocate(bytes, 'an output');
       views[buf.id] = at.buffer;
       offsets[buf.id] = at.offset;
     }
-    native().run(this.lib, b.launches, views, offsets, b.slots, timings, needs);
+    try {
+      native().run(this.lib, b.launches, views, offsets, b.slots, timings, needs);
+    } finally {
+      if (this.plan.writesParams !== false) weightsChanged(this.weights.values());
+    }
 
     const outputs: Record<string, Tensor> = {};
     this.plan.outputs.forEach((o, i) => {
@@ -165,6 +184,20 @@ export class Executable {
       new Uint8Array(this.weights.get(u.path)!, 0, bytes).set(src);
     }
     return outputs;
+  }
+
+  /**
+   * Packed buffer `id` of a binding (zeroed when new), its first element zeroed when its
+   * param `from` has changed since it was packed: the kernel then packs it again.
+   */
+  private packed(b: Binding, id: number, from: number): ArrayBuffer {
+    const version = versionOf(this.weights.get(this.index.paramOf.get(from)!)!);
+    const p = b.packed.get(id)!;
+    if (p.version !== version) {
+      new Float32Array(p.buffer, 0, 1)[0] = 0;
+      p.version = version;
+    }
+    return p.buffer;
   }
 
   /** Reads the call's arguments, each property once, checking names, dtypes and ranks. */
@@ -232,8 +265,14 @@ export class Executable {
       }
       const memory = planMemory(this.plan, (id) => elements[id]! * ELEMENT_BYTES[this.plan.buffers[id]!.dtype]);
       const arena = allocate(memory.peakBytes, 'the arena of intermediate tensors');
+      const packed = new Map(
+        this.plan.buffers
+          .filter((buf) => buf.kind === 'packed')
+          .map((buf) => [buf.id, { buffer: native().alignedBuffer(elements[buf.id]! * 4), version: -1 }]),
+      );
       const binding: Binding = {
         key,
+        packed,
         dims,
         slots,
         elements,

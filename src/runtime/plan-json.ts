@@ -21,7 +21,12 @@ export function planToJson(p: Plan): unknown {
     name: p.name,
     dims: p.dims,
     slots: dims(p.slots),
-    buffers: p.buffers.map((b) => ({ dtype: b.dtype, size: dimToString(b.size), kind: b.kind })),
+    buffers: p.buffers.map((b) => ({
+      dtype: b.dtype,
+      size: dimToString(b.size),
+      kind: b.kind,
+      ...(b.from !== undefined ? { from: b.from } : {}),
+    })),
     kernels: p.kernels.map((k) => ({ name: k.name, note: k.note, schedule: k.schedule })),
     launches: p.launches.map((l) => [l.kernel, ...l.args]),
     inputs: p.inputs.map((t) => ({ ...t, shape: dims(t.shape) })),
@@ -33,6 +38,7 @@ export function planToJson(p: Plan): unknown {
       what: c.what,
     })),
     updates: p.updates,
+    ...(p.writesParams !== undefined ? { writesParams: p.writesParams } : {}),
   };
 }
 
@@ -62,10 +68,14 @@ export function planFromJson(v: unknown, kernelCount: number): Plan {
   const buffers = arr(o.buffers, 'buffers').map((b, id) => {
     const x = obj(b, 'buffer');
     const kind = str(x.kind, 'buffer kind') as BufferKind;
-    need(['input', 'param', 'output', 'transient'].includes(kind), 'buffer kind', 0);
-    return { id, dtype: dtype(x.dtype, 'buffer dtype'), size: dim(x.size, 'buffer size'), kind };
+    need(['input', 'param', 'output', 'transient', 'packed'].includes(kind), 'buffer kind', 0);
+    need((kind === 'packed') === (x.from !== undefined), 'packed buffer source', 0);
+    const from = x.from !== undefined ? { from: nat(x.from, 'packed buffer source', id) } : {};
+    return { id, dtype: dtype(x.dtype, 'buffer dtype'), size: dim(x.size, 'buffer size'), kind, ...from };
   });
   const nb = buffers.length;
+  for (const b of buffers)
+    need(b.from === undefined || (b.dtype === 'f32' && buffers[b.from]!.kind === 'param'), 'packed buffer', 0);
   const kernels = arr(o.kernels, 'kernels').map((k) => {
     const x = obj(k, 'kernel');
     return { name: str(x.name, 'kernel name'), note: str(x.note, 'kernel note'), params: [], body: [], schedule: {} };
@@ -120,5 +130,8 @@ export function planFromJson(v: unknown, kernelCount: number): Plan {
       const x = obj(u, 'update');
       return { path: str(x.path, 'update path'), from: nat(x.from, 'update buffer', nb) };
     }),
+    ...(o.writesParams !== undefined
+      ? { writesParams: need(typeof o.writesParams === 'boolean', 'writesParams', o.writesParams as boolean) }
+      : {}),
   };
 }

@@ -10,7 +10,7 @@ import type { TrainConfig } from '../ir/module.js';
 import type { HostTensor } from '../ir/value.js';
 import type { PlanParam, PlanTensor } from '../kernels/plan.js';
 import { GRAD_NORM, STEP_INPUTS } from '../passes/train/index.js';
-import { type Executable, RunError } from './executable.js';
+import { type Executable, RunError, weightsChanged } from './executable.js';
 import { CheckpointError, type LoadedCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { biasCorrections, learningRate } from './schedule.js';
 import { ELEMENT_BYTES, Tensor, fromHost, toHost, typedArray } from './tensor.js';
@@ -157,6 +157,7 @@ export class Trainer {
         new Uint8Array(src.buffer, src.byteOffset, src.byteLength),
       );
     }
+    weightsChanged(params.map((p) => this.parts.buffers.get(p.path)!));
     const ok = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
     if (!ok(counters.micro) || !ok(counters.updates)) throw new RunError(`${what}: bad step counters`);
     this.micro = counters.micro;

@@ -160,7 +160,7 @@ describe('rendered C', () => {
         .match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? [],
     );
     const C_WORDS = new Set(
-      'static void const int int64_t int32_t int8_t uint8_t uint16_t float restrict for if else __attribute__ aligned fmaf __builtin_nanf __builtin_inff _Thread_local a d struct'.split(
+      'static void const int int64_t int32_t int8_t uint8_t uint16_t float restrict for if else __attribute__ aligned fmaf __builtin_nanf __builtin_inff _Thread_local a d v struct'.split(
         ' ',
       ),
     );

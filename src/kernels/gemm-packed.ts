@@ -1,0 +1,201 @@
+// The packed GEMM loop nests (Goto/BLIS) in kernel IR, for the GemmBuilder of gemm.ts.
+//
+// shared (one batch entry): the threads share each packed B block.
+//   for N blocks of NC, for K blocks of KC (serial, in the kernel):
+//     parallel over NR-wide panels: pack B (KC × NC) into a scratch buffer of the plan;
+//     parallel over M blocks: pack A (M block × KC, MR-tall panels, thread-private), then
+//       every MR × NR tile of the block: `mma`, then store the tile.
+//   Each element of B is packed once and each of A once per N block; a fork/join per K
+//   block (the pool's, cheap: 2 × N/NC × K/KC of them).
+// private (a batch of products, as attention's heads): parallel over (batch × M blocks × N
+//   blocks), each thread packing its own A and B blocks; many small products need no
+//   sharing and one fork/join is all they can afford.
+//
+// M blocks are MR-rounded and at most MC rows, and at least MSPLIT of them when M allows,
+// so that a short M still splits across threads (the pool claims blocks dynamically).
+// A tile is stored by loops to its edge (GCC vectorizes them): the first K block writes
+// the sum, later ones add to it, and the last one applies the epilogue.
+
+import { type KExpr, type KStmt, add, cmp, int, ivar, ix, loop, mul } from '../ir/kernel.js';
+import type { GemmBuilder } from './gemm.js';
+
+/** Floats before a prepacked operand's panels: element 0 is 1 once it is packed (64 bytes keep the panels aligned). */
+export const PREPACK_AT = 16;
+
+const cdiv = (a: KExpr, b: KExpr): KExpr => ix('/', add(a, ix('-', b, int(1))), b);
+const let64 = (name: string, value: KExpr): KStmt => ({ k: 'let', name, t: 'i64', value });
+const aload = (name: string, index: KExpr): KExpr => ({ k: 'aload', name, index, t: 'f32' });
+const minix = (a: KExpr, b: KExpr): KExpr => ix('min', a, b);
+/** Fresh names, one per prefix. */
+const fresh = <const T extends readonly string[]>(G: GemmBuilder, ...prefixes: T): { [I in keyof T]: string } =>
+  prefixes.map(G.v) as { [I in keyof T]: string };
+
+/** The M block: M over MSPLIT rounded up to MR, within [MR, MC]. */
+function mBlock(G: GemmBuilder): KExpr {
+  const { MR, MC, MSPLIT } = G.s;
+  return minix(int(MC), ix('max', int(MR), mul(cdiv(cdiv(G.M, int(MSPLIT)), int(MR)), int(MR))));
+}
+
+/** Names of one block's loops and locals. */
+interface Block {
+  b: KExpr;
+  m0: string;
+  ml: string;
+  n0: string;
+  nl: string;
+  pc: string;
+  kc: string;
+}
+
+/**
+ * The tiles of one (M block × N block × K block): mma into a local tile, then the store.
+ * B's panel for tile column `jr` is at `bAt(jr)` in `bp`.
+ */
+function tiles(G: GemmBuilder, x: Block, ap: string, bp: string | number, bAt: (jr: KExpr) => KExpr): KStmt[] {
+  const { MR, NR, KC } = G.s;
+  const [jr, ir, acc, i, j, ie, je] = fresh(G, 'jr', 'ir', 'acc', 'i', 'j', 'ie', 'je');
+  const at = [x.b, add(ivar(x.m0), add(ivar(ir), ivar(i))), add(ivar(x.n0), add(ivar(jr), ivar(j)))] as const;
+  const cAt = G.cIndex(...at);
+  const sum = aload(acc, add(mul(ivar(i), int(NR)), ivar(j)));
+  const plus: KExpr = { k: 'bin', fn: 'add', a: { k: 'load', buf: G.out, index: cAt, t: 'f32' }, b: sum, t: 'f32' };
+  const edge = (body: KStmt[]): KStmt[] => [loop(i, ivar(ie), [loop(j, ivar(je), body)])];
+  const store = (value: KExpr, last: boolean): KStmt[] => edge(G.store(value, ...at, last));
+  // The first K block stores the sum, later ones add to C; the last applies the epilogue.
+  const K = G.K;
+  const first = cmp('==', ivar(x.pc), int(0));
+  const isLast = cmp('>=', add(ivar(x.pc), int(KC)), K);
+  const oneBlock = K.k === 'const' && K.v <= KC;
+  const byLast = (value: KExpr): KStmt[] =>
+    G.epilogue.length === 0
+      ? store(value, false)
+      : oneBlock
+        ? store(value, true)
+        : [{ k: 'if', cond: isLast, then: store(value, true), else: store(value, false) }];
+  return [
+    loop(
+      jr,
+      ivar(x.nl),
+      [
+        loop(
+          ir,
+          ivar(x.ml),
+          [
+            { k: 'array', name: acc, t: 'f32', size: MR * NR, space: 'local' },
+            loop(
+              i,
+              int(MR * NR),
+              [{ k: 'astore', name: acc, index: ivar(i), value: { k: 'const', t: 'f32', v: 0 } }],
+              'simd',
+            ),
+            {
+              k: 'mma',
+              acc,
+              a: ap,
+              aOffset: mul(ivar(ir), int(KC)),
+              b: bp,
+              bOffset: bAt(ivar(jr)),
+              kc: ivar(x.kc),
+              mr: MR,
+              nr: NR,
+            },
+            let64(ie, minix(int(MR), ix('-', ivar(x.ml), ivar(ir)))),
+            let64(je, minix(int(NR), ix('-', ivar(x.nl), ivar(jr)))),
+            ...(oneBlock ? byLast(sum) : [{ k: 'if', cond: first, then: byLast(sum), else: byLast(plus) } as const]),
+          ],
+          'serial',
+          { step: MR },
+        ),
+      ],
+      'serial',
+      { step: NR },
+    ),
+  ];
+}
+
+/** Fresh names for one block. */
+function names(G: GemmBuilder, b: KExpr): Block {
+  const [m0, ml, n0, nl, pc, kc] = fresh(G, 'm0', 'ml', 'n0', 'nl', 'pc', 'kc');
+  return { b, m0, ml, n0, nl, pc, kc };
+}
+
+const kLoop = (G: GemmBuilder, x: Block, body: KStmt[]): KStmt =>
+  loop(x.pc, G.K, [let64(x.kc, minix(int(G.s.KC), ix('-', G.K, ivar(x.pc)))), ...body], 'serial', { step: G.s.KC });
+
+/**
+ * One batch entry `b`; the threads share each packed B block: a scratch buffer of the plan,
+ * or, when B is a weight, its packed buffer (packed whole, by the first run after it changed).
+ */
+export function packedShared(G: GemmBuilder, b: KExpr): KStmt[] {
+  const { MC, KC, NC, NR } = G.s;
+  const x = names(G, b);
+  const [jc, mb, mi, ap] = fresh(G, 'jc', 'mb', 'mi', 'ap');
+  const pre = G.prepacked();
+  const bp = pre ?? G.scratch(KC * Math.min(NC, G.N.k === 'const' ? Math.max(NR, Math.ceil(G.N.v / NR) * NR) : NC));
+  // Prepacked: panel (n0 + jr) / NR holds all of K, NR floats per k.
+  const bAt =
+    pre === undefined
+      ? (jr: KExpr) => mul(jr, int(KC))
+      : (jr: KExpr) => add(int(PREPACK_AT), add(mul(add(ivar(x.n0), jr), int(G.prepackK())), mul(ivar(x.pc), int(NR))));
+  const mBlocks = cdiv(G.M, ivar(mb));
+  const perBlock: KStmt[] = [
+    { k: 'array', name: ap, t: 'f32', size: MC * KC, space: 'thread' },
+    let64(x.m0, mul(ivar(mi), ivar(mb))),
+    let64(x.ml, minix(ivar(mb), ix('-', G.M, ivar(x.m0)))),
+    G.pack(0, ap, b, ivar(x.m0), ivar(x.ml), ivar(x.pc), ivar(x.kc), G.s.MR),
+    ...tiles(G, x, ap, bp, bAt),
+  ];
+  const work = mul(G.M, mul(ivar(x.nl), ivar(x.kc)));
+  const packOnce: KStmt[] =
+    pre === undefined
+      ? []
+      : [
+          {
+            k: 'if',
+            cond: cmp('==', { k: 'load', buf: pre, index: int(0), t: 'f32' }, { k: 'const', t: 'f32', v: 0 }),
+            then: [
+              G.pack(1, pre, b, int(0), G.N, int(0), G.K, NR, 'parallel', int(PREPACK_AT), int(G.prepackK())),
+              { k: 'store', buf: pre, index: int(0), value: { k: 'const', t: 'f32', v: 1 } },
+            ],
+          },
+        ];
+  return [
+    ...packOnce,
+    let64(mb, mBlock(G)),
+    loop(jc, cdiv(G.N, int(NC)), [
+      let64(x.n0, mul(ivar(jc), int(NC))),
+      let64(x.nl, minix(int(NC), ix('-', G.N, ivar(x.n0)))),
+      kLoop(G, x, [
+        ...(pre === undefined
+          ? [G.pack(1, bp, b, ivar(x.n0), ivar(x.nl), ivar(x.pc), ivar(x.kc), NR, 'parallel')]
+          : []),
+        loop(mi, mBlocks, perBlock, 'parallel', { work }),
+      ]),
+    ]),
+  ];
+}
+
+/** Parallel over (batch × M blocks × N blocks), each thread packing its own blocks. */
+export function packedPrivate(G: GemmBuilder): KStmt[] {
+  const { MC, KC, NC } = G.s;
+  const [it, bv, mb, ap, bp] = fresh(G, 'it', 'b', 'mb', 'ap', 'bp');
+  const x = names(G, ivar(bv));
+  const mbs = mBlock(G);
+  const mBlocks = cdiv(G.M, mbs);
+  const nBlocks = cdiv(G.N, int(NC));
+  const body: KStmt[] = [
+    { k: 'array', name: ap, t: 'f32', size: MC * KC, space: 'thread' },
+    { k: 'array', name: bp, t: 'f32', size: KC * NC, space: 'thread' },
+    let64(mb, mbs),
+    let64(bv, ix('/', ivar(it), mul(mBlocks, nBlocks))),
+    let64(x.m0, mul(ix('%', ix('/', ivar(it), nBlocks), mBlocks), ivar(mb))),
+    let64(x.n0, mul(ix('%', ivar(it), nBlocks), int(NC))),
+    let64(x.ml, minix(ivar(mb), ix('-', G.M, ivar(x.m0)))),
+    let64(x.nl, minix(int(NC), ix('-', G.N, ivar(x.n0)))),
+    kLoop(G, x, [
+      G.pack(1, bp, x.b, ivar(x.n0), ivar(x.nl), ivar(x.pc), ivar(x.kc), G.s.NR),
+      G.pack(0, ap, x.b, ivar(x.m0), ivar(x.ml), ivar(x.pc), ivar(x.kc), G.s.MR),
+      ...tiles(G, x, ap, bp, (jr) => mul(jr, int(KC))),
+    ]),
+  ];
+  return [loop(it, mul(G.NB, mul(mBlocks, nBlocks)), body, 'parallel', { work: G.work() })];
+}
