@@ -21,10 +21,11 @@ import { gemmKernel, isGemm } from './gemm.js';
 import { inPlaceUpdates, launchOrder } from './in-place.js';
 import type { Launch, Plan } from './plan.js';
 import { reduceKernel } from './reduce.js';
+import { cumsumKernel } from './scan.js';
 import { type GemmSchedule, hostSchedule } from './schedule.js';
 import { scatterAddKernel, topkKernel } from './select.js';
 
-const ALWAYS = new Set(['input', 'param', 'einsum', 'reduce', 'topk', 'scatter_add']);
+const ALWAYS = new Set(['input', 'param', 'einsum', 'reduce', 'topk', 'scatter_add', 'cumsum']);
 const CONST = new Set(['full', 'iota', 'dim']);
 const MOVEMENT = new Set(['reshape', 'permute', 'expand', 'slice', 'window', 'pad']);
 /**
@@ -225,6 +226,7 @@ export const KERNELS: { readonly [K in OpName]: KernelRule<K> } = {
   },
   gather: ew,
   scatter_add: { kind: () => 'scatter_add', build: scatterAddKernel },
+  cumsum: { kind: () => 'cumsum', build: cumsumKernel },
   cast: ew,
   topk: { kind: () => 'topk', build: topkKernel },
   barrier: ew,
