@@ -4,8 +4,8 @@
 // threads, runs alternating between the two. Slow models get fewer runs (a time budget per
 // model, at least 5 runs) so the whole table takes minutes, not hours.
 //
-//   node dist/bench/models.js [--runs 20] [--threads 2] [--budget-s 20] [--only bert,encoder] [--dims B=8,T=512]
-//                             [--contend 2]
+//   node dist/bench/models.js [--runs 20] [--threads 2] [--budget-s 20] [--only bert,encoder] [--contend 2]
+//     [--set dispatch=dense,top_k=1] [--dims B=8,T=512]
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -52,14 +52,22 @@ const DIMS = new Map([
 ]);
 
 async function main(): Promise<void> {
-  const f = flags({ runs: '20', warmup: '3', threads: '2', 'budget-s': '20', only: '', dims: '', contend: '0' });
+  const f = flags({
+    runs: '20',
+    warmup: '3',
+    threads: '2',
+    'budget-s': '20',
+    only: '',
+    contend: '0',
+    set: '',
+    dims: '',
+  });
+  // `k=v,k2=v2` lists: hyperparameter overrides for every model, dims instead of the defaults.
+  const pairs = (text: string): [string, string][] =>
+    text ? text.split(',').map((kv) => kv.split('=', 2) as [string, string]) : [];
+  const set = f.set ? Object.fromEntries(pairs(f.set)) : undefined;
+  const dims = new Map([...DIMS, ...pairs(f.dims!).map(([k, v]) => [k, positive(k, v)] as const)]);
   const contend = contendFlag(f.contend!);
-  // --dims B=8,T=512: other bindings than DIMS (the issue's batch 8, 512 tokens).
-  const bindings = new Map(DIMS);
-  for (const kv of f.dims ? f.dims.split(',') : []) {
-    const [k, v] = kv.split('=');
-    bindings.set(k!, positive(`dims ${k}`, v ?? ''));
-  }
   const runs = positive('runs', f.runs!);
   const threads = positive('threads', f.threads!);
   const budgetMs = positive('budget-s', f['budget-s']!) * 1000;
@@ -77,7 +85,8 @@ async function main(): Promise<void> {
     process.stderr.write(`${name}...\n`);
     try {
       const b = await benchSource(source, {
-        dims: bindings,
+        dims,
+        set,
         runs,
         warmup: Number(f.warmup),
         threads,
@@ -86,11 +95,11 @@ async function main(): Promise<void> {
         minRuns: 5,
         contend,
       });
-      const dims = Object.entries(b.result.dims)
+      const used = Object.entries(b.result.dims)
         .map(([k, v]) => `${k}=${v}`)
         .join(',');
       results.push({ name, model: b.model, compileMs: b.compileMs, ...b.result });
-      rows.push([name, dims, (b.compileMs / 1000).toFixed(1), ...resultCells(b.result)]);
+      rows.push([name, used, (b.compileMs / 1000).toFixed(1), ...resultCells(b.result)]);
     } catch (e) {
       // One model failing (an unsupported op, say) must not hide the others' numbers.
       const why = e instanceof Error ? e.message.split('\n')[0]! : String(e);
@@ -99,7 +108,7 @@ async function main(): Promise<void> {
     }
   }
   console.log(
-    `seed models on the C target vs ONNX Runtime, ${threads} threads, ${contend} busy processes beside (median; time budget ${budgetMs / 1000} s per model)`,
+    `seed models on the C target vs ONNX Runtime, ${threads} threads, ${contend} busy processes beside (median; time budget ${budgetMs / 1000} s per model)${f.set ? `; --set ${f.set}` : ''}`,
   );
   console.log(table(['model', 'dims', 'compile s', ...RESULT_HEADER], rows));
   console.log(RATIO_NOTE);

@@ -58,7 +58,7 @@ const BINARY: Readonly<Record<BinaryFn, string>> = {
 /**
  * Ops computed in a wider dtype, then cast back: ONNX Runtime's CPU provider has no bf16
  * kernels for arithmetic (and TopK has no bf16 in the ONNX schema), few i8 ones, and no f16
- * ScatterElements add; einsum accumulates half-precision products in f32 as fmc defines. One
+ * ScatterElements add or CumSum; einsum accumulates half-precision products in f32 as fmc defines. One
  * rounding of an f32 (or wrapping of an i32) result matches the interpreter's semantics.
  */
 const BF16: Partial<Record<Dtype, Dtype>> = { bf16: 'f32' };
@@ -74,6 +74,7 @@ const WIDEN: Partial<Record<OpName, Partial<Record<Dtype, Dtype>>>> = {
   topk: BF16_I8,
   einsum: { ...HALF, i8: 'i32' },
   scatter_add: { ...HALF, i8: 'i32' },
+  cumsum: { ...HALF, i8: 'i32' },
 };
 
 /** The op with its fn (`binary add`), for messages and doc strings. */
@@ -217,6 +218,11 @@ export const ONNX_OPS: { readonly [K in OpName]: OnnxRule<K> } = {
     return em.op('Gather', [xs[0]!, clamped], [attrInt('axis', axis)]);
   },
   scatter_add: (l, n, xs) => scatterAdd(l, n, xs),
+  cumsum: ({ em }, n, xs) => {
+    const { axis, exclusive, reverse } = n.args;
+    const attrs = [attrInt('exclusive', exclusive ? 1 : 0), attrInt('reverse', reverse ? 1 : 0)];
+    return em.op('CumSum', [xs[0]!, em.i64Scalar(axis)], attrs);
+  },
   cast: ({ em }, n, xs) => {
     const [from, to] = [n.inputs[0]!.type.dtype, n.args.dtype];
     return isFloat(from) && isInt(to) ? floatToInt(em, xs[0]!, from, to) : cast(em, xs[0]!, to);

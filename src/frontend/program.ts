@@ -113,6 +113,9 @@ function cachedParse(display: string, text: string): ParseResult {
   return r;
 }
 
+/** Names std/math declared before they became builtins: importing them from there still works. */
+const FORMER_STD: ReadonlySet<string> = new Set(['cumsum']);
+
 export class Program {
   readonly modules = new Map<string, Module>();
   readonly diagnostics: Diagnostic[] = [];
@@ -308,6 +311,8 @@ export class Program {
       item.names ?? [...target.own.keys()].map((name) => ({ kind: 'Ident' as const, name, span: item.span }));
     for (const id of selected) {
       const decl = target.own.get(id.name);
+      // A std function that became a builtin: the builtin is in scope anyway.
+      if (!decl && item.path === 'std/math' && FORMER_STD.has(id.name)) continue;
       if (!decl) {
         const s = suggest(id.name, target.own.keys());
         this.diagnostics.push(

@@ -144,6 +144,10 @@ export class Builder {
   topk(x: Node, k: number, axis: number, output: 'values' | 'indices'): Node {
     return this.node('topk', { k, axis, output }, [x]);
   }
+  /** Prefix sum along `axis` (see OpArgs['cumsum']). */
+  cumsum(x: Node, axis: number, exclusive = false, reverse = false): Node {
+    return this.node('cumsum', { axis, exclusive, reverse }, [x]);
+  }
 
   // ---------- movement ----------
 

@@ -23,7 +23,7 @@ const perInput = (n: Node): Flops => ({ factor: 1, sizes: n.inputs[0]!.type.shap
 
 /**
  * The rule both FLOP counts follow, per op. Elementwise ops and casts: one per output
- * element; reductions and topk: one per input element; scatter_add: one per source element;
+ * element; reductions, prefix sums and topk: one per input element; scatter_add: one per source element;
  * einsum: one multiply and one add per point of the full index space (one op per point with
  * a single operand). Views, leaves and data movement (reshape, permute, slice, pad, concat,
  * gather, ...) cost 0.
@@ -54,6 +54,7 @@ export const FLOPS: { readonly [K in OpName]: (n: NodeOf<K>) => Flops } = {
   },
   gather: none,
   scatter_add: (n) => ({ factor: 1, sizes: n.inputs[2]!.type.shape }),
+  cumsum: perOutput,
   cast: perOutput,
   topk: perInput,
   barrier: none,

@@ -192,6 +192,10 @@ export function inferType(op: Op, t: readonly TType[]): TType {
         throw new IRError(`scatter_add: src ${shapeText(src.shape)} must be ${shapeText(want)}`);
       return x;
     }
+    case 'cumsum':
+      checkAxes([op.args.axis], x.shape.length, 'cumsum');
+      if (x.dtype === 'bool') throw new IRError('cumsum on bool');
+      return x;
     case 'cast':
       return { dtype: op.args.dtype, shape: x.shape };
     case 'barrier':

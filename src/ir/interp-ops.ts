@@ -435,6 +435,41 @@ export function reduce(
   return result(x.dtype, shape, data);
 }
 
+/**
+ * Prefix sums along `axis`: out[i] = x[0] + ... + x[i], or up to x[i - 1] (`exclusive`, 0
+ * first), or from the end (`reverse`). With `rounded`, each float partial sum is rounded to
+ * f32 before the next add (floats accumulate in f32, as C and ONNX Runtime do; the driver
+ * rounds the outputs to their dtype); integer sums wrap, i64 ones exactly.
+ */
+export function cumsum(x: HostTensor, axis: number, exclusive: boolean, reverse: boolean, rounded = false) {
+  const [n, st] = [x.shape[axis]!, strides(x.shape)];
+  const exact = x.dtype === 'i64' ? [i64Of(x), new BigInt64Array(x.data.length)] : undefined;
+  const data = new Float64Array(x.data.length);
+  const add = isInt(x.dtype)
+    ? (a: number, b: number) => intBinary('add', x.dtype, a, b)
+    : (a: number, b: number) => (rounded ? Math.fround(a + b) : a + b);
+  forEachIndex(
+    x.shape.map((d, i) => (i === axis ? 1 : d)),
+    (idx) => {
+      const base = flatAt(st, idx);
+      let [acc, big] = [0, 0n];
+      for (let j = 0; j < n; j++) {
+        const at = base + (reverse ? n - 1 - j : j) * st[axis]!;
+        if (exact) {
+          const next = BigInt.asIntN(64, big + exact[0]![at]!);
+          exact[1]![at] = exclusive ? big : next;
+          big = next;
+        } else {
+          const next = add(acc, x.data[at]!);
+          data[at] = exclusive ? acc : next;
+          acc = next;
+        }
+      }
+    },
+  );
+  return exact ? i64Tensor(x.shape, exact[1]!) : result(x.dtype, x.shape, data);
+}
+
 /** Descending order with NaN above everything (as PyTorch's topk); 0 for ties. */
 const desc = (a: number, b: number): number =>
   Number.isNaN(a) ? (Number.isNaN(b) ? 0 : -1) : Number.isNaN(b) ? 1 : a > b ? -1 : a < b ? 1 : 0;

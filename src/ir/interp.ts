@@ -3,10 +3,11 @@
 // obviously correct rather than fast. Semantics per op are in ops.ts and docs/language.md; the
 // interpreter's own choices:
 // - precision (EvalOptions.precision): 'dtype', the default, rounds every float result to its
-//   dtype (each unary, binary, reduce and einsum node's output; each add of a scatter_add) as
-//   the targets store it, so overflow gives ±Inf where C and ONNX Runtime do: this is the
-//   oracle role (C, ONNX Runtime, `fmc run --target reference`). Sums inside one node are still
-//   accumulated in float64 and rounded once. 'float64' rounds nothing but `cast`: the
+//   dtype (each unary, binary, reduce, einsum and cumsum node's output; each add of a
+//   scatter_add) as the targets store it, so overflow gives ±Inf where C and ONNX Runtime do:
+//   this is the oracle role (C, ONNX Runtime, `fmc run --target reference`). Sums inside one
+//   node are still accumulated in float64 and rounded once, except cumsum's running sums,
+//   which are each rounded to f32 as the targets accumulate them. 'float64' rounds nothing but `cast`: the
 //   high-precision mode for finite-difference gradient checks and the float64 PyTorch oracles
 //   (test/passes, test/oracle), where rounding to f32 would swamp the differences measured;
 // - constants (`full`, `iota`, the `pad` value) are stored in their dtype;
@@ -47,7 +48,7 @@ export interface EvalOptions {
 }
 
 /** Ops whose float results are new values (others move, select or already round theirs). */
-const COMPUTING_OPS: ReadonlySet<Node['op']> = new Set(['unary', 'binary', 'reduce', 'einsum']);
+const COMPUTING_OPS: ReadonlySet<Node['op']> = new Set(['unary', 'binary', 'reduce', 'einsum', 'cumsum']);
 
 /** Rounds a freshly computed float result to its dtype in place. */
 function roundInPlace(t: HostTensor): HostTensor {
@@ -264,6 +265,8 @@ function evalRaw(
       return K.gather(x, args[1]!, n.args.axis, shape);
     case 'scatter_add':
       return K.scatterAdd(x, args[1]!, args[2]!, n.args.axis, precision === 'dtype');
+    case 'cumsum':
+      return K.cumsum(x, n.args.axis, n.args.exclusive, n.args.reverse, precision === 'dtype');
     case 'cast':
       return K.cast(x, n.args.dtype);
     case 'topk':

@@ -123,6 +123,7 @@ export const OP_TEXT: { readonly [K in OpName]: OpText<K> } = {
   einsum: { spec: { in: 'attr', codec: 'string', what: 'the einsum spec' } },
   gather: { axis },
   scatter_add: { axis },
+  cumsum: { axis, exclusive: { in: 'attr', codec: 'bool' }, reverse: { in: 'attr', codec: 'bool' } },
   cast: { dtype },
   topk: {
     k: { in: 'attr', codec: 'int', what: 'k' },

@@ -105,6 +105,11 @@ export interface OpArgs {
   gather: { axis: number };
   /** Adjoint of gather; out-of-range indices dropped. Inputs (x, idx, src). */
   scatter_add: { axis: number };
+  /**
+   * Prefix sum along `axis`: out[i] = x[0] + ... + x[i] (`exclusive`: up to x[i - 1], 0 first;
+   * `reverse`: from the end, out[i] = x[i] + ... + x[n - 1]). Numbers only, not bool.
+   */
+  cumsum: { axis: number; exclusive: boolean; reverse: boolean };
   cast: { dtype: Dtype };
   /** The k largest along axis, sorted descending, ties by lower index. */
   topk: { k: number; axis: number; output: 'values' | 'indices' };
@@ -137,6 +142,7 @@ export const OP_NAMES: readonly OpName[] = [
   'einsum',
   'gather',
   'scatter_add',
+  'cumsum',
   'cast',
   'topk',
   'barrier',
@@ -167,6 +173,7 @@ export const ARITY: Readonly<Record<OpName, number | readonly [number, number]>>
   einsum: [1, 2],
   gather: 2,
   scatter_add: 3,
+  cumsum: 1,
   cast: 1,
   topk: 1,
   barrier: 1,

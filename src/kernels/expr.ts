@@ -173,6 +173,7 @@ export const ELEMENT: { readonly [K in OpName]: ElementRule<K> } = {
     return inAt(f, kb, n, 0, [...idx.slice(0, axis), t0, ...idx.slice(axis + r)]);
   },
   scatter_add: ownKernel,
+  cumsum: ownKernel,
   cast: (f, kb, n, idx) => convert(inAt(f, kb, n, 0, idx), n.inputs[0]!.type.dtype, n.type.dtype),
   topk: ownKernel,
   barrier: (f, kb, n, idx) => inAt(f, kb, n, 0, idx),

@@ -22,6 +22,7 @@ import { inPlaceUpdates } from './in-place.js';
 import type { Launch, Plan } from './plan.js';
 import { reduceKernel } from './reduce.js';
 import { rowsKernel } from './rows.js';
+import { cumsumKernel } from './scan.js';
 import { type GemmSchedule, hostSchedule } from './schedule.js';
 import { scatterAddKernel, topkKernel } from './select.js';
 
@@ -158,6 +159,7 @@ const BUILDERS = new Map<string, GroupBuilder>([
   ['attention', (kb, f, k, out, gemm) => attentionKernel(kb, f, attentionOf(k), out, gemm)],
   ['topk', (kb, f, k, out) => topkKernel(kb, f, k.store as NodeOf<'topk'>, out)],
   ['scatter_add', (kb, f, k, out) => scatterAddKernel(kb, f, k.store as NodeOf<'scatter_add'>, out)],
+  ['cumsum', (kb, f, k, out) => cumsumKernel(kb, f, k.store as NodeOf<'cumsum'>, out)],
 ]);
 
 export function registerKernelBuilder(kind: string, build: GroupBuilder): void {

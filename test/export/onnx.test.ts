@@ -19,6 +19,7 @@ import type { Dtype } from '../../src/ir/dtype.js';
 import type { Graph, Node, NodeOf } from '../../src/ir/graph.js';
 import { initParam, randomInput } from '../../src/ir/init.js';
 import { evaluate } from '../../src/ir/interp.js';
+import { everyScan } from '../ir/scan-cases.js';
 import { bitsToF16, f16Bits, type HostTensor, hostTensor } from '../../src/ir/value.js';
 
 // ---------- graph building ----------
@@ -455,6 +456,20 @@ describe('einsum, gather, scatter, cast, constants, topk', () => {
     }));
     await check(g.graph('forward', outs)); // random normal inputs: no ties
   });
+
+  it('cumsum (CumSum) along every axis, each direction, f32, i32 and i64', async () => {
+    const g = new Builder();
+    const x = g.input('x', 'f32', [B, 3, 4]);
+    const xi = g.input('xi', 'i32', [3, 4]);
+    const xl = g.input('xl', 'i64', [4, 2]);
+    const outs = blk(g, () => {
+      const o = everyScan(g, x, 'c');
+      o.i = g.cumsum(xi, 1, false, true);
+      o.l = g.cumsum(xl, 0, true);
+      return o;
+    });
+    await check(g.graph('forward', outs), { dims: { B: 2 }, intHigh: 1000 });
+  });
 });
 
 // ---------- dtypes ORT's CPU provider lacks kernels for (computed widened) ----------
@@ -476,6 +491,7 @@ describe('half precision and i8', () => {
     einsum: g.einsum('ij,kj->ik', x, x),
     scatter: g.scatterAdd(x, idx, g.gather(x, idx, 0), 0),
     gather: g.gather(x, idx, 1),
+    cumsum: g.cumsum(x, 0, true),
   });
 
   for (const dtype of ['bf16', 'f16'] as const)

@@ -381,11 +381,23 @@ class FnGen {
     const dropped = keep ? x.shape.map((d, i) => (i === a ? D.k(1) : d)) : x.shape.filter((_, i) => i !== a);
     const kd = keep ? ', keepdim = true' : '';
     const grow = x.scale * (Math.sqrt(n) + 1);
+    // cumsum along the axis, sometimes exclusive or reversed (named or positional flags).
+    const scan = (): Val | undefined => {
+      const [ex, rev] = [this.r.bool(30), this.r.bool(30)];
+      const flags = this.r.bool(50)
+        ? `${ex ? ', exclusive = true' : ''}${rev ? ', reverse = true' : ''}`
+        : ex || rev
+          ? `, ${ex}, ${rev}`
+          : '';
+      const call =
+        a === rank - 1 && !flags && this.r.bool(30) ? `cumsum(${x.name})` : `cumsum(${x.name}, ${at}${flags})`;
+      return this.emit(call, x.dt, x.shape, x.scale * n, [x]);
+    };
     if (isI(x.dt)) {
-      const f = this.r.pick(['sum', 'max']);
+      const f = this.r.pick(['sum', 'max', 'cumsum']);
+      if (f === 'cumsum') return !!scan();
       return !!this.emit(`${f}(${x.name}, ${at}${kd})`, x.dt, dropped, f === 'sum' ? x.scale * n : x.scale);
     }
-    const last = a === rank - 1;
     const choices: (() => Val | undefined)[] = [
       () => this.emit(`sum(${x.name}, ${at}${kd})`, x.dt, dropped, grow, []),
       () => this.emit(`max(${x.name}, ${at}${kd})`, x.dt, dropped, x.scale, []),
@@ -404,7 +416,7 @@ class FnGen {
       () => this.emit(`softmax(${x.name}, ${at})`, x.dt, x.shape, 1, [x]),
       () => this.emit(`log_softmax(${this.tame(x).name}, ${at})`, x.dt, x.shape, 6 + Math.log(n), [x]),
       () => this.emit(`logsumexp(${this.tame(x).name}, ${at}${kd})`, x.dt, dropped, 2 + Math.log(n), []),
-      () => (last ? this.emit(`cumsum(${x.name})`, x.dt, x.shape, x.scale * n, [x]) : undefined),
+      scan,
     ];
     return !!this.r.pick(choices)();
   }

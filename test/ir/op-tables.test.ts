@@ -84,6 +84,7 @@ function everyOp(): Graph {
     b.node('einsum', { spec: 'bi,i->b' }, [x, w]),
     gathered,
     b.node('scatter_add', { axis: 1 }, [x, i, gathered]),
+    b.node('cumsum', { axis: 1, exclusive: true, reverse: false }, [x]),
     b.node('cast', { dtype: 'i32' }, [x]),
     b.node('topk', { k: 2, axis: 1, output: 'indices' }, [x]),
     b.node('topk', { k: 1, axis: 1, output: 'values' }, [x]),
@@ -131,6 +132,7 @@ describe('the text form of every op', () => {
         'window {axes: [1], size: [3], stride: [1], dilation: [2]}',
         'einsum {spec: "bi,i->b"}',
         'topk {k: 2, axis: 1, output: indices}',
+        'cumsum {axis: 1, exclusive: true, reverse: false}',
         'barrier {key: "ckpt.0"}',
       ]),
     );

@@ -34,6 +34,7 @@ describe('random graphs', () => {
         'buffer',
         'cast',
         'concat',
+        'cumsum',
         'dim',
         'einsum',
         'expand',

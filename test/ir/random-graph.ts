@@ -265,6 +265,7 @@ class RandomGraph {
       'einsum',
       'gather',
       'scatter_add',
+      'cumsum',
       'cast',
       'iota',
       'full',
@@ -401,6 +402,9 @@ class RandomGraph {
         const src = this.node('gather', { axis }, [x, idx]);
         return src && this.node('scatter_add', { axis }, [x, idx, src]);
       }
+      case 'cumsum':
+        if (rank === 0 || dtype === 'bool') return undefined;
+        return this.node('cumsum', { axis: r.int(rank), exclusive: r.bool(), reverse: r.bool() }, [x]);
       case 'cast':
         return this.node('cast', { dtype: r.pick<Dtype>(['f32', 'f16', 'bf16', 'i32', 'i8', 'bool']) }, [x]);
       case 'iota': {

@@ -16,6 +16,7 @@ import { type LowerOptions } from '../../src/kernels/lower.js';
 import { SCHEDULES } from '../../src/kernels/schedule.js';
 import { weightBuffers } from '../../src/runtime/compile.js';
 import { toHost } from '../../src/runtime/tensor.js';
+import { everyScan } from '../ir/scan-cases.js';
 import { CBatch, type RunSpec, type Tol, assertClean, compare, ht, runAndCompare, seededParams } from './c-harness.js';
 
 interface Case {
@@ -478,6 +479,44 @@ for (const dtype of ['i32', 'i8', 'i64', 'bool', 'f16', 'bf16'] as const) {
     { inputs: { h: ht('f16', [2, 5], [1, 1.0001, 1, NaN, -2, 0.5, 0.5, 0.25, 70000, -70000]) } },
   );
   covered.add('topk');
+}
+
+// ---------- cumsum ----------
+{
+  // Every axis of a rank-3 tensor (the innermost: a register sum per row; the others: SIMD
+  // rows of sums), each direction, a symbolic axis length, and integer, i64 and f16 sums.
+  // Exact: C adds in the interpreter's order, in f32. Then a fused input (exp: within
+  // tolerance, as C's exp is).
+  const T = dimSym('T');
+  const g = new Builder();
+  const x = g.input('x', 'f32', [3, T, 4]);
+  const out = everyScan(g, x, 'a');
+  const xi = g.input('xi', 'i8', [2, 4]);
+  const xl = g.input('xl', 'i64', [3, 2]);
+  const xh = g.input('xh', 'f16', [4, 3]);
+  for (const axis of [0, 1]) {
+    out[`i8_${axis}`] = g.cumsum(xi, axis);
+    out[`i64_${axis}`] = g.cumsum(xl, axis, axis === 1);
+    out[`f16_${axis}`] = g.cumsum(xh, axis, false, axis === 0);
+  }
+  add(
+    'cumsum every axis and direction',
+    g.graph('forward', out),
+    {
+      dims: { T: 5 },
+      tol: EXACT,
+      inputs: {
+        xi: ht('i8', [2, 4], [100, 100, -100, 50, -128, -1, 127, 1]),
+        xl: ht('i64', [3, 2], [2 ** 62, 1, 2 ** 62, -3, 2 ** 53, 7]),
+        xh: ht('f16', [4, 3], [2048, 1, 0.1, 1, 1, 0.2, 1, 1, 0.3, 65504, -1, 0.4]),
+      },
+    },
+    { dims: { T: 1 }, tol: EXACT },
+  );
+  const h = new Builder();
+  const e = h.exp(h.input('x', 'f32', [3, 5, 4]));
+  add('cumsum fused', h.graph('forward', { mid: h.cumsum(e, 1), last: h.cumsum(e, 2, true) }));
+  covered.add('cumsum');
 }
 
 // ---------- cast ----------

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { concreteShape } from '../../src/ir/interp.js';
 import { evaluate } from '../../src/ir/interp.js';
-import type { Graph, Node } from '../../src/ir/graph.js';
+import { type Graph, type Node, liveNodes } from '../../src/ir/graph.js';
+import { OP_NAMES } from '../../src/ir/ops.js';
 import type { HostTensor } from '../../src/ir/value.js';
 import { verifyProblems } from '../../src/ir/verify.js';
 import { gradientGraph } from '../../src/passes/autodiff/index.js';
@@ -156,6 +157,10 @@ const OTHER_CASES: Case[] = [
   },
   { name: 'topk values', build: (b) => b.topk(P(b, 'x', [3, 5]), 2, 1, 'values') },
   { name: 'topk values on axis 0', build: (b) => b.topk(P(b, 'x', [5, 2, 3]), 3, 0, 'values') },
+  { name: 'cumsum inclusive', build: (b) => b.cumsum(P(b, 'x', [3, 4]), 1) },
+  { name: 'cumsum exclusive on axis 0', build: (b) => b.cumsum(P(b, 'x', [4, 2, 3]), 0, true) },
+  { name: 'cumsum reverse', build: (b) => b.cumsum(P(b, 'x', [2, 5]), 1, false, true) },
+  { name: 'cumsum exclusive reverse', build: (b) => b.cumsum(P(b, 'x', [3, 4, 2]), 1, true, true) },
   { name: 'barrier', build: (b) => b.barrier(P(b, 'x', [3]), 'k') },
   { name: 'a node used twice (x * x)', build: (b) => b.mul(P(b, 'x', [3]), P(b, 'x', [3])) },
   {
@@ -173,7 +178,18 @@ const OTHER_CASES: Case[] = [
 ];
 
 describe('autodiff: every primitive against central differences', () => {
-  for (const c of [...UNARY_CASES, ...BINARY_CASES, ...OTHER_CASES]) it(c.name, () => check(c));
+  const all = [...UNARY_CASES, ...BINARY_CASES, ...OTHER_CASES];
+  for (const c of all) it(c.name, () => check(c));
+  it('covers every primitive', () => {
+    const seen = new Set<string>();
+    for (const c of all) {
+      const b = new Builder();
+      for (const n of liveNodes(b.graph('f', { y: c.build(b) }))) seen.add(n.op);
+    }
+    // Leaves without inputs, and inputs only: nothing to differentiate through.
+    const leaves = ['input', 'param', 'full', 'dim', 'iota'];
+    expect(OP_NAMES.filter((op) => !seen.has(op) && !leaves.includes(op))).toEqual([]);
+  });
 });
 
 /** The gradients of `loss` for fixed param values. */

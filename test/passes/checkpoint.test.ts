@@ -45,13 +45,17 @@ describe('@checkpoint', () => {
     for (const [k, t] of a) expect([...t.data], k).toEqual([...b.get(k)!.data]);
   });
 
-  it('lowers the C plan arena peak', () => {
+  it('lowers the C plan arena peak of the full swa_lm (B = 1, T = 256), as docs/training.md reports', () => {
+    // The full model: in the small one a GEMM's fixed packing scratch (KC × NC floats, live
+    // during its launch) is as large as a layer's activations.
+    const r = lowerFile('models/swa_lm.fm', { fn: 'loss' });
+    if (!r.ok) throw new Error('swa_lm does not lower');
     const dims = new Map([
       ['B', 1],
-      ['T', 64],
+      ['T', 256],
     ]);
     const peak = (mod: Module) => memoryReport(generate(piped(mod, { mode: 'grad' })).plan, dims).peakBytes;
-    const [withCk, withoutCk] = [peak(m), peak(without)];
-    expect(withCk).toBeLessThan(withoutCk * 0.8);
-  });
+    const [withCk, withoutCk] = [peak(r.lowered), peak({ ...r.lowered, hints: NO_HINTS })];
+    expect(withCk).toBeLessThan(withoutCk * 0.6);
+  }, 120_000);
 });

@@ -6,8 +6,8 @@
 // and pow see only positive values: x² + 0.5), where on comparisons, sum and max
 // reductions, every movement op (reshape, permute, expand, pad with negative widths,
 // strided slice, window with stride and dilation, concat), one- and two-operand einsums,
-// gather with clamped and scatter_add with dropped indices, topk, barriers, dropout masks,
-// and the non-smooth and gradient-free ops (abs, max, min, mod, floor, float → int casts).
+// gather with clamped and scatter_add with dropped indices, cumsum, topk, barriers, dropout
+// masks, and the non-smooth and gradient-free ops (abs, max, min, mod, floor, float → int casts).
 // Some graphs use the symbolic dim N (bound to N_VALUE). Float → float casts are left out:
 // the interpreter rounds at a cast, and a rounded loss has no useful central difference.
 //
@@ -165,6 +165,7 @@ class Gen {
       'einsum',
       'gather',
       'scatter_add',
+      'cumsum',
       'topk',
       'barrier',
       'dropout',
@@ -226,6 +227,8 @@ class Gen {
         if (n) this.decide(`compare ${fn}`, n, cond!);
         return n;
       }
+      case 'cumsum':
+        return rank > 0 ? this.try(() => b.cumsum(x, r.int(rank), r.bool(), r.bool())) : undefined;
       case 'sum':
       case 'max': {
         const axes = shape.map((_, i) => i).filter(() => r.bool());

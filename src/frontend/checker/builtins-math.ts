@@ -281,3 +281,26 @@ for (const n of UNARY_FLOAT) H[n] = unary(n, true);
 for (const n of UNARY_ANY) H[n] = unary(n, false);
 H.maximum = binaryFn('maximum');
 H.minimum = binaryFn('minimum');
+
+// ---------------------------------------------------------------- prefix sums
+
+H.cumsum = (ctx, a, span) => {
+  const args = bind(ctx, 'cumsum', [req('x'), opt('axis'), opt('exclusive'), opt('reverse')], a, span);
+  if (!args) return ERROR;
+  const t = wantTensor(ctx, 'cumsum', args[0], 0);
+  if (!t) return ERROR;
+  if (t.dtype === 'bool') {
+    ctx.checker.error('FM0419', span, ['cumsum', 'bool tensors']);
+    return ERROR;
+  }
+  const axis = args[1] ? wantInt(ctx, 'cumsum', args[1], 1) : -1;
+  const ax = axis === undefined ? undefined : normAxis(ctx, axis, t.shape, args[1]?.span ?? span);
+  const flags = [2, 3].map((i) => {
+    const v = args[i]?.value;
+    if (v && v.kind !== 'bool') ctx.checker.error('FM0422', args[i]!.span, [i + 1, 'cumsum', 'a bool', describe(v)]);
+    return v === undefined ? false : v.kind === 'bool' ? v.value : undefined;
+  });
+  const [exclusive, reverse] = flags;
+  if (ax === undefined || exclusive === undefined || reverse === undefined) return ERROR;
+  return emit(ctx, tensor(t.dtype, t.shape, span), (mk) => mk('cumsum', { axis: ax, exclusive, reverse }, [nodeOf(t)]));
+};

@@ -191,6 +191,8 @@ export const GRAD_RULES: { readonly [K in OpName]: GradRule<K> } = {
     const maskShape = [...Array<number>(axis).fill(1), ...idx.type.shape, ...Array<number>(r - axis - 1).fill(1)];
     return [g, undefined, b.where(b.reshape(inRange, maskShape), b.gather(g, idx, axis), 0)];
   },
+  // out = L x with L triangular: the cotangent is Lᵀ g, the prefix sum in the other direction.
+  cumsum: (n, g, c) => [c.b.cumsum(g, n.args.axis, n.args.exclusive, !n.args.reverse)],
   cast: (n, g, c) => {
     const from = n.inputs[0]!.type.dtype;
     return [isFloat(from) && isFloat(n.args.dtype) ? c.b.cast(g, from) : undefined];

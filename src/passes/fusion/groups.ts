@@ -49,6 +49,7 @@ export const OP_KIND: { readonly [K in OpName]: (n: NodeOf<K>) => string } = {
   scatter_add: () => 'scatter_add',
   cast: ew,
   topk: () => 'topk',
+  cumsum: () => 'cumsum',
   barrier: ew,
 };
 

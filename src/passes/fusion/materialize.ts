@@ -8,7 +8,7 @@
 
 import type { Node } from '../../ir/graph.js';
 
-export const ALWAYS = new Set(['input', 'param', 'einsum', 'reduce', 'topk', 'scatter_add']);
+export const ALWAYS = new Set(['input', 'param', 'einsum', 'reduce', 'topk', 'scatter_add', 'cumsum']);
 const CONST = new Set(['full', 'iota', 'dim']);
 export const MOVEMENT = new Set(['reshape', 'permute', 'expand', 'slice', 'window', 'pad']);
 /**
