@@ -137,29 +137,35 @@ console.log(JSON.stringify({ grewMiB: (process.resourceUsage().maxRSS * 1024 - b
     expect(r.grewMiB).toBeLessThan(64 * 1.5);
   });
 
-  it('run --target c --weights peaks within about twice the weights', { timeout: 180_000 }, () => {
-    // 2 × Linear(2048, 2048): 32 MiB of f32 weights (zeros: a sparse file).
-    const model = path.join(DIR, 'two.fm');
-    fs.writeFileSync(
-      model,
-      `import { Linear } from "std/nn"\n\nmodel Two(d = 2048) {\n  layers = repeat 2 Linear(d, d)\n  fn forward(x: f32[B, d]) -> (y: f32[B, d]) {\n    return layers(x)\n  }\n}\n`,
-    );
-    const tiny = path.join(DIR, 'tiny.fm');
-    fs.writeFileSync(tiny, fs.readFileSync(model, 'utf8').replace('d = 2048', 'd = 8'));
-    const weights = path.join(DIR, 'two.safetensors');
-    const d = 2048;
-    const tensors = [0, 1].flatMap((i) => [
-      { name: `layers.${i}.b`, st: 'F32', shape: [d], bytes: 4 * d },
-      { name: `layers.${i}.w`, st: 'F32', shape: [d, d], bytes: 4 * d * d },
-    ]);
-    tensors.sort((a, b) => (a.name < b.name ? -1 : 1));
-    sparseFile(weights, tensors);
-    const weightMiB = tensors.reduce((a, t) => a + t.bytes, 0) / MiB;
-    const base = fmcPeak('run', tiny, '--target', 'c', '--dims', 'B=2');
-    const peak = fmcPeak('run', model, '--target', 'c', '--dims', 'B=2', '--weights', weights);
-    // The old path: the file, its float64s, a typed copy and the buffers (about 5 × the weights).
-    expect(peak - base).toBeLessThan(2.3 * weightMiB);
-  });
+  it(
+    'run --target c --weights peaks within about three times the weights (stored, buffers, packed panels)',
+    { timeout: 180_000 },
+    () => {
+      // 2 × Linear(2048, 2048): 32 MiB of f32 weights (zeros: a sparse file).
+      const model = path.join(DIR, 'two.fm');
+      fs.writeFileSync(
+        model,
+        `import { Linear } from "std/nn"\n\nmodel Two(d = 2048) {\n  layers = repeat 2 Linear(d, d)\n  fn forward(x: f32[B, d]) -> (y: f32[B, d]) {\n    return layers(x)\n  }\n}\n`,
+      );
+      const tiny = path.join(DIR, 'tiny.fm');
+      fs.writeFileSync(tiny, fs.readFileSync(model, 'utf8').replace('d = 2048', 'd = 8'));
+      const weights = path.join(DIR, 'two.safetensors');
+      const d = 2048;
+      const tensors = [0, 1].flatMap((i) => [
+        { name: `layers.${i}.b`, st: 'F32', shape: [d], bytes: 4 * d },
+        { name: `layers.${i}.w`, st: 'F32', shape: [d, d], bytes: 4 * d * d },
+      ]);
+      tensors.sort((a, b) => (a.name < b.name ? -1 : 1));
+      sparseFile(weights, tensors);
+      const weightMiB = tensors.reduce((a, t) => a + t.bytes, 0) / MiB;
+      const base = fmcPeak('run', tiny, '--target', 'c', '--dims', 'B=2');
+      const peak = fmcPeak('run', model, '--target', 'c', '--dims', 'B=2', '--weights', weights);
+      // The old path: the file, its float64s, a typed copy and the buffers (about 5 × the weights).
+      // Now: the stored bytes, the weight buffers and, since GEMM weights are packed once into
+      // panels (a second copy of each GEMM weight, allocated when the binding is made), about 3 ×.
+      expect(peak - base).toBeLessThan(3.3 * weightMiB);
+    },
+  );
 
   it('a file over 2 GiB reads, in pieces', { timeout: 120_000 }, () => {
     const file = path.join(DIR, 'big.safetensors');
