@@ -45,7 +45,13 @@ function eligible(seed: NodeOf<'reduce'>, n: Node): boolean {
   const shape = rowShapeOf(seed, n);
   if (shape === undefined) return false;
   if (n.op === 'reduce') return rowSeed(n) && rowShapeOf(seed, n.inputs[0]!) === 'row';
-  if (ELEMENTWISE.has(n.op)) return true;
+  if (ELEMENTWISE.has(n.op)) {
+    // A value of shape [...O] (a reduction without keepdim) meets a row [...O, L] by NumPy
+    // broadcasting, which aligns the trailing axes: it is not the row's scalar there (fuzzer
+    // seed 700710: `minimum(mean(x, 2), x)` with x [3, 3, 3]).
+    const outer = seed.inputs[0]!.type.shape.slice(0, -1);
+    return !(shape === 'row' && outer.length > 0 && n.inputs.some((i) => dimsEqual(i.type.shape, outer)));
+  }
   const from = rowShapeOf(seed, n.inputs[0]!);
   if (n.op === 'reshape') return shape === 'scalar' && from === 'scalar';
   if (n.op === 'expand')
