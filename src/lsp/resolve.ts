@@ -256,17 +256,7 @@ export function indexFile(program: Program, m: Module): FileIndex {
     // Members are visible in the whole block (functions are checked after all members).
     for (const mem of b.members) {
       if (mem.kind === 'Require' || mem.kind === 'Train') continue;
-      const kind: DefKind =
-        mem.kind === 'LetMember'
-          ? 'let'
-          : mem.kind === 'Param'
-            ? mem.isBuffer
-              ? 'buffer'
-              : 'param'
-            : mem.kind === 'Child'
-              ? 'child'
-              : 'function';
-      def({ name: mem.name.name, kind, span: mem.name.span, node: mem, owner: b }, scope);
+      def({ name: mem.name.name, kind: memberKind(mem), span: mem.name.span, node: mem, owner: b }, scope);
     }
     for (const mem of b.members) {
       switch (mem.kind) {
@@ -348,4 +338,11 @@ function forNames(e: A.Expr, f: (n: A.Expr & { kind: 'Name' }) => void): void {
   } else if (e.kind === 'Unary') forNames(e.operand, f);
   else if (e.kind === 'Paren') forNames(e.inner, f);
   else if (e.kind === 'Call') for (const a of e.args) forNames(a.value, f);
+}
+
+/** The kind of definition a named block member is (a `let`, a param or buffer, a child, a function). */
+export function memberKind(mem: Exclude<A.BlockDecl['members'][number], { kind: 'Require' | 'Train' }>): DefKind {
+  if (mem.kind === 'LetMember') return 'let';
+  if (mem.kind === 'Param') return mem.isBuffer ? 'buffer' : 'param';
+  return mem.kind === 'Child' ? 'child' : 'function';
 }

@@ -6,7 +6,7 @@
 import type * as A from '../frontend/ast.js';
 import type { Module, TopDecl } from '../frontend/program.js';
 import type { Analysis } from './analysis.js';
-import { type Def, topDef } from './resolve.js';
+import { type Def, memberKind, topDef } from './resolve.js';
 
 const contains = (s: { start: number; end: number }, offset: number) => s.start <= offset && offset <= s.end;
 
@@ -71,17 +71,7 @@ export function memberDefs(block: A.BlockDecl): Def[] {
   const out: Def[] = [];
   for (const mem of block.members) {
     if (mem.kind === 'Require' || mem.kind === 'Train' || mem.name.name === '') continue;
-    const kind =
-      mem.kind === 'LetMember'
-        ? 'let'
-        : mem.kind === 'Param'
-          ? mem.isBuffer
-            ? 'buffer'
-            : 'param'
-          : mem.kind === 'Child'
-            ? 'child'
-            : 'function';
-    out.push({ name: mem.name.name, kind, span: mem.name.span, node: mem, owner: block });
+    out.push({ name: mem.name.name, kind: memberKind(mem), span: mem.name.span, node: mem, owner: block });
   }
   return out;
 }

@@ -94,8 +94,9 @@ export function checkPlanMatches(planJson: string, source: string, what: string)
  * OpenMP's idle threads spin 300,000 times by default before sleeping: fastest on an idle
  * machine and ruinous on a busy one (docs/runtime.md: an encoder layer took 228 ms instead
  * of 8 with both cores busy). 30,000 kept the loaded case (8.2 ms) and most of the idle one
- * (4.4 ms median against 3.6; 1,000 gave 6.3 with a bimodal spread). Unless the user chose a
- * wait policy, that is what the kernels use. libgomp reads it when the first library loads.
+ * (4.4 ms median against 3.6; 1,000 gave 6.3 with a bimodal spread). Parallel loops now run
+ * on fmc's own pool (runtime-native/src/pool.cpp), not OpenMP, so this only matters for an
+ * OpenMP region a library still has; kept until no generated code links libgomp's runtime.
  */
 function setOpenMpWaiting(): void {
   if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined)
