@@ -39,6 +39,7 @@ function exprNames(e: KExpr, out: Set<string>): void {
       return exprNames(e.index, out);
     case 'const':
     case 'dim':
+    case 'gid':
       return;
     case 'load':
       return exprNames(e.index, out);

@@ -25,6 +25,8 @@ export interface Dialect {
   call(name: string, args: readonly string[]): string;
   /** `a * b + c` in f32 with one rounding. */
   fma(a: string, b: string, c: string): string;
+  /** The flat invocation index of a GPU kernel (KExpr 'gid'). */
+  gid(): string;
   /** The text of a dim slot's value. */
   dim(slot: number): string;
   /** Lines before a loop (pragmas), given the loop. */
@@ -98,6 +100,8 @@ export function renderExpr(e: KExpr, D: Dialect, params: readonly KParam[]): str
       return D.fma(r(e.a), r(e.b), r(e.c));
     case 'uniform':
       return D.call('fmc_uniform', [D.intLit(e.k0), D.intLit(e.k1), r(e.index), r(e.step)]);
+    case 'gid':
+      return D.gid();
   }
 }
 

@@ -43,7 +43,12 @@ export type KExpr =
   /** `a * b + c` in f32, fused (one rounding). */
   | { readonly k: 'fma'; readonly a: KExpr; readonly b: KExpr; readonly c: KExpr }
   /** Element `index` of the Philox uniform stream with key (k0, k1) at step `step` (i64). */
-  | { readonly k: 'uniform'; readonly k0: number; readonly k1: number; readonly index: KExpr; readonly step: KExpr };
+  | { readonly k: 'uniform'; readonly k0: number; readonly k1: number; readonly index: KExpr; readonly step: KExpr }
+  /**
+   * GPU targets: the flat index (i64, from 0) of this invocation in the kernel's grid; grid
+   * binding (src/kernels/grid.ts) puts it where a parallel loop nest was.
+   */
+  | { readonly k: 'gid' };
 
 /** How a loop runs: in order, across threads, as SIMD lanes, or unrolled. */
 export type LoopMode = 'serial' | 'parallel' | 'simd' | 'unroll';
@@ -121,6 +126,20 @@ export interface Kernel {
   readonly note: string;
   /** Explicit scheduling choices (tile sizes, vector width), for dumps and tuning. */
   readonly schedule: Readonly<Record<string, number | string>>;
+  /** GPU targets: what one launch runs (set by grid binding; absent on the CPU). */
+  readonly grid?: KernelGrid;
+}
+
+/**
+ * A GPU launch: `invocations` (an i64 expression of constants, dim slots and index arithmetic,
+ * evaluated on the host once dims are bound) invocations in workgroups of `workgroup`. The
+ * runtime dispatches n = ceil(invocations / workgroup) workgroups as (x, y, 1) with
+ * x = min(n, 65535) and y = ceil(n / x); invocation (g, l) of workgroup (wx, wy) has flat index
+ * (wy * x + wx) * workgroup + l, which the kernel compares with `invocations` itself.
+ */
+export interface KernelGrid {
+  readonly invocations: KExpr;
+  readonly workgroup: number;
 }
 
 /** The compute type of a storage dtype. */
