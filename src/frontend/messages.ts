@@ -64,7 +64,7 @@ export const MESSAGES = {
   FM0412: 'expected {0}, found {1}',
   FM0413: 'cannot destructure {0} into {1} names',
   FM0414: 'function `{0}` must end with a `return` statement',
-  FM0415: 'repeated block `{0}` must return what it takes: its parameters are {1}, its results {2}',
+  FM0415: 'repeated block `{0}` must return what it takes: its leading parameters are {1}, its results {2}',
   FM0416: 'stacked block `{0}` needs a leading axis of size {1} on every tensor argument, found {2}',
   FM0417: 'the condition of {1} must be a compile-time bool, found {0}',
   FM0418: 'the branches of `if` have different types: {0} vs {1}',

@@ -964,6 +964,30 @@ describe('lowering bugs found by these tests', () => {
     expectTensor(r.out.get('z'), 'f32', [2], [3, 3]);
   });
 
+  it('`repeat` passes tensor arguments after the threaded ones to every instance unchanged', () => {
+    // forward takes (x, mask, scale) and returns x: x threads, mask and scale reach every layer.
+    const src = `
+      block L {
+        param w: f32[] = ones()
+        fn forward(x: f32[B, T], mask: bool[B, T], scale: f32[]) -> f32[B, T] {
+          return where(mask, x * w + scale, x)
+        }
+      }
+      model M {
+        layers = repeat 3 L()
+        fn forward(x: f32[B, T], mask: bool[B, T]) -> (y: f32[B, T]) { return layers(x, mask, full([], 1.0)) }
+      }`;
+    const r = run(
+      src,
+      { x: f32([1, 3], [1, 2, 3]), mask: t('bool', [1, 3], [1, 0, 1]) },
+      { 'layers.0.w': f32([], [2]), 'layers.1.w': f32([], [3]), 'layers.2.w': f32([], [-1]) },
+    );
+    // masked: ((x·2 + 1)·3 + 1)·-1 + 1; unmasked: x
+    expectTensor(r.out.get('y'), 'f32', [1, 3], [-9, 2, -21]);
+    // The mask is one graph input read by all three instances, not threaded through them.
+    expect(r.lowered.graph.inputs.map((n) => n.args.name)).toEqual(['x', 'mask']);
+  });
+
   it('`full` with a symbolic size as its value', () => {
     const src = `
       model M {

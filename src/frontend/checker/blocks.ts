@@ -451,15 +451,20 @@ function kindOf(v: V): string {
   }
 }
 
-/** A repeated block's forward must return exactly what it takes (FM0415). */
+/**
+ * A repeated block's forward must return what its leading tensor parameters take (FM0415):
+ * result i feeds tensor parameter i of the next instance; tensor parameters after the results
+ * (a mask, positions, an encoder's memory) go to every instance unchanged.
+ */
 function checkRepeatable(ctx: Ctx, inst: BlockInstance, m: A.ChildDecl): boolean {
   const f = inst.scope.get('forward')?.value;
   if (f?.kind !== 'fn' || f.fn === 'builtin-elementwise') return true;
   const sig = evalSignature(ctx.checker, f.fn);
   if (!sig?.resultPatterns) return true;
-  const ins = sig.params.filter((p) => p.tensor).map((p) => p.tensor!);
+  const all = sig.params.filter((p) => p.tensor).map((p) => p.tensor!);
   const outs = sig.resultPatterns;
-  const same = ins.length === outs.length && ins.every((p, i) => samePattern(p, outs[i]!));
+  const ins = all.slice(0, outs.length);
+  const same = all.length >= outs.length && ins.every((p, i) => samePattern(p, outs[i]!));
   if (!same) {
     ctx.checker.error('FM0415', m.span, [
       m.block.name,

@@ -57,8 +57,9 @@ function lowerInstances(ctx: Ctx, call: MultiCall, n: number): V {
   const L = ctx.checker.lowering!;
   const before = L.builder.all().length;
   if (multi.mode === 'repeat') {
-    // The results feed the next instance's tensor parameters, in order; compile-time
-    // arguments (`layers(x, 0.5)`) go to every instance unchanged.
+    // The results feed the next instance's leading tensor parameters, in order; the other
+    // tensor arguments (`layers(x, mask)`) and compile-time ones (`layers(x, 0.5)`) go to
+    // every instance unchanged.
     const sig = evalSignature(ctx.checker, fwd);
     if (!sig) return ERROR;
     const params = sig.params.map((p) => ({ name: p.name, hasDefault: p.hasDefault, type: p.decl.type }));
@@ -73,7 +74,7 @@ function lowerInstances(ctx: Ctx, call: MultiCall, n: number): V {
       const results = r.kind === 'tuple' ? [...r.items] : [r];
       const named = new Map<string, ArgV & { nameSpan: Span }>();
       sig.params.forEach((p, k) => {
-        const value = p.tensor ? results.shift() : bound.args[k]?.value;
+        const value = p.tensor && results.length > 0 ? results.shift() : bound.args[k]?.value;
         if (value) named.set(p.name, { value, span, nameSpan: span });
       });
       args = { pos: [], named };
