@@ -1,6 +1,7 @@
-// `require` over sizes the inputs bind: a run-time check on the reference and the C target
-// (and in a compiled module's plan.json), with the `.fm` location and the bound dims; checks
-// that a repeated function records once; FM0804 and "never holds" are in the golden errors.
+// `require` over sizes the inputs bind, and exact divisions of them (`T / 2`): a run-time
+// check on the reference and the C target (and in a compiled module's plan.json), with the
+// `.fm` location and the bound dims; checks that a repeated function records once; FM0804
+// and "never holds" are in the golden errors.
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -76,5 +77,38 @@ describe('require over run-time dims', () => {
     const c = await fmc('run', '--target', 'c', FILE, '--dims', 'B=1,T=10');
     expect(c.code).toBe(1);
     expect(c.text).toContain('requirement failed: sequences longer than max_len are not supported with B = 1, T = 10');
+  });
+});
+
+describe('exact division of run-time dims', () => {
+  const HALF = path.join(DIR, 'half.fm');
+  fs.writeFileSync(
+    HALF,
+    `model Half {
+  fn forward(x: f32[B, T]) -> (y: f32[B, T / 2]) {
+    return reshape(x, [B, T / 2, 2])[:, :, 0]
+  }
+}
+`,
+  );
+  const at = (col: number): string =>
+    `${HALF}:${col === 42 ? 2 : 3}:${col}: error FM0307: dimension \`T/2\` is not an integer (T / 2) with B = 1, T = 7`;
+
+  it('is a run-time FM0307 at the division on the reference and C, not a rational dim', async () => {
+    const ref = await fmc('run', HALF, '--dims', 'B=1,T=7');
+    expect(ref.code).toBe(1);
+    // The signature's division is checked first (the entry function's types bind before its body).
+    expect(ref.text).toBe(`fmc: ${at(42)}\n`);
+    const m = compileModel(HALF, { seed: 0 }).model;
+    expect(() => m.run({ x: new Tensor('f32', new Float32Array(7), [1, 7]) })).toThrow(at(42));
+    const even = m.run({ x: new Tensor('f32', Float32Array.from([1, 2, 3, 4, 5, 6]), [1, 6]) });
+    expect([...even.y!.data]).toEqual([1, 3, 5]);
+  });
+
+  it('records the body division too, at its own column', () => {
+    const r = lowerFile(HALF);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect((r.lowered.requires ?? []).map((q) => q.what)).toEqual([at(42), at(27)].map((s) => s.split(' with ')[0]));
   });
 });

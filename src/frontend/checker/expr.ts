@@ -13,6 +13,7 @@ import {
   DimTooComplex,
   dimEquals,
   dimIsInteger,
+  dimSymbols,
   dimMod,
   dimMul,
   dimNeg,
@@ -31,6 +32,7 @@ import { childCtx, type Ctx } from './context.js';
 import { hasTopLevel, resolveTopLevel } from './toplevel.js';
 import { broadcast, broadcastShapes, originNotes } from './shapes.js';
 import { checkShapeLimits } from './limits.js';
+import { divisibleAtRunTime } from './requires.js';
 
 export function evalExpr(ctx: Ctx, e: A.Expr): V {
   let v = evalExprKind(ctx, e);
@@ -240,6 +242,8 @@ function staticArith(ctx: Ctx, op: A.BinaryOp, a: V, b: V, span: Span, whole: Sp
           });
           return ERROR;
         }
+        if (r.kind === 'int' && dimIsInteger(r.dim) === undefined && !inPattern(r.dim))
+          divisibleAtRunTime(ctx, a.dim, b.dim, r.dim, whole);
         return r;
       }
       case '%':
@@ -536,3 +540,6 @@ function bindPattern(ctx: Ctx, p: A.Pattern, v: V): void {
   }
   p.items.forEach((it, i) => bindPattern(ctx, it, v.items[i]!));
 }
+
+/** Whether a dim is in a signature's pattern space (dim variables `v.T`, static params `s.d`). */
+const inPattern = (d: Dim): boolean => dimSymbols(d).some((n) => /^[vs]\./.test(n));

@@ -382,6 +382,9 @@ export function checkFnBody(checker: Checker, fn: FnRef, call?: CallSite): V {
       const b = u.dims.get(sym);
       if (b) scope.define(name, { value: { kind: 'int', dim: b.dim }, span: undefined, what: 'dim variable' });
     }
+    // Lowering: the signature's dims once more with the bound sizes, so that an exact division
+    // of run-time sizes there (`T / 2`) becomes a run-time check (requires.ts).
+    if (checker.lowering) for (const e of signatureDimExprs(d)) evalExpr(bodyCtx(), e);
     checker.fnStack.push(d);
     try {
       return checkStatements(bodyCtx(), d);
@@ -430,4 +433,12 @@ function patternTensor(p: ParamPattern, u: Unifier, origin: Span): V {
     } else out.push(dims[k++]!);
   }
   return tensor(t.dtype, { prefix: t.shape.prefix, dims: out }, origin);
+}
+
+/** The dim expressions of a function's tensor parameter and result types. */
+function signatureDimExprs(d: A.FnDecl): A.Expr[] {
+  const types = [...d.params.map((p) => p.type), ...(d.results ?? []).map((r) => r.type)];
+  return types.flatMap((t) =>
+    t.kind === 'TensorType' ? t.dims.flatMap((x) => (x.kind === 'DimExpr' ? [x.expr] : [])) : [],
+  );
 }

@@ -5,7 +5,7 @@
 // condition that can never hold is an error at compile time.
 
 import type * as A from '../ast.js';
-import { type Dim, dimAlwaysNegative, dimConst, dimConstValue, dimSub } from '../../ir/dims.js';
+import { type Dim, dimAlwaysNegative, dimConst, dimConstValue, dimMod, dimSub, dimToString } from '../../ir/dims.js';
 import type { DimRequire } from '../../ir/module.js';
 import type { Ctx } from './context.js';
 import { evalExpr } from './expr.js';
@@ -37,7 +37,7 @@ function conditions(ctx: Ctx, e: A.Expr): Dim[] | string {
 }
 
 /** Where a diagnostic at `span` would point: `file:line:col`. */
-function where(ctx: Ctx, span: A.RequireStmt['span']): string {
+export function where(ctx: Ctx, span: A.RequireStmt['span']): string {
   const at = ctx.checker.program.source(span.file)?.lineCol(span.start);
   return at ? `${span.file}:${at.line}:${at.col}` : span.file;
 }
@@ -62,4 +62,17 @@ export function symbolicRequire(ctx: Ctx, s: A.RequireStmt, text: string): boole
   for (const value of c)
     if (!((dimConstValue(value) ?? -1) >= 0)) L.requires.push({ value, what } satisfies DimRequire);
   return true;
+}
+
+/**
+ * An exact division `a / b` of sizes known only at run time (`T / 2`): while lowering, a
+ * run-time check that `b` divides `a`, failing with FM0307's message at the division.
+ */
+export function divisibleAtRunTime(ctx: Ctx, a: Dim, b: Dim, r: Dim, span: A.Expr['span']): void {
+  const L = ctx.checker.lowering;
+  if (!L) return;
+  const [ta, tb] = [dimToString(a), dimToString(b)];
+  const what = `${where(ctx, span)}: error FM0307: dimension \`${dimToString(r)}\` is not an integer (${ta} / ${tb})`;
+  // a mod b is in [0, b): it is 0 exactly when -(a mod b) >= 0.
+  L.requires.push({ value: dimSub(dimConst(0), dimMod(a, b)), what } satisfies DimRequire);
 }
