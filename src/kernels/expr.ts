@@ -79,9 +79,16 @@ export class Fuser {
     return this.compute(kb, n, idx);
   }
 
-  /** Computes element `idx` of `n` from its inputs (never loads `n` itself). */
+  /**
+   * Computes element `idx` of `n` from its inputs (never loads `n` itself). An f16 or bf16
+   * unary or binary result is rounded to its dtype, as a store would round it: a fused chain
+   * computes what the chain of kernels (and the reference, docs/ir.md) computes.
+   */
   compute(kb: KernelBuilder, n: Node, idx: readonly KExpr[]): KExpr {
-    return (ELEMENT[n.op] as ElementRule<OpName>)(this, kb, n, idx);
+    const e = (ELEMENT[n.op] as ElementRule<OpName>)(this, kb, n, idx);
+    const d = n.type.dtype;
+    const rounds = (d === 'f16' || d === 'bf16') && (n.op === 'unary' || n.op === 'binary');
+    return rounds ? { k: 'cast', from: 'f32', to: d, a: e, t: 'f32' } : e;
   }
 }
 
