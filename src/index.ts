@@ -1,6 +1,7 @@
 // The public API of the `fmc` package: compile a .fm model for the C target, load a module
 // that `fmc compile` wrote, and run either on Tensors; train a model (compileTrainer, or the
-// trainer of a module compiled with --train). Everything else under src/ is internal.
+// trainer of a module compiled with --train); Tensors to and from safetensors files and
+// ONNX Runtime tensors. Everything else under src/ is internal.
 
 export { compile, CompileError, type CompileOptions } from './api/compile.js';
 export { load, type LoadOptions, terminalProgress } from './api/load.js';
@@ -13,4 +14,6 @@ export { Trainer, type StepResult, type TrainCounters } from './runtime/trainer.
 export { RunError, type RunOptions } from './runtime/executable.js';
 export { PlanFormatError } from './runtime/plan-json.js';
 export { SafetensorsError } from './runtime/safetensors.js';
+export { readTensors, writeTensors, type SafetensorsData } from './api/safetensors.js';
+export { fromOrt, toOrt, type OrtTensorLike, type OrtTensorClass } from './api/ort.js';
 export { Tensor, TensorError, type DataTypes } from './runtime/tensor.js';
