@@ -79,6 +79,20 @@ console.log(model.functions.join(','), JSON.stringify(logits.dims));
     const t = sh(process.execPath, ['typed.mjs'], PROJECT);
     expect(t.code, t.all).toBe(0);
     expect(t.out.trim()).toBe('forward,loss [1,10]');
+
+    // CommonJS: require('fmc') and require of the typed module (no top-level await anywhere).
+    const cjs = `
+const { compile, Tensor } = require('fmc');
+const typed = require('./mlp/index.mjs');
+const x = new Tensor('f32', new Float32Array(784), [1, 784]);
+const a = compile('node_modules/fmc/models/mlp.fm', { seed: 1 }).run({ images: x }).logits;
+const b = typed.forward({ images: x }).logits;
+console.log(JSON.stringify(a.dims), JSON.stringify(b.dims));
+`;
+    fs.writeFileSync(path.join(PROJECT, 'api.cjs'), cjs);
+    const r = sh(process.execPath, ['api.cjs'], PROJECT);
+    expect(r.code, r.all).toBe(0);
+    expect(r.out.trim()).toBe('[1,10] [1,10]');
   });
 
   it('says how to add onnxruntime-node when --vs onnxruntime needs it', () => {
