@@ -23,7 +23,7 @@ import {
 } from './call.js';
 import { RunError, plainAllocate, readDimsOption } from './run-args.js';
 import { ELEMENT_BYTES, Tensor, typedArray } from './tensor.js';
-import { BINDING_ALIGN, type WebGpuDevice, gpuBytes } from './webgpu.js';
+import { BINDING_ALIGN, type WebGpuDevice, type WgslProgram, gpuBytes } from './webgpu.js';
 import type { GpuBuffer } from './webgpu-types.js';
 import { versionOf, weightsChanged } from './weight-versions.js';
 
@@ -63,14 +63,25 @@ export class GpuExecutable {
   /** Params a run may write (updates, or a kernel writing one in place), downloaded after it. */
   private readonly written: readonly string[];
 
+  /** The device once its pipelines are made (they are made asynchronously). */
+  private ready: WebGpuDevice | undefined;
+  private readonly pending: Promise<WebGpuDevice>;
+
   constructor(
     readonly plan: Plan,
-    readonly device: WebGpuDevice,
+    /** The plan's kernels as WGSL, with how each uses its buffers. */
+    readonly program: WgslProgram,
+    device: WebGpuDevice | Promise<WebGpuDevice>,
     /** The host copies of params and buffers, by path (shared with the other functions of a model). */
     private readonly weights: ReadonlyMap<string, ArrayBuffer>,
   ) {
     for (const p of plan.params) if (!weights.has(p.path)) throw new RunError(`no weights for '${p.path}'`);
-    const kernels = plan.kernels;
+    if (program.kernels.length !== plan.kernels.length)
+      throw new RunError(`the program has ${program.kernels.length} kernels, the plan ${plan.kernels.length}`);
+    this.pending = Promise.resolve(device).then((d) => (this.ready = d));
+    // A failure shows at runAsync; this keeps it from being an unhandled rejection meanwhile.
+    this.pending.catch(() => {});
+    const kernels = program.kernels;
     const byBuffer = new Map(plan.params.map((p) => [p.buffer, p.path]));
     const written = new Set(plan.updates.map((u) => u.path));
     for (const l of plan.launches)
@@ -96,26 +107,38 @@ export class GpuExecutable {
     );
   }
 
+  /** The device, once its pipelines are made (a WebGpuError when there is no GPU or a kernel does not compile). */
+  get device(): Promise<WebGpuDevice> {
+    return this.pending;
+  }
+
   /**
-   * Runs the function on `inputs` and resolves with its outputs. The arguments are read, checked
-   * and uploaded before this returns (changing them afterwards does not change the run).
+   * Runs the function on `inputs` and resolves with its outputs. Once the device is ready (from
+   * the second call on, or after `await exe.device`), the arguments are read, checked and
+   * uploaded before this returns: changing them afterwards does not change the run. Before
+   * that, they are read when the device becomes ready.
    */
   runAsync(inputs: Readonly<Record<string, Tensor>>, opts: RunOptions = {}): Promise<Record<string, Tensor>> {
+    const d = this.ready;
+    if (!d) return this.pending.then((dev) => this.start(dev, inputs, opts));
     try {
-      return this.start(inputs, opts);
+      return this.start(d, inputs, opts);
     } catch (e) {
       return Promise.reject(e as Error);
     }
   }
 
-  private start(inputs: Readonly<Record<string, Tensor>>, opts: RunOptions): Promise<Record<string, Tensor>> {
+  private start(
+    d: WebGpuDevice,
+    inputs: Readonly<Record<string, Tensor>>,
+    opts: RunOptions,
+  ): Promise<Record<string, Tensor>> {
     const call = readCall(this.plan, inputs, opts);
     if (call.timings !== undefined) throw new RunError('timings are measured on the C target only');
-    const b = this.bind(callShapes(this.plan, call), call.dims);
+    const b = this.bind(d, callShapes(this.plan, call), call.dims);
     const { inputs: pinned, outputs: given } = pinCall(this.plan, call, b.outputShapes, plainAllocate);
-    const d = this.device;
     const mem = b.mem.slice();
-    for (const p of this.plan.params) mem[p.buffer] = this.gpuWeight(p.path);
+    for (const p of this.plan.params) mem[p.buffer] = this.gpuWeight(d, p.path);
     this.plan.inputs.forEach((spec, i) => {
       const p = pinned[i]!;
       d.upload(mem[spec.buffer]!, 0, new Uint8Array(p.buffer, p.offset, p.bytes));
@@ -125,10 +148,10 @@ export class GpuExecutable {
       for (const buf of this.plan.buffers) if (buf.kind === 'packed') d.upload(mem[buf.id]!, 0, new Uint8Array(4));
     d.launch({ records: b.records, mem, offsets: b.offsets, bytes: b.bytes, dims: b.slots, grids: b.grids });
     for (const u of this.plan.updates)
-      d.copy({ mem: mem[u.from]!, offset: b.offsets[u.from]!, bytes: b.bytes[u.from]! }, this.gpuWeight(u.path), 0);
+      d.copy({ mem: mem[u.from]!, offset: b.offsets[u.from]!, bytes: b.bytes[u.from]! }, this.gpuWeight(d, u.path), 0);
     const outs = this.plan.outputs.map((o) => ({ mem: mem[o.buffer]!, offset: 0, bytes: b.bytes[o.buffer]! }));
     const params = this.written.map((path) => ({
-      mem: this.gpuWeight(path),
+      mem: this.gpuWeight(d, path),
       offset: 0,
       bytes: this.weights.get(path)!.byteLength,
     }));
@@ -162,28 +185,39 @@ export class GpuExecutable {
   }
 
   /** The GPU copy of a weight, uploaded when the host copy changed since. */
-  private gpuWeight(path: string): GpuBuffer {
+  private gpuWeight(d: WebGpuDevice, path: string): GpuBuffer {
     const host = this.weights.get(path)!;
     let w = this.gpuWeights.get(path);
     if (!w) {
-      w = { buffer: this.device.allocate(host.byteLength, `the weights of '${path}'`), version: -1 };
+      w = { buffer: d.allocate(host.byteLength, `the weights of '${path}'`), version: -1 };
       this.gpuWeights.set(path, w);
     }
     const version = versionOf(host);
     if (w.version !== version) {
-      this.device.upload(w.buffer, 0, new Uint8Array(host));
+      d.upload(w.buffer, 0, new Uint8Array(host));
       w.version = version;
     }
     return w.buffer;
   }
 
-  /** The memory plan for the dims that `inputs` bind (for reports). */
+  /** The memory plan of the arena (256-byte aligned) for the dims that `inputs` bind (for reports). */
   memoryFor(shapes: ReadonlyMap<string, readonly number[]>, dims?: Readonly<Record<string, number>>): MemoryPlan {
-    return this.bind(shapes, readDimsOption(dims)).memory;
+    const bound = bindPlanDims(this.plan, shapes, readDimsOption(dims), (path) => this.weights.get(path)!.byteLength);
+    return this.arenaPlan(bound).memory;
+  }
+
+  private arenaPlan(bound: BoundDims): { raw: number[]; memory: MemoryPlan } {
+    const raw = this.plan.buffers.map((buf) => bound.elements[buf.id]! * ELEMENT_BYTES[buf.dtype]);
+    const memory = planMemory(this.plan, (id) => Math.ceil(gpuBytes(raw[id]!) / BINDING_ALIGN) * BINDING_ALIGN);
+    return { raw, memory };
   }
 
   /** The binding of these shapes and dims: GPU buffers, arena offsets and grids, kept for later calls. */
-  private bind(shapes: ReadonlyMap<string, readonly number[]>, given?: ReadonlyMap<string, number>): GpuBinding {
+  private bind(
+    d: WebGpuDevice,
+    shapes: ReadonlyMap<string, readonly number[]>,
+    given?: ReadonlyMap<string, number>,
+  ): GpuBinding {
     const key = bindingKey(shapes, given);
     const hit = this.bindings.get(key);
     if (hit) return hit;
@@ -193,9 +227,7 @@ export class GpuExecutable {
       if (v < -(2n ** 31n) || v > 2n ** 31n - 1n)
         throw new RunError(`a size of this call (dim slot ${i} = ${v}) does not fit in i32, as the WGSL target needs`);
     });
-    const raw = plan.buffers.map((buf) => bound.elements[buf.id]! * ELEMENT_BYTES[buf.dtype]);
-    const memory = planMemory(plan, (id) => Math.ceil(gpuBytes(raw[id]!) / BINDING_ALIGN) * BINDING_ALIGN);
-    const d = this.device;
+    const { raw, memory } = this.arenaPlan(bound);
     const arena = memory.peakBytes > 0 ? d.allocate(memory.peakBytes, 'the arena of intermediate tensors') : undefined;
     const mem: GpuBuffer[] = [];
     const offsets = new Float64Array(plan.buffers.length);

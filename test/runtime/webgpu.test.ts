@@ -16,7 +16,7 @@ const why = await webgpuUnavailable();
 if (why) console.warn(`skipping the WebGPU runtime tests: ${why}`);
 
 async function exe(t: TestPlan, weights = new Map<string, ArrayBuffer>()): Promise<GpuExecutable> {
-  return new GpuExecutable(t.plan, await loadNodeProgram(t.program), weights);
+  return new GpuExecutable(t.plan, t.program, await loadNodeProgram(t.program), weights);
 }
 
 const bytes = (d: TensorData): Uint8Array => new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
