@@ -21,10 +21,14 @@ import {
 import { Model } from '../runtime/model.js';
 import { type Mode, PassError } from '../passes/pass.js';
 import { readSafetensorsFile } from '../runtime/safetensors.js';
+import { type CompiledWgsl, buildWgslExecutable, generateWgsl } from '../runtime/wgsl-program.js';
 
 export interface CompileOptions extends BuildOptions {
-  /** Only `c` exists yet. */
-  readonly target?: 'c';
+  /**
+   * `c` (default): C kernels through the system compiler; `wgsl`: WGSL kernels on WebGPU (the
+   * `webgpu` package in Node), whose functions run with `await model.runAsync(inputs)`.
+   */
+  readonly target?: 'c' | 'wgsl';
   /** The model to compile when the file has several. */
   readonly model?: string;
   /** The functions to compile (default: every function of the model, `forward` first). */
@@ -60,7 +64,10 @@ export interface CompiledModel {
   readonly lowered: readonly Lowered[];
   /** The modules after the pass pipeline: what was compiled (`<fn>_grad` graphs in grad mode). */
   readonly modules: readonly Lowered[];
+  /** The C target's functions (empty on WGSL). */
   readonly functions: readonly CompiledFunction[];
+  /** The WGSL target's functions (empty on C). */
+  readonly wgsl: readonly CompiledWgsl[];
   readonly weights: ReadonlyMap<string, HostTensor>;
 }
 
@@ -119,9 +126,11 @@ export function weightsFrom(
   return out;
 }
 
-/** Compiles a .fm file (or source text) for the C target and returns the runnable model with its parts. */
+/** Compiles a .fm file (or source text) for the C or WGSL target and returns the runnable model with its parts. */
 export function compileModel(pathOrSource: string, opts: CompileOptions = {}): CompiledModel {
-  if ((opts.target ?? 'c') !== 'c') throw new CompileError(`target '${opts.target}': only 'c' exists yet`);
+  const target = opts.target ?? 'c';
+  if (target !== 'c' && target !== 'wgsl')
+    throw new CompileError(`target '${String(target)}': the targets are c and wgsl`);
   opts.onProgress?.('checking and lowering');
   const lowered = lowerModel(pathOrSource, opts);
   const dims = new Map(Object.entries(opts.dims ?? {}));
@@ -137,12 +146,17 @@ export function compileModel(pathOrSource: string, opts: CompileOptions = {}): C
       throw e;
     }
   });
+  if (target === 'wgsl') {
+    const wgsl = modules.map((m) => generateWgsl(m));
+    const fns = new Map(wgsl.map((f) => [f.plan.name, buildWgslExecutable(f, buffers)]));
+    return { model: new Model(lowered[0]!.model, fns), lowered, modules, functions: [], wgsl, weights: values };
+  }
   const functions = modules.map((m) => generate(m));
   const fns = new Map(functions.map((f) => [f.plan.name, buildExecutable(f, buffers, opts)]));
-  return { model: new Model(lowered[0]!.model, fns), lowered, modules, functions, weights: values };
+  return { model: new Model(lowered[0]!.model, fns), lowered, modules, functions, wgsl: [], weights: values };
 }
 
-/** Compiles a .fm file (or source text) for the C target. */
+/** Compiles a .fm file (or source text) for the C target, or (`target: 'wgsl'`) for WebGPU. */
 export function compile(pathOrSource: string, opts: CompileOptions = {}): Model {
   return compileModel(pathOrSource, opts).model;
 }

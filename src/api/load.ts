@@ -21,6 +21,8 @@ import type { Plan } from '../kernels/plan.js';
 import { STEP_INPUTS } from '../passes/train/index.js';
 import { escapeControls } from '../frontend/diagnostics.js';
 import { buildExecutable, checkPlanMatches, weightBuffers } from '../runtime/compile.js';
+import { buildWgslExecutable } from '../runtime/wgsl-program.js';
+import { readWgslFunction } from './wgsl-load.js';
 import type { Executable } from '../runtime/executable.js';
 import { Model } from '../runtime/model.js';
 import { PlanFormatError, planFromJson } from '../runtime/plan-json.js';
@@ -117,6 +119,8 @@ function readText(file: string, what: string, cap = MAX_MODULE_TEXT_BYTES): stri
 }
 
 interface ReadManifest {
+  /** 'wgsl' for WGSL kernels (the source entries are then WGSL ones, checked at load). */
+  target: 'c' | 'wgsl';
   model: string;
   dims: Map<string, number>;
   fns: [string, J, SourceEntry][];
@@ -247,8 +251,14 @@ function readManifest(dir: string): ReadManifest {
   if (!isObject(dims) || Object.values(dims).some((v) => !Number.isSafeInteger(v) || (v as number) < 0))
     throw bad('"dims" must map names to sizes');
   if (!isObject(functions) || !isObject(sources)) throw bad('"functions" and "sources" must be objects');
+  if (m.target !== undefined && m.target !== 'wgsl') throw bad('"target" must be "wgsl" when given');
+  const target = m.target === 'wgsl' ? 'wgsl' : 'c';
   const fns = Object.entries(functions).map(([fn, plan]): [string, J, SourceEntry] => {
     const src = Object.hasOwn(sources, fn) ? sources[fn] : undefined;
+    if (target === 'wgsl') {
+      if (!isObject(plan)) throw bad(`the plan of '${fn}' is not an object`);
+      return [fn, plan, src as SourceEntry]; // checked by readWgslFunction
+    }
     if (!isObject(src) || typeof src.file !== 'string' || !SOURCE_FILE.test(src.file) || typeof src.sha256 !== 'string')
       throw bad(`no valid source entry for function '${fn}'`);
     if (!isObject(plan)) throw bad(`the plan of '${fn}' is not an object`);
@@ -258,6 +268,7 @@ function readManifest(dir: string): ReadManifest {
   const { set, train } = m;
   if (set !== undefined && !isObject(set)) throw bad('"set" must be an object');
   return {
+    target,
     model,
     dims: new Map(Object.entries(dims as Record<string, number>)),
     fns,
@@ -321,6 +332,7 @@ export function terminalProgress(message: string): void {
 export function load(dir: string | URL, opts: LoadOptions = {}): Model {
   const root = path.resolve(dir instanceof URL ? fileURLToPath(dir) : dir);
   const manifest = readManifest(root);
+  if (manifest.target === 'wgsl') return loadWgsl(root, manifest);
   const fns = manifest.fns.map(([fn, obj, src]) => {
     const file = path.join(root, src.file);
     const source = readText(file, `the C source of '${fn}'`);
@@ -351,4 +363,19 @@ export function load(dir: string | URL, opts: LoadOptions = {}): Model {
   );
   const training = train && { ...train, buffers: weights, set: manifest.set ?? {} };
   return new Model(manifest.model, exes, training);
+}
+
+/** A WGSL module's Model (its pipelines are made in the background; runAsync waits for them). */
+function loadWgsl(root: string, manifest: ReadManifest): Model {
+  if (manifest.train)
+    throw new PlanFormatError(`${path.join(root, MANIFEST_FILE)}: training runs on the C target only`);
+  const fns = manifest.fns.map(([fn, obj, src]) => readWgslFunction(root, fn, obj, src, readText));
+  const weights = weightBuffers(
+    readWeights(
+      root,
+      fns.map((f) => f.plan),
+      manifest.dims,
+    ),
+  );
+  return new Model(manifest.model, new Map(fns.map((f) => [f.fn, buildWgslExecutable(f, weights)])));
 }

@@ -28,13 +28,37 @@ import type { Plan } from '../kernels/plan.js';
 import type { CompiledFunction } from '../runtime/compile.js';
 import { writeSafetensors } from '../runtime/safetensors.js';
 import { ELEMENT_BYTES } from '../runtime/tensor.js';
+import type { CompiledWgsl } from '../runtime/wgsl-program.js';
+import type { WgslKernel } from '../runtime/webgpu.js';
 import { moduleDts, moduleJs } from './module-types.js';
+
+/** The file of kernel `k` of the function whose C file would be `cFile`. */
+const wgslFileName = (cFile: string, k: number): string => `${cFile.slice(0, -2)}.k${k}.wgsl`;
+
+function wgslEntry(f: CompiledWgsl, cFile: string): WgslSourceEntry {
+  return {
+    kernels: f.program.kernels.map((k, i) => ({
+      file: wgslFileName(cFile, i),
+      sha256: sha256(f.sources[i]!),
+      params: k.params,
+    })),
+    dimVec4s: f.program.dimVec4s,
+  };
+}
 
 export const MODULE_FORMAT = 'fmc-module-1';
 export const MANIFEST_FILE = 'plan.json';
 export const WEIGHTS_FILE = 'weights.safetensors';
 /** What a source file name in plan.json may look like: no folders, no dots but the extension. */
 export const SOURCE_FILE = /^[A-Za-z_][A-Za-z0-9_]{0,100}\.c$/;
+/** A WGSL kernel's file: `<function file base>.k<index>.wgsl`. */
+export const WGSL_FILE = /^[A-Za-z_][A-Za-z0-9_]{0,100}\.k[0-9]{1,6}\.wgsl$/;
+
+/** sources[fn] of a WGSL module: each kernel's file, its sha256 and how it uses its buffers. */
+export interface WgslSourceEntry {
+  readonly kernels: readonly (SourceEntry & { readonly params: WgslKernel['params'] })[];
+  readonly dimVec4s: number;
+}
 
 export interface MemoryReport {
   readonly dims: Readonly<Record<string, number>>;
@@ -77,7 +101,9 @@ export interface Manifest {
   readonly set?: Readonly<Record<string, string>>;
   /** The train functions, when compiled with --train. */
   readonly train?: ModuleTrain;
-  readonly sources: Readonly<Record<string, SourceEntry>>;
+  /** `wgsl` for a module of WGSL kernels (absent: C). */
+  readonly target?: 'wgsl';
+  readonly sources: Readonly<Record<string, SourceEntry | WgslSourceEntry>>;
   readonly functions: Readonly<Record<string, unknown>>;
   readonly memory: Readonly<Record<string, MemoryReport>>;
 }
@@ -86,6 +112,8 @@ export interface ModuleParts {
   readonly version: string;
   readonly model: string;
   readonly functions: readonly CompiledFunction[];
+  /** The WGSL target's functions instead of `functions` (`fmc compile --target wgsl`). */
+  readonly wgsl?: readonly CompiledWgsl[];
   readonly weights: ReadonlyMap<string, HostTensor>;
   readonly dims: ReadonlyMap<string, number>;
   readonly memory: readonly MemoryReport[];
@@ -120,15 +148,16 @@ export function sourceFileNames(names: readonly string[]): string[] {
 
 /** The params the plans use, in the order of the weight map, without the optimizer state (zeros at load). */
 function usedWeights(parts: ModuleParts): Map<string, HostTensor> {
-  const used = new Set(parts.functions.flatMap((f) => f.plan.params.map((p) => p.path)));
+  const used = new Set((parts.wgsl ?? parts.functions).flatMap((f) => f.plan.params.map((p) => p.path)));
   return new Map([...parts.weights].filter(([path]) => used.has(path) && !path.startsWith(OPTIMIZER_STATE_PREFIX)));
 }
 
 /** Every file of the module with its bytes, plan.json last (a half-written folder fails the hash check). */
 export function moduleFiles(parts: ModuleParts): [string, string | Uint8Array][] {
-  const names = parts.functions.map((f) => f.plan.name);
+  const fns = parts.wgsl ?? parts.functions;
+  const names = fns.map((f) => f.plan.name);
   const files = sourceFileNames(names);
-  const plans = parts.functions.map((f) => {
+  const plans = fns.map((f) => {
     const obj: unknown = JSON.parse(f.planJson);
     if (`${JSON.stringify(obj)}\n` !== f.planJson) throw new Error(`internal: plan of '${f.plan.name}' is no fixpoint`);
     return obj;
@@ -142,13 +171,24 @@ export function moduleFiles(parts: ModuleParts): [string, string | Uint8Array][]
     dims: Object.fromEntries(parts.dims),
     ...(parts.set && Object.keys(parts.set).length > 0 ? { set: { ...parts.set } } : {}),
     ...(parts.train ? { train: parts.train } : {}),
-    sources: byName(parts.functions.map((f, i): SourceEntry => ({ file: files[i]!, sha256: sha256(f.source) }))),
+    ...(parts.wgsl ? { target: 'wgsl' as const } : {}),
+    sources: parts.wgsl
+      ? byName(parts.wgsl.map((f, i) => wgslEntry(f, files[i]!)))
+      : byName(parts.functions.map((f, i): SourceEntry => ({ file: files[i]!, sha256: sha256(f.source) }))),
     functions: byName(plans),
     memory: byName(parts.memory),
   };
+  const weights: [string, Uint8Array] = [WEIGHTS_FILE, writeSafetensors(usedWeights(parts))];
+  if (parts.wgsl) {
+    // No typed index.mjs yet: its functions would have to be async (runAsync).
+    const kernels = parts.wgsl.flatMap((f, i) =>
+      f.sources.map((code, k): [string, string] => [wgslFileName(files[i]!, k), code]),
+    );
+    return [...kernels, weights, [MANIFEST_FILE, `${JSON.stringify(manifest, null, 2)}\n`]];
+  }
   return [
     ...parts.functions.map((f, i): [string, string] => [files[i]!, f.source]),
-    [WEIGHTS_FILE, writeSafetensors(usedWeights(parts))],
+    weights,
     ['index.mjs', moduleJs(parts.version, parts.model, names, parts.train)],
     [
       'index.d.mts',

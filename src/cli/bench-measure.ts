@@ -9,6 +9,7 @@ import { type Graph, liveNodes } from '../ir/graph.js';
 import { indexBound, randomInput } from '../ir/init.js';
 import type { HostTensor } from '../ir/value.js';
 import { fromHost, type Tensor } from '../runtime/tensor.js';
+import { Executable } from '../runtime/executable.js';
 import { withContention } from './bench-contend.js';
 import { type Agreement, agreement, openOrt } from './bench-ort.js';
 import { defaultDim } from './model.js';
@@ -126,9 +127,11 @@ async function measureRuns(
   try {
     let mine: Record<string, Tensor> = {};
     let theirs: Awaited<ReturnType<NonNullable<typeof peer>['run']>> = {};
-    const fmcRun = (): number => {
+    // C runs synchronously (timed as before); WGSL until its outputs are downloaded.
+    const fmcRun = async (): Promise<number> => {
       const t = performance.now();
-      mine = exe.run(tensors, { dims: bound });
+      mine =
+        exe instanceof Executable ? exe.run(tensors, { dims: bound }) : await exe.runAsync(tensors, { dims: bound });
       return performance.now() - t;
     };
     const ortRun = async (): Promise<number> => {
@@ -137,14 +140,15 @@ async function measureRuns(
       return performance.now() - t;
     };
     let pair = 0;
-    for (let i = 0; i < Math.max(o.warmup, o.budgetMs ? 1 : 0); i++) pair = fmcRun() + (peer ? await ortRun() : 0);
+    for (let i = 0; i < Math.max(o.warmup, o.budgetMs ? 1 : 0); i++)
+      pair = (await fmcRun()) + (peer ? await ortRun() : 0);
     const runs = o.budgetMs ? Math.max(o.minRuns ?? 3, Math.min(o.runs, Math.floor(o.budgetMs / pair))) : o.runs;
     const fmcTimes: number[] = [];
     const ortTimes: number[] = [];
     for (let i = 0; i < runs; i++) {
       // Alternate which goes first, so neither always runs right after the other's cache damage.
       if (peer && i % 2 === 1) ortTimes.push(await ortRun());
-      fmcTimes.push(fmcRun());
+      fmcTimes.push(await fmcRun());
       if (peer && i % 2 === 0) ortTimes.push(await ortRun());
     }
     const flops = graphFlops(g, dims);
@@ -181,6 +185,7 @@ function profileKernels(
   runs: number,
 ): NonNullable<BenchResult['profile']> {
   const exe = compiled.model.executable(compiled.lowered[0]!.graph.name);
+  if (!(exe instanceof Executable)) throw new Error('internal: kernel timings are measured on the C target only');
   const { kernels, launches } = exe.plan;
   const timings = new Float64Array(launches.length);
   const total = new Float64Array(kernels.length);

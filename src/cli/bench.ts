@@ -1,4 +1,4 @@
-// `fmc bench FILE --target c [--vs onnxruntime]`: compiles once, times runs of one function on
+// `fmc bench FILE --target c|wgsl [--vs onnxruntime]`: compiles once, times runs of one function on
 // seeded inputs, and prints the numbers (bench-measure.ts does the measuring, shared with the
 // scripts in bench/). A mismatch with ONNX Runtime exits 1: a fast wrong answer is no result.
 
@@ -31,8 +31,10 @@ function count(flag: string, text: string | undefined, fallback: number, min: nu
 
 export async function benchCommand(io: Io, file: string, opts: BenchOptions): Promise<number> {
   const target = opts.target ?? 'c';
-  if (target !== 'c')
-    throw new CliError(`--target ${target}: fmc bench times compiled code; the targets are c`, EXIT.usage);
+  if (target !== 'c' && target !== 'wgsl')
+    throw new CliError(`--target ${target}: fmc bench times compiled code; the targets are c and wgsl`, EXIT.usage);
+  if (target === 'wgsl' && opts.profile)
+    throw new CliError('--profile: per-kernel times are measured on the C target only', EXIT.usage);
   if (opts.vs !== undefined && opts.vs !== 'onnxruntime')
     throw new CliError(`--vs ${opts.vs}: the peers are onnxruntime`, EXIT.usage);
   const runs = count('runs', opts.runs, 20, 1);
@@ -44,7 +46,7 @@ export async function benchCommand(io: Io, file: string, opts: BenchOptions): Pr
   const given = parseDims(opts.dims);
   const seed = parseSeed(opts.seed);
   const t0 = performance.now();
-  const compiled = compileForCli(io, file, { ...opts, seed, dims: given, threads });
+  const compiled = compileForCli(io, file, { ...opts, target: target as 'c' | 'wgsl', seed, dims: given, threads });
   const compileMs = performance.now() - t0;
   const g = compiled.lowered[0]!.graph;
   warnUnusedDims(io, g, given);
@@ -62,7 +64,7 @@ export async function benchCommand(io: Io, file: string, opts: BenchOptions): Pr
   io.progress?.('');
   const model = compiled.model.name;
   if (opts.json) io.out(`${jsonText({ model, target, seed, compileMs, ...r })}\n`);
-  else printBench(io, model, seed, compileMs, r);
+  else printBench(io, model, target, seed, compileMs, r);
   if (r.agreement && !r.agreement.ok) {
     io.err(`fmc: ${model}.${r.fn}: the outputs of fmc and onnxruntime disagree (${disagreement(r)})\n`);
     return EXIT.user;
@@ -87,12 +89,12 @@ const clean = (s: string): string => {
   return t.length > 70 ? `${t.slice(0, 69)}…` : t;
 };
 
-function printBench(io: Io, model: string, seed: number, compileMs: number, r: BenchResult): void {
+function printBench(io: Io, model: string, target: string, seed: number, compileMs: number, r: BenchResult): void {
   const dimText = Object.entries(r.dims)
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
   io.out(
-    `${model}.${r.fn} on c (${dimText || 'no dims'}; seed ${seed}; ${r.threads} thread${r.threads > 1 ? 's' : ''};${r.contend ? ` ${r.contend} busy process${r.contend > 1 ? 'es' : ''} beside;` : ''} ${r.runs} runs after ${r.warmup} warm-up)\n`,
+    `${model}.${r.fn} on ${target} (${dimText || 'no dims'}; seed ${seed}; ${r.threads} thread${r.threads > 1 ? 's' : ''};${r.contend ? ` ${r.contend} busy process${r.contend > 1 ? 'es' : ''} beside;` : ''} ${r.runs} runs after ${r.warmup} warm-up)\n`,
   );
   io.out(`  compile      ${compileMs.toFixed(0)} ms (once; cached C builds are reused)\n`);
   io.out(`  FLOPs        ${(r.flops / 1e9).toPrecision(3)} G per run\n`);

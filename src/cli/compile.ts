@@ -1,4 +1,4 @@
-// `fmc compile FILE --target c -o DIR`: a model's functions as a module folder that `load()`
+// `fmc compile FILE --target c|wgsl -o DIR`: a model's functions as a module folder that `load()`
 // (or `import model from './DIR/index.mjs'`) runs: C sources, plan.json, the weights and a
 // typed index.mjs/index.d.mts (src/api/module.ts has the layout). The sources are also built
 // once through the compile cache, so a broken toolchain shows here rather than at load time,
@@ -26,6 +26,7 @@ import { printGraph, printGroups } from '../ir/print.js';
 import { type Mode, PassError } from '../passes/pass.js';
 import { passesFor, passNames } from '../passes/pipeline.js';
 import { compiledName, generate, piped } from '../runtime/compile.js';
+import { generateWgsl } from '../runtime/wgsl-program.js';
 import { EXIT, type Io } from './io.js';
 import { CliError, defaultDim, loadParams, lowerForCli, parseDims, parseSeed, parseSet, writeOutput } from './model.js';
 
@@ -164,7 +165,10 @@ function lowerAll(io: Io, file: string, opts: CompileCliOptions, fns: string[] |
 const kib = (n: number): string => (n < 1024 ? `${n} B` : `${(n / 1024).toFixed(1)} KiB`);
 
 export function compileCommand(io: Io, file: string, opts: CompileCliOptions): number {
-  if ((opts.target ?? 'c') !== 'c') throw new CliError(`--target ${opts.target}: only c exists yet`, EXIT.usage);
+  const target = opts.target ?? 'c';
+  if (target !== 'c' && target !== 'wgsl')
+    throw new CliError(`--target ${target}: the targets are c and wgsl`, EXIT.usage);
+  if (target === 'wgsl' && opts.train) throw new CliError('--train: training runs on the C target only', EXIT.usage);
   checkDumpAfter(opts.dumpAfter);
   if (!opts.out && opts.dumpAfter === undefined)
     throw new CliError(
@@ -206,13 +210,17 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
     if (!used.has(name)) io.err(`fmc: warning: --dims ${name}: no compiled function uses a dim named ${name}\n`);
   io.progress?.(`initializing ${lowered[0]!.params.length} params`);
   const weights = loadParams(lowered[0]!, given, seed, opts.weights, io);
-  const functions = modules.map((m) => {
-    io.progress?.(`generating C for ${m.model}.${m.graph.name}`);
-    return generate(m);
-  });
+  const wgsl = target === 'wgsl' ? modules.map((m) => generateWgsl(m)) : undefined;
+  const functions = wgsl
+    ? []
+    : modules.map((m) => {
+        io.progress?.(`generating C for ${m.model}.${m.graph.name}`);
+        return generate(m);
+      });
   for (const f of functions) compileC(f.source, { onProgress: io.progress });
+  const built = wgsl ?? functions;
   io.progress?.('');
-  const memory = functions.map((f) => {
+  const memory = built.map((f) => {
     const dims = new Map(f.plan.dims.map((d) => [d, given.get(d) ?? defaultDim(d)]));
     return memoryReport(f.plan, dims);
   });
@@ -220,6 +228,7 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
     version: fmcVersion(),
     model: lowered[0]!.model,
     functions,
+    ...(wgsl ? { wgsl } : {}),
     weights,
     dims: given,
     memory,
@@ -236,19 +245,21 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
   const written = new Set(files.map(([name]) => name));
   for (const s of stale) if (!written.has(s)) fs.rmSync(path.join(out, s), { force: true });
 
-  const kernels = functions.reduce((n, f) => n + f.plan.kernels.length, 0);
-  const launches = functions.reduce((n, f) => n + f.plan.launches.length, 0);
-  const cBytes = functions.reduce((n, f) => n + Buffer.byteLength(f.source), 0);
-  const allParams = new Set(functions.flatMap((f) => f.plan.params.map((p) => p.path)));
+  const kernels = built.reduce((n, f) => n + f.plan.kernels.length, 0);
+  const launches = built.reduce((n, f) => n + f.plan.launches.length, 0);
+  const codeBytes = wgsl
+    ? wgsl.reduce((n, f) => n + f.sources.reduce((m, code) => m + Buffer.byteLength(code), 0), 0)
+    : functions.reduce((n, f) => n + Buffer.byteLength(f.source), 0);
+  const allParams = new Set(built.flatMap((f) => f.plan.params.map((p) => p.path)));
   const usedParams = new Set([...allParams].filter((p) => !p.startsWith(OPTIMIZER_STATE_PREFIX)));
   const state = allParams.size - usedParams.size;
   const values = [...weights].filter(([p]) => usedParams.has(p)).reduce((n, [, t]) => n + t.data.length, 0);
   io.err(
-    `fmc: wrote ${out} (${lowered[0]!.model}: ${functions.length} function${functions.length === 1 ? '' : 's'}, ` +
-      `${kernels} kernels, ${launches} launches, ${kib(cBytes)} of C, ${usedParams.size} params with ${values.toLocaleString('en-US')} values` +
+    `fmc: wrote ${out} (${lowered[0]!.model}: ${built.length} function${built.length === 1 ? '' : 's'}, ` +
+      `${kernels} kernels, ${launches} launches, ${kib(codeBytes)} of ${wgsl ? 'WGSL' : 'C'}, ${usedParams.size} params with ${values.toLocaleString('en-US')} values` +
       `${state > 0 ? `; ${state} optimizer state tensors, zeros at load` : ''})\n`,
   );
-  functions.forEach((f, i) => {
+  built.forEach((f, i) => {
     const m = memory[i]!;
     const at =
       Object.entries(m.dims)
@@ -268,7 +279,7 @@ export function compileCli(io: Io, file: string, opts: CompileCliOptions): numbe
     return compileCommand(io, file, opts);
   } catch (e) {
     io.progress?.('');
-    const user = ['CliError', 'SafetensorsError', 'CompileCacheError', 'EvalError'];
+    const user = ['CliError', 'SafetensorsError', 'CompileCacheError', 'EvalError', 'WebGpuError'];
     if (!(e instanceof Error) || !user.includes(e.constructor.name)) throw e;
     io.err(`fmc: ${e.message}\n`);
     return e instanceof CliError ? e.code : EXIT.user;

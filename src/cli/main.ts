@@ -99,9 +99,9 @@ Examples:
   withSetOption(
     cmd
       .command('compile')
-      .description('compile a model for the C target into a folder that load() and import run')
+      .description('compile a model for the C or WGSL target into a folder that load() (and, for C, import) runs')
       .argument('<file>', 'the .fm file holding the model')
-      .option('--target <name>', 'the backend: c (the only one yet)', 'c')
+      .option('--target <name>', 'the backend: c or wgsl (WebGPU)', 'c')
       .option('-o, --out <dir>', 'the output folder (created; an earlier fmc output in it is replaced)')
       .option('--model <name>', 'the model to use when the file has several')
       .option('--fn <names>', 'functions to compile, repeatable or a comma list (default: all)', collect)

@@ -65,6 +65,7 @@ export async function guarded(io: Io, f: () => Promise<number>): Promise<number>
       'CheckpointError',
       'TrainConfigError',
       'MetricsError',
+      'WebGpuError',
     ];
     const name = e instanceof Error ? e.constructor.name : '';
     if (!(e instanceof Error) || !(user.includes(name) || (e as NodeJS.ErrnoException).code?.startsWith('E'))) throw e;
@@ -82,7 +83,11 @@ export function addModelCommands(cmd: Command, io: Io, setCode: (c: number) => v
       .command('run')
       .description('run a model function and print a summary of its outputs')
       .argument('<file>', 'the .fm file holding the model')
-      .option('--target <name>', 'where to run it: reference (the float64 interpreter) or c (compiled)', 'reference')
+      .option(
+        '--target <name>',
+        'where to run it: reference (the float64 interpreter), c or wgsl (compiled; wgsl on WebGPU)',
+        'reference',
+      )
       .option('--inputs <file>', 'inputs from a safetensors file (named like the function parameters)')
       .option('--save-inputs <file>', 'write the inputs used to a safetensors file')
       .option('--save-outputs <file>', 'write the outputs to a safetensors file')
@@ -118,9 +123,9 @@ Examples:
   withModel(
     cmd
       .command('bench')
-      .description('time a model function on the C target, optionally against ONNX Runtime')
+      .description('time a model function on the C or WGSL target, optionally against ONNX Runtime')
       .argument('<file>', 'the .fm file holding the model')
-      .option('--target <name>', 'the target to time: c', 'c')
+      .option('--target <name>', 'the target to time: c or wgsl', 'c')
       .option('--vs <peer>', 'also time the same graph, weights and inputs in a peer: onnxruntime')
       .option('--runs <n>', 'timed runs (default 20)')
       .option('--warmup <n>', 'untimed runs before them (default 3)')

@@ -1,12 +1,12 @@
-// `fmc run FILE --target c`: compiles the function for the C target (through the compile
-// cache) and runs it once on the same inputs and seeded weights as the reference target, so
+// `fmc run FILE --target c|wgsl`: compiles the function for the C target (through the compile
+// cache) or the WGSL one (WebGPU) and runs it once on the same inputs and seeded weights as the reference target, so
 // `--save-outputs` of the two can be compared. Also the compile step `fmc bench` shares.
 
 import { type CompiledModel, CompileError, compileModel } from '../api/compile.js';
 import { fromHost, toHost } from '../runtime/tensor.js';
 import { EXIT, type Io } from './io.js';
 import { CliError, type ModelOptions, parseDims, parseSeed, parseSet, warnUnusedDims } from './model.js';
-import { checkGradOptions, named, report, type RunOptions, runInputs } from './run.js';
+import { checkGradOptions, namedAsync, report, type RunOptions, runInputs } from './run.js';
 
 export interface CliCompileOptions {
   readonly model?: string;
@@ -21,6 +21,8 @@ export interface CliCompileOptions {
   readonly grad?: boolean;
   /** `--set name=value` as given (parsed here, see parseSet). */
   readonly set?: readonly string[];
+  /** c (default) or wgsl. */
+  readonly target?: 'c' | 'wgsl';
 }
 
 /**
@@ -43,6 +45,7 @@ export function compileForCli(io: Io, file: string, o: CliCompileOptions): Compi
       dims: Object.fromEntries(o.dims),
       threads: o.threads,
       mode: o.grad ? 'grad' : 'inference',
+      target: o.target ?? 'c',
       onProgress: progress && ((m) => progress(m)),
     });
   } catch (e) {
@@ -55,7 +58,11 @@ export function compileForCli(io: Io, file: string, o: CliCompileOptions): Compi
   }
 }
 
-export function runC(io: Io, file: string, opts: RunOptions & ModelOptions): number {
+export async function runC(
+  io: Io,
+  file: string,
+  opts: RunOptions & ModelOptions & { readonly target: 'c' | 'wgsl' },
+): Promise<number> {
   const given = parseDims(opts.dims);
   const seed = parseSeed(opts.seed);
   // Checked before compiling: it needs no model and compiling may take seconds.
@@ -68,8 +75,9 @@ export function runC(io: Io, file: string, opts: RunOptions & ModelOptions): num
   // Every dim of the graph is passed: some (a step count, say) are not fixed by input shapes.
   const bound = Object.fromEntries([...dims].filter(([k]) => g.dims.includes(k)));
   const t0 = performance.now();
-  const out = named(opts.inputs, () => compiled.model.run(g.name, tensors, { dims: bound }));
+  // The WGSL target's first run also waits for its pipelines (made while the inputs were drawn).
+  const out = await namedAsync(opts.inputs, () => compiled.model.runAsync(g.name, tensors, { dims: bound }));
   const ms = performance.now() - t0;
   const outputs = new Map(g.outputs.map((o) => [o.name, toHost(out[o.name]!)]));
-  return report(io, { model: compiled.model.name, g, target: 'c', seed, dims, inputs, outputs, ms }, opts);
+  return report(io, { model: compiled.model.name, g, target: opts.target, seed, dims, inputs, outputs, ms }, opts);
 }

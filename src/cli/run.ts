@@ -1,4 +1,4 @@
-// `fmc run FILE [--target reference|c]`: runs a model function with seeded (or given) inputs
+// `fmc run FILE [--target reference|c|wgsl]`: runs a model function with seeded (or given) inputs
 // and weights, and prints a summary of each output. The reference target evaluates the graph
 // here (in float64, each float result rounded to its dtype as the targets store it); the C
 // target (run-c.ts) compiles it and runs the kernels. Both draw inputs and seed weights the
@@ -35,16 +35,16 @@ export interface RunOptions extends ModelOptions {
 }
 
 /** The targets `fmc run` knows; an unknown one is a usage error that lists these. */
-export const RUN_TARGETS = ['reference', 'c'] as const;
+export const RUN_TARGETS = ['reference', 'c', 'wgsl'] as const;
 
 export async function runCommand(io: Io, file: string, opts: RunOptions): Promise<number> {
   const target = opts.target ?? 'reference';
   if (!(RUN_TARGETS as readonly string[]).includes(target))
     throw new CliError(`--target ${target}: unknown target; the targets are ${RUN_TARGETS.join(', ')}`, EXIT.usage);
-  if (target === 'c') {
-    // Loaded on use: the C path pulls in the code generator and the native runtime.
+  if (target === 'c' || target === 'wgsl') {
+    // Loaded on use: the compiled paths pull in the code generators and the runtimes.
     const { runC } = await import('./run-c.js');
-    return runC(io, file, opts);
+    return runC(io, file, { ...opts, target });
   }
   checkGradOptions(opts);
   const given = parseDims(opts.dims);
@@ -224,10 +224,23 @@ export function named<T>(file: string | undefined, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if (file && e instanceof Error && (e instanceof EvalError || e.name === 'RunError'))
-      throw new CliError(`${file}: ${e.message}`);
-    throw e;
+    throw renamed(file, e);
   }
+}
+
+/** `named` for a function that returns a promise. */
+export async function namedAsync<T>(file: string | undefined, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    throw renamed(file, e);
+  }
+}
+
+function renamed(file: string | undefined, e: unknown): unknown {
+  if (file && e instanceof Error && (e instanceof EvalError || e.name === 'RunError'))
+    return new CliError(`${file}: ${e.message}`);
+  return e;
 }
 
 const GRAD_PREFIX = 'grad.';

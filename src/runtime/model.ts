@@ -1,8 +1,8 @@
 // A compiled model: one Executable per model function, sharing one set of weights. Built by
 // compile() (api.ts) from a .fm file, or by load() from a directory that `fmc compile` wrote.
 
-import type { Executable, RunOptions } from './executable.js';
-import { RunError } from './executable.js';
+import { Executable, RunError, type RunOptions } from './executable.js';
+import type { GpuExecutable } from './gpu-executable.js';
 import type { Tensor } from './tensor.js';
 import { Trainer, type TrainerParts } from './trainer.js';
 
@@ -32,11 +32,16 @@ export interface TrainerOptions {
   readonly seed?: number;
 }
 
+/** A compiled function on its target: C (run and runAsync) or WGSL (runAsync only). */
+export type FunctionExecutable = Executable | GpuExecutable;
+
+type Inputs = Readonly<Record<string, Tensor>>;
+
 export class Model {
   constructor(
     /** The model's name in the .fm source. */
     readonly name: string,
-    private readonly fns: ReadonlyMap<string, Executable>,
+    private readonly fns: ReadonlyMap<string, FunctionExecutable>,
     private readonly training?: ModelTraining,
   ) {}
 
@@ -46,7 +51,7 @@ export class Model {
   }
 
   /** The function `fn`, or a RunError naming the compiled ones. */
-  executable(fn?: string): Executable {
+  executable(fn?: string): FunctionExecutable {
     const name = fn ?? this.functions[0]!;
     const e = this.fns.get(name);
     if (!e)
@@ -71,6 +76,29 @@ export class Model {
     return this.executable().run(a, b as RunOptions | undefined);
   }
 
+  /**
+   * Runs a function and resolves with its outputs, on every target (the WGSL target runs only
+   * this way): `await runAsync(inputs)`, `await runAsync('loss', inputs)`.
+   */
+  runAsync(inputs: Inputs, opts?: RunOptions): Promise<Record<string, Tensor>>;
+  runAsync(fn: string, inputs: Inputs, opts?: RunOptions): Promise<Record<string, Tensor>>;
+  runAsync(a: string | Inputs, b?: Inputs | RunOptions, c?: RunOptions): Promise<Record<string, Tensor>> {
+    try {
+      if (typeof a === 'string') {
+        if (b === undefined) throw new RunError(`runAsync('${a}', inputs): inputs are missing`);
+        return this.executable(a).runAsync(b as Inputs, c);
+      }
+      return this.executable().runAsync(a, b as RunOptions | undefined);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  }
+
+  /** The target the model's functions were compiled for. */
+  get target(): 'c' | 'wgsl' {
+    return this.executable() instanceof Executable ? 'c' : 'wgsl';
+  }
+
   /** Whether the model was compiled with its train step (`fmc compile --train`), so trainer() works. */
   get trainable(): boolean {
     return this.training !== undefined;
@@ -86,12 +114,17 @@ export class Model {
       throw new RunError(
         `${this.name} was compiled without its train step; compile it with \`fmc compile --train\` (or use compileTrainer)`,
       );
+    const onC = (fn: string): Executable => {
+      const e = this.executable(fn);
+      if (!(e instanceof Executable)) throw new RunError(`${this.name}: training runs on the C target only (yet)`);
+      return e;
+    };
     return new Trainer({
       model: this.name,
       config: t.config,
-      apply: this.executable(t.step),
-      ...(t.accumulate !== undefined ? { accumulate: this.executable(t.accumulate) } : {}),
-      evaluate: this.executable(t.evaluate),
+      apply: onC(t.step),
+      ...(t.accumulate !== undefined ? { accumulate: onC(t.accumulate) } : {}),
+      evaluate: onC(t.evaluate),
       buffers: t.buffers,
       seed: opts.seed ?? t.seed ?? 0,
       set: t.set ?? {},

@@ -1,10 +1,11 @@
 // Plans as JSON (plan.json of a compiled module): dims as text, kernels by name with their
-// schedule (their code is the C source next to it). Reading validates the structure, so a
+// schedule (their code is the C or WGSL source next to it) and, on GPU targets, their grid. Reading validates the structure, so a
 // damaged file is an error, never a crash later in the runtime.
 
 import { type Dim, dimToString } from '../ir/dims.js';
 import { parseDim } from '../ir/dim-text.js';
 import { type Dtype, isDtype } from '../ir/dtype.js';
+import type { IndexOp, KExpr, KernelGrid } from '../ir/kernel.js';
 import { INIT_FNS, type Init } from '../ir/ops.js';
 import type { BufferKind, Plan } from '../kernels/plan.js';
 
@@ -27,7 +28,12 @@ export function planToJson(p: Plan): unknown {
       kind: b.kind,
       ...(b.from !== undefined ? { from: b.from } : {}),
     })),
-    kernels: p.kernels.map((k) => ({ name: k.name, note: k.note, schedule: k.schedule })),
+    kernels: p.kernels.map((k) => ({
+      name: k.name,
+      note: k.note,
+      schedule: k.schedule,
+      ...(k.grid ? { grid: k.grid } : {}),
+    })),
     launches: p.launches.map((l) => [l.kernel, ...l.args]),
     inputs: p.inputs.map((t) => ({ ...t, shape: dims(t.shape) })),
     outputs: p.outputs.map((t) => ({ ...t, shape: dims(t.shape) })),
@@ -62,6 +68,32 @@ function dim(v: unknown, what: string): Dim {
   }
 }
 
+const INDEX_OPS: readonly string[] = ['+', '-', '*', '/', '%', 'min', 'max'];
+
+/** A launch grid's invocation count: i64 constants, dim slots below `slots` and index arithmetic only. */
+function readGridExpr(v: unknown, slots: number, depth = 0): KExpr {
+  const x = obj(v, 'grid expression');
+  need(depth < 64, 'grid expression (too deep)', 0);
+  if (x.k === 'const' && x.t === 'i64')
+    return { k: 'const', t: 'i64', v: need(Number.isSafeInteger(x.v), 'grid constant', x.v as number) };
+  if (x.k === 'dim') return { k: 'dim', slot: nat(x.slot, 'grid slot', slots) };
+  need(x.k === 'ix' && typeof x.op === 'string' && INDEX_OPS.includes(x.op), 'grid expression', 0);
+  return {
+    k: 'ix',
+    op: x.op as IndexOp,
+    a: readGridExpr(x.a, slots, depth + 1),
+    b: readGridExpr(x.b, slots, depth + 1),
+  };
+}
+
+function readGrid(v: unknown, slots: number): KernelGrid {
+  const x = obj(v, 'kernel grid');
+  return {
+    invocations: readGridExpr(x.invocations, slots),
+    workgroup: nat(x.workgroup, 'workgroup size', 1025) || need(false, 'workgroup size', 1),
+  };
+}
+
 /** Reads a plan written by planToJson; kernels come back without bodies (the library has them). */
 export function planFromJson(v: unknown, kernelCount: number): Plan {
   const o = obj(v, 'plan');
@@ -74,11 +106,20 @@ export function planFromJson(v: unknown, kernelCount: number): Plan {
     return { id, dtype: dtype(x.dtype, 'buffer dtype'), size: dim(x.size, 'buffer size'), kind, ...from };
   });
   const nb = buffers.length;
+  const slotCount = arr(o.slots, 'slots').length;
   for (const b of buffers)
     need(b.from === undefined || (b.dtype === 'f32' && buffers[b.from]!.kind === 'param'), 'packed buffer', 0);
   const kernels = arr(o.kernels, 'kernels').map((k) => {
     const x = obj(k, 'kernel');
-    return { name: str(x.name, 'kernel name'), note: str(x.note, 'kernel note'), params: [], body: [], schedule: {} };
+    const grid = x.grid === undefined ? {} : { grid: readGrid(x.grid, slotCount) };
+    return {
+      name: str(x.name, 'kernel name'),
+      note: str(x.note, 'kernel note'),
+      params: [],
+      body: [],
+      schedule: {},
+      ...grid,
+    };
   });
   need(kernels.length === kernelCount, `kernel count (${kernels.length}, the library has ${kernelCount})`, 0);
   const tensor = (t: unknown) => {

@@ -9,7 +9,6 @@
 // buffer are copied, so nothing can change their length or contents under the kernels.
 
 import type { Dtype } from '../ir/dtype.js';
-import { native } from './native.js';
 import { ELEMENT_BYTES, Tensor, TensorError } from './tensor.js';
 
 /** A user error in a call: bad input names, dtypes, shapes, values or dims. */
@@ -146,12 +145,10 @@ function bufferKind(buffer: unknown): BufferKind {
   }
 }
 
-/** A fresh zeroed buffer of `bytes` whose memory V8 owns (and frees at a GC), 64-byte aligned. */
-export function allocate(bytes: number, what: string): { buffer: ArrayBuffer; offset: number } {
-  if (bytes === 0) return { buffer: new AB(0), offset: 0 };
-  let buffer: ArrayBuffer;
+/** A fresh zeroed ArrayBuffer of `bytes`, or a RunError saying what did not fit. */
+export function newBuffer(bytes: number, what: string): ArrayBuffer {
   try {
-    buffer = new AB(bytes + 63);
+    return new AB(bytes);
   } catch (e) {
     if (e instanceof RangeError)
       throw new RunError(
@@ -159,15 +156,21 @@ export function allocate(bytes: number, what: string): { buffer: ArrayBuffer; of
       );
     throw e;
   }
-  return { buffer, offset: native().alignOffset(buffer) };
 }
+
+/** Host memory for one call: `bytes` zeroed bytes from `offset` in `buffer` (the CPU aligns them). */
+export type Allocate = (bytes: number, what: string) => { buffer: ArrayBuffer; offset: number };
+
+/** Unaligned host memory (what the GPU's staging needs). */
+export const plainAllocate: Allocate = (bytes, what) => ({ buffer: newBuffer(bytes, what), offset: 0 });
 
 /**
  * Measures an argument's data now that no user code will run before the kernels: it must hold
- * exactly the elements its dims need. An input on a resizable or shared buffer is copied;
+ * exactly the elements its dims need. An input on a resizable or shared buffer is copied (into
+ * memory from `allocate`);
  * `inPlaceOnly` (outputs written into) refuses one instead.
  */
-export function pin(what: string, arg: TensorArg, dtype: Dtype, inPlaceOnly = false): Pinned {
+export function pin(what: string, arg: TensorArg, dtype: Dtype, allocate: Allocate, inPlaceOnly = false): Pinned {
   const size = arg.dims.reduce((a, b) => a * b, 1);
   const length = apply(TA_LENGTH, arg.data, []) as number;
   if (length !== size)

@@ -1,0 +1,265 @@
+// A compiled Plan of the WGSL target bound to its WebGPU device and its weights. `runAsync`
+// reads and checks its arguments as the C executable does (call.ts), binds the dims (each dim
+// slot must fit in i32: the kernels get them as vec4<i32>), evaluates each launch's grid,
+// uploads the inputs and runs the launch list in one command encoder; then it downloads only
+// the outputs (and the params a run wrote, so the host weights stay the truth). GPU copies of
+// the weights are kept between runs and uploaded again only when the host weights changed.
+// Transients share one arena buffer by the memory plan, each at a 256-byte aligned offset
+// (minStorageBufferOffsetAlignment) and none overlapping another that is live. No Node imports.
+
+import type { KExpr } from '../ir/kernel.js';
+import { type MemoryPlan, planMemory } from '../kernels/memory.js';
+import type { Plan } from '../kernels/plan.js';
+import {
+  type BoundDims,
+  type RunOptions,
+  bindPlanDims,
+  bindingKey,
+  callShapes,
+  encodeLaunches,
+  pinCall,
+  readCall,
+  remember,
+} from './call.js';
+import { RunError, plainAllocate, readDimsOption } from './run-args.js';
+import { ELEMENT_BYTES, Tensor, typedArray } from './tensor.js';
+import { BINDING_ALIGN, type WebGpuDevice, type WgslProgram, gpuBytes } from './webgpu.js';
+import type { GpuBuffer } from './webgpu-types.js';
+import { versionOf, weightsChanged } from './weight-versions.js';
+
+interface GpuBinding extends BoundDims {
+  readonly memory: MemoryPlan;
+  /** GPU memory of each buffer id (inputs, outputs, packed: their own; transients: the arena). */
+  readonly mem: GpuBuffer[];
+  readonly offsets: Float64Array;
+  readonly bytes: Float64Array;
+  readonly records: Int32Array;
+  /** Workgroups (x, y) of each launch. */
+  readonly grids: Uint32Array;
+}
+
+const MAX_WORKGROUPS = 65535;
+const I32_MAX = 2 ** 31 - 1;
+
+/** An invocation count of a grid: constants, dim slots and index arithmetic, on the bound slots. */
+function evalGrid(e: KExpr, slots: BigInt64Array): number {
+  if (e.k === 'const') return e.v;
+  if (e.k === 'dim') return Number(slots[e.slot]!);
+  if (e.k !== 'ix') throw new RunError(`internal: a launch grid holds a '${e.k}' expression`);
+  const a = evalGrid(e.a, slots);
+  const b = evalGrid(e.b, slots);
+  const ops = { '+': a + b, '-': a - b, '*': a * b, min: Math.min(a, b), max: Math.max(a, b) };
+  if (e.op === '/' || e.op === '%') {
+    if (b === 0) throw new RunError('internal: a launch grid divides by zero');
+    return e.op === '/' ? Math.trunc(a / b) : a % b;
+  }
+  return ops[e.op];
+}
+
+export class GpuExecutable {
+  private readonly bindings = new Map<string, GpuBinding>();
+  /** GPU copies of the weights, by path, with the host version they hold. */
+  private readonly gpuWeights = new Map<string, { readonly buffer: GpuBuffer; version: number }>();
+  /** Params a run may write (updates, or a kernel writing one in place), downloaded after it. */
+  private readonly written: readonly string[];
+
+  /** The device once its pipelines are made (they are made asynchronously). */
+  private ready: WebGpuDevice | undefined;
+  private readonly pending: Promise<WebGpuDevice>;
+
+  constructor(
+    readonly plan: Plan,
+    /** The plan's kernels as WGSL, with how each uses its buffers. */
+    readonly program: WgslProgram,
+    device: WebGpuDevice | Promise<WebGpuDevice>,
+    /** The host copies of params and buffers, by path (shared with the other functions of a model). */
+    private readonly weights: ReadonlyMap<string, ArrayBuffer>,
+  ) {
+    for (const p of plan.params) if (!weights.has(p.path)) throw new RunError(`no weights for '${p.path}'`);
+    if (program.kernels.length !== plan.kernels.length)
+      throw new RunError(`the program has ${program.kernels.length} kernels, the plan ${plan.kernels.length}`);
+    this.pending = Promise.resolve(device).then((d) => (this.ready = d));
+    // A failure shows at runAsync; this keeps it from being an unhandled rejection meanwhile.
+    this.pending.catch(() => {});
+    const kernels = program.kernels;
+    const byBuffer = new Map(plan.params.map((p) => [p.buffer, p.path]));
+    const written = new Set(plan.updates.map((u) => u.path));
+    for (const l of plan.launches)
+      l.args.forEach((id, i) => {
+        if (byBuffer.has(id) && kernels[l.kernel]!.params[i]!.access !== 'read') written.add(byBuffer.get(id)!);
+      });
+    this.written = [...written];
+  }
+
+  get inputNames(): string[] {
+    return this.plan.inputs.map((i) => i.name);
+  }
+  get outputNames(): string[] {
+    return this.plan.outputs.map((o) => o.name);
+  }
+
+  /** Kernel threads are a CPU setting: nothing to do on a GPU. */
+  setThreads(_n: number): void {}
+
+  run(_inputs: Readonly<Record<string, Tensor>>, _opts?: RunOptions): Record<string, Tensor> {
+    throw new RunError(
+      `${this.plan.name} runs on the WGSL target, which is asynchronous: use runAsync (await model.runAsync(inputs))`,
+    );
+  }
+
+  /** The device, once its pipelines are made (a WebGpuError when there is no GPU or a kernel does not compile). */
+  get device(): Promise<WebGpuDevice> {
+    return this.pending;
+  }
+
+  /**
+   * Runs the function on `inputs` and resolves with its outputs. Once the device is ready (from
+   * the second call on, or after `await exe.device`), the arguments are read, checked and
+   * uploaded before this returns: changing them afterwards does not change the run. Before
+   * that, they are read when the device becomes ready.
+   */
+  runAsync(inputs: Readonly<Record<string, Tensor>>, opts: RunOptions = {}): Promise<Record<string, Tensor>> {
+    const d = this.ready;
+    if (!d) return this.pending.then((dev) => this.start(dev, inputs, opts));
+    try {
+      return this.start(d, inputs, opts);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  }
+
+  private start(
+    d: WebGpuDevice,
+    inputs: Readonly<Record<string, Tensor>>,
+    opts: RunOptions,
+  ): Promise<Record<string, Tensor>> {
+    const call = readCall(this.plan, inputs, opts);
+    if (call.timings !== undefined) throw new RunError('timings are measured on the C target only');
+    const b = this.bind(d, callShapes(this.plan, call), call.dims);
+    const { inputs: pinned, outputs: given } = pinCall(this.plan, call, b.outputShapes, plainAllocate);
+    const mem = b.mem.slice();
+    for (const p of this.plan.params) mem[p.buffer] = this.gpuWeight(d, p.path);
+    this.plan.inputs.forEach((spec, i) => {
+      const p = pinned[i]!;
+      d.upload(mem[spec.buffer]!, 0, new Uint8Array(p.buffer, p.offset, p.bytes));
+    });
+    // A packed buffer is derived again (its first element zeroed) whenever a param may have changed.
+    if (this.plan.writesParams !== false)
+      for (const buf of this.plan.buffers) if (buf.kind === 'packed') d.upload(mem[buf.id]!, 0, new Uint8Array(4));
+    d.launch({ records: b.records, mem, offsets: b.offsets, bytes: b.bytes, dims: b.slots, grids: b.grids });
+    for (const u of this.plan.updates)
+      d.copy({ mem: mem[u.from]!, offset: b.offsets[u.from]!, bytes: b.bytes[u.from]! }, this.gpuWeight(d, u.path), 0);
+    const outs = this.plan.outputs.map((o) => ({ mem: mem[o.buffer]!, offset: 0, bytes: b.bytes[o.buffer]! }));
+    const params = this.written.map((path) => ({
+      mem: this.gpuWeight(d, path),
+      offset: 0,
+      bytes: this.weights.get(path)!.byteLength,
+    }));
+    return d.download([...outs, ...params]).then((got) => {
+      this.written.forEach((path, i) => {
+        const host = this.weights.get(path)!;
+        new Uint8Array(host).set(got[outs.length + i]!);
+      });
+      if (this.written.length > 0) {
+        weightsChanged(this.written.map((path) => this.weights.get(path)!));
+        // The GPU copies are what the host now holds.
+        for (const path of this.written) this.gpuWeights.get(path)!.version = versionOf(this.weights.get(path)!);
+      }
+      const result: Record<string, Tensor> = {};
+      this.plan.outputs.forEach((o, i) => {
+        const g = call.outputs[i];
+        const bytes = got[i]!;
+        if (g) {
+          const p = given[i]!;
+          if (p.bytes > 0) new Uint8Array(p.buffer, p.offset, p.bytes).set(bytes);
+          result[o.name] = g.tensor;
+        } else
+          result[o.name] = new Tensor(
+            o.dtype,
+            typedArray(o.dtype, b.elements[o.buffer]!, bytes.buffer as ArrayBuffer),
+            b.outputShapes[i]!,
+          );
+      });
+      return result;
+    });
+  }
+
+  /** The GPU copy of a weight, uploaded when the host copy changed since. */
+  private gpuWeight(d: WebGpuDevice, path: string): GpuBuffer {
+    const host = this.weights.get(path)!;
+    let w = this.gpuWeights.get(path);
+    if (!w) {
+      w = { buffer: d.allocate(host.byteLength, `the weights of '${path}'`), version: -1 };
+      this.gpuWeights.set(path, w);
+    }
+    const version = versionOf(host);
+    if (w.version !== version) {
+      d.upload(w.buffer, 0, new Uint8Array(host));
+      w.version = version;
+    }
+    return w.buffer;
+  }
+
+  /** The memory plan of the arena (256-byte aligned) for the dims that `inputs` bind (for reports). */
+  memoryFor(shapes: ReadonlyMap<string, readonly number[]>, dims?: Readonly<Record<string, number>>): MemoryPlan {
+    const bound = bindPlanDims(this.plan, shapes, readDimsOption(dims), (path) => this.weights.get(path)!.byteLength);
+    return this.arenaPlan(bound).memory;
+  }
+
+  private arenaPlan(bound: BoundDims): { raw: number[]; memory: MemoryPlan } {
+    const raw = this.plan.buffers.map((buf) => bound.elements[buf.id]! * ELEMENT_BYTES[buf.dtype]);
+    const memory = planMemory(this.plan, (id) => Math.ceil(gpuBytes(raw[id]!) / BINDING_ALIGN) * BINDING_ALIGN);
+    return { raw, memory };
+  }
+
+  /** The binding of these shapes and dims: GPU buffers, arena offsets and grids, kept for later calls. */
+  private bind(
+    d: WebGpuDevice,
+    shapes: ReadonlyMap<string, readonly number[]>,
+    given?: ReadonlyMap<string, number>,
+  ): GpuBinding {
+    const key = bindingKey(shapes, given);
+    const hit = this.bindings.get(key);
+    if (hit) return hit;
+    const plan = this.plan;
+    const bound = bindPlanDims(plan, shapes, given, (path) => this.weights.get(path)!.byteLength);
+    bound.slots.forEach((v, i) => {
+      if (v < -(2n ** 31n) || v > 2n ** 31n - 1n)
+        throw new RunError(`a size of this call (dim slot ${i} = ${v}) does not fit in i32, as the WGSL target needs`);
+    });
+    const { raw, memory } = this.arenaPlan(bound);
+    const arena = memory.peakBytes > 0 ? d.allocate(memory.peakBytes, 'the arena of intermediate tensors') : undefined;
+    const mem: GpuBuffer[] = [];
+    const offsets = new Float64Array(plan.buffers.length);
+    for (const buf of plan.buffers) {
+      if (buf.kind === 'transient') {
+        mem[buf.id] = arena!;
+        offsets[buf.id] = memory.offsets.get(buf.id) ?? 0;
+      } else if (buf.kind !== 'param') mem[buf.id] = d.allocate(raw[buf.id]!, `${buf.kind} buffer ${buf.id}`);
+    }
+    const grids = new Uint32Array(2 * plan.launches.length);
+    plan.launches.forEach((l, n) => {
+      const k = plan.kernels[l.kernel]!;
+      if (!k.grid) throw new RunError(`internal: kernel ${k.name} has no grid (not compiled for a GPU)`);
+      const invocations = evalGrid(k.grid.invocations, bound.slots);
+      const groups = Math.ceil(invocations / k.grid.workgroup);
+      if (!(groups >= 0) || invocations > I32_MAX)
+        throw new RunError(`kernel ${k.name} needs ${invocations} invocations here: more than a WGSL launch can index`);
+      const x = Math.min(groups, MAX_WORKGROUPS);
+      const y = x === 0 ? 0 : Math.ceil(groups / x);
+      if (y > MAX_WORKGROUPS) throw new RunError(`kernel ${k.name} needs ${groups} workgroups: too many`);
+      grids[2 * n] = x;
+      grids[2 * n + 1] = y;
+    });
+    const binding: GpuBinding = {
+      ...bound,
+      memory,
+      mem,
+      offsets,
+      bytes: Float64Array.from(raw),
+      records: encodeLaunches(plan),
+      grids,
+    };
+    return remember(this.bindings, key, binding);
+  }
+}
