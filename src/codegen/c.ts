@@ -24,7 +24,7 @@ const STORAGE: Record<Dtype, string> = {
   i64: 'int64_t',
   bool: 'uint8_t',
 };
-const SCALAR: Record<KScalar, string> = { f32: 'float', i64: 'int64_t', bool: 'int' };
+const SCALAR: Record<KScalar, string> = { f32: 'float', i64: 'int64_t', i32: 'int32_t', bool: 'int' };
 
 function intLit(v: number): string {
   if (!Number.isSafeInteger(v)) {

@@ -5,14 +5,16 @@
 // expression a kernel needs is a numbered slot of the plan, computed on the host when
 // dims are bound and passed to every kernel as `d[slot]`.
 //
-// Values compute in three scalar types: floats in f32 (f16/bf16 are converted at loads
-// and stores), integers in i64 (wrapped to their width at stores), and bool.
+// Values compute in four scalar types: floats in f32 (f16/bf16 are converted at loads
+// and stores), integers in i64 (wrapped to their width at stores), and bool; i32 is the
+// integer compute type of targets without 64-bit integers (WGSL: legalize-wgsl.ts rewrites
+// i64 to it), where integer results wrap at 32 bits.
 
 import { type Dtype, isFloat } from './dtype.js';
 import type { BinaryFn, UnaryFn } from './ops.js';
 
 /** The compute type of a scalar expression. */
-export type KScalar = 'f32' | 'i64' | 'bool';
+export type KScalar = 'f32' | 'i64' | 'i32' | 'bool';
 
 /** Raw integer index arithmetic (operands known non-negative, divisors non-zero). */
 export type IndexOp = '+' | '-' | '*' | '/' | '%' | 'min' | 'max';
