@@ -4,7 +4,7 @@
 // barriers, declarations and the file frame. No op is written per target.
 
 import type { Dtype } from '../ir/dtype.js';
-import type { KExpr, KParam, KScalar, KStmt, Kernel } from '../ir/kernel.js';
+import type { BitOp, CompareOp, KExpr, KParam, KScalar, KStmt, Kernel } from '../ir/kernel.js';
 
 export interface Dialect {
   readonly name: 'c' | 'cuda' | 'wgsl';
@@ -15,6 +15,8 @@ export interface Dialect {
   /** A float literal that denotes exactly `v` (already an f32 value). */
   floatLit(v: number): string;
   intLit(v: number): string;
+  /** A bool literal, where it differs from the integer one. */
+  boolLit?(v: boolean): string;
   /** Converts a loaded storage element to its compute type. */
   loadConv(d: Dtype, text: string): string;
   /** Converts a compute value to the storage dtype. */
@@ -57,6 +59,11 @@ export interface Dialect {
   not(a: string): string;
   /** An infix operator application (`(a op b)`); ops are C's: + - * / % < <= > >= == != && ||. */
   infix(op: string, a: string, b: string, t: KScalar): string;
+  /** Word-level forms (legalized kernels only; see KExpr 'word'). */
+  word?(buf: number, index: string, atomic: boolean): string;
+  bits?(op: BitOp, a: string, b: string): string;
+  bitcast?(to: 'f32' | 'i32', a: string): string;
+  wstore?(buf: number, index: string, value: string, mask: string | undefined, atomic: boolean): string;
   /** `if (c) {`, `} else {` and the closing `}` lines. */
   ifOpen(cond: string): string;
   elseOpen(): string;
@@ -92,6 +99,7 @@ export function renderExpr(e: KExpr, D: Dialect, params: readonly KParam[]): str
   const r = (x: KExpr): string => renderExpr(x, D, params);
   switch (e.k) {
     case 'const':
+      if (e.t === 'bool' && D.boolLit) return D.boolLit(e.v !== 0);
       return e.t === 'f32' ? D.floatLit(Math.fround(e.v)) : D.intLit(e.v);
     case 'dim':
       return D.dim(e.slot);
@@ -121,10 +129,25 @@ export function renderExpr(e: KExpr, D: Dialect, params: readonly KParam[]): str
       return D.call('fmc_uniform', [D.intLit(e.k0), D.intLit(e.k1), r(e.index), r(e.step)]);
     case 'gid':
       return D.gid();
+    case 'word':
+      return need(D.word, D, e.k)(e.buf, r(e.index), params[e.buf]!.words === 'atomic');
+    case 'bits':
+      return need(D.bits, D, e.k)(e.op, r(e.a), r(e.b));
+    case 'bitcast':
+      return need(D.bitcast, D, e.k)(e.to, r(e.a));
+    case 'call':
+      return D.call(checkIdent(e.fn), e.args.map(r));
   }
 }
 
-const C_OPS: Partial<Record<string, string>> = {
+/** A word-level hook of the dialect; a dialect without it never gets legalized kernels. */
+function need<F>(f: F | undefined, D: Dialect, what: string): F {
+  if (!f) throw new Error(`internal: the ${D.name} dialect has no '${what}' (a kernel legalized for another target?)`);
+  return f;
+}
+
+/** The compare and logic fns of `bin` as the CompareOp they are. */
+export const BIN_COMPARE: Partial<Record<string, CompareOp>> = {
   eq: '==',
   ne: '!=',
   lt: '<',
@@ -136,7 +159,7 @@ const C_OPS: Partial<Record<string, string>> = {
 };
 
 function binary(e: Extract<KExpr, { k: 'bin' }>, r: (x: KExpr) => string, D: Dialect): string {
-  const op = C_OPS[e.fn];
+  const op = BIN_COMPARE[e.fn];
   if (op) return D.infix(op, r(e.a), r(e.b), 'bool');
   return D.call(`fmc_${e.fn}_${e.t === 'f32' ? 'f' : 'i'}`, [r(e.a), r(e.b)]);
 }
@@ -165,6 +188,13 @@ export function renderStmts(ss: readonly KStmt[], D: Dialect, params: readonly K
       case 'store':
         out.push(indent + D.store(s.buf, x(s.index), D.storeConv(params[s.buf]!.dtype, x(s.value))));
         break;
+      case 'wstore': {
+        const mask = s.mask && x(s.mask);
+        out.push(
+          indent + need(D.wstore, D, s.k)(s.buf, x(s.index), x(s.value), mask, params[s.buf]!.words === 'atomic'),
+        );
+        break;
+      }
       case 'let':
         out.push(indent + D.declare(checkIdent(s.name), s.t, x(s.value)));
         break;
