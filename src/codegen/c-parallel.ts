@@ -42,7 +42,12 @@ function exprNames(e: KExpr, out: Set<string>): void {
     case 'gid':
       return;
     case 'load':
+    case 'word':
       return exprNames(e.index, out);
+    case 'bitcast':
+      return exprNames(e.a, out);
+    case 'call':
+      return e.args.forEach((a) => exprNames(a, out));
     case 'un':
     case 'cast':
       return exprNames(e.a, out);
@@ -66,7 +71,8 @@ function names(ss: readonly KStmt[], used: Set<string>, declared: Set<string>): 
         (declared.add(s.v), x(s.lo), x(s.hi), s.work && x(s.work), names(s.body, used, declared));
         break;
       case 'store':
-        (x(s.index), x(s.value));
+      case 'wstore':
+        (x(s.index), x(s.value), s.k === 'wstore' && s.mask && x(s.mask));
         break;
       case 'let':
       case 'array':

@@ -24,7 +24,7 @@ const STORAGE: Record<Dtype, string> = {
   i64: 'int64_t',
   bool: 'uint8_t',
 };
-const SCALAR: Record<KScalar, string> = { f32: 'float', i64: 'int64_t', bool: 'int' };
+const SCALAR: Record<KScalar, string> = { f32: 'float', i64: 'int64_t', i32: 'int32_t', bool: 'int' };
 
 function intLit(v: number): string {
   if (!Number.isSafeInteger(v)) {
@@ -169,7 +169,18 @@ const C_BASE: Dialect = {
   fma: (a, b, c) => `fmaf(${a}, ${b}, ${c})`,
   dim,
   loopPragmas: (s) => loopPragmas(s, dim),
+  forOpen: (v, lo, hi, step) =>
+    `for (int64_t ${v} = ${lo}; ${v} < ${hi}; ${step === 1 ? `${v}++` : `${v} += ${step}`}) {`,
   declare: (name, t, value) => `${SCALAR[t]} ${name} = ${value};`,
+  assign: (target, value) => `${target} = ${value};`,
+  element: (array, index) => `${array}[${index}]`,
+  store: (buf, index, value) => `${bufName(buf)}[${index}] = ${value};`,
+  select: (c, a, b) => `(${c} ? ${a} : ${b})`,
+  not: (a) => `(!${a})`,
+  infix: (op, a, b) => `(${a} ${op} ${b})`,
+  ifOpen: (cond) => `if (${cond}) {`,
+  elseOpen: () => '} else {',
+  blockClose: () => '}',
   declareArray: (name, t, size, space) =>
     `${space === 'thread' ? 'static _Thread_local ' : ''}${SCALAR[t]} ${name}[${size}] __attribute__((aligned(64)));`,
   barrier: () => '/* barrier: nothing on the CPU */',

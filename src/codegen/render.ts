@@ -4,7 +4,7 @@
 // barriers, declarations and the file frame. No op is written per target.
 
 import type { Dtype } from '../ir/dtype.js';
-import type { KExpr, KParam, KScalar, KStmt, Kernel } from '../ir/kernel.js';
+import type { BitOp, CompareOp, KExpr, KParam, KScalar, KStmt, Kernel } from '../ir/kernel.js';
 
 export interface Dialect {
   readonly name: 'c' | 'cuda' | 'wgsl';
@@ -15,6 +15,8 @@ export interface Dialect {
   /** A float literal that denotes exactly `v` (already an f32 value). */
   floatLit(v: number): string;
   intLit(v: number): string;
+  /** A bool literal, where it differs from the integer one. */
+  boolLit?(v: boolean): string;
   /** Converts a loaded storage element to its compute type. */
   loadConv(d: Dtype, text: string): string;
   /** Converts a compute value to the storage dtype. */
@@ -41,7 +43,31 @@ export interface Dialect {
     render: (ss: readonly KStmt[], indent: string) => string[],
     expr: (e: KExpr) => string,
   ): string[] | undefined;
+  /** A loop header opening its body (`for (int64_t i = lo; i < hi; i++) {`). */
+  forOpen(v: string, lo: string, hi: string, step: number): string;
+  /** Declares a mutable scalar local. */
   declare(name: string, t: KScalar, value: string): string;
+  /** Assigns a scalar local (`set`) or an element of a local array (`astore`, with `index`). */
+  assign(target: string, value: string): string;
+  /** Element `index` of a buffer or local array (`b0[i]`), as an lvalue or value. */
+  element(array: string, index: string): string;
+  /** Stores a (converted) value into element `index` of buffer parameter `buf`. */
+  store(buf: number, index: string, value: string): string;
+  /** `c ? a : b`, only the chosen branch evaluated (operands are pure). */
+  select(c: string, a: string, b: string, t: KScalar): string;
+  /** Logical not of a bool. */
+  not(a: string): string;
+  /** An infix operator application (`(a op b)`); ops are C's: + - * / % < <= > >= == != && ||. */
+  infix(op: string, a: string, b: string, t: KScalar): string;
+  /** Word-level forms (legalized kernels only; see KExpr 'word'). */
+  word?(buf: number, index: string, atomic: boolean): string;
+  bits?(op: BitOp, a: string, b: string): string;
+  bitcast?(to: 'f32' | 'i32', a: string): string;
+  wstore?(buf: number, index: string, value: string, mask: string | undefined, atomic: boolean): string;
+  /** `if (c) {`, `} else {` and the closing `}` lines. */
+  ifOpen(cond: string): string;
+  elseOpen(): string;
+  blockClose(): string;
   declareArray(name: string, t: KScalar, size: number, space: 'local' | 'shared' | 'thread'): string;
   barrier(): string;
   /** The register-tile contraction statement (see KStmt 'mma'), given rendered offsets and kc. */
@@ -73,27 +99,28 @@ export function renderExpr(e: KExpr, D: Dialect, params: readonly KParam[]): str
   const r = (x: KExpr): string => renderExpr(x, D, params);
   switch (e.k) {
     case 'const':
+      if (e.t === 'bool' && D.boolLit) return D.boolLit(e.v !== 0);
       return e.t === 'f32' ? D.floatLit(Math.fround(e.v)) : D.intLit(e.v);
     case 'dim':
       return D.dim(e.slot);
     case 'var':
       return checkIdent(e.name);
     case 'load':
-      return D.loadConv(params[e.buf]!.dtype, `${bufName(e.buf)}[${r(e.index)}]`);
+      return D.loadConv(params[e.buf]!.dtype, D.element(bufName(e.buf), r(e.index)));
     case 'aload':
-      return `${checkIdent(e.name)}[${r(e.index)}]`;
+      return D.element(checkIdent(e.name), r(e.index));
     case 'ix':
       return e.op === 'min' || e.op === 'max'
         ? D.call(`fmc_${e.op}_ix`, [r(e.a), r(e.b)])
-        : `(${r(e.a)} ${e.op} ${r(e.b)})`;
+        : D.infix(e.op, r(e.a), r(e.b), 'i64');
     case 'cmp':
-      return `(${r(e.a)} ${e.op} ${r(e.b)})`;
+      return D.infix(e.op, r(e.a), r(e.b), 'bool');
     case 'un':
-      return e.fn === 'not' ? `(!${r(e.a)})` : D.call(`fmc_${e.fn}_${e.t === 'f32' ? 'f' : 'i'}`, [r(e.a)]);
+      return e.fn === 'not' ? D.not(r(e.a)) : D.call(`fmc_${e.fn}_${e.t === 'f32' ? 'f' : 'i'}`, [r(e.a)]);
     case 'bin':
       return binary(e, r, D);
     case 'select':
-      return `(${r(e.c)} ? ${r(e.a)} : ${r(e.b)})`;
+      return D.select(r(e.c), r(e.a), r(e.b), e.t);
     case 'cast':
       return D.cast(e.from, e.to, r(e.a));
     case 'fma':
@@ -102,10 +129,25 @@ export function renderExpr(e: KExpr, D: Dialect, params: readonly KParam[]): str
       return D.call('fmc_uniform', [D.intLit(e.k0), D.intLit(e.k1), r(e.index), r(e.step)]);
     case 'gid':
       return D.gid();
+    case 'word':
+      return need(D.word, D, e.k)(e.buf, r(e.index), params[e.buf]!.words === 'atomic');
+    case 'bits':
+      return need(D.bits, D, e.k)(e.op, r(e.a), r(e.b));
+    case 'bitcast':
+      return need(D.bitcast, D, e.k)(e.to, r(e.a));
+    case 'call':
+      return D.call(checkIdent(e.fn), e.args.map(r));
   }
 }
 
-const C_OPS: Partial<Record<string, string>> = {
+/** A word-level hook of the dialect; a dialect without it never gets legalized kernels. */
+function need<F>(f: F | undefined, D: Dialect, what: string): F {
+  if (!f) throw new Error(`internal: the ${D.name} dialect has no '${what}' (a kernel legalized for another target?)`);
+  return f;
+}
+
+/** The compare and logic fns of `bin` as the CompareOp they are. */
+export const BIN_COMPARE: Partial<Record<string, CompareOp>> = {
   eq: '==',
   ne: '!=',
   lt: '<',
@@ -117,8 +159,8 @@ const C_OPS: Partial<Record<string, string>> = {
 };
 
 function binary(e: Extract<KExpr, { k: 'bin' }>, r: (x: KExpr) => string, D: Dialect): string {
-  const op = C_OPS[e.fn];
-  if (op) return `(${r(e.a)} ${op} ${r(e.b)})`;
+  const op = BIN_COMPARE[e.fn];
+  if (op) return D.infix(op, r(e.a), r(e.b), 'bool');
   return D.call(`fmc_${e.fn}_${e.t === 'f32' ? 'f' : 'i'}`, [r(e.a), r(e.b)]);
 }
 
@@ -138,31 +180,37 @@ export function renderStmts(ss: readonly KStmt[], D: Dialect, params: readonly K
         }
         const v = checkIdent(s.v);
         for (const p of D.loopPragmas(s)) out.push(indent + p);
-        const step = s.step === 1 ? `${v}++` : `${v} += ${s.step}`;
-        out.push(`${indent}for (int64_t ${v} = ${x(s.lo)}; ${v} < ${x(s.hi)}; ${step}) {`);
+        out.push(indent + D.forOpen(v, x(s.lo), x(s.hi), s.step));
         out.push(...renderStmts(s.body, D, params, indent + '  '));
-        out.push(`${indent}}`);
+        out.push(indent + D.blockClose());
         break;
       }
       case 'store':
-        out.push(`${indent}${bufName(s.buf)}[${x(s.index)}] = ${D.storeConv(params[s.buf]!.dtype, x(s.value))};`);
+        out.push(indent + D.store(s.buf, x(s.index), D.storeConv(params[s.buf]!.dtype, x(s.value))));
         break;
+      case 'wstore': {
+        const mask = s.mask && x(s.mask);
+        out.push(
+          indent + need(D.wstore, D, s.k)(s.buf, x(s.index), x(s.value), mask, params[s.buf]!.words === 'atomic'),
+        );
+        break;
+      }
       case 'let':
         out.push(indent + D.declare(checkIdent(s.name), s.t, x(s.value)));
         break;
       case 'set':
-        out.push(`${indent}${checkIdent(s.name)} = ${x(s.value)};`);
+        out.push(indent + D.assign(checkIdent(s.name), x(s.value)));
         break;
       case 'array':
         out.push(indent + D.declareArray(checkIdent(s.name), s.t, s.size, s.space));
         break;
       case 'astore':
-        out.push(`${indent}${checkIdent(s.name)}[${x(s.index)}] = ${x(s.value)};`);
+        out.push(indent + D.assign(D.element(checkIdent(s.name), x(s.index)), x(s.value)));
         break;
       case 'if':
-        out.push(`${indent}if (${x(s.cond)}) {`, ...renderStmts(s.then, D, params, indent + '  '));
-        if (s.else) out.push(`${indent}} else {`, ...renderStmts(s.else, D, params, indent + '  '));
-        out.push(`${indent}}`);
+        out.push(indent + D.ifOpen(x(s.cond)), ...renderStmts(s.then, D, params, indent + '  '));
+        if (s.else) out.push(indent + D.elseOpen(), ...renderStmts(s.else, D, params, indent + '  '));
+        out.push(indent + D.blockClose());
         break;
       case 'barrier':
         out.push(indent + D.barrier());

@@ -5,14 +5,16 @@
 // expression a kernel needs is a numbered slot of the plan, computed on the host when
 // dims are bound and passed to every kernel as `d[slot]`.
 //
-// Values compute in three scalar types: floats in f32 (f16/bf16 are converted at loads
-// and stores), integers in i64 (wrapped to their width at stores), and bool.
+// Values compute in four scalar types: floats in f32 (f16/bf16 are converted at loads
+// and stores), integers in i64 (wrapped to their width at stores), and bool; i32 is the
+// integer compute type of targets without 64-bit integers (WGSL: legalize-wgsl.ts rewrites
+// i64 to it), where integer results wrap at 32 bits.
 
 import { type Dtype, isFloat } from './dtype.js';
 import type { BinaryFn, UnaryFn } from './ops.js';
 
 /** The compute type of a scalar expression. */
-export type KScalar = 'f32' | 'i64' | 'bool';
+export type KScalar = 'f32' | 'i64' | 'i32' | 'bool';
 
 /** Raw integer index arithmetic (operands known non-negative, divisors non-zero). */
 export type IndexOp = '+' | '-' | '*' | '/' | '%' | 'min' | 'max';
@@ -48,7 +50,19 @@ export type KExpr =
    * GPU targets: the flat index (i64, from 0) of this invocation in the kernel's grid; grid
    * binding (src/kernels/grid.ts) puts it where a parallel loop nest was.
    */
-  | { readonly k: 'gid' };
+  | { readonly k: 'gid' }
+  // Word-level forms: only target legalization (src/codegen/legalize-wgsl.ts) produces them.
+  /** The 32-bit word `index` (i32 bits) of buffer `buf`, a param accessed as words (KParam.words). */
+  | { readonly k: 'word'; readonly buf: number; readonly index: KExpr }
+  /** Bit operations on i32: `>>` arithmetic, `>>>` logical; shift counts in [0, 31]. */
+  | { readonly k: 'bits'; readonly op: BitOp; readonly a: KExpr; readonly b: KExpr }
+  /** The same 32 bits as another compute type (f32 ↔ i32). */
+  | { readonly k: 'bitcast'; readonly to: 'f32' | 'i32'; readonly a: KExpr }
+  /** A function of the target's prelude (a generated name). */
+  | { readonly k: 'call'; readonly fn: string; readonly args: readonly KExpr[]; readonly t: KScalar };
+
+/** Bit operations of the word-level forms. */
+export type BitOp = '&' | '|' | '^' | '<<' | '>>' | '>>>';
 
 /** How a loop runs: in order, across threads, as SIMD lanes, or unrolled. */
 export type LoopMode = 'serial' | 'parallel' | 'simd' | 'unroll';
@@ -106,6 +120,12 @@ export type KStmt =
       readonly mr: number;
       readonly nr: number;
     }
+  /**
+   * Word-level store (legalization only): word `index` of buffer `buf` becomes `value`; with
+   * `mask`, only the mask's bits change (value has no other bits), as an atomic
+   * read-modify-write so that invocations storing neighbouring sub-word elements never race.
+   */
+  | { readonly k: 'wstore'; readonly buf: number; readonly index: KExpr; readonly value: KExpr; readonly mask?: KExpr }
   /** A workgroup barrier (GPU targets; nothing on the CPU). */
   | { readonly k: 'barrier' }
   /** A comment; the renderer escapes it. */
@@ -115,6 +135,11 @@ export type KStmt =
 export interface KParam {
   readonly dtype: Dtype;
   readonly access: 'read' | 'write' | 'readwrite';
+  /**
+   * Set by legalization: the buffer is accessed as 32-bit words (`word`, `wstore`), `atomic`
+   * when sub-word elements are stored into it.
+   */
+  readonly words?: 'plain' | 'atomic';
 }
 
 export interface Kernel {

@@ -25,6 +25,7 @@ import type { KernelBuilder } from './builder.js';
 import { letterSizes } from './einsum.js';
 import { type Fuser, defineLocals, stridesOf } from './expr.js';
 import { PREPACK_AT, packedPrivate, packedShared } from './gemm-packed.js';
+import { plainGemm } from './gemm-plain.js';
 import type { GemmSchedule } from './schedule.js';
 import { type GemmLetters, gemmGroups } from '../passes/fusion/gemm-shape.js';
 
@@ -314,7 +315,9 @@ export function gemmKernel(
   out: number,
   base: GemmSchedule,
   epilogue: readonly Node[] = [],
+  target: 'cpu' | 'gpu' = 'cpu',
 ): KStmt[] {
+  if (target === 'gpu') return plainGemm(new GemmBuilder(kb, f, n, out, base, epilogue));
   const shape = gemmShapeKey(f, n);
   const tuned = base.tuned?.(shape);
   const s = tuned ?? base;

@@ -38,12 +38,22 @@ export interface LowerOptions {
   readonly fusion?: boolean;
   /** For a graph without groups: attention as one kernel (default: unless FMC_ATTENTION=0). */
   readonly attention?: boolean;
+  /**
+   * The kind of machine the kernels run on (default cpu). On 'gpu' the kernels use no
+   * thread-local arrays, no `mma` and no packed plan buffers: a GEMM computes one output
+   * element per parallel iteration (gemm-plain.ts) and attention is not fused into one
+   * kernel (its parts lower as GEMMs and row kernels).
+   */
+  readonly target?: 'cpu' | 'gpu';
 }
 
 export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
   const gemm = opts.gemm ?? hostSchedule();
   const live = liveNodes(g);
-  const groups = g.groups ?? planGroups(g, { fusion: opts.fusion ?? true, attention: opts.attention });
+  const target = opts.target ?? 'cpu';
+  let groups = g.groups ?? planGroups(g, { fusion: opts.fusion ?? true, attention: opts.attention });
+  if (target === 'gpu' && groups.some((k) => k.kind === 'attention'))
+    groups = planGroups(g, { fusion: opts.fusion ?? true, attention: false });
   const mat = bufferedNodes(g, groups);
   // Groups belong to the graph they were planned on: a pass that rebuilt it must drop them.
   for (const r of [...g.outputs, ...g.updates]) {
@@ -94,7 +104,7 @@ export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
   const emit = (kind: string, build: (kb: KernelBuilder) => KStmt[], note: string): void => {
     const kb = new KernelBuilder(tables);
     const body = build(kb);
-    const { kernel, args } = kb.finish(kind, body, note, kind === 'gemm' ? { ...gemm } : {});
+    const { kernel, args } = kb.finish(kind, body, note, kind === 'gemm' && target === 'cpu' ? { ...gemm } : {});
     // argsKey keeps NaN, ±Inf and -0 apart (plain JSON would merge them with null and 0).
     const key = argsKey([kernel.params, kernel.body]);
     let index = byKey.get(key);
@@ -107,7 +117,7 @@ export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
   };
   for (const k of groups) {
     const out = buffers.get(k.store)!;
-    emit(k.kind, (kb) => builderOf(k.kind)(kb, fuser, k, out, gemm), noteOf(k));
+    emit(k.kind, (kb) => builderOf(k.kind)(kb, fuser, k, out, gemm, target), noteOf(k));
   }
   for (const { node, buffer } of copies) emit('copy', (kb) => copyKernel(kb, fuser, node, buffer), 'output copy');
   // Updates are applied one after another once the launches are done, so an update whose
@@ -147,13 +157,23 @@ function noteOf(k: KernelGroup): string {
 }
 
 /** Builds the body of one group's kernel, storing into buffer `out`. */
-export type GroupBuilder = (kb: KernelBuilder, f: Fuser, k: KernelGroup, out: number, gemm: GemmSchedule) => KStmt[];
+export type GroupBuilder = (
+  kb: KernelBuilder,
+  f: Fuser,
+  k: KernelGroup,
+  out: number,
+  gemm: GemmSchedule,
+  target: 'cpu' | 'gpu',
+) => KStmt[];
 
 /** Kernel builders by group kind; a matcher that adds a kind (attention) registers its builder here. */
 const BUILDERS = new Map<string, GroupBuilder>([
   ['ew', (kb, f, k, out) => elementwiseKernel(kb, f, k.store, out)],
   ['reduce', (kb, f, k, out) => reduceKernel(kb, f, k.store as NodeOf<'reduce'>, out)],
-  ['gemm', (kb, f, k, out, gemm) => gemmKernel(kb, f, k.root as NodeOf<'einsum'>, out, gemm, k.epilogue)],
+  [
+    'gemm',
+    (kb, f, k, out, gemm, target) => gemmKernel(kb, f, k.root as NodeOf<'einsum'>, out, gemm, k.epilogue, target),
+  ],
   ['einsum', (kb, f, k, out) => einsumKernel(kb, f, k.store as NodeOf<'einsum'>, out)],
   ['rows', (kb, f, k, out) => rowsKernel(kb, f, k, out)],
   ['attention', (kb, f, k, out, gemm) => attentionKernel(kb, f, attentionOf(k), out, gemm)],

@@ -178,7 +178,7 @@ export function runAndCompare(batch: CBatch, i: number, spec: RunSpec = {}): Run
 }
 
 /** Binds every dim the inputs determine (as the interpreter does), merged with `given`. */
-function fullDims(g: Graph, inputs: ReadonlyMap<string, HostTensor>, given: ReadonlyMap<string, number>) {
+export function fullDims(g: Graph, inputs: ReadonlyMap<string, HostTensor>, given: ReadonlyMap<string, number>) {
   return bindDims(g, new Map([...inputs].map(([k, t]) => [k, t.shape])), given);
 }
 

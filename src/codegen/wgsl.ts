@@ -1,0 +1,172 @@
+// The WGSL dialect of the renderer: one module per kernel, entry point `main`, following the
+// GPU launch contract (src/ir/kernel.ts KernelGrid; the runtime's WebGPU device relies on it):
+//   buffer param i: @group(0) @binding(i), var<storage, read> for access 'read', read_write
+//     otherwise; f32 as array<f32>, i32 as array<i32>, the other dtypes as 32-bit words
+//     (array<i32>, array<atomic<i32>> when sub-word elements are stored), holding the host bytes;
+//   dims: @group(1) @binding(0) var<uniform> d: array<vec4<i32>, N>, slot s at d[s / 4][s % 4];
+//   the flat invocation index (wy * x + wx) * workgroup + local_x, compared with the grid's
+//     invocations by the kernel itself (grid.ts).
+// Kernels are legalized first (legalize-wgsl.ts): integers in i32, word-level storage access,
+// NaN-safe float compares; what is left maps one to one onto WGSL.
+
+import { DTYPE_BITS, type Dtype, isFloat } from '../ir/dtype.js';
+import type { KParam, KScalar, Kernel, KernelGrid } from '../ir/kernel.js';
+import { bindGrid } from '../kernels/grid.js';
+import type { Plan } from '../kernels/plan.js';
+import { legalizeWgsl } from './legalize-wgsl.js';
+import { WGSL_PRELUDE } from './prelude-wgsl.js';
+import { type Dialect, bufName, escapeComment, hexFloat, renderKernel } from './render.js';
+
+const SCALAR: Record<KScalar, string> = { f32: 'f32', i32: 'i32', bool: 'bool', i64: '' };
+
+function scalar(t: KScalar): string {
+  if (t === 'i64') throw new Error('internal: an i64 value reached the WGSL dialect (not legalized)');
+  return SCALAR[t];
+}
+
+function intLit(v: number): string {
+  if (v >= 2 ** 31 && v < 2 ** 32) return `bitcast<i32>(${v}u)`; // a Philox key word
+  const c = Math.min(2 ** 31 - 1, Math.max(-(2 ** 31), Math.trunc(v)));
+  return c === -(2 ** 31) ? '(-2147483647i - 1i)' : c < 0 ? `(${c}i)` : `${c}i`;
+}
+
+/** Exact: hex for normals and zeros; subnormals, NaN and ±Inf by their bits through a call (not const-evaluated). */
+function floatLit(v: number): string {
+  const buf = new DataView(new ArrayBuffer(4));
+  buf.setFloat32(0, v);
+  const bits = buf.getUint32(0);
+  const exp = (bits >>> 23) & 0xff;
+  if (exp === 0xff || (exp === 0 && (bits & 0x7fffff) !== 0)) return `fmc_bits_f32(0x${bits.toString(16)}u)`;
+  return `${hexFloat(v)}f`.replace(/^(-.*)$/, '($1)');
+}
+
+const toFloatDtype = (to: Dtype, text: string): string =>
+  to === 'f16' ? `fmc_h2f(fmc_f2h(${text}))` : to === 'bf16' ? `fmc_bf2f(fmc_f2bf(${text}))` : text;
+
+/** fmc's cast on compute values (floats f32, integers i32, bool). */
+function cast(from: Dtype, to: Dtype, text: string): string {
+  if (to === 'bool') return isFloat(from) ? `fmc_truth_f(${text})` : from === 'bool' ? text : `(${text} != 0i)`;
+  if (from === 'bool') return isFloat(to) ? `select(0.0f, 1.0f, ${text})` : `select(0i, 1i, ${text})`;
+  if (isFloat(from) && isFloat(to)) return toFloatDtype(to, text);
+  if (isFloat(from)) {
+    const bits = Math.min(32, DTYPE_BITS[to]);
+    return `fmc_f2i(${text}, ${intLit(-(2 ** (bits - 1)))}, ${intLit(2 ** (bits - 1) - 1)})`;
+  }
+  if (isFloat(to)) return toFloatDtype(to, `f32(${text})`);
+  return DTYPE_BITS[to] >= 32 ? text : `fmc_wrap_i(${text}, ${DTYPE_BITS[to]}i)`;
+}
+
+function identity(d: Dtype, text: string): string {
+  if (d !== 'f32' && d !== 'i32') throw new Error(`internal: a ${d} element access reached WGSL (not legalized)`);
+  return text;
+}
+
+const elementType = (p: KParam): string =>
+  p.words === 'atomic' ? 'atomic<i32>' : p.words === 'plain' ? 'i32' : p.dtype === 'f32' ? 'f32' : 'i32';
+
+const SHIFT: Record<string, (a: string, b: string) => string> = {
+  '<<': (a, b) => `(${a} << u32(${b}))`,
+  '>>': (a, b) => `(${a} >> u32(${b}))`,
+  '>>>': (a, b) => `bitcast<i32>(bitcast<u32>(${a}) >> u32(${b}))`,
+};
+
+const unsupported = (what: string) => (): never => {
+  throw new Error(`internal: ${what} reached the WGSL dialect (lower with target 'gpu')`);
+};
+
+export const WGSL_DIALECT: Dialect = {
+  name: 'wgsl',
+  storage: (d) => (d === 'f32' ? 'f32' : 'i32'),
+  scalar,
+  floatLit,
+  intLit,
+  boolLit: (v) => `${v}`,
+  loadConv: identity,
+  storeConv: identity,
+  cast,
+  call: (name, args) => `${name}(${args.join(', ')})`,
+  fma: (a, b, c) => `fma(${a}, ${b}, ${c})`,
+  gid: () => 'fmc_gid',
+  dim: (slot) => `d[${slot >> 2}][${slot & 3}]`,
+  loopPragmas: () => [],
+  forOpen: (v, lo, hi, step) => `for (var ${v}: i32 = ${lo}; ${v} < ${hi}; ${v} += ${step}) {`,
+  declare: (name, t, value) => `var ${name}: ${scalar(t)} = ${value};`,
+  assign: (target, value) => `${target} = ${value};`,
+  element: (array, index) => `${array}[${index}]`,
+  store: (buf, index, value) => `${bufName(buf)}[${index}] = ${value};`,
+  select: (c, a, b) => `select(${b}, ${a}, ${c})`,
+  not: (a) => `(!${a})`,
+  infix: (op, a, b) => `(${a} ${op} ${b})`,
+  word: (buf, index, atomic) => (atomic ? `atomicLoad(&${bufName(buf)}[${index}])` : `${bufName(buf)}[${index}]`),
+  bits: (op, a, b) => SHIFT[op]?.(a, b) ?? `(${a} ${op} ${b})`,
+  bitcast: (to, a) => `bitcast<${to}>(${a})`,
+  wstore: (buf, index, value, mask, atomic) => {
+    const w = `${bufName(buf)}[${index}]`;
+    if (mask === undefined) return atomic ? `atomicStore(&${w}, ${value});` : `${w} = ${value};`;
+    return `atomicAnd(&${w}, ~${mask}); atomicOr(&${w}, ${value});`;
+  },
+  ifOpen: (cond) => `if (${cond}) {`,
+  elseOpen: () => '} else {',
+  blockClose: () => '}',
+  declareArray: (name, t, size, space) => {
+    if (space !== 'local') throw new Error(`internal: a ${space} array reached the WGSL dialect`);
+    return `var ${name}: array<${scalar(t)}, ${size}>;`;
+  },
+  barrier: () => 'workgroupBarrier();',
+  mma: unsupported("an 'mma' statement"),
+  kernelOpen: (k) => {
+    const wg = k.grid?.workgroup ?? 1;
+    return [
+      `/* ${k.name}: ${escapeComment(k.note)} */`,
+      `@compute @workgroup_size(${wg})`,
+      'fn main(@builtin(workgroup_id) fmc_wg: vec3<u32>, @builtin(num_workgroups) fmc_nwg: vec3<u32>,',
+      '        @builtin(local_invocation_index) fmc_l: u32) {',
+      `  let fmc_gid = i32((fmc_wg.y * fmc_nwg.x + fmc_wg.x) * ${wg}u + fmc_l);`,
+    ];
+  },
+  kernelClose: () => ['}'],
+  file: unsupported('a whole file (WGSL renders one module per kernel: renderWgsl)'),
+};
+
+/** One rendered WGSL kernel: its module, launch grid and buffer params (the runtime's bind group 0). */
+export interface WgslKernel {
+  readonly name: string;
+  readonly code: string;
+  readonly grid: KernelGrid;
+  readonly params: readonly { readonly access: KParam['access']; readonly dtype: Dtype }[];
+}
+
+/** How many vec4<i32> the dims uniform of a plan's kernels holds. */
+export const dimVec4s = (slots: number): number => Math.max(1, Math.ceil(slots / 4));
+
+/** The module of one kernel (grid-bound, or bound here with the default workgroup). */
+export function renderWgslKernel(kernel: Kernel, vec4s: number, header = 'generated by fmc'): WgslKernel {
+  const bound = kernel.grid ? kernel : bindGrid(kernel);
+  const k = legalizeWgsl(bound);
+  const bindings = k.params.map(
+    (p, i) =>
+      `@group(0) @binding(${i}) var<storage, ${p.access === 'read' ? 'read' : 'read_write'}> ${bufName(i)}: array<${elementType(p)}>;`,
+  );
+  const code = [
+    `/* ${escapeComment(header)} */`,
+    WGSL_PRELUDE.trim(),
+    '',
+    ...bindings,
+    `@group(1) @binding(0) var<uniform> d: array<vec4<i32>, ${vec4s}>;`,
+    '',
+    renderKernel(k, WGSL_DIALECT),
+    '',
+  ].join('\n');
+  return {
+    name: k.name,
+    code,
+    grid: bound.grid!,
+    params: kernel.params.map((p) => ({ access: p.access, dtype: p.dtype })),
+  };
+}
+
+/** Every kernel of a plan as its own WGSL module. */
+export function renderWgsl(plan: Plan, header?: string): { kernels: WgslKernel[]; dimVec4s: number } {
+  const n = dimVec4s(plan.slots.length);
+  return { kernels: plan.kernels.map((k) => renderWgslKernel(k, n, header)), dimVec4s: n };
+}

@@ -1,0 +1,35 @@
+// Golden WGSL modules (prelude elided) of a few small graphs lowered with target 'gpu', under
+// golden/wgsl/: an elementwise kernel storing bf16 (atomic sub-word stores), a GEMM with its
+// epilogue, softmax rows. A changed output fails with a diff; FMC_ACCEPT=1 rewrites them.
+
+import { describe, it } from 'vitest';
+import { WGSL_PRELUDE } from '../../src/codegen/prelude-wgsl.js';
+import { renderWgsl } from '../../src/codegen/wgsl.js';
+import { lowerGraph } from '../../src/kernels/lower.js';
+import { expectGolden } from '../golden/golden.js';
+import { linearGeluResidual, softmax } from '../kernels/fusion-graphs.js';
+import { Builder } from '../../src/ir/build.js';
+
+function bf16Gelu() {
+  const g = new Builder();
+  const x = g.input('x', 'f32', ['B', 8]);
+  const h = g.unary('tanh', x);
+  return g.graph('forward', { y: g.cast(g.mul(h, g.full(0.5, 'f32')), 'bf16') });
+}
+
+const GRAPHS = { bf16_elementwise: bf16Gelu, gemm_epilogue: linearGeluResidual, softmax };
+
+describe('golden WGSL of small graphs', () => {
+  for (const [name, make] of Object.entries(GRAPHS)) {
+    it(name, () => {
+      const { kernels, dimVec4s } = renderWgsl(lowerGraph(make(), { target: 'gpu' }), `golden/wgsl/${name}`);
+      const prelude = WGSL_PRELUDE.trim();
+      const text = kernels.map((k) => {
+        if (!k.code.includes(prelude)) throw new Error('the module does not contain the WGSL prelude');
+        const grid = `/* grid: ${JSON.stringify(k.grid)}; dims vec4s ${dimVec4s} */`;
+        return `${grid}\n${k.code.replace(prelude, '/* WGSL_PRELUDE (src/codegen/prelude-wgsl.ts) */')}`;
+      });
+      expectGolden(`wgsl/${name}.wgsl`, text.join('\n'));
+    });
+  }
+});
