@@ -71,3 +71,50 @@ export function planMemory(plan: Plan, bytes: (id: number) => number): MemoryPla
     unsharedBytes: lives.reduce((a, b) => a + b.bytes, 0),
   };
 }
+
+/** A memory plan in whole buffers: which buffer (slot) each transient uses, and their sizes. */
+export interface SlotPlan extends MemoryPlan {
+  readonly slotOf: ReadonlyMap<number, number>;
+  readonly slotBytes: readonly number[];
+}
+
+/**
+ * The memory plan of a target that cannot bind two ranges of one buffer to one launch when
+ * either is written (WebGPU's usage scopes): transients share whole buffers instead of ranges of
+ * one arena. Buffers whose lifetimes do not overlap share a slot (greedy by first use, the free
+ * slot whose size fits best, else the largest free one, grown); `offsets` and `peakBytes` are
+ * those of the slots laid end to end.
+ */
+export function planSlots(plan: Plan, bytes: (id: number) => number): SlotPlan {
+  const lives = lifetimes(plan, bytes).sort((a, b) => a.first - b.first || b.bytes - a.bytes || a.id - b.id);
+  const slots: { bytes: number; last: number }[] = [];
+  const slotOf = new Map<number, number>();
+  for (const b of lives) {
+    let best = -1;
+    slots.forEach((s, i) => {
+      if (s.last >= b.first) return;
+      const cur = slots[best];
+      const fits = s.bytes >= b.bytes;
+      if (!cur) best = i;
+      else if (fits && (cur.bytes < b.bytes || s.bytes < cur.bytes)) best = i;
+      else if (!fits && cur.bytes < b.bytes && s.bytes > cur.bytes) best = i;
+    });
+    if (best < 0) best = slots.push({ bytes: 0, last: -1 }) - 1;
+    const s = slots[best]!;
+    s.bytes = Math.max(s.bytes, b.bytes);
+    s.last = b.last;
+    slotOf.set(b.id, best);
+  }
+  const start: number[] = [];
+  let peak = 0;
+  for (const s of slots) (start.push(peak), (peak += s.bytes));
+  const flat = planMemory(plan, bytes);
+  return {
+    offsets: new Map([...slotOf].map(([id, s]) => [id, start[s]!])),
+    peakBytes: peak,
+    lowerBound: flat.lowerBound,
+    unsharedBytes: flat.unsharedBytes,
+    slotOf,
+    slotBytes: slots.map((s) => s.bytes),
+  };
+}

@@ -4,11 +4,12 @@
 // uploads the inputs and runs the launch list in one command encoder; then it downloads only
 // the outputs (and the params a run wrote, so the host weights stay the truth). GPU copies of
 // the weights are kept between runs and uploaded again only when the host weights changed.
-// Transients share one arena buffer by the memory plan, each at a 256-byte aligned offset
-// (minStorageBufferOffsetAlignment) and none overlapping another that is live. No Node imports.
+// Transients share whole GPU buffers by lifetime (planSlots): WebGPU refuses a launch that
+// binds two ranges of one buffer when either is written, so one arena with offsets cannot
+// serve. No Node imports.
 
 import type { KExpr } from '../ir/kernel.js';
-import { type MemoryPlan, planMemory } from '../kernels/memory.js';
+import { type MemoryPlan, type SlotPlan, planSlots } from '../kernels/memory.js';
 import type { Plan } from '../kernels/plan.js';
 import {
   type BoundDims,
@@ -206,9 +207,9 @@ export class GpuExecutable {
     return this.arenaPlan(bound).memory;
   }
 
-  private arenaPlan(bound: BoundDims): { raw: number[]; memory: MemoryPlan } {
+  private arenaPlan(bound: BoundDims): { raw: number[]; memory: SlotPlan } {
     const raw = this.plan.buffers.map((buf) => bound.elements[buf.id]! * ELEMENT_BYTES[buf.dtype]);
-    const memory = planMemory(this.plan, (id) => Math.ceil(gpuBytes(raw[id]!) / BINDING_ALIGN) * BINDING_ALIGN);
+    const memory = planSlots(this.plan, (id) => Math.ceil(gpuBytes(raw[id]!) / BINDING_ALIGN) * BINDING_ALIGN);
     return { raw, memory };
   }
 
@@ -228,13 +229,15 @@ export class GpuExecutable {
         throw new RunError(`a size of this call (dim slot ${i} = ${v}) does not fit in i32, as the WGSL target needs`);
     });
     const { raw, memory } = this.arenaPlan(bound);
-    const arena = memory.peakBytes > 0 ? d.allocate(memory.peakBytes, 'the arena of intermediate tensors') : undefined;
+    // Whole buffers, never ranges of one: WebGPU refuses a launch that binds one buffer twice
+    // when either binding is written, whatever the ranges.
+    const slots = memory.slotBytes.map((bytes, i) => d.allocate(bytes, `intermediate buffer ${i}`));
     const mem: GpuBuffer[] = [];
     const offsets = new Float64Array(plan.buffers.length);
     for (const buf of plan.buffers) {
       if (buf.kind === 'transient') {
-        mem[buf.id] = arena!;
-        offsets[buf.id] = memory.offsets.get(buf.id) ?? 0;
+        const slot = memory.slotOf.get(buf.id);
+        mem[buf.id] = slot === undefined ? d.allocate(raw[buf.id]!, `transient buffer ${buf.id}`) : slots[slot]!;
       } else if (buf.kind !== 'param') mem[buf.id] = d.allocate(raw[buf.id]!, `${buf.kind} buffer ${buf.id}`);
     }
     const grids = new Uint32Array(2 * plan.launches.length);

@@ -4,7 +4,9 @@
 // `create([])` returns is kept for the life of the process: Dawn crashes when it is collected
 // while a device is in use. A browser uses `navigator.gpu` instead (webgpu.ts).
 
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { type WgslProgram, WebGpuError, loadProgram, requestGpuDevice, type WebGpuDevice } from './webgpu.js';
 import type { Gpu, GpuDevice } from './webgpu-types.js';
 
@@ -15,8 +17,15 @@ let gpu: Promise<{ gpu: Gpu; device: GpuDevice }> | undefined;
 
 /** The `webgpu` package's GPU object, or a WebGpuError saying what is missing. */
 async function nodeGpu(): Promise<Gpu> {
-  if (process.env.VK_ICD_FILENAMES === undefined && existsSync(SWIFTSHADER_ICD))
+  if (process.env.VK_ICD_FILENAMES === undefined && existsSync(SWIFTSHADER_ICD)) {
     process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+    // Without one, the Vulkan loader prints "XDG_RUNTIME_DIR is invalid" on every start.
+    if (process.env.XDG_RUNTIME_DIR === undefined) {
+      const dir = join(tmpdir(), `fmc-xdg-${userInfo().uid}`);
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      process.env.XDG_RUNTIME_DIR = dir;
+    }
+  }
   let pkg: { create(options: string[]): unknown; globals: object };
   try {
     const name = 'webgpu'; // not a literal import: TypeScript need not find the optional package

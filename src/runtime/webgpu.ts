@@ -139,10 +139,18 @@ export class WebGpuDevice implements Device<GpuBuffer> {
     this.gpu.queue.writeBuffer(dst, offset, padded, 0, padded.length);
   }
 
+  /** Error scopes opened by launch() and not yet checked (download and synchronize check them). */
+  private scopes = 0;
+
   /** Records the launches (one compute pass); they run once submitted. */
   launch(l: LaunchList<GpuBuffer>): void {
     const grids = l.grids;
     if (!grids) throw new WebGpuError('internal: a WebGPU launch list needs its grids');
+    // What WebGPU refuses (a bad binding, memory it cannot give) is reported asynchronously:
+    // collect it in error scopes and throw it where the run is awaited.
+    this.gpu.pushErrorScope('out-of-memory');
+    this.gpu.pushErrorScope('validation');
+    this.scopes++;
     const words = new Int32Array(this.dimVec4s * 4);
     l.dims.forEach((v, i) => {
       if (v < INT32_MIN || v > INT32_MAX) throw new WebGpuError(`internal: dim slot ${i} (${v}) is outside i32`);
@@ -191,6 +199,7 @@ export class WebGpuDevice implements Device<GpuBuffer> {
     const staging = this.gpu.createBuffer({ size: Math.max(4, size), usage: USAGE.MAP_READ | USAGE.COPY_DST });
     ranges.forEach((r, i) => this.copy(r, staging, at[i]!));
     this.flush();
+    await this.checkScopes();
     try {
       await staging.mapAsync(MAP_READ);
       const bytes = new Uint8Array(staging.getMappedRange());
@@ -202,7 +211,18 @@ export class WebGpuDevice implements Device<GpuBuffer> {
 
   async synchronize(): Promise<void> {
     this.flush();
+    await this.checkScopes();
     await this.gpu.queue.onSubmittedWorkDone();
+  }
+
+  /** Closes the error scopes of the launches so far; the first error they caught is thrown. */
+  private async checkScopes(): Promise<void> {
+    // Taken before any await: runs in flight at once must not pop the same scopes twice.
+    const n = this.scopes;
+    this.scopes = 0;
+    let first: { message: string } | null = null;
+    for (let i = 0; i < 2 * n; i++) first ??= await this.gpu.popErrorScope();
+    if (first) throw new WebGpuError(`the GPU refused the run: ${first.message.split('\n')[0]}`);
   }
 
   private encoder(): GpuCommandEncoder {

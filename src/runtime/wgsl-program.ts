@@ -10,10 +10,13 @@ import type { KernelGrid } from '../ir/kernel.js';
 import type { Module as Lowered } from '../ir/module.js';
 import type { Plan } from '../kernels/plan.js';
 import { PlanFormatError, planToJson } from './plan-json.js';
-import { WebGpuError, type WgslProgram } from './webgpu.js';
+import type { WgslProgram } from './webgpu.js';
 import { fmcVersion } from './cache.js';
 import { GpuExecutable } from './gpu-executable.js';
 import { loadNodeProgram } from './node-webgpu.js';
+import { renderWgsl } from '../codegen/wgsl.js';
+import { bindPlanGrids } from '../kernels/grid.js';
+import { lowerGraph } from '../kernels/lower.js';
 
 /** What the WGSL renderer gives for a plan: each kernel's module (entry point `main`) and grid. */
 export interface RenderedWgsl {
@@ -33,18 +36,10 @@ export interface WgslBackend {
   readonly render: (plan: Plan) => RenderedWgsl;
 }
 
-/**
- * The backend: until the WGSL renderer is merged, a placeholder that says so. At the merge this
- * becomes `{ lower: (g) => bindPlanGrids(lowerGraph(g, { target: 'gpu' })), render: renderWgsl }`
- * with renderWgsl from '../codegen/wgsl.js'.
- */
+/** The backend: the graph lowered for a GPU, grids bound, each kernel rendered as WGSL. */
 export const WGSL_BACKEND: WgslBackend = {
-  lower: () => {
-    throw new WebGpuError('the WGSL target is not available yet: WGSL renderer not merged yet');
-  },
-  render: () => {
-    throw new WebGpuError('the WGSL target is not available yet: WGSL renderer not merged yet');
-  },
+  lower: (g) => bindPlanGrids(lowerGraph(g, { target: 'gpu' })),
+  render: renderWgsl,
 };
 
 /** One function compiled for WGSL (also what `fmc compile --target wgsl` writes). */

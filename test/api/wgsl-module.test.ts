@@ -12,7 +12,7 @@ import { load } from '../../src/api/load.js';
 import { moduleFiles } from '../../src/api/module.js';
 import { webgpuUnavailable } from '../../src/runtime/node-webgpu.js';
 import { Tensor } from '../../src/runtime/tensor.js';
-import { compileWgslProgram, generateWgsl } from '../../src/runtime/wgsl-program.js';
+import { compileWgslProgram } from '../../src/runtime/wgsl-program.js';
 import { type TestPlan, twoKernelPlan } from '../runtime/webgpu-plans.js';
 
 const why = await webgpuUnavailable();
@@ -49,10 +49,6 @@ function write(t: TestPlan, name: string, w: Float32Array): string {
 const w = Float32Array.from({ length: 1000 }, (_, i) => i / 4);
 
 describe('WGSL modules', () => {
-  it('the seam says the renderer is not merged yet (until it is)', () => {
-    expect(() => generateWgsl({ graph: {} } as never)).toThrow(/WGSL renderer not merged yet/);
-  });
-
   it('hold plan.json (target wgsl, grids), one .wgsl per kernel with the plan hash, and the weights', () => {
     const dir = write(twoKernelPlan(), 'files', w);
     expect(readdirSync(dir).sort()).toEqual(['plan.json', 'two.k0.wgsl', 'two.k1.wgsl', 'weights.safetensors']);

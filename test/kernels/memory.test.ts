@@ -10,7 +10,7 @@ import { lowerFile } from '../../src/frontend/lower.js';
 import { dimConst } from '../../src/ir/dims.js';
 import { concreteInt } from '../../src/ir/interp.js';
 import { lowerGraph } from '../../src/kernels/lower.js';
-import { ALIGN, planMemory } from '../../src/kernels/memory.js';
+import { ALIGN, planMemory, planSlots } from '../../src/kernels/memory.js';
 import type { BufferKind, Plan } from '../../src/kernels/plan.js';
 import { ELEMENT_BYTES } from '../../src/runtime/tensor.js';
 
@@ -91,6 +91,29 @@ describe('planMemory', () => {
         expect(m.peakBytes).toBeGreaterThanOrEqual(m.lowerBound);
         expect(m.peakBytes).toBeLessThanOrEqual(m.unsharedBytes);
         expect(m.peakBytes % ALIGN).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('planSlots (WebGPU): buffers live at one launch never share a slot, each slot holds its buffers', () => {
+    fc.assert(
+      fc.property(arbSynthetic, (s) => {
+        const plan = planOf(s);
+        const m = planSlots(plan, (id) => s.bytes[id]!);
+        plan.launches.forEach((_, t) => {
+          // Every transient live at launch t (used by t or spanning it) has a slot of its own.
+          const live = [...m.slotOf.keys()].filter((id) => {
+            const uses = plan.launches.flatMap((x, i) => (x.args.includes(id) ? [i] : []));
+            const end = plan.updates.some((u) => u.from === id) ? plan.launches.length : Math.max(...uses);
+            return Math.min(...uses) <= t && t <= end;
+          });
+          const slots = live.map((id) => m.slotOf.get(id)!);
+          expect(new Set(slots).size, `launch ${t}: ${live} in slots ${slots}`).toBe(slots.length);
+        });
+        for (const [id, slot] of m.slotOf) expect(m.slotBytes[slot]!).toBeGreaterThanOrEqual(s.bytes[id]!);
+        expect(m.peakBytes).toBe(m.slotBytes.reduce((a, b) => a + b, 0));
+        expect(m.peakBytes).toBeLessThanOrEqual(m.unsharedBytes + ALIGN * m.slotBytes.length);
       }),
       { numRuns: 300 },
     );
