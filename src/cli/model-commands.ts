@@ -183,6 +183,7 @@ Examples:
       .argument('<file>', 'the .fm file holding the model')
       .option('--depth <n>', 'how deep block paths are broken down (default 3)')
       .option('--graph <out>', 'draw the graph instead, to a .dot, .svg or .html file')
+      .option('--expand', 'with --graph: draw every instance of a repeated block, not only the first')
       .option('--json', 'print the table as JSON'),
     false,
   )
