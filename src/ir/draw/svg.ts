@@ -47,7 +47,7 @@ function unitSvg(p: PlacedUnit): string {
   return parts.join('');
 }
 
-/** The SVG of a laid-out picture: groups, then edges (with arrowheads), then boxes. */
+/** The SVG of a laid-out picture: groups, boxes, then edges (with arrowheads) and their shape labels. */
 export function layoutSvg(l: Layout): string {
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${l.width}" height="${l.height}" viewBox="0 0 ${l.width} ${l.height}" ${FAMILY}>`,
@@ -62,6 +62,8 @@ export function layoutSvg(l: Layout): string {
         `<text x="${n1(g.x + 8)}" y="${n1(g.y + 16)}" font-size="${FONT.title}" font-weight="bold" fill="#2d4466">${esc(g.title)}</text></g>`,
     );
   }
+  // Boxes before edges: an arrowhead is never hidden under a box's border (or a collapsed stack).
+  for (const u of l.units) out.push(unitSvg(u));
   for (const e of l.edges) {
     if (e.points.length < 2) continue;
     const d = e.points.map((p, i) => `${i ? 'L' : 'M'}${n1(p.x)} ${n1(p.y)}`).join(' ');
@@ -75,7 +77,6 @@ export function layoutSvg(l: Layout): string {
         `<text x="${n1(b.x + 2)}" y="${n1(b.y + b.h - 3)}" font-size="${FONT.edge}" fill="#1f5f8b">${esc(e.label)}</text></g>`,
     );
   }
-  for (const u of l.units) out.push(unitSvg(u));
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
