@@ -1,10 +1,10 @@
-// `fmc inspect FILE`: a torchinfo-style table per block path (output shape, params, FLOPs
-// and activation bytes at the given dims), or a drawing of the graph with --graph.
+// `fmc inspect FILE`: a torchinfo-style table per block path (layer type, output shape,
+// params, FLOPs and activation bytes at the given dims), or a picture of the graph with --graph.
 
 import * as path from 'node:path';
 import { activationBytes, blockPaths, nodeFlops } from '../ir/cost.js';
-import { dimToString } from '../ir/dims.js';
-import { toDot, toHtml, toSvg } from '../ir/draw.js';
+import { drawModule, type PictureFormat } from '../ir/draw/index.js';
+import { typeText } from '../ir/draw/names.js';
 import { dtypeBytes } from '../ir/dtype.js';
 import { liveNodes, type Node } from '../ir/graph.js';
 import { concreteShape } from '../ir/interp.js';
@@ -23,6 +23,7 @@ export interface InspectOptions extends ModelOptions {
   readonly json?: boolean;
   readonly graph?: string;
   readonly depth?: string;
+  readonly expand?: boolean;
 }
 
 interface Row {
@@ -35,7 +36,7 @@ interface Row {
   bytes: number;
 }
 
-export function inspectCommand(io: Io, file: string, opts: InspectOptions): number {
+export async function inspectCommand(io: Io, file: string, opts: InspectOptions): Promise<number> {
   const given = parseDims(opts.dims);
   const lowered = lowerForCli(io, file, opts);
   const g = lowered.graph;
@@ -43,10 +44,11 @@ export function inspectCommand(io: Io, file: string, opts: InspectOptions): numb
   if (opts.graph !== undefined) {
     const out = opts.graph;
     const ext = path.extname(out).toLowerCase();
-    const title = `${lowered.model}.${g.name}`;
-    const text = ext === '.dot' ? toDot(g) : ext === '.svg' ? toSvg(g) : ext === '.html' ? toHtml(g, title) : undefined;
-    if (text === undefined) throw new CliError(`--graph ${out}: use a .dot, .svg or .html file name`, EXIT.usage);
-    writeOutput(out, text);
+    const format = ({ '.dot': 'dot', '.svg': 'svg', '.html': 'html' } as const)[ext] as PictureFormat | undefined;
+    if (format === undefined) throw new CliError(`--graph ${out}: use a .dot, .svg or .html file name`, EXIT.usage);
+    // Concrete shapes on the edges only when the user gave dims.
+    const dims = given.size > 0 ? withDefaults(io, g, given, true) : undefined;
+    writeOutput(out, await drawModule(lowered, format, { expand: opts.expand, dims }));
     io.err(`fmc: wrote ${out} (${liveNodes(g).length} nodes)\n`);
     return EXIT.ok;
   }
@@ -86,9 +88,15 @@ export function inspectCommand(io: Io, file: string, opts: InspectOptions): numb
     for (const r of ancestors(p.path.split('.').slice(0, -1).join('.'))) r.params += count;
   }
   const sorted = [...rows.values()].sort((a, b) => a.first - b.first || a.path.localeCompare(b.path));
-  const typeText = (n: Node) => `${n.type.dtype}[${n.type.shape.map(dimToString).join(', ')}]`;
-  const shapeOf = (r: Row) =>
-    r.path === '' ? g.outputs.map((o) => typeText(o.node)).join(', ') : r.last ? typeText(r.last) : '-';
+  // Concrete shapes when the user gave dims; symbolic ones otherwise (and in JSON's `output`).
+  const shapeOf = (r: Row, at?: ReadonlyMap<string, number>) =>
+    r.path === '' ? g.outputs.map((o) => typeText(o.node, at)).join(', ') : r.last ? typeText(r.last, at) : '-';
+  const shown = given.size > 0 ? dims : undefined;
+  /** The block type at a path: `Linear`, `repeat 4 × EncoderLayer`, the model's name at the top. */
+  const typeOf = (p: string): string => {
+    const b = lowered.blocks?.get(p);
+    return !b ? '-' : b.count !== undefined ? `${b.mode ?? 'repeat'} ${b.count} × ${b.type}` : b.type;
+  };
   const root = rows.get('')!;
   const totals = { params: root.params, trainable, paramBytes, flops: root.flops, activationBytes: root.bytes };
   if (opts.json) {
@@ -98,7 +106,9 @@ export function inspectCommand(io: Io, file: string, opts: InspectOptions): numb
       dims: Object.fromEntries(dims),
       rows: sorted.map((r) => ({
         path: r.path,
+        type: typeOf(r.path),
         output: shapeOf(r),
+        shape: shapeOf(r, dims),
         params: r.params,
         flops: r.flops,
         activationBytes: r.bytes,
@@ -108,14 +118,14 @@ export function inspectCommand(io: Io, file: string, opts: InspectOptions): numb
     io.out(`${JSON.stringify(out, null, 2)}\n`);
     return EXIT.ok;
   }
-  const table = [['Block (path)', 'Output shape', 'Params', 'FLOPs', 'Activations']];
+  const table = [['Block (path)', 'Type', 'Output shape', 'Params', 'FLOPs', 'Activations']];
   for (const r of sorted) {
     const name = r.path ? `${'  '.repeat(r.depth)}${r.path.split('.').slice(-1)[0]}` : `${lowered.model}.${g.name}`;
-    table.push([name, shapeOf(r), count(r.params), si(r.flops), bytes(r.bytes)]);
+    table.push([name, typeOf(r.path), shapeOf(r, shown), count(r.params), si(r.flops), bytes(r.bytes)]);
   }
   const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
   const line = (row: string[]) =>
-    row.map((cell, c) => (c === 0 || c === 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+    row.map((cell, c) => (c <= 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
   io.out(`${line(table[0]!)}\n${'-'.repeat(widths.reduce((a, b) => a + b + 2, -2))}\n`);
   for (const row of table.slice(1)) io.out(`${line(row)}\n`);
   const dimText = [...dims].map(([k, v]) => `${k}=${v}`).join(', ');

@@ -188,6 +188,7 @@ Examples:
       .argument('<file>', 'the .fm file holding the model')
       .option('--depth <n>', 'how deep block paths are broken down (default 3)')
       .option('--graph <out>', 'draw the graph instead, to a .dot, .svg or .html file')
+      .option('--expand', 'with --graph: draw every instance of a repeated block, not only the first')
       .option('--json', 'print the table as JSON'),
     false,
   )
@@ -198,10 +199,14 @@ FLOPs count one multiply and one add per point of each contraction, one operatio
 output element elsewhere. Activations are the bytes of every intermediate tensor a block
 computes, as if nothing were freed or fused (an upper bound; the memory plan comes with the
 C backend).
+--graph draws the blocks as nested groups of boxes people know (Linear, LayerNorm, ReLU,
+Softmax, Attention), shapes on the edges (concrete with --dims), laid out by elkjs; the
+instances of a repeat after the first are one box each unless --expand is given.
 
 Examples:
   fmc inspect models/bert.fm --dims B=1,T=128
   fmc inspect models/mlp.fm --graph mlp.html
+  fmc inspect models/bert.fm --graph bert.svg --expand
   fmc inspect models/swa_lm.fm --set layers=2 --set 'hidden=4*d'`,
     )
     .action(async (file: string, opts: Record<string, string | string[] | boolean | undefined>) => {

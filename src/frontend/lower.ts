@@ -11,7 +11,7 @@ import { Lowering, LoweringBudget, LoweringError, nodeOf } from './checker/emit.
 import { checkFnBody, evalSignature, instantiatePattern } from './checker/functions.js';
 import { newUnifier } from './checker/calls.js';
 import { type HParamSet, prepareOverrides } from './checker/overrides.js';
-import { paramTable } from './checker/lower-params.js';
+import { blockTable, paramTable } from './checker/lower-params.js';
 import { type Diagnostic, diag } from './diagnostics.js';
 import type { Host } from './program.js';
 import { nodeHost, type Program } from './program.js';
@@ -156,6 +156,7 @@ function lowerModel(checker: Checker, decl: A.BlockDecl, module: string, fnName:
     functions,
     ...modelIntent(checker, inst),
     ...(requires.length > 0 ? { requires } : {}),
+    blocks: blockTable(inst),
   };
 }
 

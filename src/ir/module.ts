@@ -117,6 +117,18 @@ export interface DimRequire {
   readonly what: string;
 }
 
+/**
+ * A block instance of the model, by path ('' is the model): its block type's name, its
+ * function members, and for a `repeat`/`stack` member (at the path enclosing its instances,
+ * `blocks`) how many instances it has. For pictures and tables (`fmc inspect`).
+ */
+export interface BlockInfo {
+  readonly type: string;
+  readonly fns: readonly string[];
+  readonly count?: number;
+  readonly mode?: 'repeat' | 'stack';
+}
+
 /** One lowered model function and the model's intent. */
 export interface Module {
   readonly model: string;
@@ -130,6 +142,8 @@ export interface Module {
   readonly train?: TrainConfig;
   /** The run-time checks of `require`s over dims the inputs bind (absent: none). */
   readonly requires?: readonly DimRequire[];
+  /** The model's block instances by path (absent when the module was not lowered from source). */
+  readonly blocks?: ReadonlyMap<string, BlockInfo>;
 }
 
 /**

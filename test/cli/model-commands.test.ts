@@ -139,7 +139,7 @@ describe('fmc run / export / inspect', () => {
     const r = fmc('inspect', 'models/mlp.fm', '--json');
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out) as {
-      rows: { path: string; output: string; params: number; flops: number }[];
+      rows: { path: string; type: string; output: string; shape: string; params: number; flops: number }[];
       totals: { params: number; flops: number };
     };
     // 784·512 + 512 + 512·256 + 256 + 256·10 + 10
@@ -147,13 +147,21 @@ describe('fmc run / export / inspect', () => {
     // B = 2: matmuls 2·B·(784·512 + 512·256 + 256·10), bias adds B·(512 + 256 + 10), relus B·(512 + 256)
     expect(j.totals.flops).toBe(2_143_252);
     expect(j.rows.find((x) => x.path === 'fc1')).toMatchObject({
+      type: 'Linear',
       output: 'f32[B, 512]',
+      shape: 'f32[2, 512]',
       params: 401_920,
       flops: 1_606_656,
     });
     const t = fmc('inspect', 'models/bert.fm', '--depth', '2');
     expect(t.code).toBe(0);
-    expect(t.out).toMatch(/Block \(path\) +Output shape +Params +FLOPs +Activations/);
+    expect(t.out).toMatch(/Block \(path\) +Type +Output shape +Params +FLOPs +Activations/);
+    // The layer type of each block; a repeated member says how many.
+    expect(t.out).toMatch(/\n {2}emb_norm +LayerNorm +f32\[B, T, 256\]/);
+    expect(t.out).toMatch(/\n {2}encoder +repeat 4 × EncoderLayer /);
+    // Concrete shapes at --dims.
+    const d = fmc('inspect', 'models/bert.fm', '--depth', '1', '--dims', 'B=3,T=5');
+    expect(d.out).toMatch(/\n {2}mlm_dense +Linear +f32\[3, 5, 256\]/);
     expect(t.out).toMatch(/Params: [\d,]+ \(/);
   });
 
@@ -163,8 +171,16 @@ describe('fmc run / export / inspect', () => {
       expect(fmc('inspect', 'models/mlp.fm', '--graph', out).code).toBe(0);
       const text = fs.readFileSync(out, 'utf8');
       expect(text).toContain(ext === 'dot' ? 'digraph "forward"' : '<svg');
-      expect(text).toContain('param fc1.w');
+      // Layers by their type, ReLU by name, the param inside Linear's hover text, shapes on edges.
+      expect(text).toContain('fc1.w f32[512, 784]');
+      expect(text).toMatch(ext === 'dot' ? /label="ReLU"/ : />ReLU</);
+      expect(text).toContain('f32[B, 512]');
+      expect(text).not.toContain('binary max');
     }
+    // With --dims, edges carry concrete shapes.
+    const out = at('mlp-dims.svg');
+    expect(fmc('inspect', 'models/mlp.fm', '--graph', out, '--dims', 'B=8').code).toBe(0);
+    expect(fs.readFileSync(out, 'utf8')).toContain('f32[8, 512]');
     expect(fmc('inspect', 'models/mlp.fm', '--graph', at('mlp.png')).code).toBe(2);
   });
 });

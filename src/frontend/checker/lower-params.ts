@@ -4,6 +4,7 @@
 import type * as A from '../ast.js';
 import { dimConstValue } from '../../ir/dims.js';
 import type { Node } from '../../ir/graph.js';
+import type { BlockInfo } from '../../ir/module.js';
 import { INIT_ARGS, INIT_FNS, type Init, type OpArgs } from '../../ir/ops.js';
 import type { Binding, BlockInstance, TensorT, V } from '../types.js';
 import { type Checker, type Ctx, Scope, staticCtx } from './context.js';
@@ -90,6 +91,25 @@ export function paramTable(checker: Checker, inst: BlockInstance, prefix = ''): 
       if (n === undefined) throw new LoweringError(`the count of \`${name}\` must be known`, b.span);
       for (let i = 0; i < n; i++) out.push(...paramTable(checker, child, `${path}.${i}`));
     }
+  }
+  return out;
+}
+
+/** Every block instance of the model by path: its type, functions and `repeat`/`stack` count. */
+export function blockTable(inst: BlockInstance, path = '', out = new Map<string, BlockInfo>()): Map<string, BlockInfo> {
+  const fns = [...inst.scope].filter(([, b]) => b.what === 'function').map(([k]) => k);
+  out.set(path, { type: inst.decl.name.name, fns });
+  for (const [name, b] of inst.scope) {
+    if (b.value.kind !== 'child') continue;
+    const { inst: child, multi } = b.value.child;
+    const at = joinPath(path, name);
+    const n = multi ? dimConstValue(multi.count) : undefined;
+    if (!multi || n === undefined) {
+      blockTable(child, at, out);
+      continue;
+    }
+    out.set(at, { type: child.decl.name.name, fns: [], count: n, mode: multi.mode });
+    for (let i = 0; i < n; i++) blockTable(child, `${at}.${i}`, out);
   }
   return out;
 }
