@@ -4,11 +4,14 @@
 import { Executable, RunError, type RunOptions } from './executable.js';
 import type { GpuExecutable } from './gpu-executable.js';
 import type { Tensor } from './tensor.js';
+import type { Dtype } from '../ir/dtype.js';
 import { Trainer, type TrainerParts } from './trainer.js';
+import { dimConstValue, dimToString } from '../ir/dims.js';
+import type { PlanTensor } from '../kernels/plan.js';
 
 export interface TensorSpec {
   readonly name: string;
-  readonly dtype: string;
+  readonly dtype: Dtype;
   /** Dims as numbers or symbolic names/expressions (`'T'`, `'2*T'`). */
   readonly shape: readonly (number | string)[];
 }
@@ -50,8 +53,35 @@ export class Model {
     return [...this.fns.keys()];
   }
 
+  private disposed = false;
+
+  /** The inputs of function `fn` (default: the first): names, dtypes and dims (numbers or symbolic, `'T'`). */
+  inputs(fn?: string): TensorSpec[] {
+    return this.executable(fn).plan.inputs.map(spec);
+  }
+
+  /** The outputs of function `fn` (default: the first), as inputs() gives the inputs. */
+  outputs(fn?: string): TensorSpec[] {
+    return this.executable(fn).plan.outputs.map(spec);
+  }
+
+  /**
+   * Lets go of the compiled functions: later calls are a RunError. Their memory goes when
+   * nothing else holds it (GPU buffers are destroyed at once). `using m = compile(...)` calls it.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const e of this.fns.values()) (e as { dispose?: () => void }).dispose?.();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
   /** The function `fn`, or a RunError naming the compiled ones. */
   executable(fn?: string): FunctionExecutable {
+    if (this.disposed) throw new RunError(`${this.name} was disposed`);
     const name = fn ?? this.functions[0]!;
     const e = this.fns.get(name);
     if (!e)
@@ -136,4 +166,9 @@ export class Model {
     if (!Number.isSafeInteger(n) || n < 1) throw new RunError(`threads must be a positive integer, got ${n}`);
     for (const e of this.fns.values()) e.setThreads(n);
   }
+}
+
+/** A plan tensor as the public metadata: constant dims as numbers, symbolic ones as their text. */
+function spec(t: PlanTensor): TensorSpec {
+  return { name: t.name, dtype: t.dtype, shape: t.shape.map((d) => dimConstValue(d) ?? dimToString(d)) };
 }
