@@ -57,13 +57,16 @@ static void k1_ew_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   (void)a;
   (void)d;
   const int64_t fmc_n1 = fmc_max_ix(0, 1 - 0);
+  int64_t fmc_k0 = (fmc_lo / (fmc_n1));
+  int64_t fmc_k1 = fmc_lo % fmc_n1;
   for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {
-    int64_t i_0 = 0 + (fmc_t / (fmc_n1)) * 1;
-    int64_t i_1 = 0 + (fmc_t % fmc_n1) * 1;
+    const int64_t i_0 = 0 + fmc_k0 * 1;
+    const int64_t i_1 = 0 + fmc_k1 * 1;
     #pragma omp simd
     for (int64_t i_2 = 0; i_2 < 16; i_2++) {
       b0[(((i_0 * 16) + (i_1 * 16)) + i_2)] = fmc_div_f(b1[(((i_0 * 16) + (i_1 * 16)) + i_2)], (float)(fmc_wrap(d[1], 32)));
     }
+    if (++fmc_k1 == fmc_n1) { fmc_k1 = 0; ++fmc_k0; }
   }
 }
 

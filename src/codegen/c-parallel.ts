@@ -228,18 +228,24 @@ export class Outliner {
         lines.push(`    int64_t ${v} = ${x(l.lo)} + fmc_t * ${l.step};`);
       }
     } else {
-      // Row-major over the nest: the last loop varies fastest.
+      // Row-major over the nest, the last loop fastest: the counters fmc_k<i> are divided out
+      // of fmc_lo once, then stepped like an odometer (no division per iteration).
       nest.forEach((l, i) => i > 0 && lines.push(`  const int64_t fmc_n${i} = ${trips(l, x)};`));
-      lines.push('  for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {');
-      nest.forEach((l, i) => {
+      nest.forEach((_, i) => {
         const below = nest
           .slice(i + 1)
           .map((_, j) => `fmc_n${i + 1 + j}`)
           .join(' * ');
-        const q = below ? `(fmc_t / (${below}))` : 'fmc_t';
-        const idx = i > 0 ? `(${q} % fmc_n${i})` : q;
-        lines.push(`    int64_t ${checkIdent(l.v)} = ${x(l.lo)} + ${idx} * ${l.step};`);
+        const q = below ? `(fmc_lo / (${below}))` : 'fmc_lo';
+        lines.push(`  int64_t fmc_k${i} = ${i > 0 ? `${q} % fmc_n${i}` : q};`);
       });
+      lines.push('  for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {');
+      nest.forEach((l, i) => lines.push(`    const int64_t ${checkIdent(l.v)} = ${x(l.lo)} + fmc_k${i} * ${l.step};`));
+      lines.push(...render(inner, '    '));
+      let step = '++fmc_k0;';
+      for (let i = 1; i < nest.length; i++) step = `if (++fmc_k${i} == fmc_n${i}) { fmc_k${i} = 0; ${step} }`;
+      lines.push(`    ${step}`, '  }', '}');
+      return lines.join('\n');
     }
     lines.push(...render(inner, '    '), '  }', '}');
     return lines.join('\n');
