@@ -40,8 +40,9 @@ export function explainLimits(
   io.out(`device profile ${profile.name}: ${describeProfile(profile)}\n`);
   const problems: string[] = [];
   for (const m of modules) {
-    const { report } = lowerForDevice(m.graph, profile, locator(m, lookup));
-    io.out(`\n${limitsTable(`${m.model}.${m.graph.name}`, report, profile)}`);
+    const locate = locator(m, lookup);
+    const { report } = lowerForDevice(m.graph, profile, locate);
+    io.out(`\n${limitsTable(`${m.model}.${m.graph.name}`, report, profile, locate)}`);
     if (report.problems.length > 0) problems.push(limitDiagnostics(m, report.problems, profile, lookup));
   }
   if (problems.length > 0) fail(io, file, problems.join('\n\n'));

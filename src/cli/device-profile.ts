@@ -75,7 +75,7 @@ function use(used: number, limit: number): { text: string; mark: 'over' | 'near'
   return { text: `${used}/${limit}`, mark: used > limit ? 'over' : used * 4 >= limit * 3 ? 'near' : '' };
 }
 
-function row(u: KernelUsage, p: DeviceProfile): string[] {
+function row(u: KernelUsage, p: DeviceProfile, locate: (n: KernelUsage['node']) => string): string[] {
   const cells = [
     ['buffers', use(u.buffers, p.maxStorageBuffersPerShaderStage)],
     ['workgroup storage', use(u.workgroupBytes, p.maxComputeWorkgroupStorageSize)],
@@ -88,13 +88,18 @@ function row(u: KernelUsage, p: DeviceProfile): string[] {
   const marks = [...cells.map(([name, c]) => [name, c.mark] as const), ['largest binding', binding.mark] as const]
     .filter(([, m]) => m)
     .map(([name, m]) => `${m === 'over' ? 'OVER' : 'near'}: ${name}`);
-  return [u.kernel.name, ...cells.map(([, c]) => c.text), largest, marks.join(', ')];
+  return [u.kernel.name, ...cells.map(([, c]) => c.text), largest, locate(u.node), marks.join(', ')];
 }
 
-/** The --explain-limits table of one function. */
-export function limitsTable(title: string, report: LimitReport, p: DeviceProfile): string {
-  const head = ['kernel', 'buffers', 'workgroup storage', 'invocations', 'largest binding', ''];
-  const rows = [head, ...report.usages.map((u) => row(u, p))];
+/** The --explain-limits table of one function; `locate` gives the `.fm` line of a kernel's node. */
+export function limitsTable(
+  title: string,
+  report: LimitReport,
+  p: DeviceProfile,
+  locate: (n: KernelUsage['node']) => string,
+): string {
+  const head = ['kernel', 'buffers', 'workgroup storage', 'invocations', 'largest binding', 'for', ''];
+  const rows = [head, ...report.usages.map((u) => row(u, p, locate))];
   const widths = head.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => `  ${r.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd());
   const checks = report.checks.length;

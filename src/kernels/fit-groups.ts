@@ -8,13 +8,23 @@
 // that reads it), until every kernel fits or no node is left to split off. The counts are an
 // upper bound of the lowered kernel's params; limits.ts checks the lowered kernels themselves.
 
-import type { Graph, KernelGroup, Node } from '../ir/graph.js';
+import type { Graph, KernelGroup, Node, NodeOf } from '../ir/graph.js';
 import { liveNodes } from '../ir/graph.js';
 import { OP_KIND, prologueOf } from '../passes/fusion/index.js';
+import { CONCAT_PART, concatPart } from './concat-parts.js';
 
 const kindAlone = (n: Node): string => (OP_KIND[n.op] as (n: Node) => string)(n);
 
-const ownNodes = (k: KernelGroup): Node[] => [...new Set([k.root, ...k.members, ...k.epilogue, k.store])];
+/** The nodes a group's kernel computes (a concat part: its input, not the whole concat). */
+const ownNodes = (k: KernelGroup): Node[] =>
+  k.kind === CONCAT_PART ? [...k.members] : [...new Set([k.root, ...k.members, ...k.epilogue, k.store])];
+
+/** The nodes without a buffer that a group's kernel computes inline. */
+function inlineOf(k: KernelGroup, mat: ReadonlySet<Node>): Node[] {
+  if (k.kind !== CONCAT_PART) return prologueOf(k, mat);
+  const x = k.members[0]!;
+  return mat.has(x) ? prologueOf(alone(x), mat) : [x, ...prologueOf(alone(x), mat)];
+}
 
 /** The buffered nodes that `nodes` (computed in one kernel) read. */
 function readsOf(nodes: readonly Node[], mat: ReadonlySet<Node>): Set<Node> {
@@ -26,7 +36,7 @@ function readsOf(nodes: readonly Node[], mat: ReadonlySet<Node>): Set<Node> {
 
 /** Storage buffers of a group's kernel: what it reads and its store. */
 export function groupBuffers(k: KernelGroup, mat: ReadonlySet<Node>): number {
-  const reads = readsOf([...ownNodes(k), ...k.prologue], mat);
+  const reads = readsOf(k.kind === CONCAT_PART ? k.prologue : [...ownNodes(k), ...k.prologue], mat);
   reads.delete(k.store);
   return reads.size + 1;
 }
@@ -58,6 +68,13 @@ function splitPoint(k: KernelGroup, mat: ReadonlySet<Node>, max: number): Node |
   return best?.n;
 }
 
+/** A concat the group's kernel computes (or stores) whose inputs are too many for one kernel. */
+function wideConcat(k: KernelGroup, max: number): NodeOf<'concat'> | undefined {
+  const wide = (n: Node): n is NodeOf<'concat'> => n.op === 'concat' && n.inputs.length > max - 1;
+  if (k.kind !== CONCAT_PART && wide(k.store)) return k.store;
+  return k.prologue.find(wide);
+}
+
 /**
  * The groups of `g` with every kernel binding at most `maxBuffers` storage buffers where a
  * split can get it there; the others are left as they are (limits.ts reports them).
@@ -70,7 +87,7 @@ export function fitGroups(g: Graph, groups: readonly KernelGroup[], maxBuffers: 
   const refresh = (added: readonly Node[]): void => {
     for (const n of added) mat.add(n);
     out = out.map((k) =>
-      added.some((n) => k.prologue.includes(n)) || k.prologue.length === 0 ? { ...k, prologue: prologueOf(k, mat) } : k,
+      added.some((n) => k.prologue.includes(n)) || k.prologue.length === 0 ? { ...k, prologue: inlineOf(k, mat) } : k,
     );
   };
   for (let i = 0; i < out.length;) {
@@ -79,7 +96,7 @@ export function fitGroups(g: Graph, groups: readonly KernelGroup[], maxBuffers: 
       i++;
       continue;
     }
-    if (k.members.length + k.epilogue.length > 0) {
+    if (k.kind !== CONCAT_PART && k.members.length + k.epilogue.length > 0) {
       const parts = unfuse(k);
       out.splice(i, 1, ...parts);
       refresh(parts.map((p) => p.store));
@@ -87,7 +104,17 @@ export function fitGroups(g: Graph, groups: readonly KernelGroup[], maxBuffers: 
     }
     const n = splitPoint(k, mat, maxBuffers);
     if (!n) {
-      i++;
+      const c = wideConcat(k, maxBuffers);
+      if (!c) {
+        i++;
+        continue;
+      }
+      // A concat: one kernel per input, where its first reader (or its own group) was.
+      const parts = c.inputs.map((_, p) => concatPart(c, p));
+      const at = c === k.store ? i : out.findIndex((x) => x.prologue.includes(c));
+      out.splice(at, c === k.store ? 1 : 0, ...parts);
+      refresh([c]);
+      i = Math.min(i, at);
       continue;
     }
     // Before the first kernel that computes it inline: everything it reads is stored by then.

@@ -15,6 +15,8 @@ import type { Plan, PlanCheck } from './plan.js';
 /** What one kernel of a plan uses (its largest binding over all its launches). */
 export interface KernelUsage {
   readonly kernel: Kernel;
+  /** The node its first launch is built around (when the launch is a group's). */
+  readonly node?: Node;
   readonly buffers: number;
   readonly workgroupBytes: number;
   readonly workgroup: number;
@@ -113,6 +115,7 @@ export function checkLimits(
     largestBinding: 0,
     symbolicBinding: undefined as Dim | undefined,
     workgroups: undefined as number | undefined,
+    node: undefined as Node | undefined,
   }));
   const seen = new Set<number>();
   plan.launches.forEach((l, i) => {
@@ -121,6 +124,7 @@ export function checkLimits(
     const name = u.kernel.name;
     if (!seen.has(l.kernel)) {
       seen.add(l.kernel);
+      u.node = root;
       const over = (limit: LimitName, needs: number): void => {
         if (needs > profile[limit]) problems.push({ limit, needs, kernel: name, node: root });
       };

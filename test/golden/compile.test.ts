@@ -17,7 +17,7 @@ const CASES = path.join(ROOT, 'test', 'golden', 'compile');
 const ARGS: Record<string, string[]> = {
   'no-such-fn.fm': ['--fn', 'decode'],
   // Device limits (FM0805, FM0806): found when compiling, before any WebGPU adapter is needed.
-  'wgsl-too-many-buffers.fm': ['--target', 'wgsl'],
+  'wgsl-too-many-buffers.fm': ['--target', 'wgsl', '--device-profile', 'test/golden/compile/three-buffers.json'],
   'wgsl-binding-too-large.fm': ['--target', 'wgsl'],
 };
 /** Lowering budgets lowered for a case, so that it reaches them in milliseconds. */
