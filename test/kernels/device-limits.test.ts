@@ -4,6 +4,7 @@
 // name the `.fm` line. Runs on SwiftShader: test/wgsl/limits-run.test.ts.
 
 import { describe, expect, it } from 'vitest';
+import { CompileError, compileModel } from '../../src/api/compile.js';
 import type { Graph } from '../../src/ir/graph.js';
 import { lowerFile } from '../../src/frontend/lower.js';
 import { type Dim, dimConst, dimConstValue, dimSubst } from '../../src/ir/dims.js';
@@ -123,5 +124,26 @@ describe('binding sizes', () => {
     // 4·N² bytes: N = 5792 fits (134,184,448), N = 5793 does not.
     expect(at(check.value, 5792)).toBeGreaterThanOrEqual(0);
     expect(at(check.value, 5793)).toBeLessThan(0);
+  });
+});
+
+describe('compile() with a device profile', () => {
+  it('refuses an unknown built-in', () => {
+    expect(() =>
+      compileModel('model M() {\n  fn forward(x: f32[N]) -> f32[N] { return x }\n}\n', {
+        target: 'wgsl',
+        deviceProfile: 'rtx',
+      }),
+    ).toThrow(
+      new CompileError('deviceProfile: no built-in device profile "rtx"; the built-ins are default, swiftshader'),
+    );
+  });
+  it('reports what cannot fit at the line of source text', () => {
+    const src =
+      'model M() {\n  fn forward(x: f32[64]) -> f32[64, 64] {\n    return reshape(x, [64, 1]) * reshape(x, [1, 64])\n  }\n}\n';
+    const small = { ...DEFAULT_PROFILE, name: 'small', maxStorageBufferBindingSize: 1024 };
+    expect(() => compileModel(src, { target: 'wgsl', deviceProfile: small })).toThrow(
+      /^<source>\.fm:3:12: error FM0806: The value of this binary takes 16384 bytes, more than the 1024 of a binding on device profile `small` \(maxStorageBufferBindingSize\)\n 3 \| /,
+    );
   });
 });
