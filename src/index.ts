@@ -9,6 +9,12 @@ export { compileTrainer, type CompiledTrainer, type TrainOptions } from './api/t
 export { CheckpointError } from './runtime/checkpoint.js';
 export { type TrainOverrides, TrainConfigError } from './runtime/schedule.js';
 export type { Dtype } from './ir/dtype.js';
+export {
+  type DeviceProfile,
+  PROFILES as DEVICE_PROFILES,
+  parseProfile,
+  ProfileError,
+} from './kernels/device-profile.js';
 export { Model, type TensorSpec, type TrainerOptions } from './runtime/model.js';
 export { Trainer, type StepResult, type TrainCounters } from './runtime/trainer.js';
 export { RunError, type RunOptions } from './runtime/executable.js';

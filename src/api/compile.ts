@@ -21,7 +21,9 @@ import {
 import { Model } from '../runtime/model.js';
 import { type Mode, PassError } from '../passes/pass.js';
 import { readSafetensorsFile } from '../runtime/safetensors.js';
-import { type CompiledWgsl, buildWgslExecutable, generateWgsl } from '../runtime/wgsl-program.js';
+import { type CompiledWgsl, buildWgslExecutable } from '../runtime/wgsl-program.js';
+import type { DeviceProfile } from '../kernels/device-profile.js';
+import { generateWgslFor, resolveProfile, sourceLookup } from './device-limits.js';
 
 export interface CompileOptions extends BuildOptions {
   /**
@@ -29,6 +31,12 @@ export interface CompileOptions extends BuildOptions {
    * `webgpu` package in Node), whose functions run with `await model.runAsync(inputs)`.
    */
   readonly target?: 'c' | 'wgsl';
+  /**
+   * WGSL: the device limits the kernels must fit (kernels are split to fit; what cannot is a
+   * CompileError at the `.fm` line that needs it): a built-in's name (`default`, the WebGPU
+   * minimums, which every adapter has; `swiftshader`) or a profile. Default: `default`.
+   */
+  readonly deviceProfile?: DeviceProfile | string;
   /** The model to compile when the file has several. */
   readonly model?: string;
   /** The functions to compile (default: every function of the model, `forward` first). */
@@ -90,8 +98,11 @@ function lowerOne(file: string, host: Host, opts: CompileOptions, fn: string | u
  * Lowers every requested function of the model (`forward` first when it exists); `training`
  * lowers the training variant (dropout on, buffer updates), as a train step needs.
  */
+const isPathArg = (pathOrSource: string, opts: CompileOptions): boolean =>
+  opts.isPath ?? (!pathOrSource.includes('\n') && pathOrSource.endsWith('.fm'));
+
 export function lowerModel(pathOrSource: string, opts: CompileOptions = {}, training = false): Lowered[] {
-  const isPath = opts.isPath ?? (!pathOrSource.includes('\n') && pathOrSource.endsWith('.fm'));
+  const isPath = isPathArg(pathOrSource, opts);
   if (isPath && !fs.existsSync(pathOrSource)) throw new CompileError(`${pathOrSource}: no such file`);
   const file = isPath ? path.resolve(pathOrSource) : path.resolve('<source>.fm');
   const host = isPath ? nodeHost : sourceHost(file, pathOrSource);
@@ -131,6 +142,7 @@ export function compileModel(pathOrSource: string, opts: CompileOptions = {}): C
   const target = opts.target ?? 'c';
   if (target !== 'c' && target !== 'wgsl')
     throw new CompileError(`target '${String(target)}': the targets are c and wgsl`);
+  const profile = target === 'wgsl' ? resolveProfile(opts.deviceProfile) : undefined;
   opts.onProgress?.('checking and lowering');
   const lowered = lowerModel(pathOrSource, opts);
   const dims = new Map(Object.entries(opts.dims ?? {}));
@@ -146,8 +158,12 @@ export function compileModel(pathOrSource: string, opts: CompileOptions = {}): C
       throw e;
     }
   });
-  if (target === 'wgsl') {
-    const wgsl = modules.map((m) => generateWgsl(m));
+  if (profile) {
+    const source = isPathArg(pathOrSource, opts)
+      ? []
+      : ([[path.basename(path.resolve('<source>.fm')), pathOrSource]] as const);
+    const lookup = sourceLookup(new Map(source));
+    const wgsl = modules.map((m) => generateWgslFor(m, profile, lookup));
     const fns = new Map(wgsl.map((f) => [f.plan.name, buildWgslExecutable(f, buffers)]));
     return { model: new Model(lowered[0]!.model, fns), lowered, modules, functions: [], wgsl, weights: values };
   }

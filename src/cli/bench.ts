@@ -8,6 +8,7 @@ import { type BenchResult, benchDims, benchInputs, measure, type Stats } from '.
 import { CliError, type ModelOptions, parseDims, parseSeed, warnUnusedDims } from './model.js';
 import { compileForCli } from './run-c.js';
 import { jsonText } from './run.js';
+import { cliProfile } from './device-profile.js';
 
 export interface BenchOptions extends ModelOptions {
   readonly target?: string;
@@ -18,6 +19,8 @@ export interface BenchOptions extends ModelOptions {
   readonly contend?: string;
   readonly profile?: boolean;
   readonly json?: boolean;
+  /** `--device-profile NAME|FILE` (WGSL). */
+  readonly deviceProfile?: string;
 }
 
 /** A flag's integer value in [min, 100000], or a usage error naming the flag. */
@@ -45,8 +48,16 @@ export async function benchCommand(io: Io, file: string, opts: BenchOptions): Pr
     throw new CliError(`--contend: at most ${MAX_CONTEND} busy processes, found ${contend}`, EXIT.usage);
   const given = parseDims(opts.dims);
   const seed = parseSeed(opts.seed);
+  const device = await cliProfile(io, opts.deviceProfile, target);
   const t0 = performance.now();
-  const compiled = compileForCli(io, file, { ...opts, target: target as 'c' | 'wgsl', seed, dims: given, threads });
+  const compiled = compileForCli(io, file, {
+    ...opts,
+    target: target as 'c' | 'wgsl',
+    seed,
+    dims: given,
+    threads,
+    ...(device ? { device } : {}),
+  });
   const compileMs = performance.now() - t0;
   const g = compiled.lowered[0]!.graph;
   warnUnusedDims(io, g, given);

@@ -26,7 +26,9 @@ import { printGraph, printGroups } from '../ir/print.js';
 import { type Mode, PassError } from '../passes/pass.js';
 import { passesFor, passNames } from '../passes/pipeline.js';
 import { compiledName, generate, piped } from '../runtime/compile.js';
-import { generateWgsl } from '../runtime/wgsl-program.js';
+import type { DeviceProfile } from '../kernels/device-profile.js';
+import { explainLimits, wgslForCli } from './compile-wgsl.js';
+import { cliProfile } from './device-profile.js';
 import { EXIT, type Io } from './io.js';
 import { CliError, defaultDim, loadParams, lowerForCli, parseDims, parseSeed, parseSet, writeOutput } from './model.js';
 
@@ -46,6 +48,12 @@ export interface CompileCliOptions {
   readonly set?: readonly string[];
   /** Also compile the train step of the model's loss (and the loss itself, to evaluate). */
   readonly train?: boolean;
+  /** `--device-profile NAME|FILE` (WGSL), as given. */
+  readonly deviceProfile?: string;
+  /** The profile it names, resolved by compileCli (the default profile when absent). */
+  readonly profile?: DeviceProfile;
+  /** `--explain-limits` (WGSL): print what each kernel uses against the device profile. */
+  readonly explainLimits?: boolean;
 }
 
 /** The train step of the model's loss as `fmc compile --train` adds it: its modules and plan.json's `train`. */
@@ -170,9 +178,11 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
     throw new CliError(`--target ${target}: the targets are c and wgsl`, EXIT.usage);
   if (target === 'wgsl' && opts.train) throw new CliError('--train: training runs on the C target only', EXIT.usage);
   checkDumpAfter(opts.dumpAfter);
-  if (!opts.out && opts.dumpAfter === undefined)
+  if (opts.explainLimits && target !== 'wgsl')
+    throw new CliError('--explain-limits: only the WGSL target has device limits (--target wgsl)', EXIT.usage);
+  if (!opts.out && opts.dumpAfter === undefined && !opts.explainLimits)
     throw new CliError(
-      'compile: give the output folder with -o DIR (or only dump the IR with --dump-after PASS)',
+      'compile: give the output folder with -o DIR (or only dump the IR with --dump-after PASS, or --explain-limits)',
       EXIT.usage,
     );
   const given = parseDims(opts.dims);
@@ -203,6 +213,7 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
     throw new CliError(
       `${clash.model} has a function named ${clash.graph.name}, the name of a compiled one; rename it`,
     );
+  if (opts.explainLimits) explainLimits(io, file, modules, opts.profile);
   if (!opts.out) return EXIT.ok;
   const out = opts.out;
   const used = new Set(lowered.flatMap((l) => l.graph.dims));
@@ -210,7 +221,7 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
     if (!used.has(name)) io.err(`fmc: warning: --dims ${name}: no compiled function uses a dim named ${name}\n`);
   io.progress?.(`initializing ${lowered[0]!.params.length} params`);
   const weights = loadParams(lowered[0]!, given, seed, opts.weights, io);
-  const wgsl = target === 'wgsl' ? modules.map((m) => generateWgsl(m)) : undefined;
+  const wgsl = target === 'wgsl' ? modules.map((m) => wgslForCli(io, file, m, opts.profile)) : undefined;
   const functions = wgsl
     ? []
     : modules.map((m) => {
@@ -274,9 +285,10 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
 }
 
 /** compileCommand with user-facing failures (files, weights, the C toolchain) as `fmc: message` and exit 1. */
-export function compileCli(io: Io, file: string, opts: CompileCliOptions): number {
+export async function compileCli(io: Io, file: string, opts: CompileCliOptions): Promise<number> {
   try {
-    return compileCommand(io, file, opts);
+    const profile = await cliProfile(io, opts.deviceProfile, opts.target ?? 'c');
+    return compileCommand(io, file, { ...opts, ...(profile ? { profile } : {}) });
   } catch (e) {
     io.progress?.('');
     const user = ['CliError', 'SafetensorsError', 'CompileCacheError', 'EvalError', 'WebGpuError'];

@@ -116,7 +116,12 @@ Examples:
         '--train',
         "also compile the train step of the model's loss (as its train section says), for load(dir).trainer()",
       )
-      .option('--dump-after <pass>', 'print the IR after a pass (lower, a pass name, or all); without -o only dump'),
+      .option('--dump-after <pass>', 'print the IR after a pass (lower, a pass name, or all); without -o only dump')
+      .option(
+        '--device-profile <name|file>',
+        'wgsl: the device limits to fit: default (the WebGPU minimums), swiftshader, adapter, or a JSON file',
+      )
+      .option('--explain-limits', "wgsl: print each kernel's use of the device limits; without -o only print"),
   )
     .addHelpText(
       'after',
@@ -133,11 +138,12 @@ Examples:
   fmc compile models/mlp.fm --train -o mlp-train
   fmc compile models/swa_lm.fm --fn forward -o lm --dims B=1,T=128
   fmc compile models/bert.fm --dump-after autodiff
+  fmc compile models/cnn.fm --target wgsl --explain-limits --device-profile swiftshader
   fmc compile models/mlp.fm --set hidden1=128 --set hidden2=64 -o mlp-small`,
     )
     .action(async (file: string, opts: CompileCliOptions) => {
       const { compileCli } = await import('./compile.js');
-      setCode(compileCli(io, file, opts));
+      setCode(await compileCli(io, file, opts));
     });
   // File arguments are checked before any command runs (directories, outputs that are inputs).
   cmd.hook('preAction', (_root, action) => {

@@ -75,6 +75,9 @@ export async function guarded(io: Io, f: () => Promise<number>): Promise<number>
   }
 }
 
+const DEVICE_PROFILE_HELP =
+  'wgsl: the device limits to fit: default (the WebGPU minimums), swiftshader, adapter, or a JSON file';
+
 export function addModelCommands(cmd: Command, io: Io, setCode: (c: number) => void): void {
   /** The shared options; `inspect` draws no numbers, so it takes no --seed or --weights. */
   const withModel = withModelOptions;
@@ -93,6 +96,7 @@ export function addModelCommands(cmd: Command, io: Io, setCode: (c: number) => v
       .option('--save-outputs <file>', 'write the outputs to a safetensors file')
       .option('--grad', "also compute the gradient of the function's scalar result (a loss) for every param")
       .option('--save-grads <file>', 'with --grad: write the gradients to a safetensors file, named by param path')
+      .option('--device-profile <name|file>', DEVICE_PROFILE_HELP)
       .option('--json', 'print the summary as JSON'),
   )
     .addHelpText(
@@ -132,6 +136,7 @@ Examples:
       .option('--threads <n>', 'kernel threads, and ONNX Runtime intra-op threads (default 2)')
       .option('--contend <n>', 'run n busy processes during the whole measurement (default 0)')
       .option('--profile', 'also list the 5 kernels that take the most time')
+      .option('--device-profile <name|file>', DEVICE_PROFILE_HELP)
       .option('--json', 'print every number as JSON'),
   )
     .addHelpText(

@@ -4,6 +4,8 @@
 
 import { type CompiledModel, CompileError, compileModel } from '../api/compile.js';
 import { fromHost, toHost } from '../runtime/tensor.js';
+import type { DeviceProfile } from '../kernels/device-profile.js';
+import { cliProfile } from './device-profile.js';
 import { EXIT, type Io } from './io.js';
 import { CliError, type ModelOptions, parseDims, parseSeed, parseSet, warnUnusedDims } from './model.js';
 import { checkGradOptions, namedAsync, report, type RunOptions, runInputs } from './run.js';
@@ -23,6 +25,8 @@ export interface CliCompileOptions {
   readonly set?: readonly string[];
   /** c (default) or wgsl. */
   readonly target?: 'c' | 'wgsl';
+  /** wgsl: the device limits to fit (default: the WebGPU minimums). */
+  readonly device?: DeviceProfile;
 }
 
 /**
@@ -46,6 +50,7 @@ export function compileForCli(io: Io, file: string, o: CliCompileOptions): Compi
       threads: o.threads,
       mode: o.grad ? 'grad' : 'inference',
       target: o.target ?? 'c',
+      ...(o.device ? { deviceProfile: o.device } : {}),
       onProgress: progress && ((m) => progress(m)),
     });
   } catch (e) {
@@ -67,7 +72,8 @@ export async function runC(
   const seed = parseSeed(opts.seed);
   // Checked before compiling: it needs no model and compiling may take seconds.
   checkGradOptions(opts);
-  const compiled = compileForCli(io, file, { ...opts, seed, dims: given });
+  const device = await cliProfile(io, opts.deviceProfile, opts.target);
+  const compiled = compileForCli(io, file, { ...opts, seed, dims: given, ...(device ? { device } : {}) });
   const g = compiled.modules[0]!.graph;
   warnUnusedDims(io, g, given);
   const { inputs, dims } = runInputs(io, g, given, seed, opts);

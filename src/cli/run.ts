@@ -32,6 +32,8 @@ export interface RunOptions extends ModelOptions {
   readonly grad?: boolean;
   readonly saveGrads?: string;
   readonly json?: boolean;
+  /** `--device-profile NAME|FILE` (WGSL). */
+  readonly deviceProfile?: string;
 }
 
 /** The targets `fmc run` knows; an unknown one is a usage error that lists these. */
@@ -41,6 +43,8 @@ export async function runCommand(io: Io, file: string, opts: RunOptions): Promis
   const target = opts.target ?? 'reference';
   if (!(RUN_TARGETS as readonly string[]).includes(target))
     throw new CliError(`--target ${target}: unknown target; the targets are ${RUN_TARGETS.join(', ')}`, EXIT.usage);
+  if (opts.deviceProfile !== undefined && target !== 'wgsl')
+    throw new CliError('--device-profile: only the WGSL target has device limits (--target wgsl)', EXIT.usage);
   if (target === 'c' || target === 'wgsl') {
     // Loaded on use: the compiled paths pull in the code generators and the runtimes.
     const { runC } = await import('./run-c.js');

@@ -122,6 +122,7 @@ function lowerModel(checker: Checker, decl: A.BlockDecl, module: string, fnName:
       [],
     );
     inputs.push(node);
+    L.spans.set(node, span);
     return { kind: 'tensor', t: { ...t, origin: span, node } };
   });
   L.inputDims = new Set(inputs.flatMap((n) => n.type.shape.flatMap(dimSymbols)));
@@ -157,6 +158,7 @@ function lowerModel(checker: Checker, decl: A.BlockDecl, module: string, fnName:
     ...modelIntent(checker, inst),
     ...(requires.length > 0 ? { requires } : {}),
     blocks: blockTable(inst),
+    spans: L.spans,
   };
 }
 

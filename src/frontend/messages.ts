@@ -103,6 +103,8 @@ export const MESSAGES = {
   FM0802: 'model `{0}` has no function `{1}`; its functions: {2}',
   FM0803: 'cannot compile `{0}`: {1} (the limit is {2})',
   FM0804: '`require {0}` depends on sizes known only at run time and cannot be checked there: {1}',
+  FM0805: 'this needs a kernel with {0} {1}, more than the {2} of device profile `{3}` ({4})',
+  FM0806: '{0} takes {1} bytes, more than the {2} of a binding on device profile `{3}` ({4})',
   // ---- FM9xxx: the compiler itself
   FM9999: 'internal compiler error: {0}. This is a bug in fmc; please report it with the file that caused it',
 } as const;

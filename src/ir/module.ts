@@ -8,6 +8,7 @@ import { type Dtype, isFloat } from './dtype.js';
 import type { Dim } from './dims.js';
 import type { Graph } from './graph.js';
 import type { OpArgs } from './ops.js';
+import type { SpanTable } from './spans.js';
 
 export type ParamDecl = OpArgs['param'];
 
@@ -144,6 +145,8 @@ export interface Module {
   readonly requires?: readonly DimRequire[];
   /** The model's block instances by path (absent when the module was not lowered from source). */
   readonly blocks?: ReadonlyMap<string, BlockInfo>;
+  /** Where the graph's nodes come from in the source (absent when not lowered from source). */
+  readonly spans?: SpanTable;
 }
 
 /**

@@ -14,7 +14,12 @@ import { expectGolden, ROOT } from './golden.js';
 
 const CASES = path.join(ROOT, 'test', 'golden', 'compile');
 /** Extra arguments per case (the default is a plain `fmc run FILE`). */
-const ARGS: Record<string, string[]> = { 'no-such-fn.fm': ['--fn', 'decode'] };
+const ARGS: Record<string, string[]> = {
+  'no-such-fn.fm': ['--fn', 'decode'],
+  // Device limits (FM0805, FM0806): found when compiling, before any WebGPU adapter is needed.
+  'wgsl-too-many-buffers.fm': ['--target', 'wgsl', '--device-profile', 'test/golden/compile/three-buffers.json'],
+  'wgsl-binding-too-large.fm': ['--target', 'wgsl'],
+};
 /** Lowering budgets lowered for a case, so that it reaches them in milliseconds. */
 const CASE_BUDGETS: Record<string, Partial<typeof BUDGETS>> = { 'graph-node-budget.fm': { graphNodes: 2000 } };
 

@@ -5,7 +5,10 @@
 import type { DimRequire } from '../../ir/module.js';
 import { type Dim, dimConstValue, dimEquals, dimSymbols, dimToString } from '../../ir/dims.js';
 import type { Dtype } from '../../ir/dtype.js';
+import * as path from 'node:path';
 import { GraphBuilder, type Node, type NodeOf } from '../../ir/graph.js';
+import { SpanTable } from '../../ir/spans.js';
+import { STD_DIR } from '../program.js';
 import type { BinaryFn, OpArgs, OpName } from '../../ir/ops.js';
 import type { Span } from '../source.js';
 import type { TensorT, V } from '../types.js';
@@ -52,6 +55,8 @@ export class Lowering {
   inlined = 0;
   /** The calls being inlined, outermost first: where a budget exceeded is reported. */
   readonly calls: { readonly name: string; readonly span: Span }[] = [];
+  /** Where each node comes from: the innermost call or expression outside the std library. */
+  readonly spans = new SpanTable();
   constructor(readonly training: boolean) {}
 }
 
@@ -81,6 +86,7 @@ export function emit(ctx: Ctx, v: V, make: (op: MakeNode) => Node): V {
       call?.span ?? v.t.origin,
     );
   }
+  recordSpan(L, node, v.t.origin);
   const t = node.type;
   const same =
     t.dtype === v.t.dtype &&
@@ -95,6 +101,20 @@ export function emit(ctx: Ctx, v: V, make: (op: MakeNode) => Node): V {
   if (unbound !== undefined)
     throw new LoweringError(`the size \`${unbound}\` is not computable from the input shapes`, v.t.origin);
   return { kind: 'tensor', t: { ...v.t, node } };
+}
+
+const stdFiles = new Map<string, boolean>();
+function isStd(file: string): boolean {
+  let std = stdFiles.get(file);
+  if (std === undefined) stdFiles.set(file, (std = path.resolve(file).startsWith(STD_DIR + path.sep)));
+  return std;
+}
+
+/** Records the span of `node`: the innermost of the calls and the expression that is user code. */
+function recordSpan(L: Lowering, node: Node, origin: Span | undefined): void {
+  const chain = [...L.calls.map((c) => c.span), ...(origin ? [origin] : [])];
+  const span = [...chain].reverse().find((s) => !isStd(s.file)) ?? chain[0];
+  if (span) L.spans.set(node, span);
 }
 
 /** The dim symbols in a value: dims, and dims nested in arrays and objects. */

@@ -97,7 +97,7 @@ export function planGroups(g: Graph, opts: FusionOptions = {}): KernelGroup[] {
 }
 
 /** The nodes without a buffer that a group's kernel computes inline, in topological order. */
-function prologueOf(group: FusedGroup, mat: ReadonlySet<Node>): Node[] {
+export function prologueOf(group: FusedGroup, mat: ReadonlySet<Node>): Node[] {
   const own = new Set([group.root, ...group.members, ...group.epilogue, group.store]);
   const seen = new Set<Node>();
   const stack = [...own].flatMap((n) => n.inputs);

@@ -13,4 +13,4 @@ export const fusion: Pass = {
   run: (graph, ctx) => ({ ...graph, groups: planGroups(graph, { fusion: ctx.options.fusion ?? true }) }),
 };
 
-export { type FusionOptions, OP_KIND, bufferedNodes, planGroups } from './groups.js';
+export { type FusionOptions, OP_KIND, bufferedNodes, planGroups, prologueOf } from './groups.js';
