@@ -27,6 +27,7 @@ import { type Mode, PassError } from '../passes/pass.js';
 import { passesFor, passNames } from '../passes/pipeline.js';
 import { compiledName, generate, piped } from '../runtime/compile.js';
 import { generateWgsl } from '../runtime/wgsl-program.js';
+import { BROWSER_BUNDLE, browserBundle } from './browser-bundle.js';
 import { EXIT, type Io } from './io.js';
 import { CliError, defaultDim, loadParams, lowerForCli, parseDims, parseSeed, parseSet, writeOutput } from './model.js';
 
@@ -46,6 +47,8 @@ export interface CompileCliOptions {
   readonly set?: readonly string[];
   /** Also compile the train step of the model's loss (and the loss itself, to evaluate). */
   readonly train?: boolean;
+  /** With --target wgsl: also write fmc.js, the browser loader, next to the module. */
+  readonly browser?: boolean;
 }
 
 /** The train step of the model's loss as `fmc compile --train` adds it: its modules and plan.json's `train`. */
@@ -169,6 +172,8 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
   if (target !== 'c' && target !== 'wgsl')
     throw new CliError(`--target ${target}: the targets are c and wgsl`, EXIT.usage);
   if (target === 'wgsl' && opts.train) throw new CliError('--train: training runs on the C target only', EXIT.usage);
+  if (opts.browser && target !== 'wgsl')
+    throw new CliError('--browser: a browser runs the WGSL target (--target wgsl)', EXIT.usage);
   checkDumpAfter(opts.dumpAfter);
   if (!opts.out && opts.dumpAfter === undefined)
     throw new CliError(
@@ -224,7 +229,7 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
     const dims = new Map(f.plan.dims.map((d) => [d, given.get(d) ?? defaultDim(d)]));
     return memoryReport(f.plan, dims);
   });
-  const files = moduleFiles({
+  const files: [string, string | Uint8Array][] = moduleFiles({
     version: fmcVersion(),
     model: lowered[0]!.model,
     functions,
@@ -235,6 +240,7 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
     set,
     ...(training ? { train: training.train } : {}),
   });
+  if (opts.browser) files.unshift([BROWSER_BUNDLE, browserBundle()]);
   try {
     fs.mkdirSync(out, { recursive: true });
   } catch (e) {

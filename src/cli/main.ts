@@ -116,7 +116,8 @@ Examples:
         '--train',
         "also compile the train step of the model's loss (as its train section says), for load(dir).trainer()",
       )
-      .option('--dump-after <pass>', 'print the IR after a pass (lower, a pass name, or all); without -o only dump'),
+      .option('--dump-after <pass>', 'print the IR after a pass (lower, a pass name, or all); without -o only dump')
+      .option('--browser', 'with --target wgsl: also write fmc.js, the browser loader, next to the module'),
   )
     .addHelpText(
       'after',

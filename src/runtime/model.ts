@@ -3,6 +3,7 @@
 
 import { Executable, RunError, type RunOptions } from './executable.js';
 import type { GpuExecutable } from './gpu-executable.js';
+import { modelFunction } from './model-function.js';
 import type { Tensor } from './tensor.js';
 import { Trainer, type TrainerParts } from './trainer.js';
 
@@ -52,13 +53,7 @@ export class Model {
 
   /** The function `fn`, or a RunError naming the compiled ones. */
   executable(fn?: string): FunctionExecutable {
-    const name = fn ?? this.functions[0]!;
-    const e = this.fns.get(name);
-    if (!e)
-      throw new RunError(
-        `${this.name} has no compiled function '${name}'; compiled: ${this.functions.map((f) => `'${f}'`).join(', ')}`,
-      );
-    return e;
+    return modelFunction(this.name, this.fns, fn);
   }
 
   /** Runs a function: `run(inputs)` runs the default one, `run('loss', inputs)` a named one. */
