@@ -2,14 +2,15 @@
 // dist/browser/fmc.js), copied next to a WGSL module by `fmc compile --target wgsl --browser`.
 
 import * as fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import * as path from 'node:path';
+import { STD_DIR } from '../frontend/program.js';
 import { CliError } from './model.js';
 
 /** The name of the bundle next to a module (and of the import-map target that `fmc` names). */
 export const BROWSER_BUNDLE = 'fmc.js';
 
-/** Where `npm run build` writes the bundle (this file is dist/src/cli/browser-bundle.js). */
-export const browserBundlePath = (): string => fileURLToPath(new URL('../../browser/fmc.js', import.meta.url));
+/** Where `npm run build` writes the bundle: dist/browser/fmc.js in the package root (where std/ is). */
+export const browserBundlePath = (): string => path.join(path.dirname(STD_DIR), 'dist', 'browser', 'fmc.js');
 
 /** The bundle's text, or a CliError saying how to build it. */
 export function browserBundle(): string {

@@ -10,6 +10,7 @@ import { argumentProblem } from './guard.js';
 import { EXIT, type Io, processIo } from './io.js';
 import { addModelCommands, withSetOption } from './model-commands.js';
 import { addPlotCommand } from './plot.js';
+import { addServeDemoCommand } from './serve-demo-command.js';
 import { addTrainCommand } from './train-command.js';
 
 const VERSION = '0.1.0';
@@ -96,6 +97,7 @@ Examples:
   addTrainCommand(cmd, io, setCode);
   addPlotCommand(cmd, io, setCode);
   addExplainCommand(cmd, io, setCode);
+  addServeDemoCommand(cmd, io, setCode);
   withSetOption(
     cmd
       .command('compile')
