@@ -5,6 +5,8 @@
 // skipped, with the reason printed, where Chromium or its WebGPU adapter is missing; the Node
 // comparison where the `webgpu` package has no adapter.
 
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
@@ -15,7 +17,7 @@ import { DEMO_MODEL, buildDemo, demoRoutes, serveRoutes } from '../../src/cli/se
 import { evaluate } from '../../src/ir/interp.js';
 import { webgpuUnavailable } from '../../src/runtime/node-webgpu.js';
 import { Tensor } from '../../src/runtime/tensor.js';
-import { tempDir } from '../api/helpers.js';
+import { CACHE, ROOT, tempDir } from '../api/helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 /** The flag Chromium needs for WebGPU on Linux (its adapter there is SwiftShader without a GPU). */
@@ -101,6 +103,34 @@ describe('the demo server', () => {
       expect((await get(p)).status, p).toBe(404);
     expect((await get('/', { host: 'attacker.example' })).status).toBe(403);
     expect((await get('/', {}, 'POST')).status).toBe(405);
+  });
+});
+
+describe('fmc serve-demo', () => {
+  it('builds the demo, prints its address and serves the page until stopped', { timeout: 120_000 }, async () => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'fmc.js'), 'serve-demo', '--port', '0'], {
+      cwd: ROOT,
+      env: { ...process.env, FMC_CACHE_DIR: CACHE },
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (b: Buffer) => {
+          out += b.toString();
+          const m = /the demo is at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        child.once('exit', (code) => reject(new Error(`fmc serve-demo exited with ${code}: ${out}`)));
+      });
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<canvas id="pad"');
+      expect((await fetch(`${url}model/plan.json`)).status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(0);
   });
 });
 
