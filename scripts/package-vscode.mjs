@@ -58,6 +58,7 @@ function importsOf(file) {
     /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g,
     /\bnew URL\(\s*['"](\.[^'"]+)['"]\s*,\s*import\.meta\.url\s*\)/g,
     /\bcreateRequire\(import\.meta\.url\)\.resolve\(\s*['"]([^'"]+)['"]\s*\)/g,
+    /\brequire\.resolve\(\s*['"]([^'"]+)['"]\s*\)/g,
   ];
   for (const re of patterns) for (const m of text.matchAll(re)) specs.add(m[1]);
   return [...specs];

@@ -9,7 +9,7 @@ export { compileTrainer, type CompiledTrainer, type TrainOptions } from './api/t
 export { CheckpointError } from './runtime/checkpoint.js';
 export { type TrainOverrides, TrainConfigError } from './runtime/schedule.js';
 export type { Dtype } from './ir/dtype.js';
-export { Model, type TrainerOptions } from './runtime/model.js';
+export { Model, type TensorSpec, type TrainerOptions } from './runtime/model.js';
 export { Trainer, type StepResult, type TrainCounters } from './runtime/trainer.js';
 export { RunError, type RunOptions } from './runtime/executable.js';
 export { PlanFormatError } from './runtime/plan-json.js';

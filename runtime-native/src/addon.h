@@ -15,10 +15,11 @@ struct AddonData {
 Napi::Value AlignedBuffer(const Napi::CallbackInfo& info);
 Napi::Value AlignOffset(const Napi::CallbackInfo& info);
 
-// library.cpp
+// library.cpp, run.cpp
 Napi::Function DefineLibraryClass(Napi::Env env);
 Napi::Value LoadLibrary(const Napi::CallbackInfo& info);
 Napi::Value Run(const Napi::CallbackInfo& info);
+Napi::Value RunAsync(const Napi::CallbackInfo& info);
 
 // cuda_status.cpp
 Napi::Value CudaStatus(const Napi::CallbackInfo& info);

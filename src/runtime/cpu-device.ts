@@ -35,6 +35,11 @@ export class CpuDevice implements Device<ArrayBuffer> {
     native().run(this.lib, l.records, l.mem, l.offsets, l.dims, l.timings, l.bytes);
   }
 
+  /** launch() on a worker thread, the event loop turning meanwhile (no timings). */
+  launchAsync(l: LaunchList<ArrayBuffer>): Promise<void> {
+    return native().runAsync(this.lib, l.records, l.mem, l.offsets, l.dims, undefined, l.bytes);
+  }
+
   download(ranges: readonly DeviceRange<ArrayBuffer>[]): Promise<Uint8Array[]> {
     return Promise.resolve(ranges.map((r) => new Uint8Array(r.mem, r.offset, r.bytes).slice()));
   }

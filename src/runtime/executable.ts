@@ -2,14 +2,16 @@
 // weights. `run` reads its arguments once (call.ts, run-args.ts), validates them (names,
 // dtypes, ranks, sizes, symbolic dims consistent, bool and i4 values), binds the dims, places
 // transients by the memory plan (kept per binding), and runs the whole launch list in one
-// native call through the device. The native side only sees buffers, offsets, byte counts and
-// dim values. Per-call buffers (outputs, copies, arenas) are plain ArrayBuffers, which V8 frees
-// at its GCs: a synchronous loop of calls stays bounded. gpu-executable.ts is the WebGPU one.
+// native call through the device (runAsync: on a worker thread, with its own copies of the
+// inputs). The native side only sees buffers, offsets, byte counts and dim values. Per-call
+// buffers (outputs, copies, arenas) are plain ArrayBuffers, which V8 frees at its GCs: a
+// synchronous loop of calls stays bounded. gpu-executable.ts is the WebGPU one.
 
 import { type MemoryPlan, planMemory } from '../kernels/memory.js';
 import type { Plan } from '../kernels/plan.js';
 import {
   type BoundDims,
+  type Call,
   type RunOptions,
   bindPlanDims,
   bindingKey,
@@ -21,7 +23,8 @@ import {
 } from './call.js';
 import { CpuDevice, hostAllocate } from './cpu-device.js';
 import type { NativeLibrary } from './native.js';
-import { RunError, checkTimings, readDimsOption } from './run-args.js';
+import { type Pinned, RunError, checkTimings, readDimsOption } from './run-args.js';
+import type { LaunchList } from './device.js';
 import { ELEMENT_BYTES, Tensor, typedArray } from './tensor.js';
 import { versionOf, weightsChanged } from './weight-versions.js';
 
@@ -37,6 +40,22 @@ interface Binding extends BoundDims {
   readonly arena: ArrayBuffer;
   readonly arenaOffset: number;
   readonly launches: Int32Array;
+}
+
+/** A call read, checked and placed, ready to launch (see Executable.prepare). */
+interface PreparedRun {
+  readonly call: Call;
+  readonly b: Binding;
+  /** runAsync: the caller's output buffers, written when the run ends. */
+  readonly late: readonly (Pinned | undefined)[];
+  readonly launch: LaunchList<ArrayBuffer> & { readonly mem: ArrayBuffer[]; readonly offsets: Float64Array };
+}
+
+/** A pinned input copied into the executable's own memory. */
+function copied(p: Pinned): Pinned {
+  const own = hostAllocate(p.bytes, 'an input copy');
+  new Uint8Array(own.buffer, own.offset, p.bytes).set(new Uint8Array(p.buffer, p.offset, p.bytes));
+  return { ...own, bytes: p.bytes, inPlace: false };
 }
 
 export class Executable {
@@ -76,13 +95,37 @@ export class Executable {
     this.device.setThreads(n);
   }
 
-  /** `run` as a promise, as every target has it (the WebGPU one only this way). */
+  /** Runs of runAsync not yet finished; run() is refused meanwhile (they share the arena). */
+  private inFlight = 0;
+  /** The last runAsync: the next one starts after it has finished (they share the arena). */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Runs the function on a worker thread and resolves with its outputs: the event loop keeps
+   * turning while the kernels run. The arguments are read and checked at the call, as run()
+   * does, and inputs are copied, so the caller may change or transfer its buffers at once;
+   * outputs given in `opts.outputs` are written when the run ends. Runs of one function
+   * execute one after another; a run() meanwhile is a RunError.
+   */
   runAsync(inputs: Readonly<Record<string, Tensor>>, opts: RunOptions = {}): Promise<Record<string, Tensor>> {
+    let r: PreparedRun;
     try {
-      return Promise.resolve(this.run(inputs, opts));
+      r = this.prepare(inputs, opts, true);
     } catch (e) {
       return Promise.reject(e as Error);
     }
+    this.inFlight++;
+    const done = this.tail.then(async () => {
+      try {
+        await this.device.launchAsync(r.launch);
+      } finally {
+        this.inFlight--;
+        this.launched();
+      }
+      return this.finish(r);
+    });
+    this.tail = done.catch(() => undefined);
+    return done;
   }
 
   /**
@@ -91,11 +134,34 @@ export class Executable {
    * those buffers go to the kernels; see run-args.ts.
    */
   run(inputs: Readonly<Record<string, Tensor>>, opts: RunOptions = {}): Record<string, Tensor> {
+    if (this.inFlight > 0) throw new RunError('a runAsync of this function is in flight: await it before run()');
+    const r = this.prepare(inputs, opts, false);
+    try {
+      this.device.launch(r.launch);
+    } finally {
+      this.launched();
+    }
+    return this.finish(r);
+  }
+
+  /** After a launch: the weights may have changed (their packed forms are re-derived). */
+  private launched(): void {
+    if (this.plan.writesParams !== false) weightsChanged(this.weights.values());
+  }
+
+  /**
+   * Reads and checks a call and places every buffer. `own`: the kernels get only memory of the
+   * executable (inputs copied, outputs fresh), as a run on another thread needs.
+   */
+  private prepare(inputs: Readonly<Record<string, Tensor>>, opts: RunOptions, own: boolean): PreparedRun {
     const call = readCall(this.plan, inputs, opts);
     const b = this.bind(callShapes(this.plan, call), call.dims);
     const timings = checkTimings(call.timings, this.plan.launches.length);
+    if (own && timings) throw new RunError('timings are taken by run() only, not runAsync()');
     // From here on no user code runs until the kernels return.
-    const { inputs: pinned, outputs: given } = pinCall(this.plan, call, b.outputShapes, hostAllocate);
+    const pinnedCall = pinCall(this.plan, call, b.outputShapes, hostAllocate);
+    const pinned = own ? pinnedCall.inputs.map((p) => (p.inPlace ? copied(p) : p)) : pinnedCall.inputs;
+    const given = own ? [] : pinnedCall.outputs;
 
     const n = this.plan.buffers.length;
     const views = new Array<ArrayBuffer>(n);
@@ -115,15 +181,34 @@ export class Executable {
       views[buf.id] = at.buffer;
       offsets[buf.id] = at.offset;
     }
-    try {
-      this.device.launch({ records: b.launches, mem: views, offsets, bytes: needs, dims: b.slots, timings });
-    } finally {
-      if (this.plan.writesParams !== false) weightsChanged(this.weights.values());
-    }
+    return {
+      call,
+      b,
+      late: own ? pinnedCall.outputs : [],
+      launch: { records: b.launches, mem: views, offsets, bytes: needs, dims: b.slots, timings },
+    };
+  }
 
+  /** The outputs of a prepared run once its kernels are done, and its updates applied. */
+  private finish(r: PreparedRun): Record<string, Tensor> {
+    const { call, b } = r;
+    const { mem: views, offsets } = r.launch;
     const outputs: Record<string, Tensor> = {};
     this.plan.outputs.forEach((o, i) => {
       const g = call.outputs[i];
+      const late = r.late[i];
+      if (g && late) {
+        const bytes = b.elements[o.buffer]! * ELEMENT_BYTES[o.dtype];
+        try {
+          new Uint8Array(late.buffer, late.offset, bytes).set(
+            new Uint8Array(views[o.buffer]!, offsets[o.buffer]!, bytes),
+          );
+        } catch (e) {
+          throw new RunError(
+            `output '${o.name}' could not be written: its buffer changed during the run (${(e as Error).message})`,
+          );
+        }
+      }
       if (g) outputs[o.name] = g.tensor;
       else {
         const data = typedArray(o.dtype, b.elements[o.buffer]!, views[o.buffer]!, offsets[o.buffer]!);

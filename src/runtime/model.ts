@@ -3,13 +3,14 @@
 
 import { Executable, RunError, type RunOptions } from './executable.js';
 import type { GpuExecutable } from './gpu-executable.js';
-import { modelFunction } from './model-function.js';
+import { modelFunction, tensorSpec } from './model-function.js';
 import type { Tensor } from './tensor.js';
+import type { Dtype } from '../ir/dtype.js';
 import { Trainer, type TrainerParts } from './trainer.js';
 
 export interface TensorSpec {
   readonly name: string;
-  readonly dtype: string;
+  readonly dtype: Dtype;
   /** Dims as numbers or symbolic names/expressions (`'T'`, `'2*T'`). */
   readonly shape: readonly (number | string)[];
 }
@@ -51,8 +52,35 @@ export class Model {
     return [...this.fns.keys()];
   }
 
+  private disposed = false;
+
+  /** The inputs of function `fn` (default: the first): names, dtypes and dims (numbers or symbolic, `'T'`). */
+  inputs(fn?: string): TensorSpec[] {
+    return this.executable(fn).plan.inputs.map(tensorSpec);
+  }
+
+  /** The outputs of function `fn` (default: the first), as inputs() gives the inputs. */
+  outputs(fn?: string): TensorSpec[] {
+    return this.executable(fn).plan.outputs.map(tensorSpec);
+  }
+
+  /**
+   * Lets go of the compiled functions: later calls are a RunError. Their memory goes when
+   * nothing else holds it (GPU buffers are destroyed at once). `using m = compile(...)` calls it.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const e of this.fns.values()) (e as { dispose?: () => void }).dispose?.();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
   /** The function `fn`, or a RunError naming the compiled ones. */
   executable(fn?: string): FunctionExecutable {
+    if (this.disposed) throw new RunError(`${this.name} was disposed`);
     return modelFunction(this.name, this.fns, fn);
   }
 

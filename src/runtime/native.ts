@@ -57,6 +57,21 @@ export interface NativeAddon {
     timings?: Float64Array,
     viewBytes?: Float64Array,
   ): void;
+  /**
+   * run() on a libuv worker thread: validated the same way before it returns, then resolves
+   * when the kernels are done. The buffers must not be touched until then (the executable
+   * hands it only its own). One launch list executes at a time in the process: a run() meanwhile
+   * waits for it. No timings.
+   */
+  runAsync(
+    lib: NativeLibrary,
+    launches: Int32Array,
+    views: readonly ArrayBuffer[],
+    viewOffsets: Float64Array,
+    dims: BigInt64Array,
+    timings: undefined,
+    viewBytes?: Float64Array,
+  ): Promise<void>;
   /** Loads the CUDA driver and NVRTC at the first call (never at addon load); never throws. */
   cudaStatus(): CudaStatus;
   /** The steady clock in nanoseconds. */
