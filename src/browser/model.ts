@@ -5,7 +5,8 @@
 import type { RunOptions } from '../runtime/call.js';
 import { RunError } from '../runtime/run-args.js';
 import type { GpuExecutable } from '../runtime/gpu-executable.js';
-import { modelFunction } from '../runtime/model-function.js';
+import type { TensorSpec } from '../runtime/model.js';
+import { modelFunction, tensorSpec } from '../runtime/model-function.js';
 import type { Tensor } from '../runtime/tensor.js';
 
 type Inputs = Readonly<Record<string, Tensor>>;
@@ -22,6 +23,16 @@ export class WebModel {
   /** The compiled functions, the first being the default of runAsync(). */
   get functions(): string[] {
     return [...this.fns.keys()];
+  }
+
+  /** The inputs of function `fn` (default: the first): names, dtypes and dims (numbers or symbolic, `'T'`). */
+  inputs(fn?: string): TensorSpec[] {
+    return this.executable(fn).plan.inputs.map(tensorSpec);
+  }
+
+  /** The outputs of function `fn` (default: the first), as inputs() gives the inputs. */
+  outputs(fn?: string): TensorSpec[] {
+    return this.executable(fn).plan.outputs.map(tensorSpec);
   }
 
   /** The function `fn`, or a RunError naming the compiled ones. */

@@ -70,6 +70,8 @@ describe('the browser loader', () => {
     const model = await browserLoad(pathToFileURL(MODULE), { fetch: diskFetch(), device: await nodeGpuDevice() });
     expect(model.name).toBe('MLP');
     expect(model.functions).toEqual(load(MODULE).functions);
+    expect(model.inputs()).toEqual(load(MODULE).inputs());
+    expect(model.outputs('forward')).toEqual([{ name: 'logits', dtype: 'f32', shape: ['B', 10] }]);
     const images = new Tensor(
       'f32',
       new Float32Array(3 * 784).map((_, i) => ((i * 13) % 29) / 29),
