@@ -27,12 +27,14 @@ import { type Mode, PassError } from '../passes/pass.js';
 import { passesFor, passNames } from '../passes/pipeline.js';
 import { compiledName, generate, piped } from '../runtime/compile.js';
 import { generateWgsl } from '../runtime/wgsl-program.js';
-import { BROWSER_BUNDLE, browserBundle } from './browser-bundle.js';
 import { EXIT, type Io } from './io.js';
 import { CliError, defaultDim, loadParams, lowerForCli, parseDims, parseSeed, parseSet, writeOutput } from './model.js';
+import { BROWSER_BUNDLE, browserBundle } from './browser-bundle.js';
 
 export interface CompileCliOptions {
   readonly target?: string;
+  /** With --target wgsl: also write fmc.js, the browser loader, next to the module. */
+  readonly browser?: boolean;
   readonly out?: string;
   /** The .fm file (set by compileCommand). */
   readonly file?: string;
@@ -47,8 +49,6 @@ export interface CompileCliOptions {
   readonly set?: readonly string[];
   /** Also compile the train step of the model's loss (and the loss itself, to evaluate). */
   readonly train?: boolean;
-  /** With --target wgsl: also write fmc.js, the browser loader, next to the module. */
-  readonly browser?: boolean;
 }
 
 /** The train step of the model's loss as `fmc compile --train` adds it: its modules and plan.json's `train`. */
@@ -172,8 +172,6 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
   if (target !== 'c' && target !== 'wgsl')
     throw new CliError(`--target ${target}: the targets are c and wgsl`, EXIT.usage);
   if (target === 'wgsl' && opts.train) throw new CliError('--train: training runs on the C target only', EXIT.usage);
-  if (opts.browser && target !== 'wgsl')
-    throw new CliError('--browser: a browser runs the WGSL target (--target wgsl)', EXIT.usage);
   checkDumpAfter(opts.dumpAfter);
   if (!opts.out && opts.dumpAfter === undefined)
     throw new CliError(
@@ -181,6 +179,8 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
       EXIT.usage,
     );
   const given = parseDims(opts.dims);
+  if (opts.browser && target !== 'wgsl')
+    throw new CliError('--browser: a browser runs the WGSL target (--target wgsl)', EXIT.usage);
   const seed = parseSeed(opts.seed);
   const fns = parseFns(opts.fn);
   const set = parseSet(opts.set);

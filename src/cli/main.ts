@@ -104,6 +104,7 @@ Examples:
       .description('compile a model for the C or WGSL target into a folder that load() (and, for C, import) runs')
       .argument('<file>', 'the .fm file holding the model')
       .option('--target <name>', 'the backend: c or wgsl (WebGPU)', 'c')
+      .option('--browser', 'with --target wgsl: also write fmc.js, the browser loader, next to the module')
       .option('-o, --out <dir>', 'the output folder (created; an earlier fmc output in it is replaced)')
       .option('--model <name>', 'the model to use when the file has several')
       .option('--fn <names>', 'functions to compile, repeatable or a comma list (default: all)', collect)
@@ -118,8 +119,7 @@ Examples:
         '--train',
         "also compile the train step of the model's loss (as its train section says), for load(dir).trainer()",
       )
-      .option('--dump-after <pass>', 'print the IR after a pass (lower, a pass name, or all); without -o only dump')
-      .option('--browser', 'with --target wgsl: also write fmc.js, the browser loader, next to the module'),
+      .option('--dump-after <pass>', 'print the IR after a pass (lower, a pass name, or all); without -o only dump'),
   )
     .addHelpText(
       'after',
