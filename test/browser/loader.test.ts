@@ -59,11 +59,14 @@ function diskFetch(asked: string[] = []): Fetch {
 const open = (dir: string, asked?: string[]) => browserLoad(pathToFileURL(dir), { fetch: diskFetch(asked) });
 
 describe('the browser loader', () => {
-  it('is one ES module with no imports, written beside the module by --browser', () => {
+  it('is one ES module with no imports, written beside the module by --browser, and fmc/browser', async () => {
     const bundle = fs.readFileSync(path.join(MODULE, 'fmc.js'), 'utf8');
     expect(bundle).toBe(fs.readFileSync(browserBundlePath(), 'utf8'));
     expect(bundle).not.toMatch(/^\s*import\b|\brequire\(|from\s*["']node:/m);
     expect(bundle).toMatch(/export \{[^}]*\bload\b[^}]*\}/);
+    // The package exports it as fmc/browser.
+    const exp = (await import('fmc/browser')) as { load?: unknown; Tensor?: unknown };
+    expect([typeof exp.load, typeof exp.Tensor]).toEqual(['function', 'function']);
   });
 
   it.skipIf(why !== '')('runs a module as load() runs it', async () => {
