@@ -140,7 +140,7 @@ $('clear').addEventListener('click', () => {
   void update();
 });
 
-/** Draws test digit `i` on the pad (scaled up) and classifies it as drawn. */
+/** Draws sample digit `i` on the pad (scaled up) and classifies it as drawn. */
 async function showSample(samples, i) {
   const small = document.createElement('canvas');
   small.width = small.height = 28;

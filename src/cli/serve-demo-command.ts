@@ -14,7 +14,7 @@ export function addServeDemoCommand(program: Command, io: Io, setCode: (c: numbe
       'after',
       `
 Compiles models/cnn.fm for WGSL with the demo's trained weights (fmc compile --target wgsl
---browser) and serves the page, the module and ten MNIST test digits, nothing else. Open the
+--browser) and serves the page, the module and ten MNIST digits, nothing else. Open the
 address it prints in a browser with WebGPU (Chrome, Edge; Firefox and Safari where enabled).
 
 Examples:

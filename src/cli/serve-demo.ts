@@ -1,6 +1,6 @@
 // `fmc serve-demo`: the browser demo (demo/mnist: the MNIST CNN classifying a digit drawn on a
 // canvas) served on 127.0.0.1. The model is compiled for WGSL with the demo's trained weights
-// into a folder with fmc.js (`fmc compile --target wgsl --browser`), ten test digits are taken
+// into a folder with fmc.js (`fmc compile --target wgsl --browser`), ten sample digits are taken
 // from the `mnist` package, and the server answers only with those files and the page's own:
 // a fixed table of paths, so no request names anything else (no path is ever joined from a URL).
 
@@ -37,7 +37,7 @@ const TYPES: Record<string, string> = {
   '.mts': 'text/plain; charset=utf-8',
 };
 
-/** The last test digit of each class in the `mnist` package: `{label, pixels}` (784 values in [0, 1]). */
+/** The last digit of each class in the `mnist` package: `{label, pixels}` (784 values in [0, 1]). */
 function sampleDigits(): { label: number; pixels: number[] }[] {
   return Array.from({ length: 10 }, (_, label) => {
     const file = path.join(mnistDigitsDir(), `${label}.json`);

@@ -65,7 +65,7 @@ afterAll(() => (typeof opened === 'string' ? undefined : opened.browser.close())
 const nodeWhy = await webgpuUnavailable();
 if (nodeWhy) console.warn(`skipping the comparison with WGSL in Node: ${nodeWhy}`);
 
-/** Fixed inputs: the ten test digits, a blank image and a pattern. */
+/** Fixed inputs: the ten sample digits, a blank image and a pattern. */
 const inputs = [
   ...samples.map((s) => s.pixels),
   new Array<number>(784).fill(0),
@@ -179,7 +179,7 @@ describe.skipIf(typeof opened === 'string')('the demo in headless Chromium', () 
           );
         }
       }
-      // The trained weights know the ten test digits.
+      // The trained weights know the ten sample digits (which training may have seen: a sanity check).
       const predicted = inBrowser.slice(0, 10).map((l) => l.indexOf(Math.max(...l)));
       expect(predicted).toEqual(samples.map((s) => s.label));
     },
