@@ -8,6 +8,11 @@
 //   index.mjs, index.d.mts a typed ES module: `export default model`, one function per entry point,
 //                        and `trainer()` when the module has a train step
 //
+// A WGSL module (`--target wgsl`, plan.json's "target": "wgsl") has `<fn>.k<i>.wgsl`, one file
+// per kernel, instead of `<fn>.c` (sources[fn] lists them with their sha256s and how each
+// kernel uses its buffers); its index.mjs functions return Promises, and it loads in Node and,
+// with fmc.js (`--browser`), in a browser (docs/browser.md).
+//
 // `train` (fmc compile --train) names the train functions among `functions` — the step
 // (`<loss>_step`), the accumulate step (`<loss>_accumulate`, when accumulate > 1) and the loss
 // compiled for inference (to evaluate) — and records the train config they were built with
@@ -21,7 +26,6 @@
 
 import { createHash } from 'node:crypto';
 import { concreteInt } from '../ir/interp.js';
-import type { TrainConfig } from '../ir/module.js';
 import type { HostTensor } from '../ir/value.js';
 import { planMemory } from '../kernels/memory.js';
 import type { Plan } from '../kernels/plan.js';
@@ -29,8 +33,19 @@ import type { CompiledFunction } from '../runtime/compile.js';
 import { writeSafetensors } from '../runtime/safetensors.js';
 import { ELEMENT_BYTES } from '../runtime/tensor.js';
 import type { CompiledWgsl } from '../runtime/wgsl-program.js';
-import type { WgslKernel } from '../runtime/webgpu.js';
 import { moduleDts, moduleJs } from './module-types.js';
+import {
+  MANIFEST_FILE,
+  MODULE_FORMAT,
+  type ModuleTrain,
+  OPTIMIZER_STATE_PREFIX,
+  SOURCE_FILE,
+  type SourceEntry,
+  WEIGHTS_FILE,
+  type WgslSourceEntry,
+} from './module-names.js';
+
+export * from './module-names.js';
 
 /** The file of kernel `k` of the function whose C file would be `cFile`. */
 const wgslFileName = (cFile: string, k: number): string => `${cFile.slice(0, -2)}.k${k}.wgsl`;
@@ -46,20 +61,6 @@ function wgslEntry(f: CompiledWgsl, cFile: string): WgslSourceEntry {
   };
 }
 
-export const MODULE_FORMAT = 'fmc-module-1';
-export const MANIFEST_FILE = 'plan.json';
-export const WEIGHTS_FILE = 'weights.safetensors';
-/** What a source file name in plan.json may look like: no folders, no dots but the extension. */
-export const SOURCE_FILE = /^[A-Za-z_][A-Za-z0-9_]{0,100}\.c$/;
-/** A WGSL kernel's file: `<function file base>.k<index>.wgsl`. */
-export const WGSL_FILE = /^[A-Za-z_][A-Za-z0-9_]{0,100}\.k[0-9]{1,6}\.wgsl$/;
-
-/** sources[fn] of a WGSL module: each kernel's file, its sha256 and how it uses its buffers. */
-export interface WgslSourceEntry {
-  readonly kernels: readonly (SourceEntry & { readonly params: WgslKernel['params'] })[];
-  readonly dimVec4s: number;
-}
-
 export interface MemoryReport {
   readonly dims: Readonly<Record<string, number>>;
   readonly peakBytes: number;
@@ -67,29 +68,7 @@ export interface MemoryReport {
   readonly unsharedBytes: number;
 }
 
-export interface SourceEntry {
-  readonly file: string;
-  /** sha256 of the file's bytes: the header's plan hash alone would not catch an edited body. */
-  readonly sha256: string;
-}
-
 export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
-
-/** plan.json's `train`: the module's train functions (names in `functions`) and their config. */
-export interface ModuleTrain {
-  /** The train config in effect when the step was compiled (the model's section, defaults filled in). */
-  readonly config: TrainConfig;
-  readonly step: string;
-  /** Present exactly when `config.accumulate > 1`. */
-  readonly accumulate?: string;
-  /** The loss compiled for inference. */
-  readonly evaluate: string;
-  /** The default seed of a trainer (the `--seed` the weights were made with). */
-  readonly seed: number;
-}
-
-/** The prefix of the optimizer state's param paths (`opt:<state>:<path>`), which the weights file leaves out. */
-export const OPTIMIZER_STATE_PREFIX = 'opt:';
 
 export interface Manifest {
   readonly format: typeof MODULE_FORMAT;
@@ -179,24 +158,23 @@ export function moduleFiles(parts: ModuleParts): [string, string | Uint8Array][]
     memory: byName(parts.memory),
   };
   const weights: [string, Uint8Array] = [WEIGHTS_FILE, writeSafetensors(usedWeights(parts))];
-  if (parts.wgsl) {
-    // No typed index.mjs yet: its functions would have to be async (runAsync).
-    const kernels = parts.wgsl.flatMap((f, i) =>
-      f.sources.map((code, k): [string, string] => [wgslFileName(files[i]!, k), code]),
-    );
-    return [...kernels, weights, [MANIFEST_FILE, `${JSON.stringify(manifest, null, 2)}\n`]];
-  }
+  // A WGSL module's functions return Promises (runAsync): the same index.mjs runs in a browser.
+  const sources = parts.wgsl
+    ? parts.wgsl.flatMap((f, i) => f.sources.map((code, k): [string, string] => [wgslFileName(files[i]!, k), code]))
+    : parts.functions.map((f, i): [string, string] => [files[i]!, f.source]);
+  const wgsl = parts.wgsl !== undefined;
   return [
-    ...parts.functions.map((f, i): [string, string] => [files[i]!, f.source]),
+    ...sources,
     weights,
-    ['index.mjs', moduleJs(parts.version, parts.model, names, parts.train)],
+    ['index.mjs', moduleJs(parts.version, parts.model, names, parts.train, wgsl)],
     [
       'index.d.mts',
       moduleDts(
         parts.version,
         parts.model,
-        parts.functions.map((f) => f.plan),
+        fns.map((f) => f.plan),
         parts.train,
+        wgsl,
       ),
     ],
     [MANIFEST_FILE, `${JSON.stringify(manifest, null, 2)}\n`],

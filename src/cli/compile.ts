@@ -31,9 +31,12 @@ import { explainLimits, wgslForCli } from './compile-wgsl.js';
 import { cliProfile } from './device-profile.js';
 import { EXIT, type Io } from './io.js';
 import { CliError, defaultDim, loadParams, lowerForCli, parseDims, parseSeed, parseSet, writeOutput } from './model.js';
+import { BROWSER_BUNDLE, browserBundle } from './browser-bundle.js';
 
 export interface CompileCliOptions {
   readonly target?: string;
+  /** With --target wgsl: also write fmc.js, the browser loader, next to the module. */
+  readonly browser?: boolean;
   readonly out?: string;
   /** The .fm file (set by compileCommand). */
   readonly file?: string;
@@ -186,6 +189,8 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
       EXIT.usage,
     );
   const given = parseDims(opts.dims);
+  if (opts.browser && target !== 'wgsl')
+    throw new CliError('--browser: a browser runs the WGSL target (--target wgsl)', EXIT.usage);
   const seed = parseSeed(opts.seed);
   const fns = parseFns(opts.fn);
   const set = parseSet(opts.set);
@@ -235,7 +240,7 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
     const dims = new Map(f.plan.dims.map((d) => [d, given.get(d) ?? defaultDim(d)]));
     return memoryReport(f.plan, dims);
   });
-  const files = moduleFiles({
+  const files: [string, string | Uint8Array][] = moduleFiles({
     version: fmcVersion(),
     model: lowered[0]!.model,
     functions,
@@ -246,6 +251,7 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
     set,
     ...(training ? { train: training.train } : {}),
   });
+  if (opts.browser) files.unshift([BROWSER_BUNDLE, browserBundle()]);
   try {
     fs.mkdirSync(out, { recursive: true });
   } catch (e) {

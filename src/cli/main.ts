@@ -10,6 +10,7 @@ import { argumentProblem } from './guard.js';
 import { EXIT, type Io, processIo } from './io.js';
 import { addModelCommands, withSetOption } from './model-commands.js';
 import { addPlotCommand } from './plot.js';
+import { addServeDemoCommand } from './serve-demo-command.js';
 import { addTrainCommand } from './train-command.js';
 
 const VERSION = '0.1.0';
@@ -96,12 +97,14 @@ Examples:
   addTrainCommand(cmd, io, setCode);
   addPlotCommand(cmd, io, setCode);
   addExplainCommand(cmd, io, setCode);
+  addServeDemoCommand(cmd, io, setCode);
   withSetOption(
     cmd
       .command('compile')
       .description('compile a model for the C or WGSL target into a folder that load() (and, for C, import) runs')
       .argument('<file>', 'the .fm file holding the model')
       .option('--target <name>', 'the backend: c or wgsl (WebGPU)', 'c')
+      .option('--browser', 'with --target wgsl: also write fmc.js, the browser loader, next to the module')
       .option('-o, --out <dir>', 'the output folder (created; an earlier fmc output in it is replaced)')
       .option('--model <name>', 'the model to use when the file has several')
       .option('--fn <names>', 'functions to compile, repeatable or a comma list (default: all)', collect)

@@ -3,11 +3,10 @@
 
 import { Executable, RunError, type RunOptions } from './executable.js';
 import type { GpuExecutable } from './gpu-executable.js';
+import { modelFunction, tensorSpec } from './model-function.js';
 import type { Tensor } from './tensor.js';
 import type { Dtype } from '../ir/dtype.js';
 import { Trainer, type TrainerParts } from './trainer.js';
-import { dimConstValue, dimToString } from '../ir/dims.js';
-import type { PlanTensor } from '../kernels/plan.js';
 
 export interface TensorSpec {
   readonly name: string;
@@ -57,12 +56,12 @@ export class Model {
 
   /** The inputs of function `fn` (default: the first): names, dtypes and dims (numbers or symbolic, `'T'`). */
   inputs(fn?: string): TensorSpec[] {
-    return this.executable(fn).plan.inputs.map(spec);
+    return this.executable(fn).plan.inputs.map(tensorSpec);
   }
 
   /** The outputs of function `fn` (default: the first), as inputs() gives the inputs. */
   outputs(fn?: string): TensorSpec[] {
-    return this.executable(fn).plan.outputs.map(spec);
+    return this.executable(fn).plan.outputs.map(tensorSpec);
   }
 
   /**
@@ -82,13 +81,7 @@ export class Model {
   /** The function `fn`, or a RunError naming the compiled ones. */
   executable(fn?: string): FunctionExecutable {
     if (this.disposed) throw new RunError(`${this.name} was disposed`);
-    const name = fn ?? this.functions[0]!;
-    const e = this.fns.get(name);
-    if (!e)
-      throw new RunError(
-        `${this.name} has no compiled function '${name}'; compiled: ${this.functions.map((f) => `'${f}'`).join(', ')}`,
-      );
-    return e;
+    return modelFunction(this.name, this.fns, fn);
   }
 
   /** Runs a function: `run(inputs)` runs the default one, `run('loss', inputs)` a named one. */
@@ -166,9 +159,4 @@ export class Model {
     if (!Number.isSafeInteger(n) || n < 1) throw new RunError(`threads must be a positive integer, got ${n}`);
     for (const e of this.fns.values()) e.setThreads(n);
   }
-}
-
-/** A plan tensor as the public metadata: constant dims as numbers, symbolic ones as their text. */
-function spec(t: PlanTensor): TensorSpec {
-  return { name: t.name, dtype: t.dtype, shape: t.shape.map((d) => dimConstValue(d) ?? dimToString(d)) };
 }

@@ -49,9 +49,16 @@ function write(t: TestPlan, name: string, w: Float32Array): string {
 const w = Float32Array.from({ length: 1000 }, (_, i) => i / 4);
 
 describe('WGSL modules', () => {
-  it('hold plan.json (target wgsl, grids), one .wgsl per kernel with the plan hash, and the weights', () => {
+  it('hold plan.json (target wgsl, grids), one .wgsl per kernel with the plan hash, the weights and the typed module', () => {
     const dir = write(twoKernelPlan(), 'files', w);
-    expect(readdirSync(dir).sort()).toEqual(['plan.json', 'two.k0.wgsl', 'two.k1.wgsl', 'weights.safetensors']);
+    expect(readdirSync(dir).sort()).toEqual([
+      'index.d.mts',
+      'index.mjs',
+      'plan.json',
+      'two.k0.wgsl',
+      'two.k1.wgsl',
+      'weights.safetensors',
+    ]);
     const m = JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8'));
     expect(m.target).toBe('wgsl');
     expect(m.functions.two.kernels[0].grid.workgroup).toBe(32);
