@@ -13,6 +13,7 @@ import { PlanFormatError, planToJson } from './plan-json.js';
 import type { WgslProgram } from './webgpu.js';
 import { fmcVersion } from './cache.js';
 import { GpuExecutable } from './gpu-executable.js';
+import type { GpuWeights } from './gpu-weights.js';
 import { loadNodeProgram } from './node-webgpu.js';
 import { renderWgsl } from '../codegen/wgsl.js';
 import { bindPlanGrids } from '../kernels/grid.js';
@@ -93,10 +94,14 @@ export function checkWgslPlanMatches(planJson: string, sources: readonly string[
   }
 }
 
-/** A function's executable on the process's WebGPU device (its pipelines are made in the background). */
+/**
+ * A function's executable on the process's WebGPU device (its pipelines are made in the
+ * background); `gpuWeights` shares the GPU copies of the weights with other functions.
+ */
 export function buildWgslExecutable(
   fn: Pick<CompiledWgsl, 'plan' | 'program'>,
   weights: ReadonlyMap<string, ArrayBuffer>,
+  gpuWeights?: GpuWeights,
 ): GpuExecutable {
-  return new GpuExecutable(fn.plan, fn.program, loadNodeProgram(fn.program), weights);
+  return new GpuExecutable(fn.plan, fn.program, loadNodeProgram(fn.program), weights, gpuWeights);
 }
