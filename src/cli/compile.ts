@@ -168,7 +168,6 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
   const target = opts.target ?? 'c';
   if (target !== 'c' && target !== 'wgsl')
     throw new CliError(`--target ${target}: the targets are c and wgsl`, EXIT.usage);
-  if (target === 'wgsl' && opts.train) throw new CliError('--train: training runs on the C target only', EXIT.usage);
   checkDumpAfter(opts.dumpAfter);
   if (!opts.out && opts.dumpAfter === undefined)
     throw new CliError(
