@@ -71,7 +71,8 @@ Examples:
   fmc train models/mlp.fm --data iris --set pixels=4 --set classes=3 --steps 300 --out runs/iris
   fmc train models/swa_lm.fm --data moby-dick --set vocab=96 --set d=128 --set layers=2 \\
       --steps 1000 --context 64 --out runs/lm --sample 300
-  fmc train models/mlp.fm --data mnist --steps 4000 --resume runs/mlp`,
+  fmc train models/mlp.fm --data mnist --steps 4000 --resume runs/mlp
+  fmc train models/cnn.fm --data mnist --set channels=1 --set size=28 --steps 300 --target wgsl --out runs/cnn-gpu`,
     )
     .action(async (file: string, opts: Record<string, string | string[] | boolean | undefined>) => {
       const { trainCommand } = await import('./train.js');
