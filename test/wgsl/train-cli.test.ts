@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { losses } from '../cli/train-metrics.js';
 import { readCheckpoint } from '../../src/runtime/checkpoint.js';
 import { webgpuUnavailable } from '../../src/runtime/node-webgpu.js';
 
@@ -31,14 +32,6 @@ const IRIS = [
   ...['--data', 'iris', '--set', 'pixels=4', '--set', 'classes=3', '--set', 'hidden1=32', '--set', 'hidden2=16'],
   ...['--batch', '16', '--lr', '0.02', '--eval-every', '30', '--json', '--seed', '3'],
 ];
-
-const losses = (dir: string): number[] =>
-  fs
-    .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { loss?: number })
-    .flatMap((m) => (m.loss !== undefined ? [m.loss] : []));
 
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const relGap = (a: readonly number[], b: readonly number[]): number =>
