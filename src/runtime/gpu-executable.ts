@@ -60,7 +60,7 @@ function evalGrid(e: KExpr, slots: BigInt64Array): number {
 
 export class GpuExecutable {
   private readonly bindings = new Map<string, GpuBinding>();
-  /** Params a run may write (updates, or a kernel writing one in place), downloaded after it. */
+  /** Params a run may write (updates, or a kernel writing one in place): downloaded after it, or marked ahead (gpu-weights.ts). */
   private readonly written: readonly string[];
 
   /** The device once its pipelines are made (they are made asynchronously). */
