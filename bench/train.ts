@@ -188,7 +188,7 @@ async function worker(): Promise<void> {
           const trainer = c.trainer;
           step = () => trainer.step(batch).loss;
           // The step's executable, for per-launch timings.
-          apply = trainer.executable('step');
+          apply = trainer.executable('step') as Executable; // compiled for C
           const plan = apply.plan;
           // What the step holds besides the runtime: the arena of intermediates (the memory
           // plan at this batch) and the persistent buffers (params, optimizer state).

@@ -18,6 +18,7 @@ import type { Plan } from '../kernels/plan.js';
 import { STEP_INPUTS } from '../passes/train/index.js';
 import { escapeControls } from '../frontend/diagnostics.js';
 import { buildExecutable, checkPlanMatches, weightBuffers } from '../runtime/compile.js';
+import { GpuWeights } from '../runtime/gpu-weights.js';
 import { buildWgslExecutable } from '../runtime/wgsl-program.js';
 import { type ReadManifest, matchWeights, parseManifest } from './manifest.js';
 import { readWgslFunction } from './wgsl-load.js';
@@ -195,8 +196,6 @@ export function load(dir: string | URL, opts: LoadOptions = {}): Model {
 
 /** A WGSL module's Model (its pipelines are made in the background; runAsync waits for them). */
 function loadWgsl(root: string, manifest: ReadManifest): Model {
-  if (manifest.train)
-    throw new PlanFormatError(`${path.join(root, MANIFEST_FILE)}: training runs on the C target only`);
   const fns = manifest.fns.map(([fn, obj, src]) =>
     readWgslFunction(root, fn, obj, src, { join: path.join, readText, sha256 }),
   );
@@ -207,5 +206,11 @@ function loadWgsl(root: string, manifest: ReadManifest): Model {
       manifest.dims,
     ),
   );
-  return new Model(manifest.model, new Map(fns.map((f) => [f.fn, buildWgslExecutable(f, weights)])));
+  const train = manifest.train;
+  if (train) checkTrainPlans(path.join(root, MANIFEST_FILE), train, new Map(fns.map((f) => [f.fn, f.plan])));
+  // With a train step, the functions share the GPU copies of the weights, which stay on the
+  // GPU between steps (the trainer's sync brings the host copies up to date).
+  const shared = train ? new GpuWeights(weights, 'device') : undefined;
+  const exes = new Map(fns.map((f) => [f.fn, buildWgslExecutable(f, weights, shared)]));
+  return new Model(manifest.model, exes, train && { ...train, buffers: weights, set: manifest.set ?? {} });
 }

@@ -211,11 +211,15 @@ function trainerDeclaration(plan: Plan, stem: string): string[] {
   const sig = doc(plan.inputs.map((t) => shapeText(t.dtype, t.shape)).join(', '));
   return [
     `/** A Trainer of ${doc(lit(plan.name))} whose step and evaluate take its inputs (${sig}). */`,
-    `export interface ${name} extends Omit<Trainer, 'step' | 'evaluate'> {`,
+    `export interface ${name} extends Omit<Trainer, 'step' | 'evaluate' | 'stepAsync' | 'evaluateAsync'> {`,
     '  /** One micro-batch: accumulates its gradients, or (every `accumulate`-th) updates the params. */',
     `  step(batch: ${batch}): StepResult;`,
     '  /** The loss on a batch with dropout off; changes nothing. */',
     `  evaluate(batch: ${batch}): number;`,
+    '  /** `step` on any target (WGSL: the only way); the weights stay on the GPU until `sync()`. */',
+    `  stepAsync(batch: ${batch}): Promise<StepResult>;`,
+    '  /** `evaluate` on any target, after the steps before it. */',
+    `  evaluateAsync(batch: ${batch}): Promise<number>;`,
     '}',
     `/** A trainer on this module's weights (Model.trainer): \`trainer().step(batch)\`. */`,
     `export declare function trainer(options?: TrainerOptions): ${name};`,

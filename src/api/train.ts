@@ -1,9 +1,10 @@
-// `compileTrainer(pathOrSource, options)`: a model's train step on the C target. The loss
+// `compileTrainer(pathOrSource, options)`: a model's train step on the C or WGSL target. The loss
 // function is lowered in its training variant (dropout on), run through the `train` pipeline
 // (autodiff, the train-step pass, simplify) and, when the train section accumulates
 // gradients, the `accumulate` one; the loss is also compiled for inference, to evaluate.
 // All of them share one set of persistent buffers: the weights (seeded or from a file) and
-// the optimizer state (zeros).
+// the optimizer state (zeros). On WGSL they also share the GPU copies of those buffers, which
+// stay on the GPU between steps (the trainer's `sync` brings the host copies up to date).
 
 import type { Lowered } from '../frontend/lower.js';
 import { initParam } from '../ir/init.js';
@@ -19,8 +20,9 @@ import {
   weightBuffers,
 } from '../runtime/compile.js';
 import { type TrainOverrides, TrainConfigError, defaultTrainConfig, overrideTrain } from '../runtime/schedule.js';
-import type { Executable } from '../runtime/executable.js';
-import { Trainer } from '../runtime/trainer.js';
+import { GpuWeights } from '../runtime/gpu-weights.js';
+import { type StepExecutable, Trainer } from '../runtime/trainer.js';
+import { type CompiledWgsl, buildWgslExecutable, generateWgsl } from '../runtime/wgsl-program.js';
 import { type CompileOptions, CompileError, lowerModel, readWeights } from './compile.js';
 
 export interface TrainOptions extends Omit<CompileOptions, 'fns' | 'mode'> {
@@ -36,12 +38,14 @@ export interface CompiledTrainer {
   readonly config: TrainConfig;
   /** What the config asks for that training does not do yet, one sentence each. */
   readonly warnings: readonly string[];
-  /** The compiled functions: the step, the accumulate step (if any), the evaluation. */
+  /** The compiled functions: the step, the accumulate step (if any), the evaluation, `inference` (C; empty on WGSL). */
   readonly functions: readonly CompiledFunction[];
+  /** The same functions compiled for WGSL (empty on C). */
+  readonly wgsl: readonly CompiledWgsl[];
   /** The modules after their pipelines (what was compiled). */
   readonly modules: readonly Lowered[];
   /** The functions of `inference`, running on the trainer's live weights. */
-  readonly inference: ReadonlyMap<string, Executable>;
+  readonly inference: ReadonlyMap<string, StepExecutable>;
 }
 
 /** A model's train step, lowered and through its pipelines: what compileTrainer and `fmc compile --train` build. */
@@ -81,7 +85,9 @@ export function lowerTrainStep(pathOrSource: string, opts: TrainOptions = {}): T
 
 /** Compiles the train step of a model (a .fm path or source text) and sets up its state. */
 export function compileTrainer(pathOrSource: string, opts: TrainOptions = {}): CompiledTrainer {
-  if ((opts.target ?? 'c') !== 'c') throw new CompileError(`target '${opts.target}': only 'c' exists yet`);
+  const target = opts.target ?? 'c';
+  if (target !== 'c' && target !== 'wgsl')
+    throw new CompileError(`target '${String(target)}': the targets are c and wgsl`);
   opts.onProgress?.('checking and lowering');
   const { lowered: l, config, warnings, modules: steps } = lowerTrainStep(pathOrSource, opts);
   const evalL = lowerModel(pathOrSource, { ...opts, fns: [config.loss] }, false)[0]!;
@@ -89,16 +95,23 @@ export function compileTrainer(pathOrSource: string, opts: TrainOptions = {}): C
     .filter((fn) => l.functions.includes(fn))
     .map((fn) => lowerModel(pathOrSource, { ...opts, fns: [fn] }, false)[0]!);
   const modules = [...steps, pipe(evalL, 'inference'), ...others.map((o) => pipe(o, 'inference'))];
-  const functions = modules.map((m) => generate(m));
+  const functions = target === 'c' ? modules.map((m) => generate(m)) : [];
+  const wgsl = target === 'wgsl' ? modules.map((m) => generateWgsl(m)) : [];
+  const plans = [...functions, ...wgsl].map((f) => f.plan);
 
   const dims = new Map(Object.entries(opts.dims ?? {}));
   const values = opts.weights
     ? readWeights(l, opts.weights, dims)
     : seededWeights(l, opts.seed ?? 0, dims, opts.onProgress);
-  for (const f of functions)
-    for (const p of f.plan.params) if (!values.has(p.path)) values.set(p.path, initParam(p, dims, opts.seed ?? 0));
+  for (const plan of plans)
+    for (const p of plan.params) if (!values.has(p.path)) values.set(p.path, initParam(p, dims, opts.seed ?? 0));
   const buffers = weightBuffers(values);
-  const built = functions.map((f) => buildExecutable(f, buffers, opts));
+  // On WGSL the functions share the GPU copies, which stay ahead of the host's until a sync.
+  const onGpu = new GpuWeights(buffers, 'device');
+  const built: StepExecutable[] =
+    target === 'c'
+      ? functions.map((f) => buildExecutable(f, buffers, opts))
+      : wgsl.map((f) => buildWgslExecutable(f, buffers, onGpu));
   const extra = built.splice(built.length - others.length);
   const [apply, ...rest] = built;
   const evaluate = rest.pop()!;
@@ -113,7 +126,7 @@ export function compileTrainer(pathOrSource: string, opts: TrainOptions = {}): C
     set: opts.set ?? {},
   });
   const inference = new Map(others.map((o, i) => [o.graph.name, extra[i]!]));
-  return { trainer, config, warnings, functions, modules, inference };
+  return { trainer, config, warnings, functions, wgsl, modules, inference };
 }
 
 function pipe(l: Lowered, mode: Mode): Lowered {

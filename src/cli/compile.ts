@@ -179,7 +179,6 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
   const target = opts.target ?? 'c';
   if (target !== 'c' && target !== 'wgsl')
     throw new CliError(`--target ${target}: the targets are c and wgsl`, EXIT.usage);
-  if (target === 'wgsl' && opts.train) throw new CliError('--train: training runs on the C target only', EXIT.usage);
   checkDumpAfter(opts.dumpAfter);
   if (opts.explainLimits && target !== 'wgsl')
     throw new CliError('--explain-limits: only the WGSL target has device limits (--target wgsl)', EXIT.usage);

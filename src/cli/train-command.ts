@@ -24,6 +24,7 @@ const OPTIONS: [string, string][] = [
   ],
   ['--label <column>', 'CSV: the label column'],
   ['--sample <n>', 'text: after training, write n generated characters to sample.txt and stdout'],
+  ['--target <target>', 'c (default) or wgsl: the train step on WebGPU, weights kept on the GPU between steps'],
   ['--threads <n>', 'kernel threads (default: one per core)'],
   ['--json', 'one JSON line per step on stdout, also on a terminal'],
   ['--optimizer <kind>', 'sgd, adam or adamw (overrides the train section, as the options below do)'],
@@ -47,7 +48,7 @@ const OPTIONS: [string, string][] = [
 export function addTrainCommand(cmd: Command, io: Io, setCode: (c: number) => void): void {
   const c = cmd
     .command('train')
-    .description('train a model on the C target with its loss and train section')
+    .description('train a model on the C (or WGSL) target with its loss and train section')
     .argument('<file>', 'the .fm file holding the model');
   for (const [flag, help] of OPTIONS) c.option(flag, help);
   withSetOption(c)
@@ -55,7 +56,7 @@ export function addTrainCommand(cmd: Command, io: Io, setCode: (c: number) => vo
       'after',
       `
 The loss function (the train section's \`loss\`, default \`loss\`), its gradient and the
-optimizer update compile to one C train step; learning rate, bias corrections and the step
+optimizer update compile to one train step (C, or WGSL with --target wgsl); learning rate, bias corrections and the step
 counter are run-time values, so steps never recompile. The data's fields feed the loss
 function's inputs by name (a single leftover float and integer field pair up with the
 leftover inputs). On a terminal a progress line shows step, loss, samples/s and ETA;
@@ -70,7 +71,8 @@ Examples:
   fmc train models/mlp.fm --data iris --set pixels=4 --set classes=3 --steps 300 --out runs/iris
   fmc train models/swa_lm.fm --data moby-dick --set vocab=96 --set d=128 --set layers=2 \\
       --steps 1000 --context 64 --out runs/lm --sample 300
-  fmc train models/mlp.fm --data mnist --steps 4000 --resume runs/mlp`,
+  fmc train models/mlp.fm --data mnist --steps 4000 --resume runs/mlp
+  fmc train models/cnn.fm --data mnist --set channels=1 --set size=28 --steps 300 --target wgsl --out runs/cnn-gpu`,
     )
     .action(async (file: string, opts: Record<string, string | string[] | boolean | undefined>) => {
       const { trainCommand } = await import('./train.js');

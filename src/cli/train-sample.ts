@@ -4,19 +4,19 @@
 
 import type { Vocabulary } from '../data/index.js';
 import { uniformStream } from '../ir/philox.js';
-import type { Executable } from '../runtime/executable.js';
+import type { StepExecutable } from '../runtime/trainer.js';
 import { Tensor } from '../runtime/tensor.js';
 import type { OpenedData } from './train-data.js';
 
 const TEMPERATURE = 0.8;
 
-export function sampleText(
-  forward: Executable,
+export async function sampleText(
+  forward: StepExecutable,
   data: OpenedData,
   decode: (tokens: ArrayLike<number>, v: Vocabulary) => string,
   count: number,
   seed: number,
-): string {
+): Promise<string> {
   const input = forward.plan.inputs[0]!;
   const prompt = data.dataset.batch([0]).get(input.name);
   if (!prompt || prompt.shape.length !== 2) throw new Error(`forward's input '${input.name}' is not a token window`);
@@ -25,7 +25,7 @@ export function sampleText(
   const u = uniformStream(seed, 'fmc train --sample', count);
   for (let i = 0; i < count; i++) {
     const x = Int32Array.from(tokens.slice(-window));
-    const out = Object.values(forward.run({ [input.name]: new Tensor('i32', x, [1, x.length]) }))[0]!;
+    const out = Object.values(await forward.runAsync({ [input.name]: new Tensor('i32', x, [1, x.length]) }))[0]!;
     const vocab = out.dims.at(-1)!;
     const z = (out.data as Float32Array).subarray((x.length - 1) * vocab, x.length * vocab);
     const max = Math.max(...z);

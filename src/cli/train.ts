@@ -1,4 +1,4 @@
-// `fmc train FILE`: trains a model on the C target. The model's loss and `train` section
+// `fmc train FILE`: trains a model on the C or (`--target wgsl`) the WGSL target. The model's loss and `train` section
 // (overridable from the command line) become one compiled train step (compileTrainer); the
 // data (`--data`) is split into training and validation samples, shuffled per epoch from the
 // seed, and fed in micro-batches. Every step is reported (a progress line, or JSON lines),
@@ -16,10 +16,9 @@ import type { NodeOf } from '../ir/graph.js';
 import { indexBound } from '../ir/init.js';
 import type { HostTensor } from '../ir/value.js';
 import type { PlanTensor } from '../kernels/plan.js';
-import type { Executable } from '../runtime/executable.js';
 import type { TrainOverrides } from '../runtime/schedule.js';
 import { Tensor, fromHost } from '../runtime/tensor.js';
-import type { Trainer } from '../runtime/trainer.js';
+import type { StepExecutable, Trainer } from '../runtime/trainer.js';
 import { EXIT, type Io } from './io.js';
 import { CliError, parseSeed, parseSet } from './model.js';
 import { type OpenedData, openData } from './train-data.js';
@@ -46,6 +45,7 @@ export interface TrainCliOptions {
   readonly threads?: string;
   readonly sample?: string;
   readonly json?: boolean;
+  readonly target?: string;
   // train section overrides
   readonly optimizer?: string;
   readonly lr?: string;
@@ -128,6 +128,9 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
   const evalEvery = num('eval-every', o.evalEvery, true, 1);
   const keep = num('keep', o.keep, true, 1) ?? 3;
   const valFraction = num('val-fraction', o.valFraction, false) ?? 0.1;
+  const target = o.target ?? 'c';
+  if (target !== 'c' && target !== 'wgsl')
+    throw new CliError(`--target must be c or wgsl, got '${target}'`, EXIT.usage);
   if (valFraction >= 1) throw new CliError(`--val-fraction must be below 1, got ${valFraction}`, EXIT.usage);
 
   io.progress?.(`compiling the train step of ${file}`);
@@ -136,6 +139,7 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
     ...(set ? { set } : {}),
     ...(o.weights ? { weights: o.weights } : {}),
     seed,
+    target,
     train: overrides(o),
     inference: ['forward'],
     onProgress: (m) => io.progress?.(m),
@@ -196,7 +200,7 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
       const b = batches.next();
       epoch = b.epoch;
       checkFinite(data.dataset.where, b.tensors, b.indices);
-      r = trainer.step(tensors(b.tensors));
+      r = await trainer.stepAsync(tensors(b.tensors));
       lossSum += r.loss;
     } while (!r.applied);
     const secs = (performance.now() - t0) / 1000;
@@ -214,12 +218,12 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
     log.write(rec);
     progress.step(rec);
     if (evalEvery !== undefined && (step % evalEvery === 0 || step === steps)) {
-      last = validate(compiled, batches, data, step);
+      last = await validate(compiled, batches, data, step);
       log.write(last);
       progress.note(evalText(last), last);
     }
     if (step % every === 0 || step === steps)
-      trainer.save(ckpt, { keep, extra: { ...record(), metrics: { train: rec, validation: last } } });
+      await trainer.saveAsync(ckpt, { keep, extra: { ...record(), metrics: { train: rec, validation: last } } });
   }
   progress.done();
   const secs = (performance.now() - start) / 1000;
@@ -230,7 +234,7 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
   if (n > 0 && data.vocabulary) {
     const fwd = compiled.inference.get('forward');
     if (!fwd) throw new CliError(`${trainer.model} has no forward function to sample text with`);
-    const text = sampleText(fwd, data, decodeTokens, n, seed);
+    const text = await sampleText(fwd, data, decodeTokens, n, seed);
     fs.writeFileSync(path.join(out, 'sample.txt'), text);
     io.out(`${text}\n`);
   }
@@ -242,7 +246,7 @@ const evalText = (r: EvalRecord): string =>
   (r.val_accuracy !== undefined ? `, accuracy ${(100 * r.val_accuracy).toFixed(2)}%` : '');
 
 /** Mean validation loss (weighted by batch size) and, when the model has a `forward`, accuracy. */
-function validate(c: CompiledTrainer, batches: BatchesT, data: OpenedData, step: number): EvalRecord {
+async function validate(c: CompiledTrainer, batches: BatchesT, data: OpenedData, step: number): Promise<EvalRecord> {
   const trainer: Trainer = c.trainer;
   const fwd = c.inference.get('forward');
   let loss = 0;
@@ -252,10 +256,10 @@ function validate(c: CompiledTrainer, batches: BatchesT, data: OpenedData, step:
   for (const b of batches.validationBatches()) {
     checkFinite(data.dataset.where, b.tensors, b.indices);
     const t = tensors(b.tensors);
-    loss += trainer.evaluate(t) * b.indices.length;
+    loss += (await trainer.evaluateAsync(t)) * b.indices.length;
     count += b.indices.length;
     if (fwd) {
-      const a = accuracy(fwd, t);
+      const a = await accuracy(fwd, t);
       right += a.right;
       labelled += a.total;
     }
@@ -264,10 +268,10 @@ function validate(c: CompiledTrainer, batches: BatchesT, data: OpenedData, step:
 }
 
 /** Argmax of forward's first output along its last axis against an integer input one rank lower. */
-function accuracy(fwd: Executable, batch: Record<string, Tensor>): { right: number; total: number } {
+async function accuracy(fwd: StepExecutable, batch: Record<string, Tensor>): Promise<{ right: number; total: number }> {
   const inputs = Object.fromEntries(fwd.plan.inputs.map((i) => [i.name, batch[i.name]!]));
   if (Object.values(inputs).some((t) => t === undefined)) return { right: 0, total: 0 };
-  const logits = Object.values(fwd.run(inputs))[0]!;
+  const logits = Object.values(await fwd.runAsync(inputs))[0]!;
   const classes = logits.dims.at(-1)!;
   const labels = Object.entries(batch).find(
     ([k, t]) => !(k in inputs) && t.dims.length === logits.dims.length - 1 && t.dtype !== 'f32',

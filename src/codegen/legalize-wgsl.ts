@@ -119,8 +119,11 @@ class Legalizer {
         return { ...e, a: x(e.a), t: retype(e.t) };
       case 'fma':
         return { ...e, a: x(e.a), b: x(e.b), c: x(e.c) };
-      case 'uniform':
-        return { ...e, index: x(e.index), step: x(e.step) };
+      case 'uniform': {
+        // The step is the high half of the Philox counter, both of its words (C's uint64_t).
+        const [lo, hi] = this.words(e.step);
+        return { k: 'call', fn: 'fmc_uniform', args: [c32(e.k0), c32(e.k1), x(e.index), lo, hi], t: 'f32' };
+      }
       case 'word':
         return { ...e, index: x(e.index) };
       case 'bits':
@@ -130,6 +133,23 @@ class Legalizer {
       case 'call':
         return { ...e, args: e.args.map(x), t: retype(e.t) };
     }
+  }
+
+  /** The low and high words of an i64 value: both stored words of an i64 load, else the low word sign-extended. */
+  words(e: KExpr): [KExpr, KExpr] {
+    if (e.k === 'load' && this.params[e.buf]!.dtype === 'i64') {
+      const at = bin('*', this.expr(e.index), c32(2));
+      return [
+        { k: 'word', buf: e.buf, index: at },
+        { k: 'word', buf: e.buf, index: bin('+', at, c32(1)) },
+      ];
+    }
+    if (e.k === 'const') {
+      const v = BigInt.asUintN(64, BigInt(Math.trunc(e.v)));
+      return [c32(Number(v & 0xffffffffn)), c32(Number(v >> 32n))];
+    }
+    const lo = this.expr(e);
+    return [lo, { k: 'select', c: { k: 'cmp', op: '<', a: lo, b: c32(0) }, a: c32(-1), b: c32(0), t: 'i32' }];
   }
 
   /** Element `index` of buffer `buf` as its compute type. */

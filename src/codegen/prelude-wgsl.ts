@@ -247,13 +247,13 @@ fn fmc_mulhi(a: u32, b: u32) -> u32 {
   let mid = ((al * bl) >> 16u) + (lh & 0xffffu) + (hl & 0xffffu);
   return ah * bh + (lh >> 16u) + (hl >> 16u) + (mid >> 16u);
 }
-fn fmc_uniform(k0i: i32, k1i: i32, i: i32, s: i32) -> f32 {
+fn fmc_uniform(k0i: i32, k1i: i32, i: i32, s_lo: i32, s_hi: i32) -> f32 {
   var k0 = bitcast<u32>(k0i);
   var k1 = bitcast<u32>(k1i);
   var c0 = u32(i) >> 2u;
   var c1 = select(0u, 0x3fffffffu, i < 0);
-  var c2 = bitcast<u32>(s);
-  var c3 = select(0u, 0xffffffffu, s < 0);
+  var c2 = bitcast<u32>(s_lo);
+  var c3 = bitcast<u32>(s_hi);
   for (var r = 0; r < 10; r++) {
     if (r > 0) {
       k0 = k0 + 0x9e3779b9u;

@@ -2,8 +2,9 @@
 // reads and checks its arguments as the C executable does (call.ts), binds the dims (each dim
 // slot must fit in i32: the kernels get them as vec4<i32>), evaluates each launch's grid,
 // uploads the inputs and runs the launch list in one command encoder; then it downloads only
-// the outputs (and the params a run wrote, so the host weights stay the truth). GPU copies of
-// the weights are kept between runs and uploaded again only when the host weights changed.
+// the outputs (and, under the weights' `host` policy, the params a run wrote, so the host
+// weights stay the truth). GPU copies of the weights (gpu-weights.ts, shared by a model's
+// functions) are kept between runs and uploaded again only when the host weights changed.
 // Transients share whole GPU buffers by lifetime (planSlots): WebGPU refuses a launch that
 // binds two ranges of one buffer when either is written, so one arena with offsets cannot
 // serve. No Node imports.
@@ -26,7 +27,7 @@ import { RunError, plainAllocate, readDimsOption } from './run-args.js';
 import { ELEMENT_BYTES, Tensor, typedArray } from './tensor.js';
 import { BINDING_ALIGN, type WebGpuDevice, type WgslProgram, gpuBytes } from './webgpu.js';
 import type { GpuBuffer } from './webgpu-types.js';
-import { versionOf, weightsChanged } from './weight-versions.js';
+import { GpuWeights } from './gpu-weights.js';
 
 interface GpuBinding extends BoundDims {
   readonly memory: MemoryPlan;
@@ -59,9 +60,7 @@ function evalGrid(e: KExpr, slots: BigInt64Array): number {
 
 export class GpuExecutable {
   private readonly bindings = new Map<string, GpuBinding>();
-  /** GPU copies of the weights, by path, with the host version they hold. */
-  private readonly gpuWeights = new Map<string, { readonly buffer: GpuBuffer; version: number }>();
-  /** Params a run may write (updates, or a kernel writing one in place), downloaded after it. */
+  /** Params a run may write (updates, or a kernel writing one in place): downloaded after it, or marked ahead (gpu-weights.ts). */
   private readonly written: readonly string[];
 
   /** The device once its pipelines are made (they are made asynchronously). */
@@ -75,7 +74,10 @@ export class GpuExecutable {
     device: WebGpuDevice | Promise<WebGpuDevice>,
     /** The host copies of params and buffers, by path (shared with the other functions of a model). */
     private readonly weights: ReadonlyMap<string, ArrayBuffer>,
+    /** Their GPU copies, shared with the model's other functions (default: this function's own, downloaded after each run). */
+    readonly gpuWeights: GpuWeights = new GpuWeights(weights),
   ) {
+    if (gpuWeights.host !== weights) throw new RunError('internal: GPU weights of other host weights');
     for (const p of plan.params) if (!weights.has(p.path)) throw new RunError(`no weights for '${p.path}'`);
     if (program.kernels.length !== plan.kernels.length)
       throw new RunError(`the program has ${program.kernels.length} kernels, the plan ${plan.kernels.length}`);
@@ -139,7 +141,7 @@ export class GpuExecutable {
     const b = this.bind(d, callShapes(this.plan, call), call.dims);
     const { inputs: pinned, outputs: given } = pinCall(this.plan, call, b.outputShapes, plainAllocate);
     const mem = b.mem.slice();
-    for (const p of this.plan.params) mem[p.buffer] = this.gpuWeight(d, p.path);
+    for (const p of this.plan.params) mem[p.buffer] = this.gpuWeights.buffer(d, p.path);
     this.plan.inputs.forEach((spec, i) => {
       const p = pinned[i]!;
       d.upload(mem[spec.buffer]!, 0, new Uint8Array(p.buffer, p.offset, p.bytes));
@@ -149,23 +151,15 @@ export class GpuExecutable {
       for (const buf of this.plan.buffers) if (buf.kind === 'packed') d.upload(mem[buf.id]!, 0, new Uint8Array(4));
     d.launch({ records: b.records, mem, offsets: b.offsets, bytes: b.bytes, dims: b.slots, grids: b.grids });
     for (const u of this.plan.updates)
-      d.copy({ mem: mem[u.from]!, offset: b.offsets[u.from]!, bytes: b.bytes[u.from]! }, this.gpuWeight(d, u.path), 0);
+      d.copy(
+        { mem: mem[u.from]!, offset: b.offsets[u.from]!, bytes: b.bytes[u.from]! },
+        this.gpuWeights.buffer(d, u.path),
+        0,
+      );
     const outs = this.plan.outputs.map((o) => ({ mem: mem[o.buffer]!, offset: 0, bytes: b.bytes[o.buffer]! }));
-    const params = this.written.map((path) => ({
-      mem: this.gpuWeight(d, path),
-      offset: 0,
-      bytes: this.weights.get(path)!.byteLength,
-    }));
+    const params = this.gpuWeights.written(d, this.written);
     return d.download([...outs, ...params]).then((got) => {
-      this.written.forEach((path, i) => {
-        const host = this.weights.get(path)!;
-        new Uint8Array(host).set(got[outs.length + i]!);
-      });
-      if (this.written.length > 0) {
-        weightsChanged(this.written.map((path) => this.weights.get(path)!));
-        // The GPU copies are what the host now holds.
-        for (const path of this.written) this.gpuWeights.get(path)!.version = versionOf(this.weights.get(path)!);
-      }
+      if (params.length > 0) this.gpuWeights.store(this.written, got.slice(outs.length));
       const result: Record<string, Tensor> = {};
       this.plan.outputs.forEach((o, i) => {
         const g = call.outputs[i];
@@ -183,22 +177,6 @@ export class GpuExecutable {
       });
       return result;
     });
-  }
-
-  /** The GPU copy of a weight, uploaded when the host copy changed since. */
-  private gpuWeight(d: WebGpuDevice, path: string): GpuBuffer {
-    const host = this.weights.get(path)!;
-    let w = this.gpuWeights.get(path);
-    if (!w) {
-      w = { buffer: d.allocate(host.byteLength, `the weights of '${path}'`), version: -1 };
-      this.gpuWeights.set(path, w);
-    }
-    const version = versionOf(host);
-    if (w.version !== version) {
-      d.upload(w.buffer, 0, new Uint8Array(host));
-      w.version = version;
-    }
-    return w.buffer;
   }
 
   /** The memory plan of the arena (256-byte aligned) for the dims that `inputs` bind (for reports). */

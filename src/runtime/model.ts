@@ -128,8 +128,9 @@ export class Model {
   }
 
   /**
-   * A Trainer on the model's own buffers: its steps update the weights that run() uses. The
-   * optimizer state is shared too, so use one trainer of a model at a time.
+   * A Trainer on the model's own buffers: its steps update the weights that run() uses (on
+   * WGSL, runAsync: the weights stay on the GPU, and the host copies are current after the
+   * trainer's sync()). The optimizer state is shared too, so use one trainer of a model at a time.
    */
   trainer(opts: TrainerOptions = {}): Trainer {
     const t = this.training;
@@ -137,17 +138,12 @@ export class Model {
       throw new RunError(
         `${this.name} was compiled without its train step; compile it with \`fmc compile --train\` (or use compileTrainer)`,
       );
-    const onC = (fn: string): Executable => {
-      const e = this.executable(fn);
-      if (!(e instanceof Executable)) throw new RunError(`${this.name}: training runs on the C target only (yet)`);
-      return e;
-    };
     return new Trainer({
       model: this.name,
       config: t.config,
-      apply: onC(t.step),
-      ...(t.accumulate !== undefined ? { accumulate: onC(t.accumulate) } : {}),
-      evaluate: onC(t.evaluate),
+      apply: this.executable(t.step),
+      ...(t.accumulate !== undefined ? { accumulate: this.executable(t.accumulate) } : {}),
+      evaluate: this.executable(t.evaluate),
       buffers: t.buffers,
       seed: opts.seed ?? t.seed ?? 0,
       set: t.set ?? {},

@@ -4,68 +4,54 @@
 // one set of persistent buffers (params, buffers, optimizer state, gradient accumulators),
 // which the steps update in place. Per step the host computes only the run-time scalars:
 // the step counter, the scheduled learning rate and Adam's bias corrections.
+//
+// On the C target the steps run synchronously (`step`). On WGSL they run on the GPU
+// (`await stepAsync`): the weights and optimizer state stay there between steps, and the
+// host copies are brought up to date only at a sync point (`sync`, `stateAsync`,
+// `saveAsync`); `state` and `save` refuse while the GPU is ahead. A host write (`restore`,
+// `load`) always wins: the GPU copies are uploaded again before the next step.
 
-import { dimConstValue } from '../ir/dims.js';
 import type { TrainConfig } from '../ir/module.js';
 import type { HostTensor } from '../ir/value.js';
 import type { PlanParam, PlanTensor } from '../kernels/plan.js';
 import { GRAD_NORM, STEP_INPUTS } from '../passes/train/index.js';
-import { type Executable, RunError, weightsChanged } from './executable.js';
+import { Executable, RunError } from './executable.js';
+import type { GpuExecutable } from './gpu-executable.js';
 import { CheckpointError, type LoadedCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import {
+  type SaveOptions,
+  type StepExecutable,
+  type StepResult,
+  type TrainCounters,
+  type TrainerParts,
+  checkRun,
+  persistentParams,
+  viewOf,
+  writeState,
+} from './trainer-state.js';
 import { biasCorrections, learningRate } from './schedule.js';
-import { ELEMENT_BYTES, Tensor, fromHost, toHost, typedArray } from './tensor.js';
+import { Tensor, toHost } from './tensor.js';
 
-/** What one call of `step` did. */
-export interface StepResult {
-  /** The loss of this micro-batch. */
-  readonly loss: number;
-  /** Whether the optimizer stepped (the last micro-batch of an accumulation). */
-  readonly applied: boolean;
-  /** The global gradient norm before clipping (applied steps only). */
-  readonly gradNorm?: number;
-  /** The learning rate of the update (applied steps only). */
-  readonly lr?: number;
-}
-
-/** The counters that, with the persistent buffers, are a trainer's whole state. */
-export interface TrainCounters {
-  /** `step` calls so far (micro-batches; keys dropout). */
-  readonly micro: number;
-  /** Optimizer updates so far. */
-  readonly updates: number;
-}
-
-export interface TrainerParts {
-  readonly model: string;
-  readonly config: TrainConfig;
-  /** The whole step (`train` mode). */
-  readonly apply: Executable;
-  /** The accumulate-only step, present when `config.accumulate > 1`. */
-  readonly accumulate?: Executable;
-  /** The loss in inference mode (dropout off). */
-  readonly evaluate: Executable;
-  /** Every persistent buffer by path: the model's params and buffers and the optimizer state. */
-  readonly buffers: ReadonlyMap<string, ArrayBuffer>;
-  /** The run's seed (a non-negative integer below 2^31): with the step counter, it keys dropout. */
-  readonly seed?: number;
-  /** Hyperparameter overrides in effect, recorded in checkpoints. */
-  readonly set?: Readonly<Record<string, unknown>>;
-}
-
-export interface SaveOptions {
-  /** How many checkpoints to keep in the folder (default 3). */
-  readonly keep?: number;
-  /** More to record: data files and hashes, the data position, metrics. */
-  readonly extra?: Readonly<Record<string, unknown>>;
-}
+export type { SaveOptions, StepExecutable, StepResult, TrainCounters, TrainerParts } from './trainer-state.js';
 
 type Batch = Readonly<Record<string, Tensor>>;
+
+/** What a step runs: its executable and inputs, and what its result reports. */
+interface Prepared {
+  readonly exe: StepExecutable;
+  readonly inputs: Record<string, Tensor>;
+  readonly applies: boolean;
+  readonly lr?: number;
+}
 
 const scalarF32 = (v: number): Tensor => new Tensor('f32', Float32Array.of(v), []);
 
 export class Trainer {
   private micro = 0;
   private updates = 0;
+  /** The last asynchronous step (steps run one after the other). */
+  private queue: Promise<unknown> = Promise.resolve();
+  private inFlight = 0;
 
   constructor(private readonly parts: TrainerParts) {
     if (parts.config.accumulate > 1 !== (parts.accumulate !== undefined))
@@ -94,19 +80,39 @@ export class Trainer {
     return learningRate(this.parts.config.optimizer.lr, this.parts.config.schedule, this.updates);
   }
 
-  /** One micro-batch: accumulates its gradients, or (every `accumulate`-th) updates the params. */
+  /** Whether the steps run on a GPU (WGSL): then only the asynchronous methods run them. */
+  get onGpu(): boolean {
+    return !(this.parts.apply instanceof Executable);
+  }
+
+  /** One micro-batch: accumulates its gradients, or (every `accumulate`-th) updates the params. C target only. */
   step(batch: Batch): StepResult {
+    this.needsSync('step', 'stepAsync(batch)');
+    const p = this.prepare(batch);
+    return this.finish(p, (p.exe as Executable).run(p.inputs));
+  }
+
+  /**
+   * `step` on any target (on WGSL the only way). Steps run in call order, each once the one
+   * before has finished; the batch is read when the step starts, so keep it unchanged until
+   * the promise resolves. The weights stay on the GPU: see `sync`.
+   */
+  stepAsync(batch: Batch): Promise<StepResult> {
+    return this.enqueue(async () => {
+      const p = this.prepare(batch);
+      return this.finish(p, await p.exe.runAsync(p.inputs));
+    });
+  }
+
+  /** The run-time inputs of the next micro-batch. */
+  private prepare(batch: Batch): Prepared {
     const cfg = this.parts.config;
     const applies = (this.micro + 1) % cfg.accumulate === 0;
     const inputs: Record<string, Tensor> = { ...batch };
     // The stream of `random` (dropout): the seed in the high 32 bits, the micro-step below.
     const stream = (BigInt(this.parts.seed ?? 0) << 32n) | BigInt(this.micro);
     inputs[STEP_INPUTS.step] = new Tensor('i64', BigInt64Array.of(stream), []);
-    if (!applies) {
-      const out = this.parts.accumulate!.run(inputs);
-      this.micro++;
-      return { loss: scalarOf(out, this.lossName), applied: false };
-    }
+    if (!applies) return { exe: this.parts.accumulate!, inputs, applies };
     const lr = this.lr;
     inputs[STEP_INPUTS.lr] = scalarF32(lr);
     if (cfg.optimizer.kind !== 'sgd') {
@@ -114,19 +120,87 @@ export class Trainer {
       inputs[STEP_INPUTS.stepSize] = scalarF32(lr / bc1);
       inputs[STEP_INPUTS.bias2Sqrt] = scalarF32(Math.sqrt(bc2));
     }
-    const out = this.parts.apply.run(inputs);
-    this.micro++;
-    this.updates++;
-    return { loss: scalarOf(out, this.lossName), applied: true, gradNorm: scalarOf(out, GRAD_NORM), lr };
+    return { exe: this.parts.apply, inputs, applies, lr };
   }
 
-  /** The loss on a batch with dropout off; changes nothing. */
+  /** Counts a finished micro-batch and reads its result. */
+  private finish(p: Prepared, out: Record<string, Tensor>): StepResult {
+    this.micro++;
+    if (!p.applies) return { loss: scalarOf(out, this.lossName), applied: false };
+    this.updates++;
+    return { loss: scalarOf(out, this.lossName), applied: true, gradNorm: scalarOf(out, GRAD_NORM), lr: p.lr! };
+  }
+
+  /** The loss on a batch with dropout off; changes nothing. C target only. */
   evaluate(batch: Batch): number {
-    return scalarOf(this.parts.evaluate.run(batch), this.lossName);
+    this.needsSync('evaluate', 'evaluateAsync(batch)');
+    return scalarOf((this.parts.evaluate as Executable).run(batch), this.lossName);
+  }
+
+  /** `evaluate` on any target, after the steps before it. */
+  evaluateAsync(batch: Batch): Promise<number> {
+    return this.enqueue(async () => scalarOf(await this.parts.evaluate.runAsync(batch), this.lossName));
+  }
+
+  /**
+   * The sync point: once the steps called so far have finished, the host copies of every
+   * persistent buffer hold what the GPU holds (a no-op on C). Needed before reading the
+   * weights on the host, or running them on another target.
+   */
+  sync(): Promise<void> {
+    return this.enqueue(async () => {
+      for (const w of new Set(this.gpuExecutables().map((e) => e.gpuWeights))) await w.sync();
+    });
+  }
+
+  /** `state` after `sync`. */
+  async stateAsync(): Promise<Map<string, HostTensor>> {
+    await this.sync();
+    return this.state();
+  }
+
+  /** `save` after `sync`. */
+  async saveAsync(dir: string, opts: SaveOptions = {}): Promise<string> {
+    await this.sync();
+    return this.save(dir, opts);
+  }
+
+  private enqueue<T>(f: () => Promise<T>): Promise<T> {
+    this.inFlight++;
+    const run = this.queue.then(f).finally(() => this.inFlight--);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  /** A RunError when a synchronous method cannot run now: on a GPU (`use` instead), or with steps in flight. */
+  private needsSync(what: string, use: string): void {
+    if (this.onGpu)
+      throw new RunError(`${this.model} trains on the WGSL target: use await trainer.${use}, not ${what}`);
+    this.idle(what);
+  }
+
+  private idle(what: string): void {
+    if (this.inFlight > 0)
+      throw new RunError(`${what}: asynchronous steps are still running; await them (or trainer.sync()) first`);
+  }
+
+  /** A RunError when the host copies are stale: the GPU is ahead since the last sync. */
+  private hostCurrent(what: string): void {
+    this.idle(what);
+    const ahead = this.gpuExecutables().some((e) => e.gpuWeights.ahead().length > 0);
+    if (ahead)
+      throw new RunError(
+        `${what}: the weights on the GPU are newer than the host's; await trainer.sync() first (stateAsync and saveAsync do)`,
+      );
+  }
+
+  private gpuExecutables(): GpuExecutable[] {
+    return this.executables().filter((e): e is GpuExecutable => !(e instanceof Executable));
   }
 
   /** Every persistent buffer (params, buffers, optimizer state, accumulators) as host tensors. */
   state(): Map<string, HostTensor> {
+    this.hostCurrent('state');
     const out = new Map<string, HostTensor>();
     for (const p of this.persistent()) out.set(p.path, toHost(this.view(p)));
     return out;
@@ -137,27 +211,8 @@ export class Trainer {
    * Everything is checked before anything is written.
    */
   restore(tensors: ReadonlyMap<string, HostTensor>, counters: TrainCounters, what = 'the checkpoint'): void {
-    const params = this.persistent();
-    for (const p of params) {
-      const t = tensors.get(p.path);
-      if (!t) throw new RunError(`${what} has no tensor "${p.path}" (${this.model} needs it)`);
-      const want = this.view(p);
-      if (t.dtype !== p.dtype || t.shape.length !== want.dims.length || t.shape.some((d, i) => d !== want.dims[i]))
-        throw new RunError(
-          `${what}: tensor "${p.path}" is ${t.dtype}[${t.shape.join(', ')}], ${this.model} needs ${p.dtype}[${want.dims.join(', ')}]`,
-        );
-    }
-    for (const [name] of tensors)
-      if (!params.some((p) => p.path === name))
-        throw new RunError(`${what} has a tensor "${name}" that ${this.model} does not`);
-    for (const p of params) {
-      const src = fromHost(tensors.get(p.path)!).data;
-      const dst = this.view(p).data;
-      new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength).set(
-        new Uint8Array(src.buffer, src.byteOffset, src.byteLength),
-      );
-    }
-    weightsChanged(params.map((p) => this.parts.buffers.get(p.path)!));
+    this.idle('restore');
+    writeState(this.model, this.parts.buffers, this.persistent(), tensors, what);
     const ok = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
     if (!ok(counters.micro) || !ok(counters.updates)) throw new RunError(`${what}: bad step counters`);
     this.micro = counters.micro;
@@ -190,25 +245,9 @@ export class Trainer {
    */
   load(dir: string): LoadedCheckpoint {
     const c = loadCheckpoint(dir);
-    const i = c.info;
-    if (i.model !== this.model)
-      throw new CheckpointError(`${c.path}: a checkpoint of model ${i.model}, not ${this.model}`);
-    if ((i.seed ?? 0) !== (this.parts.seed ?? 0))
-      throw new CheckpointError(
-        `${c.path}: written by a run with seed ${i.seed}, this one has ${this.parts.seed ?? 0}`,
-      );
-    const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
-    if (!same(i.set ?? {}, this.parts.set ?? {}))
-      throw new CheckpointError(
-        `${c.path}: written with hyperparameters ${JSON.stringify(i.set)}, this run has ${JSON.stringify(this.parts.set ?? {})}`,
-      );
-    if (i.config?.accumulate !== this.config.accumulate || i.config?.optimizer?.kind !== this.config.optimizer.kind)
-      throw new CheckpointError(
-        `${c.path}: written with optimizer ${i.config?.optimizer?.kind} and accumulate ${i.config?.accumulate}, ` +
-          `this run has ${this.config.optimizer.kind} and ${this.config.accumulate}`,
-      );
+    checkRun(c, { model: this.model, seed: this.parts.seed ?? 0, set: this.parts.set ?? {}, config: this.config });
     try {
-      this.restore(c.tensors, i.counters, c.path);
+      this.restore(c.tensors, c.info.counters, c.path);
     } catch (e) {
       if (e instanceof RunError) throw new CheckpointError(e.message);
       throw e;
@@ -220,7 +259,7 @@ export class Trainer {
    * The compiled executable of the whole step, the accumulate step or the evaluation (for
    * per-launch timings and memory plans: `fmc`'s benches and profiles).
    */
-  executable(which: 'step' | 'accumulate' | 'evaluate'): Executable {
+  executable(which: 'step' | 'accumulate' | 'evaluate'): StepExecutable {
     const e = which === 'step' ? this.parts.apply : which === 'evaluate' ? this.parts.evaluate : this.parts.accumulate;
     if (!e) throw new RunError(`${this.model} has no ${which} step (accumulate is ${this.config.accumulate})`);
     return e;
@@ -240,24 +279,17 @@ export class Trainer {
     return this.parts.evaluate.plan.outputs[0]!.name;
   }
 
-  private executables(): Executable[] {
+  private executables(): StepExecutable[] {
     return [this.parts.apply, this.parts.evaluate, ...(this.parts.accumulate ? [this.parts.accumulate] : [])];
   }
 
   /** The persistent buffers of every executable, each path once, sorted. */
   private persistent(): PlanParam[] {
-    const seen = new Map<string, PlanParam>();
-    for (const e of this.executables()) for (const p of e.plan.params) if (!seen.has(p.path)) seen.set(p.path, p);
-    return [...seen.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return persistentParams(this.executables());
   }
 
-  /** A Tensor over the live buffer of a param (its shape from the byte size: params have constant shapes here). */
   private view(p: PlanParam): Tensor {
-    const buf = this.parts.buffers.get(p.path)!;
-    const n = buf.byteLength / ELEMENT_BYTES[p.dtype];
-    const dims = p.shape.map((d) => dimConstValue(d) ?? NaN);
-    if (dims.some((d) => !Number.isSafeInteger(d))) throw new RunError(`"${p.path}" has a symbolic shape`);
-    return new Tensor(p.dtype, typedArray(p.dtype, n, buf), dims);
+    return viewOf(this.parts.buffers, p);
   }
 }
 

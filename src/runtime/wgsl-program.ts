@@ -13,6 +13,7 @@ import { planToJson } from './plan-json.js';
 import type { WgslProgram } from './webgpu.js';
 import { fmcVersion } from './cache.js';
 import { GpuExecutable } from './gpu-executable.js';
+import type { GpuWeights } from './gpu-weights.js';
 import { loadNodeProgram } from './node-webgpu.js';
 import { renderWgsl } from '../codegen/wgsl.js';
 import { bindPlanGrids } from '../kernels/grid.js';
@@ -83,10 +84,14 @@ export function generateWgsl(m: Lowered, backend: WgslBackend = WGSL_BACKEND): C
   return compileWgslProgram(plan, backend.render);
 }
 
-/** A function's executable on the process's WebGPU device (its pipelines are made in the background). */
+/**
+ * A function's executable on the process's WebGPU device (its pipelines are made in the
+ * background); `gpuWeights` shares the GPU copies of the weights with other functions.
+ */
 export function buildWgslExecutable(
   fn: Pick<CompiledWgsl, 'plan' | 'program'>,
   weights: ReadonlyMap<string, ArrayBuffer>,
+  gpuWeights?: GpuWeights,
 ): GpuExecutable {
-  return new GpuExecutable(fn.plan, fn.program, loadNodeProgram(fn.program), weights);
+  return new GpuExecutable(fn.plan, fn.program, loadNodeProgram(fn.program), weights, gpuWeights);
 }

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { losses } from './train-metrics.js';
 import { hostTensor } from '../../src/ir/value.js';
 import { philox4x32 } from '../../src/ir/philox.js';
 import { listCheckpoints, readCheckpoint } from '../../src/runtime/checkpoint.js';
@@ -47,14 +48,6 @@ const ARGS = (out: string, resume: boolean, steps = STEPS): string[] => [
   '--json',
   ...(resume ? ['--resume', out] : ['--out', out]),
 ];
-
-const losses = (dir: string): number[] =>
-  fs
-    .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { loss?: number })
-    .flatMap((m) => (m.loss !== undefined ? [m.loss] : []));
 
 /**
  * When to kill a run: `ms` after it starts (in its start-up), or `extraMs` after it has

@@ -135,7 +135,14 @@ function globalNorm(b: Builder, grads: readonly Node[]): Node {
       x.type.shape.map((_, i) => i),
     );
   });
-  return b.sqrt(sq.reduce((a, c) => b.add(a, c)));
+  return b.sqrt(pairwiseSum(b, sq));
+}
+
+/** Σ xs as a balanced tree of adds. */
+function pairwiseSum(b: Builder, xs: readonly Node[]): Node {
+  if (xs.length === 1) return xs[0]!;
+  const half = Math.ceil(xs.length / 2);
+  return b.add(pairwiseSum(b, xs.slice(0, half)), pairwiseSum(b, xs.slice(half)));
 }
 
 /** A copy of `g` whose `random` nodes read the step input (indexed after g's inputs). */

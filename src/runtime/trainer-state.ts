@@ -1,0 +1,134 @@
+// The Trainer's parts and results (trainer.ts), and its persistent state on the host: which
+// buffers it is made of (every param of its executables), typed views over them, writing a
+// whole state in (everything checked before anything is written), and the check that a
+// checkpoint belongs to the run loading it.
+
+import { dimConstValue } from '../ir/dims.js';
+import type { TrainConfig } from '../ir/module.js';
+import type { HostTensor } from '../ir/value.js';
+import type { Plan, PlanParam } from '../kernels/plan.js';
+import { CheckpointError, type LoadedCheckpoint } from './checkpoint.js';
+import { RunError } from './run-args.js';
+import { ELEMENT_BYTES, Tensor, fromHost, typedArray } from './tensor.js';
+import { weightsChanged } from './weight-versions.js';
+import type { Executable } from './executable.js';
+import type { GpuExecutable } from './gpu-executable.js';
+
+/** What one call of `step` did. */
+export interface StepResult {
+  /** The loss of this micro-batch. */
+  readonly loss: number;
+  /** Whether the optimizer stepped (the last micro-batch of an accumulation). */
+  readonly applied: boolean;
+  /** The global gradient norm before clipping (applied steps only). */
+  readonly gradNorm?: number;
+  /** The learning rate of the update (applied steps only). */
+  readonly lr?: number;
+}
+
+/** The counters that, with the persistent buffers, are a trainer's whole state. */
+export interface TrainCounters {
+  /** `step` calls so far (micro-batches; keys dropout). */
+  readonly micro: number;
+  /** Optimizer updates so far. */
+  readonly updates: number;
+}
+
+/** A compiled function of a trainer: C (run) or WGSL (runAsync only). */
+export type StepExecutable = Executable | GpuExecutable;
+
+export interface TrainerParts {
+  readonly model: string;
+  readonly config: TrainConfig;
+  /** The whole step (`train` mode). */
+  readonly apply: StepExecutable;
+  /** The accumulate-only step, present when `config.accumulate > 1`. */
+  readonly accumulate?: StepExecutable;
+  /** The loss in inference mode (dropout off). */
+  readonly evaluate: StepExecutable;
+  /** Every persistent buffer by path: the model's params and buffers and the optimizer state. */
+  readonly buffers: ReadonlyMap<string, ArrayBuffer>;
+  /** The run's seed (a non-negative integer below 2^31): with the step counter, it keys dropout. */
+  readonly seed?: number;
+  /** Hyperparameter overrides in effect, recorded in checkpoints. */
+  readonly set?: Readonly<Record<string, unknown>>;
+}
+
+export interface SaveOptions {
+  /** How many checkpoints to keep in the folder (default 3). */
+  readonly keep?: number;
+  /** More to record: data files and hashes, the data position, metrics. */
+  readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+/** The persistent buffers of the executables' plans, each path once, sorted. */
+export function persistentParams(exes: readonly { readonly plan: Plan }[]): PlanParam[] {
+  const seen = new Map<string, PlanParam>();
+  for (const e of exes) for (const p of e.plan.params) if (!seen.has(p.path)) seen.set(p.path, p);
+  return [...seen.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** A Tensor over the live host buffer of a param (its shape from the byte size: params have constant shapes here). */
+export function viewOf(buffers: ReadonlyMap<string, ArrayBuffer>, p: PlanParam): Tensor {
+  const buf = buffers.get(p.path)!;
+  const n = buf.byteLength / ELEMENT_BYTES[p.dtype];
+  const dims = p.shape.map((d) => dimConstValue(d) ?? NaN);
+  if (dims.some((d) => !Number.isSafeInteger(d))) throw new RunError(`"${p.path}" has a symbolic shape`);
+  return new Tensor(p.dtype, typedArray(p.dtype, n, buf), dims);
+}
+
+/** Writes every param's tensor (same dtype and shape, none missing or extra) into its host buffer; `what` names the source. */
+export function writeState(
+  model: string,
+  buffers: ReadonlyMap<string, ArrayBuffer>,
+  params: readonly PlanParam[],
+  tensors: ReadonlyMap<string, HostTensor>,
+  what: string,
+): void {
+  for (const p of params) {
+    const t = tensors.get(p.path);
+    if (!t) throw new RunError(`${what} has no tensor "${p.path}" (${model} needs it)`);
+    const want = viewOf(buffers, p);
+    if (t.dtype !== p.dtype || t.shape.length !== want.dims.length || t.shape.some((d, i) => d !== want.dims[i]))
+      throw new RunError(
+        `${what}: tensor "${p.path}" is ${t.dtype}[${t.shape.join(', ')}], ${model} needs ${p.dtype}[${want.dims.join(', ')}]`,
+      );
+  }
+  for (const [name] of tensors)
+    if (!params.some((p) => p.path === name))
+      throw new RunError(`${what} has a tensor "${name}" that ${model} does not`);
+  for (const p of params) {
+    const src = fromHost(tensors.get(p.path)!).data;
+    const dst = viewOf(buffers, p).data;
+    new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength).set(
+      new Uint8Array(src.buffer, src.byteOffset, src.byteLength),
+    );
+  }
+  weightsChanged(params.map((p) => buffers.get(p.path)!));
+}
+
+/** What a checkpoint must match to be loaded by a run. */
+export interface RunIdentity {
+  readonly model: string;
+  readonly seed: number;
+  readonly set: Readonly<Record<string, unknown>>;
+  readonly config: TrainConfig;
+}
+
+/** A CheckpointError when checkpoint `c` was written by another model or run set-up. */
+export function checkRun(c: LoadedCheckpoint, run: RunIdentity): void {
+  const i = c.info;
+  if (i.model !== run.model) throw new CheckpointError(`${c.path}: a checkpoint of model ${i.model}, not ${run.model}`);
+  if ((i.seed ?? 0) !== run.seed)
+    throw new CheckpointError(`${c.path}: written by a run with seed ${i.seed}, this one has ${run.seed}`);
+  const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+  if (!same(i.set ?? {}, run.set))
+    throw new CheckpointError(
+      `${c.path}: written with hyperparameters ${JSON.stringify(i.set)}, this run has ${JSON.stringify(run.set)}`,
+    );
+  if (i.config?.accumulate !== run.config.accumulate || i.config?.optimizer?.kind !== run.config.optimizer.kind)
+    throw new CheckpointError(
+      `${c.path}: written with optimizer ${i.config?.optimizer?.kind} and accumulate ${i.config?.accumulate}, ` +
+        `this run has ${run.config.optimizer.kind} and ${run.config.accumulate}`,
+    );
+}
