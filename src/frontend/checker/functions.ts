@@ -355,7 +355,7 @@ export function checkFnBody(checker: Checker, fn: FnRef, call?: CallSite): V {
     }
     if (u.ellipsis) ellipsis = { kind: 'ellipsis', shape: u.ellipsis.shape };
   }
-  const frame = call ? { message: `in this call of \`${d.name.name}\``, span: call.site } : undefined;
+  const frame = call ? { message: `in this call of \`${d.name.name}\``, span: call.site, call: true } : undefined;
   const result = checker.within(frame, () => {
     // Bind parameters.
     sig.params.forEach((p, i) => {
