@@ -224,7 +224,7 @@ export function printFm(path: Path, options: ParserOptions<FmNode>, print: Print
     case 'EnumType':
       return join(' | ', path.map(print, 'options'));
     case 'ListType':
-      return `[${n.elem}]`;
+      return list('[', [print('elem')], ']', false, node);
     case 'LetMember':
       return [anns(), 'let ', print('name'), ' = ', val('value')];
     case 'Require':

@@ -206,7 +206,7 @@ function inferType(ctx: Ctx, e: A.Expr): A.HParamType | undefined {
             : v.kind === 'fn'
               ? 'fn'
               : undefined;
-  if (v.kind === 'list') return { kind: 'ListType', elem: 'int', span: e.span };
+  if (v.kind === 'list') return { kind: 'ListType', elem: { kind: 'Ident', name: 'int', span: e.span }, span: e.span };
   return name ? { kind: 'ScalarType', name, span: e.span } : undefined;
 }
 

