@@ -223,6 +223,8 @@ export function printFm(path: Path, options: ParserOptions<FmNode>, print: Print
       return n.name;
     case 'EnumType':
       return join(' | ', path.map(print, 'options'));
+    case 'ListType':
+      return list('[', [print('elem')], ']', false, node);
     case 'LetMember':
       return [anns(), 'let ', print('name'), ' = ', val('value')];
     case 'Require':

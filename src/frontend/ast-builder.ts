@@ -177,6 +177,15 @@ export class AstBuilder {
     const span = this.spanOf(n);
     if (this.tok(n, 'Kw_fn')) return { kind: 'ScalarType', name: 'fn', span };
     const ids = this.toks(n, 'Ident').map((t) => this.ident(t, span));
+    if (this.tok(n, 'LBrack')) {
+      const elem = ids[0] ?? { kind: 'Ident', name: '', span };
+      if (elem.name !== '' && elem.name !== 'int') {
+        this.diagnostics.push(
+          diag('FM0200', elem.span, [elem.name], { help: 'a list type is `[int]` (a list of ints)' }),
+        );
+      }
+      return { kind: 'ListType', elem, span };
+    }
     const only = ids.length === 1 ? ids[0]!.name : '';
     if (only === 'int' || only === 'float' || only === 'bool' || only === 'dtype') {
       return { kind: 'ScalarType', name: only, span };

@@ -64,7 +64,9 @@ export interface BlockDecl extends Node {
 
 export type HParamType =
   | { readonly kind: 'ScalarType'; readonly name: 'int' | 'float' | 'bool' | 'dtype' | 'fn'; readonly span: Span }
-  | { readonly kind: 'EnumType'; readonly options: readonly Ident[]; readonly span: Span };
+  | { readonly kind: 'EnumType'; readonly options: readonly Ident[]; readonly span: Span }
+  /** `[int]`: a list of ints (a single int argument is a one-element list). */
+  | { readonly kind: 'ListType'; readonly elem: Ident; readonly span: Span };
 
 export interface HParam extends Node {
   readonly kind: 'HParam';

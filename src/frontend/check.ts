@@ -9,6 +9,7 @@ import { checkGeneric } from './checker/blocks.js';
 import { checkAnnotations } from './checker/annotations.js';
 import { Checker, type Ctx, staticCtx } from './checker/context.js';
 import { checkFnBody, checkInferredNames } from './checker/functions.js';
+import { hasOpenList } from './checker/hparams.js';
 import { type HParamSet, prepareOverrides, withOverrides } from './checker/overrides.js';
 import { resolveTopLevel } from './checker/toplevel.js';
 import { DimTooComplex } from '../ir/dims.js';
@@ -63,7 +64,7 @@ export function checkProgram(program: Program, options: CheckOptions = {}): Diag
         } else if (item.kind === 'Fn') {
           checkAnnotations(ctx, item.annotations, { kind: 'fn', name: item.name.name });
           const fn = { decl: item, owner: undefined, module: m.path };
-          if (item.results) checkFnBody(checker, fn);
+          if (item.results && !hasOpenList(item.params)) checkFnBody(checker, fn);
           else checkInferredNames(checker, fn);
         } else {
           withOverrides(checker, item, () => checkGeneric(checker, item, m.path));

@@ -77,6 +77,7 @@ export const MESSAGES = {
   FM0425: 'cannot concatenate {0} and {1} along axis {2}: {3}',
   FM0426: 'a tensor of rank {0}: the most axes a tensor may have is {1}',
   FM0427: '{0} has {1} elements, more than the limit of {2}',
+  FM0428: 'axis {0} is given twice in the axes {1}',
   // ---- FM05xx: annotations
   FM0500: 'unknown annotation `@{0}`',
   FM0501: '`@{0}` cannot be used on {1}',

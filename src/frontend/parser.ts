@@ -12,7 +12,7 @@ const RULE_DESCRIPTIONS: Record<string, string> = {
   declaration: 'a declaration (`const`, `fn`, `block` or `model`)',
   member: 'a block member (`param`, `buffer`, `let`, `require`, `fn`, `train` or `name = Block(...)`)',
   stmt: 'a statement (`let`, `set`, `require` or `return`)',
-  hparamType: 'a type (`int`, `float`, `bool`, `dtype`, `fn` or `a | b`)',
+  hparamType: 'a type (`int`, `float`, `bool`, `dtype`, `fn`, `[int]` or `a | b`)',
   typeExpr: 'a type',
   importDecl: 'a module path or `{ names }`',
   pattern: 'a name or `(a, b)`',
@@ -227,6 +227,13 @@ export class FmParser extends CstParser {
   hparamType = this.RULE('hparamType', () => {
     this.OR([
       { ALT: () => this.CONSUME(T.Kw.fn) },
+      {
+        ALT: () => {
+          this.CONSUME(T.LBrack);
+          this.CONSUME3(T.Ident);
+          this.CONSUME(T.RBrack);
+        },
+      },
       {
         ALT: () => {
           this.CONSUME(T.Ident);

@@ -218,6 +218,8 @@ export function valueText(v: V): string {
       return v.name;
     case 'str':
       return JSON.stringify(v.value);
+    case 'list':
+      return `[${v.items.map(valueText).join(', ')}]`;
     default:
       return describe(v);
   }

@@ -31,6 +31,8 @@ export function valueText(v: V): string {
     case 'tuple':
       return `(${v.items.map(valueText).join(', ')})`;
     case 'list':
+      // A list of ints is an `[int]` value: `[int] = [0, 2]`.
+      if (v.items.length > 0 && v.items.every((x) => x.kind === 'int')) return `[int] = ${hparamText(v)}`;
       return `[${v.items.map(valueText).join(', ')}]`;
     case 'child': {
       // Every hyperparameter's value (the instance's own label names only the arguments

@@ -68,7 +68,7 @@ describe('samples', () => {
     };
     walk(parseSource('a.fm', readFileSync(join(root, 'test/format/samples/all-constructs.fm'), 'utf8')).ast);
     const all =
-      'File Import Annotation Positional Named Ratio Const Block HParam ScalarType EnumType LetMember Require Param Child Train Fn FnParam FnResult TensorType DimExpr DimAny DimEllipsis Let Set Return PatName PatTuple Ident Int Float Str Bool Name Ellipsis Unary Binary Call Pipe Index Member Tuple List Paren If Branch PosArg NamedArg IndexExpr Slice IndexEllipsis';
+      'File Import Annotation Positional Named Ratio Const Block HParam ScalarType EnumType ListType LetMember Require Param Child Train Fn FnParam FnResult TensorType DimExpr DimAny DimEllipsis Let Set Return PatName PatTuple Ident Int Float Str Bool Name Ellipsis Unary Binary Call Pipe Index Member Tuple List Paren If Branch PosArg NamedArg IndexExpr Slice IndexEllipsis';
     expect([...all.split(' ')].filter((k) => !kinds.has(k))).toEqual([]);
   });
 });
@@ -94,6 +94,12 @@ describe('layout', () => {
   it('keeps literals as written and re-escapes strings', async () => {
     expect(await fmt('const A = [3e-4, 1_000, 0x1F, 1.0e6, "a\\"b\\\\c\\nd\\te\tf", true]')).toBe(
       'const A = [3e-4, 1_000, 0x1F, 1.0e6, "a\\"b\\\\c\\nd\\te\\tf", true]\n',
+    );
+  });
+
+  it('prints the list type `[int]` tight, its default spaced', async () => {
+    expect(await fmt('fn f(x: f32[N], axes:[ int ]=[0,1]) {\n  return x\n}')).toBe(
+      'fn f(x: f32[N], axes: [int] = [0, 1]) {\n  return x\n}\n',
     );
   });
 
@@ -306,7 +312,7 @@ const DIM = fc.oneof(
 const TENSOR = fc
   .tuple(fc.constantFrom('f32', 'bf16', 'i32', 'float', 'int', 'bool'), fc.array(DIM, { maxLength: 3 }))
   .map(([dt, ds]) => [dt, '[', ...commaSep(ds), ']']);
-const HTYPE = fc.constantFrom(['int'], ['float'], ['bool'], ['dtype'], ['fn'], ['pre', '|', 'post']);
+const HTYPE = fc.constantFrom(['int'], ['float'], ['bool'], ['dtype'], ['fn'], ['[', 'int', ']'], ['pre', '|', 'post']);
 const ANNOTATION = fc.constantFrom(
   ['@checkpoint'],
   ['@checkpoint', '(', ')'],

@@ -261,6 +261,15 @@ describe('signature help', () => {
     });
     expect(sig(MAIN, 'fn forward(x', 12)).toBeUndefined(); // a declaration, not a call
   });
+
+  it('an [int] parameter shows its list type and default', () => {
+    const text = MAIN.replace('return a + b', 'return mean(a, ');
+    expect(sig(text, 'mean(a, ')).toMatchObject({
+      label: 'mean(x: float[..., N], axis: [int] = [-1], keepdim: bool = false)',
+      params: ['x: float[..., N]', 'axis: [int] = [-1]', 'keepdim: bool = false'],
+      active: 1,
+    });
+  });
 });
 
 describe('inlay hints', () => {

@@ -15,6 +15,7 @@ import {
   type TorchResult,
   trainableParams,
 } from './torch-harness.js';
+import { GROUP_STATS_FM, GROUP_STATS_PY } from './cases-stats.js';
 
 export interface OracleCase {
   /** Test name. */
@@ -412,6 +413,18 @@ export const CASES: readonly OracleCase[] = [
       { B: 1, T: 5, S: 2 },
     ],
     extraPython: EXTRA_PY,
+  },
+  {
+    name: 'group_stats (inline)',
+    torch: 'group_stats',
+    config: {},
+    lower: () => lowerSource('group_stats', GROUP_STATS_FM),
+    inputs: {},
+    bindings: [
+      { B: 2, L: 3 },
+      { B: 3, L: 2 },
+    ],
+    extraPython: GROUP_STATS_PY,
   },
 ];
 

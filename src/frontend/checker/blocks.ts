@@ -31,7 +31,7 @@ import {
   typePattern,
 } from './functions.js';
 import { checkRequire } from './statements.js';
-import { checkHParamValue, enumArg, genericValue } from './hparams.js';
+import { checkHParamValue, enumArg, genericValue, hasOpenList } from './hparams.js';
 import { overrideOf, overrideValue } from './overrides.js';
 import { checkTrain, trainLossName } from './train.js';
 import { checkShapeLimits, MAX_BLOCK_INSTANCES, MAX_PARAM_ELEMENTS } from './limits.js';
@@ -53,14 +53,23 @@ const MAX_GENERIC_VARIANTS = 8;
  */
 export function checkGeneric(checker: Checker, decl: A.BlockDecl, module: string): void {
   const open = decl.hparams.filter(
-    (h) => !h.default && h.type && (h.type.kind === 'EnumType' || h.type.name === 'bool' || h.type.name === 'dtype'),
+    (h) =>
+      !h.default &&
+      h.type &&
+      (h.type.kind === 'EnumType' ||
+        (h.type.kind === 'ScalarType' && (h.type.name === 'bool' || h.type.name === 'dtype'))),
   );
+  if (hasOpenList(decl.hparams)) {
+    checker.namesOnly((scratch) => instantiate(scratch, decl, module, undefined));
+    return;
+  }
   if (open.length === 0) {
     instantiate(checker, decl, module, undefined);
     return;
   }
   const choices = open.map((h): V[] | undefined => {
     const t = h.type!;
+    if (t.kind === 'ListType') return undefined;
     if (t.kind === 'EnumType')
       return t.options.map((o) => ({ kind: 'enum', value: o.name, options: t.options.map((x) => x.name) }));
     return t.name === 'bool'
@@ -167,10 +176,10 @@ function bindHParams(ctx: Ctx, decl: A.BlockDecl, call: Call | undefined): Map<s
       v = ERROR;
     }
     if (!h.type && !h.default) ctx.checker.error('FM0313', h.name.span, [name]);
-    if (!['int', 'float', 'bool', 'dtype', 'fn', 'enum', 'error'].includes(v.kind)) {
-      // A hyperparameter is a number, bool, dtype, function or enum option.
+    if (!['int', 'float', 'bool', 'dtype', 'fn', 'enum', 'list', 'error'].includes(v.kind)) {
+      // A hyperparameter is a number, bool, dtype, function, enum option or list of ints.
       ctx.checker.error('FM0301', (arg?.span ?? h.default?.span ?? h.name.span)!, [
-        'int, float, bool, dtype, fn or an enum',
+        'int, float, bool, dtype, fn, [int] or an enum',
         describe(v),
       ]);
       v = ERROR;
@@ -197,6 +206,7 @@ function inferType(ctx: Ctx, e: A.Expr): A.HParamType | undefined {
             : v.kind === 'fn'
               ? 'fn'
               : undefined;
+  if (v.kind === 'list') return { kind: 'ListType', elem: { kind: 'Ident', name: 'int', span: e.span }, span: e.span };
   return name ? { kind: 'ScalarType', name, span: e.span } : undefined;
 }
 
@@ -283,7 +293,7 @@ function checkMembers(checker: Checker, inst: BlockInstance): void {
     checkAnnotations(ctx, f.annotations, { kind: 'fn', name: f.name.name });
     const b = inst.scope.get(f.name.name);
     if (b?.value.kind !== 'fn' || b.value.fn === 'builtin-elementwise' || b.value.fn.decl !== f) continue;
-    if (f.results) checkFnBody(checker, b.value.fn);
+    if (f.results && !hasOpenList(f.params)) checkFnBody(checker, b.value.fn);
     else checkInferredNames(checker, b.value.fn);
   }
   if (decl.isModel) checkModel(ctx, inst, fns, train);

@@ -6,6 +6,7 @@ import type { Span } from '../source.js';
 import { describe, type Dtype, type Shape, type TensorT, type V } from '../types.js';
 import { type Args, type ArgV, bindParams } from './calls.js';
 import type { Ctx } from './context.js';
+import { normAxis } from './shapes.js';
 
 export type Handler = (ctx: Ctx, a: Args, span: Span, calleeSpan: Span) => V;
 
@@ -54,6 +55,28 @@ export function wantInts(ctx: Ctx, name: string, arg: ArgV | undefined, i: numbe
     out.push(c);
   }
   return out;
+}
+
+/**
+ * Axes of `t` as an int or a list of ints: normalized (negative ones count from the end) and
+ * distinct, in the order given.
+ */
+export function wantAxes(ctx: Ctx, name: string, arg: ArgV | undefined, i: number, t: TensorT): number[] | undefined {
+  const list = wantInts(ctx, name, arg, i);
+  if (!list) return undefined;
+  const norm = list.map((ax) => normAxis(ctx, ax, t.shape, arg!.span));
+  if (norm.some((x) => x === undefined)) return undefined;
+  const axes = norm as number[];
+  if (new Set(axes).size !== axes.length) {
+    const k = axes.findIndex((a, j) => axes.indexOf(a) !== j);
+    const first = list[axes.indexOf(axes[k]!)]!;
+    const again = list[k]!;
+    ctx.checker.error('FM0428', arg!.span, [axes[k]!, `[${list.join(', ')}]`], {
+      help: first === again ? undefined : `\`${Math.min(first, again)}\` counts from the end: it is axis ${axes[k]}`,
+    });
+    return undefined;
+  }
+  return axes;
 }
 
 /** A shape list `[d0, d1, ...]` whose items are ints (possibly symbolic) or `...`. */

@@ -14,7 +14,7 @@ import {
 } from '../../ir/dims.js';
 import type { Span } from '../source.js';
 import { describe, ERROR, isFloat, isInt, tensor, typeToString, type V, describeWithArticle } from '../types.js';
-import { type Handler, req, opt, bind, wantTensor, wantInt, wantInts, shapeWith } from './builtin-args.js';
+import { type Handler, req, opt, bind, wantTensor, wantInt, wantAxes, shapeWith } from './builtin-args.js';
 import { UNARY } from '../../ir/interp-ops.js';
 import type { UnaryFn } from '../../ir/ops.js';
 import type { Ctx } from './context.js';
@@ -151,15 +151,17 @@ H.dtype = (ctx, a, span) => {
   return t ? { kind: 'dtype', value: t.dtype } : ERROR;
 };
 
-/** `size(x, axis)`: the size of one axis as a compile-time int. */
+/**
+ * `size(x, axis)`: the size of one axis as a compile-time int; `size(x, [a, b])`: the product
+ * of those (distinct) axes' sizes (1 for `[]`).
+ */
 H.size = (ctx, a, span) => {
   const args = bind(ctx, 'size', [req('x'), req('axis')], a, span);
   if (!args) return ERROR;
   const t = wantTensor(ctx, 'size', args[0], 0);
-  const axis = wantInt(ctx, 'size', args[1], 1);
-  if (!t || axis === undefined) return ERROR;
-  const ax = normAxis(ctx, axis, t.shape, args[1]!.span);
-  return ax === undefined ? ERROR : { kind: 'int', dim: t.shape.dims[ax]! };
+  const axes = t && wantAxes(ctx, 'size', args[1], 1, t);
+  if (!t || !axes) return ERROR;
+  return { kind: 'int', dim: axes.reduce((n, ax) => dimMul(n, t.shape.dims[ax]!), dimConst(1)) };
 };
 
 H.min = (ctx, a, span) => {
@@ -247,15 +249,9 @@ function reduce(name: 'sum' | 'max'): Handler {
     }
     let axes: number[];
     if (args[1]) {
-      const list = wantInts(ctx, name, args[1], 1);
-      if (!list) return ERROR;
-      const norm = list.map((ax) => normAxis(ctx, ax, t.shape, args[1]!.span));
-      if (norm.some((x) => x === undefined)) return ERROR;
-      axes = norm as number[];
-      if (new Set(axes).size !== axes.length) {
-        ctx.checker.error('FM0422', args[1]!.span, [2, name, 'distinct axes', `[${list.join(', ')}]`]);
-        return ERROR;
-      }
+      const given = wantAxes(ctx, name, args[1], 1, t);
+      if (!given) return ERROR;
+      axes = given;
     } else {
       const keepAll = keep?.kind === 'bool' && keep.value === true;
       if (t.shape.prefix !== undefined && keepAll) {

@@ -30,6 +30,7 @@ import {
 import { callBuiltin } from './builtins.js';
 import type { Ctx } from './context.js';
 import { evalExpr, isKnownName } from './expr.js';
+import { hasOpenList } from './hparams.js';
 import { lowerMulti } from './lower-multi.js';
 import { LoweringBudget } from './emit.js';
 import { MAX_CALL_DEPTH, MAX_INLINED_CALLS } from './limits.js';
@@ -338,8 +339,10 @@ export function callFn(ctx: Ctx, fn: FnRef, a: Args, span: Span, label?: string,
     span,
   );
   if (!bound.ok) return ERROR;
-  // Lowering inlines every call: the body runs with the arguments' nodes.
-  if (!fn.decl.results || ctx.checker.lowering) return callInferred(ctx, fn, sig, bound, span, name, path ?? ctx.path);
+  // Lowering inlines every call: the body runs with the arguments' nodes. A function with an
+  // `[int]` parameter without a default is checked per call too (its generic check is by name).
+  if (!fn.decl.results || ctx.checker.lowering || hasOpenList(fn.decl.params))
+    return callInferred(ctx, fn, sig, bound, span, name, path ?? ctx.path);
   const u = newUnifier();
   let ok = true;
   const statics = new Map<string, V>();

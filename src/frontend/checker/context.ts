@@ -39,6 +39,8 @@ const MAX_SUGGESTIONS = 100;
 export interface Frame {
   readonly message: string;
   readonly span: Span | undefined;
+  /** A call of a function (not a block instantiation). */
+  readonly call?: boolean;
 }
 
 /** Shared state of one check of a program. */
@@ -46,6 +48,8 @@ export class Checker {
   readonly diagnostics: Diagnostic[] = [];
   /** Instantiation and inferred-call stack, innermost last. */
   readonly frames: Frame[] = [];
+  /** Errors reported inside calls, for reporting each once per outermost call (see error). */
+  private readonly repeated = new Set<string>();
   /** Memoized block instances by `module|declStart|hparams`. */
   readonly instances = new Map<string, BlockInstance>();
   /** Blocks whose instantiation is in progress (cycle detection). */
@@ -206,6 +210,15 @@ export class Checker {
     if (this.diagnostics.length >= MAX_ERRORS) {
       if (this.diagnostics.length === MAX_ERRORS) this.diagnostics.push(diag('FM0108', span, [MAX_ERRORS]));
       return;
+    }
+    // One mistake at a call is reported once: the same error again inside the same outermost
+    // call (an axis that `sum` and `size` both reject in `mean`) adds nothing.
+    const outer = this.frames.findIndex((f) => f.call);
+    if (outer >= 0) {
+      const where = this.frames.slice(0, outer + 1).map((f) => (f.span ? `${f.span.file}:${f.span.start}` : '-'));
+      const key = `${code}|${args.join('\u0000')}|${where.join('/')}`;
+      if (this.repeated.has(key)) return;
+      this.repeated.add(key);
     }
     const frames = this.frames.slice().reverse().slice(0, 4);
     const notes = [...(extra.notes ?? []), ...frames.map((f) => ({ message: f.message, span: f.span, frame: true }))];

@@ -11,7 +11,7 @@ import { type ArgV, newUnifier, substDim, type Unifier } from './calls.js';
 import { Checker, type Ctx, Scope, staticCtx } from './context.js';
 import { evalExpr, isKnownName } from './expr.js';
 import { checkStatements, compareResults } from './statements.js';
-import { checkHParamValue, enumArg, genericValue } from './hparams.js';
+import { checkHParamValue, enumArg, genericValue, hasOpenList } from './hparams.js';
 import { hasTopLevel } from './toplevel.js';
 import { checkShapeLimits, MAX_RANK } from './limits.js';
 
@@ -355,7 +355,7 @@ export function checkFnBody(checker: Checker, fn: FnRef, call?: CallSite): V {
     }
     if (u.ellipsis) ellipsis = { kind: 'ellipsis', shape: u.ellipsis.shape };
   }
-  const frame = call ? { message: `in this call of \`${d.name.name}\``, span: call.site } : undefined;
+  const frame = call ? { message: `in this call of \`${d.name.name}\``, span: call.site, call: true } : undefined;
   const result = checker.within(frame, () => {
     // Bind parameters.
     sig.params.forEach((p, i) => {
@@ -398,6 +398,16 @@ export function checkFnBody(checker: Checker, fn: FnRef, call?: CallSite): V {
     if (expected) compareResults(checker, d, result, expected);
   }
   if (call && d.results && result) out = result;
+  if (call && !checker.lowering && result && result.kind !== 'error' && sig.resultPatterns && hasOpenList(d.params)) {
+    // Checked per call instead of generically (hasOpenList): the body against the results.
+    // The call's value is the declared results, as for a function checked generically.
+    const expected = sig.results(u, statics);
+    if (expected) {
+      checker.within(frame, () => compareResults(checker, d, result, expected));
+      const vs = expected.map((t) => tensor(t.dtype, t.shape, call.site));
+      out = d.tupleResult ? { kind: 'tuple', items: vs } : (vs[0] ?? ERROR);
+    }
+  }
   if (!checker.lowering) checker.inferred.set(key, out);
   return out;
 }

@@ -1,6 +1,6 @@
 // Hyperparameter and compile-time parameter values: checking a value against a declared
-// type (`int`, `float`, `bool`, `dtype`, `fn`, enums) and the unknown value a generic
-// check uses.
+// type (`int`, `float`, `bool`, `dtype`, `fn`, `[int]`, enums) and the unknown value a
+// generic check uses.
 
 import type * as A from '../ast.js';
 import { dimConstValue, dimSym } from '../../ir/dims.js';
@@ -8,7 +8,16 @@ import { describe, ERROR, type V } from '../types.js';
 import type { Ctx } from './context.js';
 
 export function typeName(t: A.HParamType): string {
+  if (t.kind === 'ListType') return '[int]';
   return t.kind === 'ScalarType' ? t.name : t.options.map((o) => o.name).join(' | ');
+}
+
+/**
+ * Whether some `[int]` parameter has no default: its length is known only per use, so a
+ * generic check of the declaration checks names only.
+ */
+export function hasOpenList(params: readonly { type?: A.FnParam['type'] | undefined; default: unknown }[]): boolean {
+  return params.some((p) => p.type?.kind === 'ListType' && p.default === undefined);
 }
 
 /** Validates (and converts, e.g. int → float) a value for a declared type. */
@@ -18,6 +27,17 @@ export function checkHParamValue(ctx: Ctx, t: A.HParamType, v: V, span: A.Expr['
     ctx.checker.error('FM0301', span, [typeName(t), describe(v)]);
     return ERROR;
   };
+  if (t.kind === 'ListType') {
+    // A single int is a one-element list (`mean(x, 1)`).
+    if (v.kind === 'int') return { kind: 'list', items: [v] };
+    if (v.kind !== 'list' && v.kind !== 'tuple') return fail();
+    const bad = v.items.find((it) => it.kind !== 'int');
+    if (bad) {
+      if (bad.kind !== 'error') ctx.checker.error('FM0301', span, [typeName(t), `a list containing ${describe(bad)}`]);
+      return ERROR;
+    }
+    return { kind: 'list', items: v.items };
+  }
   if (t.kind === 'EnumType') {
     const options = t.options.map((o) => o.name);
     const name = v.kind === 'enum' || v.kind === 'name' ? v.value : undefined;
@@ -58,6 +78,9 @@ export function checkHParamValue(ctx: Ctx, t: A.HParamType, v: V, span: A.Expr['
 /** The value of a hyperparameter that has neither an argument nor a default (generic check). */
 export function genericValue(t: A.HParamType, name: string): V {
   if (t.kind === 'EnumType') return { kind: 'enum', value: undefined, options: t.options.map((o) => o.name) };
+  // Its length is unknown: declarations with such a parameter are checked by name only
+  // (hasOpenList), so this placeholder is never checked against.
+  if (t.kind === 'ListType') return { kind: 'list', items: [{ kind: 'int', dim: dimSym(name) }] };
   switch (t.name) {
     case 'int':
       return { kind: 'int', dim: dimSym(name) };
