@@ -48,13 +48,14 @@ export interface LowerOptions {
   readonly target?: 'cpu' | 'gpu';
   /**
    * 'gpu': how GEMM groups run: tiled through workgroup memory (gemm-tiled.ts; the schedule
-   * given, or TILED for true), or one output element per invocation (false). Default: DEFAULT_GPU_TILED.
+   * given, or TILED for true), or one output element per invocation (false). Default:
+   * DEFAULT_GPU_TILED, or tiled when the environment has FMC_GPU_TILED=1.
    */
   readonly tiled?: TiledSchedule | boolean;
 }
 
 export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
-  const tiled = opts.tiled ?? DEFAULT_GPU_TILED;
+  const tiled = opts.tiled ?? (DEFAULT_GPU_TILED || process.env.FMC_GPU_TILED === '1');
   const gemm = { ...(opts.gemm ?? hostSchedule()), gpuTiled: tiled === true ? TILED : tiled };
   const live = liveNodes(g);
   const target = opts.target ?? 'cpu';
