@@ -40,6 +40,8 @@ function exprNames(e: KExpr, out: Set<string>): void {
     case 'const':
     case 'dim':
     case 'gid':
+    case 'wgid':
+    case 'lid':
       return;
     case 'load':
     case 'word':

@@ -184,8 +184,8 @@ const C_BASE: Dialect = {
   declareArray: (name, t, size, space) =>
     `${space === 'thread' ? 'static _Thread_local ' : ''}${SCALAR[t]} ${name}[${size}] __attribute__((aligned(64)));`,
   barrier: () => '/* barrier: nothing on the CPU */',
-  gid: () => {
-    throw new Error('internal: a grid-bound (GPU) kernel reached the C dialect');
+  gid: (which) => {
+    throw new Error(`internal: a grid-bound (GPU) kernel reached the C dialect (its '${which}' index)`);
   },
   mma: (s, aOff, bOff, kc) =>
     `${mmaName(s.mr, s.nr)}(${kc}, ${s.a} + ${aOff}, ${typeof s.b === 'number' ? bufName(s.b) : s.b} + ${bOff}, ${s.acc});`,

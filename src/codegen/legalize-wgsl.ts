@@ -43,6 +43,8 @@ export function typeOf(e: KExpr): KScalar {
     case 'ix':
     case 'dim':
     case 'gid':
+    case 'wgid':
+    case 'lid':
     case 'word':
     case 'bits':
       return 'i32';
@@ -96,6 +98,8 @@ class Legalizer {
         return e.t === 'i64' ? c32(Math.min(I32_MAX, Math.max(I32_MIN, Math.trunc(e.v)))) : e;
       case 'dim':
       case 'gid':
+      case 'wgid':
+      case 'lid':
         return e;
       case 'var':
         return { ...e, t: retype(e.t) };

@@ -27,8 +27,8 @@ export interface Dialect {
   call(name: string, args: readonly string[]): string;
   /** `a * b + c` in f32 with one rounding. */
   fma(a: string, b: string, c: string): string;
-  /** The flat invocation index of a GPU kernel (KExpr 'gid'). */
-  gid(): string;
+  /** The flat invocation, workgroup or local index of a GPU kernel (KExpr 'gid', 'wgid', 'lid'). */
+  gid(which: 'gid' | 'wgid' | 'lid'): string;
   /** The text of a dim slot's value. */
   dim(slot: number): string;
   /** Lines before a loop (pragmas), given the loop. */
@@ -128,7 +128,9 @@ export function renderExpr(e: KExpr, D: Dialect, params: readonly KParam[]): str
     case 'uniform':
       return D.call('fmc_uniform', [D.intLit(e.k0), D.intLit(e.k1), r(e.index), r(e.step)]);
     case 'gid':
-      return D.gid();
+    case 'wgid':
+    case 'lid':
+      return D.gid(e.k);
     case 'word':
       return need(D.word, D, e.k)(e.buf, r(e.index), params[e.buf]!.words === 'atomic');
     case 'bits':

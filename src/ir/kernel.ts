@@ -51,6 +51,14 @@ export type KExpr =
    * binding (src/kernels/grid.ts) puts it where a parallel loop nest was.
    */
   | { readonly k: 'gid' }
+  /**
+   * GPU targets, tiled kernels only (KernelGrid.tiled): the flat index (i64) of this
+   * invocation's workgroup, wy * x + wx, and its index in the workgroup, local_x; so
+   * gid = wgid * workgroup + lid. wgid is the same for every invocation of a workgroup
+   * (uniform: a branch on it may hold barriers); lid is not.
+   */
+  | { readonly k: 'wgid' }
+  | { readonly k: 'lid' }
   // Word-level forms: only target legalization (src/codegen/legalize-wgsl.ts) produces them.
   /** The 32-bit word `index` (i32 bits) of buffer `buf`, a param accessed as words (KParam.words). */
   | { readonly k: 'word'; readonly buf: number; readonly index: KExpr }
@@ -165,6 +173,15 @@ export interface Kernel {
 export interface KernelGrid {
   readonly invocations: KExpr;
   readonly workgroup: number;
+  /**
+   * A tiled kernel (built with its grid, not by grid binding): `invocations` is a multiple of
+   * `workgroup`, the kernel works per workgroup through `wgid` and `lid`, with workgroup-shared
+   * arrays and barriers, and does its own bounds checks. Its barriers stay in uniform control
+   * flow: outside any branch whose condition depends on `lid` or data; a workgroup whose wgid
+   * is past the grid (the dispatch may round up to x * y workgroups) skips the whole body
+   * as one (a branch on wgid is uniform).
+   */
+  readonly tiled?: true;
 }
 
 /** The compute type of a storage dtype. */

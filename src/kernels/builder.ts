@@ -4,7 +4,7 @@
 
 import { type Dim, dimConstValue, dimKey } from '../ir/dims.js';
 import type { Dtype } from '../ir/dtype.js';
-import { type KExpr, type KParam, type KStmt, type Kernel, int } from '../ir/kernel.js';
+import { type KExpr, type KParam, type KStmt, type Kernel, type KernelGrid, int } from '../ir/kernel.js';
 import type { BufferKind, PlanBuffer } from './plan.js';
 
 /** Plan-wide tables: dim slots and buffers. */
@@ -65,6 +65,9 @@ export class KernelBuilder {
     return this.tables.dim(d);
   }
 
+  /** A tiled GPU kernel's own launch grid (KernelGrid.tiled); grid binding leaves it. */
+  grid: KernelGrid | undefined;
+
   /** The scheduling choices the kernel's builder made (a tuned GEMM's); they replace finish's. */
   schedule: object | undefined;
 
@@ -78,6 +81,10 @@ export class KernelBuilder {
     const plain = Object.fromEntries(
       Object.entries(this.schedule ?? schedule).filter(([, v]) => typeof v === 'number' || typeof v === 'string'),
     ) as Kernel['schedule'];
-    return { kernel: { name: kind, params: [...this.params], body, note, schedule: plain }, args: [...this.bufs] };
+    const grid = this.grid ? { grid: this.grid } : {};
+    return {
+      kernel: { name: kind, params: [...this.params], body, note, schedule: plain, ...grid },
+      args: [...this.bufs],
+    };
   }
 }

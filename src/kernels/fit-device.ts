@@ -10,6 +10,7 @@ import type { Graph, Node } from '../ir/graph.js';
 import { planGroups } from '../passes/fusion/index.js';
 import type { DeviceProfile } from './device-profile.js';
 import { fitGroups } from './fit-groups.js';
+import { TILED, tiledBytes } from './gemm-tiled.js';
 import { DEFAULT_WORKGROUP, bindPlanGrids } from './grid.js';
 import { type LimitProblem, type LimitReport, checkLimits } from './limits.js';
 import { lowerGraph } from './lower.js';
@@ -51,7 +52,10 @@ export function lowerForDevice(
   if (groups.some((k) => k.kind === 'attention')) groups = planGroups(g, { attention: false });
   const fitted = fitGroups(g, groups, profile.maxStorageBuffersPerShaderStage);
   const workgroup = Math.min(DEFAULT_WORKGROUP, profile.maxComputeInvocationsPerWorkgroup);
-  const lowered = bindPlanGrids(lowerGraph({ ...g, groups: fitted }, { target: 'gpu' }), { workgroup });
+  // A tiled GEMM (when chosen) needs its workgroup and tiles to fit, else GEMMs run untiled.
+  const tiles = tiledBytes(TILED) <= profile.maxComputeWorkgroupStorageSize;
+  const tiled = tiles && TILED.T * TILED.T <= profile.maxComputeInvocationsPerWorkgroup ? {} : { tiled: false };
+  const lowered = bindPlanGrids(lowerGraph({ ...g, groups: fitted }, { target: 'gpu', ...tiled }), { workgroup });
   const report = checkLimits(lowered, g, fitted, profile, locate);
   return { plan: { ...lowered, checks: [...lowered.checks, ...report.checks] }, report };
 }

@@ -26,6 +26,7 @@ import { letterSizes } from './einsum.js';
 import { type Fuser, defineLocals, stridesOf } from './expr.js';
 import { PREPACK_AT, packedPrivate, packedShared } from './gemm-packed.js';
 import { plainGemm } from './gemm-plain.js';
+import { tiledFits, tiledGemm } from './gemm-tiled.js';
 import type { GemmSchedule } from './schedule.js';
 import { type GemmLetters, gemmGroups } from '../passes/fusion/gemm-shape.js';
 
@@ -317,7 +318,10 @@ export function gemmKernel(
   epilogue: readonly Node[] = [],
   target: 'cpu' | 'gpu' = 'cpu',
 ): KStmt[] {
-  if (target === 'gpu') return plainGemm(new GemmBuilder(kb, f, n, out, base, epilogue));
+  if (target === 'gpu') {
+    const G = new GemmBuilder(kb, f, n, out, base, epilogue);
+    return base.gpuTiled && tiledFits(G, base.gpuTiled) ? tiledGemm(G, base.gpuTiled) : plainGemm(G);
+  }
   const shape = gemmShapeKey(f, n);
   const tuned = base.tuned?.(shape);
   const s = tuned ?? base;

@@ -5,7 +5,8 @@
 // the innermost loop fastest) and guarded by `gid < invocations`. The nest is the perfectly
 // nested prefix of the `collapse` loops whose bounds are constants and dims (host-evaluable);
 // loops inside it stay (serially) in each invocation. Any other kernel runs as one
-// invocation, its body unchanged.
+// invocation, its body unchanged. A tiled kernel (KernelGrid.tiled) keeps the grid it was
+// built with.
 
 import { type KExpr, type KStmt, type Kernel, cmp, int, ix } from '../ir/kernel.js';
 import type { Plan } from './plan.js';
@@ -47,6 +48,7 @@ const trips = (l: For): KExpr =>
   l.step === 1 ? ix('-', l.hi, l.lo) : ix('/', ix('+', ix('-', l.hi, l.lo), int(l.step - 1)), int(l.step));
 
 export function bindGrid(kernel: Kernel, opts: GridOptions = {}): Kernel {
+  if (kernel.grid?.tiled) return kernel; // built with its own grid (gemm-tiled.ts)
   const nest = gridNest(kernel.body);
   if (!nest) return { ...kernel, grid: { invocations: int(1), workgroup: 1 } };
   const counts = nest.map(trips);

@@ -18,6 +18,7 @@ import { Fuser } from './expr.js';
 import { attentionKernel } from './attention.js';
 import { type AttentionMatch, matchAttentionAt } from '../passes/fusion/attention-match.js';
 import { gemmKernel } from './gemm.js';
+import { DEFAULT_GPU_TILED, TILED, type TiledSchedule } from './gemm-tiled.js';
 import { inPlaceUpdates } from './in-place.js';
 import type { Launch, Plan } from './plan.js';
 import { reduceKernel } from './reduce.js';
@@ -45,10 +46,17 @@ export interface LowerOptions {
    * kernel (its parts lower as GEMMs and row kernels).
    */
   readonly target?: 'cpu' | 'gpu';
+  /**
+   * 'gpu': how GEMM groups run: tiled through workgroup memory (gemm-tiled.ts; the schedule
+   * given, or TILED for true), or one output element per invocation (false). Default:
+   * DEFAULT_GPU_TILED, or tiled when the environment has FMC_GPU_TILED=1.
+   */
+  readonly tiled?: TiledSchedule | boolean;
 }
 
 export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
-  const gemm = opts.gemm ?? hostSchedule();
+  const tiled = opts.tiled ?? (DEFAULT_GPU_TILED || process.env.FMC_GPU_TILED === '1');
+  const gemm = { ...(opts.gemm ?? hostSchedule()), gpuTiled: tiled === true ? TILED : tiled };
   const live = liveNodes(g);
   const target = opts.target ?? 'cpu';
   let groups = g.groups ?? planGroups(g, { fusion: opts.fusion ?? true, attention: opts.attention });

@@ -17,6 +17,8 @@ export interface GemmSchedule {
   readonly SMALL_M: number;
   /** M splits into at least this many blocks (of at least MR rows), for the threads. */
   readonly MSPLIT: number;
+  /** GPU targets: the tiled GEMM's shape (gemm-tiled.ts), or false for one output per invocation. */
+  readonly gpuTiled?: { readonly T: number; readonly R: number; readonly TK: number } | false;
   /** A tuned schedule for a GEMM kernel shape (gemmShapeKey), when one is known (`fmc tune`). */
   readonly tuned?: (shape: string) => GemmSchedule | undefined;
 }
