@@ -1,4 +1,4 @@
-/* grid: {"invocations":{"k":"dim","slot":0},"workgroup":64}; dims vec4s 1 */
+/* grid: {"invocations":{"k":"ix","op":"*","a":{"k":"dim","slot":0},"b":{"k":"const","t":"i64","v":8}},"workgroup":64}; dims vec4s 1 */
 /* golden_wgsl_bf16_elementwise */
 /* WGSL_PRELUDE (src/codegen/prelude-wgsl.ts) */
 
@@ -11,12 +11,11 @@
 fn main(@builtin(workgroup_id) fmc_wg: vec3<u32>, @builtin(num_workgroups) fmc_nwg: vec3<u32>,
         @builtin(local_invocation_index) fmc_l: u32) {
   let fmc_gid = i32((fmc_wg.y * fmc_nwg.x + fmc_wg.x) * 64u + fmc_l);
-  if ((fmc_gid < d[0][0])) {
-    var i_0: i32 = fmc_gid;
-    for (var i_1: i32 = 0i; i_1 < 8i; i_1 += 1) {
-      var lgw_0: i32 = ((i_0 * 8i) + i_1);
-      var lgw_1: i32 = fmc_f2bf(fmc_bf2f(fmc_f2bf(fmc_mul_f(fmc_tanh_f(b1[((i_0 * 8i) + i_1)]), 0x1.000000p-1f))));
-      atomicAnd(&b0[(lgw_0 / 2i)], ~(65535i << u32(((lgw_0 & 1i) << u32(4i))))); atomicOr(&b0[(lgw_0 / 2i)], (lgw_1 << u32(((lgw_0 & 1i) << u32(4i)))));
-    }
+  if ((fmc_gid < (d[0][0] * 8i))) {
+    var i_0: i32 = (fmc_gid / 8i);
+    var i_1: i32 = (fmc_gid % 8i);
+    var lgw_0: i32 = ((i_0 * 8i) + i_1);
+    var lgw_1: i32 = fmc_f2bf(fmc_bf2f(fmc_f2bf(fmc_mul_f(fmc_tanh_f(b1[((i_0 * 8i) + i_1)]), 0x1.000000p-1f))));
+    atomicAnd(&b0[(lgw_0 / 2i)], ~(65535i << u32(((lgw_0 & 1i) << u32(4i))))); atomicOr(&b0[(lgw_0 / 2i)], (lgw_1 << u32(((lgw_0 & 1i) << u32(4i)))));
   }
 }

@@ -10,7 +10,8 @@
 //   so invocations storing neighbouring elements never race; such a buffer is then read
 //   with atomic loads too (KParam.words 'atomic').
 // - Float compares and truth tests go through prelude functions that test NaN by its bit
-//   pattern (SwiftShader's `x != x` is false for a NaN); logic and `!` get bool operands.
+//   pattern (SwiftShader's `x != x` is false for a NaN); logic and `!` get bool operands;
+//   max/add of bools are `||`, min/mul `&&`.
 
 import type { Dtype } from '../ir/dtype.js';
 import { BIN_COMPARE } from './render.js';
@@ -83,6 +84,8 @@ function compare(op: CompareOp, a: KExpr, b: KExpr): KExpr {
   return { k: 'cmp', op, a, b };
 }
 
+const BOOL_BIN: Partial<Record<string, CompareOp>> = { max: '||', add: '||', min: '&&', mul: '&&' };
+
 class Legalizer {
   private counter = 0;
   constructor(readonly params: readonly KParam[]) {}
@@ -114,8 +117,11 @@ class Legalizer {
       case 'un':
         return e.fn === 'not' ? { ...e, a: truth(x(e.a)), t: 'bool' } : { ...e, a: x(e.a), t: retype(e.t) };
       case 'bin': {
-        const op = BIN_COMPARE[e.fn];
-        return op ? compare(op, x(e.a), x(e.b)) : { ...e, a: x(e.a), b: x(e.b), t: retype(e.t) };
+        // On bools, max and add are `||`, min and mul `&&` (a bool reduction's combine).
+        const [a, b] = [x(e.a), x(e.b)];
+        const bools = e.t === 'bool' || (typeOf(a) === 'bool' && typeOf(b) === 'bool');
+        const op = BIN_COMPARE[e.fn] ?? (bools ? BOOL_BIN[e.fn] : undefined);
+        return op ? compare(op, a, b) : { ...e, a, b, t: retype(e.t) };
       }
       case 'select':
         return { ...e, c: truth(x(e.c)), a: x(e.a), b: x(e.b), t: retype(e.t) };

@@ -3,8 +3,11 @@
 // floats in f32, integers in i32 (WGSL has no 64-bit integers: integer results wrap at 32
 // bits; see legalize-wgsl.ts), bool. NaN and Inf are tested through bit patterns
 // (SwiftShader's `x != x` is false for a NaN) and made through fmc_bits_f32, a function call
-// (a NaN or Inf in a constant expression is a WGSL compile error). fmod and pow of a
-// non-integer exponent are within a few ulp of the interpreter, not bit-exact.
+// (a NaN or Inf in a constant expression is a WGSL compile error). fmod is exact (long
+// division: each step subtracts y·2^k with y·2^k <= x < 2·y·2^k, exact by Sterbenz); sin and
+// cos reduce by π/2 in three parts (accurate up to |x| ~ 2^24; WGSL's builtins are not even
+// near 0 on SwiftShader) and evaluate minimax polynomials; pow of a non-integer exponent is
+// within a few ulp of the interpreter, not bit-exact.
 
 export const WGSL_PRELUDE = `
 fn fmc_bits_f32(b: u32) -> f32 { return bitcast<f32>(b); }
@@ -68,8 +71,21 @@ fn fmc_log_f(x: f32) -> f32 {
 }
 fn fmc_sqrt_f(x: f32) -> f32 { return sqrt(x); }
 fn fmc_rsqrt_f(x: f32) -> f32 { return 1.0 / sqrt(x); }
-fn fmc_sin_f(x: f32) -> f32 { return sin(x); }
-fn fmc_cos_f(x: f32) -> f32 { return cos(x); }
+fn fmc_trig(x: f32, quarter: u32) -> f32 {
+  if ((bitcast<u32>(x) & 0x7fffffffu) >= 0x7f800000u) { return fmc_nan(); }
+  let k = round(x * 0.636619772);
+  var r = fma(-k, 1.57079637, x);
+  r = fma(-k, -4.37113883e-8, r);
+  r = fma(-k, -1.71512451e-15, r);
+  let q = (bitcast<u32>(i32(k)) + quarter) & 3u;
+  let s = r * r;
+  let sn = fma(r * s, fma(s, fma(s, -1.9515295891e-4, 8.3321608736e-3), -1.6666654611e-1), r);
+  let cs = fma(s * s, fma(s, fma(s, 2.443315711809948e-5, -1.388731625493765e-3), 4.166664568298827e-2), fma(-0.5, s, 1.0));
+  let v = select(sn, cs, (q & 1u) == 1u);
+  return select(v, -v, q >= 2u);
+}
+fn fmc_sin_f(x: f32) -> f32 { return fmc_trig(x, 0u); }
+fn fmc_cos_f(x: f32) -> f32 { return fmc_trig(x, 1u); }
 fn fmc_tanh_f(x: f32) -> f32 {
   if (fmc_isnan(x)) { return x; }
   let a = abs(x);
@@ -116,7 +132,15 @@ fn fmc_div_f(a: f32, b: f32) -> f32 { return a / b; }
 fn fmc_mod_f(a: f32, b: f32) -> f32 {
   if (fmc_isnan(a) || fmc_isnan(b) || fmc_isinf(a) || b == 0.0) { return fmc_nan(); }
   if (fmc_isinf(b)) { return a; }
-  return a - b * trunc(a / b);
+  let y = abs(b);
+  let ey = frexp(y).exp;
+  var x = abs(a);
+  for (var i = 0; i < 300 && x >= y; i++) {
+    var t = ldexp(y, frexp(x).exp - ey);
+    if (t > x) { t = t * 0.5; }
+    x = x - t;
+  }
+  return fmc_sign(x, a);
 }
 fn fmc_powi_f(a: f32, n: u32) -> f32 {
   var r = 1.0;

@@ -40,7 +40,11 @@ export class KernelBuilder {
   private readonly bufs: number[] = [];
   private counter = 0;
 
-  constructor(readonly tables: PlanTables) {}
+  constructor(
+    readonly tables: PlanTables,
+    /** The machine the kernel is for: on 'gpu' every loop of an output nest is parallel (nest()). */
+    readonly target: 'cpu' | 'gpu' = 'cpu',
+  ) {}
 
   /** The kernel parameter index of buffer `id`, widening its access. */
   param(id: number, access: KParam['access']): number {

@@ -14,6 +14,8 @@ export const numelOf = (shape: readonly Dim[], kb: KernelBuilder): KExpr =>
 /**
  * Loops over `shape` (outer loops shared across threads, the innermost one SIMD), with the
  * body built from the loop variables. `work` is the total work, for the one-thread cutoff.
+ * For a GPU every loop is collapsed into the parallel one (one invocation per element or
+ * row; the grid binding takes them all).
  */
 export function nest(
   kb: KernelBuilder,
@@ -29,7 +31,7 @@ export function nest(
   for (let i = r - 1; i >= 0; i--) {
     const hi = kb.dim(shape[i]!);
     if (i === 0) {
-      const collapse = r === 1 ? 1 : Math.max(1, r - 1);
+      const collapse = kb.target === 'gpu' ? r : Math.max(1, r - 1);
       stmts = [loop(vars[i]!, hi, stmts, 'parallel', { collapse, work })];
     } else if (i === r - 1 && innerSimd) {
       stmts = [loop(vars[i]!, hi, stmts, r === 1 ? 'serial' : 'simd')];

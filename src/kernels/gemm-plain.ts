@@ -1,28 +1,41 @@
-// The GPU form of a GEMM group: no packing buffers, register tiles or `mma`. Each parallel
-// iteration computes one output element C[b, m, n]: an f32 accumulator, K serial with fma,
-// then the fused epilogue and the store. A K of 0 stores the epilogue of 0 (the sum of nothing).
+// The GPU form of a GEMM group: no packing buffers or `mma`. Each parallel iteration computes
+// a column of TM output elements C[b, m0 .. m0 + TM, n]: TM f32 accumulators, K serial with
+// fma, each B element loaded once for the TM rows (the seed models' GEMMs are skinny: few
+// tokens against a large weight, which the plain form streamed once per row), then the fused
+// epilogue and the store of the rows inside M (rows past M read the last row and are not
+// stored). A K of 0 stores the epilogue of 0 (the sum of nothing).
 
-import { type KStmt, f32, ivar, loop } from '../ir/kernel.js';
+import { type KExpr, type KStmt, cmp, f32, int, ivar, ix, loop } from '../ir/kernel.js';
 import type { GemmBuilder } from './gemm.js';
 
+/** Output rows per invocation. */
+export const GPU_GEMM_ROWS = 4;
+
 export function plainGemm(G: GemmBuilder): KStmt[] {
-  const [b, m, n, k, acc] = ['b', 'm', 'n', 'k', 'acc'].map(G.v) as [string, string, string, string, string];
-  const a = { k: 'var', name: acc, t: 'f32' } as const;
+  const TM = GPU_GEMM_ROWS;
+  const [b, mt, n, k, bv] = ['b', 'mt', 'n', 'k', 'bv'].map(G.v) as [string, string, string, string, string];
+  const rows = Array.from({ length: TM }, (_, i) => ({
+    acc: G.v('acc'),
+    m: ix('+', ix('*', ivar(mt), int(TM)), int(i)),
+  }));
+  const accOf = (name: string): KExpr => ({ k: 'var', name, t: 'f32' });
+  const last = ix('-', G.M, int(1));
   const body: KStmt[] = [
-    { k: 'let', name: acc, t: 'f32', value: f32(0) },
+    ...rows.map(({ acc }): KStmt => ({ k: 'let', name: acc, t: 'f32', value: f32(0) })),
     loop(k, G.K, [
-      {
+      { k: 'let', name: bv, t: 'f32', value: G.operand(1, ivar(b), ivar(n), ivar(k)) },
+      ...rows.map(({ acc, m }): KStmt => ({
         k: 'set',
         name: acc,
-        value: {
-          k: 'fma',
-          a: G.operand(0, ivar(b), ivar(m), ivar(k)),
-          b: G.operand(1, ivar(b), ivar(n), ivar(k)),
-          c: a,
-        },
-      },
+        value: { k: 'fma', a: G.operand(0, ivar(b), ix('min', m, last), ivar(k)), b: accOf(bv), c: accOf(acc) },
+      })),
     ]),
-    ...G.store(a, ivar(b), ivar(m), ivar(n), true),
+    ...rows.map(({ acc, m }): KStmt => ({
+      k: 'if',
+      cond: cmp('<', m, G.M),
+      then: G.store(accOf(acc), ivar(b), m, ivar(n), true),
+    })),
   ];
-  return [loop(b, G.NB, [loop(m, G.M, [loop(n, G.N, body)])], 'parallel', { collapse: 3, work: G.work() })];
+  const tiles = ix('/', ix('+', G.M, int(TM - 1)), int(TM));
+  return [loop(b, G.NB, [loop(mt, tiles, [loop(n, G.N, body)])], 'parallel', { collapse: 3, work: G.work() })];
 }

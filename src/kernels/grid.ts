@@ -5,7 +5,8 @@
 // the innermost loop fastest) and guarded by `gid < invocations`. The nest is the perfectly
 // nested prefix of the `collapse` loops whose bounds are constants and dims (host-evaluable);
 // loops inside it stay (serially) in each invocation. Any other kernel runs as one
-// invocation, its body unchanged. A tiled kernel (KernelGrid.tiled) keeps the grid it was
+// invocation, its body unchanged. A nest of no iterations (a constant size-0 axis) gets an
+// empty body and zero invocations. A tiled kernel (KernelGrid.tiled) keeps the grid it was
 // built with.
 
 import { type KExpr, type KStmt, type Kernel, cmp, int, ix } from '../ir/kernel.js';
@@ -53,6 +54,10 @@ export function bindGrid(kernel: Kernel, opts: GridOptions = {}): Kernel {
   if (!nest) return { ...kernel, grid: { invocations: int(1), workgroup: 1 } };
   const counts = nest.map(trips);
   const invocations = counts.reduce((a, b) => ix('*', a, b));
+  const comments = kernel.body.filter((s) => s.k === 'comment');
+  // No iterations (a size-0 axis of constant length): nothing runs; the body would divide by 0.
+  if (invocations.k === 'const' && invocations.v === 0)
+    return { ...kernel, body: comments, grid: { invocations, workgroup: opts.workgroup ?? DEFAULT_WORKGROUP } };
   const gid: KExpr = { k: 'gid' };
   // Innermost first: v = lo + ((gid / (product of the inner counts)) % count) * step.
   const lets: KStmt[] = [];
@@ -64,7 +69,6 @@ export function bindGrid(kernel: Kernel, opts: GridOptions = {}): Kernel {
     lets.unshift({ k: 'let', name: l.v, t: 'i64', value: ix('+', l.lo, ix('*', pos, int(l.step))) });
     inner = ix('*', inner, counts[i]!);
   }
-  const comments = kernel.body.filter((s) => s.k === 'comment');
   const guarded: KStmt = { k: 'if', cond: cmp('<', gid, invocations), then: [...lets, ...nest[nest.length - 1]!.body] };
   return {
     ...kernel,

@@ -110,7 +110,7 @@ export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
   const byKey = new Map<string, number>();
   const launches: Launch[] = [];
   const emit = (kind: string, build: (kb: KernelBuilder) => KStmt[], note: string): void => {
-    const kb = new KernelBuilder(tables);
+    const kb = new KernelBuilder(tables, target);
     const body = build(kb);
     const { kernel, args } = kb.finish(kind, body, note, kind === 'gemm' && target === 'cpu' ? { ...gemm } : {});
     // argsKey keeps NaN, ±Inf and -0 apart (plain JSON would merge them with null and 0).

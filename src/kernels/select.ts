@@ -5,7 +5,10 @@
 // which suits the small k of mixture-of-experts routing.
 //
 // scatter_add copies x, then adds each src element at its index on one thread (indices may
-// repeat, so the adds must not race); out-of-range indices are dropped.
+// repeat, so the adds must not race); out-of-range indices are dropped. For a GPU it runs one
+// invocation per column (the src coordinates outside the index axes): each copies its column
+// of x and adds its column's elements in index order, so no two invocations write one
+// element and the adds keep the interpreter's order.
 
 import type { Node, NodeOf } from '../ir/graph.js';
 import { type KExpr, type KStmt, cmp, dot, int, ivar, loop, scalarOf, select } from '../ir/kernel.js';
@@ -84,7 +87,7 @@ export function topkKernel(kb: KernelBuilder, f: Fuser, n: NodeOf<'topk'>, out: 
 export function scatterAddKernel(kb: KernelBuilder, f: Fuser, n: NodeOf<'scatter_add'>, out: number): KStmt[] {
   const [x, idxNode, src] = n.inputs as [Node, Node, Node];
   const { axis } = n.args;
-  const copy = copyKernel(kb, f, x, out);
+  const copy = kb.target === 'cpu' ? copyKernel(kb, f, x, out) : [];
   const o = kb.param(out, 'readwrite');
   const ost = stridesOf(n.type.shape, kb);
   const t = scalarOf(n.type.dtype);
@@ -99,14 +102,35 @@ export function scatterAddKernel(kb: KernelBuilder, f: Fuser, n: NodeOf<'scatter
     t === 'bool' ? cmp('||', cur, f.at(kb, src, s)) : { k: 'bin', fn: 'add', a: cur, b: f.at(kb, src, s), t };
   const value: KExpr =
     t === 'i64' && n.type.dtype !== 'i64' ? { k: 'cast', from: 'i64', to: n.type.dtype, a: sum, t } : sum;
+  const len = kb.dim(x.type.shape[axis]!);
   let body: KStmt[] = [
     { k: 'let', name: tgt, t: 'i64', value: f.at(kb, idxNode, s.slice(axis, axis + r)) },
     {
       k: 'if',
-      cond: and(cmp('>=', ivar(tgt), int(0)), cmp('<', ivar(tgt), kb.dim(x.type.shape[axis]!))),
+      cond: and(cmp('>=', ivar(tgt), int(0)), cmp('<', ivar(tgt), len)),
       then: [{ k: 'store', buf: o, index: pos, value }],
     },
   ];
-  for (let i = vars.length - 1; i >= 0; i--) body = [loop(vars[i]!, kb.dim(src.type.shape[i]!), body)];
-  return [...copy, ...body];
+  const isCol = (i: number): boolean => i < axis || i >= axis + r;
+  for (let i = vars.length - 1; i >= 0; i--)
+    if (kb.target === 'cpu' || !isCol(i)) body = [loop(vars[i]!, kb.dim(src.type.shape[i]!), body)];
+  if (kb.target === 'cpu') return [...copy, ...body];
+  // GPU: the index loops inside one invocation per column, after the column's copy.
+  const cols = src.type.shape.filter((_, i) => isCol(i));
+  return nest(
+    kb,
+    cols,
+    (c) => {
+      const colVars = vars.filter((_, i) => isCol(i));
+      const at = (t: KExpr): KExpr[] => [...c.slice(0, axis), t, ...c.slice(axis)];
+      const lets: KStmt[] = colVars.map((v, i) => ({ k: 'let', name: v, t: 'i64', value: c[i]! }));
+      const j = kb.fresh('j');
+      const copyCol = loop(j, len, [
+        { k: 'store', buf: o, index: dot(at(ivar(j)), ost), value: f.at(kb, x, at(ivar(j))) },
+      ]);
+      return [...lets, copyCol, ...body];
+    },
+    numelOf(src.type.shape, kb),
+    false,
+  );
 }

@@ -37,7 +37,18 @@ const ROOT = path.resolve(import.meta.dirname, '../..').replace(/\/dist$/, '');
 /** The fuzzer's private compile cache (the test and `npm run fuzz` share it). */
 export const CACHE_DIR = path.join(os.tmpdir(), `fmc-fuzz-${process.getuid?.() ?? 'user'}`);
 
-export type Stage = 'check' | 'lower' | 'passes' | 'reference' | 'c-lower' | 'c-compile' | 'c-run' | 'compare';
+export type Stage =
+  | 'check'
+  | 'lower'
+  | 'passes'
+  | 'reference'
+  | 'c-lower'
+  | 'c-compile'
+  | 'c-run'
+  | 'compare'
+  | 'wgsl-compile'
+  | 'wgsl-run'
+  | 'wgsl-compare';
 export type FailureKind = 'diagnostic' | 'crash' | 'hang' | 'mismatch';
 
 export interface Failure {
@@ -61,7 +72,7 @@ export const BF16_TOL: Tol = { rtol: 5e-2, atol: 5e-2 };
 type Ref = { outputs: Map<string, HostTensor>; updates: Map<string, HostTensor> };
 
 /** One call of a compiled function: the reference's values at a binding of the dims. */
-interface Run {
+export interface Run {
   readonly dims: Map<string, number>;
   readonly inputs: Map<string, HostTensor>;
   /** The params and buffers as this call sees them (earlier calls' `set` updates applied). */
@@ -72,7 +83,7 @@ interface Run {
   readonly skip: boolean;
 }
 
-interface GraphCase {
+export interface GraphCase {
   readonly fn: string;
   readonly graph: Graph;
   /** The initial params and buffers. */
@@ -91,6 +102,9 @@ export interface Prepared {
   nonFinite: number;
   /** Graphs compared on C (at one or two bindings). */
   compared: number;
+  /** Graphs compared on WGSL (test/fuzz/wgsl.ts), and those not compared there because an i64 value leaves i32. */
+  comparedWgsl?: number;
+  i32Wrap?: number;
   readonly tol: Tol;
 }
 
@@ -285,18 +299,31 @@ export function runC(cases: readonly Prepared[], opts: COptions): void {
 
 /** Calls `exe` at a run's binding and compares outputs and buffer updates with the reference. */
 function callAndCompare(exe: Executable, weights: Map<string, ArrayBuffer>, g: Graph, run: Run, tol: Tol): string[] {
-  const feeds = Object.fromEntries([...run.inputs].map(([k, t]) => [k, fromHost(t)]));
-  const ref = run.ref;
-  if (typeof ref === 'string') {
-    try {
-      exe.run(feeds, { dims: Object.fromEntries(run.dims) });
-    } catch (e) {
-      if (e instanceof RunError) return [];
-      throw e;
-    }
-    return [`C ran where the reference failed: ${ref}`];
+  let got;
+  try {
+    got = exe.run(feedsOf(run), { dims: Object.fromEntries(run.dims) });
+  } catch (e) {
+    if (typeof run.ref === 'string' && e instanceof RunError) return [];
+    throw e;
   }
-  const got = exe.run(feeds, { dims: Object.fromEntries(run.dims) });
+  return compareCall(got, weights, g, run, tol);
+}
+
+/** A run's inputs as tensors. */
+export const feedsOf = (run: Run): Record<string, Tensor> =>
+  Object.fromEntries([...run.inputs].map(([k, t]) => [k, fromHost(t)]));
+
+/** A target's outputs of a run and its weights after it (updates), compared with the reference. */
+export function compareCall(
+  got: Readonly<Record<string, Tensor>>,
+  weights: ReadonlyMap<string, ArrayBuffer>,
+  g: Graph,
+  run: Run,
+  tol: Tol,
+  target = 'C',
+): string[] {
+  const ref = run.ref;
+  if (typeof ref === 'string') return [`${target} ran where the reference failed: ${ref}`];
   if (run.skip) return [];
   // A second chance against the unrounded reference (C fuses f16/bf16 chains in f32), computed
   // when needed; and the reference on float inputs and weights shaken by a millionth, to tell

@@ -7,7 +7,9 @@
 // for check, lowering, passes and the reference, --compile-limit for a batch's C build) from
 // the case and stage that caused it; the rest of such a batch is run again one case at a time.
 // Each failing program is shrunk (delta debugging, test/fuzz/shrink.ts, --shrink-limit seconds)
-// in a worker too, and written with its failure text to DIR/<kind>-<seed>/. Progress lines
+// in a worker too, and written with its failure text to DIR/<kind>-<seed>/. `--wgsl K` also
+// runs every K-th seed on the WGSL target (test/fuzz/wgsl.ts; graphs whose i64 values leave
+// i32 are counted, not compared). Progress lines
 // and the final counts go to stdout; the exit status is 1 when anything failed.
 
 import { type ChildProcess, fork } from 'node:child_process';
@@ -18,14 +20,19 @@ import { fileURLToPath } from 'node:url';
 import { type FuzzProgram, generate, printProgram } from './gen.js';
 import { CACHE_DIR, type Failure, type Prepared, type Stage, prepare, runC, runCase } from './pipeline.js';
 import { shrink } from './shrink.js';
+import { runWgsl } from './wgsl.js';
 
 // ---------- worker side ----------
 
-type Job = { type: 'batch'; seeds: number[]; cEvery: number } | { type: 'program'; program: FuzzProgram };
+type Job =
+  | { type: 'batch'; seeds: number[]; cEvery: number; wgslEvery: number }
+  | { type: 'program'; program: FuzzProgram; wgsl: boolean };
 interface CaseReport {
   readonly seed: number;
   readonly failures: Failure[];
   readonly compared: number;
+  readonly comparedWgsl: number;
+  readonly i32Wrap: number;
   readonly nonFinite: number;
   readonly graphs: number;
 }
@@ -38,6 +45,8 @@ const report = (c: Prepared): CaseReport => ({
   seed: c.program.seed,
   failures: c.failures,
   compared: c.compared,
+  comparedWgsl: c.comparedWgsl ?? 0,
+  i32Wrap: c.i32Wrap ?? 0,
   nonFinite: c.nonFinite,
   graphs: c.graphs.length,
 });
@@ -55,14 +64,13 @@ function injected(seed: number): void {
 
 function worker(): void {
   const send = (m: WorkerMessage): void => void process.send!(m);
-  process.on('message', (job: Job) => {
+  const onStage = (seed: number, stage: Stage): void => send({ type: 'stage', seed, stage });
+  process.on('message', async (job: Job) => {
     if (job.type === 'program') {
       send({ type: 'stage', seed: job.program.seed, stage: 'check' });
       injected(job.program.seed);
-      const c = runCase(job.program, {
-        cacheDir: CACHE_DIR,
-        onStage: (seed, stage) => send({ type: 'stage', seed, stage }),
-      });
+      const c = runCase(job.program, { cacheDir: CACHE_DIR, onStage });
+      if (job.wgsl && c.failures.length === 0) await runWgsl([c], onStage);
       send({ type: 'program', failures: c.failures });
       return;
     }
@@ -73,7 +81,12 @@ function worker(): void {
       cases.push(prepare(generate(seed), (stage) => send({ type: 'stage', seed, stage })));
     }
     const toC = cases.filter((c) => c.failures.length === 0 && c.program.seed % job.cEvery === 0);
-    runC(toC, { cacheDir: CACHE_DIR, onStage: (seed, stage) => send({ type: 'stage', seed, stage }) });
+    runC(toC, { cacheDir: CACHE_DIR, onStage });
+    if (job.wgslEvery > 0)
+      await runWgsl(
+        cases.filter((c) => c.failures.length === 0 && c.program.seed % job.wgslEvery === 0),
+        onStage,
+      );
     send({ type: 'done', cases: cases.map(report) });
   });
 }
@@ -165,6 +178,8 @@ interface Options {
   jobs: number;
   batch: number;
   cEvery: number;
+  /** Every K-th seed also on WGSL (0: none). */
+  wgslEvery: number;
   caseLimit: number;
   compileLimit: number;
   shrinkLimit: number;
@@ -180,6 +195,7 @@ function parseArgs(argv: readonly string[]): Options {
     jobs: Math.max(1, Math.min(4, os.availableParallelism())),
     batch: 40,
     cEvery: 1,
+    wgslEvery: 0,
     caseLimit: 60,
     compileLimit: 600,
     shrinkLimit: 300,
@@ -192,6 +208,7 @@ function parseArgs(argv: readonly string[]): Options {
     '--jobs': 'jobs',
     '--batch': 'batch',
     '--c-every': 'cEvery',
+    '--wgsl': 'wgslEvery',
     '--case-limit': 'caseLimit',
     '--compile-limit': 'compileLimit',
     '--shrink-limit': 'shrinkLimit',
@@ -201,10 +218,11 @@ function parseArgs(argv: readonly string[]): Options {
     const a = argv[i]!;
     if (a === '--help' || a === '-h') {
       console.log(
-        'usage: npm run fuzz -- [--count N] [--seed S] [--out DIR] [--jobs J] [--batch B] [--c-every K]\n' +
+        'usage: npm run fuzz -- [--count N] [--seed S] [--out DIR] [--jobs J] [--batch B] [--c-every K] [--wgsl K]\n' +
           '       [--case-limit SEC] [--compile-limit SEC] [--shrink-limit SEC] [--minutes M]\n' +
           'Runs seeds S..S+N-1 through check, lowering, passes, the reference and the C target (every\n' +
-          'K-th seed); writes each failure, shrunk, to DIR/<kind>-<seed>/. --minutes stops starting\n' +
+          'K-th seed) and, with --wgsl, the WGSL target (every K-th seed; needs a WebGPU adapter);\n' +
+          'writes each failure, shrunk, to DIR/<kind>-<seed>/. --minutes stops starting\n' +
           'new batches after M minutes.',
       );
       process.exit(0);
@@ -228,6 +246,8 @@ interface Totals {
   cases: number;
   graphs: number;
   compared: number;
+  comparedWgsl: number;
+  i32Wrap: number;
   nonFinite: number;
   diagnostic: number;
   crash: number;
@@ -242,6 +262,8 @@ async function main(): Promise<void> {
     cases: 0,
     graphs: 0,
     compared: 0,
+    comparedWgsl: 0,
+    i32Wrap: 0,
     nonFinite: 0,
     diagnostic: 0,
     crash: 0,
@@ -258,7 +280,8 @@ async function main(): Promise<void> {
     return (
       `${totals.cases}/${o.count} cases (seeds from ${o.seed}), ${(totals.cases / Math.max(secs, 1e-3)).toFixed(2)}/s, ${Math.round(secs)} s: ` +
       `crashes ${totals.crash}, hangs ${totals.hang}, mismatches ${totals.mismatch}, diagnostics ${totals.diagnostic}, ` +
-      `graphs ${totals.graphs} (compared on C ${totals.compared}), calls skipped as non-finite ${totals.nonFinite}`
+      `graphs ${totals.graphs} (compared on C ${totals.compared}, on WGSL ${totals.comparedWgsl}, ` +
+      `not on WGSL as an i64 value leaves i32 ${totals.i32Wrap}), calls skipped as non-finite ${totals.nonFinite}`
     );
   };
   const record = (seed: number, f: Failure): void => {
@@ -272,12 +295,14 @@ async function main(): Promise<void> {
     workers.map(async (w) => {
       const stopAt = o.minutes > 0 ? started + o.minutes * 60_000 : Infinity;
       for (let seeds = queue.shift(); seeds && Date.now() < stopAt; seeds = queue.shift()) {
-        const r = await w.run({ type: 'batch', seeds, cEvery: o.cEvery });
+        const r = await w.run({ type: 'batch', seeds, cEvery: o.cEvery, wgslEvery: o.wgslEvery });
         if (r.type === 'done') {
           for (const c of r.cases) {
             totals.cases++;
             totals.graphs += c.graphs;
             totals.compared += c.compared;
+            totals.comparedWgsl += c.comparedWgsl;
+            totals.i32Wrap += c.i32Wrap;
             totals.nonFinite += c.nonFinite;
             for (const f of c.failures) record(c.seed, f);
           }
@@ -304,7 +329,7 @@ async function main(): Promise<void> {
         program,
         failure,
         async (q) => {
-          const r = await w.run({ type: 'program', program: q });
+          const r = await w.run({ type: 'program', program: q, wgsl: failure.stage.startsWith('wgsl') });
           if (r.type === 'program') return r.failures;
           if (r.type === 'lost') return [{ kind: r.kind, stage: r.stage, message: r.why }];
           return [];
@@ -330,6 +355,7 @@ async function main(): Promise<void> {
   console.log(
     `done: ${totals.cases} cases, crashes ${totals.crash}, hangs ${totals.hang}, mismatches ${totals.mismatch}, ` +
       `diagnostics ${totals.diagnostic}; ${totals.graphs} graphs, ${totals.compared} compared on C, ` +
+      `${totals.comparedWgsl} on WGSL (${totals.i32Wrap} not: an i64 value leaves i32), ` +
       `${totals.nonFinite} calls skipped as non-finite; ${((Date.now() - started) / 1000).toFixed(0)} s`,
   );
   process.exitCode = failures.length > 0 ? 1 : 0;

@@ -139,9 +139,19 @@ export interface RunResult {
   readonly problems: string[];
 }
 
-/** Runs graph `i` of `batch` in C and in the interpreter and compares (see the header). */
-export function runAndCompare(batch: CBatch, i: number, spec: RunSpec = {}): RunResult {
-  const g = batch.graphs[i]!;
+/** A run's values on the reference side: dims, inputs, params and the interpreter's results. */
+export interface Prepared {
+  readonly dims: Map<string, number>;
+  readonly inputs: Map<string, HostTensor>;
+  readonly params: Map<string, HostTensor>;
+  /** The dims to give the executable: those the input shapes do not determine. */
+  readonly given: Record<string, number>;
+  readonly ref: { outputs: Map<string, HostTensor>; updates: Map<string, HostTensor> };
+  readonly alt?: { outputs: Map<string, HostTensor>; updates: Map<string, HostTensor> };
+}
+
+/** The inputs, params and reference values of a run of `g` (see RunSpec). */
+export function prepareRun(g: Graph, spec: RunSpec = {}): Prepared {
   const seed = spec.seed ?? 1;
   // Given inputs bind the dims their shapes determine (random ones need them).
   const givenShapes = new Map(Object.entries(spec.inputs ?? {}).map(([k, t]) => [k, t.shape]));
@@ -149,32 +159,51 @@ export function runAndCompare(batch: CBatch, i: number, spec: RunSpec = {}): Run
   const inputs = seededInputs(g, dims, seed, spec.inputs);
   const params = spec.exe?.params ?? spec.params ?? seededParams(g, fullDims(g, inputs, dims), seed);
   const ref = evaluate(g, { inputs, params, dims });
-  const weights = spec.exe?.weights ?? weightBuffers(params);
-  const exe = spec.exe?.exe ?? batch.executable(i, weights);
-  const feeds = Object.fromEntries([...inputs].map(([k, t]) => [k, fromHost(t)]));
-  // Dims the input shapes determine are left for the Executable to bind; only the others are given.
+  // Dims the input shapes determine are left for the executable to bind; only the others are given.
   const inInputs = new Set(g.inputs.flatMap((n) => n.args.shape.flatMap(dimSymbols)));
   const given = Object.fromEntries(Object.entries(spec.dims ?? {}).filter(([s]) => !inInputs.has(s)));
-  const c = exe.run(feeds, { dims: given });
   const alt = spec.roundedAlt ? evaluate(g, { inputs, params, dims }, { precision: 'float64' }) : undefined;
+  return { dims, inputs, params, given, ref, alt };
+}
+
+/** Compares a target's outputs and its weights after the run (updates) with the reference. */
+export function compareRun(
+  g: Graph,
+  p: Prepared,
+  outputs: Readonly<Record<string, Tensor>>,
+  weights: ReadonlyMap<string, ArrayBuffer>,
+  tol?: Tol,
+  cmp: typeof compare = compare,
+): string[] {
   const problems: string[] = [];
   for (const o of g.outputs) {
-    const got = c[o.name];
+    const got = outputs[o.name];
     if (!got) problems.push(`output '${o.name}' missing`);
     else
       problems.push(
-        ...compare(`output '${o.name}'`, toHost(got), ref.outputs.get(o.name)!, spec.tol, alt?.outputs.get(o.name)),
+        ...cmp(`output '${o.name}'`, toHost(got), p.ref.outputs.get(o.name)!, tol, p.alt?.outputs.get(o.name)),
       );
   }
   // Updates: the weight buffer now holds the new value (applied in order, so the last one wins).
   const lastUpdate = new Map(g.updates.map((u) => [u.path, u.node]));
   for (const [path] of lastUpdate) {
-    const want = ref.updates.get(path)!;
+    const want = p.ref.updates.get(path)!;
     const buf = weights.get(path)!;
     const got = toHost(fromBytes(want.dtype, [...want.shape], buf));
-    problems.push(...compare(`update '${path}'`, got, want, spec.tol, alt?.updates.get(path)));
+    problems.push(...cmp(`update '${path}'`, got, want, tol, p.alt?.updates.get(path)));
   }
-  return { c, ref: ref.outputs, problems };
+  return problems;
+}
+
+/** Runs graph `i` of `batch` in C and in the interpreter and compares (see the header). */
+export function runAndCompare(batch: CBatch, i: number, spec: RunSpec = {}): RunResult {
+  const g = batch.graphs[i]!;
+  const p = prepareRun(g, spec);
+  const weights = spec.exe?.weights ?? weightBuffers(p.params);
+  const exe = spec.exe?.exe ?? batch.executable(i, weights);
+  const feeds = Object.fromEntries([...p.inputs].map(([k, t]) => [k, fromHost(t)]));
+  const c = exe.run(feeds, { dims: p.given });
+  return { c, ref: p.ref.outputs, problems: compareRun(g, p, c, weights, spec.tol) };
 }
 
 /** Binds every dim the inputs determine (as the interpreter does), merged with `given`. */
