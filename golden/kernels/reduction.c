@@ -57,6 +57,7 @@ static void k1_ew_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   (void)a;
   (void)d;
   const int64_t fmc_n1 = fmc_max_ix(0, 1 - 0);
+  if (fmc_lo >= fmc_hi) return;
   int64_t fmc_k0 = (fmc_lo / (fmc_n1));
   int64_t fmc_k1 = fmc_lo % fmc_n1;
   for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {

@@ -233,6 +233,8 @@ export class Outliner {
       // Row-major over the nest, the last loop fastest: the counters fmc_k<i> are divided out
       // of fmc_lo once, then stepped like an odometer (no division per iteration).
       nest.forEach((l, i) => i > 0 && lines.push(`  const int64_t fmc_n${i} = ${trips(l, x)};`));
+      // No iterations: an inner trip count may be 0, which the counters must not divide by.
+      lines.push('  if (fmc_lo >= fmc_hi) return;');
       nest.forEach((_, i) => {
         const below = nest
           .slice(i + 1)
