@@ -177,7 +177,7 @@ describe('fmc train', () => {
       expect(snapshot(good)).toEqual(before);
     });
 
-    it('a checkpoint of another model', { timeout: 60_000 }, () => {
+    it('a checkpoint of another model', { timeout: 180_000 }, () => {
       const before = setUp();
       const other = at('other');
       fs.mkdirSync(other, { recursive: true });
