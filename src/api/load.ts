@@ -173,15 +173,7 @@ export function load(dir: string | URL, opts: LoadOptions = {}): Model {
     if (plan.name !== fn) throw new PlanFormatError(`${file}: the plan of '${fn}' is named '${plan.name}'`);
     return { fn, plan, source };
   });
-  const weights = weightBuffers(
-    readWeights(
-      root,
-      fns.map((f) => f.plan),
-      manifest.dims,
-    ),
-  );
-  const train = manifest.train;
-  if (train) checkTrainPlans(path.join(root, MANIFEST_FILE), train, new Map(fns.map((f) => [f.fn, f.plan])));
+  const { weights, train } = moduleWeights(root, manifest, fns);
   // Progress names the function and counts them: `forward (1/3): compiling 1 C file ...`.
   const say = opts.onProgress;
   const exes = new Map<string, Executable>(
@@ -194,11 +186,12 @@ export function load(dir: string | URL, opts: LoadOptions = {}): Model {
   return new Model(manifest.model, exes, training);
 }
 
-/** A WGSL module's Model (its pipelines are made in the background; runAsync waits for them). */
-function loadWgsl(root: string, manifest: ReadManifest): Model {
-  const fns = manifest.fns.map(([fn, obj, src]) =>
-    readWgslFunction(root, fn, obj, src, { join: path.join, readText, sha256 }),
-  );
+/** The weights of a module's functions, and its train step checked against their plans. */
+function moduleWeights(
+  root: string,
+  manifest: ReadManifest,
+  fns: readonly { readonly fn: string; readonly plan: Plan }[],
+): { weights: ReturnType<typeof weightBuffers>; train: ReadManifest['train'] } {
   const weights = weightBuffers(
     readWeights(
       root,
@@ -208,6 +201,15 @@ function loadWgsl(root: string, manifest: ReadManifest): Model {
   );
   const train = manifest.train;
   if (train) checkTrainPlans(path.join(root, MANIFEST_FILE), train, new Map(fns.map((f) => [f.fn, f.plan])));
+  return { weights, train };
+}
+
+/** A WGSL module's Model (its pipelines are made in the background; runAsync waits for them). */
+function loadWgsl(root: string, manifest: ReadManifest): Model {
+  const fns = manifest.fns.map(([fn, obj, src]) =>
+    readWgslFunction(root, fn, obj, src, { join: path.join, readText, sha256 }),
+  );
+  const { weights, train } = moduleWeights(root, manifest, fns);
   // With a train step, the functions share the GPU copies of the weights, which stay on the
   // GPU between steps (the trainer's sync brings the host copies up to date).
   const shared = train ? new GpuWeights(weights, 'device') : undefined;
