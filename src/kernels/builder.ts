@@ -65,6 +65,11 @@ export class KernelBuilder {
     return `${prefix}_${this.counter++}`;
   }
 
+  /** A fresh name for each prefix, in order: `const [i, acc] = kb.freshNames('i', 'acc')`. */
+  freshNames<const P extends readonly string[]>(...prefixes: P): { [K in keyof P]: string } {
+    return prefixes.map((p) => this.fresh(p)) as { [K in keyof P]: string };
+  }
+
   dim(d: Dim): KExpr {
     return this.tables.dim(d);
   }

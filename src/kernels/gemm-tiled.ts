@@ -50,8 +50,7 @@ export function tiledGemm(G: GemmBuilder, s: TiledSchedule = TILED): KStmt[] {
   const BS = T * R; // the block's rows and columns
   const W = T * T; // invocations per workgroup
   if ((BS * TK) % W !== 0) throw new Error(`internal: a ${BS}×${TK} tile does not split over ${W} invocations`);
-  const v = (p: string): string => G.v(p);
-  const [wg, b, t, m0, n0, l, tx, ty, as, bs, acc, ra, rb, k0] = [
+  const [wg, b, t, m0, n0, l, tx, ty, as, bs, acc, ra, rb, k0] = G.kb.freshNames(
     'wg',
     'b',
     't',
@@ -66,22 +65,7 @@ export function tiledGemm(G: GemmBuilder, s: TiledSchedule = TILED): KStmt[] {
     'ra',
     'rb',
     'k0',
-  ].map(v) as [
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
+  );
   const tilesN = cdiv(G.N, BS);
   const perBatch = mul(cdiv(G.M, BS), tilesN);
   const groups = mul(G.NB, perBatch);
@@ -90,7 +74,7 @@ export function tiledGemm(G: GemmBuilder, s: TiledSchedule = TILED): KStmt[] {
 
   /** Stages operand `which`'s tile at rows r0.. into shared array `arr` as arr[k * BS + r]. */
   const stage = (which: 0 | 1, arr: string, r0: KExpr, rows: KExpr): KStmt => {
-    const [e, idx] = [v('e'), v('idx')];
+    const [e, idx] = G.kb.freshNames('e', 'idx');
     // Consecutive invocations read along the operand's contiguous axis.
     const kFast = G.kInnermost(which);
     const r = kFast ? ix('/', ivar(idx), int(TK)) : ix('%', ivar(idx), int(BS));
@@ -113,39 +97,20 @@ export function tiledGemm(G: GemmBuilder, s: TiledSchedule = TILED): KStmt[] {
     );
   };
 
-  const [kk, i, j] = [v('kk'), v('i'), v('j')];
+  const [kk, i, j] = G.kb.freshNames('kk', 'i', 'j');
   const at = (i: KExpr, j: KExpr): KExpr => add(mul(i, int(R)), j);
+  // This invocation's R elements (lane + r·T) of row kk of a staged tile, into registers `reg`.
+  const fetch = (reg: string, tile: string, lane: string, r: string): KStmt => {
+    const value = aload(tile, add(mul(ivar(kk), int(BS)), add(ivar(lane), mul(ivar(r), int(T)))));
+    return loop(r, int(R), [{ k: 'astore', name: reg, index: ivar(r), value }], 'unroll');
+  };
   const step: KStmt[] = [
     stage(0, as, ivar(m0), G.M),
     stage(1, bs, ivar(n0), G.N),
     { k: 'barrier' },
     loop(kk, int(TK), [
-      loop(
-        i,
-        int(R),
-        [
-          {
-            k: 'astore',
-            name: ra,
-            index: ivar(i),
-            value: aload(as, add(mul(ivar(kk), int(BS)), add(ivar(ty), mul(ivar(i), int(T))))),
-          },
-        ],
-        'unroll',
-      ),
-      loop(
-        j,
-        int(R),
-        [
-          {
-            k: 'astore',
-            name: rb,
-            index: ivar(j),
-            value: aload(bs, add(mul(ivar(kk), int(BS)), add(ivar(tx), mul(ivar(j), int(T))))),
-          },
-        ],
-        'unroll',
-      ),
+      fetch(ra, as, ty, i),
+      fetch(rb, bs, tx, j),
       loop(
         i,
         int(R),
@@ -170,7 +135,7 @@ export function tiledGemm(G: GemmBuilder, s: TiledSchedule = TILED): KStmt[] {
     { k: 'barrier' },
   ];
 
-  const [m, n] = [v('m'), v('n')];
+  const [m, n] = G.kb.freshNames('m', 'n');
   const epilogue = loop(
     i,
     int(R),

@@ -41,14 +41,7 @@ export function topkKernel(kb: KernelBuilder, f: Fuser, n: NodeOf<'topk'>, out: 
     kb,
     rowShape,
     (rowIdx) => {
-      const [pv, pi, bv, bi, r, i] = ['pv', 'pi', 'bv', 'bi', 'r', 'j'].map((p) => kb.fresh(p)) as [
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-      ];
+      const [pv, pi, bv, bi, r, i] = kb.freshNames('pv', 'pi', 'bv', 'bi', 'r', 'j');
       const at = (pos: KExpr): KExpr[] => [...rowIdx.slice(0, axis), pos, ...rowIdx.slice(axis)];
       const v = f.at(kb, x, at(ivar(i)));
       const V = (name: string): KExpr => ({ k: 'var', name, t });
