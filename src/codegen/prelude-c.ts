@@ -14,6 +14,8 @@
 // `and`/`or`/`not` treat NaN as true), so they need no function here.
 
 /** Every function the prelude defines, in definition order. */
+import { C_POLY, POLYNOMIALS as P, horner } from './polynomials.js';
+
 export const PRELUDE_FUNCTIONS: readonly string[] = [
   // bit casts and integer wrap-around
   'fmc_f32_bits',
@@ -124,10 +126,7 @@ FMC_FN float fmc_exp_f(float x) {
   float k = t - 12582912.0f;
   float r = fmaf(k, -0.693145751953125f, c);
   r = fmaf(k, -1.42860677e-6f, r);
-  float q = fmaf(0.0013814602f, r, 0.008368716f);
-  q = fmaf(q, r, 0.04166839f);
-  q = fmaf(q, r, 0.16666521f);
-  q = fmaf(q, r, 0.49999994f);
+${horner('q', 'r', P.exp, C_POLY, true)}
   float p = fmaf(r * r, q, r) + 1.0f;
   uint32_t e = fmc_f32_bits(t) - 0x4b3fff6au; /* n + 150, in [0, 278] */
   uint32_t h = e >> 1;
@@ -142,15 +141,7 @@ FMC_FN float fmc_log_f(float x) {
   uint32_t u = fmc_f32_bits(fmc_sel_f(tiny, x * 8388608.0f, x)) + 0x00cafb0du; /* - bits(sqrt(1/2)) + 2^30 */
   float k = (float)(int32_t)(u >> 23) - fmc_sel_f(tiny, 151.0f, 128.0f);
   float f = fmc_bits_f32((u & 0x7fffffu) + 0x3f3504f3u) - 1.0f;
-  float q = -0.07621779f;
-  q = fmaf(q, f, 0.12904435f);
-  q = fmaf(q, f, -0.13242988f);
-  q = fmaf(q, f, 0.14181826f);
-  q = fmaf(q, f, -0.16609083f);
-  q = fmaf(q, f, 0.20001973f);
-  q = fmaf(q, f, -0.25001583f);
-  q = fmaf(q, f, 0.33333325f);
-  q = fmaf(q, f, -0.49999988f);
+${horner('q', 'f', P.log, C_POLY)}
   float y = fmaf(k, 0.693145751953125f, fmaf(k, 1.42860677e-6f, fmaf(f * f, q, f)));
   y = fmc_sel_f(x == 0.0f, -INFINITY, fmc_sel_f(x < 0.0f, NAN, y));
   return fmc_sel_f(!(x <= 3.40282347e38f), x, y); /* inf, NaN */
@@ -165,11 +156,7 @@ FMC_FN float fmc_cos_f(float x) { return cosf(x); }
 /* 1 - 2 / (exp(2|x|) + 1), |x| clamped to 10 (tanh rounds to 1 from 9.011). */
 FMC_FN float fmc_tanh_f(float x) {
   float a = fabsf(x), s = a * a, t = fmc_sel_f(a > 10.0f, 10.0f, a);
-  float p = -0.0057049864f;
-  p = fmaf(p, s, 0.020639086f);
-  p = fmaf(p, s, -0.053739715f);
-  p = fmaf(p, s, 0.13331442f);
-  p = fmaf(p, s, -0.3333328f);
+${horner('p', 's', P.tanh, C_POLY)}
   float big = fmaf(-2.0f, 1.0f / (fmc_exp_f(t + t) + 1.0f), 1.0f);
   float y = fmc_sel_f(a < 0.625f, fmaf(a, s * p, a), big);
   return fmc_bits_f32(fmc_f32_bits(y) | (fmc_f32_bits(x) & 0x80000000u));
@@ -179,19 +166,8 @@ FMC_FN float fmc_tanh_f(float x) {
 /* Q a polynomial fit to log(erfc) on [0.921875, 4] (|x| clamped to 4; erf rounds to 1 from 3.92). */
 FMC_FN float fmc_erf_f(float x) {
   float a = fabsf(x), s = a * a, t = fmc_sel_f(a > 4.0f, 4.0f, a);
-  float p = -0.0005990852f;
-  p = fmaf(p, s, 0.00499318f);
-  p = fmaf(p, s, -0.026766615f);
-  p = fmaf(p, s, 0.11281816f);
-  p = fmaf(p, s, -0.37612495f);
-  p = fmaf(p, s, 0.12837915f);
-  float q = 0.00019572071f;
-  q = fmaf(q, t, -0.0030410932f);
-  q = fmaf(q, t, 0.022218453f);
-  q = fmaf(q, t, -0.10391403f);
-  q = fmaf(q, t, -0.63720226f);
-  q = fmaf(q, t, -1.1276637f);
-  q = fmaf(q, t, -0.0001985546f);
+${horner('p', 's', P.erfSmall, C_POLY)}
+${horner('q', 't', P.erfLarge, C_POLY)}
   float y = fmc_sel_f(a < 0.921875f, fmaf(a, p, a), 1.0f - fmc_exp_f(q));
   return fmc_bits_f32(fmc_f32_bits(y) | (fmc_f32_bits(x) & 0x80000000u));
 }

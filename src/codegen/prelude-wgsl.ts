@@ -9,6 +9,8 @@
 // near 0 on SwiftShader) and evaluate minimax polynomials; pow of a non-integer exponent is
 // within a few ulp of the interpreter, not bit-exact.
 
+import { WGSL_POLY, POLYNOMIALS as P, horner } from './polynomials.js';
+
 export const WGSL_PRELUDE = `
 fn fmc_bits_f32(b: u32) -> f32 { return bitcast<f32>(b); }
 fn fmc_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
@@ -40,10 +42,7 @@ fn fmc_exp_f(x: f32) -> f32 {
   let k = t - 12582912.0;
   var r = fma(k, -0.693145751953125, c);
   r = fma(k, -1.42860677e-6, r);
-  var q = fma(0.0013814602, r, 0.008368716);
-  q = fma(q, r, 0.04166839);
-  q = fma(q, r, 0.16666521);
-  q = fma(q, r, 0.49999994);
+${horner('q', 'r', P.exp, WGSL_POLY, true)}
   let p = fma(r * r, q, r) + 1.0;
   let e = bitcast<u32>(t) - 0x4b3fff6au;
   let h = e >> 1u;
@@ -58,15 +57,7 @@ fn fmc_log_f(x: f32) -> f32 {
   let u = bitcast<u32>(select(x, x * 8388608.0, tiny)) + 0x00cafb0du;
   let k = f32(i32(u >> 23u)) - select(128.0, 151.0, tiny);
   let f = fmc_bits_f32((u & 0x7fffffu) + 0x3f3504f3u) - 1.0;
-  var q = -0.07621779;
-  q = fma(q, f, 0.12904435);
-  q = fma(q, f, -0.13242988);
-  q = fma(q, f, 0.14181826);
-  q = fma(q, f, -0.16609083);
-  q = fma(q, f, 0.20001973);
-  q = fma(q, f, -0.25001583);
-  q = fma(q, f, 0.33333325);
-  q = fma(q, f, -0.49999988);
+${horner('q', 'f', P.log, WGSL_POLY)}
   return fma(k, 0.693145751953125, fma(k, 1.42860677e-6, fma(f * f, q, f)));
 }
 fn fmc_sqrt_f(x: f32) -> f32 { return sqrt(x); }
@@ -91,11 +82,7 @@ fn fmc_tanh_f(x: f32) -> f32 {
   let a = abs(x);
   let s = a * a;
   let t = min(a, 10.0);
-  var p = -0.0057049864;
-  p = fma(p, s, 0.020639086);
-  p = fma(p, s, -0.053739715);
-  p = fma(p, s, 0.13331442);
-  p = fma(p, s, -0.3333328);
+${horner('p', 's', P.tanh, WGSL_POLY)}
   let big = fma(-2.0, 1.0 / (fmc_exp_f(t + t) + 1.0), 1.0);
   return fmc_sign(select(big, fma(a, s * p, a), a < 0.625), x);
 }
@@ -104,19 +91,8 @@ fn fmc_erf_f(x: f32) -> f32 {
   let a = abs(x);
   let s = a * a;
   let t = min(a, 4.0);
-  var p = -0.0005990852;
-  p = fma(p, s, 0.00499318);
-  p = fma(p, s, -0.026766615);
-  p = fma(p, s, 0.11281816);
-  p = fma(p, s, -0.37612495);
-  p = fma(p, s, 0.12837915);
-  var q = 0.00019572071;
-  q = fma(q, t, -0.0030410932);
-  q = fma(q, t, 0.022218453);
-  q = fma(q, t, -0.10391403);
-  q = fma(q, t, -0.63720226);
-  q = fma(q, t, -1.1276637);
-  q = fma(q, t, -0.0001985546);
+${horner('p', 's', P.erfSmall, WGSL_POLY)}
+${horner('q', 't', P.erfLarge, WGSL_POLY)}
   return fmc_sign(select(1.0 - fmc_exp_f(q), fma(a, p, a), a < 0.921875), x);
 }
 fn fmc_abs_f(x: f32) -> f32 { return abs(x); }
