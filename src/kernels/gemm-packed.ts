@@ -55,11 +55,21 @@ function tiles(G: GemmBuilder, x: Block, ap: string, bp: string | number, bAt: (
   const { MR, NR, KC } = G.s;
   const [jr, ir, acc, i, j, ie, je] = fresh(G, 'jr', 'ir', 'acc', 'i', 'j', 'ie', 'je');
   const at = [x.b, add(ivar(x.m0), add(ivar(ir), ivar(i))), add(ivar(x.n0), add(ivar(jr), ivar(j)))] as const;
-  const cAt = G.cIndex(...at);
+  // When C's address divides (a convolution's NCHW output), a table per tile row and column.
+  const parts = G.cParts(x.b);
+  const [co, ro] = parts ? fresh(G, 'co', 'ro') : ['', ''];
+  const aloadI = (name: string, index: KExpr): KExpr => ({ k: 'aload', name, index, t: 'i64' });
+  const cAt = parts ? add(aloadI(ro, ivar(i)), aloadI(co, ivar(j))) : G.cIndex(...at);
+  const table = (name: string, size: number, n: KExpr, v: string, off: KExpr): KStmt[] => [
+    { k: 'array', name, t: 'i64', size, space: 'local' },
+    loop(v, n, [{ k: 'astore', name, index: ivar(v), value: off }]),
+  ];
+  const colTable = parts ? table(co, NR, minix(int(NR), ix('-', ivar(x.nl), ivar(jr))), j, parts.nOff(at[2])) : [];
+  const rowTable = parts ? table(ro, MR, ivar(ie), i, parts.mOff(at[1])) : [];
   const sum = aload(acc, add(mul(ivar(i), int(NR)), ivar(j)));
   const plus: KExpr = { k: 'bin', fn: 'add', a: { k: 'load', buf: G.out, index: cAt, t: 'f32' }, b: sum, t: 'f32' };
   const edge = (body: KStmt[]): KStmt[] => [loop(i, ivar(ie), [loop(j, ivar(je), body)])];
-  const store = (value: KExpr, last: boolean): KStmt[] => edge(G.store(value, ...at, last));
+  const store = (value: KExpr, last: boolean): KStmt[] => edge(G.store(value, ...at, last, parts ? cAt : undefined));
   // The first K block stores the sum, later ones add to C; the last applies the epilogue.
   const K = G.K;
   const first = cmp('==', ivar(x.pc), int(0));
@@ -76,6 +86,7 @@ function tiles(G: GemmBuilder, x: Block, ap: string, bp: string | number, bAt: (
       jr,
       ivar(x.nl),
       [
+        ...colTable,
         loop(
           ir,
           ivar(x.ml),
@@ -100,6 +111,7 @@ function tiles(G: GemmBuilder, x: Block, ap: string, bp: string | number, bAt: (
             },
             let64(ie, minix(int(MR), ix('-', ivar(x.ml), ivar(ir)))),
             let64(je, minix(int(NR), ix('-', ivar(x.nl), ivar(jr)))),
+            ...rowTable,
             ...(oneBlock ? byLast(sum) : [{ k: 'if', cond: first, then: byLast(sum), else: byLast(plus) } as const]),
           ],
           'serial',
@@ -141,7 +153,7 @@ export function packedShared(G: GemmBuilder, b: KExpr): KStmt[] {
     { k: 'array', name: ap, t: 'f32', size: MC * KC, space: 'thread' },
     let64(x.m0, mul(ivar(mi), ivar(mb))),
     let64(x.ml, minix(ivar(mb), ix('-', G.M, ivar(x.m0)))),
-    G.pack(0, ap, b, ivar(x.m0), ivar(x.ml), ivar(x.pc), ivar(x.kc), G.s.MR),
+    ...G.pack(0, ap, b, ivar(x.m0), ivar(x.ml), ivar(x.pc), ivar(x.kc), G.s.MR),
     ...tiles(G, x, ap, bp, bAt),
   ];
   const work = mul(G.M, mul(ivar(x.nl), ivar(x.kc)));
@@ -153,7 +165,7 @@ export function packedShared(G: GemmBuilder, b: KExpr): KStmt[] {
             k: 'if',
             cond: cmp('==', { k: 'load', buf: pre, index: int(0), t: 'f32' }, { k: 'const', t: 'f32', v: 0 }),
             then: [
-              G.pack(1, pre, b, int(0), G.N, int(0), G.K, NR, 'parallel', int(PREPACK_AT), int(G.prepackK())),
+              ...G.pack(1, pre, b, int(0), G.N, int(0), G.K, NR, 'parallel', int(PREPACK_AT), int(G.prepackK())),
               { k: 'store', buf: pre, index: int(0), value: { k: 'const', t: 'f32', v: 1 } },
             ],
           },
@@ -165,9 +177,7 @@ export function packedShared(G: GemmBuilder, b: KExpr): KStmt[] {
       let64(x.n0, mul(ivar(jc), int(NC))),
       let64(x.nl, minix(int(NC), ix('-', G.N, ivar(x.n0)))),
       kLoop(G, x, [
-        ...(pre === undefined
-          ? [G.pack(1, bp, b, ivar(x.n0), ivar(x.nl), ivar(x.pc), ivar(x.kc), NR, 'parallel')]
-          : []),
+        ...(pre === undefined ? G.pack(1, bp, b, ivar(x.n0), ivar(x.nl), ivar(x.pc), ivar(x.kc), NR, 'parallel') : []),
         loop(mi, mBlocks, perBlock, 'parallel', { work }),
       ]),
     ]),
@@ -192,8 +202,8 @@ export function packedPrivate(G: GemmBuilder): KStmt[] {
     let64(x.ml, minix(ivar(mb), ix('-', G.M, ivar(x.m0)))),
     let64(x.nl, minix(int(NC), ix('-', G.N, ivar(x.n0)))),
     kLoop(G, x, [
-      G.pack(1, bp, x.b, ivar(x.n0), ivar(x.nl), ivar(x.pc), ivar(x.kc), G.s.NR),
-      G.pack(0, ap, x.b, ivar(x.m0), ivar(x.ml), ivar(x.pc), ivar(x.kc), G.s.MR),
+      ...G.pack(1, bp, x.b, ivar(x.n0), ivar(x.nl), ivar(x.pc), ivar(x.kc), G.s.NR),
+      ...G.pack(0, ap, x.b, ivar(x.m0), ivar(x.ml), ivar(x.pc), ivar(x.kc), G.s.MR),
       ...tiles(G, x, ap, bp, (jr) => mul(jr, int(KC))),
     ]),
   ];

@@ -20,12 +20,14 @@
 import { type Dim, dimConst, dimMul, dimToString } from '../ir/dims.js';
 import type { Node, NodeOf } from '../ir/graph.js';
 import { parseEinsum } from '../ir/infer.js';
-import { type KExpr, type KStmt, add, cmp, f32, int, ivar, ix, loop, mul, select } from '../ir/kernel.js';
+import { type KExpr, type KStmt, add, cmp, f32, int, ivar, ix, loop, mul } from '../ir/kernel.js';
 import type { KernelBuilder } from './builder.js';
 import { letterSizes } from './einsum.js';
 import { type Fuser, defineLocals, stridesOf } from './expr.js';
 import { PREPACK_AT, packedPrivate, packedShared } from './gemm-packed.js';
 import { plainGemm } from './gemm-plain.js';
+import { packOperand } from './gemm-pack.js';
+import { divides } from './separable.js';
 import { tiledFits, tiledGemm } from './gemm-tiled.js';
 import type { GemmSchedule } from './schedule.js';
 import { type GemmLetters, gemmGroups } from '../passes/fusion/gemm-shape.js';
@@ -104,6 +106,25 @@ export class GemmBuilder {
     );
   }
 
+  /**
+   * C's address split into its M and N parts (the batch part in `mOff`), or undefined when
+   * cIndex divides nothing (then it is cheap as it is): a tile's stores add two table entries.
+   */
+  cParts(b: KExpr): { mOff: (m: KExpr) => KExpr; nOff: (n: KExpr) => KExpr } | undefined {
+    const [M, N] = ['\0M', '\0N'];
+    const probe = this.cIndex(b, ivar(M), ivar(N));
+    if (!divides(probe, M, N)) return undefined;
+    const out = this.n.type.shape;
+    return {
+      mOff: (m) =>
+        this.offset(this.spec.out, out, [
+          [this.g.batch, b],
+          [this.g.m, m],
+        ]),
+      nOff: (n) => this.offset(this.spec.out, out, [[this.g.n, n]]),
+    };
+  }
+
   /** The flat position of C[b, m, n] in the output buffer. */
   cIndex(b: KExpr, m: KExpr, n: KExpr): KExpr {
     const groups: [readonly string[], KExpr][] = [
@@ -152,19 +173,8 @@ export class GemmBuilder {
     outer: 'serial' | 'parallel' = 'serial',
     at: KExpr = int(0),
     stride: KExpr = int(this.s.KC),
-  ): KStmt {
-    const [p, k, r] = [this.v('p'), this.v('k'), this.v('r')];
-    const row = add(ivar(p), ivar(r));
-    const value = select(lt(row, rows), this.operand(which, b, add(r0, row), add(pc, ivar(k))), f32(0), 'f32');
-    const index = add(add(at, add(mul(ivar(p), stride), mul(ivar(k), int(width)))), ivar(r));
-    const store: KStmt =
-      typeof buf === 'number' ? { k: 'store', buf, index, value } : { k: 'astore', name: buf, index, value };
-    const extra = { step: width, ...(outer === 'parallel' ? { work: mul(rows, kc) } : {}) };
-    // Read along the operand's contiguous axis: when its last letter is a K letter (a
-    // PyTorch-layout weight, x @ W.T) walk k innermost, else walk the panel's rows.
-    if (this.kInnermost(which)) return loop(p, rows, [loop(r, int(width), [loop(k, kc, [store])])], outer, extra);
-    const inner = loop(r, int(width), [store], which === 1 ? 'simd' : 'unroll');
-    return loop(p, rows, [loop(k, kc, [inner])], outer, extra);
+  ): KStmt[] {
+    return packOperand(this, { which, buf, b, r0, rows, pc, kc, width, outer, at, stride });
   }
 
   /** Whether operand `which` has a buffer whose innermost axis is a K letter. */
@@ -247,10 +257,11 @@ export class GemmBuilder {
 
   /**
    * Stores C[b, m, n] = `value` (f32); with `epilogue`, the epilogue's nodes are computed
-   * from it first (one local each) and the last one is stored.
+   * from it first (one local each) and the last one is stored. `at`: C's address when the
+   * caller has it (from its tables), else cIndex.
    */
-  store(value: KExpr, b: KExpr, m: KExpr, n: KExpr, epilogue: boolean): KStmt[] {
-    const index = this.cIndex(b, m, n);
+  store(value: KExpr, b: KExpr, m: KExpr, n: KExpr, epilogue: boolean, at?: KExpr): KStmt[] {
+    const index = at ?? this.cIndex(b, m, n);
     if (!epilogue || this.epilogue.length === 0) return [{ k: 'store', buf: this.out, index, value }];
     const env = new Map(
       (

@@ -253,6 +253,17 @@ const CONV: Case[] = [
     loss: 'dot(tanh(c(x)))',
   },
   {
+    // Stride 1: the window's adjoint is a transposed convolution (autodiff/conv-adjoint.ts).
+    name: 'Conv2d stride 1 with padding, dilation and groups (transposed-convolution adjoint)',
+    members: 'param x: f32[2, 4, 6, 7] = normal()\n  c = Conv2d(4, 6, 3, padding = 1, dilation = 2, groups = 2)',
+    loss: 'dot(tanh(c(x)))',
+  },
+  {
+    name: 'Conv1d stride 1, no padding, dilation 3 (transposed-convolution adjoint)',
+    members: 'param x: f32[2, 3, 11] = normal()\n  c = Conv1d(3, 5, 2, dilation = 3)',
+    loss: 'dot(c(x) * c(x))',
+  },
+  {
     name: 'Conv2d depthwise (groups = channels), no bias',
     members: 'param x: f32[1, 3, 4, 4] = normal()\n  c = Conv2d(3, 3, 3, padding = 1, groups = 3, bias = false)',
     loss: 'dot(c(x) * x)',

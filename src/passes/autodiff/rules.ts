@@ -11,6 +11,7 @@ import type { Node, NodeOf } from '../../ir/graph.js';
 import { parseEinsum } from '../../ir/infer.js';
 import type { BinaryFn, OpName, UnaryFn } from '../../ir/ops.js';
 import { lenNode, sliceAdjoint, topkAdjoint, unbroadcast, windowAdjoint } from './adjoints.js';
+import { transposedConv } from './conv-adjoint.js';
 
 export interface RuleCtx {
   readonly b: Builder;
@@ -158,7 +159,7 @@ export const GRAD_RULES: { readonly [K in OpName]: GradRule<K> } = {
     ),
   ],
   slice: (n, g, c) => [sliceAdjoint(c.b, n, g)],
-  window: (n, g, c) => [windowAdjoint(c.b, n, g)],
+  window: (n, g, c) => [transposedConv(c.b, n, g) ?? windowAdjoint(c.b, n, g)],
   concat: (n, g, c) => {
     const { axis } = n.args;
     let at = dimConst(0);

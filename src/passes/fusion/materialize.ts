@@ -2,11 +2,18 @@
 // (epilogue.ts, rows.ts) take nodes into fused kernels.
 //
 // Materialized: inputs, params, contractions, reductions, topk, scatter_add, outputs and
-// updates, and nodes read more than once unless recomputing them is only index math.
+// updates, and nodes read more than once unless recomputing them is only index math. A
+// movement op read more than once (a convolution's window, read by the forward product and
+// by the weight gradient's) keeps no copy: the node under its movement chain is materialized
+// and each reader indexes into that (a 3×3 window would copy 9× the data). The buffer of
+// such a chain is at its pad when it has one (the padded copy is small; readers then need
+// no bounds tests).
 // Operands of contractions and topk, which are read many times, are materialized unless
 // they are such index math over a buffer (then the computed node below the index math is).
 
+import { dimConstValue } from '../../ir/dims.js';
 import type { Node } from '../../ir/graph.js';
+import { isGemmNode } from './gemm-shape.js';
 
 export const ALWAYS = new Set(['input', 'param', 'einsum', 'reduce', 'topk', 'scatter_add', 'cumsum']);
 const CONST = new Set(['full', 'iota', 'dim']);
@@ -37,13 +44,15 @@ export function chooseMaterialized(live: readonly Node[], roots: readonly Node[]
   const depth = new Map<Node, number>();
   for (const n of live) {
     if (ALWAYS.has(n.op)) m.add(n);
-    else if ((uses.get(n) ?? 0) > 1 && !cheap(n)) m.add(n);
+    else if ((uses.get(n) ?? 0) > 1 && !cheap(n)) m.add(MOVEMENT.has(n.op) ? below(n) : n);
     let d = 1;
     for (const i of n.inputs) if (!m.has(i)) d = Math.max(d, (depth.get(i) ?? 0) + 1);
     if (d >= MAX_FUSED_DEPTH) m.add(n);
     depth.set(n, d);
     // Operands read many times get a buffer; under movement ops (a convolution's pad and
-    // window) the buffer goes below them, so the window stays a view and is not copied.
+    // window) the buffer goes below them, so the window stays a view and is not copied. A
+    // GEMM's operand padded on the way gets the padded copy, even over a buffer: the GEMM
+    // packs it with no bounds test per element (the depthwise kernel tests them itself).
     // gcc 12 (-O2 and up with -fopenmp) miscompiles an `omp simd` loop whose load address is
     // computed from a comparison (a gather index `(int64_t)(x >= c)` reads -1 for true): an
     // index that a bool feeds is computed into a buffer of its own first.
@@ -51,16 +60,32 @@ export function chooseMaterialized(live: readonly Node[], roots: readonly Node[]
       m.add(n.inputs[1]!);
     if (n.op === 'einsum' || n.op === 'topk')
       for (const i of n.inputs) {
+        const b = below(i);
+        if (isGemmNode(n) && b !== i && b.op === 'pad') m.add(b); // even over a buffer
         if (isView(i)) continue;
-        let base = i;
-        while (MOVEMENT.has(base.op)) base = base.inputs[0]!;
-        m.add(base);
+        m.add(b);
         if (!isView(i)) m.add(i);
       }
   }
   for (const r of roots) m.add(r);
   return m;
 }
+
+/**
+ * Where a chain of movement ops (a convolution's pad and window) gets its buffer: at its
+ * first pad, so that what reads through the rest computes an address with no bounds test
+ * (a GEMM's packing splits it into a row and a k part: src/kernels/separable.ts), else at
+ * the node under the chain.
+ */
+function below(n: Node): Node {
+  let base = n;
+  while (MOVEMENT.has(base.op) && !grows(base)) base = base.inputs[0]!;
+  return base;
+}
+
+/** A pad that adds elements (one that only crops is a slice: reading through it tests nothing). */
+const grows = (n: Node): boolean =>
+  n.op === 'pad' && n.args.pads.some(([lo, hi]) => [lo, hi].some((d) => (dimConstValue(d) ?? 1) > 0));
 
 /** Whether a bool value is computed into `n` by the ops that would fuse into its reader. */
 function fedByBool(n: Node, m: ReadonlySet<Node>): boolean {
