@@ -1,0 +1,127 @@
+// f16 and bf16 as compute types of the kernel IR (src/ir/kernel.ts, src/codegen/prelude-half.ts)
+// on the C target, against the reference interpreter bit for bit (NaN payloads aside: the
+// reference has none): every unary and binary fn over all 65536 values of the format (NaN,
+// ±Inf, subnormals, ±0), paired with a permutation of them for binary fns (products and sums
+// overflowing to Inf, subnormal results), and fused chains (add, mul, exp, tanh, div; compares,
+// where and casts between the formats) that each become one kernel. Every library is built
+// three ways, which must agree: with the default flags (-march=native: native _Float16
+// arithmetic where the CPU has AVX-512 FP16), without AVX-512 FP16 (GCC computes _Float16 in
+// float and rounds at each cast), and with FMC_NO_FLOAT16 (f16 values held in floats, rounded
+// by fmc_rnd_h). Also golden C of an f16 and a bf16 chain.
+
+import { describe, expect, it } from 'vitest';
+import { renderC } from '../../src/codegen/c.js';
+import { C_PRELUDE } from '../../src/codegen/prelude-c.js';
+import { C_HALF_PRELUDE } from '../../src/codegen/prelude-half.js';
+import { Builder } from '../../src/ir/build.js';
+import type { Graph, Node } from '../../src/ir/graph.js';
+import { evaluate } from '../../src/ir/interp.js';
+import { ARITH_FNS, UNARY_FNS } from '../../src/ir/ops.js';
+import { type HostTensor, bitsToBf16, bitsToF16, hostTensor } from '../../src/ir/value.js';
+import { lowerGraph } from '../../src/kernels/lower.js';
+import { C_FLAGS, compileC } from '../../src/runtime/cache.js';
+import { Executable } from '../../src/runtime/executable.js';
+import { native } from '../../src/runtime/native.js';
+import { fromHost, toHost } from '../../src/runtime/tensor.js';
+import { expectGolden } from '../golden/golden.js';
+import { CACHE_DIR } from './c-harness.js';
+
+type Half = 'f16' | 'bf16';
+const N = 65536;
+
+/** Every value of the format (x), and a permutation of them (y: bits times an odd constant). */
+export function halfInputs(dtype: Half): Map<string, HostTensor> {
+  const of = dtype === 'f16' ? bitsToF16 : bitsToBf16;
+  const all = (perm: (i: number) => number): HostTensor =>
+    hostTensor(
+      dtype,
+      [N],
+      Array.from({ length: N }, (_, i) => of(perm(i))),
+    );
+  return new Map([
+    ['x', all((i) => i)],
+    ['y', all((i) => Math.imul(i, 40503) & 0xffff)],
+  ]);
+}
+
+/** Fused chains of `dtype` on x and y, each one kernel. */
+export function chainOutputs(g: Builder, x: Node, y: Node, dtype: Half): Record<string, Node> {
+  const other: Half = dtype === 'f16' ? 'bf16' : 'f16';
+  return {
+    chain: g.div(g.tanh(g.add(g.mul(g.exp(x), y), x)), y),
+    select: g.where(g.gt(x, y), g.sqrt(g.unary('abs', x)), g.sub(g.neg(y), g.full(1, dtype))),
+    casts: g.mul(
+      g.cast(g.add(g.cast(x, other), g.full(0.1, other)), dtype),
+      g.cast(g.mul(g.cast(y, 'f32'), g.full(3, 'f32')), dtype),
+    ),
+  };
+}
+
+/** Every unary and binary fn of `dtype` over the inputs, and the chains. */
+function graph(dtype: Half): Graph {
+  const g = new Builder();
+  const x = g.input('x', dtype, [N]);
+  const y = g.input('y', dtype, [N]);
+  const outs: Record<string, Node> = chainOutputs(g, x, y, dtype);
+  for (const f of UNARY_FNS) if (f !== 'not') outs[f] = g.unary(f, x);
+  for (const f of ARITH_FNS) outs[f] = g.binary(f, x, y);
+  return g.graph('forward', outs);
+}
+
+/** Elements where `got` and `want` differ (Object.is, any NaN equal to any NaN), the first few. */
+function mismatches(name: string, got: HostTensor, want: HostTensor, x: HostTensor, y: HostTensor): string[] {
+  const bad: number[] = [];
+  for (let i = 0; i < want.data.length; i++) {
+    const [a, b] = [got.data[i]!, want.data[i]!];
+    if (!(Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b)))) bad.push(i);
+  }
+  const show = bad.slice(0, 3).map((i) => `x=${x.data[i]} y=${y.data[i]}: got ${got.data[i]}, want ${want.data[i]}`);
+  return bad.length ? [`${name}: ${bad.length} mismatches: ${show.join('; ')}`] : [];
+}
+
+const BUILDS: Record<string, readonly string[]> = {
+  default: C_FLAGS,
+  'no AVX-512 FP16': [...C_FLAGS, '-mno-avx512fp16'],
+  FMC_NO_FLOAT16: [...C_FLAGS, '-DFMC_NO_FLOAT16'],
+};
+
+describe('f16 and bf16 compute types on C, bit for bit against the reference', () => {
+  for (const dtype of ['f16', 'bf16'] as const) {
+    const g = graph(dtype);
+    const plan = lowerGraph(g);
+    const source = renderC(plan.kernels, `half types ${dtype}`);
+    const inputs = halfInputs(dtype);
+    const ref = evaluate(g, { inputs, params: new Map(), dims: new Map() }).outputs;
+    for (const [build, flags] of Object.entries(BUILDS)) {
+      it(`${dtype}, every fn over every value and fused chains (${build})`, { timeout: 120_000 }, () => {
+        // The chains are fused: one kernel per output.
+        expect(plan.kernels.length).toBe(g.outputs.length);
+        const lib = native().loadLibrary(compileC(source, { cacheDir: CACHE_DIR, flags }).path);
+        const out = new Executable(plan, lib, new Map()).run(
+          Object.fromEntries([...inputs].map(([k, t]) => [k, fromHost(t)])),
+        );
+        const problems = g.outputs.flatMap((o) =>
+          mismatches(o.name, toHost(out[o.name]!), ref.get(o.name)!, inputs.get('x')!, inputs.get('y')!),
+        );
+        expect(problems).toEqual([]);
+      });
+    }
+  }
+});
+
+describe('golden C of f16 and bf16 chains', () => {
+  for (const dtype of ['f16', 'bf16'] as const) {
+    it(dtype, () => {
+      const g = new Builder();
+      const x = g.input('x', dtype, ['B', 8]);
+      const y = g.input('y', dtype, [8]);
+      const plan = lowerGraph(g.graph('forward', { z: chainOutputs(g, x, y, dtype).chain }));
+      const source = renderC(plan.kernels, `golden/kernels/${dtype}_chain.c`);
+      // The f16 file shows the f16/bf16 prelude section; the bf16 one elides it too.
+      let text = source.replace(C_PRELUDE.trim(), '/* C_PRELUDE (src/codegen/prelude-c.ts) */');
+      if (dtype === 'bf16')
+        text = text.replace(C_HALF_PRELUDE.trim(), '/* C_HALF_PRELUDE (src/codegen/prelude-half.ts) */');
+      expectGolden(`kernels/${dtype}_chain.c`, text);
+    });
+  }
+});
