@@ -8,7 +8,7 @@
 import { DTYPE_BITS, type Dtype, isFloat } from '../ir/dtype.js';
 import type { KParam, KScalar, KStmt, Kernel } from '../ir/kernel.js';
 import { C_PRELUDE } from './prelude-c.js';
-import { C_HALF_PRELUDE, usesHalves } from './prelude-half.js';
+import { C_HALF_PRELUDE, halvesUsed } from './prelude-half.js';
 import { MMA_PRELUDE, mmaFunction, mmaName } from './c-mma.js';
 import { Outliner, PARALLEL_MIN_WORK, PARALLEL_PRELUDE, PARALLEL_SETTER } from './c-parallel.js';
 import { type Dialect, bufName, escapeComment, hexFloat, mmaShapes, renderFile } from './render.js';
@@ -150,7 +150,7 @@ function file(kernels: readonly Kernel[], bodies: readonly string[], header: str
   return [
     `/* ${header} */`,
     C_PRELUDE.trim(),
-    ...(bodies.some(usesHalves) ? [C_HALF_PRELUDE.trim()] : []),
+    ...(bodies.some((b) => Object.values(halvesUsed(b)).includes(true)) ? [C_HALF_PRELUDE.trim()] : []),
     C_EXTRA.trim(),
     PARALLEL_PRELUDE.trim(),
     MMA_PRELUDE,

@@ -99,32 +99,38 @@ function cFunctions(): string[] {
 export const C_HALF_PRELUDE = `${C_F16_TYPE}\n${cFunctions().join('\n')}\n`;
 
 /**
- * The WGSL prelude's f16/bf16 section (after WGSL_PRELUDE). With `native` (the device has
+ * The WGSL prelude's f16 section (after WGSL_PRELUDE). With `native` (the device has
  * `shader-f16`; the module starts with `enable f16;`) f16 values are WGSL f16, with native
- * add, sub and mul; otherwise they are f32 values rounded to f16 after each op. bf16 values
- * are always f32 values rounded to bf16.
+ * add, sub and mul; otherwise they are f32 values rounded to f16 after each op.
  */
-export function wgslHalfPrelude(native: boolean): string {
+export function wgslF16Prelude(native: boolean): string {
   const H = native ? 'f16' : 'f32';
   const wide = (x: string): string => (native ? `f32(${x})` : x);
   const out = [
     native
       ? 'fn fmc_rnd_h(x: f32) -> f16 { return f16(fmc_h2f(fmc_f2h(x))); }'
       : 'fn fmc_rnd_h(x: f32) -> f32 { return fmc_h2f(fmc_f2h(x)); }',
-    'fn fmc_rnd_b(x: f32) -> f32 { return fmc_bf2f(fmc_f2bf(x)); }',
   ];
-  for (const f of UNARY) {
-    out.push(`fn fmc_${f}_h(x: ${H}) -> ${H} { return fmc_rnd_h(fmc_${f}_f(${wide('x')})); }`);
-    out.push(`fn fmc_${f}_b(x: f32) -> f32 { return fmc_rnd_b(fmc_${f}_f(x)); }`);
-  }
+  for (const f of UNARY) out.push(`fn fmc_${f}_h(x: ${H}) -> ${H} { return fmc_rnd_h(fmc_${f}_f(${wide('x')})); }`);
   for (const f of ARITH_FNS) {
     const op = OPERATOR[f];
     const h = native && op && f !== 'div' ? `a ${op} b` : `fmc_rnd_h(fmc_${f}_f(${wide('a')}, ${wide('b')}))`;
     out.push(`fn fmc_${f}_h(a: ${H}, b: ${H}) -> ${H} { return ${h}; }`);
-    out.push(`fn fmc_${f}_b(a: f32, b: f32) -> f32 { return fmc_rnd_b(fmc_${f}_f(a, b)); }`);
   }
   return out.join('\n');
 }
 
-/** Whether rendered kernel text uses the f16/bf16 types (their functions or type names). */
-export const usesHalves = (text: string): boolean => /\bfmc_(?:\w+_[hb]|b?f16)\b/.test(text);
+/** The WGSL prelude's bf16 section: bf16 values are f32 values rounded to bf16 after each op. */
+export const WGSL_BF16_PRELUDE = [
+  'fn fmc_rnd_b(x: f32) -> f32 { return fmc_bf2f(fmc_f2bf(x)); }',
+  ...UNARY.map((f) => `fn fmc_${f}_b(x: f32) -> f32 { return fmc_rnd_b(fmc_${f}_f(x)); }`),
+  ...ARITH_FNS.map((f) => `fn fmc_${f}_b(a: f32, b: f32) -> f32 { return fmc_rnd_b(fmc_${f}_f(a, b)); }`),
+].join('\n');
+
+/** Which of the types rendered kernel text uses (their functions or type names: `native` f16). */
+export function halvesUsed(text: string): { f16: boolean; bf16: boolean } {
+  return {
+    f16: /\bfmc_(?:\w+_h|f16)\b|\bf16\b/.test(text),
+    bf16: /\bfmc_(?:\w+_b|bf16)\b/.test(text),
+  };
+}

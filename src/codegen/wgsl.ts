@@ -15,7 +15,7 @@ import { bindGrid } from '../kernels/grid.js';
 import type { Plan } from '../kernels/plan.js';
 import { legalizeHalves } from './legalize-half.js';
 import { legalizeWgsl } from './legalize-wgsl.js';
-import { usesHalves, wgslHalfPrelude } from './prelude-half.js';
+import { WGSL_BF16_PRELUDE, halvesUsed, wgslF16Prelude } from './prelude-half.js';
 import { WGSL_PRELUDE } from './prelude-wgsl.js';
 import { type Dialect, bufName, checkIdent, escapeComment, hexFloat, renderKernel } from './render.js';
 
@@ -208,12 +208,13 @@ export function renderWgslKernel(
   const scalar = scalarOf(native);
   const arrays = shared.map((a) => `var<workgroup> ${checkIdent(a.name)}: array<${scalar(a.t)}, ${a.size}>;`);
   const body = renderKernel(k, native ? WGSL_F16_DIALECT : WGSL_DIALECT);
-  const halves = usesHalves(body) || arrays.some(usesHalves);
+  const used = halvesUsed([body, ...arrays].join('\n'));
   const code = [
-    ...(native && /\bf16\b/.test([body, ...arrays].join('\n')) ? ['enable f16;'] : []),
+    ...(native && used.f16 ? ['enable f16;'] : []),
     `/* ${escapeComment(header)} */`,
     WGSL_PRELUDE.trim(),
-    ...(halves ? [wgslHalfPrelude(native)] : []),
+    ...(used.f16 ? [wgslF16Prelude(native)] : []),
+    ...(used.bf16 ? [WGSL_BF16_PRELUDE] : []),
     '',
     ...bindings,
     `@group(1) @binding(0) var<uniform> d: array<vec4<i32>, ${vec4s}>;`,

@@ -14,59 +14,16 @@ import { renderC } from '../../src/codegen/c.js';
 import { C_PRELUDE } from '../../src/codegen/prelude-c.js';
 import { C_HALF_PRELUDE } from '../../src/codegen/prelude-half.js';
 import { Builder } from '../../src/ir/build.js';
-import type { Graph, Node } from '../../src/ir/graph.js';
 import { evaluate } from '../../src/ir/interp.js';
-import { ARITH_FNS, UNARY_FNS } from '../../src/ir/ops.js';
-import { type HostTensor, bitsToBf16, bitsToF16, hostTensor } from '../../src/ir/value.js';
+import type { HostTensor } from '../../src/ir/value.js';
 import { lowerGraph } from '../../src/kernels/lower.js';
 import { C_FLAGS, compileC } from '../../src/runtime/cache.js';
 import { Executable } from '../../src/runtime/executable.js';
 import { native } from '../../src/runtime/native.js';
 import { fromHost, toHost } from '../../src/runtime/tensor.js';
 import { expectGolden } from '../golden/golden.js';
+import { chainOutputs, halfGraph, halfInputs } from './half-graphs.js';
 import { CACHE_DIR } from './c-harness.js';
-
-type Half = 'f16' | 'bf16';
-const N = 65536;
-
-/** Every value of the format (x), and a permutation of them (y: bits times an odd constant). */
-export function halfInputs(dtype: Half): Map<string, HostTensor> {
-  const of = dtype === 'f16' ? bitsToF16 : bitsToBf16;
-  const all = (perm: (i: number) => number): HostTensor =>
-    hostTensor(
-      dtype,
-      [N],
-      Array.from({ length: N }, (_, i) => of(perm(i))),
-    );
-  return new Map([
-    ['x', all((i) => i)],
-    ['y', all((i) => Math.imul(i, 40503) & 0xffff)],
-  ]);
-}
-
-/** Fused chains of `dtype` on x and y, each one kernel. */
-export function chainOutputs(g: Builder, x: Node, y: Node, dtype: Half): Record<string, Node> {
-  const other: Half = dtype === 'f16' ? 'bf16' : 'f16';
-  return {
-    chain: g.div(g.tanh(g.add(g.mul(g.exp(x), y), x)), y),
-    select: g.where(g.gt(x, y), g.sqrt(g.unary('abs', x)), g.sub(g.neg(y), g.full(1, dtype))),
-    casts: g.mul(
-      g.cast(g.add(g.cast(x, other), g.full(0.1, other)), dtype),
-      g.cast(g.mul(g.cast(y, 'f32'), g.full(3, 'f32')), dtype),
-    ),
-  };
-}
-
-/** Every unary and binary fn of `dtype` over the inputs, and the chains. */
-function graph(dtype: Half): Graph {
-  const g = new Builder();
-  const x = g.input('x', dtype, [N]);
-  const y = g.input('y', dtype, [N]);
-  const outs: Record<string, Node> = chainOutputs(g, x, y, dtype);
-  for (const f of UNARY_FNS) if (f !== 'not') outs[f] = g.unary(f, x);
-  for (const f of ARITH_FNS) outs[f] = g.binary(f, x, y);
-  return g.graph('forward', outs);
-}
 
 /** Elements where `got` and `want` differ (Object.is, any NaN equal to any NaN), the first few. */
 function mismatches(name: string, got: HostTensor, want: HostTensor, x: HostTensor, y: HostTensor): string[] {
@@ -87,7 +44,7 @@ const BUILDS: Record<string, readonly string[]> = {
 
 describe('f16 and bf16 compute types on C, bit for bit against the reference', () => {
   for (const dtype of ['f16', 'bf16'] as const) {
-    const g = graph(dtype);
+    const g = halfGraph(dtype);
     const plan = lowerGraph(g);
     const source = renderC(plan.kernels, `half types ${dtype}`);
     const inputs = halfInputs(dtype);
