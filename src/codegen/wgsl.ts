@@ -56,6 +56,7 @@ const toFloatDtype = (to: Dtype, text: string): string =>
  */
 function castOf(native: boolean): Dialect['cast'] {
   return (from, to, text, ta, t) => {
+    if (from === to && ta === t) return text;
     const x = native && ta === 'f16' ? `f32(${text})` : text;
     const v = from === to ? x : cast(from, to, x);
     return native && t === 'f16' && ta !== 'f16' ? `f16(${v})` : v;
