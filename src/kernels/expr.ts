@@ -46,6 +46,12 @@ function wrapInt(e: KExpr, d: Dtype): KExpr {
   return d === 'i64' || scalarOf(d) !== 'i64' ? e : { k: 'cast', from: 'i64', to: d, a: e, t: 'i64' };
 }
 
+/** The row-major multi-index of flat position `flat` in `shape`. */
+function unflatten(kb: KernelBuilder, shape: readonly Dim[], flat: KExpr): KExpr[] {
+  const st = stridesOf(shape, kb);
+  return shape.map((d, i) => (i === 0 ? ix('/', flat, st[0]!) : ix('%', ix('/', flat, st[i]!), kb.dim(d))));
+}
+
 /** `NumPy` broadcasting: the index of an input of shape `s` read at output index `idx`. */
 function broadcastIndex(s: readonly Dim[], out: readonly Dim[], idx: readonly KExpr[]): KExpr[] {
   const off = out.length - s.length;
@@ -81,11 +87,7 @@ export class Fuser {
    * materialized, else its computation.
    */
   value(kb: KernelBuilder, n: Node, idx: readonly KExpr[]): KExpr {
-    const local = this.locals.get(n);
-    if (local !== undefined) return retype(local, computeOf(n.type.dtype));
-    const buf = this.buffers.get(n);
-    if (buf === undefined) return this.compute(kb, n, idx);
-    return this.load(kb, buf, n, dot(idx, stridesOf(n.type.shape, kb)));
+    return this.stored(kb, n, () => dot(idx, stridesOf(n.type.shape, kb))) ?? this.compute(kb, n, idx);
   }
 
   /** Element `flat` of buffer `buf` holding `n`, in n's own compute type. */
@@ -95,15 +97,15 @@ export class Fuser {
 
   /** Element at a row-major flat position of `n` (what a reshape reads), in its own compute type. */
   atFlat(kb: KernelBuilder, n: Node, flat: KExpr): KExpr {
+    return this.stored(kb, n, () => flat) ?? this.compute(kb, n, unflatten(kb, n.type.shape, flat));
+  }
+
+  /** The local of `n` or its load at flat position `flat()` (own type); undefined when `n` is computed. */
+  private stored(kb: KernelBuilder, n: Node, flat: () => KExpr): KExpr | undefined {
     const local = this.locals.get(n);
     if (local !== undefined) return retype(local, computeOf(n.type.dtype));
     const buf = this.buffers.get(n);
-    if (buf !== undefined) return this.load(kb, buf, n, flat);
-    const st = stridesOf(n.type.shape, kb);
-    const idx = n.type.shape.map((d, i) =>
-      i === 0 ? ix('/', flat, st[0]!) : ix('%', ix('/', flat, st[i]!), kb.dim(d)),
-    );
-    return this.compute(kb, n, idx);
+    return buf === undefined ? undefined : this.load(kb, buf, n, flat());
   }
 
   /**
