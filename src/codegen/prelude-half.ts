@@ -41,7 +41,7 @@ const C_F16_TYPE = `/* ---------- f16 and bf16 compute types (src/codegen/prelud
 /* fmc_f16 is _Float16 where the compiler has it (GCC 12 on x86-64, ARM64; FMC_NO_FLOAT16 turns */
 /* it off), else a float holding an f16 value; either way each op below rounds to f16. */
 #if defined(__FLT16_MANT_DIG__) && !defined(FMC_NO_FLOAT16)
-typedef _Float16 fmc_f16;
+__extension__ typedef _Float16 fmc_f16; /* __extension__: not ISO C (-Wpedantic) */
 FMC_FN fmc_f16 fmc_ld_h(uint16_t b) { fmc_f16 x; memcpy(&x, &b, sizeof x); return x; }
 FMC_FN uint16_t fmc_st_h(fmc_f16 x) { uint16_t b; memcpy(&b, &x, sizeof b); return b; }
 FMC_FN fmc_f16 fmc_rnd_h(float x) { return (fmc_f16)x; }
@@ -66,7 +66,7 @@ FMC_FN fmc_f16 fmc_dbl_h(double x) {
 
 /* JavaScript's Math.pow in double (as fmc_pow_f). */
 FMC_FN double fmc_pow_d(double a, double b) {
-  if (b != b || (fabs(a) == 1.0 && fabs(b) == INFINITY)) return NAN;
+  if (b != b || (fabs(a) == 1.0 && fabs(b) == HUGE_VAL)) return (double)NAN;
   return pow(a, b);
 }
 

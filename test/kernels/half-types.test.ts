@@ -7,8 +7,13 @@
 // three ways, which must agree: with the default flags (-march=native: native _Float16
 // arithmetic where the CPU has AVX-512 FP16), without AVX-512 FP16 (GCC computes _Float16 in
 // float and rounds at each cast), and with FMC_NO_FLOAT16 (f16 values held in floats, rounded
-// by fmc_rnd_h). Also golden C of an f16 and a bf16 chain.
+// by fmc_rnd_h). Also: the prelude section compiles with strict warnings; golden C of an f16
+// and a bf16 chain.
 
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderC } from '../../src/codegen/c.js';
 import { C_PRELUDE } from '../../src/codegen/prelude-c.js';
@@ -64,6 +69,27 @@ describe('f16 and bf16 compute types on C, bit for bit against the reference', (
       });
     }
   }
+});
+
+describe('the f16/bf16 prelude section', () => {
+  // As test/codegen/prelude.test.ts checks the C prelude: C11 with strict warnings, both ways.
+  it('compiles cleanly with strict warnings, with _Float16 and with FMC_NO_FLOAT16', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fmc-half-'));
+    try {
+      const file = join(dir, 'prelude.c');
+      writeFileSync(file, `${C_PRELUDE}\n${C_HALF_PRELUDE}`);
+      const strict = ['-Wall', '-Wextra', '-Wpedantic', '-Wconversion', '-Wdouble-promotion', '-Wshadow', '-Werror'];
+      for (const extra of [[], ['-DFMC_NO_FLOAT16']]) {
+        const r = spawnSync(process.env.CC || 'cc', ['-std=c11', ...strict, ...extra, '-fsyntax-only', file], {
+          encoding: 'utf8',
+        });
+        expect(r.stderr, extra.join(' ')).toBe('');
+        expect(r.status).toBe(0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('golden C of f16 and bf16 chains', () => {
