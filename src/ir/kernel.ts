@@ -53,7 +53,8 @@ export type KExpr =
   /**
    * fmc's `cast` from `from` to `to` (rounding, saturation, wrapping) of a value `a` computing
    * in any type that holds `from`'s values (f32 for a float dtype, or its own type); the
-   * result computes as `t`.
+   * result computes as `t`. With from === to only the compute type changes (exact: an f16
+   * value read as f32 becoming an f16 value, src/codegen/legalize-half.ts).
    */
   | { readonly k: 'cast'; readonly from: Dtype; readonly to: Dtype; readonly a: KExpr; readonly t: KScalar }
   /** `a * b + c` in f32, fused (one rounding). */
