@@ -6,17 +6,17 @@
 // sections only when its kernels use the types (f32-only output is unchanged).
 //
 // How each fn reaches the reference's bits:
-// - EXACT fns: computed in f32 and rounded once to the format. neg, abs, floor, max, min and
-//   mod are exact in f32; add, sub, mul, div, sqrt and recip are correctly rounded in f32, and
-//   rounding that again to f16 or bf16 is correct too (24 >= 2p + 2 bits: double rounding is
-//   innocuous for the basic operations). On C, f16 add, sub, mul and div are `_Float16`
-//   arithmetic where the compiler has the type (native with AVX-512 FP16; elsewhere GCC
-//   computes in float and rounds at the cast: the same bits).
-// - LIBM fns (and pow) on f16 (C): exp, log, sin, cos, tanh, erf, rsqrt and pow computed in double by
-//   libm and rounded once to f16: the f32 functions rounded again to f16 differ from the
-//   reference at a few inputs (exp at 2 of the 65536, log at 1, sin at 4: an f32 result that
-//   lands on an f16 tie; double rounding is not innocuous for them). bf16 is what the
-//   reference rounds through f32 (value.ts bf16Bits), so bf16 uses the f32 functions.
+// - neg, abs, floor, max, min and mod are exact in f32; add, sub, mul, div, sqrt and recip are
+//   correctly rounded in f32, and rounding that again to f16 or bf16 is correct too (24 >=
+//   2p + 2 bits: double rounding is innocuous for the basic operations): computed in f32 and
+//   rounded once to the format. On C, f16 add, sub, mul and div are `_Float16` arithmetic where
+//   the compiler has the type (native with AVX-512 FP16; elsewhere GCC computes in float and
+//   rounds at the cast: the same bits).
+// - On C, f16 exp, log, sin, cos, tanh, erf, rsqrt and pow are computed in double by libm and
+//   rounded once to f16 (LIBM): the f32 functions rounded again to f16 differ from the
+//   reference at a few inputs (of the 65536: exp 2, log 1, sin 4, cos 2; an f32 result that
+//   lands on an f16 tie: double rounding is not innocuous for them). The reference rounds bf16
+//   through f32 (value.ts bf16Bits), so bf16 uses the f32 functions (equal over all inputs).
 // - WGSL has no double: its f16 transcendental fns are the f32 ones rounded (within the
 //   documented tolerance, not bit-exact), and WGSL's f32 division is not correctly rounded.
 
