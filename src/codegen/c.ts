@@ -8,6 +8,7 @@
 import { DTYPE_BITS, type Dtype, isFloat } from '../ir/dtype.js';
 import type { KParam, KScalar, KStmt, Kernel } from '../ir/kernel.js';
 import { C_PRELUDE } from './prelude-c.js';
+import { C_HALF_PRELUDE, halvesUsed } from './prelude-half.js';
 import { MMA_PRELUDE, mmaFunction, mmaName } from './c-mma.js';
 import { Outliner, PARALLEL_MIN_WORK, PARALLEL_PRELUDE, PARALLEL_SETTER } from './c-parallel.js';
 import { type Dialect, bufName, escapeComment, hexFloat, mmaShapes, renderFile } from './render.js';
@@ -24,7 +25,14 @@ const STORAGE: Record<Dtype, string> = {
   i64: 'int64_t',
   bool: 'uint8_t',
 };
-const SCALAR: Record<KScalar, string> = { f32: 'float', i64: 'int64_t', i32: 'int32_t', bool: 'int' };
+const SCALAR: Record<KScalar, string> = {
+  f32: 'float',
+  f16: 'fmc_f16',
+  bf16: 'fmc_bf16',
+  i64: 'int64_t',
+  i32: 'int32_t',
+  bool: 'int',
+};
 
 function intLit(v: number): string {
   if (!Number.isSafeInteger(v)) {
@@ -36,7 +44,8 @@ function intLit(v: number): string {
   return Math.abs(v) < 2 ** 31 ? `${v}` : `${BigInt(v)}LL`;
 }
 
-function floatLit(v: number): string {
+function floatLit(v: number, t: KScalar = 'f32'): string {
+  if (t === 'f16') return `((fmc_f16)${floatLit(v)})`; // v is an f16 value: exact
   if (Number.isNaN(v)) return '(__builtin_nanf(""))';
   if (v === Infinity) return '(__builtin_inff())';
   if (v === -Infinity) return '(-__builtin_inff())';
@@ -49,18 +58,43 @@ function toFloatDtype(to: Dtype, text: string): string {
   return text;
 }
 
-/** fmc's cast on compute values (floats f32, integers i64, bool int). */
-function cast(from: Dtype, to: Dtype, text: string): string {
+/** The float value `text` of dtype `to` (already rounded to it, in a float) as compute type `t`. */
+const floatAs = (t: KScalar, text: string): string => (t === 'f16' ? `fmc_rnd_h(${text})` : text);
+
+/**
+ * fmc's cast on compute values (floats f32, f16 or bf16, integers i64, bool int) of type `ta`,
+ * giving `t`. f16 and bf16 results are rounded in f32 first (exact: from f32 one rounding, from
+ * the other half format or an integer below 2^24 none), then held as `t`.
+ */
+function cast(from: Dtype, to: Dtype, text: string, ta: KScalar, t: KScalar): string {
+  const x = ta === 'f16' ? `(float)(${text})` : text;
   if (to === 'bool') return `(${text} != 0)`;
-  if (from === 'bool') return isFloat(to) ? `(float)(${text})` : `(int64_t)(${text})`;
-  if (isFloat(from) && isFloat(to)) return toFloatDtype(to, text);
+  if (from === 'bool') return isFloat(to) ? floatAs(t, `(float)(${text})`) : `(int64_t)(${text})`;
+  if (from === to) return t === 'f16' ? `((fmc_f16)${text})` : x; // a change of compute type only
+  if (isFloat(from) && isFloat(to)) return t === 'f16' && to === 'f16' ? `fmc_rnd_h(${x})` : toFloatDtype(to, x);
   if (isFloat(from)) {
     const bits = DTYPE_BITS[to];
     const lo = -(2 ** (bits - 1));
-    return `fmc_f2i(${text}, ${intLit(lo)}, ${intLit(-lo - 1)})`;
+    return `fmc_f2i(${x}, ${intLit(lo)}, ${intLit(-lo - 1)})`;
   }
-  if (isFloat(to)) return toFloatDtype(to, `(float)(${text})`);
+  if (isFloat(to)) return t === 'f16' ? `fmc_rnd_h((float)(${text}))` : toFloatDtype(to, `(float)(${text})`);
   return to === 'i64' ? text : `fmc_wrap(${text}, ${DTYPE_BITS[to]})`;
+}
+
+/** A loaded storage element as compute type `t` (f16 storage as f16 or widened to f32). */
+function loadConv(d: Dtype, text: string, t: KScalar): string {
+  if (d === 'f16') return t === 'f16' ? `fmc_ld_h(${text})` : `fmc_h2f(${text})`;
+  if (d === 'bf16') return `fmc_bf2f(${text})`;
+  return d === 'f32' ? text : `(${SCALAR[d === 'bool' ? 'bool' : 'i64']})${text}`;
+}
+
+/** A value of compute type `t` as storage dtype `d`. */
+function storeConv(d: Dtype, text: string, t: KScalar): string {
+  const x = t === 'f16' && d !== 'f16' ? `(float)(${text})` : text;
+  if (d === 'f16') return t === 'f16' ? `fmc_st_h(${text})` : `fmc_f2h(${x})`;
+  if (d === 'bf16') return `fmc_f2bf(${x})`;
+  if (d === 'f32' || d === 'i64') return x;
+  return d === 'bool' ? `(uint8_t)(${x})` : `(${STORAGE[d]})fmc_wrap(${x}, ${DTYPE_BITS[d]})`;
 }
 
 function loopPragmas(s: Extract<KStmt, { k: 'for' }>, dim: (slot: number) => string): string[] {
@@ -116,6 +150,7 @@ function file(kernels: readonly Kernel[], bodies: readonly string[], header: str
   return [
     `/* ${header} */`,
     C_PRELUDE.trim(),
+    ...(bodies.some((b) => Object.values(halvesUsed(b)).includes(true)) ? [C_HALF_PRELUDE.trim()] : []),
     C_EXTRA.trim(),
     PARALLEL_PRELUDE.trim(),
     MMA_PRELUDE,
@@ -146,24 +181,8 @@ const C_BASE: Dialect = {
   scalar: (t) => SCALAR[t],
   floatLit,
   intLit,
-  loadConv: (d, t) =>
-    d === 'f16'
-      ? `fmc_h2f(${t})`
-      : d === 'bf16'
-        ? `fmc_bf2f(${t})`
-        : d === 'f32'
-          ? t
-          : `(${SCALAR[d === 'bool' ? 'bool' : 'i64']})${t}`,
-  storeConv: (d, t) =>
-    d === 'f16'
-      ? `fmc_f2h(${t})`
-      : d === 'bf16'
-        ? `fmc_f2bf(${t})`
-        : d === 'f32' || d === 'i64'
-          ? t
-          : d === 'bool'
-            ? `(uint8_t)(${t})`
-            : `(${STORAGE[d]})fmc_wrap(${t}, ${DTYPE_BITS[d]})`,
+  loadConv,
+  storeConv,
   cast,
   call: (name, args) => `${name}(${args.join(', ')})`,
   fma: (a, b, c) => `fmaf(${a}, ${b}, ${c})`,

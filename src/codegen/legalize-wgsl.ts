@@ -15,7 +15,16 @@
 
 import type { Dtype } from '../ir/dtype.js';
 import { BIN_COMPARE } from './render.js';
-import type { BitOp, CompareOp, KExpr, KParam, KScalar, KStmt, Kernel } from '../ir/kernel.js';
+import {
+  type BitOp,
+  type CompareOp,
+  type KExpr,
+  type KParam,
+  type KScalar,
+  type KStmt,
+  type Kernel,
+  typeOf as exprType,
+} from '../ir/kernel.js';
 
 const I32_MIN = -(2 ** 31);
 const I32_MAX = 2 ** 31 - 1;
@@ -39,29 +48,7 @@ const FLOAT_CMP: Record<Exclude<CompareOp, '&&' | '||'>, string> = {
 };
 
 /** The compute type of a legalized expression. */
-export function typeOf(e: KExpr): KScalar {
-  switch (e.k) {
-    case 'ix':
-    case 'dim':
-    case 'gid':
-    case 'wgid':
-    case 'lid':
-    case 'word':
-    case 'bits':
-      return 'i32';
-    case 'cmp':
-      return 'bool';
-    case 'fma':
-    case 'uniform':
-      return 'f32';
-    case 'bitcast':
-      return e.to;
-    case 'bin':
-      return BIN_COMPARE[e.fn] ? 'bool' : e.t;
-    default:
-      return e.t;
-  }
-}
+export const typeOf = (e: KExpr): KScalar => exprType(e, 'i32');
 
 /** A legalized value as a bool (nonzero, NaN included, is true). */
 function truth(e: KExpr): KExpr {

@@ -1,7 +1,8 @@
 // The C prelude: the scalar functions every generated C file starts with. They reproduce the
 // reference interpreter's element semantics (src/ir/interp-ops.ts, value.ts, philox.ts) on
-// the C compute types: floats (f32, f16, bf16) compute in `float`, integers (i4, i8, i32,
-// i64) in `int64_t` and are wrapped to their width when stored, bool in `uint8_t`.
+// the C compute types: floats in `float` (the f16 and bf16 compute types have their own
+// functions, prelude-half.ts; fmc_h2f and friends here convert their storage), integers (i4,
+// i8, i32, i64) in `int64_t` and are wrapped to their width when stored, bool in `uint8_t`.
 //
 // Every function is `FMC_FN` (`static inline` unless the includer defines it, as a CUDA dialect
 // does with `static __device__ __forceinline__`). Only stdint.h, math.h and string.h are used;

@@ -4,7 +4,17 @@
 // barriers, declarations and the file frame. No op is written per target.
 
 import type { Dtype } from '../ir/dtype.js';
-import type { BitOp, CompareOp, KExpr, KParam, KScalar, KStmt, Kernel } from '../ir/kernel.js';
+import {
+  type BitOp,
+  type CompareOp,
+  type KExpr,
+  type KParam,
+  type KScalar,
+  type KStmt,
+  type Kernel,
+  isFloatScalar,
+  typeOf,
+} from '../ir/kernel.js';
 
 export interface Dialect {
   readonly name: 'c' | 'cuda' | 'wgsl';
@@ -12,17 +22,17 @@ export interface Dialect {
   storage(d: Dtype): string;
   /** The type a scalar computes in. */
   scalar(t: KScalar): string;
-  /** A float literal that denotes exactly `v` (already an f32 value). */
-  floatLit(v: number): string;
+  /** A float literal of compute type `t` that denotes exactly `v` (already a value of `t`). */
+  floatLit(v: number, t: 'f32' | 'f16' | 'bf16'): string;
   intLit(v: number): string;
   /** A bool literal, where it differs from the integer one. */
   boolLit?(v: boolean): string;
-  /** Converts a loaded storage element to its compute type. */
-  loadConv(d: Dtype, text: string): string;
-  /** Converts a compute value to the storage dtype. */
-  storeConv(d: Dtype, text: string): string;
-  /** fmc's cast between dtypes, on compute values. */
-  cast(from: Dtype, to: Dtype, text: string): string;
+  /** Converts a loaded storage element to compute type `t`. */
+  loadConv(d: Dtype, text: string, t: KScalar): string;
+  /** Converts a value of compute type `t` to the storage dtype. */
+  storeConv(d: Dtype, text: string, t: KScalar): string;
+  /** fmc's cast between dtypes, of a value computing as `ta`, giving compute type `t`. */
+  cast(from: Dtype, to: Dtype, text: string, ta: KScalar, t: KScalar): string;
   /** A call of prelude function `name` (`fmc_exp_f`). */
   call(name: string, args: readonly string[]): string;
   /** `a * b + c` in f32 with one rounding. */
@@ -100,13 +110,13 @@ export function renderExpr(e: KExpr, D: Dialect, params: readonly KParam[]): str
   switch (e.k) {
     case 'const':
       if (e.t === 'bool' && D.boolLit) return D.boolLit(e.v !== 0);
-      return e.t === 'f32' ? D.floatLit(Math.fround(e.v)) : D.intLit(e.v);
+      return isFloatScalar(e.t) ? D.floatLit(Math.fround(e.v), e.t) : D.intLit(e.v);
     case 'dim':
       return D.dim(e.slot);
     case 'var':
       return checkIdent(e.name);
     case 'load':
-      return D.loadConv(params[e.buf]!.dtype, D.element(bufName(e.buf), r(e.index)));
+      return D.loadConv(params[e.buf]!.dtype, D.element(bufName(e.buf), r(e.index)), e.t);
     case 'aload':
       return D.element(checkIdent(e.name), r(e.index));
     case 'ix':
@@ -116,13 +126,13 @@ export function renderExpr(e: KExpr, D: Dialect, params: readonly KParam[]): str
     case 'cmp':
       return D.infix(e.op, r(e.a), r(e.b), 'bool');
     case 'un':
-      return e.fn === 'not' ? D.not(r(e.a)) : D.call(`fmc_${e.fn}_${e.t === 'f32' ? 'f' : 'i'}`, [r(e.a)]);
+      return e.fn === 'not' ? D.not(r(e.a)) : D.call(`fmc_${e.fn}_${SUFFIX[e.t]}`, [r(e.a)]);
     case 'bin':
       return binary(e, r, D);
     case 'select':
       return D.select(r(e.c), r(e.a), r(e.b), e.t);
     case 'cast':
-      return D.cast(e.from, e.to, r(e.a));
+      return D.cast(e.from, e.to, r(e.a), typeOf(e.a), e.t);
     case 'fma':
       return D.fma(r(e.a), r(e.b), r(e.c));
     case 'uniform':
@@ -148,6 +158,9 @@ function need<F>(f: F | undefined, D: Dialect, what: string): F {
   return f;
 }
 
+/** The suffix of a unary or binary fn's prelude function by compute type (`fmc_exp_h`: exp on f16). */
+const SUFFIX: Record<KScalar, string> = { f32: 'f', f16: 'h', bf16: 'b', i64: 'i', i32: 'i', bool: 'i' };
+
 /** The compare and logic fns of `bin` as the CompareOp they are. */
 export const BIN_COMPARE: Partial<Record<string, CompareOp>> = {
   eq: '==',
@@ -163,7 +176,7 @@ export const BIN_COMPARE: Partial<Record<string, CompareOp>> = {
 function binary(e: Extract<KExpr, { k: 'bin' }>, r: (x: KExpr) => string, D: Dialect): string {
   const op = BIN_COMPARE[e.fn];
   if (op) return D.infix(op, r(e.a), r(e.b), 'bool');
-  return D.call(`fmc_${e.fn}_${e.t === 'f32' ? 'f' : 'i'}`, [r(e.a), r(e.b)]);
+  return D.call(`fmc_${e.fn}_${SUFFIX[e.t]}`, [r(e.a), r(e.b)]);
 }
 
 export function renderStmts(ss: readonly KStmt[], D: Dialect, params: readonly KParam[], indent: string): string[] {
@@ -188,7 +201,7 @@ export function renderStmts(ss: readonly KStmt[], D: Dialect, params: readonly K
         break;
       }
       case 'store':
-        out.push(indent + D.store(s.buf, x(s.index), D.storeConv(params[s.buf]!.dtype, x(s.value))));
+        out.push(indent + D.store(s.buf, x(s.index), D.storeConv(params[s.buf]!.dtype, x(s.value), typeOf(s.value))));
         break;
       case 'wstore': {
         const mask = s.mask && x(s.mask);

@@ -5,16 +5,23 @@
 // expression a kernel needs is a numbered slot of the plan, computed on the host when
 // dims are bound and passed to every kernel as `d[slot]`.
 //
-// Values compute in four scalar types: floats in f32 (f16/bf16 are converted at loads
-// and stores), integers in i64 (wrapped to their width at stores), and bool; i32 is the
-// integer compute type of targets without 64-bit integers (WGSL: legalize-wgsl.ts rewrites
-// i64 to it), where integer results wrap at 32 bits.
+// Values compute in six scalar types: floats in f32, f16 or bf16, integers in i64 (wrapped
+// to their width at stores), and bool; i32 is the integer compute type of targets without
+// 64-bit integers (WGSL: legalize-wgsl.ts rewrites i64 to it), where integer results wrap at
+// 32 bits. An f16 or bf16 value is a value of that format: every unary and binary fn on it
+// gives its result rounded to the format (round to nearest even, as the reference rounds each
+// node's result), however the target computes it (docs/ir.md); widening to f32 is exact and
+// narrowing is an explicit `cast`. Elementwise code computes in a float dtype's own type
+// (computeOf); accumulators (reductions, GEMM, scans) compute in f32 (scalarOf).
 
 import { type Dtype, isFloat } from './dtype.js';
-import type { BinaryFn, UnaryFn } from './ops.js';
+import { type BinaryFn, type UnaryFn, ARITH_FNS } from './ops.js';
 
 /** The compute type of a scalar expression. */
-export type KScalar = 'f32' | 'i64' | 'i32' | 'bool';
+export type KScalar = 'f32' | 'f16' | 'bf16' | 'i64' | 'i32' | 'bool';
+
+/** Whether a compute type is a float format. */
+export const isFloatScalar = (t: KScalar): t is 'f32' | 'f16' | 'bf16' => t === 'f32' || t === 'f16' || t === 'bf16';
 
 /** Raw integer index arithmetic (operands known non-negative, divisors non-zero). */
 export type IndexOp = '+' | '-' | '*' | '/' | '%' | 'min' | 'max';
@@ -35,12 +42,20 @@ export type KExpr =
   /** Index arithmetic on i64. */
   | { readonly k: 'ix'; readonly op: IndexOp; readonly a: KExpr; readonly b: KExpr }
   | { readonly k: 'cmp'; readonly op: CompareOp; readonly a: KExpr; readonly b: KExpr }
-  /** A graph unary or binary fn with the interpreter's semantics, on f32 or i64 (compares give bool). */
+  /**
+   * A graph unary or binary fn with the interpreter's semantics, computing in `t` (operands of
+   * type `t`; a float result rounded to `t`); compares and logic give bool.
+   */
   | { readonly k: 'un'; readonly fn: UnaryFn; readonly a: KExpr; readonly t: KScalar }
   | { readonly k: 'bin'; readonly fn: BinaryFn; readonly a: KExpr; readonly b: KExpr; readonly t: KScalar }
   /** `c ? a : b`; only the chosen branch is evaluated. */
   | { readonly k: 'select'; readonly c: KExpr; readonly a: KExpr; readonly b: KExpr; readonly t: KScalar }
-  /** fmc's `cast` from `from` to `to` (rounding, saturation, wrapping); the result computes as `t`. */
+  /**
+   * fmc's `cast` from `from` to `to` (rounding, saturation, wrapping) of a value `a` computing
+   * in any type that holds `from`'s values (f32 for a float dtype, or its own type); the
+   * result computes as `t`. With from === to only the compute type changes (exact: an f16
+   * value read as f32 becoming an f16 value, src/codegen/legalize-half.ts).
+   */
   | { readonly k: 'cast'; readonly from: Dtype; readonly to: Dtype; readonly a: KExpr; readonly t: KScalar }
   /** `a * b + c` in f32, fused (one rounding). */
   | { readonly k: 'fma'; readonly a: KExpr; readonly b: KExpr; readonly c: KExpr }
@@ -184,8 +199,42 @@ export interface KernelGrid {
   readonly tiled?: true;
 }
 
-/** The compute type of a storage dtype. */
+/** The wide compute type of a storage dtype: what accumulators and non-elementwise kernels use. */
 export const scalarOf = (d: Dtype): KScalar => (d === 'bool' ? 'bool' : isFloat(d) ? 'f32' : 'i64');
+
+/** The own compute type of a storage dtype: f16 and bf16 compute as themselves, the rest as scalarOf. */
+export const computeOf = (d: Dtype): KScalar => (d === 'f16' || d === 'bf16' ? d : scalarOf(d));
+
+/**
+ * The compute type of an expression; index arithmetic (dims, `ix`, grid indices) computes in
+ * `index`: i64, or i32 after WGSL legalization.
+ */
+export function typeOf(e: KExpr, index: 'i64' | 'i32' = 'i64'): KScalar {
+  switch (e.k) {
+    case 'dim':
+    case 'ix':
+    case 'gid':
+    case 'wgid':
+    case 'lid':
+      return index;
+    case 'word':
+    case 'bits':
+      return 'i32';
+    case 'cmp':
+      return 'bool';
+    case 'fma':
+    case 'uniform':
+      return 'f32';
+    case 'bitcast':
+      return e.to;
+    case 'un':
+      return e.fn === 'not' ? 'bool' : e.t;
+    case 'bin':
+      return (ARITH_FNS as readonly string[]).includes(e.fn) ? e.t : 'bool';
+    default:
+      return e.t;
+  }
+}
 
 // ---------- builders (short names keep lowering code readable) ----------
 

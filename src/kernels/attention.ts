@@ -26,17 +26,14 @@ import type { GemmSchedule } from './schedule.js';
 /** One string per space-separated word of S. */
 type Names<S extends string> = S extends `${string} ${infer R}` ? [string, ...Names<R>] : [string];
 
-/** A fuser that reads the scores einsum as the current tile element's dot product. */
+/** A fuser that reads the scores einsum as the current tile element's dot product (a local). */
 class ScoreFuser extends Fuser {
   constructor(
     buffers: ReadonlyMap<Node, number>,
     private readonly qk: Node,
-    private readonly dotValue: KExpr,
+    dotValue: KExpr,
   ) {
-    super(buffers);
-  }
-  override at(kb: KernelBuilder, n: Node, idx: readonly KExpr[]): KExpr {
-    return n === this.qk ? this.dotValue : super.at(kb, n, idx);
+    super(buffers, new Map([[qk, dotValue]]));
   }
   override atFlat(kb: KernelBuilder, n: Node, flat: KExpr): KExpr {
     if (n === this.qk) throw new Error('internal: the attention scores are read only elementwise');

@@ -6,7 +6,22 @@
 import { type Dim, dimConst, dimConstValue, dimEquals, dimMul } from '../ir/dims.js';
 import type { Dtype } from '../ir/dtype.js';
 import type { Node, NodeOf } from '../ir/graph.js';
-import { type KExpr, type KStmt, add, cmp, dot, int, ix, mul, scalarOf, select } from '../ir/kernel.js';
+import {
+  type KExpr,
+  type KScalar,
+  type KStmt,
+  add,
+  cmp,
+  computeOf,
+  dot,
+  int,
+  isFloatScalar,
+  ix,
+  mul,
+  scalarOf,
+  select,
+  typeOf,
+} from '../ir/kernel.js';
 import type { OpName } from '../ir/ops.js';
 import { streamKey } from '../ir/philox.js';
 import { roundTo } from '../ir/value.js';
@@ -31,6 +46,12 @@ function wrapInt(e: KExpr, d: Dtype): KExpr {
   return d === 'i64' || scalarOf(d) !== 'i64' ? e : { k: 'cast', from: 'i64', to: d, a: e, t: 'i64' };
 }
 
+/** The row-major multi-index of flat position `flat` in `shape`. */
+function unflatten(kb: KernelBuilder, shape: readonly Dim[], flat: KExpr): KExpr[] {
+  const st = stridesOf(shape, kb);
+  return shape.map((d, i) => (i === 0 ? ix('/', flat, st[0]!) : ix('%', ix('/', flat, st[i]!), kb.dim(d))));
+}
+
 /** `NumPy` broadcasting: the index of an input of shape `s` read at output index `idx`. */
 function broadcastIndex(s: readonly Dim[], out: readonly Dim[], idx: readonly KExpr[]): KExpr[] {
   const off = out.length - s.length;
@@ -53,50 +74,67 @@ export class Fuser {
     return new Fuser(this.buffers, new Map([...this.locals, ...locals]));
   }
 
-  /** Element `idx` of `n`: its local, a load when `n` is materialized, else its computation. */
+  /**
+   * Element `idx` of `n` in its wide compute type (scalarOf: f32 for every float dtype), what
+   * accumulating kernels (reductions, GEMM, scans) read: an f16 or bf16 value widened exactly.
+   */
   at(kb: KernelBuilder, n: Node, idx: readonly KExpr[]): KExpr {
-    const local = this.locals.get(n);
-    if (local !== undefined) return local;
-    const buf = this.buffers.get(n);
-    if (buf === undefined) return this.compute(kb, n, idx);
-    return this.load(kb, buf, n, dot(idx, stridesOf(n.type.shape, kb)));
-  }
-
-  load(kb: KernelBuilder, buf: number, n: Node, flat: KExpr): KExpr {
-    return { k: 'load', buf: kb.param(buf, 'read'), index: flat, t: scalarOf(n.type.dtype) };
-  }
-
-  /** Element at a row-major flat position of `n` (what a reshape reads). */
-  atFlat(kb: KernelBuilder, n: Node, flat: KExpr): KExpr {
-    const local = this.locals.get(n);
-    if (local !== undefined) return local;
-    const buf = this.buffers.get(n);
-    if (buf !== undefined) return this.load(kb, buf, n, flat);
-    const st = stridesOf(n.type.shape, kb);
-    const idx = n.type.shape.map((d, i) =>
-      i === 0 ? ix('/', flat, st[0]!) : ix('%', ix('/', flat, st[i]!), kb.dim(d)),
-    );
-    return this.compute(kb, n, idx);
+    return retype(this.value(kb, n, idx), scalarOf(n.type.dtype));
   }
 
   /**
-   * Computes element `idx` of `n` from its inputs (never loads `n` itself). An f16 or bf16
-   * unary or binary result is rounded to its dtype, as a store would round it: a fused chain
-   * computes what the chain of kernels (and the reference, docs/ir.md) computes.
+   * Element `idx` of `n` in its own compute type (computeOf): its local, a load when `n` is
+   * materialized, else its computation.
+   */
+  value(kb: KernelBuilder, n: Node, idx: readonly KExpr[]): KExpr {
+    return this.stored(kb, n, () => dot(idx, stridesOf(n.type.shape, kb))) ?? this.compute(kb, n, idx);
+  }
+
+  /** Element `flat` of buffer `buf` holding `n`, in n's own compute type. */
+  load(kb: KernelBuilder, buf: number, n: Node, flat: KExpr): KExpr {
+    return { k: 'load', buf: kb.param(buf, 'read'), index: flat, t: computeOf(n.type.dtype) };
+  }
+
+  /** Element at a row-major flat position of `n` (what a reshape reads), in its own compute type. */
+  atFlat(kb: KernelBuilder, n: Node, flat: KExpr): KExpr {
+    return this.stored(kb, n, () => flat) ?? this.compute(kb, n, unflatten(kb, n.type.shape, flat));
+  }
+
+  /** The local of `n` or its load at flat position `flat()` (own type); undefined when `n` is computed. */
+  private stored(kb: KernelBuilder, n: Node, flat: () => KExpr): KExpr | undefined {
+    const local = this.locals.get(n);
+    if (local !== undefined) return retype(local, computeOf(n.type.dtype));
+    const buf = this.buffers.get(n);
+    return buf === undefined ? undefined : this.load(kb, buf, n, flat());
+  }
+
+  /**
+   * Computes element `idx` of `n` from its inputs (never loads `n` itself), in its own compute
+   * type: an f16 or bf16 unary or binary result is typed f16 or bf16, which rounds it to the
+   * format as a store would (the type's meaning, docs/ir.md), so a fused chain computes what the
+   * chain of kernels (and the reference) computes.
    */
   compute(kb: KernelBuilder, n: Node, idx: readonly KExpr[]): KExpr {
-    const e = (ELEMENT[n.op] as ElementRule<OpName>)(this, kb, n, idx);
-    const d = n.type.dtype;
-    const rounds = (d === 'f16' || d === 'bf16') && (n.op === 'unary' || n.op === 'binary');
-    return rounds ? { k: 'cast', from: 'f32', to: d, a: e, t: 'f32' } : e;
+    return retype((ELEMENT[n.op] as ElementRule<OpName>)(this, kb, n, idx), computeOf(n.type.dtype));
   }
+}
+
+/**
+ * A float value `e` as float compute type `t`: unchanged when it already is, else an explicit
+ * cast (exact when widening, rounding to nearest even when narrowing); non-floats unchanged.
+ */
+export function retype(e: KExpr, t: KScalar): KExpr {
+  const from = typeOf(e);
+  if (from === t || !isFloatScalar(from) || !isFloatScalar(t)) return e;
+  return { k: 'cast', from, to: t, a: e, t };
 }
 
 /** How one op computes element `idx` of node `n` from its inputs. */
 type ElementRule<K extends OpName> = (f: Fuser, kb: KernelBuilder, n: NodeOf<K>, idx: readonly KExpr[]) => KExpr;
 
-/** Element `j` of input `i` of `n`. */
-const inAt = (f: Fuser, kb: KernelBuilder, n: Node, i: number, j: readonly KExpr[]): KExpr => f.at(kb, n.inputs[i]!, j);
+/** Element `j` of input `i` of `n`, in the input's own compute type. */
+const inAt = (f: Fuser, kb: KernelBuilder, n: Node, i: number, j: readonly KExpr[]): KExpr =>
+  f.value(kb, n.inputs[i]!, j);
 
 /** Input `i` of `n` broadcast to element `idx` of `n`. */
 const bcast = (f: Fuser, kb: KernelBuilder, n: Node, i: number, idx: readonly KExpr[]): KExpr =>
@@ -115,7 +153,7 @@ const ownKernel = buffered('it is computed by a kernel of its own');
 export const ELEMENT: { readonly [K in OpName]: ElementRule<K> } = {
   input: leaf,
   param: leaf,
-  full: (_f, _kb, n) => ({ k: 'const', t: scalarOf(n.type.dtype), v: roundTo(n.type.dtype, n.args.value) }),
+  full: (_f, _kb, n) => ({ k: 'const', t: computeOf(n.type.dtype), v: roundTo(n.type.dtype, n.args.value) }),
   dim: (_f, kb, n) => convert(kb.dim(n.args.value), 'i64', n.type.dtype),
   iota: (_f, _kb, n, idx) => convert(idx[n.args.axis]!, 'i64', n.type.dtype),
   random: (f, kb, n, idx) => {
@@ -124,14 +162,14 @@ export const ELEMENT: { readonly [K in OpName]: ElementRule<K> } = {
     return { k: 'uniform', k0, k1, index: dot(idx, stridesOf(n.type.shape, kb)), step };
   },
   unary: (f, kb, n, idx) =>
-    wrapInt({ k: 'un', fn: n.args.fn, a: inAt(f, kb, n, 0, idx), t: scalarOf(n.type.dtype) }, n.type.dtype),
+    wrapInt({ k: 'un', fn: n.args.fn, a: inAt(f, kb, n, 0, idx), t: computeOf(n.type.dtype) }, n.type.dtype),
   binary: (f, kb, n, idx) =>
     wrapInt(
-      { k: 'bin', fn: n.args.fn, a: bcast(f, kb, n, 0, idx), b: bcast(f, kb, n, 1, idx), t: scalarOf(n.type.dtype) },
+      { k: 'bin', fn: n.args.fn, a: bcast(f, kb, n, 0, idx), b: bcast(f, kb, n, 1, idx), t: computeOf(n.type.dtype) },
       n.type.dtype,
     ),
   where: (f, kb, n, idx) =>
-    select(bcast(f, kb, n, 0, idx), bcast(f, kb, n, 1, idx), bcast(f, kb, n, 2, idx), scalarOf(n.type.dtype)),
+    select(bcast(f, kb, n, 0, idx), bcast(f, kb, n, 1, idx), bcast(f, kb, n, 2, idx), computeOf(n.type.dtype)),
   reduce: ownKernel,
   reshape: (f, kb, n, idx) => reshapeAt(f, kb, n.inputs[0]!, n.type.shape, idx),
   permute: (f, kb, n, idx) =>
@@ -205,7 +243,7 @@ function reshapeAt(f: Fuser, kb: KernelBuilder, x: Node, shape: readonly Dim[], 
       src.push(i === i0 ? q : ix('%', q, kb.dim(x.type.shape[i]!)));
     }
   }
-  return f.at(kb, x, src);
+  return f.value(kb, x, src);
 }
 
 function padAt(f: Fuser, kb: KernelBuilder, n: NodeOf<'pad'>, idx: readonly KExpr[]): KExpr {
@@ -217,14 +255,14 @@ function padAt(f: Fuser, kb: KernelBuilder, n: NodeOf<'pad'>, idx: readonly KExp
     if (dimConstValue(lo) === 0 && dimConstValue(hi) === 0) return;
     inside = and(inside, and(cmp('>=', e, int(0)), cmp('<', e, kb.dim(x.type.shape[k]!))));
   });
-  const t = scalarOf(n.type.dtype);
+  const t = computeOf(n.type.dtype);
   const fill: KExpr = { k: 'const', t, v: roundTo(n.type.dtype, n.args.value) };
-  return inside.k === 'const' ? f.at(kb, x, src) : select(inside, f.at(kb, x, src), fill, t);
+  return inside.k === 'const' ? f.value(kb, x, src) : select(inside, f.value(kb, x, src), fill, t);
 }
 
 function concatAt(f: Fuser, kb: KernelBuilder, n: NodeOf<'concat'>, idx: readonly KExpr[]): KExpr {
   const axis = n.args.axis;
-  const t = scalarOf(n.type.dtype);
+  const t = computeOf(n.type.dtype);
   // Offsets of each part along the axis; the last part needs no test.
   const offsets: KExpr[] = [];
   let off: KExpr = int(0);
@@ -243,7 +281,7 @@ function concatAt(f: Fuser, kb: KernelBuilder, n: NodeOf<'concat'>, idx: readonl
     for (let p = hi - 1; p >= lo; p--) {
       const part = n.inputs[p]!;
       const j = idx.map((v, k) => (k === axis ? ix('-', v, offsets[p]!) : v));
-      const val = f.at(kb, part, j);
+      const val = f.value(kb, part, j);
       e =
         e === undefined
           ? val
@@ -307,7 +345,7 @@ export function matchRuns(a: readonly Dim[], b: readonly Dim[]): [[number, numbe
 /** fmc's cast of a compute value from dtype `from` to `to`. */
 export function convert(e: KExpr, from: Dtype | 'i64', to: Dtype): KExpr {
   if (from === to) return e;
-  return { k: 'cast', from, to, a: e, t: scalarOf(to) };
+  return { k: 'cast', from, to, a: e, t: computeOf(to) };
 }
 
 /**
@@ -324,7 +362,7 @@ export function defineLocals(
   const stmts: KStmt[] = [];
   for (const n of nodes) {
     const name = kb.fresh('v');
-    const t = scalarOf(n.type.dtype);
+    const t = computeOf(n.type.dtype);
     stmts.push({ k: 'let', name, t, value: f.compute(kb, n, idx(n)) });
     f = f.with(new Map([[n, { k: 'var', name, t }]]));
   }
