@@ -44,6 +44,8 @@ export class KernelBuilder {
     readonly tables: PlanTables,
     /** The machine the kernel is for: on 'gpu' every loop of an output nest is parallel (nest()). */
     readonly target: 'cpu' | 'gpu' = 'cpu',
+    /** 'gpu': whether a kernel may take a workgroup per output (reduce-gpu.ts). */
+    readonly workgroups = true,
   ) {}
 
   /** The kernel parameter index of buffer `id`, widening its access. */

@@ -1,9 +1,10 @@
 // Which kernels of the seed models' forward run serially on a GPU (grid invocations 1: one
 // invocation does the whole kernel, very slow on SwiftShader). Only those listed may: a 1-D
 // scatter_add (moe_lm's expert counts: its adds would race without float atomics) and the
-// rows kernels of whole-tensor reductions (moe_lm's load-balancing loss). Also: row kernels,
-// reductions and topk run one invocation per row of all their leading dims, scatter_add one
-// per column, and a GEMM one per TM output rows × column.
+// rows kernels of whole-tensor reductions over a short known row (moe_lm's load-balancing
+// loss sums over its 8 experts; a longer row takes a workgroup, reduce-gpu.ts). Also: row
+// kernels, reductions and topk run one invocation per row of all their leading dims,
+// scatter_add one per column, and a GEMM one per TM output rows × column.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
