@@ -120,6 +120,27 @@ describe.skipIf(why !== '')('parallel reductions on Dawn vs the interpreter', ()
     assertClean(max, problems, 'max rows');
   });
 
+  it('wall time: serial vs workgroup form of a sum of 2^22 elements', { timeout: 300_000 }, async () => {
+    const g = reduce('sum', 'f32', ['N'], [0]);
+    const feeds = { x: fromHost(values('f32', 2 ** 22)) };
+    const ms: number[] = [];
+    for (const workgroups of [false, true]) {
+      const exe = buildWgslExecutable(compileGraph(g, { workgroups }).compiled, new Map());
+      await exe.runAsync(feeds);
+      let best = Infinity;
+      for (let r = 0; r < 3; r++) {
+        const t0 = performance.now();
+        await exe.runAsync(feeds);
+        best = Math.min(best, performance.now() - t0);
+      }
+      ms.push(best);
+    }
+    console.log(
+      `sum of 2^22 on this adapter: serial ${ms[0]!.toFixed(1)} ms, workgroups ${ms[1]!.toFixed(1)} ms (${(ms[0]! / ms[1]!).toFixed(1)}x)`,
+    );
+    expect(ms.every((t) => t > 0)).toBe(true);
+  });
+
   it('a short known extent stays one invocation per output', () => {
     expect(tree(reduce('sum', 'f32', ['N', W - 1], [1]))).toBe(false);
     expect(tree(reduce('sum', 'f32', ['N', W], [1]))).toBe(true);
