@@ -21,6 +21,7 @@ import { buildWgslExecutable } from '../../src/runtime/wgsl-program.js';
 import { assertClean } from '../kernels/c-harness.js';
 import { scaledMax, softmax } from '../kernels/fusion-graphs.js';
 import { compileGraph, runAndCompareWgsl } from './wgsl-harness.js';
+import { serialVsWorkgroups, values } from './workgroup-cases.js';
 
 const why = await webgpuUnavailable();
 if (why) console.warn(`skipping the WGSL parallel reduction tests: ${why}`);
@@ -43,16 +44,6 @@ function tree(g: Graph, kind = 'reduce'): boolean {
 const W = REDUCE_WORKGROUP;
 const EXTENTS = [0, 1, W - 1, W, W + 1, 1000, 100_003];
 
-/** Pseudo-random values of a dtype: floats in [-1, 1), integers in [-1000, 1000), bools 1% true. */
-function values(d: Dtype, n: number, at = 0): HostTensor {
-  const v = Array.from({ length: n }, (_, i) => {
-    const h = Math.sin((i + 1 + at) * 12.9898) * 43758.5453;
-    const u = h - Math.floor(h);
-    return d === 'bool' ? (u < 0.01 ? 1 : 0) : d === 'f32' ? 2 * u - 1 : Math.floor(2000 * u) - 1000;
-  });
-  return hostTensor(d, [n], v);
-}
-
 describe.skipIf(why !== '')('parallel reductions on Dawn vs the interpreter', () => {
   for (const fn of ['sum', 'max'] as const)
     it(`${fn} of a whole f32 vector at extents ${EXTENTS.join(', ')}`, { timeout: 120_000 }, async () => {
@@ -60,7 +51,7 @@ describe.skipIf(why !== '')('parallel reductions on Dawn vs the interpreter', ()
       expect(tree(g)).toBe(true);
       const w = compileGraph(g);
       for (const n of EXTENTS)
-        assertClean(g, await runAndCompareWgsl(w, { inputs: { x: values('f32', n) } }), `N ${n}`);
+        assertClean(g, await runAndCompareWgsl(w, { inputs: { x: values('f32', [n]) } }), `N ${n}`);
     });
 
   it('max propagates a NaN from any position, the last one included', { timeout: 60_000 }, async () => {
@@ -72,7 +63,7 @@ describe.skipIf(why !== '')('parallel reductions on Dawn vs the interpreter', ()
       [1000, 517],
       [65, 64],
     ] as const) {
-      const x = values('f32', n);
+      const x = values('f32', [n]);
       const data = Array.from(x.data);
       data[at] = NaN;
       const problems = await runAndCompareWgsl(w, { inputs: { x: hostTensor('f32', [n], data) } });
@@ -87,7 +78,7 @@ describe.skipIf(why !== '')('parallel reductions on Dawn vs the interpreter', ()
         expect(tree(g)).toBe(true);
         const w = compileGraph(g);
         for (const n of [0, 1, W + 1, 5001])
-          assertClean(g, await runAndCompareWgsl(w, { inputs: { x: values(d, n) } }), `${fn} N ${n}`);
+          assertClean(g, await runAndCompareWgsl(w, { inputs: { x: values(d, [n]) } }), `${fn} N ${n}`);
       }
     });
 
@@ -101,7 +92,7 @@ describe.skipIf(why !== '')('parallel reductions on Dawn vs the interpreter', ()
         [200, 0],
         [0, 2],
       ] as const) {
-        const x = values('f32', N * C);
+        const x = values('f32', [N * C]);
         const problems = await runAndCompareWgsl(w, { inputs: { x: hostTensor('f32', [N, C], Array.from(x.data)) } });
         assertClean(g, problems, `[${N}, ${C}] keepdim ${keepdim}`);
       }
@@ -114,7 +105,7 @@ describe.skipIf(why !== '')('parallel reductions on Dawn vs the interpreter', ()
     assertClean(soft, await runAndCompareWgsl(compileGraph(soft), { dims: { B: 2, T: 70 }, seed: 3 }), 'softmax');
     const max = scaledMax();
     expect(tree(max, 'rows')).toBe(true);
-    const x = Array.from(values('f32', 3 * 1001).data);
+    const x = Array.from(values('f32', [3 * 1001]).data);
     x[1001 + 700] = NaN;
     const problems = await runAndCompareWgsl(compileGraph(max), { inputs: { x: hostTensor('f32', [3, 1001], x) } });
     assertClean(max, problems, 'max rows');
@@ -122,22 +113,8 @@ describe.skipIf(why !== '')('parallel reductions on Dawn vs the interpreter', ()
 
   it('wall time: serial vs workgroup form of a sum of 2^22 elements', { timeout: 300_000 }, async () => {
     const g = reduce('sum', 'f32', ['N'], [0]);
-    const feeds = { x: fromHost(values('f32', 2 ** 22)) };
-    const ms: number[] = [];
-    for (const workgroups of [false, true]) {
-      const exe = buildWgslExecutable(compileGraph(g, { workgroups }).compiled, new Map());
-      await exe.runAsync(feeds);
-      let best = Infinity;
-      for (let r = 0; r < 3; r++) {
-        const t0 = performance.now();
-        await exe.runAsync(feeds);
-        best = Math.min(best, performance.now() - t0);
-      }
-      ms.push(best);
-    }
-    console.log(
-      `sum of 2^22 on this adapter: serial ${ms[0]!.toFixed(1)} ms, workgroups ${ms[1]!.toFixed(1)} ms (${(ms[0]! / ms[1]!).toFixed(1)}x)`,
-    );
+    const feeds = { x: fromHost(values('f32', [2 ** 22])) };
+    const ms = await serialVsWorkgroups('sum of 2^22', g, feeds);
     expect(ms.every((t) => t > 0)).toBe(true);
   });
 

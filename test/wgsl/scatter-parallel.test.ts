@@ -23,6 +23,7 @@ import { fromHost } from '../../src/runtime/tensor.js';
 import { buildWgslExecutable } from '../../src/runtime/wgsl-program.js';
 import { assertClean } from '../kernels/c-harness.js';
 import { compileGraph, runAndCompareWgsl } from './wgsl-harness.js';
+import { serialVsWorkgroups, values } from './workgroup-cases.js';
 
 const why = await webgpuUnavailable();
 if (why) console.warn(`skipping the WGSL parallel scatter_add tests: ${why}`);
@@ -42,17 +43,6 @@ function tree(g: Graph): boolean {
   return plan.kernels.some(
     (k) => k.grid?.tiled && k.grid.workgroup === REDUCE_WORKGROUP && k.name.endsWith('_scatter_add'),
   );
-}
-
-/** Pseudo-random values: floats in [-1, 1), integers in [-1000, 1000), bools 1% true. */
-function values(d: Dtype, shape: number[], at = 0): HostTensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const v = Array.from({ length: n }, (_, i) => {
-    const h = Math.sin((i + 1 + at) * 12.9898) * 43758.5453;
-    const u = h - Math.floor(h);
-    return d === 'bool' ? (u < 0.01 ? 1 : 0) : d === 'f32' ? 2 * u - 1 : Math.floor(2000 * u) - 1000;
-  });
-  return hostTensor(d, shape, v);
 }
 
 /** Indices in [-2, V + 2): mostly in range, repeated, a few negative or past the end (dropped). */
@@ -157,21 +147,7 @@ describe.skipIf(why !== '')('parallel scatter_add on Dawn vs the interpreter', (
     const feeds = Object.fromEntries(
       Object.entries(inputs('f32', [], 8, [], [2 ** 20])).map(([k, t]) => [k, fromHost(t)]),
     );
-    const ms: number[] = [];
-    for (const workgroups of [false, true]) {
-      const exe = buildWgslExecutable(compileGraph(g, { workgroups }).compiled, new Map());
-      await exe.runAsync(feeds);
-      let best = Infinity;
-      for (let r = 0; r < 3; r++) {
-        const t0 = performance.now();
-        await exe.runAsync(feeds);
-        best = Math.min(best, performance.now() - t0);
-      }
-      ms.push(best);
-    }
-    console.log(
-      `scatter_add of 2^20 into 8 on this adapter: serial ${ms[0]!.toFixed(1)} ms, workgroups ${ms[1]!.toFixed(1)} ms (${(ms[0]! / ms[1]!).toFixed(1)}x)`,
-    );
+    const ms = await serialVsWorkgroups('scatter_add of 2^20 into 8', g, feeds);
     expect(ms.every((t) => t > 0)).toBe(true);
   });
 });
