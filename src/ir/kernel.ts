@@ -7,8 +7,8 @@
 //
 // Values compute in four scalar types: floats in f32 (f16/bf16 are converted at loads
 // and stores), integers in i64 (wrapped to their width at stores), and bool; i32 is the
-// integer compute type of targets without 64-bit integers (WGSL: legalize-wgsl.ts rewrites
-// i64 to it), where integer results wrap at 32 bits.
+// index type of targets without 64-bit integers (WGSL: legalize-wgsl.ts computes index
+// arithmetic in i32, whose bounds the host proves, and integer values in two 32-bit words).
 
 import { type Dtype, isFloat } from './dtype.js';
 import type { BinaryFn, UnaryFn } from './ops.js';
