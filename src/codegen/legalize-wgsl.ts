@@ -17,7 +17,7 @@
 
 import { type Dtype, isFloat } from '../ir/dtype.js';
 import { BIN_COMPARE } from './render.js';
-import type { BitOp, CompareOp, KExpr, KParam, KScalar, KStmt, Kernel } from '../ir/kernel.js';
+import type { BitOp, CompareOp, IndexOp, KExpr, KParam, KScalar, KStmt, Kernel } from '../ir/kernel.js';
 import { c32, call, cmpName, intCast, narrow, typeOf, wideConst, wideFn, widen, word } from './legalize-wgsl-int.js';
 
 export { typeOf } from './legalize-wgsl-int.js';
@@ -56,6 +56,17 @@ function compare(op: CompareOp, a: KExpr, b: KExpr): KExpr {
 }
 
 const BOOL_BIN: Partial<Record<string, CompareOp>> = { max: '||', add: '||', min: '&&', mul: '&&' };
+
+/** The integer fn of each index op, for index arithmetic on integer values. */
+const WIDE_IX: Record<IndexOp, string> = {
+  '+': 'add',
+  '-': 'sub',
+  '*': 'mul',
+  '/': 'div',
+  '%': 'mod',
+  min: 'min',
+  max: 'max',
+};
 
 class Legalizer {
   private counter = 0;
@@ -103,8 +114,13 @@ class Legalizer {
         return this.load(e.buf, narrow(x(e.index)), e.t);
       case 'aload':
         return { ...e, index: narrow(x(e.index)) };
-      case 'ix':
-        return { ...e, a: narrow(x(e.a)), b: narrow(x(e.b)) };
+      case 'ix': {
+        // Index arithmetic on an integer value (a gather's clamp of its index) stays a value
+        // until it is used as an index, so that its high word counts (2^32 + 1 is past the end).
+        const [a, b] = [x(e.a), x(e.b)];
+        if (typeOf(a) === 'i64' || typeOf(b) === 'i64') return wideFn(WIDE_IX[e.op], [a, b]);
+        return { ...e, a, b };
+      }
       case 'cmp':
         return compare(e.op, x(e.a), x(e.b));
       case 'un':

@@ -1,15 +1,15 @@
 // 64-bit integers on the WGSL target (src/codegen/legalize-wgsl-int.ts, prelude-wgsl-i64.ts:
 // integer values as two 32-bit words) on Dawn (SwiftShader), compared bit for bit with the
 // reference interpreter's exact i64 (bigint) on values far beyond i32 and 2^53: a workgroup
-// tree sum that wraps at 2^64, mul/div/mod/max of large operands, INT64_MIN / -1, and i64 to
-// f32 casts rounded to nearest even, checked against an exact BigInt rounding (C's
+// tree sum that wraps at 2^64, mul/div/mod/max of large operands, INT64_MIN / -1, a gather
+// clamping an index beyond i32, and i64 to f32 casts rounded to nearest even, checked against an exact BigInt rounding (C's
 // (float)int64_t). Skipped, with the reason printed, where no WebGPU adapter can be created.
 
 import { describe, expect, it } from 'vitest';
 import { Builder } from '../../src/ir/build.js';
 import type { Graph } from '../../src/ir/graph.js';
 import { evaluate } from '../../src/ir/interp.js';
-import { i64Of, i64Tensor } from '../../src/ir/value.js';
+import { hostTensor, i64Of, i64Tensor } from '../../src/ir/value.js';
 import { webgpuUnavailable } from '../../src/runtime/node-webgpu.js';
 import { Tensor } from '../../src/runtime/tensor.js';
 import { buildWgslExecutable } from '../../src/runtime/wgsl-program.js';
@@ -75,6 +75,27 @@ describe.skipIf(why !== '')('i64 on WGSL, bit for bit', () => {
     const { got, ref } = await both(graph, { a: as, b: bs });
     for (const o of ['mul', 'div', 'mod', 'min'])
       expect(Array.from(got[o]!.data as BigInt64Array), o).toEqual(Array.from(i64Of(ref.get(o)!)));
+  });
+
+  it('a gather clamps an i64 index by its full value (not its low word)', { timeout: 60_000 }, async () => {
+    const g = new Builder();
+    const x = g.input('x', 'f32', [5]);
+    const idx = g.input('idx', 'i64', ['N']);
+    const graph = g.graph('forward', { y: g.gather(x, idx, 0) });
+    const idxs = [2n ** 32n + 1n, -(2n ** 32n) + 2n, 3n, -1n, 2n ** 40n, MIN, MAX];
+    const xs = [10, 11, 12, 13, 14];
+    const exe = buildWgslExecutable(compileGraph(graph).compiled, new Map());
+    const got = await exe.runAsync({
+      x: new Tensor('f32', Float32Array.from(xs), [5]),
+      idx: new Tensor('i64', BigInt64Array.from(idxs), [idxs.length]),
+    });
+    const inputs = new Map([
+      ['x', hostTensor('f32', [5], xs)],
+      ['idx', i64Tensor([idxs.length], BigInt64Array.from(idxs))],
+    ]);
+    const ref = evaluate(graph, { inputs, params: new Map(), dims: new Map() }).outputs.get('y')!;
+    expect(Array.from(got.y!.data as Float32Array)).toEqual(Array.from(ref.data));
+    expect(Array.from(ref.data)).toEqual([14, 10, 13, 10, 14, 10, 14]);
   });
 
   it('i64 to f32 rounds to nearest even, as C', { timeout: 60_000 }, async () => {
