@@ -1,5 +1,6 @@
 // The GPU forms of a scatter_add that are not one invocation per column (select.ts):
-// - scatterTree, a short target axis (a known length V ≤ W): a workgroup per column (the src
+// - scatterTree, a short target axis (a known length V whose V × W partials fit in 16 KiB of
+//   workgroup memory: V ≤ 64 for f32, 32 for i64): a workgroup per column (the src
 //   coordinates outside the index axes). Invocation l takes the index positions l, l + W,
 //   l + 2W, ... in order and adds each src element into its own V partial sums (a local
 //   array; an out-of-range index is dropped); the workgroup then combines the W partials of
@@ -36,8 +37,11 @@ import { numelOf } from './elementwise.js';
 import { type Fuser, stridesOf } from './expr.js';
 import { REDUCE_WORKGROUP, perWorkgroup, strided, treeReduce, unflatten } from './reduce-gpu.js';
 
-/** The longest target axis (a known length) scattered with a workgroup per column. */
-export const SCATTER_TARGETS_MAX = REDUCE_WORKGROUP;
+/**
+ * Bytes of workgroup memory a scatter into a short axis may use for its W partials of each
+ * target (the WebGPU default limit: 64 targets of f32, 32 of i64, two words each on WGSL).
+ */
+export const SCATTER_TREE_BYTES = 16384;
 /** The longest known target axis of a 1-D scatter scanned by a workgroup per target. */
 export const SCATTER_GATHER_MAX = 4096;
 
@@ -45,7 +49,8 @@ export const SCATTER_GATHER_MAX = 4096;
 export function scatterForm(kb: KernelBuilder, n: NodeOf<'scatter_add'>): 'tree' | 'gather' | undefined {
   const [x, idx, src] = n.inputs as [Node, Node, Node];
   const V = kb.dim(x.type.shape[n.args.axis]!);
-  if (V.k === 'const' && V.v <= SCATTER_TARGETS_MAX) return 'tree';
+  const bytes = scalarOf(n.type.dtype) === 'i64' ? 8 : 4;
+  if (V.k === 'const' && V.v * REDUCE_WORKGROUP * bytes <= SCATTER_TREE_BYTES) return 'tree';
   const oneD = src.type.shape.length === idx.type.shape.length;
   return oneD && !(V.k === 'const' && V.v > SCATTER_GATHER_MAX) ? 'gather' : undefined;
 }

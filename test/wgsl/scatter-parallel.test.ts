@@ -140,6 +140,9 @@ describe.skipIf(why !== '')('parallel scatter_add on Dawn vs the interpreter', (
   it('with columns, a target axis longer than the workgroup stays one invocation per column', () => {
     expect(tree(scatter('f32', [], REDUCE_WORKGROUP + 1, [2], ['N']))).toBe(false);
     expect(tree(scatter('f32', [], 'V', [2], ['N']))).toBe(false);
+    // i64 partials take two words each: 32 targets fill the 16 KiB that 64 of f32 do.
+    expect(tree(scatter('i64', [], 32, [2], ['N']))).toBe(true);
+    expect(tree(scatter('i64', [], 33, [2], ['N']))).toBe(false);
   });
 
   it('wall time: serial vs workgroup form of a 1-D scatter of 2^20 elements', { timeout: 300_000 }, async () => {
