@@ -76,6 +76,14 @@ export class KernelBuilder {
     return this.tables.dim(d);
   }
 
+  /** Kernels launched before this one (a split reduction's partials: reduce-gpu.ts), finished. */
+  readonly before: { readonly kernel: Kernel; readonly args: number[] }[] = [];
+
+  /** A builder for another kernel of the same group (one of `before`). */
+  another(): KernelBuilder {
+    return new KernelBuilder(this.tables, this.target, this.workgroups);
+  }
+
   /** A tiled GPU kernel's own launch grid (KernelGrid.tiled); grid binding leaves it. */
   grid: KernelGrid | undefined;
 

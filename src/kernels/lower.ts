@@ -115,10 +115,7 @@ export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
   const kernels: Kernel[] = [];
   const byKey = new Map<string, number>();
   const launches: Launch[] = [];
-  const emit = (kind: string, build: (kb: KernelBuilder) => KStmt[], note: string): void => {
-    const kb = new KernelBuilder(tables, target, opts.workgroups ?? true);
-    const body = build(kb);
-    const { kernel, args } = kb.finish(kind, body, note, kind === 'gemm' && target === 'cpu' ? { ...gemm } : {});
+  const launch = (kind: string, kernel: Kernel, args: number[]): void => {
     // argsKey keeps NaN, ±Inf and -0 apart (plain JSON would merge them with null and 0).
     const key = argsKey([kernel.params, kernel.body]);
     let index = byKey.get(key);
@@ -128,6 +125,13 @@ export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
       kernels.push({ ...kernel, name: `k${index}_${kind}` });
     }
     launches.push({ kernel: index, args });
+  };
+  const emit = (kind: string, build: (kb: KernelBuilder) => KStmt[], note: string): void => {
+    const kb = new KernelBuilder(tables, target, opts.workgroups ?? true);
+    const body = build(kb);
+    const { kernel, args } = kb.finish(kind, body, note, kind === 'gemm' && target === 'cpu' ? { ...gemm } : {});
+    for (const b of kb.before) launch(kind, b.kernel, b.args);
+    launch(kind, kernel, args);
   };
   for (const k of groups) {
     const out = buffers.get(k.store)!;

@@ -7,9 +7,12 @@
 // run gives the same bits every time (no float atomics). A max combines with fmc_max as the
 // serial loop does, so a NaN anywhere propagates; integer sums wrap as the serial sum does
 // (addition modulo the compute width is associative). Every barrier is in uniform control
-// flow: the only branch around them tests the workgroup index.
+// flow: the only branch around them tests the workgroup index. A reduction with few outputs
+// (a whole-tensor sum) splits in two kernels, so that many workgroups share each output
+// (splitReduce).
 
 import { type KExpr, type KScalar, type KStmt, add, cmp, int, ivar, ix, loop, mul } from '../ir/kernel.js';
+import { dimConst } from '../ir/dims.js';
 import type { KernelBuilder } from './builder.js';
 
 /** Invocations per workgroup of a tree reduction (a power of two). */
@@ -103,8 +106,8 @@ export interface TreeReduction {
   readonly init: KExpr;
   /** `acc` combined with `v` (also how two partials combine). */
   readonly step: (acc: KExpr, v: KExpr) => KExpr;
-  /** Element `r` (of `extent`) of output `o`. */
-  readonly element: (o: KExpr, r: KExpr) => KExpr;
+  /** Element `r` (of `extent`) of output `o`, read by the kernel `kb` builds. */
+  readonly element: (kb: KernelBuilder, o: KExpr, r: KExpr) => KExpr;
   /** The statement storing result `v` of output `o` (run by invocation 0 only). */
   readonly store: (o: KExpr, v: KExpr) => KStmt;
 }
@@ -116,8 +119,56 @@ export function treeReduce(kb: KernelBuilder, red: TreeReduction): KStmt[] {
   const accv: KExpr = { k: 'var', name: acc, t };
   return perWorkgroup(kb, red.outputs, (wg, l) => [
     { k: 'let', name: acc, t, value: red.init },
-    strided(r, red.extent, l, [{ k: 'set', name: acc, value: red.step(accv, red.element(wg, ivar(r))) }]),
+    strided(r, red.extent, l, [{ k: 'set', name: acc, value: red.step(accv, red.element(kb, wg, ivar(r))) }]),
     ...combine(kb, l, acc, t, red.step),
     first(l, [red.store(wg, accv)]),
   ]);
+}
+
+/** Workgroups per output of a split reduction's first kernel. */
+export const SPLIT_PARTS = 64;
+/** Reductions with at most this many outputs (a known count) split when their extent is long. */
+export const SPLIT_MAX_OUTPUTS = 16;
+
+/** Whether a tree reduction splits: few outputs, an extent not known below SPLIT_PARTS workgroups' worth. */
+export const splitFits = (outputs: KExpr, extent: KExpr): boolean =>
+  outputs.k === 'const' &&
+  outputs.v <= SPLIT_MAX_OUTPUTS &&
+  !(extent.k === 'const' && extent.v < SPLIT_PARTS * REDUCE_WORKGROUP);
+
+/**
+ * A tree reduction of few outputs in two kernels, so that more than one workgroup works on
+ * each: the first (in kb.before) has SPLIT_PARTS workgroups per output, workgroup p folding
+ * the elements p·W + l, p·W + l + P·W, ... of its output and storing its tree's result into
+ * a partials buffer; the second (the body returned) reduces each output's P partials as
+ * treeReduce does. The order of every add is still fixed by W and P alone.
+ */
+export function splitReduce(kb: KernelBuilder, red: TreeReduction): KStmt[] {
+  const [W, P] = [REDUCE_WORKGROUP, SPLIT_PARTS];
+  const n = (red.outputs as { v: number }).v;
+  const { t } = red;
+  const partials = kb.tables.buffer(t === 'f32' ? 'f32' : t === 'bool' ? 'bool' : 'i64', dimConst(n * P), 'transient');
+  const kp = kb.another();
+  const out = kp.param(partials, 'write');
+  const [acc, r] = kp.freshNames('acc', 'r');
+  const accv: KExpr = { k: 'var', name: acc, t };
+  const body = perWorkgroup(kp, int(n * P), (g, l) => {
+    const [o, p] = [ix('/', g, int(P)), ix('%', g, int(P))];
+    return [
+      { k: 'let', name: acc, t, value: red.init },
+      loop(r, red.extent, [{ k: 'set', name: acc, value: red.step(accv, red.element(kp, o, ivar(r))) }], 'serial', {
+        lo: add(mul(p, int(W)), l),
+        step: P * W,
+      }),
+      ...combine(kp, l, acc, t, red.step),
+      first(l, [{ k: 'store', buf: out, index: g, value: accv }]),
+    ];
+  });
+  kb.before.push(kp.finish('reduce', body, 'partials of a split reduction'));
+  const from = kb.param(partials, 'read');
+  return treeReduce(kb, {
+    ...red,
+    extent: int(P),
+    element: (_, o, q) => ({ k: 'load', buf: from, index: add(mul(o, int(P)), q), t }),
+  });
 }

@@ -10,7 +10,7 @@ import { DTYPE_BITS } from '../ir/dtype.js';
 import type { KernelBuilder } from './builder.js';
 import { type Fuser, stridesOf } from './expr.js';
 import { nest, numelOf } from './elementwise.js';
-import { treeFits, treeReduce, unflatten } from './reduce-gpu.js';
+import { splitFits, splitReduce, treeFits, treeReduce, unflatten } from './reduce-gpu.js';
 
 export function reduceKernel(kb: KernelBuilder, f: Fuser, n: NodeOf<'reduce'>, out: number): KStmt[] {
   const x = n.inputs[0]!;
@@ -37,13 +37,14 @@ export function reduceKernel(kb: KernelBuilder, f: Fuser, n: NodeOf<'reduce'>, o
   const extent = kb.target === 'gpu' && kb.workgroups ? numelOf(reducedDims, kb) : undefined;
   if (extent && treeFits(extent)) {
     const [keptCounts, redCounts] = [kept.map((d) => kb.dim(d)), reducedDims.map((d) => kb.dim(d))];
-    return treeReduce(kb, {
-      outputs: numelOf(kept, kb),
+    const outputs = numelOf(kept, kb);
+    return (splitFits(outputs, extent) ? splitReduce : treeReduce)(kb, {
+      outputs,
       extent,
       t,
       init: reduceInit(fn, dtype),
       step: (a, v) => reduceStep(fn, t, a, v),
-      element: (w, r) => f.at(kb, x, full(unflatten(w, keptCounts), unflatten(r, redCounts))),
+      element: (b, w, r) => f.at(b, x, full(unflatten(w, keptCounts), unflatten(r, redCounts))),
       store: (w, v) => store(unflatten(w, keptCounts), v),
     });
   }

@@ -79,7 +79,7 @@ export function scatterGather(kb: KernelBuilder, f: Fuser, n: NodeOf<'scatter_ad
     t,
     init: lit(t, 0),
     step: addOf(t),
-    element: (tgt, s) => {
+    element: (_, tgt, s) => {
       const si = unflatten(s, idxDims);
       return select(cmp('==', f.at(kb, idxNode, si), tgt), f.at(kb, src, si), lit(t, 0), t);
     },

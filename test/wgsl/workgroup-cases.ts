@@ -20,18 +20,19 @@ export function values(d: Dtype, shape: readonly number[], at = 0): HostTensor {
   return hostTensor(d, [...shape], v);
 }
 
-/** The best of 3 wall times (ms, after a warm-up run) of `g`'s serial and workgroup forms, printed. */
+/** The best of 5 wall times (ms, after a warm-up run) of `g`'s serial and workgroup forms, printed. */
 export async function serialVsWorkgroups(
   what: string,
   g: Graph,
   feeds: Readonly<Record<string, Tensor>>,
+  weights: ReadonlyMap<string, ArrayBuffer> = new Map(),
 ): Promise<[number, number]> {
   const ms: number[] = [];
   for (const workgroups of [false, true]) {
-    const exe = buildWgslExecutable(compileGraph(g, { workgroups }).compiled, new Map());
+    const exe = buildWgslExecutable(compileGraph(g, { workgroups }).compiled, weights);
     await exe.runAsync(feeds);
     let best = Infinity;
-    for (let r = 0; r < 3; r++) {
+    for (let r = 0; r < 5; r++) {
       const t0 = performance.now();
       await exe.runAsync(feeds);
       best = Math.min(best, performance.now() - t0);
