@@ -1,7 +1,7 @@
 // The WGSL prelude: the scalar functions every generated WGSL module starts with, the
 // interpreter's element semantics (as the C prelude, prelude-c.ts) on WGSL's compute types:
-// floats in f32, integers in i32 (WGSL has no 64-bit integers: integer results wrap at 32
-// bits; see legalize-wgsl.ts), bool. NaN and Inf are tested through bit patterns
+// floats in f32, indices in i32, integer values in 64 bits as vec2<u32> (WGSL has no 64-bit
+// integers: prelude-wgsl-i64.ts, appended here), bool. NaN and Inf are tested through bit patterns
 // (SwiftShader's `x != x` is false for a NaN) and made through fmc_bits_f32, a function call
 // (a NaN or Inf in a constant expression is a WGSL compile error). fmod is exact (long
 // division: each step subtracts y·2^k with y·2^k <= x < 2·y·2^k, exact by Sterbenz); sin and
@@ -10,6 +10,7 @@
 // within a few ulp of the interpreter, not bit-exact.
 
 import { WGSL_POLY, POLYNOMIALS as P, horner } from './polynomials.js';
+import { WGSL_I64_PRELUDE } from './prelude-wgsl-i64.js';
 
 export const WGSL_PRELUDE = `
 fn fmc_bits_f32(b: u32) -> f32 { return bitcast<f32>(b); }
@@ -271,4 +272,4 @@ fn fmc_uniform(k0i: i32, k1i: i32, i: i32, s_lo: i32, s_hi: i32) -> f32 {
   let w = array<u32, 4>(c0, c1, c2, c3);
   return f32(w[u32(i) & 3u] >> 8u) * 5.9604644775390625e-8;
 }
-`;
+${WGSL_I64_PRELUDE}`;

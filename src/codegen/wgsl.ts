@@ -6,10 +6,11 @@
 //   dims: @group(1) @binding(0) var<uniform> d: array<vec4<i32>, N>, slot s at d[s / 4][s % 4];
 //   the flat invocation index (wy * x + wx) * workgroup + local_x, compared with the grid's
 //     invocations by the kernel itself (grid.ts).
-// Kernels are legalized first (legalize-wgsl.ts): integers in i32, word-level storage access,
-// NaN-safe float compares; what is left maps one to one onto WGSL.
+// Kernels are legalized first (legalize-wgsl.ts): indices in i32, integer values as
+// vec2<u32> through prelude calls, word-level storage access, NaN-safe float compares; what
+// is left maps one to one onto WGSL.
 
-import { DTYPE_BITS, type Dtype, isFloat } from '../ir/dtype.js';
+import { type Dtype, isFloat } from '../ir/dtype.js';
 import type { KParam, KScalar, KStmt, Kernel, KernelGrid } from '../ir/kernel.js';
 import { bindGrid } from '../kernels/grid.js';
 import type { Plan } from '../kernels/plan.js';
@@ -20,14 +21,19 @@ import { WGSL_PRELUDE } from './prelude-wgsl.js';
 import { type Dialect, bufName, checkIdent, escapeComment, hexFloat, renderKernel } from './render.js';
 
 // f16 is WGSL's f16 with `shader-f16` (native), else an f32 holding an f16 value; bf16 is
-// always an f32 holding a bf16 value (prelude-half.ts rounds after each op).
-const SCALAR: Record<KScalar, string> = { f32: 'f32', f16: 'f32', bf16: 'f32', i32: 'i32', bool: 'bool', i64: '' };
+// always an f32 holding a bf16 value (prelude-half.ts rounds after each op). An i64 is a
+// legalized integer value, its two words (prelude-wgsl-i64.ts).
+const SCALAR: Record<KScalar, string> = {
+  f32: 'f32',
+  f16: 'f32',
+  bf16: 'f32',
+  i32: 'i32',
+  bool: 'bool',
+  i64: 'vec2<u32>',
+};
 
 function scalarOf(native: boolean): (t: KScalar) => string {
-  return (t) => {
-    if (t === 'i64') throw new Error('internal: an i64 value reached the WGSL dialect (not legalized)');
-    return native && t === 'f16' ? 'f16' : SCALAR[t];
-  };
+  return (t) => (native && t === 'f16' ? 'f16' : SCALAR[t]);
 }
 
 function intLit(v: number): string {
@@ -63,16 +69,11 @@ function castOf(native: boolean): Dialect['cast'] {
   };
 }
 
+/** fmc's cast between floats, or from bool to a float (legalization rewrote the others). */
 function cast(from: Dtype, to: Dtype, text: string): string {
-  if (to === 'bool') return isFloat(from) ? `fmc_truth_f(${text})` : from === 'bool' ? text : `(${text} != 0i)`;
-  if (from === 'bool') return isFloat(to) ? `select(0.0f, 1.0f, ${text})` : `select(0i, 1i, ${text})`;
+  if (from === 'bool' && isFloat(to)) return `select(0.0f, 1.0f, ${text})`;
   if (isFloat(from) && isFloat(to)) return toFloatDtype(to, text);
-  if (isFloat(from)) {
-    const bits = Math.min(32, DTYPE_BITS[to]);
-    return `fmc_f2i(${text}, ${intLit(-(2 ** (bits - 1)))}, ${intLit(2 ** (bits - 1) - 1)})`;
-  }
-  if (isFloat(to)) return toFloatDtype(to, `f32(${text})`);
-  return DTYPE_BITS[to] >= 32 ? text : `fmc_wrap_i(${text}, ${DTYPE_BITS[to]}i)`;
+  throw new Error(`internal: a cast from ${from} to ${to} reached the WGSL dialect (not legalized)`);
 }
 
 function identity(d: Dtype, text: string): string {

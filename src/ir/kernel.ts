@@ -6,13 +6,14 @@
 // dims are bound and passed to every kernel as `d[slot]`.
 //
 // Values compute in six scalar types: floats in f32, f16 or bf16, integers in i64 (wrapped
-// to their width at stores), and bool; i32 is the integer compute type of targets without
-// 64-bit integers (WGSL: legalize-wgsl.ts rewrites i64 to it), where integer results wrap at
-// 32 bits. An f16 or bf16 value is a value of that format: every unary and binary fn on it
-// gives its result rounded to the format (round to nearest even, as the reference rounds each
-// node's result), however the target computes it (docs/ir.md); widening to f32 is exact and
-// narrowing is an explicit `cast`. Elementwise code computes in a float dtype's own type
-// (computeOf); accumulators (reductions, GEMM, scans) compute in f32 (scalarOf).
+// to their width at stores), and bool; i32 is the index type of targets without 64-bit
+// integers (WGSL: legalize-wgsl.ts computes index arithmetic in i32, whose bounds the host
+// proves, and integer values in two 32-bit words). An f16 or bf16 value is a value of that
+// format: every unary and binary fn on it gives its result rounded to the format (round to
+// nearest even, as the reference rounds each node's result), however the target computes it
+// (docs/ir.md); widening to f32 is exact and narrowing is an explicit `cast`. Elementwise
+// code computes in a float dtype's own type (computeOf); accumulators (reductions, GEMM,
+// scans) compute in f32 (scalarOf).
 
 import { type Dtype, isFloat } from './dtype.js';
 import { type BinaryFn, type UnaryFn, ARITH_FNS } from './ops.js';

@@ -44,6 +44,8 @@ export class KernelBuilder {
     readonly tables: PlanTables,
     /** The machine the kernel is for: on 'gpu' every loop of an output nest is parallel (nest()). */
     readonly target: 'cpu' | 'gpu' = 'cpu',
+    /** 'gpu': whether a kernel may take a workgroup per output (reduce-gpu.ts). */
+    readonly workgroups = true,
   ) {}
 
   /** The kernel parameter index of buffer `id`, widening its access. */
@@ -72,6 +74,14 @@ export class KernelBuilder {
 
   dim(d: Dim): KExpr {
     return this.tables.dim(d);
+  }
+
+  /** Kernels launched before this one (a split reduction's partials: reduce-gpu.ts), finished. */
+  readonly before: { readonly kernel: Kernel; readonly args: number[] }[] = [];
+
+  /** A builder for another kernel of the same group (one of `before`). */
+  another(): KernelBuilder {
+    return new KernelBuilder(this.tables, this.target, this.workgroups);
   }
 
   /** A tiled GPU kernel's own launch grid (KernelGrid.tiled); grid binding leaves it. */

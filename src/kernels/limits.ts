@@ -46,12 +46,12 @@ export interface LimitReport {
   readonly checks: readonly PlanCheck[];
 }
 
-/** Bytes of workgroup (shared) arrays: 4 bytes an element (f32, i32, bool words). */
+/** Bytes of workgroup (shared) arrays: 4 bytes an element (f32, i32, bool words), 8 an i64 (two words on WGSL). */
 function workgroupBytes(body: readonly KStmt[]): number {
   let n = 0;
   const visit = (ss: readonly KStmt[]): void => {
     for (const s of ss) {
-      if (s.k === 'array' && s.space === 'shared') n += 4 * s.size;
+      if (s.k === 'array' && s.space === 'shared') n += (s.t === 'i64' ? 8 : 4) * s.size;
       else if (s.k === 'for') visit(s.body);
       else if (s.k === 'if') {
         visit(s.then);

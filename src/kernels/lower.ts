@@ -52,6 +52,12 @@ export interface LowerOptions {
    * DEFAULT_GPU_TILED, or tiled when the environment has FMC_GPU_TILED=1.
    */
   readonly tiled?: TiledSchedule | boolean;
+  /**
+   * 'gpu': whether reductions with a long reduced extent take a workgroup per output
+   * (reduce-gpu.ts: workgroup memory and barriers). Default true; false keeps them loop nests
+   * that a C dialect can also render (test/kernels/gpu-lower.test.ts).
+   */
+  readonly workgroups?: boolean;
 }
 
 export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
@@ -109,10 +115,7 @@ export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
   const kernels: Kernel[] = [];
   const byKey = new Map<string, number>();
   const launches: Launch[] = [];
-  const emit = (kind: string, build: (kb: KernelBuilder) => KStmt[], note: string): void => {
-    const kb = new KernelBuilder(tables, target);
-    const body = build(kb);
-    const { kernel, args } = kb.finish(kind, body, note, kind === 'gemm' && target === 'cpu' ? { ...gemm } : {});
+  const launch = (kind: string, kernel: Kernel, args: number[]): void => {
     // argsKey keeps NaN, ±Inf and -0 apart (plain JSON would merge them with null and 0).
     const key = argsKey([kernel.params, kernel.body]);
     let index = byKey.get(key);
@@ -122,6 +125,13 @@ export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
       kernels.push({ ...kernel, name: `k${index}_${kind}` });
     }
     launches.push({ kernel: index, args });
+  };
+  const emit = (kind: string, build: (kb: KernelBuilder) => KStmt[], note: string): void => {
+    const kb = new KernelBuilder(tables, target, opts.workgroups ?? true);
+    const body = build(kb);
+    const { kernel, args } = kb.finish(kind, body, note, kind === 'gemm' && target === 'cpu' ? { ...gemm } : {});
+    for (const b of kb.before) launch(kind, b.kernel, b.args);
+    launch(kind, kernel, args);
   };
   for (const k of groups) {
     const out = buffers.get(k.store)!;

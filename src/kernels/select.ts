@@ -5,16 +5,18 @@
 // which suits the small k of mixture-of-experts routing.
 //
 // scatter_add copies x, then adds each src element at its index on one thread (indices may
-// repeat, so the adds must not race); out-of-range indices are dropped. For a GPU it runs one
-// invocation per column (the src coordinates outside the index axes): each copies its column
-// of x and adds its column's elements in index order, so no two invocations write one
-// element and the adds keep the interpreter's order.
+// repeat, so the adds must not race); out-of-range indices are dropped. For a GPU, a short
+// target axis takes a workgroup per column and a 1-D scatter a workgroup per target
+// (scatter-gpu.ts); any other runs one invocation per column (the src coordinates outside
+// the index axes): each copies its column of x and adds its column's elements in index
+// order, so no two invocations write one element and the adds keep the interpreter's order.
 
 import type { Node, NodeOf } from '../ir/graph.js';
 import { type KExpr, type KStmt, cmp, dot, int, ivar, loop, scalarOf, select } from '../ir/kernel.js';
 import type { KernelBuilder } from './builder.js';
 import { type Fuser, stridesOf } from './expr.js';
 import { copyKernel, nest, numelOf } from './elementwise.js';
+import { scatterForm, scatterGather, scatterTree } from './scatter-gpu.js';
 
 const or = (a: KExpr, b: KExpr): KExpr => cmp('||', a, b);
 const and = (a: KExpr, b: KExpr): KExpr => cmp('&&', a, b);
@@ -80,6 +82,8 @@ export function topkKernel(kb: KernelBuilder, f: Fuser, n: NodeOf<'topk'>, out: 
 export function scatterAddKernel(kb: KernelBuilder, f: Fuser, n: NodeOf<'scatter_add'>, out: number): KStmt[] {
   const [x, idxNode, src] = n.inputs as [Node, Node, Node];
   const { axis } = n.args;
+  const form = kb.target === 'gpu' && kb.workgroups ? scatterForm(kb, n) : undefined;
+  if (form) return (form === 'tree' ? scatterTree : scatterGather)(kb, f, n, out);
   const copy = kb.target === 'cpu' ? copyKernel(kb, f, x, out) : [];
   const o = kb.param(out, 'readwrite');
   const ost = stridesOf(n.type.shape, kb);

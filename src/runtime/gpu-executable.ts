@@ -1,6 +1,7 @@
 // A compiled Plan of the WGSL target bound to its WebGPU device and its weights. `runAsync`
 // reads and checks its arguments as the C executable does (call.ts), binds the dims (each dim
-// slot must fit in i32: the kernels get them as vec4<i32>), evaluates each launch's grid,
+// slot must fit in i32, as must each buffer's element count and each grid: that proves the
+// kernels' i32 index arithmetic exact, checkIndexBounds), evaluates each launch's grid,
 // uploads the inputs and runs the launch list in one command encoder; then it downloads only
 // the outputs (and, under the weights' `host` policy, the params a run wrote, so the host
 // weights stay the truth). GPU copies of the weights (gpu-weights.ts, shared by a model's
@@ -56,6 +57,29 @@ function evalGrid(e: KExpr, slots: BigInt64Array): number {
     return e.op === '/' ? Math.trunc(a / b) : a % b;
   }
   return ops[e.op];
+}
+
+/**
+ * The host's proof that the kernels' 32-bit index arithmetic cannot overflow: WGSL kernels
+ * compute indices (flat offsets, loop variables, their partial sums, dims) in i32, and each
+ * of those is below the element count of a buffer it indexes (an i64 buffer is indexed by
+ * 32-bit words, two an element) or the launch's invocations (checked in bind). A call whose
+ * buffers are larger is a RunError before anything is allocated.
+ */
+export function checkIndexBounds(plan: Plan, elements: readonly number[]): void {
+  for (const buf of plan.buffers) {
+    const units = elements[buf.id]! * (buf.dtype === 'i64' ? 2 : 1);
+    if (units > I32_MAX) {
+      const named =
+        plan.inputs.find((t) => t.buffer === buf.id) ??
+        plan.outputs.find((t) => t.buffer === buf.id) ??
+        plan.params.find((p) => p.buffer === buf.id);
+      const what = named ? `'${'name' in named ? named.name : named.path}'` : `${buf.kind} buffer ${buf.id}`;
+      throw new RunError(
+        `${what} has ${elements[buf.id]} ${buf.dtype} elements with these dims: more than the WGSL target's 32-bit indices reach (${buf.dtype === 'i64' ? '2^30 i64 elements, two words each' : '2^31 - 1 elements'})`,
+      );
+    }
+  }
 }
 
 export class GpuExecutable {
@@ -206,6 +230,7 @@ export class GpuExecutable {
       if (v < -(2n ** 31n) || v > 2n ** 31n - 1n)
         throw new RunError(`a size of this call (dim slot ${i} = ${v}) does not fit in i32, as the WGSL target needs`);
     });
+    checkIndexBounds(plan, bound.elements);
     const { raw, memory } = this.arenaPlan(bound);
     // Whole buffers, never ranges of one: WebGPU refuses a launch that binds one buffer twice
     // when either binding is written, whatever the ranges.
@@ -229,6 +254,9 @@ export class GpuExecutable {
       const x = Math.min(groups, MAX_WORKGROUPS);
       const y = x === 0 ? 0 : Math.ceil(groups / x);
       if (y > MAX_WORKGROUPS) throw new RunError(`kernel ${k.name} needs ${groups} workgroups: too many`);
+      // The invocation index of the last invocation dispatched (the grid rounds up to x · y workgroups) is an i32 too.
+      if (x * y * k.grid.workgroup > I32_MAX + 1)
+        throw new RunError(`kernel ${k.name} needs ${invocations} invocations here: more than a WGSL launch can index`);
       grids[2 * n] = x;
       grids[2 * n + 1] = y;
     });

@@ -1,7 +1,7 @@
 // WGSL legalization of a Philox draw (src/codegen/legalize-wgsl.ts), TVM style: the step is
-// the high half of the counter, 64 bits on C; on WGSL it reaches fmc_uniform as its two
-// words, read from the i64 buffer (the train step's `train.step`: the seed is the high word)
-// or split from a constant.
+// the high half of the counter, 64 bits on C and on WGSL (an integer value is two words
+// there); it reaches fmc_uniform as its two words, read from the i64 buffer (the train
+// step's `train.step`: the seed is the high word) or split from a constant.
 
 import { describe, expect, it } from 'vitest';
 import { legalizeWgsl } from '../../src/codegen/legalize-wgsl.js';

@@ -20,7 +20,7 @@ const i: KExpr = { k: 'var', name: 'i', t: 'i64' };
 const i32v: KExpr = { k: 'var', name: 'i', t: 'i32' };
 
 describe('legalizeWgsl', () => {
-  it('i64 computes in i32: literals clamped, i64 storage read from its low word, stored as low + sign words', () => {
+  it('i64 values compute in 64 bits: literals and loads as two words, fmc_add_l, stored as both words; the index in i32', () => {
     const before = kernel(
       ['i64', 'i64'],
       [
@@ -28,12 +28,14 @@ describe('legalizeWgsl', () => {
           k: 'store',
           buf: 0,
           index: i,
-          value: { k: 'bin', fn: 'add', a: { k: 'load', buf: 1, index: i, t: 'i64' }, b: c64(2 ** 40), t: 'i64' },
+          value: { k: 'bin', fn: 'add', a: { k: 'load', buf: 1, index: i, t: 'i64' }, b: c64(2 ** 40 + 7), t: 'i64' },
         },
       ],
     );
-    const v: KExpr = { k: 'var', name: 'lgw_1', t: 'i32' };
+    const v: KExpr = { k: 'var', name: 'lgw_1', t: 'i64' };
     const lo: KExpr = { k: 'ix', op: '*', a: { k: 'var', name: 'lgw_0', t: 'i32' }, b: c32(2) };
+    const at: KExpr = { k: 'ix', op: '*', a: i32v, b: c32(2) };
+    const call = (fn: string, args: KExpr[], t: 'i32' | 'i64'): KExpr => ({ k: 'call', fn, args, t });
     expect(legalizeWgsl(before)).toEqual({
       ...before,
       params: [
@@ -45,18 +47,76 @@ describe('legalizeWgsl', () => {
         {
           k: 'let',
           name: 'lgw_1',
-          t: 'i32',
-          value: {
-            k: 'bin',
-            fn: 'add',
-            a: { k: 'word', buf: 1, index: { k: 'ix', op: '*', a: i32v, b: c32(2) } },
-            b: c32(2 ** 31 - 1),
-            t: 'i32',
-          },
+          t: 'i64',
+          value: call(
+            'fmc_add_l',
+            [
+              call(
+                'fmc_i64',
+                [
+                  { k: 'word', buf: 1, index: at },
+                  { k: 'word', buf: 1, index: { k: 'ix', op: '+', a: at, b: c32(1) } },
+                ],
+                'i64',
+              ),
+              call('fmc_i64', [c32(7), c32(256)], 'i64'),
+            ],
+            'i64',
+          ),
         },
-        { k: 'wstore', buf: 0, index: lo, value: v },
-        { k: 'wstore', buf: 0, index: { k: 'ix', op: '+', a: lo, b: c32(1) }, value: bits('>>', v, c32(31)) },
+        { k: 'wstore', buf: 0, index: lo, value: call('fmc_lo', [v], 'i32') },
+        { k: 'wstore', buf: 0, index: { k: 'ix', op: '+', a: lo, b: c32(1) }, value: call('fmc_hi', [v], 'i32') },
       ],
+    });
+  });
+
+  it('a local holds a value once any assignment is one; loop variables and indices stay i32', () => {
+    const acc: KExpr = { k: 'var', name: 'acc', t: 'i64' };
+    const before = kernel(
+      ['i64', 'i32'],
+      [
+        { k: 'let', name: 'acc', t: 'i64', value: c64(0) },
+        { k: 'let', name: 'n', t: 'i64', value: { k: 'ix', op: '+', a: i, b: c64(1) } },
+        {
+          k: 'for',
+          v: 'j',
+          lo: c64(0),
+          hi: { k: 'var', name: 'n', t: 'i64' },
+          step: 1,
+          mode: 'serial',
+          body: [
+            {
+              k: 'set',
+              name: 'acc',
+              value: {
+                k: 'bin',
+                fn: 'add',
+                a: acc,
+                b: { k: 'load', buf: 1, index: { k: 'var', name: 'j', t: 'i64' }, t: 'i64' },
+                t: 'i64',
+              },
+            },
+          ],
+        },
+        { k: 'store', buf: 0, index: acc, value: acc },
+      ],
+    );
+    const body = legalizeWgsl(before).body;
+    expect(body[0]).toEqual({
+      k: 'let',
+      name: 'acc',
+      t: 'i64',
+      value: { k: 'call', fn: 'fmc_i64', args: [c32(0), c32(0)], t: 'i64' },
+    });
+    expect(body[1]).toEqual({ k: 'let', name: 'n', t: 'i32', value: { k: 'ix', op: '+', a: i32v, b: c32(1) } });
+    expect(body[2]).toMatchObject({ k: 'for', lo: c32(0), hi: { k: 'var', name: 'n', t: 'i32' } });
+    // The value used as a store index is narrowed to its low word.
+    const accv: KExpr = { k: 'var', name: 'acc', t: 'i64' };
+    expect(body[3]).toEqual({
+      k: 'let',
+      name: 'lgw_0',
+      t: 'i32',
+      value: { k: 'call', fn: 'fmc_lo', args: [accv], t: 'i32' },
     });
   });
 

@@ -102,9 +102,9 @@ export interface Prepared {
   nonFinite: number;
   /** Graphs compared on C (at one or two bindings). */
   compared: number;
-  /** Graphs compared on WGSL (test/fuzz/wgsl.ts), and those not compared there because an i64 value leaves i32. */
+  /** Graphs compared on WGSL (test/fuzz/wgsl.ts), and how many of them have an i64 value outside i32 (exact there too). */
   comparedWgsl?: number;
-  i32Wrap?: number;
+  wideI64?: number;
   readonly tol: Tol;
 }
 

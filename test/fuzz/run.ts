@@ -32,7 +32,7 @@ interface CaseReport {
   readonly failures: Failure[];
   readonly compared: number;
   readonly comparedWgsl: number;
-  readonly i32Wrap: number;
+  readonly wideI64: number;
   readonly nonFinite: number;
   readonly graphs: number;
 }
@@ -46,7 +46,7 @@ const report = (c: Prepared): CaseReport => ({
   failures: c.failures,
   compared: c.compared,
   comparedWgsl: c.comparedWgsl ?? 0,
-  i32Wrap: c.i32Wrap ?? 0,
+  wideI64: c.wideI64 ?? 0,
   nonFinite: c.nonFinite,
   graphs: c.graphs.length,
 });
@@ -247,7 +247,7 @@ interface Totals {
   graphs: number;
   compared: number;
   comparedWgsl: number;
-  i32Wrap: number;
+  wideI64: number;
   nonFinite: number;
   diagnostic: number;
   crash: number;
@@ -263,7 +263,7 @@ async function main(): Promise<void> {
     graphs: 0,
     compared: 0,
     comparedWgsl: 0,
-    i32Wrap: 0,
+    wideI64: 0,
     nonFinite: 0,
     diagnostic: 0,
     crash: 0,
@@ -281,7 +281,7 @@ async function main(): Promise<void> {
       `${totals.cases}/${o.count} cases (seeds from ${o.seed}), ${(totals.cases / Math.max(secs, 1e-3)).toFixed(2)}/s, ${Math.round(secs)} s: ` +
       `crashes ${totals.crash}, hangs ${totals.hang}, mismatches ${totals.mismatch}, diagnostics ${totals.diagnostic}, ` +
       `graphs ${totals.graphs} (compared on C ${totals.compared}, on WGSL ${totals.comparedWgsl}, ` +
-      `not on WGSL as an i64 value leaves i32 ${totals.i32Wrap}), calls skipped as non-finite ${totals.nonFinite}`
+      `of them with i64 values beyond i32 ${totals.wideI64}), calls skipped as non-finite ${totals.nonFinite}`
     );
   };
   const record = (seed: number, f: Failure): void => {
@@ -302,7 +302,7 @@ async function main(): Promise<void> {
             totals.graphs += c.graphs;
             totals.compared += c.compared;
             totals.comparedWgsl += c.comparedWgsl;
-            totals.i32Wrap += c.i32Wrap;
+            totals.wideI64 += c.wideI64;
             totals.nonFinite += c.nonFinite;
             for (const f of c.failures) record(c.seed, f);
           }
@@ -355,7 +355,7 @@ async function main(): Promise<void> {
   console.log(
     `done: ${totals.cases} cases, crashes ${totals.crash}, hangs ${totals.hang}, mismatches ${totals.mismatch}, ` +
       `diagnostics ${totals.diagnostic}; ${totals.graphs} graphs, ${totals.compared} compared on C, ` +
-      `${totals.comparedWgsl} on WGSL (${totals.i32Wrap} not: an i64 value leaves i32), ` +
+      `${totals.comparedWgsl} on WGSL (${totals.wideI64} with i64 values beyond i32), ` +
       `${totals.nonFinite} calls skipped as non-finite; ${((Date.now() - started) / 1000).toFixed(0)} s`,
   );
   process.exitCode = failures.length > 0 ? 1 : 0;

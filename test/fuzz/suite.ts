@@ -49,9 +49,9 @@ export function fuzzSuite(from: number, to: number, cEvery: number, wgslEvery = 
         expect(compared).toBeGreaterThan(((to - from) / cEvery) * 1.5);
         if (!why) {
           const onWgsl = cases.reduce((a, c) => a + (c.comparedWgsl ?? 0), 0);
-          const wrap = cases.reduce((a, c) => a + (c.i32Wrap ?? 0), 0);
+          const wrap = cases.reduce((a, c) => a + (c.wideI64 ?? 0), 0);
           console.log(
-            `whole-pipeline fuzz ${from}..${to - 1}: ${onWgsl} graphs compared on WGSL, ${wrap} not (an i64 value leaves i32)`,
+            `whole-pipeline fuzz ${from}..${to - 1}: ${onWgsl} graphs compared on WGSL, ${wrap} of them with i64 values beyond i32`,
           );
           expect(onWgsl).toBeGreaterThan((to - from) / wgslEvery);
         }

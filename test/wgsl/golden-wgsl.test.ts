@@ -1,6 +1,7 @@
 // Golden WGSL modules (prelude elided) of a few small graphs lowered with target 'gpu', under
 // golden/wgsl/: an elementwise kernel storing bf16 (atomic sub-word stores), a GEMM with its
-// epilogue, softmax rows. A changed output fails with a diff; FMC_ACCEPT=1 rewrites them.
+// epilogue, softmax rows (a workgroup per row), an i64 whole-vector sum, a 1-D scatter_add.
+// A changed output fails with a diff; FMC_ACCEPT=1 rewrites them.
 
 import { describe, it } from 'vitest';
 import { WGSL_PRELUDE } from '../../src/codegen/prelude-wgsl.js';
@@ -17,7 +18,26 @@ function bf16Gelu() {
   return g.graph('forward', { y: g.cast(g.mul(h, g.full(0.5, 'f32')), 'bf16') });
 }
 
-const GRAPHS = { bf16_elementwise: bf16Gelu, gemm_epilogue: linearGeluResidual, softmax };
+/** The i64 sum of a whole vector: a workgroup tree (reduce-gpu.ts) of two-word integers. */
+function i64Sum() {
+  const g = new Builder();
+  return g.graph('forward', { s: g.sum(g.input('x', 'i64', ['N']), [0]) });
+}
+
+/** A 1-D scatter_add into 8 targets: a workgroup of per-invocation partials (scatter-gpu.ts). */
+function scatterTree() {
+  const g = new Builder();
+  const x = g.input('x', 'f32', [8]);
+  return g.graph('forward', { y: g.scatterAdd(x, g.input('idx', 'i32', ['N']), g.input('src', 'f32', ['N']), 0) });
+}
+
+const GRAPHS = {
+  bf16_elementwise: bf16Gelu,
+  gemm_epilogue: linearGeluResidual,
+  softmax,
+  i64_sum: i64Sum,
+  scatter_tree: scatterTree,
+};
 
 describe('golden WGSL of small graphs', () => {
   for (const [name, make] of Object.entries(GRAPHS)) {

@@ -4,16 +4,11 @@
 // harness's seeded inputs and weights, and compared with the reference interpreter by the same
 // rules as C (compare, compareRun).
 //
-// One documented deviation: WGSL has no 64-bit integers, so i64 values compute in i32 and wrap
-// at 32 bits (src/codegen/legalize-wgsl.ts). The harness therefore maps given i64 inputs into
-// the i32 range (two's complement low word, as the kernels read them), and compares an i64
-// result with the reference wrapped to 32 bits where the reference left the i32 range (exact
-// only below 2^53: the interpreter's i64 is a float64; above it the element is not compared).
-// Casts from a float to i64 saturate at the i32 range there, so such an element also passes
-// when WGSL holds the saturated bound. SwiftShader also flushes f32 subnormals to zero (WGSL
-// allows it): given f32 and bf16 inputs that are f32 subnormals become zeros of their sign
-// before both runs. Each such element is counted in WRAPS, which the tests print: none is
-// skipped silently.
+// i64 values compute exactly (64 bits as two words, src/codegen/legalize-wgsl-int.ts), so
+// integers compare exactly as on C. One deviation remains: SwiftShader flushes f32
+// subnormals to zero (WGSL allows it): given f32 and bf16 inputs that are f32 subnormals
+// become zeros of their sign before both runs, each counted in FLUSHED, which the tests
+// print: none is skipped silently.
 
 import { renderWgsl } from '../../src/codegen/wgsl.js';
 import type { Graph } from '../../src/ir/graph.js';
@@ -23,65 +18,26 @@ import { type LowerOptions, lowerGraph } from '../../src/kernels/lower.js';
 import { weightBuffers } from '../../src/runtime/compile.js';
 import { buildWgslExecutable, compileWgslProgram } from '../../src/runtime/wgsl-program.js';
 import { fromHost } from '../../src/runtime/tensor.js';
-import { type RunSpec, type Tol, compare, compareRun, prepareRun } from '../kernels/c-harness.js';
+import { type RunSpec, compare, compareRun, prepareRun } from '../kernels/c-harness.js';
 
-/** i64 elements the WGSL comparison treated specially (see the header), by kind. */
-export const WRAPS = { inputs: 0, wrapped: 0, saturated: 0, beyondExact: 0, subnormals: 0 };
-
-const wrap32 = (v: number): number => Number(BigInt.asIntN(32, BigInt(v)));
-const inI32 = (v: number): boolean => v >= -(2 ** 31) && v < 2 ** 31;
+/** f32/bf16 subnormal input elements flushed to zero of their sign before a run (see the header). */
+export const FLUSHED = { subnormals: 0 };
 
 const subnormal = (v: number): boolean => v !== 0 && Math.abs(v) < 2 ** -126;
 
-/** An input as WGSL holds it (see the header): i64 wrapped to i32, f32 subnormals flushed (counted). */
+/** An input as SwiftShader holds it (see the header): f32 subnormals flushed (counted). */
 function wgslInput(t: HostTensor): HostTensor {
-  if ((t.dtype === 'f32' || t.dtype === 'bf16') && t.data.some(subnormal)) {
-    WRAPS.subnormals += t.data.filter(subnormal).length;
-    return hostTensor(
-      t.dtype,
-      t.shape,
-      Array.from(t.data, (v) => (subnormal(v) ? (v < 0 ? -0 : 0) : v)),
-    );
-  }
-  if (t.dtype !== 'i64' || t.data.every(inI32)) return t;
-  WRAPS.inputs += t.data.filter((v) => !inI32(v)).length;
-  return hostTensor('i64', t.shape, Array.from(t.data, wrap32));
+  if ((t.dtype !== 'f32' && t.dtype !== 'bf16') || !t.data.some(subnormal)) return t;
+  FLUSHED.subnormals += t.data.filter(subnormal).length;
+  return hostTensor(
+    t.dtype,
+    t.shape,
+    Array.from(t.data, (v) => (subnormal(v) ? (v < 0 ? -0 : 0) : v)),
+  );
 }
 
-/** `compare` with the reference's i64 values wrapped to 32 bits (see the header). */
-export function compareWgsl(what: string, got: HostTensor, want: HostTensor, tol?: Tol, alt?: HostTensor): string[] {
-  if (want.dtype !== 'i64' || want.data.every(inI32)) return compare(what, got, want, tol, alt);
-  const keep: number[] = [];
-  want.data.forEach((v, k) => {
-    if (Math.abs(v) >= 2 ** 53) WRAPS.beyondExact++;
-    else keep.push(k);
-  });
-  const pick = (t: HostTensor): HostTensor =>
-    hostTensor(
-      t.dtype,
-      [keep.length],
-      keep.map((k) => t.data[k]!),
-    );
-  if (got.data.length !== want.data.length) return compare(what, got, want, tol);
-  // A saturated cast: WGSL holds the i32 bound on the reference's side of the range.
-  const expect = (k: number): number => {
-    const v = want.data[k]!;
-    const bound = v < 0 ? -(2 ** 31) : 2 ** 31 - 1;
-    if (inI32(v)) return v;
-    if (got.data[k] === bound) {
-      WRAPS.saturated++;
-      return bound;
-    }
-    WRAPS.wrapped++;
-    return wrap32(v);
-  };
-  const wrapped = hostTensor(
-    'i64',
-    [keep.length],
-    keep.map((k) => expect(k)),
-  );
-  return compare(`${what} (i64 wrapped to 32 bits)`, pick(got), wrapped, tol);
-}
+/** The comparison of a WGSL result with the reference: as C's (integers exactly). */
+export const compareWgsl = compare;
 
 /** A graph compiled for WGSL, loadable with several weight maps. */
 export interface WgslGraph {
