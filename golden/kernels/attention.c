@@ -46,11 +46,11 @@ static void k0_attention_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   (void)a;
   (void)d;
   for (int64_t it_0 = fmc_lo; it_0 < fmc_hi; it_0++) {
-    static _Thread_local float qp_19[256] __attribute__((aligned(64)));
-    static _Thread_local float kp_20[528] __attribute__((aligned(64)));
-    static _Thread_local float vp_21[800] __attribute__((aligned(64)));
-    static _Thread_local float st_22[2112] __attribute__((aligned(64)));
-    static _Thread_local float ot_23[384] __attribute__((aligned(64)));
+    static _Thread_local float fmc_tls_qp_19[256] __attribute__((aligned(64))); float *const restrict qp_19 = fmc_tls_qp_19;
+    static _Thread_local float fmc_tls_kp_20[528] __attribute__((aligned(64))); float *const restrict kp_20 = fmc_tls_kp_20;
+    static _Thread_local float fmc_tls_vp_21[800] __attribute__((aligned(64))); float *const restrict vp_21 = fmc_tls_vp_21;
+    static _Thread_local float fmc_tls_st_22[2112] __attribute__((aligned(64))); float *const restrict st_22 = fmc_tls_st_22;
+    static _Thread_local float fmc_tls_ot_23[384] __attribute__((aligned(64))); float *const restrict ot_23 = fmc_tls_ot_23;
     float acc_24[96] __attribute__((aligned(64)));
     float mx_25[32] __attribute__((aligned(64)));
     float ls_26[32] __attribute__((aligned(64)));

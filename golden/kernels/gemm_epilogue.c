@@ -122,13 +122,13 @@ static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   (void)a;
   (void)d;
   for (int64_t mi_29 = fmc_lo; mi_29 < fmc_hi; mi_29++) {
-    static _Thread_local float ap_30[24576] __attribute__((aligned(64)));
+    static _Thread_local float fmc_tls_ap_30[30720] __attribute__((aligned(64))); float *const restrict ap_30 = fmc_tls_ap_30;
     int64_t m0_21 = (mi_29 * mb_28);
     int64_t ml_22 = fmc_min_ix(mb_28, (d[0] - m0_21));
     for (int64_t p_31 = 0; p_31 < ml_22; p_31 += 6) {
       for (int64_t r_33 = 0; r_33 < 6; r_33++) {
         for (int64_t k_32 = 0; k_32 < kc_26; k_32++) {
-          ap_30[(((p_31 * 256) + (k_32 * 6)) + r_33)] = (((p_31 + r_33) < ml_22) ? b1[(((m0_21 + (p_31 + r_33)) * 64) + (pc_25 + k_32))] : 0x0p+0f);
+          ap_30[(((p_31 * 320) + (k_32 * 6)) + r_33)] = (((p_31 + r_33) < ml_22) ? b1[(((m0_21 + (p_31 + r_33)) * 64) + (pc_25 + k_32))] : 0x0p+0f);
         }
       }
     }
@@ -139,7 +139,7 @@ static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
         for (int64_t i_37 = 0; i_37 < 96; i_37++) {
           acc_36[i_37] = 0x0p+0f;
         }
-        fmc_mma_6x16(kc_26, ap_30 + (ir_35 * 256), b5 + (16 + (((n0_23 + jr_34) * 64) + (pc_25 * 16))), acc_36);
+        fmc_mma_6x16(kc_26, ap_30 + (ir_35 * 320), b5 + (16 + (((n0_23 + jr_34) * 64) + (pc_25 * 16))), acc_36);
         int64_t ie_39 = fmc_min_ix(6, (ml_22 - ir_35));
         int64_t je_40 = fmc_min_ix(16, (nl_24 - jr_34));
         for (int64_t i_37 = 0; i_37 < ie_39; i_37++) {
@@ -192,8 +192,11 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
     for (int64_t jc_27 = 0; jc_27 < 1; jc_27++) {
       int64_t n0_23 = (jc_27 * 512);
       int64_t nl_24 = fmc_min_ix(512, (48 - n0_23));
-      for (int64_t pc_25 = 0; pc_25 < 64; pc_25 += 256) {
-        int64_t kc_26 = fmc_min_ix(256, (64 - pc_25));
+      int64_t nk_57 = 1;
+      int64_t kcb_58 = ((64 + (nk_57 - 1)) / nk_57);
+      for (int64_t kb_56 = 0; kb_56 < nk_57; kb_56++) {
+        int64_t pc_25 = (kb_56 * kcb_58);
+        int64_t kc_26 = fmc_min_ix(kcb_58, (64 - pc_25));
         {
           const int64_t fmc_v[] = {kc_26, mb_28, n0_23, nl_24, pc_25};
           const struct fmc_ctx fmc_c = {a, d, fmc_v};

@@ -109,13 +109,13 @@ static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   (void)a;
   (void)d;
   for (int64_t mi_19 = fmc_lo; mi_19 < fmc_hi; mi_19++) {
-    static _Thread_local float ap_20[24576] __attribute__((aligned(64)));
+    static _Thread_local float fmc_tls_ap_20[30720] __attribute__((aligned(64))); float *const restrict ap_20 = fmc_tls_ap_20;
     int64_t m0_11 = (mi_19 * mb_18);
     int64_t ml_12 = fmc_min_ix(mb_18, (d[0] - m0_11));
     for (int64_t p_21 = 0; p_21 < ml_12; p_21 += 6) {
       for (int64_t r_23 = 0; r_23 < 6; r_23++) {
         for (int64_t k_22 = 0; k_22 < kc_16; k_22++) {
-          ap_20[(((p_21 * 256) + (k_22 * 6)) + r_23)] = (((p_21 + r_23) < ml_12) ? b1[(((m0_11 + (p_21 + r_23)) * 64) + (pc_15 + k_22))] : 0x0p+0f);
+          ap_20[(((p_21 * 320) + (k_22 * 6)) + r_23)] = (((p_21 + r_23) < ml_12) ? b1[(((m0_11 + (p_21 + r_23)) * 64) + (pc_15 + k_22))] : 0x0p+0f);
         }
       }
     }
@@ -126,7 +126,7 @@ static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
         for (int64_t i_27 = 0; i_27 < 96; i_27++) {
           acc_26[i_27] = 0x0p+0f;
         }
-        fmc_mma_6x16(kc_16, ap_20 + (ir_25 * 256), b4 + (16 + (((n0_13 + jr_24) * 64) + (pc_15 * 16))), acc_26);
+        fmc_mma_6x16(kc_16, ap_20 + (ir_25 * 320), b4 + (16 + (((n0_13 + jr_24) * 64) + (pc_15 * 16))), acc_26);
         int64_t ie_29 = fmc_min_ix(6, (ml_12 - ir_25));
         int64_t je_30 = fmc_min_ix(16, (nl_14 - jr_24));
         for (int64_t i_27 = 0; i_27 < ie_29; i_27++) {
@@ -168,8 +168,11 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
     for (int64_t jc_17 = 0; jc_17 < 1; jc_17++) {
       int64_t n0_13 = (jc_17 * 512);
       int64_t nl_14 = fmc_min_ix(512, (32 - n0_13));
-      for (int64_t pc_15 = 0; pc_15 < 64; pc_15 += 256) {
-        int64_t kc_16 = fmc_min_ix(256, (64 - pc_15));
+      int64_t nk_37 = 1;
+      int64_t kcb_38 = ((64 + (nk_37 - 1)) / nk_37);
+      for (int64_t kb_36 = 0; kb_36 < nk_37; kb_36++) {
+        int64_t pc_15 = (kb_36 * kcb_38);
+        int64_t kc_16 = fmc_min_ix(kcb_38, (64 - pc_15));
         {
           const int64_t fmc_v[] = {kc_16, mb_18, n0_13, nl_14, pc_15};
           const struct fmc_ctx fmc_c = {a, d, fmc_v};

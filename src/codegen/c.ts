@@ -200,8 +200,12 @@ const C_BASE: Dialect = {
   ifOpen: (cond) => `if (${cond}) {`,
   elseOpen: () => '} else {',
   blockClose: () => '}',
+  // A thread array is reached through a pointer taken once: in a dlopen'ed library each
+  // mention of a _Thread_local costs a __tls_get_addr call, which GCC repeats after calls.
   declareArray: (name, t, size, space) =>
-    `${space === 'thread' ? 'static _Thread_local ' : ''}${SCALAR[t]} ${name}[${size}] __attribute__((aligned(64)));`,
+    space === 'thread'
+      ? `static _Thread_local ${SCALAR[t]} fmc_tls_${name}[${size}] __attribute__((aligned(64))); ${SCALAR[t]} *const restrict ${name} = fmc_tls_${name};`
+      : `${SCALAR[t]} ${name}[${size}] __attribute__((aligned(64)));`,
   barrier: () => '/* barrier: nothing on the CPU */',
   gid: (which) => {
     throw new Error(`internal: a grid-bound (GPU) kernel reached the C dialect (its '${which}' index)`);

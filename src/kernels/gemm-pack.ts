@@ -10,6 +10,7 @@
 
 import { type KExpr, type KStmt, add, cmp, f32, int, ivar, ix, loop, mul, select } from '../ir/kernel.js';
 import type { GemmBuilder } from './gemm.js';
+import { kcMax } from './gemm-packed.js';
 import { splitOperand } from './separable.js';
 
 export interface PackArgs {
@@ -25,7 +26,7 @@ export interface PackArgs {
   /** The panel loop's mode: parallel when the threads share the packed panels. */
   readonly outer: 'serial' | 'parallel';
   readonly at: KExpr;
-  /** KC for a block, K for a whole prepacked operand. */
+  /** kcMax for a block, K for a whole prepacked operand. */
   readonly stride: KExpr;
 }
 
@@ -62,7 +63,7 @@ export function packOperand(G: GemmBuilder, a: PackArgs): KStmt[] {
   const [ko, ro, starts, n, q, s, e, o, nv, base] = ['ko', 'ro', 'rs', 'nq', 'q', 's', 'e', 'o', 'nv', 'ba'].map(
     G.v,
   ) as [string, string, string, string, string, string, string, string, string, string];
-  const { KC } = G.s;
+  const KC = kcMax(G.s.KC);
   /** Starts of the runs of `tab` over [0, len) into `starts` (with `len` after the last), their count in `n`. */
   const runs = (tab: string, len: KExpr, size: number, v: string): KStmt[] => {
     const prev = add(aloadI(tab, ix('max', ix('-', ivar(v), int(1)), int(0))), int(1));

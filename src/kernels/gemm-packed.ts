@@ -1,7 +1,7 @@
 // The packed GEMM loop nests (Goto/BLIS) in kernel IR, for the GemmBuilder of gemm.ts.
 //
 // shared (one batch entry): the threads share each packed B block.
-//   for N blocks of NC, for K blocks of KC (serial, in the kernel):
+//   for N blocks of NC, for K blocks of about KC (serial, in the kernel; kLoop):
 //     parallel over NR-wide panels: pack B (KC × NC) into a scratch buffer of the plan;
 //     parallel over M blocks: pack A (M block × KC, MR-tall panels, thread-private), then
 //       every MR × NR tile of the block: `mma`, then store the tile.
@@ -52,7 +52,8 @@ interface Block {
  * B's panel for tile column `jr` is at `bAt(jr)` in `bp`.
  */
 function tiles(G: GemmBuilder, x: Block, ap: string, bp: string | number, bAt: (jr: KExpr) => KExpr): KStmt[] {
-  const { MR, NR, KC } = G.s;
+  const { MR, NR } = G.s;
+  const KC = kcMax(G.s.KC);
   const [jr, ir, acc, i, j, ie, je] = fresh(G, 'jr', 'ir', 'acc', 'i', 'j', 'ie', 'je');
   const at = [x.b, add(ivar(x.m0), add(ivar(ir), ivar(i))), add(ivar(x.n0), add(ivar(jr), ivar(j)))] as const;
   // When C's address divides (a convolution's NCHW output), a table per tile row and column.
@@ -73,7 +74,7 @@ function tiles(G: GemmBuilder, x: Block, ap: string, bp: string | number, bAt: (
   // The first K block stores the sum, later ones add to C; the last applies the epilogue.
   const K = G.K;
   const first = cmp('==', ivar(x.pc), int(0));
-  const isLast = cmp('>=', add(ivar(x.pc), int(KC)), K);
+  const isLast = cmp('>=', add(ivar(x.pc), ivar(x.kc)), K);
   const oneBlock = K.k === 'const' && K.v <= KC;
   const byLast = (value: KExpr): KStmt[] =>
     G.epilogue.length === 0
@@ -130,15 +131,35 @@ function names(G: GemmBuilder, b: KExpr): Block {
   return { b, m0, ml, n0, nl, pc, kc };
 }
 
-const kLoop = (G: GemmBuilder, x: Block, body: KStmt[]): KStmt =>
-  loop(x.pc, G.K, [let64(x.kc, minix(int(G.s.KC), ix('-', G.K, ivar(x.pc)))), ...body], 'serial', { step: G.s.KC });
+/**
+ * The K blocks: as many as KC-deep ones would be, less one when the last would be under a
+ * quarter of KC (a 3×3 convolution over 32 channels has K = 288: one block, not 256 and a
+ * 32-deep one that costs another pass over C), then balanced: each at most kcMax deep.
+ */
+function kLoop(G: GemmBuilder, x: Block, body: KStmt[]): KStmt[] {
+  const { KC } = G.s;
+  const [kb, nk, kcb] = fresh(G, 'kb', 'nk', 'kcb');
+  return [
+    let64(nk, ix('max', int(1), cdiv(ix('-', G.K, int(kcMax(KC) - KC)), int(KC)))),
+    let64(kcb, cdiv(G.K, ivar(nk))),
+    loop(kb, ivar(nk), [
+      let64(x.pc, mul(ivar(kb), ivar(kcb))),
+      let64(x.kc, minix(ivar(kcb), ix('-', G.K, ivar(x.pc)))),
+      ...body,
+    ]),
+  ];
+}
+
+/** The deepest K block kLoop makes, and the K stride of the packing buffers. */
+export const kcMax = (KC: number): number => KC + Math.floor(KC / 4);
 
 /**
  * One batch entry `b`; the threads share each packed B block: a scratch buffer of the plan,
  * or, when B is a weight, its packed buffer (packed whole, by the first run after it changed).
  */
 export function packedShared(G: GemmBuilder, b: KExpr): KStmt[] {
-  const { MC, KC, NC, NR } = G.s;
+  const { MC, NC, NR } = G.s;
+  const KC = kcMax(G.s.KC);
   const x = names(G, b);
   const [jc, mb, mi, ap] = fresh(G, 'jc', 'mb', 'mi', 'ap');
   const pre = G.prepacked();
@@ -176,7 +197,7 @@ export function packedShared(G: GemmBuilder, b: KExpr): KStmt[] {
     loop(jc, cdiv(G.N, int(NC)), [
       let64(x.n0, mul(ivar(jc), int(NC))),
       let64(x.nl, minix(int(NC), ix('-', G.N, ivar(x.n0)))),
-      kLoop(G, x, [
+      ...kLoop(G, x, [
         ...(pre === undefined ? G.pack(1, bp, b, ivar(x.n0), ivar(x.nl), ivar(x.pc), ivar(x.kc), NR, 'parallel') : []),
         loop(mi, mBlocks, perBlock, 'parallel', { work }),
       ]),
@@ -186,7 +207,8 @@ export function packedShared(G: GemmBuilder, b: KExpr): KStmt[] {
 
 /** Parallel over (batch × M blocks × N blocks), each thread packing its own blocks. */
 export function packedPrivate(G: GemmBuilder): KStmt[] {
-  const { MC, KC, NC } = G.s;
+  const { MC, NC } = G.s;
+  const KC = kcMax(G.s.KC);
   const [it, bv, mb, ap, bp] = fresh(G, 'it', 'b', 'mb', 'ap', 'bp');
   const x = names(G, ivar(bv));
   const mbs = mBlock(G);
@@ -201,7 +223,7 @@ export function packedPrivate(G: GemmBuilder): KStmt[] {
     let64(x.n0, mul(ix('%', ivar(it), nBlocks), int(NC))),
     let64(x.ml, minix(ivar(mb), ix('-', G.M, ivar(x.m0)))),
     let64(x.nl, minix(int(NC), ix('-', G.N, ivar(x.n0)))),
-    kLoop(G, x, [
+    ...kLoop(G, x, [
       ...G.pack(1, bp, x.b, ivar(x.n0), ivar(x.nl), ivar(x.pc), ivar(x.kc), G.s.NR),
       ...G.pack(0, ap, x.b, ivar(x.m0), ivar(x.ml), ivar(x.pc), ivar(x.kc), G.s.MR),
       ...tiles(G, x, ap, bp, (jr) => mul(jr, int(KC))),

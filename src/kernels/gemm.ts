@@ -24,7 +24,7 @@ import { type KExpr, type KStmt, add, cmp, f32, int, ivar, ix, loop, mul } from 
 import type { KernelBuilder } from './builder.js';
 import { letterSizes } from './einsum.js';
 import { type Fuser, defineLocals, stridesOf } from './expr.js';
-import { PREPACK_AT, packedPrivate, packedShared } from './gemm-packed.js';
+import { PREPACK_AT, kcMax, packedPrivate, packedShared } from './gemm-packed.js';
 import { plainGemm } from './gemm-plain.js';
 import { packOperand } from './gemm-pack.js';
 import { divides } from './separable.js';
@@ -158,7 +158,7 @@ export class GemmBuilder {
   /**
    * Packs `rows` (≤ block) row panels of `width` into `buf` (a local array, or a buffer
    * param when a number): buf[at + p*stride + k*width + r] = op(r0 + p + r, pc + k),
-   * zero-padded; `stride` is KC for a block, K for a whole prepacked operand. `outer` is the
+   * zero-padded; `stride` is kcMax for a block, K for a whole prepacked operand. `outer` is the
    * panel loop's mode: parallel when the threads share the packed panels.
    */
   pack(
@@ -172,7 +172,7 @@ export class GemmBuilder {
     width: number,
     outer: 'serial' | 'parallel' = 'serial',
     at: KExpr = int(0),
-    stride: KExpr = int(this.s.KC),
+    stride: KExpr = int(kcMax(this.s.KC)),
   ): KStmt[] {
     return packOperand(this, { which, buf, b, r0, rows, pc, kc, width, outer, at, stride });
   }
