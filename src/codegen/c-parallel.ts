@@ -70,7 +70,7 @@ function names(ss: readonly KStmt[], used: Set<string>, declared: Set<string>): 
     const x = (e: KExpr): void => exprNames(e, used);
     switch (s.k) {
       case 'for':
-        (declared.add(s.v), x(s.lo), x(s.hi), s.work && x(s.work), names(s.body, used, declared));
+        (declared.add(s.v), x(s.lo), x(s.hi), names(s.body, used, declared));
         break;
       case 'store':
       case 'wstore':
@@ -190,8 +190,9 @@ export class Outliner {
       this.depth--;
     }
     const n = nest.map((l) => trips(l, x)).join(' * ');
-    const run = s.work
-      ? `if (${x(s.work)} >= ${PARALLEL_MIN_WORK}) fmc_parallel(${name}, &fmc_c, fmc_n); else ${name}(&fmc_c, 0, fmc_n);`
+    const work = this.kernel.cpu?.work[s.v];
+    const run = work
+      ? `if (${x(work)} >= ${PARALLEL_MIN_WORK}) fmc_parallel(${name}, &fmc_c, fmc_n); else ${name}(&fmc_c, 0, fmc_n);`
       : `fmc_parallel(${name}, &fmc_c, fmc_n);`;
     const values =
       captures.length > 0 ? [`${indent}  const int64_t fmc_v[] = {${captures.map(checkIdent).join(', ')}};`] : [];

@@ -6,7 +6,7 @@
 // loops keep OpenMP's `omp simd`.
 
 import { DTYPE_BITS, type Dtype, isFloat } from '../ir/dtype.js';
-import type { KParam, KScalar, KStmt, Kernel } from '../ir/kernel.js';
+import type { CpuSchedule, KExpr, KParam, KScalar, KStmt, Kernel } from '../ir/kernel.js';
 import { C_PRELUDE } from './prelude-c.js';
 import { C_HALF_PRELUDE, halvesUsed } from './prelude-half.js';
 import { MMA_PRELUDE, mmaFunction, mmaName } from './c-mma.js';
@@ -97,13 +97,14 @@ function storeConv(d: Dtype, text: string, t: KScalar): string {
   return d === 'bool' ? `(uint8_t)(${x})` : `(${STORAGE[d]})fmc_wrap(${x}, ${DTYPE_BITS[d]})`;
 }
 
-function loopPragmas(s: Extract<KStmt, { k: 'for' }>, dim: (slot: number) => string): string[] {
+/** A loop's pragmas; `work`: the kernel's CPU schedule's estimate for a parallel loop. */
+function loopPragmas(s: Extract<KStmt, { k: 'for' }>, dim: (slot: number) => string, work?: KExpr): string[] {
   const red = (s.reduce ?? []).map((r) => ` reduction(${r.op}:${r.name})`).join('');
   switch (s.mode) {
     case 'parallel': {
       const collapse = (s.collapse ?? 1) > 1 ? ` collapse(${s.collapse})` : '';
-      const work = s.work ? ` if(${renderWork(s.work, dim)} >= ${PARALLEL_MIN_WORK})` : '';
-      return [`#pragma omp parallel for${collapse} schedule(static)${work}`];
+      const when = work ? ` if(${renderWork(work, dim)} >= ${PARALLEL_MIN_WORK})` : '';
+      return [`#pragma omp parallel for${collapse} schedule(static)${when}`];
     }
     case 'simd':
       return [`#pragma omp simd${red}`];
@@ -115,7 +116,7 @@ function loopPragmas(s: Extract<KStmt, { k: 'for' }>, dim: (slot: number) => str
 }
 
 // The work estimate uses only dims and constants, so it renders without kernel params.
-function renderWork(e: NonNullable<Extract<KStmt, { k: 'for' }>['work']>, dim: (slot: number) => string): string {
+function renderWork(e: KExpr, dim: (slot: number) => string): string {
   if (e.k === 'const') return intLit(e.v);
   if (e.k === 'dim') return dim(e.slot);
   if (e.k === 'ix') return `(${renderWork(e.a, dim)} ${e.op} ${renderWork(e.b, dim)})`;
@@ -200,12 +201,7 @@ const C_BASE: Dialect = {
   ifOpen: (cond) => `if (${cond}) {`,
   elseOpen: () => '} else {',
   blockClose: () => '}',
-  // A thread array is reached through a pointer taken once: in a dlopen'ed library each
-  // mention of a _Thread_local costs a __tls_get_addr call, which GCC repeats after calls.
-  declareArray: (name, t, size, space) =>
-    space === 'thread'
-      ? `static _Thread_local ${SCALAR[t]} fmc_tls_${name}[${size}] __attribute__((aligned(64))); ${SCALAR[t]} *const restrict ${name} = fmc_tls_${name};`
-      : `${SCALAR[t]} ${name}[${size}] __attribute__((aligned(64)));`,
+  declareArray: (name, t, size) => `${SCALAR[t]} ${name}[${size}] __attribute__((aligned(64)));`,
   barrier: () => '/* barrier: nothing on the CPU */',
   gid: (which) => {
     throw new Error(`internal: a grid-bound (GPU) kernel reached the C dialect (its '${which}' index)`);
@@ -220,12 +216,19 @@ const C_BASE: Dialect = {
 /** The C dialect for one file: it outlines parallel loops, each before its kernel. */
 function cDialect(): Dialect {
   const outliner = new Outliner(unpack);
+  let cpu: CpuSchedule | undefined; // the open kernel's
   return {
     ...C_BASE,
     // Inside an outlined body a parallel loop runs serially on its thread.
-    loopPragmas: (s) => (outliner.nested && s.mode === 'parallel' ? [] : loopPragmas(s, dim)),
+    loopPragmas: (s) => (outliner.nested && s.mode === 'parallel' ? [] : loopPragmas(s, dim, cpu?.work[s.v])),
     parallelLoop: (s, indent, render, expr) => (outliner.nested ? undefined : outliner.loop(s, indent, render, expr)),
-    kernelOpen: (k) => (outliner.open(k), kernelOpen(k)),
+    kernelOpen: (k) => ((cpu = k.cpu), outliner.open(k), kernelOpen(k)),
+    // Per-thread scratch is reached through a pointer taken once: in a dlopen'ed library each
+    // mention of a _Thread_local costs a __tls_get_addr call, which GCC repeats after calls.
+    declareArray: (name, t, size, space) =>
+      cpu?.scratch.includes(name)
+        ? `static _Thread_local ${SCALAR[t]} fmc_tls_${name}[${size}] __attribute__((aligned(64))); ${SCALAR[t]} *const restrict ${name} = fmc_tls_${name};`
+        : C_BASE.declareArray(name, t, size, space),
     // The outlined functions of each kernel go before it.
     file: (kernels, bodies, header) =>
       file(

@@ -67,7 +67,7 @@ function stmts(ss: readonly KStmt[]): KStmt[] {
   return ss.map((s): KStmt => {
     switch (s.k) {
       case 'for':
-        return { ...s, lo: expr(s.lo), hi: expr(s.hi), ...(s.work ? { work: expr(s.work) } : {}), body: stmts(s.body) };
+        return { ...s, lo: expr(s.lo), hi: expr(s.hi), body: stmts(s.body) };
       case 'store':
         return { ...s, index: expr(s.index), value: wide(expr(s.value)) };
       case 'let':

@@ -197,10 +197,8 @@ class Legalizer {
   stmt(s: KStmt): KStmt[] {
     const x = (e: KExpr): KExpr => this.expr(e);
     switch (s.k) {
-      case 'for': {
-        const work = s.work ? { work: narrow(x(s.work)) } : {};
-        return [{ ...s, lo: narrow(x(s.lo)), hi: narrow(x(s.hi)), ...work, body: this.stmts(s.body) }];
-      }
+      case 'for':
+        return [{ ...s, lo: narrow(x(s.lo)), hi: narrow(x(s.hi)), body: this.stmts(s.body) }];
       case 'store':
         return this.store(s.buf, narrow(x(s.index)), x(s.value));
       case 'let':
@@ -209,8 +207,6 @@ class Legalizer {
       case 'set':
         return [{ ...s, value: this.asLocal(s.name, this.declared.get(s.name) ?? 'f32', x(s.value)) }];
       case 'array':
-        if (s.space === 'thread')
-          throw new Error(`internal: thread array ${s.name} reached WGSL (lower with target 'gpu')`);
         this.arrays.set(s.name, s.t);
         return [s];
       case 'astore': {
@@ -302,6 +298,11 @@ function stores(ss: readonly KStmt[], buf: number): boolean {
 
 /** The kernel legalized for the WGSL dialect. */
 export function legalizeWgsl(k: Kernel): Kernel {
+  // Per-thread scratch is CPU schedule data; a GPU lowering makes none.
+  if ((k.cpu?.scratch.length ?? 0) > 0)
+    throw new Error(
+      `internal: CPU scratch arrays (${k.cpu!.scratch.join(', ')}) reached WGSL (lower with target 'gpu')`,
+    );
   // Locals holding integer values: grown until no assignment of an index local is a value.
   const values = new Set<string>();
   let L = new Legalizer(k.params, values);

@@ -78,7 +78,7 @@ export interface Dialect {
   ifOpen(cond: string): string;
   elseOpen(): string;
   blockClose(): string;
-  declareArray(name: string, t: KScalar, size: number, space: 'local' | 'shared' | 'thread'): string;
+  declareArray(name: string, t: KScalar, size: number, space: 'local' | 'shared'): string;
   barrier(): string;
   /** The register-tile contraction statement (see KStmt 'mma'), given rendered offsets and kc. */
   mma(s: Extract<KStmt, { k: 'mma' }>, aOffset: string, bOffset: string, kc: string): string;

@@ -101,8 +101,6 @@ export type KStmt =
       readonly mode: LoopMode;
       /** parallel: how many perfectly nested loops share the thread split. */
       readonly collapse?: number;
-      /** parallel: run on one thread when this (i64) expression is below `minWork`. */
-      readonly work?: KExpr;
       /** simd: scalar locals reduced across lanes (`+` or `max`). */
       readonly reduce?: readonly { readonly name: string; readonly op: '+' | 'max' }[];
       readonly body: readonly KStmt[];
@@ -112,16 +110,16 @@ export type KStmt =
   | { readonly k: 'let'; readonly name: string; readonly t: KScalar; readonly value: KExpr }
   | { readonly k: 'set'; readonly name: string; readonly value: KExpr }
   /**
-   * Declares a local array: `local` (registers or stack), `shared` (one per GPU block; on the
-   * CPU local too), or `thread` (large scratch, one per thread and kept between calls, so it
-   * never sits on a thread's stack).
+   * Declares a local array: `local` (registers or stack; on the CPU a kernel's schedule may
+   * make it per-thread scratch instead: CpuSchedule) or `shared` (one per GPU workgroup; on
+   * the CPU local too).
    */
   | {
       readonly k: 'array';
       readonly name: string;
       readonly t: KScalar;
       readonly size: number;
-      readonly space: 'local' | 'shared' | 'thread';
+      readonly space: 'local' | 'shared';
     }
   | { readonly k: 'astore'; readonly name: string; readonly index: KExpr; readonly value: KExpr }
   | { readonly k: 'if'; readonly cond: KExpr; readonly then: readonly KStmt[]; readonly else?: readonly KStmt[] }
@@ -177,6 +175,19 @@ export interface Kernel {
   readonly schedule: Readonly<Record<string, number | string>>;
   /** GPU targets: what one launch runs (set by grid binding; absent on the CPU). */
   readonly grid?: KernelGrid;
+  /** The C target: how it runs the kernel's loops and arrays (absent: every default). */
+  readonly cpu?: CpuSchedule;
+}
+
+/**
+ * CPU schedule data, the C dialect's alone (GPU targets have none): the parallel loops that
+ * run on one thread while their work estimate (an i64 expression of dims and constants) is
+ * below PARALLEL_MIN_WORK, by loop variable, and the local arrays that are per-thread scratch
+ * kept between calls (large packing buffers) rather than stack arrays.
+ */
+export interface CpuSchedule {
+  readonly work: Readonly<Record<string, KExpr>>;
+  readonly scratch: readonly string[];
 }
 
 /**
@@ -295,7 +306,7 @@ export function loop(
   hi: KExpr,
   body: readonly KStmt[],
   mode: LoopMode = 'serial',
-  extra: Partial<Pick<Extract<KStmt, { k: 'for' }>, 'lo' | 'step' | 'collapse' | 'work' | 'reduce'>> = {},
+  extra: Partial<Pick<Extract<KStmt, { k: 'for' }>, 'lo' | 'step' | 'collapse' | 'reduce'>> = {},
 ): KStmt {
   return { k: 'for', v, lo: extra.lo ?? int(0), hi, step: extra.step ?? 1, mode, body, ...extra };
 }

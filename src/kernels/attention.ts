@@ -218,13 +218,9 @@ export function attentionKernel(
   const lsi = aget(ls, I);
   const ratio = bin('div', aget(ot, otAt(Ee, I)), lsi);
   const final = m.guarded ? select(cmp('==', lsi, f32(0)), f32(0), ratio, 'f32') : ratio;
-  const arr = (name: string, size: number, space: 'local' | 'thread'): KStmt => ({
-    k: 'array',
-    name,
-    t: 'f32',
-    size,
-    space,
-  });
+  // Per-thread scratch on the C target (CpuSchedule), or a local array.
+  const arr = (name: string, size: number, space: 'local' | 'thread'): KStmt =>
+    space === 'thread' ? kb.scratch(name, 'f32', size) : { k: 'array', name, t: 'f32', size, space };
   const task: KStmt[] = [
     arr(qp, NQP * QS, 'thread'),
     arr(kp, (BK / MR) * KS, 'thread'),
@@ -262,7 +258,7 @@ export function attentionKernel(
     loop(i, ivar(ql), [loop(ee, int(E), [{ k: 'store', buf: o0, index: outAt, value: final }])]),
   ];
   const work = mul(mul(NB, mul(T, S)), int(D + E));
-  return [loop(it, mul(NB, nQT), task, 'parallel', { work })];
+  return [kb.parallel(it, mul(NB, nQT), task, work)];
 }
 
 /**

@@ -4,7 +4,16 @@
 
 import { type Dim, dimConstValue, dimKey } from '../ir/dims.js';
 import type { Dtype } from '../ir/dtype.js';
-import { type KExpr, type KParam, type KStmt, type Kernel, type KernelGrid, int } from '../ir/kernel.js';
+import {
+  type KExpr,
+  type KParam,
+  type KScalar,
+  type KStmt,
+  type Kernel,
+  type KernelGrid,
+  int,
+  loop,
+} from '../ir/kernel.js';
 import type { BufferKind, PlanBuffer } from './plan.js';
 
 /** Plan-wide tables: dim slots and buffers. */
@@ -90,6 +99,34 @@ export class KernelBuilder {
   /** The scheduling choices the kernel's builder made (a tuned GEMM's); they replace finish's. */
   schedule: object | undefined;
 
+  /** CPU schedule data (Kernel.cpu), recorded by `parallel` and `scratch`. */
+  private readonly cpuWork: Record<string, KExpr> = {};
+  private readonly cpuScratch: string[] = [];
+
+  /**
+   * A parallel loop; with `work`, the C target runs it on one thread while that estimate (dims
+   * and constants) is small. Schedule data, not IR: GPU targets ignore it.
+   */
+  parallel(
+    v: string,
+    hi: KExpr,
+    body: readonly KStmt[],
+    work?: KExpr,
+    extra: Partial<Pick<Extract<KStmt, { k: 'for' }>, 'lo' | 'step' | 'collapse'>> = {},
+  ): KStmt {
+    if (work) {
+      if (this.cpuWork[v] !== undefined) throw new Error(`internal: two parallel loops over ${v}`);
+      this.cpuWork[v] = work;
+    }
+    return loop(v, hi, body, 'parallel', extra);
+  }
+
+  /** A local array that the C target keeps as per-thread scratch between calls (too big for a stack). */
+  scratch(name: string, t: KScalar, size: number): KStmt {
+    this.cpuScratch.push(name);
+    return { k: 'array', name, t, size, space: 'local' };
+  }
+
   /** The finished kernel and its launch arguments; `schedule` keeps its numbers and strings. */
   finish(
     kind: string,
@@ -101,8 +138,10 @@ export class KernelBuilder {
       Object.entries(this.schedule ?? schedule).filter(([, v]) => typeof v === 'number' || typeof v === 'string'),
     ) as Kernel['schedule'];
     const grid = this.grid ? { grid: this.grid } : {};
+    const used = Object.keys(this.cpuWork).length > 0 || this.cpuScratch.length > 0;
+    const cpu = used ? { cpu: { work: { ...this.cpuWork }, scratch: [...this.cpuScratch] } } : {};
     return {
-      kernel: { name: kind, params: [...this.params], body, note, schedule: plain, ...grid },
+      kernel: { name: kind, params: [...this.params], body, note, schedule: plain, ...grid, ...cpu },
       args: [...this.bufs],
     };
   }

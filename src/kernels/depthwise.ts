@@ -164,9 +164,11 @@ export function depthwiseKernel(kb: KernelBuilder, f: Fuser, n: NodeOf<'einsum'>
   const outer = [...rowVars.slice(0, last), block];
   const his = [...rows.slice(0, last).map((c) => kb.dim(sizes.get(c)!)), blocks];
   for (let i = outer.length - 1; i >= 0; i--) {
-    const parallel =
-      i === 0 ? ({ collapse: outer.length, work: numelOf([...sizes.values()], kb) } as const) : undefined;
-    stmts = [loop(outer[i]!, his[i]!, stmts, parallel ? 'parallel' : 'serial', parallel ?? {})];
+    stmts = [
+      i === 0
+        ? kb.parallel(outer[i]!, his[i]!, stmts, numelOf([...sizes.values()], kb), { collapse: outer.length })
+        : loop(outer[i]!, his[i]!, stmts),
+    ];
   }
   return stmts;
 }

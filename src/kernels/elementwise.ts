@@ -32,7 +32,7 @@ export function nest(
     const hi = kb.dim(shape[i]!);
     if (i === 0) {
       const collapse = kb.target === 'gpu' ? r : Math.max(1, r - 1);
-      stmts = [loop(vars[i]!, hi, stmts, 'parallel', { collapse, work })];
+      stmts = [kb.parallel(vars[i]!, hi, stmts, work, { collapse })];
     } else if (i === r - 1 && innerSimd) {
       stmts = [loop(vars[i]!, hi, stmts, r === 1 ? 'serial' : 'simd')];
     } else {

@@ -43,7 +43,10 @@ export function packOperand(G: GemmBuilder, a: PackArgs): KStmt[] {
     const index = add(add(at, add(mul(ivar(p), stride), mul(kk, int(width)))), rr);
     return typeof buf === 'number' ? { k: 'store', buf, index, value } : { k: 'astore', name: buf, index, value };
   };
-  const extra = { step: width, ...(outer === 'parallel' ? { work: mul(rows, kc) } : {}) };
+  const panels = (body: KStmt[]): KStmt =>
+    outer === 'parallel'
+      ? G.kb.parallel(p, rows, body, mul(rows, kc), { step: width })
+      : loop(p, rows, body, 'serial', { step: width });
   // Tables only for block packs (kc ≤ KC, a loop variable), not a whole prepacked operand.
   // The placeholders are never declared: the split substitutes them away.
   const [R, K] = ['\0R', '\0K'];
@@ -57,7 +60,7 @@ export function packOperand(G: GemmBuilder, a: PackArgs): KStmt[] {
     const body = G.kInnermost(which)
       ? [loop(r, int(width), [loop(k, kc, [store])])]
       : [loop(k, kc, [loop(r, int(width), [store], which === 1 ? 'simd' : 'unroll')])];
-    return [loop(p, rows, body, outer, extra)];
+    return [panels(body)];
   }
 
   const [ko, ro, starts, n, q, s, e, o, nv, base] = ['ko', 'ro', 'rs', 'nq', 'q', 's', 'e', 'o', 'nv', 'ba'].map(
@@ -113,9 +116,7 @@ export function packOperand(G: GemmBuilder, a: PackArgs): KStmt[] {
       },
     ];
     const panel = [valid, loop(r, int(width), perRow)];
-    return outer === 'parallel'
-      ? [loop(p, rows, [...kRuns, ...panel], outer, extra)]
-      : [...kRuns, loop(p, rows, panel, outer, extra)];
+    return outer === 'parallel' ? [panels([...kRuns, ...panel])] : [...kRuns, panels(panel)];
   }
   // Runs along the panel's rows, per panel; each k copies them.
   const panel: KStmt[] = [
@@ -129,5 +130,5 @@ export function packOperand(G: GemmBuilder, a: PackArgs): KStmt[] {
       loop(r, int(width), [dst(ivar(k), ivar(r), f32(0))], 'serial', { lo: ivar(nv) }),
     ]),
   ];
-  return [...(outer === 'parallel' ? [] : kTable), loop(p, rows, panel, outer, extra)];
+  return [...(outer === 'parallel' ? [] : kTable), panels(panel)];
 }

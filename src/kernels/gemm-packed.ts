@@ -171,7 +171,7 @@ export function packedShared(G: GemmBuilder, b: KExpr): KStmt[] {
       : (jr: KExpr) => add(int(PREPACK_AT), add(mul(add(ivar(x.n0), jr), int(G.prepackK())), mul(ivar(x.pc), int(NR))));
   const mBlocks = cdiv(G.M, ivar(mb));
   const perBlock: KStmt[] = [
-    { k: 'array', name: ap, t: 'f32', size: MC * KC, space: 'thread' },
+    G.kb.scratch(ap, 'f32', MC * KC),
     let64(x.m0, mul(ivar(mi), ivar(mb))),
     let64(x.ml, minix(ivar(mb), ix('-', G.M, ivar(x.m0)))),
     ...G.pack(0, ap, b, ivar(x.m0), ivar(x.ml), ivar(x.pc), ivar(x.kc), G.s.MR),
@@ -199,7 +199,7 @@ export function packedShared(G: GemmBuilder, b: KExpr): KStmt[] {
       let64(x.nl, minix(int(NC), ix('-', G.N, ivar(x.n0)))),
       ...kLoop(G, x, [
         ...(pre === undefined ? G.pack(1, bp, b, ivar(x.n0), ivar(x.nl), ivar(x.pc), ivar(x.kc), NR, 'parallel') : []),
-        loop(mi, mBlocks, perBlock, 'parallel', { work }),
+        G.kb.parallel(mi, mBlocks, perBlock, work),
       ]),
     ]),
   ];
@@ -215,8 +215,8 @@ export function packedPrivate(G: GemmBuilder): KStmt[] {
   const mBlocks = cdiv(G.M, mbs);
   const nBlocks = cdiv(G.N, int(NC));
   const body: KStmt[] = [
-    { k: 'array', name: ap, t: 'f32', size: MC * KC, space: 'thread' },
-    { k: 'array', name: bp, t: 'f32', size: KC * NC, space: 'thread' },
+    G.kb.scratch(ap, 'f32', MC * KC),
+    G.kb.scratch(bp, 'f32', KC * NC),
     let64(mb, mbs),
     let64(bv, ix('/', ivar(it), mul(mBlocks, nBlocks))),
     let64(x.m0, mul(ix('%', ix('/', ivar(it), nBlocks), mBlocks), ivar(mb))),
@@ -229,5 +229,5 @@ export function packedPrivate(G: GemmBuilder): KStmt[] {
       ...tiles(G, x, ap, bp, (jr) => mul(jr, int(KC))),
     ]),
   ];
-  return [loop(it, mul(G.NB, mul(mBlocks, nBlocks)), body, 'parallel', { work: G.work() })];
+  return [G.kb.parallel(it, mul(G.NB, mul(mBlocks, nBlocks)), body, G.work())];
 }

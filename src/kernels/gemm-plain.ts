@@ -37,5 +37,5 @@ export function plainGemm(G: GemmBuilder): KStmt[] {
     })),
   ];
   const tiles = ix('/', ix('+', G.M, int(TM - 1)), int(TM));
-  return [loop(b, G.NB, [loop(mt, tiles, [loop(n, G.N, body)])], 'parallel', { collapse: 3, work: G.work() })];
+  return [loop(b, G.NB, [loop(mt, tiles, [loop(n, G.N, body)])], 'parallel', { collapse: 3 })];
 }

@@ -252,7 +252,7 @@ export class GemmBuilder {
       let64(nl, ix('min', int(NC), ix('-', this.N, ivar(n0)))),
       loop(m, this.M, row),
     ];
-    return [loop(it, mul(this.NB, nBlocks), body, 'parallel', { work: this.work() })];
+    return [this.kb.parallel(it, mul(this.NB, nBlocks), body, this.work())];
   }
 
   /**

@@ -72,7 +72,7 @@ export function cumsumKernel(kb: KernelBuilder, f: Fuser, n: NodeOf<'cumsum'>, o
     const hi = kb.dim(shape[i]!);
     body = [
       k === 0
-        ? loop(vars[i]!, hi, body, 'parallel', { collapse: outer.length, work: numelOf(shape, kb) })
+        ? kb.parallel(vars[i]!, hi, body, numelOf(shape, kb), { collapse: outer.length })
         : loop(vars[i]!, hi, body),
     ];
   }

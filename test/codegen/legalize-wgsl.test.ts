@@ -167,8 +167,10 @@ describe('legalizeWgsl', () => {
     ]);
   });
 
-  it('thread arrays and mma are refused (a kernel lowered for the CPU)', () => {
-    const before = kernel(['f32'], [{ k: 'array', name: 'a', t: 'f32', size: 4, space: 'thread' }]);
+  it('CPU scratch arrays are refused (a kernel lowered for the CPU)', () => {
+    const local = kernel(['f32'], [{ k: 'array', name: 'a', t: 'f32', size: 4, space: 'local' }]);
+    expect(() => legalizeWgsl(local)).not.toThrow();
+    const before = { ...local, cpu: { work: {}, scratch: ['a'] } };
     expect(() => legalizeWgsl(before)).toThrow(/target 'gpu'/);
   });
 });

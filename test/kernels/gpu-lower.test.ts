@@ -19,18 +19,17 @@ function piped(file: string, fn: string, mode: Mode): Graph {
   return runPipeline(r.lowered, { target: 'c', mode }).graph;
 }
 
-/** The statements of kinds a GPU kernel must not have: 'mma' and 'thread' arrays. */
+/** The statements of kinds a GPU kernel must not have: 'mma' (and CPU scratch arrays: Kernel.cpu). */
 function cpuOnly(ss: readonly KStmt[]): string[] {
   return ss.flatMap((s): string[] => {
     if (s.k === 'mma') return ['mma'];
-    if (s.k === 'array' && s.space === 'thread') return [`thread array ${s.name}`];
     if (s.k === 'for') return cpuOnly(s.body);
     if (s.k === 'if') return cpuOnly([...s.then, ...(s.else ?? [])]);
     return [];
   });
 }
 
-describe('GPU lowering: seed models without thread arrays, mma or packed buffers, vs the interpreter', () => {
+describe('GPU lowering: seed models without CPU scratch, mma or packed buffers, vs the interpreter', () => {
   for (const model of Object.keys(SMALL).sort()) {
     it(model, { timeout: 300_000 }, () => {
       const file = smallModelFile(model);
@@ -39,6 +38,7 @@ describe('GPU lowering: seed models without thread arrays, mma or packed buffers
       for (const plan of batch.plans) {
         expect(plan.buffers.filter((b) => b.kind === 'packed')).toEqual([]);
         expect(plan.kernels.flatMap((k) => cpuOnly(k.body).map((w) => `${k.name}: ${w}`))).toEqual([]);
+        expect(plan.kernels.flatMap((k) => (k.cpu?.scratch ?? []).map((a) => `${k.name}: scratch ${a}`))).toEqual([]);
       }
       graphs.forEach((g, i) => {
         const dims = Object.fromEntries(g.dims.map((d) => [d, d === 'B' ? 2 : 5]));

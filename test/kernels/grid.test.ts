@@ -21,7 +21,7 @@ describe('bindGrid', () => {
     const inner = loop('k', int(4), [store(ix('+', ix('*', ivar('i'), int(12)), ivar('k')))]);
     const before = kernel([
       { k: 'comment', text: 'rows' },
-      loop('i', dim0, [loop('j', int(3), [inner])], 'parallel', { collapse: 2, work: dim0 }),
+      loop('i', dim0, [loop('j', int(3), [inner])], 'parallel', { collapse: 2 }),
     ]);
     const count = ix('*', dim0, int(3));
     const expected = kernel([
