@@ -10,7 +10,9 @@
 //
 // The dynamic scaler is PyTorch's GradScaler, inside the step graph: state `opt:loss_scale`
 // (f32, starts at 2^16) and `opt:growth_tracker` (i32, clean steps in a row, starts at 0).
-// found_inf = some unscaled gradient is Inf or NaN (Σ g·0 is 0 exactly when all are finite).
+// found_inf = some unscaled gradient is Inf or NaN: Σ |g|·2^-64 is finite exactly when every
+// g is (no finite sum of f32s overflows after that factor; g·0 would do on C, but a shader
+// compiler assuming no NaN folds it to 0), tested by an ordered compare with the largest f32.
 // With found_inf the step is skipped (each param and state tensor keeps its value), the
 // scale is multiplied by the backoff factor and the tracker reset; otherwise the update
 // applies, and the tracker counts up until it reaches the growth interval, when the scale is
@@ -33,6 +35,9 @@ export const SCALER_OUTPUTS = { skipped: 'skipped', scale: 'loss_scale' } as con
 
 /** The scale `dynamic` starts at (PyTorch's init_scale). */
 export const INITIAL_SCALE = 2 ** 16;
+
+/** The largest finite f32. */
+const F32_MAX = 3.4028234663852886e38;
 
 /** PyTorch GradScaler's defaults. */
 export const DEFAULT_SCALER: ScalerConfig = { growthInterval: 2000, growthFactor: 2, backoffFactor: 0.5 };
@@ -82,23 +87,20 @@ export interface Scaler {
 export function dynamicScaler(b: Builder, scale: Node, grads: readonly Node[], cfg: TrainConfig): Scaler {
   const { growthInterval, growthFactor, backoffFactor } = cfg.scaler ?? DEFAULT_SCALER;
   return b.within('', 'loss_scale', () => {
-    const zeroSum = (xs: readonly Node[]): Node => {
-      const terms = xs.map((g) => {
-        const x = b.cast(g, 'f32');
-        return b.sum(
-          b.mul(x, 0),
-          x.type.shape.map((_, i) => i),
-        );
-      });
-      return terms.length === 0 ? b.full(0, 'f32') : terms.reduce((a, t) => b.add(a, t));
-    };
-    // x·0 is 0 for every finite x and NaN for ±Inf and NaN.
-    const finite = b.eq(zeroSum(grads), 0);
+    const isFinite = (x: Node): Node => b.le(b.unary('abs', x), F32_MAX);
+    const terms = grads.map((g) => {
+      const x = b.cast(g, 'f32');
+      return b.sum(
+        b.mul(b.unary('abs', x), 2 ** -64),
+        x.type.shape.map((_, i) => i),
+      );
+    });
+    const finite = isFinite(terms.length === 0 ? b.full(0, 'f32') : terms.reduce((a, t) => b.add(a, t)));
     const tracker: NodeOf<'param'> = b.param(SCALER_STATE.tracker, 'i32', [], 'buffer', { fn: 'zeros', args: {} });
     const next = b.add(tracker, 1);
     const grow = b.and(finite, b.ge(next, growthInterval));
     const grown = b.mul(scale, growthFactor);
-    const grownFinite = b.eq(b.mul(grown, 0), 0);
+    const grownFinite = isFinite(grown);
     const newScale = b.where(finite, b.where(b.and(grow, grownFinite), grown, scale), b.mul(scale, backoffFactor));
     const newTracker = b.where(b.and(finite, b.not(grow)), next, 0);
     return {
