@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileTrainer } from '../../src/api/train.js';
+import { load } from '../../src/index.js';
 import type { HostTensor } from '../../src/ir/value.js';
 import { SCALER_STATE } from '../../src/passes/train/scale.js';
 import { compileC } from '../../src/runtime/cache.js';
@@ -18,7 +19,8 @@ import { webgpuUnavailable } from '../../src/runtime/node-webgpu.js';
 import type { TrainOverrides } from '../../src/runtime/schedule.js';
 import { Tensor } from '../../src/runtime/tensor.js';
 import type { Trainer } from '../../src/runtime/trainer.js';
-import { smallModelFile } from '../models/small-models.js';
+import { CACHE, fmc, tempDir } from '../api/helpers.js';
+import { smallModelFile, smallSource } from '../models/small-models.js';
 
 const FILE = smallModelFile('mlp', { pixels: 12, hidden1: 16, hidden2: 8, p_drop: 0 });
 const ADAMW: TrainOverrides = { optimizer: 'adamw', lr: 0.01, weightDecay: 0.01, schedule: 'constant', clip: 1 };
@@ -109,6 +111,36 @@ describe('loss scaling in the trainer (C)', () => {
     expect(scalerOf(b.state())).toEqual([32768, 1]);
     for (const k of [3, 4, 5]) expect(b.step(batch(k))).toEqual(a.step(batch(k)));
     expect(b.state()).toEqual(a.state());
+  });
+});
+
+/** The small MLP whose train section also scales dynamically and accumulates two micro-batches. */
+const SCALED = smallSource('mlp', { pixels: 12, hidden1: 16, hidden2: 8, p_drop: 0 }).replace(
+  /\n(\s*)train \{\n/,
+  '\n$1train {\n$1  loss_scale = dynamic\n$1  accumulate = 2\n',
+);
+
+describe('loss scaling from the train section', () => {
+  it('fmc compile --train: the loaded module trains, accumulates and skips as compileTrainer does', () => {
+    const dir = tempDir('lscale-module');
+    const file = path.join(dir, 'small.fm');
+    fs.writeFileSync(file, SCALED);
+    const r = fmc('compile', file, '--train', '-o', path.join(dir, 'out'));
+    expect(r.code, r.err).toBe(0);
+    const loaded = load(path.join(dir, 'out'), { cacheDir: CACHE }).trainer();
+    const compiled = compileTrainer(SCALED, { cacheDir: CACHE });
+    expect(compiled.warnings).toEqual([]);
+    expect(compiled.config).toMatchObject({ lossScale: 'dynamic', accumulate: 2 });
+    // Micro-batch 2 has an Inf: the update of micro-batches 2 and 3 is skipped.
+    const results = [0, 1, 2, 3, 4, 5].map((i) => {
+      const b = batch(i, i === 2 ? Infinity : undefined);
+      const [a, c] = [loaded.step(b), compiled.trainer.step(b)];
+      expect(a).toEqual(c);
+      return a;
+    });
+    expect(results.map((x) => x.skipped)).toEqual([undefined, false, undefined, true, undefined, false]);
+    expect(results.map((x) => x.lossScale)).toEqual([undefined, 65536, undefined, 32768, undefined, 32768]);
+    expect(loaded.counters).toEqual({ micro: 6, updates: 3, skipped: 1 });
   });
 });
 
