@@ -3,6 +3,7 @@
 // same ones on the files it fetches.
 
 import { isDtype } from '../ir/dtype.js';
+import { initParam } from '../ir/init.js';
 import { concreteShape, EvalError } from '../ir/interp.js';
 import type { TrainConfig } from '../ir/module.js';
 import type { HostTensor } from '../ir/value.js';
@@ -155,7 +156,8 @@ export function parseManifest(text: string, file: string): ReadManifest {
 
 /**
  * The weights of every param the plans use, from the tensors of `file`: present, and of the
- * dtype and shape they declare; the optimizer state, which the file leaves out, at zeros.
+ * dtype and shape they declare; the optimizer state, which the file leaves out, at its
+ * initial value (zeros, or the constant of the dynamic loss scale).
  */
 export function matchWeights(
   tensors: ReadonlyMap<string, HostTensor>,
@@ -175,9 +177,9 @@ export function matchWeights(
       throw e;
     }
     const t = tensors.get(p.path);
-    if (!t && p.path.startsWith(OPTIMIZER_STATE_PREFIX) && p.init.fn === 'zeros') {
-      // The optimizer state is not stored: it starts at zeros.
-      out.set(p.path, { dtype: p.dtype, shape: want, data: new Float64Array(want.reduce((a, b) => a * b, 1)) });
+    if (!t && p.path.startsWith(OPTIMIZER_STATE_PREFIX) && (p.init.fn === 'zeros' || p.init.fn === 'constant')) {
+      // The optimizer state is not stored: it starts at zeros (the dynamic loss scale at its constant).
+      out.set(p.path, initParam(p, dims, 0));
       continue;
     }
     if (!t) throw bad(`no tensor "${p.path}" (a ${p.role} of the model)`);

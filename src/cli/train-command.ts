@@ -43,6 +43,8 @@ const OPTIONS: [string, string][] = [
   ],
   ['--clip <x>', 'global gradient-norm clipping threshold (0: off)'],
   ['--accumulate <n>', 'micro-batches whose gradients are averaged into one step'],
+  ['--loss-scale <x>', 'none, dynamic (PyTorch GradScaler: skips steps whose gradients overflow) or a fixed scale'],
+  ['--scale-interval <n>', 'dynamic loss scale: clean steps before the scale doubles (default 2000)'],
 ];
 
 export function addTrainCommand(cmd: Command, io: Io, setCode: (c: number) => void): void {
@@ -56,8 +58,8 @@ export function addTrainCommand(cmd: Command, io: Io, setCode: (c: number) => vo
       'after',
       `
 The loss function (the train section's \`loss\`, default \`loss\`), its gradient and the
-optimizer update compile to one train step (C, or WGSL with --target wgsl); learning rate, bias corrections and the step
-counter are run-time values, so steps never recompile. The data's fields feed the loss
+optimizer update compile to one train step (C, or WGSL with --target wgsl); learning rate, bias corrections, the step
+counter and the loss scale are run-time values, so steps never recompile. The data's fields feed the loss
 function's inputs by name (a single leftover float and integer field pair up with the
 leftover inputs). On a terminal a progress line shows step, loss, samples/s and ETA;
 otherwise each step is a JSON line on stdout. --out gets metrics.jsonl (one JSON object per

@@ -15,6 +15,10 @@ export interface StepRecord {
   readonly grad_norm: number;
   readonly samples_per_s: number;
   readonly epoch: number;
+  /** With `loss_scale` set: the scale (for `dynamic`, after this step). */
+  readonly loss_scale?: number;
+  /** With `loss_scale = dynamic`: whether the update was skipped (a gradient was Inf or NaN). */
+  readonly skipped?: boolean;
 }
 
 /** One evaluation's numbers. */

@@ -60,6 +60,8 @@ export interface TrainCliOptions {
   readonly scheduleSteps?: string;
   readonly clip?: string;
   readonly accumulate?: string;
+  readonly lossScale?: string;
+  readonly scaleInterval?: string;
 }
 
 /** A number option: finite, and an integer at least `min` when `int`. */
@@ -99,10 +101,21 @@ function overrides(o: TrainCliOptions): TrainOverrides {
     ['scheduleSteps', num('schedule-steps', o.scheduleSteps, true, 1)],
     ['clip', num('clip', o.clip, false)],
     ['accumulate', num('accumulate', o.accumulate, true, 1)],
+    ['lossScale', lossScaleOf(o.lossScale)],
+    ['scaleInterval', num('scale-interval', o.scaleInterval, true, 1)],
     ['batch', num('batch', o.batch, true, 1)],
     ['steps', num('steps', o.steps, true, 1)],
   ];
   return Object.fromEntries(entries.filter(([, v]) => v !== undefined)) as TrainOverrides;
+}
+
+/** `--loss-scale none|dynamic|<x>`. */
+function lossScaleOf(text: string | undefined): TrainOverrides['lossScale'] {
+  if (text === undefined || text === 'none' || text === 'dynamic') return text;
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v) || v <= 0)
+    throw new CliError(`--loss-scale must be none, dynamic or a positive number, got '${text}'`, EXIT.usage);
+  return v;
 }
 
 /** The loss function's inputs as the data layer describes them. */
@@ -212,6 +225,8 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
       grad_norm: r.gradNorm!,
       samples_per_s: (batch * config.accumulate) / secs,
       epoch,
+      ...(r.lossScale === undefined ? {} : { loss_scale: r.lossScale }),
+      ...(r.skipped === undefined ? {} : { skipped: r.skipped }),
     };
     if (!Number.isFinite(rec.loss))
       throw new CliError(`step ${step}: the loss is ${rec.loss}; stopped (the last checkpoint is untouched)`);

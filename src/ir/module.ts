@@ -92,6 +92,16 @@ export type Schedule =
  * gamma 0.1); where the docs are silent, PyTorch's: schedule constant, precision f32, no
  * loss scaling, accumulate 1. `clip`, `batch` and `steps` are absent unless set.
  */
+/** How `loss_scale = dynamic` moves the scale (PyTorch's GradScaler). */
+export interface ScalerConfig {
+  /** Clean steps in a row after which the scale grows. */
+  readonly growthInterval: number;
+  /** What the scale is multiplied by when it grows (> 1). */
+  readonly growthFactor: number;
+  /** What the scale is multiplied by after a step with an Inf or NaN gradient (in (0, 1)). */
+  readonly backoffFactor: number;
+}
+
 export interface TrainConfig {
   readonly optimizer: Optimizer;
   readonly schedule: Schedule;
@@ -101,6 +111,8 @@ export interface TrainConfig {
   readonly precision: Dtype;
   /** `none` (the default: the docs give none, and PyTorch scales only when asked), `dynamic`, or a fixed scale. */
   readonly lossScale: 'none' | 'dynamic' | number;
+  /** The dynamic loss scaler's rule (PyTorch GradScaler's defaults when absent: 2000, 2, 0.5). */
+  readonly scaler?: ScalerConfig;
   /** Gradient accumulation steps (1 unless set). */
   readonly accumulate: number;
   /** Global-norm clipping threshold. */

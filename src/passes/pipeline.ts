@@ -10,19 +10,20 @@ import { fusion } from './fusion/index.js';
 import type { Mode, Pass, PassContext, PassOptions, Target } from './pass.js';
 import { simplify } from './simplify.js';
 import { trainStep } from './train/index.js';
+import { lossScale } from './train/scale.js';
 
 const PIPELINES: { readonly [T in Target]: { readonly [M in Mode]: readonly Pass[] } } = {
   reference: {
     inference: [],
     grad: [autodiff, simplify],
-    train: [autodiff, trainStep, simplify],
-    accumulate: [autodiff, trainStep, simplify],
+    train: [lossScale, autodiff, trainStep, simplify],
+    accumulate: [lossScale, autodiff, trainStep, simplify],
   },
   c: {
     inference: [fusion],
     grad: [autodiff, simplify, fusion],
-    train: [autodiff, trainStep, simplify, fusion],
-    accumulate: [autodiff, trainStep, simplify, fusion],
+    train: [lossScale, autodiff, trainStep, simplify, fusion],
+    accumulate: [lossScale, autodiff, trainStep, simplify, fusion],
   },
 };
 

@@ -157,7 +157,8 @@ export function readCheckpoint(path: string): Checkpoint {
     typeof info.model !== 'string' ||
     !c ||
     !count(c.micro) ||
-    !count(c.updates)
+    !count(c.updates) ||
+    !(c.skipped === undefined || (count(c.skipped) && c.skipped <= c.updates))
   )
     throw new CheckpointError(`${path}: the checkpoint record is malformed (format, model or step counters)`);
   return { path, info, tensors };

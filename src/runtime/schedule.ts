@@ -3,7 +3,8 @@
 // the CLI or the API). The values go into the compiled step as inputs; nothing here is
 // baked into generated code. docs/training.md states each formula.
 
-import type { Optimizer, Schedule, TrainConfig } from '../ir/module.js';
+import type { Optimizer, Schedule, ScalerConfig, TrainConfig } from '../ir/module.js';
+import { DEFAULT_SCALER } from '../passes/train/scale.js';
 
 /**
  * The learning rate of optimizer step `t` (0 for the first), for a base rate `lr`:
@@ -56,6 +57,14 @@ export interface TrainOverrides {
   readonly accumulate?: number;
   readonly batch?: number;
   readonly steps?: number;
+  /** `none`, `dynamic` or a static scale (a positive number). */
+  readonly lossScale?: TrainConfig['lossScale'];
+  /** The dynamic scaler's growth interval (clean steps in a row before the scale grows). */
+  readonly scaleInterval?: number;
+  /** The dynamic scaler's growth factor (> 1). */
+  readonly scaleGrowth?: number;
+  /** The dynamic scaler's backoff factor (in (0, 1)). */
+  readonly scaleBackoff?: number;
 }
 
 /** A config override that makes no sense (a negative rate, an unknown optimizer). */
@@ -83,6 +92,12 @@ export function overrideTrain(cfg: TrainConfig, o: TrainOverrides): TrainConfig 
   check('batch', o.batch, (v) => Number.isInteger(v) && v >= 1, 'a positive integer');
   check('steps', o.steps, (v) => Number.isInteger(v) && v >= 1, 'a positive integer');
   for (const b of o.betas ?? []) check('betas', b, (v) => v >= 0 && v < 1, 'in [0, 1)');
+  if (typeof o.lossScale === 'number') check('loss scale', o.lossScale, (v) => v > 0, 'positive');
+  else if (o.lossScale !== undefined && o.lossScale !== 'none' && o.lossScale !== 'dynamic')
+    throw new TrainConfigError(`loss scale must be none, dynamic or a positive number, got ${String(o.lossScale)}`);
+  check('scale interval', o.scaleInterval, (v) => Number.isInteger(v) && v >= 1 && v < 2 ** 31, 'a positive integer');
+  check('scale growth', o.scaleGrowth, (v) => v > 1, 'above 1');
+  check('scale backoff', o.scaleBackoff, (v) => v > 0 && v < 1, 'in (0, 1)');
 
   const old = cfg.optimizer;
   const kind = o.optimizer ?? old.kind;
@@ -135,16 +150,29 @@ export function overrideTrain(cfg: TrainConfig, o: TrainOverrides): TrainConfig 
   }
   const clip = o.clip === undefined ? cfg.clip : o.clip === 0 ? undefined : o.clip;
   const batch = o.batch ?? cfg.batch;
+  const scaler = scalerOf(cfg.scaler, o);
   return {
     optimizer,
     schedule,
     loss: cfg.loss,
     precision: cfg.precision,
-    lossScale: cfg.lossScale,
+    lossScale: o.lossScale ?? cfg.lossScale,
+    ...(scaler === undefined ? {} : { scaler }),
     accumulate: o.accumulate ?? cfg.accumulate,
     ...(clip === undefined ? {} : { clip }),
     ...(batch === undefined ? {} : { batch }),
     ...(steps === undefined ? {} : { steps }),
+  };
+}
+
+/** The scaler's rule with the overrides applied (absent while nothing sets it: GradScaler's defaults). */
+function scalerOf(old: ScalerConfig | undefined, o: TrainOverrides): ScalerConfig | undefined {
+  if (!old && o.scaleInterval === undefined && o.scaleGrowth === undefined && o.scaleBackoff === undefined) return old;
+  const base = old ?? DEFAULT_SCALER;
+  return {
+    growthInterval: o.scaleInterval ?? base.growthInterval,
+    growthFactor: o.scaleGrowth ?? base.growthFactor,
+    backoffFactor: o.scaleBackoff ?? base.backoffFactor,
   };
 }
 

@@ -24,14 +24,23 @@ export interface StepResult {
   readonly gradNorm?: number;
   /** The learning rate of the update (applied steps only). */
   readonly lr?: number;
+  /** `loss_scale = dynamic`, applied steps: whether the update was skipped (a gradient was Inf or NaN). */
+  readonly skipped?: boolean;
+  /** `loss_scale` set, applied steps: the scale (for `dynamic` the scale after this step, the next step's). */
+  readonly lossScale?: number;
 }
 
 /** The counters that, with the persistent buffers, are a trainer's whole state. */
 export interface TrainCounters {
   /** `step` calls so far (micro-batches; keys dropout). */
   readonly micro: number;
-  /** Optimizer updates so far. */
+  /** Optimizer updates so far (the schedule's step), skipped ones included. */
   readonly updates: number;
+  /**
+   * Of those, updates the dynamic loss scaler skipped (absent means 0): the optimizer's own
+   * step count, which gives Adam's bias corrections, is `updates - skipped`.
+   */
+  readonly skipped?: number;
 }
 
 /** A compiled function of a trainer: C (run) or WGSL (runAsync only). */

@@ -3,7 +3,9 @@
 // section has `accumulate > 1`, and the loss compiled for inference to evaluate. They share
 // one set of persistent buffers (params, buffers, optimizer state, gradient accumulators),
 // which the steps update in place. Per step the host computes only the run-time scalars:
-// the step counter, the scheduled learning rate and Adam's bias corrections.
+// the step counter, the scheduled learning rate, Adam's bias corrections and a static loss
+// scale. The dynamic loss scaler runs inside the step (its state is persistent buffers);
+// the host only counts the updates it skipped (read with the loss), for the bias corrections.
 //
 // On the C target the steps run synchronously (`step`). On WGSL they run on the GPU
 // (`await stepAsync`): the weights and optimizer state stay there between steps, and the
@@ -15,6 +17,7 @@ import type { TrainConfig } from '../ir/module.js';
 import type { HostTensor } from '../ir/value.js';
 import type { PlanParam, PlanTensor } from '../kernels/plan.js';
 import { GRAD_NORM, STEP_INPUTS } from '../passes/train/index.js';
+import { LOSS_SCALE_INPUT, SCALER_OUTPUTS } from '../passes/train/scale.js';
 import { Executable, RunError } from './executable.js';
 import type { GpuExecutable } from './gpu-executable.js';
 import { CheckpointError, type LoadedCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -49,6 +52,7 @@ const scalarF32 = (v: number): Tensor => new Tensor('f32', Float32Array.of(v), [
 export class Trainer {
   private micro = 0;
   private updates = 0;
+  private skipped = 0;
   /** The last asynchronous step (steps run one after the other). */
   private queue: Promise<unknown> = Promise.resolve();
   private inFlight = 0;
@@ -72,7 +76,7 @@ export class Trainer {
     return this.parts.evaluate.plan.inputs;
   }
   get counters(): TrainCounters {
-    return { micro: this.micro, updates: this.updates };
+    return { micro: this.micro, updates: this.updates, ...(this.skipped > 0 ? { skipped: this.skipped } : {}) };
   }
 
   /** The learning rate the next update will use. */
@@ -112,11 +116,13 @@ export class Trainer {
     // The stream of `random` (dropout): the seed in the high 32 bits, the micro-step below.
     const stream = (BigInt(this.parts.seed ?? 0) << 32n) | BigInt(this.micro);
     inputs[STEP_INPUTS.step] = new Tensor('i64', BigInt64Array.of(stream), []);
+    if (typeof cfg.lossScale === 'number') inputs[LOSS_SCALE_INPUT] = scalarF32(cfg.lossScale);
     if (!applies) return { exe: this.parts.accumulate!, inputs, applies };
     const lr = this.lr;
     inputs[STEP_INPUTS.lr] = scalarF32(lr);
     if (cfg.optimizer.kind !== 'sgd') {
-      const [bc1, bc2] = biasCorrections(cfg.optimizer, this.updates);
+      // A skipped update did not count for the optimizer (as PyTorch's step counter).
+      const [bc1, bc2] = biasCorrections(cfg.optimizer, this.updates - this.skipped);
       inputs[STEP_INPUTS.stepSize] = scalarF32(lr / bc1);
       inputs[STEP_INPUTS.bias2Sqrt] = scalarF32(Math.sqrt(bc2));
     }
@@ -128,7 +134,13 @@ export class Trainer {
     this.micro++;
     if (!p.applies) return { loss: scalarOf(out, this.lossName), applied: false };
     this.updates++;
-    return { loss: scalarOf(out, this.lossName), applied: true, gradNorm: scalarOf(out, GRAD_NORM), lr: p.lr! };
+    const res = { loss: scalarOf(out, this.lossName), applied: true, gradNorm: scalarOf(out, GRAD_NORM), lr: p.lr! };
+    const scale = this.config.lossScale;
+    if (scale === 'none') return res;
+    if (scale !== 'dynamic') return { ...res, lossScale: scale };
+    const skipped = scalarOf(out, SCALER_OUTPUTS.skipped) !== 0;
+    if (skipped) this.skipped++;
+    return { ...res, skipped, lossScale: scalarOf(out, SCALER_OUTPUTS.scale) };
   }
 
   /** The loss on a batch with dropout off; changes nothing. C target only. */
@@ -212,11 +224,14 @@ export class Trainer {
    */
   restore(tensors: ReadonlyMap<string, HostTensor>, counters: TrainCounters, what = 'the checkpoint'): void {
     this.idle('restore');
-    writeState(this.model, this.parts.buffers, this.persistent(), tensors, what);
     const ok = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
-    if (!ok(counters.micro) || !ok(counters.updates)) throw new RunError(`${what}: bad step counters`);
+    const skipped = counters.skipped ?? 0;
+    if (!ok(counters.micro) || !ok(counters.updates) || !ok(skipped) || skipped > counters.updates)
+      throw new RunError(`${what}: bad step counters`);
+    writeState(this.model, this.parts.buffers, this.persistent(), tensors, what);
     this.micro = counters.micro;
     this.updates = counters.updates;
+    this.skipped = skipped;
   }
 
   /**

@@ -6,7 +6,9 @@
 // corrections); torch runs its mirror (torch_models.py, cases.ts) with torch.optim and a
 // LambdaLR in float64 (torch_train.py). The cases cover SGD with momentum (Nesterov and not),
 // Adam (L2 decay) and AdamW (decoupled decay), cosine and linear schedules with warmup,
-// global-norm clipping and gradient accumulation. A breakage test changes one setting on fmc's
+// global-norm clipping and gradient accumulation; and `loss_scale = dynamic` against
+// GradScaler's rule written out in torch_train.py, with Inf batches that must skip the same
+// updates and move the scale the same way. A breakage test changes one setting on fmc's
 // side only and requires the comparison to object.
 //
 // Skipped, with the reason in the title, when /usr/bin/python3 cannot import torch.
@@ -164,6 +166,9 @@ function prepare(c: TrainCase, accumulate: number): Prepared {
 interface Curve {
   readonly loss: number[];
   readonly gradNorm: number[];
+  /** With dynamic loss scaling, per update: the scale after it, and 1 where it was skipped. */
+  readonly scale?: number[];
+  readonly skipped?: number[];
 }
 
 function fmcCurve(
@@ -180,6 +185,10 @@ function fmcCurve(
     const r = trainer.step(Object.fromEntries([...b].map(([k, t]) => [k, fromHost(t)])));
     curve.loss.push(r.loss);
     if (r.applied) curve.gradNorm.push(r.gradNorm!);
+    if (r.skipped !== undefined) {
+      (curve.scale ??= []).push(r.lossScale!);
+      (curve.skipped ??= []).push(r.skipped ? 1 : 0);
+    }
   }
   return { curve, config };
 }
@@ -210,6 +219,14 @@ function torchCurve(c: TrainCase, p: Prepared, config: TrainConfig, dir: string)
       schedule: config.schedule,
       clip: config.clip ?? null,
       accumulate: config.accumulate,
+      scaler:
+        config.lossScale === 'dynamic'
+          ? {
+              interval: config.scaler?.growthInterval ?? 2000,
+              growth: config.scaler?.growthFactor ?? 2,
+              backoff: config.scaler?.backoffFactor ?? 0.5,
+            }
+          : null,
     },
     out: at('out.safetensors'),
   };
@@ -221,7 +238,13 @@ function torchCurve(c: TrainCase, p: Prepared, config: TrainConfig, dir: string)
   });
   if (r.status !== 0) throw new Error(`torch_train.py failed (${r.status}):\n${r.stderr}`);
   const out = readSafetensors64(fs.readFileSync(at('out.safetensors')));
-  return { loss: [...out.get('loss')!.data], gradNorm: [...out.get('grad_norm')!.data] };
+  const series = (k: string) => (out.has(k) ? { [k]: [...out.get(k)!.data] } : {});
+  return {
+    loss: [...out.get('loss')!.data],
+    gradNorm: [...out.get('grad_norm')!.data],
+    ...series('scale'),
+    ...series('skipped'),
+  };
 }
 
 /** Problems where the curves differ by more than rtol (at most 3 listed per series). */
@@ -264,6 +287,37 @@ describe.skipIf(skipWhy !== '')(TITLE, () => {
       const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
       expect(mean(want.loss.slice(-5))).toBeLessThan(mean(want.loss.slice(0, 5)));
     }, 120_000);
+
+  it('mlp: AdamW, clip 1, loss_scale = dynamic (interval 3), Inf in micro-batches 9 and 30: GradScaler skips the same updates', () => {
+    const c: TrainCase = {
+      ...CASES[0]!,
+      name: 'mlp: AdamW, clip 1, GradScaler (interval 3)',
+      train: { optimizer: 'adamw', lr: 0.01, weightDecay: 0.01, clip: 1, lossScale: 'dynamic', scaleInterval: 3 },
+    };
+    const p = prepare(c, 1);
+    const bad = [9, 30];
+    for (const i of bad) {
+      const b = new Map(p.batches[i]!);
+      const images = b.get('images')!;
+      b.set('images', { ...images, data: images.data.map((v, k) => (k === 3 ? Infinity : v)) });
+      p.batches[i] = b;
+    }
+    const { curve, config } = fmcCurve(c, p, dir, c.train);
+    const want = torchCurve(c, p, config, dir);
+    expect(want.skipped!.flatMap((s, i) => (s ? [i] : []))).toEqual(bad);
+    expect(curve.skipped).toEqual(want.skipped);
+    expect(curve.scale).toEqual(want.scale);
+    expect(Math.max(...want.scale!)).toBeGreaterThan(65536);
+    // The skipped updates' loss and norm are not finite on both sides; the rest agree within rtol.
+    const keep = (xs: number[]): number[] => xs.filter((_, i) => !bad.includes(i));
+    expect(bad.every((i) => !Number.isFinite(curve.loss[i]!) && !Number.isFinite(want.loss[i]!))).toBe(true);
+    const { problems, maxRel } = compareCurves(
+      { loss: keep(curve.loss), gradNorm: keep(curve.gradNorm) },
+      { loss: keep(want.loss), gradNorm: keep(want.gradNorm) },
+    );
+    summary.push(`${c.name}: max rel diff ${maxRel.toExponential(2)}, scale up to ${Math.max(...want.scale!)}`);
+    expect(problems).toEqual([]);
+  }, 120_000);
 
   it("objects when one setting differs on fmc's side only (Nesterov off, β2 changed, no clipping)", () => {
     const c = CASES[0]!;

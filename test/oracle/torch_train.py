@@ -9,15 +9,22 @@ JOB.json: {"model": name in torch_models.MODELS (or in "extra"), "config": {...h
            "<i>.<input>" is input <input> of micro-batch i), "count": number of micro-batches,
            "train": {"optimizer": {"kind": "sgd"|"adam"|"adamw", "lr", "momentum", "nesterov",
            "betas", "eps", "weight_decay"}, "schedule": {"kind", ...}, "clip": number|null,
-           "accumulate": N}, "out": O.safetensors}
+           "accumulate": N, "scaler": null or {"interval", "growth", "backoff"}}, "out": O.safetensors}
 
 It is written from PyTorch's documented semantics, not from fmc's code:
 - param groups: weight decay only on params of 2 or more dimensions;
 - each micro-batch: (loss / accumulate).backward(); every accumulate-th: clip_grad_norm_
   (the returned total norm is reported; with no clip it is computed with max_norm = inf),
   optimizer.step(), scheduler.step(), optimizer.zero_grad();
-- the schedule is a LambdaLR whose factor at update t is written below from docs/training.md.
-Everything runs in float64. The output holds "loss" [count] and "grad_norm" [updates] (F64).
+- the schedule is a LambdaLR whose factor at update t is written below from docs/training.md;
+- with "scaler", torch.cuda.amp.GradScaler's rule written out (GradScaler itself needs CUDA):
+  (loss · scale / accumulate).backward(); at an update the gradients are multiplied by
+  1/scale (unscale_), found_inf is any non-finite gradient, clip_grad_norm_ runs, and
+  optimizer.step() only without found_inf (scheduler.step() always); then update(): with
+  found_inf scale *= backoff and the tracker is 0, else the tracker counts up and at
+  `interval` the scale is multiplied by growth (if that stays finite) and the tracker is 0.
+Everything runs in float64. The output holds "loss" [count] and "grad_norm" [updates] (F64),
+and with "scaler" also "scale" (after each update) and "skipped" (1 or 0) [updates].
 """
 
 import json
@@ -82,24 +89,43 @@ def main():
     batches, _ = safetensors_io.read(job["batches"])
     acc = cfg["accumulate"]
     clip = cfg["clip"]
-    losses, norms = [], []
+    scaler = cfg.get("scaler")
+    scale, tracker = 65536.0, 0
+    losses, norms, scales, skipped = [], [], [], []
     opt.zero_grad()
     for i in range(job["count"]):
         prefix = f"{i}."
         inputs = {k[len(prefix):]: torch_oracle.as_input(v) for k, v in batches.items() if k.startswith(prefix)}
         loss = model.loss(**inputs)
         losses.append(loss.item())
-        (loss / acc).backward()
+        (loss * (scale if scaler else 1.0) / acc).backward()
         if (i + 1) % acc == 0:
+            found_inf = False
+            if scaler:
+                for p in params:
+                    p.grad.mul_(1.0 / scale)
+                    found_inf = found_inf or not bool(torch.isfinite(p.grad).all())
             norm = torch.nn.utils.clip_grad_norm_(params, clip if clip is not None else math.inf)
             norms.append(float(norm))
-            opt.step()
+            if not found_inf:
+                opt.step()
             sched.step()
             opt.zero_grad()
-    safetensors_io.write(
-        job["out"],
-        {"loss": torch.tensor(losses, dtype=torch.float64), "grad_norm": torch.tensor(norms, dtype=torch.float64)},
-    )
+            if scaler:
+                if found_inf:
+                    scale, tracker = scale * scaler["backoff"], 0
+                else:
+                    tracker += 1
+                    if tracker == scaler["interval"]:
+                        grown = scale * scaler["growth"]
+                        scale = grown if math.isfinite(grown) else scale
+                        tracker = 0
+                scales.append(scale)
+                skipped.append(1.0 if found_inf else 0.0)
+    out = {"loss": losses, "grad_norm": norms}
+    if scaler:
+        out.update(scale=scales, skipped=skipped)
+    safetensors_io.write(job["out"], {k: torch.tensor(v, dtype=torch.float64) for k, v in out.items()})
 
 
 if __name__ == "__main__":

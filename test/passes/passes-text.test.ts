@@ -191,7 +191,13 @@ describe('the pipeline', () => {
       expect(passesFor(t, 'inference').map((p) => p.name)).toEqual(last);
       expect(passesFor(t, 'grad').map((p) => p.name)).toEqual(['autodiff', 'simplify', ...last]);
       for (const m of ['train', 'accumulate'] as const)
-        expect(passesFor(t, m).map((p) => p.name)).toEqual(['autodiff', 'train-step', 'simplify', ...last]);
+        expect(passesFor(t, m).map((p) => p.name)).toEqual([
+          'loss-scale',
+          'autodiff',
+          'train-step',
+          'simplify',
+          ...last,
+        ]);
     }
   });
   for (const file of models)

@@ -3,21 +3,26 @@
 // optimizer update are one graph, compiled once. Params and optimizer state are persistent
 // buffers the graph updates (`updates`); whatever changes per step is a run-time input, never
 // a constant: the step counter (which keys every `random`, so dropout masks differ per step
-// and are reproducible), the learning rate and Adam's bias corrections.
+// and are reproducible), the learning rate, Adam's bias corrections and the loss scale.
 //
 // Two modes share the rules. `train` is a whole step: average the gradients (with the
 // accumulated ones when `accumulate > 1`), clip them to the global norm, update every param
 // and its state, and zero the accumulators. `accumulate` only adds the gradients into the
-// accumulators (`accumulate - 1` of these precede each `train` step).
+// accumulators (`accumulate - 1` of these precede each `train` step). With `loss_scale` set
+// (scale.ts) the gradients arrive scaled and are divided by the scale first; with `dynamic`
+// an update whose gradients are not all finite is skipped, in the graph.
 //
 // The graph it makes (docs/training.md):
 //   inputs   the loss function's, then `train.step` (i64[]: steps run so far, micro-steps
 //            included) and, in `train` mode, `train.lr` (f32[]) and for Adam and AdamW
 //            `train.step_size` (lr / (1 - β1^t)) and `train.bias2_sqrt` (sqrt(1 - β2^t));
-//   outputs  the loss; in `train` mode also `grad_norm`, the global norm of the averaged
-//            gradients before clipping;
+//            with a static `loss_scale`, `train.loss_scale` (f32[]) before `train.step`;
+//   outputs  the loss (unscaled); in `train` mode also `grad_norm`, the global norm of the
+//            averaged gradients before clipping, and with `loss_scale = dynamic` `skipped`
+//            (bool[]) and `loss_scale` (the scale after this step);
 //   updates  each param, each state tensor `opt:<state>:<path>`, each accumulator
-//            `opt:grad_acc:<path>`, and the model's own buffer updates (`set`).
+//            `opt:grad_acc:<path>`, the dynamic scaler's `opt:loss_scale` and
+//            `opt:growth_tracker`, and the model's own buffer updates (`set`).
 
 import type { Builder } from '../../ir/build.js';
 import type { Graph, Node, NodeOf } from '../../ir/graph.js';
@@ -26,6 +31,7 @@ import { rewrite } from '../../ir/rewrite.js';
 import { gradName } from '../autodiff/index.js';
 import { type Pass, PassError } from '../pass.js';
 import { type StepScalars, needsBiasCorrection, stateNames, update } from './optimizers.js';
+import { dynamicScaler, scaledLoss } from './scale.js';
 
 /** The path of a param's optimizer state tensor `name` (no model path has a colon). */
 export const statePath = (name: string, path: string): string => `opt:${name}:${path}`;
@@ -46,7 +52,8 @@ const CLIP_EPS = 1e-6;
 
 /** One step of training (or of gradient accumulation) from a gradient graph. */
 export function trainStepGraph(g: Graph, cfg: TrainConfig, mode: 'train' | 'accumulate'): Graph {
-  const loss = g.outputs[0]!;
+  const scaled = scaledLoss(g.outputs[0]!.node, cfg);
+  const loss = { name: g.outputs[0]!.name, node: scaled.loss };
   const grads = new Map(g.outputs.slice(1).map((o) => [o.name, o.node]));
   const { graph, map, builder: b, step: stepInput } = keyRandomByStep(g);
   let next = graph.inputs.length + 1;
@@ -62,7 +69,12 @@ export function trainStepGraph(g: Graph, cfg: TrainConfig, mode: 'train' | 'accu
     b.within(p.args.path, 'grad_acc', () =>
       b.param(statePath('grad_acc', p.args.path), p.type.dtype, p.type.shape, 'buffer', { fn: 'zeros', args: {} }),
     );
-  const gradOf = (p: NodeOf<'param'>): Node => map.get(grads.get(gradName(p.args.path))!)!;
+  // The unscaled gradient (PyTorch multiplies by the reciprocal of the scale too).
+  const inv = scaled.scale && b.within('', 'loss_scale', () => b.recip(map.get(scaled.scale!)!));
+  const gradOf = (p: NodeOf<'param'>): Node => {
+    const g0 = map.get(grads.get(gradName(p.args.path))!)!;
+    return inv ? b.within(p.args.path, 'grad', () => b.mul(g0, b.cast(inv, g0.type.dtype))) : g0;
+  };
 
   if (mode === 'accumulate') {
     if (!accumulating) throw new PassError('an accumulate step needs `accumulate` > 1 in the train section');
@@ -91,6 +103,10 @@ export function trainStepGraph(g: Graph, cfg: TrainConfig, mode: 'train' | 'accu
         accumulating ? b.div(b.add(acc(p), gradOf(p)), cfg.accumulate) : gradOf(p),
       ),
     );
+  const scaler =
+    cfg.lossScale === 'dynamic' ? dynamicScaler(b, map.get(scaled.scale!)!, [...avg.values()], cfg) : undefined;
+  // A skipped step (dynamic scaling, a gradient not finite) keeps the old value.
+  const keep = (next: Node, old: Node): Node => (scaler ? b.where(scaler.finite, next, old) : next);
   const norm = b.within('', 'clip', () => globalNorm(b, [...avg.values()]));
   const coef =
     cfg.clip === undefined
@@ -113,15 +129,17 @@ export function trainStepGraph(g: Graph, cfg: TrainConfig, mode: 'train' | 'accu
         ]),
       );
       const out = update(b, cfg.optimizer, sc, { param: map.get(p)!, grad, state, decay: p.type.shape.length >= 2 });
-      updates.push({ path, node: out.param });
-      for (const [k, v] of out.state) updates.push({ path: statePath(k, path), node: v });
+      updates.push({ path, node: keep(out.param, map.get(p)!) });
+      for (const [k, v] of out.state) updates.push({ path: statePath(k, path), node: keep(v, state.get(k)!) });
       if (accumulating) updates.push({ path: statePath('grad_acc', path), node: b.zerosLike(p) });
     });
   }
   const outputs = [
     { name: loss.name, node: map.get(loss.node)! },
     { name: GRAD_NORM, node: norm },
+    ...(scaler?.outputs ?? []),
   ];
+  updates.push(...(scaler?.updates ?? []));
   return b.graph(g.name, outputs, updates, inputs);
 }
 
