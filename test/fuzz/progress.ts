@@ -108,10 +108,11 @@ export function writeProgress(dir: string, p: Progress): void {
 /** The first seed no piece has run. */
 export const nextSeed = (p: Progress): number => p.pieces.at(-1)?.to ?? p.seed;
 
+const every = (k: number): string => (k === 1 ? 'every seed' : `every ${k}th seed`);
 const flagsNote = (o: RunOptions): string =>
   o.shippedEvery === 1
     ? 'all with the shipped flags -O3 -march=native'
-    : `every ${o.shippedEvery}th seed with the shipped flags -O3 -march=native, the others -O0`;
+    : `${every(o.shippedEvery)} with the shipped flags -O3 -march=native, the others -O0`;
 
 /** The counts in one line: what a note quotes. */
 export function countsLine(n: Counts, seconds: number): string {
@@ -130,8 +131,8 @@ export function report(p: Progress): string {
   let seconds = 0;
   const lines = [
     `fuzz run of seeds ${p.seed}..${p.seed + p.count - 1}: ${nextSeed(p) - p.seed} of ${p.count} seeds done ` +
-      `in ${p.pieces.length} piece(s); C on every ${p.options.cEvery}th seed (${flagsNote(p.options)}), ` +
-      (p.options.wgslEvery > 0 ? `WGSL on every ${p.options.wgslEvery}th, ` : 'no WGSL, ') +
+      `in ${p.pieces.length} piece(s); C on ${every(p.options.cEvery)} (${flagsNote(p.options)}), ` +
+      (p.options.wgslEvery > 0 ? `WGSL on ${every(p.options.wgslEvery)}, ` : 'no WGSL, ') +
       `${p.options.batch} seeds a batch`,
   ];
   for (const [i, x] of p.pieces.entries()) {

@@ -111,7 +111,7 @@ async function main(): Promise<void> {
   };
   const line = (): string => {
     const secs = (Date.now() - started) / 1000;
-    return `${live.cases}/${end - piece.from} (seeds from ${piece.from}, ${(live.cases / Math.max(secs, 1e-3)).toFixed(2)}/s): ${countsLine(live, secs)}`;
+    return `of ${end - piece.from} seeds from ${piece.from}: ${countsLine(live, secs)}`;
   };
   const timer = setInterval(() => console.log(line()), 10_000);
   const stageMs = new Map<Stage, number>();
