@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { generate, printProgram } from './gen.js';
-import { F32_TOL, compare } from './pipeline.js';
+import { CACHE_DIR, F32_TOL, compare, runCase } from './pipeline.js';
 import { shrink } from './shrink.js';
 
 describe('fuzzer parts', () => {
@@ -34,5 +34,13 @@ describe('fuzzer parts', () => {
     const after = printProgram(r.program);
     expect(after).toContain('einsum(');
     expect(after.split('\n').length).toBeLessThan(before);
+  });
+
+  it('a comparison at a tie made of rounding noise is not a mismatch (seed 1008203)', { timeout: 120_000 }, () => {
+    // f1 compares var(expand(log(|x| + 1), [3, 6]), 0) != 0: 0 where fl(fl(3l) / 3) = l,
+    // which C's log (1 ulp from Math.log at one element) misses; the shaken references see it.
+    const c = runCase(generate(1008203), { cacheDir: CACHE_DIR });
+    expect(c.failures.map((f) => f.message.slice(0, 300))).toEqual([]);
+    expect(c.compared).toBeGreaterThan(0);
   });
 });
