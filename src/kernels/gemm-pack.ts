@@ -5,8 +5,9 @@
 // view such as a convolution's window over a padded buffer), the parts go into tables, and
 // the innermost loop copies runs: stretches of the table whose addresses follow one another
 // (a panel of 14 output positions along one image row is one run of 14). Each run is a
-// plain copy of consecutive floats, which the compiler vectorizes; elsewhere the address is
-// computed per element with its divisions.
+// plain copy of consecutive floats, which the compiler vectorizes; when the runs are short
+// (a strided window) the tables are read per element. Elsewhere the address is computed per
+// element with its divisions.
 
 import { type KExpr, type KStmt, add, cmp, f32, int, ivar, ix, loop, mul, select } from '../ir/kernel.js';
 import type { GemmBuilder } from './gemm.js';
@@ -98,6 +99,9 @@ export function packOperand(G: GemmBuilder, a: PackArgs): KStmt[] {
     loop(k, kc, [{ k: 'astore', name: ko, index: ivar(k), value: split.kOff(add(a.pc, ivar(k))) }]),
   ];
   const valid = let64(nv, ix('min', int(width), ix('-', rows, ivar(p))));
+  // Runs of 4 or more on average are copied as runs; shorter ones (a strided convolution's
+  // window: every run is 1 long) element by element through the tables.
+  const long = (len: KExpr): KExpr => cmp('<=', mul(ivar(n), int(4)), len);
   const rowOff = split.rowOff(add(a.r0, add(ivar(p), ivar(r))));
 
   if (G.kInnermost(which)) {
@@ -110,7 +114,12 @@ export function packOperand(G: GemmBuilder, a: PackArgs): KStmt[] {
         cond: lt(ivar(r), ivar(nv)),
         then: [
           let64(base, rowOff),
-          overRuns(k, ko, ivar(base), dst(ivar(k), ivar(r), split.at(add(ivar(o), ivar(k)))), 'serial'),
+          {
+            k: 'if',
+            cond: long(kc),
+            then: [overRuns(k, ko, ivar(base), dst(ivar(k), ivar(r), split.at(add(ivar(o), ivar(k)))), 'serial')],
+            else: [loop(k, kc, [dst(ivar(k), ivar(r), split.at(add(ivar(base), aloadI(ko, ivar(k)))))])],
+          },
         ],
         else: [loop(k, kc, [dst(ivar(k), ivar(r), f32(0))])],
       },
@@ -125,10 +134,32 @@ export function packOperand(G: GemmBuilder, a: PackArgs): KStmt[] {
     table(ro, width),
     loop(r, ivar(nv), [{ k: 'astore', name: ro, index: ivar(r), value: rowOff }]),
     ...runs(ro, ivar(nv), width, r),
-    loop(k, kc, [
-      overRuns(r, ro, aloadI(ko, ivar(k)), dst(ivar(k), ivar(r), split.at(add(ivar(o), ivar(r)))), 'simd'),
-      loop(r, int(width), [dst(ivar(k), ivar(r), f32(0))], 'serial', { lo: ivar(nv) }),
-    ]),
+    {
+      k: 'if',
+      cond: long(ivar(nv)),
+      then: [
+        loop(k, kc, [
+          overRuns(r, ro, aloadI(ko, ivar(k)), dst(ivar(k), ivar(r), split.at(add(ivar(o), ivar(r)))), 'simd'),
+          loop(r, int(width), [dst(ivar(k), ivar(r), f32(0))], 'serial', { lo: ivar(nv) }),
+        ]),
+      ],
+      else: [
+        loop(k, kc, [
+          loop(
+            r,
+            int(width),
+            [
+              dst(
+                ivar(k),
+                ivar(r),
+                select(lt(ivar(r), ivar(nv)), split.at(add(aloadI(ro, ivar(r)), aloadI(ko, ivar(k)))), f32(0), 'f32'),
+              ),
+            ],
+            'unroll',
+          ),
+        ]),
+      ],
+    },
   ];
   return [...(outer === 'parallel' ? [] : kTable), panels(panel)];
 }
