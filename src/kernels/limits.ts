@@ -144,7 +144,9 @@ export function checkLimits(
     }
     for (const b of l.args) {
       const buf = plan.buffers[b]!;
-      const bits = dimMul(buf.size, dimConst(DTYPE_BITS[buf.dtype]));
+      // In memory an i4 takes a byte, as a bool does (src/runtime/tensor.ts).
+      const bytesPer = Math.max(1, DTYPE_BITS[buf.dtype] / 8);
+      const bits = dimMul(buf.size, dimConst(bytesPer * 8));
       const c = dimConstValue(bits);
       const node = nodeOf.get(b) ?? root;
       const what = describe(node, plan, b);
@@ -155,7 +157,7 @@ export function checkLimits(
           problems.push({ limit: bindLimit, needs: bytes, kernel: name, node, buffer: b, what });
         continue;
       }
-      u.symbolicBinding = dimMul(buf.size, dimConst(DTYPE_BITS[buf.dtype] / 8));
+      u.symbolicBinding = dimMul(buf.size, dimConst(bytesPer));
       const value = dimSub(dimConst(maxBinding * 8), bits);
       const key = dimKey(value);
       if (!checks.has(key)) {

@@ -1,5 +1,6 @@
 // The WGSL half of the whole-pipeline fuzzer: the graphs a case prepared (pipeline.ts prepare)
-// are compiled for WGSL (the runtime's WGSL_BACKEND: GPU lowering, grids, renderWgsl), run on
+// are compiled for WGSL as `fmc compile --target wgsl` does (fitted to the device's limits,
+// here SwiftShader's, the smallest a test machine has: fitDevice; then renderWgsl), run on
 // the process's WebGPU device (Dawn; SwiftShader without a GPU) and compared with the
 // reference as C is (compareCall: same tolerances, second chances and ill-conditioned
 // elements). WGSL computes integer values in 64 bits (src/codegen/legalize-wgsl-int.ts), so
@@ -14,6 +15,8 @@ import type { HostTensor } from '../../src/ir/value.js';
 import { weightBuffers } from '../../src/runtime/compile.js';
 import { RunError } from '../../src/runtime/run-args.js';
 import { WGSL_BACKEND, buildWgslExecutable, compileWgslProgram } from '../../src/runtime/wgsl-program.js';
+import { PROFILES } from '../../src/kernels/device-profile.js';
+import { fitDevice } from '../../src/kernels/fit-device.js';
 import { type GraphCase, type Prepared, type Run, type Stage, compareCall, feedsOf } from './pipeline.js';
 
 const inI32 = (t: HostTensor): boolean => t.dtype !== 'i64' || t.data.every((v) => v >= -(2 ** 31) && v < 2 ** 31);
@@ -34,7 +37,9 @@ const errorText = (e: unknown): string =>
 /** One graph on WGSL at each of its calls (the same executable); the problems of the first that differs. */
 async function runGraph(g: GraphCase, c: Prepared, onStage: (s: Stage) => void): Promise<string[]> {
   onStage('wgsl-compile');
-  const fn = compileWgslProgram(WGSL_BACKEND.lower(g.graph), WGSL_BACKEND.render);
+  // Fitted as the product fits it: seed 1016060's gradient fused 13 buffers into one GEMM
+  // kernel, which only the unfitted lowering makes (SwiftShader allows 12).
+  const fn = compileWgslProgram(fitDevice(g.graph, PROFILES.swiftshader!).plan, WGSL_BACKEND.render);
   const weights = weightBuffers(g.params);
   const exe = buildWgslExecutable(fn, weights);
   for (const [k, run] of g.runs.entries()) {
