@@ -71,8 +71,7 @@ export function packOperand(G: GemmBuilder, a: PackArgs): KStmt[] {
   /** Starts of the runs of `tab` over [0, len) into `starts` (with `len` after the last), their count in `n`. */
   const runs = (tab: string, len: KExpr, size: number, v: string): KStmt[] => {
     const prev = add(aloadI(tab, ix('max', ix('-', ivar(v), int(1)), int(0))), int(1));
-    // Addresses are never negative, so the first entry always starts a run.
-    const starts1 = cmp('!=', aloadI(tab, ivar(v)), select(cmp('>', ivar(v), int(0)), prev, int(-1), 'i64'));
+    const starts1 = cmp('||', cmp('==', ivar(v), int(0)), cmp('!=', aloadI(tab, ivar(v)), prev));
     return [
       table(starts, size + 1),
       let64(n, int(0)),
