@@ -7,7 +7,7 @@
 //   casts to integers or bool take the widened value.
 
 import type { Dtype } from '../ir/dtype.js';
-import { type KExpr, type KStmt, type Kernel, typeOf } from '../ir/kernel.js';
+import { type KExpr, type KStmt, type Kernel, mapChildren, typeOf } from '../ir/kernel.js';
 
 const isHalf = (t: string): t is 'f16' | 'bf16' => t === 'f16' || t === 'bf16';
 
@@ -24,11 +24,6 @@ function expr(e: KExpr): KExpr {
       const load: KExpr = { ...e, index: x(e.index), t: isHalf(e.t) ? 'f32' : e.t };
       return isHalf(e.t) ? { k: 'cast', from: e.t, to: e.t, a: load, t: e.t } : load;
     }
-    case 'aload':
-      return { ...e, index: x(e.index) };
-    case 'ix':
-    case 'bits':
-      return { ...e, a: x(e.a), b: x(e.b) };
     case 'cmp':
       return { ...e, a: wide(x(e.a)), b: wide(x(e.b)) };
     case 'un':
@@ -41,23 +36,8 @@ function expr(e: KExpr): KExpr {
       return { ...e, c: wide(x(e.c)), a: x(e.a), b: x(e.b) };
     case 'cast':
       return { ...e, a: isFloatDtype(e.to) ? x(e.a) : wide(x(e.a)) };
-    case 'fma':
-      return { ...e, a: x(e.a), b: x(e.b), c: x(e.c) };
-    case 'uniform':
-      return { ...e, index: x(e.index), step: x(e.step) };
-    case 'word':
-      return { ...e, index: x(e.index) };
-    case 'bitcast':
-      return { ...e, a: x(e.a) };
-    case 'call':
-      return { ...e, args: e.args.map(x) };
-    case 'const':
-    case 'dim':
-    case 'var':
-    case 'gid':
-    case 'wgid':
-    case 'lid':
-      return e;
+    default: // the rest take their children as they are
+      return mapChildren(e, x);
   }
 }
 

@@ -248,6 +248,41 @@ export function typeOf(e: KExpr, index: 'i64' | 'i32' = 'i64'): KScalar {
   }
 }
 
+/** `e` with each child replaced by `f(child)`; index arithmetic is rebuilt folding constants. */
+export function mapChildren(e: KExpr, f: (x: KExpr) => KExpr): KExpr {
+  switch (e.k) {
+    case 'const':
+    case 'dim':
+    case 'var':
+    case 'gid':
+    case 'wgid':
+    case 'lid':
+      return e;
+    case 'load':
+    case 'aload':
+    case 'word':
+      return { ...e, index: f(e.index) };
+    case 'ix':
+      return ix(e.op, f(e.a), f(e.b));
+    case 'cmp':
+    case 'bin':
+    case 'bits':
+      return { ...e, a: f(e.a), b: f(e.b) };
+    case 'un':
+    case 'cast':
+    case 'bitcast':
+      return { ...e, a: f(e.a) };
+    case 'select':
+      return { ...e, c: f(e.c), a: f(e.a), b: f(e.b) };
+    case 'fma':
+      return { ...e, a: f(e.a), b: f(e.b), c: f(e.c) };
+    case 'uniform':
+      return { ...e, index: f(e.index), step: f(e.step) };
+    case 'call':
+      return { ...e, args: e.args.map(f) };
+  }
+}
+
 // ---------- builders (short names keep lowering code readable) ----------
 
 export const int = (v: number): KExpr => ({ k: 'const', t: 'i64', v });

@@ -7,43 +7,7 @@
 // packing computes the two parts once per panel row and once per k into small tables, so
 // its inner loop divides nothing.
 
-import type { KExpr } from '../ir/kernel.js';
-import { int, ix } from '../ir/kernel.js';
-
-/** `e` with each child replaced by `f(child)`; index arithmetic is rebuilt folding constants. */
-export function mapChildren(e: KExpr, f: (x: KExpr) => KExpr): KExpr {
-  switch (e.k) {
-    case 'const':
-    case 'dim':
-    case 'var':
-    case 'gid':
-    case 'wgid':
-    case 'lid':
-      return e;
-    case 'load':
-    case 'aload':
-    case 'word':
-      return { ...e, index: f(e.index) };
-    case 'ix':
-      return ix(e.op, f(e.a), f(e.b));
-    case 'cmp':
-    case 'bin':
-    case 'bits':
-      return { ...e, a: f(e.a), b: f(e.b) };
-    case 'un':
-    case 'cast':
-    case 'bitcast':
-      return { ...e, a: f(e.a) };
-    case 'select':
-      return { ...e, c: f(e.c), a: f(e.a), b: f(e.b) };
-    case 'fma':
-      return { ...e, a: f(e.a), b: f(e.b), c: f(e.c) };
-    case 'uniform':
-      return { ...e, index: f(e.index), step: f(e.step) };
-    case 'call':
-      return { ...e, args: e.args.map(f) };
-  }
-}
+import { type KExpr, int, ix, mapChildren } from '../ir/kernel.js';
 
 /** Whether `e` reads the variable `name`. */
 export function mentions(e: KExpr, name: string): boolean {
