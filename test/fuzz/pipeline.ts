@@ -31,6 +31,7 @@ import { native } from '../../src/runtime/native.js';
 import { Tensor, fromHost, toHost, typedArray } from '../../src/runtime/tensor.js';
 import { type FuzzProgram, printProgram } from './gen.js';
 import { Rng } from './rng.js';
+import { tieGraph } from './ties.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..').replace(/\/dist$/, '');
 
@@ -361,9 +362,19 @@ export function compareCall(
     // Three sizes: noise that is zero or not by the low bits of a value (the variance of a
     // row expanded 3 times is 0 only where fl(fl(3x) / 3) = x; C's log is 1 ulp off
     // Math.log there: seed 1008203) shows in one shake of two only about half the time.
-    shaken ??= [1, -1, 2, -2, 3, -3].map((sign) => {
+    // And comparisons at a tie decided both ways (ties.ts).
+    shaken ??= [
+      ...[1, -1, 2, -2, 3, -3].map(
+        (sign) => () =>
+          evaluate(g, { inputs: shake(run.inputs, sign), params: shake(run.params, sign), dims: run.dims }),
+      ),
+      ...[true, false].map((answer) => () => {
+        const h = tieGraph(g, answer);
+        return h ? evaluate(h, { inputs: run.inputs, params: run.params, dims: run.dims }) : null;
+      }),
+    ].map((reference) => {
       try {
-        return evaluate(g, { inputs: shake(run.inputs, sign), params: shake(run.params, sign), dims: run.dims });
+        return reference();
       } catch {
         return null;
       }
