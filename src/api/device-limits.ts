@@ -109,5 +109,7 @@ export function lowerWgslForDevice(m: Lowered, profile: DeviceProfile, lookup: S
 /** A module compiled for WGSL on a device with `profile`'s limits. */
 export function generateWgslFor(m: Lowered, profile: DeviceProfile, lookup: SourceLookup): CompiledWgsl {
   const { plan } = lowerWgslForDevice(m, profile, lookup);
-  return compileWgslProgram({ ...plan, checks: [...(m.requires ?? []), ...plan.checks] }, renderWgsl);
+  return compileWgslProgram({ ...plan, checks: [...(m.requires ?? []), ...plan.checks] }, (p) =>
+    renderWgsl(p, undefined, { shaderF16: profile.shaderF16 }),
+  );
 }

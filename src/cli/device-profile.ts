@@ -29,8 +29,8 @@ export async function cliProfile(
   if (given === 'adapter') {
     const { nodeGpuDevice } = await import('../runtime/node-webgpu.js');
     const device = await nodeGpuDevice();
-    // The device fmc runs on asks for the adapter's limits and no features (no shader-f16).
-    const p = profileFromLimits(device.limits, false);
+    // The device fmc runs on asks for the adapter's limits and its shader-f16 where it has it.
+    const p = profileFromLimits(device.limits, device.features.has('shader-f16'));
     io.err(`fmc: device profile: this machine's WebGPU adapter (${describeProfile(p)})\n`);
     return p;
   }

@@ -40,6 +40,7 @@ export interface GpuCompilationInfo {
 
 export interface GpuDevice {
   readonly limits: Readonly<Record<string, number>>;
+  readonly features: { has(name: string): boolean };
   readonly queue: {
     writeBuffer(buffer: GpuBuffer, offset: number, data: ArrayBufferView, dataOffset?: number, size?: number): void;
     submit(buffers: readonly unknown[]): void;

@@ -55,14 +55,24 @@ const LIMITS = [
   'maxComputeWorkgroupSizeX',
 ];
 
-/** A device on `gpu`'s adapter with the adapter's storage limits; a WebGpuError when there is none. */
+/**
+ * A device on `gpu`'s adapter with the adapter's storage limits and, where the adapter has it,
+ * `shader-f16` (programs compiled for a profile with shaderF16 need it); a WebGpuError when
+ * there is no adapter.
+ */
 export async function requestGpuDevice(gpu: Gpu): Promise<GpuDevice> {
   const adapter = await gpu.requestAdapter();
   if (!adapter) throw new WebGpuError('WebGPU has no adapter here (no GPU, or no Vulkan/Metal/D3D12 driver for one)');
   const requiredLimits: Record<string, number> = {};
   for (const k of LIMITS) if (adapter.limits[k] !== undefined) requiredLimits[k] = adapter.limits[k]!;
-  return adapter.requestDevice({ requiredLimits });
+  const requiredFeatures = adapter.features.has(SHADER_F16) ? [SHADER_F16] : [];
+  return adapter.requestDevice({ requiredLimits, requiredFeatures });
 }
+
+const SHADER_F16 = 'shader-f16';
+
+/** A kernel module that computes in native f16 (rendered with WgslOptions.shaderF16) starts with this directive. */
+const usesF16 = (code: string): boolean => /^enable f16;$/m.test(code);
 
 /** A GPU buffer that kernels read and write and that copies go in and out of. */
 function storage(device: GpuDevice, bytes: number): GpuBuffer {
@@ -71,6 +81,11 @@ function storage(device: GpuDevice, bytes: number): GpuBuffer {
 
 /** The compiled pipelines of a program on a GPUDevice; kernels that do not compile are a WebGpuError. */
 export async function loadProgram(device: GpuDevice, program: WgslProgram): Promise<WebGpuDevice> {
+  const f16 = program.kernels.find((k) => usesF16(k.code));
+  if (f16 && !device.features.has(SHADER_F16))
+    throw new WebGpuError(
+      `kernel ${f16.name} computes in f16 natively (compiled for a device profile with shaderF16), and this WebGPU device has no shader-f16: compile for this device (--device-profile adapter) or for a profile without shaderF16`,
+    );
   const dimsLayout = device.createBindGroupLayout({
     entries: [{ binding: 0, visibility: STAGE_COMPUTE, buffer: { type: 'uniform' } }],
   });
