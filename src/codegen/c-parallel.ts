@@ -94,6 +94,20 @@ function names(ss: readonly KStmt[], used: Set<string>, declared: Set<string>): 
         [s.acc, s.a, s.b].forEach((n) => typeof n === 'string' && used.add(n));
         (x(s.aOffset), x(s.bOffset), x(s.kc));
         break;
+      case 'frag':
+        declared.add(s.name);
+        break;
+      case 'fragLoad':
+        if (typeof s.src === 'string') used.add(s.src);
+        (used.add(s.name), x(s.offset), x(s.ld));
+        break;
+      case 'fragMma':
+        [s.acc, s.a, s.b, s.stage].forEach((n) => used.add(n));
+        break;
+      case 'fragEach':
+        [s.row, s.col, s.value].forEach((n) => declared.add(n));
+        (used.add(s.name), names(s.body, used, declared));
+        break;
       case 'barrier':
       case 'comment':
         break;

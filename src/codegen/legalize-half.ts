@@ -66,6 +66,12 @@ function stmts(ss: readonly KStmt[]): KStmt[] {
         return { ...s, index: expr(s.index), value: expr(s.value), ...(s.mask ? { mask: expr(s.mask) } : {}) };
       case 'mma':
         return { ...s, aOffset: expr(s.aOffset), bOffset: expr(s.bOffset), kc: expr(s.kc) };
+      case 'fragLoad':
+        return { ...s, offset: expr(s.offset), ld: expr(s.ld) };
+      case 'fragEach':
+        return { ...s, body: stmts(s.body) };
+      case 'frag':
+      case 'fragMma':
       case 'array':
       case 'barrier':
       case 'comment':

@@ -222,6 +222,11 @@ class Legalizer {
         return [{ ...s, index: x(s.index), value: x(s.value), ...(s.mask ? { mask: x(s.mask) } : {}) }];
       case 'mma':
         throw new Error("internal: an 'mma' statement reached WGSL (lower with target 'gpu')");
+      case 'frag':
+      case 'fragLoad':
+      case 'fragMma':
+      case 'fragEach':
+        throw new Error(`internal: a '${s.k}' statement reached WGSL legalization (expandFragments comes first)`);
       case 'barrier':
       case 'comment':
         return [s];

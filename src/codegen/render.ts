@@ -80,6 +80,17 @@ export interface Dialect {
   blockClose(): string;
   declareArray(name: string, t: KScalar, size: number, space: 'local' | 'shared'): string;
   barrier(): string;
+  /**
+   * Typed tile statements (KStmt 'frag', 'fragLoad', 'fragMma', 'fragEach') rendered with the
+   * target's warp-level matrix instructions; a dialect without them gets kernels whose
+   * fragments are expanded into plain statements first (legalize-frag.ts).
+   */
+  fragment?(
+    s: Extract<KStmt, { k: 'frag' | 'fragLoad' | 'fragMma' | 'fragEach' }>,
+    indent: string,
+    expr: (e: KExpr) => string,
+    render: (ss: readonly KStmt[], indent: string) => string[],
+  ): string[];
   /** The register-tile contraction statement (see KStmt 'mma'), given rendered offsets and kc. */
   mma(s: Extract<KStmt, { k: 'mma' }>, aOffset: string, bOffset: string, kc: string): string;
   /** The kernel's opening lines (signature, parameter unpacking); the body follows indented. */
@@ -233,6 +244,12 @@ export function renderStmts(ss: readonly KStmt[], D: Dialect, params: readonly K
       case 'mma':
         (checkIdent(s.acc), checkIdent(s.a), typeof s.b === 'string' && checkIdent(s.b));
         out.push(indent + D.mma(s, x(s.aOffset), x(s.bOffset), x(s.kc)));
+        break;
+      case 'frag':
+      case 'fragLoad':
+      case 'fragMma':
+      case 'fragEach':
+        out.push(...need(D.fragment, D, s.k)(s, indent, x, (body, ind) => renderStmts(body, D, params, ind)));
         break;
       case 'comment':
         out.push(`${indent}/* ${escapeComment(s.text)} */`);

@@ -14,6 +14,7 @@ import { type Dtype, isFloat } from '../ir/dtype.js';
 import type { KParam, KScalar, KStmt, Kernel, KernelGrid } from '../ir/kernel.js';
 import { bindGrid } from '../kernels/grid.js';
 import type { Plan } from '../kernels/plan.js';
+import { expandFragments } from './legalize-frag.js';
 import { legalizeHalves } from './legalize-half.js';
 import { legalizeWgsl } from './legalize-wgsl.js';
 import { WGSL_BF16_PRELUDE, halvesUsed, wgslF16Prelude } from './prelude-half.js';
@@ -202,7 +203,7 @@ export function renderWgslKernel(
 ): WgslKernel {
   const native = opts.shaderF16 ?? false;
   const bound = kernel.grid ? kernel : bindGrid(kernel);
-  const { kernel: k, shared } = sharedArrays(legalizeWgsl(legalizeHalves(bound)));
+  const { kernel: k, shared } = sharedArrays(legalizeWgsl(legalizeHalves(expandFragments(bound))));
   const bindings = k.params.map(
     (p, i) =>
       `@group(0) @binding(${i}) var<storage, ${p.access === 'read' ? 'read' : 'read_write'}> ${bufName(i)}: array<${elementType(p)}>;`,

@@ -85,6 +85,11 @@ export type KExpr =
   /** A function of the target's prelude (a generated name). */
   | { readonly k: 'call'; readonly fn: string; readonly args: readonly KExpr[]; readonly t: KScalar };
 
+/** The three kinds of fragment of an m16n8k16 tile operation (KStmt 'frag'). */
+export type FragRole = 'a' | 'b' | 'acc';
+/** A fragment's element type: f16 or bf16 operands, f32 accumulators. */
+export type FragScalar = 'f16' | 'bf16' | 'f32';
+
 /** Bit operations of the word-level forms. */
 export type BitOp = '&' | '|' | '^' | '<<' | '>>' | '>>>';
 
@@ -150,6 +155,45 @@ export type KStmt =
   | { readonly k: 'wstore'; readonly buf: number; readonly index: KExpr; readonly value: KExpr; readonly mask?: KExpr }
   /** A workgroup barrier (GPU targets; nothing on the CPU). */
   | { readonly k: 'barrier' }
+  /**
+   * Typed tiles (fragments; docs/ir.md "Typed tile operations"): a warp of 32 consecutive
+   * invocations (lid / 32) holds an m16n8k16 operand or accumulator tile between them, each
+   * lane its elements as PTX's mma.m16n8k16 lays them out (src/ir/fragments.ts). Every lane of
+   * a warp executes these together, in workgroup-uniform control flow. `frag` declares one:
+   * an `a` tile (16×16, f16 or bf16), a `b` tile (16×8, the same), or an `acc` tile (16×8,
+   * f32, zero).
+   */
+  | { readonly k: 'frag'; readonly name: string; readonly role: FragRole; readonly t: FragScalar }
+  /**
+   * Loads an `a` or `b` fragment: element (r, c) of the tile (a: row r, column k = c; b: row
+   * k = r, column n = c) from `src` (a local or shared array by name, or a buffer param by
+   * number) at offset + r·ld + c.
+   */
+  | {
+      readonly k: 'fragLoad';
+      readonly name: string;
+      readonly src: string | number;
+      readonly offset: KExpr;
+      readonly ld: KExpr;
+    }
+  /**
+   * acc += a·b, products and sums in f32. `stage` names a shared f32 array of 384 elements per
+   * warp that targets without warp-level matrix instructions exchange the lanes' elements
+   * through (src/codegen/legalize-frag.ts); those targets meet at a workgroup barrier there.
+   */
+  | { readonly k: 'fragMma'; readonly acc: string; readonly a: string; readonly b: string; readonly stage: string }
+  /**
+   * For each element of accumulator `name` this lane holds: i64 locals `row` and `col` (its
+   * place in the 16×8 tile) and the f32 local `value`, then `body` (an epilogue's store).
+   */
+  | {
+      readonly k: 'fragEach';
+      readonly name: string;
+      readonly row: string;
+      readonly col: string;
+      readonly value: string;
+      readonly body: readonly KStmt[];
+    }
   /** A comment; the renderer escapes it. */
   | { readonly k: 'comment'; readonly text: string };
 

@@ -45,57 +45,90 @@ const aload = (name: string, index: KExpr): KExpr => ({ k: 'aload', name, index,
 const lt = (a: KExpr, b: KExpr): KExpr => cmp('<', a, b);
 const cdiv = (a: KExpr, b: number): KExpr => ix('/', add(a, int(b - 1)), int(b));
 
+/** A workgroup per block×block part of C[b]: its names and the statements around its body. */
+export interface BlockLaunch {
+  /** The batch entry, the block's first row and column, the local index. */
+  readonly b: string;
+  readonly m0: string;
+  readonly n0: string;
+  readonly l: string;
+  /** The body run by the workgroups inside the grid, with the names above defined. */
+  readonly around: (body: readonly KStmt[]) => KStmt[];
+}
+
+/** Sets the grid of a GEMM whose workgroups of W invocations take a block×block part of C each. */
+export function blockLaunch(G: GemmBuilder, block: number, W: number): BlockLaunch {
+  const [wg, b, t, m0, n0, l] = G.kb.freshNames('wg', 'b', 't', 'm0', 'n0', 'l');
+  const tilesN = cdiv(G.N, block);
+  const perBatch = mul(cdiv(G.M, block), tilesN);
+  const groups = mul(G.NB, perBatch);
+  G.kb.grid = { invocations: mul(groups, int(W)), workgroup: W, tiled: true };
+  const around = (body: readonly KStmt[]): KStmt[] => [
+    let64(wg, { k: 'wgid' }),
+    {
+      k: 'if',
+      cond: lt(ivar(wg), groups),
+      then: [
+        let64(b, ix('/', ivar(wg), perBatch)),
+        let64(t, ix('%', ivar(wg), perBatch)),
+        let64(m0, mul(ix('/', ivar(t), tilesN), int(block))),
+        let64(n0, mul(ix('%', ivar(t), tilesN), int(block))),
+        let64(l, { k: 'lid' }),
+        ...body,
+      ],
+    },
+  ];
+  return { b, m0, n0, l, around };
+}
+
+/** Where and how a workgroup stages one operand's tile (rows r0.. of the operand, K from k0). */
+export interface Staging {
+  readonly which: 0 | 1;
+  /** The shared array, and the position in it of the tile's element (row r, k c). */
+  readonly arr: string;
+  readonly at: (r: KExpr, c: KExpr) => KExpr;
+  /** Rows of the tile, K of a step, invocations of the workgroup. */
+  readonly rows: number;
+  readonly TK: number;
+  readonly W: number;
+  /** Names of the batch entry, the first row, the step's first k and the local index. */
+  readonly b: string;
+  readonly r0: string;
+  readonly k0: string;
+  readonly l: string;
+  /** The staged value from the operand's (widened, f32) value; default as it is. */
+  readonly convert?: (v: KExpr) => KExpr;
+}
+
+/**
+ * The workgroup's loads of one operand's rows × TK tile into a shared array, zero outside the
+ * operand (masked: no invocation leaves early); consecutive invocations read along the
+ * operand's contiguous axis.
+ */
+export function stageTile(G: GemmBuilder, s: Staging): KStmt {
+  const [e, idx] = G.kb.freshNames('e', 'idx');
+  const kFast = G.kInnermost(s.which);
+  const r = kFast ? ix('/', ivar(idx), int(s.TK)) : ix('%', ivar(idx), int(s.rows));
+  const c = kFast ? ix('%', ivar(idx), int(s.TK)) : ix('/', ivar(idx), int(s.rows));
+  const [row, kk] = [add(ivar(s.r0), r), add(ivar(s.k0), c)];
+  const inside = cmp('&&', lt(row, s.which === 0 ? G.M : G.N), lt(kk, G.K));
+  const value = select(inside, G.operand(s.which, ivar(s.b), row, kk), f32(0), 'f32');
+  const store: KStmt = { k: 'astore', name: s.arr, index: s.at(r, c), value: s.convert?.(value) ?? value };
+  return loop(e, int((s.rows * s.TK) / s.W), [let64(idx, add(ivar(s.l), mul(ivar(e), int(s.W)))), store], 'unroll');
+}
+
 export function tiledGemm(G: GemmBuilder, s: TiledSchedule = TILED): KStmt[] {
   const { T, R, TK } = s;
   const BS = T * R; // the block's rows and columns
   const W = T * T; // invocations per workgroup
   if ((BS * TK) % W !== 0) throw new Error(`internal: a ${BS}×${TK} tile does not split over ${W} invocations`);
-  const [wg, b, t, m0, n0, l, tx, ty, as, bs, acc, ra, rb, k0] = G.kb.freshNames(
-    'wg',
-    'b',
-    't',
-    'm0',
-    'n0',
-    'l',
-    'tx',
-    'ty',
-    'as',
-    'bs',
-    'acc',
-    'ra',
-    'rb',
-    'k0',
-  );
-  const tilesN = cdiv(G.N, BS);
-  const perBatch = mul(cdiv(G.M, BS), tilesN);
-  const groups = mul(G.NB, perBatch);
-  G.kb.grid = { invocations: mul(groups, int(W)), workgroup: W, tiled: true };
+  const { b, m0, n0, l, around } = blockLaunch(G, BS, W);
+  const [tx, ty, as, bs, acc, ra, rb, k0] = G.kb.freshNames('tx', 'ty', 'as', 'bs', 'acc', 'ra', 'rb', 'k0');
   G.kb.schedule = { tiled: `${T}x${T}x${R}x${R}`, TK };
 
-  /** Stages operand `which`'s tile at rows r0.. into shared array `arr` as arr[k * BS + r]. */
-  const stage = (which: 0 | 1, arr: string, r0: KExpr, rows: KExpr): KStmt => {
-    const [e, idx] = G.kb.freshNames('e', 'idx');
-    // Consecutive invocations read along the operand's contiguous axis.
-    const kFast = G.kInnermost(which);
-    const r = kFast ? ix('/', ivar(idx), int(TK)) : ix('%', ivar(idx), int(BS));
-    const c = kFast ? ix('%', ivar(idx), int(TK)) : ix('/', ivar(idx), int(BS));
-    const [row, kk] = [add(r0, r), add(ivar(k0), c)];
-    const inside = cmp('&&', lt(row, rows), lt(kk, G.K));
-    return loop(
-      e,
-      int((BS * TK) / W),
-      [
-        let64(idx, add(ivar(l), mul(ivar(e), int(W)))),
-        {
-          k: 'astore',
-          name: arr,
-          index: add(mul(c, int(BS)), r),
-          value: select(inside, G.operand(which, ivar(b), row, kk), f32(0), 'f32'),
-        },
-      ],
-      'unroll',
-    );
-  };
+  // Operand tiles staged as arr[k * BS + r].
+  const tile = { at: (r: KExpr, c: KExpr) => add(mul(c, int(BS)), r), rows: BS, TK, W, b, k0, l };
+  const stage = (which: 0 | 1, arr: string, r0: string): KStmt => stageTile(G, { ...tile, which, arr, r0 });
 
   const [kk, i, j] = G.kb.freshNames('kk', 'i', 'j');
   const at = (i: KExpr, j: KExpr): KExpr => add(mul(i, int(R)), j);
@@ -105,8 +138,8 @@ export function tiledGemm(G: GemmBuilder, s: TiledSchedule = TILED): KStmt[] {
     return loop(r, int(R), [{ k: 'astore', name: reg, index: ivar(r), value }], 'unroll');
   };
   const step: KStmt[] = [
-    stage(0, as, ivar(m0), G.M),
-    stage(1, bs, ivar(n0), G.N),
+    stage(0, as, m0),
+    stage(1, bs, n0),
     { k: 'barrier' },
     loop(kk, int(TK), [
       fetch(ra, as, ty, i),
@@ -159,11 +192,6 @@ export function tiledGemm(G: GemmBuilder, s: TiledSchedule = TILED): KStmt[] {
   );
 
   const body: KStmt[] = [
-    let64(b, ix('/', ivar(wg), perBatch)),
-    let64(t, ix('%', ivar(wg), perBatch)),
-    let64(m0, mul(ix('/', ivar(t), tilesN), int(BS))),
-    let64(n0, mul(ix('%', ivar(t), tilesN), int(BS))),
-    let64(l, { k: 'lid' }),
     let64(tx, ix('%', ivar(l), int(T))),
     let64(ty, ix('/', ivar(l), int(T))),
     { k: 'array', name: as, t: 'f32', size: TK * BS, space: 'shared' },
@@ -175,5 +203,5 @@ export function tiledGemm(G: GemmBuilder, s: TiledSchedule = TILED): KStmt[] {
     loop(k0, G.K, step, 'serial', { step: TK }),
     epilogue,
   ];
-  return [let64(wg, { k: 'wgid' }), { k: 'if', cond: lt(ivar(wg), groups), then: body }];
+  return around(body);
 }

@@ -28,6 +28,7 @@ import { PREPACK_AT, kcMax, packedPrivate, packedShared } from './gemm-packed.js
 import { plainGemm } from './gemm-plain.js';
 import { packOperand } from './gemm-pack.js';
 import { divides } from './separable.js';
+import { fragDtype, fragGemm } from './gemm-frag.js';
 import { tiledFits, tiledGemm } from './gemm-tiled.js';
 import type { GemmSchedule } from './schedule.js';
 import { type GemmLetters, gemmGroups } from '../passes/fusion/gemm-shape.js';
@@ -331,6 +332,8 @@ export function gemmKernel(
 ): KStmt[] {
   if (target === 'gpu') {
     const G = new GemmBuilder(kb, f, n, out, base, epilogue);
+    const frag = base.gpuFragments ? fragDtype(G) : undefined;
+    if (frag) return fragGemm(G, frag);
     return base.gpuTiled && tiledFits(G, base.gpuTiled) ? tiledGemm(G, base.gpuTiled) : plainGemm(G);
   }
   const shape = gemmShapeKey(f, n);

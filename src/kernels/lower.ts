@@ -53,6 +53,12 @@ export interface LowerOptions {
    */
   readonly tiled?: TiledSchedule | boolean;
   /**
+   * 'gpu': whether GEMMs of f16 or bf16 operands run on typed tiles (gemm-frag.ts: m16n8k16
+   * fragments, tensor cores on CUDA). Default false, or true when the environment has
+   * FMC_GPU_FRAGMENTS=1; WGSL expands fragments through workgroup memory (slow on SwiftShader).
+   */
+  readonly fragments?: boolean;
+  /**
    * 'gpu': whether reductions with a long reduced extent take a workgroup per output
    * (reduce-gpu.ts: workgroup memory and barriers). Default true; false keeps them loop nests
    * that a C dialect can also render (test/kernels/gpu-lower.test.ts).
@@ -62,7 +68,12 @@ export interface LowerOptions {
 
 export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
   const tiled = opts.tiled ?? (DEFAULT_GPU_TILED || process.env.FMC_GPU_TILED === '1');
-  const gemm = { ...(opts.gemm ?? hostSchedule()), gpuTiled: tiled === true ? TILED : tiled };
+  const fragments = opts.fragments ?? process.env.FMC_GPU_FRAGMENTS === '1';
+  const gemm = {
+    ...(opts.gemm ?? hostSchedule()),
+    gpuTiled: tiled === true ? TILED : tiled,
+    ...(fragments ? { gpuFragments: true } : {}),
+  };
   const live = liveNodes(g);
   const target = opts.target ?? 'cpu';
   let groups = g.groups ?? planGroups(g, { fusion: opts.fusion ?? true, attention: opts.attention });

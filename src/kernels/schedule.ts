@@ -19,6 +19,8 @@ export interface GemmSchedule {
   readonly MSPLIT: number;
   /** GPU targets: the tiled GEMM's shape (gemm-tiled.ts), or false for one output per invocation. */
   readonly gpuTiled?: { readonly T: number; readonly R: number; readonly TK: number } | false;
+  /** GPU targets: GEMMs of f16 or bf16 operands on typed tiles (gemm-frag.ts). */
+  readonly gpuFragments?: boolean;
   /** A tuned schedule for a GEMM kernel shape (gemmShapeKey), when one is known (`fmc tune`). */
   readonly tuned?: (shape: string) => GemmSchedule | undefined;
 }
