@@ -1,17 +1,19 @@
 // The memory plan (src/kernels/memory.ts): over random launch lists, two transient buffers
 // whose lifetimes overlap never share bytes, every offset is 64-byte aligned, the arena holds
 // every buffer, and peak >= lowerBound; on a real model the shared arena beats one buffer
-// per transient.
+// per transient, and every seed model's arena is within 1.1x of the bound.
 
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { lowerModel } from '../../src/api/compile.js';
 import { lowerFile } from '../../src/frontend/lower.js';
 import { dimConst } from '../../src/ir/dims.js';
 import { concreteInt } from '../../src/ir/interp.js';
 import { lowerGraph } from '../../src/kernels/lower.js';
 import { ALIGN, planMemory, planSlots } from '../../src/kernels/memory.js';
 import type { BufferKind, Plan } from '../../src/kernels/plan.js';
+import { piped } from '../../src/runtime/compile.js';
 import { ELEMENT_BYTES } from '../../src/runtime/tensor.js';
 
 interface Synthetic {
@@ -134,5 +136,27 @@ describe('planMemory', () => {
     expect(m.peakBytes).toBeLessThan(m.unsharedBytes);
     // Greedy-by-size should stay near the bound on a layer stack (within 2x).
     expect(m.peakBytes).toBeLessThanOrEqual(2 * m.lowerBound);
+  });
+
+  // Issue 12's bar: the arena of each seed model's forward, compiled as `fmc compile` does
+  // (fusion included), at most 1.1× the bound at B=1, T=128 and at B=8, T=512.
+  const MODELS = ['mlp', 'cnn', 'bert', 'conformer', 'hybrid_vit', 'moe_lm', 'swa_lm'];
+  it.each(MODELS)('%s: the arena is within 1.1x of the lower bound at two sizes', (name) => {
+    const lowered = lowerModel(path.resolve(import.meta.dirname, `../../models/${name}.fm`), { fns: ['forward'] })[0]!;
+    const plan = lowerGraph(piped(lowered, {}).graph);
+    for (const [B, T] of [
+      [1, 128],
+      [8, 512],
+    ]) {
+      const dims = new Map([
+        ['B', B!],
+        ['T', T!],
+      ]);
+      const elements = plan.buffers.map((b) =>
+        concreteInt(b.size, new Map([...dims].filter(([d]) => plan.dims.includes(d)))),
+      );
+      const m = planMemory(plan, (id) => elements[id]! * ELEMENT_BYTES[plan.buffers[id]!.dtype]);
+      expect(m.peakBytes, `${name} at B=${B}, T=${T}`).toBeLessThanOrEqual(1.1 * m.lowerBound);
+    }
   });
 });
