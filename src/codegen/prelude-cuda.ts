@@ -97,6 +97,8 @@ export function cudaPrelude(slots: number, halves: boolean): string {
     ...(halves ? ['', C_HALF_PRELUDE.trim()] : []),
     '',
     IX_FUNCTIONS,
+    'FMC_FN int32_t fmc_min_i32(int32_t a, int32_t b) { return a < b ? a : b; }',
+    'FMC_FN int32_t fmc_max_i32(int32_t a, int32_t b) { return a > b ? a : b; }',
     '',
     CUDA_SPECIAL.trim(),
   ].join('\n');
