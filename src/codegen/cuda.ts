@@ -60,10 +60,11 @@ const unsupported = (what: string) => (): never => {
 };
 
 /**
- * At most `wg` threads a block, and room for 1024 threads a multiprocessor (512 for a tiled
- * kernel, whose register tile pays more than occupancy): at most 64 registers a thread
- * (ptxas's own default), 128 for a tiled kernel. With the thread count alone ptxas aims at a
- * full multiprocessor of 64-thread blocks (32 registers) and spills the GEMM kernels.
+ * At most `workgroup` threads a block, and blocks for 1024 threads a multiprocessor: at most
+ * 64 registers a thread, ptxas's own default; a tiled kernel (a workgroup working together:
+ * the tiled GEMM's register tile, row reductions) for 512, at most 128 registers (the tiled
+ * GEMM spills at 64). With the thread count alone ptxas aims at a full multiprocessor of
+ * 64-thread blocks (32 registers) and spills the plain GEMM kernels.
  */
 function launchBounds(grid: KernelGrid): string {
   const threads = grid.tiled ? 512 : 1024;
@@ -71,12 +72,12 @@ function launchBounds(grid: KernelGrid): string {
 }
 
 /** Trip counts nvcc may unroll fully; a serial loop longer or of unknown length is unrolled by 4. */
-const FULL_UNROLL = 8;
+const FULL_UNROLL = 16;
 
 /**
  * `unroll` loops unroll fully; serial ones of more than FULL_UNROLL trips (or unknown) by 4:
  * nvcc unrolls a constant loop of 27 trips fully and batches its loads, which spills a
- * convolution's GEMM at 64 registers.
+ * convolution's GEMM at 64 registers; the tiled GEMM's 16 steps over its shared tiles unroll.
  */
 function loopPragmas(s: Extract<KStmt, { k: 'for' }>): string[] {
   if (s.mode === 'unroll') return ['#pragma unroll'];
