@@ -15,7 +15,8 @@
 // float holding an f16 value), conversions, casts and prelude functions, so no legalization
 // runs (the WGSL one exists for WGSL's missing 64-bit integers and sub-word storage; the
 // half one for WGSL's f32 packing). Float add, sub and mul are __fadd_rn and friends, which
-// nvcc and NVRTC never contract into an FMA: every op rounds as the reference does.
+// nvcc and NVRTC never contract into an FMA: every op rounds as the reference does. The
+// source is C++17 (hex float literals: NVRTC needs --std=c++17).
 
 import type { Dtype } from '../ir/dtype.js';
 import type { KScalar, KStmt, Kernel, KernelGrid } from '../ir/kernel.js';
@@ -66,9 +67,13 @@ const unsupported = (what: string) => (): never => {
  * GEMM spills at 64). With the thread count alone ptxas aims at a full multiprocessor of
  * 64-thread blocks (32 registers) and spills the plain GEMM kernels.
  */
+/** Resident blocks a multiprocessor may hold (sm_86 and sm_89: 16; ptxas ignores a larger minimum). */
+const MAX_BLOCKS = 16;
+
 function launchBounds(grid: KernelGrid): string {
   const threads = grid.tiled ? 512 : 1024;
-  return `__launch_bounds__(${grid.workgroup}, ${Math.max(1, Math.floor(threads / grid.workgroup))})`;
+  const blocks = Math.min(MAX_BLOCKS, Math.max(1, Math.floor(threads / grid.workgroup)));
+  return `__launch_bounds__(${grid.workgroup}, ${blocks})`;
 }
 
 /** Trip counts nvcc may unroll fully; a serial loop longer or of unknown length is unrolled by 4. */

@@ -57,6 +57,9 @@ typedef unsigned long uint64_t;
 #ifndef HUGE_VAL
 #define HUGE_VAL ((double)INFINITY)
 #endif
+#ifdef __CUDACC__
+#pragma nv_diag_suppress 177, 550 /* unused prelude functions and locals */
+#endif
 #define FMC_FN static __device__ __forceinline__
 /* f16 values are floats holding an f16 value (prelude-half.ts's portable path). */
 #define FMC_NO_FLOAT16
