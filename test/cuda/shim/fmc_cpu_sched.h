@@ -73,6 +73,9 @@ inline Sched sched;
 
 }  // namespace fmc_cpu
 
+// The bounds of the section holding the __shared__ variables (fmc_cuda_cpu.h), from the linker.
+extern "C" char __start_fmc_shared[] __attribute__((weak)), __stop_fmc_shared[] __attribute__((weak));
+
 inline fmc_cpu::uint3 threadIdx, blockIdx, blockDim, gridDim;
 static constexpr int warpSize = 32;
 
@@ -143,23 +146,32 @@ inline void permute(unsigned n, unsigned phase) {
   }
 }
 
-/** Describes every thread's state as ranges ("0-15 wait at __syncthreads (k.cu:12)"), for errors. */
+inline bool alike(const Fiber& a, const Fiber& b) {
+  return a.state == b.state && (a.state == State::Done || (sameSite(a.site, b.site) && a.lane.what == b.lane.what));
+}
+
+/** Describes the threads by state ("; threads 0-15 wait at __syncthreads (k.cu:12)"), for errors. */
 inline void describe(char* buf, size_t cap, unsigned n) {
   size_t len = 0;
-  for (unsigned i = 0; i < n && len + 1 < cap;) {
-    const Fiber& f = sched.fibers[i];
-    unsigned j = i + 1;
-    auto alike = [&](const Fiber& g) {
-      return g.state == f.state && (f.state == State::Done || (sameSite(g.site, f.site) && g.lane.what == f.lane.what));
-    };
-    while (j < n && alike(sched.fibers[j])) ++j;
-    const char* what = f.state == State::Barrier ? "__syncthreads" : f.lane.what;
-    if (f.state == State::Done)
-      len += snprintf(buf + len, cap - len, "; threads %u-%u returned", i, j - 1);
-    else
-      len += snprintf(buf + len, cap - len, "; threads %u-%u wait at %s (%s:%d)", i, j - 1, what, f.site.file,
-                      f.site.line);
-    i = j;
+  auto put = [&](auto... a) { len += size_t(snprintf(buf + len, len < cap ? cap - len : 0, a...)); };
+  for (unsigned first = 0; first < n; ++first) {
+    const Fiber& f = sched.fibers[first];
+    bool seen = false;
+    for (unsigned i = 0; i < first && !seen; ++i) seen = alike(sched.fibers[i], f);
+    if (seen) continue;
+    put("; threads ");
+    unsigned ranges = 0;
+    for (unsigned i = first; i < n; ++i) {
+      if (!alike(sched.fibers[i], f) || (i > first && alike(sched.fibers[i - 1], f))) continue;
+      unsigned j = i;
+      while (j + 1 < n && alike(sched.fibers[j + 1], f)) ++j;
+      if (++ranges <= 8) put(ranges > 1 ? ",%u" : "%u", i);
+      if (ranges <= 8 && j > i) put("-%u", j);
+    }
+    if (ranges > 8) put(",...");
+    if (f.state == State::Done) put(" returned");
+    else put(" wait at %s (%s:%d)", f.state == State::Barrier ? "__syncthreads" : f.lane.what, f.site.file, f.site.line);
+    if (len >= cap) return;
   }
 }
 
@@ -211,6 +223,7 @@ inline void releaseBarrier(unsigned n) {
 /** Runs one block of `n` threads to completion. */
 inline void runBlock(unsigned n) {
   reserve(n);
+  if (__start_fmc_shared) memset(__start_fmc_shared, 0xff, size_t(__stop_fmc_shared - __start_fmc_shared));
   for (unsigned i = 0; i < n; ++i) {
     Fiber& f = sched.fibers[i];
     getcontext(&f.ctx);

@@ -6,7 +6,8 @@
 // 32- and 64-bit atomics, the bit casts and the math builtins of the prelude's list, and the
 // launcher fmc_launch(kernel, gridX, gridY, block, args...) (fmc_cpu_sched.h: each block's
 // threads run as fibers in a chosen order; divergent barriers are reported, never hung).
-// __shared__ variables are static storage, shared by the threads of the block that runs.
+// __shared__ variables are static storage in one section, shared by the threads of the block
+// that runs, and filled with 0xff bytes (f32 NaN, integer -1) before each block starts.
 // Atomics are plain read-modify-writes: fibers switch only at barriers and collectives.
 #pragma once
 #define FMC_CUDA_CPU 1
@@ -19,7 +20,7 @@
 #define __forceinline__ inline
 #define __noinline__ __attribute__((noinline))
 #define __launch_bounds__(...)
-#define __shared__ static
+#define __shared__ static __attribute__((section("fmc_shared"), aligned(16)))
 #define __constant__ static
 #define __align__(n) alignas(n)
 #define __syncthreads() ::fmc_cpu::suspend(::fmc_cpu::State::Barrier, FMC_SITE_)
