@@ -121,8 +121,9 @@ function jobFile(job: ShimJob, kernelIndex: (name: string) => number): Buffer {
   for (const b of job.buffers) {
     words.push(Buffer.from(new BigUint64Array([BigInt(b.byteLength)]).buffer), Buffer.from(bytesOf(b)));
   }
-  u32(job.dims.length);
-  words.push(Buffer.from(new BigInt64Array(job.dims).buffer));
+  const slots = job.dims.length > 0 ? job.dims : [0n]; // the fmc_dims struct has at least one slot
+  u32(slots.length);
+  words.push(Buffer.from(new BigInt64Array(slots).buffer));
   u32(job.launches.length);
   for (const l of job.launches) {
     if (l.args.some((a) => a < 0 || a >= job.buffers.length))
