@@ -45,13 +45,23 @@ export class ShimPlans {
     readonly binary: ShimBinary,
   ) {}
 
-  /** `edit` rewrites plan i's CUDA source before it is compiled (failure injection). */
-  static build(plans: readonly Plan[], edit?: (source: string, i: number) => string): ShimPlans {
+  /**
+   * `edit` rewrites plan i's CUDA source before it is compiled (failure injection);
+   * `raceCheck` (default true) race-checks the __shared__ arrays (shim/fmc_cpu_race.h).
+   */
+  static build(
+    plans: readonly Plan[],
+    opts: { edit?: (source: string, i: number) => string; raceCheck?: boolean } = {},
+  ): ShimPlans {
     const rendered = plans.map((p, i) => {
       const r = renderCudaProgram(p);
-      return edit ? { ...r, source: edit(r.source, i) } : r;
+      return opts.edit ? { ...r, source: opts.edit(r.source, i) } : r;
     });
-    const programs = rendered.map((r) => ({ source: r.source, kernels: r.kernels.map((k) => k.name) }));
+    const programs = rendered.map((r) => ({
+      source: r.source,
+      kernels: r.kernels.map((k) => k.name),
+      raceCheck: opts.raceCheck,
+    }));
     return new ShimPlans(plans, rendered, ShimBinary.build(programs));
   }
 

@@ -31,6 +31,8 @@ export type ThreadOrder = 'forward' | 'reverse' | { readonly shuffle: number };
 export interface ShimProgram {
   readonly source: string;
   readonly kernels: readonly string[];
+  /** Race-check the __shared__ arrays (default true; see shim/fmc_cpu_race.h). */
+  readonly raceCheck?: boolean;
 }
 
 export interface ShimLaunch {
@@ -55,6 +57,19 @@ export interface ShimJob {
 export class ShimError extends Error {}
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SHARED_ARRAY = /__shared__[ \t]+([A-Za-z_][A-Za-z0-9_ ]*?)[ \t]+([A-Za-z_][A-Za-z0-9_]*)\[(\d+)\];/g;
+
+/** `source` with its `__shared__ T name[N];` declarations race-checked (fmc_cpu_race.h). */
+export function raceChecked(source: string): string {
+  let count = 0;
+  const out = source.replace(SHARED_ARRAY, (_, t: string, name: string, n: string) => {
+    count++;
+    return `__shared__ fmc_cpu::Tracked<${t}, ${n}, __LINE__> ${name};`;
+  });
+  if (count !== source.split('__shared__').length - 1)
+    throw new Error('a __shared__ declaration is not a `__shared__ T name[N];` array the race check knows');
+  return out;
+}
 
 /** The .cpp of several programs: header, each program in a namespace, the kernel table, main. */
 export function shimSource(programs: readonly ShimProgram[]): string {
@@ -67,7 +82,11 @@ export function shimSource(programs: readonly ShimProgram[]): string {
     });
     const macros = [...p.source.matchAll(/^[ \t]*#[ \t]*define[ \t]+([A-Za-z_][A-Za-z0-9_]*)/gm)].map((m) => m[1]!);
     out.push(`namespace fmc_p${i} {`, ...names.map((n) => `#define ${n.k} ${n.as}`), `#line 1 "program${i}.cu"`);
-    out.push(p.source, '}', ...[...names.map((n) => n.k), ...macros].map((m) => `#undef ${m}`));
+    out.push(
+      p.raceCheck === false ? p.source : raceChecked(p.source),
+      '}',
+      ...[...names.map((n) => n.k), ...macros].map((m) => `#undef ${m}`),
+    );
     table.push(...names.map((n) => `  {"${n.k}", &fmc_cpu::entry<&fmc_p${i}::${n.as}>},`));
   });
   out.push('#include "fmc_cpu_main.h"', 'static const fmc_cpu::Kernel fmc_table[] = {', ...table, '};');

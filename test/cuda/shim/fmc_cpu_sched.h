@@ -68,6 +68,8 @@ struct Sched {
   void (*body)(void*) = nullptr;
   void* bodyArg = nullptr;
   unsigned* perm = nullptr;
+  /** The running block's barrier interval: 0 at its start, +1 at each released barrier. */
+  uint32_t epoch = 0;
 };
 inline Sched sched;
 
@@ -218,12 +220,14 @@ inline void releaseBarrier(unsigned n) {
   for (unsigned i = 0; i < n; ++i)
     if (sched.fibers[i].state == State::Done) stuck(n, "divergent barrier (some threads returned while others wait)");
   for (unsigned i = 0; i < n; ++i) sched.fibers[i].state = State::Ready;
+  ++sched.epoch;
 }
 
 /** Runs one block of `n` threads to completion. */
 inline void runBlock(unsigned n) {
   reserve(n);
   if (__start_fmc_shared) memset(__start_fmc_shared, 0xff, size_t(__stop_fmc_shared - __start_fmc_shared));
+  sched.epoch = 0;
   for (unsigned i = 0; i < n; ++i) {
     Fiber& f = sched.fibers[i];
     getcontext(&f.ctx);
