@@ -57,6 +57,9 @@ typedef unsigned long uint64_t;
 #ifndef HUGE_VAL
 #define HUGE_VAL ((double)INFINITY)
 #endif
+#ifdef __CUDACC__
+#pragma nv_diag_suppress 177, 550 /* unused prelude functions and locals */
+#endif
 #define FMC_FN static __device__ __forceinline__
 /* f16 values are floats holding an f16 value (prelude-half.ts's portable path). */
 #define FMC_NO_FLOAT16
@@ -97,6 +100,8 @@ export function cudaPrelude(slots: number, halves: boolean): string {
     ...(halves ? ['', C_HALF_PRELUDE.trim()] : []),
     '',
     IX_FUNCTIONS,
+    'FMC_FN int32_t fmc_min_i32(int32_t a, int32_t b) { return a < b ? a : b; }',
+    'FMC_FN int32_t fmc_max_i32(int32_t a, int32_t b) { return a > b ? a : b; }',
     '',
     CUDA_SPECIAL.trim(),
   ].join('\n');
