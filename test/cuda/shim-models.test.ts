@@ -2,13 +2,15 @@
 // every kernel of every primitive case's GPU-lowered plan (test/kernels/primitive-cases.ts,
 // the C and WGSL targets' case list; compared by the C harness's rules: integers exactly,
 // floats within the op tolerances) and every seed model's forward at small hyperparameters
-// (the whole-model tolerance), lowered as by default and with the tiled GEMM, each in two
-// thread orders (forward and reverse), with the __shared__ arrays race-checked. The plans are
-// compiled into two g++ builds (shim.ts batches programs). Skipped, with the reason printed,
+// (the whole-model tolerance), and the MLP's and CNN's train steps (their updates compared
+// too), lowered as by default and with the tiled GEMM, each in two thread orders (forward and
+// reverse), with the __shared__ arrays race-checked. The plans are compiled into three g++
+// builds (shim.ts batches programs). Skipped, with the reason printed,
 // where there is no g++.
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { lowerModel } from '../../src/api/compile.js';
+import { lowerTrainStep } from '../../src/api/train.js';
 import { indexBound, randomInput } from '../../src/ir/init.js';
 import { evaluate } from '../../src/ir/interp.js';
 import { bindPlanGrids } from '../../src/kernels/grid.js';
@@ -77,6 +79,37 @@ describe.skipIf(why !== '')('CUDA on the CPU shim vs interpreter: seed models (f
         );
         expect(problems).toEqual([]);
       }
+    });
+  }
+});
+
+/**
+ * Train steps (forward, backward, SGD with Nesterov momentum and weight decay: the gradient and
+ * optimizer kernels), as test/wgsl/train.test.ts sizes them. Not AdamW: its first update is
+ * about ±lr whatever the gradient, so an entry whose gradient is rounding noise moves either
+ * way (seen: 2 of 4608 CNN weights off by 1e-3).
+ */
+const TRAIN = [
+  { file: 'models/mlp.fm', set: { pixels: 16, hidden1: 32, hidden2: 16, classes: 4 } },
+  { file: 'models/cnn.fm', set: { channels: 1, size: 16, width: 8, hidden: 16 } },
+].flatMap((c) => [false, true].map((tiled) => ({ ...c, tiled })));
+const SGD = { optimizer: 'sgd', lr: 0.05, momentum: 0.9, nesterov: true, schedule: 'constant' } as const;
+
+describe.skipIf(why !== '')('CUDA on the CPU shim vs interpreter: train steps', () => {
+  const graphs = TRAIN.map((c) => lowerTrainStep(c.file, { set: c.set, train: SGD }).modules[0]!.graph);
+  let shim: ShimPlans;
+  beforeAll(() => {
+    shim = ShimPlans.build(graphs.map((g, i) => gpuPlan(g, { tiled: TRAIN[i]!.tiled })));
+  }, 300_000);
+
+  for (const [i, c] of TRAIN.entries()) {
+    it(`${c.file}${c.tiled ? ', tiled GEMM' : ''}`, () => {
+      const g = graphs[i]!;
+      expect(g.updates.length).toBeGreaterThan(0);
+      const p = prepareRun(g, { dims: { B: 4 }, seed: 7, tol: MODEL_TOL });
+      const run = { dims: fullDims(g, p.inputs, p.dims), inputs: p.inputs, params: p.params };
+      for (const r of shim.run(i, run, ORDERS))
+        assertClean(g, compareRun(g, p, r.outputs, r.weights, MODEL_TOL), `CUDA shim, ${orderName(r.order)} order`);
     });
   }
 });

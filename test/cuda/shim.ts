@@ -101,16 +101,19 @@ function headersDigest(): string {
   return h.digest('hex');
 }
 
+/** g++'s optimization level: -O1 by default; -O0 where compiling dominates (many plans, small runs). */
+export type ShimOpt = '-O0' | '-O1';
+
 /** Compiles (or finds in the cache) the binary of `programs`; returns its path. */
-function compile(programs: readonly ShimProgram[]): string {
+function compile(programs: readonly ShimProgram[], opt: ShimOpt): string {
   const cpp = shimSource(programs);
-  const hash = createHash('sha256').update(headersDigest()).update(cpp).digest('hex').slice(0, 32);
+  const hash = createHash('sha256').update(headersDigest()).update(opt).update(cpp).digest('hex').slice(0, 32);
   const bin = join(CACHE_DIR, `${hash}.bin`);
   if (existsSync(bin)) return bin;
   mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
   const work = mkdtempSync(join(CACHE_DIR, 'build-'));
   writeFileSync(join(work, 'programs.cpp'), cpp);
-  const flags = ['-std=c++17', '-O1', '-w', '-fno-strict-aliasing', '-fwrapv', `-I${SHIM_DIR}`];
+  const flags = ['-std=c++17', opt, '-w', '-fno-strict-aliasing', '-fwrapv', `-I${SHIM_DIR}`];
   const r = spawnSync('g++', [...flags, 'programs.cpp', '-o', 'programs.bin'], { cwd: work, encoding: 'utf8' });
   // The build directory stays for inspection when g++ fails.
   if (r.status !== 0) throw new ShimError(`g++ failed on the CUDA source (${work}):\n${r.stderr.slice(0, 4000)}`);
@@ -159,8 +162,8 @@ export class ShimBinary {
     readonly path: string,
   ) {}
 
-  static build(programs: readonly ShimProgram[]): ShimBinary {
-    return new ShimBinary(programs, compile(programs));
+  static build(programs: readonly ShimProgram[], opt: ShimOpt = '-O1'): ShimBinary {
+    return new ShimBinary(programs, compile(programs, opt));
   }
 
   private kernelIndex(program: number, name: string): number {
