@@ -1,10 +1,11 @@
 // The CPU execution shim's harness: CUDA programs (a source per the CUDA dialect's contract and
 // its kernel names) are compiled as C++ with g++ against test/cuda/shim/fmc_cuda_cpu.h, several
 // programs into ONE binary (each in its own namespace, its kernels renamed `fmc_p<i>_<name>`),
-// cached by content hash in a private directory under the system temp dir. The binary runs jobs
-// (buffers in, dim slots, a launch list, a thread order) and returns the buffers as the kernels
-// left them. A failure of the shim (divergent barrier, out-of-bounds access, ...) throws a
-// ShimError with its report.
+// cached by content hash in a private directory under the system temp dir; their __shared__
+// arrays are declared race-checked (shim/fmc_cpu_race.h) unless a program opts out. The binary
+// runs jobs (buffers in, dim slots, a launch list, a thread order) and returns the buffers as
+// the kernels left them. A failure of the shim (divergent barrier, data race, out-of-bounds
+// access, ...) throws a ShimError with its report.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -66,7 +67,7 @@ export function raceChecked(source: string): string {
     count++;
     return `__shared__ fmc_cpu::Tracked<${t}, ${n}, __LINE__> ${name};`;
   });
-  if (count !== source.split('__shared__').length - 1)
+  if (count !== (source.match(/^[ \t]*__shared__\b/gm) ?? []).length)
     throw new Error('a __shared__ declaration is not a `__shared__ T name[N];` array the race check knows');
   return out;
 }
