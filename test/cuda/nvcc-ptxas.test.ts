@@ -5,7 +5,8 @@
 // kernel that spills or takes more than 48 KiB of shared memory fails. One program also
 // compiles for sm_80, with the tiled GEMM; a probe kernel compiles the prelude's
 // special-instruction macros (mma.sync m16n8k16 f16 and bf16, ldmatrix x4) for both; a kernel
-// made to spill shows the check catching it. Skipped, with the reason printed, without nvcc.
+// made to spill shows the check catching it (and the log parser is checked on a fixed log,
+// nvcc or not). Skipped, with the reason printed, without nvcc.
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { lowerModel } from '../../src/api/compile.js';
@@ -15,7 +16,7 @@ import { cudaPrelude } from '../../src/codegen/prelude-cuda.js';
 import { lowerGraph } from '../../src/kernels/lower.js';
 import type { Plan } from '../../src/kernels/plan.js';
 import { piped } from '../../src/runtime/compile.js';
-import { type PtxasKernel, compileCubin, findNvcc, ptxasTable } from './nvcc-ptxas.js';
+import { type PtxasKernel, compileCubin, findNvcc, parsePtxas, ptxasTable } from './nvcc-ptxas.js';
 
 const found = findNvcc();
 if ('why' in found) console.warn(`skipping the nvcc/ptxas tests: ${found.why}`);
@@ -36,7 +37,7 @@ function trainStep(model: string): Plan {
 }
 
 /** What is over budget in a kernel, one sentence each. */
-export function overBudget(k: PtxasKernel): string[] {
+function overBudget(k: PtxasKernel): string[] {
   const out: string[] = [];
   if (k.spillStores > 0 || k.spillLoads > 0)
     out.push(`${k.name} (${k.arch}) spills: ${k.spillStores} bytes stored, ${k.spillLoads} loaded`);
@@ -93,6 +94,44 @@ function check(program: string, plan: Plan, arch: string): string[] {
   expect(figures.map((f) => f.name).sort()).toEqual(kernels.map((k) => k.name).sort());
   return figures.flatMap(overBudget);
 }
+
+describe('the ptxas log parser (without nvcc)', () => {
+  it('reads each kernel of a -v log', () => {
+    const log = [
+      "ptxas info    : Compiling entry function 'fmc_k1' for 'sm_90'",
+      'ptxas info    : Function properties for fmc_k1',
+      '    8 bytes stack frame, 4 bytes spill stores, 12 bytes spill loads',
+      'ptxas info    : Used 32 registers, used 1 barriers, 8192 bytes smem, 8 bytes cumulative stack size',
+      "ptxas info    : Compiling entry function 'fmc_k0' for 'sm_80'",
+      'ptxas info    : Function properties for fmc_k0',
+      '    0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads',
+      'ptxas info    : Used 18 registers, used 0 barriers, 384 bytes cmem[0]',
+    ].join('\n');
+    const [k1, k0] = parsePtxas(log);
+    expect(k1).toEqual({
+      name: 'fmc_k1',
+      arch: 'sm_90',
+      registers: 32,
+      spillStores: 4,
+      spillLoads: 12,
+      stack: 8,
+      shared: 8192,
+      barriers: 1,
+    });
+    expect(k0).toEqual({
+      name: 'fmc_k0',
+      arch: 'sm_80',
+      registers: 18,
+      spillStores: 0,
+      spillLoads: 0,
+      stack: 0,
+      shared: 0,
+      barriers: 0,
+    });
+    expect(overBudget(k1!)).toEqual(['fmc_k1 (sm_90) spills: 4 bytes stored, 12 loaded']);
+    expect(overBudget({ ...k0!, shared: 49153 })).toEqual(['fmc_k0 (sm_80) takes 49153 bytes of shared memory']);
+  });
+});
 
 describe.skipIf(nvcc === '')('nvcc and ptxas: every kernel compiles without spills', () => {
   for (const model of MODELS) {
