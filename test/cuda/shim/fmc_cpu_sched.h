@@ -1,12 +1,13 @@
 // The CPU shim's block scheduler (included by fmc_cuda_cpu.h): each thread of a block is a
 // fiber (its own small stack, started once with makecontext, switched with _setjmp/_longjmp:
 // no system call per switch) that runs until it reaches a barrier, a warp-collective operation
-// or its end, then hands control back; fiber i serves thread i of every block. Blocks run one after another on the calling OS
-// thread. Between two synchronization points the runnable fibers run in a chosen ORDER
-// (forward, reverse, or a seeded shuffle drawn anew per block and phase), so a missing barrier
-// changes the results in some order. A block whose threads cannot all proceed (some wait at a
-// barrier while others returned or wait elsewhere, a warp whose lanes do not all reach the
-// same collective) is reported as an error naming the kernel, the block and the threads.
+// or its end, then hands control back; fiber i serves thread i of every block. Blocks run one
+// after another on the calling OS thread. Between two synchronization points the runnable
+// fibers run in a chosen ORDER (forward, reverse, or a seeded shuffle drawn anew per block and
+// phase), so a missing barrier changes the results in some order; the blocks of a launch run in
+// that order too. A block whose threads cannot all proceed (some wait at a barrier while others
+// returned or wait elsewhere, a warp whose lanes do not all reach the same collective) is
+// reported as an error naming the kernel, the block and the threads.
 #pragma once
 #include <stdint.h>
 #include <stdio.h>
@@ -284,11 +285,27 @@ void launch(const char* name, void (*kernel)(P...), unsigned gridX, unsigned gri
   sched.bodyArg = &body;
   gridDim = {gridX, gridY, 1};
   blockDim = {block, 1, 1};
-  for (unsigned y = 0; y < gridY; ++y)
-    for (unsigned x = 0; x < gridX; ++x) {
-      blockIdx = {x, y, 0};
-      runBlock(block);
+  // Blocks run one after another in the order's sequence too (forward, reverse, or k -> a k + c
+  // mod n with a coprime to n), so a block that reads what another block of the launch writes shows.
+  uint64_t n = uint64_t(gridX) * gridY, a = 1, c = 0;
+  if (sched.order == Order::Shuffle && n > 1) {
+    auto gcd = [](uint64_t p, uint64_t q) {
+      while (q) {
+        uint64_t r = p % q;
+        p = q;
+        q = r;
+      }
+      return p;
+    };
+    for (a = splitmix(sched.seed) % n | 1; gcd(a, n) != 1; a += 2) {
     }
+    c = splitmix(sched.seed + 1) % n;
+  }
+  for (uint64_t k = 0; k < n; ++k) {
+    uint64_t b = sched.order == Order::Reverse ? n - 1 - k : (a * k + c) % n;
+    blockIdx = {unsigned(b % gridX), unsigned(b / gridX), 0};
+    runBlock(block);
+  }
   sched.kernel = "(none)";
 }
 
