@@ -5,9 +5,9 @@
 // after another on the calling OS thread. Between two synchronization points the runnable
 // fibers run in a chosen ORDER (forward, reverse, or a seeded shuffle drawn anew per block and
 // phase), so a missing barrier changes the results in some order; the blocks of a launch run in
-// that order too. A block whose threads cannot all proceed (some wait at a barrier while others
-// returned or wait elsewhere, a warp whose lanes do not all reach the same collective) is
-// reported as an error naming the kernel, the block and the threads.
+// that order too (launch, in fmc_cuda_cpu.h). A block whose threads cannot all proceed (some
+// wait at a barrier while others returned or wait elsewhere, a warp whose lanes do not all
+// reach the same collective) is reported as an error naming the kernel, the block and threads.
 #pragma once
 #include <stdint.h>
 #include <stdio.h>
@@ -270,45 +270,5 @@ inline void runBlock(unsigned n) {
   }
 }
 
-template <class F>
-void callBody(void* f) {
-  (*static_cast<F*>(f))();
-}
-
-/** Launches `kernel` on a gridX x gridY grid of 1-D blocks of `block` threads. */
-template <class... P, class... A>
-void launch(const char* name, void (*kernel)(P...), unsigned gridX, unsigned gridY, unsigned block, A&&... args) {
-  if (block == 0 || block > 1024) fail("block size out of range (1..1024)");
-  auto body = [&]() { kernel(args...); };
-  sched.kernel = name;
-  sched.body = &callBody<decltype(body)>;
-  sched.bodyArg = &body;
-  gridDim = {gridX, gridY, 1};
-  blockDim = {block, 1, 1};
-  // Blocks run one after another in the order's sequence too (forward, reverse, or k -> a k + c
-  // mod n with a coprime to n), so a block that reads what another block of the launch writes shows.
-  uint64_t n = uint64_t(gridX) * gridY, a = 1, c = 0;
-  if (sched.order == Order::Shuffle && n > 1) {
-    auto gcd = [](uint64_t p, uint64_t q) {
-      while (q) {
-        uint64_t r = p % q;
-        p = q;
-        q = r;
-      }
-      return p;
-    };
-    for (a = splitmix(sched.seed) % n | 1; gcd(a, n) != 1; a += 2) {
-    }
-    c = splitmix(sched.seed + 1) % n;
-  }
-  for (uint64_t k = 0; k < n; ++k) {
-    uint64_t b = sched.order == Order::Reverse ? n - 1 - k : (a * k + c) % n;
-    blockIdx = {unsigned(b % gridX), unsigned(b / gridX), 0};
-    runBlock(block);
-  }
-  sched.kernel = "(none)";
-}
-
 }  // namespace fmc_cpu
 
-#define fmc_launch(kernel, ...) ::fmc_cpu::launch(#kernel, kernel, __VA_ARGS__)
