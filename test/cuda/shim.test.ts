@@ -168,6 +168,12 @@ describe.skipIf(why !== '')('the CUDA CPU shim', () => {
     );
   });
 
+  it('reports a fiber stack overflow', () => {
+    expect(fails('volatile char big[300000];\nbig[threadIdx.x] = 1;\np0[threadIdx.x] = big[threadIdx.x];')).toMatch(
+      /block \(0,0\): thread 0: a fiber stack overflow \(locals over 256 KiB\)$/,
+    );
+  });
+
   it('reduces with warp shuffles (xor, down, broadcast, sub-warp width)', () => {
     const src = `${HEAD}extern "C" __global__ void __launch_bounds__(64) wsum(int* __restrict__ p0,
         const int* __restrict__ p1, const fmc_dims d) {
