@@ -22,6 +22,7 @@ import type { Kernel, KernelGrid, KScalar } from '../ir/kernel.js';
 import { bindGrid } from '../kernels/grid.js';
 import type { Plan } from '../kernels/plan.js';
 import { C_BASE } from './c.js';
+import { cudaFragment } from './cuda-frag.js';
 import { halvesUsed } from './prelude-half.js';
 import { cudaPrelude } from './prelude-cuda.js';
 import { type Dialect, bufName, checkIdent, escapeComment, renderStmts, sharedArrays } from './render.js';
@@ -92,6 +93,7 @@ export const CUDA_DIALECT: Dialect = {
   },
   barrier: () => '__syncthreads();',
   mma: unsupported("an 'mma' statement"),
+  fragment: cudaFragment,
   kernelOpen,
   kernelClose: () => ['}'],
   file: unsupported('a whole file'),
