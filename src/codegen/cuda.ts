@@ -26,6 +26,7 @@ import type { KStmt, Kernel, KernelGrid } from '../ir/kernel.js';
 import { bindGrid } from '../kernels/grid.js';
 import type { Plan } from '../kernels/plan.js';
 import { C_BASE } from './c.js';
+import { cudaFragment } from './cuda-frag.js';
 import { legalizeCuda } from './legalize-cuda.js';
 import { halvesUsed } from './prelude-half.js';
 import { cudaPrelude } from './prelude-cuda.js';
@@ -121,6 +122,7 @@ export const CUDA_DIALECT: Dialect = {
   },
   barrier: () => '__syncthreads();',
   mma: unsupported("an 'mma' statement"),
+  fragment: cudaFragment,
   kernelOpen,
   kernelClose: () => ['}'],
   file: unsupported('a whole file'),

@@ -97,7 +97,9 @@ class Expander {
         return [decl, loop(i, int(size), [{ k: 'astore', name: s.name, index: ivar(i), value: f32(0) }], 'unroll')];
       }
       case 'fragLoad': {
-        const { role, t: et } = this.frag(s.name);
+        const { role, t: et } = s;
+        const f = this.frag(s.name);
+        if (f.role !== role || f.t !== et) throw new Error(`internal: fragment '${s.name}' loaded as another kind`);
         const i = this.fresh('fi');
         const [r, c] = fragPlaceExpr(role, ivar(i), g, t);
         const index = add(s.offset, add(mul(r, s.ld), c));

@@ -165,23 +165,32 @@ export type KStmt =
    */
   | { readonly k: 'frag'; readonly name: string; readonly role: FragRole; readonly t: FragScalar }
   /**
-   * Loads an `a` or `b` fragment: element (r, c) of the tile (a: row r, column k = c; b: row
-   * k = r, column n = c) from `src` (a local or shared array by name, or a buffer param by
-   * number) at offset + r·ld + c.
+   * Loads `a` or `b` fragment `name` (declared with `role` and `t`): element (r, c) of the tile
+   * (a: row r, column k = c; b: row k = r, column n = c) from `src` (a local or shared array
+   * of `t` values by name, or a buffer param of dtype `t` by number) at offset + r·ld + c.
    */
   | {
       readonly k: 'fragLoad';
       readonly name: string;
+      readonly role: 'a' | 'b';
+      readonly t: 'f16' | 'bf16';
       readonly src: string | number;
       readonly offset: KExpr;
       readonly ld: KExpr;
     }
   /**
-   * acc += a·b, products and sums in f32. `stage` names a shared f32 array of 384 elements per
+   * acc += a·b, products and sums in f32; `t` is a's and b's type. `stage` names a shared f32 array of 384 elements per
    * warp that targets without warp-level matrix instructions exchange the lanes' elements
    * through (src/codegen/legalize-frag.ts); those targets meet at a workgroup barrier there.
    */
-  | { readonly k: 'fragMma'; readonly acc: string; readonly a: string; readonly b: string; readonly stage: string }
+  | {
+      readonly k: 'fragMma';
+      readonly acc: string;
+      readonly a: string;
+      readonly b: string;
+      readonly t: 'f16' | 'bf16';
+      readonly stage: string;
+    }
   /**
    * For each element of accumulator `name` this lane holds: i64 locals `row` and `col` (its
    * place in the 16×8 tile) and the f32 local `value`, then `body` (an epilogue's store).

@@ -81,7 +81,9 @@ export function shimSource(programs: readonly ShimProgram[]): string {
       if (!IDENT.test(k)) throw new Error(`kernel name is not an identifier: ${JSON.stringify(k)}`);
       return { k, as: `fmc_p${i}_${k}` };
     });
-    const macros = [...p.source.matchAll(/^[ \t]*#[ \t]*define[ \t]+([A-Za-z_][A-Za-z0-9_]*)/gm)].map((m) => m[1]!);
+    // Macros the program defines, past the inline-PTX block the shim defines its own for.
+    const active = p.source.replace(/#ifndef FMC_CUDA_CPU\b[\s\S]*?#endif/g, '');
+    const macros = [...active.matchAll(/^[ \t]*#[ \t]*define[ \t]+([A-Za-z_][A-Za-z0-9_]*)/gm)].map((m) => m[1]!);
     out.push(`namespace fmc_p${i} {`, ...names.map((n) => `#define ${n.k} ${n.as}`), `#line 1 "program${i}.cu"`);
     out.push(
       p.raceCheck === false ? p.source : raceChecked(p.source),
