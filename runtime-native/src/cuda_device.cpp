@@ -55,8 +55,7 @@ class CudaDevice : public Napi::ObjectWrap<CudaDevice> {
     Napi::Env env = info.Env();
     int ordinal = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
     if (!cuda_.driverError.empty()) {
-      throw Napi::Error::New(env, "no NVIDIA GPU driver found: " + cuda_.driverError +
-                                      " (the CUDA target needs libcuda.so.1 and a GPU)");
+      throw Napi::Error::New(env, cuda_.driverError);
     }
     const CudaDriverApi& d = cuda_.driver;
     Check(env, d.cuInit(0), "cuInit");

@@ -296,7 +296,15 @@ export async function compileCli(io: Io, file: string, opts: CompileCliOptions):
     return compileCommand(io, file, { ...opts, ...(profile ? { profile } : {}) });
   } catch (e) {
     io.progress?.('');
-    const user = ['CliError', 'SafetensorsError', 'CompileCacheError', 'EvalError', 'WebGpuError'];
+    const user = [
+      'CliError',
+      'SafetensorsError',
+      'CompileCacheError',
+      'EvalError',
+      'WebGpuError',
+      'CudaError',
+      'CudaCompileError',
+    ];
     if (!(e instanceof Error) || !user.includes(e.constructor.name)) throw e;
     io.err(`fmc: ${e.message}\n`);
     return e instanceof CliError ? e.code : EXIT.user;

@@ -45,7 +45,7 @@ const MAX_WORKGROUPS = 65535;
 const I32_MAX = 2 ** 31 - 1;
 
 /** An invocation count of a grid: constants, dim slots and index arithmetic, on the bound slots. */
-function evalGrid(e: KExpr, slots: BigInt64Array): number {
+export function evalGrid(e: KExpr, slots: BigInt64Array): number {
   if (e.k === 'const') return e.v;
   if (e.k === 'dim') return Number(slots[e.slot]!);
   if (e.k !== 'ix') throw new RunError(`internal: a launch grid holds a '${e.k}' expression`);

@@ -1,0 +1,173 @@
+// A compiled Plan of the CUDA target bound to its CudaDevice and its weights. `runAsync` reads
+// and checks its arguments as the other targets do (call.ts), binds the dims, evaluates each
+// launch's grid, and per binding allocates the inputs, outputs and packed buffers and ONE arena
+// for every transient (the memory plan, planMemory: CUDA kernels may bind ranges of one
+// allocation). Copies happen only at the inputs, the outputs and the weights: the params are
+// uploaded once and again only when their host ArrayBuffer is another one; after a run that
+// writes params (buffer updates, in-place kernels) those are downloaded so the host weights
+// stay the truth. Untested on a GPU so far (no GPU where it was written): see docs/runtime.md.
+
+import { planMemory } from '../kernels/memory.js';
+import type { Plan } from '../kernels/plan.js';
+import {
+  type BoundDims,
+  type RunOptions,
+  bindPlanDims,
+  bindingKey,
+  callShapes,
+  encodeLaunches,
+  pinCall,
+  readCall,
+  remember,
+} from './call.js';
+import { type CudaDevice, type CudaMemory, CudaError } from './cuda-device.js';
+import { evalGrid } from './gpu-executable.js';
+import { RunError, plainAllocate } from './run-args.js';
+import { ELEMENT_BYTES, Tensor, typedArray } from './tensor.js';
+
+interface CudaBinding extends BoundDims {
+  readonly mem: CudaMemory[];
+  readonly offsets: Float64Array;
+  readonly bytes: Float64Array;
+  readonly records: Int32Array;
+  readonly grids: Uint32Array;
+}
+
+const MAX_Y = 65535;
+const ARENA_ALIGN = 256;
+
+export class CudaExecutable {
+  readonly target = 'cuda';
+  private readonly bindings = new Map<string, CudaBinding>();
+  /** Device copies of the params, with the host buffer each was uploaded from. */
+  private readonly params = new Map<string, { from: ArrayBuffer; mem: CudaMemory }>();
+  /** Params a run may write: downloaded into the host weights after it. */
+  private readonly written: readonly number[];
+
+  constructor(
+    readonly plan: Plan,
+    readonly device: CudaDevice,
+    private readonly weights: ReadonlyMap<string, ArrayBuffer>,
+  ) {
+    for (const p of plan.params) if (!weights.has(p.path)) throw new RunError(`no weights for '${p.path}'`);
+    const byPath = new Map(plan.params.map((p) => [p.path, p.buffer]));
+    const written = new Set(plan.updates.map((u) => byPath.get(u.path)!));
+    // In-place writes of a param are not known per kernel here: a plan that may write params downloads them all.
+    if (plan.writesParams !== false) for (const p of plan.params) written.add(p.buffer);
+    this.written = [...written];
+  }
+
+  get inputNames(): string[] {
+    return this.plan.inputs.map((i) => i.name);
+  }
+  get outputNames(): string[] {
+    return this.plan.outputs.map((o) => o.name);
+  }
+
+  setThreads(_n: number): void {}
+
+  run(_inputs: Readonly<Record<string, Tensor>>, _opts?: RunOptions): Record<string, Tensor> {
+    throw new RunError(`${this.plan.name} runs on the CUDA target: use runAsync (await model.runAsync(inputs))`);
+  }
+
+  async runAsync(inputs: Readonly<Record<string, Tensor>>, opts: RunOptions = {}): Promise<Record<string, Tensor>> {
+    const call = readCall(this.plan, inputs, opts);
+    if (call.timings !== undefined) throw new RunError('timings are measured on the C target only');
+    const d = this.device;
+    const b = this.bind(callShapes(this.plan, call), call.dims);
+    const { inputs: pinned, outputs: given } = pinCall(this.plan, call, b.outputShapes, plainAllocate);
+    const mem = b.mem.slice();
+    for (const p of this.plan.params) mem[p.buffer] = this.param(p.path);
+    this.plan.inputs.forEach((spec, i) => {
+      const p = pinned[i]!;
+      d.upload(mem[spec.buffer]!, 0, new Uint8Array(p.buffer, p.offset, p.bytes));
+    });
+    if (this.plan.writesParams !== false)
+      for (const buf of this.plan.buffers) if (buf.kind === 'packed') d.upload(mem[buf.id]!, 0, new Uint8Array(4));
+    d.launch({ records: b.records, mem, offsets: b.offsets, bytes: b.bytes, dims: b.slots, grids: b.grids });
+    const range = (id: number) => ({ mem: mem[id]!, offset: b.offsets[id]!, bytes: b.bytes[id]! });
+    const updates = this.plan.updates.map((u) => range(u.from));
+    const outs = this.plan.outputs.map((o) => range(o.buffer));
+    const params = this.written.map(range);
+    const got = await d.download([...outs, ...updates, ...params]);
+    this.storeParams(got.slice(outs.length), mem);
+    const result: Record<string, Tensor> = {};
+    this.plan.outputs.forEach((o, i) => {
+      const g = call.outputs[i];
+      const bytes = got[i]!;
+      if (g) {
+        const p = given[i]!;
+        if (p.bytes > 0) new Uint8Array(p.buffer, p.offset, p.bytes).set(bytes);
+        result[o.name] = g.tensor;
+      } else
+        result[o.name] = new Tensor(
+          o.dtype,
+          typedArray(o.dtype, b.elements[o.buffer]!, bytes.buffer as ArrayBuffer),
+          b.outputShapes[i]!,
+        );
+    });
+    return result;
+  }
+
+  /** The device copy of a param, uploaded when its host buffer is new. */
+  private param(path: string): CudaMemory {
+    const host = this.weights.get(path)!;
+    const have = this.params.get(path);
+    if (have?.from === host) return have.mem;
+    const mem = have && have.mem.bytes >= host.byteLength ? have.mem : this.device.allocate(host.byteLength, path);
+    this.device.upload(mem, 0, new Uint8Array(host));
+    this.params.set(path, { from: host, mem });
+    return mem;
+  }
+
+  /** Updates and written params into the host weights (and updates into the device params). */
+  private storeParams(got: Uint8Array[], mem: readonly CudaMemory[]): void {
+    const plan = this.plan;
+    const byBuffer = new Map(plan.params.map((p) => [p.buffer, p.path]));
+    const host = (path: string) => new Uint8Array(this.weights.get(path)!);
+    plan.updates.forEach((u, i) => {
+      host(u.path).set(got[i]!);
+      this.device.upload(this.param(u.path), 0, got[i]!);
+    });
+    const updated = new Set(plan.updates.map((u) => u.path));
+    this.written.forEach((id, i) => {
+      const path = byBuffer.get(id)!;
+      if (!updated.has(path) && mem[id]) host(path).set(got[plan.updates.length + i]!);
+    });
+  }
+
+  /** Device memory, arena offsets and grids of these shapes and dims, kept for later calls. */
+  private bind(shapes: ReadonlyMap<string, readonly number[]>, given?: ReadonlyMap<string, number>): CudaBinding {
+    const key = bindingKey(shapes, given);
+    const hit = this.bindings.get(key);
+    if (hit) return hit;
+    const plan = this.plan;
+    const d = this.device;
+    const bound = bindPlanDims(plan, shapes, given, (path) => this.weights.get(path)!.byteLength);
+    const raw = plan.buffers.map((buf) => bound.elements[buf.id]! * ELEMENT_BYTES[buf.dtype]);
+    const memory = planMemory(plan, (id) => Math.ceil(raw[id]! / ARENA_ALIGN) * ARENA_ALIGN);
+    const arena = d.allocate(memory.peakBytes, 'the arena of intermediate buffers');
+    const mem: CudaMemory[] = [];
+    const offsets = new Float64Array(plan.buffers.length);
+    for (const buf of plan.buffers) {
+      const at = memory.offsets.get(buf.id);
+      if (buf.kind === 'transient' && at !== undefined) {
+        mem[buf.id] = arena;
+        offsets[buf.id] = at;
+      } else if (buf.kind !== 'param') mem[buf.id] = d.allocate(raw[buf.id]!, `${buf.kind} buffer ${buf.id}`);
+    }
+    const grids = new Uint32Array(2 * plan.launches.length);
+    plan.launches.forEach((l, n) => {
+      const k = plan.kernels[l.kernel]!;
+      if (!k.grid) throw new CudaError(`internal: kernel ${k.name} has no grid (not compiled for a GPU)`);
+      const blocks = Math.ceil(evalGrid(k.grid.invocations, bound.slots) / k.grid.workgroup);
+      const x = Math.min(blocks, MAX_Y);
+      const y = x === 0 ? 0 : Math.ceil(blocks / x);
+      if (!(blocks >= 0) || y > MAX_Y) throw new CudaError(`kernel ${k.name} needs ${blocks} blocks here: too many`);
+      grids[2 * n] = x;
+      grids[2 * n + 1] = y;
+    });
+    const binding = { ...bound, mem, offsets, bytes: Float64Array.from(raw), records: encodeLaunches(plan), grids };
+    return remember(this.bindings, key, binding);
+  }
+}
