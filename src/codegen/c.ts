@@ -138,9 +138,12 @@ function kernelOpen(k: Kernel): string[] {
   return lines;
 }
 
+/** The min and max of index arithmetic (KExpr 'ix'), shared with the CUDA prelude. */
+export const IX_FUNCTIONS = `FMC_FN int64_t fmc_min_ix(int64_t a, int64_t b) { return a < b ? a : b; }
+FMC_FN int64_t fmc_max_ix(int64_t a, int64_t b) { return a > b ? a : b; }`;
+
 const C_EXTRA = `
-FMC_FN int64_t fmc_min_ix(int64_t a, int64_t b) { return a < b ? a : b; }
-FMC_FN int64_t fmc_max_ix(int64_t a, int64_t b) { return a > b ? a : b; }
+${IX_FUNCTIONS}
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -176,7 +179,8 @@ function file(kernels: readonly Kernel[], bodies: readonly string[], header: str
 
 const dim = (slot: number): string => `d[${slot}]`;
 
-const C_BASE: Dialect = {
+/** The C dialect's forms, which the CUDA dialect (cuda.ts) starts from: C's compute types and conversions. */
+export const C_BASE: Dialect = {
   name: 'c',
   storage: (d) => STORAGE[d],
   scalar: (t) => SCALAR[t],

@@ -69,16 +69,11 @@ export const PRELUDE_FUNCTIONS: readonly string[] = [
   'fmc_uniform',
 ];
 
-export const C_PRELUDE = `/* fmc prelude: scalar semantics of the fmc IR (see src/codegen/prelude-c.ts). */
-#include <stdint.h>
-#include <math.h>
-#include <string.h>
-
-#ifndef FMC_FN
-#define FMC_FN static inline
-#endif
-
-/* ---------- bit casts, integer wrap-around ---------- */
+/**
+ * The prelude's functions without its C head (includes, the FMC_FN default): what the CUDA
+ * prelude (prelude-cuda.ts) prints after declaring the types and constants they use.
+ */
+export const C_PRELUDE_BODY = `/* ---------- bit casts, integer wrap-around ---------- */
 
 FMC_FN uint32_t fmc_f32_bits(float x) {
   uint32_t b;
@@ -322,3 +317,16 @@ FMC_FN float fmc_uniform(uint32_t k0, uint32_t k1, uint64_t i, uint64_t s) {
   return (float)(w[i & 3u] >> 8) * 5.9604644775390625e-8f;
 }
 `;
+
+const C_HEAD = `/* fmc prelude: scalar semantics of the fmc IR (see src/codegen/prelude-c.ts). */
+#include <stdint.h>
+#include <math.h>
+#include <string.h>
+
+#ifndef FMC_FN
+#define FMC_FN static inline
+#endif
+
+`;
+
+export const C_PRELUDE = C_HEAD + C_PRELUDE_BODY;

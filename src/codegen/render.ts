@@ -256,6 +256,26 @@ export function mmaShapes(kernels: readonly Kernel[]): [number, number][] {
   return [...seen.values()].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
 }
 
+type ArrayStmt = Extract<KStmt, { k: 'array' }>;
+
+/**
+ * A kernel's workgroup-shared arrays, taken out of its body: WGSL declares them at module
+ * scope as var<workgroup> (one module per kernel, so their generated names stay unique), CUDA
+ * as `__shared__` arrays at the kernel's top scope.
+ */
+export function sharedArrays(k: Kernel): { kernel: Kernel; shared: ArrayStmt[] } {
+  const shared: ArrayStmt[] = [];
+  const strip = (ss: readonly KStmt[]): KStmt[] =>
+    ss.flatMap((s): KStmt[] => {
+      if (s.k === 'array' && s.space === 'shared') return (shared.push(s), []);
+      if (s.k === 'for') return [{ ...s, body: strip(s.body) }];
+      if (s.k === 'if') return [{ ...s, then: strip(s.then), ...(s.else ? { else: strip(s.else) } : {}) }];
+      return [s];
+    });
+  const body = strip(k.body);
+  return { kernel: shared.length > 0 ? { ...k, body } : k, shared };
+}
+
 /** Renders one kernel (signature, body, close). */
 export function renderKernel(k: Kernel, D: Dialect): string {
   checkIdent(k.name);

@@ -11,14 +11,14 @@
 // is left maps one to one onto WGSL.
 
 import { type Dtype, isFloat } from '../ir/dtype.js';
-import type { KParam, KScalar, KStmt, Kernel, KernelGrid } from '../ir/kernel.js';
+import type { KParam, KScalar, Kernel, KernelGrid } from '../ir/kernel.js';
 import { bindGrid } from '../kernels/grid.js';
 import type { Plan } from '../kernels/plan.js';
 import { legalizeHalves } from './legalize-half.js';
 import { legalizeWgsl } from './legalize-wgsl.js';
 import { WGSL_BF16_PRELUDE, halvesUsed, wgslF16Prelude } from './prelude-half.js';
 import { WGSL_PRELUDE } from './prelude-wgsl.js';
-import { type Dialect, bufName, checkIdent, escapeComment, hexFloat, renderKernel } from './render.js';
+import { type Dialect, bufName, checkIdent, escapeComment, hexFloat, renderKernel, sharedArrays } from './render.js';
 
 // f16 is WGSL's f16 with `shader-f16` (native), else an f32 holding an f16 value; bf16 is
 // always an f32 holding a bf16 value (prelude-half.ts rounds after each op). An i64 is a
@@ -167,25 +167,6 @@ export interface WgslKernel {
 
 /** How many vec4<i32> the dims uniform of a plan's kernels holds. */
 export const dimVec4s = (slots: number): number => Math.max(1, Math.ceil(slots / 4));
-
-type ArrayStmt = Extract<KStmt, { k: 'array' }>;
-
-/**
- * A kernel's workgroup-shared arrays, taken out of its body: WGSL declares them at module
- * scope as var<workgroup> (one module per kernel, so their generated names stay unique).
- */
-function sharedArrays(k: Kernel): { kernel: Kernel; shared: ArrayStmt[] } {
-  const shared: ArrayStmt[] = [];
-  const strip = (ss: readonly KStmt[]): KStmt[] =>
-    ss.flatMap((s): KStmt[] => {
-      if (s.k === 'array' && s.space === 'shared') return (shared.push(s), []);
-      if (s.k === 'for') return [{ ...s, body: strip(s.body) }];
-      if (s.k === 'if') return [{ ...s, then: strip(s.then), ...(s.else ? { else: strip(s.else) } : {}) }];
-      return [s];
-    });
-  const body = strip(k.body);
-  return { kernel: shared.length > 0 ? { ...k, body } : k, shared };
-}
 
 /** WGSL rendering options. */
 export interface WgslOptions {
