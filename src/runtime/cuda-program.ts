@@ -11,6 +11,7 @@ import type { Graph, KernelGroup, Node } from '../ir/graph.js';
 import type { KernelGrid } from '../ir/kernel.js';
 import type { Module as Lowered } from '../ir/module.js';
 import type { Plan } from '../kernels/plan.js';
+import { renderCudaProgram } from '../codegen/cuda.js';
 import { bindPlanGrids } from '../kernels/grid.js';
 import { lowerGraph } from '../kernels/lower.js';
 import { planGroups } from '../passes/fusion/groups.js';
@@ -151,12 +152,7 @@ export function compileCudaImage(
 }
 
 /** The default backend: GPU lowering, the CUDA dialect. */
-export const CUDA_BACKEND: CudaBackend = {
-  lower: lowerForCuda,
-  render: () => {
-    throw new CudaCompileError('internal: the CUDA dialect (codegen/cuda.ts) is not part of this build yet');
-  },
-};
+export const CUDA_BACKEND: CudaBackend = { lower: lowerForCuda, render: renderCudaProgram };
 
 /**
  * A function's executable on the process's GPU: the program compiled for its architecture
