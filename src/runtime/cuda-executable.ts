@@ -3,9 +3,10 @@
 // launch's grid, and per binding allocates the inputs, outputs and packed buffers and ONE arena
 // for every transient (the memory plan, planMemory: CUDA kernels may bind ranges of one
 // allocation). Copies happen only at the inputs, the outputs and the weights: the params are
-// uploaded once and again only when their host ArrayBuffer is another one; after a run that
-// writes params (buffer updates, in-place kernels) those are downloaded so the host weights
-// stay the truth. Untested on a GPU so far (no GPU where it was written): see docs/runtime.md.
+// uploaded once and again only when their host buffer is another one or changed since
+// (weight-versions.ts); after a run that writes params (buffer updates, in-place kernels)
+// those are downloaded so the host weights stay the truth. Not yet run on a GPU (none where it
+// was written): test/cuda/runtime-shim-device.test.ts runs it on the CUDA CPU shim.
 
 import { planMemory } from '../kernels/memory.js';
 import type { Plan } from '../kernels/plan.js';
@@ -24,6 +25,7 @@ import { type CudaDevice, type CudaMemory, CudaError } from './cuda-device.js';
 import { evalGrid } from './gpu-executable.js';
 import { RunError, plainAllocate } from './run-args.js';
 import { ELEMENT_BYTES, Tensor, typedArray } from './tensor.js';
+import { versionOf, weightsChanged } from './weight-versions.js';
 
 interface CudaBinding extends BoundDims {
   readonly mem: CudaMemory[];
@@ -39,8 +41,8 @@ const ARENA_ALIGN = 256;
 export class CudaExecutable {
   readonly target = 'cuda';
   private readonly bindings = new Map<string, CudaBinding>();
-  /** Device copies of the params, with the host buffer each was uploaded from. */
-  private readonly params = new Map<string, { from: ArrayBuffer; mem: CudaMemory }>();
+  /** Device copies of the params, with the host buffer and its version each was uploaded from. */
+  private readonly params = new Map<string, { from: ArrayBuffer; version: number; mem: CudaMemory }>();
   /** Params a run may write: downloaded into the host weights after it. */
   private readonly written: readonly number[];
 
@@ -51,9 +53,12 @@ export class CudaExecutable {
   ) {
     for (const p of plan.params) if (!weights.has(p.path)) throw new RunError(`no weights for '${p.path}'`);
     const byPath = new Map(plan.params.map((p) => [p.path, p.buffer]));
+    const param = new Set(byPath.values());
     const written = new Set(plan.updates.map((u) => byPath.get(u.path)!));
-    // In-place writes of a param are not known per kernel here: a plan that may write params downloads them all.
-    if (plan.writesParams !== false) for (const p of plan.params) written.add(p.buffer);
+    for (const l of plan.launches)
+      l.args.forEach((id, i) => {
+        if (param.has(id) && plan.kernels[l.kernel]!.params[i]!.access !== 'read') written.add(id);
+      });
     this.written = [...written];
   }
 
@@ -82,6 +87,7 @@ export class CudaExecutable {
       const p = pinned[i]!;
       d.upload(mem[spec.buffer]!, 0, new Uint8Array(p.buffer, p.offset, p.bytes));
     });
+    // A packed buffer is derived again (its first element zeroed) whenever a param may have changed.
     if (this.plan.writesParams !== false)
       for (const buf of this.plan.buffers) if (buf.kind === 'packed') d.upload(mem[buf.id]!, 0, new Uint8Array(4));
     d.launch({ records: b.records, mem, offsets: b.offsets, bytes: b.bytes, dims: b.slots, grids: b.grids });
@@ -109,31 +115,42 @@ export class CudaExecutable {
     return result;
   }
 
-  /** The device copy of a param, uploaded when its host buffer is new. */
+  /** The device copy of a param, uploaded when its host buffer is another or changed since (weight-versions.ts). */
   private param(path: string): CudaMemory {
     const host = this.weights.get(path)!;
     const have = this.params.get(path);
-    if (have?.from === host) return have.mem;
+    if (have?.from === host && have.version === versionOf(host)) return have.mem;
     const mem = have && have.mem.bytes >= host.byteLength ? have.mem : this.device.allocate(host.byteLength, path);
     this.device.upload(mem, 0, new Uint8Array(host));
-    this.params.set(path, { from: host, mem });
+    this.params.set(path, { from: host, version: versionOf(host), mem });
     return mem;
   }
 
-  /** Updates and written params into the host weights (and updates into the device params). */
+  /**
+   * Updates and written params into the host weights, marked changed (other functions' copies
+   * and packed forms are made again); this executable's device copies hold the same values.
+   */
   private storeParams(got: Uint8Array[], mem: readonly CudaMemory[]): void {
     const plan = this.plan;
     const byBuffer = new Map(plan.params.map((p) => [p.buffer, p.path]));
     const host = (path: string) => new Uint8Array(this.weights.get(path)!);
+    const changed = new Set<string>();
     plan.updates.forEach((u, i) => {
       host(u.path).set(got[i]!);
       this.device.upload(this.param(u.path), 0, got[i]!);
+      changed.add(u.path);
     });
-    const updated = new Set(plan.updates.map((u) => u.path));
     this.written.forEach((id, i) => {
       const path = byBuffer.get(id)!;
-      if (!updated.has(path) && mem[id]) host(path).set(got[plan.updates.length + i]!);
+      if (changed.has(path) || !mem[id]) return;
+      host(path).set(got[plan.updates.length + i]!);
+      changed.add(path);
     });
+    weightsChanged([...changed].map((p) => this.weights.get(p)!));
+    for (const path of changed) {
+      const own = this.params.get(path)!;
+      this.params.set(path, { ...own, version: versionOf(own.from) });
+    }
   }
 
   /** Device memory, arena offsets and grids of these shapes and dims, kept for later calls. */

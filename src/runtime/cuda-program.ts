@@ -28,7 +28,7 @@ export interface RenderedCuda {
 }
 
 export interface CudaBackend {
-  /** The plan and, for each launch, the graph node its kernel is built around (for messages). */
+  /** The plan and, for each kernel, the graph node it is built around when known (for messages). */
   readonly lower: (g: Graph) => { readonly plan: Plan; readonly roots: readonly (Node | undefined)[] };
   /** `header` goes into the program's first comment. */
   readonly render: (plan: Plan, header: string) => RenderedCuda;
@@ -40,11 +40,19 @@ function gpuGroups(g: Graph): readonly KernelGroup[] {
   return groups.some((k) => k.kind === 'attention') ? planGroups(g, { attention: false }) : groups;
 }
 
-/** The lowering every GPU target shares: grids bound, one launch per kernel group. */
+/**
+ * The lowering every GPU target shares (grids bound), and each kernel's root node: the group
+ * whose root its note names (`matmul %12 ...`, see lower.ts's noteOf); copies have none.
+ */
 export function lowerForCuda(g: Graph): { plan: Plan; roots: (Node | undefined)[] } {
   const groups = gpuGroups(g);
   const plan = bindPlanGrids(lowerGraph({ ...g, groups }, { target: 'gpu' }));
-  return { plan, roots: plan.launches.map((_, i) => groups[i]?.root) };
+  const byId = new Map(groups.map((k) => [k.root.id, k.root]));
+  const roots = plan.kernels.map((k) => {
+    const id = /^\S+ %(\d+)/.exec(k.note)?.[1];
+    return id === undefined ? undefined : byId.get(Number(id));
+  });
+  return { plan, roots };
 }
 
 /** One function compiled for CUDA (also what `fmc compile --target cuda` writes). */
@@ -99,8 +107,7 @@ export function generateCuda(
 ): CompiledCuda {
   const { plan: lowered, roots } = backend.lower(m.graph);
   const plan: Plan = { ...lowered, checks: [...(m.requires ?? []), ...lowered.checks] };
-  const first = plan.kernels.map((_, k) => plan.launches.findIndex((l) => l.kernel === k));
-  return compileCudaProgram(plan, backend.render, (k) => locate(roots[first[k]!]));
+  return compileCudaProgram(plan, backend.render, (k) => locate(roots[k]));
 }
 
 /** The kernel (by index) whose text holds line `line` (1-based) of `source`: the last `fmc_kN` opened above it. */
@@ -114,15 +121,21 @@ function kernelAt(lines: readonly string[], line: number): number | undefined {
 
 /**
  * NVRTC's log made readable: after each diagnostic line `name(N): ...`, line N of the source
- * quoted and the kernel it is in with where that kernel came from.
+ * quoted and the kernel it is in with where that kernel came from. When there are errors, the
+ * warnings (and the lines under them) are left out.
  */
 export function explainNvrtcLog(log: string, program: Pick<CompiledCuda, 'source' | 'origins'>): string {
   const lines = program.source.split('\n');
+  const errors = /\(\d+\): (?:error|catastrophic error)/.test(log);
   const out: string[] = [];
+  let skipping = false;
   for (const text of log.split('\n')) {
     if (text.trim() === '') continue;
+    const m = /^[^()\n]*\((\d+)\): (error|warning|catastrophic error)/.exec(text);
+    if (m) skipping = errors && m[2] === 'warning';
+    else if (/^\S/.test(text)) skipping = false;
+    if (skipping) continue;
     out.push(text);
-    const m = /^[^()\n]*\((\d+)\): (?:error|warning|catastrophic error)/.exec(text);
     if (!m) continue;
     const n = Number(m[1]);
     if (n >= 1 && n <= lines.length) out.push(`  ${String(n).padStart(5)} | ${lines[n - 1]!.trim()}`);

@@ -11,7 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { lowerModel } from '../../src/api/compile.js';
 import { lowerTrainStep } from '../../src/api/train.js';
 import { piped } from '../../src/runtime/compile.js';
-import { type CompiledCuda, compileCudaImage, generateCuda } from '../../src/runtime/cuda-program.js';
+import { locator, sourceLookup } from '../../src/api/device-limits.js';
+import { CudaCompileError } from '../../src/runtime/cuda-cache.js';
+import { CUDA_BACKEND, type CompiledCuda, compileCudaImage, generateCuda } from '../../src/runtime/cuda-program.js';
 import { native } from '../../src/runtime/native.js';
 
 const info = native().nvrtcInfo();
@@ -49,4 +51,27 @@ describe.skipIf(info.error !== '')(`seed models through NVRTC ${info.version} to
       }
     });
   }
+
+  it('names the kernel and the .fm line it came from when NVRTC refuses a generated program', () => {
+    const m = piped(lowerModel(path.resolve(__dirname, '../../models/mlp.fm'), { fns: ['forward'] })[0]!, {});
+    const program = generateCuda(m, CUDA_BACKEND, locator(m, sourceLookup()));
+    // A broken statement at the top of fmc_k1's body.
+    const lines = program.source.split('\n');
+    const at = lines.findIndex((l) => /\bfmc_k1\(/.test(l)) + 1;
+    lines.splice(at, 0, '  fmc_not_declared = 1;');
+    let err: unknown;
+    try {
+      compileCudaImage({ ...program, source: lines.join('\n') }, { arch: 80, kind: 'ptx', cacheDir });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(CudaCompileError);
+    const text = (err as Error).message;
+    expect(text).toContain(`(${at + 1}): error: identifier "fmc_not_declared" is undefined`);
+    expect(text).toContain(`${String(at + 1).padStart(7)} | fmc_not_declared = 1;`);
+    // fc2's GEMM: its op, its block path and the .fm line of the call (`relu(fc2(h1))`).
+    expect(text).toMatch(/in kernel fmc_k1: einsum %\d+ [^\n]* in fc2, from models\/mlp\.fm:21:\d+\n/);
+    // Warnings are left out when there are errors.
+    expect(text).not.toMatch(/warning/);
+  });
 });

@@ -136,4 +136,47 @@ describe.skipIf(why !== '')('CudaExecutable on a shim-backed device vs the inter
       if (model === 'cnn') expect(program.plan.buffers.filter((b) => b.kind === 'transient').length).toBeGreaterThan(2);
     },
   );
+
+  it(
+    'applies buffer updates (cnn in training: BatchNorm running stats) to the host weights and keeps the device copies',
+    { timeout: 300_000 },
+    async () => {
+      const l = lowerModel(smallModelFile('cnn'), { fns: ['forward'] }, true)[0]!;
+      const program = generateCuda(piped(l, { mode: 'inference' }));
+      // BatchNorm's running stats: updates the plan applies after the launches, or kernels that write the buffer in place.
+      const plan = program.plan;
+      const param = new Set(plan.params.map((p) => p.buffer));
+      const inPlace = plan.launches.some((l) =>
+        l.args.some((id, i) => param.has(id) && plan.kernels[l.kernel]!.params[i]!.access !== 'read'),
+      );
+      expect(plan.updates.length > 0 || inPlace).toBe(true);
+      const gpu = new ShimGpu();
+      const device = new CudaDevice(
+        gpu,
+        new TextEncoder().encode(program.source),
+        program.kernels,
+        program.plan.slots.length,
+      );
+      const g = l.graph;
+      const dims = new Map(g.dims.map((d) => [d, 2]));
+      let params = seededWeights(l, 3, dims);
+      const weights = weightBuffers(params);
+      const exe = new CudaExecutable(program.plan, device, weights);
+      for (const seed of [10, 11]) {
+        const inputs = new Map(g.inputs.map((n) => [n.args.name, randomInput(n, dims, seed, indexBound(g, n))]));
+        const ref = evaluate(g, { inputs, params, dims }, { precision: 'dtype' });
+        const out = await exe.runAsync(Object.fromEntries([...inputs].map(([k, t]) => [k, fromHost(t)])));
+        const problems = g.outputs.flatMap((o) =>
+          compare(`${o.name} (seed ${seed})`, toHost(out[o.name]!), ref.outputs.get(o.name)!, MODEL_TOL),
+        );
+        for (const [path, want] of ref.updates) {
+          const got = { ...want, data: Float64Array.from(new Float32Array(weights.get(path)!)) };
+          problems.push(...compare(`${path} after run ${seed}`, got, want, MODEL_TOL));
+        }
+        expect(problems).toEqual([]);
+        // The next run starts from the updated buffers (the reference's too).
+        params = new Map([...params, ...ref.updates]);
+      }
+    },
+  );
 });
