@@ -41,6 +41,7 @@ class CudaDevice : public Napi::ObjectWrap<CudaDevice> {
                            InstanceAccessor<&CudaDevice::Name>("name"),
                            InstanceAccessor<&CudaDevice::Capability>("computeCapability"),
                            InstanceMethod<&CudaDevice::Alloc>("alloc"),
+                           InstanceMethod<&CudaDevice::Free>("free"),
                            InstanceMethod<&CudaDevice::Upload>("upload"),
                            InstanceMethod<&CudaDevice::Download>("download"),
                            InstanceMethod<&CudaDevice::Load>("load"),
@@ -110,6 +111,18 @@ class CudaDevice : public Napi::ObjectWrap<CudaDevice> {
     allocations_.push_back(ptr);
     Check(env, d.cuMemsetD8_v2(ptr, 0, bytes), "cuMemsetD8");
     return Napi::BigInt::New(env, static_cast<uint64_t>(ptr));
+  }
+
+  /** free(address): an allocation of alloc(), once the work queued before it has finished. */
+  void Free(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const CudaDriverApi& d = Current(env);
+    CUdeviceptr ptr = BigIntArg(info[0], "free: address");
+    auto it = std::find(allocations_.begin(), allocations_.end(), ptr);
+    if (it == allocations_.end()) throw Napi::RangeError::New(env, "free: not an allocation of this device");
+    allocations_.erase(it);
+    Check(env, d.cuStreamSynchronize(stream_), "cuStreamSynchronize");
+    Check(env, d.cuMemFree_v2(ptr), "cuMemFree");
   }
 
   /** upload(address, bytes: Uint8Array): after the work queued before it. */

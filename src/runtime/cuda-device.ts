@@ -74,6 +74,11 @@ export class CudaDevice implements Device<CudaMemory> {
     }
   }
 
+  /** Frees memory of allocate() once the work queued before has finished (not part of Device). */
+  free(mem: CudaMemory): void {
+    this.gpu.free(mem.address);
+  }
+
   upload(dst: CudaMemory, offset: number, src: Uint8Array): void {
     if (offset + src.length > Math.max(256, dst.bytes)) throw new RunError('internal: an upload past a device buffer');
     this.gpu.upload(dst.address + BigInt(offset), src);

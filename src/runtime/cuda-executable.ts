@@ -2,7 +2,7 @@
 // and checks its arguments as the other targets do (call.ts), binds the dims, evaluates each
 // launch's grid, and per binding allocates the inputs, outputs and packed buffers and ONE arena
 // for every transient (the memory plan, planMemory: CUDA kernels may bind ranges of one
-// allocation). Copies happen only at the inputs, the outputs and the weights: the params are
+// allocation); the 8 latest bindings are kept, an older one's memory is freed. Copies happen only at the inputs, the outputs and the weights: the params are
 // uploaded once and again only when their host buffer is another one or changed since
 // (weight-versions.ts); after a run that writes params (buffer updates, in-place kernels)
 // those are downloaded so the host weights stay the truth. Not yet run on a GPU (none where it
@@ -29,6 +29,8 @@ import { versionOf, weightsChanged } from './weight-versions.js';
 
 interface CudaBinding extends BoundDims {
   readonly mem: CudaMemory[];
+  /** The allocations the binding made (freed when it is dropped). */
+  readonly own: readonly CudaMemory[];
   readonly offsets: Float64Array;
   readonly bytes: Float64Array;
   readonly records: Int32Array;
@@ -184,7 +186,22 @@ export class CudaExecutable {
       grids[2 * n] = x;
       grids[2 * n + 1] = y;
     });
-    const binding = { ...bound, mem, offsets, bytes: Float64Array.from(raw), records: encodeLaunches(plan), grids };
+    const own = [
+      arena,
+      ...plan.buffers.filter((b) => b.kind !== 'transient' && b.kind !== 'param').map((b) => mem[b.id]!),
+    ];
+    const binding = {
+      ...bound,
+      mem,
+      own,
+      offsets,
+      bytes: Float64Array.from(raw),
+      records: encodeLaunches(plan),
+      grids,
+    };
+    // remember() keeps 8 bindings: the memory of the one it drops is freed (its runs have finished).
+    const dropped = this.bindings.size >= 8 ? this.bindings.values().next().value : undefined;
+    for (const m of dropped?.own ?? []) d.free(m);
     return remember(this.bindings, key, binding);
   }
 }

@@ -47,8 +47,10 @@ export interface NativeCudaDevice {
   readonly name: string;
   /** major * 10 + minor, e.g. 90. */
   readonly computeCapability: number;
-  /** Zeroed memory (at least 256 bytes), freed at close(). */
+  /** Zeroed memory (at least 256 bytes), freed by free() or at close(). */
   alloc(bytes: number): bigint;
+  /** Frees an allocation once the work queued before has finished; a RangeError for another address. */
+  free(address: bigint): void;
   upload(address: bigint, bytes: Uint8Array): void;
   download(address: bigint, bytes: number): ArrayBuffer;
   /** Loads a CUBIN or PTX image and its kernels by name; the module's index. A JIT failure throws with its log. */

@@ -121,13 +121,25 @@ describe('the CUDA device on a fake driver', () => {
                  Uint32Array.of(64), BigInt64Array.of(2n, 100n), 2);
       gpu.synchronize();
       const out = Array.from(new Float32Array(gpu.download(y, 4 * 128)));
+      gpu.free(x);
+      let twice = '';
+      try { gpu.free(x); } catch (e) { twice = e.message; }
       let bad = '';
       try { gpu.load(new TextEncoder().encode('BAD'), ['fmc_k0']); } catch (e) { bad = e.message; }
       gpu.close();
       let closed = '';
       try { gpu.alloc(4); } catch (e) { closed = e.message; }
-      console.log(JSON.stringify({ name: gpu.name, cc: gpu.computeCapability, zero, out, bad, closed }));`);
-    const r = got as { name: string; cc: number; zero: number[]; out: number[]; bad: string; closed: string };
+      console.log(JSON.stringify({ name: gpu.name, cc: gpu.computeCapability, zero, out, twice, bad, closed }));`);
+    const r = got as {
+      name: string;
+      cc: number;
+      zero: number[];
+      out: number[];
+      twice: string;
+      bad: string;
+      closed: string;
+    };
+    expect(r.twice).toBe('free: not an allocation of this device');
     expect(r.name).toBe('Fake GPU');
     expect(r.cc).toBe(90);
     expect(r.zero.every((v) => v === 0)).toBe(true);

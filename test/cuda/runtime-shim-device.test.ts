@@ -32,6 +32,7 @@ class ShimGpu implements NativeCudaDevice {
   private next = 0x7f0000000000n;
   private readonly modules: { binary: ShimBinary; names: readonly string[] }[] = [];
   allocs = 0;
+  frees = 0;
   uploads = 0;
   launches = 0;
 
@@ -49,6 +50,13 @@ class ShimGpu implements NativeCudaDevice {
     const b = this.blocks.find((x) => address >= x.base && address + BigInt(bytes) <= x.base + BigInt(x.data.length));
     if (!b) throw new RangeError(`address 0x${address.toString(16)} (+${bytes}) is in no allocation`);
     return b.data.subarray(Number(address - b.base));
+  }
+
+  free(address: bigint): void {
+    const i = this.blocks.findIndex((b) => b.base === address);
+    if (i < 0) throw new RangeError('free: not an allocation of this device');
+    this.blocks.splice(i, 1);
+    this.frees++;
   }
 
   upload(address: bigint, bytes: Uint8Array): void {
@@ -179,4 +187,32 @@ describe.skipIf(why !== '')('CudaExecutable on a shim-backed device vs the inter
       }
     },
   );
+
+  it('keeps 8 bindings of dims and frees the memory of an older one', { timeout: 300_000 }, async () => {
+    const l = lowerModel(smallModelFile('mlp'), { fns: ['forward'] })[0]!;
+    const program = generateCuda(piped(l, { mode: 'inference' }));
+    const gpu = new ShimGpu();
+    const device = new CudaDevice(
+      gpu,
+      new TextEncoder().encode(program.source),
+      program.kernels,
+      program.plan.slots.length,
+    );
+    const g = l.graph;
+    const params = seededWeights(l, 3, new Map([['B', 1]]));
+    const exe = new CudaExecutable(program.plan, device, weightBuffers(params));
+    const own = 1 + program.plan.buffers.filter((b) => b.kind !== 'transient' && b.kind !== 'param').length;
+    for (let b = 1; b <= 9; b++) {
+      const dims = new Map([['B', b]]);
+      const inputs = new Map(g.inputs.map((n) => [n.args.name, randomInput(n, dims, b, indexBound(g, n))]));
+      const ref = evaluate(g, { inputs, params, dims }, { precision: 'dtype' }).outputs;
+      const out = await exe.runAsync(Object.fromEntries([...inputs].map(([k, t]) => [k, fromHost(t)])));
+      const problems = g.outputs.flatMap((o) =>
+        compare(`${o.name} (B=${b})`, toHost(out[o.name]!), ref.get(o.name)!, MODEL_TOL),
+      );
+      expect(problems).toEqual([]);
+      expect(gpu.frees).toBe(b <= 8 ? 0 : own);
+    }
+    expect(gpu.allocs).toBe(9 * own + program.plan.params.length);
+  });
 });
