@@ -114,6 +114,8 @@ void LoadNvrtc(CudaLoad& out) {
     FMC_RESOLVE(n, nvrtcDestroyProgram);
     resolve.Optional(n.nvrtcGetCUBINSize, "nvrtcGetCUBINSize");
     resolve.Optional(n.nvrtcGetCUBIN, "nvrtcGetCUBIN");
+    resolve.Optional(n.nvrtcGetNumSupportedArchs, "nvrtcGetNumSupportedArchs");
+    resolve.Optional(n.nvrtcGetSupportedArchs, "nvrtcGetSupportedArchs");
     if (!resolve.error.empty()) {
       // A library that loads but lacks a symbol is reported as is rather than skipped.
       out.nvrtcError = resolve.error;

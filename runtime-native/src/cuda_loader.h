@@ -75,6 +75,9 @@ struct NvrtcApi {
   // Optional (NVRTC 11.1+): null where the library lacks them; CUBIN output needs both.
   nvrtcResult (*nvrtcGetCUBINSize)(nvrtcProgram prog, size_t* size);
   nvrtcResult (*nvrtcGetCUBIN)(nvrtcProgram prog, char* cubin);
+  // Optional (NVRTC 11.2+): the architectures it compiles for.
+  nvrtcResult (*nvrtcGetNumSupportedArchs)(int* count);
+  nvrtcResult (*nvrtcGetSupportedArchs)(int* archs);
 };
 
 /** The NVRTC sonames tried, in order (the newest first). */

@@ -40,7 +40,11 @@ std::string ProgramLog(const NvrtcApi& n, nvrtcProgram prog) {
 
 }  // namespace
 
-/** { library, version ("11.8"), cubin (whether CUBIN output exists), compiles, error }; never throws. */
+/**
+ * { library, version ("11.8"), cubin (whether CUBIN output exists), archs (the compute
+ * capabilities it compiles for, e.g. [35, ..., 90]; [] when it cannot say), compiles, error };
+ * never throws.
+ */
 Napi::Value NvrtcInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const CudaLoad& cuda = LoadCuda();
@@ -60,6 +64,16 @@ Napi::Value NvrtcInfo(const Napi::CallbackInfo& info) {
   out.Set("library", Napi::String::New(env, error.empty() ? cuda.nvrtcLibrary : ""));
   out.Set("version", Napi::String::New(env, version));
   out.Set("cubin", Napi::Boolean::New(env, cuda.nvrtc.nvrtcGetCUBIN != nullptr && cuda.nvrtc.nvrtcGetCUBINSize != nullptr));
+  Napi::Array archs = Napi::Array::New(env);
+  int count = 0;
+  if (error.empty() && cuda.nvrtc.nvrtcGetNumSupportedArchs != nullptr && cuda.nvrtc.nvrtcGetSupportedArchs != nullptr &&
+      cuda.nvrtc.nvrtcGetNumSupportedArchs(&count) == NVRTC_SUCCESS && count > 0 && count < 1024) {
+    std::vector<int> list(count);
+    if (cuda.nvrtc.nvrtcGetSupportedArchs(list.data()) == NVRTC_SUCCESS) {
+      for (int i = 0; i < count; i++) archs.Set(static_cast<uint32_t>(i), Napi::Number::New(env, list[i]));
+    }
+  }
+  out.Set("archs", archs);
   out.Set("compiles", Napi::Number::New(env, nvrtcCompiles.load()));
   out.Set("error", Napi::String::New(env, error));
   return out;

@@ -8,18 +8,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { locator, sourceLookup } from '../api/device-limits.js';
 import type { Module as Lowered } from '../ir/module.js';
-import { CudaCompileError } from '../runtime/cuda-cache.js';
+import { CudaCompileError, nvrtc, targetFor } from '../runtime/cuda-cache.js';
 import { CUDA_BACKEND, compileCudaImage, generateCuda } from '../runtime/cuda-program.js';
 import { native } from '../runtime/native.js';
 import type { Io } from './io.js';
 import { CliError, writeOutput } from './model.js';
 
-/** The architecture to compile for: the GPU's here (cuInit and a device work), else 80. */
+/** The architecture to compile PTX for: the GPU's here (or the newest NVRTC knows below it), else 80. */
 function targetArch(): { arch: number; why: string } {
   if (!native().cudaStatus().available) return { arch: 80, why: 'no GPU here' };
   const gpu = native().cudaOpen(0);
   try {
-    return { arch: gpu.computeCapability, why: `this machine's ${gpu.name}` };
+    const { arch } = targetFor(gpu.computeCapability, nvrtc());
+    return { arch, why: `this machine's ${gpu.name}, sm_${gpu.computeCapability}` };
   } finally {
     gpu.close();
   }

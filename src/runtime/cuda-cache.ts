@@ -74,6 +74,23 @@ export function nvrtc(): NvrtcInfo {
   return info;
 }
 
+/**
+ * What to compile for a GPU of compute capability `capability`: a CUBIN for it where NVRTC
+ * knows it and makes CUBINs; else PTX for the newest architecture NVRTC knows below it, which
+ * the driver JIT-compiles for the GPU (PTX runs on newer GPUs). A GPU older than every
+ * architecture NVRTC knows is a CudaCompileError.
+ */
+export function targetFor(capability: number, info: Pick<NvrtcInfo, 'archs' | 'cubin' | 'version'>) {
+  if (info.archs.length === 0 || info.archs.includes(capability))
+    return { arch: capability, kind: info.cubin ? ('cubin' as const) : ('ptx' as const) };
+  const below = info.archs.filter((a) => a < capability);
+  if (below.length === 0)
+    throw new CudaCompileError(
+      `NVRTC ${info.version} compiles for sm_${Math.min(...info.archs)} and newer; this GPU is sm_${capability}`,
+    );
+  return { arch: Math.max(...below), kind: 'ptx' as const };
+}
+
 const archOption = (kind: CudaImageKind, arch: number): string =>
   `--gpu-architecture=${kind === 'cubin' ? 'sm' : 'compute'}_${arch}`;
 

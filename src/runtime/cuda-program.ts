@@ -16,7 +16,14 @@ import { bindPlanGrids } from '../kernels/grid.js';
 import { lowerGraph } from '../kernels/lower.js';
 import { planGroups } from '../passes/fusion/groups.js';
 import { fmcVersion } from './cache.js';
-import { type CudaCompileOptions, type CudaImage, CudaCompileError, compileCuda } from './cuda-cache.js';
+import {
+  type CudaCompileOptions,
+  type CudaImage,
+  CudaCompileError,
+  compileCuda,
+  nvrtc,
+  targetFor,
+} from './cuda-cache.js';
 import { CudaDevice, sharedGpu } from './cuda-device.js';
 import { CudaExecutable } from './cuda-executable.js';
 import { planToJson } from './plan-json.js';
@@ -169,7 +176,7 @@ export const CUDA_BACKEND: CudaBackend = { lower: lowerForCuda, render: renderCu
 
 /**
  * A function's executable on the process's GPU: the program compiled for its architecture
- * (CUBIN where NVRTC makes one, else PTX for the driver's JIT) and loaded. No GPU or driver is
+ * (a CUBIN where NVRTC makes one, else PTX for the driver's JIT; see targetFor) and loaded. No GPU or driver is
  * a CudaError naming libcuda.so.1; no NVRTC, or NVRTC refusing the program, a CudaCompileError.
  */
 export function buildCudaExecutable(
@@ -178,6 +185,6 @@ export function buildCudaExecutable(
   opts: { readonly cacheDir?: string } = {},
 ): CudaExecutable {
   const gpu = sharedGpu();
-  const image = compileCudaImage(fn, { arch: gpu.computeCapability, ...opts });
+  const image = compileCudaImage(fn, { ...targetFor(gpu.computeCapability, nvrtc()), ...opts });
   return new CudaExecutable(fn.plan, new CudaDevice(gpu, image.bytes, fn.kernels, fn.plan.slots.length), weights);
 }

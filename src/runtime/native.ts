@@ -25,6 +25,8 @@ export interface NvrtcInfo {
   readonly version: string;
   /** Whether it can output CUBIN (nvrtcGetCUBIN), not only PTX. */
   readonly cubin: boolean;
+  /** The compute capabilities it compiles for (major * 10 + minor), or [] where it cannot say. */
+  readonly archs: readonly number[];
   /** nvrtcCompileProgram calls this process made. */
   readonly compiles: number;
   readonly error: string;

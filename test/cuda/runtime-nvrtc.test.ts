@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CudaCompileError, compileCuda } from '../../src/runtime/cuda-cache.js';
+import { CudaCompileError, compileCuda, targetFor } from '../../src/runtime/cuda-cache.js';
 import { compileCudaImage, explainNvrtcLog } from '../../src/runtime/cuda-program.js';
 import { native } from '../../src/runtime/native.js';
 
@@ -122,5 +122,26 @@ describe.skipIf(info.error !== '')(`NVRTC (${info.library} ${info.version})`, ()
     expect(compileCuda(source, { arch: 80, kind: 'ptx', cacheDir }).cached).toBe(false);
     expect(compiles()).toBe(n + 1);
     expect(fs.statSync(first.path).mode & 0o077).toBe(0);
+  });
+});
+
+describe('the architecture compiled for a GPU', () => {
+  const nvrtc118 = {
+    version: '11.8',
+    cubin: true,
+    archs: [35, 37, 50, 52, 53, 60, 61, 62, 70, 72, 75, 80, 86, 87, 89, 90],
+  };
+  it("is the GPU's own as a CUBIN where NVRTC knows it", () => {
+    expect(targetFor(90, nvrtc118)).toEqual({ arch: 90, kind: 'cubin' });
+    expect(targetFor(80, { ...nvrtc118, cubin: false })).toEqual({ arch: 80, kind: 'ptx' });
+    expect(targetFor(100, { ...nvrtc118, archs: [] })).toEqual({ arch: 100, kind: 'cubin' });
+  });
+  it('is PTX of the newest older architecture for a GPU newer than NVRTC, and refuses an older GPU', () => {
+    expect(targetFor(100, nvrtc118)).toEqual({ arch: 90, kind: 'ptx' });
+    expect(targetFor(88, nvrtc118)).toEqual({ arch: 87, kind: 'ptx' });
+    expect(() => targetFor(30, nvrtc118)).toThrow('NVRTC 11.8 compiles for sm_35 and newer; this GPU is sm_30');
+  });
+  it.skipIf(info.error !== '')('knows sm_80 and sm_90 in the NVRTC found here', () => {
+    expect(info.archs).toEqual(expect.arrayContaining([80, 90]));
   });
 });
