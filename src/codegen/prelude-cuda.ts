@@ -1,16 +1,18 @@
 // The CUDA prelude: the C prelude's functions (prelude-c.ts, and prelude-half.ts's C section
 // for f16/bf16) as device functions, after a head that declares what the C head gets from
 // <stdint.h> and <math.h>: a CUDA program is compiled by NVRTC, which has no host headers, so
-// the program includes nothing. The same functions give the same bits as on C (IEEE f32; the
-// f16 type is a float holding an f16 value, rounded after each op, f16 transcendental fns in
-// double rounded once; bf16 f32 arithmetic rounded after each op).
+// the program includes nothing. The same functions give C's bits (IEEE f32; the f16 type is a
+// float holding an f16 value, rounded after each op, f16 transcendental fns in double rounded
+// once; bf16 f32 arithmetic rounded after each op), except where they call the math library
+// (sinf, cosf, powf, fmodf and the double fns): CUDA's are within its documented ulp bounds.
 //
 // The CUDA a program may use is this closed list (the CPU shim, test/cuda/shim, implements
 // exactly it; a new entry is added here and there together):
-//   qualifiers      extern "C", __global__, __device__, __forceinline__, __launch_bounds__(n),
+//   qualifiers      extern "C", __global__, __device__, __forceinline__, __launch_bounds__(n, b),
 //                   __shared__ (constant-size arrays at a kernel's top scope), __restrict__
 //   indices         threadIdx.x, blockIdx.x, blockIdx.y, blockDim.x, gridDim.x
 //   sync            __syncthreads()
+//   pragmas         #pragma unroll, #pragma unroll 4; #pragma nv_diag_suppress under __CUDACC__
 //   bits            __int_as_float (INFINITY, NAN), memcpy (the C prelude's 2- and 4-byte bit casts)
 //   f32 arithmetic  __fadd_rn, __fsub_rn, __fmul_rn (the dialect's add, sub and mul: never
 //                   contracted into an FMA, whatever -fmad says), fmaf, sqrtf
@@ -57,6 +59,9 @@ typedef unsigned long uint64_t;
 #ifndef HUGE_VAL
 #define HUGE_VAL ((double)INFINITY)
 #endif
+#ifdef __CUDACC__
+#pragma nv_diag_suppress 177, 550 /* unused prelude functions and locals */
+#endif
 #define FMC_FN static __device__ __forceinline__
 /* f16 values are floats holding an f16 value (prelude-half.ts's portable path). */
 #define FMC_NO_FLOAT16
@@ -97,6 +102,8 @@ export function cudaPrelude(slots: number, halves: boolean): string {
     ...(halves ? ['', C_HALF_PRELUDE.trim()] : []),
     '',
     IX_FUNCTIONS,
+    'FMC_FN int32_t fmc_min_i32(int32_t a, int32_t b) { return a < b ? a : b; }',
+    'FMC_FN int32_t fmc_max_i32(int32_t a, int32_t b) { return a > b ? a : b; }',
     '',
     CUDA_SPECIAL.trim(),
   ].join('\n');
