@@ -1,9 +1,10 @@
 // Runs Plans lowered for a GPU (lowerGraph target 'gpu', grids bound) on the CUDA CPU shim:
 // each plan rendered by renderCudaProgram, several plans compiled into one binary (shim.ts),
 // launched in plan order with the contract's grid (ceil(invocations / workgroup) blocks as
-// x = min(blocks, 65535), y = ceil(blocks / x), as the GPU runtimes dispatch), every buffer
-// zero-filled before the launches as test/wgsl/run-plan.ts does, params written back after
-// the run and buffer updates (`set`) applied, in each thread order asked for.
+// x = min(blocks, 65535), y = ceil(blocks / x), as the GPU runtimes dispatch), the buffers the
+// run does not give (outputs, transients) filled with 0xff bytes first (so a kernel that reads
+// memory nothing wrote shows), params written back after the run and buffer updates (`set`)
+// applied, in each thread order asked for.
 
 import { renderCudaProgram } from '../../src/codegen/cuda.js';
 import { type Dim, dimConst, dimConstValue, dimSubst } from '../../src/ir/dims.js';
@@ -45,14 +46,25 @@ export class ShimPlans {
     readonly binary: ShimBinary,
   ) {}
 
-  /** `edit` rewrites plan i's CUDA source before it is compiled (failure injection). */
-  static build(plans: readonly Plan[], edit?: (source: string, i: number) => string): ShimPlans {
+  /**
+   * `edit` rewrites plan i's CUDA source before it is compiled (failure injection);
+   * `raceCheck` (default true) race-checks the __shared__ arrays (shim/fmc_cpu_race.h).
+   */
+  static build(
+    plans: readonly Plan[],
+    opts: { edit?: (source: string, i: number) => string; raceCheck?: boolean } = {},
+  ): ShimPlans {
     const rendered = plans.map((p, i) => {
       const r = renderCudaProgram(p);
-      return edit ? { ...r, source: edit(r.source, i) } : r;
+      return opts.edit ? { ...r, source: opts.edit(r.source, i) } : r;
     });
-    const programs = rendered.map((r) => ({ source: r.source, kernels: r.kernels.map((k) => k.name) }));
-    return new ShimPlans(plans, rendered, ShimBinary.build(programs));
+    const programs = rendered.map((r) => ({
+      source: r.source,
+      kernels: r.kernels.map((k) => k.name),
+      raceCheck: opts.raceCheck,
+    }));
+    // -O0: g++'s time dominates these builds of many plans run at small sizes (about 0.6x of -O1's).
+    return new ShimPlans(plans, rendered, ShimBinary.build(programs, '-O0'));
   }
 
   /** The CUDA source of plan `i`. */
@@ -65,7 +77,11 @@ export class ShimPlans {
     const plan = this.plans[i]!;
     const kernels = this.rendered[i]!.kernels;
     const slots = plan.slots.map((d) => evalDim(d, run.dims));
-    const buffers = plan.buffers.map((b) => new Uint8Array(evalDim(b.size, run.dims) * BYTES[b.dtype]!));
+    // Device memory is not zeroed on CUDA: what the run does not give starts as 0xff bytes
+    // (f32 NaN, integer -1), packed buffers excepted (a zero first element asks for packing).
+    const buffers = plan.buffers.map((b) =>
+      new Uint8Array(evalDim(b.size, run.dims) * BYTES[b.dtype]!).fill(b.kind === 'packed' ? 0 : 0xff),
+    );
     const put = (id: number, t: HostTensor): void => {
       const data = fromHost(t).data;
       buffers[id]!.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));

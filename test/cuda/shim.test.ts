@@ -64,7 +64,7 @@ describe.skipIf(why !== '')('the CUDA CPU shim', () => {
       }
       if (threadIdx.x == 0) p0[blockIdx.x] = s[0];
     }`;
-  const sums = (source: string): number[][] => {
+  const sums = (source: string, raceCheck = true): number[][] => {
     const n = 1000;
     const x = Int32Array.from({ length: n }, (_, i) => (i * 7919) % 1001);
     const jobs: ShimJob[] = ORDERS.map((order) => ({
@@ -73,7 +73,7 @@ describe.skipIf(why !== '')('the CUDA CPU shim', () => {
       launches: [{ kernel: 'bsum', grid: [4, 1], workgroup: 256, args: [0, 1] }],
       order,
     }));
-    return ShimBinary.build([{ source, kernels: ['bsum'] }])
+    return ShimBinary.build([{ source, kernels: ['bsum'], raceCheck }])
       .run(jobs)
       .map(([o]) => Array.from(o as Int32Array));
   };
@@ -88,10 +88,23 @@ describe.skipIf(why !== '')('the CUDA CPU shim', () => {
   });
 
   it.each([0, 1] as const)('exposes a missing barrier (%i) by comparing thread orders', (drop) => {
-    const got = sums(reduction(drop));
+    const got = sums(reduction(drop), false);
     // Without the oracle: the orders disagree. With it: some order is wrong.
     expect(new Set(got.map((g) => g.join())).size).toBeGreaterThan(1);
     expect(got.some((g) => g.join() !== expected.join())).toBe(true);
+  });
+
+  it.each([
+    [
+      0,
+      /block \(0,0\): data race on the __shared__ array of line 7, element 128: thread 128 writes, since the last barrier, what was read by thread 0$/,
+    ],
+    [
+      1,
+      /block \(0,0\): data race on the __shared__ array of line 7, element 1: thread 1 writes, since the last barrier, what was read by other threads$/,
+    ],
+  ] as const)('reports the data race of a missing barrier (%i) in __shared__ memory', (drop, race) => {
+    expect(() => sums(reduction(drop))).toThrow(race);
   });
 
   const fails = (body: string, workgroup = 32): string => {

@@ -1,10 +1,11 @@
 // The CPU execution shim's harness: CUDA programs (a source per the CUDA dialect's contract and
 // its kernel names) are compiled as C++ with g++ against test/cuda/shim/fmc_cuda_cpu.h, several
 // programs into ONE binary (each in its own namespace, its kernels renamed `fmc_p<i>_<name>`),
-// cached by content hash in a private directory under the system temp dir. The binary runs jobs
-// (buffers in, dim slots, a launch list, a thread order) and returns the buffers as the kernels
-// left them. A failure of the shim (divergent barrier, out-of-bounds access, ...) throws a
-// ShimError with its report.
+// cached by content hash in a private directory under the system temp dir; their __shared__
+// arrays are declared race-checked (shim/fmc_cpu_race.h) unless a program opts out. The binary
+// runs jobs (buffers in, dim slots, a launch list, a thread order) and returns the buffers as
+// the kernels left them. A failure of the shim (divergent barrier, data race, out-of-bounds
+// access, ...) throws a ShimError with its report.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -31,6 +32,8 @@ export type ThreadOrder = 'forward' | 'reverse' | { readonly shuffle: number };
 export interface ShimProgram {
   readonly source: string;
   readonly kernels: readonly string[];
+  /** Race-check the __shared__ arrays (default true; see shim/fmc_cpu_race.h). */
+  readonly raceCheck?: boolean;
 }
 
 export interface ShimLaunch {
@@ -55,6 +58,19 @@ export interface ShimJob {
 export class ShimError extends Error {}
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SHARED_ARRAY = /__shared__[ \t]+([A-Za-z_][A-Za-z0-9_ ]*?)[ \t]+([A-Za-z_][A-Za-z0-9_]*)\[(\d+)\];/g;
+
+/** `source` with its `__shared__ T name[N];` declarations race-checked (fmc_cpu_race.h). */
+export function raceChecked(source: string): string {
+  let count = 0;
+  const out = source.replace(SHARED_ARRAY, (_, t: string, name: string, n: string) => {
+    count++;
+    return `__shared__ fmc_cpu::Tracked<${t}, ${n}, __LINE__> ${name};`;
+  });
+  if (count !== (source.match(/^[ \t]*__shared__\b/gm) ?? []).length)
+    throw new Error('a __shared__ declaration is not a `__shared__ T name[N];` array the race check knows');
+  return out;
+}
 
 /** The .cpp of several programs: header, each program in a namespace, the kernel table, main. */
 export function shimSource(programs: readonly ShimProgram[]): string {
@@ -67,7 +83,11 @@ export function shimSource(programs: readonly ShimProgram[]): string {
     });
     const macros = [...p.source.matchAll(/^[ \t]*#[ \t]*define[ \t]+([A-Za-z_][A-Za-z0-9_]*)/gm)].map((m) => m[1]!);
     out.push(`namespace fmc_p${i} {`, ...names.map((n) => `#define ${n.k} ${n.as}`), `#line 1 "program${i}.cu"`);
-    out.push(p.source, '}', ...[...names.map((n) => n.k), ...macros].map((m) => `#undef ${m}`));
+    out.push(
+      p.raceCheck === false ? p.source : raceChecked(p.source),
+      '}',
+      ...[...names.map((n) => n.k), ...macros].map((m) => `#undef ${m}`),
+    );
     table.push(...names.map((n) => `  {"${n.k}", &fmc_cpu::entry<&fmc_p${i}::${n.as}>},`));
   });
   out.push('#include "fmc_cpu_main.h"', 'static const fmc_cpu::Kernel fmc_table[] = {', ...table, '};');
@@ -82,16 +102,19 @@ function headersDigest(): string {
   return h.digest('hex');
 }
 
+/** g++'s optimization level: -O1 by default; -O0 where compiling dominates (many plans, small runs). */
+export type ShimOpt = '-O0' | '-O1';
+
 /** Compiles (or finds in the cache) the binary of `programs`; returns its path. */
-function compile(programs: readonly ShimProgram[]): string {
+function compile(programs: readonly ShimProgram[], opt: ShimOpt): string {
   const cpp = shimSource(programs);
-  const hash = createHash('sha256').update(headersDigest()).update(cpp).digest('hex').slice(0, 32);
+  const hash = createHash('sha256').update(headersDigest()).update(opt).update(cpp).digest('hex').slice(0, 32);
   const bin = join(CACHE_DIR, `${hash}.bin`);
   if (existsSync(bin)) return bin;
   mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
   const work = mkdtempSync(join(CACHE_DIR, 'build-'));
   writeFileSync(join(work, 'programs.cpp'), cpp);
-  const flags = ['-std=c++17', '-O1', '-w', '-fno-strict-aliasing', '-fwrapv', `-I${SHIM_DIR}`];
+  const flags = ['-std=c++17', opt, '-w', '-fno-strict-aliasing', '-fwrapv', `-I${SHIM_DIR}`];
   const r = spawnSync('g++', [...flags, 'programs.cpp', '-o', 'programs.bin'], { cwd: work, encoding: 'utf8' });
   // The build directory stays for inspection when g++ fails.
   if (r.status !== 0) throw new ShimError(`g++ failed on the CUDA source (${work}):\n${r.stderr.slice(0, 4000)}`);
@@ -140,8 +163,8 @@ export class ShimBinary {
     readonly path: string,
   ) {}
 
-  static build(programs: readonly ShimProgram[]): ShimBinary {
-    return new ShimBinary(programs, compile(programs));
+  static build(programs: readonly ShimProgram[], opt: ShimOpt = '-O1'): ShimBinary {
+    return new ShimBinary(programs, compile(programs, opt));
   }
 
   private kernelIndex(program: number, name: string): number {

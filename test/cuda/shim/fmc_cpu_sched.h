@@ -1,6 +1,7 @@
 // The CPU shim's block scheduler (included by fmc_cuda_cpu.h): each thread of a block is a
-// fiber (ucontext, its own small stack) that runs until it reaches a barrier, a warp-collective
-// operation or its end, then hands control back. Blocks run one after another on the calling OS
+// fiber (its own small stack, started once with makecontext, switched with _setjmp/_longjmp:
+// no system call per switch) that runs until it reaches a barrier, a warp-collective operation
+// or its end, then hands control back; fiber i serves thread i of every block. Blocks run one after another on the calling OS
 // thread. Between two synchronization points the runnable fibers run in a chosen ORDER
 // (forward, reverse, or a seeded shuffle drawn anew per block and phase), so a missing barrier
 // changes the results in some order. A block whose threads cannot all proceed (some wait at a
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <setjmp.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -47,7 +49,7 @@ struct Lane {
 };
 
 struct Fiber {
-  ucontext_t ctx;
+  jmp_buf env;
   State state;
   Site site;
   Lane lane;
@@ -63,11 +65,15 @@ struct Sched {
   Fiber* fibers = nullptr;
   char* stacks = nullptr;  // capacity x (guard page + stack)
   unsigned capacity = 0;
-  ucontext_t main;
+  jmp_buf mainEnv;
+  ucontext_t boot;       // where a new fiber returns once it has saved its first env
+  unsigned started = 0;  // fibers 0..started-1 wait in fiberMain's loop
   Fiber* cur = nullptr;
   void (*body)(void*) = nullptr;
   void* bodyArg = nullptr;
   unsigned* perm = nullptr;
+  /** The running block's barrier interval: 0 at its start, +1 at each released barrier. */
+  uint32_t epoch = 0;
 };
 inline Sched sched;
 
@@ -109,6 +115,7 @@ inline void reserve(unsigned n) {
   sched.fibers = new Fiber[n];
   sched.perm = new unsigned[n];
   sched.capacity = n;
+  sched.started = 0;
 }
 
 /** Suspends the running thread at `site` in state `s` until the scheduler resumes it. */
@@ -117,13 +124,30 @@ inline void suspend(State s, Site site) {
   if (!f) fail("a barrier or warp collective outside a kernel launch");
   f->state = s;
   f->site = site;
-  swapcontext(&f->ctx, &sched.main);
+  if (!_setjmp(f->env)) _longjmp(sched.mainEnv, 1);
 }
 
+/** A fiber's life: save its entry, then run the kernel body once per block it is resumed in. */
 inline void fiberMain() {
-  sched.body(sched.bodyArg);
-  sched.cur->state = State::Done;
-  swapcontext(&sched.cur->ctx, &sched.main);
+  Fiber* const f = sched.cur;
+  if (!_setjmp(f->env)) setcontext(&sched.boot);
+  for (;;) {
+    sched.body(sched.bodyArg);
+    f->state = State::Done;
+    if (!_setjmp(f->env)) _longjmp(sched.mainEnv, 1);
+  }
+}
+
+/** Starts fiber i on its stack, up to its first saved entry. */
+inline void start(unsigned i) {
+  ucontext_t ctx;
+  getcontext(&ctx);
+  ctx.uc_stack.ss_sp = sched.stacks + i * (kGuardBytes + kStackBytes) + kGuardBytes;
+  ctx.uc_stack.ss_size = kStackBytes;
+  ctx.uc_link = nullptr;
+  makecontext(&ctx, fiberMain, 0);
+  sched.cur = &sched.fibers[i];
+  swapcontext(&sched.boot, &ctx);
 }
 
 inline uint64_t splitmix(uint64_t x) {
@@ -218,21 +242,16 @@ inline void releaseBarrier(unsigned n) {
   for (unsigned i = 0; i < n; ++i)
     if (sched.fibers[i].state == State::Done) stuck(n, "divergent barrier (some threads returned while others wait)");
   for (unsigned i = 0; i < n; ++i) sched.fibers[i].state = State::Ready;
+  ++sched.epoch;
 }
 
 /** Runs one block of `n` threads to completion. */
 inline void runBlock(unsigned n) {
   reserve(n);
   if (__start_fmc_shared) memset(__start_fmc_shared, 0xff, size_t(__stop_fmc_shared - __start_fmc_shared));
-  for (unsigned i = 0; i < n; ++i) {
-    Fiber& f = sched.fibers[i];
-    getcontext(&f.ctx);
-    f.ctx.uc_stack.ss_sp = sched.stacks + i * (kGuardBytes + kStackBytes) + kGuardBytes;
-    f.ctx.uc_stack.ss_size = kStackBytes;
-    f.ctx.uc_link = &sched.main;
-    makecontext(&f.ctx, fiberMain, 0);
-    f.state = State::Ready;
-  }
+  sched.epoch = 0;
+  for (; sched.started < n; ++sched.started) start(sched.started);
+  for (unsigned i = 0; i < n; ++i) sched.fibers[i].state = State::Ready;
   for (unsigned phase = 0;; ++phase) {
     permute(n, phase);
     for (unsigned k = 0; k < n; ++k) {
@@ -240,7 +259,7 @@ inline void runBlock(unsigned n) {
       if (f.state != State::Ready) continue;
       sched.cur = &f;
       threadIdx = {sched.perm[k], 0, 0};
-      swapcontext(&sched.main, &f.ctx);
+      if (!_setjmp(sched.mainEnv)) _longjmp(f.env, 1);
     }
     sched.cur = nullptr;
     bool done = true;

@@ -7,11 +7,13 @@
 // launcher fmc_launch(kernel, gridX, gridY, block, args...) (fmc_cpu_sched.h: each block's
 // threads run as fibers in a chosen order; divergent barriers are reported, never hung).
 // __shared__ variables are static storage in one section, shared by the threads of the block
-// that runs, and filled with 0xff bytes (f32 NaN, integer -1) before each block starts.
+// that runs, and filled with 0xff bytes (f32 NaN, integer -1) before each block starts; the
+// harness declares __shared__ arrays as race-checked ones (fmc_cpu_race.h).
 // Atomics are plain read-modify-writes: fibers switch only at barriers and collectives.
 #pragma once
 #define FMC_CUDA_CPU 1
 #include <math.h>
+#include "fmc_cpu_race.h"
 #include "fmc_cpu_warp.h"
 
 #define __global__
