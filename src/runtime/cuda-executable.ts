@@ -1,12 +1,14 @@
 // A compiled Plan of the CUDA target bound to its CudaDevice and its weights. `runAsync` reads
-// and checks its arguments as the other targets do (call.ts), binds the dims, evaluates each
-// launch's grid, and per binding allocates the inputs, outputs and packed buffers and ONE arena
-// for every transient (the memory plan, planMemory: CUDA kernels may bind ranges of one
-// allocation); the 8 latest bindings are kept, an older one's memory is freed. Copies happen only at the inputs, the outputs and the weights: the params are
-// uploaded once and again only when their host buffer is another one or changed since
-// (weight-versions.ts); after a run that writes params (buffer updates, in-place kernels)
-// those are downloaded so the host weights stay the truth. Not yet run on a GPU (none where it
-// was written): test/cuda/runtime-shim-device.test.ts runs it on the CUDA CPU shim.
+// and checks its arguments as the other targets do (call.ts), binds the dims (each dim slot,
+// buffer element count and grid below 2^31, as for WGSL: the kernels index in 32 bits),
+// evaluates each launch's grid, and per binding allocates the inputs, outputs and packed
+// buffers and ONE arena for every transient (the memory plan, planMemory: CUDA kernels may bind
+// ranges of one allocation); the 8 latest bindings are kept, an older one's memory is freed.
+// Copies happen only at the inputs, the outputs and the weights: the params are uploaded once
+// and again only when their host buffer is another one or changed since (weight-versions.ts);
+// after a run that writes params (buffer updates, in-place kernels) those are downloaded so the
+// host weights stay the truth. Not yet run on a GPU (none where it was written):
+// test/cuda/runtime-shim-device.test.ts runs it on the CUDA CPU shim.
 
 import { planMemory } from '../kernels/memory.js';
 import type { Plan } from '../kernels/plan.js';
@@ -22,7 +24,7 @@ import {
   remember,
 } from './call.js';
 import { type CudaDevice, type CudaMemory, CudaError } from './cuda-device.js';
-import { evalGrid } from './gpu-executable.js';
+import { checkIndexBounds, evalGrid } from './gpu-executable.js';
 import { RunError, plainAllocate } from './run-args.js';
 import { ELEMENT_BYTES, Tensor, typedArray } from './tensor.js';
 import { versionOf, weightsChanged } from './weight-versions.js';
@@ -38,6 +40,8 @@ interface CudaBinding extends BoundDims {
 }
 
 const MAX_Y = 65535;
+const I32_MAX = 2 ** 31 - 1;
+const I32_MAX_BIG = 2n ** 31n - 1n;
 const ARENA_ALIGN = 256;
 
 export class CudaExecutable {
@@ -163,6 +167,12 @@ export class CudaExecutable {
     const plan = this.plan;
     const d = this.device;
     const bound = bindPlanDims(plan, shapes, given, (path) => this.weights.get(path)!.byteLength);
+    // The kernels index in 32 bits (codegen/legalize-cuda.ts), proved in range here as for WGSL.
+    bound.slots.forEach((v, i) => {
+      if (v < -(2n ** 31n) || v > I32_MAX_BIG)
+        throw new RunError(`a size of this call (dim slot ${i} = ${v}) does not fit in i32, as the CUDA target needs`);
+    });
+    checkIndexBounds(plan, bound.elements, 'CUDA');
     const raw = plan.buffers.map((buf) => bound.elements[buf.id]! * ELEMENT_BYTES[buf.dtype]);
     const memory = planMemory(plan, (id) => Math.ceil(raw[id]! / ARENA_ALIGN) * ARENA_ALIGN);
     const arena = d.allocate(memory.peakBytes, 'the arena of intermediate buffers');
@@ -179,10 +189,14 @@ export class CudaExecutable {
     plan.launches.forEach((l, n) => {
       const k = plan.kernels[l.kernel]!;
       if (!k.grid) throw new CudaError(`internal: kernel ${k.name} has no grid (not compiled for a GPU)`);
-      const blocks = Math.ceil(evalGrid(k.grid.invocations, bound.slots) / k.grid.workgroup);
+      const invocations = evalGrid(k.grid.invocations, bound.slots);
+      const blocks = Math.ceil(invocations / k.grid.workgroup);
       const x = Math.min(blocks, MAX_Y);
       const y = x === 0 ? 0 : Math.ceil(blocks / x);
       if (!(blocks >= 0) || y > MAX_Y) throw new CudaError(`kernel ${k.name} needs ${blocks} blocks here: too many`);
+      // The flat index of the last thread launched (x · y blocks) is an i32 too.
+      if (invocations > I32_MAX || x * y * k.grid.workgroup > I32_MAX + 1)
+        throw new RunError(`kernel ${k.name} needs ${invocations} threads here: more than a 32-bit index reaches`);
       grids[2 * n] = x;
       grids[2 * n + 1] = y;
     });
