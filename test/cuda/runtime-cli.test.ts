@@ -77,9 +77,10 @@ describe('fmc run --target cuda', () => {
       for (const [name, w] of want) {
         const g = got.get(name)!;
         expect(g.shape).toEqual(w.shape);
-        const a = Array.from(g.data);
-        const b = Array.from(w.data);
-        a.forEach((x, i) => expect(Math.abs(x - b[i]!)).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(b[i]!))));
+        // The C target's tolerance against the reference (test/cli/c-target.test.ts).
+        let worst = -Infinity;
+        w.data.forEach((e, i) => (worst = Math.max(worst, Math.abs(g.data[i]! - e) - 1e-3 * Math.abs(e))));
+        expect(worst, name).toBeLessThanOrEqual(1e-4);
       }
     },
     120_000,
