@@ -27,6 +27,7 @@ if (driver) console.warn(`skipping the no-driver CLI test: a CUDA driver is here
 if (!status.available) console.warn(`skipping the CUDA run of mlp: ${status.message}`);
 const nvrtc = native().nvrtcInfo().error;
 if (nvrtc) console.warn(`skipping fmc compile --target cuda: ${nvrtc}`);
+else console.warn(`skipping the missing-NVRTC message test: NVRTC is here (${native().nvrtcInfo().library})`);
 
 describe('fmc run --target cuda', () => {
   it.skipIf(driver)('says that no GPU or driver was found, naming libcuda.so.1, with exit code 1', () => {
@@ -59,6 +60,15 @@ describe('fmc run --target cuda', () => {
     const kernels = [...cu.matchAll(/extern "C" __global__ void .*?\b(fmc_k\d+)\(/g)].map((m) => m[1]);
     expect(kernels.length).toBeGreaterThan(0);
     for (const k of kernels) expect(ptx).toContain(`.entry ${k}(`);
+  });
+
+  // Where NVRTC is missing (CI without the non-free package): the error names the sonames tried.
+  it.skipIf(nvrtc === '')('without NVRTC, compile --target cuda names the three sonames it tried', () => {
+    const r = fmc('compile', '--target', 'cuda', 'models/mlp.fm', '-o', path.join(DIR, 'none'));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /^fmc: the CUDA target needs NVRTC: NVRTC not found \(tried libnvrtc\.so\.13, libnvrtc\.so\.12, libnvrtc\.so\.11\.2;/m,
+    );
   });
 
   // A real GPU: the same seeded inputs and weights as the reference target, outputs compared.
