@@ -107,6 +107,24 @@ describe.skipIf(why !== '')('the CUDA CPU shim', () => {
     expect(() => sums(reduction(drop))).toThrow(race);
   });
 
+  it("runs the blocks of a launch in the order too: a read of another block's output shows", () => {
+    const source = `${HEAD}extern "C" __global__ void chain(int* __restrict__ p0, const fmc_dims d) {
+      if (threadIdx.x == 0) p0[blockIdx.x] = blockIdx.x == 0 ? 1 : p0[blockIdx.x - 1] + 1;
+    }`;
+    const jobs: ShimJob[] = ORDERS.map((order) => ({
+      buffers: [new Int32Array(8)],
+      dims: [8n],
+      launches: [{ kernel: 'chain', grid: [8, 1], workgroup: 32, args: [0] }],
+      order,
+    }));
+    const got = ShimBinary.build([{ source, kernels: ['chain'] }])
+      .run(jobs)
+      .map(([o]) => Array.from(o as Int32Array).join());
+    expect(got[0]).toBe('1,2,3,4,5,6,7,8'); // forward: each block after the one it reads
+    expect(got[1]).toBe('1,1,1,1,1,1,1,1'); // reverse: each block before it (0 + 1)
+    expect(new Set(got).size).toBeGreaterThan(2); // the shuffles differ from both
+  });
+
   const fails = (body: string, workgroup = 32): string => {
     const source = `${HEAD}extern "C" __global__ void k(float* __restrict__ p0, const fmc_dims d) {\n${body}\n}`;
     const job: ShimJob = {
@@ -147,6 +165,12 @@ describe.skipIf(why !== '')('the CUDA CPU shim', () => {
   it('reports an access past the end of a buffer', () => {
     expect(fails('p0[d.v[0] + threadIdx.x] = 1.0f;')).toMatch(
       /block \(0,0\): thread 0: past the end of buffer 0, by 0 bytes/,
+    );
+  });
+
+  it('reports a fiber stack overflow', () => {
+    expect(fails('volatile char big[300000];\nbig[threadIdx.x] = 1;\np0[threadIdx.x] = big[threadIdx.x];')).toMatch(
+      /block \(0,0\): thread 0: a fiber stack overflow \(locals over 256 KiB\)$/,
     );
   });
 

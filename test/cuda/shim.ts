@@ -114,7 +114,16 @@ function compile(programs: readonly ShimProgram[], opt: ShimOpt): string {
   mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
   const work = mkdtempSync(join(CACHE_DIR, 'build-'));
   writeFileSync(join(work, 'programs.cpp'), cpp);
-  const flags = ['-std=c++17', opt, '-w', '-fno-strict-aliasing', '-fwrapv', `-I${SHIM_DIR}`];
+  // Stack-clash protection probes every page of a large frame: a fiber's overflow hits its guard page.
+  const flags = [
+    '-std=c++17',
+    opt,
+    '-w',
+    '-fno-strict-aliasing',
+    '-fwrapv',
+    '-fstack-clash-protection',
+    `-I${SHIM_DIR}`,
+  ];
   const r = spawnSync('g++', [...flags, 'programs.cpp', '-o', 'programs.bin'], { cwd: work, encoding: 'utf8' });
   // The build directory stays for inspection when g++ fails.
   if (r.status !== 0) throw new ShimError(`g++ failed on the CUDA source (${work}):\n${r.stderr.slice(0, 4000)}`);

@@ -1,12 +1,13 @@
 // The CPU shim's block scheduler (included by fmc_cuda_cpu.h): each thread of a block is a
 // fiber (its own small stack, started once with makecontext, switched with _setjmp/_longjmp:
 // no system call per switch) that runs until it reaches a barrier, a warp-collective operation
-// or its end, then hands control back; fiber i serves thread i of every block. Blocks run one after another on the calling OS
-// thread. Between two synchronization points the runnable fibers run in a chosen ORDER
-// (forward, reverse, or a seeded shuffle drawn anew per block and phase), so a missing barrier
-// changes the results in some order. A block whose threads cannot all proceed (some wait at a
-// barrier while others returned or wait elsewhere, a warp whose lanes do not all reach the
-// same collective) is reported as an error naming the kernel, the block and the threads.
+// or its end, then hands control back; fiber i serves thread i of every block. Blocks run one
+// after another on the calling OS thread. Between two synchronization points the runnable
+// fibers run in a chosen ORDER (forward, reverse, or a seeded shuffle drawn anew per block and
+// phase), so a missing barrier changes the results in some order; the blocks of a launch run in
+// that order too (launch, in fmc_cuda_cpu.h). A block whose threads cannot all proceed (some
+// wait at a barrier while others returned or wait elsewhere, a warp whose lanes do not all
+// reach the same collective) is reported as an error naming the kernel, the block and threads.
 #pragma once
 #include <stdint.h>
 #include <stdio.h>
@@ -269,29 +270,5 @@ inline void runBlock(unsigned n) {
   }
 }
 
-template <class F>
-void callBody(void* f) {
-  (*static_cast<F*>(f))();
-}
-
-/** Launches `kernel` on a gridX x gridY grid of 1-D blocks of `block` threads. */
-template <class... P, class... A>
-void launch(const char* name, void (*kernel)(P...), unsigned gridX, unsigned gridY, unsigned block, A&&... args) {
-  if (block == 0 || block > 1024) fail("block size out of range (1..1024)");
-  auto body = [&]() { kernel(args...); };
-  sched.kernel = name;
-  sched.body = &callBody<decltype(body)>;
-  sched.bodyArg = &body;
-  gridDim = {gridX, gridY, 1};
-  blockDim = {block, 1, 1};
-  for (unsigned y = 0; y < gridY; ++y)
-    for (unsigned x = 0; x < gridX; ++x) {
-      blockIdx = {x, y, 0};
-      runBlock(block);
-    }
-  sched.kernel = "(none)";
-}
-
 }  // namespace fmc_cpu
 
-#define fmc_launch(kernel, ...) ::fmc_cpu::launch(#kernel, kernel, __VA_ARGS__)

@@ -16,6 +16,51 @@
 #include "fmc_cpu_race.h"
 #include "fmc_cpu_warp.h"
 
+namespace fmc_cpu {
+
+template <class F>
+void callBody(void* f) {
+  (*static_cast<F*>(f))();
+}
+
+/** Launches `kernel` on a gridX x gridY grid of 1-D blocks of `block` threads. */
+template <class... P, class... A>
+void launch(const char* name, void (*kernel)(P...), unsigned gridX, unsigned gridY, unsigned block, A&&... args) {
+  if (block == 0 || block > 1024) fail("block size out of range (1..1024)");
+  auto body = [&]() { kernel(args...); };
+  sched.kernel = name;
+  sched.body = &callBody<decltype(body)>;
+  sched.bodyArg = &body;
+  gridDim = {gridX, gridY, 1};
+  blockDim = {block, 1, 1};
+  // Blocks run one after another in the order's sequence too (forward, reverse, or k -> a k + c
+  // mod n with a coprime to n), so a block that reads what another block of the launch writes shows.
+  uint64_t n = uint64_t(gridX) * gridY, a = 1, c = 0;
+  if (sched.order == Order::Shuffle && n > 1) {
+    auto gcd = [](uint64_t p, uint64_t q) {
+      while (q) {
+        uint64_t r = p % q;
+        p = q;
+        q = r;
+      }
+      return p;
+    };
+    for (a = splitmix(sched.seed) % n | 1; gcd(a, n) != 1; a += 2) {
+    }
+    c = splitmix(sched.seed + 1) % n;
+  }
+  for (uint64_t k = 0; k < n; ++k) {
+    uint64_t b = sched.order == Order::Reverse ? n - 1 - k : (a * k + c) % n;
+    blockIdx = {unsigned(b % gridX), unsigned(b / gridX), 0};
+    runBlock(block);
+  }
+  sched.kernel = "(none)";
+}
+
+}  // namespace fmc_cpu
+
+#define fmc_launch(kernel, ...) ::fmc_cpu::launch(#kernel, kernel, __VA_ARGS__)
+
 #define __global__
 #define __device__
 #define __host__
