@@ -1,5 +1,6 @@
-// Module registration: alignedBuffer, alignOffset, loadLibrary, run, cudaStatus and now. No graph logic
-// lives in C++; the TypeScript runtime (src/runtime/native.ts) is the only caller.
+// Module registration: alignedBuffer, alignOffset, loadLibrary, run, cudaStatus, nvrtcInfo,
+// nvrtcCompile, cudaOpen and now. No graph logic lives in C++; the TypeScript runtime
+// (src/runtime/native.ts) is the only caller.
 #include <chrono>
 
 #include "addon.h"
@@ -17,6 +18,7 @@ Napi::Value Now(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   data->libraryCtor = Napi::Persistent(DefineLibraryClass(env));
+  data->cudaDeviceCtor = Napi::Persistent(DefineCudaDeviceClass(env));
   env.SetInstanceData<AddonData>(data);
 
   exports.Set("alignedBuffer", Napi::Function::New(env, AlignedBuffer, "alignedBuffer"));
@@ -25,6 +27,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("run", Napi::Function::New(env, Run, "run"));
   exports.Set("runAsync", Napi::Function::New(env, RunAsync, "runAsync"));
   exports.Set("cudaStatus", Napi::Function::New(env, CudaStatus, "cudaStatus"));
+  exports.Set("nvrtcInfo", Napi::Function::New(env, NvrtcInfo, "nvrtcInfo"));
+  exports.Set("nvrtcCompile", Napi::Function::New(env, NvrtcCompile, "nvrtcCompile"));
+  exports.Set("cudaOpen", Napi::Function::New(env, CudaOpen, "cudaOpen"));
   exports.Set("now", Napi::Function::New(env, Now, "now"));
   return exports;
 }

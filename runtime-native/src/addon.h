@@ -6,9 +6,10 @@
 
 namespace fmc {
 
-/** Per-environment (main thread or worker) state: the NativeLibrary constructor. */
+/** Per-environment (main thread or worker) state: the NativeLibrary and CudaDevice constructors. */
 struct AddonData {
   Napi::FunctionReference libraryCtor;
+  Napi::FunctionReference cudaDeviceCtor;
 };
 
 // buffers.cpp
@@ -23,5 +24,13 @@ Napi::Value RunAsync(const Napi::CallbackInfo& info);
 
 // cuda_status.cpp
 Napi::Value CudaStatus(const Napi::CallbackInfo& info);
+
+// nvrtc_compile.cpp
+Napi::Value NvrtcInfo(const Napi::CallbackInfo& info);
+Napi::Value NvrtcCompile(const Napi::CallbackInfo& info);
+
+// cuda_device.cpp
+Napi::Function DefineCudaDeviceClass(Napi::Env env);
+Napi::Value CudaOpen(const Napi::CallbackInfo& info);
 
 }  // namespace fmc

@@ -1,4 +1,4 @@
-// dlopen of libcuda.so.1 and of NVRTC (libnvrtc.so.13, .so.12, .so), and dlsym of every entry
+// dlopen of libcuda.so.1 and of NVRTC (libnvrtc.so.13, .so.12, .so.11.2), and dlsym of every entry
 // point in cuda_loader.h, done once at first use. Never throws: failures become messages.
 #include "cuda_loader.h"
 
@@ -31,6 +31,13 @@ class Resolver {
     slot = reinterpret_cast<Fn>(sym);
   }
 
+  /** Resolves a symbol the library may lack: the slot stays null then. */
+  template <typename Fn>
+  void Optional(Fn& slot, const char* name) {
+    dlerror();
+    slot = reinterpret_cast<Fn>(dlsym(handle_, name));
+  }
+
   std::string error;
 
  private:
@@ -60,13 +67,17 @@ void LoadDriver(CudaLoad& out) {
   FMC_RESOLVE(d, cuCtxDestroy_v2);
   FMC_RESOLVE(d, cuCtxSetCurrent);
   FMC_RESOLVE(d, cuModuleLoadData);
+  FMC_RESOLVE(d, cuModuleLoadDataEx);
   FMC_RESOLVE(d, cuModuleUnload);
   FMC_RESOLVE(d, cuModuleGetFunction);
   FMC_RESOLVE(d, cuLaunchKernel);
   FMC_RESOLVE(d, cuMemAlloc_v2);
   FMC_RESOLVE(d, cuMemFree_v2);
+  FMC_RESOLVE(d, cuMemsetD8_v2);
   FMC_RESOLVE(d, cuMemcpyHtoD_v2);
   FMC_RESOLVE(d, cuMemcpyDtoH_v2);
+  FMC_RESOLVE(d, cuStreamCreate);
+  FMC_RESOLVE(d, cuStreamDestroy_v2);
   FMC_RESOLVE(d, cuStreamSynchronize);
   FMC_RESOLVE(d, cuCtxSynchronize);
   FMC_RESOLVE(d, cuGetErrorString);
@@ -80,10 +91,9 @@ void LoadDriver(CudaLoad& out) {
 }
 
 void LoadNvrtc(CudaLoad& out) {
-  static const char* const kNames[] = {"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"};
   std::string tried;
   std::string lastError;
-  for (const char* name : kNames) {
+  for (const char* name : kNvrtcNames) {
     dlerror();
     void* handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
     tried += (tried.empty() ? "" : ", ") + std::string(name);
@@ -102,6 +112,10 @@ void LoadNvrtc(CudaLoad& out) {
     FMC_RESOLVE(n, nvrtcGetProgramLogSize);
     FMC_RESOLVE(n, nvrtcGetProgramLog);
     FMC_RESOLVE(n, nvrtcDestroyProgram);
+    resolve.Optional(n.nvrtcGetCUBINSize, "nvrtcGetCUBINSize");
+    resolve.Optional(n.nvrtcGetCUBIN, "nvrtcGetCUBIN");
+    resolve.Optional(n.nvrtcGetNumSupportedArchs, "nvrtcGetNumSupportedArchs");
+    resolve.Optional(n.nvrtcGetSupportedArchs, "nvrtcGetSupportedArchs");
     if (!resolve.error.empty()) {
       // A library that loads but lacks a symbol is reported as is rather than skipped.
       out.nvrtcError = resolve.error;

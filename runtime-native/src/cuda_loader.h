@@ -17,7 +17,12 @@ using CUcontext = struct CUctx_st*;
 using CUmodule = struct CUmod_st*;
 using CUfunction = struct CUfunc_st*;
 using CUstream = struct CUstream_st*;
+using CUjit_option = int;
 constexpr CUresult CUDA_SUCCESS = 0;
+constexpr CUdevice_attribute CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
+constexpr CUdevice_attribute CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
+constexpr CUjit_option CU_JIT_ERROR_LOG_BUFFER = 5;
+constexpr CUjit_option CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
 
 // NVRTC types (nvrtc.h).
 using nvrtcResult = int;
@@ -36,6 +41,8 @@ struct CudaDriverApi {
   CUresult (*cuCtxDestroy_v2)(CUcontext ctx);
   CUresult (*cuCtxSetCurrent)(CUcontext ctx);
   CUresult (*cuModuleLoadData)(CUmodule* module, const void* image);
+  CUresult (*cuModuleLoadDataEx)(CUmodule* module, const void* image, unsigned int numOptions, CUjit_option* options,
+                                 void** optionValues);
   CUresult (*cuModuleUnload)(CUmodule module);
   CUresult (*cuModuleGetFunction)(CUfunction* fn, CUmodule module, const char* name);
   CUresult (*cuLaunchKernel)(CUfunction f, unsigned int gridX, unsigned int gridY, unsigned int gridZ,
@@ -43,8 +50,11 @@ struct CudaDriverApi {
                              CUstream stream, void** kernelParams, void** extra);
   CUresult (*cuMemAlloc_v2)(CUdeviceptr* ptr, size_t bytes);
   CUresult (*cuMemFree_v2)(CUdeviceptr ptr);
+  CUresult (*cuMemsetD8_v2)(CUdeviceptr dst, unsigned char value, size_t count);
   CUresult (*cuMemcpyHtoD_v2)(CUdeviceptr dst, const void* src, size_t bytes);
   CUresult (*cuMemcpyDtoH_v2)(void* dst, CUdeviceptr src, size_t bytes);
+  CUresult (*cuStreamCreate)(CUstream* stream, unsigned int flags);
+  CUresult (*cuStreamDestroy_v2)(CUstream stream);
   CUresult (*cuStreamSynchronize)(CUstream stream);
   CUresult (*cuCtxSynchronize)();
   CUresult (*cuGetErrorString)(CUresult error, const char** text);
@@ -62,7 +72,16 @@ struct NvrtcApi {
   nvrtcResult (*nvrtcGetProgramLogSize)(nvrtcProgram prog, size_t* size);
   nvrtcResult (*nvrtcGetProgramLog)(nvrtcProgram prog, char* log);
   nvrtcResult (*nvrtcDestroyProgram)(nvrtcProgram* prog);
+  // Optional (NVRTC 11.1+): null where the library lacks them; CUBIN output needs both.
+  nvrtcResult (*nvrtcGetCUBINSize)(nvrtcProgram prog, size_t* size);
+  nvrtcResult (*nvrtcGetCUBIN)(nvrtcProgram prog, char* cubin);
+  // Optional (NVRTC 11.2+): the architectures it compiles for.
+  nvrtcResult (*nvrtcGetNumSupportedArchs)(int* count);
+  nvrtcResult (*nvrtcGetSupportedArchs)(int* archs);
 };
+
+/** The NVRTC sonames tried, in order (the newest first). */
+constexpr const char* kNvrtcNames[] = {"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2"};
 
 /** The outcome of loading both libraries: each part is usable only if its library name is set. */
 struct CudaLoad {

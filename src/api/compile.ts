@@ -23,14 +23,18 @@ import { type Mode, PassError } from '../passes/pass.js';
 import { readSafetensorsFile } from '../runtime/safetensors.js';
 import { type CompiledWgsl, buildWgslExecutable } from '../runtime/wgsl-program.js';
 import type { DeviceProfile } from '../kernels/device-profile.js';
-import { generateWgslFor, resolveProfile, sourceLookup } from './device-limits.js';
+import { generateWgslFor, locator, resolveProfile, sourceLookup } from './device-limits.js';
+import { type CompiledCuda, CUDA_BACKEND, buildCudaExecutable, generateCuda } from '../runtime/cuda-program.js';
+import { sharedGpu } from '../runtime/cuda-device.js';
 
 export interface CompileOptions extends BuildOptions {
   /**
    * `c` (default): C kernels through the system compiler; `wgsl`: WGSL kernels on WebGPU (the
-   * `webgpu` package in Node), whose functions run with `await model.runAsync(inputs)`.
+   * `webgpu` package in Node), whose functions run with `await model.runAsync(inputs)`;
+   * `cuda`: CUDA kernels compiled by NVRTC for this machine's GPU (runAsync only; a CudaError
+   * when there is no GPU or driver, a CudaCompileError when NVRTC is missing).
    */
-  readonly target?: 'c' | 'wgsl';
+  readonly target?: 'c' | 'wgsl' | 'cuda';
   /**
    * WGSL: the device limits the kernels must fit (kernels are split to fit; what cannot is a
    * CompileError at the `.fm` line that needs it): a built-in's name (`default`, the WebGPU
@@ -76,6 +80,8 @@ export interface CompiledModel {
   readonly functions: readonly CompiledFunction[];
   /** The WGSL target's functions (empty on C). */
   readonly wgsl: readonly CompiledWgsl[];
+  /** The CUDA target's functions (absent or empty elsewhere). */
+  readonly cuda?: readonly CompiledCuda[];
   readonly weights: ReadonlyMap<string, HostTensor>;
 }
 
@@ -137,12 +143,14 @@ export function weightsFrom(
   return out;
 }
 
-/** Compiles a .fm file (or source text) for the C or WGSL target and returns the runnable model with its parts. */
+/** Compiles a .fm file (or source text) for the C, WGSL or CUDA target and returns the runnable model with its parts. */
 export function compileModel(pathOrSource: string, opts: CompileOptions = {}): CompiledModel {
   const target = opts.target ?? 'c';
-  if (target !== 'c' && target !== 'wgsl')
-    throw new CompileError(`target '${String(target)}': the targets are c and wgsl`);
+  if (target !== 'c' && target !== 'wgsl' && target !== 'cuda')
+    throw new CompileError(`target '${String(target)}': the targets are c, wgsl and cuda`);
   const profile = target === 'wgsl' ? resolveProfile(opts.deviceProfile) : undefined;
+  // No GPU or driver is said before any compiling.
+  if (target === 'cuda') sharedGpu();
   opts.onProgress?.('checking and lowering');
   const lowered = lowerModel(pathOrSource, opts);
   const dims = new Map(Object.entries(opts.dims ?? {}));
@@ -158,10 +166,24 @@ export function compileModel(pathOrSource: string, opts: CompileOptions = {}): C
       throw e;
     }
   });
+  const source = isPathArg(pathOrSource, opts)
+    ? []
+    : ([[path.basename(path.resolve('<source>.fm')), pathOrSource]] as const);
+  if (target === 'cuda') {
+    const lookup = sourceLookup(new Map(source));
+    const cuda = modules.map((m) => generateCuda(m, CUDA_BACKEND, locator(m, lookup)));
+    const fns = new Map(cuda.map((f) => [f.plan.name, buildCudaExecutable(f, buffers)]));
+    return {
+      model: new Model(lowered[0]!.model, fns),
+      lowered,
+      modules,
+      functions: [],
+      wgsl: [],
+      cuda,
+      weights: values,
+    };
+  }
   if (profile) {
-    const source = isPathArg(pathOrSource, opts)
-      ? []
-      : ([[path.basename(path.resolve('<source>.fm')), pathOrSource]] as const);
     const lookup = sourceLookup(new Map(source));
     const wgsl = modules.map((m) => generateWgslFor(m, profile, lookup));
     const fns = new Map(wgsl.map((f) => [f.plan.name, buildWgslExecutable(f, buffers)]));
@@ -172,7 +194,7 @@ export function compileModel(pathOrSource: string, opts: CompileOptions = {}): C
   return { model: new Model(lowered[0]!.model, fns), lowered, modules, functions, wgsl: [], weights: values };
 }
 
-/** Compiles a .fm file (or source text) for the C target, or (`target: 'wgsl'`) for WebGPU. */
+/** Compiles a .fm file (or source text) for the C target, or (`target: 'wgsl'`) for WebGPU, or (`'cuda'`) for CUDA. */
 export function compile(pathOrSource: string, opts: CompileOptions = {}): Model {
   return compileModel(pathOrSource, opts).model;
 }

@@ -34,9 +34,12 @@ function count(flag: string, text: string | undefined, fallback: number, min: nu
 
 export async function benchCommand(io: Io, file: string, opts: BenchOptions): Promise<number> {
   const target = opts.target ?? 'c';
-  if (target !== 'c' && target !== 'wgsl')
-    throw new CliError(`--target ${target}: fmc bench times compiled code; the targets are c and wgsl`, EXIT.usage);
-  if (target === 'wgsl' && opts.profile)
+  if (target !== 'c' && target !== 'wgsl' && target !== 'cuda')
+    throw new CliError(
+      `--target ${target}: fmc bench times compiled code; the targets are c, wgsl and cuda`,
+      EXIT.usage,
+    );
+  if (target !== 'c' && opts.profile)
     throw new CliError('--profile: per-kernel times are measured on the C target only', EXIT.usage);
   if (opts.vs !== undefined && opts.vs !== 'onnxruntime')
     throw new CliError(`--vs ${opts.vs}: the peers are onnxruntime`, EXIT.usage);
@@ -52,7 +55,7 @@ export async function benchCommand(io: Io, file: string, opts: BenchOptions): Pr
   const t0 = performance.now();
   const compiled = compileForCli(io, file, {
     ...opts,
-    target: target as 'c' | 'wgsl',
+    target,
     seed,
     dims: given,
     threads,

@@ -27,6 +27,7 @@ import { type Mode, PassError } from '../passes/pass.js';
 import { passesFor, passNames } from '../passes/pipeline.js';
 import { compiledName, generate, piped } from '../runtime/compile.js';
 import type { DeviceProfile } from '../kernels/device-profile.js';
+import { writeCuda } from './compile-cuda.js';
 import { explainLimits, wgslForCli } from './compile-wgsl.js';
 import { cliProfile } from './device-profile.js';
 import { EXIT, type Io } from './io.js';
@@ -177,8 +178,8 @@ const kib = (n: number): string => (n < 1024 ? `${n} B` : `${(n / 1024).toFixed(
 
 export function compileCommand(io: Io, file: string, opts: CompileCliOptions): number {
   const target = opts.target ?? 'c';
-  if (target !== 'c' && target !== 'wgsl')
-    throw new CliError(`--target ${target}: the targets are c and wgsl`, EXIT.usage);
+  if (target !== 'c' && target !== 'wgsl' && target !== 'cuda')
+    throw new CliError(`--target ${target}: the targets are c, wgsl and cuda`, EXIT.usage);
   checkDumpAfter(opts.dumpAfter);
   if (opts.explainLimits && target !== 'wgsl')
     throw new CliError('--explain-limits: only the WGSL target has device limits (--target wgsl)', EXIT.usage);
@@ -220,6 +221,10 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
   if (opts.explainLimits) explainLimits(io, file, modules, opts.profile);
   if (!opts.out) return EXIT.ok;
   const out = opts.out;
+  if (target === 'cuda') {
+    writeCuda(io, out, modules);
+    return EXIT.ok;
+  }
   const used = new Set(lowered.flatMap((l) => l.graph.dims));
   for (const name of given.keys())
     if (!used.has(name)) io.err(`fmc: warning: --dims ${name}: no compiled function uses a dim named ${name}\n`);
@@ -296,7 +301,15 @@ export async function compileCli(io: Io, file: string, opts: CompileCliOptions):
     return compileCommand(io, file, { ...opts, ...(profile ? { profile } : {}) });
   } catch (e) {
     io.progress?.('');
-    const user = ['CliError', 'SafetensorsError', 'CompileCacheError', 'EvalError', 'WebGpuError'];
+    const user = [
+      'CliError',
+      'SafetensorsError',
+      'CompileCacheError',
+      'EvalError',
+      'WebGpuError',
+      'CudaError',
+      'CudaCompileError',
+    ];
     if (!(e instanceof Error) || !user.includes(e.constructor.name)) throw e;
     io.err(`fmc: ${e.message}\n`);
     return e instanceof CliError ? e.code : EXIT.user;

@@ -103,7 +103,11 @@ Examples:
       .command('compile')
       .description('compile a model for the C or WGSL target into a folder that load() (and, for C, import) runs')
       .argument('<file>', 'the .fm file holding the model')
-      .option('--target <name>', 'the backend: c or wgsl (WebGPU)', 'c')
+      .option(
+        '--target <name>',
+        'the backend: c, wgsl (WebGPU) or cuda (CUDA sources and PTX, see docs/runtime.md)',
+        'c',
+      )
       .option('--browser', 'with --target wgsl: also write fmc.js, the browser loader, next to the module')
       .option('-o, --out <dir>', 'the output folder (created; an earlier fmc output in it is replaced)')
       .option('--model <name>', 'the model to use when the file has several')

@@ -66,6 +66,8 @@ export async function guarded(io: Io, f: () => Promise<number>): Promise<number>
       'TrainConfigError',
       'MetricsError',
       'WebGpuError',
+      'CudaError',
+      'CudaCompileError',
     ];
     const name = e instanceof Error ? e.constructor.name : '';
     if (!(e instanceof Error) || !(user.includes(name) || (e as NodeJS.ErrnoException).code?.startsWith('E'))) throw e;
@@ -88,7 +90,7 @@ export function addModelCommands(cmd: Command, io: Io, setCode: (c: number) => v
       .argument('<file>', 'the .fm file holding the model')
       .option(
         '--target <name>',
-        'where to run it: reference (the float64 interpreter), c or wgsl (compiled; wgsl on WebGPU)',
+        'where to run it: reference (the float64 interpreter), c, wgsl or cuda (compiled; wgsl on WebGPU, cuda on an NVIDIA GPU)',
         'reference',
       )
       .option('--inputs <file>', 'inputs from a safetensors file (named like the function parameters)')
@@ -129,7 +131,7 @@ Examples:
       .command('bench')
       .description('time a model function on the C or WGSL target, optionally against ONNX Runtime')
       .argument('<file>', 'the .fm file holding the model')
-      .option('--target <name>', 'the target to time: c or wgsl', 'c')
+      .option('--target <name>', 'the target to time: c, wgsl or cuda', 'c')
       .option('--vs <peer>', 'also time the same graph, weights and inputs in a peer: onnxruntime')
       .option('--runs <n>', 'timed runs (default 20)')
       .option('--warmup <n>', 'untimed runs before them (default 3)')

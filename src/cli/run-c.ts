@@ -1,6 +1,7 @@
-// `fmc run FILE --target c|wgsl`: compiles the function for the C target (through the compile
-// cache) or the WGSL one (WebGPU) and runs it once on the same inputs and seeded weights as the reference target, so
-// `--save-outputs` of the two can be compared. Also the compile step `fmc bench` shares.
+// `fmc run FILE --target c|wgsl|cuda`: compiles the function for the C target (through the
+// compile cache), the WGSL one (WebGPU) or the CUDA one (NVRTC, a GPU) and runs it once on the
+// same inputs and seeded weights as the reference target, so `--save-outputs` of the two can be
+// compared. Also the compile step `fmc bench` shares.
 
 import { type CompiledModel, CompileError, compileModel } from '../api/compile.js';
 import { fromHost, toHost } from '../runtime/tensor.js';
@@ -23,8 +24,8 @@ export interface CliCompileOptions {
   readonly grad?: boolean;
   /** `--set name=value` as given (parsed here, see parseSet). */
   readonly set?: readonly string[];
-  /** c (default) or wgsl. */
-  readonly target?: 'c' | 'wgsl';
+  /** c (default), wgsl or cuda. */
+  readonly target?: 'c' | 'wgsl' | 'cuda';
   /** wgsl: the device limits to fit (default: the WebGPU minimums). */
   readonly device?: DeviceProfile;
 }
@@ -54,6 +55,7 @@ export function compileForCli(io: Io, file: string, o: CliCompileOptions): Compi
       onProgress: progress && ((m) => progress(m)),
     });
   } catch (e) {
+    if (e instanceof Error && (e.name === 'CudaError' || e.name === 'CudaCompileError')) throw new CliError(e.message);
     if (!(e instanceof CompileError)) throw e;
     if (!/: (error|warning) FM\d{4}:/.test(e.message)) throw new CliError(e.message);
     io.err(`${e.message}\n\n`);
@@ -66,7 +68,7 @@ export function compileForCli(io: Io, file: string, o: CliCompileOptions): Compi
 export async function runC(
   io: Io,
   file: string,
-  opts: RunOptions & ModelOptions & { readonly target: 'c' | 'wgsl' },
+  opts: RunOptions & ModelOptions & { readonly target: 'c' | 'wgsl' | 'cuda' },
 ): Promise<number> {
   const given = parseDims(opts.dims);
   const seed = parseSeed(opts.seed);

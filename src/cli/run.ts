@@ -1,4 +1,4 @@
-// `fmc run FILE [--target reference|c|wgsl]`: runs a model function with seeded (or given) inputs
+// `fmc run FILE [--target reference|c|wgsl|cuda]`: runs a model function with seeded (or given) inputs
 // and weights, and prints a summary of each output. The reference target evaluates the graph
 // here (in float64, each float result rounded to its dtype as the targets store it); the C
 // target (run-c.ts) compiles it and runs the kernels. Both draw inputs and seed weights the
@@ -37,7 +37,7 @@ export interface RunOptions extends ModelOptions {
 }
 
 /** The targets `fmc run` knows; an unknown one is a usage error that lists these. */
-export const RUN_TARGETS = ['reference', 'c', 'wgsl'] as const;
+export const RUN_TARGETS = ['reference', 'c', 'wgsl', 'cuda'] as const;
 
 export async function runCommand(io: Io, file: string, opts: RunOptions): Promise<number> {
   const target = opts.target ?? 'reference';
@@ -45,7 +45,7 @@ export async function runCommand(io: Io, file: string, opts: RunOptions): Promis
     throw new CliError(`--target ${target}: unknown target; the targets are ${RUN_TARGETS.join(', ')}`, EXIT.usage);
   if (opts.deviceProfile !== undefined && target !== 'wgsl')
     throw new CliError('--device-profile: only the WGSL target has device limits (--target wgsl)', EXIT.usage);
-  if (target === 'c' || target === 'wgsl') {
+  if (target === 'c' || target === 'wgsl' || target === 'cuda') {
     // Loaded on use: the compiled paths pull in the code generators and the runtimes.
     const { runC } = await import('./run-c.js');
     return runC(io, file, { ...opts, target });

@@ -150,7 +150,7 @@ function libraryMatches(bytes: Buffer, key: string, expect: ArtifactExpectation)
 }
 
 /** The file's bytes if it passes the ownership checks, else undefined; throws if it can't be opened. */
-function readOwnedFile(path: string): Buffer | undefined {
+export function readOwnedFile(path: string): Buffer | undefined {
   // O_NOFOLLOW refuses a symlink; O_NONBLOCK keeps a FIFO planted at the path from blocking open.
   const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
@@ -162,7 +162,7 @@ function readOwnedFile(path: string): Buffer | undefined {
   }
 }
 
-function parseRecord(bytes: Buffer | undefined): ArtifactRecord | undefined {
+export function parseRecord(bytes: Buffer | undefined): ArtifactRecord | undefined {
   if (bytes === undefined) return undefined;
   const r = JSON.parse(bytes.toString('utf8')) as Partial<ArtifactRecord> | null;
   const ok =

@@ -32,7 +32,7 @@ export interface DeviceRange<M> {
 
 export interface Device<M> {
   /** The target whose kernels it runs. */
-  readonly target: 'c' | 'wgsl';
+  readonly target: 'c' | 'wgsl' | 'cuda';
   /** Zeroed memory of at least `bytes` (`what` names it in an out-of-memory error). */
   allocate(bytes: number, what: string): M;
   /** Copies `src` into `dst` from byte `offset`. */

@@ -45,7 +45,7 @@ const MAX_WORKGROUPS = 65535;
 const I32_MAX = 2 ** 31 - 1;
 
 /** An invocation count of a grid: constants, dim slots and index arithmetic, on the bound slots. */
-function evalGrid(e: KExpr, slots: BigInt64Array): number {
+export function evalGrid(e: KExpr, slots: BigInt64Array): number {
   if (e.k === 'const') return e.v;
   if (e.k === 'dim') return Number(slots[e.slot]!);
   if (e.k !== 'ix') throw new RunError(`internal: a launch grid holds a '${e.k}' expression`);
@@ -66,7 +66,7 @@ function evalGrid(e: KExpr, slots: BigInt64Array): number {
  * 32-bit words, two an element) or the launch's invocations (checked in bind). A call whose
  * buffers are larger is a RunError before anything is allocated.
  */
-export function checkIndexBounds(plan: Plan, elements: readonly number[]): void {
+export function checkIndexBounds(plan: Plan, elements: readonly number[], target = 'WGSL'): void {
   for (const buf of plan.buffers) {
     const units = elements[buf.id]! * (buf.dtype === 'i64' ? 2 : 1);
     if (units > I32_MAX) {
@@ -76,7 +76,7 @@ export function checkIndexBounds(plan: Plan, elements: readonly number[]): void 
         plan.params.find((p) => p.buffer === buf.id);
       const what = named ? `'${'name' in named ? named.name : named.path}'` : `${buf.kind} buffer ${buf.id}`;
       throw new RunError(
-        `${what} has ${elements[buf.id]} ${buf.dtype} elements with these dims: more than the WGSL target's 32-bit indices reach (${buf.dtype === 'i64' ? '2^30 i64 elements, two words each' : '2^31 - 1 elements'})`,
+        `${what} has ${elements[buf.id]} ${buf.dtype} elements with these dims: more than the ${target} target's 32-bit indices reach (${buf.dtype === 'i64' ? '2^30 i64 elements, two words each' : '2^31 - 1 elements'})`,
       );
     }
   }

@@ -3,6 +3,7 @@
 
 import { Executable, RunError, type RunOptions } from './executable.js';
 import type { GpuExecutable } from './gpu-executable.js';
+import type { CudaExecutable } from './cuda-executable.js';
 import { modelFunction, tensorSpec } from './model-function.js';
 import type { Tensor } from './tensor.js';
 import type { Dtype } from '../ir/dtype.js';
@@ -34,8 +35,8 @@ export interface TrainerOptions {
   readonly seed?: number;
 }
 
-/** A compiled function on its target: C (run and runAsync) or WGSL (runAsync only). */
-export type FunctionExecutable = Executable | GpuExecutable;
+/** A compiled function on its target: C (run and runAsync), WGSL or CUDA (runAsync only). */
+export type FunctionExecutable = Executable | GpuExecutable | CudaExecutable;
 
 type Inputs = Readonly<Record<string, Tensor>>;
 
@@ -118,8 +119,10 @@ export class Model {
   }
 
   /** The target the model's functions were compiled for. */
-  get target(): 'c' | 'wgsl' {
-    return this.executable() instanceof Executable ? 'c' : 'wgsl';
+  get target(): 'c' | 'wgsl' | 'cuda' {
+    const exe = this.executable();
+    if (exe instanceof Executable) return 'c';
+    return 'target' in exe ? exe.target : 'wgsl';
   }
 
   /** Whether the model was compiled with its train step (`fmc compile --train`), so trainer() works. */
@@ -141,13 +144,23 @@ export class Model {
     return new Trainer({
       model: this.name,
       config: t.config,
-      apply: this.executable(t.step),
-      ...(t.accumulate !== undefined ? { accumulate: this.executable(t.accumulate) } : {}),
-      evaluate: this.executable(t.evaluate),
+      apply: this.stepExecutable(t.step),
+      ...(t.accumulate !== undefined ? { accumulate: this.stepExecutable(t.accumulate) } : {}),
+      evaluate: this.stepExecutable(t.evaluate),
       buffers: t.buffers,
       seed: opts.seed ?? t.seed ?? 0,
       set: t.set ?? {},
     });
+  }
+
+  /** A train function's executable: C or WGSL (the Trainer does not drive the CUDA target yet). */
+  private stepExecutable(fn: string): Executable | GpuExecutable {
+    const exe = this.executable(fn);
+    if (!(exe instanceof Executable) && 'target' in exe)
+      throw new RunError(
+        `${this.name}: the trainer runs on the C and WGSL targets; the CUDA target runs functions only`,
+      );
+    return exe;
   }
 
   /** Sets the thread count of every function's kernels. */

@@ -1,6 +1,7 @@
 // The typed binding of the native addon (runtime-native/, built by `npm run build`): the only
 // TypeScript file that loads it. The addon holds no graph logic: aligned buffers, dlopen of
-// compiled kernel libraries, one-call execution of a launch list, and a lazy CUDA probe.
+// compiled kernel libraries, one-call execution of a launch list, a lazy CUDA probe, NVRTC
+// compilation and a CUDA device (runtime-native/src/cuda_*.cpp, nvrtc_compile.cpp).
 
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,6 +15,64 @@ export interface CudaStatus {
   readonly nvrtc: string;
   /** What is missing or failing, or e.g. "CUDA 13000 driver, 1 device(s), NVRTC 13.0". */
   readonly message: string;
+}
+
+/** The NVRTC that loaded (`nvrtcInfo()`); `error` says why none is usable, else ''. */
+export interface NvrtcInfo {
+  /** The soname that loaded (libnvrtc.so.13, .12 or .11.2), or ''. */
+  readonly library: string;
+  /** NVRTC's version, e.g. '11.8', or ''. */
+  readonly version: string;
+  /** Whether it can output CUBIN (nvrtcGetCUBIN), not only PTX. */
+  readonly cubin: boolean;
+  /** The compute capabilities it compiles for (major * 10 + minor), or [] where it cannot say. */
+  readonly archs: readonly number[];
+  /** nvrtcCompileProgram calls this process made. */
+  readonly compiles: number;
+  readonly error: string;
+}
+
+/** What `nvrtcCompile` gives: the image (PTX with its terminating NUL, or CUBIN), or the log of a failure. */
+export interface NvrtcOutput {
+  readonly ok: boolean;
+  readonly log: string;
+  /** NVRTC's result when not ok, e.g. 'error 6 (NVRTC_ERROR_COMPILATION)'. */
+  readonly error?: string;
+  readonly image?: Uint8Array;
+}
+
+/**
+ * One GPU through the CUDA driver (`cudaOpen`): a context and a stream. Addresses are bigints;
+ * copies are synchronous and ordered after the launches queued before them.
+ */
+export interface NativeCudaDevice {
+  readonly name: string;
+  /** major * 10 + minor, e.g. 90. */
+  readonly computeCapability: number;
+  /** Zeroed memory (at least 256 bytes), freed by free() or at close(). */
+  alloc(bytes: number): bigint;
+  /** Frees an allocation once the work queued before has finished; a RangeError for another address. */
+  free(address: bigint): void;
+  upload(address: bigint, bytes: Uint8Array): void;
+  download(address: bigint, bytes: number): ArrayBuffer;
+  /** Loads a CUBIN or PTX image and its kernels by name; the module's index. A JIT failure throws with its log. */
+  load(image: Uint8Array, names: readonly string[]): number;
+  /**
+   * Queues records `[kernel, argCount, id...]` of a module on the stream: launch n has
+   * (grids[2n], grids[2n + 1], 1) blocks of blocks[kernel] threads; its arguments are
+   * addresses[id] for each id, then the dims (dimSlots 64-bit values) by value.
+   */
+  launch(
+    module: number,
+    records: Int32Array,
+    addresses: BigUint64Array,
+    grids: Uint32Array,
+    blocks: Uint32Array,
+    dims: BigInt64Array,
+    dimSlots: number,
+  ): void;
+  synchronize(): void;
+  close(): void;
 }
 
 /**
@@ -74,6 +133,12 @@ export interface NativeAddon {
   ): Promise<void>;
   /** Loads the CUDA driver and NVRTC at the first call (never at addon load); never throws. */
   cudaStatus(): CudaStatus;
+  /** Loads NVRTC at the first call; never throws. */
+  nvrtcInfo(): NvrtcInfo;
+  /** Compiles CUDA C++ with NVRTC (`options` as nvrtcCompileProgram takes them); throws when NVRTC is missing. */
+  nvrtcCompile(source: string, name: string, options: readonly string[], cubin: boolean): NvrtcOutput;
+  /** A context and stream on GPU `ordinal` (default 0); throws naming what is missing (libcuda.so.1, a device). */
+  cudaOpen(ordinal?: number): NativeCudaDevice;
   /** The steady clock in nanoseconds. */
   now(): number;
 }

@@ -85,7 +85,7 @@ describe('fmc run --target c', () => {
   it('names the targets on an unknown one (exit 2)', () => {
     const r = fmc('run', 'models/mlp.fm', '--target', 'tpu');
     expect(r.code).toBe(2);
-    expect(r.err).toBe('fmc: --target tpu: unknown target; the targets are reference, c, wgsl\n');
+    expect(r.err).toBe('fmc: --target tpu: unknown target; the targets are reference, c, wgsl, cuda\n');
   });
 
   it('rejects inputs of the wrong dtype or shape with one line and exit 1', () => {

@@ -321,13 +321,17 @@ describe('cudaStatus', () => {
     'cuCtxDestroy_v2',
     'cuCtxSetCurrent',
     'cuModuleLoadData',
+    'cuModuleLoadDataEx',
     'cuModuleUnload',
     'cuModuleGetFunction',
     'cuLaunchKernel',
     'cuMemAlloc_v2',
     'cuMemFree_v2',
+    'cuMemsetD8_v2',
     'cuMemcpyHtoD_v2',
     'cuMemcpyDtoH_v2',
+    'cuStreamCreate',
+    'cuStreamDestroy_v2',
     'cuStreamSynchronize',
     'cuCtxSynchronize',
     'cuGetErrorString',
@@ -439,17 +443,17 @@ int nvrtcVersion(int *major, int *minor) { *major = 12; *minor = 8; return 0; }
     });
   });
 
-  it('falls back to libnvrtc.so.12 and libnvrtc.so where no newer NVRTC is installed', () => {
+  it('falls back to libnvrtc.so.12 and libnvrtc.so.11.2 where no newer NVRTC is installed', () => {
     // Only where the system has no libcuda.so.1 or NVRTC of its own (they would be found first).
     const system = addon.cudaStatus();
     fake('nvrtc12', 'libnvrtc.so.12', NVRTC);
-    fake('nvrtc12', 'libnvrtc.so', NVRTC);
-    fake('nvrtc', 'libnvrtc.so', NVRTC);
+    fake('nvrtc12', 'libnvrtc.so.11.2', NVRTC);
+    fake('nvrtc', 'libnvrtc.so.11.2', NVRTC);
     const v12 = probe('nvrtc12');
-    const unversioned = probe('nvrtc');
+    const v11 = probe('nvrtc');
     if (system.nvrtc === '') {
       expect(v12.status.nvrtc).toBe('libnvrtc.so.12');
-      expect(unversioned.status.nvrtc).toBe('libnvrtc.so');
+      expect(v11.status.nvrtc).toBe('libnvrtc.so.11.2');
     }
     if (system.driver === '') {
       expect(v12.before || v12.after).toBe(false);

@@ -1,0 +1,221 @@
+// A compiled Plan of the CUDA target bound to its CudaDevice and its weights. `runAsync` reads
+// and checks its arguments as the other targets do (call.ts), binds the dims (each dim slot,
+// buffer element count and grid below 2^31, as for WGSL: the kernels index in 32 bits),
+// evaluates each launch's grid, and per binding allocates the inputs, outputs and packed
+// buffers and ONE arena for every transient (the memory plan, planMemory: CUDA kernels may bind
+// ranges of one allocation); the 8 latest bindings are kept, an older one's memory is freed.
+// Copies happen only at the inputs, the outputs and the weights: the params are uploaded once
+// and again only when their host buffer is another one or changed since (weight-versions.ts);
+// after a run that writes params (buffer updates, in-place kernels) those are downloaded so the
+// host weights stay the truth. Not yet run on a GPU (none where it was written):
+// test/cuda/runtime-shim-device.test.ts runs it on the CUDA CPU shim.
+
+import { planMemory } from '../kernels/memory.js';
+import type { Plan } from '../kernels/plan.js';
+import {
+  type BoundDims,
+  type RunOptions,
+  bindPlanDims,
+  bindingKey,
+  callShapes,
+  encodeLaunches,
+  pinCall,
+  readCall,
+  remember,
+} from './call.js';
+import { type CudaDevice, type CudaMemory, CudaError } from './cuda-device.js';
+import { checkIndexBounds, evalGrid } from './gpu-executable.js';
+import { RunError, plainAllocate } from './run-args.js';
+import { ELEMENT_BYTES, Tensor, typedArray } from './tensor.js';
+import { versionOf, weightsChanged } from './weight-versions.js';
+
+interface CudaBinding extends BoundDims {
+  readonly mem: CudaMemory[];
+  /** The allocations the binding made (freed when it is dropped). */
+  readonly own: readonly CudaMemory[];
+  readonly offsets: Float64Array;
+  readonly bytes: Float64Array;
+  readonly records: Int32Array;
+  readonly grids: Uint32Array;
+}
+
+const MAX_Y = 65535;
+const I32_MAX = 2 ** 31 - 1;
+const I32_MAX_BIG = 2n ** 31n - 1n;
+const ARENA_ALIGN = 256;
+
+export class CudaExecutable {
+  readonly target = 'cuda';
+  private readonly bindings = new Map<string, CudaBinding>();
+  /** Device copies of the params, with the host buffer and its version each was uploaded from. */
+  private readonly params = new Map<string, { from: ArrayBuffer; version: number; mem: CudaMemory }>();
+  /** Params a run may write: downloaded into the host weights after it. */
+  private readonly written: readonly number[];
+
+  constructor(
+    readonly plan: Plan,
+    readonly device: CudaDevice,
+    private readonly weights: ReadonlyMap<string, ArrayBuffer>,
+  ) {
+    for (const p of plan.params) if (!weights.has(p.path)) throw new RunError(`no weights for '${p.path}'`);
+    const byPath = new Map(plan.params.map((p) => [p.path, p.buffer]));
+    const param = new Set(byPath.values());
+    const written = new Set(plan.updates.map((u) => byPath.get(u.path)!));
+    for (const l of plan.launches)
+      l.args.forEach((id, i) => {
+        if (param.has(id) && plan.kernels[l.kernel]!.params[i]!.access !== 'read') written.add(id);
+      });
+    this.written = [...written];
+  }
+
+  get inputNames(): string[] {
+    return this.plan.inputs.map((i) => i.name);
+  }
+  get outputNames(): string[] {
+    return this.plan.outputs.map((o) => o.name);
+  }
+
+  setThreads(_n: number): void {}
+
+  run(_inputs: Readonly<Record<string, Tensor>>, _opts?: RunOptions): Record<string, Tensor> {
+    throw new RunError(`${this.plan.name} runs on the CUDA target: use runAsync (await model.runAsync(inputs))`);
+  }
+
+  async runAsync(inputs: Readonly<Record<string, Tensor>>, opts: RunOptions = {}): Promise<Record<string, Tensor>> {
+    const call = readCall(this.plan, inputs, opts);
+    if (call.timings !== undefined) throw new RunError('timings are measured on the C target only');
+    const d = this.device;
+    const b = this.bind(callShapes(this.plan, call), call.dims);
+    const { inputs: pinned, outputs: given } = pinCall(this.plan, call, b.outputShapes, plainAllocate);
+    const mem = b.mem.slice();
+    for (const p of this.plan.params) mem[p.buffer] = this.param(p.path);
+    this.plan.inputs.forEach((spec, i) => {
+      const p = pinned[i]!;
+      d.upload(mem[spec.buffer]!, 0, new Uint8Array(p.buffer, p.offset, p.bytes));
+    });
+    // A packed buffer is derived again (its first element zeroed) whenever a param may have changed.
+    if (this.plan.writesParams !== false)
+      for (const buf of this.plan.buffers) if (buf.kind === 'packed') d.upload(mem[buf.id]!, 0, new Uint8Array(4));
+    d.launch({ records: b.records, mem, offsets: b.offsets, bytes: b.bytes, dims: b.slots, grids: b.grids });
+    const range = (id: number) => ({ mem: mem[id]!, offset: b.offsets[id]!, bytes: b.bytes[id]! });
+    const updates = this.plan.updates.map((u) => range(u.from));
+    const outs = this.plan.outputs.map((o) => range(o.buffer));
+    const params = this.written.map(range);
+    const got = await d.download([...outs, ...updates, ...params]);
+    this.storeParams(got.slice(outs.length), mem);
+    const result: Record<string, Tensor> = {};
+    this.plan.outputs.forEach((o, i) => {
+      const g = call.outputs[i];
+      const bytes = got[i]!;
+      if (g) {
+        const p = given[i]!;
+        if (p.bytes > 0) new Uint8Array(p.buffer, p.offset, p.bytes).set(bytes);
+        result[o.name] = g.tensor;
+      } else
+        result[o.name] = new Tensor(
+          o.dtype,
+          typedArray(o.dtype, b.elements[o.buffer]!, bytes.buffer as ArrayBuffer),
+          b.outputShapes[i]!,
+        );
+    });
+    return result;
+  }
+
+  /** The device copy of a param, uploaded when its host buffer is another or changed since (weight-versions.ts). */
+  private param(path: string): CudaMemory {
+    const host = this.weights.get(path)!;
+    const have = this.params.get(path);
+    if (have?.from === host && have.version === versionOf(host)) return have.mem;
+    const mem = have && have.mem.bytes >= host.byteLength ? have.mem : this.device.allocate(host.byteLength, path);
+    this.device.upload(mem, 0, new Uint8Array(host));
+    this.params.set(path, { from: host, version: versionOf(host), mem });
+    return mem;
+  }
+
+  /**
+   * Updates and written params into the host weights, marked changed (other functions' copies
+   * and packed forms are made again); this executable's device copies hold the same values.
+   */
+  private storeParams(got: Uint8Array[], mem: readonly CudaMemory[]): void {
+    const plan = this.plan;
+    const byBuffer = new Map(plan.params.map((p) => [p.buffer, p.path]));
+    const host = (path: string) => new Uint8Array(this.weights.get(path)!);
+    const changed = new Set<string>();
+    plan.updates.forEach((u, i) => {
+      host(u.path).set(got[i]!);
+      this.device.upload(this.param(u.path), 0, got[i]!);
+      changed.add(u.path);
+    });
+    this.written.forEach((id, i) => {
+      const path = byBuffer.get(id)!;
+      if (changed.has(path) || !mem[id]) return;
+      host(path).set(got[plan.updates.length + i]!);
+      changed.add(path);
+    });
+    weightsChanged([...changed].map((p) => this.weights.get(p)!));
+    for (const path of changed) {
+      const own = this.params.get(path)!;
+      this.params.set(path, { ...own, version: versionOf(own.from) });
+    }
+  }
+
+  /** Device memory, arena offsets and grids of these shapes and dims, kept for later calls. */
+  private bind(shapes: ReadonlyMap<string, readonly number[]>, given?: ReadonlyMap<string, number>): CudaBinding {
+    const key = bindingKey(shapes, given);
+    const hit = this.bindings.get(key);
+    if (hit) return hit;
+    const plan = this.plan;
+    const d = this.device;
+    const bound = bindPlanDims(plan, shapes, given, (path) => this.weights.get(path)!.byteLength);
+    // The kernels index in 32 bits (codegen/legalize-cuda.ts), proved in range here as for WGSL.
+    bound.slots.forEach((v, i) => {
+      if (v < -(2n ** 31n) || v > I32_MAX_BIG)
+        throw new RunError(`a size of this call (dim slot ${i} = ${v}) does not fit in i32, as the CUDA target needs`);
+    });
+    checkIndexBounds(plan, bound.elements, 'CUDA');
+    const raw = plan.buffers.map((buf) => bound.elements[buf.id]! * ELEMENT_BYTES[buf.dtype]);
+    const memory = planMemory(plan, (id) => Math.ceil(raw[id]! / ARENA_ALIGN) * ARENA_ALIGN);
+    const arena = d.allocate(memory.peakBytes, 'the arena of intermediate buffers');
+    const mem: CudaMemory[] = [];
+    const offsets = new Float64Array(plan.buffers.length);
+    for (const buf of plan.buffers) {
+      const at = memory.offsets.get(buf.id);
+      if (buf.kind === 'transient' && at !== undefined) {
+        mem[buf.id] = arena;
+        offsets[buf.id] = at;
+      } else if (buf.kind !== 'param') mem[buf.id] = d.allocate(raw[buf.id]!, `${buf.kind} buffer ${buf.id}`);
+    }
+    const grids = new Uint32Array(2 * plan.launches.length);
+    plan.launches.forEach((l, n) => {
+      const k = plan.kernels[l.kernel]!;
+      if (!k.grid) throw new CudaError(`internal: kernel ${k.name} has no grid (not compiled for a GPU)`);
+      const invocations = evalGrid(k.grid.invocations, bound.slots);
+      const blocks = Math.ceil(invocations / k.grid.workgroup);
+      const x = Math.min(blocks, MAX_Y);
+      const y = x === 0 ? 0 : Math.ceil(blocks / x);
+      if (!(blocks >= 0) || y > MAX_Y) throw new CudaError(`kernel ${k.name} needs ${blocks} blocks here: too many`);
+      // The flat index of the last thread launched (x · y blocks) is an i32 too.
+      if (invocations > I32_MAX || x * y * k.grid.workgroup > I32_MAX + 1)
+        throw new RunError(`kernel ${k.name} needs ${invocations} threads here: more than a 32-bit index reaches`);
+      grids[2 * n] = x;
+      grids[2 * n + 1] = y;
+    });
+    const own = [
+      arena,
+      ...plan.buffers.filter((b) => b.kind !== 'transient' && b.kind !== 'param').map((b) => mem[b.id]!),
+    ];
+    const binding = {
+      ...bound,
+      mem,
+      own,
+      offsets,
+      bytes: Float64Array.from(raw),
+      records: encodeLaunches(plan),
+      grids,
+    };
+    // remember() keeps 8 bindings: the memory of the one it drops is freed (its runs have finished).
+    const dropped = this.bindings.size >= 8 ? this.bindings.values().next().value : undefined;
+    for (const m of dropped?.own ?? []) d.free(m);
+    return remember(this.bindings, key, binding);
+  }
+}
