@@ -48,12 +48,13 @@ function gpuGroups(g: Graph): readonly KernelGroup[] {
 }
 
 /**
- * The lowering every GPU target shares (grids bound), and each kernel's root node: the group
+ * The lowering every GPU target shares (grids bound; f16/bf16 GEMMs on fragments), and each kernel's root node: the group
  * whose root its note names (`matmul %12 ...`, see lower.ts's noteOf); copies have none.
  */
 export function lowerForCuda(g: Graph): { plan: Plan; roots: (Node | undefined)[] } {
   const groups = gpuGroups(g);
-  const plan = bindPlanGrids(lowerGraph({ ...g, groups }, { target: 'gpu' }));
+  // GEMMs of f16/bf16 operands on typed tiles: tensor cores (src/kernels/gemm-frag.ts).
+  const plan = bindPlanGrids(lowerGraph({ ...g, groups }, { target: 'gpu', fragments: true }));
   const byId = new Map(groups.map((k) => [k.root.id, k.root]));
   const roots = plan.kernels.map((k) => {
     const id = /^\S+ %(\d+)/.exec(k.note)?.[1];
