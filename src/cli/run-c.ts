@@ -7,7 +7,15 @@ import { fromHost, toHost } from '../runtime/tensor.js';
 import type { DeviceProfile } from '../kernels/device-profile.js';
 import { cliProfile } from './device-profile.js';
 import { EXIT, type Io } from './io.js';
-import { CliError, type ModelOptions, parseDims, parseSeed, parseSet, warnUnusedDims } from './model.js';
+import {
+  CliError,
+  type ModelOptions,
+  parseDims,
+  parsePrecision,
+  parseSeed,
+  parseSet,
+  warnUnusedDims,
+} from './model.js';
 import { checkGradOptions, namedAsync, report, type RunOptions, runInputs } from './run.js';
 
 export interface CliCompileOptions {
@@ -23,6 +31,8 @@ export interface CliCompileOptions {
   readonly grad?: boolean;
   /** `--set name=value` as given (parsed here, see parseSet). */
   readonly set?: readonly string[];
+  /** `--precision` as given (parsed here). */
+  readonly precision?: string;
   /** c (default) or wgsl. */
   readonly target?: 'c' | 'wgsl';
   /** wgsl: the device limits to fit (default: the WebGPU minimums). */
@@ -42,6 +52,7 @@ export function compileForCli(io: Io, file: string, o: CliCompileOptions): Compi
       // FILE is a path whatever its name, as the reference target reads it (never source text).
       isPath: true,
       set,
+      precision: parsePrecision(o.precision),
       model: o.model,
       fns: [o.fn ?? 'forward'],
       seed: o.seed,
