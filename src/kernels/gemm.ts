@@ -343,14 +343,14 @@ export function gemmKernel(
   let G = new GemmBuilder(kb, f, n, out, s, epilogue);
   // An f16/bf16 store cannot hold the f32 partial sums between K blocks (each block would
   // round them): such a product takes all of K in one block, or, K being symbolic, the
-  // unpacked form (one f32 sum per element).
+  // streamed form (each row's sums over all of K in an f32 accumulator).
   const stored = epilogue.length > 0 ? epilogue[epilogue.length - 1]! : n;
   if (stored.type.dtype !== 'f32' && G.K.k === 'const' && kcMax(s.KC) < G.K.v) {
     s = { ...s, KC: G.K.v };
     G = new GemmBuilder(kb, f, n, out, s, epilogue);
   }
   kb.schedule = { ...s, shape, ...(tuned ? { tuned: 'yes' } : {}) };
-  if (stored.type.dtype !== 'f32' && G.K.k !== 'const') return plainGemm(G);
+  if (stored.type.dtype !== 'f32' && G.K.k !== 'const') return [...G.zeroWhenEmpty(), ...G.skinny()];
   // One product shares its packed B blocks across the threads; a batch of them splits by entry.
   const packed = (): KStmt[] =>
     G.NB.k === 'const'
