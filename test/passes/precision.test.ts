@@ -82,6 +82,10 @@ describe('precision pass', () => {
       (k) => k.kind === 'ew' && k.store.op === 'cast' && k.store.inputs[0]!.op === 'param',
     );
     expect(kinds).toEqual([]);
+    // Attention stays one flash kernel in bf16 (it keeps p in f32); f16 runs it unfused.
+    expect(fused.groups!.filter((k) => k.kind === 'attention')).toHaveLength(2);
+    const f16 = piped('swa_lm', 'forward', 'f16', 'inference', 'fusion');
+    expect(f16.groups!.filter((k) => k.kind === 'attention')).toHaveLength(0);
     const mlp = piped('mlp', 'forward', 'bf16', 'inference', 'fusion');
     expect(mlp.groups!.map((k) => k.kind)).toEqual(['gemm', 'gemm', 'gemm']);
   });
