@@ -8,6 +8,7 @@ import { renderDiagnostic } from '../frontend/diagnostics.js';
 import { type Lowered, lowerFile } from '../frontend/lower.js';
 import { type Host, nodeHost } from '../frontend/program.js';
 import { concreteShape } from '../ir/interp.js';
+import type { Dtype } from '../ir/dtype.js';
 import type { HostTensor } from '../ir/value.js';
 import {
   type BuildOptions,
@@ -60,6 +61,11 @@ export interface CompileOptions extends BuildOptions {
    */
   readonly set?: Readonly<Record<string, number | boolean | string>>;
   /**
+   * The model-level compute precision (`fmc --precision`): in place of the model's own
+   * `@precision` and its train section's `precision`; blocks inside keep their own `@precision`.
+   */
+  readonly precision?: Dtype;
+  /**
    * Whether `pathOrSource` is a file's path (`true`: the CLI's FILE, whatever its name) or
    * source text (`false`); by default a path when it ends in `.fm` and has no line break.
    */
@@ -95,7 +101,7 @@ function sourceHost(virtual: string, text: string): Host {
 }
 
 function lowerOne(file: string, host: Host, opts: CompileOptions, fn: string | undefined, training: boolean): Lowered {
-  const r = lowerFile(file, { model: opts.model, fn, set: opts.set, training }, host);
+  const r = lowerFile(file, { model: opts.model, fn, set: opts.set, precision: opts.precision, training }, host);
   if (r.ok) return r.lowered;
   throw new CompileError(r.diagnostics.map((d) => renderDiagnostic(d, (f) => r.program.source(f))).join('\n\n'));
 }

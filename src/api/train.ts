@@ -74,10 +74,6 @@ export function lowerTrainStep(pathOrSource: string, opts: TrainOptions = {}): T
   }
   const warnings: string[] = [];
   if (!l.train) warnings.push(`${l.model} has no train section: training with AdamW at lr 1e-3`);
-  if (config.precision !== 'f32')
-    warnings.push(
-      `precision = ${config.precision} is not implemented yet (mixed-precision training comes with the compression work): training in f32`,
-    );
   const withConfig: Lowered = { ...l, train: config };
   const modes: Mode[] = config.accumulate > 1 ? ['train', 'accumulate'] : ['train'];
   return { lowered: l, config, warnings, modules: modes.map((mode) => pipe(withConfig, mode)) };

@@ -31,7 +31,17 @@ import { writeCuda } from './compile-cuda.js';
 import { explainLimits, wgslForCli } from './compile-wgsl.js';
 import { cliProfile } from './device-profile.js';
 import { EXIT, type Io } from './io.js';
-import { CliError, defaultDim, loadParams, lowerForCli, parseDims, parseSeed, parseSet, writeOutput } from './model.js';
+import {
+  CliError,
+  defaultDim,
+  loadParams,
+  lowerForCli,
+  parseDims,
+  parsePrecision,
+  parseSeed,
+  parseSet,
+  writeOutput,
+} from './model.js';
 import { BROWSER_BUNDLE, browserBundle } from './browser-bundle.js';
 
 export interface CompileCliOptions {
@@ -50,6 +60,8 @@ export interface CompileCliOptions {
   readonly dumpAfter?: string;
   /** `--set name=value`, repeatable: hyperparameter overrides (recorded in plan.json). */
   readonly set?: readonly string[];
+  /** `--precision f32|f16|bf16`. */
+  readonly precision?: string;
   /** Also compile the train step of the model's loss (and the loss itself, to evaluate). */
   readonly train?: boolean;
   /** `--device-profile NAME|FILE` (WGSL), as given. */
@@ -70,7 +82,11 @@ function trainJobs(
   io.progress?.(`lowering the train step of ${file}`);
   let step;
   try {
-    step = lowerTrainStep(file, { ...(opts.model ? { model: opts.model } : {}), set: parseSet(opts.set) });
+    step = lowerTrainStep(file, {
+      ...(opts.model ? { model: opts.model } : {}),
+      set: parseSet(opts.set),
+      precision: parsePrecision(opts.precision),
+    });
   } catch (e) {
     if (e instanceof CompileError) throw new CliError(e.message);
     throw e;
@@ -106,7 +122,7 @@ function jobs(io: Io, lowered: readonly Lowered[], opts: CompileCliOptions): { l
   const l =
     lowered.find((x) => x.graph.name === loss) ??
     (first.functions.includes(loss)
-      ? lowerForCli(io, opts.file!, { model: opts.model, fn: loss, set: opts.set })
+      ? lowerForCli(io, opts.file!, { model: opts.model, fn: loss, set: opts.set, precision: opts.precision })
       : undefined);
   if (!l) {
     if (opts.grad || gradOnly)
@@ -168,10 +184,10 @@ function checkOutDir(dir: string): string[] {
 
 /** Every requested function lowered, diagnostics printed as `fmc run` prints them. */
 function lowerAll(io: Io, file: string, opts: CompileCliOptions, fns: string[] | undefined): Lowered[] {
-  const { model, set } = opts;
-  const first = lowerForCli(io, file, { model, fn: fns?.[0], set });
+  const { model, set, precision } = opts;
+  const first = lowerForCli(io, file, { model, fn: fns?.[0], set, precision });
   const names = fns ?? [first.graph.name, ...first.functions.filter((f) => f !== first.graph.name)];
-  return names.map((fn) => (fn === first.graph.name ? first : lowerForCli(io, file, { model, fn, set })));
+  return names.map((fn) => (fn === first.graph.name ? first : lowerForCli(io, file, { model, fn, set, precision })));
 }
 
 const kib = (n: number): string => (n < 1024 ? `${n} B` : `${(n / 1024).toFixed(1)} KiB`);
@@ -200,7 +216,7 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
   // The train step's loss, compiled for inference too: the trainer evaluates with it.
   const loss = training?.train.evaluate;
   if (loss !== undefined && !lowered.some((l) => l.graph.name === loss))
-    lowered.push(lowerForCli(io, file, { model: opts.model, fn: loss, set: opts.set }));
+    lowered.push(lowerForCli(io, file, { model: opts.model, fn: loss, set: opts.set, precision: opts.precision }));
   const compiled = jobs(io, lowered, { ...opts, file }).map(({ l, mode }) => {
     const after = (pass: string, g: Graph): void => {
       if (opts.dumpAfter === 'all' || opts.dumpAfter === pass) io.out(dumpText(l, mode, pass, g));

@@ -10,6 +10,7 @@ import { argumentProblem } from './guard.js';
 import { EXIT, type Io, processIo } from './io.js';
 import { addModelCommands, withSetOption } from './model-commands.js';
 import { addPlotCommand } from './plot.js';
+import { withPrecisionOption } from './precision.js';
 import { addServeDemoCommand } from './serve-demo-command.js';
 import { addTrainCommand } from './train-command.js';
 
@@ -99,8 +100,7 @@ Examples:
   addExplainCommand(cmd, io, setCode);
   addServeDemoCommand(cmd, io, setCode);
   withSetOption(
-    cmd
-      .command('compile')
+    withPrecisionOption(cmd.command('compile'))
       .description('compile a model for the C or WGSL target into a folder that load() (and, for C, import) runs')
       .argument('<file>', 'the .fm file holding the model')
       .option(

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { renderDiagnostic } from '../frontend/diagnostics.js';
 import { type Lowered, lowerFile } from '../frontend/lower.js';
+import type { Dtype } from '../ir/dtype.js';
 import type { Graph } from '../ir/graph.js';
 import { initParam } from '../ir/init.js';
 import { concreteShape } from '../ir/interp.js';
@@ -13,6 +14,7 @@ import { initProgress } from '../runtime/compile.js';
 import { readSafetensorsFile } from '../runtime/safetensors.js';
 import { CompileError, weightsFrom } from '../api/compile.js';
 import { EXIT, type Io } from './io.js';
+import { splitPrecision } from './precision.js';
 import { splitSet } from './set.js';
 
 /** A user-facing failure: printed as `fmc: message`, exit code 1 (or 2 for usage). */
@@ -33,6 +35,8 @@ export interface ModelOptions {
   readonly weights?: string;
   /** `--set name=value`, repeatable: hyperparameter overrides (see parseSet). */
   readonly set?: readonly string[];
+  /** `--precision f32|f16|bf16` (see parsePrecision). */
+  readonly precision?: string;
 }
 
 /** `--set` values (`['d=64']`) → overrides by name (see splitSet); a malformed one is a usage error. */
@@ -42,10 +46,22 @@ export function parseSet(list: readonly string[] | undefined): Record<string, st
   return r.set;
 }
 
+/** `--precision` as a dtype (undefined when absent); a bad value is a usage error. */
+export function parsePrecision(text: string | undefined): Dtype | undefined {
+  const r = splitPrecision(text);
+  if (r.error !== undefined) throw new CliError(r.error, EXIT.usage);
+  return r.precision;
+}
+
 /** Lowers the chosen function; diagnostics are printed and become a CliError. */
 export function lowerForCli(io: Io, file: string, opts: ModelOptions): Lowered {
   io.progress?.(`checking and lowering ${file}`);
-  const r = lowerFile(file, { model: opts.model, fn: opts.fn, set: parseSet(opts.set) });
+  const r = lowerFile(file, {
+    model: opts.model,
+    fn: opts.fn,
+    set: parseSet(opts.set),
+    precision: parsePrecision(opts.precision),
+  });
   io.progress?.('');
   if (r.ok) return r.lowered;
   for (const d of r.diagnostics) io.err(`${renderDiagnostic(d, (f) => r.program.source(f))}\n\n`);

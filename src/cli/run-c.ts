@@ -8,7 +8,15 @@ import { fromHost, toHost } from '../runtime/tensor.js';
 import type { DeviceProfile } from '../kernels/device-profile.js';
 import { cliProfile } from './device-profile.js';
 import { EXIT, type Io } from './io.js';
-import { CliError, type ModelOptions, parseDims, parseSeed, parseSet, warnUnusedDims } from './model.js';
+import {
+  CliError,
+  type ModelOptions,
+  parseDims,
+  parsePrecision,
+  parseSeed,
+  parseSet,
+  warnUnusedDims,
+} from './model.js';
 import { checkGradOptions, namedAsync, report, type RunOptions, runInputs } from './run.js';
 
 export interface CliCompileOptions {
@@ -24,6 +32,8 @@ export interface CliCompileOptions {
   readonly grad?: boolean;
   /** `--set name=value` as given (parsed here, see parseSet). */
   readonly set?: readonly string[];
+  /** `--precision` as given (parsed here). */
+  readonly precision?: string;
   /** c (default), wgsl or cuda. */
   readonly target?: 'c' | 'wgsl' | 'cuda';
   /** wgsl: the device limits to fit (default: the WebGPU minimums). */
@@ -43,6 +53,7 @@ export function compileForCli(io: Io, file: string, o: CliCompileOptions): Compi
       // FILE is a path whatever its name, as the reference target reads it (never source text).
       isPath: true,
       set,
+      precision: parsePrecision(o.precision),
       model: o.model,
       fns: [o.fn ?? 'forward'],
       seed: o.seed,

@@ -20,7 +20,7 @@ import type { TrainOverrides } from '../runtime/schedule.js';
 import { Tensor, fromHost } from '../runtime/tensor.js';
 import type { StepExecutable, Trainer } from '../runtime/trainer.js';
 import { EXIT, type Io } from './io.js';
-import { CliError, parseSeed, parseSet } from './model.js';
+import { CliError, parsePrecision, parseSeed, parseSet } from './model.js';
 import { type OpenedData, openData } from './train-data.js';
 import { type EvalRecord, MetricsLog, Progress, duration } from './train-report.js';
 import { sampleText } from './train-sample.js';
@@ -36,6 +36,8 @@ export interface TrainCliOptions {
   readonly resume?: string;
   readonly seed?: string;
   readonly set?: readonly string[];
+  /** `--precision f32|f16|bf16`. */
+  readonly precision?: string;
   readonly model?: string;
   readonly weights?: string;
   readonly context?: string;
@@ -150,6 +152,7 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
   const compiled = compileTrainer(file, {
     ...(o.model ? { model: o.model } : {}),
     ...(set ? { set } : {}),
+    precision: parsePrecision(o.precision),
     ...(o.weights ? { weights: o.weights } : {}),
     seed,
     target,

@@ -19,7 +19,8 @@ import type { Span } from './source.js';
 import type { V } from './types.js';
 import { dimKey, dimSym, dimSymbols } from '../ir/dims.js';
 import { type Graph, liveNodes, type Node, type NodeOf } from '../ir/graph.js';
-import type { Module } from '../ir/module.js';
+import { type Module, withPrecision } from '../ir/module.js';
+import type { Dtype } from '../ir/dtype.js';
 import { modelIntent } from './intent.js';
 
 export interface LowerOptions {
@@ -34,6 +35,8 @@ export interface LowerOptions {
    * values instead of its defaults (see CheckOptions.set).
    */
   readonly set?: HParamSet;
+  /** The model-level compute precision (`--precision`), in place of its `@precision` and train section's (withPrecision). */
+  readonly precision?: Dtype;
 }
 
 /** What lowering produces: an IR-level Module (the graph and the model's intent). */
@@ -80,7 +83,7 @@ export function lowerFile(file: string, options: LowerOptions = {}, host: Host =
       const first = checker.diagnostics[0]!;
       throw new Error(`lowering reported ${first.code} (${first.message}) on a program that checks clean`);
     }
-    return { ok: true, lowered, program };
+    return { ok: true, lowered: options.precision ? withPrecision(lowered, options.precision) : lowered, program };
   } catch (e) {
     if (e instanceof LoweringBudget)
       return fail('FM0803', e.span ?? decl.name.span, [decl.name.name, e.message, String(e.limit)]);

@@ -190,3 +190,13 @@ export function paramHint<K extends keyof Hint>(hints: Hints, p: ParamDecl, kind
   }
   return hintAt(hints, p.path.split('.').slice(0, -1).join('.'), kind);
 }
+
+/**
+ * `m` with its model-level precision set to `p` (`--precision`): the model's own `@precision`
+ * and the train section's `precision`. Blocks inside keep their own `@precision`.
+ */
+export function withPrecision(m: Module, p: Dtype): Module {
+  const blocks = new Map(m.hints.blocks);
+  blocks.set('', { ...blocks.get(''), precision: p });
+  return { ...m, hints: { ...m.hints, blocks }, ...(m.train ? { train: { ...m.train, precision: p } } : {}) };
+}

@@ -18,6 +18,7 @@
 // Accumulation is f32.
 
 import { type Dim, dimConst, dimMul, dimToString } from '../ir/dims.js';
+import { isFloat } from '../ir/dtype.js';
 import type { Node, NodeOf } from '../ir/graph.js';
 import { parseEinsum } from '../ir/infer.js';
 import { type KExpr, type KStmt, add, cmp, f32, int, ivar, ix, loop, mul } from '../ir/kernel.js';
@@ -187,10 +188,13 @@ export class GemmBuilder {
   /**
    * A packed buffer of B in whole-K panels (PREPACK_AT floats of header, then panel j at
    * j*Kp*NR, Kp = prepackK()), derived once from B's param buffer (kind 'packed'); undefined
-   * unless B is a float param with no batch letters and constant N and K.
+   * unless B is a float param (or a float param cast to another float type: the precision
+   * pass's f32 master weight read in f16/bf16, converted once as it is packed) with no batch
+   * letters and constant N and K.
    */
   prepacked(): number | undefined {
-    const x = this.n.inputs[1]!;
+    const b = this.n.inputs[1]!;
+    const x = b.op === 'cast' && isFloat(b.type.dtype) && b.inputs[0]!.op === 'param' ? b.inputs[0]! : b;
     const buf = this.f.buffers.get(x);
     if (x.op !== 'param' || buf === undefined || this.g.batch.length > 0) return undefined;
     if (this.N.k !== 'const' || this.K.k !== 'const' || !['f32', 'f16', 'bf16'].includes(x.type.dtype))
@@ -338,9 +342,18 @@ export function gemmKernel(
   }
   const shape = gemmShapeKey(f, n);
   const tuned = base.tuned?.(shape);
-  const s = tuned ?? base;
+  let s = tuned ?? base;
+  let G = new GemmBuilder(kb, f, n, out, s, epilogue);
+  // An f16/bf16 store cannot hold the f32 partial sums between K blocks (each block would
+  // round them): such a product takes all of K in one block, or, K being symbolic, the
+  // streamed form (each row's sums over all of K in an f32 accumulator).
+  const stored = epilogue.length > 0 ? epilogue[epilogue.length - 1]! : n;
+  if (stored.type.dtype !== 'f32' && G.K.k === 'const' && kcMax(s.KC) < G.K.v) {
+    s = { ...s, KC: G.K.v };
+    G = new GemmBuilder(kb, f, n, out, s, epilogue);
+  }
   kb.schedule = { ...s, shape, ...(tuned ? { tuned: 'yes' } : {}) };
-  const G = new GemmBuilder(kb, f, n, out, s, epilogue);
+  if (stored.type.dtype !== 'f32' && G.K.k !== 'const') return [...G.zeroWhenEmpty(), ...G.skinny()];
   // One product shares its packed B blocks across the threads; a batch of them splits by entry.
   const packed = (): KStmt[] =>
     G.NB.k === 'const'

@@ -4,7 +4,7 @@
 // pipeline.ts is the only list of which run, in which order, per target and mode.
 
 import type { Graph } from '../ir/graph.js';
-import type { Hints, TrainConfig } from '../ir/module.js';
+import type { BlockInfo, Hints, TrainConfig } from '../ir/module.js';
 
 /** Where the graph will run: the float64 reference interpreter or a compiled target. */
 export type Target = 'reference' | 'c';
@@ -33,6 +33,8 @@ export interface PassContext {
   readonly hints: Hints;
   /** The model's `train` section (`train` and `accumulate` modes need it). */
   readonly train?: TrainConfig;
+  /** The model's block instances by path, when it was lowered from source (the precision pass finds norms by type). */
+  readonly blocks?: ReadonlyMap<string, BlockInfo>;
   readonly options: PassOptions;
 }
 

@@ -8,22 +8,23 @@ import { verify } from '../ir/verify.js';
 import { autodiff } from './autodiff/index.js';
 import { fusion } from './fusion/index.js';
 import type { Mode, Pass, PassContext, PassOptions, Target } from './pass.js';
+import { precision } from './precision.js';
 import { simplify } from './simplify.js';
 import { trainStep } from './train/index.js';
 import { lossScale } from './train/scale.js';
 
 const PIPELINES: { readonly [T in Target]: { readonly [M in Mode]: readonly Pass[] } } = {
   reference: {
-    inference: [],
-    grad: [autodiff, simplify],
-    train: [lossScale, autodiff, trainStep, simplify],
-    accumulate: [lossScale, autodiff, trainStep, simplify],
+    inference: [precision],
+    grad: [precision, autodiff, simplify],
+    train: [precision, lossScale, autodiff, trainStep, simplify],
+    accumulate: [precision, lossScale, autodiff, trainStep, simplify],
   },
   c: {
-    inference: [fusion],
-    grad: [autodiff, simplify, fusion],
-    train: [lossScale, autodiff, trainStep, simplify, fusion],
-    accumulate: [lossScale, autodiff, trainStep, simplify, fusion],
+    inference: [precision, fusion],
+    grad: [precision, autodiff, simplify, fusion],
+    train: [precision, lossScale, autodiff, trainStep, simplify, fusion],
+    accumulate: [precision, lossScale, autodiff, trainStep, simplify, fusion],
   },
 };
 
@@ -63,6 +64,7 @@ export function runPipeline(m: Module, opts: PipelineOptions): Module {
     mode: opts.mode,
     hints: m.hints,
     train: m.train,
+    blocks: m.blocks,
     options: { wrt: opts.wrt, fusion: opts.fusion ?? fusionFromEnv() },
   };
   opts.after?.('lower', m.graph);

@@ -179,7 +179,12 @@ function fmcCurve(
 ): { curve: Curve; config: TrainConfig } {
   const wfile = path.join(dir, 'fmc-weights.safetensors');
   fs.writeFileSync(wfile, writeSafetensors(p.weights));
-  const { trainer, config } = compileTrainer(c.source(), { weights: wfile, train });
+  const { trainer, config } = compileTrainer(c.source(), {
+    weights: wfile,
+    train,
+    // f32 against PyTorch's float64 (swa_lm's train section asks for bf16).
+    precision: 'f32',
+  });
   const curve: Curve = { loss: [], gradNorm: [] };
   for (const b of p.batches) {
     const r = trainer.step(Object.fromEntries([...b].map(([k, t]) => [k, fromHost(t)])));

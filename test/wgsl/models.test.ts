@@ -42,7 +42,13 @@ describe('the WGSL seed model test', () => {
 describe.skipIf(why !== '')('seed models: WGSL forward vs interpreter', () => {
   for (const model of MODELS) {
     it(model, { timeout: 120_000 }, async () => {
-      const compiled = compileModel(smallModelFile(model), { fns: ['forward'], target: 'wgsl', seed: 3 });
+      const compiled = compileModel(smallModelFile(model), {
+        fns: ['forward'],
+        target: 'wgsl',
+        seed: 3,
+        // f32, as the interpreter runs the lowered graph (moe_lm's own @precision(bf16) aside).
+        precision: 'f32',
+      });
       const g = compiled.lowered[0]!.graph;
       const exe = compiled.model.executable('forward');
       for (const [k, binding] of BINDINGS.entries()) {

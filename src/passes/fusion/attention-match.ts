@@ -99,8 +99,14 @@ export function matchAttentionAt(
   users: Uses,
   roots: ReadonlySet<Node>,
 ): AttentionMatch | undefined {
-  if (out.inputs.length !== 2 || out.type.dtype !== 'f32') return undefined;
-  const [p, v] = out.inputs as [Node, Node];
+  if (out.inputs.length !== 2 || (out.type.dtype !== 'f32' && out.type.dtype !== 'bf16')) return undefined;
+  // In a bf16 model (the precision pass) the f32 probabilities are cast to bf16 for P·V; the
+  // kernel keeps them in f32 (as it computes Σ e·v / l rather than Σ (e / l)·v), a difference
+  // far inside bf16's tolerance. Not f16: there the unrounded p differs from the graph's by
+  // about the f16 tolerance through a whole model (test/kernels/precision-models.test.ts),
+  // so f16 attention runs as its GEMMs and a row kernel.
+  const [pc, v] = out.inputs as [Node, Node];
+  const p = pc.op === 'cast' && isFloat(pc.inputs[0]!.type.dtype) ? pc.inputs[0]! : pc;
   // p = e / l' with l = sum(e, axis), optionally guarded.
   if (!isBin(p, 'div')) return undefined;
   const [e, lg] = p.inputs as [Node, Node];
@@ -123,7 +129,7 @@ export function matchAttentionAt(
   const roles = letterRoles(chain.qk, out);
   // The softmax runs over the keys.
   if (!roles || roles.roles.scores[axis]!.k !== 's') return undefined;
-  const members = new Set<Node>([out, p, lg, l, e, e.inputs[0]!, mg, m, ...chain.nodes]);
+  const members = new Set<Node>([out, pc, p, lg, l, e, e.inputs[0]!, mg, m, ...chain.nodes]);
   for (const g of [lg, mg]) if (g.op === 'where') members.add(g.inputs[0]!);
   for (const x of members)
     if (x !== out && (roots.has(x) || (users.get(x) ?? []).some((u) => !members.has(u)))) return undefined;
@@ -145,7 +151,8 @@ export function matchAttentionAt(
 const sameShape = (a: readonly Dim[], b: readonly Dim[]): boolean =>
   a.length === b.length && a.every((d, i) => d.key === b[i]!.key);
 
-const ELEMENTWISE = new Set(['unary', 'binary', 'where']);
+// Casts too: an f16/bf16 model's scores are computed in its type and cast to f32 for the softmax.
+const ELEMENTWISE = new Set(['unary', 'binary', 'where', 'cast']);
 
 /** The nodes between `xm` and the single einsum below it that they depend on. */
 function scoreChain(xm: Node): { qk: NodeOf<'einsum'>; nodes: Node[] } | undefined {
@@ -158,7 +165,7 @@ function scoreChain(xm: Node): { qk: NodeOf<'einsum'>; nodes: Node[] } | undefin
     const n = stack.pop()!;
     if (seen.has(n)) continue;
     seen.add(n);
-    if (!sameShape(n.type.shape, xm.type.shape) || n.type.dtype !== 'f32') continue;
+    if (!sameShape(n.type.shape, xm.type.shape) || !isFloat(n.type.dtype)) continue;
     if (n.op === 'einsum') {
       if (qk && qk !== n) return undefined;
       qk = n;

@@ -10,8 +10,10 @@
 // no bounds tests).
 // Operands of contractions and topk, which are read many times, are materialized unless
 // they are such index math over a buffer (then the computed node below the index math is).
+// A conversion between float types over a buffer counts as index math here.
 
 import { dimConstValue } from '../../ir/dims.js';
+import { isFloat } from '../../ir/dtype.js';
 import type { Node } from '../../ir/graph.js';
 import { isGemmNode } from './gemm-shape.js';
 
@@ -38,7 +40,8 @@ export function chooseMaterialized(live: readonly Node[], roots: readonly Node[]
   const uses = useCounts(live);
   const m = new Set<Node>();
   const cheap = (n: Node): boolean =>
-    !m.has(n) && (CONST.has(n.op) || (MOVEMENT.has(n.op) && (m.has(n.inputs[0]!) || cheap(n.inputs[0]!))));
+    !m.has(n) &&
+    (CONST.has(n.op) || ((MOVEMENT.has(n.op) || isFloatCast(n)) && (m.has(n.inputs[0]!) || cheap(n.inputs[0]!))));
   const isView = (n: Node): boolean => m.has(n) || cheap(n);
   // Fused ops along the deepest chain of inputs of each node that is not materialized.
   const depth = new Map<Node, number>();
@@ -70,6 +73,13 @@ export function chooseMaterialized(live: readonly Node[], roots: readonly Node[]
   for (const r of roots) m.add(r);
   return m;
 }
+
+/**
+ * A conversion between float types (the precision pass's casts of params and inputs): as
+ * cheap as index math to recompute in each reader (a GEMM converts while it packs), so a
+ * cast of a buffer gets no buffer (no cast kernel) however many kernels read it.
+ */
+const isFloatCast = (n: Node): boolean => n.op === 'cast' && isFloat(n.type.dtype) && isFloat(n.inputs[0]!.type.dtype);
 
 /**
  * Where a chain of movement ops (a convolution's pad and window) gets its buffer: at its
