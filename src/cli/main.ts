@@ -12,6 +12,7 @@ import { addModelCommands, withSetOption } from './model-commands.js';
 import { addPlotCommand } from './plot.js';
 import { addServeDemoCommand } from './serve-demo-command.js';
 import { addTrainCommand } from './train-command.js';
+import { withQuantizeOption } from './quantize-option.js';
 
 const VERSION = '0.1.0';
 
@@ -99,8 +100,7 @@ Examples:
   addExplainCommand(cmd, io, setCode);
   addServeDemoCommand(cmd, io, setCode);
   withSetOption(
-    cmd
-      .command('compile')
+    withQuantizeOption(cmd.command('compile'))
       .description('compile a model for the C or WGSL target into a folder that load() (and, for C, import) runs')
       .argument('<file>', 'the .fm file holding the model')
       .option('--target <name>', 'the backend: c or wgsl (WebGPU)', 'c')

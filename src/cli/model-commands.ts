@@ -3,6 +3,7 @@
 
 import type { Command } from 'commander';
 import { EXIT, type Io } from './io.js';
+import { withQuantizeOption } from './quantize-option.js';
 
 const MODEL_OPTIONS: [string, string][] = [
   ['--model <name>', 'the model to use when the file has several'],
@@ -82,8 +83,7 @@ export function addModelCommands(cmd: Command, io: Io, setCode: (c: number) => v
   /** The shared options; `inspect` draws no numbers, so it takes no --seed or --weights. */
   const withModel = withModelOptions;
   withModel(
-    cmd
-      .command('run')
+    withQuantizeOption(cmd.command('run'))
       .description('run a model function and print a summary of its outputs')
       .argument('<file>', 'the .fm file holding the model')
       .option(
@@ -125,8 +125,7 @@ Examples:
       setCode(await guarded(io, async () => runCommand(io, file, opts)));
     });
   withModel(
-    cmd
-      .command('bench')
+    withQuantizeOption(cmd.command('bench'))
       .description('time a model function on the C or WGSL target, optionally against ONNX Runtime')
       .argument('<file>', 'the .fm file holding the model')
       .option('--target <name>', 'the target to time: c or wgsl', 'c')

@@ -8,19 +8,20 @@ import { verify } from '../ir/verify.js';
 import { autodiff } from './autodiff/index.js';
 import { fusion } from './fusion/index.js';
 import type { Mode, Pass, PassContext, PassOptions, Target } from './pass.js';
+import { quantize } from './quantize.js';
 import { simplify } from './simplify.js';
 import { trainStep } from './train/index.js';
 import { lossScale } from './train/scale.js';
 
 const PIPELINES: { readonly [T in Target]: { readonly [M in Mode]: readonly Pass[] } } = {
   reference: {
-    inference: [],
+    inference: [quantize],
     grad: [autodiff, simplify],
     train: [lossScale, autodiff, trainStep, simplify],
     accumulate: [lossScale, autodiff, trainStep, simplify],
   },
   c: {
-    inference: [fusion],
+    inference: [quantize, fusion],
     grad: [autodiff, simplify, fusion],
     train: [lossScale, autodiff, trainStep, simplify, fusion],
     accumulate: [lossScale, autodiff, trainStep, simplify, fusion],
@@ -63,7 +64,7 @@ export function runPipeline(m: Module, opts: PipelineOptions): Module {
     mode: opts.mode,
     hints: m.hints,
     train: m.train,
-    options: { wrt: opts.wrt, fusion: opts.fusion ?? fusionFromEnv() },
+    options: { wrt: opts.wrt, fusion: opts.fusion ?? fusionFromEnv(), quantize: opts.quantize },
   };
   opts.after?.('lower', m.graph);
   let graph = m.graph;

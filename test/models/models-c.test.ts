@@ -42,7 +42,8 @@ describe('seed models: C backend vs interpreter and ONNX Runtime', () => {
         cacheDir: CACHE_DIR,
         seed: 3,
       });
-      const g = compiled.lowered[0]!.graph;
+      // What was compiled: with the model's `@quantize` weights (mlp, cnn, swa_lm) dequantized.
+      const g = compiled.modules[0]!.graph;
       const exe = compiled.model.executable('forward');
       for (const [k, binding] of BINDINGS.entries()) {
         const dims = new Map(g.dims.map((d) => [d, binding[d] ?? 1]));

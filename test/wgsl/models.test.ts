@@ -43,7 +43,8 @@ describe.skipIf(why !== '')('seed models: WGSL forward vs interpreter', () => {
   for (const model of MODELS) {
     it(model, { timeout: 120_000 }, async () => {
       const compiled = compileModel(smallModelFile(model), { fns: ['forward'], target: 'wgsl', seed: 3 });
-      const g = compiled.lowered[0]!.graph;
+      // What was compiled: with the model's `@quantize` weights (mlp, cnn, swa_lm) dequantized.
+      const g = compiled.modules[0]!.graph;
       const exe = compiled.model.executable('forward');
       for (const [k, binding] of BINDINGS.entries()) {
         const dims = new Map(g.dims.map((d) => [d, binding[d] ?? 1]));
