@@ -52,37 +52,44 @@ static void k0_gemm_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
     int64_t n0_2 = 0;
     int64_t nl_3 = fmc_min_ix(512, (48 - n0_2));
     for (int64_t m_4 = 0; m_4 < d[0]; m_4++) {
-      float acc_5[512] __attribute__((aligned(64)));
-      #pragma omp simd
-      for (int64_t j_7 = 0; j_7 < 512; j_7++) {
-        acc_5[j_7] = 0x0p+0f;
-      }
-      for (int64_t k_6 = 0; k_6 < 64; k_6++) {
-        float a_8 = b1[((m_4 * 64) + k_6)];
-        for (int64_t j_7 = 0; j_7 < nl_3; j_7++) {
-          acc_5[j_7] = fmaf(a_8, b2[(((n0_2 + j_7) * 64) + k_6)], acc_5[j_7]);
+      for (int64_t j_5 = 0; j_5 < nl_3; j_5++) {
+        float part_6[16] __attribute__((aligned(64)));
+        #pragma omp simd
+        for (int64_t l_8 = 0; l_8 < 16; l_8++) {
+          part_6[l_8] = 0x0p+0f;
         }
-      }
-      for (int64_t j_7 = 0; j_7 < nl_3; j_7++) {
-        float c_9 = acc_5[j_7];
-        float v_10 = fmc_add_f(c_9, b3[(n0_2 + j_7)]);
-        float v_11 = fmc_mul_f(v_10, v_10);
-        float v_12 = fmc_mul_f(v_11, v_10);
-        float v_13 = fmc_mul_f(0x1.6e4e26p-5f, v_12);
-        float v_14 = fmc_add_f(v_10, v_13);
-        float v_15 = fmc_mul_f(0x1.988454p-1f, v_14);
-        float v_16 = fmc_mul_f(0x1.000000p-1f, v_10);
-        float v_17 = fmc_tanh_f(v_15);
-        float v_18 = fmc_add_f(0x1.000000p+0f, v_17);
-        float v_19 = fmc_mul_f(v_16, v_18);
-        float v_20 = fmc_add_f(v_19, b4[((m_4 * 48) + (n0_2 + j_7))]);
-        b0[((m_4 * 48) + (n0_2 + j_7))] = v_20;
+        for (int64_t k0_7 = 0; k0_7 < 64; k0_7 += 16) {
+          #pragma omp simd
+          for (int64_t l_8 = 0; l_8 < 16; l_8++) {
+            part_6[l_8] = fmaf(b1[((m_4 * 64) + (k0_7 + l_8))], b2[(((n0_2 + j_5) * 64) + (k0_7 + l_8))], part_6[l_8]);
+          }
+        }
+        for (int64_t kt_9 = 64; kt_9 < 64; kt_9++) {
+          part_6[(kt_9 - 64)] = fmaf(b1[((m_4 * 64) + kt_9)], b2[(((n0_2 + j_5) * 64) + kt_9)], part_6[(kt_9 - 64)]);
+        }
+        float s_10 = part_6[0];
+        for (int64_t l_8 = 1; l_8 < 16; l_8++) {
+          s_10 = fmc_add_f(s_10, part_6[l_8]);
+        }
+        float c_11 = s_10;
+        float v_12 = fmc_add_f(c_11, b3[(n0_2 + j_5)]);
+        float v_13 = fmc_mul_f(v_12, v_12);
+        float v_14 = fmc_mul_f(v_13, v_12);
+        float v_15 = fmc_mul_f(0x1.6e4e26p-5f, v_14);
+        float v_16 = fmc_add_f(v_12, v_15);
+        float v_17 = fmc_mul_f(0x1.988454p-1f, v_16);
+        float v_18 = fmc_mul_f(0x1.000000p-1f, v_12);
+        float v_19 = fmc_tanh_f(v_17);
+        float v_20 = fmc_add_f(0x1.000000p+0f, v_19);
+        float v_21 = fmc_mul_f(v_18, v_20);
+        float v_22 = fmc_add_f(v_21, b4[((m_4 * 48) + (n0_2 + j_5))]);
+        b0[((m_4 * 48) + (n0_2 + j_5))] = v_22;
       }
     }
   }
 }
 
-/* k0_gemm, parallel loop over p_53: iterations [fmc_lo, fmc_hi) */
+/* k0_gemm, parallel loop over p_55: iterations [fmc_lo, fmc_hi) */
 static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
   const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
@@ -95,16 +102,16 @@ static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   (void)a;
   (void)d;
   for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {
-    int64_t p_53 = 0 + fmc_t * 16;
-    for (int64_t r_55 = 0; r_55 < 16; r_55++) {
-      for (int64_t k_54 = 0; k_54 < 64; k_54++) {
-        b5[((16 + ((p_53 * 64) + (k_54 * 16))) + r_55)] = (((p_53 + r_55) < 48) ? b2[(((p_53 + r_55) * 64) + k_54)] : 0x0p+0f);
+    int64_t p_55 = 0 + fmc_t * 16;
+    for (int64_t r_57 = 0; r_57 < 16; r_57++) {
+      for (int64_t k_56 = 0; k_56 < 64; k_56++) {
+        b5[((16 + ((p_55 * 64) + (k_56 * 16))) + r_57)] = (((p_55 + r_57) < 48) ? b2[(((p_55 + r_57) * 64) + k_56)] : 0x0p+0f);
       }
     }
   }
 }
 
-/* k0_gemm, parallel loop over mi_29: iterations [fmc_lo, fmc_hi) */
+/* k0_gemm, parallel loop over mi_31: iterations [fmc_lo, fmc_hi) */
 static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
   const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
@@ -114,49 +121,49 @@ static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   const float *restrict b3 = (const float *)a[3];
   const float *restrict b4 = (const float *)a[4];
   float *restrict b5 = (float *)a[5];
-  const int64_t kc_26 = ((const struct fmc_ctx *)fmc_c)->v[0];
-  const int64_t mb_28 = ((const struct fmc_ctx *)fmc_c)->v[1];
-  const int64_t n0_23 = ((const struct fmc_ctx *)fmc_c)->v[2];
-  const int64_t nl_24 = ((const struct fmc_ctx *)fmc_c)->v[3];
-  const int64_t pc_25 = ((const struct fmc_ctx *)fmc_c)->v[4];
+  const int64_t kc_28 = ((const struct fmc_ctx *)fmc_c)->v[0];
+  const int64_t mb_30 = ((const struct fmc_ctx *)fmc_c)->v[1];
+  const int64_t n0_25 = ((const struct fmc_ctx *)fmc_c)->v[2];
+  const int64_t nl_26 = ((const struct fmc_ctx *)fmc_c)->v[3];
+  const int64_t pc_27 = ((const struct fmc_ctx *)fmc_c)->v[4];
   (void)a;
   (void)d;
-  for (int64_t mi_29 = fmc_lo; mi_29 < fmc_hi; mi_29++) {
-    static _Thread_local float fmc_tls_ap_30[30720] __attribute__((aligned(64))); float *const restrict ap_30 = fmc_tls_ap_30;
-    int64_t m0_21 = (mi_29 * mb_28);
-    int64_t ml_22 = fmc_min_ix(mb_28, (d[0] - m0_21));
-    for (int64_t p_31 = 0; p_31 < ml_22; p_31 += 6) {
-      for (int64_t r_33 = 0; r_33 < 6; r_33++) {
-        for (int64_t k_32 = 0; k_32 < kc_26; k_32++) {
-          ap_30[(((p_31 * 320) + (k_32 * 6)) + r_33)] = (((p_31 + r_33) < ml_22) ? b1[(((m0_21 + (p_31 + r_33)) * 64) + (pc_25 + k_32))] : 0x0p+0f);
+  for (int64_t mi_31 = fmc_lo; mi_31 < fmc_hi; mi_31++) {
+    static _Thread_local float fmc_tls_ap_32[30720] __attribute__((aligned(64))); float *const restrict ap_32 = fmc_tls_ap_32;
+    int64_t m0_23 = (mi_31 * mb_30);
+    int64_t ml_24 = fmc_min_ix(mb_30, (d[0] - m0_23));
+    for (int64_t p_33 = 0; p_33 < ml_24; p_33 += 6) {
+      for (int64_t r_35 = 0; r_35 < 6; r_35++) {
+        for (int64_t k_34 = 0; k_34 < kc_28; k_34++) {
+          ap_32[(((p_33 * 320) + (k_34 * 6)) + r_35)] = (((p_33 + r_35) < ml_24) ? b1[(((m0_23 + (p_33 + r_35)) * 64) + (pc_27 + k_34))] : 0x0p+0f);
         }
       }
     }
-    for (int64_t jr_34 = 0; jr_34 < nl_24; jr_34 += 16) {
-      for (int64_t ir_35 = 0; ir_35 < ml_22; ir_35 += 6) {
-        float acc_36[96] __attribute__((aligned(64)));
+    for (int64_t jr_36 = 0; jr_36 < nl_26; jr_36 += 16) {
+      for (int64_t ir_37 = 0; ir_37 < ml_24; ir_37 += 6) {
+        float acc_38[96] __attribute__((aligned(64)));
         #pragma omp simd
-        for (int64_t i_37 = 0; i_37 < 96; i_37++) {
-          acc_36[i_37] = 0x0p+0f;
+        for (int64_t i_39 = 0; i_39 < 96; i_39++) {
+          acc_38[i_39] = 0x0p+0f;
         }
-        fmc_mma_6x16(kc_26, ap_30 + (ir_35 * 320), b5 + (16 + (((n0_23 + jr_34) * 64) + (pc_25 * 16))), acc_36);
-        int64_t ie_39 = fmc_min_ix(6, (ml_22 - ir_35));
-        int64_t je_40 = fmc_min_ix(16, (nl_24 - jr_34));
-        for (int64_t i_37 = 0; i_37 < ie_39; i_37++) {
-          for (int64_t j_38 = 0; j_38 < je_40; j_38++) {
-            float c_41 = acc_36[((i_37 * 16) + j_38)];
-            float v_42 = fmc_add_f(c_41, b3[(n0_23 + (jr_34 + j_38))]);
-            float v_43 = fmc_mul_f(v_42, v_42);
-            float v_44 = fmc_mul_f(v_43, v_42);
-            float v_45 = fmc_mul_f(0x1.6e4e26p-5f, v_44);
-            float v_46 = fmc_add_f(v_42, v_45);
-            float v_47 = fmc_mul_f(0x1.988454p-1f, v_46);
-            float v_48 = fmc_mul_f(0x1.000000p-1f, v_42);
-            float v_49 = fmc_tanh_f(v_47);
-            float v_50 = fmc_add_f(0x1.000000p+0f, v_49);
-            float v_51 = fmc_mul_f(v_48, v_50);
-            float v_52 = fmc_add_f(v_51, b4[(((m0_21 + (ir_35 + i_37)) * 48) + (n0_23 + (jr_34 + j_38)))]);
-            b0[(((m0_21 + (ir_35 + i_37)) * 48) + (n0_23 + (jr_34 + j_38)))] = v_52;
+        fmc_mma_6x16(kc_28, ap_32 + (ir_37 * 320), b5 + (16 + (((n0_25 + jr_36) * 64) + (pc_27 * 16))), acc_38);
+        int64_t ie_41 = fmc_min_ix(6, (ml_24 - ir_37));
+        int64_t je_42 = fmc_min_ix(16, (nl_26 - jr_36));
+        for (int64_t i_39 = 0; i_39 < ie_41; i_39++) {
+          for (int64_t j_40 = 0; j_40 < je_42; j_40++) {
+            float c_43 = acc_38[((i_39 * 16) + j_40)];
+            float v_44 = fmc_add_f(c_43, b3[(n0_25 + (jr_36 + j_40))]);
+            float v_45 = fmc_mul_f(v_44, v_44);
+            float v_46 = fmc_mul_f(v_45, v_44);
+            float v_47 = fmc_mul_f(0x1.6e4e26p-5f, v_46);
+            float v_48 = fmc_add_f(v_44, v_47);
+            float v_49 = fmc_mul_f(0x1.988454p-1f, v_48);
+            float v_50 = fmc_mul_f(0x1.000000p-1f, v_44);
+            float v_51 = fmc_tanh_f(v_49);
+            float v_52 = fmc_add_f(0x1.000000p+0f, v_51);
+            float v_53 = fmc_mul_f(v_50, v_52);
+            float v_54 = fmc_add_f(v_53, b4[(((m0_23 + (ir_37 + i_39)) * 48) + (n0_25 + (jr_36 + j_40)))]);
+            b0[(((m0_23 + (ir_37 + i_39)) * 48) + (n0_25 + (jr_36 + j_40)))] = v_54;
           }
         }
       }
@@ -188,20 +195,20 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
       }
       b5[0] = 0x1.000000p+0f;
     }
-    int64_t mb_28 = fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)));
-    for (int64_t jc_27 = 0; jc_27 < 1; jc_27++) {
-      int64_t n0_23 = (jc_27 * 512);
-      int64_t nl_24 = fmc_min_ix(512, (48 - n0_23));
-      int64_t nk_57 = 1;
-      int64_t kcb_58 = ((64 + (nk_57 - 1)) / nk_57);
-      for (int64_t kb_56 = 0; kb_56 < nk_57; kb_56++) {
-        int64_t pc_25 = (kb_56 * kcb_58);
-        int64_t kc_26 = fmc_min_ix(kcb_58, (64 - pc_25));
+    int64_t mb_30 = fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)));
+    for (int64_t jc_29 = 0; jc_29 < 1; jc_29++) {
+      int64_t n0_25 = (jc_29 * 512);
+      int64_t nl_26 = fmc_min_ix(512, (48 - n0_25));
+      int64_t nk_59 = 1;
+      int64_t kcb_60 = ((64 + (nk_59 - 1)) / nk_59);
+      for (int64_t kb_58 = 0; kb_58 < nk_59; kb_58++) {
+        int64_t pc_27 = (kb_58 * kcb_60);
+        int64_t kc_28 = fmc_min_ix(kcb_60, (64 - pc_27));
         {
-          const int64_t fmc_v[] = {kc_26, mb_28, n0_23, nl_24, pc_25};
+          const int64_t fmc_v[] = {kc_28, mb_30, n0_25, nl_26, pc_27};
           const struct fmc_ctx fmc_c = {a, d, fmc_v};
-          const int64_t fmc_n = fmc_max_ix(0, ((d[0] + (mb_28 - 1)) / mb_28) - 0);
-          if ((d[0] * (nl_24 * kc_26)) >= 32768) fmc_parallel(k0_gemm_p2, &fmc_c, fmc_n); else k0_gemm_p2(&fmc_c, 0, fmc_n);
+          const int64_t fmc_n = fmc_max_ix(0, ((d[0] + (mb_30 - 1)) / mb_30) - 0);
+          if ((d[0] * (nl_26 * kc_28)) >= 32768) fmc_parallel(k0_gemm_p2, &fmc_c, fmc_n); else k0_gemm_p2(&fmc_c, 0, fmc_n);
         }
       }
     }

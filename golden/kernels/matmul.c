@@ -51,27 +51,34 @@ static void k0_gemm_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
     int64_t n0_2 = 0;
     int64_t nl_3 = fmc_min_ix(512, (32 - n0_2));
     for (int64_t m_4 = 0; m_4 < d[0]; m_4++) {
-      float acc_5[512] __attribute__((aligned(64)));
-      #pragma omp simd
-      for (int64_t j_7 = 0; j_7 < 512; j_7++) {
-        acc_5[j_7] = 0x0p+0f;
-      }
-      for (int64_t k_6 = 0; k_6 < 64; k_6++) {
-        float a_8 = b1[((m_4 * 64) + k_6)];
-        for (int64_t j_7 = 0; j_7 < nl_3; j_7++) {
-          acc_5[j_7] = fmaf(a_8, b2[(((n0_2 + j_7) * 64) + k_6)], acc_5[j_7]);
+      for (int64_t j_5 = 0; j_5 < nl_3; j_5++) {
+        float part_6[16] __attribute__((aligned(64)));
+        #pragma omp simd
+        for (int64_t l_8 = 0; l_8 < 16; l_8++) {
+          part_6[l_8] = 0x0p+0f;
         }
-      }
-      for (int64_t j_7 = 0; j_7 < nl_3; j_7++) {
-        float c_9 = acc_5[j_7];
-        float v_10 = fmc_add_f(c_9, b3[(n0_2 + j_7)]);
-        b0[((m_4 * 32) + (n0_2 + j_7))] = v_10;
+        for (int64_t k0_7 = 0; k0_7 < 64; k0_7 += 16) {
+          #pragma omp simd
+          for (int64_t l_8 = 0; l_8 < 16; l_8++) {
+            part_6[l_8] = fmaf(b1[((m_4 * 64) + (k0_7 + l_8))], b2[(((n0_2 + j_5) * 64) + (k0_7 + l_8))], part_6[l_8]);
+          }
+        }
+        for (int64_t kt_9 = 64; kt_9 < 64; kt_9++) {
+          part_6[(kt_9 - 64)] = fmaf(b1[((m_4 * 64) + kt_9)], b2[(((n0_2 + j_5) * 64) + kt_9)], part_6[(kt_9 - 64)]);
+        }
+        float s_10 = part_6[0];
+        for (int64_t l_8 = 1; l_8 < 16; l_8++) {
+          s_10 = fmc_add_f(s_10, part_6[l_8]);
+        }
+        float c_11 = s_10;
+        float v_12 = fmc_add_f(c_11, b3[(n0_2 + j_5)]);
+        b0[((m_4 * 32) + (n0_2 + j_5))] = v_12;
       }
     }
   }
 }
 
-/* k0_gemm, parallel loop over p_33: iterations [fmc_lo, fmc_hi) */
+/* k0_gemm, parallel loop over p_35: iterations [fmc_lo, fmc_hi) */
 static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
   const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
@@ -83,16 +90,16 @@ static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   (void)a;
   (void)d;
   for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {
-    int64_t p_33 = 0 + fmc_t * 16;
-    for (int64_t r_35 = 0; r_35 < 16; r_35++) {
-      for (int64_t k_34 = 0; k_34 < 64; k_34++) {
-        b4[((16 + ((p_33 * 64) + (k_34 * 16))) + r_35)] = (((p_33 + r_35) < 32) ? b2[(((p_33 + r_35) * 64) + k_34)] : 0x0p+0f);
+    int64_t p_35 = 0 + fmc_t * 16;
+    for (int64_t r_37 = 0; r_37 < 16; r_37++) {
+      for (int64_t k_36 = 0; k_36 < 64; k_36++) {
+        b4[((16 + ((p_35 * 64) + (k_36 * 16))) + r_37)] = (((p_35 + r_37) < 32) ? b2[(((p_35 + r_37) * 64) + k_36)] : 0x0p+0f);
       }
     }
   }
 }
 
-/* k0_gemm, parallel loop over mi_19: iterations [fmc_lo, fmc_hi) */
+/* k0_gemm, parallel loop over mi_21: iterations [fmc_lo, fmc_hi) */
 static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
   const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
@@ -101,39 +108,39 @@ static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   const float *restrict b2 = (const float *)a[2];
   const float *restrict b3 = (const float *)a[3];
   float *restrict b4 = (float *)a[4];
-  const int64_t kc_16 = ((const struct fmc_ctx *)fmc_c)->v[0];
-  const int64_t mb_18 = ((const struct fmc_ctx *)fmc_c)->v[1];
-  const int64_t n0_13 = ((const struct fmc_ctx *)fmc_c)->v[2];
-  const int64_t nl_14 = ((const struct fmc_ctx *)fmc_c)->v[3];
-  const int64_t pc_15 = ((const struct fmc_ctx *)fmc_c)->v[4];
+  const int64_t kc_18 = ((const struct fmc_ctx *)fmc_c)->v[0];
+  const int64_t mb_20 = ((const struct fmc_ctx *)fmc_c)->v[1];
+  const int64_t n0_15 = ((const struct fmc_ctx *)fmc_c)->v[2];
+  const int64_t nl_16 = ((const struct fmc_ctx *)fmc_c)->v[3];
+  const int64_t pc_17 = ((const struct fmc_ctx *)fmc_c)->v[4];
   (void)a;
   (void)d;
-  for (int64_t mi_19 = fmc_lo; mi_19 < fmc_hi; mi_19++) {
-    static _Thread_local float fmc_tls_ap_20[30720] __attribute__((aligned(64))); float *const restrict ap_20 = fmc_tls_ap_20;
-    int64_t m0_11 = (mi_19 * mb_18);
-    int64_t ml_12 = fmc_min_ix(mb_18, (d[0] - m0_11));
-    for (int64_t p_21 = 0; p_21 < ml_12; p_21 += 6) {
-      for (int64_t r_23 = 0; r_23 < 6; r_23++) {
-        for (int64_t k_22 = 0; k_22 < kc_16; k_22++) {
-          ap_20[(((p_21 * 320) + (k_22 * 6)) + r_23)] = (((p_21 + r_23) < ml_12) ? b1[(((m0_11 + (p_21 + r_23)) * 64) + (pc_15 + k_22))] : 0x0p+0f);
+  for (int64_t mi_21 = fmc_lo; mi_21 < fmc_hi; mi_21++) {
+    static _Thread_local float fmc_tls_ap_22[30720] __attribute__((aligned(64))); float *const restrict ap_22 = fmc_tls_ap_22;
+    int64_t m0_13 = (mi_21 * mb_20);
+    int64_t ml_14 = fmc_min_ix(mb_20, (d[0] - m0_13));
+    for (int64_t p_23 = 0; p_23 < ml_14; p_23 += 6) {
+      for (int64_t r_25 = 0; r_25 < 6; r_25++) {
+        for (int64_t k_24 = 0; k_24 < kc_18; k_24++) {
+          ap_22[(((p_23 * 320) + (k_24 * 6)) + r_25)] = (((p_23 + r_25) < ml_14) ? b1[(((m0_13 + (p_23 + r_25)) * 64) + (pc_17 + k_24))] : 0x0p+0f);
         }
       }
     }
-    for (int64_t jr_24 = 0; jr_24 < nl_14; jr_24 += 16) {
-      for (int64_t ir_25 = 0; ir_25 < ml_12; ir_25 += 6) {
-        float acc_26[96] __attribute__((aligned(64)));
+    for (int64_t jr_26 = 0; jr_26 < nl_16; jr_26 += 16) {
+      for (int64_t ir_27 = 0; ir_27 < ml_14; ir_27 += 6) {
+        float acc_28[96] __attribute__((aligned(64)));
         #pragma omp simd
-        for (int64_t i_27 = 0; i_27 < 96; i_27++) {
-          acc_26[i_27] = 0x0p+0f;
+        for (int64_t i_29 = 0; i_29 < 96; i_29++) {
+          acc_28[i_29] = 0x0p+0f;
         }
-        fmc_mma_6x16(kc_16, ap_20 + (ir_25 * 320), b4 + (16 + (((n0_13 + jr_24) * 64) + (pc_15 * 16))), acc_26);
-        int64_t ie_29 = fmc_min_ix(6, (ml_12 - ir_25));
-        int64_t je_30 = fmc_min_ix(16, (nl_14 - jr_24));
-        for (int64_t i_27 = 0; i_27 < ie_29; i_27++) {
-          for (int64_t j_28 = 0; j_28 < je_30; j_28++) {
-            float c_31 = acc_26[((i_27 * 16) + j_28)];
-            float v_32 = fmc_add_f(c_31, b3[(n0_13 + (jr_24 + j_28))]);
-            b0[(((m0_11 + (ir_25 + i_27)) * 32) + (n0_13 + (jr_24 + j_28)))] = v_32;
+        fmc_mma_6x16(kc_18, ap_22 + (ir_27 * 320), b4 + (16 + (((n0_15 + jr_26) * 64) + (pc_17 * 16))), acc_28);
+        int64_t ie_31 = fmc_min_ix(6, (ml_14 - ir_27));
+        int64_t je_32 = fmc_min_ix(16, (nl_16 - jr_26));
+        for (int64_t i_29 = 0; i_29 < ie_31; i_29++) {
+          for (int64_t j_30 = 0; j_30 < je_32; j_30++) {
+            float c_33 = acc_28[((i_29 * 16) + j_30)];
+            float v_34 = fmc_add_f(c_33, b3[(n0_15 + (jr_26 + j_30))]);
+            b0[(((m0_13 + (ir_27 + i_29)) * 32) + (n0_15 + (jr_26 + j_30)))] = v_34;
           }
         }
       }
@@ -164,20 +171,20 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
       }
       b4[0] = 0x1.000000p+0f;
     }
-    int64_t mb_18 = fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)));
-    for (int64_t jc_17 = 0; jc_17 < 1; jc_17++) {
-      int64_t n0_13 = (jc_17 * 512);
-      int64_t nl_14 = fmc_min_ix(512, (32 - n0_13));
-      int64_t nk_37 = 1;
-      int64_t kcb_38 = ((64 + (nk_37 - 1)) / nk_37);
-      for (int64_t kb_36 = 0; kb_36 < nk_37; kb_36++) {
-        int64_t pc_15 = (kb_36 * kcb_38);
-        int64_t kc_16 = fmc_min_ix(kcb_38, (64 - pc_15));
+    int64_t mb_20 = fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)));
+    for (int64_t jc_19 = 0; jc_19 < 1; jc_19++) {
+      int64_t n0_15 = (jc_19 * 512);
+      int64_t nl_16 = fmc_min_ix(512, (32 - n0_15));
+      int64_t nk_39 = 1;
+      int64_t kcb_40 = ((64 + (nk_39 - 1)) / nk_39);
+      for (int64_t kb_38 = 0; kb_38 < nk_39; kb_38++) {
+        int64_t pc_17 = (kb_38 * kcb_40);
+        int64_t kc_18 = fmc_min_ix(kcb_40, (64 - pc_17));
         {
-          const int64_t fmc_v[] = {kc_16, mb_18, n0_13, nl_14, pc_15};
+          const int64_t fmc_v[] = {kc_18, mb_20, n0_15, nl_16, pc_17};
           const struct fmc_ctx fmc_c = {a, d, fmc_v};
-          const int64_t fmc_n = fmc_max_ix(0, ((d[0] + (mb_18 - 1)) / mb_18) - 0);
-          if ((d[0] * (nl_14 * kc_16)) >= 32768) fmc_parallel(k0_gemm_p2, &fmc_c, fmc_n); else k0_gemm_p2(&fmc_c, 0, fmc_n);
+          const int64_t fmc_n = fmc_max_ix(0, ((d[0] + (mb_20 - 1)) / mb_20) - 0);
+          if ((d[0] * (nl_16 * kc_18)) >= 32768) fmc_parallel(k0_gemm_p2, &fmc_c, fmc_n); else k0_gemm_p2(&fmc_c, 0, fmc_n);
         }
       }
     }

@@ -13,8 +13,10 @@
 //
 // Storage: `<path>:<spec>.q` (i8), `<path>:<spec>.scale` (f32 [N, K/group]) and, asymmetric,
 // `<path>:<spec>.zero` (f32 [N, K/group], an integer value). int8 q is [N, K]; int4 q is
-// [N, ceil(K/2)] bytes, two values a byte: k = 2j in the low nibble, k = 2j + 1 in the high
-// one, each a 4-bit two's complement (byte = 16·hi + (lo & 15) read as a signed i8).
+// [N, 16·ceil(K/32)] bytes: each row in blocks of 32 values in 16 bytes, value i of a block in
+// the low nibble of its byte i and value 16 + i in the high nibble (GGML's Q4_0 order; the
+// GEMV then reads a block's bytes at consecutive lanes), each a 4-bit two's complement
+// (byte = 16·hi + (lo & 15) read as a signed i8); values past K are 0.
 
 import { dimConstValue } from './dims.js';
 import { type Graph, graphParams } from './graph.js';
@@ -125,15 +127,15 @@ export function quantizeValues(w: ArrayLike<number>, N: number, K: number, s: Qu
   return { q: s.dtype === 'int8' ? vals : packInt4(vals, N, K), scale, ...(zero ? { zero } : {}) };
 }
 
-/** N rows of K values in [-8, 7], two a byte (k = 2j low nibble, 2j + 1 high), rows of ceil(K/2) bytes. */
+/** N rows of K values in [-8, 7], packed in blocks of 32 (value i low nibble, 16 + i high nibble of byte i). */
 export function packInt4(v: Int8Array, N: number, K: number): Int8Array {
-  const W = Math.ceil(K / 2);
+  const W = 16 * Math.ceil(K / 32);
   const out = new Int8Array(N * W);
+  const at = (n: number, k: number): number => (k < K ? v[n * K + k]! : 0);
   for (let n = 0; n < N; n++)
     for (let j = 0; j < W; j++) {
-      const lo = v[n * K + 2 * j]!;
-      const hi = 2 * j + 1 < K ? v[n * K + 2 * j + 1]! : 0;
-      out[n * W + j] = (hi << 4) | (lo & 15);
+      const k = 32 * Math.floor(j / 16) + (j % 16);
+      out[n * W + j] = (at(n, k + 16) << 4) | (at(n, k) & 15);
     }
   return out;
 }

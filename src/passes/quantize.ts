@@ -7,8 +7,9 @@
 // from the f32 weights where it binds them. Inference only: a grad or train
 // graph keeps its f32 params (quantization-aware training is not here yet).
 //
-// int4 bytes unpack with f32 arithmetic, exact on the integers involved: b = f32(byte),
-// hi = floor(b / 16), lo' = b - 16·hi (the unsigned low nibble), lo = lo' ≥ 8 ? lo' - 16 : lo'.
+// int4 bytes unpack with f32 arithmetic, exact on the integers involved: b = f32(byte) =
+// 16·hi + lo' (lo' the unsigned low nibble), hi = floor(b / 16), and the signed low nibble
+// lo = b - 16·floor((b + 8) / 16) (lo' - 16 when lo' ≥ 8), all branch-free.
 // So the IR needs no bit primitive for it (a shift or bitcast would have to be carried
 // through every target, the WGSL i64 legalization and autodiff for this one use).
 
@@ -57,16 +58,23 @@ function dequantize(b: Builder, n: NodeOf<'param'>, s: QuantSpec): Node {
   // The runtime derives the values from the f32 weights; the initializers only serve graphs
   // run with seeded params (tests): any byte, scales of a typical weight's size.
   const bytesInit = { fn: 'uniform', args: { low: -128, high: 127 } } as const;
-  const W = s.dtype === 'int4' ? Math.ceil(K / 2) : K;
+  // int4: blocks of 32 values in 16 bytes, value i in the low nibble of byte i and value
+  // 16 + i in its high nibble (GGML's Q4_0 order), K padded to whole blocks.
+  const blocks = Math.ceil(K / 32);
+  const W = s.dtype === 'int4' ? 16 * blocks : K;
   const bytes = b.cast(b.param(names.q, 'i8', [N!, W], 'param', bytesInit), 'f32');
   let q = bytes;
   if (s.dtype === 'int4') {
-    const hi = b.unary('floor', b.mul(bytes, 1 / 16));
-    const low = b.sub(bytes, b.mul(hi, 16));
-    const lo = b.where(b.ge(low, 8), b.sub(low, 16), low);
-    const pairs = b.concat([b.reshape(lo, [N!, W, 1]), b.reshape(hi, [N!, W, 1])], 2);
-    q = b.reshape(pairs, [N!, 2 * W]);
-    if (2 * W > K) q = b.slice(q, [0, 0], [N!, K]);
+    // Each byte at both of its k, then its high nibble in the second half of a block and its
+    // low one in the first, without a branch: h is 0 or 1 and w = lo + h·(hi - lo) (a
+    // `where` here kept GCC 12 from vectorizing the GEMV: 0.07× f32 instead of 0.37×).
+    const byte = b.reshape(b.expand(b.reshape(bytes, [N!, blocks, 1, 16]), [N!, blocks, 2, 16]), [N!, 32 * blocks]);
+    const floor16 = (x: Node): Node => b.unary('floor', b.mul(x, 1 / 16));
+    const hi = floor16(byte);
+    const lo = b.sub(byte, b.mul(floor16(b.add(byte, 8)), 16));
+    const h = b.reshape(b.iota(2, 'f32', [N!, blocks, 2, 16]), [N!, 32 * blocks]);
+    q = b.add(lo, b.mul(h, b.sub(hi, lo)));
+    if (32 * blocks > K) q = b.slice(q, [0, 0], [N!, K]);
   }
   /** A [N, G] param read at [n, k] (index math only). */
   const perGroup = (path: string, high: number): Node => {
