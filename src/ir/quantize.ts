@@ -79,6 +79,13 @@ export function parseQuantSpec(text: string): QuantSpec | string {
   return { dtype, ...(group !== undefined ? { group } : {}), symmetric };
 }
 
+/** Bytes of the quantized params of a weight with N rows of K values (q, scale and zero). */
+export function quantizedBytes(N: number, K: number, s: QuantSpec): number {
+  const groups = N * (K / (s.group ?? K));
+  const q = s.dtype === 'int8' ? N * K : N * 16 * Math.ceil(K / 32);
+  return q + 4 * groups * (s.symmetric ? 1 : 2);
+}
+
 /** Round half to even (numpy's rint). */
 export function rint(x: number): number {
   const r = Math.round(x);

@@ -17,7 +17,7 @@ import type { Builder } from '../ir/build.js';
 import { dimConstValue } from '../ir/dims.js';
 import { isFloat } from '../ir/dtype.js';
 import type { Node, NodeOf } from '../ir/graph.js';
-import { paramHint } from '../ir/module.js';
+import { type ParamDecl, paramHint } from '../ir/module.js';
 import { type QuantSpec, groupOf, quantNames } from '../ir/quantize.js';
 import { rewrite } from '../ir/rewrite.js';
 import { type Pass, PassError, type QuantRule } from './pass.js';
@@ -36,8 +36,7 @@ function covers(rule: string, path: string): boolean {
 }
 
 /** The spec for a param: the last rule that covers it, else its hint; undefined: stays f32. */
-export function quantSpecOf(n: NodeOf<'param'>, rules: readonly QuantRule[], hint?: QuantSpec): QuantSpec | undefined {
-  const p = n.args;
+export function quantSpecOf(p: ParamDecl, rules: readonly QuantRule[], hint?: QuantSpec): QuantSpec | undefined {
   const fits = p.role === 'param' && p.shape.length >= 2 && isFloat(p.dtype);
   const rule = [...rules].reverse().find((r) => covers(r.path, p.path));
   if (rule) return rule.spec === 'none' || !fits ? undefined : rule.spec;
@@ -94,7 +93,7 @@ export const quantize: Pass = {
     let changed = false;
     const out = rewrite(graph, {
       param: (n, _ins, b) => {
-        const s = quantSpecOf(n, rules, paramHint(ctx.hints, n.args, 'quantize'));
+        const s = quantSpecOf(n.args, rules, paramHint(ctx.hints, n.args, 'quantize'));
         if (!s) return undefined;
         changed = true;
         return b.within(n.path, 'dequantize', () => dequantize(b, n, s));

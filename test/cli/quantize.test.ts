@@ -60,6 +60,20 @@ describe('fmc --quantize', () => {
     expect(first(viaFile.out)).toEqual(first(direct.out));
   });
 
+  it('inspect shows the weight bytes of each block as declared and as stored quantized', () => {
+    const r = fmc('inspect', 'models/mlp.fm', '--json', '--quantize', 'fc2=int4:128');
+    expect(r.code, r.err).toBe(0);
+    const rows = (JSON.parse(r.out) as { rows: { path: string; weightBytes: number; quantizedBytes: number }[] }).rows;
+    const row = (p: string) => rows.find((x) => x.path === p)!;
+    // fc1 (@quantize(int8)): 512×784 f32 and 512 f32 bias → 512×784 bytes, 512 f32 scales, the bias.
+    expect(row('fc1')).toMatchObject({ weightBytes: 4 * 512 * 785, quantizedBytes: 512 * 784 + 4 * 512 + 4 * 512 });
+    // fc2 by the rule: 256 rows of 512 in int4 (256 bytes a row) and 4 groups of 128 a row.
+    expect(row('fc2')).toMatchObject({ weightBytes: 4 * 256 * 513, quantizedBytes: 256 * 256 + 4 * 256 * 4 + 4 * 256 });
+    expect(row('fc3').quantizedBytes).toBe(row('fc3').weightBytes);
+    const t = fmc('inspect', 'models/mlp.fm');
+    expect(t.out).toMatch(/Activations +Weights +Quantized\n/);
+  });
+
   it('refuses a malformed rule as a usage error', () => {
     for (const bad of ['int8', 'all=int3', 'ffn=int4:128:sym']) {
       const r = fmc('run', 'models/mlp.fm', '--quantize', bad);
