@@ -52,33 +52,54 @@ static void k0_gemm_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
     int64_t nl_3 = fmc_min_ix(512, (32 - n0_2));
     for (int64_t m_4 = 0; m_4 < d[0]; m_4++) {
       for (int64_t j_5 = 0; j_5 < nl_3; j_5++) {
-        float part_6[16] __attribute__((aligned(64)));
+        float part_10[32] __attribute__((aligned(64)));
         #pragma omp simd
-        for (int64_t l_8 = 0; l_8 < 16; l_8++) {
-          part_6[l_8] = 0x0p+0f;
+        for (int64_t l_7 = 0; l_7 < 32; l_7++) {
+          part_10[l_7] = 0x0p+0f;
         }
-        for (int64_t k0_7 = 0; k0_7 < 64; k0_7 += 16) {
+        float part_11[32] __attribute__((aligned(64)));
+        #pragma omp simd
+        for (int64_t l_7 = 0; l_7 < 32; l_7++) {
+          part_11[l_7] = 0x0p+0f;
+        }
+        for (int64_t k0_6 = 0; k0_6 < 64; k0_6 += 64) {
+          int64_t u_12 = k0_6;
           #pragma omp simd
-          for (int64_t l_8 = 0; l_8 < 16; l_8++) {
-            part_6[l_8] = fmaf(b1[((m_4 * 64) + (k0_7 + l_8))], b2[(((n0_2 + j_5) * 64) + (k0_7 + l_8))], part_6[l_8]);
+          for (int64_t l_7 = 0; l_7 < 32; l_7++) {
+            part_10[l_7] = fmaf(b1[((m_4 * 64) + (u_12 + l_7))], b2[(((n0_2 + j_5) * 64) + (u_12 + l_7))], part_10[l_7]);
+          }
+          int64_t u_13 = (k0_6 + 32);
+          #pragma omp simd
+          for (int64_t l_7 = 0; l_7 < 32; l_7++) {
+            part_11[l_7] = fmaf(b1[((m_4 * 64) + (u_13 + l_7))], b2[(((n0_2 + j_5) * 64) + (u_13 + l_7))], part_11[l_7]);
           }
         }
-        for (int64_t kt_9 = 64; kt_9 < 64; kt_9++) {
-          part_6[(kt_9 - 64)] = fmaf(b1[((m_4 * 64) + kt_9)], b2[(((n0_2 + j_5) * 64) + kt_9)], part_6[(kt_9 - 64)]);
+        for (int64_t k0_6 = 64; k0_6 < 64; k0_6 += 32) {
+          int64_t u_14 = k0_6;
+          #pragma omp simd
+          for (int64_t l_7 = 0; l_7 < 32; l_7++) {
+            part_10[l_7] = fmaf(b1[((m_4 * 64) + (u_14 + l_7))], b2[(((n0_2 + j_5) * 64) + (u_14 + l_7))], part_10[l_7]);
+          }
         }
-        float s_10 = part_6[0];
-        for (int64_t l_8 = 1; l_8 < 16; l_8++) {
-          s_10 = fmc_add_f(s_10, part_6[l_8]);
+        for (int64_t kt_8 = 64; kt_8 < 64; kt_8++) {
+          part_10[(kt_8 - 64)] = fmaf(b1[((m_4 * 64) + kt_8)], b2[(((n0_2 + j_5) * 64) + kt_8)], part_10[(kt_8 - 64)]);
         }
-        float c_11 = s_10;
-        float v_12 = fmc_add_f(c_11, b3[(n0_2 + j_5)]);
-        b0[((m_4 * 32) + (n0_2 + j_5))] = v_12;
+        float s_9 = 0x0p+0f;
+        for (int64_t l_7 = 0; l_7 < 32; l_7++) {
+          s_9 = fmc_add_f(s_9, part_10[l_7]);
+        }
+        for (int64_t l_7 = 0; l_7 < 32; l_7++) {
+          s_9 = fmc_add_f(s_9, part_11[l_7]);
+        }
+        float c_15 = s_9;
+        float v_16 = fmc_add_f(c_15, b3[(n0_2 + j_5)]);
+        b0[((m_4 * 32) + (n0_2 + j_5))] = v_16;
       }
     }
   }
 }
 
-/* k0_gemm, parallel loop over p_35: iterations [fmc_lo, fmc_hi) */
+/* k0_gemm, parallel loop over p_39: iterations [fmc_lo, fmc_hi) */
 static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
   const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
@@ -90,16 +111,16 @@ static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   (void)a;
   (void)d;
   for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {
-    int64_t p_35 = 0 + fmc_t * 16;
-    for (int64_t r_37 = 0; r_37 < 16; r_37++) {
-      for (int64_t k_36 = 0; k_36 < 64; k_36++) {
-        b4[((16 + ((p_35 * 64) + (k_36 * 16))) + r_37)] = (((p_35 + r_37) < 32) ? b2[(((p_35 + r_37) * 64) + k_36)] : 0x0p+0f);
+    int64_t p_39 = 0 + fmc_t * 16;
+    for (int64_t r_41 = 0; r_41 < 16; r_41++) {
+      for (int64_t k_40 = 0; k_40 < 64; k_40++) {
+        b4[((16 + ((p_39 * 64) + (k_40 * 16))) + r_41)] = (((p_39 + r_41) < 32) ? b2[(((p_39 + r_41) * 64) + k_40)] : 0x0p+0f);
       }
     }
   }
 }
 
-/* k0_gemm, parallel loop over mi_21: iterations [fmc_lo, fmc_hi) */
+/* k0_gemm, parallel loop over mi_25: iterations [fmc_lo, fmc_hi) */
 static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
   const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
@@ -108,39 +129,39 @@ static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   const float *restrict b2 = (const float *)a[2];
   const float *restrict b3 = (const float *)a[3];
   float *restrict b4 = (float *)a[4];
-  const int64_t kc_18 = ((const struct fmc_ctx *)fmc_c)->v[0];
-  const int64_t mb_20 = ((const struct fmc_ctx *)fmc_c)->v[1];
-  const int64_t n0_15 = ((const struct fmc_ctx *)fmc_c)->v[2];
-  const int64_t nl_16 = ((const struct fmc_ctx *)fmc_c)->v[3];
-  const int64_t pc_17 = ((const struct fmc_ctx *)fmc_c)->v[4];
+  const int64_t kc_22 = ((const struct fmc_ctx *)fmc_c)->v[0];
+  const int64_t mb_24 = ((const struct fmc_ctx *)fmc_c)->v[1];
+  const int64_t n0_19 = ((const struct fmc_ctx *)fmc_c)->v[2];
+  const int64_t nl_20 = ((const struct fmc_ctx *)fmc_c)->v[3];
+  const int64_t pc_21 = ((const struct fmc_ctx *)fmc_c)->v[4];
   (void)a;
   (void)d;
-  for (int64_t mi_21 = fmc_lo; mi_21 < fmc_hi; mi_21++) {
-    static _Thread_local float fmc_tls_ap_22[30720] __attribute__((aligned(64))); float *const restrict ap_22 = fmc_tls_ap_22;
-    int64_t m0_13 = (mi_21 * mb_20);
-    int64_t ml_14 = fmc_min_ix(mb_20, (d[0] - m0_13));
-    for (int64_t p_23 = 0; p_23 < ml_14; p_23 += 6) {
-      for (int64_t r_25 = 0; r_25 < 6; r_25++) {
-        for (int64_t k_24 = 0; k_24 < kc_18; k_24++) {
-          ap_22[(((p_23 * 320) + (k_24 * 6)) + r_25)] = (((p_23 + r_25) < ml_14) ? b1[(((m0_13 + (p_23 + r_25)) * 64) + (pc_17 + k_24))] : 0x0p+0f);
+  for (int64_t mi_25 = fmc_lo; mi_25 < fmc_hi; mi_25++) {
+    static _Thread_local float fmc_tls_ap_26[30720] __attribute__((aligned(64))); float *const restrict ap_26 = fmc_tls_ap_26;
+    int64_t m0_17 = (mi_25 * mb_24);
+    int64_t ml_18 = fmc_min_ix(mb_24, (d[0] - m0_17));
+    for (int64_t p_27 = 0; p_27 < ml_18; p_27 += 6) {
+      for (int64_t r_29 = 0; r_29 < 6; r_29++) {
+        for (int64_t k_28 = 0; k_28 < kc_22; k_28++) {
+          ap_26[(((p_27 * 320) + (k_28 * 6)) + r_29)] = (((p_27 + r_29) < ml_18) ? b1[(((m0_17 + (p_27 + r_29)) * 64) + (pc_21 + k_28))] : 0x0p+0f);
         }
       }
     }
-    for (int64_t jr_26 = 0; jr_26 < nl_16; jr_26 += 16) {
-      for (int64_t ir_27 = 0; ir_27 < ml_14; ir_27 += 6) {
-        float acc_28[96] __attribute__((aligned(64)));
+    for (int64_t jr_30 = 0; jr_30 < nl_20; jr_30 += 16) {
+      for (int64_t ir_31 = 0; ir_31 < ml_18; ir_31 += 6) {
+        float acc_32[96] __attribute__((aligned(64)));
         #pragma omp simd
-        for (int64_t i_29 = 0; i_29 < 96; i_29++) {
-          acc_28[i_29] = 0x0p+0f;
+        for (int64_t i_33 = 0; i_33 < 96; i_33++) {
+          acc_32[i_33] = 0x0p+0f;
         }
-        fmc_mma_6x16(kc_18, ap_22 + (ir_27 * 320), b4 + (16 + (((n0_15 + jr_26) * 64) + (pc_17 * 16))), acc_28);
-        int64_t ie_31 = fmc_min_ix(6, (ml_14 - ir_27));
-        int64_t je_32 = fmc_min_ix(16, (nl_16 - jr_26));
-        for (int64_t i_29 = 0; i_29 < ie_31; i_29++) {
-          for (int64_t j_30 = 0; j_30 < je_32; j_30++) {
-            float c_33 = acc_28[((i_29 * 16) + j_30)];
-            float v_34 = fmc_add_f(c_33, b3[(n0_15 + (jr_26 + j_30))]);
-            b0[(((m0_13 + (ir_27 + i_29)) * 32) + (n0_15 + (jr_26 + j_30)))] = v_34;
+        fmc_mma_6x16(kc_22, ap_26 + (ir_31 * 320), b4 + (16 + (((n0_19 + jr_30) * 64) + (pc_21 * 16))), acc_32);
+        int64_t ie_35 = fmc_min_ix(6, (ml_18 - ir_31));
+        int64_t je_36 = fmc_min_ix(16, (nl_20 - jr_30));
+        for (int64_t i_33 = 0; i_33 < ie_35; i_33++) {
+          for (int64_t j_34 = 0; j_34 < je_36; j_34++) {
+            float c_37 = acc_32[((i_33 * 16) + j_34)];
+            float v_38 = fmc_add_f(c_37, b3[(n0_19 + (jr_30 + j_34))]);
+            b0[(((m0_17 + (ir_31 + i_33)) * 32) + (n0_19 + (jr_30 + j_34)))] = v_38;
           }
         }
       }
@@ -171,20 +192,20 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
       }
       b4[0] = 0x1.000000p+0f;
     }
-    int64_t mb_20 = fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)));
-    for (int64_t jc_19 = 0; jc_19 < 1; jc_19++) {
-      int64_t n0_15 = (jc_19 * 512);
-      int64_t nl_16 = fmc_min_ix(512, (32 - n0_15));
-      int64_t nk_39 = 1;
-      int64_t kcb_40 = ((64 + (nk_39 - 1)) / nk_39);
-      for (int64_t kb_38 = 0; kb_38 < nk_39; kb_38++) {
-        int64_t pc_17 = (kb_38 * kcb_40);
-        int64_t kc_18 = fmc_min_ix(kcb_40, (64 - pc_17));
+    int64_t mb_24 = fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)));
+    for (int64_t jc_23 = 0; jc_23 < 1; jc_23++) {
+      int64_t n0_19 = (jc_23 * 512);
+      int64_t nl_20 = fmc_min_ix(512, (32 - n0_19));
+      int64_t nk_43 = 1;
+      int64_t kcb_44 = ((64 + (nk_43 - 1)) / nk_43);
+      for (int64_t kb_42 = 0; kb_42 < nk_43; kb_42++) {
+        int64_t pc_21 = (kb_42 * kcb_44);
+        int64_t kc_22 = fmc_min_ix(kcb_44, (64 - pc_21));
         {
-          const int64_t fmc_v[] = {kc_18, mb_20, n0_15, nl_16, pc_17};
+          const int64_t fmc_v[] = {kc_22, mb_24, n0_19, nl_20, pc_21};
           const struct fmc_ctx fmc_c = {a, d, fmc_v};
-          const int64_t fmc_n = fmc_max_ix(0, ((d[0] + (mb_20 - 1)) / mb_20) - 0);
-          if ((d[0] * (nl_16 * kc_18)) >= 32768) fmc_parallel(k0_gemm_p2, &fmc_c, fmc_n); else k0_gemm_p2(&fmc_c, 0, fmc_n);
+          const int64_t fmc_n = fmc_max_ix(0, ((d[0] + (mb_24 - 1)) / mb_24) - 0);
+          if ((d[0] * (nl_20 * kc_22)) >= 32768) fmc_parallel(k0_gemm_p2, &fmc_c, fmc_n); else k0_gemm_p2(&fmc_c, 0, fmc_n);
         }
       }
     }

@@ -13,9 +13,10 @@
 //
 // Storage: `<path>:<spec>.q` (i8), `<path>:<spec>.scale` (f32 [N, K/group]) and, asymmetric,
 // `<path>:<spec>.zero` (f32 [N, K/group], an integer value). int8 q is [N, K]; int4 q is
-// [N, 16·ceil(K/32)] bytes: each row in blocks of 32 values in 16 bytes, value i of a block in
-// the low nibble of its byte i and value 16 + i in the high nibble (GGML's Q4_0 order; the
-// GEMV then reads a block's bytes at consecutive lanes), each a 4-bit two's complement
+// [N, 32·ceil(K/64)] bytes: each row in blocks of 64 values in 32 bytes, value i of a block in
+// the low nibble of its byte i and value 32 + i in the high nibble (GGML's Q4_0 order, in
+// blocks of 64 rather than 32: the GEMV then reads a block's bytes at its 32 consecutive
+// lanes), each a 4-bit two's complement
 // (byte = 16·hi + (lo & 15) read as a signed i8); values past K are 0.
 
 import { dimConstValue } from './dims.js';
@@ -27,6 +28,9 @@ import type { HostTensor } from './value.js';
 export type QuantSpec = QuantizeHint;
 
 export const qmax = (s: QuantSpec): number => (s.dtype === 'int8' ? 127 : 7);
+
+/** int4 values a block: INT4_BLOCK / 2 bytes, value i low nibble and INT4_BLOCK / 2 + i high nibble of byte i. */
+export const INT4_BLOCK = 64;
 
 /** `int8`, `int4g128`, `int4g64a`: the spec's part of its params' names. */
 export function specTag(s: QuantSpec): string {
@@ -82,7 +86,7 @@ export function parseQuantSpec(text: string): QuantSpec | string {
 /** Bytes of the quantized params of a weight with N rows of K values (q, scale and zero). */
 export function quantizedBytes(N: number, K: number, s: QuantSpec): number {
   const groups = N * (K / (s.group ?? K));
-  const q = s.dtype === 'int8' ? N * K : N * 16 * Math.ceil(K / 32);
+  const q = s.dtype === 'int8' ? N * K : (N * INT4_BLOCK * Math.ceil(K / INT4_BLOCK)) / 2;
   return q + 4 * groups * (s.symmetric ? 1 : 2);
 }
 
@@ -134,15 +138,16 @@ export function quantizeValues(w: ArrayLike<number>, N: number, K: number, s: Qu
   return { q: s.dtype === 'int8' ? vals : packInt4(vals, N, K), scale, ...(zero ? { zero } : {}) };
 }
 
-/** N rows of K values in [-8, 7], packed in blocks of 32 (value i low nibble, 16 + i high nibble of byte i). */
+/** N rows of K values in [-8, 7], packed in blocks of INT4_BLOCK (value i low nibble, INT4_BLOCK / 2 + i high nibble of byte i). */
 export function packInt4(v: Int8Array, N: number, K: number): Int8Array {
-  const W = 16 * Math.ceil(K / 32);
+  const half = INT4_BLOCK / 2;
+  const W = half * Math.ceil(K / INT4_BLOCK);
   const out = new Int8Array(N * W);
   const at = (n: number, k: number): number => (k < K ? v[n * K + k]! : 0);
   for (let n = 0; n < N; n++)
     for (let j = 0; j < W; j++) {
-      const k = 32 * Math.floor(j / 16) + (j % 16);
-      out[n * W + j] = (at(n, k + 16) << 4) | (at(n, k) & 15);
+      const k = INT4_BLOCK * Math.floor(j / half) + (j % half);
+      out[n * W + j] = (at(n, k + half) << 4) | (at(n, k) & 15);
     }
   return out;
 }

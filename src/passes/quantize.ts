@@ -9,7 +9,7 @@
 //
 // int4 bytes unpack with f32 arithmetic, exact on the integers involved: b = f32(byte) =
 // 16·hi + lo' (lo' the unsigned low nibble), hi = floor(b / 16), and the signed low nibble
-// lo = b - 16·floor((b + 8) / 16) (lo' - 16 when lo' ≥ 8), all branch-free.
+// lo = b - 16·floor((b + 8) / 16) (lo' - 16 when lo' ≥ 8), branch-free (below).
 // So the IR needs no bit primitive for it (a shift or bitcast would have to be carried
 // through every target, the WGSL i64 legalization and autodiff for this one use).
 
@@ -18,7 +18,7 @@ import { dimConstValue } from '../ir/dims.js';
 import { isFloat } from '../ir/dtype.js';
 import type { Node, NodeOf } from '../ir/graph.js';
 import { type ParamDecl, paramHint } from '../ir/module.js';
-import { type QuantSpec, groupOf, quantNames } from '../ir/quantize.js';
+import { INT4_BLOCK, type QuantSpec, groupOf, quantNames } from '../ir/quantize.js';
 import { rewrite } from '../ir/rewrite.js';
 import { type Pass, PassError, type QuantRule } from './pass.js';
 
@@ -57,23 +57,26 @@ function dequantize(b: Builder, n: NodeOf<'param'>, s: QuantSpec): Node {
   // The runtime derives the values from the f32 weights; the initializers only serve graphs
   // run with seeded params (tests): any byte, scales of a typical weight's size.
   const bytesInit = { fn: 'uniform', args: { low: -128, high: 127 } } as const;
-  // int4: blocks of 32 values in 16 bytes, value i in the low nibble of byte i and value
-  // 16 + i in its high nibble (GGML's Q4_0 order), K padded to whole blocks.
-  const blocks = Math.ceil(K / 32);
-  const W = s.dtype === 'int4' ? 16 * blocks : K;
+  // int4: blocks of 64 values in 32 bytes, value i in the low nibble of byte i and value
+  // 32 + i in its high nibble (INT4_BLOCK), K padded to whole blocks.
+  const [blocks, half] = [Math.ceil(K / INT4_BLOCK), INT4_BLOCK / 2];
+  const W = s.dtype === 'int4' ? half * blocks : K;
   const bytes = b.cast(b.param(names.q, 'i8', [N!, W], 'param', bytesInit), 'f32');
   let q = bytes;
   if (s.dtype === 'int4') {
-    // Each byte at both of its k, then its high nibble in the second half of a block and its
-    // low one in the first, without a branch: h is 0 or 1 and w = lo + h·(hi - lo) (a
-    // `where` here kept GCC 12 from vectorizing the GEMV: 0.07× f32 instead of 0.37×).
-    const byte = b.reshape(b.expand(b.reshape(bytes, [N!, blocks, 1, 16]), [N!, blocks, 2, 16]), [N!, 32 * blocks]);
-    const floor16 = (x: Node): Node => b.unary('floor', b.mul(x, 1 / 16));
-    const hi = floor16(byte);
-    const lo = b.sub(byte, b.mul(floor16(b.add(byte, 8)), 16));
-    const h = b.reshape(b.iota(2, 'f32', [N!, blocks, 2, 16]), [N!, 32 * blocks]);
-    q = b.add(lo, b.mul(h, b.sub(hi, lo)));
-    if (32 * blocks > K) q = b.slice(q, [0, 0], [N!, K]);
+    // Each byte at both of its k, then its high nibble in the second half of a block (h = 1)
+    // and its low one in the first (h = 0), with one floor and no branch (a `where` kept GCC
+    // 12 from vectorizing the GEMV): t = floor((b + 8·(1 - h)) / 16) is hi when h = 1, and
+    // lo = b - 16·t when h = 0, so w = h·t + (1 - h)·(b - 16·t) = t·(17·h - 16) + (1 - h)·b.
+    const byte = b.reshape(b.expand(b.reshape(bytes, [N!, blocks, 1, half]), [N!, blocks, 2, half]), [
+      N!,
+      INT4_BLOCK * blocks,
+    ]);
+    const h = b.reshape(b.iota(2, 'f32', [N!, blocks, 2, half]), [N!, INT4_BLOCK * blocks]);
+    const low = b.sub(1, h);
+    const t = b.unary('floor', b.mul(b.add(byte, b.mul(low, 8)), 1 / 16));
+    q = b.add(b.mul(t, b.sub(b.mul(h, 17), 16)), b.mul(low, byte));
+    if (INT4_BLOCK * blocks > K) q = b.slice(q, [0, 0], [N!, K]);
   }
   /** A [N, G] param read at [n, k] (index math only). */
   const perGroup = (path: string, high: number): Node => {

@@ -67,7 +67,7 @@ describe('fmc --quantize', () => {
     const row = (p: string) => rows.find((x) => x.path === p)!;
     // fc1 (@quantize(int8)): 512×784 f32 and 512 f32 bias → 512×784 bytes, 512 f32 scales, the bias.
     expect(row('fc1')).toMatchObject({ weightBytes: 4 * 512 * 785, quantizedBytes: 512 * 784 + 4 * 512 + 4 * 512 });
-    // fc2 by the rule: 256 rows of 512 in int4 (256 bytes a row) and 4 groups of 128 a row.
+    // fc2 by the rule: 256 rows of 512 in int4 (256 bytes a row: 8 blocks of 64) and 4 groups of 128 a row.
     expect(row('fc2')).toMatchObject({ weightBytes: 4 * 256 * 513, quantizedBytes: 256 * 256 + 4 * 256 * 4 + 4 * 256 });
     expect(row('fc3').quantizedBytes).toBe(row('fc3').weightBytes);
     const t = fmc('inspect', 'models/mlp.fm');

@@ -188,7 +188,8 @@ describe('the pipeline', () => {
     // The C target fuses last (kernel groups for the lowering), the reference does not.
     for (const t of TARGETS) {
       const last = t === 'c' ? ['fusion'] : [];
-      expect(passesFor(t, 'inference').map((p) => p.name)).toEqual(last);
+      // Inference quantizes `@quantize` weights first (a no-op without hints or rules).
+      expect(passesFor(t, 'inference').map((p) => p.name)).toEqual(['quantize', ...last]);
       expect(passesFor(t, 'grad').map((p) => p.name)).toEqual(['autodiff', 'simplify', ...last]);
       for (const m of ['train', 'accumulate'] as const)
         expect(passesFor(t, m).map((p) => p.name)).toEqual([

@@ -57,12 +57,12 @@ function reference(w: Float64Array, N: number, K: number, s: QuantSpec) {
   return { q, scale, zero };
 }
 
-/** Reads value (n, k) from stored q bytes with bit operations (int4: blocks of 32, i low / 16 + i high). */
+/** Reads value (n, k) from stored q bytes with bit operations (int4: blocks of 64, i low / 32 + i high). */
 function storedValue(bytes: Int8Array, n: number, k: number, K: number, s: QuantSpec): number {
   if (s.dtype === 'int8') return bytes[n * K + k]!;
-  const W = 16 * Math.ceil(K / 32);
-  const byte = bytes[n * W + 16 * Math.floor(k / 32) + (k % 16)]! & 0xff;
-  const nibble = k % 32 < 16 ? byte & 0x0f : byte >>> 4;
+  const W = 32 * Math.ceil(K / 64);
+  const byte = bytes[n * W + 32 * Math.floor(k / 64) + (k % 32)]! & 0xff;
+  const nibble = k % 64 < 32 ? byte & 0x0f : byte >>> 4;
   return (nibble << 28) >> 28; // sign-extend 4 bits
 }
 
@@ -113,7 +113,7 @@ describe('weight quantization', () => {
           expect(err).toBeLessThanOrEqual(ref.scale[j]! * 0.5 * (1 + 1e-6) + 1e-12);
         }
       // The padded nibbles of an int4 row past K are zeros.
-      if (spec.dtype === 'int4' && K % 32 !== 0) expect(storedValue(mine.q, 0, K + 1, K, spec)).toBe(0);
+      if (spec.dtype === 'int4' && K % 64 !== 0) expect(storedValue(mine.q, 0, K + 1, K, spec)).toBe(0);
       // The pass's dequantization, evaluated on the derived params, is the decoded weights.
       const g = dequantGraph(N, K, [{ path: 'layer', spec }]);
       const params = withQuantized([g], new Map([['layer.w', { dtype: 'f32', shape: [N, K], data: w }]]));
@@ -121,12 +121,15 @@ describe('weight quantization', () => {
       expect([...out.data]).toEqual([...decoded]);
     });
 
-  it('packs int4 in blocks of 32: value i in the low nibble of byte i, value 16 + i in the high one', () => {
-    const v = Int8Array.from({ length: 32 }, (_, k) => (k < 16 ? k - 8 : 23 - k));
-    const bytes = packInt4(v, 1, 32);
-    expect(bytes.length).toBe(16);
-    // byte 0: low -8 (0x8), high v[16] = 7 → 0x78; byte 1: low -7 (0x9), high 6 → 0x69.
-    expect([bytes[0], bytes[1], bytes[15]]).toEqual([0x78, 0x69, (-8 << 4) | (7 & 15)]);
+  it('packs int4 in blocks of 64: value i in the low nibble of byte i, value 32 + i in the high one', () => {
+    const v = Int8Array.from({ length: 64 }, (_, k) => (k < 32 ? (k % 16) - 8 : 7 - (k % 16)));
+    const bytes = packInt4(v, 1, 64);
+    expect(bytes.length).toBe(32);
+    // byte 0: low v[0] = -8 (0x8), high v[32] = 7 → 0x78; byte 1: low -7 (0x9), high v[33] = 6 → 0x69;
+    // byte 31: low v[31] = 7, high v[63] = -8 → 0x87 (a negative i8).
+    expect([bytes[0], bytes[1], bytes[31]]).toEqual([0x78, 0x69, (-8 << 4) | 7]);
+    // A row of 45 values takes one padded block; rows start at multiples of 32 bytes.
+    expect(packInt4(new Int8Array(2 * 45).fill(1), 2, 45).length).toBe(64);
   });
 
   it('names quantized params after their source and spec, and parses the names and specs back', () => {
@@ -200,12 +203,12 @@ describe('weight quantization', () => {
     const w: HostTensor = { dtype: 'f32', shape: [2, 32], data: weights(2, 32, 5) };
     const derived = withQuantized([g], new Map([['layer.w', w]]));
     expect([...derived.keys()].sort()).toEqual(['layer.w', 'layer.w:int4g32.q', 'layer.w:int4g32.scale']);
-    expect(derived.get('layer.w:int4g32.q')!.shape).toEqual([2, 16]);
+    expect(derived.get('layer.w:int4g32.q')!.shape).toEqual([2, 32]);
     const given = new Map(derived);
     const q = given.get('layer.w:int4g32.q')!;
     given.delete('layer.w');
     expect(withQuantized([g], given).get('layer.w:int4g32.q')).toBe(q);
-    given.set('layer.w:int4g32.q', { ...q, shape: [2, 32], data: new Float64Array(64) });
-    expect(() => withQuantized([g], given)).toThrow(/the model needs i8\[2, 16\]/);
+    given.set('layer.w:int4g32.q', { ...q, shape: [2, 16], data: new Float64Array(32) });
+    expect(() => withQuantized([g], given)).toThrow(/the model needs i8\[2, 32\]/);
   });
 });
