@@ -47,11 +47,11 @@ export function quantSpecOf(p: ParamDecl, rules: readonly QuantRule[], hint?: Qu
 function dequantize(b: Builder, n: NodeOf<'param'>, s: QuantSpec): Node {
   const shape = n.args.shape.map((d) => dimConstValue(d));
   if (shape.some((d) => d === undefined))
-    throw new PassError(`@quantize on '${n.args.path}': its shape must be known at compile time`);
+    throw new PassError(`quantizing '${n.args.path}': its shape must be known at compile time`);
   const [N, ...rest] = shape as number[];
   const K = rest.reduce((a, c) => a * c, 1);
   const g = groupOf(s, K);
-  if (typeof g === 'string') throw new PassError(`@quantize on '${n.args.path}': ${g}`);
+  if (typeof g === 'string') throw new PassError(`quantizing '${n.args.path}': ${g}`);
   const G = K / g;
   const names = quantNames(n.args.path, s);
   // The runtime derives the values from the f32 weights; the initializers only serve graphs
