@@ -8,6 +8,7 @@
 
 import type { Lowered } from '../frontend/lower.js';
 import { initParam } from '../ir/init.js';
+import { withQuantized } from '../ir/quantize.js';
 import type { TrainConfig } from '../ir/module.js';
 import type { Mode } from '../passes/pass.js';
 import { PassError } from '../passes/pass.js';
@@ -96,9 +97,12 @@ export function compileTrainer(pathOrSource: string, opts: TrainOptions = {}): C
   const plans = [...functions, ...wgsl].map((f) => f.plan);
 
   const dims = new Map(Object.entries(opts.dims ?? {}));
-  const values = opts.weights
-    ? readWeights(l, opts.weights, dims)
-    : seededWeights(l, opts.seed ?? 0, dims, opts.onProgress);
+  // The evaluated loss (and `inference` functions) read `@quantize` weights derived from the
+  // f32 ones, again after each step that changes them (runtime/quantized-weights.ts).
+  const values = withQuantized(
+    modules.map((m) => m.graph),
+    opts.weights ? readWeights(l, opts.weights, dims) : seededWeights(l, opts.seed ?? 0, dims, opts.onProgress),
+  );
   for (const plan of plans)
     for (const p of plan.params) if (!values.has(p.path)) values.set(p.path, initParam(p, dims, opts.seed ?? 0));
   const buffers = weightBuffers(values);

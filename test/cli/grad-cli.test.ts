@@ -123,9 +123,11 @@ describe('fmc compile --dump-after', () => {
     expect(heads).toEqual([
       '// fmc: MLP.forward (target c, mode inference) after lower',
       '// fmc: MLP.forward (target c, mode inference) after precision',
+      '// fmc: MLP.forward (target c, mode inference) after quantize',
       '// fmc: MLP.forward (target c, mode inference) after fusion',
       '// fmc: MLP.loss (target c, mode inference) after lower',
       '// fmc: MLP.loss (target c, mode inference) after precision',
+      '// fmc: MLP.loss (target c, mode inference) after quantize',
       '// fmc: MLP.loss (target c, mode inference) after fusion',
       '// fmc: MLP.loss_grad (target c, mode grad) after lower',
       '// fmc: MLP.loss_grad (target c, mode grad) after precision',
@@ -139,7 +141,7 @@ describe('fmc compile --dump-after', () => {
     const r = fmc('compile', 'models/mlp.fm', '--dump-after', 'nosuch');
     expect(r.code).toBe(2);
     expect(r.err).toBe(
-      'fmc: --dump-after nosuch: no such pass; the names are lower, autodiff, fusion, loss-scale, precision, simplify, train-step, all\n',
+      'fmc: --dump-after nosuch: no such pass; the names are lower, autodiff, fusion, loss-scale, precision, quantize, simplify, train-step, all\n',
     );
   });
 
