@@ -7,6 +7,9 @@
 // (test/runtime/train-twins.ts): the shim computes in f32 like C and differs only in the
 // order of sums. On a real GPU: train-gpu.test.ts.
 
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { MLP, SGD, STEPS, TRAIN_CASES, batches, withinBounds } from '../runtime/train-twins.js';
 import { compileTrainer } from '../../src/api/train.js';
@@ -25,6 +28,23 @@ describe.skipIf(why !== '')('training on CUDA (the shim device) matches C', () =
     it(`${name}: ${STEPS} updates, the loss of each micro-batch and the final state`, { timeout: 900_000 }, () =>
       withinBounds(name, c, 'cuda', train, bounds),
     );
+
+  it(
+    'saves at a sync point; a load wins over what the device held and the steps go on as before',
+    { timeout: 300_000 },
+    async () => {
+      const compile = () => compileTrainer(MLP.file, { set: MLP.set, seed: 1, train: SGD, target: 'cuda' }).trainer;
+      const [a, b] = [compile(), compile()];
+      const data = batches(MLP, 5);
+      for (const x of data.slice(0, 3)) await a.stepAsync(x);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fmc-cuda-ckpt-'));
+      await a.saveAsync(dir);
+      await b.stepAsync(data[4]!); // b's device copies now differ from a's
+      b.load(dir);
+      expect(b.counters).toEqual(a.counters);
+      for (const x of data.slice(3)) expect(await b.stepAsync(x)).toEqual(await a.stepAsync(x));
+    },
+  );
 
   it('keeps the weights on the device: one upload each, none again between steps', { timeout: 300_000 }, async () => {
     const { trainer, cuda } = compileTrainer(MLP.file, { set: MLP.set, seed: 1, train: SGD, target: 'cuda' });
