@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { lowerModel } from '../../src/api/compile.js';
 import { indexBound, randomInput } from '../../src/ir/init.js';
 import { evaluate } from '../../src/ir/interp.js';
+import { withQuantized } from '../../src/ir/quantize.js';
 import { piped, seededWeights, weightBuffers } from '../../src/runtime/compile.js';
 import { CudaDevice } from '../../src/runtime/cuda-device.js';
 import { CudaExecutable } from '../../src/runtime/cuda-executable.js';
@@ -30,13 +31,15 @@ describe.skipIf(why !== '')('CudaExecutable on a shim-backed device vs the inter
     { timeout: 300_000 },
     async (model) => {
       const l = lowerModel(smallModelFile(model), { fns: ['forward'] })[0]!;
-      const program = generateCuda(piped(l, { mode: 'inference' }));
+      // The compiled graph: with the model's `@quantize` weights (mlp, cnn) dequantized.
+      const m = piped(l, { mode: 'inference' });
+      const program = generateCuda(m);
       const gpu = new ShimGpu();
       const encoded = new TextEncoder().encode(program.source);
       const device = new CudaDevice(gpu, encoded, program.kernels, program.plan.slots.length);
-      const g = l.graph;
+      const g = m.graph;
       const dims = new Map(g.dims.map((d) => [d, 2]));
-      const params = seededWeights(l, 3, dims);
+      const params = withQuantized([g], seededWeights(l, 3, dims));
       const exe = new CudaExecutable(program.plan, device, weightBuffers(params));
       for (const seed of [10, 11]) {
         const inputs = new Map(g.inputs.map((n) => [n.args.name, randomInput(n, dims, seed, indexBound(g, n))]));
@@ -62,7 +65,9 @@ describe.skipIf(why !== '')('CudaExecutable on a shim-backed device vs the inter
     { timeout: 300_000 },
     async () => {
       const l = lowerModel(smallModelFile('cnn'), { fns: ['forward'] }, true)[0]!;
-      const program = generateCuda(piped(l, { mode: 'inference' }));
+      // The compiled graph: with the model's `@quantize` weights (mlp, cnn) dequantized.
+      const m = piped(l, { mode: 'inference' });
+      const program = generateCuda(m);
       // BatchNorm's running stats: updates the plan applies after the launches, or kernels that write the buffer in place.
       const plan = program.plan;
       const param = new Set(plan.params.map((p) => p.buffer));
@@ -77,9 +82,9 @@ describe.skipIf(why !== '')('CudaExecutable on a shim-backed device vs the inter
         program.kernels,
         program.plan.slots.length,
       );
-      const g = l.graph;
+      const g = m.graph;
       const dims = new Map(g.dims.map((d) => [d, 2]));
-      let params = seededWeights(l, 3, dims);
+      let params = withQuantized([g], seededWeights(l, 3, dims));
       const weights = weightBuffers(params);
       const exe = new CudaExecutable(program.plan, device, weights);
       for (const seed of [10, 11]) {
@@ -102,7 +107,9 @@ describe.skipIf(why !== '')('CudaExecutable on a shim-backed device vs the inter
 
   it('keeps 8 bindings of dims and frees the memory of an older one', { timeout: 300_000 }, async () => {
     const l = lowerModel(smallModelFile('mlp'), { fns: ['forward'] })[0]!;
-    const program = generateCuda(piped(l, { mode: 'inference' }));
+    // The compiled graph: with the model's `@quantize` weights (mlp, cnn) dequantized.
+    const m = piped(l, { mode: 'inference' });
+    const program = generateCuda(m);
     const gpu = new ShimGpu();
     const device = new CudaDevice(
       gpu,
@@ -110,8 +117,8 @@ describe.skipIf(why !== '')('CudaExecutable on a shim-backed device vs the inter
       program.kernels,
       program.plan.slots.length,
     );
-    const g = l.graph;
-    const params = seededWeights(l, 3, new Map([['B', 1]]));
+    const g = m.graph;
+    const params = withQuantized([g], seededWeights(l, 3, new Map([['B', 1]])));
     const exe = new CudaExecutable(program.plan, device, weightBuffers(params));
     const own = 1 + program.plan.buffers.filter((b) => b.kind !== 'transient' && b.kind !== 'param').length;
     for (let b = 1; b <= 9; b++) {

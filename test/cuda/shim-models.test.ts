@@ -16,6 +16,7 @@ import { evaluate } from '../../src/ir/interp.js';
 import { bindPlanGrids } from '../../src/kernels/grid.js';
 import { lowerGraph } from '../../src/kernels/lower.js';
 import type { Plan } from '../../src/kernels/plan.js';
+import { withQuantized } from '../../src/ir/quantize.js';
 import { piped, seededWeights } from '../../src/runtime/compile.js';
 import { toHost } from '../../src/runtime/tensor.js';
 import { MODEL_TOL, assertClean, compare, compareRun, fullDims, prepareRun } from '../kernels/c-harness.js';
@@ -63,17 +64,19 @@ describe.skipIf(why !== '')('CUDA on the CPU shim vs interpreter: seed models (f
     MODELS.map((m) => [m, lowerModel(smallModelFile(m), { fns: ['forward'], precision: 'f32' })[0]!]),
   );
   let shim: ShimPlans;
+  // The compiled graphs: with the `@quantize` weights (mlp, cnn, swa_lm) dequantized.
+  const compiled = new Map(MODELS.map((m) => [m, piped(lowered.get(m)!, {}).graph]));
   beforeAll(() => {
-    shim = ShimPlans.build(VARIANTS.map((v) => gpuPlan(piped(lowered.get(v.model)!, {}).graph, { tiled: v.tiled })));
+    shim = ShimPlans.build(VARIANTS.map((v) => gpuPlan(compiled.get(v.model)!, { tiled: v.tiled })));
   }, 300_000);
 
   for (const [i, { model, tiled }] of VARIANTS.entries()) {
     it(`${model}${tiled ? ', tiled GEMM' : ''}`, () => {
       const l = lowered.get(model)!;
-      const g = l.graph;
+      const g = compiled.get(model)!;
       const dims = new Map(g.dims.map((d) => [d, BINDING[d] ?? 1]));
       const inputs = new Map(g.inputs.map((n) => [n.args.name, randomInput(n, dims, 10, indexBound(g, n))]));
-      const params = seededWeights(l, 3, dims);
+      const params = withQuantized([g], seededWeights(l, 3, dims));
       const ref = evaluate(g, { inputs, params, dims }).outputs;
       if (tiled) expect(shim.source(i)).toContain('__syncthreads();');
       for (const r of shim.run(i, { dims, inputs, params }, ORDERS)) {
