@@ -102,7 +102,7 @@ describe('fmc compile', () => {
     expect(bad.err).toMatch(/bad\.fm:3:\d+: error FM\d{4}/);
     expect(fs.existsSync(at('bad-out'))).toBe(false);
     expect(fmc('compile', 'models/mlp.fm').code).toBe(2);
-    expect(fmc('compile', 'models/mlp.fm', '-o', at('x'), '--target', 'cuda').code).toBe(2);
+    expect(fmc('compile', 'models/mlp.fm', '-o', at('x'), '--target', 'metal').code).toBe(2);
     expect(fmc('compile', 'models/mlp.fm', '-o', at('x'), '--fn', 'a-b').code).toBe(2);
     expect(fmc('compile', 'models/mlp.fm', '-o', at('x'), '--dims', 'B').code).toBe(2);
     const nofn = fmc('compile', 'models/mlp.fm', '-o', at('x'), '--fn', 'train');

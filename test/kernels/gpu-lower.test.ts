@@ -14,7 +14,8 @@ import { SMALL, smallModelFile } from '../models/small-models.js';
 import { CBatch, MODEL_TOL, assertClean, runAndCompare } from './c-harness.js';
 
 function piped(file: string, fn: string, mode: Mode): Graph {
-  const r = lowerFile(file, { fn });
+  // In f32 (moe_lm's @precision(bf16) set aside): the comparison is at the f32 model tolerance.
+  const r = lowerFile(file, { fn, precision: 'f32' });
   if (!r.ok) throw new Error(`${file}: ${fn} does not lower`);
   return runPipeline(r.lowered, { target: 'c', mode }).graph;
 }
