@@ -9,6 +9,7 @@
 import type { Lowered } from '../frontend/lower.js';
 import { initParam } from '../ir/init.js';
 import type { TrainConfig } from '../ir/module.js';
+import { pruneWeights } from '../ir/sparsity.js';
 import type { Mode } from '../passes/pass.js';
 import { PassError } from '../passes/pass.js';
 import {
@@ -99,6 +100,7 @@ export function compileTrainer(pathOrSource: string, opts: TrainOptions = {}): C
   const values = opts.weights
     ? readWeights(l, opts.weights, dims)
     : seededWeights(l, opts.seed ?? 0, dims, opts.onProgress);
+  pruneWeights(values, l); // the masks of `@sparse`, and the pruned weights
   for (const plan of plans)
     for (const p of plan.params) if (!values.has(p.path)) values.set(p.path, initParam(p, dims, opts.seed ?? 0));
   const buffers = weightBuffers(values);

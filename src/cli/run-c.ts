@@ -13,6 +13,7 @@ import {
   type ModelOptions,
   parseDims,
   parsePrecision,
+  parseSparsityOption,
   parseSeed,
   parseSet,
   warnUnusedDims,
@@ -34,6 +35,8 @@ export interface CliCompileOptions {
   readonly set?: readonly string[];
   /** `--precision` as given (parsed here). */
   readonly precision?: string;
+  /** `--sparsity` as given (parsed here). */
+  readonly sparsity?: string;
   /** c (default), wgsl or cuda. */
   readonly target?: 'c' | 'wgsl' | 'cuda';
   /** wgsl: the device limits to fit (default: the WebGPU minimums). */
@@ -54,6 +57,7 @@ export function compileForCli(io: Io, file: string, o: CliCompileOptions): Compi
       isPath: true,
       set,
       precision: parsePrecision(o.precision),
+      sparsity: parseSparsityOption(o.sparsity),
       model: o.model,
       fns: [o.fn ?? 'forward'],
       seed: o.seed,

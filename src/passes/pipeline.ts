@@ -10,21 +10,23 @@ import { fusion } from './fusion/index.js';
 import type { Mode, Pass, PassContext, PassOptions, Target } from './pass.js';
 import { precision } from './precision.js';
 import { simplify } from './simplify.js';
+import { sparseUpdates } from './sparse-updates.js';
+import { sparsity } from './sparsity.js';
 import { trainStep } from './train/index.js';
 import { lossScale } from './train/scale.js';
 
 const PIPELINES: { readonly [T in Target]: { readonly [M in Mode]: readonly Pass[] } } = {
   reference: {
-    inference: [precision],
-    grad: [precision, autodiff, simplify],
-    train: [precision, lossScale, autodiff, trainStep, simplify],
-    accumulate: [precision, lossScale, autodiff, trainStep, simplify],
+    inference: [sparsity, precision],
+    grad: [sparsity, precision, autodiff, simplify],
+    train: [sparsity, precision, lossScale, autodiff, trainStep, sparseUpdates, simplify],
+    accumulate: [sparsity, precision, lossScale, autodiff, trainStep, simplify],
   },
   c: {
-    inference: [precision, fusion],
-    grad: [precision, autodiff, simplify, fusion],
-    train: [precision, lossScale, autodiff, trainStep, simplify, fusion],
-    accumulate: [precision, lossScale, autodiff, trainStep, simplify, fusion],
+    inference: [sparsity, precision, fusion],
+    grad: [sparsity, precision, autodiff, simplify, fusion],
+    train: [sparsity, precision, lossScale, autodiff, trainStep, sparseUpdates, simplify, fusion],
+    accumulate: [sparsity, precision, lossScale, autodiff, trainStep, simplify, fusion],
   },
 };
 

@@ -136,7 +136,7 @@ describe('fmc compile --dump-after', () => {
     const r = fmc('compile', 'models/mlp.fm', '--dump-after', 'nosuch');
     expect(r.code).toBe(2);
     expect(r.err).toBe(
-      'fmc: --dump-after nosuch: no such pass; the names are lower, autodiff, fusion, loss-scale, simplify, train-step, all\n',
+      'fmc: --dump-after nosuch: no such pass; the names are lower, autodiff, fusion, loss-scale, precision, simplify, sparse-updates, sparsity, train-step, all\n',
     );
   });
 
