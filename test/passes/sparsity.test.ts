@@ -95,9 +95,9 @@ describe('magnitude masks', () => {
 
 /** The params whose uses the sparsity pass masked (mul of the param by its mask buffer). */
 function maskedParams(file: string, sparsity?: SparseHint): string[] {
-  const r = lowerFile(file, { fn: 'forward', ...(sparsity ? { sparsity } : {}) });
+  const r = lowerFile(file, { fn: 'loss', ...(sparsity ? { sparsity } : {}) });
   if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
-  const g = runPipeline(r.lowered, { target: 'reference', mode: 'inference' }).graph;
+  const g = runPipeline(r.lowered, { target: 'reference', mode: 'train' }).graph;
   const out: string[] = [];
   for (const n of liveNodes(g)) {
     if (n.op !== 'binary' || n.args.fn !== 'mul') continue;
