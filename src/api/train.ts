@@ -29,6 +29,12 @@ import { type CompileOptions, CompileError, lowerModel, readWeights } from './co
 export interface TrainOptions extends Omit<CompileOptions, 'fns' | 'mode'> {
   /** Overrides of the model's `train` section. */
   readonly train?: TrainOverrides;
+  /**
+   * Gradual pruning: bind the masks of block-sparse params at density 1 (nothing pruned) rather
+   * than pruning in one shot; the caller then prunes the trainer's state step by step with
+   * pruneWeights(state, modules[0], fraction) and trainer.restore (docs/training.md).
+   */
+  readonly gradualPruning?: boolean;
   /** More model functions to compile for inference on the same buffers (`forward`, for accuracy); names the model lacks are skipped. */
   readonly inference?: readonly string[];
 }
@@ -100,7 +106,7 @@ export function compileTrainer(pathOrSource: string, opts: TrainOptions = {}): C
   const values = opts.weights
     ? readWeights(l, opts.weights, dims)
     : seededWeights(l, opts.seed ?? 0, dims, opts.onProgress);
-  pruneWeights(values, l); // the masks of `@sparse`, and the pruned weights
+  pruneWeights(values, l, opts.gradualPruning ? 0 : 1); // the masks of `@sparse`, and the pruned weights
   for (const plan of plans)
     for (const p of plan.params) if (!values.has(p.path)) values.set(p.path, initParam(p, dims, opts.seed ?? 0));
   const buffers = weightBuffers(values);

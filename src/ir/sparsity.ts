@@ -81,17 +81,33 @@ export function sparseMask(w: ArrayLike<number>, shape: readonly number[], h: Sp
 }
 
 /**
- * Adds the mask of every sparse param of `m` to `values` (by maskPath) and prunes the param's
- * values there (w · mask): what compile, the trainer and the reference run bind.
+ * The density of a block hint at `fraction` of the way through gradual pruning (Zhu and
+ * Gupta's cubic schedule, from 1 at fraction 0 to the hint's density at 1).
  */
-export function pruneWeights(values: Map<string, HostTensor>, m: Pick<Module, 'params' | 'hints'>): void {
+export const gradualDensity = (density: number, fraction: number): number =>
+  density + (1 - density) * (1 - Math.min(1, Math.max(0, fraction))) ** 3;
+
+/**
+ * Adds the mask of every sparse param of `m` to `values` (by maskPath) and prunes the param's
+ * values there (w · mask): what compile, the trainer and the reference run bind. Gradual
+ * pruning calls it again on a trainer's state with `fraction` (default 1: the hint's own
+ * density) growing to 1: a block hint then keeps gradualDensity's share (pruned weights are
+ * 0, so what was pruned stays pruned), and the optimizer state of a newly pruned weight
+ * (`opt:<name>:<path>` in `values`) is zeroed with it. An n:m hint prunes in one shot.
+ */
+export function pruneWeights(values: Map<string, HostTensor>, m: Pick<Module, 'params' | 'hints'>, fraction = 1): void {
   for (const p of m.params) {
-    const h = sparseHintOf(m.hints, p);
+    const hint = sparseHintOf(m.hints, p);
     const w = values.get(p.path);
-    if (!h || !w) continue;
+    if (!hint || !w) continue;
+    const h = hint.kind === 'block' ? { ...hint, density: gradualDensity(hint.density, fraction) } : hint;
     const mask = sparseMask(w.data, w.shape, h);
-    const pruned = w.data.map((x, i) => (mask[i] ? x : 0));
-    values.set(p.path, { dtype: w.dtype, shape: w.shape, data: pruned });
+    const prune = (t: HostTensor): HostTensor => ({
+      dtype: t.dtype,
+      shape: t.shape,
+      data: t.data.map((x, i) => (mask[i] ? x : 0)),
+    });
+    for (const [k, t] of values) if (k === p.path || k.endsWith(`:${p.path}`)) values.set(k, prune(t));
     values.set(maskPath(p.path), { dtype: w.dtype, shape: w.shape, data: mask });
   }
 }
