@@ -122,10 +122,16 @@ describe('fmc compile --dump-after', () => {
     const heads = r.out.split('\n').filter((l) => l.startsWith('// fmc: '));
     expect(heads).toEqual([
       '// fmc: MLP.forward (target c, mode inference) after lower',
+      '// fmc: MLP.forward (target c, mode inference) after sparsity',
+      '// fmc: MLP.forward (target c, mode inference) after precision',
       '// fmc: MLP.forward (target c, mode inference) after fusion',
       '// fmc: MLP.loss (target c, mode inference) after lower',
+      '// fmc: MLP.loss (target c, mode inference) after sparsity',
+      '// fmc: MLP.loss (target c, mode inference) after precision',
       '// fmc: MLP.loss (target c, mode inference) after fusion',
       '// fmc: MLP.loss_grad (target c, mode grad) after lower',
+      '// fmc: MLP.loss_grad (target c, mode grad) after sparsity',
+      '// fmc: MLP.loss_grad (target c, mode grad) after precision',
       '// fmc: MLP.loss_grad (target c, mode grad) after autodiff',
       '// fmc: MLP.loss_grad (target c, mode grad) after simplify',
       '// fmc: MLP.loss_grad (target c, mode grad) after fusion',
