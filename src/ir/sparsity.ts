@@ -39,10 +39,13 @@ export function sparseHintOf(hints: Hints, p: ParamDecl): SparseHint | undefined
 
 /** Keeps the `keep` largest of `scores` (ties: the lower index): 1 kept, 0 pruned. */
 function topK(scores: ArrayLike<number>, keep: number): Uint8Array {
-  const order = Array.from({ length: scores.length }, (_, i) => i);
-  order.sort((a, b) => scores[b]! - scores[a]! || a - b);
   const out = new Uint8Array(scores.length);
-  for (let i = 0; i < keep; i++) out[order[i]!] = 1;
+  if (keep <= 0) return out;
+  // The keep-th largest score: everything above it is kept, and as many equal to it as fit.
+  const t = Float64Array.from(scores).sort()[scores.length - keep]!;
+  let ties = keep;
+  for (let i = 0; i < scores.length; i++) if (scores[i]! > t) ties--;
+  for (let i = 0; i < scores.length; i++) if (scores[i]! > t || (scores[i] === t && ties-- > 0)) out[i] = 1;
   return out;
 }
 
@@ -51,13 +54,17 @@ export function sparseMask(w: ArrayLike<number>, shape: readonly number[], h: Sp
   const size = w.length;
   const mask = new Float64Array(size);
   if (h.kind === 'n:m') {
-    for (let g = 0; g < size; g += h.m) {
-      const keep = topK(
-        Array.from({ length: h.m }, (_, j) => Math.abs(w[g + j]!)),
-        h.n,
-      );
-      for (let j = 0; j < h.m; j++) mask[g + j] = keep[j]!;
-    }
+    // In each group, w_i is kept when fewer than n weights rank above it (larger, or equal and earlier).
+    for (let g = 0; g < size; g += h.m)
+      for (let i = g; i < g + h.m; i++) {
+        const a = Math.abs(w[i]!);
+        let above = 0;
+        for (let j = g; j < g + h.m; j++) {
+          const b = Math.abs(w[j]!);
+          if (b > a || (b === a && j < i)) above++;
+        }
+        mask[i] = above < h.n ? 1 : 0;
+      }
     return mask;
   }
   const b = h.block;

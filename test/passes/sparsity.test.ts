@@ -84,6 +84,11 @@ describe('magnitude masks', () => {
     }
   });
 
+  it('unstructured top-k breaks ties by the lower index', () => {
+    const mask = sparseMask([1, -1, 1, 1, 2, -2], [2, 3], { kind: 'block', block: 1, density: 0.5 });
+    expect(Array.from(mask)).toEqual([1, 0, 0, 0, 1, 1]);
+  });
+
   it('parses --sparsity', () => {
     expect(parseSparsity('2:4')).toEqual({ kind: 'n:m', n: 2, m: 4 });
     expect(parseSparsity('block=32,density=0.5')).toEqual({ kind: 'block', block: 32, density: 0.5 });
