@@ -14,6 +14,7 @@ import { withPrecisionOption } from './precision.js';
 import { withSparsityOption } from './sparsity.js';
 import { addServeDemoCommand } from './serve-demo-command.js';
 import { addTrainCommand } from './train-command.js';
+import { withQuantizeOption } from './quantize-option.js';
 
 const VERSION = '0.1.0';
 
@@ -101,7 +102,7 @@ Examples:
   addExplainCommand(cmd, io, setCode);
   addServeDemoCommand(cmd, io, setCode);
   withSetOption(
-    withSparsityOption(withPrecisionOption(cmd.command('compile')))
+    withSparsityOption(withQuantizeOption(withPrecisionOption(cmd.command('compile'))))
       .description('compile a model for the C or WGSL target into a folder that load() (and, for C, import) runs')
       .argument('<file>', 'the .fm file holding the model')
       .option(

@@ -12,6 +12,7 @@ import type { SparseHint } from '../ir/module.js';
 import { parseSparsity, pruneWeights } from '../ir/sparsity.js';
 import { concreteShape } from '../ir/interp.js';
 import type { HostTensor } from '../ir/value.js';
+import { parseQuantName } from '../ir/quantize.js';
 import { initProgress } from '../runtime/compile.js';
 import { readSafetensorsFile } from '../runtime/safetensors.js';
 import { CompileError, weightsFrom } from '../api/compile.js';
@@ -185,7 +186,8 @@ export function loadParams(
   const file = readSafetensorsFile(weights).tensors;
   const known = new Set(l.params.map((p) => p.path));
   for (const k of file.keys())
-    if (!known.has(k)) io?.err(`fmc: warning: ${weights}: tensor "${k}" is not a param of ${l.model}; ignored\n`);
+    if (!known.has(k) && !known.has(parseQuantName(k)?.path ?? ''))
+      io?.err(`fmc: warning: ${weights}: tensor "${k}" is not a param of ${l.model}; ignored\n`);
   try {
     const read = weightsFrom(l, file, weights, dims);
     pruneWeights(read, l);

@@ -9,6 +9,7 @@ import { autodiff } from './autodiff/index.js';
 import { fusion } from './fusion/index.js';
 import type { Mode, Pass, PassContext, PassOptions, Target } from './pass.js';
 import { precision } from './precision.js';
+import { quantize } from './quantize.js';
 import { simplify } from './simplify.js';
 import { sparseUpdates } from './sparse-updates.js';
 import { sparsity } from './sparsity.js';
@@ -17,14 +18,14 @@ import { lossScale } from './train/scale.js';
 
 const PIPELINES: { readonly [T in Target]: { readonly [M in Mode]: readonly Pass[] } } = {
   reference: {
-    inference: [sparsity, precision],
-    grad: [sparsity, precision, autodiff, simplify],
+    inference: [precision, quantize],
+    grad: [precision, autodiff, simplify],
     train: [sparsity, precision, lossScale, autodiff, trainStep, sparseUpdates, simplify],
     accumulate: [sparsity, precision, lossScale, autodiff, trainStep, simplify],
   },
   c: {
-    inference: [sparsity, precision, fusion],
-    grad: [sparsity, precision, autodiff, simplify, fusion],
+    inference: [precision, quantize, fusion],
+    grad: [precision, autodiff, simplify, fusion],
     train: [sparsity, precision, lossScale, autodiff, trainStep, sparseUpdates, simplify, fusion],
     accumulate: [sparsity, precision, lossScale, autodiff, trainStep, simplify, fusion],
   },
@@ -67,7 +68,7 @@ export function runPipeline(m: Module, opts: PipelineOptions): Module {
     hints: m.hints,
     train: m.train,
     blocks: m.blocks,
-    options: { wrt: opts.wrt, fusion: opts.fusion ?? fusionFromEnv() },
+    options: { wrt: opts.wrt, fusion: opts.fusion ?? fusionFromEnv(), quantize: opts.quantize },
   };
   opts.after?.('lower', m.graph);
   let graph = m.graph;

@@ -122,15 +122,14 @@ describe('fmc compile --dump-after', () => {
     const heads = r.out.split('\n').filter((l) => l.startsWith('// fmc: '));
     expect(heads).toEqual([
       '// fmc: MLP.forward (target c, mode inference) after lower',
-      '// fmc: MLP.forward (target c, mode inference) after sparsity',
       '// fmc: MLP.forward (target c, mode inference) after precision',
+      '// fmc: MLP.forward (target c, mode inference) after quantize',
       '// fmc: MLP.forward (target c, mode inference) after fusion',
       '// fmc: MLP.loss (target c, mode inference) after lower',
-      '// fmc: MLP.loss (target c, mode inference) after sparsity',
       '// fmc: MLP.loss (target c, mode inference) after precision',
+      '// fmc: MLP.loss (target c, mode inference) after quantize',
       '// fmc: MLP.loss (target c, mode inference) after fusion',
       '// fmc: MLP.loss_grad (target c, mode grad) after lower',
-      '// fmc: MLP.loss_grad (target c, mode grad) after sparsity',
       '// fmc: MLP.loss_grad (target c, mode grad) after precision',
       '// fmc: MLP.loss_grad (target c, mode grad) after autodiff',
       '// fmc: MLP.loss_grad (target c, mode grad) after simplify',
@@ -142,7 +141,7 @@ describe('fmc compile --dump-after', () => {
     const r = fmc('compile', 'models/mlp.fm', '--dump-after', 'nosuch');
     expect(r.code).toBe(2);
     expect(r.err).toBe(
-      'fmc: --dump-after nosuch: no such pass; the names are lower, autodiff, fusion, loss-scale, precision, simplify, sparse-updates, sparsity, train-step, all\n',
+      'fmc: --dump-after nosuch: no such pass; the names are lower, autodiff, fusion, loss-scale, precision, quantize, simplify, sparse-updates, sparsity, train-step, all\n',
     );
   });
 

@@ -186,18 +186,13 @@ describe('the pipeline', () => {
   const models = fs.readdirSync(path.join(ROOT, 'models')).filter((f) => f.endsWith('.fm'));
   it('names its passes per target and mode; grad mode differentiates first', () => {
     // The C target fuses last (kernel groups for the lowering), the reference does not; the
-    // sparsity pass masks the params first, then the precision pass, so the backward runs in
-    // the forward's precision; a train step masks the param updates of sparse params.
+    // precision pass runs before autodiff, so the backward runs in the forward's precision; a
+    // train step first masks the uses of sparse params and, after the update, their new values.
     for (const t of TARGETS) {
       const last = t === 'c' ? ['fusion'] : [];
-      expect(passesFor(t, 'inference').map((p) => p.name)).toEqual(['sparsity', 'precision', ...last]);
-      expect(passesFor(t, 'grad').map((p) => p.name)).toEqual([
-        'sparsity',
-        'precision',
-        'autodiff',
-        'simplify',
-        ...last,
-      ]);
+      // Inference quantizes `@quantize` weights after the precision pass (no-ops without hints or rules).
+      expect(passesFor(t, 'inference').map((p) => p.name)).toEqual(['precision', 'quantize', ...last]);
+      expect(passesFor(t, 'grad').map((p) => p.name)).toEqual(['precision', 'autodiff', 'simplify', ...last]);
       for (const m of ['train', 'accumulate'] as const)
         expect(passesFor(t, m).map((p) => p.name)).toEqual([
           'sparsity',
