@@ -6,6 +6,8 @@
 export { compile, CompileError, type CompileOptions } from './api/compile.js';
 export { load, type LoadOptions, terminalProgress } from './api/load.js';
 export { compileTrainer, type CompiledTrainer, type TrainOptions } from './api/train.js';
+export { gradualDensity, pruneWeights } from './ir/sparsity.js';
+export type { SparseHint } from './ir/module.js';
 export { CheckpointError } from './runtime/checkpoint.js';
 export { type TrainOverrides, TrainConfigError } from './runtime/schedule.js';
 export type { Dtype } from './ir/dtype.js';

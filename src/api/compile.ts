@@ -9,7 +9,9 @@ import { type Lowered, lowerFile } from '../frontend/lower.js';
 import { type Host, nodeHost } from '../frontend/program.js';
 import { concreteShape } from '../ir/interp.js';
 import type { Dtype } from '../ir/dtype.js';
+import type { SparseHint } from '../ir/module.js';
 import type { HostTensor } from '../ir/value.js';
+import { pruneWeights } from '../ir/sparsity.js';
 import {
   type BuildOptions,
   type CompiledFunction,
@@ -67,6 +69,11 @@ export interface CompileOptions extends BuildOptions {
    */
   readonly precision?: Dtype;
   /**
+   * Sparsity for every weight of rank ≥ 2 (`fmc --sparsity`), in place of the model's own
+   * `@sparse`: magnitude pruning when the weights are bound (src/ir/sparsity.ts).
+   */
+  readonly sparsity?: SparseHint;
+  /**
    * Whether `pathOrSource` is a file's path (`true`: the CLI's FILE, whatever its name) or
    * source text (`false`); by default a path when it ends in `.fm` and has no line break.
    */
@@ -107,7 +114,11 @@ function sourceHost(virtual: string, text: string): Host {
 }
 
 function lowerOne(file: string, host: Host, opts: CompileOptions, fn: string | undefined, training: boolean): Lowered {
-  const r = lowerFile(file, { model: opts.model, fn, set: opts.set, precision: opts.precision, training }, host);
+  const r = lowerFile(
+    file,
+    { model: opts.model, fn, set: opts.set, precision: opts.precision, sparsity: opts.sparsity, training },
+    host,
+  );
   if (r.ok) return r.lowered;
   throw new CompileError(r.diagnostics.map((d) => renderDiagnostic(d, (f) => r.program.source(f))).join('\n\n'));
 }
@@ -178,6 +189,7 @@ export function compileModel(pathOrSource: string, opts: CompileOptions = {}): C
   const values = opts.weights
     ? readWeights(lowered[0]!, opts.weights, dims)
     : seededWeights(lowered[0]!, opts.seed ?? 0, dims, opts.onProgress);
+  pruneWeights(values, lowered[0]!); // the masks of `@sparse`, and the pruned weights
   const modules = lowered.map((l) => {
     try {
       return piped(l, { mode: opts.mode, quantize: opts.quantize });

@@ -11,6 +11,7 @@ import type { Lowered } from '../frontend/lower.js';
 import { initParam } from '../ir/init.js';
 import { withQuantized } from '../ir/quantize.js';
 import type { TrainConfig } from '../ir/module.js';
+import { pruneWeights } from '../ir/sparsity.js';
 import type { Mode } from '../passes/pass.js';
 import { PassError } from '../passes/pass.js';
 import {
@@ -33,6 +34,12 @@ import { locator, sourceLookup } from './device-limits.js';
 export interface TrainOptions extends Omit<CompileOptions, 'fns' | 'mode'> {
   /** Overrides of the model's `train` section. */
   readonly train?: TrainOverrides;
+  /**
+   * Gradual pruning: bind the masks of block-sparse params at density 1 (nothing pruned) rather
+   * than pruning in one shot; the caller then prunes the trainer's state step by step with
+   * pruneWeights(state, modules[0], fraction) and trainer.restore (docs/training.md).
+   */
+  readonly gradualPruning?: boolean;
   /** More model functions to compile for inference on the same buffers (`forward`, for accuracy); names the model lacks are skipped. */
   readonly inference?: readonly string[];
 }
@@ -107,11 +114,15 @@ export function compileTrainer(pathOrSource: string, opts: TrainOptions = {}): C
   const plans = [...functions, ...wgsl, ...cuda].map((f) => f.plan);
 
   const dims = new Map(Object.entries(opts.dims ?? {}));
+  const weights = opts.weights
+    ? readWeights(l, opts.weights, dims)
+    : seededWeights(l, opts.seed ?? 0, dims, opts.onProgress);
+  pruneWeights(weights, l, opts.gradualPruning ? 0 : 1); // the masks of `@sparse`, and the pruned weights
   // The evaluated loss (and `inference` functions) read `@quantize` weights derived from the
   // f32 ones, again after each step that changes them (runtime/quantized-weights.ts).
   const values = withQuantized(
     modules.map((m) => m.graph),
-    opts.weights ? readWeights(l, opts.weights, dims) : seededWeights(l, opts.seed ?? 0, dims, opts.onProgress),
+    weights,
   );
   for (const plan of plans)
     for (const p of plan.params) if (!values.has(p.path)) values.set(p.path, initParam(p, dims, opts.seed ?? 0));

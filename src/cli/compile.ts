@@ -38,6 +38,7 @@ import {
   lowerForCli,
   parseDims,
   parsePrecision,
+  parseSparsityOption,
   parseSeed,
   parseSet,
   writeOutput,
@@ -64,6 +65,8 @@ export interface CompileCliOptions {
   readonly set?: readonly string[];
   /** `--precision f32|f16|bf16`. */
   readonly precision?: string;
+  /** `--sparsity 2:4 | block=b,density=p | density=p`. */
+  readonly sparsity?: string;
   /** Also compile the train step of the model's loss (and the loss itself, to evaluate). */
   readonly train?: boolean;
   /** `--device-profile NAME|FILE` (WGSL), as given. */
@@ -90,6 +93,7 @@ function trainJobs(
       ...(opts.model ? { model: opts.model } : {}),
       set: parseSet(opts.set),
       precision: parsePrecision(opts.precision),
+      sparsity: parseSparsityOption(opts.sparsity),
     });
   } catch (e) {
     if (e instanceof CompileError) throw new CliError(e.message);
@@ -126,7 +130,13 @@ function jobs(io: Io, lowered: readonly Lowered[], opts: CompileCliOptions): { l
   const l =
     lowered.find((x) => x.graph.name === loss) ??
     (first.functions.includes(loss)
-      ? lowerForCli(io, opts.file!, { model: opts.model, fn: loss, set: opts.set, precision: opts.precision })
+      ? lowerForCli(io, opts.file!, {
+          model: opts.model,
+          fn: loss,
+          set: opts.set,
+          precision: opts.precision,
+          sparsity: opts.sparsity,
+        })
       : undefined);
   if (!l) {
     if (opts.grad || gradOnly)
@@ -188,10 +198,12 @@ function checkOutDir(dir: string): string[] {
 
 /** Every requested function lowered, diagnostics printed as `fmc run` prints them. */
 function lowerAll(io: Io, file: string, opts: CompileCliOptions, fns: string[] | undefined): Lowered[] {
-  const { model, set, precision } = opts;
-  const first = lowerForCli(io, file, { model, fn: fns?.[0], set, precision });
+  const { model, set, precision, sparsity } = opts;
+  const first = lowerForCli(io, file, { model, fn: fns?.[0], set, precision, sparsity });
   const names = fns ?? [first.graph.name, ...first.functions.filter((f) => f !== first.graph.name)];
-  return names.map((fn) => (fn === first.graph.name ? first : lowerForCli(io, file, { model, fn, set, precision })));
+  return names.map((fn) =>
+    fn === first.graph.name ? first : lowerForCli(io, file, { model, fn, set, precision, sparsity }),
+  );
 }
 
 const kib = (n: number): string => (n < 1024 ? `${n} B` : `${(n / 1024).toFixed(1)} KiB`);
@@ -220,7 +232,15 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
   // The train step's loss, compiled for inference too: the trainer evaluates with it.
   const loss = training?.train.evaluate;
   if (loss !== undefined && !lowered.some((l) => l.graph.name === loss))
-    lowered.push(lowerForCli(io, file, { model: opts.model, fn: loss, set: opts.set, precision: opts.precision }));
+    lowered.push(
+      lowerForCli(io, file, {
+        model: opts.model,
+        fn: loss,
+        set: opts.set,
+        precision: opts.precision,
+        sparsity: opts.sparsity,
+      }),
+    );
   const compiled = jobs(io, lowered, { ...opts, file }).map(({ l, mode }) => {
     const after = (pass: string, g: Graph): void => {
       if (opts.dumpAfter === 'all' || opts.dumpAfter === pass) io.out(dumpText(l, mode, pass, g));

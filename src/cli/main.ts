@@ -11,6 +11,7 @@ import { EXIT, type Io, processIo } from './io.js';
 import { addModelCommands, withSetOption } from './model-commands.js';
 import { addPlotCommand } from './plot.js';
 import { withPrecisionOption } from './precision.js';
+import { withSparsityOption } from './sparsity.js';
 import { addServeDemoCommand } from './serve-demo-command.js';
 import { addTrainCommand } from './train-command.js';
 import { withQuantizeOption } from './quantize-option.js';
@@ -101,7 +102,7 @@ Examples:
   addExplainCommand(cmd, io, setCode);
   addServeDemoCommand(cmd, io, setCode);
   withSetOption(
-    withQuantizeOption(withPrecisionOption(cmd.command('compile')))
+    withSparsityOption(withQuantizeOption(withPrecisionOption(cmd.command('compile'))))
       .description('compile a model for the C or WGSL target into a folder that load() (and, for C, import) runs')
       .argument('<file>', 'the .fm file holding the model')
       .option(

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { EXIT, type Io } from './io.js';
 import { withPrecisionOption } from './precision.js';
 import { withQuantizeOption } from './quantize-option.js';
+import { withSparsityOption } from './sparsity.js';
 
 const MODEL_OPTIONS: [string, string][] = [
   ['--model <name>', 'the model to use when the file has several'],
@@ -86,7 +87,7 @@ export function addModelCommands(cmd: Command, io: Io, setCode: (c: number) => v
   /** The shared options; `inspect` draws no numbers, so it takes no --seed or --weights. */
   const withModel = withModelOptions;
   withModel(
-    withQuantizeOption(withPrecisionOption(cmd.command('run')))
+    withSparsityOption(withQuantizeOption(withPrecisionOption(cmd.command('run'))))
       .description('run a model function and print a summary of its outputs')
       .argument('<file>', 'the .fm file holding the model')
       .option(
@@ -128,7 +129,7 @@ Examples:
       setCode(await guarded(io, async () => runCommand(io, file, opts)));
     });
   withModel(
-    withQuantizeOption(withPrecisionOption(cmd.command('bench')))
+    withSparsityOption(withQuantizeOption(withPrecisionOption(cmd.command('bench'))))
       .description('time a model function on the C or WGSL target, optionally against ONNX Runtime')
       .argument('<file>', 'the .fm file holding the model')
       .option('--target <name>', 'the target to time: c, wgsl or cuda', 'c')

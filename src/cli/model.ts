@@ -8,6 +8,8 @@ import { type Lowered, lowerFile } from '../frontend/lower.js';
 import type { Dtype } from '../ir/dtype.js';
 import type { Graph } from '../ir/graph.js';
 import { initParam } from '../ir/init.js';
+import type { SparseHint } from '../ir/module.js';
+import { parseSparsity, pruneWeights } from '../ir/sparsity.js';
 import { concreteShape } from '../ir/interp.js';
 import type { HostTensor } from '../ir/value.js';
 import { parseQuantName } from '../ir/quantize.js';
@@ -38,6 +40,8 @@ export interface ModelOptions {
   readonly set?: readonly string[];
   /** `--precision f32|f16|bf16` (see parsePrecision). */
   readonly precision?: string;
+  /** `--sparsity 2:4 | block=b,density=p | density=p` (see parseSparsityOption). */
+  readonly sparsity?: string;
 }
 
 /** `--set` values (`['d=64']`) → overrides by name (see splitSet); a malformed one is a usage error. */
@@ -54,6 +58,14 @@ export function parsePrecision(text: string | undefined): Dtype | undefined {
   return r.precision;
 }
 
+/** `--sparsity` as a hint (undefined when absent); a bad value is a usage error. */
+export function parseSparsityOption(text: string | undefined): SparseHint | undefined {
+  if (text === undefined) return undefined;
+  const h = parseSparsity(text);
+  if (typeof h === 'string') throw new CliError(h, EXIT.usage);
+  return h;
+}
+
 /** Lowers the chosen function; diagnostics are printed and become a CliError. */
 export function lowerForCli(io: Io, file: string, opts: ModelOptions): Lowered {
   io.progress?.(`checking and lowering ${file}`);
@@ -62,6 +74,7 @@ export function lowerForCli(io: Io, file: string, opts: ModelOptions): Lowered {
     fn: opts.fn,
     set: parseSet(opts.set),
     precision: parsePrecision(opts.precision),
+    sparsity: parseSparsityOption(opts.sparsity),
   });
   io.progress?.('');
   if (r.ok) return r.lowered;
@@ -167,6 +180,7 @@ export function loadParams(
   if (!weights) {
     const tick = initProgress(l.params, dims, io?.progress);
     l.params.forEach((p, i) => (tick(i), out.set(p.path, initParam(p, dims, seed))));
+    pruneWeights(out, l);
     return out;
   }
   const file = readSafetensorsFile(weights).tensors;
@@ -175,7 +189,9 @@ export function loadParams(
     if (!known.has(k) && !known.has(parseQuantName(k)?.path ?? ''))
       io?.err(`fmc: warning: ${weights}: tensor "${k}" is not a param of ${l.model}; ignored\n`);
   try {
-    return weightsFrom(l, file, weights, dims);
+    const read = weightsFrom(l, file, weights, dims);
+    pruneWeights(read, l);
+    return read;
   } catch (e) {
     if (e instanceof CompileError) throw new CliError(e.message);
     throw e;

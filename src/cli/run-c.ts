@@ -14,6 +14,7 @@ import {
   type ModelOptions,
   parseDims,
   parsePrecision,
+  parseSparsityOption,
   parseSeed,
   parseSet,
   warnUnusedDims,
@@ -35,6 +36,8 @@ export interface CliCompileOptions {
   readonly set?: readonly string[];
   /** `--precision` as given (parsed here). */
   readonly precision?: string;
+  /** `--sparsity` as given (parsed here). */
+  readonly sparsity?: string;
   /** c (default), wgsl or cuda. */
   readonly target?: 'c' | 'wgsl' | 'cuda';
   /** wgsl: the device limits to fit (default: the WebGPU minimums). */
@@ -58,6 +61,7 @@ export function compileForCli(io: Io, file: string, o: CliCompileOptions): Compi
       isPath: true,
       set,
       precision: parsePrecision(o.precision),
+      sparsity: parseSparsityOption(o.sparsity),
       model: o.model,
       fns: [o.fn ?? 'forward'],
       seed: o.seed,

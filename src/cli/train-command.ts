@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { Io } from './io.js';
 import { guarded, withSetOption } from './model-commands.js';
 import { withPrecisionOption } from './precision.js';
+import { withSparsityOption } from './sparsity.js';
 
 const OPTIONS: [string, string][] = [
   ['--data <spec>', 'mnist, iris, moby-dick, or a .safetensors dataset, .txt text or .csv table'],
@@ -57,7 +58,7 @@ export function addTrainCommand(cmd: Command, io: Io, setCode: (c: number) => vo
     .description('train a model on the C (or WGSL, or CUDA) target with its loss and train section')
     .argument('<file>', 'the .fm file holding the model');
   for (const [flag, help] of OPTIONS) c.option(flag, help);
-  withSetOption(withPrecisionOption(c))
+  withSetOption(withSparsityOption(withPrecisionOption(c)))
     .addHelpText(
       'after',
       `

@@ -21,7 +21,7 @@ import type { TrainOverrides } from '../runtime/schedule.js';
 import { Tensor, fromHost } from '../runtime/tensor.js';
 import type { StepExecutable, Trainer } from '../runtime/trainer.js';
 import { EXIT, type Io } from './io.js';
-import { CliError, parsePrecision, parseSeed, parseSet } from './model.js';
+import { CliError, parsePrecision, parseSeed, parseSet, parseSparsityOption } from './model.js';
 import { type OpenedData, openData } from './train-data.js';
 import { type EvalRecord, MetricsLog, Progress, duration } from './train-report.js';
 import { sampleText } from './train-sample.js';
@@ -39,6 +39,8 @@ export interface TrainCliOptions {
   readonly set?: readonly string[];
   /** `--precision f32|f16|bf16`. */
   readonly precision?: string;
+  /** `--sparsity 2:4 | block=b,density=p | density=p`. */
+  readonly sparsity?: string;
   readonly model?: string;
   readonly weights?: string;
   readonly context?: string;
@@ -154,6 +156,7 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
     ...(o.model ? { model: o.model } : {}),
     ...(set ? { set } : {}),
     precision: parsePrecision(o.precision),
+    sparsity: parseSparsityOption(o.sparsity),
     ...(o.weights ? { weights: o.weights } : {}),
     seed,
     target,

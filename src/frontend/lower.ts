@@ -19,7 +19,8 @@ import type { Span } from './source.js';
 import type { V } from './types.js';
 import { dimKey, dimSym, dimSymbols } from '../ir/dims.js';
 import { type Graph, liveNodes, type Node, type NodeOf } from '../ir/graph.js';
-import { type Module, withPrecision } from '../ir/module.js';
+import { type Module, type SparseHint, withPrecision } from '../ir/module.js';
+import { sparseText, withSparsity } from '../ir/sparsity.js';
 import type { Dtype } from '../ir/dtype.js';
 import { modelIntent } from './intent.js';
 
@@ -37,6 +38,8 @@ export interface LowerOptions {
   readonly set?: HParamSet;
   /** The model-level compute precision (`--precision`), in place of its `@precision` and train section's (withPrecision). */
   readonly precision?: Dtype;
+  /** Sparsity for every weight of rank ≥ 2 (`--sparsity`), in place of the model's `@sparse` (withSparsity). */
+  readonly sparsity?: SparseHint;
 }
 
 /** What lowering produces: an IR-level Module (the graph and the model's intent). */
@@ -83,7 +86,11 @@ export function lowerFile(file: string, options: LowerOptions = {}, host: Host =
       const first = checker.diagnostics[0]!;
       throw new Error(`lowering reported ${first.code} (${first.message}) on a program that checks clean`);
     }
-    return { ok: true, lowered: options.precision ? withPrecision(lowered, options.precision) : lowered, program };
+    const precise = options.precision ? withPrecision(lowered, options.precision) : lowered;
+    const sparse = options.sparsity ? withSparsity(precise, options.sparsity) : precise;
+    if ('reason' in sparse)
+      return { ok: false, diagnostics: [sparsityDiag(precise, options.sparsity!, sparse, decl)], program };
+    return { ok: true, lowered: sparse, program };
   } catch (e) {
     if (e instanceof LoweringBudget)
       return fail('FM0803', e.span ?? decl.name.span, [decl.name.name, e.message, String(e.limit)]);
@@ -168,4 +175,14 @@ function lowerModel(checker: Checker, decl: A.BlockDecl, module: string, fnName:
 /** A result's name: declared (`(logits: ...)`), else `output`, `output_1`, ... */
 export function outputName(d: A.FnDecl, i: number): string {
   return d.results?.[i]?.name?.name ?? (i === 0 ? 'output' : `output_${i}`);
+}
+
+/** `--sparsity` not legal on a param: FM0504/FM0505 at the param's use in the source (else the model's name). */
+function sparsityDiag(m: Module, h: SparseHint, bad: { path: string; reason: string }, decl: A.BlockDecl): Diagnostic {
+  const node = liveNodes(m.graph).find((n) => n.op === 'param' && n.args.path === bad.path);
+  const span: Span = (node && m.spans?.of(node)) ?? decl.name.span;
+  const help = `\`--sparsity ${sparseText(h)}\` applies to every weight of rank 2 or more; annotate the layers with \`@sparse\` instead`;
+  return h.kind === 'n:m'
+    ? diag('FM0504', span, [sparseText(h), bad.path, bad.reason], { help })
+    : diag('FM0505', span, [bad.path, bad.reason], { help });
 }

@@ -11,6 +11,8 @@ import type { Mode, Pass, PassContext, PassOptions, Target } from './pass.js';
 import { precision } from './precision.js';
 import { quantize } from './quantize.js';
 import { simplify } from './simplify.js';
+import { sparseUpdates } from './sparse-updates.js';
+import { sparsity } from './sparsity.js';
 import { trainStep } from './train/index.js';
 import { lossScale } from './train/scale.js';
 
@@ -18,14 +20,14 @@ const PIPELINES: { readonly [T in Target]: { readonly [M in Mode]: readonly Pass
   reference: {
     inference: [precision, quantize],
     grad: [precision, autodiff, simplify],
-    train: [precision, lossScale, autodiff, trainStep, simplify],
-    accumulate: [precision, lossScale, autodiff, trainStep, simplify],
+    train: [sparsity, precision, lossScale, autodiff, trainStep, sparseUpdates, simplify],
+    accumulate: [sparsity, precision, lossScale, autodiff, trainStep, simplify],
   },
   c: {
     inference: [precision, quantize, fusion],
     grad: [precision, autodiff, simplify, fusion],
-    train: [precision, lossScale, autodiff, trainStep, simplify, fusion],
-    accumulate: [precision, lossScale, autodiff, trainStep, simplify, fusion],
+    train: [sparsity, precision, lossScale, autodiff, trainStep, sparseUpdates, simplify, fusion],
+    accumulate: [sparsity, precision, lossScale, autodiff, trainStep, simplify, fusion],
   },
 };
 

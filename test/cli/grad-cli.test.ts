@@ -141,7 +141,7 @@ describe('fmc compile --dump-after', () => {
     const r = fmc('compile', 'models/mlp.fm', '--dump-after', 'nosuch');
     expect(r.code).toBe(2);
     expect(r.err).toBe(
-      'fmc: --dump-after nosuch: no such pass; the names are lower, autodiff, fusion, loss-scale, precision, quantize, simplify, train-step, all\n',
+      'fmc: --dump-after nosuch: no such pass; the names are lower, autodiff, fusion, loss-scale, precision, quantize, simplify, sparse-updates, sparsity, train-step, all\n',
     );
   });
 

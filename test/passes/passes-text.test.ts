@@ -186,7 +186,8 @@ describe('the pipeline', () => {
   const models = fs.readdirSync(path.join(ROOT, 'models')).filter((f) => f.endsWith('.fm'));
   it('names its passes per target and mode; grad mode differentiates first', () => {
     // The C target fuses last (kernel groups for the lowering), the reference does not; the
-    // precision pass runs first, so the backward runs in the forward's precision.
+    // precision pass runs before autodiff, so the backward runs in the forward's precision; a
+    // train step first masks the uses of sparse params and, after the update, their new values.
     for (const t of TARGETS) {
       const last = t === 'c' ? ['fusion'] : [];
       // Inference quantizes `@quantize` weights after the precision pass (no-ops without hints or rules).
@@ -194,10 +195,12 @@ describe('the pipeline', () => {
       expect(passesFor(t, 'grad').map((p) => p.name)).toEqual(['precision', 'autodiff', 'simplify', ...last]);
       for (const m of ['train', 'accumulate'] as const)
         expect(passesFor(t, m).map((p) => p.name)).toEqual([
+          'sparsity',
           'precision',
           'loss-scale',
           'autodiff',
           'train-step',
+          ...(m === 'train' ? ['sparse-updates'] : []),
           'simplify',
           ...last,
         ]);
