@@ -92,7 +92,8 @@ export class Trainer {
   /** One micro-batch: accumulates its gradients, or (every `accumulate`-th) updates the params. C target only. */
   step(batch: Batch): StepResult {
     this.needsSync('step', 'stepAsync(batch)');
-    const p = this.prepare(batch);
+    const t = this.parts.teacher;
+    const p = this.prepare(t ? { ...batch, [t.input]: t.logits(batch) } : batch);
     return this.finish(p, (p.exe as Executable).run(p.inputs));
   }
 
@@ -103,7 +104,8 @@ export class Trainer {
    */
   stepAsync(batch: Batch): Promise<StepResult> {
     return this.enqueue(async () => {
-      const p = this.prepare(batch);
+      const t = this.parts.teacher;
+      const p = this.prepare(t ? { ...batch, [t.input]: await t.logitsAsync(batch) } : batch);
       return this.finish(p, await p.exe.runAsync(p.inputs));
     });
   }
