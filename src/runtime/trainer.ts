@@ -6,6 +6,8 @@
 // the step counter, the scheduled learning rate, Adam's bias corrections and a static loss
 // scale. The dynamic loss scaler runs inside the step (its state is persistent buffers);
 // the host only counts the updates it skipped (read with the loss), for the bias corrections.
+// With a teacher (distillation), its logits on each micro-batch are computed first and fed to
+// the step as one more input.
 //
 // On the C target the steps run synchronously (`step`). On WGSL they run on the GPU
 // (`await stepAsync`): the weights and optimizer state stay there between steps, and the

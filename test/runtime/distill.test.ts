@@ -1,9 +1,10 @@
-// Distillation in the trainer (compileTrainer's `distill`, C target): the loss of one step
+// Distillation in the trainer (compileTrainer's `distill`): the loss of one step
 // and the update it makes against an independent computation (float64 here, and PyTorch's
 // F.kl_div and F.cross_entropy where /usr/bin/python3 has torch) on logits from the float64
 // interpreter; alpha = 0 trains as plain training bit for bit (dropout on: the student's
 // forward is shared with its loss, not run twice); mismatched teachers and students without
-// logits are CompileErrors before anything runs.
+// logits are CompileErrors before anything runs; on WGSL the teacher and the step run on the
+// GPU with the losses of the C run.
 
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -14,6 +15,7 @@ import { compileTrainer } from '../../src/api/train.js';
 import { evaluate } from '../../src/ir/interp.js';
 import type { HostTensor } from '../../src/ir/value.js';
 import { seededWeights } from '../../src/runtime/compile.js';
+import { webgpuUnavailable } from '../../src/runtime/node-webgpu.js';
 import { writeSafetensorsFile } from '../../src/runtime/safetensors.js';
 import { Tensor } from '../../src/runtime/tensor.js';
 import { tempDir, thrown } from '../api/helpers.js';
@@ -207,5 +209,23 @@ model M(classes = 10) {
       /temperature must be a positive number/,
     );
     expect(fs.existsSync(file)).toBe(true);
+  });
+});
+
+const why = await webgpuUnavailable();
+if (why) console.warn(`skipping the WGSL distillation test: ${why}`);
+
+describe.skipIf(why !== '')(`distillation on WGSL${why ? ` — SKIPPED because ${why}` : ''}`, () => {
+  it('the teacher and the step run on the GPU with the losses of the C run', { timeout: 120_000 }, async () => {
+    const file = smallModelFile('mlp', STUDENT);
+    const tfile = smallModelFile('mlp', TEACHER);
+    const distill = { teacher: tfile, alpha: 0.6, temperature: 2.5 };
+    const c = compileTrainer(file, { seed: 2, train: SGD, distill }).trainer;
+    const w = compileTrainer(file, { seed: 2, train: SGD, distill, target: 'wgsl' }).trainer;
+    for (let k = 0; k < 3; k++) {
+      const [a, b] = [c.step(batch(k)), await w.stepAsync(batch(k))];
+      expect(Math.abs(b.loss - a.loss)).toBeLessThan(1e-5 * Math.abs(a.loss));
+    }
+    expect(() => w.step(batch(3))).toThrow(/use await trainer.stepAsync/);
   });
 });
