@@ -6,24 +6,14 @@
 // centred on 32 × 32: cnn.fm's `@quantize(int8, group = 128)` on fc1 needs 64·width (28 × 28:
 // 36·width) to be a multiple of 128.
 
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../../src/runtime/checkpoint.js';
+import { fmc, tempDir } from '../api/helpers.js';
 
-const ROOT = path.resolve(__dirname, '../..');
-const BIN = path.join(ROOT, 'bin', 'fmc.js');
-const DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'fmc-distill-'));
-afterAll(() => fs.rmSync(DIR, { recursive: true, force: true }));
+const DIR = tempDir('distill-cli');
 const at = (name: string): string => path.join(DIR, name);
-const ENV = { ...process.env, FMC_CACHE_DIR: at('cache') };
-
-function fmc(...args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', env: ENV, timeout: 110_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 const CNN = ['models/cnn.fm', '--data', 'mnist', '--set', 'channels=1', '--set', 'size=32', '--set', 'p_drop=0'];
 const RUN = ['--batch', '32', '--lr', '0.05', '--schedule', 'constant', '--json', '--val-fraction', '0.02'];
