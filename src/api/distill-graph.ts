@@ -71,7 +71,8 @@ export function distillLossModule(loss: Lowered, forward: Lowered, w: DistillWei
       [],
     ),
   );
-  const total = b.within('', 'distill', () => {
+  // In f32 whatever the precision policy: the precision pass keeps `kl_div` scopes f32.
+  const total = b.within('', 'distill/kl_div', () => {
     const soft = b.mul(klDivergence(b, logits, teacher, w.temperature), w.alpha * w.temperature * w.temperature);
     return b.add(soft, b.mul(b.cast(hard.node, 'f32'), 1 - w.alpha));
   });

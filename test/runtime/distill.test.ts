@@ -153,20 +153,21 @@ describe('distillation: one step against an independent computation', () => {
 });
 
 describe('distillation: alpha = 0 is plain training', () => {
-  it('bit for bit over 4 updates with dropout, AdamW, clipping and accumulation 2', () => {
-    const file = smallModelFile('mlp', { ...STUDENT, p_drop: 0.3 });
-    const tfile = smallModelFile('mlp', { ...TEACHER, p_drop: 0.3 });
-    const train = { optimizer: 'adamw', lr: 0.01, clip: 0.5, accumulate: 2 } as const;
-    const plain = compileTrainer(file, { seed: 5, train }).trainer;
-    const taught = compileTrainer(file, { seed: 5, train, distill: { teacher: tfile, alpha: 0 } }).trainer;
-    for (let k = 0; k < 8; k++) {
-      const [p, d] = [plain.step(batch(k)), taught.step(batch(k))];
-      expect(d).toEqual(p);
-    }
-    const [sp, sd] = [plain.state(), taught.state()];
-    expect([...sd.keys()]).toEqual([...sp.keys()]);
-    for (const [k, v] of sp) expect(Buffer.from(sd.get(k)!.data.buffer)).toEqual(Buffer.from(v.data.buffer));
-  });
+  for (const precision of ['f32', 'bf16'] as const)
+    it(`bit for bit over 4 updates with dropout, AdamW, clipping and accumulation 2 (${precision})`, () => {
+      const file = smallModelFile('mlp', { ...STUDENT, p_drop: 0.3 });
+      const tfile = smallModelFile('mlp', { ...TEACHER, p_drop: 0.3 });
+      const train = { optimizer: 'adamw', lr: 0.01, clip: 0.5, accumulate: 2 } as const;
+      const plain = compileTrainer(file, { seed: 5, train, precision }).trainer;
+      const taught = compileTrainer(file, { seed: 5, train, precision, distill: { teacher: tfile, alpha: 0 } }).trainer;
+      for (let k = 0; k < 8; k++) {
+        const [p, d] = [plain.step(batch(k)), taught.step(batch(k))];
+        expect(d).toEqual(p);
+      }
+      const [sp, sd] = [plain.state(), taught.state()];
+      expect([...sd.keys()]).toEqual([...sp.keys()]);
+      for (const [k, v] of sp) expect(Buffer.from(sd.get(k)!.data.buffer)).toEqual(Buffer.from(v.data.buffer));
+    });
 });
 
 describe('distillation: teachers that do not fit are errors before training', () => {
