@@ -1,10 +1,11 @@
-// Distillation in the trainer (compileTrainer's `distill`): the loss of one step
-// and the update it makes against an independent computation (float64 here, and PyTorch's
-// F.kl_div and F.cross_entropy where /usr/bin/python3 has torch) on logits from the float64
-// interpreter; alpha = 0 trains as plain training bit for bit (dropout on: the student's
-// forward is shared with its loss, not run twice); mismatched teachers and students without
-// logits are CompileErrors before anything runs; on WGSL the teacher and the step run on the
-// GPU with the losses of the C run.
+// Distillation in the trainer (compileTrainer's `distill`): the loss of one step and the
+// update it makes against an independent computation (float64 here, and PyTorch's F.kl_div
+// and F.cross_entropy where /usr/bin/python3 has torch) on logits from the float64
+// interpreter, for [B, C] logits (the MLP) and [B, T, V] ones (a token model); alpha = 0
+// trains as plain training bit for bit (dropout on: the student's forward is shared with its
+// loss, not run twice; in f32 and bf16); mismatched teachers and students without logits are
+// CompileErrors before anything runs; on WGSL the teacher and the step run on the GPU with
+// the losses of the C run.
 
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -31,7 +32,7 @@ const dir = tempDir('distill');
 /** Seeded weights of `file` (seed 7) written to a safetensors file; both returned. */
 function teacherWeights(file: string): { path: string; values: Map<string, HostTensor> } {
   const values = seededWeights(lowerModel(file, { fns: ['forward'] })[0]!, 7, new Map());
-  const p = path.join(dir, `${path.basename(path.dirname(file))}.safetensors`);
+  const p = path.join(dir, `${path.basename(file)}-${path.basename(path.dirname(file))}.safetensors`);
   writeSafetensorsFile(p, values);
   return { path: p, values };
 }
@@ -41,14 +42,15 @@ function batch(k: number): Record<string, Tensor> {
   return { images: new Tensor('f32', images, [B, 12]), labels: new Tensor('i32', Int32Array.of(k % 10, 1, 7, 3), [B]) };
 }
 
-/** forward's logits on the float64 interpreter: rows of numbers. */
-function logits64(file: string, params: ReadonlyMap<string, HostTensor>, images: Tensor): number[][] {
+/** forward's logits on the float64 interpreter (its input `name`), as rows over the last axis. */
+function logits64(file: string, params: ReadonlyMap<string, HostTensor>, name: string, x: Tensor): number[][] {
   const g = lowerModel(file, { fns: ['forward'] })[0]!.graph;
-  const x: HostTensor = { dtype: 'f32', shape: images.dims, data: images.data as Float32Array };
-  const z = evaluate(g, { inputs: new Map([['images', x]]), params, dims: new Map() }, { precision: 'float64' });
+  const host = { dtype: x.dtype, shape: x.dims, data: x.data } as HostTensor;
+  const z = evaluate(g, { inputs: new Map([[name, host]]), params, dims: new Map() }, { precision: 'float64' });
   const out = [...z.outputs.values()][0]!;
   const c = out.shape.at(-1)!;
-  return Array.from({ length: B }, (_, i) => Array.from(out.data.slice(i * c, (i + 1) * c) as Float64Array, Number));
+  const rows = out.data.length / c;
+  return Array.from({ length: rows }, (_, i) => Array.from(out.data.slice(i * c, (i + 1) * c) as Float64Array, Number));
 }
 
 interface Oracle {
@@ -101,34 +103,89 @@ function oracleTorch(s: number[][], t: number[][], y: number[], alpha: number, T
   return JSON.parse(r.stdout) as Oracle;
 }
 
-describe('distillation: one step against an independent computation', () => {
-  const file = smallModelFile('mlp', STUDENT);
-  const tfile = smallModelFile('mlp', TEACHER);
-  const tw = teacherWeights(tfile);
+/** A student and teacher, the input their forward takes, the labels, and the bias of the student's last layer. */
+interface Case {
+  readonly file: string;
+  readonly tfile: string;
+  readonly input: string;
+  readonly labels: string;
+  readonly bias: string;
+  readonly batch: Record<string, Tensor>;
+}
+
+/** A token model with [B, T, vocab] logits: the KL averages over B·T rows. */
+const tokenModel = (d: number): string => `import { cross_entropy } from "std/loss"
+import { Embedding, Linear } from "std/nn"
+model Tokens(vocab = 7, d = ${d}) {
+  emb = Embedding(vocab, d)
+  head = Linear(d, vocab)
+  fn forward(tokens: i32[B, T]) -> (logits: f32[B, T, vocab]) { return head(emb(tokens)) }
+  fn loss(tokens: i32[B, T], targets: i32[B, T]) -> f32[] { return cross_entropy(forward(tokens), targets) }
+}`;
+
+function tokenFile(d: number): string {
+  const f = path.join(dir, `tokens-${d}.fm`);
+  fs.writeFileSync(f, tokenModel(d));
+  return f;
+}
+
+const CASES: Readonly<Record<string, Case>> = {
+  'the MLP ([B, C] logits)': {
+    file: smallModelFile('mlp', STUDENT),
+    tfile: smallModelFile('mlp', TEACHER),
+    input: 'images',
+    labels: 'labels',
+    bias: 'fc3.b',
+    batch: batch(0),
+  },
+  'a token model ([B, T, V] logits)': {
+    file: tokenFile(4),
+    tfile: tokenFile(9),
+    input: 'tokens',
+    labels: 'targets',
+    bias: 'head.b',
+    batch: {
+      tokens: new Tensor(
+        'i32',
+        Int32Array.from({ length: 15 }, (_, i) => (i * 5 + 2) % 7),
+        [3, 5],
+      ),
+      targets: new Tensor(
+        'i32',
+        Int32Array.from({ length: 15 }, (_, i) => (i * 3 + 1) % 7),
+        [3, 5],
+      ),
+    },
+  },
+};
+
+describe.each(Object.entries(CASES))('distillation: one step against an independent computation, %s', (_, k) => {
+  const tw = teacherWeights(k.tfile);
   const torch = torchSuite('the distillation loss of one step');
 
   /** One SGD step of the student; what it reported and did, and the oracle's inputs. */
   function oneStep(alpha: number, T: number) {
-    const { trainer } = compileTrainer(file, {
+    const { trainer } = compileTrainer(k.file, {
       seed: 3,
       train: SGD,
-      distill: { teacher: tfile, teacherWeights: tw.path, alpha, temperature: T },
+      distill: { teacher: k.tfile, teacherWeights: tw.path, alpha, temperature: T },
     });
     const before = trainer.state();
-    const b = batch(0);
-    const r = trainer.step(b);
-    const s = logits64(file, before, b.images!);
-    const t = logits64(tfile, tw.values, b.images!);
-    const y = Array.from(b.labels!.data as Int32Array);
-    const db = Array.from(trainer.state().get('fc3.b')!.data as Float32Array).map(
-      (v, c) => v - (before.get('fc3.b')!.data[c] as number),
+    const r = trainer.step(k.batch);
+    const s = logits64(k.file, before, k.input, k.batch[k.input]!);
+    const t = logits64(k.tfile, tw.values, k.input, k.batch[k.input]!);
+    const y = Array.from(k.batch[k.labels]!.data as Int32Array);
+    const db = Array.from(trainer.state().get(k.bias)!.data as Float32Array).map(
+      (v, c) => v - (before.get(k.bias)!.data[c] as number),
     );
     return { r, s, t, y, db };
   }
 
-  /** fc3.b's update is −lr · Σ_rows d loss / d logits (logits = h·wᵀ + b). */
+  /** The last layer's bias update is −lr · Σ_rows d loss / d logits (logits = h·wᵀ + b). */
   function check(got: ReturnType<typeof oneStep>, want: Oracle): void {
-    expect(Math.abs(got.r.loss - want.loss)).toBeLessThan(2e-6 * Math.abs(want.loss));
+    // Absolute 1e-7 besides: KL = Σ p·(log p − log q) of log-softmaxes of magnitude ~2 in f32
+    // (2 · 2⁻²⁴ each), which for a small KL (alpha 1, T 1: 6e-4 here) is more than 2e-6 of it.
+    expect(Math.abs(got.r.loss - want.loss)).toBeLessThan(2e-6 * Math.abs(want.loss) + 1e-7);
     const wantDb = want.grad[0]!.map((_, c) => -SGD.lr * want.grad.reduce((a, row) => a + row[c]!, 0));
     for (let c = 0; c < wantDb.length; c++) expect(Math.abs(got.db[c]! - wantDb[c]!)).toBeLessThan(1e-6);
   }
