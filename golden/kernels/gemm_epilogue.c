@@ -52,37 +52,65 @@ static void k0_gemm_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
     int64_t n0_2 = 0;
     int64_t nl_3 = fmc_min_ix(512, (48 - n0_2));
     for (int64_t m_4 = 0; m_4 < d[0]; m_4++) {
-      float acc_5[512] __attribute__((aligned(64)));
-      #pragma omp simd
-      for (int64_t j_7 = 0; j_7 < 512; j_7++) {
-        acc_5[j_7] = 0x0p+0f;
-      }
-      for (int64_t k_6 = 0; k_6 < 64; k_6++) {
-        float a_8 = b1[((m_4 * 64) + k_6)];
-        for (int64_t j_7 = 0; j_7 < nl_3; j_7++) {
-          acc_5[j_7] = fmaf(a_8, b2[(((n0_2 + j_7) * 64) + k_6)], acc_5[j_7]);
+      for (int64_t j_5 = 0; j_5 < nl_3; j_5++) {
+        float part_10[32] __attribute__((aligned(64)));
+        #pragma omp simd
+        for (int64_t l_7 = 0; l_7 < 32; l_7++) {
+          part_10[l_7] = 0x0p+0f;
         }
-      }
-      for (int64_t j_7 = 0; j_7 < nl_3; j_7++) {
-        float c_9 = acc_5[j_7];
-        float v_10 = fmc_add_f(c_9, b3[(n0_2 + j_7)]);
-        float v_11 = fmc_mul_f(v_10, v_10);
-        float v_12 = fmc_mul_f(v_11, v_10);
-        float v_13 = fmc_mul_f(0x1.6e4e26p-5f, v_12);
-        float v_14 = fmc_add_f(v_10, v_13);
-        float v_15 = fmc_mul_f(0x1.988454p-1f, v_14);
-        float v_16 = fmc_mul_f(0x1.000000p-1f, v_10);
-        float v_17 = fmc_tanh_f(v_15);
-        float v_18 = fmc_add_f(0x1.000000p+0f, v_17);
-        float v_19 = fmc_mul_f(v_16, v_18);
-        float v_20 = fmc_add_f(v_19, b4[((m_4 * 48) + (n0_2 + j_7))]);
-        b0[((m_4 * 48) + (n0_2 + j_7))] = v_20;
+        float part_11[32] __attribute__((aligned(64)));
+        #pragma omp simd
+        for (int64_t l_7 = 0; l_7 < 32; l_7++) {
+          part_11[l_7] = 0x0p+0f;
+        }
+        for (int64_t k0_6 = 0; k0_6 < 64; k0_6 += 64) {
+          int64_t u_12 = k0_6;
+          #pragma omp simd
+          for (int64_t l_7 = 0; l_7 < 32; l_7++) {
+            part_10[l_7] = fmaf(b1[((m_4 * 64) + (u_12 + l_7))], b2[(((n0_2 + j_5) * 64) + (u_12 + l_7))], part_10[l_7]);
+          }
+          int64_t u_13 = (k0_6 + 32);
+          #pragma omp simd
+          for (int64_t l_7 = 0; l_7 < 32; l_7++) {
+            part_11[l_7] = fmaf(b1[((m_4 * 64) + (u_13 + l_7))], b2[(((n0_2 + j_5) * 64) + (u_13 + l_7))], part_11[l_7]);
+          }
+        }
+        for (int64_t k0_6 = 64; k0_6 < 64; k0_6 += 32) {
+          int64_t u_14 = k0_6;
+          #pragma omp simd
+          for (int64_t l_7 = 0; l_7 < 32; l_7++) {
+            part_10[l_7] = fmaf(b1[((m_4 * 64) + (u_14 + l_7))], b2[(((n0_2 + j_5) * 64) + (u_14 + l_7))], part_10[l_7]);
+          }
+        }
+        for (int64_t kt_8 = 64; kt_8 < 64; kt_8++) {
+          part_10[(kt_8 - 64)] = fmaf(b1[((m_4 * 64) + kt_8)], b2[(((n0_2 + j_5) * 64) + kt_8)], part_10[(kt_8 - 64)]);
+        }
+        float s_9 = 0x0p+0f;
+        for (int64_t l_7 = 0; l_7 < 32; l_7++) {
+          s_9 = fmc_add_f(s_9, part_10[l_7]);
+        }
+        for (int64_t l_7 = 0; l_7 < 32; l_7++) {
+          s_9 = fmc_add_f(s_9, part_11[l_7]);
+        }
+        float c_15 = s_9;
+        float v_16 = fmc_add_f(c_15, b3[(n0_2 + j_5)]);
+        float v_17 = fmc_mul_f(v_16, v_16);
+        float v_18 = fmc_mul_f(v_17, v_16);
+        float v_19 = fmc_mul_f(0x1.6e4e26p-5f, v_18);
+        float v_20 = fmc_add_f(v_16, v_19);
+        float v_21 = fmc_mul_f(0x1.988454p-1f, v_20);
+        float v_22 = fmc_mul_f(0x1.000000p-1f, v_16);
+        float v_23 = fmc_tanh_f(v_21);
+        float v_24 = fmc_add_f(0x1.000000p+0f, v_23);
+        float v_25 = fmc_mul_f(v_22, v_24);
+        float v_26 = fmc_add_f(v_25, b4[((m_4 * 48) + (n0_2 + j_5))]);
+        b0[((m_4 * 48) + (n0_2 + j_5))] = v_26;
       }
     }
   }
 }
 
-/* k0_gemm, parallel loop over p_53: iterations [fmc_lo, fmc_hi) */
+/* k0_gemm, parallel loop over p_59: iterations [fmc_lo, fmc_hi) */
 static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
   const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
@@ -95,16 +123,16 @@ static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   (void)a;
   (void)d;
   for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {
-    int64_t p_53 = 0 + fmc_t * 16;
-    for (int64_t r_55 = 0; r_55 < 16; r_55++) {
-      for (int64_t k_54 = 0; k_54 < 64; k_54++) {
-        b5[((16 + ((p_53 * 64) + (k_54 * 16))) + r_55)] = (((p_53 + r_55) < 48) ? b2[(((p_53 + r_55) * 64) + k_54)] : 0x0p+0f);
+    int64_t p_59 = 0 + fmc_t * 16;
+    for (int64_t r_61 = 0; r_61 < 16; r_61++) {
+      for (int64_t k_60 = 0; k_60 < 64; k_60++) {
+        b5[((16 + ((p_59 * 64) + (k_60 * 16))) + r_61)] = (((p_59 + r_61) < 48) ? b2[(((p_59 + r_61) * 64) + k_60)] : 0x0p+0f);
       }
     }
   }
 }
 
-/* k0_gemm, parallel loop over mi_29: iterations [fmc_lo, fmc_hi) */
+/* k0_gemm, parallel loop over mi_35: iterations [fmc_lo, fmc_hi) */
 static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
   const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
@@ -114,49 +142,49 @@ static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   const float *restrict b3 = (const float *)a[3];
   const float *restrict b4 = (const float *)a[4];
   float *restrict b5 = (float *)a[5];
-  const int64_t kc_26 = ((const struct fmc_ctx *)fmc_c)->v[0];
-  const int64_t mb_28 = ((const struct fmc_ctx *)fmc_c)->v[1];
-  const int64_t n0_23 = ((const struct fmc_ctx *)fmc_c)->v[2];
-  const int64_t nl_24 = ((const struct fmc_ctx *)fmc_c)->v[3];
-  const int64_t pc_25 = ((const struct fmc_ctx *)fmc_c)->v[4];
+  const int64_t kc_32 = ((const struct fmc_ctx *)fmc_c)->v[0];
+  const int64_t mb_34 = ((const struct fmc_ctx *)fmc_c)->v[1];
+  const int64_t n0_29 = ((const struct fmc_ctx *)fmc_c)->v[2];
+  const int64_t nl_30 = ((const struct fmc_ctx *)fmc_c)->v[3];
+  const int64_t pc_31 = ((const struct fmc_ctx *)fmc_c)->v[4];
   (void)a;
   (void)d;
-  for (int64_t mi_29 = fmc_lo; mi_29 < fmc_hi; mi_29++) {
-    static _Thread_local float fmc_tls_ap_30[30720] __attribute__((aligned(64))); float *const restrict ap_30 = fmc_tls_ap_30;
-    int64_t m0_21 = (mi_29 * mb_28);
-    int64_t ml_22 = fmc_min_ix(mb_28, (d[0] - m0_21));
-    for (int64_t p_31 = 0; p_31 < ml_22; p_31 += 6) {
-      for (int64_t r_33 = 0; r_33 < 6; r_33++) {
-        for (int64_t k_32 = 0; k_32 < kc_26; k_32++) {
-          ap_30[(((p_31 * 320) + (k_32 * 6)) + r_33)] = (((p_31 + r_33) < ml_22) ? b1[(((m0_21 + (p_31 + r_33)) * 64) + (pc_25 + k_32))] : 0x0p+0f);
+  for (int64_t mi_35 = fmc_lo; mi_35 < fmc_hi; mi_35++) {
+    static _Thread_local float fmc_tls_ap_36[30720] __attribute__((aligned(64))); float *const restrict ap_36 = fmc_tls_ap_36;
+    int64_t m0_27 = (mi_35 * mb_34);
+    int64_t ml_28 = fmc_min_ix(mb_34, (d[0] - m0_27));
+    for (int64_t p_37 = 0; p_37 < ml_28; p_37 += 6) {
+      for (int64_t r_39 = 0; r_39 < 6; r_39++) {
+        for (int64_t k_38 = 0; k_38 < kc_32; k_38++) {
+          ap_36[(((p_37 * 320) + (k_38 * 6)) + r_39)] = (((p_37 + r_39) < ml_28) ? b1[(((m0_27 + (p_37 + r_39)) * 64) + (pc_31 + k_38))] : 0x0p+0f);
         }
       }
     }
-    for (int64_t jr_34 = 0; jr_34 < nl_24; jr_34 += 16) {
-      for (int64_t ir_35 = 0; ir_35 < ml_22; ir_35 += 6) {
-        float acc_36[96] __attribute__((aligned(64)));
+    for (int64_t jr_40 = 0; jr_40 < nl_30; jr_40 += 16) {
+      for (int64_t ir_41 = 0; ir_41 < ml_28; ir_41 += 6) {
+        float acc_42[96] __attribute__((aligned(64)));
         #pragma omp simd
-        for (int64_t i_37 = 0; i_37 < 96; i_37++) {
-          acc_36[i_37] = 0x0p+0f;
+        for (int64_t i_43 = 0; i_43 < 96; i_43++) {
+          acc_42[i_43] = 0x0p+0f;
         }
-        fmc_mma_6x16(kc_26, ap_30 + (ir_35 * 320), b5 + (16 + (((n0_23 + jr_34) * 64) + (pc_25 * 16))), acc_36);
-        int64_t ie_39 = fmc_min_ix(6, (ml_22 - ir_35));
-        int64_t je_40 = fmc_min_ix(16, (nl_24 - jr_34));
-        for (int64_t i_37 = 0; i_37 < ie_39; i_37++) {
-          for (int64_t j_38 = 0; j_38 < je_40; j_38++) {
-            float c_41 = acc_36[((i_37 * 16) + j_38)];
-            float v_42 = fmc_add_f(c_41, b3[(n0_23 + (jr_34 + j_38))]);
-            float v_43 = fmc_mul_f(v_42, v_42);
-            float v_44 = fmc_mul_f(v_43, v_42);
-            float v_45 = fmc_mul_f(0x1.6e4e26p-5f, v_44);
-            float v_46 = fmc_add_f(v_42, v_45);
-            float v_47 = fmc_mul_f(0x1.988454p-1f, v_46);
-            float v_48 = fmc_mul_f(0x1.000000p-1f, v_42);
-            float v_49 = fmc_tanh_f(v_47);
-            float v_50 = fmc_add_f(0x1.000000p+0f, v_49);
-            float v_51 = fmc_mul_f(v_48, v_50);
-            float v_52 = fmc_add_f(v_51, b4[(((m0_21 + (ir_35 + i_37)) * 48) + (n0_23 + (jr_34 + j_38)))]);
-            b0[(((m0_21 + (ir_35 + i_37)) * 48) + (n0_23 + (jr_34 + j_38)))] = v_52;
+        fmc_mma_6x16(kc_32, ap_36 + (ir_41 * 320), b5 + (16 + (((n0_29 + jr_40) * 64) + (pc_31 * 16))), acc_42);
+        int64_t ie_45 = fmc_min_ix(6, (ml_28 - ir_41));
+        int64_t je_46 = fmc_min_ix(16, (nl_30 - jr_40));
+        for (int64_t i_43 = 0; i_43 < ie_45; i_43++) {
+          for (int64_t j_44 = 0; j_44 < je_46; j_44++) {
+            float c_47 = acc_42[((i_43 * 16) + j_44)];
+            float v_48 = fmc_add_f(c_47, b3[(n0_29 + (jr_40 + j_44))]);
+            float v_49 = fmc_mul_f(v_48, v_48);
+            float v_50 = fmc_mul_f(v_49, v_48);
+            float v_51 = fmc_mul_f(0x1.6e4e26p-5f, v_50);
+            float v_52 = fmc_add_f(v_48, v_51);
+            float v_53 = fmc_mul_f(0x1.988454p-1f, v_52);
+            float v_54 = fmc_mul_f(0x1.000000p-1f, v_48);
+            float v_55 = fmc_tanh_f(v_53);
+            float v_56 = fmc_add_f(0x1.000000p+0f, v_55);
+            float v_57 = fmc_mul_f(v_54, v_56);
+            float v_58 = fmc_add_f(v_57, b4[(((m0_27 + (ir_41 + i_43)) * 48) + (n0_29 + (jr_40 + j_44)))]);
+            b0[(((m0_27 + (ir_41 + i_43)) * 48) + (n0_29 + (jr_40 + j_44)))] = v_58;
           }
         }
       }
@@ -188,20 +216,20 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
       }
       b5[0] = 0x1.000000p+0f;
     }
-    int64_t mb_28 = fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)));
-    for (int64_t jc_27 = 0; jc_27 < 1; jc_27++) {
-      int64_t n0_23 = (jc_27 * 512);
-      int64_t nl_24 = fmc_min_ix(512, (48 - n0_23));
-      int64_t nk_57 = 1;
-      int64_t kcb_58 = ((64 + (nk_57 - 1)) / nk_57);
-      for (int64_t kb_56 = 0; kb_56 < nk_57; kb_56++) {
-        int64_t pc_25 = (kb_56 * kcb_58);
-        int64_t kc_26 = fmc_min_ix(kcb_58, (64 - pc_25));
+    int64_t mb_34 = fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)));
+    for (int64_t jc_33 = 0; jc_33 < 1; jc_33++) {
+      int64_t n0_29 = (jc_33 * 512);
+      int64_t nl_30 = fmc_min_ix(512, (48 - n0_29));
+      int64_t nk_63 = 1;
+      int64_t kcb_64 = ((64 + (nk_63 - 1)) / nk_63);
+      for (int64_t kb_62 = 0; kb_62 < nk_63; kb_62++) {
+        int64_t pc_31 = (kb_62 * kcb_64);
+        int64_t kc_32 = fmc_min_ix(kcb_64, (64 - pc_31));
         {
-          const int64_t fmc_v[] = {kc_26, mb_28, n0_23, nl_24, pc_25};
+          const int64_t fmc_v[] = {kc_32, mb_34, n0_29, nl_30, pc_31};
           const struct fmc_ctx fmc_c = {a, d, fmc_v};
-          const int64_t fmc_n = fmc_max_ix(0, ((d[0] + (mb_28 - 1)) / mb_28) - 0);
-          if ((d[0] * (nl_24 * kc_26)) >= 32768) fmc_parallel(k0_gemm_p2, &fmc_c, fmc_n); else k0_gemm_p2(&fmc_c, 0, fmc_n);
+          const int64_t fmc_n = fmc_max_ix(0, ((d[0] + (mb_34 - 1)) / mb_34) - 0);
+          if ((d[0] * (nl_30 * kc_32)) >= 32768) fmc_parallel(k0_gemm_p2, &fmc_c, fmc_n); else k0_gemm_p2(&fmc_c, 0, fmc_n);
         }
       }
     }

@@ -51,27 +51,55 @@ static void k0_gemm_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
     int64_t n0_2 = 0;
     int64_t nl_3 = fmc_min_ix(512, (32 - n0_2));
     for (int64_t m_4 = 0; m_4 < d[0]; m_4++) {
-      float acc_5[512] __attribute__((aligned(64)));
-      #pragma omp simd
-      for (int64_t j_7 = 0; j_7 < 512; j_7++) {
-        acc_5[j_7] = 0x0p+0f;
-      }
-      for (int64_t k_6 = 0; k_6 < 64; k_6++) {
-        float a_8 = b1[((m_4 * 64) + k_6)];
-        for (int64_t j_7 = 0; j_7 < nl_3; j_7++) {
-          acc_5[j_7] = fmaf(a_8, b2[(((n0_2 + j_7) * 64) + k_6)], acc_5[j_7]);
+      for (int64_t j_5 = 0; j_5 < nl_3; j_5++) {
+        float part_10[32] __attribute__((aligned(64)));
+        #pragma omp simd
+        for (int64_t l_7 = 0; l_7 < 32; l_7++) {
+          part_10[l_7] = 0x0p+0f;
         }
-      }
-      for (int64_t j_7 = 0; j_7 < nl_3; j_7++) {
-        float c_9 = acc_5[j_7];
-        float v_10 = fmc_add_f(c_9, b3[(n0_2 + j_7)]);
-        b0[((m_4 * 32) + (n0_2 + j_7))] = v_10;
+        float part_11[32] __attribute__((aligned(64)));
+        #pragma omp simd
+        for (int64_t l_7 = 0; l_7 < 32; l_7++) {
+          part_11[l_7] = 0x0p+0f;
+        }
+        for (int64_t k0_6 = 0; k0_6 < 64; k0_6 += 64) {
+          int64_t u_12 = k0_6;
+          #pragma omp simd
+          for (int64_t l_7 = 0; l_7 < 32; l_7++) {
+            part_10[l_7] = fmaf(b1[((m_4 * 64) + (u_12 + l_7))], b2[(((n0_2 + j_5) * 64) + (u_12 + l_7))], part_10[l_7]);
+          }
+          int64_t u_13 = (k0_6 + 32);
+          #pragma omp simd
+          for (int64_t l_7 = 0; l_7 < 32; l_7++) {
+            part_11[l_7] = fmaf(b1[((m_4 * 64) + (u_13 + l_7))], b2[(((n0_2 + j_5) * 64) + (u_13 + l_7))], part_11[l_7]);
+          }
+        }
+        for (int64_t k0_6 = 64; k0_6 < 64; k0_6 += 32) {
+          int64_t u_14 = k0_6;
+          #pragma omp simd
+          for (int64_t l_7 = 0; l_7 < 32; l_7++) {
+            part_10[l_7] = fmaf(b1[((m_4 * 64) + (u_14 + l_7))], b2[(((n0_2 + j_5) * 64) + (u_14 + l_7))], part_10[l_7]);
+          }
+        }
+        for (int64_t kt_8 = 64; kt_8 < 64; kt_8++) {
+          part_10[(kt_8 - 64)] = fmaf(b1[((m_4 * 64) + kt_8)], b2[(((n0_2 + j_5) * 64) + kt_8)], part_10[(kt_8 - 64)]);
+        }
+        float s_9 = 0x0p+0f;
+        for (int64_t l_7 = 0; l_7 < 32; l_7++) {
+          s_9 = fmc_add_f(s_9, part_10[l_7]);
+        }
+        for (int64_t l_7 = 0; l_7 < 32; l_7++) {
+          s_9 = fmc_add_f(s_9, part_11[l_7]);
+        }
+        float c_15 = s_9;
+        float v_16 = fmc_add_f(c_15, b3[(n0_2 + j_5)]);
+        b0[((m_4 * 32) + (n0_2 + j_5))] = v_16;
       }
     }
   }
 }
 
-/* k0_gemm, parallel loop over p_33: iterations [fmc_lo, fmc_hi) */
+/* k0_gemm, parallel loop over p_39: iterations [fmc_lo, fmc_hi) */
 static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
   const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
@@ -83,16 +111,16 @@ static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   (void)a;
   (void)d;
   for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {
-    int64_t p_33 = 0 + fmc_t * 16;
-    for (int64_t r_35 = 0; r_35 < 16; r_35++) {
-      for (int64_t k_34 = 0; k_34 < 64; k_34++) {
-        b4[((16 + ((p_33 * 64) + (k_34 * 16))) + r_35)] = (((p_33 + r_35) < 32) ? b2[(((p_33 + r_35) * 64) + k_34)] : 0x0p+0f);
+    int64_t p_39 = 0 + fmc_t * 16;
+    for (int64_t r_41 = 0; r_41 < 16; r_41++) {
+      for (int64_t k_40 = 0; k_40 < 64; k_40++) {
+        b4[((16 + ((p_39 * 64) + (k_40 * 16))) + r_41)] = (((p_39 + r_41) < 32) ? b2[(((p_39 + r_41) * 64) + k_40)] : 0x0p+0f);
       }
     }
   }
 }
 
-/* k0_gemm, parallel loop over mi_19: iterations [fmc_lo, fmc_hi) */
+/* k0_gemm, parallel loop over mi_25: iterations [fmc_lo, fmc_hi) */
 static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
   const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
@@ -101,39 +129,39 @@ static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   const float *restrict b2 = (const float *)a[2];
   const float *restrict b3 = (const float *)a[3];
   float *restrict b4 = (float *)a[4];
-  const int64_t kc_16 = ((const struct fmc_ctx *)fmc_c)->v[0];
-  const int64_t mb_18 = ((const struct fmc_ctx *)fmc_c)->v[1];
-  const int64_t n0_13 = ((const struct fmc_ctx *)fmc_c)->v[2];
-  const int64_t nl_14 = ((const struct fmc_ctx *)fmc_c)->v[3];
-  const int64_t pc_15 = ((const struct fmc_ctx *)fmc_c)->v[4];
+  const int64_t kc_22 = ((const struct fmc_ctx *)fmc_c)->v[0];
+  const int64_t mb_24 = ((const struct fmc_ctx *)fmc_c)->v[1];
+  const int64_t n0_19 = ((const struct fmc_ctx *)fmc_c)->v[2];
+  const int64_t nl_20 = ((const struct fmc_ctx *)fmc_c)->v[3];
+  const int64_t pc_21 = ((const struct fmc_ctx *)fmc_c)->v[4];
   (void)a;
   (void)d;
-  for (int64_t mi_19 = fmc_lo; mi_19 < fmc_hi; mi_19++) {
-    static _Thread_local float fmc_tls_ap_20[30720] __attribute__((aligned(64))); float *const restrict ap_20 = fmc_tls_ap_20;
-    int64_t m0_11 = (mi_19 * mb_18);
-    int64_t ml_12 = fmc_min_ix(mb_18, (d[0] - m0_11));
-    for (int64_t p_21 = 0; p_21 < ml_12; p_21 += 6) {
-      for (int64_t r_23 = 0; r_23 < 6; r_23++) {
-        for (int64_t k_22 = 0; k_22 < kc_16; k_22++) {
-          ap_20[(((p_21 * 320) + (k_22 * 6)) + r_23)] = (((p_21 + r_23) < ml_12) ? b1[(((m0_11 + (p_21 + r_23)) * 64) + (pc_15 + k_22))] : 0x0p+0f);
+  for (int64_t mi_25 = fmc_lo; mi_25 < fmc_hi; mi_25++) {
+    static _Thread_local float fmc_tls_ap_26[30720] __attribute__((aligned(64))); float *const restrict ap_26 = fmc_tls_ap_26;
+    int64_t m0_17 = (mi_25 * mb_24);
+    int64_t ml_18 = fmc_min_ix(mb_24, (d[0] - m0_17));
+    for (int64_t p_27 = 0; p_27 < ml_18; p_27 += 6) {
+      for (int64_t r_29 = 0; r_29 < 6; r_29++) {
+        for (int64_t k_28 = 0; k_28 < kc_22; k_28++) {
+          ap_26[(((p_27 * 320) + (k_28 * 6)) + r_29)] = (((p_27 + r_29) < ml_18) ? b1[(((m0_17 + (p_27 + r_29)) * 64) + (pc_21 + k_28))] : 0x0p+0f);
         }
       }
     }
-    for (int64_t jr_24 = 0; jr_24 < nl_14; jr_24 += 16) {
-      for (int64_t ir_25 = 0; ir_25 < ml_12; ir_25 += 6) {
-        float acc_26[96] __attribute__((aligned(64)));
+    for (int64_t jr_30 = 0; jr_30 < nl_20; jr_30 += 16) {
+      for (int64_t ir_31 = 0; ir_31 < ml_18; ir_31 += 6) {
+        float acc_32[96] __attribute__((aligned(64)));
         #pragma omp simd
-        for (int64_t i_27 = 0; i_27 < 96; i_27++) {
-          acc_26[i_27] = 0x0p+0f;
+        for (int64_t i_33 = 0; i_33 < 96; i_33++) {
+          acc_32[i_33] = 0x0p+0f;
         }
-        fmc_mma_6x16(kc_16, ap_20 + (ir_25 * 320), b4 + (16 + (((n0_13 + jr_24) * 64) + (pc_15 * 16))), acc_26);
-        int64_t ie_29 = fmc_min_ix(6, (ml_12 - ir_25));
-        int64_t je_30 = fmc_min_ix(16, (nl_14 - jr_24));
-        for (int64_t i_27 = 0; i_27 < ie_29; i_27++) {
-          for (int64_t j_28 = 0; j_28 < je_30; j_28++) {
-            float c_31 = acc_26[((i_27 * 16) + j_28)];
-            float v_32 = fmc_add_f(c_31, b3[(n0_13 + (jr_24 + j_28))]);
-            b0[(((m0_11 + (ir_25 + i_27)) * 32) + (n0_13 + (jr_24 + j_28)))] = v_32;
+        fmc_mma_6x16(kc_22, ap_26 + (ir_31 * 320), b4 + (16 + (((n0_19 + jr_30) * 64) + (pc_21 * 16))), acc_32);
+        int64_t ie_35 = fmc_min_ix(6, (ml_18 - ir_31));
+        int64_t je_36 = fmc_min_ix(16, (nl_20 - jr_30));
+        for (int64_t i_33 = 0; i_33 < ie_35; i_33++) {
+          for (int64_t j_34 = 0; j_34 < je_36; j_34++) {
+            float c_37 = acc_32[((i_33 * 16) + j_34)];
+            float v_38 = fmc_add_f(c_37, b3[(n0_19 + (jr_30 + j_34))]);
+            b0[(((m0_17 + (ir_31 + i_33)) * 32) + (n0_19 + (jr_30 + j_34)))] = v_38;
           }
         }
       }
@@ -164,20 +192,20 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
       }
       b4[0] = 0x1.000000p+0f;
     }
-    int64_t mb_18 = fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)));
-    for (int64_t jc_17 = 0; jc_17 < 1; jc_17++) {
-      int64_t n0_13 = (jc_17 * 512);
-      int64_t nl_14 = fmc_min_ix(512, (32 - n0_13));
-      int64_t nk_37 = 1;
-      int64_t kcb_38 = ((64 + (nk_37 - 1)) / nk_37);
-      for (int64_t kb_36 = 0; kb_36 < nk_37; kb_36++) {
-        int64_t pc_15 = (kb_36 * kcb_38);
-        int64_t kc_16 = fmc_min_ix(kcb_38, (64 - pc_15));
+    int64_t mb_24 = fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)));
+    for (int64_t jc_23 = 0; jc_23 < 1; jc_23++) {
+      int64_t n0_19 = (jc_23 * 512);
+      int64_t nl_20 = fmc_min_ix(512, (32 - n0_19));
+      int64_t nk_43 = 1;
+      int64_t kcb_44 = ((64 + (nk_43 - 1)) / nk_43);
+      for (int64_t kb_42 = 0; kb_42 < nk_43; kb_42++) {
+        int64_t pc_21 = (kb_42 * kcb_44);
+        int64_t kc_22 = fmc_min_ix(kcb_44, (64 - pc_21));
         {
-          const int64_t fmc_v[] = {kc_16, mb_18, n0_13, nl_14, pc_15};
+          const int64_t fmc_v[] = {kc_22, mb_24, n0_19, nl_20, pc_21};
           const struct fmc_ctx fmc_c = {a, d, fmc_v};
-          const int64_t fmc_n = fmc_max_ix(0, ((d[0] + (mb_18 - 1)) / mb_18) - 0);
-          if ((d[0] * (nl_14 * kc_16)) >= 32768) fmc_parallel(k0_gemm_p2, &fmc_c, fmc_n); else k0_gemm_p2(&fmc_c, 0, fmc_n);
+          const int64_t fmc_n = fmc_max_ix(0, ((d[0] + (mb_24 - 1)) / mb_24) - 0);
+          if ((d[0] * (nl_20 * kc_22)) >= 32768) fmc_parallel(k0_gemm_p2, &fmc_c, fmc_n); else k0_gemm_p2(&fmc_c, 0, fmc_n);
         }
       }
     }

@@ -65,7 +65,7 @@ static void k1_ew_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
     const int64_t i_1 = 0 + fmc_k1 * 1;
     #pragma omp simd
     for (int64_t i_2 = 0; i_2 < 16; i_2++) {
-      b0[(((i_0 * 16) + (i_1 * 16)) + i_2)] = fmc_div_f(b1[(((i_0 * 16) + (i_1 * 16)) + i_2)], (float)(fmc_wrap(d[1], 32)));
+      b0[(((i_0 * 16) + (i_1 * 16)) + i_2)] = fmc_div_f(b1[(((i_0 * 16) + (i_1 * 16)) + i_2)], (float)((int32_t)(fmc_wrap(d[1], 32))));
     }
     if (++fmc_k1 == fmc_n1) { fmc_k1 = 0; ++fmc_k0; }
   }

@@ -20,7 +20,8 @@ import {
   weightBuffers,
 } from '../runtime/compile.js';
 import { Model } from '../runtime/model.js';
-import { type Mode, PassError } from '../passes/pass.js';
+import { type Mode, PassError, type QuantRule } from '../passes/pass.js';
+import { parseQuantName, withQuantized } from '../ir/quantize.js';
 import { readSafetensorsFile } from '../runtime/safetensors.js';
 import { type CompiledWgsl, buildWgslExecutable } from '../runtime/wgsl-program.js';
 import type { DeviceProfile } from '../kernels/device-profile.js';
@@ -70,6 +71,11 @@ export interface CompileOptions extends BuildOptions {
    * source text (`false`); by default a path when it ends in `.fm` and has no line break.
    */
   readonly isPath?: boolean;
+  /**
+   * Weight quantization over the model's `@quantize` hints, as `--quantize` gives it:
+   * `[{ path: 'all', spec: { dtype: 'int8', symmetric: true } }]` (src/passes/pass.ts).
+   */
+  readonly quantize?: readonly QuantRule[];
 }
 
 /** A model that does not check or lower; `message` holds the rendered diagnostics. */
@@ -128,7 +134,10 @@ export function readWeights(l: Lowered, file: string, dims: ReadonlyMap<string, 
   return weightsFrom(l, readSafetensorsFile(file).tensors, file, dims);
 }
 
-/** The model's params from the tensors of `file`: each present with its dtype and shape. */
+/**
+ * The model's params from the tensors of `file`: each present with its dtype and shape, or
+ * stood in for by its quantized params (src/ir/quantize.ts), which are kept too.
+ */
 export function weightsFrom(
   l: Pick<Lowered, 'model' | 'params'>,
   tensors: ReadonlyMap<string, HostTensor>,
@@ -136,8 +145,14 @@ export function weightsFrom(
   dims: ReadonlyMap<string, number>,
 ): Map<string, HostTensor> {
   const out = new Map<string, HostTensor>();
+  const quantized = new Set<string>();
+  for (const [name, t] of tensors) {
+    const q = parseQuantName(name);
+    if (q && l.params.some((p) => p.path === q.path)) (out.set(name, t), quantized.add(q.path));
+  }
   for (const p of l.params) {
     const t = tensors.get(p.path);
+    if (!t && quantized.has(p.path)) continue;
     if (!t) throw new CompileError(`${file}: no tensor "${p.path}" (a ${p.role} of ${l.model})`);
     const want = concreteShape(p.shape, dims);
     if (t.dtype !== p.dtype || t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i]))
@@ -163,15 +178,20 @@ export function compileModel(pathOrSource: string, opts: CompileOptions = {}): C
   const values = opts.weights
     ? readWeights(lowered[0]!, opts.weights, dims)
     : seededWeights(lowered[0]!, opts.seed ?? 0, dims, opts.onProgress);
-  const buffers = weightBuffers(values);
   const modules = lowered.map((l) => {
     try {
-      return piped(l, { mode: opts.mode });
+      return piped(l, { mode: opts.mode, quantize: opts.quantize });
     } catch (e) {
       if (e instanceof PassError) throw new CompileError(`${l.model}.${l.graph.name}: ${e.message}`);
       throw e;
     }
   });
+  // Quantized params (the quantize pass) are derived from the f32 weights here, once.
+  const all = withQuantized(
+    modules.map((m) => m.graph),
+    values,
+  );
+  const buffers = weightBuffers(all);
   const source = isPathArg(pathOrSource, opts)
     ? []
     : ([[path.basename(path.resolve('<source>.fm')), pathOrSource]] as const);
@@ -186,18 +206,18 @@ export function compileModel(pathOrSource: string, opts: CompileOptions = {}): C
       functions: [],
       wgsl: [],
       cuda,
-      weights: values,
+      weights: all,
     };
   }
   if (profile) {
     const lookup = sourceLookup(new Map(source));
     const wgsl = modules.map((m) => generateWgslFor(m, profile, lookup));
     const fns = new Map(wgsl.map((f) => [f.plan.name, buildWgslExecutable(f, buffers)]));
-    return { model: new Model(lowered[0]!.model, fns), lowered, modules, functions: [], wgsl, weights: values };
+    return { model: new Model(lowered[0]!.model, fns), lowered, modules, functions: [], wgsl, weights: all };
   }
   const functions = modules.map((m) => generate(m));
   const fns = new Map(functions.map((f) => [f.plan.name, buildExecutable(f, buffers, opts)]));
-  return { model: new Model(lowered[0]!.model, fns), lowered, modules, functions, wgsl: [], weights: values };
+  return { model: new Model(lowered[0]!.model, fns), lowered, modules, functions, wgsl: [], weights: all };
 }
 
 /** Compiles a .fm file (or source text) for the C target, or (`target: 'wgsl'`) for WebGPU, or (`'cuda'`) for CUDA. */

@@ -1,8 +1,9 @@
 // Distillation (docs/training.md#distillation): a teacher model, compiled for inference
-// (`forward`, dropout off, batch-norm running statistics) on its own frozen weights, runs on
-// each micro-batch before the student's train step, and its logits feed the step's input
-// `distill.teacher_logits` (distill-graph.ts builds the student's loss around them). The
-// teacher's buffers are its own: they are not in the student's state or checkpoints.
+// (`forward`, dropout off, batch-norm running statistics, f32 weights whatever its
+// `@quantize` hints) on its own frozen weights, runs on each micro-batch before the
+// student's train step, and its logits feed the step's input `distill.teacher_logits`
+// (distill-graph.ts builds the student's loss around them). The teacher's buffers are its
+// own: they are not in the student's state or checkpoints.
 //
 // Before anything is compiled the teacher is checked against the student: its forward's
 // inputs must be the student's inputs of the same names (or, when each forward has one input,
@@ -69,6 +70,9 @@ function teacherOptions(d: DistillOptions, base: CompileOptions): CompileOptions
     ...(d.teacherWeights ? { weights: d.teacherWeights } : {}),
     seed: base.seed ?? 0,
     fns: ['forward'],
+    // The soft targets come from the weights as trained: the teacher's `@quantize` hints are
+    // for deploying it, not for teaching.
+    quantize: [{ path: 'all', spec: 'none' }],
   };
 }
 
@@ -135,7 +139,7 @@ function bind(env: Map<string, Dim>, t: Dim, s: Dim): boolean {
 }
 
 /** Compiles the teacher's forward for `target` and returns the trainer's hook that runs it. */
-export function compileTeacher(d: DistillOptions, plan: TeacherPlan, target: 'c' | 'wgsl'): Teacher {
+export function compileTeacher(d: DistillOptions, plan: TeacherPlan, target: 'c' | 'wgsl' | 'cuda'): Teacher {
   const model = compileModel(d.teacher, { ...plan.options, target }).model;
   const exe = model.executable('forward');
   const pick = (batch: Readonly<Record<string, Tensor>>): Record<string, Tensor> =>

@@ -1,13 +1,15 @@
-// `compileTrainer(pathOrSource, options)`: a model's train step on the C or WGSL target. The loss
+// `compileTrainer(pathOrSource, options)`: a model's train step on the C, WGSL or CUDA target. The loss
 // function is lowered in its training variant (dropout on), run through the `train` pipeline
 // (autodiff, the train-step pass, simplify) and, when the train section accumulates
 // gradients, the `accumulate` one; the loss is also compiled for inference, to evaluate.
 // All of them share one set of persistent buffers: the weights (seeded or from a file) and
-// the optimizer state (zeros). On WGSL they also share the GPU copies of those buffers, which
-// stay on the GPU between steps (the trainer's `sync` brings the host copies up to date).
+// the optimizer state (zeros). On WGSL and CUDA they also share the GPU copies of those
+// buffers, which stay on the GPU between steps (the trainer's `sync` brings the host copies up
+// to date).
 
 import type { Lowered } from '../frontend/lower.js';
 import { initParam } from '../ir/init.js';
+import { withQuantized } from '../ir/quantize.js';
 import type { TrainConfig } from '../ir/module.js';
 import type { Mode } from '../passes/pass.js';
 import { PassError } from '../passes/pass.js';
@@ -21,9 +23,12 @@ import {
 } from '../runtime/compile.js';
 import { type TrainOverrides, TrainConfigError, defaultTrainConfig, overrideTrain } from '../runtime/schedule.js';
 import { GpuWeights } from '../runtime/gpu-weights.js';
+import { type CudaMemory, sharedGpu } from '../runtime/cuda-device.js';
+import { type CompiledCuda, CUDA_BACKEND, buildCudaExecutable, generateCuda } from '../runtime/cuda-program.js';
 import { type StepExecutable, Trainer } from '../runtime/trainer.js';
 import { type CompiledWgsl, buildWgslExecutable, generateWgsl } from '../runtime/wgsl-program.js';
 import { type CompileOptions, CompileError, lowerModel, readWeights } from './compile.js';
+import { locator, sourceLookup } from './device-limits.js';
 import { type DistillOptions, type TeacherPlan, compileTeacher, distillWeights, planTeacher } from './distill.js';
 import { distillLossModule } from './distill-graph.js';
 
@@ -42,10 +47,12 @@ export interface CompiledTrainer {
   readonly config: TrainConfig;
   /** What the config asks for that training does not do yet, one sentence each. */
   readonly warnings: readonly string[];
-  /** The compiled functions: the step, the accumulate step (if any), the evaluation, `inference` (C; empty on WGSL). */
+  /** The compiled functions: the step, the accumulate step (if any), the evaluation, `inference` (C; empty on the GPU targets). */
   readonly functions: readonly CompiledFunction[];
-  /** The same functions compiled for WGSL (empty on C). */
+  /** The same functions compiled for WGSL (empty on the other targets). */
   readonly wgsl: readonly CompiledWgsl[];
+  /** The same functions compiled for CUDA (empty on the other targets). */
+  readonly cuda: readonly CompiledCuda[];
   /** The modules after their pipelines (what was compiled). */
   readonly modules: readonly Lowered[];
   /** The functions of `inference`, running on the trainer's live weights. */
@@ -98,8 +105,10 @@ export function lowerTrainStep(pathOrSource: string, opts: TrainOptions = {}): T
 /** Compiles the train step of a model (a .fm path or source text) and sets up its state. */
 export function compileTrainer(pathOrSource: string, opts: TrainOptions = {}): CompiledTrainer {
   const target = opts.target ?? 'c';
-  if (target !== 'c' && target !== 'wgsl')
-    throw new CompileError(`target '${String(target)}': the targets are c and wgsl`);
+  if (target !== 'c' && target !== 'wgsl' && target !== 'cuda')
+    throw new CompileError(`target '${String(target)}': the targets are c, wgsl and cuda`);
+  // No GPU or driver is said before any compiling.
+  if (target === 'cuda') sharedGpu();
   opts.onProgress?.('checking and lowering');
   const { lowered: l, config, warnings, modules: steps, teacher } = lowerTrainStep(pathOrSource, opts);
   const evalL = lowerModel(pathOrSource, { ...opts, fns: [config.loss] }, false)[0]!;
@@ -109,21 +118,28 @@ export function compileTrainer(pathOrSource: string, opts: TrainOptions = {}): C
   const modules = [...steps, pipe(evalL, 'inference'), ...others.map((o) => pipe(o, 'inference'))];
   const functions = target === 'c' ? modules.map((m) => generate(m)) : [];
   const wgsl = target === 'wgsl' ? modules.map((m) => generateWgsl(m)) : [];
-  const plans = [...functions, ...wgsl].map((f) => f.plan);
+  const lookup = sourceLookup();
+  const cuda = target === 'cuda' ? modules.map((m) => generateCuda(m, CUDA_BACKEND, locator(m, lookup))) : [];
+  const plans = [...functions, ...wgsl, ...cuda].map((f) => f.plan);
 
   const dims = new Map(Object.entries(opts.dims ?? {}));
-  const values = opts.weights
-    ? readWeights(l, opts.weights, dims)
-    : seededWeights(l, opts.seed ?? 0, dims, opts.onProgress);
+  // The evaluated loss (and `inference` functions) read `@quantize` weights derived from the
+  // f32 ones, again after each step that changes them (runtime/quantized-weights.ts).
+  const values = withQuantized(
+    modules.map((m) => m.graph),
+    opts.weights ? readWeights(l, opts.weights, dims) : seededWeights(l, opts.seed ?? 0, dims, opts.onProgress),
+  );
   for (const plan of plans)
     for (const p of plan.params) if (!values.has(p.path)) values.set(p.path, initParam(p, dims, opts.seed ?? 0));
   const buffers = weightBuffers(values);
-  // On WGSL the functions share the GPU copies, which stay ahead of the host's until a sync.
+  // On a GPU the functions share the GPU copies, which stay ahead of the host's until a sync.
   const onGpu = new GpuWeights(buffers, 'device');
   const built: StepExecutable[] =
     target === 'c'
       ? functions.map((f) => buildExecutable(f, buffers, opts))
-      : wgsl.map((f) => buildWgslExecutable(f, buffers, onGpu));
+      : target === 'wgsl'
+        ? wgsl.map((f) => buildWgslExecutable(f, buffers, onGpu))
+        : cudaExecutables(cuda, buffers);
   const extra = built.splice(built.length - others.length);
   const [apply, ...rest] = built;
   const evaluate = rest.pop()!;
@@ -139,7 +155,13 @@ export function compileTrainer(pathOrSource: string, opts: TrainOptions = {}): C
     ...(teacher ? { teacher: compileTeacher(opts.distill!, teacher, target) } : {}),
   });
   const inference = new Map(others.map((o, i) => [o.graph.name, extra[i]!]));
-  return { trainer, config, warnings, functions, wgsl, modules, inference };
+  return { trainer, config, warnings, functions, wgsl, cuda, modules, inference };
+}
+
+/** The CUDA functions on the process's GPU, sharing one set of device copies of `buffers`. */
+function cudaExecutables(cuda: readonly CompiledCuda[], buffers: ReadonlyMap<string, ArrayBuffer>): StepExecutable[] {
+  const onGpu = new GpuWeights<CudaMemory>(buffers, 'device');
+  return cuda.map((f) => buildCudaExecutable(f, buffers, {}, onGpu));
 }
 
 function pipe(l: Lowered, mode: Mode): Lowered {

@@ -123,7 +123,9 @@ async function measureRuns(
   exe.setThreads(o.threads);
   const bound = Object.fromEntries([...dims].filter(([k]) => g.dims.includes(k)));
   const tensors = Object.fromEntries([...inputs].map(([k, t]) => [k, fromHost(t)]));
-  const peer = o.vs ? await openOrt(g, compiled.weights, inputs, o.threads) : undefined;
+  // The peer runs what fmc runs: the compiled graph (`@quantize` weights dequantized).
+  const peerGraph = compiled.modules[0]?.graph ?? g;
+  const peer = o.vs ? await openOrt(peerGraph, compiled.weights, inputs, o.threads) : undefined;
   try {
     let mine: Record<string, Tensor> = {};
     let theirs: Awaited<ReturnType<NonNullable<typeof peer>['run']>> = {};

@@ -43,6 +43,8 @@ import {
   writeOutput,
 } from './model.js';
 import { BROWSER_BUNDLE, browserBundle } from './browser-bundle.js';
+import { parseQuantize } from './quantize-rules.js';
+import { withQuantized } from '../ir/quantize.js';
 
 export interface CompileCliOptions {
   readonly target?: string;
@@ -70,6 +72,8 @@ export interface CompileCliOptions {
   readonly profile?: DeviceProfile;
   /** `--explain-limits` (WGSL): print what each kernel uses against the device profile. */
   readonly explainLimits?: boolean;
+  /** `--quantize path=spec`, repeatable (quantize-option.ts). */
+  readonly quantize?: readonly string[];
 }
 
 /** The train step of the model's loss as `fmc compile --train` adds it: its modules and plan.json's `train`. */
@@ -222,7 +226,7 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
       if (opts.dumpAfter === 'all' || opts.dumpAfter === pass) io.out(dumpText(l, mode, pass, g));
     };
     try {
-      return piped(l, { mode, after });
+      return piped(l, { mode, after, quantize: parseQuantize(opts.quantize) });
     } catch (e) {
       if (e instanceof PassError) throw new CliError(`${l.model}.${l.graph.name}: ${e.message}`);
       throw e;
@@ -245,7 +249,11 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
   for (const name of given.keys())
     if (!used.has(name)) io.err(`fmc: warning: --dims ${name}: no compiled function uses a dim named ${name}\n`);
   io.progress?.(`initializing ${lowered[0]!.params.length} params`);
-  const weights = loadParams(lowered[0]!, given, seed, opts.weights, io);
+  // Quantized params are derived from the f32 weights and written in their place.
+  const weights = withQuantized(
+    modules.map((m) => m.graph),
+    loadParams(lowered[0]!, given, seed, opts.weights, io),
+  );
   const wgsl = target === 'wgsl' ? modules.map((m) => wgslForCli(io, file, m, opts.profile)) : undefined;
   const functions = wgsl
     ? []

@@ -1,7 +1,12 @@
 // `fmc export FILE --onnx out.onnx`: the model function as an ONNX model with its weights
 // (from --weights, or seeded exactly as `fmc run` seeds them). Symbolic dims stay dynamic.
+// `@quantize` weights are exported as `fmc run` computes them: i8 initializers and the ops
+// that dequantize them (not yet as ONNX's QDQ or MatMulNBits).
 
 import { exportOnnx } from '../export/onnx.js';
+import { graphParams } from '../ir/graph.js';
+import { withQuantized } from '../ir/quantize.js';
+import { runPipeline } from '../passes/pipeline.js';
 import { EXIT, type Io } from './io.js';
 import {
   CliError,
@@ -22,9 +27,11 @@ export function exportCommand(io: Io, file: string, opts: ExportOptions): number
   if (!opts.onnx) throw new CliError('export: give the output file with --onnx out.onnx', EXIT.usage);
   const given = parseDims(opts.dims);
   const seed = parseSeed(opts.seed);
-  const lowered = lowerForCli(io, file, opts);
+  const lowered = runPipeline(lowerForCli(io, file, opts), { target: 'reference', mode: 'inference' });
   warnUnusedDims(io, lowered.graph, given);
-  const params = loadParams(lowered, given, seed, opts.weights, io);
+  const used = new Set(graphParams(lowered.graph).map((p) => p.args.path));
+  const all = withQuantized([lowered.graph], loadParams(lowered, given, seed, opts.weights, io));
+  const params = new Map([...all].filter(([p]) => used.has(p)));
   const bytes = exportOnnx(lowered.graph, params, { producerVersion: '0.1.0' });
   const out = opts.onnx;
   writeOutput(out, bytes);

@@ -8,6 +8,10 @@ import { typeText } from '../ir/draw/names.js';
 import { dtypeBytes } from '../ir/dtype.js';
 import { liveNodes, type Node } from '../ir/graph.js';
 import { concreteShape } from '../ir/interp.js';
+import { paramHint } from '../ir/module.js';
+import { quantizedBytes } from '../ir/quantize.js';
+import { quantSpecOf } from '../passes/quantize.js';
+import { parseQuantize } from './quantize-rules.js';
 import { EXIT, type Io } from './io.js';
 import {
   CliError,
@@ -24,6 +28,8 @@ export interface InspectOptions extends ModelOptions {
   readonly graph?: string;
   readonly depth?: string;
   readonly expand?: boolean;
+  /** `--quantize path=spec`: the Quantized column under these rules too. */
+  readonly quantize?: readonly string[];
 }
 
 interface Row {
@@ -34,6 +40,9 @@ interface Row {
   params: number;
   flops: number;
   bytes: number;
+  /** Bytes of the block's params as declared, and as stored once `@quantize` applies. */
+  weights: number;
+  quantized: number;
 }
 
 export async function inspectCommand(io: Io, file: string, opts: InspectOptions): Promise<number> {
@@ -65,7 +74,17 @@ export async function inspectCommand(io: Io, file: string, opts: InspectOptions)
         let r = rows.get(key);
         if (!r) {
           const depth = key ? key.split('.').length : 0;
-          r = { path: key, depth, first: Infinity, last: undefined, params: 0, flops: 0, bytes: 0 };
+          r = {
+            path: key,
+            depth,
+            first: Infinity,
+            last: undefined,
+            params: 0,
+            flops: 0,
+            bytes: 0,
+            weights: 0,
+            quantized: 0,
+          };
           rows.set(key, r);
         }
         return r;
@@ -81,11 +100,22 @@ export async function inspectCommand(io: Io, file: string, opts: InspectOptions)
   }
   let paramBytes = 0;
   let trainable = 0;
+  let quantizes = false;
+  const rules = parseQuantize(opts.quantize) ?? [];
   for (const p of lowered.params) {
-    const count = concreteShape(p.shape, dims).reduce((a, b) => a * b, 1);
-    paramBytes += dtypeBytes(p.dtype, count);
+    const shape = concreteShape(p.shape, dims);
+    const count = shape.reduce((a, b) => a * b, 1);
+    const size = dtypeBytes(p.dtype, count);
+    const spec = quantSpecOf(p, rules, paramHint(lowered.hints, p, 'quantize'));
+    quantizes ||= spec !== undefined;
+    const stored = spec ? quantizedBytes(shape[0]!, count / shape[0]!, spec) : size;
+    paramBytes += size;
     if (p.role === 'param') trainable += count;
-    for (const r of ancestors(p.path.split('.').slice(0, -1).join('.'))) r.params += count;
+    for (const r of ancestors(p.path.split('.').slice(0, -1).join('.'))) {
+      r.params += count;
+      r.weights += size;
+      r.quantized += stored;
+    }
   }
   const sorted = [...rows.values()].sort((a, b) => a.first - b.first || a.path.localeCompare(b.path));
   // Concrete shapes when the user gave dims; symbolic ones otherwise (and in JSON's `output`).
@@ -112,16 +142,28 @@ export async function inspectCommand(io: Io, file: string, opts: InspectOptions)
         params: r.params,
         flops: r.flops,
         activationBytes: r.bytes,
+        ...(quantizes ? { weightBytes: r.weights, quantizedBytes: r.quantized } : {}),
       })),
       totals,
     };
     io.out(`${JSON.stringify(out, null, 2)}\n`);
     return EXIT.ok;
   }
-  const table = [['Block (path)', 'Type', 'Output shape', 'Params', 'FLOPs', 'Activations']];
+  // With `@quantize`: each block's weight bytes as declared and as stored quantized.
+  const weightCols = (r?: Row): string[] =>
+    !quantizes ? [] : r ? [bytes(r.weights), bytes(r.quantized)] : ['Weights', 'Quantized'];
+  const table = [['Block (path)', 'Type', 'Output shape', 'Params', 'FLOPs', 'Activations', ...weightCols()]];
   for (const r of sorted) {
     const name = r.path ? `${'  '.repeat(r.depth)}${r.path.split('.').slice(-1)[0]}` : `${lowered.model}.${g.name}`;
-    table.push([name, typeOf(r.path), shapeOf(r, shown), count(r.params), si(r.flops), bytes(r.bytes)]);
+    table.push([
+      name,
+      typeOf(r.path),
+      shapeOf(r, shown),
+      count(r.params),
+      si(r.flops),
+      bytes(r.bytes),
+      ...weightCols(r),
+    ]);
   }
   const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
   const line = (row: string[]) =>

@@ -13,6 +13,7 @@ import { addPlotCommand } from './plot.js';
 import { withPrecisionOption } from './precision.js';
 import { addServeDemoCommand } from './serve-demo-command.js';
 import { addTrainCommand } from './train-command.js';
+import { withQuantizeOption } from './quantize-option.js';
 
 const VERSION = '0.1.0';
 
@@ -100,7 +101,7 @@ Examples:
   addExplainCommand(cmd, io, setCode);
   addServeDemoCommand(cmd, io, setCode);
   withSetOption(
-    withPrecisionOption(cmd.command('compile'))
+    withQuantizeOption(withPrecisionOption(cmd.command('compile')))
       .description('compile a model for the C or WGSL target into a folder that load() (and, for C, import) runs')
       .argument('<file>', 'the .fm file holding the model')
       .option(

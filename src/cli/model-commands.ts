@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { EXIT, type Io } from './io.js';
 import { withPrecisionOption } from './precision.js';
+import { withQuantizeOption } from './quantize-option.js';
 
 const MODEL_OPTIONS: [string, string][] = [
   ['--model <name>', 'the model to use when the file has several'],
@@ -85,7 +86,7 @@ export function addModelCommands(cmd: Command, io: Io, setCode: (c: number) => v
   /** The shared options; `inspect` draws no numbers, so it takes no --seed or --weights. */
   const withModel = withModelOptions;
   withModel(
-    withPrecisionOption(cmd.command('run'))
+    withQuantizeOption(withPrecisionOption(cmd.command('run')))
       .description('run a model function and print a summary of its outputs')
       .argument('<file>', 'the .fm file holding the model')
       .option(
@@ -127,7 +128,7 @@ Examples:
       setCode(await guarded(io, async () => runCommand(io, file, opts)));
     });
   withModel(
-    withPrecisionOption(cmd.command('bench'))
+    withQuantizeOption(withPrecisionOption(cmd.command('bench')))
       .description('time a model function on the C or WGSL target, optionally against ONNX Runtime')
       .argument('<file>', 'the .fm file holding the model')
       .option('--target <name>', 'the target to time: c, wgsl or cuda', 'c')
@@ -188,8 +189,7 @@ Examples:
       setCode(await guarded(io, async () => tuneCommand(io, file, opts)));
     });
   withModel(
-    cmd
-      .command('inspect')
+    withQuantizeOption(cmd.command('inspect'))
       .description('show a model per block: output shapes, params, FLOPs and activation bytes')
       .argument('<file>', 'the .fm file holding the model')
       .option('--depth <n>', 'how deep block paths are broken down (default 3)')

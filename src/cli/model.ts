@@ -10,6 +10,7 @@ import type { Graph } from '../ir/graph.js';
 import { initParam } from '../ir/init.js';
 import { concreteShape } from '../ir/interp.js';
 import type { HostTensor } from '../ir/value.js';
+import { parseQuantName } from '../ir/quantize.js';
 import { initProgress } from '../runtime/compile.js';
 import { readSafetensorsFile } from '../runtime/safetensors.js';
 import { CompileError, weightsFrom } from '../api/compile.js';
@@ -171,7 +172,8 @@ export function loadParams(
   const file = readSafetensorsFile(weights).tensors;
   const known = new Set(l.params.map((p) => p.path));
   for (const k of file.keys())
-    if (!known.has(k)) io?.err(`fmc: warning: ${weights}: tensor "${k}" is not a param of ${l.model}; ignored\n`);
+    if (!known.has(k) && !known.has(parseQuantName(k)?.path ?? ''))
+      io?.err(`fmc: warning: ${weights}: tensor "${k}" is not a param of ${l.model}; ignored\n`);
   try {
     return weightsFrom(l, file, weights, dims);
   } catch (e) {

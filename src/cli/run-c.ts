@@ -7,6 +7,7 @@ import { type CompiledModel, CompileError, compileModel } from '../api/compile.j
 import { fromHost, toHost } from '../runtime/tensor.js';
 import type { DeviceProfile } from '../kernels/device-profile.js';
 import { cliProfile } from './device-profile.js';
+import { parseQuantize } from './quantize-rules.js';
 import { EXIT, type Io } from './io.js';
 import {
   CliError,
@@ -38,6 +39,8 @@ export interface CliCompileOptions {
   readonly target?: 'c' | 'wgsl' | 'cuda';
   /** wgsl: the device limits to fit (default: the WebGPU minimums). */
   readonly device?: DeviceProfile;
+  /** `--quantize path=spec` as given (parsed here, see parseQuantize). */
+  readonly quantize?: readonly string[];
 }
 
 /**
@@ -48,6 +51,7 @@ export interface CliCompileOptions {
 export function compileForCli(io: Io, file: string, o: CliCompileOptions): CompiledModel {
   const progress = io.progress;
   const set = parseSet(o.set);
+  const quantize = parseQuantize(o.quantize);
   try {
     return compileModel(file, {
       // FILE is a path whatever its name, as the reference target reads it (never source text).
@@ -61,6 +65,7 @@ export function compileForCli(io: Io, file: string, o: CliCompileOptions): Compi
       dims: Object.fromEntries(o.dims),
       threads: o.threads,
       mode: o.grad ? 'grad' : 'inference',
+      ...(quantize ? { quantize } : {}),
       target: o.target ?? 'c',
       ...(o.device ? { deviceProfile: o.device } : {}),
       onProgress: progress && ((m) => progress(m)),

@@ -10,6 +10,8 @@ import { bindDims, checkRequires, EvalError, evaluate } from '../ir/interp.js';
 import type { HostTensor } from '../ir/value.js';
 import { readSafetensorsFile, writeSafetensors } from '../runtime/safetensors.js';
 import { runPipeline } from '../passes/pipeline.js';
+import { withQuantized } from '../ir/quantize.js';
+import { parseQuantize } from './quantize-rules.js';
 import { EXIT, type Io } from './io.js';
 import {
   checkSize,
@@ -34,6 +36,8 @@ export interface RunOptions extends ModelOptions {
   readonly json?: boolean;
   /** `--device-profile NAME|FILE` (WGSL). */
   readonly deviceProfile?: string;
+  /** `--quantize path=spec`, repeatable (quantize-option.ts). */
+  readonly quantize?: readonly string[];
 }
 
 /** The targets `fmc run` knows; an unknown one is a usage error that lists these. */
@@ -56,6 +60,7 @@ export async function runCommand(io: Io, file: string, opts: RunOptions): Promis
   const lowered = runPipeline(lowerForCli(io, file, opts), {
     target: 'reference',
     mode: opts.grad ? 'grad' : 'inference',
+    quantize: parseQuantize(opts.quantize),
   });
   const g = lowered.graph;
   warnUnusedDims(io, g, given);
@@ -64,7 +69,7 @@ export async function runCommand(io: Io, file: string, opts: RunOptions): Promis
   const { inputs, dims } = runInputs(io, g, given, seed, opts, (d) => checkSize(lowered, d));
   const progress = io.progress;
   named(opts.inputs, () => checkRequires(lowered.requires, dims));
-  const params = loadParams(lowered, dims, seed, opts.weights, io);
+  const params = withQuantized([g], loadParams(lowered, dims, seed, opts.weights, io));
   const t0 = performance.now();
   let last = 0;
   const { outputs } = named(opts.inputs, () =>

@@ -26,7 +26,10 @@ const OPTIONS: [string, string][] = [
   ],
   ['--label <column>', 'CSV: the label column'],
   ['--sample <n>', 'text: after training, write n generated characters to sample.txt and stdout'],
-  ['--target <target>', 'c (default) or wgsl: the train step on WebGPU, weights kept on the GPU between steps'],
+  [
+    '--target <target>',
+    'c (default), wgsl (WebGPU) or cuda (an NVIDIA GPU): on a GPU the weights stay there between steps',
+  ],
   ['--threads <n>', 'kernel threads (default: one per core)'],
   ['--json', 'one JSON line per step on stdout, also on a terminal'],
   ['--optimizer <kind>', 'sgd, adam or adamw (overrides the train section, as the options below do)'],
@@ -52,7 +55,7 @@ const OPTIONS: [string, string][] = [
 export function addTrainCommand(cmd: Command, io: Io, setCode: (c: number) => void): void {
   const c = cmd
     .command('train')
-    .description('train a model on the C (or WGSL) target with its loss and train section')
+    .description('train a model on the C (or WGSL, or CUDA) target with its loss and train section')
     .argument('<file>', 'the .fm file holding the model');
   for (const [flag, help] of OPTIONS) c.option(flag, help);
   withSetOption(withPrecisionOption(withDistillOptions(c)))
@@ -60,7 +63,7 @@ export function addTrainCommand(cmd: Command, io: Io, setCode: (c: number) => vo
       'after',
       `
 The loss function (the train section's \`loss\`, default \`loss\`), its gradient and the
-optimizer update compile to one train step (C, or WGSL with --target wgsl); learning rate, bias corrections, the step
+optimizer update compile to one train step (C, or WGSL or CUDA with --target); learning rate, bias corrections, the step
 counter and the loss scale are run-time values, so steps never recompile. The data's fields feed the loss
 function's inputs by name (a single leftover float and integer field pair up with the
 leftover inputs). On a terminal a progress line shows step, loss, samples/s and ETA;

@@ -1,7 +1,8 @@
-// `fmc train FILE`: trains a model on the C or (`--target wgsl`) the WGSL target. The model's loss and `train` section
-// (overridable from the command line) become one compiled train step (compileTrainer); the
-// data (`--data`) is split into training and validation samples, shuffled per epoch from the
-// seed, and fed in micro-batches. Every step is reported (a progress line, or JSON lines),
+// `fmc train FILE`: trains a model on the C, (`--target wgsl`) the WGSL or (`--target cuda`)
+// the CUDA target. The model's loss and `train` section (overridable from the command line)
+// become one compiled train step (compileTrainer); the data (`--data`) is split into training
+// and validation samples, shuffled per epoch from the seed, and fed in micro-batches. Every
+// step is reported (a progress line, or JSON lines),
 // logged to `--out`/metrics.jsonl, evaluated every `--eval-every` steps, checkpointed every
 // `--checkpoint-every` steps and at the end (atomically; `--resume` continues bit-exactly),
 // and the loss curve is drawn to loss.svg and loss.html.
@@ -145,8 +146,8 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
   const keep = num('keep', o.keep, true, 1) ?? 3;
   const valFraction = num('val-fraction', o.valFraction, false) ?? 0.1;
   const target = o.target ?? 'c';
-  if (target !== 'c' && target !== 'wgsl')
-    throw new CliError(`--target must be c or wgsl, got '${target}'`, EXIT.usage);
+  if (target !== 'c' && target !== 'wgsl' && target !== 'cuda')
+    throw new CliError(`--target must be c, wgsl or cuda, got '${target}'`, EXIT.usage);
   if (valFraction >= 1) throw new CliError(`--val-fraction must be below 1, got ${valFraction}`, EXIT.usage);
 
   const distill = distillOf(o);

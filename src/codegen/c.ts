@@ -77,7 +77,10 @@ function cast(from: Dtype, to: Dtype, text: string, ta: KScalar, t: KScalar): st
     const lo = -(2 ** (bits - 1));
     return `fmc_f2i(${x}, ${intLit(lo)}, ${intLit(-lo - 1)})`;
   }
-  if (isFloat(to)) return t === 'f16' ? `fmc_rnd_h((float)(${text}))` : toFloatDtype(to, `(float)(${text})`);
+  // An i8, i4 or i32 value fits an int32_t: converting from it lets a vectorized loop keep
+  // 32-bit lanes (from int64_t, GCC halves its vectors: a dequantized int8 weight's GEMV).
+  const v = DTYPE_BITS[from] <= 32 ? `(int32_t)(${text})` : text;
+  if (isFloat(to)) return t === 'f16' ? `fmc_rnd_h((float)(${v}))` : toFloatDtype(to, `(float)(${v})`);
   return to === 'i64' ? text : `fmc_wrap(${text}, ${DTYPE_BITS[to]})`;
 }
 

@@ -170,7 +170,16 @@ ${horner('q', 't', P.erfLarge, C_POLY)}
 
 FMC_FN float fmc_abs_f(float x) { return fabsf(x); }
 FMC_FN float fmc_recip_f(float x) { return 1.0f / x; }
-FMC_FN float fmc_floor_f(float x) { return floorf(x); }
+/* floorf's result in operations GCC vectorizes without -fno-trapping-math (it keeps floorf scalar). */
+/* t is x rounded to an integer (x + m - m, m = 2^23 with x's sign), lowered where above x; a zero */
+/* takes x's sign; from 2^23 up (and NaN, Inf) x is its own floor. Bit-exact with floorf on all floats. */
+FMC_FN float fmc_floor_f(float x) {
+  float m = copysignf(8388608.0f, x);
+  float t = (x + m) - m;
+  float r = t - (t > x ? 1.0f : 0.0f);
+  r = r == 0.0f ? x * 0.0f : r;
+  return fabsf(x) < 8388608.0f ? r : x;
+}
 
 /* ---------- unary int (neg and abs are the only unary fns on integers), wrapping: -INT64_MIN = INT64_MIN ---------- */
 

@@ -26,6 +26,7 @@ import type { KernelBuilder } from './builder.js';
 import { letterSizes } from './einsum.js';
 import { type Fuser, defineLocals, stridesOf } from './expr.js';
 import { PREPACK_AT, kcMax, packedPrivate, packedShared } from './gemm-packed.js';
+import { dotGemv } from './gemm-dot.js';
 import { plainGemm } from './gemm-plain.js';
 import { packOperand } from './gemm-pack.js';
 import { divides } from './separable.js';
@@ -361,8 +362,11 @@ export function gemmKernel(
         ? packedShared(G, int(0))
         : packedPrivate(G)
       : [{ k: 'if', cond: cmp('==', G.NB, int(1)), then: packedShared(G, int(0)), else: packedPrivate(G) }];
+  // Few rows: B streamed once; along K as dot products when K is its innermost letter.
+  const spec = G.spec.ins[1]!;
+  const gemv = (): KStmt[] => (G.g.k.includes(spec[spec.length - 1]!) ? dotGemv(G) : G.skinny());
   const small = G.M.k === 'const' ? G.M.v < s.SMALL_M : undefined;
-  if (small === true) return [...G.zeroWhenEmpty(), ...G.skinny()];
+  if (small === true) return [...G.zeroWhenEmpty(), ...gemv()];
   if (small === false) return [...G.zeroWhenEmpty(), ...packed()];
-  return [...G.zeroWhenEmpty(), { k: 'if', cond: lt(G.M, int(s.SMALL_M)), then: G.skinny(), else: packed() }];
+  return [...G.zeroWhenEmpty(), { k: 'if', cond: lt(G.M, int(s.SMALL_M)), then: gemv(), else: packed() }];
 }

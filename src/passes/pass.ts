@@ -5,6 +5,7 @@
 
 import type { Graph } from '../ir/graph.js';
 import type { BlockInfo, Hints, TrainConfig } from '../ir/module.js';
+import type { QuantSpec } from '../ir/quantize.js';
 
 /** Where the graph will run: the float64 reference interpreter or a compiled target. */
 export type Target = 'reference' | 'c';
@@ -20,11 +21,23 @@ export type Mode = 'inference' | 'grad' | 'train' | 'accumulate';
 export const TARGETS: readonly Target[] = ['reference', 'c'];
 export const MODES: readonly Mode[] = ['inference', 'grad', 'train', 'accumulate'];
 
+/**
+ * A `--quantize PATH=SPEC` rule: params under block path PATH (`all`: every one; matched as
+ * in src/passes/quantize.ts) are quantized to SPEC (`none`: kept in f32), over their
+ * `@quantize` hints; a later rule wins over an earlier one.
+ */
+export interface QuantRule {
+  readonly path: string;
+  readonly spec: QuantSpec | 'none';
+}
+
 export interface PassOptions {
   /** `grad`: the param paths to differentiate with respect to (default: every float param). */
   readonly wrt?: readonly string[];
   /** The C target's fusion pass: GEMM epilogues and row kernels (default true; false: one kernel per buffered node). */
   readonly fusion?: boolean;
+  /** The quantize pass's `--quantize` rules, over the model's `@quantize` hints. */
+  readonly quantize?: readonly QuantRule[];
 }
 
 export interface PassContext {

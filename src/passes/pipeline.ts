@@ -9,19 +9,20 @@ import { autodiff } from './autodiff/index.js';
 import { fusion } from './fusion/index.js';
 import type { Mode, Pass, PassContext, PassOptions, Target } from './pass.js';
 import { precision } from './precision.js';
+import { quantize } from './quantize.js';
 import { simplify } from './simplify.js';
 import { trainStep } from './train/index.js';
 import { lossScale } from './train/scale.js';
 
 const PIPELINES: { readonly [T in Target]: { readonly [M in Mode]: readonly Pass[] } } = {
   reference: {
-    inference: [precision],
+    inference: [precision, quantize],
     grad: [precision, autodiff, simplify],
     train: [precision, lossScale, autodiff, trainStep, simplify],
     accumulate: [precision, lossScale, autodiff, trainStep, simplify],
   },
   c: {
-    inference: [precision, fusion],
+    inference: [precision, quantize, fusion],
     grad: [precision, autodiff, simplify, fusion],
     train: [precision, lossScale, autodiff, trainStep, simplify, fusion],
     accumulate: [precision, lossScale, autodiff, trainStep, simplify, fusion],
@@ -65,7 +66,7 @@ export function runPipeline(m: Module, opts: PipelineOptions): Module {
     hints: m.hints,
     train: m.train,
     blocks: m.blocks,
-    options: { wrt: opts.wrt, fusion: opts.fusion ?? fusionFromEnv() },
+    options: { wrt: opts.wrt, fusion: opts.fusion ?? fusionFromEnv(), quantize: opts.quantize },
   };
   opts.after?.('lower', m.graph);
   let graph = m.graph;

@@ -10,7 +10,7 @@ import type { Module as Lowered } from '../ir/module.js';
 import type { Graph } from '../ir/graph.js';
 import { initParamPieces } from '../ir/init.js';
 import { concreteShape } from '../ir/interp.js';
-import type { Mode } from '../passes/pass.js';
+import type { Mode, QuantRule } from '../passes/pass.js';
 import { runPipeline } from '../passes/pipeline.js';
 import { type HostTensor, shapeSize } from '../ir/value.js';
 import { type LowerOptions, lowerGraph } from '../kernels/lower.js';
@@ -44,6 +44,8 @@ export interface GenerateOptions {
   readonly wrt?: readonly string[];
   /** Sees the graph after lowering and after each pass (`--dump-after`). */
   readonly after?: (pass: string, graph: Graph) => void;
+  /** `--quantize` rules over the model's `@quantize` hints (src/passes/quantize.ts). */
+  readonly quantize?: readonly QuantRule[];
 }
 
 const SUFFIX: Readonly<Record<Mode, string>> = {
@@ -59,7 +61,7 @@ export const compiledName = (fn: string, mode: Mode = 'inference'): string => `$
 /** The module after the C target's pass pipeline for `mode`. */
 export function piped(l: Lowered, opts: GenerateOptions = {}): Lowered {
   const mode = opts.mode ?? 'inference';
-  const m = runPipeline(l, { target: 'c', mode, wrt: opts.wrt, after: opts.after });
+  const m = runPipeline(l, { target: 'c', mode, wrt: opts.wrt, after: opts.after, quantize: opts.quantize });
   return { ...m, graph: { ...m.graph, name: compiledName(l.graph.name, mode) } };
 }
 

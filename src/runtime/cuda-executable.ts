@@ -4,11 +4,16 @@
 // evaluates each launch's grid, and per binding allocates the inputs, outputs and packed
 // buffers and ONE arena for every transient (the memory plan, planMemory: CUDA kernels may bind
 // ranges of one allocation); the 8 latest bindings are kept, an older one's memory is freed.
-// Copies happen only at the inputs, the outputs and the weights: the params are uploaded once
-// and again only when their host buffer is another one or changed since (weight-versions.ts);
-// after a run that writes params (buffer updates, in-place kernels) those are downloaded so the
-// host weights stay the truth. Not yet run on a GPU (none where it was written):
-// test/cuda/runtime-shim-device.test.ts runs it on the CUDA CPU shim.
+// Copies happen only at the inputs, the outputs and the weights. The device copies of the
+// weights are a GpuWeights (gpu-weights.ts), shared by a model's functions when a trainer
+// builds them: uploaded once, and again only when their host buffer is another one or changed
+// since (weight-versions.ts). Params a kernel writes in place are downloaded after the run
+// under the `host` policy (inference: the host weights stay the truth) and stay on the GPU
+// under `device` (the trainer's, until a sync). The plan's updates (a buffer computed into a
+// transient, then copied into a weight: BatchNorm's running stats, gradient accumulators) go
+// through the host: downloaded, written into the host and device copies. Not yet run on a GPU
+// (none where it was written): test/cuda/runtime-shim-device.test.ts and train-shim.test.ts
+// run it on the CUDA CPU shim.
 
 import { planMemory } from '../kernels/memory.js';
 import type { Plan } from '../kernels/plan.js';
@@ -25,9 +30,9 @@ import {
 } from './call.js';
 import { type CudaDevice, type CudaMemory, CudaError } from './cuda-device.js';
 import { checkIndexBounds, evalGrid } from './gpu-executable.js';
+import { GpuWeights } from './gpu-weights.js';
 import { RunError, plainAllocate } from './run-args.js';
 import { ELEMENT_BYTES, Tensor, typedArray } from './tensor.js';
-import { versionOf, weightsChanged } from './weight-versions.js';
 
 interface CudaBinding extends BoundDims {
   readonly mem: CudaMemory[];
@@ -47,23 +52,26 @@ const ARENA_ALIGN = 256;
 export class CudaExecutable {
   readonly target = 'cuda';
   private readonly bindings = new Map<string, CudaBinding>();
-  /** Device copies of the params, with the host buffer and its version each was uploaded from. */
-  private readonly params = new Map<string, { from: ArrayBuffer; version: number; mem: CudaMemory }>();
-  /** Params a run may write: downloaded into the host weights after it. */
-  private readonly written: readonly number[];
+  /** Params a kernel writes in place (not those of updates): downloaded after a run, or marked ahead. */
+  private readonly written: readonly string[];
 
   constructor(
     readonly plan: Plan,
     readonly device: CudaDevice,
     private readonly weights: ReadonlyMap<string, ArrayBuffer>,
+    /** Their device copies, shared with the model's other functions (default: this function's own, policy `host`). */
+    readonly gpuWeights: GpuWeights<CudaMemory> = new GpuWeights(weights),
   ) {
+    if (gpuWeights.host !== weights) throw new RunError('internal: GPU weights of other host weights');
     for (const p of plan.params) if (!weights.has(p.path)) throw new RunError(`no weights for '${p.path}'`);
-    const byPath = new Map(plan.params.map((p) => [p.path, p.buffer]));
-    const param = new Set(byPath.values());
-    const written = new Set(plan.updates.map((u) => byPath.get(u.path)!));
+    const byBuffer = new Map(plan.params.map((p) => [p.buffer, p.path]));
+    const updated = new Set(plan.updates.map((u) => u.path));
+    const written = new Set<string>();
     for (const l of plan.launches)
       l.args.forEach((id, i) => {
-        if (param.has(id) && plan.kernels[l.kernel]!.params[i]!.access !== 'read') written.add(id);
+        const path = byBuffer.get(id);
+        if (path !== undefined && !updated.has(path) && plan.kernels[l.kernel]!.params[i]!.access !== 'read')
+          written.add(path);
       });
     this.written = [...written];
   }
@@ -82,27 +90,17 @@ export class CudaExecutable {
   }
 
   async runAsync(inputs: Readonly<Record<string, Tensor>>, opts: RunOptions = {}): Promise<Record<string, Tensor>> {
-    const call = readCall(this.plan, inputs, opts);
-    if (call.timings !== undefined) throw new RunError('timings are measured on the C target only');
     const d = this.device;
-    const b = this.bind(callShapes(this.plan, call), call.dims);
-    const { inputs: pinned, outputs: given } = pinCall(this.plan, call, b.outputShapes, plainAllocate);
-    const mem = b.mem.slice();
-    for (const p of this.plan.params) mem[p.buffer] = this.param(p.path);
-    this.plan.inputs.forEach((spec, i) => {
-      const p = pinned[i]!;
-      d.upload(mem[spec.buffer]!, 0, new Uint8Array(p.buffer, p.offset, p.bytes));
-    });
-    // A packed buffer is derived again (its first element zeroed) whenever a param may have changed.
-    if (this.plan.writesParams !== false)
-      for (const buf of this.plan.buffers) if (buf.kind === 'packed') d.upload(mem[buf.id]!, 0, new Uint8Array(4));
-    d.launch({ records: b.records, mem, offsets: b.offsets, bytes: b.bytes, dims: b.slots, grids: b.grids });
+    const { call, b, given, list } = this.start(inputs, opts);
+    d.launch(list);
+    const mem = list.mem;
     const range = (id: number) => ({ mem: mem[id]!, offset: b.offsets[id]!, bytes: b.bytes[id]! });
     const updates = this.plan.updates.map((u) => range(u.from));
     const outs = this.plan.outputs.map((o) => range(o.buffer));
-    const params = this.written.map(range);
+    const params = this.gpuWeights.written(d, this.written);
     const got = await d.download([...outs, ...updates, ...params]);
-    this.storeParams(got.slice(outs.length), mem);
+    this.plan.updates.forEach((u, i) => this.gpuWeights.set(d, u.path, got[outs.length + i]!));
+    if (params.length > 0) this.gpuWeights.store(this.written, got.slice(outs.length + updates.length));
     const result: Record<string, Tensor> = {};
     this.plan.outputs.forEach((o, i) => {
       const g = call.outputs[i];
@@ -121,42 +119,45 @@ export class CudaExecutable {
     return result;
   }
 
-  /** The device copy of a param, uploaded when its host buffer is another or changed since (weight-versions.ts). */
-  private param(path: string): CudaMemory {
-    const host = this.weights.get(path)!;
-    const have = this.params.get(path);
-    if (have?.from === host && have.version === versionOf(host)) return have.mem;
-    const mem = have && have.mem.bytes >= host.byteLength ? have.mem : this.device.allocate(host.byteLength, path);
-    this.device.upload(mem, 0, new Uint8Array(host));
-    this.params.set(path, { from: host, version: versionOf(host), mem });
-    return mem;
+  /**
+   * Seconds per run of the launch list on `inputs` (uploaded once, nothing downloaded, the
+   * weights' written params left on the device): the mean of `repeats` runs after a first one
+   * that is not timed. For benchmarks (bench/gpu-check.ts); the outputs are not read.
+   */
+  async timeAsync(inputs: Readonly<Record<string, Tensor>>, repeats: number): Promise<number> {
+    const { list } = this.start(inputs, {});
+    this.device.launch(list);
+    await this.device.synchronize();
+    const t0 = performance.now();
+    for (let i = 0; i < repeats; i++) this.device.launch(list);
+    await this.device.synchronize();
+    return (performance.now() - t0) / 1e3 / Math.max(1, repeats);
   }
 
-  /**
-   * Updates and written params into the host weights, marked changed (other functions' copies
-   * and packed forms are made again); this executable's device copies hold the same values.
-   */
-  private storeParams(got: Uint8Array[], mem: readonly CudaMemory[]): void {
-    const plan = this.plan;
-    const byBuffer = new Map(plan.params.map((p) => [p.buffer, p.path]));
-    const host = (path: string) => new Uint8Array(this.weights.get(path)!);
-    const changed = new Set<string>();
-    plan.updates.forEach((u, i) => {
-      host(u.path).set(got[i]!);
-      this.device.upload(this.param(u.path), 0, got[i]!);
-      changed.add(u.path);
+  /** Frees the device memory of every binding kept (a later call binds again); the weights stay. */
+  releaseBindings(): void {
+    for (const b of this.bindings.values()) for (const m of b.own) this.device.free(m);
+    this.bindings.clear();
+  }
+
+  /** Reads and checks a call, binds it, uploads its inputs (and stale weights): the launch list to queue. */
+  private start(inputs: Readonly<Record<string, Tensor>>, opts: RunOptions) {
+    const call = readCall(this.plan, inputs, opts);
+    if (call.timings !== undefined) throw new RunError('timings are measured on the C target only');
+    const d = this.device;
+    const b = this.bind(callShapes(this.plan, call), call.dims);
+    const { inputs: pinned, outputs: given } = pinCall(this.plan, call, b.outputShapes, plainAllocate);
+    const mem = b.mem.slice();
+    for (const p of this.plan.params) mem[p.buffer] = this.gpuWeights.buffer(d, p.path);
+    this.plan.inputs.forEach((spec, i) => {
+      const p = pinned[i]!;
+      d.upload(mem[spec.buffer]!, 0, new Uint8Array(p.buffer, p.offset, p.bytes));
     });
-    this.written.forEach((id, i) => {
-      const path = byBuffer.get(id)!;
-      if (changed.has(path) || !mem[id]) return;
-      host(path).set(got[plan.updates.length + i]!);
-      changed.add(path);
-    });
-    weightsChanged([...changed].map((p) => this.weights.get(p)!));
-    for (const path of changed) {
-      const own = this.params.get(path)!;
-      this.params.set(path, { ...own, version: versionOf(own.from) });
-    }
+    // A packed buffer is derived again (its first element zeroed) whenever a param may have changed.
+    if (this.plan.writesParams !== false)
+      for (const buf of this.plan.buffers) if (buf.kind === 'packed') d.upload(mem[buf.id]!, 0, new Uint8Array(4));
+    const list = { records: b.records, mem, offsets: b.offsets, bytes: b.bytes, dims: b.slots, grids: b.grids };
+    return { call, b, given, list };
   }
 
   /** Device memory, arena offsets and grids of these shapes and dims, kept for later calls. */

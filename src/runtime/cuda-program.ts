@@ -24,8 +24,9 @@ import {
   nvrtc,
   targetFor,
 } from './cuda-cache.js';
-import { CudaDevice, sharedGpu } from './cuda-device.js';
+import { type CudaMemory, CudaDevice, sharedGpu } from './cuda-device.js';
 import { CudaExecutable } from './cuda-executable.js';
+import type { GpuWeights } from './gpu-weights.js';
 import { planToJson } from './plan-json.js';
 
 /** What the CUDA dialect gives for a plan: the program, and each kernel's name and grid (plan.kernels order). */
@@ -184,8 +185,11 @@ export function buildCudaExecutable(
   fn: CompiledCuda,
   weights: ReadonlyMap<string, ArrayBuffer>,
   opts: { readonly cacheDir?: string } = {},
+  /** Device copies shared with the model's other functions (the trainer's); default: its own. */
+  gpuWeights?: GpuWeights<CudaMemory>,
 ): CudaExecutable {
   const gpu = sharedGpu();
   const image = compileCudaImage(fn, { ...targetFor(gpu.computeCapability, nvrtc()), ...opts });
-  return new CudaExecutable(fn.plan, new CudaDevice(gpu, image.bytes, fn.kernels, fn.plan.slots.length), weights);
+  const device = new CudaDevice(gpu, image.bytes, fn.kernels, fn.plan.slots.length);
+  return new CudaExecutable(fn.plan, device, weights, gpuWeights);
 }

@@ -26,6 +26,7 @@ import type { NativeLibrary } from './native.js';
 import { type Pinned, RunError, checkTimings, readDimsOption } from './run-args.js';
 import type { LaunchList } from './device.js';
 import { ELEMENT_BYTES, Tensor, typedArray } from './tensor.js';
+import { QuantizedWeights } from './quantized-weights.js';
 import { versionOf, weightsChanged } from './weight-versions.js';
 
 export { RunError };
@@ -68,6 +69,8 @@ export class Executable {
   };
 
   readonly device: CpuDevice;
+  /** Quantized params re-derived when their f32 source changes (a train step). */
+  private readonly quantized: QuantizedWeights;
 
   constructor(
     readonly plan: Plan,
@@ -77,6 +80,7 @@ export class Executable {
   ) {
     this.device = lib instanceof CpuDevice ? lib : new CpuDevice(lib);
     for (const p of plan.params) if (!weights.has(p.path)) throw new RunError(`no weights for '${p.path}'`);
+    this.quantized = new QuantizedWeights(plan.params, weights);
     this.index = {
       outputOf: new Map(plan.outputs.map((o, i) => [o.buffer, i])),
       inputOf: new Map(plan.inputs.map((x, i) => [x.buffer, i])),
@@ -158,6 +162,7 @@ export class Executable {
     const b = this.bind(callShapes(this.plan, call), call.dims);
     const timings = checkTimings(call.timings, this.plan.launches.length);
     if (own && timings) throw new RunError('timings are taken by run() only, not runAsync()');
+    this.quantized.refresh();
     // From here on no user code runs until the kernels return.
     const pinnedCall = pinCall(this.plan, call, b.outputShapes, hostAllocate);
     const pinned = own ? pinnedCall.inputs.map((p) => (p.inPlace ? copied(p) : p)) : pinnedCall.inputs;

@@ -1,32 +1,38 @@
 // The GPU copies of a model's weights (params, buffers, optimizer state), shared by the
 // GpuExecutables of one model so that a run sees what an earlier run wrote. Each copy records
 // the host version it was made from (weight-versions.ts): a host write since (a restore, a
-// `weightsChanged`) wins, and the copy is uploaded again at its next use.
+// `weightsChanged`, a host buffer replaced by another) wins, and the copy is uploaded again at
+// its next use. Generic over the device's memory: WebGPU buffers (GpuExecutable) or CUDA
+// device memory (CudaExecutable).
 //
 // Two policies for what a run writes. `host` (the default, and inference's): the written
 // weights are downloaded after every run, so the host copies stay the truth. `device` (the
-// WGSL trainer's): they stay on the GPU and are downloaded only at `sync()`; until then the
+// WGSL and CUDA trainers'): they stay on the GPU and are downloaded only at `sync()`; until then the
 // copy is "ahead" of the host, which `ahead()` tells. No Node imports.
 
+import type { Device, DeviceRange } from './device.js';
 import { RunError } from './run-args.js';
-import type { WebGpuDevice } from './webgpu.js';
 import type { GpuBuffer } from './webgpu-types.js';
 import { versionOf, weightsChanged } from './weight-versions.js';
 
-interface Copy {
-  readonly buffer: GpuBuffer;
+interface Copy<M> {
+  readonly buffer: M;
+  /** Its size in bytes. */
+  readonly bytes: number;
+  /** The host buffer it was made from (another one in the map is uploaded again). */
+  from: ArrayBuffer;
   /** The host version the copy was last equal to. */
   version: number;
   /** Written on the GPU since (policy `device`): the host copy is stale. */
   ahead: boolean;
   /** The device whose encoder last wrote it (downloads go through it). */
-  device: WebGpuDevice;
+  device: Device<M>;
 }
 
 export type WeightPolicy = 'host' | 'device';
 
-export class GpuWeights {
-  private readonly copies = new Map<string, Copy>();
+export class GpuWeights<M = GpuBuffer> {
+  private readonly copies = new Map<string, Copy<M>>();
 
   constructor(
     /** The host copies by path. */
@@ -35,16 +41,18 @@ export class GpuWeights {
   ) {}
 
   /** The GPU copy of weight `path`, uploaded first when the host copy changed since it was made. */
-  buffer(d: WebGpuDevice, path: string): GpuBuffer {
+  buffer(d: Device<M>, path: string): M {
     const host = this.host.get(path);
     if (!host) throw new RunError(`no weights for '${path}'`);
     let c = this.copies.get(path);
-    if (!c) {
-      c = { buffer: d.allocate(host.byteLength, `the weights of '${path}'`), version: -1, ahead: false, device: d };
+    if (!c || c.bytes < host.byteLength) {
+      const buffer = d.allocate(host.byteLength, `the weights of '${path}'`);
+      c = { buffer, bytes: host.byteLength, from: host, version: -1, ahead: false, device: d };
       this.copies.set(path, c);
     }
     const version = versionOf(host);
-    if (c.version !== version) {
+    if (c.version !== version || c.from !== host) {
+      c.from = host;
       d.upload(c.buffer, 0, new Uint8Array(host));
       c.version = version;
       c.ahead = false;
@@ -53,7 +61,7 @@ export class GpuWeights {
   }
 
   /** Ranges to download after a run that wrote `paths` on `d` (none under policy `device`, which marks them ahead). */
-  written(d: WebGpuDevice, paths: readonly string[]): { mem: GpuBuffer; offset: number; bytes: number }[] {
+  written(d: Device<M>, paths: readonly string[]): DeviceRange<M>[] {
     if (this.policy === 'device') {
       for (const p of paths) {
         const c = this.copies.get(p)!;
@@ -77,6 +85,12 @@ export class GpuWeights {
     }
   }
 
+  /** Sets weight `path` to `bytes` on the GPU and on the host (an update that went through the host). */
+  set(d: Device<M>, path: string, bytes: Uint8Array): void {
+    d.upload(this.buffer(d, path), 0, bytes);
+    this.store([path], [bytes]);
+  }
+
   /** The weights whose GPU copy is newer than the host's (a host write since makes the host the truth again). */
   ahead(): string[] {
     const out: string[] = [];
@@ -86,13 +100,14 @@ export class GpuWeights {
 
   private isAhead(path: string): boolean {
     const c = this.copies.get(path)!;
-    return c.ahead && c.version === versionOf(this.host.get(path)!);
+    const host = this.host.get(path)!;
+    return c.ahead && c.from === host && c.version === versionOf(host);
   }
 
   /** Downloads every weight that is ahead into its host copy. */
   async sync(): Promise<void> {
     const paths = this.ahead();
-    const byDevice = new Map<WebGpuDevice, string[]>();
+    const byDevice = new Map<Device<M>, string[]>();
     for (const p of paths) {
       const d = this.copies.get(p)!.device;
       byDevice.set(d, [...(byDevice.get(d) ?? []), p]);

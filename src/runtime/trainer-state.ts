@@ -12,6 +12,7 @@ import { RunError } from './run-args.js';
 import { ELEMENT_BYTES, Tensor, fromHost, typedArray } from './tensor.js';
 import { weightsChanged } from './weight-versions.js';
 import type { Executable } from './executable.js';
+import type { CudaExecutable } from './cuda-executable.js';
 import type { GpuExecutable } from './gpu-executable.js';
 
 /** What one call of `step` did. */
@@ -54,8 +55,8 @@ export interface Teacher {
   logitsAsync(batch: Readonly<Record<string, Tensor>>): Promise<Tensor>;
 }
 
-/** A compiled function of a trainer: C (run) or WGSL (runAsync only). */
-export type StepExecutable = Executable | GpuExecutable;
+/** A compiled function of a trainer: C (run), WGSL or CUDA (runAsync only). */
+export type StepExecutable = Executable | GpuExecutable | CudaExecutable;
 
 export interface TrainerParts {
   readonly model: string;

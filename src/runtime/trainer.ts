@@ -9,7 +9,7 @@
 // With a teacher (distillation), its logits on each micro-batch are computed first and fed to
 // the step as one more input.
 //
-// On the C target the steps run synchronously (`step`). On WGSL they run on the GPU
+// On the C target the steps run synchronously (`step`). On WGSL and CUDA they run on the GPU
 // (`await stepAsync`): the weights and optimizer state stay there between steps, and the
 // host copies are brought up to date only at a sync point (`sync`, `stateAsync`,
 // `saveAsync`); `state` and `save` refuse while the GPU is ahead. A host write (`restore`,
@@ -21,6 +21,7 @@ import type { PlanParam, PlanTensor } from '../kernels/plan.js';
 import { GRAD_NORM, STEP_INPUTS } from '../passes/train/index.js';
 import { LOSS_SCALE_INPUT, SCALER_OUTPUTS } from '../passes/train/scale.js';
 import { Executable, RunError } from './executable.js';
+import type { CudaExecutable } from './cuda-executable.js';
 import type { GpuExecutable } from './gpu-executable.js';
 import { CheckpointError, type LoadedCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import {
@@ -86,7 +87,7 @@ export class Trainer {
     return learningRate(this.parts.config.optimizer.lr, this.parts.config.schedule, this.updates);
   }
 
-  /** Whether the steps run on a GPU (WGSL): then only the asynchronous methods run them. */
+  /** Whether the steps run on a GPU (WGSL, CUDA): then only the asynchronous methods run them. */
   get onGpu(): boolean {
     return !(this.parts.apply instanceof Executable);
   }
@@ -100,7 +101,7 @@ export class Trainer {
   }
 
   /**
-   * `step` on any target (on WGSL the only way). Steps run in call order, each once the one
+   * `step` on any target (on WGSL and CUDA the only way). Steps run in call order, each once the one
    * before has finished; the batch is read when the step starts, so keep it unchanged until
    * the promise resolves. The weights stay on the GPU: see `sync`.
    */
@@ -190,8 +191,10 @@ export class Trainer {
 
   /** A RunError when a synchronous method cannot run now: on a GPU (`use` instead), or with steps in flight. */
   private needsSync(what: string, use: string): void {
-    if (this.onGpu)
-      throw new RunError(`${this.model} trains on the WGSL target: use await trainer.${use}, not ${what}`);
+    if (this.onGpu) {
+      const target = this.parts.apply instanceof Executable ? 'C' : 'target' in this.parts.apply ? 'CUDA' : 'WGSL';
+      throw new RunError(`${this.model} trains on the ${target} target: use await trainer.${use}, not ${what}`);
+    }
     this.idle(what);
   }
 
@@ -210,8 +213,8 @@ export class Trainer {
       );
   }
 
-  private gpuExecutables(): GpuExecutable[] {
-    return this.executables().filter((e): e is GpuExecutable => !(e instanceof Executable));
+  private gpuExecutables(): (GpuExecutable | CudaExecutable)[] {
+    return this.executables().filter((e): e is GpuExecutable | CudaExecutable => !(e instanceof Executable));
   }
 
   /** Every persistent buffer (params, buffers, optimizer state, accumulators) as host tensors. */

@@ -10,6 +10,8 @@ import { compile, load, PlanFormatError, SafetensorsError, Tensor } from '../../
 import { lowerModel } from '../../src/api/compile.js';
 import { indexBound, randomInput } from '../../src/ir/init.js';
 import { evaluate } from '../../src/ir/interp.js';
+import { withQuantized } from '../../src/ir/quantize.js';
+import { runPipeline } from '../../src/passes/pipeline.js';
 import type { HostTensor } from '../../src/ir/value.js';
 import { seededWeights } from '../../src/runtime/compile.js';
 import { readSafetensorsFile, writeSafetensors } from '../../src/runtime/safetensors.js';
@@ -55,12 +57,13 @@ describe('load', () => {
     const direct = compile('models/mlp.fm', { ...opts, seed: 3 });
     const dims = new Map([['B', 3]]);
     for (const l of lowerModel('models/mlp.fm')) {
-      const g = l.graph;
+      // fc1 is `@quantize(int8)`: the reference runs the same quantized graph and weights.
+      const g = runPipeline(l, { target: 'reference', mode: 'inference' }).graph;
       const inputs = new Map(g.inputs.map((n) => [n.args.name, randomInput(n, dims, 7, indexBound(g, n))]));
       const tensors = Object.fromEntries([...inputs].map(([k, t]) => [k, fromHost(t)]));
       const got = model.run(g.name, tensors);
       const want = direct.run(g.name, tensors);
-      const ref = evaluate(g, { inputs, params: seededWeights(l, 3, dims), dims }).outputs;
+      const ref = evaluate(g, { inputs, params: withQuantized([g], seededWeights(l, 3, dims)), dims }).outputs;
       expect(Object.keys(got)).toEqual([...ref.keys()]);
       for (const [name, r] of ref) {
         const t = got[name]!;
@@ -150,11 +153,11 @@ describe('load', () => {
     expect(e.message).toMatch(/weights\.safetensors: weights: tensor "fc3\.b" is f32\[9\], the plan needs f32\[10\]/);
     const missing = damaged((d) => {
       const tensors = readSafetensorsFile(file(d)).tensors;
-      tensors.delete('fc1.w');
+      tensors.delete('fc2.w'); // (fc1.w is stored quantized: fc1.w:int8.q and .scale)
       tensors.set('extra', { dtype: 'f32', shape: [1], data: new Float64Array(1) });
       fs.writeFileSync(file(d), writeSafetensors(tensors));
     });
-    expect(thrown(() => load(missing, opts)).message).toContain('no tensor "fc1.w" (a param of the model)');
+    expect(thrown(() => load(missing, opts)).message).toContain('no tensor "fc2.w" (a param of the model)');
   });
 
   it('names the missing file', () => {

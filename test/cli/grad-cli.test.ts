@@ -122,10 +122,15 @@ describe('fmc compile --dump-after', () => {
     const heads = r.out.split('\n').filter((l) => l.startsWith('// fmc: '));
     expect(heads).toEqual([
       '// fmc: MLP.forward (target c, mode inference) after lower',
+      '// fmc: MLP.forward (target c, mode inference) after precision',
+      '// fmc: MLP.forward (target c, mode inference) after quantize',
       '// fmc: MLP.forward (target c, mode inference) after fusion',
       '// fmc: MLP.loss (target c, mode inference) after lower',
+      '// fmc: MLP.loss (target c, mode inference) after precision',
+      '// fmc: MLP.loss (target c, mode inference) after quantize',
       '// fmc: MLP.loss (target c, mode inference) after fusion',
       '// fmc: MLP.loss_grad (target c, mode grad) after lower',
+      '// fmc: MLP.loss_grad (target c, mode grad) after precision',
       '// fmc: MLP.loss_grad (target c, mode grad) after autodiff',
       '// fmc: MLP.loss_grad (target c, mode grad) after simplify',
       '// fmc: MLP.loss_grad (target c, mode grad) after fusion',
@@ -136,7 +141,7 @@ describe('fmc compile --dump-after', () => {
     const r = fmc('compile', 'models/mlp.fm', '--dump-after', 'nosuch');
     expect(r.code).toBe(2);
     expect(r.err).toBe(
-      'fmc: --dump-after nosuch: no such pass; the names are lower, autodiff, fusion, loss-scale, simplify, train-step, all\n',
+      'fmc: --dump-after nosuch: no such pass; the names are lower, autodiff, fusion, loss-scale, precision, quantize, simplify, train-step, all\n',
     );
   });
 

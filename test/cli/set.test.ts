@@ -82,7 +82,7 @@ describe('fmc --set', () => {
     const plan = JSON.parse(fs.readFileSync(at('m', 'plan.json'), 'utf8')) as { set?: Record<string, string> };
     expect(plan.set).toEqual({ hidden1: '32', classes: '4' });
     const w = readSafetensorsFile(at('m', 'weights.safetensors')).tensors;
-    expect(w.get('fc1.w')!.shape).toEqual([32, 784]);
+    expect(w.get('fc1.w:int8.q')!.shape).toEqual([32, 784]); // fc1 is @quantize(int8)
     expect(w.get('fc3.b')!.shape).toEqual([4]);
     expect(fs.readFileSync(at('m', 'index.d.mts'), 'utf8')).toMatch(/logits.*4/);
     // Without --set, no "set" key.

@@ -1,7 +1,7 @@
-// `fmc run --target cuda` as a user runs it (a subprocess of the built CLI). Without an NVIDIA
-// driver (this machine, CI) it fails with one clear line naming libcuda.so.1, exit 1 as other
-// run errors, not a crash; with a GPU, mlp runs on CUDA and matches the reference target's
-// outputs (skipped here with the reason printed).
+// `fmc run --target cuda` (and `fmc train --target cuda`) as a user runs it (a subprocess of the
+// built CLI). Without an NVIDIA driver (this machine, CI) it fails with one clear line naming
+// libcuda.so.1, exit 1 as other run errors, not a crash; with a GPU, mlp runs on CUDA and
+// matches the reference target's outputs (skipped here with the reason printed).
 
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -37,6 +37,30 @@ describe('fmc run --target cuda', () => {
     const lines = r.err.split('\n').filter((l) => l !== '' && !l.startsWith('fmc: note:'));
     expect(lines).toEqual([expect.stringMatching(/^fmc: no GPU or NVIDIA driver found: libcuda\.so\.1 not found/)]);
     expect(r.err).not.toMatch(/internal error|at .*\.js:\d+/);
+  });
+
+  it.skipIf(driver)('fmc train --target cuda says the same before compiling anything', () => {
+    const out = path.join(DIR, 'train-run');
+    const r = fmc(
+      'train',
+      'models/mlp.fm',
+      '--data',
+      'iris',
+      '--set',
+      'pixels=4',
+      '--set',
+      'classes=3',
+      '--target',
+      'cuda',
+      '--steps',
+      '2',
+      '--out',
+      out,
+    );
+    expect(r.code).toBe(1);
+    const lines = r.err.split('\n').filter((l) => l !== '' && !l.startsWith('fmc: note:'));
+    expect(lines).toEqual([expect.stringMatching(/^fmc: no GPU or NVIDIA driver found: libcuda\.so\.1 not found/)]);
+    expect(fs.existsSync(path.join(out, 'metrics.jsonl'))).toBe(false);
   });
 
   it('lists cuda among the targets', () => {

@@ -45,7 +45,8 @@ describe('seed models: C backend vs interpreter and ONNX Runtime', () => {
         // own @precision(bf16) is checked in test/kernels/precision-models.test.ts).
         precision: 'f32',
       });
-      const g = compiled.lowered[0]!.graph;
+      // What was compiled: with the model's `@quantize` weights (mlp, cnn, swa_lm) dequantized.
+      const g = compiled.modules[0]!.graph;
       const exe = compiled.model.executable('forward');
       for (const [k, binding] of BINDINGS.entries()) {
         const dims = new Map(g.dims.map((d) => [d, binding[d] ?? 1]));

@@ -189,7 +189,8 @@ describe('the pipeline', () => {
     // precision pass runs first, so the backward runs in the forward's precision.
     for (const t of TARGETS) {
       const last = t === 'c' ? ['fusion'] : [];
-      expect(passesFor(t, 'inference').map((p) => p.name)).toEqual(['precision', ...last]);
+      // Inference quantizes `@quantize` weights after the precision pass (no-ops without hints or rules).
+      expect(passesFor(t, 'inference').map((p) => p.name)).toEqual(['precision', 'quantize', ...last]);
       expect(passesFor(t, 'grad').map((p) => p.name)).toEqual(['precision', 'autodiff', 'simplify', ...last]);
       for (const m of ['train', 'accumulate'] as const)
         expect(passesFor(t, m).map((p) => p.name)).toEqual([

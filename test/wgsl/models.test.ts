@@ -49,7 +49,8 @@ describe.skipIf(why !== '')('seed models: WGSL forward vs interpreter', () => {
         // f32, as the interpreter runs the lowered graph (moe_lm's own @precision(bf16) aside).
         precision: 'f32',
       });
-      const g = compiled.lowered[0]!.graph;
+      // What was compiled: with the model's `@quantize` weights (mlp, cnn, swa_lm) dequantized.
+      const g = compiled.modules[0]!.graph;
       const exe = compiled.model.executable('forward');
       for (const [k, binding] of BINDINGS.entries()) {
         const dims = new Map(g.dims.map((d) => [d, binding[d] ?? 1]));

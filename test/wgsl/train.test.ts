@@ -25,100 +25,27 @@ import { describe, expect, it } from 'vitest';
 import { compileTrainer } from '../../src/api/train.js';
 import { Tensor } from '../../src/runtime/tensor.js';
 import type { TrainOverrides } from '../../src/runtime/schedule.js';
-import type { StepResult, Trainer } from '../../src/runtime/trainer.js';
+import type { Trainer } from '../../src/runtime/trainer.js';
 import { webgpuUnavailable } from '../../src/runtime/node-webgpu.js';
+import {
+  ADAMW,
+  ADAM_BOUNDS,
+  MLP,
+  SEED,
+  SGD,
+  SGD_BOUNDS,
+  STEPS,
+  TRAIN_CASES,
+  type Case,
+  batches,
+  compareWithC,
+  withinBounds,
+} from '../runtime/train-twins.js';
 
 const why = await webgpuUnavailable();
 if (why) console.warn(`skipping WGSL training tests: ${why}`);
 
-const SEED = 7;
-const STEPS = 5;
-
-interface Case {
-  readonly file: string;
-  readonly set: Readonly<Record<string, number>>;
-  readonly images: readonly number[];
-  readonly classes: number;
-}
-
-const MLP: Case = {
-  file: 'models/mlp.fm',
-  set: { pixels: 16, hidden1: 32, hidden2: 16, classes: 4 },
-  images: [4, 16],
-  classes: 4,
-};
-// size 16 and width 8: fc1's int8 groups of 128 need 4·width·(size/8)² to be a multiple of 128.
-const CNN: Case = {
-  file: 'models/cnn.fm',
-  set: { channels: 1, size: 16, width: 8, hidden: 16 },
-  images: [4, 1, 16, 16],
-  classes: 10,
-};
-
-const SGD: TrainOverrides = { optimizer: 'sgd', lr: 0.05, momentum: 0.9, nesterov: true, schedule: 'constant' };
-const ADAMW: TrainOverrides = { optimizer: 'adamw', lr: 0.01, weightDecay: 0.01, schedule: 'constant', clip: 1 };
-
-/** Seeded batches (an LCG: the same numbers for both targets). */
-function batches(c: Case, n: number): Record<string, Tensor>[] {
-  let r = 12345;
-  const rnd = (): number => (r = (Math.imul(r, 1103515245) + 12345) >>> 0) / 2 ** 32;
-  const size = c.images.reduce((a, b) => a * b, 1);
-  const B = c.images[0]!;
-  return Array.from({ length: n }, () => ({
-    images: new Tensor('f32', Float32Array.from({ length: size }, rnd), [...c.images]),
-    labels: new Tensor(
-      'i32',
-      Int32Array.from({ length: B }, () => Math.floor(rnd() * c.classes)),
-      [B],
-    ),
-  }));
-}
-
-/** ‖a − b‖₂ / ‖a‖₂ of each persistent tensor (params and optimizer state). */
-function stateGap(a: Trainer, b: Map<string, { data: ArrayLike<number | bigint> }>): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const [path, t] of a.state()) {
-    const u = b.get(path)!.data;
-    let gap = 0;
-    let norm = 0;
-    for (let i = 0; i < t.data.length; i++) {
-      const x = Number(t.data[i]!);
-      gap += (x - Number(u[i]!)) ** 2;
-      norm += x * x;
-    }
-    out.set(path, norm > 0 ? Math.sqrt(gap / norm) : Math.sqrt(gap));
-  }
-  return out;
-}
-
-const rel = (a: number, b: number): number => Math.abs(a - b) / Math.max(Math.abs(a), 1e-30);
-
-/** Bounds on the gaps: per micro-batch loss and gradient norm (relative), and per tensor (stateGap). */
-interface Bounds {
-  readonly loss: number;
-  readonly state: number;
-}
-const SGD_BOUNDS: Bounds = { loss: 1e-5, state: 1e-4 };
-const ADAM_BOUNDS: Bounds = { loss: 1e-4, state: 1e-3 };
-
-async function compare(c: Case, train: TrainOverrides, wgslTrain = train): Promise<{ steps: number; state: number }> {
-  const ct = compileTrainer(c.file, { set: c.set, seed: SEED, train }).trainer;
-  const wt = compileTrainer(c.file, { set: c.set, seed: SEED, train: wgslTrain, target: 'wgsl' }).trainer;
-  const gaps: number[] = [];
-  for (const b of batches(c, STEPS * (train.accumulate ?? 1))) {
-    const want: StepResult = ct.step(b);
-    const got = await wt.stepAsync(b);
-    expect(got.applied).toBe(want.applied);
-    gaps.push(rel(want.loss, got.loss));
-    if (want.applied) gaps.push(rel(want.gradNorm!, got.gradNorm!));
-  }
-  expect(wt.counters).toEqual(ct.counters);
-  // The GPU is ahead of the host copies until a sync.
-  expect(() => wt.state()).toThrow(/await trainer.sync\(\) first/);
-  const gap = stateGap(ct, await wt.stateAsync());
-  expect([...gap.keys()].filter((k) => k.startsWith('opt:')).length).toBeGreaterThan(0);
-  return { steps: Math.max(...gaps), state: Math.max(...gap.values()) };
-}
+const compare = (c: Case, train: TrainOverrides, wgslTrain = train) => compareWithC(c, 'wgsl', train, wgslTrain);
 
 describe.skipIf(why !== '')('the WGSL trainer', () => {
   it(
@@ -145,24 +72,9 @@ describe.skipIf(why !== '')('the WGSL trainer', () => {
 });
 
 describe.skipIf(why !== '')('training on WGSL matches C', () => {
-  const cases: [string, Case, TrainOverrides, Bounds][] = [
-    ['the MLP, SGD with Nesterov momentum', MLP, SGD, SGD_BOUNDS],
-    ['the MLP, AdamW with clipping, accumulating 2', MLP, { ...ADAMW, accumulate: 2 }, ADAM_BOUNDS],
-    ['the CNN, SGD with Nesterov momentum', CNN, SGD, SGD_BOUNDS],
-    ['the CNN, AdamW with clipping', CNN, ADAMW, ADAM_BOUNDS],
-  ];
-  for (const [name, c, train, bounds] of cases)
-    it(
-      `${name}: ${STEPS} updates, the loss of each micro-batch and the final state`,
-      { timeout: 240_000 },
-      async () => {
-        const gap = await compare(c, train);
-        console.log(
-          `${name}: largest gaps C vs WGSL ${gap.steps.toExponential(1)} (steps), ${gap.state.toExponential(1)} (state)`,
-        );
-        expect(gap.steps).toBeLessThan(bounds.loss);
-        expect(gap.state).toBeLessThan(bounds.state);
-      },
+  for (const [name, c, train, bounds] of TRAIN_CASES)
+    it(`${name}: ${STEPS} updates, the loss of each micro-batch and the final state`, { timeout: 240_000 }, () =>
+      withinBounds(name, c, 'wgsl', train, bounds),
     );
 
   it('a 1 % larger learning rate on the WGSL side breaks the bounds', { timeout: 120_000 }, async () => {

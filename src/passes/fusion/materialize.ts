@@ -16,6 +16,7 @@ import { dimConstValue } from '../../ir/dims.js';
 import { isFloat } from '../../ir/dtype.js';
 import type { Node } from '../../ir/graph.js';
 import { isGemmNode } from './gemm-shape.js';
+import { inlineWeights } from './weights.js';
 
 export const ALWAYS = new Set(['input', 'param', 'einsum', 'reduce', 'topk', 'scatter_add', 'cumsum']);
 const CONST = new Set(['full', 'iota', 'dim']);
@@ -45,7 +46,10 @@ export function chooseMaterialized(live: readonly Node[], roots: readonly Node[]
   const isView = (n: Node): boolean => m.has(n) || cheap(n);
   // Fused ops along the deepest chain of inputs of each node that is not materialized.
   const depth = new Map<Node, number>();
+  // Weight expressions (a dequantization) that only GEMMs read: computed inline (weights.ts).
+  const inline = inlineWeights(live, roots);
   for (const n of live) {
+    if (inline.has(n)) continue;
     if (ALWAYS.has(n.op)) m.add(n);
     else if ((uses.get(n) ?? 0) > 1 && !cheap(n)) m.add(MOVEMENT.has(n.op) ? below(n) : n);
     let d = 1;
@@ -65,7 +69,7 @@ export function chooseMaterialized(live: readonly Node[], roots: readonly Node[]
       for (const i of n.inputs) {
         const b = below(i);
         if (isGemmNode(n) && b !== i && b.op === 'pad') m.add(b); // even over a buffer
-        if (isView(i)) continue;
+        if (isView(i) || inline.has(i)) continue;
         m.add(b);
         if (!isView(i)) m.add(i);
       }

@@ -1,0 +1,32 @@
+// Weight expressions read inline by GEMMs: a node computed only from params and constants by
+// elementwise and movement ops (a quantized weight's dequantization: src/passes/quantize.ts),
+// all of whose readers are such nodes or GEMMs, gets no buffer. The GEMM computes it while
+// packing or streaming its operand, so q and scale are what it reads from memory, never a
+// dequantized f32 copy of the whole weight per call. Read by anything else, it is
+// materialized by the base rules as before.
+
+import type { Node } from '../../ir/graph.js';
+import { isGemmNode } from './gemm-shape.js';
+
+const LEAVES = new Set(['param', 'full', 'iota']);
+const OPS = new Set(['unary', 'binary', 'where', 'cast', 'reshape', 'permute', 'expand', 'slice', 'concat']);
+
+/** The weight-only nodes of `live` (topologically ordered) that GEMMs may compute inline. */
+export function inlineWeights(live: readonly Node[], roots: readonly Node[]): Set<Node> {
+  const weightOnly = new Set<Node>();
+  const leaf = (n: Node): boolean =>
+    (n.op === 'param' && n.args.role === 'param') || (LEAVES.has(n.op) && n.op !== 'param');
+  for (const n of live) if (OPS.has(n.op) && n.inputs.every((i) => leaf(i) || weightOnly.has(i))) weightOnly.add(n);
+  // Keep those whose readers are all kept ones or GEMMs: readers come later in `live`.
+  const readers = new Map<Node, Node[]>();
+  for (const n of live) for (const i of n.inputs) readers.set(i, [...(readers.get(i) ?? []), n]);
+  const out = new Set<Node>();
+  const rootSet = new Set(roots);
+  for (let i = live.length - 1; i >= 0; i--) {
+    const n = live[i]!;
+    if (!weightOnly.has(n) || rootSet.has(n)) continue;
+    const rs = readers.get(n) ?? [];
+    if (rs.length > 0 && rs.every((r) => out.has(r) || isGemmNode(r))) out.add(n);
+  }
+  return out;
+}

@@ -1,0 +1,84 @@
+// `--quantize PATH=SPEC` as a user gives it (subprocesses of the built CLI): `fmc run` on C and
+// on the reference agree on a quantized mlp and differ from the f32 one; `fmc compile -o`
+// writes the quantized weights (q and scale, not the f32 weight they replace) to
+// weights.safetensors, which `fmc run --weights` reads back; a malformed rule is a usage error.
+
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readSafetensorsFile } from '../../src/runtime/safetensors.js';
+
+const ROOT = path.resolve(__dirname, '../..');
+const BIN = path.join(ROOT, 'bin', 'fmc.js');
+const DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'fmc-quantize-'));
+const at = (name: string) => path.join(DIR, name);
+const ENV = { ...process.env, FMC_CACHE_DIR: at('cache') };
+
+function fmc(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', env: ENV, timeout: 110_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const first = (out: string): number[] => (JSON.parse(out) as { outputs: { first: number[] }[] }).outputs[0]!.first;
+
+describe('fmc --quantize', () => {
+  it('runs a quantized mlp on C as the reference does, apart from the f32 one', { timeout: 120_000 }, () => {
+    const args = ['models/mlp.fm', '--dims', 'B=2', '--json', '--quantize', 'all=int4:16', '--quantize', 'fc3=none'];
+    const c = fmc('run', ...args, '--target', 'c');
+    const ref = fmc('run', ...args);
+    const f32 = fmc('run', 'models/mlp.fm', '--dims', 'B=2', '--json', '--quantize', 'all=none');
+    for (const r of [c, ref, f32]) expect(r.code, r.err).toBe(0);
+    first(c.out).forEach((v, i) => expect(v).toBeCloseTo(first(ref.out)[i]!, 4));
+    expect(first(c.out)).not.toEqual(first(f32.out));
+  });
+
+  it('compiles quantized weights into the module and reads them back with --weights', { timeout: 120_000 }, () => {
+    const out = at('mlp');
+    const r = fmc('compile', 'models/mlp.fm', '-o', out, '--fn', 'forward', '--quantize', 'fc2=int8:64');
+    expect(r.code, r.err).toBe(0);
+    const file = path.join(out, 'weights.safetensors');
+    const names = [...readSafetensorsFile(file).tensors.keys()];
+    // fc1 by its annotation (int8 per channel), fc2 by the rule; their f32 weights are not stored.
+    expect(names).toEqual(expect.arrayContaining(['fc1.w:int8.q', 'fc1.w:int8.scale', 'fc2.w:int8g64.q', 'fc3.w']));
+    expect(names).not.toContain('fc1.w');
+    const viaFile = fmc(
+      'run',
+      'models/mlp.fm',
+      '--dims',
+      'B=2',
+      '--json',
+      '--weights',
+      file,
+      '--quantize',
+      'fc2=int8:64',
+    );
+    const direct = fmc('run', 'models/mlp.fm', '--dims', 'B=2', '--json', '--quantize', 'fc2=int8:64');
+    expect(viaFile.code, viaFile.err).toBe(0);
+    expect(viaFile.err).not.toMatch(/warning/);
+    expect(first(viaFile.out)).toEqual(first(direct.out));
+  });
+
+  it('inspect shows the weight bytes of each block as declared and as stored quantized', () => {
+    const r = fmc('inspect', 'models/mlp.fm', '--json', '--quantize', 'fc2=int4:128');
+    expect(r.code, r.err).toBe(0);
+    const rows = (JSON.parse(r.out) as { rows: { path: string; weightBytes: number; quantizedBytes: number }[] }).rows;
+    const row = (p: string) => rows.find((x) => x.path === p)!;
+    // fc1 (@quantize(int8)): 512×784 f32 and 512 f32 bias → 512×784 bytes, 512 f32 scales, the bias.
+    expect(row('fc1')).toMatchObject({ weightBytes: 4 * 512 * 785, quantizedBytes: 512 * 784 + 4 * 512 + 4 * 512 });
+    // fc2 by the rule: 256 rows of 512 in int4 (256 bytes a row: 8 blocks of 64) and 4 groups of 128 a row.
+    expect(row('fc2')).toMatchObject({ weightBytes: 4 * 256 * 513, quantizedBytes: 256 * 256 + 4 * 256 * 4 + 4 * 256 });
+    expect(row('fc3').quantizedBytes).toBe(row('fc3').weightBytes);
+    const t = fmc('inspect', 'models/mlp.fm');
+    expect(t.out).toMatch(/Activations +Weights +Quantized\n/);
+  });
+
+  it('refuses a malformed rule as a usage error', () => {
+    for (const bad of ['int8', 'all=int3', 'ffn=int4:128:sym']) {
+      const r = fmc('run', 'models/mlp.fm', '--quantize', bad);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/^fmc: --quantize: /);
+    }
+  });
+});

@@ -1,0 +1,69 @@
+// scripts/gpu-check where there is no GPU (this machine, CI): it exits at once with code 2 and
+// one line naming libcuda.so.1, before building anything, as does the Node script it runs; a
+// missing `node` is named. And what its benchmarks compile is checked here, where it can be:
+// the .fm functions lower to CUDA, and the fragment lowering the GEMM check validates does
+// use the tensor-core macros (so that check cannot pass vacuously on a GPU).
+
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { lowerModel } from '../../src/api/compile.js';
+import { renderCudaProgram } from '../../src/codegen/cuda.js';
+import { bindPlanGrids } from '../../src/kernels/grid.js';
+import { lowerGraph } from '../../src/kernels/lower.js';
+import { piped } from '../../src/runtime/compile.js';
+import { generateCuda } from '../../src/runtime/cuda-program.js';
+import { native } from '../../src/runtime/native.js';
+import { BENCH_SOURCE, gemmGraph } from '../../bench/gpu-bench.js';
+
+const ROOT = path.resolve(__dirname, '../..');
+const driver = native().cudaStatus().driver;
+if (driver) console.warn(`skipping gpu-check's no-GPU path: a CUDA driver is here (${driver})`);
+
+const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) => {
+  const t0 = Date.now();
+  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', env, timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr, ms: Date.now() - t0 };
+};
+
+describe.skipIf(driver !== '')('scripts/gpu-check without a GPU', () => {
+  it('says "no GPU: libcuda.so.1 not found" and exits 2 within seconds, building nothing', () => {
+    const r = run('bash', ['scripts/gpu-check'], { ...process.env, LD_LIBRARY_PATH: '' });
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/^no GPU: libcuda\.so\.1 not found \(.*\)\n$/);
+    expect(r.err).toBe('');
+    expect(r.ms).toBeLessThan(10_000);
+  });
+
+  it('the Node script (dist/bench/gpu-check.js) says the same, with dlopen’s reason', () => {
+    const r = run(process.execPath, ['dist/bench/gpu-check.js']);
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/^no GPU: libcuda\.so\.1 not found \(dlopen: .*\)\n$/);
+  });
+});
+
+describe('scripts/gpu-check', () => {
+  it('names node (and the other tools) when they are missing', () => {
+    const r = run('/bin/bash', ['scripts/gpu-check'], { PATH: '/nonexistent' });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^gpu-check: missing: node npm g\+\+ /);
+  });
+
+  it('benchmarks .fm functions that lower to CUDA programs', { timeout: 120_000 }, () => {
+    const fns = ['forward', 'attend', 'attend_causal'];
+    for (const l of lowerModel(BENCH_SOURCE, { fns })) {
+      const program = generateCuda(piped(l, {}));
+      expect(program.kernels.length).toBeGreaterThan(0);
+      expect(program.plan.inputs.map((i) => i.dtype)).toEqual(
+        l.graph.name === 'forward' ? ['bf16', 'bf16'] : ['bf16', 'bf16', 'bf16'],
+      );
+    }
+  });
+
+  it('validates a GEMM lowered with tensor-core fragments (mma.sync macros in the program)', () => {
+    for (const d of ['f16', 'bf16'] as const) {
+      const plan = bindPlanGrids(lowerGraph(gemmGraph(d, [37, 45, 70], true), { target: 'gpu', fragments: true }));
+      expect(renderCudaProgram(plan).source).toMatch(/FMC_MMA_M16N8K16_(F16|BF16)F32\(/);
+    }
+  });
+});
