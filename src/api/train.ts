@@ -30,6 +30,8 @@ import { type StepExecutable, Trainer } from '../runtime/trainer.js';
 import { type CompiledWgsl, buildWgslExecutable, generateWgsl } from '../runtime/wgsl-program.js';
 import { type CompileOptions, CompileError, lowerModel, readWeights } from './compile.js';
 import { locator, sourceLookup } from './device-limits.js';
+import { type DistillOptions, type TeacherPlan, compileTeacher, distillWeights, planTeacher } from './distill.js';
+import { distillLossModule } from './distill-graph.js';
 
 export interface TrainOptions extends Omit<CompileOptions, 'fns' | 'mode'> {
   /** Overrides of the model's `train` section. */
@@ -42,6 +44,8 @@ export interface TrainOptions extends Omit<CompileOptions, 'fns' | 'mode'> {
   readonly gradualPruning?: boolean;
   /** More model functions to compile for inference on the same buffers (`forward`, for accuracy); names the model lacks are skipped. */
   readonly inference?: readonly string[];
+  /** Distillation: train on a frozen teacher's soft targets as well (docs/training.md#distillation). */
+  readonly distill?: DistillOptions;
 }
 
 export interface CompiledTrainer {
@@ -72,6 +76,8 @@ export interface TrainStep {
   readonly warnings: readonly string[];
   /** The step (`<loss>_step`) and, when `accumulate > 1`, the accumulate step (`<loss>_accumulate`). */
   readonly modules: readonly Lowered[];
+  /** Distillation: the teacher, checked against the student. */
+  readonly teacher?: TeacherPlan;
 }
 
 /** Lowers a model's loss for training and runs the `train` (and `accumulate`) pipelines; errors are CompileErrors. */
@@ -88,9 +94,19 @@ export function lowerTrainStep(pathOrSource: string, opts: TrainOptions = {}): T
   }
   const warnings: string[] = [];
   if (!l.train) warnings.push(`${l.model} has no train section: training with AdamW at lr 1e-3`);
-  const withConfig: Lowered = { ...l, train: config };
   const modes: Mode[] = config.accumulate > 1 ? ['train', 'accumulate'] : ['train'];
-  return { lowered: l, config, warnings, modules: modes.map((mode) => pipe(withConfig, mode)) };
+  if (!opts.distill) {
+    const withConfig: Lowered = { ...l, train: config };
+    return { lowered: l, config, warnings, modules: modes.map((mode) => pipe(withConfig, mode)) };
+  }
+  // Distillation: the student's logits are forward's first output, its hard loss the loss.
+  if (!l.functions.includes('forward'))
+    throw new CompileError(`${l.model}: distillation needs the student's logits, but it has no \`forward\` function`);
+  const weights = distillWeights(opts.distill);
+  const fwd = lowerModel(pathOrSource, { ...opts, fns: ['forward'] }, true)[0]!;
+  const teacher = planTeacher(opts.distill, opts, fwd, l.graph.inputs);
+  const withConfig: Lowered = { ...distillLossModule(l, fwd, weights), train: config };
+  return { lowered: l, config, warnings, modules: modes.map((mode) => pipe(withConfig, mode)), teacher };
 }
 
 /** Compiles the train step of a model (a .fm path or source text) and sets up its state. */
@@ -101,7 +117,7 @@ export function compileTrainer(pathOrSource: string, opts: TrainOptions = {}): C
   // No GPU or driver is said before any compiling.
   if (target === 'cuda') sharedGpu();
   opts.onProgress?.('checking and lowering');
-  const { lowered: l, config, warnings, modules: steps } = lowerTrainStep(pathOrSource, opts);
+  const { lowered: l, config, warnings, modules: steps, teacher } = lowerTrainStep(pathOrSource, opts);
   const evalL = lowerModel(pathOrSource, { ...opts, fns: [config.loss] }, false)[0]!;
   const others = (opts.inference ?? [])
     .filter((fn) => l.functions.includes(fn))
@@ -147,6 +163,7 @@ export function compileTrainer(pathOrSource: string, opts: TrainOptions = {}): C
     buffers,
     seed: opts.seed ?? 0,
     set: opts.set ?? {},
+    ...(teacher ? { teacher: compileTeacher(opts.distill!, teacher, target) } : {}),
   });
   const inference = new Map(others.map((o, i) => [o.graph.name, extra[i]!]));
   return { trainer, config, warnings, functions, wgsl, cuda, modules, inference };

@@ -5,6 +5,7 @@ import type { Io } from './io.js';
 import { guarded, withSetOption } from './model-commands.js';
 import { withPrecisionOption } from './precision.js';
 import { withSparsityOption } from './sparsity.js';
+import { withDistillOptions } from './train-distill.js';
 
 const OPTIONS: [string, string][] = [
   ['--data <spec>', 'mnist, iris, moby-dick, or a .safetensors dataset, .txt text or .csv table'],
@@ -58,7 +59,7 @@ export function addTrainCommand(cmd: Command, io: Io, setCode: (c: number) => vo
     .description('train a model on the C (or WGSL, or CUDA) target with its loss and train section')
     .argument('<file>', 'the .fm file holding the model');
   for (const [flag, help] of OPTIONS) c.option(flag, help);
-  withSetOption(withSparsityOption(withPrecisionOption(c)))
+  withSetOption(withSparsityOption(withPrecisionOption(withDistillOptions(c))))
     .addHelpText(
       'after',
       `
@@ -79,6 +80,8 @@ Examples:
   fmc train models/swa_lm.fm --data moby-dick --set vocab=96 --set d=128 --set layers=2 \\
       --steps 1000 --context 64 --out runs/lm --sample 300
   fmc train models/mlp.fm --data mnist --steps 4000 --resume runs/mlp
+  fmc train models/cnn.fm --data mnist --set channels=1 --set size=28 --set width=16 --steps 300 \\
+      --teacher models/cnn.fm --teacher-weights runs/cnn/checkpoints/step-00000300.safetensors --out runs/student
   fmc train models/cnn.fm --data mnist --set channels=1 --set size=28 --steps 300 --target wgsl --out runs/cnn-gpu`,
     )
     .action(async (file: string, opts: Record<string, string | string[] | boolean | undefined>) => {

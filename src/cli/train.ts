@@ -25,8 +25,9 @@ import { CliError, parsePrecision, parseSeed, parseSet, parseSparsityOption } fr
 import { type OpenedData, openData } from './train-data.js';
 import { type EvalRecord, MetricsLog, Progress, duration } from './train-report.js';
 import { sampleText } from './train-sample.js';
+import { type DistillCliOptions, checkSameDistill, distillOf, distillRecord } from './train-distill.js';
 
-export interface TrainCliOptions {
+export interface TrainCliOptions extends DistillCliOptions {
   readonly data?: string;
   readonly steps?: string;
   readonly batch?: string;
@@ -151,6 +152,7 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
     throw new CliError(`--target must be c, wgsl or cuda, got '${target}'`, EXIT.usage);
   if (valFraction >= 1) throw new CliError(`--val-fraction must be below 1, got ${valFraction}`, EXIT.usage);
 
+  const distill = distillOf(o);
   io.progress?.(`compiling the train step of ${file}`);
   const compiled = compileTrainer(file, {
     ...(o.model ? { model: o.model } : {}),
@@ -162,6 +164,7 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
     target,
     train: overrides(o),
     inference: ['forward'],
+    ...(distill ? { distill } : {}),
     onProgress: (m) => io.progress?.(m),
     ...(threads !== undefined ? { threads } : {}),
   });
@@ -191,8 +194,12 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
   if (o.resume) {
     const c = trainer.load(resumeCheckpoints(o.resume));
     for (const s of c.skipped) io.err(`fmc: warning: passed over ${s}\n`);
-    const recorded = c.info.extra as { data?: { sources?: { path: string; sha256: string }[]; position?: never } };
+    const recorded = c.info.extra as {
+      data?: { sources?: { path: string; sha256: string }[]; position?: never };
+      distill?: unknown;
+    };
     checkSameData(c.path, recorded.data?.sources ?? [], data);
+    checkSameDistill(c.path, recorded.distill, distill);
     batches.seek(recorded.data?.position ?? { epoch: 0, offset: 0 });
     resumedAt = trainer.counters.updates;
     io.err(`fmc: resumed ${c.path} at step ${resumedAt}\n`);
@@ -205,9 +212,14 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
     `fmc: training ${trainer.model} on ${data.describe}: ${steps} steps of ${batch}` +
       `${config.accumulate > 1 ? ` × ${config.accumulate} accumulated` : ''} samples, ${config.optimizer.kind} at lr ${config.optimizer.lr}\n`,
   );
+  if (distill)
+    io.err(
+      `fmc: distilling from ${distill.teacher} (${distill.teacherWeights}): alpha ${distill.alpha ?? 0.5}, temperature ${distill.temperature ?? 2}\n`,
+    );
   const every = num('checkpoint-every', o.checkpointEvery, true, 1) ?? evalEvery ?? steps;
   const record = (): Record<string, unknown> => ({
     data: { spec: o.data, sources: data.dataset.sources, position: batches.position },
+    ...distillRecord(distill),
   });
   const start = performance.now();
   let last: EvalRecord | undefined;

@@ -44,6 +44,17 @@ export interface TrainCounters {
   readonly skipped?: number;
 }
 
+/**
+ * Distillation: a frozen teacher whose logits on each micro-batch (its inputs taken from the
+ * batch) feed the step's input `input`. Only the step and the accumulate step get them; the
+ * evaluation is the student's own loss.
+ */
+export interface Teacher {
+  readonly input: string;
+  logits(batch: Readonly<Record<string, Tensor>>): Tensor;
+  logitsAsync(batch: Readonly<Record<string, Tensor>>): Promise<Tensor>;
+}
+
 /** A compiled function of a trainer: C (run), WGSL or CUDA (runAsync only). */
 export type StepExecutable = Executable | GpuExecutable | CudaExecutable;
 
@@ -62,6 +73,8 @@ export interface TrainerParts {
   readonly seed?: number;
   /** Hyperparameter overrides in effect, recorded in checkpoints. */
   readonly set?: Readonly<Record<string, unknown>>;
+  /** Distillation: the teacher whose logits the steps take. */
+  readonly teacher?: Teacher;
 }
 
 export interface SaveOptions {

@@ -6,6 +6,8 @@
 // the step counter, the scheduled learning rate, Adam's bias corrections and a static loss
 // scale. The dynamic loss scaler runs inside the step (its state is persistent buffers);
 // the host only counts the updates it skipped (read with the loss), for the bias corrections.
+// With a teacher (distillation), its logits on each micro-batch are computed first and fed to
+// the step as one more input.
 //
 // On the C target the steps run synchronously (`step`). On WGSL and CUDA they run on the GPU
 // (`await stepAsync`): the weights and optimizer state stay there between steps, and the
@@ -93,7 +95,8 @@ export class Trainer {
   /** One micro-batch: accumulates its gradients, or (every `accumulate`-th) updates the params. C target only. */
   step(batch: Batch): StepResult {
     this.needsSync('step', 'stepAsync(batch)');
-    const p = this.prepare(batch);
+    const t = this.parts.teacher;
+    const p = this.prepare(t ? { ...batch, [t.input]: t.logits(batch) } : batch);
     return this.finish(p, (p.exe as Executable).run(p.inputs));
   }
 
@@ -104,7 +107,8 @@ export class Trainer {
    */
   stepAsync(batch: Batch): Promise<StepResult> {
     return this.enqueue(async () => {
-      const p = this.prepare(batch);
+      const t = this.parts.teacher;
+      const p = this.prepare(t ? { ...batch, [t.input]: await t.logitsAsync(batch) } : batch);
       return this.finish(p, await p.exe.runAsync(p.inputs));
     });
   }
