@@ -8,6 +8,12 @@ import type { Graph, Node, NodeOf } from './graph.js';
 import { IRError, liveNodes } from './graph.js';
 import type { OpName } from './ops.js';
 
+/** Each node a rewrite made, to the node it was made for (the first one, where hash-consing merged two). */
+const ORIGIN = new WeakMap<Node, Node>();
+
+/** The node of the graph before a rewrite that `n` was made for (undefined for a node no rewrite made). */
+export const originOf = (n: Node): Node | undefined => ORIGIN.get(n);
+
 /** A rule for one op: the node, its rewritten inputs, and the builder of the new graph. */
 export type Rule<K extends OpName> = (n: NodeOf<K>, inputs: readonly Node[], b: Builder) => Node | undefined;
 /** Rules keyed by op; an op without a rule is copied. */
@@ -32,6 +38,7 @@ export function rewrite(g: Graph, rules: Rules = {}, b: Builder = new Builder())
     const ins = n.inputs.map((i) => map.get(i)!);
     const rule = rules[n.op] as Rule<OpName> | undefined;
     const made = b.within(n.path, n.scope, () => rule?.(n, ins, b) ?? b.node(n.op, n.args, ins));
+    if (made !== n && !ORIGIN.has(made)) ORIGIN.set(made, n);
     map.set(n, made);
   }
   const inputs = g.inputs.map((n) => {

@@ -1,11 +1,13 @@
 // Where graph nodes come from in the `.fm` source: a side table filled while the checker
 // lowers a function (src/frontend/checker/emit.ts), for errors found after the graph stage
 // (a kernel that does not fit a device's limits) that must point at the line that needs it.
-// Nodes are keyed by id; a pass that rebuilds the graph gives its nodes new ids, so an entry
-// is used only when the node there still has the same op and provenance, and otherwise the
-// first span recorded for the node's provenance (block path and call scope) stands in.
+// Nodes are keyed by id; a pass that rebuilds the graph through `rewrite` gives its nodes new
+// ids, and the node each was made for is followed back (rewrite.ts originOf). An entry is used
+// only when the node there still has the same op and provenance, and otherwise the first span
+// recorded for the node's provenance (block path and call scope) stands in.
 
 import { type Node, provenance } from './graph.js';
+import { originOf } from './rewrite.js';
 
 /** A range of a source file: the frontend's Span, without importing the frontend. */
 export interface SourceSpan {
@@ -33,10 +35,15 @@ export class SpanTable {
     if (!this.byProvenance.has(p)) this.byProvenance.set(p, span);
   }
 
-  /** Where `n` (or, in a rebuilt graph, the nodes of its provenance) came from. */
+  /**
+   * Where `n` came from: its own entry, or that of the node a rewrite made it for (followed
+   * back through passes), or else the first span of its provenance.
+   */
   of(n: Node): SourceSpan | undefined {
-    const e = this.byId.get(n.id);
-    if (e && e.key === keyOf(n)) return e.span;
+    for (let m: Node | undefined = n; m; m = originOf(m)) {
+      const e = this.byId.get(m.id);
+      if (e && e.key === keyOf(m)) return e.span;
+    }
     return this.byProvenance.get(provenance(n));
   }
 

@@ -3,6 +3,7 @@
 // whole state in (everything checked before anything is written), and the check that a
 // checkpoint belongs to the run loading it.
 
+import { parseQuantName } from '../ir/quantize.js';
 import { dimConstValue } from '../ir/dims.js';
 import type { TrainConfig } from '../ir/module.js';
 import type { HostTensor } from '../ir/value.js';
@@ -84,10 +85,15 @@ export interface SaveOptions {
   readonly extra?: Readonly<Record<string, unknown>>;
 }
 
-/** The persistent buffers of the executables' plans, each path once, sorted. */
+/**
+ * The persistent buffers of the executables' plans, each path once, sorted. Quantized params
+ * (`fc1.w:int8.q`) are not among them: they are derived from their f32 weight whenever it
+ * changed (quantized-weights.ts), so a checkpoint holds the f32 weight alone.
+ */
 export function persistentParams(exes: readonly { readonly plan: Plan }[]): PlanParam[] {
   const seen = new Map<string, PlanParam>();
-  for (const e of exes) for (const p of e.plan.params) if (!seen.has(p.path)) seen.set(p.path, p);
+  for (const e of exes)
+    for (const p of e.plan.params) if (!seen.has(p.path) && !parseQuantName(p.path)) seen.set(p.path, p);
   return [...seen.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 

@@ -15,7 +15,9 @@ import { lowerModel, readWeights } from '../../src/api/compile.js';
 import { load } from '../../src/api/load.js';
 import { DEMO_MODEL, buildDemo, demoRoutes, serveRoutes } from '../../src/cli/serve-demo.js';
 import { evaluate } from '../../src/ir/interp.js';
+import { withQuantized } from '../../src/ir/quantize.js';
 import { webgpuUnavailable } from '../../src/runtime/node-webgpu.js';
+import { piped } from '../../src/runtime/compile.js';
 import { Tensor } from '../../src/runtime/tensor.js';
 import { CACHE, ROOT, tempDir } from '../api/helpers.js';
 
@@ -163,7 +165,9 @@ describe.skipIf(typeof opened === 'string')('the demo in headless Chromium', () 
         );
 
       const [l] = lowerModel(DEMO_MODEL.file, { set: { channels: 1, size: 28, hidden: 64 }, fns: ['forward'] });
-      const params = readWeights(l!, DEMO_MODEL.weights, new Map());
+      // The compiled graph: fc1 carries @quantize(int8), so its int8 weights are derived as the module's are.
+      const g = piped(l!, {}).graph;
+      const params = withQuantized([g], readWeights(l!, DEMO_MODEL.weights, new Map()));
       const node = nodeWhy ? undefined : load(path.join(dir, 'model'));
       for (const [k, px] of inputs.entries()) {
         const got = inBrowser[k]!;
@@ -172,7 +176,7 @@ describe.skipIf(typeof opened === 'string')('the demo in headless Chromium', () 
         if (k % 3 === 0 || k >= 10) {
           const image = { dtype: 'f32' as const, shape: [1, 1, 28, 28], data: Float64Array.from(px) };
           const bind = { inputs: new Map([['images', image]]), params, dims: new Map<string, number>() };
-          const ref = evaluate(l!.graph, bind).outputs.get('logits')!.data;
+          const ref = evaluate(g, bind).outputs.get('logits')!.data;
           got.forEach((v, i) =>
             expect(Math.abs(v - ref[i]!), `input ${k}, logit ${i}`).toBeLessThan(1e-4 + 1e-4 * Math.abs(ref[i]!)),
           );

@@ -15,6 +15,7 @@ import { lowerModel } from '../../src/api/compile.js';
 import { compileTrainer } from '../../src/api/train.js';
 import { evaluate } from '../../src/ir/interp.js';
 import type { HostTensor } from '../../src/ir/value.js';
+import { pruneWeights } from '../../src/ir/sparsity.js';
 import { seededWeights } from '../../src/runtime/compile.js';
 import { webgpuUnavailable } from '../../src/runtime/node-webgpu.js';
 import { writeSafetensorsFile } from '../../src/runtime/safetensors.js';
@@ -29,9 +30,14 @@ const TEACHER = { pixels: 12, hidden1: 32, hidden2: 16, p_drop: 0 };
 const SGD = { optimizer: 'sgd', lr: 0.1, momentum: 0, nesterov: false, weightDecay: 0, schedule: 'constant' } as const;
 const dir = tempDir('distill');
 
-/** Seeded weights of `file` (seed 7) written to a safetensors file; both returned. */
+/**
+ * Seeded weights of `file` (seed 7), pruned by its `@sparse` hints as the trainer prunes a
+ * teacher's (the MLP's fc2 is 2:4), written to a safetensors file; both returned.
+ */
 function teacherWeights(file: string): { path: string; values: Map<string, HostTensor> } {
-  const values = seededWeights(lowerModel(file, { fns: ['forward'] })[0]!, 7, new Map());
+  const l = lowerModel(file, { fns: ['forward'] })[0]!;
+  const values = seededWeights(l, 7, new Map());
+  pruneWeights(values, l);
   const p = path.join(dir, `${path.basename(file)}-${path.basename(path.dirname(file))}.safetensors`);
   writeSafetensorsFile(p, values);
   return { path: p, values };
