@@ -17,22 +17,13 @@
 
 import { planMemory } from '../kernels/memory.js';
 import type { Plan } from '../kernels/plan.js';
-import {
-  type BoundDims,
-  type RunOptions,
-  bindPlanDims,
-  bindingKey,
-  callShapes,
-  encodeLaunches,
-  pinCall,
-  readCall,
-  remember,
-} from './call.js';
+import { type BoundDims, type RunOptions, bindPlanDims, bindingKey, encodeLaunches, remember } from './call.js';
 import { type CudaDevice, type CudaMemory, CudaError } from './cuda-device.js';
 import { checkIndexBounds, evalGrid } from './gpu-executable.js';
+import { callOutputs, startCall } from './gpu-call.js';
 import { GpuWeights } from './gpu-weights.js';
-import { RunError, plainAllocate } from './run-args.js';
-import { ELEMENT_BYTES, Tensor, typedArray } from './tensor.js';
+import { RunError } from './run-args.js';
+import { ELEMENT_BYTES, type Tensor } from './tensor.js';
 
 interface CudaBinding extends BoundDims {
   readonly mem: CudaMemory[];
@@ -101,22 +92,7 @@ export class CudaExecutable {
     const got = await d.download([...outs, ...updates, ...params]);
     this.plan.updates.forEach((u, i) => this.gpuWeights.set(d, u.path, got[outs.length + i]!));
     if (params.length > 0) this.gpuWeights.store(this.written, got.slice(outs.length + updates.length));
-    const result: Record<string, Tensor> = {};
-    this.plan.outputs.forEach((o, i) => {
-      const g = call.outputs[i];
-      const bytes = got[i]!;
-      if (g) {
-        const p = given[i]!;
-        if (p.bytes > 0) new Uint8Array(p.buffer, p.offset, p.bytes).set(bytes);
-        result[o.name] = g.tensor;
-      } else
-        result[o.name] = new Tensor(
-          o.dtype,
-          typedArray(o.dtype, b.elements[o.buffer]!, bytes.buffer as ArrayBuffer),
-          b.outputShapes[i]!,
-        );
-    });
-    return result;
+    return callOutputs(this.plan, { call, b, given }, got);
   }
 
   /**
@@ -142,22 +118,15 @@ export class CudaExecutable {
 
   /** Reads and checks a call, binds it, uploads its inputs (and stale weights): the launch list to queue. */
   private start(inputs: Readonly<Record<string, Tensor>>, opts: RunOptions) {
-    const call = readCall(this.plan, inputs, opts);
-    if (call.timings !== undefined) throw new RunError('timings are measured on the C target only');
     const d = this.device;
-    const b = this.bind(callShapes(this.plan, call), call.dims);
-    const { inputs: pinned, outputs: given } = pinCall(this.plan, call, b.outputShapes, plainAllocate);
-    const mem = b.mem.slice();
-    for (const p of this.plan.params) mem[p.buffer] = this.gpuWeights.buffer(d, p.path);
-    this.plan.inputs.forEach((spec, i) => {
-      const p = pinned[i]!;
-      d.upload(mem[spec.buffer]!, 0, new Uint8Array(p.buffer, p.offset, p.bytes));
-    });
-    // A packed buffer is derived again (its first element zeroed) whenever a param may have changed.
-    if (this.plan.writesParams !== false)
-      for (const buf of this.plan.buffers) if (buf.kind === 'packed') d.upload(mem[buf.id]!, 0, new Uint8Array(4));
-    const list = { records: b.records, mem, offsets: b.offsets, bytes: b.bytes, dims: b.slots, grids: b.grids };
-    return { call, b, given, list };
+    return startCall(
+      this.plan,
+      inputs,
+      opts,
+      (shapes, dims) => this.bind(shapes, dims),
+      (path) => this.gpuWeights.buffer(d, path),
+      (dst, offset, src) => d.upload(dst, offset, src),
+    );
   }
 
   /** Device memory, arena offsets and grids of these shapes and dims, kept for later calls. */

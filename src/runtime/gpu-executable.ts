@@ -13,21 +13,12 @@
 import type { KExpr } from '../ir/kernel.js';
 import { type MemoryPlan, type SlotPlan, planSlots } from '../kernels/memory.js';
 import type { Plan } from '../kernels/plan.js';
-import {
-  type BoundDims,
-  type RunOptions,
-  bindPlanDims,
-  bindingKey,
-  callShapes,
-  encodeLaunches,
-  pinCall,
-  readCall,
-  remember,
-} from './call.js';
-import { RunError, plainAllocate, readDimsOption } from './run-args.js';
-import { ELEMENT_BYTES, Tensor, typedArray } from './tensor.js';
+import { type BoundDims, type RunOptions, bindPlanDims, bindingKey, encodeLaunches, remember } from './call.js';
+import { RunError, readDimsOption } from './run-args.js';
+import { ELEMENT_BYTES, type Tensor } from './tensor.js';
 import { BINDING_ALIGN, type WebGpuDevice, type WgslProgram, gpuBytes } from './webgpu.js';
 import type { GpuBuffer } from './webgpu-types.js';
+import { callOutputs, startCall } from './gpu-call.js';
 import { GpuWeights } from './gpu-weights.js';
 
 interface GpuBinding extends BoundDims {
@@ -160,20 +151,17 @@ export class GpuExecutable {
     inputs: Readonly<Record<string, Tensor>>,
     opts: RunOptions,
   ): Promise<Record<string, Tensor>> {
-    const call = readCall(this.plan, inputs, opts);
-    if (call.timings !== undefined) throw new RunError('timings are measured on the C target only');
-    const b = this.bind(d, callShapes(this.plan, call), call.dims);
-    const { inputs: pinned, outputs: given } = pinCall(this.plan, call, b.outputShapes, plainAllocate);
-    const mem = b.mem.slice();
-    for (const p of this.plan.params) mem[p.buffer] = this.gpuWeights.buffer(d, p.path);
-    this.plan.inputs.forEach((spec, i) => {
-      const p = pinned[i]!;
-      d.upload(mem[spec.buffer]!, 0, new Uint8Array(p.buffer, p.offset, p.bytes));
-    });
-    // A packed buffer is derived again (its first element zeroed) whenever a param may have changed.
-    if (this.plan.writesParams !== false)
-      for (const buf of this.plan.buffers) if (buf.kind === 'packed') d.upload(mem[buf.id]!, 0, new Uint8Array(4));
-    d.launch({ records: b.records, mem, offsets: b.offsets, bytes: b.bytes, dims: b.slots, grids: b.grids });
+    const started = startCall(
+      this.plan,
+      inputs,
+      opts,
+      (shapes, dims) => this.bind(d, shapes, dims),
+      (path) => this.gpuWeights.buffer(d, path),
+      (dst, offset, src) => d.upload(dst, offset, src),
+    );
+    const { b, list } = started;
+    const mem = list.mem;
+    d.launch(list);
     for (const u of this.plan.updates)
       d.copy(
         { mem: mem[u.from]!, offset: b.offsets[u.from]!, bytes: b.bytes[u.from]! },
@@ -184,22 +172,7 @@ export class GpuExecutable {
     const params = this.gpuWeights.written(d, this.written);
     return d.download([...outs, ...params]).then((got) => {
       if (params.length > 0) this.gpuWeights.store(this.written, got.slice(outs.length));
-      const result: Record<string, Tensor> = {};
-      this.plan.outputs.forEach((o, i) => {
-        const g = call.outputs[i];
-        const bytes = got[i]!;
-        if (g) {
-          const p = given[i]!;
-          if (p.bytes > 0) new Uint8Array(p.buffer, p.offset, p.bytes).set(bytes);
-          result[o.name] = g.tensor;
-        } else
-          result[o.name] = new Tensor(
-            o.dtype,
-            typedArray(o.dtype, b.elements[o.buffer]!, bytes.buffer as ArrayBuffer),
-            b.outputShapes[i]!,
-          );
-      });
-      return result;
+      return callOutputs(this.plan, started, got);
     });
   }
 
