@@ -20,7 +20,7 @@ import type { Plan } from '../kernels/plan.js';
 import { type BoundDims, type RunOptions, bindPlanDims, bindingKey, encodeLaunches, remember } from './call.js';
 import { type CudaDevice, type CudaMemory, CudaError } from './cuda-device.js';
 import { checkIndexBounds, evalGrid } from './gpu-executable.js';
-import { callOutputs, startCall } from './gpu-call.js';
+import { callOutputs, paramsWrittenInPlace, startCall } from './gpu-call.js';
 import { GpuWeights } from './gpu-weights.js';
 import { RunError } from './run-args.js';
 import { ELEMENT_BYTES, type Tensor } from './tensor.js';
@@ -55,16 +55,11 @@ export class CudaExecutable {
   ) {
     if (gpuWeights.host !== weights) throw new RunError('internal: GPU weights of other host weights');
     for (const p of plan.params) if (!weights.has(p.path)) throw new RunError(`no weights for '${p.path}'`);
-    const byBuffer = new Map(plan.params.map((p) => [p.buffer, p.path]));
+    // Params written in place (an update's buffer comes back through the update instead).
     const updated = new Set(plan.updates.map((u) => u.path));
-    const written = new Set<string>();
-    for (const l of plan.launches)
-      l.args.forEach((id, i) => {
-        const path = byBuffer.get(id);
-        if (path !== undefined && !updated.has(path) && plan.kernels[l.kernel]!.params[i]!.access !== 'read')
-          written.add(path);
-      });
-    this.written = [...written];
+    const inPlace = paramsWrittenInPlace(plan, (k, i) => plan.kernels[k]!.params[i]!.access);
+    const written = [...inPlace].filter((path) => !updated.has(path));
+    this.written = written;
   }
 
   get inputNames(): string[] {

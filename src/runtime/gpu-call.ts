@@ -4,6 +4,7 @@
 // and, once the outputs are downloaded, hand them back in the caller's tensors or new ones.
 // Where the memory lives and how a binding is made stay each executable's own. No Node imports.
 
+import type { KParam } from '../ir/kernel.js';
 import type { Plan } from '../kernels/plan.js';
 import { type BoundDims, type Call, type RunOptions, callShapes, pinCall, readCall } from './call.js';
 import type { LaunchList } from './device.js';
@@ -79,4 +80,19 @@ export function callOutputs<M>(
       );
   });
   return result;
+}
+
+/**
+ * The params (by path) whose buffers some kernel of the plan writes in place: a run leaves
+ * them changed on the device. `access(k, i)` is how kernel k uses its argument i.
+ */
+export function paramsWrittenInPlace(plan: Plan, access: (k: number, i: number) => KParam['access']): Set<string> {
+  const byBuffer = new Map(plan.params.map((p) => [p.buffer, p.path]));
+  const out = new Set<string>();
+  for (const l of plan.launches)
+    l.args.forEach((id, i) => {
+      const path = byBuffer.get(id);
+      if (path !== undefined && access(l.kernel, i) !== 'read') out.add(path);
+    });
+  return out;
 }

@@ -18,7 +18,7 @@ import { RunError, readDimsOption } from './run-args.js';
 import { ELEMENT_BYTES, type Tensor } from './tensor.js';
 import { BINDING_ALIGN, type WebGpuDevice, type WgslProgram, gpuBytes } from './webgpu.js';
 import type { GpuBuffer } from './webgpu-types.js';
-import { callOutputs, startCall } from './gpu-call.js';
+import { callOutputs, paramsWrittenInPlace, startCall } from './gpu-call.js';
 import { GpuWeights } from './gpu-weights.js';
 
 interface GpuBinding extends BoundDims {
@@ -99,14 +99,8 @@ export class GpuExecutable {
     this.pending = Promise.resolve(device).then((d) => (this.ready = d));
     // A failure shows at runAsync; this keeps it from being an unhandled rejection meanwhile.
     this.pending.catch(() => {});
-    const kernels = program.kernels;
-    const byBuffer = new Map(plan.params.map((p) => [p.buffer, p.path]));
-    const written = new Set(plan.updates.map((u) => u.path));
-    for (const l of plan.launches)
-      l.args.forEach((id, i) => {
-        if (byBuffer.has(id) && kernels[l.kernel]!.params[i]!.access !== 'read') written.add(byBuffer.get(id)!);
-      });
-    this.written = [...written];
+    const inPlace = paramsWrittenInPlace(plan, (k, i) => program.kernels[k]!.params[i]!.access);
+    this.written = [...new Set([...plan.updates.map((u) => u.path), ...inPlace])];
   }
 
   get inputNames(): string[] {
