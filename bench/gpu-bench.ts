@@ -4,7 +4,7 @@
 // causal and not; B·T = 16384 tokens, H·d = 2048) against scaled_dot_product_attention.
 // Both sides are timed the same way: one untimed run, then the wall time of `REPS` runs queued
 // back to back and a synchronize, divided by REPS (fmc: CudaExecutable.timeAsync, inputs
-// uploaded once). PyTorch runs in /usr/bin/python3 (gpu_check_torch.py); without torch or its
+// uploaded once). PyTorch runs in $FMC_PYTHON or /usr/bin/python3 (gpu_check_torch.py); without torch or its
 // CUDA the benchmarks are skipped, saying why. fmc's attention is the std's (scores
 // materialized, no flash kernel yet): sizes whose scores would not fit are skipped, saying so.
 
@@ -54,7 +54,7 @@ export interface BenchRow {
 }
 
 const REPS = 5;
-const PY = '/usr/bin/python3';
+const PY = process.env.FMC_PYTHON || '/usr/bin/python3';
 
 /** The functions benchmarked, in .fm (bf16 inputs; the masks are the std's): the GEMM is `forward`. */
 export const BENCH_SOURCE = `
