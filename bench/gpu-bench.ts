@@ -7,6 +7,8 @@
 // uploaded once). PyTorch runs in $FMC_PYTHON or /usr/bin/python3 (gpu_check_torch.py); without torch or its
 // CUDA the benchmarks are skipped, saying why. fmc's attention is the std's (scores
 // materialized, no flash kernel yet): sizes whose scores would not fit are skipped, saying so.
+// The Transformer block (against torch.compile) and sliding-window attention's cost against T
+// are gpu-bench-block.ts's.
 
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -20,6 +22,7 @@ import { lowerGraph } from '../src/kernels/lower.js';
 import type { CudaExecutable } from '../src/runtime/cuda-executable.js';
 import { buildCudaExecutable, compileCudaProgram } from '../src/runtime/cuda-program.js';
 import { Tensor } from '../src/runtime/tensor.js';
+import { BLOCK, BLOCK_SOURCE, SWA, blockFlops, swaFlops } from './gpu-bench-block.js';
 import { ROOT } from './common.js';
 
 /** A check's line in the report (gpu-check.ts). */
@@ -96,6 +99,14 @@ function bf16(shape: number[]): Tensor {
   return new Tensor('bf16', bits, shape);
 }
 
+/** f32 values in [-1, 1), seeded. */
+function f32(shape: number[]): Tensor {
+  const x = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  let r = 7;
+  for (let i = 0; i < x.length; i++) x[i] = (r = (Math.imul(r, 1103515245) + 12345) >>> 0) / 2 ** 31 - 1;
+  return new Tensor('f32', x, shape);
+}
+
 /** Seconds per run of `exe` on `inputs`; its device memory for them is freed after. */
 async function timed(exe: CudaExecutable, inputs: Record<string, Tensor>): Promise<number> {
   try {
@@ -138,6 +149,24 @@ function cases(): Case[] {
               : timed(fn(causal ? 'attend_causal' : 'attend', D), { q: bf16(shape), k: bf16(shape), v: bf16(shape) }),
         });
       }
+  const block = compileModel(BLOCK_SOURCE, { target: 'cuda', precision: 'bf16' }).model;
+  const { d, heads, ffn, B, T } = BLOCK;
+  out.push({
+    name: `transformer block d ${d} T ${T} B ${B}`,
+    flops: blockFlops(),
+    torch: { kind: 'block', d, heads, ffn, B, T },
+    fmc: () => timed(block.executable('forward') as CudaExecutable, { x: f32([B, T, d]) }),
+  });
+  for (const T of SWA.T) {
+    const { window, H, E, tokens } = SWA;
+    const shape = [tokens / T, H, T, E];
+    out.push({
+      name: `sliding window ${window} T ${T} (${tokens / 1024}k tokens)`,
+      flops: swaFlops(T),
+      torch: { kind: 'swa', B: tokens / T, H, T, D: E, window },
+      fmc: () => timed(block.executable('swa') as CudaExecutable, { q: bf16(shape), k: bf16(shape), v: bf16(shape) }),
+    });
+  }
   return out;
 }
 

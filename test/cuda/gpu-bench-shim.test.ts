@@ -1,7 +1,8 @@
 // What scripts/gpu-check benchmarks (bench/gpu-bench.ts), run small on the CUDA shim device
 // (shim-gpu.ts) through compile({ target: 'cuda' }): the bf16 GEMM and the attention functions
 // compute what the interpreter does, and CudaExecutable.timeAsync (the benchmarks' timer)
-// runs the launch list and releaseBindings frees its memory.
+// runs the launch list and releaseBindings frees its memory; gpu-bench-block.ts's Transformer
+// block and sliding-window attention compute what the interpreter does.
 
 import { describe, expect, it, vi } from 'vitest';
 import { compileModel } from '../../src/api/compile.js';
@@ -10,6 +11,7 @@ import { evaluate } from '../../src/ir/interp.js';
 import type { CudaExecutable } from '../../src/runtime/cuda-executable.js';
 import { fromHost, toHost } from '../../src/runtime/tensor.js';
 import { BENCH_SOURCE } from '../../bench/gpu-bench.js';
+import { BLOCK_SOURCE } from '../../bench/gpu-bench-block.js';
 import { compare } from '../kernels/c-harness.js';
 import { SHIM_GPU } from './shim-gpu.js';
 import { shimUnavailable } from './shim.js';
@@ -49,6 +51,31 @@ describe.skipIf(why !== '')("gpu-check's benchmark functions on the CUDA shim de
         expect(SHIM_GPU.launches - launches).toBe(3 * exe.plan.launches.length);
         exe.releaseBindings();
         expect(SHIM_GPU.frees).toBeGreaterThan(frees);
+      }
+    },
+  );
+
+  it(
+    'compute the Transformer block and sliding-window attention as the interpreter',
+    { timeout: 300_000 },
+    async () => {
+      // Small and in f32 here (the benchmark compiles the block in bf16, whose rounding the
+      // f32 tolerance would not hold); a window of 3 over T 7 leaves fully masked tiles.
+      const set = { d: 8, heads: 2, ffn: 16, window: 3, e: 4 };
+      const c = compileModel(BLOCK_SOURCE, { target: 'cuda', set, fns: ['forward', 'swa'], precision: 'f32', seed: 5 });
+      const dims = new Map([
+        ['B', 2],
+        ['T', 7],
+        ['H', 2],
+      ]);
+      for (const l of c.lowered) {
+        const g = l.graph;
+        const inputs = new Map(g.inputs.map((n) => [n.args.name, randomInput(n, dims, 3)]));
+        const ref = evaluate(g, { inputs, params: c.weights, dims }).outputs;
+        const tensors = Object.fromEntries([...inputs].map(([k, t]) => [k, fromHost(t)]));
+        const out = await c.model.runAsync(g.name, tensors);
+        const o = g.outputs[0]!;
+        expect(compare(`${g.name} ${o.name}`, toHost(out[o.name]!), ref.get(o.name)!)).toEqual([]);
       }
     },
   );

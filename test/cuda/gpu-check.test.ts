@@ -15,6 +15,7 @@ import { piped } from '../../src/runtime/compile.js';
 import { generateCuda } from '../../src/runtime/cuda-program.js';
 import { native } from '../../src/runtime/native.js';
 import { BENCH_SOURCE, gemmGraph } from '../../bench/gpu-bench.js';
+import { BLOCK_SOURCE, blockFlops, swaFlops } from '../../bench/gpu-bench-block.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const driver = native().cudaStatus().driver;
@@ -58,6 +59,23 @@ describe('scripts/gpu-check', () => {
         l.graph.name === 'forward' ? ['bf16', 'bf16'] : ['bf16', 'bf16', 'bf16'],
       );
     }
+    // The Transformer block (compiled in bf16, its input f32) and sliding-window attention.
+    for (const l of lowerModel(BLOCK_SOURCE, { fns: ['forward', 'swa'], precision: 'bf16' })) {
+      const program = generateCuda(piped(l, {}));
+      expect(program.kernels.length).toBeGreaterThan(0);
+      expect(program.plan.inputs.map((i) => i.dtype)).toEqual(
+        l.graph.name === 'forward' ? ['f32'] : ['bf16', 'bf16', 'bf16'],
+      );
+      if (l.graph.name === 'forward') expect(program.source).toMatch(/__nv_bfloat16|bf16/);
+    }
+  });
+
+  it('counts the block and sliding-window flops as their formulas say', () => {
+    // d 4, ffn 8, B 1, T 2: projections 2·4·16 + FFN 2·2·32 per token, causal attention 4·4·4/2
+    expect(blockFlops({ d: 4, heads: 1, ffn: 8, B: 1, T: 2 })).toBe(2 * (128 + 128) + 32);
+    // the window caps the keys per query; with T < window every key counts
+    expect(swaFlops(8192)).toBe(4 * 2 * 16 * 8192 * 256 * 64);
+    expect(swaFlops(128, { window: 256, H: 1, E: 2, tokens: 128 })).toBe(4 * 128 * 128 * 2);
   });
 
   it('validates a GEMM lowered with tensor-core fragments (mma.sync macros in the program)', () => {
