@@ -26,7 +26,8 @@ import type { Executable } from '../runtime/executable.js';
 import { Model } from '../runtime/model.js';
 import { PlanFormatError, planFromJson } from '../runtime/plan-json.js';
 import { readSafetensorsFile, SafetensorsError } from '../runtime/safetensors.js';
-import { MANIFEST_FILE, type ModuleTrain, WEIGHTS_FILE, sha256 } from './module.js';
+import { MANIFEST_FILE, type ModuleTrain, type SourceEntry, WEIGHTS_FILE, sha256 } from './module.js';
+import { loadCuda } from './cuda-load.js';
 
 export interface LoadOptions {
   /** The compile cache (default: $FMC_CACHE_DIR, else $XDG_CACHE_HOME/fmc, else ~/.cache/fmc). */
@@ -162,17 +163,14 @@ export function load(dir: string | URL, opts: LoadOptions = {}): Model {
   const root = path.resolve(dir instanceof URL ? fileURLToPath(dir) : dir);
   const manifest = readManifest(root);
   if (manifest.target === 'wgsl') return loadWgsl(root, manifest);
-  const fns = manifest.fns.map(([fn, obj, src]) => {
-    const file = path.join(root, src.file);
-    const source = readText(file, `the C source of '${fn}'`);
-    if (sha256(source) !== src.sha256)
-      throw new PlanFormatError(`${file}: the C source does not match plan.json (edited?); compile the model again`);
-    // The same bytes generate() hashed: see module.ts on why re-stringifying reproduces them.
-    checkPlanMatches(`${JSON.stringify(obj)}\n`, source, file);
-    const plan = planFromJson(obj, Array.isArray(obj.kernels) ? obj.kernels.length : 0);
-    if (plan.name !== fn) throw new PlanFormatError(`${file}: the plan of '${fn}' is named '${plan.name}'`);
-    return { fn, plan, source };
-  });
+  const fns = manifest.fns.map(([fn, obj, src]) =>
+    readSource(root, fn, obj, src, manifest.target === 'cuda' ? 'CUDA' : 'C'),
+  );
+  if (manifest.target === 'cuda')
+    return loadCuda(manifest, fns, moduleWeights(root, manifest, fns), {
+      ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
+      manifestFile: path.join(root, MANIFEST_FILE),
+    });
   const { weights, train } = moduleWeights(root, manifest, fns);
   // Progress names the function and counts them: `forward (1/3): compiling 1 C file ...`.
   const say = opts.onProgress;
@@ -184,6 +182,22 @@ export function load(dir: string | URL, opts: LoadOptions = {}): Model {
   );
   const training = train && { ...train, buffers: weights, set: manifest.set ?? {} };
   return new Model(manifest.model, exes, training);
+}
+
+/** A function's source (C, or a CUDA program) and plan, checked against plan.json. */
+function readSource(root: string, fn: string, obj: Record<string, unknown>, src: SourceEntry, language: string) {
+  const file = path.join(root, src.file);
+  const source = readText(file, `the ${language} source of '${fn}'`);
+  if (sha256(source) !== src.sha256)
+    throw new PlanFormatError(
+      `${file}: the ${language} source does not match plan.json (edited?); compile the model again`,
+    );
+  // The same bytes generate() hashed: see module.ts on why re-stringifying reproduces them.
+  const planJson = `${JSON.stringify(obj)}\n`;
+  checkPlanMatches(planJson, source, file, language);
+  const plan = planFromJson(obj, Array.isArray(obj.kernels) ? obj.kernels.length : 0);
+  if (plan.name !== fn) throw new PlanFormatError(`${file}: the plan of '${fn}' is named '${plan.name}'`);
+  return { fn, plan, planJson, source };
 }
 
 /** The weights of a module's functions, and its train step checked against their plans. */

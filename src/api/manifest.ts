@@ -15,6 +15,7 @@ import {
   MODULE_FORMAT,
   type ModuleTrain,
   OPTIMIZER_STATE_PREFIX,
+  CUDA_FILE,
   SOURCE_FILE,
   type SourceEntry,
 } from './module-names.js';
@@ -23,11 +24,11 @@ type J = Record<string, unknown>;
 const isObject = (v: unknown): v is J => !!v && typeof v === 'object' && !Array.isArray(v);
 
 export interface ReadManifest {
-  /** 'wgsl' for WGSL kernels (the source entries are then WGSL ones, checked at load). */
-  target: 'c' | 'wgsl';
+  /** 'wgsl' for WGSL kernels (the source entries are then WGSL ones, checked at load), 'cuda' for CUDA programs. */
+  target: 'c' | 'wgsl' | 'cuda';
   model: string;
   dims: Map<string, number>;
-  fns: [string, J, SourceEntry][];
+  fns: [string, J, SourceEntry & { readonly kernels?: unknown }][];
   set?: Record<string, unknown>;
   train?: ModuleTrain;
 }
@@ -128,18 +129,21 @@ export function parseManifest(text: string, file: string): ReadManifest {
   if (!isObject(dims) || Object.values(dims).some((v) => !Number.isSafeInteger(v) || (v as number) < 0))
     throw bad('"dims" must map names to sizes');
   if (!isObject(functions) || !isObject(sources)) throw bad('"functions" and "sources" must be objects');
-  if (m.target !== undefined && m.target !== 'wgsl') throw bad('"target" must be "wgsl" when given');
-  const target = m.target === 'wgsl' ? 'wgsl' : 'c';
+  if (m.target !== undefined && m.target !== 'wgsl' && m.target !== 'cuda')
+    throw bad('"target" must be "wgsl" or "cuda" when given');
+  const target = m.target === 'wgsl' || m.target === 'cuda' ? m.target : 'c';
+  const fileName = target === 'cuda' ? CUDA_FILE : SOURCE_FILE;
   const fns = Object.entries(functions).map(([fn, plan]): [string, J, SourceEntry] => {
     const src = Object.hasOwn(sources, fn) ? sources[fn] : undefined;
     if (target === 'wgsl') {
       if (!isObject(plan)) throw bad(`the plan of '${fn}' is not an object`);
       return [fn, plan, src as SourceEntry]; // checked by readWgslFunction
     }
-    if (!isObject(src) || typeof src.file !== 'string' || !SOURCE_FILE.test(src.file) || typeof src.sha256 !== 'string')
+    if (!isObject(src) || typeof src.file !== 'string' || !fileName.test(src.file) || typeof src.sha256 !== 'string')
       throw bad(`no valid source entry for function '${fn}'`);
     if (!isObject(plan)) throw bad(`the plan of '${fn}' is not an object`);
-    return [fn, plan, { file: src.file, sha256: src.sha256 }];
+    // A CUDA entry's kernels (how each uses its arguments) are checked by cuda-load.ts.
+    return [fn, plan, { file: src.file, sha256: src.sha256, ...(target === 'cuda' ? { kernels: src.kernels } : {}) }];
   });
   if (fns.length === 0) throw bad('the module has no functions');
   const { set, train } = m;

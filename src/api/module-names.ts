@@ -1,6 +1,7 @@
 // The names and entries of a module folder (module.ts describes its layout), without Node
 // imports: the browser loader (src/browser) reads the same folders as load().
 
+import type { Dtype } from '../ir/dtype.js';
 import type { TrainConfig } from '../ir/module.js';
 import type { WgslKernel } from '../runtime/webgpu.js';
 
@@ -9,6 +10,8 @@ export const MANIFEST_FILE = 'plan.json';
 export const WEIGHTS_FILE = 'weights.safetensors';
 /** What a source file name in plan.json may look like: no folders, no dots but the extension. */
 export const SOURCE_FILE = /^[A-Za-z_][A-Za-z0-9_]{0,100}\.c$/;
+/** A CUDA function's file: `<function file base>.cu`. */
+export const CUDA_FILE = /^[A-Za-z_][A-Za-z0-9_]{0,100}\.cu$/;
 /** A WGSL kernel's file: `<function file base>.k<index>.wgsl`. */
 export const WGSL_FILE = /^[A-Za-z_][A-Za-z0-9_]{0,100}\.k[0-9]{1,6}\.wgsl$/;
 
@@ -19,6 +22,17 @@ export interface SourceEntry {
   readonly file: string;
   /** sha256 of the file's bytes: the header's plan hash alone would not catch an edited body. */
   readonly sha256: string;
+}
+
+/** sources[fn] of a CUDA module: the program's file and sha256, and how each kernel uses its arguments. */
+export interface CudaSourceEntry extends SourceEntry {
+  readonly kernels: readonly { readonly params: readonly KernelArgument[] }[];
+}
+
+/** How a kernel uses one of its buffers (the plan.json of a module holds kernels without bodies). */
+export interface KernelArgument {
+  readonly access: 'read' | 'write' | 'readwrite';
+  readonly dtype: Dtype;
 }
 
 /** sources[fn] of a WGSL module: each kernel's file, its sha256 and how it uses its buffers. */

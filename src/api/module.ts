@@ -13,6 +13,12 @@
 // kernel uses its buffers); its index.mjs functions return Promises, and it loads in Node and,
 // with fmc.js (`--browser`), in a browser (docs/browser.md).
 //
+// A CUDA module (`--target cuda`, "target": "cuda") has `<fn>.cu`, each function's whole CUDA
+// program (its first line holds the sha256 of its plan, as a C source's does), instead of
+// `<fn>.c`; load() compiles it with NVRTC through the private cache for the GPU it runs on, and
+// its index.mjs functions return Promises. `fmc compile` also writes `<fn>.ptx` beside it, for
+// reading and for other tools; load() never reads it.
+//
 // `train` (fmc compile --train) names the train functions among `functions` — the step
 // (`<loss>_step`), the accumulate step (`<loss>_accumulate`, when accumulate > 1) and the loss
 // compiled for inference (to evaluate) — and records the train config they were built with
@@ -33,8 +39,10 @@ import type { CompiledFunction } from '../runtime/compile.js';
 import { writeSafetensors } from '../runtime/safetensors.js';
 import { ELEMENT_BYTES } from '../runtime/tensor.js';
 import type { CompiledWgsl } from '../runtime/wgsl-program.js';
+import type { CompiledCuda } from '../runtime/cuda-program.js';
 import { moduleDts, moduleJs } from './module-types.js';
 import {
+  type CudaSourceEntry,
   MANIFEST_FILE,
   MODULE_FORMAT,
   type ModuleTrain,
@@ -61,6 +69,11 @@ function wgslEntry(f: CompiledWgsl, cFile: string): WgslSourceEntry {
   };
 }
 
+function cudaEntry(f: CompiledCuda, file: string): CudaSourceEntry {
+  const kernels = f.plan.kernels.map((k) => ({ params: k.params.map(({ access, dtype }) => ({ access, dtype })) }));
+  return { file, sha256: sha256(f.source), kernels };
+}
+
 export interface MemoryReport {
   readonly dims: Readonly<Record<string, number>>;
   readonly peakBytes: number;
@@ -80,9 +93,9 @@ export interface Manifest {
   readonly set?: Readonly<Record<string, string>>;
   /** The train functions, when compiled with --train. */
   readonly train?: ModuleTrain;
-  /** `wgsl` for a module of WGSL kernels (absent: C). */
-  readonly target?: 'wgsl';
-  readonly sources: Readonly<Record<string, SourceEntry | WgslSourceEntry>>;
+  /** `wgsl` for a module of WGSL kernels, `cuda` for CUDA programs (absent: C). */
+  readonly target?: 'wgsl' | 'cuda';
+  readonly sources: Readonly<Record<string, SourceEntry | WgslSourceEntry | CudaSourceEntry>>;
   readonly functions: Readonly<Record<string, unknown>>;
   readonly memory: Readonly<Record<string, MemoryReport>>;
 }
@@ -93,6 +106,8 @@ export interface ModuleParts {
   readonly functions: readonly CompiledFunction[];
   /** The WGSL target's functions instead of `functions` (`fmc compile --target wgsl`). */
   readonly wgsl?: readonly CompiledWgsl[];
+  /** The CUDA target's functions instead of `functions` (`fmc compile --target cuda`). */
+  readonly cuda?: readonly CompiledCuda[];
   readonly weights: ReadonlyMap<string, HostTensor>;
   readonly dims: ReadonlyMap<string, number>;
   readonly memory: readonly MemoryReport[];
@@ -127,13 +142,13 @@ export function sourceFileNames(names: readonly string[]): string[] {
 
 /** The params the plans use, in the order of the weight map, without the optimizer state (zeros at load). */
 function usedWeights(parts: ModuleParts): Map<string, HostTensor> {
-  const used = new Set((parts.wgsl ?? parts.functions).flatMap((f) => f.plan.params.map((p) => p.path)));
+  const used = new Set((parts.wgsl ?? parts.cuda ?? parts.functions).flatMap((f) => f.plan.params.map((p) => p.path)));
   return new Map([...parts.weights].filter(([path]) => used.has(path) && !path.startsWith(OPTIMIZER_STATE_PREFIX)));
 }
 
 /** Every file of the module with its bytes, plan.json last (a half-written folder fails the hash check). */
 export function moduleFiles(parts: ModuleParts): [string, string | Uint8Array][] {
-  const fns = parts.wgsl ?? parts.functions;
+  const fns = parts.wgsl ?? parts.cuda ?? parts.functions;
   const names = fns.map((f) => f.plan.name);
   const files = sourceFileNames(names);
   const plans = fns.map((f) => {
@@ -141,6 +156,8 @@ export function moduleFiles(parts: ModuleParts): [string, string | Uint8Array][]
     if (`${JSON.stringify(obj)}\n` !== f.planJson) throw new Error(`internal: plan of '${f.plan.name}' is no fixpoint`);
     return obj;
   });
+  // A CUDA program is `<fn>.cu` where the C source would be `<fn>.c`.
+  const fileOf = (i: number) => (parts.cuda ? `${files[i]!}u` : files[i]!);
   // fromEntries defines own properties, so a function named __proto__ stays a key.
   const byName = <T>(values: readonly T[]) => Object.fromEntries(names.map((n, i) => [n, values[i]!]));
   const manifest: Manifest = {
@@ -150,10 +167,12 @@ export function moduleFiles(parts: ModuleParts): [string, string | Uint8Array][]
     dims: Object.fromEntries(parts.dims),
     ...(parts.set && Object.keys(parts.set).length > 0 ? { set: { ...parts.set } } : {}),
     ...(parts.train ? { train: parts.train } : {}),
-    ...(parts.wgsl ? { target: 'wgsl' as const } : {}),
+    ...(parts.wgsl ? { target: 'wgsl' as const } : parts.cuda ? { target: 'cuda' as const } : {}),
     sources: parts.wgsl
       ? byName(parts.wgsl.map((f, i) => wgslEntry(f, files[i]!)))
-      : byName(parts.functions.map((f, i): SourceEntry => ({ file: files[i]!, sha256: sha256(f.source) }))),
+      : parts.cuda
+        ? byName(parts.cuda.map((f, i) => cudaEntry(f, fileOf(i))))
+        : byName(parts.functions.map((f, i): SourceEntry => ({ file: files[i]!, sha256: sha256(f.source) }))),
     functions: byName(plans),
     memory: byName(parts.memory),
   };
@@ -161,8 +180,9 @@ export function moduleFiles(parts: ModuleParts): [string, string | Uint8Array][]
   // A WGSL module's functions return Promises (runAsync): the same index.mjs runs in a browser.
   const sources = parts.wgsl
     ? parts.wgsl.flatMap((f, i) => f.sources.map((code, k): [string, string] => [wgslFileName(files[i]!, k), code]))
-    : parts.functions.map((f, i): [string, string] => [files[i]!, f.source]);
-  const wgsl = parts.wgsl !== undefined;
+    : (parts.cuda ?? parts.functions).map((f, i): [string, string] => [fileOf(i), f.source]);
+  // GPU modules' functions return Promises (runAsync).
+  const wgsl = parts.wgsl !== undefined || parts.cuda !== undefined;
   return [
     ...sources,
     weights,

@@ -109,7 +109,7 @@ export async function load(url: string | URL, opts: BrowserLoadOptions = {}): Pr
   const manifest = parseManifest(await (await fetched(manifestFile, 'the module manifest')).text(), manifestFile);
   if (manifest.target !== 'wgsl')
     throw new PlanFormatError(
-      `${manifestFile}: a module of the C target runs in Node only; compile it with --target wgsl`,
+      `${manifestFile}: a module of the ${manifest.target === 'cuda' ? 'CUDA' : 'C'} target runs in Node only; compile it with --target wgsl`,
     );
   if (manifest.train) throw new PlanFormatError(`${manifestFile}: training runs in Node only`);
   const device = opts.device ? Promise.resolve(opts.device) : pageDevice();

@@ -1,18 +1,16 @@
 // `fmc compile --target cuda -o DIR`: each function's CUDA program (`<fn>.cu`, one source per
-// function, from the CUDA dialect) and its PTX (`<fn>.ptx`) compiled by NVRTC through the
-// private cache, for this machine's GPU, or for compute_80 where there is none. The folder is
-// for reading and for other tools (ptxas, Nsight); `load()` does not run it yet: the CUDA
-// target runs from `compile()` and `fmc run --target cuda`.
+// function, from the CUDA dialect), which the module folder holds and `load()` compiles for the
+// GPU it runs on, and its PTX (`<fn>.ptx`) compiled by NVRTC through the private cache, for
+// this machine's GPU, or for compute_80 where there is none: written beside it for reading and
+// for other tools (ptxas, Nsight), and a compile check of every kernel here.
 
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { locator, sourceLookup } from '../api/device-limits.js';
 import type { Module as Lowered } from '../ir/module.js';
 import { CudaCompileError, nvrtc, targetFor } from '../runtime/cuda-cache.js';
-import { CUDA_BACKEND, compileCudaImage, generateCuda } from '../runtime/cuda-program.js';
+import { type CompiledCuda, CUDA_BACKEND, compileCudaImage, generateCuda } from '../runtime/cuda-program.js';
 import { native } from '../runtime/native.js';
 import type { Io } from './io.js';
-import { CliError, writeOutput } from './model.js';
+import { CliError } from './model.js';
 
 /** The architecture to compile PTX for: the GPU's here (or the newest NVRTC knows below it), else 80. */
 function targetArch(): { arch: number; why: string } {
@@ -26,36 +24,32 @@ function targetArch(): { arch: number; why: string } {
   }
 }
 
-/** Writes `<fn>.cu` and `<fn>.ptx` of each module into `out` and says what it wrote. */
-export function writeCuda(io: Io, out: string, modules: readonly Lowered[]): void {
+/** Each module's CUDA program and its PTX (NVRTC, through the private cache), for the folder `fmc compile` writes. */
+export function cudaForCli(io: Io, modules: readonly Lowered[]): CudaForCli {
   const lookup = sourceLookup();
   const { arch, why } = targetArch();
-  const files: [string, string | Uint8Array][] = [];
-  let kernels = 0;
-  for (const m of modules) {
+  const programs = modules.map((m) => {
     io.progress?.(`generating CUDA for ${m.model}.${m.graph.name}`);
-    const program = generateCuda(m, CUDA_BACKEND, locator(m, lookup));
-    io.progress?.(`compiling ${m.graph.name} with NVRTC for compute_${arch}`);
-    let image;
+    return generateCuda(m, CUDA_BACKEND, locator(m, lookup));
+  });
+  const ptx = programs.map((program) => {
+    io.progress?.(`compiling ${program.plan.name} with NVRTC for compute_${arch}`);
     try {
-      image = compileCudaImage(program, { arch, kind: 'ptx' });
+      // The PTX without the NUL that ends it for the driver.
+      return compileCudaImage(program, { arch, kind: 'ptx' }).bytes.subarray(0, -1);
     } catch (e) {
       if (e instanceof CudaCompileError) throw new CliError(e.message);
       throw e;
     }
-    kernels += program.kernels.length;
-    // The PTX without the NUL that ends it for the driver.
-    files.push([`${m.graph.name}.cu`, program.source], [`${m.graph.name}.ptx`, image.bytes.subarray(0, -1)]);
-  }
+  });
   io.progress?.('');
-  try {
-    fs.mkdirSync(out, { recursive: true });
-  } catch (e) {
-    throw new CliError(`cannot create ${out}: ${(e as Error).message}`);
-  }
-  for (const [name, data] of files) writeOutput(path.join(out, name), data);
-  io.err(
-    `fmc: wrote ${out} (${modules[0]!.model}: ${modules.length} function${modules.length === 1 ? '' : 's'}, ` +
-      `${kernels} kernels, CUDA sources and PTX for compute_${arch} (${why}); not loadable by load() yet)\n`,
-  );
+  return { programs, ptx, note: `PTX for compute_${arch} (${why})` };
+}
+
+export interface CudaForCli {
+  readonly programs: readonly CompiledCuda[];
+  /** Each program's PTX, written beside its `.cu` for reading (load() compiles the source). */
+  readonly ptx: readonly Uint8Array[];
+  /** What the PTX is for, for the summary line. */
+  readonly note: string;
 }

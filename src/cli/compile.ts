@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import type { Module as Lowered } from '../ir/module.js';
 import { CompileError } from '../api/compile.js';
 import {
+  CUDA_FILE,
   MANIFEST_FILE,
   MODULE_FORMAT,
   type ModuleTrain,
@@ -17,6 +18,7 @@ import {
   SOURCE_FILE,
   memoryReport,
   moduleFiles,
+  sourceFileNames,
 } from '../api/module.js';
 import { lowerTrainStep } from '../api/train.js';
 import { compileC, fmcVersion } from '../runtime/cache.js';
@@ -27,7 +29,7 @@ import { type Mode, PassError } from '../passes/pass.js';
 import { passesFor, passNames } from '../passes/pipeline.js';
 import { compiledName, generate, piped } from '../runtime/compile.js';
 import type { DeviceProfile } from '../kernels/device-profile.js';
-import { writeCuda } from './compile-cuda.js';
+import { cudaForCli } from './compile-cuda.js';
 import { explainLimits, wgslForCli } from './compile-wgsl.js';
 import { cliProfile } from './device-profile.js';
 import { EXIT, type Io } from './io.js';
@@ -188,7 +190,10 @@ function checkOutDir(dir: string): string[] {
     if (old.format === MODULE_FORMAT) {
       const sources = old.sources && typeof old.sources === 'object' ? Object.values(old.sources) : [];
       const files = sources.map((s) => (s && typeof s === 'object' ? (s as { file?: unknown }).file : undefined));
-      return files.filter((f): f is string => typeof f === 'string' && SOURCE_FILE.test(f));
+      const named = files.filter(
+        (f): f is string => typeof f === 'string' && (SOURCE_FILE.test(f) || CUDA_FILE.test(f)),
+      );
+      return named.flatMap((f) => (f.endsWith('.cu') ? [f, `${f.slice(0, -3)}.ptx`] : [f]));
     }
   } catch {
     // no readable plan.json: not ours
@@ -261,10 +266,6 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
   if (opts.explainLimits) explainLimits(io, file, modules, opts.profile);
   if (!opts.out) return EXIT.ok;
   const out = opts.out;
-  if (target === 'cuda') {
-    writeCuda(io, out, modules);
-    return EXIT.ok;
-  }
   const used = new Set(lowered.flatMap((l) => l.graph.dims));
   for (const name of given.keys())
     if (!used.has(name)) io.err(`fmc: warning: --dims ${name}: no compiled function uses a dim named ${name}\n`);
@@ -275,14 +276,16 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
     loadParams(lowered[0]!, given, seed, opts.weights, io),
   );
   const wgsl = target === 'wgsl' ? modules.map((m) => wgslForCli(io, file, m, opts.profile)) : undefined;
-  const functions = wgsl
-    ? []
-    : modules.map((m) => {
-        io.progress?.(`generating C for ${m.model}.${m.graph.name}`);
-        return generate(m);
-      });
+  const cuda = target === 'cuda' ? cudaForCli(io, modules) : undefined;
+  const functions =
+    wgsl || cuda
+      ? []
+      : modules.map((m) => {
+          io.progress?.(`generating C for ${m.model}.${m.graph.name}`);
+          return generate(m);
+        });
   for (const f of functions) compileC(f.source, { onProgress: io.progress });
-  const built = wgsl ?? functions;
+  const built = wgsl ?? cuda?.programs ?? functions;
   io.progress?.('');
   const memory = built.map((f) => {
     const dims = new Map(f.plan.dims.map((d) => [d, given.get(d) ?? defaultDim(d)]));
@@ -293,6 +296,7 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
     model: lowered[0]!.model,
     functions,
     ...(wgsl ? { wgsl } : {}),
+    ...(cuda ? { cuda: cuda.programs } : {}),
     weights,
     dims: given,
     memory,
@@ -300,6 +304,9 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
     ...(training ? { train: training.train } : {}),
   });
   if (opts.browser) files.unshift([BROWSER_BUNDLE, browserBundle()]);
+  // Each CUDA program's PTX beside its `.cu` (not in plan.json: load() compiles the source).
+  const bases = sourceFileNames(built.map((f) => f.plan.name)).map((c) => c.slice(0, -2));
+  cuda?.ptx.forEach((ptx, i) => files.unshift([`${bases[i]!}.ptx`, ptx]));
   try {
     fs.mkdirSync(out, { recursive: true });
   } catch (e) {
@@ -314,14 +321,14 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
   const launches = built.reduce((n, f) => n + f.plan.launches.length, 0);
   const codeBytes = wgsl
     ? wgsl.reduce((n, f) => n + f.sources.reduce((m, code) => m + Buffer.byteLength(code), 0), 0)
-    : functions.reduce((n, f) => n + Buffer.byteLength(f.source), 0);
+    : (cuda?.programs ?? functions).reduce((n, f) => n + Buffer.byteLength(f.source), 0);
   const allParams = new Set(built.flatMap((f) => f.plan.params.map((p) => p.path)));
   const usedParams = new Set([...allParams].filter((p) => !p.startsWith(OPTIMIZER_STATE_PREFIX)));
   const state = allParams.size - usedParams.size;
   const values = [...weights].filter(([p]) => usedParams.has(p)).reduce((n, [, t]) => n + t.data.length, 0);
   io.err(
     `fmc: wrote ${out} (${lowered[0]!.model}: ${built.length} function${built.length === 1 ? '' : 's'}, ` +
-      `${kernels} kernels, ${launches} launches, ${kib(codeBytes)} of ${wgsl ? 'WGSL' : 'C'}, ${usedParams.size} params with ${values.toLocaleString('en-US')} values` +
+      `${kernels} kernels, ${launches} launches, ${kib(codeBytes)} of ${wgsl ? 'WGSL' : cuda ? `CUDA (and ${cuda.note})` : 'C'}, ${usedParams.size} params with ${values.toLocaleString('en-US')} values` +
       `${state > 0 ? `; ${state} optimizer state tensors, zeros at load` : ''})\n`,
   );
   built.forEach((f, i) => {

@@ -144,23 +144,13 @@ export class Model {
     return new Trainer({
       model: this.name,
       config: t.config,
-      apply: this.stepExecutable(t.step),
-      ...(t.accumulate !== undefined ? { accumulate: this.stepExecutable(t.accumulate) } : {}),
-      evaluate: this.stepExecutable(t.evaluate),
+      apply: this.executable(t.step),
+      ...(t.accumulate !== undefined ? { accumulate: this.executable(t.accumulate) } : {}),
+      evaluate: this.executable(t.evaluate),
       buffers: t.buffers,
       seed: opts.seed ?? t.seed ?? 0,
       set: t.set ?? {},
     });
-  }
-
-  /** A train function's executable: C or WGSL (the Trainer does not drive the CUDA target yet). */
-  private stepExecutable(fn: string): Executable | GpuExecutable {
-    const exe = this.executable(fn);
-    if (!(exe instanceof Executable) && 'target' in exe)
-      throw new RunError(
-        `${this.name}: the trainer runs on the C and WGSL targets; the CUDA target runs functions only`,
-      );
-    return exe;
   }
 
   /** Sets the thread count of every function's kernels. */
