@@ -143,6 +143,7 @@ import { Linear } from "std/nn"
 model MLP(pixels = 6, hidden1 = 16, hidden2 = 8, classes = 3) {
   @quantize(int8)
   fc1 = Linear(pixels, hidden1)
+  @quantize(int8, group = 8, scheme = asym)
   fc2 = Linear(hidden1, hidden2)
   fc3 = Linear(hidden2, classes)
 
@@ -157,15 +158,12 @@ model MLP(pixels = 6, hidden1 = 16, hidden2 = 8, classes = 3) {
 `;
 const file = path.join(dir, 'mlp.fm');
 fs.writeFileSync(file, MLP);
-/** fc1 by its hint (int8 per channel), fc2 asymmetric int8 in groups of 8, fc3 int4 per channel. */
-const RULES: QuantRule[] = [
-  { path: 'fc2', spec: { dtype: 'int8', group: 8, symmetric: false } },
-  { path: 'fc3', spec: { dtype: 'int4', symmetric: true } },
-];
+/** fc1 and fc2 by their hints (int8 per channel; asymmetric int8 in groups of 8), fc3 by a rule (int4 per channel). */
+const RULES: QuantRule[] = [{ path: 'fc3', spec: { dtype: 'int4', symmetric: true } }];
 const SPEC_OF: Record<string, QuantSpec> = {
   'fc1.w': { dtype: 'int8', symmetric: true },
-  'fc2.w': RULES[0]!.spec as QuantSpec,
-  'fc3.w': RULES[1]!.spec as QuantSpec,
+  'fc2.w': { dtype: 'int8', group: 8, symmetric: false },
+  'fc3.w': RULES[0]!.spec as QuantSpec,
 };
 const B = 5;
 const inputs = new Map<string, HostTensor>([
