@@ -1,5 +1,5 @@
 // Quantization-aware training (`fmc train --qat`): in the train and accumulate modes (and
-// `grad`, for tests and `fmc run --grad`), when PassOptions.qat is set, every read of a param
+// `grad`, which the tests use), when PassOptions.qat is set, every read of a param
 // that has a quantization policy (`@quantize`, or a `--quantize` rule: quantSpecOf) becomes a
 // read of its fake-quantized value fq(w) = dequantize(quantize(w)), with the scheme and
 // rounding of src/ir/quantize.ts and scales from the current f32 master weights at every step.
@@ -16,9 +16,9 @@
 // host quantizer's float64 division does), not on the f32 quotient: the sign of
 // w - (floor(w / scale) + 1/2)·scale is computed without rounding error by splitting the scale
 // into two 12-bit halves (Veltkamp), which needs the targets not to contract a·b - c into an
-// FMA (the C target compiles with -std=c11: no contraction). A symmetric scale, max|w| / QMAX
-// in f32, is the host's f32 scale exactly; an asymmetric one, (max - min) / (2·QMAX + 1),
-// subtracts in f32 where the host subtracts in float64, so it can be one f32 ulp apart.
+// FMA (the C target compiles with -std=c11: no contraction). The scales are the host's f32
+// scales exactly: max|w| / QMAX is one f32 division; (max - min) / (2·QMAX + 1), which the host
+// computes from the float64 difference, is decided exactly as well (asymScale).
 
 import type { Builder } from '../ir/build.js';
 import { dimConstValue } from '../ir/dims.js';
@@ -41,13 +41,46 @@ const SPLIT = 4097;
 export function roundQuotient(b: Builder, w: Node, s: Node): Node {
   const f = b.unary('floor', b.div(w, s));
   const m = b.add(f, 0.5);
-  const c = b.mul(s, SPLIT);
-  const sHi = b.sub(c, b.sub(c, s));
+  const sHi = splitHigh(b, s);
   const sLo = b.sub(s, sHi);
   const t = b.sub(b.sub(w, b.mul(m, sHi)), b.mul(m, sLo));
   const odd = b.eq(b.sub(f, b.mul(b.unary('floor', b.mul(f, 0.5)), 2)), 1);
   const up = b.or(b.gt(t, 0), b.and(b.eq(t, 0), odd));
   return b.add(f, b.where(up, b.full(1, 'f32'), b.full(0, 'f32')));
+}
+
+/** The high half of f32 `x` (12 bits; x - hi is exact and has the other 12). */
+function splitHigh(b: Builder, x: Node): Node {
+  const c = b.mul(x, SPLIT);
+  return b.sub(c, b.sub(c, x));
+}
+
+/** u·(1 + 2u), u = 2^-24: fl(y + fl(φ·y)) is the next f32 above a normal y > 0 (Rump et al., 2009). */
+const PHI = 2 ** -24 * (1 + 2 ** -23);
+
+/**
+ * The asymmetric scale fround((hi - lo) / c) for f32 hi ≥ lo and odd c (15, 255), as the host
+ * computes it from the float64 difference: hi - lo = s + err exactly (TwoSum), y = fl(s / c),
+ * and the exact sign of (s + err) - c·(y ± half an ulp) decides between y and its neighbours
+ * (c·y exact through the split of y; c·ulp/2 is an odd multiple of half an ulp, so a tie
+ * needs err, and goes to the even one).
+ */
+function asymScale(b: Builder, hi: Node, lo: Node, c: number): Node {
+  const nlo = b.neg(lo);
+  const s = b.add(hi, nlo);
+  const v = b.sub(s, hi);
+  const err = b.add(b.sub(hi, b.sub(s, v)), b.sub(nlo, v));
+  const y = b.div(s, c);
+  const e = b.mul(y, PHI);
+  const [up, down] = [b.add(y, e), b.sub(y, e)];
+  const yHi = splitHigh(b, y);
+  const r = b.sub(b.sub(s, b.mul(yHi, c)), b.mul(b.sub(y, yHi), c));
+  const above = b.add(b.sub(r, b.mul(b.sub(up, y), c / 2)), err);
+  const below = b.add(b.add(r, b.mul(b.sub(y, down), c / 2)), err);
+  const m = b.div(y, b.sub(up, y));
+  const odd = b.eq(b.sub(m, b.mul(b.unary('floor', b.mul(m, 0.5)), 2)), 1);
+  const tie = (t: Node): Node => b.and(b.eq(t, 0), odd);
+  return b.where(b.or(b.gt(above, 0), tie(above)), up, b.where(b.or(b.lt(below, 0), tie(below)), down, y));
 }
 
 const clamp = (b: Builder, x: Node, lo: number, hi: number): Node => b.min(b.max(x, lo), hi);
@@ -65,7 +98,7 @@ export function fakeQuantize(b: Builder, w: NodeOf<'param'>, s: QuantSpec): Node
   const x = b.reshape(b.cast(w, 'f32'), [N!, K / g, g]);
   const hi = b.amax(x, [2], true);
   const lo = b.neg(b.amax(b.neg(x), [2], true));
-  const scale = s.symmetric ? b.div(b.max(hi, b.neg(lo)), Q) : b.div(b.sub(hi, lo), 2 * Q + 1);
+  const scale = s.symmetric ? b.div(b.max(hi, b.neg(lo)), Q) : asymScale(b, hi, lo, 2 * Q + 1);
   // A group of equal values has scale 0 and dequantizes to 0 (src/ir/quantize.ts): divide by
   // 1 there instead, and the product with the scale below gives the 0.
   const safe = b.where(b.eq(scale, 0), b.full(1, 'f32'), scale);
