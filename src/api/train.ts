@@ -46,6 +46,12 @@ export interface TrainOptions extends Omit<CompileOptions, 'fns' | 'mode'> {
   readonly inference?: readonly string[];
   /** Distillation: train on a frozen teacher's soft targets as well (docs/training.md#distillation). */
   readonly distill?: DistillOptions;
+  /**
+   * Quantization-aware training: the step's forward and backward read fake-quantized weights
+   * (the `@quantize` hints and `quantize` rules), the gradient goes straight through to the f32
+   * weights (src/passes/qat.ts, docs/training.md#quantization-aware-training).
+   */
+  readonly qat?: boolean;
 }
 
 export interface CompiledTrainer {
@@ -97,7 +103,7 @@ export function lowerTrainStep(pathOrSource: string, opts: TrainOptions = {}): T
   const modes: Mode[] = config.accumulate > 1 ? ['train', 'accumulate'] : ['train'];
   if (!opts.distill) {
     const withConfig: Lowered = { ...l, train: config };
-    return { lowered: l, config, warnings, modules: modes.map((mode) => pipe(withConfig, mode)) };
+    return { lowered: l, config, warnings, modules: modes.map((mode) => pipe(withConfig, mode, opts)) };
   }
   // Distillation: the student's logits are forward's first output, its hard loss the loss.
   if (!l.functions.includes('forward'))
@@ -106,7 +112,7 @@ export function lowerTrainStep(pathOrSource: string, opts: TrainOptions = {}): T
   const fwd = lowerModel(pathOrSource, { ...opts, fns: ['forward'] }, true)[0]!;
   const teacher = planTeacher(opts.distill, opts, fwd, l.graph.inputs);
   const withConfig: Lowered = { ...distillLossModule(l, fwd, weights), train: config };
-  return { lowered: l, config, warnings, modules: modes.map((mode) => pipe(withConfig, mode)), teacher };
+  return { lowered: l, config, warnings, modules: modes.map((mode) => pipe(withConfig, mode, opts)), teacher };
 }
 
 /** Compiles the train step of a model (a .fm path or source text) and sets up its state. */
@@ -122,7 +128,7 @@ export function compileTrainer(pathOrSource: string, opts: TrainOptions = {}): C
   const others = (opts.inference ?? [])
     .filter((fn) => l.functions.includes(fn))
     .map((fn) => lowerModel(pathOrSource, { ...opts, fns: [fn] }, false)[0]!);
-  const modules = [...steps, pipe(evalL, 'inference'), ...others.map((o) => pipe(o, 'inference'))];
+  const modules = [...steps, pipe(evalL, 'inference', opts), ...others.map((o) => pipe(o, 'inference', opts))];
   const functions = target === 'c' ? modules.map((m) => generate(m)) : [];
   const wgsl = target === 'wgsl' ? modules.map((m) => generateWgsl(m)) : [];
   const lookup = sourceLookup();
@@ -175,9 +181,9 @@ function cudaExecutables(cuda: readonly CompiledCuda[], buffers: ReadonlyMap<str
   return cuda.map((f) => buildCudaExecutable(f, buffers, {}, onGpu));
 }
 
-function pipe(l: Lowered, mode: Mode): Lowered {
+function pipe(l: Lowered, mode: Mode, opts: TrainOptions): Lowered {
   try {
-    return piped(l, { mode });
+    return piped(l, { mode, quantize: opts.quantize, qat: opts.qat });
   } catch (e) {
     if (e instanceof PassError) throw new CompileError(`${l.model}.${l.graph.name}: ${e.message}`);
     throw e;

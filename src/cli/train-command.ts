@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { Io } from './io.js';
 import { guarded, withSetOption } from './model-commands.js';
 import { withPrecisionOption } from './precision.js';
+import { withQuantizeOption } from './quantize-option.js';
 import { withSparsityOption } from './sparsity.js';
 import { withDistillOptions } from './train-distill.js';
 
@@ -51,6 +52,10 @@ const OPTIONS: [string, string][] = [
   ['--accumulate <n>', 'micro-batches whose gradients are averaged into one step'],
   ['--loss-scale <x>', 'none, dynamic (PyTorch GradScaler: skips steps whose gradients overflow) or a fixed scale'],
   ['--scale-interval <n>', 'dynamic loss scale: clean steps before the scale doubles (default 2000)'],
+  [
+    '--qat',
+    'quantization-aware training: the step reads the quantized weights (fake quantization, straight-through gradient)',
+  ],
 ];
 
 export function addTrainCommand(cmd: Command, io: Io, setCode: (c: number) => void): void {
@@ -59,7 +64,7 @@ export function addTrainCommand(cmd: Command, io: Io, setCode: (c: number) => vo
     .description('train a model on the C (or WGSL, or CUDA) target with its loss and train section')
     .argument('<file>', 'the .fm file holding the model');
   for (const [flag, help] of OPTIONS) c.option(flag, help);
-  withSetOption(withSparsityOption(withPrecisionOption(withDistillOptions(c))))
+  withSetOption(withSparsityOption(withQuantizeOption(withPrecisionOption(withDistillOptions(c)))))
     .addHelpText(
       'after',
       `
@@ -72,7 +77,8 @@ otherwise each step is a JSON line on stdout. --out gets metrics.jsonl (one JSON
 step and per evaluation), loss.svg and loss.html, and checkpoints/step-N.safetensors
 (weights, optimizer state, step, data position; written atomically, the newest --keep
 kept). --resume DIR continues a stopped run exactly where its last checkpoint was.
-See docs/training.md.
+With @quantize weights or --quantize rules, validation runs on the quantized weights; --qat
+trains through them too (docs/training.md#quantization-aware-training). See docs/training.md.
 
 Examples:
   fmc train models/mlp.fm --data mnist --steps 2000 --batch 64 --eval-every 200 --out runs/mlp
@@ -82,7 +88,8 @@ Examples:
   fmc train models/mlp.fm --data mnist --steps 4000 --resume runs/mlp
   fmc train models/cnn.fm --data mnist --set channels=1 --set size=28 --set width=16 --steps 300 \\
       --teacher models/cnn.fm --teacher-weights runs/cnn/checkpoints/step-00000300.safetensors --out runs/student
-  fmc train models/cnn.fm --data mnist --set channels=1 --set size=28 --steps 300 --target wgsl --out runs/cnn-gpu`,
+  fmc train models/cnn.fm --data mnist --set channels=1 --set size=28 --steps 300 --target wgsl --out runs/cnn-gpu
+  fmc train models/mlp.fm --data iris --set pixels=4 --set classes=3 --steps 300 --quantize all=int4 --qat --out runs/qat`,
     )
     .action(async (file: string, opts: Record<string, string | string[] | boolean | undefined>) => {
       const { trainCommand } = await import('./train.js');

@@ -22,6 +22,7 @@ import { Tensor, fromHost } from '../runtime/tensor.js';
 import type { StepExecutable, Trainer } from '../runtime/trainer.js';
 import { EXIT, type Io } from './io.js';
 import { CliError, parsePrecision, parseSeed, parseSet, parseSparsityOption } from './model.js';
+import { parseQuantize } from './quantize-rules.js';
 import { type OpenedData, openData } from './train-data.js';
 import { type EvalRecord, MetricsLog, Progress, duration } from './train-report.js';
 import { sampleText } from './train-sample.js';
@@ -40,6 +41,9 @@ export interface TrainCliOptions extends DistillCliOptions {
   readonly set?: readonly string[];
   /** `--precision f32|f16|bf16`. */
   readonly precision?: string;
+  /** `--quantize PATH=SPEC` (repeatable) and `--qat`: quantization-aware training. */
+  readonly quantize?: readonly string[];
+  readonly qat?: boolean;
   /** `--sparsity 2:4 | block=b,density=p | density=p`. */
   readonly sparsity?: string;
   readonly model?: string;
@@ -159,6 +163,8 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
     ...(set ? { set } : {}),
     precision: parsePrecision(o.precision),
     sparsity: parseSparsityOption(o.sparsity),
+    quantize: parseQuantize(o.quantize),
+    ...(o.qat ? { qat: true } : {}),
     ...(o.weights ? { weights: o.weights } : {}),
     seed,
     target,

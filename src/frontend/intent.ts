@@ -131,8 +131,10 @@ const named = (args: readonly A.AnnotationArg[], name: string): A.Expr | undefin
 function quantizeHint(ctx: Ctx, ann: A.Annotation, args: readonly A.AnnotationArg[]): QuantizeHint {
   const dtype = word(ctx, positional(ann, args), ['int8', 'int4']) as QuantizeHint['dtype'];
   const g = named(args, 'group');
-  // The language has no scheme argument: symmetric (src/ir/module.ts).
-  return g ? { dtype, group: num(ctx, g), symmetric: true } : { dtype, symmetric: true };
+  const scheme = named(args, 'scheme');
+  // `scheme = sym` (the default) or `asym` (src/ir/quantize.ts).
+  const symmetric = !scheme || word(ctx, scheme, ['sym', 'asym']) === 'sym';
+  return g ? { dtype, group: num(ctx, g), symmetric } : { dtype, symmetric };
 }
 
 function sparseHint(ctx: Ctx, ann: A.Annotation, args: readonly A.AnnotationArg[]): SparseHint {

@@ -38,6 +38,8 @@ export interface PassOptions {
   readonly fusion?: boolean;
   /** The quantize pass's `--quantize` rules, over the model's `@quantize` hints. */
   readonly quantize?: readonly QuantRule[];
+  /** Quantization-aware training: the grad, train and accumulate modes read fake-quantized weights (src/passes/qat.ts). */
+  readonly qat?: boolean;
 }
 
 export interface PassContext {

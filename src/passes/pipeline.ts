@@ -9,6 +9,7 @@ import { autodiff } from './autodiff/index.js';
 import { fusion } from './fusion/index.js';
 import type { Mode, Pass, PassContext, PassOptions, Target } from './pass.js';
 import { precision } from './precision.js';
+import { qat } from './qat.js';
 import { quantize } from './quantize.js';
 import { simplify } from './simplify.js';
 import { sparseUpdates } from './sparse-updates.js';
@@ -19,15 +20,15 @@ import { lossScale } from './train/scale.js';
 const PIPELINES: { readonly [T in Target]: { readonly [M in Mode]: readonly Pass[] } } = {
   reference: {
     inference: [precision, quantize],
-    grad: [precision, autodiff, simplify],
-    train: [sparsity, precision, lossScale, autodiff, trainStep, sparseUpdates, simplify],
-    accumulate: [sparsity, precision, lossScale, autodiff, trainStep, simplify],
+    grad: [precision, autodiff, qat, simplify],
+    train: [sparsity, precision, lossScale, autodiff, qat, trainStep, sparseUpdates, simplify],
+    accumulate: [sparsity, precision, lossScale, autodiff, qat, trainStep, simplify],
   },
   c: {
     inference: [precision, quantize, fusion],
-    grad: [precision, autodiff, simplify, fusion],
-    train: [sparsity, precision, lossScale, autodiff, trainStep, sparseUpdates, simplify, fusion],
-    accumulate: [sparsity, precision, lossScale, autodiff, trainStep, simplify, fusion],
+    grad: [precision, autodiff, qat, simplify, fusion],
+    train: [sparsity, precision, lossScale, autodiff, qat, trainStep, sparseUpdates, simplify, fusion],
+    accumulate: [sparsity, precision, lossScale, autodiff, qat, trainStep, simplify, fusion],
   },
 };
 
@@ -68,7 +69,7 @@ export function runPipeline(m: Module, opts: PipelineOptions): Module {
     hints: m.hints,
     train: m.train,
     blocks: m.blocks,
-    options: { wrt: opts.wrt, fusion: opts.fusion ?? fusionFromEnv(), quantize: opts.quantize },
+    options: { wrt: opts.wrt, fusion: opts.fusion ?? fusionFromEnv(), quantize: opts.quantize, qat: opts.qat },
   };
   opts.after?.('lower', m.graph);
   let graph = m.graph;

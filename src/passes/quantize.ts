@@ -5,7 +5,7 @@
 // leaves a weight-only expression unbuffered and the GEMM reads q and scale while packing or
 // streaming its B operand (docs/ir.md, "Quantized weights"). The runtime derives q and scale
 // from the f32 weights where it binds them. Inference only: a grad or train graph keeps its
-// f32 params (quantization-aware training is not here yet).
+// f32 params, which quantization-aware training reads fake-quantized (qat.ts).
 //
 // int4 bytes unpack with f32 arithmetic, exact on the integers involved: b = f32(byte) =
 // 16·hi + lo' (lo' the unsigned low nibble), hi = floor(b / 16), and the signed low nibble

@@ -46,6 +46,8 @@ export interface GenerateOptions {
   readonly after?: (pass: string, graph: Graph) => void;
   /** `--quantize` rules over the model's `@quantize` hints (src/passes/quantize.ts). */
   readonly quantize?: readonly QuantRule[];
+  /** Quantization-aware training: grad, train and accumulate read fake-quantized weights (src/passes/qat.ts). */
+  readonly qat?: boolean;
 }
 
 const SUFFIX: Readonly<Record<Mode, string>> = {
@@ -61,7 +63,14 @@ export const compiledName = (fn: string, mode: Mode = 'inference'): string => `$
 /** The module after the C target's pass pipeline for `mode`. */
 export function piped(l: Lowered, opts: GenerateOptions = {}): Lowered {
   const mode = opts.mode ?? 'inference';
-  const m = runPipeline(l, { target: 'c', mode, wrt: opts.wrt, after: opts.after, quantize: opts.quantize });
+  const m = runPipeline(l, {
+    target: 'c',
+    mode,
+    wrt: opts.wrt,
+    after: opts.after,
+    quantize: opts.quantize,
+    qat: opts.qat,
+  });
   return { ...m, graph: { ...m.graph, name: compiledName(l.graph.name, mode) } };
 }
 

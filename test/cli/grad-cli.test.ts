@@ -132,6 +132,7 @@ describe('fmc compile --dump-after', () => {
       '// fmc: MLP.loss_grad (target c, mode grad) after lower',
       '// fmc: MLP.loss_grad (target c, mode grad) after precision',
       '// fmc: MLP.loss_grad (target c, mode grad) after autodiff',
+      '// fmc: MLP.loss_grad (target c, mode grad) after qat',
       '// fmc: MLP.loss_grad (target c, mode grad) after simplify',
       '// fmc: MLP.loss_grad (target c, mode grad) after fusion',
     ]);
@@ -141,7 +142,7 @@ describe('fmc compile --dump-after', () => {
     const r = fmc('compile', 'models/mlp.fm', '--dump-after', 'nosuch');
     expect(r.code).toBe(2);
     expect(r.err).toBe(
-      'fmc: --dump-after nosuch: no such pass; the names are lower, autodiff, fusion, loss-scale, precision, quantize, simplify, sparse-updates, sparsity, train-step, all\n',
+      'fmc: --dump-after nosuch: no such pass; the names are lower, autodiff, fusion, loss-scale, precision, qat, quantize, simplify, sparse-updates, sparsity, train-step, all\n',
     );
   });
 

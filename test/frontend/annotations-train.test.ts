@@ -60,6 +60,8 @@ describe('annotations', () => {
     expect(ann('@quantize(int4, group = 128) @sparse(2:4)')).toEqual([]);
     expect(ann('@quantize(int8) @sparse(block = 16, density = 0.5)')).toEqual([]);
     expect(ann('@quantize(int8, group = G)')).toEqual([]);
+    expect(ann('@quantize(int4, group = 128, scheme = asym)')).toEqual([]);
+    expect(ann('@quantize(int8, scheme = sym)')).toEqual([]);
     expect(ann('@precision(bf16) @checkpoint', onBlock)).toEqual([]);
     expect(ann('@precision(P) @checkpoint()', onChild(W))).toEqual([]);
     expect(ann('@precision(f32)', { kind: 'fn', name: 'f' })).toEqual([]);
@@ -114,6 +116,7 @@ describe('annotations', () => {
     expect(ann('@quantize(int4, group = 1.5)')).toEqual(['FM0502']);
     expect(ann('@quantize(int4, groups = 4)')).toEqual(['FM0502']);
     expect(ann('@quantize(int4, group = true)')).toEqual(['FM0502']);
+    expect(ann('@quantize(int4, scheme = symmetric)')).toEqual(['FM0502']);
     expect(ann('@sparse(block = 4, density = 0.5, foo = 1)')).toEqual(['FM0502']);
     expect(ann('@sparse(block = 2.5, density = 0.5)')).toEqual(['FM0502']);
     expect(ann('@sparse(block = 4, density = true)')).toEqual(['FM0502']);

@@ -297,6 +297,21 @@ model M(d = 8) {
     expect(paramHint(l.hints, p('experts.0.b'), 'sparse')).toBeUndefined();
   });
 
+  it('`scheme = asym` makes an asymmetric hint, `sym` (the default) a symmetric one', () => {
+    const l = lowerSrc(`
+model M(d = 8) {
+  @quantize(int4, group = 4, scheme = asym)
+  param a: f32[d, d]
+  @quantize(int8, scheme = sym)
+  param s: f32[d, d]
+  fn forward(x: f32[B, d]) -> f32[B, d] { return x @ a @ s }
+}`);
+    expect(params(l)).toEqual({
+      a: { quantize: { dtype: 'int4', group: 4, symmetric: false } },
+      s: { quantize: { dtype: 'int8', symmetric: true } },
+    });
+  });
+
   it('hintAt resolves the param, then the innermost enclosing block; the use site wins', () => {
     const l = lowerSrc(`
 @quantize(int8)

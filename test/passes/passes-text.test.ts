@@ -187,18 +187,20 @@ describe('the pipeline', () => {
   it('names its passes per target and mode; grad mode differentiates first', () => {
     // The C target fuses last (kernel groups for the lowering), the reference does not; the
     // precision pass runs before autodiff, so the backward runs in the forward's precision; a
-    // train step first masks the uses of sparse params and, after the update, their new values.
+    // train step first masks the uses of sparse params and, after the update, their new values;
+    // quantization-aware training (`qat`, a no-op unless asked for) rewrites the gradient graph.
     for (const t of TARGETS) {
       const last = t === 'c' ? ['fusion'] : [];
       // Inference quantizes `@quantize` weights after the precision pass (no-ops without hints or rules).
       expect(passesFor(t, 'inference').map((p) => p.name)).toEqual(['precision', 'quantize', ...last]);
-      expect(passesFor(t, 'grad').map((p) => p.name)).toEqual(['precision', 'autodiff', 'simplify', ...last]);
+      expect(passesFor(t, 'grad').map((p) => p.name)).toEqual(['precision', 'autodiff', 'qat', 'simplify', ...last]);
       for (const m of ['train', 'accumulate'] as const)
         expect(passesFor(t, m).map((p) => p.name)).toEqual([
           'sparsity',
           'precision',
           'loss-scale',
           'autodiff',
+          'qat',
           'train-step',
           ...(m === 'train' ? ['sparse-updates'] : []),
           'simplify',

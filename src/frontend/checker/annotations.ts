@@ -175,11 +175,17 @@ function checkQuantize(ctx: Ctx, ann: A.Annotation, args: readonly A.AnnotationA
   const pos = args.filter((a) => a.kind !== 'Named');
   const q = pos[0];
   if (pos.length !== 1 || q?.kind !== 'Positional') {
-    ctx.checker.error('FM0507', ann.span, ['quantize', 'one argument, int8 or int4, and an optional `group = g`']);
+    ctx.checker.error('FM0507', ann.span, [
+      'quantize',
+      'one argument, int8 or int4, and optional `group = g` and `scheme = sym` or `asym`',
+    ]);
     return;
   }
   checkOption(ctx, ann, q.value, ['int8', 'int4']);
-  const groupExpr = splitArgs(ctx, ann, args, ['group']).get('group');
+  const named = splitArgs(ctx, ann, args, ['group', 'scheme']);
+  const scheme = named.get('scheme');
+  if (scheme) checkOption(ctx, ann, scheme, ['sym', 'asym']);
+  const groupExpr = named.get('group');
   let group: number | undefined;
   if (groupExpr) {
     const g = numberArg(ctx, ann, groupExpr, 'the group size');
