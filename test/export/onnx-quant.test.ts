@@ -19,7 +19,7 @@ import type { Graph, Node } from '../../src/ir/graph.js';
 import { indexBound, randomInput } from '../../src/ir/init.js';
 import { evaluate } from '../../src/ir/interp.js';
 import { NO_HINTS } from '../../src/ir/module.js';
-import { type QuantSpec, quantizeValues, quantNames } from '../../src/ir/quantize.js';
+import { parseQuantSpec, type QuantSpec, quantizeValues, quantNames } from '../../src/ir/quantize.js';
 import type { HostTensor } from '../../src/ir/value.js';
 import type { QuantRule } from '../../src/passes/pass.js';
 import { quantize } from '../../src/passes/quantize.js';
@@ -31,12 +31,9 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const INT8 = 3;
 const INT4 = 22;
 
-const rule = (p: string, text: string): QuantRule => {
-  const [dtype, ...rest] = text.split(':');
-  const group = rest.find((r) => /^\d+$/.test(r));
-  const spec = { dtype, ...(group ? { group: Number(group) } : {}), symmetric: !rest.includes('asym') } as QuantSpec;
-  return { path: p, spec };
-};
+/** `int4:32:asym` as a QuantSpec. */
+const spec = (text: string): QuantSpec => parseQuantSpec(text) as QuantSpec;
+const rule = (p: string, text: string): QuantRule => ({ path: p, spec: spec(text) });
 
 function fromOrt(t: ort.Tensor): HostTensor {
   const src = t.data as ArrayLike<number>;
@@ -49,12 +46,13 @@ async function ortProblems(
   g: Graph,
   inputs: ReadonlyMap<string, HostTensor>,
   refs: Readonly<Record<string, ReadonlyMap<string, HostTensor>>>,
+  tol = OP_TOL,
 ): Promise<string[]> {
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
   try {
     const got = await session.run(Object.fromEntries([...inputs].map(([k, t]) => [k, toOrt(ort, t)])));
     return Object.entries(refs).flatMap(([who, ref]) =>
-      g.outputs.flatMap((o) => compare(`${o.name}: ORT vs ${who}`, fromOrt(got[o.name]!), ref.get(o.name)!, OP_TOL)),
+      g.outputs.flatMap((o) => compare(`${o.name}: ORT vs ${who}`, fromOrt(got[o.name]!), ref.get(o.name)!, tol)),
     );
   } finally {
     await session.release();
@@ -76,15 +74,15 @@ function expectDequantizeLinear(m: DecodedModel, wants: readonly Want[]): void {
   expect(dqs).toHaveLength(wants.length);
   const init = (name: string) => m.initializers.find((t) => t.name === name)!;
   for (const w of wants) {
-    const spec = rule(w.path, w.spec).spec as QuantSpec;
-    const names = quantNames(w.path, spec);
+    const s = spec(w.spec);
+    const names = quantNames(w.path, s);
     const [N, K] = w.nk;
-    const G = K / (spec.group ?? K);
+    const G = K / (s.group ?? K);
     const dq = dqs.find((n) => n.inputs[0] === names.q)!;
     expect(dq, `${w.path}: a DequantizeLinear of ${names.q}`).toBeDefined();
     expect(dq.inputs).toEqual([names.q, names.scale, ...(names.zero ? [names.zero] : [])]);
     expect(dq.ints).toEqual(G === 1 ? { axis: 0 } : { axis: 1, block_size: K / G });
-    const int4 = spec.dtype === 'int4';
+    const int4 = s.dtype === 'int4';
     const q = init(names.q);
     expect([q.dataType, q.dims, q.rawData.length]).toEqual([int4 ? INT4 : INT8, [N, K], int4 ? (N * K) / 2 : N * K]);
     expect(init(names.scale).dims).toEqual(G === 1 ? [N] : [N, G]);
@@ -180,22 +178,25 @@ describe('ONNX export of quantized weights: DequantizeLinear, run by ONNX Runtim
 });
 
 /**
- * `y = x @ w.T` with w [6, 2, 32] quantized to `spec` by the quantize pass, and its params;
- * `alsoBytes`: a second output reads w's quantized bytes (q) directly.
+ * `y = x @ w.T` with w [6, 2, 32] of `dtype` quantized to `s` by the quantize pass, and its
+ * params; `alsoBytes`: a second output reads w's quantized bytes (q) directly.
  */
-function quantizedGraph(spec: QuantSpec, alsoBytes = false) {
-  const names = quantNames('w', spec);
+function quantizedGraph(s: QuantSpec, opts: { alsoBytes?: boolean; dtype?: 'f32' | 'f16' } = {}) {
+  const names = quantNames('w', s);
+  const dtype = opts.dtype ?? 'f32';
   const b = new Builder();
   const x = b.input('x', 'f32', [3, 64]);
-  const w = b.param('w', 'f32', [6, 2, 32]);
-  const outputs: Record<string, Node> = { y: b.einsum('bk,nk->bn', x, b.reshape(w, [6, 64])) };
-  const width = spec.dtype === 'int4' ? 32 : 64;
+  const w = b.param('w', dtype, [6, 2, 32]);
+  const y = b.einsum('bk,nk->bn', b.cast(x, dtype), b.reshape(w, [6, 64]));
+  const outputs: Record<string, Node> = { y: b.cast(y, 'f32') };
+  const width = s.dtype === 'int4' ? 32 : 64;
   const bytesInit = { fn: 'uniform', args: { low: -128, high: 127 } } as const; // as the pass makes q: the same node
-  if (alsoBytes) outputs.bytes = b.sum(b.cast(b.param(names.q, 'i8', [6, width], 'param', bytesInit), 'f32'), [0, 1]);
+  if (opts.alsoBytes)
+    outputs.bytes = b.sum(b.cast(b.param(names.q, 'i8', [6, width], 'param', bytesInit), 'f32'), [0, 1]);
   const ctx = { target: 'reference', mode: 'inference', hints: NO_HINTS } as const;
-  const g = quantize.run(b.graph('forward', outputs), { ...ctx, options: { quantize: [{ path: 'w', spec }] } });
+  const g = quantize.run(b.graph('forward', outputs), { ...ctx, options: { quantize: [{ path: 'w', spec: s }] } });
   const values = Float64Array.from({ length: 6 * 64 }, (_, i) => Math.sin(i * 0.37) * (1 + (i % 7)));
-  const qz = quantizeValues(values, 6, 64, spec);
+  const qz = quantizeValues(values, 6, 64, s);
   const G = qz.scale.length / 6;
   const params = new Map<string, HostTensor>([
     [names.q, { dtype: 'i8', shape: [6, width], data: Float64Array.from(qz.q) }],
@@ -206,26 +207,36 @@ function quantizedGraph(spec: QuantSpec, alsoBytes = false) {
 }
 
 describe('quantized weights in other forms', () => {
-  const check = async (g: Graph, params: ReadonlyMap<string, HostTensor>) => {
+  const check = async (g: Graph, params: ReadonlyMap<string, HostTensor>, tol = OP_TOL) => {
     const inputs = new Map([['x', randomInput(g.inputs[0]!, new Map(), 9)]]);
     const interpreter = evaluate(g, { inputs, params, dims: new Map() }).outputs;
     const warnings: string[] = [];
     const bytes = exportOnnx(g, params, { warn: (m) => warnings.push(m) });
-    expect(await ortProblems(bytes, g, inputs, { interpreter })).toEqual([]);
+    expect(await ortProblems(bytes, g, inputs, { interpreter }, tol)).toEqual([]);
     return { warnings, model: decodeModel(bytes) };
   };
   const noDequantizeLinear = (m: DecodedModel) =>
     expect(m.nodes.map((n) => n.opType)).not.toContain('DequantizeLinear');
 
   it('a rank-3 weight: DequantizeLinear, then Reshape', async () => {
-    const { g, params } = quantizedGraph({ dtype: 'int4', group: 32, symmetric: false });
+    const { g, params } = quantizedGraph(spec('int4:32:asym'));
     const { warnings, model } = await check(g, params);
     expect(warnings).toEqual([]);
     expectDequantizeLinear(model, [{ path: 'w', spec: 'int4:32:asym', nk: [6, 64] }]);
   });
 
+  it('an f16 weight: DequantizeLinear, Reshape, then Cast (f16 tolerance: rtol 1e-3, atol 1e-3)', async () => {
+    const { g, params } = quantizedGraph(spec('int8:32:asym'), { dtype: 'f16' });
+    const { warnings, model } = await check(g, params, { rtol: 1e-3, atol: 1e-3 });
+    expect(warnings).toEqual([]);
+    expectDequantizeLinear(model, [{ path: 'w', spec: 'int8:32:asym', nk: [6, 64] }]);
+    const dq = model.nodes.find((n) => n.opType === 'DequantizeLinear')!;
+    const next = (v: string) => model.nodes.find((n) => n.inputs[0] === v)!;
+    expect([next(dq.outputs[0]!).opType, next(next(dq.outputs[0]!).outputs[0]!).opType]).toEqual(['Reshape', 'Cast']);
+  });
+
   it('float ops and a warning where the quantized bytes are also read another way', async () => {
-    const { g, params } = quantizedGraph({ dtype: 'int4', group: 32, symmetric: true }, true);
+    const { g, params } = quantizedGraph(spec('int4:32'), { alsoBytes: true });
     const { warnings, model } = await check(g, params);
     expect(warnings).toEqual([
       expect.stringMatching(/^weight 'w' \(int4:32\) is read in a form the exporter does not recognize/),
@@ -240,7 +251,7 @@ describe('quantized weights in other forms', () => {
     const scale = b.param('w:int8.scale', 'f32', [6, 1]);
     const w = b.mul(b.cast(q, 'f32'), b.expand(scale, [6, 64]));
     const g = b.graph('forward', { y: b.einsum('bk,nk->bn', x, w) });
-    const { params } = quantizedGraph({ dtype: 'int8', symmetric: true });
+    const { params } = quantizedGraph(spec('int8'));
     const { warnings, model } = await check(g, params);
     expect(warnings).toEqual([expect.stringMatching(/^weight 'w' \(int8\) is read in a form/)]);
     noDequantizeLinear(model);
