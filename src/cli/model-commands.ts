@@ -221,8 +221,7 @@ Examples:
       setCode(await guarded(io, async () => inspectCommand(io, file, opts)));
     });
   withModel(
-    cmd
-      .command('export')
+    withQuantizeOption(cmd.command('export'))
       .description('export a model function to ONNX, with its weights')
       .argument('<file>', 'the .fm file holding the model')
       .option('--onnx <out>', 'the ONNX file to write'),
@@ -232,10 +231,12 @@ Examples:
       `
 Symbolic dims stay dynamic in the ONNX model. Weights are seeded as \`fmc run\` seeds them
 (same --seed, same numbers), or read with --weights. Inputs and outputs keep the function's
-parameter and result names.
+parameter and result names. Quantized weights (\`@quantize\`, --quantize) are exported as
+INT8 or INT4 initializers with a DequantizeLinear each (opset 21).
 
 Examples:
   fmc export models/bert.fm --onnx bert.onnx
+  fmc export models/swa_lm.fm --quantize all=int4:128 --onnx swa_lm-int4.onnx
   fmc export models/mlp.fm --set hidden1=128 --onnx mlp-small.onnx`,
     )
     .action(async (file: string, opts: Record<string, string | string[] | boolean | undefined>) => {

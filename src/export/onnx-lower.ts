@@ -125,6 +125,21 @@ export class Lowering implements OnnxContext {
 
   /** A param or buffer, made an initializer on first use. */
   param(n: NodeOf<'param'>): string {
+    const { path, dtype } = n.args;
+    const host = this.host(n);
+    if (this.done.has(path)) return path;
+    this.done.add(path);
+    this.em.initializers.push({
+      name: path,
+      dataType: onnxDtype(dtype),
+      dims: [...host.shape],
+      rawData: encodeData(dtype, host.data),
+    });
+    return path;
+  }
+
+  /** The value of a param or buffer, checked against its node. */
+  host(n: NodeOf<'param'>): HostTensor {
     const { path, dtype, shape } = n.args;
     const host = this.params.get(path);
     const bad = (msg: string) => new ExportError(`${context(n)}: parameter '${path}' ${msg}`);
@@ -136,15 +151,7 @@ export class Lowering implements OnnxContext {
     )
       throw bad(`has shape [${host.shape.join(', ')}], expected ${want}`);
     if (host.dtype !== dtype) throw bad(`is ${host.dtype}, expected ${dtype}`);
-    if (this.done.has(path)) return path;
-    this.done.add(path);
-    this.em.initializers.push({
-      name: path,
-      dataType: onnxDtype(dtype),
-      dims: [...host.shape],
-      rawData: encodeData(dtype, host.data),
-    });
-    return path;
+    return host;
   }
 }
 

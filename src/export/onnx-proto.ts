@@ -13,13 +13,15 @@ export const ONNX_DTYPE = {
   BOOL: 9,
   FLOAT16: 10,
   BFLOAT16: 16,
+  /** Two values a byte, the first in the low nibble (IR version 10, opset 21). */
+  INT4: 22,
 } as const;
 
 export interface TensorProto {
   readonly name: string;
   readonly dataType: number;
   readonly dims: readonly number[];
-  /** Fixed-width little-endian elements (bool: one byte each). */
+  /** Fixed-width little-endian elements (bool: one byte each; INT4: two a byte). */
   readonly rawData: Uint8Array;
 }
 

@@ -1,8 +1,10 @@
 // ONNX export of a graph-IR function (inference only: buffer updates are not exported).
-// Default domain, opset 18, ir_version 8. Inputs keep their names, outputs their result
-// names, params become initializers named by path; every other name is generated. Symbolic
-// dims stay dynamic: shapes in op args are computed at run time from the inputs' shapes
-// (see onnx-dims.ts), so one exported model runs at every binding of its dims.
+// Default domain, opset 21, ir_version 10 (for INT4 and blocked DequantizeLinear). Inputs keep
+// their names, outputs their result names, params become initializers named by path; every
+// other name is generated. Symbolic dims stay dynamic: shapes in op args are computed at run
+// time from the inputs' shapes (see onnx-dims.ts), so one exported model runs at every binding
+// of its dims. Quantized weights become DequantizeLinear on INT8 / INT4 initializers
+// (onnx-quant.ts).
 //
 // Where ONNX Runtime (CPU, checked with 1.30) may differ from the reference interpreter:
 // - Max/Min: ORT 1.30 propagates NaN as fmc's maximum/minimum do; the ONNX spec does not
@@ -22,26 +24,35 @@
 // The tests avoid these inputs.
 
 import { dimConstValue, dimToString } from '../ir/dims.js';
-import { type Graph, type Node, type NodeOf, reachableFrom } from '../ir/graph.js';
+import type { Graph, Node, NodeOf } from '../ir/graph.js';
 import type { HostTensor } from '../ir/value.js';
 import { DimCompiler, DimError } from './onnx-dims.js';
 import { Emitter, ExportError, onnxDtype } from './onnx-emit.js';
 import { context, Lowering, opText } from './onnx-lower.js';
 import { encodeModel, type ValueInfoProto } from './onnx-proto.js';
+import { planQuantized, QuantLowering, specText } from './onnx-quant.js';
 
 export { ExportError } from './onnx-emit.js';
 
-export const ONNX_OPSET = 18;
-export const ONNX_IR_VERSION = 8;
+export const ONNX_OPSET = 21;
+export const ONNX_IR_VERSION = 10;
+
+export interface ExportOptions {
+  readonly producerVersion?: string;
+  /** Hears what is exported other than asked (a quantized weight as float ops); default: a process warning. */
+  readonly warn?: (message: string) => void;
+}
 
 /** Serializes `g` as an ONNX model with `params` (by path) as initializers. Throws ExportError. */
-export function exportOnnx(
-  g: Graph,
-  params: ReadonlyMap<string, HostTensor>,
-  options: { producerVersion?: string } = {},
-): Uint8Array {
-  const nodes = reachable(g);
-  const paramPaths = nodes.flatMap((n) => (n.op === 'param' ? [n.args.path] : []));
+export function exportOnnx(g: Graph, params: ReadonlyMap<string, HostTensor>, options: ExportOptions = {}): Uint8Array {
+  const warn = options.warn ?? ((m: string) => process.emitWarning(m, { code: 'FMC_EXPORT' }));
+  // Updates are not exported; dequantized weights are leaves (onnx-quant.ts).
+  const { nodes, weights } = planQuantized(
+    g.outputs.map((o) => o.node),
+    warn,
+  );
+  const quantParams = [...new Set(weights.values())].flatMap((w) => [w.q, w.scale, ...(w.zero ? [w.zero] : [])]);
+  const paramPaths = [...nodes, ...quantParams].flatMap((n) => (n.op === 'param' ? [n.args.path] : []));
   const inputNames = g.inputs.map((n) => n.args.name);
   const userNames = new Set([...inputNames, ...paramPaths]);
   if (userNames.size < inputNames.length + new Set(paramPaths).size)
@@ -56,11 +67,13 @@ export function exportOnnx(
     shape: n.type.shape,
   }));
   const lower = new Lowering(em, new DimCompiler(em, sources), values, params);
+  const quant = new QuantLowering(em, (n) => lower.host(n));
   for (const n of nodes) {
     if (values.has(n.id)) continue;
-    em.doc = `${n.path || '(top)'}: ${opText(n)}`;
+    const w = weights.get(n);
+    em.doc = w ? `${w.path}: dequantize ${specText(w.spec)}` : `${n.path || '(top)'}: ${opText(n)}`;
     try {
-      values.set(n.id, lower.node(n));
+      values.set(n.id, w ? quant.weight(n, w) : lower.node(n));
     } catch (e) {
       if (e instanceof DimError) throw new ExportError(`${context(n)}: ${e.message}`);
       throw e;
@@ -96,6 +109,3 @@ export function exportOnnx(
     },
   });
 }
-
-/** The nodes the outputs depend on, in topological order (updates are not exported). */
-const reachable = (g: Graph): Node[] => reachableFrom(g.outputs.map((o) => o.node));
