@@ -79,6 +79,8 @@ FMC_FN fmc_f16 fmc_min_h(fmc_f16 a, fmc_f16 b) { return fmc_rnd_h(fmc_min_f((flo
 FMC_FN fmc_bf16 fmc_min_b(fmc_bf16 a, fmc_bf16 b) { return fmc_rnd_b(fmc_min_f(a, b)); }
 FMC_FN int64_t fmc_min_ix(int64_t a, int64_t b) { return a < b ? a : b; }
 FMC_FN int64_t fmc_max_ix(int64_t a, int64_t b) { return a > b ? a : b; }
+/* A 32-bit word of a byte buffer (KExpr 'word': the quantized GEMV's int8/int4 bytes, kernels/gemm-quant.ts). */
+typedef int32_t fmc_w32 __attribute__((may_alias));
 #ifdef _OPENMP
 #include <omp.h>
 #endif

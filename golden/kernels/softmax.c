@@ -2,6 +2,8 @@
 /* C_PRELUDE (src/codegen/prelude-c.ts) */
 FMC_FN int64_t fmc_min_ix(int64_t a, int64_t b) { return a < b ? a : b; }
 FMC_FN int64_t fmc_max_ix(int64_t a, int64_t b) { return a > b ? a : b; }
+/* A 32-bit word of a byte buffer (KExpr 'word': the quantized GEMV's int8/int4 bytes, kernels/gemm-quant.ts). */
+typedef int32_t fmc_w32 __attribute__((may_alias));
 #ifdef _OPENMP
 #include <omp.h>
 #endif

@@ -110,7 +110,7 @@ function loopPragmas(s: Extract<KStmt, { k: 'for' }>, dim: (slot: number) => str
       return [`#pragma omp parallel for${collapse} schedule(static)${when}`];
     }
     case 'simd':
-      return [`#pragma omp simd${red}`];
+      return [`#pragma omp simd${s.simdlen ? ` simdlen(${s.simdlen})` : ''}${red}`];
     case 'unroll':
       return ['#pragma GCC unroll 64'];
     case 'serial':
@@ -147,6 +147,8 @@ FMC_FN int64_t fmc_max_ix(int64_t a, int64_t b) { return a > b ? a : b; }`;
 
 const C_EXTRA = `
 ${IX_FUNCTIONS}
+/* A 32-bit word of a byte buffer (KExpr 'word': the quantized GEMV's int8/int4 bytes, kernels/gemm-quant.ts). */
+typedef int32_t fmc_w32 __attribute__((may_alias));
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -213,6 +215,13 @@ export const C_BASE: Dialect = {
   gid: (which) => {
     throw new Error(`internal: a grid-bound (GPU) kernel reached the C dialect (its '${which}' index)`);
   },
+  // Word-level forms on the C target: a byte buffer read four bytes at a time; shifts on int32
+  // (left through uint32_t, no signed overflow; right arithmetic, as GCC and Clang define it).
+  word: (buf, index) => `((const fmc_w32 *)${bufName(buf)})[${index}]`,
+  bits: (op, a, b) =>
+    op === '<<' || op === '>>>'
+      ? `(int32_t)((uint32_t)(${a}) ${op === '<<' ? '<<' : '>>'} (${b}))`
+      : `((int32_t)(${a}) ${op} (${b}))`,
   mma: (s, aOff, bOff, kc) =>
     `${mmaName(s.mr, s.nr)}(${kc}, ${s.a} + ${aOff}, ${typeof s.b === 'number' ? bufName(s.b) : s.b} + ${bOff}, ${s.acc});`,
   kernelOpen,

@@ -108,6 +108,8 @@ export type KStmt =
       readonly collapse?: number;
       /** simd: scalar locals reduced across lanes (`+` or `max`). */
       readonly reduce?: readonly { readonly name: string; readonly op: '+' | 'max' }[];
+      /** simd: the lanes one vector should hold (C: `simdlen`, so GCC uses 512-bit vectors for 16 f32 lanes). */
+      readonly simdlen?: number;
       readonly body: readonly KStmt[];
     }
   | { readonly k: 'store'; readonly buf: number; readonly index: KExpr; readonly value: KExpr }
@@ -394,7 +396,7 @@ export function loop(
   hi: KExpr,
   body: readonly KStmt[],
   mode: LoopMode = 'serial',
-  extra: Partial<Pick<Extract<KStmt, { k: 'for' }>, 'lo' | 'step' | 'collapse' | 'reduce'>> = {},
+  extra: Partial<Pick<Extract<KStmt, { k: 'for' }>, 'lo' | 'step' | 'collapse' | 'reduce' | 'simdlen'>> = {},
 ): KStmt {
   return { k: 'for', v, lo: extra.lo ?? int(0), hi, step: extra.step ?? 1, mode, body, ...extra };
 }

@@ -9,6 +9,7 @@
 
 import { type KExpr, type KStmt, add, f32, int, ivar, ix, loop, mapChildren, mul } from '../ir/kernel.js';
 import type { GemmBuilder } from './gemm.js';
+import { dequantizedParams, quantGemv } from './gemm-quant.js';
 
 /** Partial sums per block: one AVX-512 vector of f32 (two AVX2 ones). */
 export const LANES = 32;
@@ -19,6 +20,9 @@ const cdiv = (a: KExpr, b: KExpr): KExpr => ix('/', add(a, ix('-', b, int(1))), 
 const let64 = (name: string, value: KExpr): KStmt => ({ k: 'let', name, t: 'i64', value });
 
 export function dotGemv(G: GemmBuilder): KStmt[] {
+  const quantized = dequantizedParams(G);
+  const fast = quantized && quantGemv(G, quantized);
+  if (fast) return fast;
   const { NC } = G.s;
   const [it, b, n0, nl, m, j, k0, l, kt, s] = ['it', 'b', 'n0', 'nl', 'm', 'j', 'k0', 'l', 'kt', 's'].map(G.v) as [
     string,

@@ -43,8 +43,8 @@ export function quantSpecOf(p: ParamDecl, rules: readonly QuantRule[], hint?: Qu
   return hint;
 }
 
-/** The dequantized value of param `n` (f32 math, cast to its dtype at the end). */
-function dequantize(b: Builder, n: NodeOf<'param'>, s: QuantSpec): Node {
+/** The dequantized value of param `n` (f32 math, cast to its dtype at the end); the C GEMV matches it (kernels/gemm-quant.ts). */
+export function dequantize(b: Builder, n: NodeOf<'param'>, s: QuantSpec): Node {
   const shape = n.args.shape.map((d) => dimConstValue(d));
   if (shape.some((d) => d === undefined))
     throw new PassError(`quantizing '${n.args.path}': its shape must be known at compile time`);

@@ -8,16 +8,15 @@
 
 import { describe, expect, it } from 'vitest';
 import { Builder } from '../../src/ir/build.js';
-import { type Graph, graphParams } from '../../src/ir/graph.js';
-import { initParam } from '../../src/ir/init.js';
+import type { Graph } from '../../src/ir/graph.js';
 import { NO_HINTS } from '../../src/ir/module.js';
 import { type QuantSpec, withQuantized } from '../../src/ir/quantize.js';
 import type { HostTensor } from '../../src/ir/value.js';
 import { fusion } from '../../src/passes/fusion/index.js';
 import type { PassContext } from '../../src/passes/pass.js';
-import { quantize } from '../../src/passes/quantize.js';
 import { toHost } from '../../src/runtime/tensor.js';
 import { CBatch, runAndCompare } from './c-harness.js';
+import { quantizedLinear, weight } from './quantized-linear.js';
 
 /** f32 rounding only: the GEMM sums in f32 where the reference sums in float64. */
 const TIGHT = { rtol: 1e-5, atol: 1e-6 };
@@ -33,21 +32,7 @@ const CASES: [string, number, number, QuantSpec, number][] = [
   ['int4 asymmetric, groups of 32', 20, 64, { dtype: 'int4', group: 32, symmetric: false }, 0.2],
 ];
 
-function linear(N: number, K: number, spec: QuantSpec | 'none'): Graph {
-  const b = new Builder();
-  const x = b.input('x', 'f32', ['M', K]);
-  const w = b.param('fc.w', 'f32', [N, K], 'param', { fn: 'kaiming_uniform', args: {} });
-  const bias = b.param('fc.b', 'f32', [N], 'param', { fn: 'uniform', args: { low: -0.1, high: 0.1 } });
-  const y = b.add(b.einsum('mk,nk->mn', x, w), bias);
-  const g = b.graph(`linear_${N}_${K}`, { y });
-  const ctx: PassContext = {
-    target: 'c',
-    mode: 'inference',
-    hints: NO_HINTS,
-    options: { quantize: [{ path: 'fc', spec }] },
-  };
-  return fusion.run(quantize.run(g, ctx), ctx);
-}
+const linear = (N: number, K: number, spec: QuantSpec | 'none'): Graph => quantizedLinear(N, K, spec);
 
 describe('quantized GEMM and GEMV on C', () => {
   it(
@@ -120,8 +105,3 @@ describe('quantized GEMM and GEMV on C', () => {
     values.forEach((v, i) => expect(Object.is(got[i], Math.floor(v)), `floor(${v})`).toBe(true));
   });
 });
-
-/** A seeded param of the unquantized graph, by path. */
-function weight(g: Graph, path: string): HostTensor {
-  return initParam(graphParams(g).find((n) => n.args.path === path)!.args, new Map(), 3);
-}
