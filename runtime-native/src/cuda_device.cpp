@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "addon.h"
+#include "cuda_graph.h"
 #include "cuda_loader.h"
 
 namespace fmc {
@@ -47,6 +48,7 @@ class CudaDevice : public Napi::ObjectWrap<CudaDevice> {
                            InstanceMethod<&CudaDevice::Load>("load"),
                            InstanceMethod<&CudaDevice::Launch>("launch"),
                            InstanceMethod<&CudaDevice::Synchronize>("synchronize"),
+                           InstanceMethod<&CudaDevice::GraphStats>("graphStats"),
                            InstanceMethod<&CudaDevice::Close>("close"),
                        });
   }
@@ -227,13 +229,33 @@ class CudaDevice : public Napi::ObjectWrap<CudaDevice> {
       if (s.x > 0 && s.y > 0) steps.push_back(s);
       at += 2 + argc;
     }
+    // Everything the launches read: a list launched twice in a row becomes a CUDA graph (cuda_graph.h).
+    std::vector<uint64_t> key{m, records.ElementLength(), addresses.ElementLength(), dims.size()};
+    for (size_t i = 0; i < records.ElementLength(); i++) key.push_back(static_cast<uint32_t>(records[i]));
+    for (size_t i = 0; i < addresses.ElementLength(); i++) key.push_back(addresses[i]);
+    for (size_t i = 0; i < grids.ElementLength(); i++) key.push_back(grids[i]);
+    for (size_t i = 0; i < blocks.ElementLength(); i++) key.push_back(blocks[i]);
+    for (long long v : dims) key.push_back(static_cast<uint64_t>(v));
     std::vector<void*> params;
-    for (const Step& s : steps) {
-      params.clear();
-      for (size_t j = 0; j < s.argc; j++) params.push_back(&args[s.first + j]);
-      params.push_back(dims.data());  // fmc_dims by value: the driver copies the struct's bytes
-      Check(env, d.cuLaunchKernel(s.f, s.x, s.y, 1, s.block, 1, 1, 0, stream_, params.data(), nullptr), "cuLaunchKernel");
-    }
+    CUresult r = graph_.Run(d, stream_, std::move(key), steps.size(), [&]() {
+      for (const Step& s : steps) {
+        params.clear();
+        for (size_t j = 0; j < s.argc; j++) params.push_back(&args[s.first + j]);
+        params.push_back(dims.data());  // fmc_dims by value: the driver copies the struct's bytes
+        CUresult one = d.cuLaunchKernel(s.f, s.x, s.y, 1, s.block, 1, 1, 0, stream_, params.data(), nullptr);
+        if (one != CUDA_SUCCESS) return one;
+      }
+      return CUDA_SUCCESS;
+    });
+    Check(env, r, "cuLaunchKernel");
+  }
+
+  /** graphStats(): [lists captured into CUDA graphs, graph launches] since the device opened. */
+  Napi::Value GraphStats(const Napi::CallbackInfo& info) {
+    Napi::Array out = Napi::Array::New(info.Env(), 2);
+    out.Set(0u, Napi::Number::New(info.Env(), static_cast<double>(graph_.captures())));
+    out.Set(1u, Napi::Number::New(info.Env(), static_cast<double>(graph_.replays())));
+    return out;
   }
 
   /** synchronize(): waits for the stream; a kernel's fault shows here. */
@@ -249,6 +271,7 @@ class CudaDevice : public Napi::ObjectWrap<CudaDevice> {
     const CudaDriverApi& d = cuda_.driver;
     d.cuCtxSetCurrent(ctx_);
     d.cuStreamSynchronize(stream_);
+    graph_.Reset(d);
     for (CUmodule module : modules_) d.cuModuleUnload(module);
     for (CUdeviceptr ptr : allocations_) d.cuMemFree_v2(ptr);
     d.cuStreamDestroy_v2(stream_);
@@ -267,6 +290,7 @@ class CudaDevice : public Napi::ObjectWrap<CudaDevice> {
   std::vector<CUmodule> modules_;
   std::vector<std::vector<CUfunction>> kernels_;
   std::vector<CUdeviceptr> allocations_;
+  LaunchGraph graph_;
 };
 
 }  // namespace

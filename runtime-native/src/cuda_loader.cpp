@@ -81,6 +81,12 @@ void LoadDriver(CudaLoad& out) {
   FMC_RESOLVE(d, cuStreamSynchronize);
   FMC_RESOLVE(d, cuCtxSynchronize);
   FMC_RESOLVE(d, cuGetErrorString);
+  resolve.Optional(d.cuStreamBeginCapture_v2, "cuStreamBeginCapture_v2");
+  resolve.Optional(d.cuStreamEndCapture, "cuStreamEndCapture");
+  resolve.Optional(d.cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags");
+  resolve.Optional(d.cuGraphLaunch, "cuGraphLaunch");
+  resolve.Optional(d.cuGraphExecDestroy, "cuGraphExecDestroy");
+  resolve.Optional(d.cuGraphDestroy, "cuGraphDestroy");
   if (!resolve.error.empty()) {
     out.driverError = resolve.error;
     out.driver = CudaDriverApi{};

@@ -18,6 +18,10 @@ using CUmodule = struct CUmod_st*;
 using CUfunction = struct CUfunc_st*;
 using CUstream = struct CUstream_st*;
 using CUjit_option = int;
+using CUgraph = struct CUgraph_st*;
+using CUgraphExec = struct CUgraphExec_st*;
+using CUstreamCaptureMode = int;
+constexpr CUstreamCaptureMode CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
 constexpr CUresult CUDA_SUCCESS = 0;
 constexpr CUdevice_attribute CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
 constexpr CUdevice_attribute CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
@@ -58,6 +62,14 @@ struct CudaDriverApi {
   CUresult (*cuStreamSynchronize)(CUstream stream);
   CUresult (*cuCtxSynchronize)();
   CUresult (*cuGetErrorString)(CUresult error, const char** text);
+  // Optional (CUDA graphs; cuGraphInstantiateWithFlags is 11.4+): null where the driver lacks
+  // them, and then launch lists run launch by launch.
+  CUresult (*cuStreamBeginCapture_v2)(CUstream stream, CUstreamCaptureMode mode);
+  CUresult (*cuStreamEndCapture)(CUstream stream, CUgraph* graph);
+  CUresult (*cuGraphInstantiateWithFlags)(CUgraphExec* exec, CUgraph graph, unsigned long long flags);
+  CUresult (*cuGraphLaunch)(CUgraphExec exec, CUstream stream);
+  CUresult (*cuGraphExecDestroy)(CUgraphExec exec);
+  CUresult (*cuGraphDestroy)(CUgraph graph);
 };
 
 /** NVRTC entry points. */

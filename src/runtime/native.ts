@@ -72,6 +72,12 @@ export interface NativeCudaDevice {
     dimSlots: number,
   ): void;
   synchronize(): void;
+  /**
+   * [launch lists captured into CUDA graphs, graph launches] since the device opened: a list
+   * launched twice in a row with the same arguments becomes a graph (cuda_graph.h;
+   * FMC_CUDA_GRAPHS=0 turns this off).
+   */
+  graphStats(): [number, number];
   close(): void;
 }
 

@@ -5,7 +5,8 @@
 // a CUDA kernel would (two buffer addresses, then `fmc_dims` by value). Every other kernel is
 // a no-op that the fake logs. This checks the parameter layout, grids, zeroed allocations,
 // copies and errors without a GPU; then `fmc run --target cuda` end to end on the fake
-// (NVRTC's CUBIN for the fake's sm_90, one logged launch per launch of the plan).
+// (NVRTC's CUBIN for the fake's sm_90, one logged launch per launch of the plan), and the
+// CUDA graph a launch list becomes when it is launched twice in a row (cuda_graph.h).
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -81,14 +82,52 @@ int cuModuleGetFunction(void **f, void *m, const char *name) {
   *f = (void *)names[named++];
   return 0;
 }
+static void say(const char *what, void *f, unsigned x, unsigned y, unsigned b) {
+  const char *log = getenv("FAKE_LOG");
+  if (log) { FILE *o = fopen(log, "a"); fprintf(o, "%s%s %u %u %u\\n", what, f == (void *)scale ? "scale" : (char *)f, x, y, b); fclose(o); }
+}
+static void run(void *f, unsigned x, unsigned y, unsigned b, void **p) {
+  if (f != (void *)scale) return;
+  gx = x; bdx = b;
+  for (by = 0; by < y; by++) for (bx = 0; bx < x; bx++) for (tx = 0; tx < b; tx++) scale(p);
+}
+/* Graphs: a capture records each launch with a copy of its parameters (fmc_k0's two
+   addresses and dims; other kernels' are not read); a graph launch runs the records. */
+typedef struct { void *f; unsigned x, y, b; P a0, a1; dims2 d; } rec;
+typedef struct { int n; rec r[64]; } graph;
+static graph *capture;
+int cuStreamBeginCapture_v2(void *s, int mode) {
+  if (s != (void *)2 || mode != 1 || getenv("FAKE_NO_CAPTURE")) return 900;
+  capture = calloc(1, sizeof(graph));
+  return 0;
+}
+int cuStreamEndCapture(void *s, void **g) { (void)s; *g = capture; capture = 0; return 0; }
+int cuGraphInstantiateWithFlags(void **e, void *g, unsigned long long f) { (void)f; *e = g; return 0; }
+int cuGraphExecDestroy(void *e) { (void)e; return 0; }
+int cuGraphDestroy(void *g) { free(g); return 0; }
+int cuGraphLaunch(void *e, void *s) {
+  graph *g = e;
+  if (s != (void *)2) return 1;
+  for (int i = 0; i < g->n; i++) {
+    rec *r = &g->r[i];
+    void *p[3] = {&r->a0, &r->a1, &r->d};
+    say("graph ", r->f, r->x, r->y, r->b);
+    run(r->f, r->x, r->y, r->b, p);
+  }
+  return 0;
+}
 int cuLaunchKernel(void *f, unsigned x, unsigned y, unsigned z, unsigned b, unsigned b2, unsigned b3, unsigned sh,
                    void *s, void **p, void **extra) {
   if (s != (void *)2 || z != 1 || b2 != 1 || b3 != 1 || sh != 0 || extra) return 1;
-  const char *log = getenv("FAKE_LOG");
-  if (log) { FILE *o = fopen(log, "a"); fprintf(o, "%s %u %u %u\\n", f == (void *)scale ? "scale" : (char *)f, x, y, b); fclose(o); }
-  if (f != (void *)scale) return 0;
-  gx = x; bdx = b;
-  for (by = 0; by < y; by++) for (bx = 0; bx < x; bx++) for (tx = 0; tx < b; tx++) scale(p);
+  if (capture) {
+    rec *r = &capture->r[capture->n++];
+    r->f = f; r->x = x; r->y = y; r->b = b;
+    if (f == (void *)scale) { r->a0 = *(P *)p[0]; r->a1 = *(P *)p[1]; r->d = *(dims2 *)p[2]; }
+    say("captured ", f, x, y, b);
+    return 0;
+  }
+  say("", f, x, y, b);
+  run(f, x, y, b, p);
   return 0;
 }
 `;
@@ -150,6 +189,56 @@ describe('the CUDA device on a fake driver', () => {
       'CUDA: the kernels do not load on Fake GPU (cuModuleLoadDataEx: error 218 (a PTX JIT compilation failed)):\nptxas fatal: the fake refuses this image',
     );
     expect(r.closed).toBe('CUDA device closed');
+  });
+
+  it('turns a launch list launched twice in a row into a CUDA graph, and replays it', () => {
+    // Each call: two launches of fmc_k0 (y = x · 2 over 100, then y = x · dims[0] again) with x
+    // uploaded afresh, so a replay must read the current memory, not what the capture saw.
+    const script = `
+      const a = require(process.argv[1]);
+      const gpu = a.cudaOpen(0);
+      const x = gpu.alloc(4 * 100), y = gpu.alloc(4 * 100);
+      const m = gpu.load(new TextEncoder().encode('FAKE'), ['fmc_k0']);
+      const call = (v, dims, records = Int32Array.of(0, 2, 0, 1, 0, 2, 0, 1)) => {
+        gpu.upload(x, new Uint8Array(new Float32Array(100).fill(v).buffer));
+        gpu.launch(m, records, BigUint64Array.of(x, y), Uint32Array.of(2, 1, 2, 1), Uint32Array.of(64), dims, 2);
+        gpu.synchronize();
+        return [new Float32Array(gpu.download(y, 400))[99], ...gpu.graphStats()];
+      };
+      const out = [call(1, BigInt64Array.of(2n, 100n)), call(2, BigInt64Array.of(2n, 100n)), call(3, BigInt64Array.of(2n, 100n)),
+        call(4, BigInt64Array.of(3n, 100n)), call(5, BigInt64Array.of(3n, 100n)), call(6, BigInt64Array.of(3n, 100n)),
+        call(7, BigInt64Array.of(3n, 100n), Int32Array.of(0, 2, 0, 1)), call(8, BigInt64Array.of(3n, 100n), Int32Array.of(0, 2, 0, 1))];
+      gpu.close();
+      console.log(JSON.stringify(out));`;
+    const log = join(dir, 'graphs.log');
+    const got = child(script, { FAKE_LOG: log }) as number[][];
+    // [y, captures, graph launches]: the 2nd call of a list captures it and launches the graph;
+    // other dims are another list (captured on its own 2nd call); one kernel is never a graph.
+    expect(got).toEqual([
+      [2, 0, 0],
+      [4, 1, 1],
+      [6, 1, 2],
+      [12, 1, 2],
+      [15, 2, 3],
+      [18, 2, 4],
+      [21, 2, 4],
+      [24, 2, 4],
+    ]);
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    expect(lines.slice(0, 6)).toEqual([
+      'scale 2 1 64',
+      'scale 2 1 64',
+      'captured scale 2 1 64',
+      'captured scale 2 1 64',
+      'graph scale 2 1 64',
+      'graph scale 2 1 64',
+    ]);
+    // Turned off, or refused by the driver (then off for the device): launch by launch, same results.
+    for (const env of [{ FMC_CUDA_GRAPHS: '0' }, { FAKE_NO_CAPTURE: '1' }]) {
+      const off = child(script, env) as number[][];
+      expect(off.map((r) => r[0])).toEqual(got.map((r) => r[0]));
+      expect(off.every((r) => r[1] === 0 && r[2] === 0)).toBe(true);
+    }
   });
 
   it('refuses records that point past the addresses, kernels or grids it was given', () => {
