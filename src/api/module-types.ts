@@ -91,31 +91,39 @@ const WGSL_JS_HEAD = [
   'export default $model;',
 ];
 
+/** The head of a C or CUDA module's index.mjs: load() compiles the sources next to it. */
+const nodeJsHead = (what: string): string[] => [
+  `// Importing it ${what} (a cache hit after the first time).`,
+  "import { load as $load, terminalProgress as $progress } from 'fmc';",
+  '',
+  "const $model = $load(new URL('.', import.meta.url), { onProgress: $progress });",
+  "$progress('');",
+  'export default $model;',
+];
+
 /**
  * index.mjs: loads the folder it sits in (compiling its C through fmc's cache) and exports the
- * functions; for the WGSL target (`wgsl`), functions that return Promises (Model.runAsync).
+ * functions; for the GPU targets (`gpu`: WGSL, CUDA), functions that return Promises (Model.runAsync).
  */
 export function moduleJs(
   version: string,
   model: string,
   names: readonly string[],
   train?: TrainFunctions,
-  wgsl = false,
+  gpu?: 'wgsl' | 'cuda',
 ): string {
   const steps = trainNames(train);
   const lines = [
     header(version, model).trimEnd(),
-    ...(wgsl
+    ...(gpu === 'wgsl'
       ? WGSL_JS_HEAD
-      : [
-          '// Importing it builds the C sources next to it through the compile cache (a cache hit after the first time).',
-          "import { load as $load, terminalProgress as $progress } from 'fmc';",
-          '',
-          "const $model = $load(new URL('.', import.meta.url), { onProgress: $progress });",
-          "$progress('');",
-          'export default $model;',
-        ]),
+      : gpu === 'cuda'
+        ? nodeJsHead(
+            "compiles the CUDA programs next to it with NVRTC through fmc's cache for this machine's GPU; its functions return Promises",
+          )
+        : nodeJsHead('builds the C sources next to it through the compile cache')),
   ];
+  const wgsl = gpu !== undefined;
   const run = wgsl ? 'runAsync' : 'run';
   for (const name of names) {
     lines.push('');
@@ -158,7 +166,7 @@ function tensorInterface(name: string, what: string, fn: string, tensors: readon
 
 /**
  * index.d.mts: shaped input and output interfaces per function, the functions, and the Model;
- * for the WGSL target (`wgsl`), the functions return Promises of their outputs.
+ * for the GPU targets (`wgsl`: WGSL or CUDA), the functions return Promises of their outputs.
  */
 export function moduleDts(
   version: string,

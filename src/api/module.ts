@@ -182,11 +182,12 @@ export function moduleFiles(parts: ModuleParts): [string, string | Uint8Array][]
     ? parts.wgsl.flatMap((f, i) => f.sources.map((code, k): [string, string] => [wgslFileName(files[i]!, k), code]))
     : (parts.cuda ?? parts.functions).map((f, i): [string, string] => [fileOf(i), f.source]);
   // GPU modules' functions return Promises (runAsync).
-  const wgsl = parts.wgsl !== undefined || parts.cuda !== undefined;
+  const gpu = parts.wgsl ? 'wgsl' : parts.cuda ? 'cuda' : undefined;
+  const wgsl = gpu !== undefined;
   return [
     ...sources,
     weights,
-    ['index.mjs', moduleJs(parts.version, parts.model, names, parts.train, wgsl)],
+    ['index.mjs', moduleJs(parts.version, parts.model, names, parts.train, gpu)],
     [
       'index.d.mts',
       moduleDts(

@@ -51,6 +51,12 @@ describe.skipIf(why !== '')('load() of a CUDA module on the shim device', () => 
   it('runs forward as the interpreter does with the folder weights', { timeout: 300_000 }, async () => {
     expect(compileMlp(out)).toMatch(/of CUDA \(and PTX for compute_80/);
     expect(JSON.parse(fs.readFileSync(path.join(out, 'plan.json'), 'utf8')).target).toBe('cuda');
+    // The typed module's functions return Promises, and its head says what importing it does.
+    const js = fs.readFileSync(path.join(out, 'index.mjs'), 'utf8');
+    expect(js).toMatch(/compiles the CUDA programs next to it with NVRTC/);
+    expect(js).not.toMatch(/WGSL|WebGPU/);
+    expect(js).toMatch(/\.runAsync\(/);
+    expect(fs.readFileSync(path.join(out, 'index.d.mts'), 'utf8')).toMatch(/Promise</);
     const model = load(out);
     expect(model.target).toBe('cuda');
     // The reference: the same function compiled for the interpreter, with the folder's weights.
