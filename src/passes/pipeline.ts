@@ -24,7 +24,7 @@ const PIPELINES: { readonly [T in Target]: { readonly [M in Mode]: readonly Pass
     accumulate: [sparsity, precision, lossScale, autodiff, trainStep, simplify],
   },
   c: {
-    inference: [precision, quantize, fusion],
+    inference: [precision, quantize, sparsity, fusion],
     grad: [precision, autodiff, simplify, fusion],
     train: [sparsity, precision, lossScale, autodiff, trainStep, sparseUpdates, simplify, fusion],
     accumulate: [sparsity, precision, lossScale, autodiff, trainStep, simplify, fusion],
