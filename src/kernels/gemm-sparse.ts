@@ -14,11 +14,13 @@
 // Deriving: count each block row's nonzero blocks (parallel), prefix sums (serial), copy the
 // blocks (parallel).
 //
-// Multiplying: parallel over (chunks of RC block rows × blocks of M); each packs its rows of
-// A (all of K, mr-tall panels) and, for each block row, panel and mr-row tile, runs the
-// register tile (`mma`, mr × nr, b deep) over the row's stored blocks, then stores the tile
-// through the epilogue. An empty block row stores the epilogue of 0. Few rows (a GEMV) use
-// 1-row tiles.
+// Multiplying: parallel over (chunks of RC block rows × blocks of TILES·mr rows of A); each
+// packs its rows of A (all of K, mr-tall panels) and, for each block row and panel, runs the
+// register tile (`mma`, mr × nr, b deep) of each of its TILES tiles over the row's stored
+// blocks, GROUP blocks at a time (their panels stay in the first-level cache across the
+// tiles), then stores the tiles through the epilogue. An empty block row stores the epilogue
+// of 0. Few rows (a GEMV) use 1-row tiles. TILES 10 and GROUP 8 were the fastest of those
+// tried with bench/sparse.ts (TILES 2, 4, 8, 10; GROUP 4, 8, 16, 64) on the AVX-512 machine.
 
 import { dimConst } from '../ir/dims.js';
 import { type KExpr, type KStmt, add, cmp, f32, int, ivar, ix, loop, mul } from '../ir/kernel.js';
@@ -171,8 +173,8 @@ function derive(G: GemmBuilder, x: Geometry): KStmt[] {
 
 /** Block rows a work item: its packed rows of A serve all of them. */
 const chunkOf = (R: number): number => [16, 8, 4, 2, 1].find((c) => R % c === 0 && R / c >= 4) ?? 1;
-/** Register tiles a work item (its rows of A, MB = TILES · mr, stay in the second-level cache). */
-const TILES = 8;
+/** Register tiles a work item: MB = TILES · mr rows of A, packed once per chunk of block rows. */
+const TILES = 10;
 /** Blocks a step: their B panels (GROUP · b · b floats) stay in the first-level cache while every tile uses them. */
 const GROUP = 8;
 
