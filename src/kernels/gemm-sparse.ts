@@ -6,13 +6,12 @@
 // weight: the runtime zeroes their first element when W changes, and the next run derives
 // them again; once per weight version, never per call). `meta` (i32): [0] 1 once derived,
 // [1] 1 when W has more nonzero blocks than `cap` (then this kernel multiplies densely), [2]
-// the count; from META_AT the block-row pointers (R + 1 of them, R = N / b), then the block
-// columns (src/ir/sparse-format.ts's BSR). `vals` (f32): block p at VALS_AT + p·b·b, as b/nr
+// the count; from META_AT the block-row pointers (R + 1 of them, R = N / b), the block
+// columns (src/ir/sparse-format.ts's BSR) and runs of consecutive ones (gemm-sparse-derive.ts). `vals` (f32): block p at VALS_AT + p·b·b, as b/nr
 // panels of nr columns (W's rows), each b deep along K: panel q of block p holds
 // W[i·b + q·nr + c, cols[p]·b + k] at k·nr + c, the register tile's B panel. The pattern is
 // data: the kernel is the same for every pattern of the same shape and capacity.
-// Deriving: count each block row's nonzero blocks (parallel), prefix sums (serial), copy the
-// blocks (parallel).
+// Deriving: gemm-sparse-derive.ts.
 //
 // Multiplying: parallel over (chunks of RC block rows × blocks of TILES·mr rows of A); each
 // packs its rows of A (all of K, mr-tall panels) and, for each block row and panel, runs the
@@ -25,18 +24,9 @@
 import { dimConst } from '../ir/dims.js';
 import { type KExpr, type KStmt, add, cmp, f32, int, ivar, ix, loop, mul } from '../ir/kernel.js';
 import type { GemmBuilder } from './gemm.js';
-
-/** Ints (i32 meta) / floats (f32 vals) before the arrays: 64 bytes keep the blocks aligned. */
-const META_AT = 16;
-const VALS_AT = 16;
+import { GROUP, type Geometry, META_AT, VALS_AT, derive, fresh, let64, v64 } from './gemm-sparse-derive.js';
 
 const cdiv = (a: KExpr, b: KExpr): KExpr => ix('/', add(a, ix('-', b, int(1))), b);
-const let64 = (name: string, value: KExpr): KStmt => ({ k: 'let', name, t: 'i64', value });
-const set = (name: string, value: KExpr): KStmt => ({ k: 'set', name, value });
-const v64 = (name: string): KExpr => ({ k: 'var', name, t: 'i64' });
-/** Fresh names, one per prefix. */
-const fresh = <const T extends readonly string[]>(G: GemmBuilder, ...prefixes: T): { [I in keyof T]: string } =>
-  prefixes.map(G.v) as { [I in keyof T]: string };
 
 /** The sparse GEMM's statements; `dense` is the plain form run when W overflows `cap`. */
 export function sparseGemm(G: GemmBuilder, w: number, b: number, cap: number, dense: () => KStmt[]): KStmt[] {
@@ -45,7 +35,7 @@ export function sparseGemm(G: GemmBuilder, w: number, b: number, cap: number, de
   const nr = b % G.s.NR === 0 ? G.s.NR : 16;
   const tables = G.kb.tables;
   G.kb.param(w, 'read');
-  const meta = G.kb.param(tables.buffer('i32', dimConst(META_AT + R + 1 + cap), 'packed', w), 'readwrite');
+  const meta = G.kb.param(tables.buffer('i32', dimConst(META_AT + R + 1 + 2 * cap), 'packed', w), 'readwrite');
   const vals = G.kb.param(tables.buffer('f32', dimConst(VALS_AT + cap * b * b), 'packed', w), 'readwrite');
   const m = (index: KExpr): KExpr => ({ k: 'load', buf: meta, index, t: 'i64' });
   const geo = { R, b, nr, cap, K: K.v, meta, vals };
@@ -61,122 +51,10 @@ export function sparseGemm(G: GemmBuilder, w: number, b: number, cap: number, de
   ];
 }
 
-interface Geometry {
-  readonly R: number;
-  readonly b: number;
-  readonly nr: number;
-  readonly cap: number;
-  readonly K: number;
-  readonly meta: number;
-  readonly vals: number;
-}
-
-/** Fills meta and vals from W (see the top of the file). */
-function derive(G: GemmBuilder, x: Geometry): KStmt[] {
-  const { R, b, nr, cap, meta, vals } = x;
-  const C = x.K / b;
-  const m = (index: KExpr): KExpr => ({ k: 'load', buf: meta, index, t: 'i64' });
-  const put = (index: KExpr, value: KExpr): KStmt => ({ k: 'store', buf: meta, index, value });
-  const [i, j, r, c, nz, cnt, t, p, q, kk, jj, i2, i3] = fresh(
-    G,
-    'i',
-    'j',
-    'r',
-    'c',
-    'nz',
-    'cnt',
-    't',
-    'p',
-    'q',
-    'kk',
-    'jj',
-    'i',
-    'i',
-  );
-  const wAt = (row: KExpr, col: KExpr): KExpr => G.operand(1, int(0), row, col);
-  // nz: whether block (bi, j) holds a value other than 0 (NaN included).
-  const test = (bi: string): KStmt[] => [
-    { k: 'let', name: nz, t: 'bool', value: { k: 'const', t: 'bool', v: 0 } },
-    loop(r, int(b), [
-      loop(c, int(b), [
-        set(
-          nz,
-          cmp(
-            '||',
-            { k: 'var', name: nz, t: 'bool' },
-            cmp('!=', wAt(add(mul(ivar(bi), int(b)), ivar(r)), add(mul(ivar(j), int(b)), ivar(c))), f32(0)),
-          ),
-        ),
-      ]),
-    ]),
-  ];
-  const nzv: KExpr = { k: 'var', name: nz, t: 'bool' };
-  const work = int(R * C * b * b);
-  const count = G.kb.parallel(
-    i,
-    int(R),
-    [
-      let64(cnt, int(0)),
-      loop(j, int(C), [...test(i), { k: 'if', cond: nzv, then: [set(cnt, add(v64(cnt), int(1)))] }]),
-      put(add(int(META_AT + 1), ivar(i)), v64(cnt)),
-    ],
-    work,
-  );
-  const prefix: KStmt[] = [
-    put(int(META_AT), int(0)),
-    let64(t, int(0)),
-    loop(i2, int(R), [
-      set(t, add(v64(t), m(add(int(META_AT + 1), ivar(i2))))),
-      put(add(int(META_AT + 1), ivar(i2)), v64(t)),
-    ]),
-    put(int(2), v64(t)),
-    put(int(1), { k: 'select', c: cmp('>', v64(t), int(cap)), a: int(1), b: int(0), t: 'i64' }),
-  ];
-  const copy: KStmt[] = [
-    loop(q, int(b / nr), [
-      loop(kk, int(b), [
-        loop(jj, int(nr), [
-          {
-            k: 'store',
-            buf: vals,
-            index: add(
-              int(VALS_AT),
-              add(mul(ivar(p), int(b * b)), add(mul(ivar(q), int(b * nr)), add(mul(ivar(kk), int(nr)), ivar(jj)))),
-            ),
-            value: wAt(
-              add(mul(ivar(i3), int(b)), add(mul(ivar(q), int(nr)), ivar(jj))),
-              add(mul(ivar(j), int(b)), ivar(kk)),
-            ),
-          },
-        ]),
-      ]),
-    ]),
-  ];
-  const fill = G.kb.parallel(
-    i3,
-    int(R),
-    [
-      let64(p, m(add(int(META_AT), ivar(i3)))),
-      loop(j, int(C), [
-        ...test(i3),
-        {
-          k: 'if',
-          cond: nzv,
-          then: [put(add(int(META_AT + R + 1), ivar(p)), ivar(j)), ...copy, set(p, add(v64(p), int(1)))],
-        },
-      ]),
-    ],
-    work,
-  );
-  return [count, ...prefix, { k: 'if', cond: cmp('==', m(int(1)), int(0)), then: [fill] }, put(int(0), int(1))];
-}
-
 /** Block rows a work item: its packed rows of A serve all of them. */
 const chunkOf = (R: number): number => [16, 8, 4, 2, 1].find((c) => R % c === 0 && R / c >= 4) ?? 1;
 /** Register tiles a work item: MB = TILES · mr rows of A, packed once per chunk of block rows. */
 const TILES = 10;
-/** Blocks a step: their B panels (GROUP · b · b floats) stay in the first-level cache while every tile uses them. */
-const GROUP = 8;
 
 /** The multiplication with mr-row tiles (see the top of the file). */
 function multiply(G: GemmBuilder, x: Geometry, mr: number): KStmt[] {
@@ -206,6 +84,8 @@ function multiply(G: GemmBuilder, x: Geometry, mr: number): KStmt[] {
   const accs = Array.from({ length: T }, () => G.v('acc'));
   const mBlocks = cdiv(G.M, int(MB));
   const end = m(add(int(META_AT + 1), ivar(i)));
+  // Blocks p .. p + run - 1 have consecutive columns: one b·run deep mma (0: inside a run).
+  const run = m(add(int(META_AT + R + 1 + x.cap), ivar(p)));
   // Tile t (rows m0 + t·mr ..) exists when t·mr < ml; tile 0 always does.
   const ifTile = (t: number, body: KStmt[]): KStmt[] =>
     t === 0 ? body : [{ k: 'if', cond: cmp('<', int(t * mr), ivar(ml)), then: body }];
@@ -216,7 +96,7 @@ function multiply(G: GemmBuilder, x: Geometry, mr: number): KStmt[] {
     aOffset: add(int(t * mr * x.K), mul(m(add(int(META_AT + R + 1), ivar(p))), int(b * mr))),
     b: vals,
     bOffset: add(int(VALS_AT), add(mul(ivar(p), int(b * b)), mul(ivar(q), int(b * nr)))),
-    kc: int(b),
+    kc: mul(run, int(b)),
     mr,
     nr,
   });
@@ -246,7 +126,11 @@ function multiply(G: GemmBuilder, x: Geometry, mr: number): KStmt[] {
       end,
       [
         let64(pe, ix('min', add(ivar(pg), int(GROUP)), end)),
-        ...accs.flatMap((_, t) => ifTile(t, [loop(p, ivar(pe), [mma(t)], 'serial', { lo: ivar(pg) })])),
+        ...accs.flatMap((_, t) =>
+          ifTile(t, [
+            loop(p, ivar(pe), [{ k: 'if', cond: cmp('>', run, int(0)), then: [mma(t)] }], 'serial', { lo: ivar(pg) }),
+          ]),
+        ),
       ],
       'serial',
       { lo: m(add(int(META_AT), ivar(i))), step: GROUP },

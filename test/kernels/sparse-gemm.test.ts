@@ -2,7 +2,8 @@
 // marked block-sparse (the sparsity pass's barrier), fused as the C pipeline fuses it (one
 // kernel: no copy of W, the epilogue in the sparse kernel), against the reference interpreter
 // on the same pruned weights, for blocks of 16 and 32, M through the GEMV (1, 3) and the tiled
-// form (9, 29: partial tiles), block patterns with empty block rows, no nonzero block at all,
+// form (9, 29: partial tiles), block patterns with empty block rows, runs of consecutive
+// blocks (one register-tile call each), no nonzero block at all,
 // every block, NaN in one block, and more nonzero blocks than the capacity (the dense
 // fallback). Also: the sparsity pass marks exactly the weights it should.
 
@@ -63,6 +64,8 @@ const CASES: Case[] = [
   // Half the blocks, block rows 1 and 3 empty.
   { name: 'b 16, empty block rows', N: 80, K: 96, b: 16, cap: 15, keep: (i, j) => i % 2 === 0 && (i + j) % 2 === 0 },
   { name: 'b 32, half the blocks', N: 96, K: 160, b: 32, cap: 8, keep: (i, j) => (i * 5 + j) % 2 === 1 },
+  // Runs of consecutive columns (one mma each), cut at groups of 8 blocks.
+  { name: 'b 16, long runs', N: 32, K: 320, b: 16, cap: 38, keep: (_, j) => j !== 3 },
   { name: 'b 16, no nonzero block (density 0)', N: 48, K: 64, b: 16, cap: 6, keep: () => false },
   { name: 'b 16, every block (density 1)', N: 48, K: 80, b: 16, cap: 15, keep: () => true },
   { name: 'b 16, more blocks than the capacity (dense)', N: 48, K: 64, b: 16, cap: 4, keep: (i, j) => i !== j },
