@@ -20,6 +20,9 @@ import { compileModel } from '../../src/api/compile.js';
 import { evaluate } from '../../src/ir/interp.js';
 import { runPipeline } from '../../src/passes/pipeline.js';
 import { fromHost, toHost } from '../../src/runtime/tensor.js';
+import { weightBuffers } from '../../src/runtime/compile.js';
+import { Executable } from '../../src/runtime/executable.js';
+import { weightsChanged } from '../../src/runtime/weight-versions.js';
 import { CACHE_DIR, CBatch, compare, runAndCompare } from './c-harness.js';
 
 /** f32 rounding only (sums of up to 160 products of size 1 in another order). */
@@ -87,6 +90,28 @@ describe('block-sparse GEMM on C', () => {
         expect(r.problems, `${c.name}, M ${M}`).toEqual([]);
       }
     });
+  });
+});
+
+describe('the derived storage follows the weights', () => {
+  it('is derived again after W changes (a new weight version), not before', { timeout: 120_000 }, () => {
+    const [N, K, b] = [48, 64, 16];
+    const batch = CBatch.build([linear(N, K, b, 6)]);
+    const first = weights(N, K, b, (i, j) => (i + j) % 2 === 0);
+    const second = weights(N, K, b, (i, j) => (i + j) % 2 === 1);
+    const buffers = weightBuffers(first);
+    // An inference plan (as compile marks it): its runs change no weight.
+    const plan = { ...batch.merged[0]!, writesParams: false };
+    const exe = { exe: new Executable(plan, batch.lib, buffers), weights: buffers, params: first };
+    expect(runAndCompare(batch, 0, { dims: { M: 5 }, tol: TIGHT, exe }).problems).toEqual([]);
+    // W's buffer rewritten in place: without a new version the kernel keeps the first blocks.
+    const w = new Float32Array(buffers.get('fc.w')!);
+    w.set(second.get('fc.w')!.data);
+    const stale = runAndCompare(batch, 0, { dims: { M: 5 }, tol: TIGHT, exe: { ...exe, params: second } });
+    expect(stale.problems).not.toEqual([]);
+    weightsChanged([buffers.get('fc.w')!]);
+    const fresh = runAndCompare(batch, 0, { dims: { M: 5 }, tol: TIGHT, exe: { ...exe, params: second } });
+    expect(fresh.problems).toEqual([]);
   });
 });
 
