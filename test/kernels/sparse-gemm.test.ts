@@ -23,7 +23,8 @@ import { fromHost, toHost } from '../../src/runtime/tensor.js';
 import { weightBuffers } from '../../src/runtime/compile.js';
 import { Executable } from '../../src/runtime/executable.js';
 import { weightsChanged } from '../../src/runtime/weight-versions.js';
-import { CACHE_DIR, CBatch, compare, runAndCompare } from './c-harness.js';
+import { gpuDevice } from '../wgsl/dawn.js';
+import { CACHE_DIR, CBatch, MODEL_TOL, compare, runAndCompare } from './c-harness.js';
 
 /** f32 rounding only (sums of up to 160 products of size 1 in another order). */
 const TIGHT = { rtol: 1e-5, atol: 1e-5 };
@@ -115,9 +116,11 @@ describe('the derived storage follows the weights', () => {
   });
 });
 
-describe('--sparsity block=16,density=0.5 through compile', () => {
-  it('runs the sparse kernel on the pruned weights, as the reference computes them', { timeout: 120_000 }, () => {
-    const source = `import { Linear } from "std/nn"
+/** The sparsity pass's block-sparse marks in `g`. */
+const marks = (g: Graph): string[] =>
+  liveNodes(g).flatMap((n) => (n.op === 'barrier' && parseBsrKey(n.args.key) ? [n.args.key] : []));
+
+const NET = `import { Linear } from "std/nn"
 model Net() {
   fc1 = Linear(64, 48)
   fc2 = Linear(48, 32)
@@ -126,22 +129,45 @@ model Net() {
   }
 }
 `;
-    const compiled = compileModel(source, {
+
+const gpu = await gpuDevice();
+if (typeof gpu === 'string') console.warn(`skipping the WGSL run of a block-sparse model: ${gpu}`);
+
+describe.skipIf(typeof gpu === 'string')('--sparsity block=16,density=0.5 on WGSL', () => {
+  it('reads the marked weights densely (the mark is the identity there)', { timeout: 120_000 }, async () => {
+    const c = compileModel(NET, { isPath: false, target: 'wgsl', seed: 3, sparsity: SPARSITY });
+    const g = c.modules[0]!.graph;
+    expect(marks(g)).toEqual([bsrKey(16, 6), bsrKey(16, 3)]);
+    const x = input(3);
+    const ref = evaluate(g, { inputs: new Map([['x', x]]), params: c.weights, dims: new Map([['B', 3]]) });
+    const got = toHost((await c.model.runAsync('forward', { x: fromHost(x) })).y!);
+    expect(compare('y', got, ref.outputs.get('y')!, MODEL_TOL)).toEqual([]);
+  });
+});
+
+const SPARSITY = { kind: 'block', block: 16, density: 0.5 } as const;
+
+/** x[B, 64] from a cosine. */
+const input = (B: number): HostTensor => ({
+  dtype: 'f32',
+  shape: [B, 64],
+  data: Float64Array.from({ length: B * 64 }, (_, i) => Math.cos(0.3 * i + B)),
+});
+
+describe('--sparsity block=16,density=0.5 through compile', () => {
+  it('runs the sparse kernel on the pruned weights, as the reference computes them', { timeout: 120_000 }, () => {
+    const compiled = compileModel(NET, {
       isPath: false,
       cacheDir: CACHE_DIR,
       seed: 3,
-      sparsity: { kind: 'block', block: 16, density: 0.5 },
+      sparsity: SPARSITY,
     });
     // Both GEMMs read their weight block-sparse: two derived buffers each.
     const plan = compiled.functions[0]!.plan;
     expect(plan.buffers.filter((b) => b.kind === 'packed')).toHaveLength(4);
     const ref = runPipeline(compiled.lowered[0]!, { target: 'reference', mode: 'inference' }).graph;
     for (const B of [1, 5, 20]) {
-      const x: HostTensor = {
-        dtype: 'f32',
-        shape: [B, 64],
-        data: Float64Array.from({ length: B * 64 }, (_, i) => Math.cos(0.3 * i + B)),
-      };
+      const x = input(B);
       const got = toHost(compiled.model.run({ x: fromHost(x) }).y!);
       const want = evaluate(ref, { inputs: new Map([['x', x]]), params: compiled.weights, dims: new Map([['B', B]]) });
       expect(compare(`y at B ${B}`, got, want.outputs.get('y')!, TIGHT)).toEqual([]);
@@ -154,8 +180,6 @@ describe('the sparsity pass on inference graphs', () => {
     params: new Map([['fc.w', { sparse: { kind: 'block', block, density } }]]),
     blocks: new Map(),
   });
-  const marks = (g: Graph): string[] =>
-    liveNodes(g).flatMap((n) => (n.op === 'barrier' && parseBsrKey(n.args.key) ? [n.args.key] : []));
   const graph = (transposeRead: boolean): Graph => {
     const g = new Builder();
     const x = g.input('x', 'f32', ['M', 64]);
