@@ -23,6 +23,10 @@ import { fromHost, toHost } from '../../src/runtime/tensor.js';
 import { weightBuffers } from '../../src/runtime/compile.js';
 import { Executable } from '../../src/runtime/executable.js';
 import { weightsChanged } from '../../src/runtime/weight-versions.js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { load } from '../../src/api/load.js';
+import { fmc, tempDir } from '../api/helpers.js';
 import { gpuDevice } from '../wgsl/dawn.js';
 import { CACHE_DIR, CBatch, MODEL_TOL, compare, runAndCompare } from './c-harness.js';
 
@@ -172,6 +176,20 @@ describe('--sparsity block=16,density=0.5 through compile', () => {
       const want = evaluate(ref, { inputs: new Map([['x', x]]), params: compiled.weights, dims: new Map([['B', B]]) });
       expect(compare(`y at B ${B}`, got, want.outputs.get('y')!, TIGHT)).toEqual([]);
     }
+  });
+});
+
+describe('a block-sparse module folder', () => {
+  it('is written by fmc compile -o and loads (its plan keeps the i32 indices buffer)', { timeout: 120_000 }, () => {
+    const dir = tempDir('sparse-module');
+    fs.writeFileSync(path.join(dir, 'net.fm'), NET);
+    const out = path.join(dir, 'mod');
+    const r = fmc('compile', path.join(dir, 'net.fm'), '--sparsity', 'block=16,density=0.5', '--seed', '3', '-o', out);
+    expect(r.code, r.err).toBe(0);
+    const loaded = load(out, { cacheDir: CACHE_DIR });
+    const inMemory = compileModel(NET, { isPath: false, cacheDir: CACHE_DIR, seed: 3, sparsity: SPARSITY });
+    const x = fromHost(input(4));
+    expect(Array.from(loaded.run({ x }).y!.data)).toEqual(Array.from(inMemory.model.run({ x }).y!.data));
   });
 });
 
