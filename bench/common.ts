@@ -87,3 +87,16 @@ export function resultCells(r: BenchResult): string[] {
 }
 
 export const RATIO_NOTE = 'ratio = ORT median / fmc median: 1.00× means as fast as ONNX Runtime; higher is faster';
+
+/** The median of `xs`. */
+export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** A model whose `forward` is one Linear without bias, `y = x @ W.T` with W[n, k] (GEMM benchmarks). */
+export const linearSource = (k: number, n: number): string => `import { Linear } from "std/nn"
+model Gemv(k = ${k}, n = ${n}) {
+  fc = Linear(k, n, bias = false)
+  fn forward(x: f32[B, k]) -> (y: f32[B, n]) {
+    return fc(x)
+  }
+}
+`;

@@ -25,7 +25,7 @@ const PIPELINES: { readonly [T in Target]: { readonly [M in Mode]: readonly Pass
     accumulate: [sparsity, precision, lossScale, autodiff, qat, trainStep, simplify],
   },
   c: {
-    inference: [precision, quantize, fusion],
+    inference: [precision, quantize, sparsity, fusion],
     grad: [precision, autodiff, qat, simplify, fusion],
     train: [sparsity, precision, lossScale, autodiff, qat, trainStep, sparseUpdates, simplify, fusion],
     accumulate: [sparsity, precision, lossScale, autodiff, qat, trainStep, simplify, fusion],

@@ -1,20 +1,41 @@
-// The sparsity pass: in the train and accumulate modes a param with a sparse hint (`@sparse`,
-// `--sparsity`; src/ir/sparsity.ts) is used as `w · mask`, where the mask is the buffer
-// `sparse:mask:<path>` that pruneWeights computes from the weights' magnitudes where they are
-// bound. Every use of the param is rewritten, so autodiff's gradient of a pruned weight is
-// exactly 0 and the optimizer's state there stays 0; sparse-updates.ts masks the update
-// itself too. The other modes read the weights as bound, already pruned (pruneWeights sets
-// the pruned ones to 0, and training keeps them there), so they multiply nothing: inference's
-// GEMMs still pack their weights once, not at every call, and `grad` is the gradient of the
-// function as written with respect to every weight (what `fmc run --grad` reports).
-// The mask is a buffer (role `buffer`, init `ones`: unpruned where nobody binds it), never
-// differentiated and never updated.
+// The sparsity pass.
+//
+// train and accumulate: a param with a sparse hint (`@sparse`, `--sparsity`;
+// src/ir/sparsity.ts) is used as `w · mask`, where the mask is the buffer `sparse:mask:<path>`
+// that pruneWeights computes from the weights' magnitudes where they are bound. Every use of
+// the param is rewritten, so autodiff's gradient of a pruned weight is exactly 0 and the
+// optimizer's state there stays 0; sparse-updates.ts masks the update itself too. `grad`
+// reads the weights as bound, already pruned (pruneWeights sets the pruned ones to 0, and
+// training keeps them there), and multiplies nothing: it is the gradient of the function as
+// written with respect to every weight (what `fmc run --grad` reports). The mask is a buffer
+// (role `buffer`, init `ones`: unpruned where nobody binds it), never differentiated and never
+// updated.
+//
+// inference on C: a weight W[N, K] pruned to b×b blocks (b a multiple of 16) at a density of at
+// most BSR_MAX_DENSITY, which only GEMMs read as `x @ W.T`, is wrapped in a barrier (the
+// identity) keyed `sparse:bsr:<b>:<cap>` (src/ir/sparse-format.ts): the GEMM kernel then
+// keeps W's nonzero blocks in block-sparse rows and multiplies only those
+// (src/kernels/gemm-sparse.ts). `cap` is the number of blocks the pruning keeps; weights
+// with more nonzero blocks (gradual pruning's earlier steps) run dense. Other weights are read
+// as bound, pruned and dense, like `grad`'s, so the GEMMs still pack them once.
 
-import type { NodeOf } from '../ir/graph.js';
+import { type Node, type NodeOf, liveNodes } from '../ir/graph.js';
+import { dimConstValue } from '../ir/dims.js';
+import { parseEinsum } from '../ir/infer.js';
+import { bsrKey } from '../ir/sparse-format.js';
 import { maskPath, sparseHintOf } from '../ir/sparsity.js';
 import { rewrite } from '../ir/rewrite.js';
 import type { Builder } from '../ir/build.js';
+import { gemmGroups } from './fusion/gemm-shape.js';
 import type { Pass, PassContext } from './pass.js';
+
+/**
+ * The highest block density at which the block-sparse GEMM is chosen. Measured with
+ * bench/sparse.ts (docs/ir.md, "Sparse storage"; 4096×4096, 32×32 blocks, 2 threads): at
+ * density 0.7 it was still 1.3× (batch 1) and 1.5× (M 128) faster than the dense GEMM, at
+ * 0.85 slower (0.94× and 0.76×).
+ */
+export const BSR_MAX_DENSITY = 0.7;
 
 /** The mask buffer of param node `p`. */
 export const maskOf = (b: Builder, p: NodeOf<'param'>): NodeOf<'param'> =>
@@ -24,10 +45,49 @@ export const maskOf = (b: Builder, p: NodeOf<'param'>): NodeOf<'param'> =>
 const anySparse = (ctx: PassContext): boolean =>
   [...ctx.hints.params.values(), ...ctx.hints.blocks.values()].some((h) => h.sparse !== undefined);
 
+/** Whether `r` reads W only as the B operand of a GEMM `x @ W.T` (W's letters: one N letter, then one K letter). */
+function readsAsWeight(r: Node, w: Node): boolean {
+  if (r.op !== 'einsum' || r.inputs[0] === w || r.inputs[1] !== w) return false;
+  const g = gemmGroups(r);
+  const spec = parseEinsum(r.args.spec, 2).ins[1]!;
+  return g !== undefined && g.batch.length === 0 && spec === `${g.n.join('')}${g.k.join('')}` && spec.length === 2;
+}
+
+/** The bsrKey for param `p` when the C GEMM should read it block-sparse, else undefined. */
+function bsrOf(ctx: PassContext, p: NodeOf<'param'>, readers: readonly Node[]): string | undefined {
+  const h = sparseHintOf(ctx.hints, p.args);
+  const shape = p.args.shape.map((d) => dimConstValue(d));
+  if (h?.kind !== 'block' || h.block % 16 !== 0 || h.density > BSR_MAX_DENSITY || p.args.dtype !== 'f32') return;
+  if (shape.length !== 2 || shape.some((d) => d === undefined || d % h.block !== 0)) return;
+  if (readers.length === 0 || !readers.every((r) => readsAsWeight(r, p))) return;
+  const count = (shape[0]! / h.block) * (shape[1]! / h.block);
+  return bsrKey(h.block, Math.min(count, Math.max(1, Math.round(h.density * count))));
+}
+
+/** Inference on C: block-sparse weights marked for the sparse GEMM. */
+function markBlockSparse(g: Parameters<Pass['run']>[0], ctx: PassContext): ReturnType<Pass['run']> {
+  const readers = new Map<Node, Node[]>();
+  for (const n of liveNodes(g)) for (const i of n.inputs) readers.set(i, [...(readers.get(i) ?? []), n]);
+  const keys = new Map<string, string>();
+  for (const [n, rs] of readers) {
+    const key = n.op === 'param' ? bsrOf(ctx, n, rs) : undefined;
+    if (key) keys.set((n as NodeOf<'param'>).args.path, key);
+  }
+  if (keys.size === 0) return g;
+  return rewrite(g, {
+    param: (n, _, b) => {
+      const key = keys.get(n.args.path);
+      return key ? b.within(n.path, 'sparse', () => b.barrier(b.node('param', n.args, []), key)) : undefined;
+    },
+  }).graph;
+}
+
 export const sparsity: Pass = {
   name: 'sparsity',
   run: (g, ctx) => {
-    if ((ctx.mode !== 'train' && ctx.mode !== 'accumulate') || !anySparse(ctx)) return g;
+    if (!anySparse(ctx)) return g;
+    if (ctx.mode === 'inference') return ctx.target === 'c' ? markBlockSparse(g, ctx) : g;
+    if (ctx.mode !== 'train' && ctx.mode !== 'accumulate') return g;
     return rewrite(g, {
       param: (n, _, b) => {
         if (!sparseHintOf(ctx.hints, n.args)) return undefined;

@@ -107,8 +107,14 @@ export function planFromJson(v: unknown, kernelCount: number): Plan {
   });
   const nb = buffers.length;
   const slotCount = arr(o.slots, 'slots').length;
+  // A packed buffer is derived from a param, of 4-byte elements (the runtime allocates 4 a
+  // element): f32 panels, or a block-sparse weight's i32 indices (kernels/gemm-sparse.ts).
   for (const b of buffers)
-    need(b.from === undefined || (b.dtype === 'f32' && buffers[b.from]!.kind === 'param'), 'packed buffer', 0);
+    need(
+      b.from === undefined || (['f32', 'i32'].includes(b.dtype) && buffers[b.from]!.kind === 'param'),
+      'packed buffer',
+      0,
+    );
   const kernels = arr(o.kernels, 'kernels').map((k) => {
     const x = obj(k, 'kernel');
     const grid = x.grid === undefined ? {} : { grid: readGrid(x.grid, slotCount) };

@@ -191,8 +191,10 @@ describe('the pipeline', () => {
     // quantization-aware training (`qat`, a no-op unless asked for) rewrites the gradient graph.
     for (const t of TARGETS) {
       const last = t === 'c' ? ['fusion'] : [];
-      // Inference quantizes `@quantize` weights after the precision pass (no-ops without hints or rules).
-      expect(passesFor(t, 'inference').map((p) => p.name)).toEqual(['precision', 'quantize', ...last]);
+      // Inference quantizes `@quantize` weights after the precision pass (no-ops without hints or
+      // rules); on C the sparsity pass then marks block-sparse weights for the sparse GEMM.
+      const marks = t === 'c' ? ['sparsity'] : [];
+      expect(passesFor(t, 'inference').map((p) => p.name)).toEqual(['precision', 'quantize', ...marks, ...last]);
       expect(passesFor(t, 'grad').map((p) => p.name)).toEqual(['precision', 'autodiff', 'qat', 'simplify', ...last]);
       for (const m of ['train', 'accumulate'] as const)
         expect(passesFor(t, m).map((p) => p.name)).toEqual([
