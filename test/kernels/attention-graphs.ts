@@ -77,7 +77,8 @@ export function paddingValid(B: number, S: number): HostTensor {
 
 /**
  * The GPU kernel's cases (test/cuda/attention-shim.test.ts, test/wgsl/attention.test.ts), each at
- * bindings 'B,T,S': tiles of 16 queries and keys at head size 64, 32 at 32 (attention-gpu.ts).
+ * bindings 'B,T,S': tiles of 16 queries and keys at head sizes 32 and 64, 32 at 4 and 6
+ * (attention-gpu.ts flashTile).
  */
 export const ATTENTION_CASES: readonly [string, Case, string][] = [
   ['no mask, D 32', { mask: 'none', guarded: false, D: 32, E: 32 }, '1,5,7 2,45,70'],
