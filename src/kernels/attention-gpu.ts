@@ -33,7 +33,7 @@ const WG_BYTES = 16384;
 
 /** The tile size (queries and keys) for head sizes D and E: its Q, K, V, score and row arrays fit WG_BYTES. */
 export function flashTile(D: number, E: number): number {
-  const bytes = (b: number): number => 4 * (b * D + b * D + b * E + b * b + 3 * b);
+  const bytes = (b: number): number => 4 * (b * D + b * (D + 1) + b * E + b * (b + 1) + 3 * b);
   let b = 32;
   while (b > 1 && bytes(b) > WG_BYTES) b /= 2;
   return b;
@@ -61,6 +61,9 @@ export function attentionGpuKernel(kb: KernelBuilder, fuser: Fuser, m: Attention
   const W = FLASH_WORKGROUP;
   const B = flashTile(D, E);
   const R = Math.ceil((B * E) / W); // output elements per invocation
+  // Row strides of K and the scores, one past a multiple of the 32 banks: the invocations of a
+  // warp reading a column of them (the scores' keys, a row's softmax) hit 32 banks, not one.
+  const [KS, SS] = [D + 1, B + 1];
   const [wg, bf, q0, lo, hi, k0, l, x, i, j, t, dd, r, z] = kb.freshNames(
     ...(['wg', 'b', 'q0', 'lo', 'hi', 'k0', 'l', 'x', 'i', 'j', 't', 'd', 'r', 'z'] as const),
   );
@@ -118,7 +121,7 @@ export function attentionGpuKernel(kb: KernelBuilder, fuser: Fuser, m: Attention
 
   const keyTile: KStmt[] = [
     // 1. K and V rows of the tile (zero past the visible range).
-    spread(j, B * D, D, [aset(ks, ivar(t), select(lt(sk, ivar(hi)), K, f32(0), 'f32'))]),
+    spread(j, B * D, D, [aset(ks, add(mul(J, int(KS)), Dd), select(lt(sk, ivar(hi)), K, f32(0), 'f32'))]),
     spread(j, B * E, E, [aset(vs, ivar(t), select(lt(sk, ivar(hi)), V, f32(0), 'f32'))]),
     BARRIER,
     // 2. The scores.
@@ -132,11 +135,11 @@ export function attentionGpuKernel(kb: KernelBuilder, fuser: Fuser, m: Attention
         when(visible, [
           letf(dotv, f32(0)),
           loop(dd, int(D), [
-            setv(dotv, fma(aget(qs, add(mul(I, int(D)), Dd)), aget(ks, add(mul(J, int(D)), Dd)), f(dotv))),
+            setv(dotv, fma(aget(qs, add(mul(I, int(D)), Dd)), aget(ks, add(mul(J, int(KS)), Dd)), f(dotv))),
           ]),
           setv(xv, X),
         ]),
-        aset(ss, ivar(t), f(xv)),
+        aset(ss, add(mul(I, int(SS)), J), f(xv)),
       ],
       'serial',
       { lo: L, step: W },
@@ -147,7 +150,7 @@ export function attentionGpuKernel(kb: KernelBuilder, fuser: Fuser, m: Attention
       letf(rm, f32(-Infinity)),
       letf(nan, f32(0)),
       loop(j, int(B), [
-        letf(x, aget(ss, add(mul(L, int(B)), J))),
+        letf(x, aget(ss, add(mul(L, int(SS)), J))),
         setv(rm, select(cmp('>', f(x), f(rm)), f(x), f(rm), 'f32')),
         setv(nan, bin('add', f(nan), select(cmp('!=', f(x), f(x)), f32(1), f32(0), 'f32'))),
       ]),
@@ -164,8 +167,8 @@ export function attentionGpuKernel(kb: KernelBuilder, fuser: Fuser, m: Attention
       letf(alpha, exp(bin('sub', aget(mx, L), f(ms)))),
       letf(rs, f32(0)),
       loop(j, int(B), [
-        letf(pv, exp(bin('sub', aget(ss, add(mul(L, int(B)), J)), f(ms)))),
-        aset(ss, add(mul(L, int(B)), J), f(pv)),
+        letf(pv, exp(bin('sub', aget(ss, add(mul(L, int(SS)), J)), f(ms)))),
+        aset(ss, add(mul(L, int(SS)), J), f(pv)),
         setv(rs, bin('add', f(rs), f(pv))),
       ]),
       aset(ls, L, fma(aget(ls, L), f(alpha), f(rs))),
@@ -176,7 +179,7 @@ export function attentionGpuKernel(kb: KernelBuilder, fuser: Fuser, m: Attention
     // 4. o = o·α + P·V for this invocation's outputs.
     perOutput([
       letf(acc, bin('mul', aget(o, ivar(r)), aget(al, I))),
-      loop(j, int(B), [setv(acc, fma(aget(ss, add(mul(I, int(B)), J)), aget(vs, add(mul(J, int(E)), Dd)), f(acc)))]),
+      loop(j, int(B), [setv(acc, fma(aget(ss, add(mul(I, int(SS)), J)), aget(vs, add(mul(J, int(E)), Dd)), f(acc)))]),
       aset(o, ivar(r), f(acc)),
     ]),
     BARRIER,
@@ -191,9 +194,9 @@ export function attentionGpuKernel(kb: KernelBuilder, fuser: Fuser, m: Attention
     let64(hi, khi),
     let64(l, { k: 'lid' }),
     { k: 'array', name: qs, t: 'f32', size: B * D, space: 'shared' },
-    { k: 'array', name: ks, t: 'f32', size: B * D, space: 'shared' },
+    { k: 'array', name: ks, t: 'f32', size: B * KS, space: 'shared' },
     { k: 'array', name: vs, t: 'f32', size: B * E, space: 'shared' },
-    { k: 'array', name: ss, t: 'f32', size: B * B, space: 'shared' },
+    { k: 'array', name: ss, t: 'f32', size: B * SS, space: 'shared' },
     ...[mx, ls, al].map((a): KStmt => ({ k: 'array', name: a, t: 'f32', size: B, space: 'shared' })),
     { k: 'array', name: o, t: 'f32', size: R, space: 'local' },
     loop(z, int(R), [aset(o, ivar(z), f32(0))], 'unroll'),
