@@ -17,27 +17,20 @@ extern "C" __global__ void __launch_bounds__(64, 8) fmc_k0(long long *__restrict
     sh_4[l_3] = acc_0;
     __syncthreads();
     if ((l_3 < 32)) {
-      sh_4[l_3] = fmc_add_i(sh_4[l_3], sh_4[(l_3 + 32)]);
-    }
-    __syncthreads();
-    if ((l_3 < 16)) {
-      sh_4[l_3] = fmc_add_i(sh_4[l_3], sh_4[(l_3 + 16)]);
-    }
-    __syncthreads();
-    if ((l_3 < 8)) {
-      sh_4[l_3] = fmc_add_i(sh_4[l_3], sh_4[(l_3 + 8)]);
-    }
-    __syncthreads();
-    if ((l_3 < 4)) {
-      sh_4[l_3] = fmc_add_i(sh_4[l_3], sh_4[(l_3 + 4)]);
-    }
-    __syncthreads();
-    if ((l_3 < 2)) {
-      sh_4[l_3] = fmc_add_i(sh_4[l_3], sh_4[(l_3 + 2)]);
-    }
-    __syncthreads();
-    if ((l_3 < 1)) {
-      sh_4[l_3] = fmc_add_i(sh_4[l_3], sh_4[(l_3 + 1)]);
+      int64_t sh_4_w = fmc_add_i(sh_4[l_3], sh_4[(l_3 + 32)]);
+      int64_t sh_4_w16 = fmc_shfl_xor(sh_4_w, 16);
+      sh_4_w = fmc_add_i(sh_4_w, sh_4_w16);
+      int64_t sh_4_w8 = fmc_shfl_xor(sh_4_w, 8);
+      sh_4_w = fmc_add_i(sh_4_w, sh_4_w8);
+      int64_t sh_4_w4 = fmc_shfl_xor(sh_4_w, 4);
+      sh_4_w = fmc_add_i(sh_4_w, sh_4_w4);
+      int64_t sh_4_w2 = fmc_shfl_xor(sh_4_w, 2);
+      sh_4_w = fmc_add_i(sh_4_w, sh_4_w2);
+      int64_t sh_4_w1 = fmc_shfl_xor(sh_4_w, 1);
+      sh_4_w = fmc_add_i(sh_4_w, sh_4_w1);
+      if ((l_3 == 0)) {
+        sh_4[0] = sh_4_w;
+      }
     }
     __syncthreads();
     acc_0 = sh_4[0];
@@ -61,27 +54,20 @@ extern "C" __global__ void __launch_bounds__(64, 8) fmc_k1(long long *__restrict
     sh_4[l_3] = acc_0;
     __syncthreads();
     if ((l_3 < 32)) {
-      sh_4[l_3] = fmc_add_i(sh_4[l_3], sh_4[(l_3 + 32)]);
-    }
-    __syncthreads();
-    if ((l_3 < 16)) {
-      sh_4[l_3] = fmc_add_i(sh_4[l_3], sh_4[(l_3 + 16)]);
-    }
-    __syncthreads();
-    if ((l_3 < 8)) {
-      sh_4[l_3] = fmc_add_i(sh_4[l_3], sh_4[(l_3 + 8)]);
-    }
-    __syncthreads();
-    if ((l_3 < 4)) {
-      sh_4[l_3] = fmc_add_i(sh_4[l_3], sh_4[(l_3 + 4)]);
-    }
-    __syncthreads();
-    if ((l_3 < 2)) {
-      sh_4[l_3] = fmc_add_i(sh_4[l_3], sh_4[(l_3 + 2)]);
-    }
-    __syncthreads();
-    if ((l_3 < 1)) {
-      sh_4[l_3] = fmc_add_i(sh_4[l_3], sh_4[(l_3 + 1)]);
+      int64_t sh_4_w = fmc_add_i(sh_4[l_3], sh_4[(l_3 + 32)]);
+      int64_t sh_4_w16 = fmc_shfl_xor(sh_4_w, 16);
+      sh_4_w = fmc_add_i(sh_4_w, sh_4_w16);
+      int64_t sh_4_w8 = fmc_shfl_xor(sh_4_w, 8);
+      sh_4_w = fmc_add_i(sh_4_w, sh_4_w8);
+      int64_t sh_4_w4 = fmc_shfl_xor(sh_4_w, 4);
+      sh_4_w = fmc_add_i(sh_4_w, sh_4_w4);
+      int64_t sh_4_w2 = fmc_shfl_xor(sh_4_w, 2);
+      sh_4_w = fmc_add_i(sh_4_w, sh_4_w2);
+      int64_t sh_4_w1 = fmc_shfl_xor(sh_4_w, 1);
+      sh_4_w = fmc_add_i(sh_4_w, sh_4_w1);
+      if ((l_3 == 0)) {
+        sh_4[0] = sh_4_w;
+      }
     }
     __syncthreads();
     acc_0 = sh_4[0];

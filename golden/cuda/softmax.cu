@@ -17,27 +17,20 @@ extern "C" __global__ void __launch_bounds__(64, 8) fmc_k0(float *__restrict__ b
     sh_4[l_1] = acc_2;
     __syncthreads();
     if ((l_1 < 32)) {
-      sh_4[l_1] = fmc_max_f(sh_4[l_1], sh_4[(l_1 + 32)]);
-    }
-    __syncthreads();
-    if ((l_1 < 16)) {
-      sh_4[l_1] = fmc_max_f(sh_4[l_1], sh_4[(l_1 + 16)]);
-    }
-    __syncthreads();
-    if ((l_1 < 8)) {
-      sh_4[l_1] = fmc_max_f(sh_4[l_1], sh_4[(l_1 + 8)]);
-    }
-    __syncthreads();
-    if ((l_1 < 4)) {
-      sh_4[l_1] = fmc_max_f(sh_4[l_1], sh_4[(l_1 + 4)]);
-    }
-    __syncthreads();
-    if ((l_1 < 2)) {
-      sh_4[l_1] = fmc_max_f(sh_4[l_1], sh_4[(l_1 + 2)]);
-    }
-    __syncthreads();
-    if ((l_1 < 1)) {
-      sh_4[l_1] = fmc_max_f(sh_4[l_1], sh_4[(l_1 + 1)]);
+      float sh_4_w = fmc_max_f(sh_4[l_1], sh_4[(l_1 + 32)]);
+      float sh_4_w16 = fmc_shfl_xor(sh_4_w, 16);
+      sh_4_w = fmc_max_f(sh_4_w, sh_4_w16);
+      float sh_4_w8 = fmc_shfl_xor(sh_4_w, 8);
+      sh_4_w = fmc_max_f(sh_4_w, sh_4_w8);
+      float sh_4_w4 = fmc_shfl_xor(sh_4_w, 4);
+      sh_4_w = fmc_max_f(sh_4_w, sh_4_w4);
+      float sh_4_w2 = fmc_shfl_xor(sh_4_w, 2);
+      sh_4_w = fmc_max_f(sh_4_w, sh_4_w2);
+      float sh_4_w1 = fmc_shfl_xor(sh_4_w, 1);
+      sh_4_w = fmc_max_f(sh_4_w, sh_4_w1);
+      if ((l_1 == 0)) {
+        sh_4[0] = sh_4_w;
+      }
     }
     __syncthreads();
     acc_2 = sh_4[0];
@@ -52,27 +45,20 @@ extern "C" __global__ void __launch_bounds__(64, 8) fmc_k0(float *__restrict__ b
     sh_9[l_1] = acc_5;
     __syncthreads();
     if ((l_1 < 32)) {
-      sh_9[l_1] = __fadd_rn(sh_9[l_1], sh_9[(l_1 + 32)]);
-    }
-    __syncthreads();
-    if ((l_1 < 16)) {
-      sh_9[l_1] = __fadd_rn(sh_9[l_1], sh_9[(l_1 + 16)]);
-    }
-    __syncthreads();
-    if ((l_1 < 8)) {
-      sh_9[l_1] = __fadd_rn(sh_9[l_1], sh_9[(l_1 + 8)]);
-    }
-    __syncthreads();
-    if ((l_1 < 4)) {
-      sh_9[l_1] = __fadd_rn(sh_9[l_1], sh_9[(l_1 + 4)]);
-    }
-    __syncthreads();
-    if ((l_1 < 2)) {
-      sh_9[l_1] = __fadd_rn(sh_9[l_1], sh_9[(l_1 + 2)]);
-    }
-    __syncthreads();
-    if ((l_1 < 1)) {
-      sh_9[l_1] = __fadd_rn(sh_9[l_1], sh_9[(l_1 + 1)]);
+      float sh_9_w = __fadd_rn(sh_9[l_1], sh_9[(l_1 + 32)]);
+      float sh_9_w16 = fmc_shfl_xor(sh_9_w, 16);
+      sh_9_w = __fadd_rn(sh_9_w, sh_9_w16);
+      float sh_9_w8 = fmc_shfl_xor(sh_9_w, 8);
+      sh_9_w = __fadd_rn(sh_9_w, sh_9_w8);
+      float sh_9_w4 = fmc_shfl_xor(sh_9_w, 4);
+      sh_9_w = __fadd_rn(sh_9_w, sh_9_w4);
+      float sh_9_w2 = fmc_shfl_xor(sh_9_w, 2);
+      sh_9_w = __fadd_rn(sh_9_w, sh_9_w2);
+      float sh_9_w1 = fmc_shfl_xor(sh_9_w, 1);
+      sh_9_w = __fadd_rn(sh_9_w, sh_9_w1);
+      if ((l_1 == 0)) {
+        sh_9[0] = sh_9_w;
+      }
     }
     __syncthreads();
     acc_5 = sh_9[0];

@@ -12,14 +12,16 @@
 //                   __shared__ (constant-size arrays at a kernel's top scope), __restrict__
 //   indices         threadIdx.x, blockIdx.x, blockIdx.y, blockDim.x, gridDim.x
 //   sync            __syncthreads()
-//   pragmas         #pragma unroll, #pragma unroll 4; #pragma nv_diag_suppress under __CUDACC__
+//   pragmas         #pragma unroll, #pragma unroll 4, #pragma unroll 1; #pragma nv_diag_suppress
+//                   under __CUDACC__
 //   bits            __int_as_float (INFINITY, NAN), memcpy (the C prelude's 2- and 4-byte bit casts)
 //   f32 arithmetic  __fadd_rn, __fsub_rn, __fmul_rn (the dialect's add, sub and mul: never
 //                   contracted into an FMA, whatever -fmad says), fmaf, sqrtf
 //   f32 math        sinf, cosf, fabsf, floorf, fmodf, powf, signbit
 //   f64 math        exp, log, sin, cos, tanh, erf, sqrt, pow, fabs (f16 fns only)
-//   reserved        __shfl_xor_sync, __shfl_down_sync, atomicCAS and atomicAdd on 32-bit words
-//                   (no kernel uses them yet)
+//   warp            __shfl_xor_sync (full mask, through fmc_shfl_xor below: cuda-warp.ts)
+//   reserved        __shfl_down_sync, atomicCAS and atomicAdd on 32-bit words (no kernel uses
+//                   them yet)
 // Special instructions are a closed set of named macros, inline PTX unless FMC_CUDA_CPU is
 // defined (the shim defines it and its own emulation of each, by the PTX fragment layouts):
 //   FMC_MMA_M16N8K16_F16F32(d, a, b, c)   mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
@@ -29,6 +31,8 @@
 //   FMC_LDMATRIX_X4(r, p)                 ldmatrix.sync.aligned.m8n8.x4.shared.b16: r uint32_t[4],
 //     p this lane's row address (a pointer into __shared__ memory; lanes 8i..8i+7 give matrix i's rows)
 // No kernel uses them yet; test/cuda/nvcc-ptxas.test.ts compiles a probe kernel with each.
+// fmc_shfl_xor(v, m) is __shfl_xor_sync over the full warp on both (the shim implements the
+// builtin itself): lane i gets lane i ^ m's v. The reductions' warp levels use it.
 
 import { IX_FUNCTIONS } from './c.js';
 import { C_PRELUDE_BODY } from './prelude-c.js';
@@ -90,6 +94,7 @@ export const CUDA_SPECIAL = String.raw`/* ---------- special instructions (sm_80
                : "l"(p) \
                : "memory")
 #endif
+#define fmc_shfl_xor(v, m) __shfl_xor_sync(0xffffffffu, (v), (m))
 `;
 
 /** The prelude of a program whose plan has `slots` dim slots; `halves`: its kernels use f16 or bf16 values. */

@@ -27,7 +27,7 @@ import type { GemmSchedule } from './schedule.js';
 type Names<S extends string> = S extends `${string} ${infer R}` ? [string, ...Names<R>] : [string];
 
 /** A fuser that reads the scores einsum as the current tile element's dot product (a local). */
-class ScoreFuser extends Fuser {
+export class ScoreFuser extends Fuser {
   constructor(
     buffers: ReadonlyMap<Node, number>,
     private readonly qk: Node,
@@ -266,7 +266,13 @@ export function attentionKernel(
  * ct·t + cs·s + c < 0 with cs = 1 gives s < -(ct·t + c), with cs = -1 gives s > ct·t + c;
  * over the tile's rows the loosest value is at one of its ends. Clamped to [0, S).
  */
-function keyRange(kb: KernelBuilder, bounds: readonly KeyBound[], first: KExpr, last: KExpr, S: KExpr): [KExpr, KExpr] {
+export function keyRange(
+  kb: KernelBuilder,
+  bounds: readonly KeyBound[],
+  first: KExpr,
+  last: KExpr,
+  S: KExpr,
+): [KExpr, KExpr] {
   let lo: KExpr = int(0);
   let hi: KExpr = S;
   for (const b of bounds) {

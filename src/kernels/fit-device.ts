@@ -1,5 +1,5 @@
 // The WGSL target's lowering with a device profile: Graph → Plan. The kernel groups (the
-// fusion pass's, attention taken apart as on any GPU) are split where a kernel would bind
+// fusion pass's; attention as the flash kernel of attention-gpu.ts) are split where a kernel would bind
 // more storage buffers than the device has (fit-groups.ts), lowered for a GPU with grids
 // (workgroups no larger than the device allows),
 // and checked against every limit of the profile (limits.ts). What still does not fit is a
@@ -48,8 +48,7 @@ export function lowerForDevice(
   profile: DeviceProfile,
   locate: (n: Node | undefined) => string = () => '',
 ): DeviceLowering {
-  let groups = g.groups ?? planGroups(g);
-  if (groups.some((k) => k.kind === 'attention')) groups = planGroups(g, { attention: false });
+  const groups = g.groups ?? planGroups(g);
   const fitted = fitGroups(g, groups, profile.maxStorageBuffersPerShaderStage);
   const workgroup = Math.min(DEFAULT_WORKGROUP, profile.maxComputeInvocationsPerWorkgroup);
   // A tiled GEMM (when chosen) needs its workgroup and tiles to fit, else GEMMs run untiled.

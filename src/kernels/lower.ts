@@ -16,6 +16,7 @@ import { copyKernel, elementwiseKernel } from './elementwise.js';
 import { einsumKernel } from './einsum.js';
 import { Fuser } from './expr.js';
 import { attentionKernel } from './attention.js';
+import { attentionGpuKernel } from './attention-gpu.js';
 import { type AttentionMatch, matchAttentionAt } from '../passes/fusion/attention-match.js';
 import { gemmKernel } from './gemm.js';
 import { DEFAULT_GPU_TILED, TILED, type TiledSchedule } from './gemm-tiled.js';
@@ -42,8 +43,8 @@ export interface LowerOptions {
   /**
    * The kind of machine the kernels run on (default cpu). On 'gpu' the kernels use no
    * thread-local arrays, no `mma` and no packed plan buffers: a GEMM computes one output
-   * element per parallel iteration (gemm-plain.ts) and attention is not fused into one
-   * kernel (its parts lower as GEMMs and row kernels).
+   * element per parallel iteration (gemm-plain.ts) and attention is the tiled flash kernel of
+   * attention-gpu.ts (taken apart into GEMMs and row kernels when `workgroups` is false).
    */
   readonly target?: 'cpu' | 'gpu';
   /**
@@ -77,7 +78,7 @@ export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
   const live = liveNodes(g);
   const target = opts.target ?? 'cpu';
   let groups = g.groups ?? planGroups(g, { fusion: opts.fusion ?? true, attention: opts.attention });
-  if (target === 'gpu' && groups.some((k) => k.kind === 'attention'))
+  if (target === 'gpu' && opts.workgroups === false && groups.some((k) => k.kind === 'attention'))
     groups = planGroups(g, { fusion: opts.fusion ?? true, attention: false });
   const mat = bufferedNodes(g, groups);
   // Groups belong to the graph they were planned on: a pass that rebuilt it must drop them.
@@ -205,7 +206,13 @@ const BUILDERS = new Map<string, GroupBuilder>([
   ],
   ['einsum', (kb, f, k, out) => einsumKernel(kb, f, k.store as NodeOf<'einsum'>, out)],
   ['rows', (kb, f, k, out) => rowsKernel(kb, f, k, out)],
-  ['attention', (kb, f, k, out, gemm) => attentionKernel(kb, f, attentionOf(k), out, gemm)],
+  [
+    'attention',
+    (kb, f, k, out, gemm, target) =>
+      target === 'gpu'
+        ? attentionGpuKernel(kb, f, attentionOf(k), out)
+        : attentionKernel(kb, f, attentionOf(k), out, gemm),
+  ],
   ['topk', (kb, f, k, out) => topkKernel(kb, f, k.store as NodeOf<'topk'>, out)],
   ['scatter_add', (kb, f, k, out) => scatterAddKernel(kb, f, k.store as NodeOf<'scatter_add'>, out)],
   ['cumsum', (kb, f, k, out) => cumsumKernel(kb, f, k.store as NodeOf<'cumsum'>, out)],

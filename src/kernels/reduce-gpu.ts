@@ -7,11 +7,13 @@
 // run gives the same bits every time (no float atomics). A max combines with fmc_max as the
 // serial loop does, so a NaN anywhere propagates; integer sums wrap as the serial sum does
 // (addition modulo the compute width is associative). Every barrier is in uniform control
-// flow: the only branch around them tests the workgroup index. A reduction with few outputs
+// flow: the only branch around them tests the workgroup index. The CUDA dialect renders the
+// tree's levels below a warp with shuffles instead (matchCombine, src/codegen/cuda-warp.ts:
+// the same adds in the same order). A reduction with few outputs
 // (a whole-tensor sum) splits in two kernels, so that many workgroups share each output
 // (splitReduce).
 
-import { type KExpr, type KScalar, type KStmt, add, cmp, int, ivar, ix, loop, mul } from '../ir/kernel.js';
+import { type KExpr, type KScalar, type KStmt, add, cmp, int, ivar, ix, loop, mapChildren, mul } from '../ir/kernel.js';
 import { dimConst } from '../ir/dims.js';
 import type { KernelBuilder } from './builder.js';
 
@@ -90,6 +92,53 @@ export function combine(
   }
   stmts.push({ k: 'set', name: acc, value: part(int(0)) });
   return stmts;
+}
+
+/** A `combine` found in a statement list (matchCombine): what a target may render another way. */
+export interface CombineMatch {
+  /** Its statements are ss[start, end) of the list searched. */
+  readonly start: number;
+  readonly end: number;
+  /** The shared array, the local index, the accumulator and its type, the workgroup size. */
+  readonly sh: string;
+  readonly l: KExpr;
+  readonly acc: string;
+  readonly t: KScalar;
+  readonly W: number;
+  /** Level s's combined value, step(sh[l], sh[l + s]), by s (W/2, ..., 1). */
+  readonly levels: ReadonlyMap<number, KExpr>;
+}
+
+const same = (a: KExpr, b: KExpr): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * The `combine` (of a workgroup of REDUCE_WORKGROUP) starting at ss[start], if one does: the
+ * exact statements combine() gives, so that a dialect can render its tree another way (CUDA:
+ * warp shuffles, src/codegen/cuda-warp.ts) knowing what it replaces.
+ */
+export function matchCombine(ss: readonly KStmt[], start: number): CombineMatch | undefined {
+  const W = REDUCE_WORKGROUP;
+  const [decl, put, bar] = [ss[start], ss[start + 1], ss[start + 2]];
+  if (decl?.k !== 'array' || decl.space !== 'shared' || decl.size !== W) return undefined;
+  if (put?.k !== 'astore' || put.name !== decl.name || put.value.k !== 'var' || bar?.k !== 'barrier') return undefined;
+  const [sh, l, acc, t] = [decl.name, put.index, put.value.name, decl.t];
+  const part = (i: KExpr): KExpr => ({ k: 'aload', name: sh, index: i, t });
+  const levels = new Map<number, KExpr>();
+  let at = start + 3;
+  for (let s = W / 2; s >= 1; s /= 2, at += 2) {
+    const [lv, b] = [ss[at], ss[at + 1]];
+    if (lv?.k !== 'if' || lv.else || !same(lv.cond, cmp('<', l, int(s))) || b?.k !== 'barrier') return undefined;
+    const st = lv.then[0];
+    if (lv.then.length !== 1 || st?.k !== 'astore' || st.name !== sh || !same(st.index, l)) return undefined;
+    const reads: KExpr[] = [];
+    const walk = (e: KExpr): KExpr => (e.k === 'aload' && e.name === sh ? (reads.push(e), e) : mapChildren(e, walk));
+    walk(st.value);
+    if (!reads.every((r) => same(r, part(l)) || same(r, part(add(l, int(s)))))) return undefined;
+    levels.set(s, st.value);
+  }
+  const last = ss[at];
+  if (last?.k !== 'set' || last.name !== acc || !same(last.value, part(int(0)))) return undefined;
+  return { start, end: at + 1, sh, l, acc, t, W, levels };
 }
 
 /** Statements run by invocation 0 of the workgroup only. */

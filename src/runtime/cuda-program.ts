@@ -42,11 +42,8 @@ export interface CudaBackend {
   readonly render: (plan: Plan, header: string) => RenderedCuda;
 }
 
-/** The kernel groups lowerGraph would use for a GPU: attention is not fused there. */
-function gpuGroups(g: Graph): readonly KernelGroup[] {
-  const groups = g.groups ?? planGroups(g);
-  return groups.some((k) => k.kind === 'attention') ? planGroups(g, { attention: false }) : groups;
-}
+/** The kernel groups lowerGraph would use for a GPU (attention as the flash kernel of attention-gpu.ts). */
+const gpuGroups = (g: Graph): readonly KernelGroup[] => g.groups ?? planGroups(g);
 
 /**
  * The lowering every GPU target shares (grids bound; f16/bf16 GEMMs on fragments), and each kernel's root node: the group

@@ -1,10 +1,11 @@
 // Golden CUDA programs (prelude elided) of a few small graphs lowered with target 'gpu', under
 // golden/cuda/: an elementwise kernel storing bf16, softmax rows (a workgroup per row:
-// __shared__ partials and __syncthreads), an i64 whole-vector sum (64-bit values, 32-bit
-// indices), the tiled GEMM with its epilogue (__shared__ tiles and barriers), a 1-D
-// scatter_add into a short axis (per-invocation partials combined in shared memory), and an
-// f16 chain (f16 compute values rounded after each op). A changed output fails with a diff;
-// FMC_ACCEPT=1 rewrites them.
+// __shared__ partials, __syncthreads and the warp-shuffle finish), an i64 whole-vector sum
+// (64-bit values, 32-bit indices), the tiled GEMM with its epilogue (__shared__ tiles and
+// barriers), a 1-D scatter_add into a short axis (per-invocation partials combined in shared
+// memory), an f16 chain (f16 compute values rounded after each op), and sliding-window
+// attention (the flash kernel: src/kernels/attention-gpu.ts). A changed output fails with a
+// diff; FMC_ACCEPT=1 rewrites them.
 
 import { describe, expect, it } from 'vitest';
 import { renderCudaProgram } from '../../src/codegen/cuda.js';
@@ -13,6 +14,7 @@ import { Builder } from '../../src/ir/build.js';
 import type { Graph } from '../../src/ir/graph.js';
 import { lowerGraph } from '../../src/kernels/lower.js';
 import { expectGolden } from '../golden/golden.js';
+import { attention } from '../kernels/attention-graphs.js';
 import { linearGeluResidual, softmax } from '../kernels/fusion-graphs.js';
 
 function bf16Gelu(): Graph {
@@ -44,6 +46,7 @@ function f16Chain(): Graph {
 
 const GRAPHS: Record<string, { make: () => Graph; tiled?: boolean }> = {
   bf16_elementwise: { make: bf16Gelu },
+  attention_window: { make: () => attention({ mask: 'window', W: 8, D: 32, E: 32, H: 2 }) },
   softmax: { make: softmax },
   i64_sum: { make: i64Sum },
   gemm_tiled: { make: () => linearGeluResidual(), tiled: true },

@@ -2,12 +2,14 @@
 // one line naming libcuda.so.1, before building anything, as does the Node script it runs; a
 // missing `node` is named. And what its benchmarks compile is checked here, where it can be:
 // the .fm functions lower to CUDA, and the fragment lowering the GEMM check validates does
-// use the tensor-core macros (so that check cannot pass vacuously on a GPU).
+// use the tensor-core macros (so that check cannot pass vacuously on a GPU), and attention
+// lowers to the flash kernel (no scores buffer: the largest sizes run).
 
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lowerModel } from '../../src/api/compile.js';
+import { dimConst, dimConstValue, dimSubst } from '../../src/ir/dims.js';
 import { renderCudaProgram } from '../../src/codegen/cuda.js';
 import { bindPlanGrids } from '../../src/kernels/grid.js';
 import { lowerGraph } from '../../src/kernels/lower.js';
@@ -58,6 +60,17 @@ describe('scripts/gpu-check', () => {
       expect(program.plan.inputs.map((i) => i.dtype)).toEqual(
         l.graph.name === 'forward' ? ['bf16', 'bf16'] : ['bf16', 'bf16', 'bf16'],
       );
+      if (l.graph.name === 'forward') continue;
+      // Attention is the flash kernel: at the largest size benchmarked (T 16384, B 1, H 32),
+      // no buffer is larger than q (no [B, H, T, T] scores), so that size runs too.
+      expect(program.plan.kernels.filter((k) => k.name.endsWith('_attention'))).toHaveLength(1);
+      const at = new Map([
+        ['T', dimConst(16384)],
+        ['B', dimConst(1)],
+        ['H', dimConst(32)],
+      ]);
+      const sizes = program.plan.buffers.map((b) => dimConstValue(dimSubst(b.size, at))!);
+      expect(Math.max(...sizes)).toBe(32 * 16384 * 64);
     }
     // The Transformer block (compiled in bf16, its input f32) and sliding-window attention.
     for (const l of lowerModel(BLOCK_SOURCE, { fns: ['forward', 'swa'], precision: 'bf16' })) {
@@ -67,6 +80,17 @@ describe('scripts/gpu-check', () => {
         l.graph.name === 'forward' ? ['f32'] : ['bf16', 'bf16', 'bf16'],
       );
       if (l.graph.name === 'forward') expect(program.source).toMatch(/__nv_bfloat16|bf16/);
+      // Sliding-window attention is the flash kernel too: no [B, H, T, T] buffer at T 16384.
+      if (l.graph.name === 'swa') {
+        expect(program.plan.kernels.filter((k) => k.name.endsWith('_attention'))).toHaveLength(1);
+        const at = new Map([
+          ['T', dimConst(16384)],
+          ['B', dimConst(1)],
+          ['H', dimConst(16)],
+        ]);
+        const sizes = program.plan.buffers.map((b) => dimConstValue(dimSubst(b.size, at))!);
+        expect(Math.max(...sizes)).toBe(16 * 16384 * 64);
+      }
     }
   });
 

@@ -6,7 +6,8 @@
 // compiles for sm_80, with the tiled GEMM; a probe kernel compiles the prelude's
 // special-instruction macros (mma.sync m16n8k16 f16 and bf16, ldmatrix x4) for both; a kernel
 // made to spill shows the check catching it (and the log parser is checked on a fixed log,
-// nvcc or not). Skipped, with the reason printed, without nvcc.
+// nvcc or not). The flash-attention kernel compiles at head sizes 32, 64 and 128 too. Skipped,
+// with the reason printed, without nvcc.
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { lowerModel } from '../../src/api/compile.js';
@@ -16,6 +17,7 @@ import { cudaPrelude } from '../../src/codegen/prelude-cuda.js';
 import { lowerGraph } from '../../src/kernels/lower.js';
 import type { Plan } from '../../src/kernels/plan.js';
 import { piped } from '../../src/runtime/compile.js';
+import { attentionPlan, planKinds } from '../kernels/attention-graphs.js';
 import { type PtxasKernel, compileCubin, findNvcc, parsePtxas, ptxasTable } from './nvcc-ptxas.js';
 
 const found = findNvcc();
@@ -150,6 +152,18 @@ describe.skipIf(nvcc === '')('nvcc and ptxas: every kernel compiles without spil
     expect(plan.kernels.some((k) => k.grid?.tiled)).toBe(true);
     expect(check('cnn tiled', plan, 'sm_80')).toEqual([]);
     expect(check('cnn tiled', plan, 'sm_90')).toEqual([]);
+  });
+
+  it('the flash-attention kernel at head sizes 32, 64 and 128, causal (sm_80 and sm_90)', { timeout: 60_000 }, () => {
+    for (const D of [32, 64, 128]) {
+      const plan = attentionPlan({ mask: 'causal', D, E: D, H: 2 });
+      expect(planKinds(plan)).toEqual(['attention']);
+      for (const arch of ['sm_80', 'sm_90']) {
+        expect(check(`attention d${D}`, plan, arch)).toEqual([]);
+        // Its tiles fit the portable WebGPU limit (attention-gpu.ts flashTile), so CUDA's too.
+        expect(rows.at(-1)!.shared).toBeLessThanOrEqual(16384);
+      }
+    }
   });
 
   it('the special-instruction macros compile (sm_80 and sm_90)', { timeout: 60_000 }, () => {

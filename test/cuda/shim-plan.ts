@@ -48,14 +48,15 @@ export class ShimPlans {
 
   /**
    * `edit` rewrites plan i's CUDA source before it is compiled (failure injection);
-   * `raceCheck` (default true) race-checks the __shared__ arrays (shim/fmc_cpu_race.h).
+   * `raceCheck` (default true) race-checks the __shared__ arrays (shim/fmc_cpu_race.h);
+   * `shuffles` (default true): the dialect's warp-shuffle finish of tree reductions.
    */
   static build(
     plans: readonly Plan[],
-    opts: { edit?: (source: string, i: number) => string; raceCheck?: boolean } = {},
+    opts: { edit?: (source: string, i: number) => string; raceCheck?: boolean; shuffles?: boolean } = {},
   ): ShimPlans {
     const rendered = plans.map((p, i) => {
-      const r = renderCudaProgram(p);
+      const r = renderCudaProgram(p, undefined, { shuffles: opts.shuffles });
       return opts.edit ? { ...r, source: opts.edit(r.source, i) } : r;
     });
     const programs = rendered.map((r) => ({

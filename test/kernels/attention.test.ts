@@ -11,7 +11,7 @@ import { renderC } from '../../src/codegen/c.js';
 import { C_PRELUDE } from '../../src/codegen/prelude-c.js';
 import { Builder } from '../../src/ir/build.js';
 import { dimConstValue } from '../../src/ir/dims.js';
-import { type Graph, type Node, liveNodes } from '../../src/ir/graph.js';
+import { type Graph, liveNodes } from '../../src/ir/graph.js';
 import { matchAttention } from '../../src/passes/fusion/attention-match.js';
 import { lowerGraph } from '../../src/kernels/lower.js';
 import { SCHEDULES } from '../../src/kernels/schedule.js';
@@ -19,63 +19,8 @@ import { expectGolden } from '../golden/golden.js';
 import { indexBound, randomInput } from '../../src/ir/init.js';
 import { evaluate } from '../../src/ir/interp.js';
 import { fromHost, toHost } from '../../src/runtime/tensor.js';
-import { CACHE_DIR, CBatch, MODEL_TOL, assertClean, compare, ht, runAndCompare } from './c-harness.js';
-
-type Mask = 'none' | 'causal' | 'window' | 'padding' | 'shifted' | 'from' | 'bias';
-
-interface Case {
-  readonly mask: Mask;
-  /** masked_softmax (a row with no visible key gives 0) or softmax (NaN). */
-  readonly guarded?: boolean;
-  readonly H?: number;
-  readonly D?: number;
-  readonly E?: number;
-  readonly W?: number;
-  /** Letters of q, k, v and the output in another order (heads outermost on the output). */
-  readonly permuted?: boolean;
-  /** Scores without the 1/√D scale: the softmax reads the einsum itself. */
-  readonly unscaled?: boolean;
-}
-
-/** softmax(q kᵀ / √D [+ bias], masked) v, as std/attention.fm lowers it. */
-function attention(c: Case): Graph {
-  const { H = 2, D = 8, E = 8, W = 5 } = c;
-  const g = new Builder();
-  const q = g.input('q', 'f32', ['B', H, 'T', D]);
-  const k = g.input('k', 'f32', ['B', H, 'S', D]);
-  const v = c.permuted ? g.input('v', 'f32', ['B', 'S', H, E]) : g.input('v', 'f32', ['B', H, 'S', E]);
-  const valid = c.mask === 'padding' ? g.input('valid', 'bool', ['B', 'S']) : undefined;
-  const shape = ['B', H, 'T', 'S'] as const;
-  const qk = g.einsum('bhtd,bhsd->bhts', q, k);
-  let x = c.unscaled ? qk : g.mul(qk, g.full(1 / Math.sqrt(D), 'f32'));
-  const i = g.iota(0, 'i32', ['T', 'S']);
-  const j = g.iota(1, 'i32', ['T', 'S']);
-  let mask: Node | undefined;
-  if (c.mask === 'causal') mask = g.le(j, i);
-  if (c.mask === 'window') mask = g.and(g.le(j, i), g.lt(g.sub(i, j), g.full(W, 'i32')));
-  // Key j visible from query i when j ≤ i - 3: the first three rows see nothing.
-  if (c.mask === 'shifted') mask = g.le(g.add(j, g.full(3, 'i32')), i);
-  // Keys from the query on (j ≥ i) and a window ahead (j - i < W): bounds from below.
-  if (c.mask === 'from') mask = g.and(g.ge(j, i), g.gt(g.full(W, 'i32'), g.sub(j, i)));
-  if (c.mask === 'padding') mask = g.expand(g.reshape(valid!, ['B', 1, 1, 'S']), shape);
-  if (c.mask === 'bias') {
-    // An additive per-head bias from a table and the relative distance, with a causal mask.
-    const table = g.input('table', 'f32', [H, 16]);
-    const rel = g.min(g.max(g.add(g.sub(j, i), g.full(8, 'i32')), g.full(0, 'i32')), g.full(15, 'i32'));
-    x = g.add(x, g.gather(table, rel, 1));
-    mask = g.le(j, i);
-  }
-  const guarded = c.guarded ?? true;
-  const xm = mask ? g.where(g.expand(mask, shape), x, g.full(-Infinity, 'f32')) : x;
-  const m = g.amax(xm, [3], true);
-  const ninf = g.full(-Infinity, 'f32');
-  const zero = g.full(0, 'f32');
-  const e = g.exp(g.sub(xm, guarded ? g.where(g.eq(m, ninf), zero, m) : m));
-  const l = g.sum(e, [3], true);
-  const p = g.div(e, guarded ? g.where(g.eq(l, zero), g.full(1, 'f32'), l) : l);
-  const y = c.permuted ? g.einsum('bhts,bshe->hbte', p, v) : g.einsum('bhts,bhse->bhte', p, v);
-  return g.graph('forward', { y });
-}
+import { CACHE_DIR, CBatch, MODEL_TOL, assertClean, compare, runAndCompare } from './c-harness.js';
+import { type Case, attention, paddingValid } from './attention-graphs.js';
 
 const kinds = (g: Graph, attention = true): string[] =>
   lowerGraph(g, { gemm: SCHEDULES.avx2, attention }).kernels.map((k) => k.name.replace(/^k\d+_/, ''));
@@ -173,15 +118,6 @@ describe('attention as one kernel on the C target', () => {
     expectGolden('kernels/attention.c', source.replace(C_PRELUDE.trim(), '/* C_PRELUDE (src/codegen/prelude-c.ts) */'));
   });
 });
-
-/** valid[b, s]: the last b + 1 keys of sequence b are padding. */
-function paddingValid(B: number, S: number) {
-  return ht(
-    'bool',
-    [B, S],
-    Array.from({ length: B * S }, (_, x) => (x % S < S - 1 - Math.floor(x / S) ? 1 : 0)),
-  );
-}
 
 const STD_SOURCE = `import { MultiHeadAttention } from "std/attention"
 model M(d = 32, heads = 4) {

@@ -1,6 +1,7 @@
 // Golden WGSL modules (prelude elided) of a few small graphs lowered with target 'gpu', under
 // golden/wgsl/: an elementwise kernel storing bf16 (atomic sub-word stores), a GEMM with its
-// epilogue, softmax rows (a workgroup per row), an i64 whole-vector sum, a 1-D scatter_add.
+// epilogue, softmax rows (a workgroup per row), an i64 whole-vector sum, a 1-D scatter_add,
+// sliding-window attention (the flash kernel: src/kernels/attention-gpu.ts).
 // A changed output fails with a diff; FMC_ACCEPT=1 rewrites them.
 
 import { describe, it } from 'vitest';
@@ -10,6 +11,7 @@ import { lowerGraph } from '../../src/kernels/lower.js';
 import { expectGolden } from '../golden/golden.js';
 import { linearGeluResidual, softmax } from '../kernels/fusion-graphs.js';
 import { Builder } from '../../src/ir/build.js';
+import { attention } from '../kernels/attention-graphs.js';
 
 function bf16Gelu() {
   const g = new Builder();
@@ -32,6 +34,7 @@ function scatterTree() {
 }
 
 const GRAPHS = {
+  attention_window: () => attention({ mask: 'window', W: 8, D: 32, E: 32, H: 2 }),
   bf16_elementwise: bf16Gelu,
   gemm_epilogue: linearGeluResidual,
   softmax,
