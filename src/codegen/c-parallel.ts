@@ -50,6 +50,8 @@ function exprNames(e: KExpr, out: Set<string>): void {
       return exprNames(e.a, out);
     case 'call':
       return e.args.forEach((a) => exprNames(a, out));
+    case 'dot8':
+      return (exprNames(e.aIndex, out), exprNames(e.bIndex, out), exprNames(e.n, out));
     case 'un':
     case 'cast':
       return exprNames(e.a, out);

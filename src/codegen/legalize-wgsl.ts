@@ -160,6 +160,8 @@ class Legalizer {
         return { ...e, a: x(e.a) };
       case 'call':
         return { ...e, args: e.args.map(x) };
+      case 'dot8':
+        throw new Error('internal: an int8 dot product (a C kernel) reached WGSL legalization');
     }
   }
 

@@ -83,7 +83,20 @@ export type KExpr =
   /** The same 32 bits as another compute type (f32 ↔ i32). */
   | { readonly k: 'bitcast'; readonly to: 'f32' | 'i32'; readonly a: KExpr }
   /** A function of the target's prelude (a generated name). */
-  | { readonly k: 'call'; readonly fn: string; readonly args: readonly KExpr[]; readonly t: KScalar };
+  | { readonly k: 'call'; readonly fn: string; readonly args: readonly KExpr[]; readonly t: KScalar }
+  /**
+   * C target: Σ_{j<n} a[aIndex + j] · b[bIndex + j] over two i8 buffer params, exact in i32
+   * (the caller guarantees n·128·128 < 2^31), as an i64 value; the dialect picks the CPU's
+   * integer dot-product instructions (src/codegen/c-dot8.ts, src/kernels/gemm-int8.ts).
+   */
+  | {
+      readonly k: 'dot8';
+      readonly a: number;
+      readonly aIndex: KExpr;
+      readonly b: number;
+      readonly bIndex: KExpr;
+      readonly n: KExpr;
+    };
 
 /** The three kinds of fragment of an m16n8k16 tile operation (KStmt 'frag'). */
 export type FragRole = 'a' | 'b' | 'acc';
@@ -290,6 +303,8 @@ export function typeOf(e: KExpr, index: 'i64' | 'i32' = 'i64'): KScalar {
     case 'fma':
     case 'uniform':
       return 'f32';
+    case 'dot8':
+      return 'i64';
     case 'bitcast':
       return e.to;
     case 'un':
@@ -333,6 +348,8 @@ export function mapChildren(e: KExpr, f: (x: KExpr) => KExpr): KExpr {
       return { ...e, index: f(e.index), step: f(e.step) };
     case 'call':
       return { ...e, args: e.args.map(f) };
+    case 'dot8':
+      return { ...e, aIndex: f(e.aIndex), bIndex: f(e.bIndex), n: f(e.n) };
   }
 }
 

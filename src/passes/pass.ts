@@ -6,6 +6,7 @@
 import type { Graph } from '../ir/graph.js';
 import type { BlockInfo, Hints, TrainConfig } from '../ir/module.js';
 import type { QuantSpec } from '../ir/quantize.js';
+import type { Calibration } from './calibration.js';
 
 /** Where the graph will run: the float64 reference interpreter or a compiled target. */
 export type Target = 'reference' | 'c';
@@ -38,6 +39,8 @@ export interface PassOptions {
   readonly fusion?: boolean;
   /** The quantize pass's `--quantize` rules, over the model's `@quantize` hints. */
   readonly quantize?: readonly QuantRule[];
+  /** int8 activations: the quantize pass's weight-quantized contractions compute int8 × int8 (src/passes/quantize-act.ts). */
+  readonly calibration?: Calibration;
 }
 
 export interface PassContext {

@@ -68,7 +68,12 @@ export function runPipeline(m: Module, opts: PipelineOptions): Module {
     hints: m.hints,
     train: m.train,
     blocks: m.blocks,
-    options: { wrt: opts.wrt, fusion: opts.fusion ?? fusionFromEnv(), quantize: opts.quantize },
+    options: {
+      wrt: opts.wrt,
+      fusion: opts.fusion ?? fusionFromEnv(),
+      quantize: opts.quantize,
+      calibration: opts.calibration,
+    },
   };
   opts.after?.('lower', m.graph);
   let graph = m.graph;

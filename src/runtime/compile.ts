@@ -11,6 +11,7 @@ import type { Graph } from '../ir/graph.js';
 import { initParamPieces } from '../ir/init.js';
 import { concreteShape } from '../ir/interp.js';
 import type { Mode, QuantRule } from '../passes/pass.js';
+import type { Calibration } from '../passes/calibration.js';
 import { runPipeline } from '../passes/pipeline.js';
 import { type HostTensor, shapeSize } from '../ir/value.js';
 import { type LowerOptions, lowerGraph } from '../kernels/lower.js';
@@ -46,6 +47,8 @@ export interface GenerateOptions {
   readonly after?: (pass: string, graph: Graph) => void;
   /** `--quantize` rules over the model's `@quantize` hints (src/passes/quantize.ts). */
   readonly quantize?: readonly QuantRule[];
+  /** int8 activations with these ranges (src/passes/calibration.ts). */
+  readonly calibration?: Calibration;
 }
 
 const SUFFIX: Readonly<Record<Mode, string>> = {
@@ -61,7 +64,14 @@ export const compiledName = (fn: string, mode: Mode = 'inference'): string => `$
 /** The module after the C target's pass pipeline for `mode`. */
 export function piped(l: Lowered, opts: GenerateOptions = {}): Lowered {
   const mode = opts.mode ?? 'inference';
-  const m = runPipeline(l, { target: 'c', mode, wrt: opts.wrt, after: opts.after, quantize: opts.quantize });
+  const m = runPipeline(l, {
+    target: 'c',
+    mode,
+    wrt: opts.wrt,
+    after: opts.after,
+    quantize: opts.quantize,
+    calibration: opts.calibration,
+  });
   return { ...m, graph: { ...m.graph, name: compiledName(l.graph.name, mode) } };
 }
 
