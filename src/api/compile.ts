@@ -240,8 +240,13 @@ export function compileModel(pathOrSource: string, opts: CompileOptions = {}): C
   return { model: new Model(lowered[0]!.model, fns), lowered, modules, functions, wgsl: [], weights: all };
 }
 
-/** The calibration of `opts.calibration`, read and checked against the model. */
-function calibrationFor(pathOrSource: string, opts: CompileOptions, lowered: readonly Lowered[], target: string) {
+/** The calibration of `opts.calibration`, read and checked against the model (`lowered`: the functions to compile). */
+export function calibrationFor(
+  pathOrSource: string,
+  opts: CompileOptions,
+  lowered: readonly Lowered[],
+  target: string,
+): Calibration {
   const given = opts.calibration!;
   const { file, calibration: c } = typeof given === 'string' ? { file: given, calibration: undefined } : given;
   if (target !== 'c') throw new CompileError(`${file}: int8 activations (--calibration) run on the C target only`);
