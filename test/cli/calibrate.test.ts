@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { run as main } from '../../src/cli/main.js';
 import { hostTensor } from '../../src/ir/value.js';
 import { writeSafetensors } from '../../src/runtime/safetensors-write.js';
 
@@ -117,5 +118,22 @@ describe('fmc calibrate', () => {
       ...SMALL,
     );
     expect(notOne.err).toContain('not an fmc calibration file');
+  });
+
+  it('help shows the options docs/ir.md names, with examples', async () => {
+    let out = '';
+    const help = async (cmd: string): Promise<string> => {
+      out = '';
+      await main(['help', cmd], { out: (s) => (out += s), err: (s) => (out += s), color: false });
+      return out;
+    };
+    const text = await help('calibrate');
+    const doc = fs.readFileSync(path.join(ROOT, 'docs', 'ir.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## int8 activations'), doc.indexOf('## The reference interpreter'));
+    const named = new Set([...section.matchAll(/(?<![\w-])(--[a-z][a-z-]*)/g)].map((m) => m[1]!));
+    expect([...named].sort()).toEqual(['--batch', '--batches', '--calibration', '--data', '--method']);
+    for (const o of named) if (o !== '--calibration') expect(text).toContain(o);
+    expect(text).toMatch(/Examples:\n {2}fmc calibrate models\/mlp\.fm --data mnist/);
+    for (const cmd of ['compile', 'run', 'bench']) expect(await help(cmd), cmd).toContain('--calibration <file>');
   });
 });
