@@ -50,8 +50,6 @@ function exprNames(e: KExpr, out: Set<string>): void {
       return exprNames(e.a, out);
     case 'call':
       return e.args.forEach((a) => exprNames(a, out));
-    case 'dot8':
-      return (exprNames(e.aIndex, out), exprNames(e.bIndex, out), exprNames(e.n, out));
     case 'un':
     case 'cast':
       return exprNames(e.a, out);
@@ -91,6 +89,10 @@ function names(ss: readonly KStmt[], used: Set<string>, declared: Set<string>): 
         break;
       case 'if':
         (x(s.cond), names(s.then, used, declared), names(s.else ?? [], used, declared));
+        break;
+      case 'dot8':
+        used.add(s.acc);
+        [s.aIndex, s.lda, s.rows, s.bIndex, s.ldb, s.cols, s.n].forEach(x);
         break;
       case 'mma':
         [s.acc, s.a, s.b].forEach((n) => typeof n === 'string' && used.add(n));

@@ -160,8 +160,6 @@ class Legalizer {
         return { ...e, a: x(e.a) };
       case 'call':
         return { ...e, args: e.args.map(x) };
-      case 'dot8':
-        throw new Error('internal: an int8 dot product (a C kernel) reached WGSL legalization');
     }
   }
 
@@ -223,7 +221,8 @@ class Legalizer {
       case 'wstore':
         return [{ ...s, index: x(s.index), value: x(s.value), ...(s.mask ? { mask: x(s.mask) } : {}) }];
       case 'mma':
-        throw new Error("internal: an 'mma' statement reached WGSL (lower with target 'gpu')");
+      case 'dot8':
+        throw new Error(`internal: an '${s.k}' statement reached WGSL (lower with target 'gpu')`);
       case 'frag':
       case 'fragLoad':
       case 'fragMma':

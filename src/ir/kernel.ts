@@ -83,20 +83,10 @@ export type KExpr =
   /** The same 32 bits as another compute type (f32 ↔ i32). */
   | { readonly k: 'bitcast'; readonly to: 'f32' | 'i32'; readonly a: KExpr }
   /** A function of the target's prelude (a generated name). */
-  | { readonly k: 'call'; readonly fn: string; readonly args: readonly KExpr[]; readonly t: KScalar }
-  /**
-   * C target: Σ_{j<n} a[aIndex + j] · b[bIndex + j] over two i8 buffer params, exact in i32
-   * (the caller guarantees n·128·128 < 2^31), as an i64 value; the dialect picks the CPU's
-   * integer dot-product instructions (src/codegen/c-dot8.ts, src/kernels/gemm-int8.ts).
-   */
-  | {
-      readonly k: 'dot8';
-      readonly a: number;
-      readonly aIndex: KExpr;
-      readonly b: number;
-      readonly bIndex: KExpr;
-      readonly n: KExpr;
-    };
+  | { readonly k: 'call'; readonly fn: string; readonly args: readonly KExpr[]; readonly t: KScalar };
+
+/** The rows and columns of a 'dot8' tile. */
+export const DOT8_TILE = 4;
 
 /** The three kinds of fragment of an m16n8k16 tile operation (KStmt 'frag'). */
 export type FragRole = 'a' | 'b' | 'acc';
@@ -159,6 +149,26 @@ export type KStmt =
       readonly kc: KExpr;
       readonly mr: number;
       readonly nr: number;
+    }
+  /**
+   * C target, int8 × int8 (src/kernels/gemm-int8.ts): for i < rows, j < cols (at most
+   * DOT8_TILE each), acc[i·DOT8_TILE + j] = Σ_{k<n} a[aIndex + i·lda + k] · b[bIndex + j·ldb + k]
+   * over two i8 buffer params, exact in i32 (the caller guarantees n·128·128 < 2^31), into the
+   * local i32 array `acc`; the dialect picks the CPU's integer dot-product instructions
+   * (src/codegen/c-dot8.ts).
+   */
+  | {
+      readonly k: 'dot8';
+      readonly acc: string;
+      readonly a: number;
+      readonly aIndex: KExpr;
+      readonly lda: KExpr;
+      readonly rows: KExpr;
+      readonly b: number;
+      readonly bIndex: KExpr;
+      readonly ldb: KExpr;
+      readonly cols: KExpr;
+      readonly n: KExpr;
     }
   /**
    * Word-level store (legalization only): word `index` of buffer `buf` becomes `value`; with
@@ -303,8 +313,6 @@ export function typeOf(e: KExpr, index: 'i64' | 'i32' = 'i64'): KScalar {
     case 'fma':
     case 'uniform':
       return 'f32';
-    case 'dot8':
-      return 'i64';
     case 'bitcast':
       return e.to;
     case 'un':
@@ -348,8 +356,6 @@ export function mapChildren(e: KExpr, f: (x: KExpr) => KExpr): KExpr {
       return { ...e, index: f(e.index), step: f(e.step) };
     case 'call':
       return { ...e, args: e.args.map(f) };
-    case 'dot8':
-      return { ...e, aIndex: f(e.aIndex), bIndex: f(e.bIndex), n: f(e.n) };
   }
 }
 

@@ -5,15 +5,16 @@
 //      are stored once as bytes in a transient buffer [batch · M, K];
 //   2. B's rows as bytes [batch · N, K]: the weight's q param itself when the operand reads it
 //      row by row (int8 weights), else unpacked into a transient (int4 nibbles);
-//   3. each C[b, m, n] is one `dot8` (KExpr: the C dialect's int8 dot product, vpdpbusd with
-//      AVX-512 VNNI, src/codegen/c-dot8.ts) over the two rows, and the group's epilogue
-//      (cast to f32, times s_x · s_w[n], bias, activation) is applied to it before the store.
+//   3. each tile of 4 × 4 outputs is one `dot8` (KStmt: the C dialect's int8 dot products,
+//      vpdpbusd with AVX-512 VNNI, src/codegen/c-dot8.ts) over 4 rows of each, and the group's
+//      epilogue (cast to f32, times s_x · s_w[n], bias, activation) is applied to each sum
+//      before the store.
 // Threads split batch × blocks of NC columns; a thread's NC rows of B stay in cache while it
 // runs down M. K must be constant (a weight's) and K·127·127 < 2^31 (the quantize pass checks).
 
 import { type Dim, dimConst, dimConstValue, dimMul } from '../ir/dims.js';
 import type { NodeOf } from '../ir/graph.js';
-import { type KExpr, type KStmt, add, int, ivar, ix, loop, mul } from '../ir/kernel.js';
+import { DOT8_TILE, type KExpr, type KStmt, add, int, ivar, ix, loop, mul } from '../ir/kernel.js';
 import type { GemmBuilder } from './gemm.js';
 
 const let64 = (name: string, value: KExpr): KStmt => ({ k: 'let', name, t: 'i64', value });
@@ -75,29 +76,61 @@ export function int8Gemm(G: GemmBuilder, target: 'cpu' | 'gpu'): KStmt[] {
     stmts.push(packRows(G, 1, G.N, qb));
   }
   const { NC } = G.s;
-  const [it, b, n0, nl, m, j] = ['it', 'b', 'n0', 'nl', 'm', 'j'].map(G.v) as [
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
+  const T = DOT8_TILE;
+  const [it, b, n0, nl, m, j, rows, cols, i, jj, acc] = [
+    'it',
+    'b',
+    'n0',
+    'nl',
+    'm',
+    'j',
+    'rows',
+    'cols',
+    'i',
+    'jj',
+    'acc',
+  ].map(G.v) as [string, string, string, string, string, string, string, string, string, string, string];
   const nBlocks = cdiv(G.N, int(NC));
   const col = add(ivar(n0), ivar(j));
-  const dot: KExpr = {
-    k: 'dot8',
-    a: qa,
-    aIndex: mul(add(mul(ivar(b), G.M), ivar(m)), G.K),
-    b: qb,
-    bIndex: mul(add(mul(ivar(b), G.N), col), G.K),
-    n: G.K,
-  };
+  // A tile of up to T × T outputs: rows m.., columns n0 + j..; then each one's epilogue.
+  const tile: KStmt[] = [
+    let64(rows, ix('min', int(T), ix('-', G.M, ivar(m)))),
+    let64(cols, ix('min', int(T), ix('-', ivar(nl), ivar(j)))),
+    {
+      k: 'dot8',
+      acc,
+      a: qa,
+      aIndex: mul(add(mul(ivar(b), G.M), ivar(m)), G.K),
+      lda: G.K,
+      rows: ivar(rows),
+      b: qb,
+      bIndex: mul(add(mul(ivar(b), G.N), col), G.K),
+      ldb: G.K,
+      cols: ivar(cols),
+      n: G.K,
+    },
+    loop(i, ivar(rows), [
+      loop(
+        jj,
+        ivar(cols),
+        G.store(
+          { k: 'aload', name: acc, index: add(mul(ivar(i), int(T)), ivar(jj)), t: 'i64' },
+          ivar(b),
+          add(ivar(m), ivar(i)),
+          add(col, ivar(jj)),
+          true,
+          undefined,
+          'i64',
+        ),
+      ),
+    ]),
+  ];
   const body: KStmt[] = [
     let64(b, ix('/', ivar(it), nBlocks)),
     let64(n0, mul(ix('%', ivar(it), nBlocks), int(NC))),
     let64(nl, ix('min', int(NC), ix('-', G.N, ivar(n0)))),
-    loop(m, G.M, [loop(j, ivar(nl), G.store(dot, ivar(b), ivar(m), col, true, undefined, 'i64'))]),
+    { k: 'array', name: acc, t: 'i32', size: T * T, space: 'local' },
+    loop(m, G.M, [loop(j, ivar(nl), tile, 'serial', { step: T })], 'serial', { step: T }),
   ];
   stmts.push(kb.parallel(it, mul(G.NB, nBlocks), body, G.work()));
   return stmts;
