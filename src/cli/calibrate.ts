@@ -9,7 +9,7 @@ import { Batches } from '../data/batches.js';
 import { dimConstValue, dimToString } from '../ir/dims.js';
 import { indexBound } from '../ir/init.js';
 import { EXIT, type Io } from './io.js';
-import { CliError, parseSet } from './model.js';
+import { CliError, parseSeed, parseSet } from './model.js';
 import { parseQuantize } from './quantize-rules.js';
 import { openData } from './train-data.js';
 
@@ -41,7 +41,7 @@ function count(name: string, text: string | undefined, fallback: number): number
 export async function calibrateCommand(io: Io, file: string, o: CalibrateCliOptions): Promise<number> {
   const batches = count('batches', o.batches, 8);
   const batch = count('batch', o.batch, 32);
-  const seed = o.seed === undefined ? 0 : count('seed', String(Number(o.seed) + 1), 1) - 1;
+  const seed = parseSeed(o.seed);
   const out = o.out ?? 'calib.json';
   const quantize = parseQuantize(o.quantize);
   const set = parseSet(o.set);
