@@ -24,6 +24,7 @@ import {
 import { Model } from '../runtime/model.js';
 import { type Mode, PassError, type QuantRule } from '../passes/pass.js';
 import { parseQuantName, withQuantized } from '../ir/quantize.js';
+import { type Calibration, CalibrationError, checkCalibration, readCalibration } from '../passes/calibration.js';
 import { readSafetensorsFile } from '../runtime/safetensors.js';
 import { type CompiledWgsl, buildWgslExecutable } from '../runtime/wgsl-program.js';
 import type { DeviceProfile } from '../kernels/device-profile.js';
@@ -83,6 +84,12 @@ export interface CompileOptions extends BuildOptions {
    * `[{ path: 'all', spec: { dtype: 'int8', symmetric: true } }]` (src/passes/pass.ts).
    */
   readonly quantize?: readonly QuantRule[];
+  /**
+   * int8 activations (C target): a calibration file's path (`fmc calibrate` writes them) or
+   * its contents; the weight-quantized contractions it covers compute int8 × int8
+   * (src/passes/quantize-act.ts). Another model's calibration is a CompileError.
+   */
+  readonly calibration?: string | { readonly file: string; readonly calibration: Calibration };
 }
 
 /** A model that does not check or lower; `message` holds the rendered diagnostics. */
@@ -190,9 +197,10 @@ export function compileModel(pathOrSource: string, opts: CompileOptions = {}): C
     ? readWeights(lowered[0]!, opts.weights, dims)
     : seededWeights(lowered[0]!, opts.seed ?? 0, dims, opts.onProgress);
   pruneWeights(values, lowered[0]!); // the masks of `@sparse`, and the pruned weights
+  const calibration = opts.calibration && calibrationFor(pathOrSource, opts, lowered, target);
   const modules = lowered.map((l) => {
     try {
-      return piped(l, { mode: opts.mode, quantize: opts.quantize });
+      return piped(l, { mode: opts.mode, quantize: opts.quantize, ...(calibration ? { calibration } : {}) });
     } catch (e) {
       if (e instanceof PassError) throw new CompileError(`${l.model}.${l.graph.name}: ${e.message}`);
       throw e;
@@ -230,6 +238,29 @@ export function compileModel(pathOrSource: string, opts: CompileOptions = {}): C
   const functions = modules.map((m) => generate(m));
   const fns = new Map(functions.map((f) => [f.plan.name, buildExecutable(f, buffers, opts)]));
   return { model: new Model(lowered[0]!.model, fns), lowered, modules, functions, wgsl: [], weights: all };
+}
+
+/** The calibration of `opts.calibration`, read and checked against the model (`lowered`: the functions to compile). */
+export function calibrationFor(
+  pathOrSource: string,
+  opts: CompileOptions,
+  lowered: readonly Lowered[],
+  target: string,
+): Calibration {
+  const given = opts.calibration!;
+  const { file, calibration: c } = typeof given === 'string' ? { file: given, calibration: undefined } : given;
+  if (target !== 'c') throw new CompileError(`${file}: int8 activations (--calibration) run on the C target only`);
+  try {
+    const cal = c ?? readCalibration(file);
+    const l0 = lowered[0]!;
+    const of = lowered.find((l) => l.graph.name === cal.fn) ?? lowerModel(pathOrSource, { ...opts, fns: [cal.fn] })[0]!;
+    const graphs = lowered.map((l) => l.graph);
+    checkCalibration(cal, file, of.graph, graphs, l0.hints, opts.quantize ?? []);
+    return cal;
+  } catch (e) {
+    if (e instanceof CalibrationError) throw new CompileError(e.message);
+    throw e;
+  }
 }
 
 /** Compiles a .fm file (or source text) for the C target, or (`target: 'wgsl'`) for WebGPU, or (`'cuda'`) for CUDA. */

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Module as Lowered } from '../ir/module.js';
-import { CompileError } from '../api/compile.js';
+import { CompileError, calibrationFor } from '../api/compile.js';
 import {
   CUDA_FILE,
   MANIFEST_FILE,
@@ -79,6 +79,8 @@ export interface CompileCliOptions {
   readonly explainLimits?: boolean;
   /** `--quantize path=spec`, repeatable (quantize-option.ts). */
   readonly quantize?: readonly string[];
+  /** `--calibration FILE`: int8 activations (calibrate-command.ts). */
+  readonly calibration?: string;
 }
 
 /** The train step of the model's loss as `fmc compile --train` adds it: its modules and plan.json's `train`. */
@@ -246,12 +248,22 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
         sparsity: opts.sparsity,
       }),
     );
+  const quantize = parseQuantize(opts.quantize);
+  const calibration =
+    opts.calibration !== undefined
+      ? calibrationFor(
+          file,
+          { isPath: true, model: opts.model, set: parseSet(opts.set), quantize, calibration: opts.calibration },
+          lowered,
+          opts.target ?? 'c',
+        )
+      : undefined;
   const compiled = jobs(io, lowered, { ...opts, file }).map(({ l, mode }) => {
     const after = (pass: string, g: Graph): void => {
       if (opts.dumpAfter === 'all' || opts.dumpAfter === pass) io.out(dumpText(l, mode, pass, g));
     };
     try {
-      return piped(l, { mode, after, quantize: parseQuantize(opts.quantize) });
+      return piped(l, { mode, after, quantize, ...(calibration ? { calibration } : {}) });
     } catch (e) {
       if (e instanceof PassError) throw new CliError(`${l.model}.${l.graph.name}: ${e.message}`);
       throw e;

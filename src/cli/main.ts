@@ -15,6 +15,7 @@ import { withSparsityOption } from './sparsity.js';
 import { addServeDemoCommand } from './serve-demo-command.js';
 import { addTrainCommand } from './train-command.js';
 import { withQuantizeOption } from './quantize-option.js';
+import { addCalibrateCommand, withCalibrationOption } from './calibrate-command.js';
 
 const VERSION = '0.1.0';
 
@@ -98,11 +99,12 @@ Examples:
     });
   addModelCommands(cmd, io, setCode);
   addTrainCommand(cmd, io, setCode);
+  addCalibrateCommand(cmd, io, setCode);
   addPlotCommand(cmd, io, setCode);
   addExplainCommand(cmd, io, setCode);
   addServeDemoCommand(cmd, io, setCode);
   withSetOption(
-    withSparsityOption(withQuantizeOption(withPrecisionOption(cmd.command('compile'))))
+    withCalibrationOption(withSparsityOption(withQuantizeOption(withPrecisionOption(cmd.command('compile')))))
       .description('compile a model for the C or WGSL target into a folder that load() (and, for C, import) runs')
       .argument('<file>', 'the .fm file holding the model')
       .option(

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { EXIT, type Io } from './io.js';
 import { withPrecisionOption } from './precision.js';
 import { withQuantizeOption } from './quantize-option.js';
+import { withCalibrationOption } from './calibrate-command.js';
 import { withSparsityOption } from './sparsity.js';
 
 const MODEL_OPTIONS: [string, string][] = [
@@ -59,6 +60,7 @@ export async function guarded(io: Io, f: () => Promise<number>): Promise<number>
       'EvalError',
       'ExportError',
       'CompileError',
+      'CalibrationError',
       'RunError',
       'CompileCacheError',
       'PlanFormatError',
@@ -87,7 +89,7 @@ export function addModelCommands(cmd: Command, io: Io, setCode: (c: number) => v
   /** The shared options; `inspect` draws no numbers, so it takes no --seed or --weights. */
   const withModel = withModelOptions;
   withModel(
-    withSparsityOption(withQuantizeOption(withPrecisionOption(cmd.command('run'))))
+    withCalibrationOption(withSparsityOption(withQuantizeOption(withPrecisionOption(cmd.command('run')))))
       .description('run a model function and print a summary of its outputs')
       .argument('<file>', 'the .fm file holding the model')
       .option(
@@ -129,7 +131,7 @@ Examples:
       setCode(await guarded(io, async () => runCommand(io, file, opts)));
     });
   withModel(
-    withSparsityOption(withQuantizeOption(withPrecisionOption(cmd.command('bench'))))
+    withCalibrationOption(withSparsityOption(withQuantizeOption(withPrecisionOption(cmd.command('bench')))))
       .description('time a model function on the C or WGSL target, optionally against ONNX Runtime')
       .argument('<file>', 'the .fm file holding the model')
       .option('--target <name>', 'the target to time: c, wgsl or cuda', 'c')

@@ -44,6 +44,8 @@ export interface CliCompileOptions {
   readonly device?: DeviceProfile;
   /** `--quantize path=spec` as given (parsed here, see parseQuantize). */
   readonly quantize?: readonly string[];
+  /** `--calibration FILE`: int8 activations. */
+  readonly calibration?: string;
 }
 
 /**
@@ -70,6 +72,7 @@ export function compileForCli(io: Io, file: string, o: CliCompileOptions): Compi
       threads: o.threads,
       mode: o.grad ? 'grad' : 'inference',
       ...(quantize ? { quantize } : {}),
+      ...(o.calibration ? { calibration: o.calibration } : {}),
       target: o.target ?? 'c',
       ...(o.device ? { deviceProfile: o.device } : {}),
       onProgress: progress && ((m) => progress(m)),

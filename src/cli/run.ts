@@ -21,6 +21,7 @@ import {
   type ModelOptions,
   parseDims,
   parseSeed,
+  parseSet,
   warnUnusedDims,
   withDefaults,
   writeOutput,
@@ -38,6 +39,8 @@ export interface RunOptions extends ModelOptions {
   readonly deviceProfile?: string;
   /** `--quantize path=spec`, repeatable (quantize-option.ts). */
   readonly quantize?: readonly string[];
+  /** `--calibration FILE`: int8 activations (calibrate-command.ts). */
+  readonly calibration?: string;
 }
 
 /** The targets `fmc run` knows; an unknown one is a usage error that lists these. */
@@ -57,10 +60,23 @@ export async function runCommand(io: Io, file: string, opts: RunOptions): Promis
   checkGradOptions(opts);
   const given = parseDims(opts.dims);
   const seed = parseSeed(opts.seed);
-  const lowered = runPipeline(lowerForCli(io, file, opts), {
+  const quantize = parseQuantize(opts.quantize);
+  const l = lowerForCli(io, file, opts);
+  // Loaded on use, as the C target's paths are.
+  const calibration =
+    opts.calibration !== undefined
+      ? (await import('../api/compile.js')).calibrationFor(
+          file,
+          { isPath: true, model: opts.model, set: parseSet(opts.set), quantize, calibration: opts.calibration },
+          [l],
+          'c',
+        )
+      : undefined;
+  const lowered = runPipeline(l, {
     target: 'reference',
     mode: opts.grad ? 'grad' : 'inference',
-    quantize: parseQuantize(opts.quantize),
+    quantize,
+    calibration,
   });
   const g = lowered.graph;
   warnUnusedDims(io, g, given);

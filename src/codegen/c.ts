@@ -10,6 +10,7 @@ import type { CpuSchedule, KExpr, KParam, KScalar, KStmt, Kernel } from '../ir/k
 import { C_PRELUDE } from './prelude-c.js';
 import { C_HALF_PRELUDE, halvesUsed } from './prelude-half.js';
 import { MMA_PRELUDE, mmaFunction, mmaName } from './c-mma.js';
+import { DOT8_PRELUDE, dot8Call, usesDot8 } from './c-dot8.js';
 import { Outliner, PARALLEL_MIN_WORK, PARALLEL_PRELUDE, PARALLEL_SETTER } from './c-parallel.js';
 import { type Dialect, bufName, escapeComment, hexFloat, mmaShapes, renderFile } from './render.js';
 
@@ -164,6 +165,7 @@ function file(kernels: readonly Kernel[], bodies: readonly string[], header: str
     PARALLEL_PRELUDE.trim(),
     MMA_PRELUDE,
     ...mmaShapes(kernels).map(([mr, nr]) => mmaFunction(mr, nr)),
+    ...(bodies.some(usesDot8) ? [DOT8_PRELUDE] : []),
     '',
     ...bodies.map((b) => b + '\n'),
     'typedef void (*fmc_kernel)(void *const *restrict, const int64_t *restrict);',
@@ -222,6 +224,7 @@ export const C_BASE: Dialect = {
     op === '<<' || op === '>>>'
       ? `(int32_t)((uint32_t)(${a}) ${op === '<<' ? '<<' : '>>'} (${b}))`
       : `((int32_t)(${a}) ${op} (${b}))`,
+  dot8: dot8Call,
   mma: (s, aOff, bOff, kc) =>
     `${mmaName(s.mr, s.nr)}(${kc}, ${s.a} + ${aOff}, ${typeof s.b === 'number' ? bufName(s.b) : s.b} + ${bOff}, ${s.acc});`,
   kernelOpen,

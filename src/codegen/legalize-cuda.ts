@@ -81,6 +81,7 @@ class Indices {
         return { ...s, cond: x(s.cond), then: this.stmts(s.then), ...(s.else ? { else: this.stmts(s.else) } : {}) };
       case 'wstore':
       case 'mma':
+      case 'dot8':
         throw new Error(`internal: a '${s.k}' statement reached the CUDA legalization (lower with target 'gpu')`);
       case 'fragLoad':
         return { ...s, offset: x(s.offset), ld: x(s.ld) };

@@ -66,6 +66,8 @@ function stmts(ss: readonly KStmt[]): KStmt[] {
         return { ...s, index: expr(s.index), value: expr(s.value), ...(s.mask ? { mask: expr(s.mask) } : {}) };
       case 'mma':
         return { ...s, aOffset: expr(s.aOffset), bOffset: expr(s.bOffset), kc: expr(s.kc) };
+      case 'dot8':
+        return s;
       case 'fragLoad':
         return { ...s, offset: expr(s.offset), ld: expr(s.ld) };
       case 'fragEach':

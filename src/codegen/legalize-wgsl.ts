@@ -221,7 +221,8 @@ class Legalizer {
       case 'wstore':
         return [{ ...s, index: x(s.index), value: x(s.value), ...(s.mask ? { mask: x(s.mask) } : {}) }];
       case 'mma':
-        throw new Error("internal: an 'mma' statement reached WGSL (lower with target 'gpu')");
+      case 'dot8':
+        throw new Error(`internal: an '${s.k}' statement reached WGSL (lower with target 'gpu')`);
       case 'frag':
       case 'fragLoad':
       case 'fragMma':

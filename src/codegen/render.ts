@@ -73,6 +73,8 @@ export interface Dialect {
   word?(buf: number, index: string, atomic: boolean): string;
   bits?(op: BitOp, a: string, b: string): string;
   bitcast?(to: 'f32' | 'i32', a: string): string;
+  /** KStmt 'dot8' (the C target's int8 dot products), given its rendered expressions. */
+  dot8?(s: Extract<KStmt, { k: 'dot8' }>, x: (e: KExpr) => string): string;
   wstore?(buf: number, index: string, value: string, mask: string | undefined, atomic: boolean): string;
   /** `if (c) {`, `} else {` and the closing `}` lines. */
   ifOpen(cond: string): string;
@@ -240,6 +242,10 @@ export function renderStmts(ss: readonly KStmt[], D: Dialect, params: readonly K
         break;
       case 'barrier':
         out.push(indent + D.barrier());
+        break;
+      case 'dot8':
+        checkIdent(s.acc);
+        out.push(indent + need(D.dot8, D, s.k)(s, x));
         break;
       case 'mma':
         (checkIdent(s.acc), checkIdent(s.a), typeof s.b === 'string' && checkIdent(s.b));

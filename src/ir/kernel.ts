@@ -85,6 +85,9 @@ export type KExpr =
   /** A function of the target's prelude (a generated name). */
   | { readonly k: 'call'; readonly fn: string; readonly args: readonly KExpr[]; readonly t: KScalar };
 
+/** The rows and columns of a 'dot8' tile. */
+export const DOT8_TILE = 4;
+
 /** The three kinds of fragment of an m16n8k16 tile operation (KStmt 'frag'). */
 export type FragRole = 'a' | 'b' | 'acc';
 /** A fragment's element type: f16 or bf16 operands, f32 accumulators. */
@@ -148,6 +151,26 @@ export type KStmt =
       readonly kc: KExpr;
       readonly mr: number;
       readonly nr: number;
+    }
+  /**
+   * C target, int8 × int8 (src/kernels/gemm-int8.ts): for i < rows, j < cols (at most
+   * DOT8_TILE each), acc[i·DOT8_TILE + j] = Σ_{k<n} a[aIndex + i·lda + k] · b[bIndex + j·ldb + k]
+   * over two i8 buffer params, exact in i32 (the caller guarantees n·128·128 < 2^31), into the
+   * local i32 array `acc`; the dialect picks the CPU's integer dot-product instructions
+   * (src/codegen/c-dot8.ts).
+   */
+  | {
+      readonly k: 'dot8';
+      readonly acc: string;
+      readonly a: number;
+      readonly aIndex: KExpr;
+      readonly lda: KExpr;
+      readonly rows: KExpr;
+      readonly b: number;
+      readonly bIndex: KExpr;
+      readonly ldb: KExpr;
+      readonly cols: KExpr;
+      readonly n: KExpr;
     }
   /**
    * Word-level store (legalization only): word `index` of buffer `buf` becomes `value`; with

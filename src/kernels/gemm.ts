@@ -21,7 +21,7 @@ import { type Dim, dimConst, dimMul, dimToString } from '../ir/dims.js';
 import { isFloat } from '../ir/dtype.js';
 import type { Node, NodeOf } from '../ir/graph.js';
 import { parseEinsum } from '../ir/infer.js';
-import { type KExpr, type KStmt, add, cmp, f32, int, ivar, ix, loop, mul } from '../ir/kernel.js';
+import { type KExpr, type KScalar, type KStmt, add, cmp, f32, int, ivar, ix, loop, mul } from '../ir/kernel.js';
 import type { KernelBuilder } from './builder.js';
 import { letterSizes } from './einsum.js';
 import { type Fuser, defineLocals, stridesOf } from './expr.js';
@@ -34,8 +34,9 @@ import { fragDtype, fragGemm } from './gemm-frag.js';
 import { tiledFits, tiledGemm } from './gemm-tiled.js';
 import { sparseGemm } from './gemm-sparse.js';
 import { parseBsrKey } from '../ir/sparse-format.js';
+import { int8Gemm } from './gemm-int8.js';
 import type { GemmSchedule } from './schedule.js';
-import { type GemmLetters, gemmGroups } from '../passes/fusion/gemm-shape.js';
+import { type GemmLetters, gemmGroups, isInt8Contraction } from '../passes/fusion/gemm-shape.js';
 
 export { gemmGroups, isGemm } from '../passes/fusion/gemm-shape.js';
 type Groups = GemmLetters;
@@ -268,7 +269,7 @@ export class GemmBuilder {
    * from it first (one local each) and the last one is stored. `at`: C's address when the
    * caller has it (from its tables), else cIndex.
    */
-  store(value: KExpr, b: KExpr, m: KExpr, n: KExpr, epilogue: boolean, at?: KExpr): KStmt[] {
+  store(value: KExpr, b: KExpr, m: KExpr, n: KExpr, epilogue: boolean, at?: KExpr, t: KScalar = 'f32'): KStmt[] {
     const index = at ?? this.cIndex(b, m, n);
     if (!epilogue || this.epilogue.length === 0) return [{ k: 'store', buf: this.out, index, value }];
     const env = new Map(
@@ -281,16 +282,16 @@ export class GemmBuilder {
       ).flatMap(([letters, flat]) => this.unflatten(letters, flat)),
     );
     const idx = [...this.spec.out].map((c) => env.get(c)!);
-    return this.epilogueAt(value, idx, index);
+    return this.epilogueAt(value, idx, index, t);
   }
 
-  /** The epilogue applied to the product's value `value` at index `idx`, stored at `index`. */
-  epilogueAt(value: KExpr, idx: readonly KExpr[], index: KExpr): KStmt[] {
+  /** The epilogue applied to the product's value `value` (of type `t`) at index `idx`, stored at `index`. */
+  epilogueAt(value: KExpr, idx: readonly KExpr[], index: KExpr, t: KScalar = 'f32'): KStmt[] {
     const c = this.v('c');
-    const f = this.f.with(new Map([[this.n as Node, { k: 'var', name: c, t: 'f32' } as KExpr]]));
+    const f = this.f.with(new Map([[this.n as Node, { k: 'var', name: c, t } as KExpr]]));
     const { stmts, f: g } = defineLocals(this.kb, f, this.epilogue, () => idx);
     const stored = g.at(this.kb, this.epilogue[this.epilogue.length - 1]!, idx);
-    return [{ k: 'let', name: c, t: 'f32', value }, ...stmts, { k: 'store', buf: this.out, index, value: stored }];
+    return [{ k: 'let', name: c, t, value }, ...stmts, { k: 'store', buf: this.out, index, value: stored }];
   }
 
   work(): KExpr {
@@ -337,6 +338,8 @@ export function gemmKernel(
   epilogue: readonly Node[] = [],
   target: 'cpu' | 'gpu' = 'cpu',
 ): KStmt[] {
+  // int8 × int8 with i32 sums (int8 activations): a kernel of its own, C only.
+  if (isInt8Contraction(n)) return int8Gemm(new GemmBuilder(kb, f, n, out, base, epilogue), target);
   if (target === 'gpu') {
     const G = new GemmBuilder(kb, f, n, out, base, epilogue);
     const frag = base.gpuFragments ? fragDtype(G) : undefined;

@@ -6,6 +6,7 @@
 import type { Graph } from '../ir/graph.js';
 import type { BlockInfo, Hints, TrainConfig } from '../ir/module.js';
 import type { QuantSpec } from '../ir/quantize.js';
+import type { Calibration } from './calibration.js';
 
 /** Where the graph will run: the float64 reference interpreter or a compiled target. */
 export type Target = 'reference' | 'c';
@@ -40,6 +41,8 @@ export interface PassOptions {
   readonly quantize?: readonly QuantRule[];
   /** Quantization-aware training: the grad, train and accumulate modes read fake-quantized weights (src/passes/qat.ts). */
   readonly qat?: boolean;
+  /** int8 activations: the quantize pass's weight-quantized contractions compute int8 × int8 (src/passes/quantize-act.ts). */
+  readonly calibration?: Calibration;
 }
 
 export interface PassContext {

@@ -69,7 +69,13 @@ export function runPipeline(m: Module, opts: PipelineOptions): Module {
     hints: m.hints,
     train: m.train,
     blocks: m.blocks,
-    options: { wrt: opts.wrt, fusion: opts.fusion ?? fusionFromEnv(), quantize: opts.quantize, qat: opts.qat },
+    options: {
+      wrt: opts.wrt,
+      fusion: opts.fusion ?? fusionFromEnv(),
+      quantize: opts.quantize,
+      qat: opts.qat,
+      calibration: opts.calibration,
+    },
   };
   opts.after?.('lower', m.graph);
   let graph = m.graph;

@@ -17,10 +17,11 @@ import type { Builder } from '../ir/build.js';
 import { dimConstValue } from '../ir/dims.js';
 import { isFloat } from '../ir/dtype.js';
 import type { Node, NodeOf } from '../ir/graph.js';
-import { type ParamDecl, paramHint } from '../ir/module.js';
+import { type Hints, type ParamDecl, paramHint } from '../ir/module.js';
 import { INT4_BLOCK, type QuantSpec, groupOf, quantNames } from '../ir/quantize.js';
 import { rewrite } from '../ir/rewrite.js';
 import { type Pass, PassError, type QuantRule } from './pass.js';
+import { contractionSites, int8Contraction, scaleParam } from './quantize-act.js';
 
 /**
  * Whether rule path `rule` covers param `path`: `all`, the param itself, or a block path
@@ -43,8 +44,8 @@ export function quantSpecOf(p: ParamDecl, rules: readonly QuantRule[], hint?: Qu
   return hint;
 }
 
-/** The dequantized value of param `n` (f32 math, cast to its dtype at the end); the C GEMV matches it (kernels/gemm-quant.ts). */
-export function dequantize(b: Builder, n: NodeOf<'param'>, s: QuantSpec): Node {
+/** The shape of quantized param `n`: N rows of K values in groups of g. */
+function sizesOf(n: NodeOf<'param'>, s: QuantSpec): { N: number; K: number; g: number } {
   const shape = n.args.shape.map((d) => dimConstValue(d));
   if (shape.some((d) => d === undefined))
     throw new PassError(`quantizing '${n.args.path}': its shape must be known at compile time`);
@@ -52,8 +53,12 @@ export function dequantize(b: Builder, n: NodeOf<'param'>, s: QuantSpec): Node {
   const K = rest.reduce((a, c) => a * c, 1);
   const g = groupOf(s, K);
   if (typeof g === 'string') throw new PassError(`quantizing '${n.args.path}': ${g}`);
-  const G = K / g;
-  const names = quantNames(n.args.path, s);
+  return { N: N!, K, g };
+}
+
+/** The integer values q of quantized param `n` as an f32 [N, K] node (read from its bytes). */
+function quantValues(b: Builder, n: NodeOf<'param'>, s: QuantSpec): Node {
+  const { N, K } = sizesOf(n, s);
   // The runtime derives the values from the f32 weights; the initializers only serve graphs
   // run with seeded params (tests): any byte, scales of a typical weight's size.
   const bytesInit = { fn: 'uniform', args: { low: -128, high: 127 } } as const;
@@ -61,45 +66,73 @@ export function dequantize(b: Builder, n: NodeOf<'param'>, s: QuantSpec): Node {
   // 32 + i in its high nibble (INT4_BLOCK), K padded to whole blocks.
   const [blocks, half] = [Math.ceil(K / INT4_BLOCK), INT4_BLOCK / 2];
   const W = s.dtype === 'int4' ? half * blocks : K;
-  const bytes = b.cast(b.param(names.q, 'i8', [N!, W], 'param', bytesInit), 'f32');
-  let q = bytes;
-  if (s.dtype === 'int4') {
-    // Each byte at both of its k, then its high nibble in the second half of a block (h = 1)
-    // and its low one in the first (h = 0), with one floor and no branch (a `where` kept GCC
-    // 12 from vectorizing the GEMV): t = floor((b + 8·(1 - h)) / 16) is hi when h = 1, and
-    // lo = b - 16·t when h = 0, so w = h·t + (1 - h)·(b - 16·t) = t·(17·h - 16) + (1 - h)·b.
-    const byte = b.reshape(b.expand(b.reshape(bytes, [N!, blocks, 1, half]), [N!, blocks, 2, half]), [
-      N!,
-      INT4_BLOCK * blocks,
-    ]);
-    const h = b.reshape(b.iota(2, 'f32', [N!, blocks, 2, half]), [N!, INT4_BLOCK * blocks]);
-    const low = b.sub(1, h);
-    const t = b.unary('floor', b.mul(b.add(byte, b.mul(low, 8)), 1 / 16));
-    q = b.add(b.mul(t, b.sub(b.mul(h, 17), 16)), b.mul(low, byte));
-    if (INT4_BLOCK * blocks > K) q = b.slice(q, [0, 0], [N!, K]);
-  }
+  const bytes = b.cast(b.param(quantNames(n.args.path, s).q, 'i8', [N, W], 'param', bytesInit), 'f32');
+  if (s.dtype !== 'int4') return bytes;
+  // Each byte at both of its k, then its high nibble in the second half of a block (h = 1)
+  // and its low one in the first (h = 0), with one floor and no branch (a `where` kept GCC
+  // 12 from vectorizing the GEMV): t = floor((b + 8·(1 - h)) / 16) is hi when h = 1, and
+  // lo = b - 16·t when h = 0, so w = h·t + (1 - h)·(b - 16·t) = t·(17·h - 16) + (1 - h)·b.
+  const byte = b.reshape(b.expand(b.reshape(bytes, [N, blocks, 1, half]), [N, blocks, 2, half]), [
+    N,
+    INT4_BLOCK * blocks,
+  ]);
+  const h = b.reshape(b.iota(2, 'f32', [N, blocks, 2, half]), [N, INT4_BLOCK * blocks]);
+  const low = b.sub(1, h);
+  const t = b.unary('floor', b.mul(b.add(byte, b.mul(low, 8)), 1 / 16));
+  const q = b.add(b.mul(t, b.sub(b.mul(h, 17), 16)), b.mul(low, byte));
+  return INT4_BLOCK * blocks > K ? b.slice(q, [0, 0], [N, K]) : q;
+}
+
+/** The integer values of quantized param `n` as i8 [N, K] (int8: its q param itself). */
+function int8Values(b: Builder, n: NodeOf<'param'>, s: QuantSpec): Node {
+  const q = quantValues(b, n, s);
+  return s.dtype === 'int8' ? q.inputs[0]! : b.cast(q, 'i8');
+}
+
+/** The dequantized value of param `n` (f32 math, cast to its dtype at the end); the C GEMV matches it (kernels/gemm-quant.ts). */
+export function dequantize(b: Builder, n: NodeOf<'param'>, s: QuantSpec): Node {
+  const { N, K, g } = sizesOf(n, s);
+  const G = K / g;
+  const names = quantNames(n.args.path, s);
+  let q = quantValues(b, n, s);
   /** A [N, G] param read at [n, k] (index math only). */
-  const perGroup = (path: string, high: number): Node => {
-    const p = b.param(path, 'f32', [N!, G], 'param', { fn: 'uniform', args: { low: 0, high } });
-    return b.reshape(b.expand(b.reshape(p, [N!, G, 1]), [N!, G, g]), [N!, K]);
-  };
-  if (names.zero) q = b.sub(q, perGroup(names.zero, 8));
-  const w = b.reshape(b.mul(q, perGroup(names.scale, 0.01)), n.args.shape);
+  const perGroup = (p: Node): Node => b.reshape(b.expand(b.reshape(p, [N, G, 1]), [N, G, g]), [N, K]);
+  if (names.zero)
+    q = b.sub(q, perGroup(b.param(names.zero, 'f32', [N, G], 'param', { fn: 'uniform', args: { low: 0, high: 8 } })));
+  const w = b.reshape(b.mul(q, perGroup(scaleParam(b, names.scale, N, G))), n.args.shape);
   return b.cast(w, n.args.dtype);
 }
+
+/** The spec of each param under `--quantize` rules over a model's `@quantize` hints. */
+export const specsOf =
+  (hints: Hints, rules: readonly QuantRule[]) =>
+  (p: NodeOf<'param'>): QuantSpec | undefined =>
+    quantSpecOf(p.args, rules, paramHint(hints, p.args, 'quantize'));
 
 export const quantize: Pass = {
   name: 'quantize',
   run: (graph, ctx) => {
-    const rules = ctx.options.quantize ?? [];
     if (ctx.mode !== 'inference') return graph;
+    const specOf = specsOf(ctx.hints, ctx.options.quantize ?? []);
+    const calib = ctx.options.calibration;
+    // With a calibration, each site (src/passes/quantize-act.ts) computes int8 × int8.
+    const sites = new Map(calib ? contractionSites(graph, specOf).sites.map((s) => [s.einsum as Node, s]) : []);
     let changed = false;
     const out = rewrite(graph, {
       param: (n, _ins, b) => {
-        const s = quantSpecOf(n.args, rules, paramHint(ctx.hints, n.args, 'quantize'));
+        const s = specOf(n);
         if (!s) return undefined;
         changed = true;
         return b.within(n.path, 'dequantize', () => dequantize(b, n, s));
+      },
+      einsum: (n, ins, b) => {
+        const site = sites.get(n);
+        if (!site || !calib) return undefined;
+        const e = calib.entries[site.key];
+        if (!e) throw new PassError(`the calibration has no entry for '${site.key}'`);
+        return b.within(n.path, 'int8', () =>
+          int8Contraction(b, site, ins[0]!, int8Values(b, site.param, site.spec), e.scale),
+        );
       },
     }).graph;
     return changed ? out : graph;

@@ -11,6 +11,7 @@ import type { Graph } from '../ir/graph.js';
 import { initParamPieces } from '../ir/init.js';
 import { concreteShape } from '../ir/interp.js';
 import type { Mode, QuantRule } from '../passes/pass.js';
+import type { Calibration } from '../passes/calibration.js';
 import { runPipeline } from '../passes/pipeline.js';
 import { type HostTensor, shapeSize } from '../ir/value.js';
 import { type LowerOptions, lowerGraph } from '../kernels/lower.js';
@@ -48,6 +49,8 @@ export interface GenerateOptions {
   readonly quantize?: readonly QuantRule[];
   /** Quantization-aware training: grad, train and accumulate read fake-quantized weights (src/passes/qat.ts). */
   readonly qat?: boolean;
+  /** int8 activations with these ranges (src/passes/calibration.ts). */
+  readonly calibration?: Calibration;
 }
 
 const SUFFIX: Readonly<Record<Mode, string>> = {
@@ -70,6 +73,7 @@ export function piped(l: Lowered, opts: GenerateOptions = {}): Lowered {
     after: opts.after,
     quantize: opts.quantize,
     qat: opts.qat,
+    calibration: opts.calibration,
   });
   return { ...m, graph: { ...m.graph, name: compiledName(l.graph.name, mode) } };
 }

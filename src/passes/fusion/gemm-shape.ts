@@ -14,10 +14,19 @@ export interface GemmLetters {
   readonly k: string[];
 }
 
-/** The letter groups of a GEMM-shaped einsum, or undefined when it is not one. */
+/**
+ * An int8 contraction (int8 activations, src/passes/quantize-act.ts): an i32 einsum of two
+ * operands cast to i32 from i8, which src/kernels/gemm-int8.ts computes on bytes.
+ */
+export const isInt8Contraction = (n: NodeOf<'einsum'>): boolean =>
+  n.inputs.length === 2 &&
+  n.type.dtype === 'i32' &&
+  n.inputs.every((i) => i.op === 'cast' && i.type.dtype === 'i32' && i.inputs[0]!.type.dtype === 'i8');
+
+/** The letter groups of a GEMM-shaped einsum (float, or an int8 contraction), or undefined when it is not one. */
 export function gemmGroups(n: NodeOf<'einsum'>): GemmLetters | undefined {
-  if (n.inputs.length !== 2 || !isFloat(n.type.dtype) || !n.inputs.every((i) => isFloat(i.type.dtype)))
-    return undefined;
+  const float = isFloat(n.type.dtype) && n.inputs.every((i) => isFloat(i.type.dtype));
+  if (n.inputs.length !== 2 || !(float || isInt8Contraction(n))) return undefined;
   const { ins, out } = parseEinsum(n.args.spec, 2);
   const [a, b] = ins as [string, string];
   const once = (s: string): boolean => new Set(s).size === s.length;
