@@ -99,7 +99,7 @@ static void k0_gemm_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   }
 }
 
-/* k0_gemm, parallel loop over p_42: iterations [fmc_lo, fmc_hi) */
+/* k0_gemm, parallel loop over p_43: iterations [fmc_lo, fmc_hi) */
 static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
   const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
@@ -111,16 +111,16 @@ static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   (void)a;
   (void)d;
   for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {
-    int64_t p_42 = 0 + fmc_t * 16;
-    for (int64_t r_44 = 0; r_44 < 16; r_44++) {
-      for (int64_t k_43 = 0; k_43 < 64; k_43++) {
-        b4[((16 + ((p_42 * 64) + (k_43 * 16))) + r_44)] = (((p_42 + r_44) < 32) ? b2[(((p_42 + r_44) * 64) + k_43)] : 0x0p+0f);
+    int64_t p_43 = 0 + fmc_t * 16;
+    for (int64_t r_45 = 0; r_45 < 16; r_45++) {
+      for (int64_t k_44 = 0; k_44 < 64; k_44++) {
+        b4[((16 + ((p_43 * 64) + (k_44 * 16))) + r_45)] = (((p_43 + r_45) < 32) ? b2[(((p_43 + r_45) * 64) + k_44)] : 0x0p+0f);
       }
     }
   }
 }
 
-/* k0_gemm, parallel loop over mi_24: iterations [fmc_lo, fmc_hi) */
+/* k0_gemm, parallel loop over mi_25: iterations [fmc_lo, fmc_hi) */
 static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
   const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
@@ -129,42 +129,43 @@ static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   const float *restrict b2 = (const float *)a[2];
   const float *restrict b3 = (const float *)a[3];
   float *restrict b4 = (float *)a[4];
-  const int64_t mb_23 = ((const struct fmc_ctx *)fmc_c)->v[0];
+  const int64_t nb_24 = ((const struct fmc_ctx *)fmc_c)->v[0];
+  const int64_t tl_23 = ((const struct fmc_ctx *)fmc_c)->v[1];
   (void)a;
   (void)d;
-  for (int64_t mi_24 = fmc_lo; mi_24 < fmc_hi; mi_24++) {
-    static _Thread_local float fmc_tls_ap_25[30720] __attribute__((aligned(64))); float *const restrict ap_25 = fmc_tls_ap_25;
-    int64_t m0_17 = (mi_24 * mb_23);
-    int64_t ml_18 = fmc_min_ix(mb_23, (d[0] - m0_17));
+  for (int64_t mi_25 = fmc_lo; mi_25 < fmc_hi; mi_25++) {
+    static _Thread_local float fmc_tls_ap_26[30720] __attribute__((aligned(64))); float *const restrict ap_26 = fmc_tls_ap_26;
+    int64_t m0_17 = (((tl_23 * mi_25) / nb_24) * 6);
+    int64_t ml_18 = (fmc_min_ix((((tl_23 * (mi_25 + 1)) / nb_24) * 6), d[0]) - m0_17);
     int64_t n0_19 = 0;
     int64_t nl_20 = 32;
-    int64_t nk_40 = 1;
-    int64_t kcb_41 = ((64 + (nk_40 - 1)) / nk_40);
-    for (int64_t kb_39 = 0; kb_39 < nk_40; kb_39++) {
-      int64_t pc_21 = (kb_39 * kcb_41);
-      int64_t kc_22 = fmc_min_ix(kcb_41, (64 - pc_21));
-      for (int64_t p_27 = 0; p_27 < ml_18; p_27 += 6) {
-        for (int64_t r_29 = 0; r_29 < 6; r_29++) {
-          for (int64_t k_28 = 0; k_28 < kc_22; k_28++) {
-            ap_25[(((p_27 * 320) + (k_28 * 6)) + r_29)] = (((p_27 + r_29) < ml_18) ? b1[(((m0_17 + (p_27 + r_29)) * 64) + (pc_21 + k_28))] : 0x0p+0f);
+    int64_t nk_41 = 1;
+    int64_t kcb_42 = ((64 + (nk_41 - 1)) / nk_41);
+    for (int64_t kb_40 = 0; kb_40 < nk_41; kb_40++) {
+      int64_t pc_21 = (kb_40 * kcb_42);
+      int64_t kc_22 = fmc_min_ix(kcb_42, (64 - pc_21));
+      for (int64_t p_28 = 0; p_28 < ml_18; p_28 += 6) {
+        for (int64_t r_30 = 0; r_30 < 6; r_30++) {
+          for (int64_t k_29 = 0; k_29 < kc_22; k_29++) {
+            ap_26[(((p_28 * 320) + (k_29 * 6)) + r_30)] = (((p_28 + r_30) < ml_18) ? b1[(((m0_17 + (p_28 + r_30)) * 64) + (pc_21 + k_29))] : 0x0p+0f);
           }
         }
       }
-      for (int64_t jr_30 = 0; jr_30 < nl_20; jr_30 += 16) {
-        for (int64_t ir_31 = 0; ir_31 < ml_18; ir_31 += 6) {
-          float acc_32[96] __attribute__((aligned(64)));
+      for (int64_t jr_31 = 0; jr_31 < nl_20; jr_31 += 16) {
+        for (int64_t ir_32 = 0; ir_32 < ml_18; ir_32 += 6) {
+          float acc_33[96] __attribute__((aligned(64)));
           #pragma omp simd
-          for (int64_t i_33 = 0; i_33 < 96; i_33++) {
-            acc_32[i_33] = 0x0p+0f;
+          for (int64_t i_34 = 0; i_34 < 96; i_34++) {
+            acc_33[i_34] = 0x0p+0f;
           }
-          fmc_mma_6x16(kc_22, ap_25 + (ir_31 * 320), b4 + (16 + (((n0_19 + jr_30) * 64) + (pc_21 * 16))), acc_32);
-          int64_t ie_35 = fmc_min_ix(6, (ml_18 - ir_31));
-          int64_t je_36 = fmc_min_ix(16, (nl_20 - jr_30));
-          for (int64_t i_33 = 0; i_33 < ie_35; i_33++) {
-            for (int64_t j_34 = 0; j_34 < je_36; j_34++) {
-              float c_37 = acc_32[((i_33 * 16) + j_34)];
-              float v_38 = fmc_add_f(c_37, b3[(n0_19 + (jr_30 + j_34))]);
-              b0[(((m0_17 + (ir_31 + i_33)) * 32) + (n0_19 + (jr_30 + j_34)))] = v_38;
+          fmc_mma_6x16(kc_22, ap_26 + (ir_32 * 320), b4 + (16 + (((n0_19 + jr_31) * 64) + (pc_21 * 16))), acc_33);
+          int64_t ie_36 = fmc_min_ix(6, (ml_18 - ir_32));
+          int64_t je_37 = fmc_min_ix(16, (nl_20 - jr_31));
+          for (int64_t i_34 = 0; i_34 < ie_36; i_34++) {
+            for (int64_t j_35 = 0; j_35 < je_37; j_35++) {
+              float c_38 = acc_33[((i_34 * 16) + j_35)];
+              float v_39 = fmc_add_f(c_38, b3[(n0_19 + (jr_31 + j_35))]);
+              b0[(((m0_17 + (ir_32 + i_34)) * 32) + (n0_19 + (jr_31 + j_35)))] = v_39;
             }
           }
         }
@@ -196,11 +197,12 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
       }
       b4[0] = 0x1.000000p+0f;
     }
-    int64_t mb_23 = fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)));
+    int64_t tl_23 = ((d[0] + 5) / 6);
+    int64_t nb_24 = fmc_min_ix(tl_23, (((((tl_23 + 15) / 16) + 3) / 4) * 4));
     {
-      const int64_t fmc_v[] = {mb_23};
+      const int64_t fmc_v[] = {nb_24, tl_23};
       const struct fmc_ctx fmc_c = {a, d, fmc_v};
-      const int64_t fmc_n = fmc_max_ix(0, ((d[0] + (mb_23 - 1)) / mb_23) - 0);
+      const int64_t fmc_n = fmc_max_ix(0, nb_24 - 0);
       if ((d[0] * 2048) >= 32768) fmc_parallel(k0_gemm_p2, &fmc_c, fmc_n); else k0_gemm_p2(&fmc_c, 0, fmc_n);
     }
   }

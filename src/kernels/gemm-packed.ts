@@ -165,7 +165,7 @@ export function packedShared(G: GemmBuilder, b: KExpr): KStmt[] {
   const { MC, NR } = G.s;
   const KC = kcMax(G.s.KC);
   const x = names(G, b);
-  const [mb, mi, ap, kp] = fresh(G, 'mb', 'mi', 'ap', 'kp');
+  const [tl, nb, mi, ap, kp] = fresh(G, 'tl', 'nb', 'mi', 'ap', 'kp');
   const pre = G.prepacked();
   // Kp: K rounded up so that every panel starts 64-byte aligned.
   const q = Math.max(1, 16 / NR);
@@ -195,10 +195,15 @@ export function packedShared(G: GemmBuilder, b: KExpr): KStmt[] {
       },
     ];
   };
+  // nb M blocks of whole tiles, their sizes within one tile of each other (block i: tiles
+  // [T*i/nb, T*(i+1)/nb)), at most MC rows, their count a multiple of MSPLIT (and at most T):
+  // threads that claim blocks at the same pace finish together.
+  const { MR, MSPLIT } = G.s;
+  const tiles0 = (i: KExpr): KExpr => mul(ix('/', mul(ivar(tl), i), ivar(nb)), int(MR));
   const perBlock: KStmt[] = [
     G.kb.scratch(ap, 'f32', MC * KC),
-    let64(x.m0, mul(ivar(mi), ivar(mb))),
-    let64(x.ml, minix(ivar(mb), ix('-', G.M, ivar(x.m0)))),
+    let64(x.m0, tiles0(ivar(mi))),
+    let64(x.ml, ix('-', minix(tiles0(add(ivar(mi), int(1))), G.M), ivar(x.m0))),
     let64(x.n0, int(0)),
     let64(x.nl, G.N),
     ...kLoop(G, x, [
@@ -209,8 +214,9 @@ export function packedShared(G: GemmBuilder, b: KExpr): KStmt[] {
   return [
     ...(G.K.k === 'const' ? [] : [let64(kp, mul(cdiv(G.K, int(q)), int(q)))]),
     ...packB(),
-    let64(mb, mBlock(G)),
-    G.kb.parallel(mi, cdiv(G.M, ivar(mb)), perBlock, G.work()),
+    let64(tl, cdiv(G.M, int(MR))),
+    let64(nb, minix(ivar(tl), mul(cdiv(cdiv(ivar(tl), int(MC / MR)), int(MSPLIT)), int(MSPLIT)))),
+    G.kb.parallel(mi, ivar(nb), perBlock, G.work()),
   ];
 }
 
