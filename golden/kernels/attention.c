@@ -25,6 +25,7 @@ __attribute__((noinline)) FMC_WIDE static void fmc_mma_6x16(int64_t kc, const fl
   #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; k++) {
     const float *a = ap + k * 6, *b = bp + k * 16;
+    __builtin_prefetch(b + 128, 0, 3);
     for (int i = 0; i < 6; i++) {
       const float ai = a[i];
       #pragma omp simd
