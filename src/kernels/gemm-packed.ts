@@ -1,18 +1,20 @@
 // The packed GEMM loop nests (Goto/BLIS) in kernel IR, for the GemmBuilder of gemm.ts.
 //
-// shared (one batch entry): the threads share each packed B block.
-//   for N blocks of NC, for K blocks of about KC (serial, in the kernel; kLoop):
-//     parallel over NR-wide panels: pack B (KC × NC) into a scratch buffer of the plan;
-//     parallel over M blocks: pack A (M block × KC, MR-tall panels, thread-private), then
-//       every MR × NR tile of the block: `mma`, then store the tile.
-//   Each element of B is packed once and each of A once per N block; a fork/join per K
-//   block (the pool's, cheap: 2 × N/NC × K/KC of them).
+// shared (one batch entry): the threads share B, packed whole (NR-wide panels of all of K).
+//   pack B: a weight's packed buffer (once), else a scratch buffer of the plan, per K block
+//     (kLoop) in parallel over the panels;
+//   parallel over M blocks: for K blocks of about KC (kLoop): pack A (M block × KC, MR-tall
+//     panels, thread-private), then every MR × NR tile of the block across all of N:
+//     `mma`, then store the tile.
+//   Each element of A and B is packed once; the threads meet once per product (and once
+//   per K block while B is packed).
 // private (a batch of products, as attention's heads): parallel over (batch × M blocks × N
 //   blocks), each thread packing its own A and B blocks; many small products need no
 //   sharing and one fork/join is all they can afford.
 //
 // M blocks are MR-rounded and at most MC rows, and at least MSPLIT of them when M allows,
-// so that a short M still splits across threads (the pool claims blocks dynamically).
+// so that a short M still splits across threads (the pool claims blocks dynamically); the
+// shared nest's are balanced to within one tile.
 // A tile is stored by loops to its edge (GCC vectorizes them): the first K block writes
 // the sum, later ones add to it, and the last one applies the epilogue.
 

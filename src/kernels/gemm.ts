@@ -2,7 +2,8 @@
 // (both operands and the output), M (A and output), N (B and output) and K (both operands)
 // is C[b, m, n] = Σ_k A[b, m, k] · B[b, k, n] with each group flattened.
 //
-// The loop nest is the Goto/BLIS one, in kernel IR:
+// The loop nest is the Goto/BLIS one, in kernel IR (gemm-packed.ts; one product shares B
+// packed whole across the threads and splits M, a batch of them runs as below):
 //   parallel over (batch × M blocks × N blocks of NC), thread-private packing buffers;
 //     for K blocks of KC: pack B (KC × NC, NR-wide column panels) and A (M block × KC,
 //     MR-tall row panels), zero-padded at the edges;
