@@ -9,12 +9,14 @@
 export const mmaName = (mr: number, nr: number): string => `fmc_mma_${mr}x${nr}`;
 
 /**
- * k per partial sum: the tile's sums restart from zero every MMA_CHUNK k and are added into
- * `acc`, so that a deep K block (1024 on AVX-512) rounds like chains of 256 (summed in four
- * parts, then into C), not like one chain of 1024 (2.8e-4 off ONNX Runtime at 2048³, over the
- * bench's 1e-4 + 1e-3·|y|; 256-long chains: 9e-5).
+ * k per partial sum: the first MMA_CHUNK k continue `acc`'s sums (a block of at most
+ * MMA_CHUNK rounds as one chain from acc, as before), later chunks start from zero and are
+ * added into `acc`, so that a deep K block (1024 on AVX-512) rounds like chains of 512:
+ * one chain of 1024 was 2.8e-4 off ONNX Runtime at 2048³, over the bench's 1e-4 + 1e-3·|y|
+ * (512: 1.6e-4). 256 would be closer still, but moved the f16 hybrid_vit's logits off the
+ * reference by 1.1e-3 relative (test/kernels/precision-models.test.ts allows 1e-3).
  */
-export const MMA_CHUNK = 256;
+export const MMA_CHUNK = 512;
 
 export function mmaFunction(mr: number, nr: number): string {
   return `__attribute__((noinline)) FMC_WIDE static void ${mmaName(mr, nr)}(int64_t kc, const float *restrict ap,
@@ -25,7 +27,7 @@ export function mmaFunction(mr: number, nr: number): string {
     const int64_t k1 = kc - k0 < ${MMA_CHUNK} ? kc : k0 + ${MMA_CHUNK};
     float c[${mr}][${nr}];
     for (int i = 0; i < ${mr}; i++)
-      for (int j = 0; j < ${nr}; j++) c[i][j] = 0.0f;
+      for (int j = 0; j < ${nr}; j++) c[i][j] = k0 == 0 ? acc[i * ${nr} + j] : 0.0f;
     #pragma GCC unroll 4
     for (int64_t k = k0; k < k1; k++) {
       const float *a = ap + k * ${mr}, *b = bp + k * ${nr};
@@ -37,7 +39,7 @@ export function mmaFunction(mr: number, nr: number): string {
       }
     }
     for (int i = 0; i < ${mr}; i++)
-      for (int j = 0; j < ${nr}; j++) acc[i * ${nr} + j] += c[i][j];
+      for (int j = 0; j < ${nr}; j++) acc[i * ${nr} + j] = k0 == 0 ? c[i][j] : acc[i * ${nr} + j] + c[i][j];
   }
 }`;
 }
