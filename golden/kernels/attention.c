@@ -21,20 +21,24 @@ __attribute__((noinline)) FMC_WIDE static void fmc_mma_6x16(int64_t kc, const fl
     const float *restrict bp, float *restrict acc) {
   ap = (const float *)__builtin_assume_aligned(ap, 64);
   bp = (const float *)__builtin_assume_aligned(bp, 64);
-  float c[6][16];
-  for (int i = 0; i < 6; i++)
-    for (int j = 0; j < 16; j++) c[i][j] = acc[i * 16 + j];
-  #pragma GCC unroll 4
-  for (int64_t k = 0; k < kc; k++) {
-    const float *a = ap + k * 6, *b = bp + k * 16;
-    for (int i = 0; i < 6; i++) {
-      const float ai = a[i];
-      #pragma omp simd
-      for (int j = 0; j < 16; j++) c[i][j] = fmaf(ai, b[j], c[i][j]);
+  for (int64_t k0 = 0; k0 < kc; k0 += 512) {
+    const int64_t k1 = kc - k0 < 512 ? kc : k0 + 512;
+    float c[6][16];
+    for (int i = 0; i < 6; i++)
+      for (int j = 0; j < 16; j++) c[i][j] = k0 == 0 ? acc[i * 16 + j] : 0.0f;
+    #pragma GCC unroll 4
+    for (int64_t k = k0; k < k1; k++) {
+      const float *a = ap + k * 6, *b = bp + k * 16;
+      __builtin_prefetch(b + 128, 0, 3);
+      for (int i = 0; i < 6; i++) {
+        const float ai = a[i];
+        #pragma omp simd
+        for (int j = 0; j < 16; j++) c[i][j] = fmaf(ai, b[j], c[i][j]);
+      }
     }
+    for (int i = 0; i < 6; i++)
+      for (int j = 0; j < 16; j++) acc[i * 16 + j] = k0 == 0 ? c[i][j] : acc[i * 16 + j] + c[i][j];
   }
-  for (int i = 0; i < 6; i++)
-    for (int j = 0; j < 16; j++) acc[i * 16 + j] = c[i][j];
 }
 
 /* k0_attention, parallel loop over it_0: iterations [fmc_lo, fmc_hi) */

@@ -21,20 +21,24 @@ __attribute__((noinline)) FMC_WIDE static void fmc_mma_6x16(int64_t kc, const fl
     const float *restrict bp, float *restrict acc) {
   ap = (const float *)__builtin_assume_aligned(ap, 64);
   bp = (const float *)__builtin_assume_aligned(bp, 64);
-  float c[6][16];
-  for (int i = 0; i < 6; i++)
-    for (int j = 0; j < 16; j++) c[i][j] = acc[i * 16 + j];
-  #pragma GCC unroll 4
-  for (int64_t k = 0; k < kc; k++) {
-    const float *a = ap + k * 6, *b = bp + k * 16;
-    for (int i = 0; i < 6; i++) {
-      const float ai = a[i];
-      #pragma omp simd
-      for (int j = 0; j < 16; j++) c[i][j] = fmaf(ai, b[j], c[i][j]);
+  for (int64_t k0 = 0; k0 < kc; k0 += 512) {
+    const int64_t k1 = kc - k0 < 512 ? kc : k0 + 512;
+    float c[6][16];
+    for (int i = 0; i < 6; i++)
+      for (int j = 0; j < 16; j++) c[i][j] = k0 == 0 ? acc[i * 16 + j] : 0.0f;
+    #pragma GCC unroll 4
+    for (int64_t k = k0; k < k1; k++) {
+      const float *a = ap + k * 6, *b = bp + k * 16;
+      __builtin_prefetch(b + 128, 0, 3);
+      for (int i = 0; i < 6; i++) {
+        const float ai = a[i];
+        #pragma omp simd
+        for (int j = 0; j < 16; j++) c[i][j] = fmaf(ai, b[j], c[i][j]);
+      }
     }
+    for (int i = 0; i < 6; i++)
+      for (int j = 0; j < 16; j++) acc[i * 16 + j] = k0 == 0 ? c[i][j] : acc[i * 16 + j] + c[i][j];
   }
-  for (int i = 0; i < 6; i++)
-    for (int j = 0; j < 16; j++) acc[i * 16 + j] = c[i][j];
 }
 
 /* k0_gemm, parallel loop over it_0: iterations [fmc_lo, fmc_hi) */
@@ -112,7 +116,7 @@ static void k0_gemm_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   }
 }
 
-/* k0_gemm, parallel loop over p_59: iterations [fmc_lo, fmc_hi) */
+/* k0_gemm, parallel loop over p_63: iterations [fmc_lo, fmc_hi) */
 static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
   const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
@@ -125,10 +129,10 @@ static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   (void)a;
   (void)d;
   for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {
-    int64_t p_59 = 0 + fmc_t * 16;
-    for (int64_t r_61 = 0; r_61 < 16; r_61++) {
-      for (int64_t k_60 = 0; k_60 < 64; k_60++) {
-        b5[((16 + ((p_59 * 64) + (k_60 * 16))) + r_61)] = (((p_59 + r_61) < 48) ? b2[(((p_59 + r_61) * 64) + k_60)] : 0x0p+0f);
+    int64_t p_63 = 0 + fmc_t * 16;
+    for (int64_t r_65 = 0; r_65 < 16; r_65++) {
+      for (int64_t k_64 = 0; k_64 < 64; k_64++) {
+        b5[((16 + ((p_63 * 64) + (k_64 * 16))) + r_65)] = (((p_63 + r_65) < 48) ? b2[(((p_63 + r_65) * 64) + k_64)] : 0x0p+0f);
       }
     }
   }
@@ -144,49 +148,54 @@ static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   const float *restrict b3 = (const float *)a[3];
   const float *restrict b4 = (const float *)a[4];
   float *restrict b5 = (float *)a[5];
-  const int64_t kc_32 = ((const struct fmc_ctx *)fmc_c)->v[0];
-  const int64_t mb_34 = ((const struct fmc_ctx *)fmc_c)->v[1];
-  const int64_t n0_29 = ((const struct fmc_ctx *)fmc_c)->v[2];
-  const int64_t nl_30 = ((const struct fmc_ctx *)fmc_c)->v[3];
-  const int64_t pc_31 = ((const struct fmc_ctx *)fmc_c)->v[4];
+  const int64_t nb_34 = ((const struct fmc_ctx *)fmc_c)->v[0];
+  const int64_t tl_33 = ((const struct fmc_ctx *)fmc_c)->v[1];
   (void)a;
   (void)d;
   for (int64_t mi_35 = fmc_lo; mi_35 < fmc_hi; mi_35++) {
     static _Thread_local float fmc_tls_ap_36[30720] __attribute__((aligned(64))); float *const restrict ap_36 = fmc_tls_ap_36;
-    int64_t m0_27 = (mi_35 * mb_34);
-    int64_t ml_28 = fmc_min_ix(mb_34, (d[0] - m0_27));
-    for (int64_t p_37 = 0; p_37 < ml_28; p_37 += 6) {
-      for (int64_t r_39 = 0; r_39 < 6; r_39++) {
-        for (int64_t k_38 = 0; k_38 < kc_32; k_38++) {
-          ap_36[(((p_37 * 320) + (k_38 * 6)) + r_39)] = (((p_37 + r_39) < ml_28) ? b1[(((m0_27 + (p_37 + r_39)) * 64) + (pc_31 + k_38))] : 0x0p+0f);
+    int64_t m0_27 = (((tl_33 * mi_35) / nb_34) * 6);
+    int64_t ml_28 = (fmc_min_ix((((tl_33 * (mi_35 + 1)) / nb_34) * 6), d[0]) - m0_27);
+    int64_t n0_29 = 0;
+    int64_t nl_30 = 48;
+    int64_t nk_61 = 1;
+    int64_t kcb_62 = ((64 + (nk_61 - 1)) / nk_61);
+    for (int64_t kb_60 = 0; kb_60 < nk_61; kb_60++) {
+      int64_t pc_31 = (kb_60 * kcb_62);
+      int64_t kc_32 = fmc_min_ix(kcb_62, (64 - pc_31));
+      for (int64_t p_38 = 0; p_38 < ml_28; p_38 += 6) {
+        for (int64_t r_40 = 0; r_40 < 6; r_40++) {
+          for (int64_t k_39 = 0; k_39 < kc_32; k_39++) {
+            ap_36[(((p_38 * 320) + (k_39 * 6)) + r_40)] = (((p_38 + r_40) < ml_28) ? b1[(((m0_27 + (p_38 + r_40)) * 64) + (pc_31 + k_39))] : 0x0p+0f);
+          }
         }
       }
-    }
-    for (int64_t jr_40 = 0; jr_40 < nl_30; jr_40 += 16) {
-      for (int64_t ir_41 = 0; ir_41 < ml_28; ir_41 += 6) {
-        float acc_42[96] __attribute__((aligned(64)));
-        #pragma omp simd
-        for (int64_t i_43 = 0; i_43 < 96; i_43++) {
-          acc_42[i_43] = 0x0p+0f;
-        }
-        fmc_mma_6x16(kc_32, ap_36 + (ir_41 * 320), b5 + (16 + (((n0_29 + jr_40) * 64) + (pc_31 * 16))), acc_42);
-        int64_t ie_45 = fmc_min_ix(6, (ml_28 - ir_41));
-        int64_t je_46 = fmc_min_ix(16, (nl_30 - jr_40));
-        for (int64_t i_43 = 0; i_43 < ie_45; i_43++) {
-          for (int64_t j_44 = 0; j_44 < je_46; j_44++) {
-            float c_47 = acc_42[((i_43 * 16) + j_44)];
-            float v_48 = fmc_add_f(c_47, b3[(n0_29 + (jr_40 + j_44))]);
-            float v_49 = fmc_mul_f(v_48, v_48);
-            float v_50 = fmc_mul_f(v_49, v_48);
-            float v_51 = fmc_mul_f(0x1.6e4e26p-5f, v_50);
-            float v_52 = fmc_add_f(v_48, v_51);
-            float v_53 = fmc_mul_f(0x1.988454p-1f, v_52);
-            float v_54 = fmc_mul_f(0x1.000000p-1f, v_48);
-            float v_55 = fmc_tanh_f(v_53);
-            float v_56 = fmc_add_f(0x1.000000p+0f, v_55);
-            float v_57 = fmc_mul_f(v_54, v_56);
-            float v_58 = fmc_add_f(v_57, b4[(((m0_27 + (ir_41 + i_43)) * 48) + (n0_29 + (jr_40 + j_44)))]);
-            b0[(((m0_27 + (ir_41 + i_43)) * 48) + (n0_29 + (jr_40 + j_44)))] = v_58;
+      for (int64_t jr_41 = 0; jr_41 < nl_30; jr_41 += 16) {
+        for (int64_t ir_42 = 0; ir_42 < ml_28; ir_42 += 6) {
+          float acc_43[96] __attribute__((aligned(64)));
+          #pragma omp simd
+          for (int64_t i_44 = 0; i_44 < 96; i_44++) {
+            acc_43[i_44] = 0x0p+0f;
+          }
+          fmc_mma_6x16(kc_32, ap_36 + (ir_42 * 320), b5 + (16 + (((n0_29 + jr_41) * 64) + (pc_31 * 16))), acc_43);
+          int64_t ie_46 = fmc_min_ix(6, (ml_28 - ir_42));
+          int64_t je_47 = fmc_min_ix(16, (nl_30 - jr_41));
+          for (int64_t i_44 = 0; i_44 < ie_46; i_44++) {
+            for (int64_t j_45 = 0; j_45 < je_47; j_45++) {
+              float c_48 = acc_43[((i_44 * 16) + j_45)];
+              float v_49 = fmc_add_f(c_48, b3[(n0_29 + (jr_41 + j_45))]);
+              float v_50 = fmc_mul_f(v_49, v_49);
+              float v_51 = fmc_mul_f(v_50, v_49);
+              float v_52 = fmc_mul_f(0x1.6e4e26p-5f, v_51);
+              float v_53 = fmc_add_f(v_49, v_52);
+              float v_54 = fmc_mul_f(0x1.988454p-1f, v_53);
+              float v_55 = fmc_mul_f(0x1.000000p-1f, v_49);
+              float v_56 = fmc_tanh_f(v_54);
+              float v_57 = fmc_add_f(0x1.000000p+0f, v_56);
+              float v_58 = fmc_mul_f(v_55, v_57);
+              float v_59 = fmc_add_f(v_58, b4[(((m0_27 + (ir_42 + i_44)) * 48) + (n0_29 + (jr_41 + j_45)))]);
+              b0[(((m0_27 + (ir_42 + i_44)) * 48) + (n0_29 + (jr_41 + j_45)))] = v_59;
+            }
           }
         }
       }
@@ -218,22 +227,13 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
       }
       b5[0] = 0x1.000000p+0f;
     }
-    int64_t mb_34 = fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)));
-    for (int64_t jc_33 = 0; jc_33 < 1; jc_33++) {
-      int64_t n0_29 = (jc_33 * 512);
-      int64_t nl_30 = fmc_min_ix(512, (48 - n0_29));
-      int64_t nk_63 = 1;
-      int64_t kcb_64 = ((64 + (nk_63 - 1)) / nk_63);
-      for (int64_t kb_62 = 0; kb_62 < nk_63; kb_62++) {
-        int64_t pc_31 = (kb_62 * kcb_64);
-        int64_t kc_32 = fmc_min_ix(kcb_64, (64 - pc_31));
-        {
-          const int64_t fmc_v[] = {kc_32, mb_34, n0_29, nl_30, pc_31};
-          const struct fmc_ctx fmc_c = {a, d, fmc_v};
-          const int64_t fmc_n = fmc_max_ix(0, ((d[0] + (mb_34 - 1)) / mb_34) - 0);
-          if ((d[0] * (nl_30 * kc_32)) >= 32768) fmc_parallel(k0_gemm_p2, &fmc_c, fmc_n); else k0_gemm_p2(&fmc_c, 0, fmc_n);
-        }
-      }
+    int64_t tl_33 = ((d[0] + 5) / 6);
+    int64_t nb_34 = fmc_min_ix(tl_33, (((((tl_33 + 15) / 16) + 3) / 4) * 4));
+    {
+      const int64_t fmc_v[] = {nb_34, tl_33};
+      const struct fmc_ctx fmc_c = {a, d, fmc_v};
+      const int64_t fmc_n = fmc_max_ix(0, nb_34 - 0);
+      if ((d[0] * 3072) >= 32768) fmc_parallel(k0_gemm_p2, &fmc_c, fmc_n); else k0_gemm_p2(&fmc_c, 0, fmc_n);
     }
   }
 }

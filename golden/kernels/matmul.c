@@ -21,20 +21,24 @@ __attribute__((noinline)) FMC_WIDE static void fmc_mma_6x16(int64_t kc, const fl
     const float *restrict bp, float *restrict acc) {
   ap = (const float *)__builtin_assume_aligned(ap, 64);
   bp = (const float *)__builtin_assume_aligned(bp, 64);
-  float c[6][16];
-  for (int i = 0; i < 6; i++)
-    for (int j = 0; j < 16; j++) c[i][j] = acc[i * 16 + j];
-  #pragma GCC unroll 4
-  for (int64_t k = 0; k < kc; k++) {
-    const float *a = ap + k * 6, *b = bp + k * 16;
-    for (int i = 0; i < 6; i++) {
-      const float ai = a[i];
-      #pragma omp simd
-      for (int j = 0; j < 16; j++) c[i][j] = fmaf(ai, b[j], c[i][j]);
+  for (int64_t k0 = 0; k0 < kc; k0 += 512) {
+    const int64_t k1 = kc - k0 < 512 ? kc : k0 + 512;
+    float c[6][16];
+    for (int i = 0; i < 6; i++)
+      for (int j = 0; j < 16; j++) c[i][j] = k0 == 0 ? acc[i * 16 + j] : 0.0f;
+    #pragma GCC unroll 4
+    for (int64_t k = k0; k < k1; k++) {
+      const float *a = ap + k * 6, *b = bp + k * 16;
+      __builtin_prefetch(b + 128, 0, 3);
+      for (int i = 0; i < 6; i++) {
+        const float ai = a[i];
+        #pragma omp simd
+        for (int j = 0; j < 16; j++) c[i][j] = fmaf(ai, b[j], c[i][j]);
+      }
     }
+    for (int i = 0; i < 6; i++)
+      for (int j = 0; j < 16; j++) acc[i * 16 + j] = k0 == 0 ? c[i][j] : acc[i * 16 + j] + c[i][j];
   }
-  for (int i = 0; i < 6; i++)
-    for (int j = 0; j < 16; j++) acc[i * 16 + j] = c[i][j];
 }
 
 /* k0_gemm, parallel loop over it_0: iterations [fmc_lo, fmc_hi) */
@@ -101,7 +105,7 @@ static void k0_gemm_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   }
 }
 
-/* k0_gemm, parallel loop over p_39: iterations [fmc_lo, fmc_hi) */
+/* k0_gemm, parallel loop over p_43: iterations [fmc_lo, fmc_hi) */
 static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
   const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
@@ -113,10 +117,10 @@ static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   (void)a;
   (void)d;
   for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {
-    int64_t p_39 = 0 + fmc_t * 16;
-    for (int64_t r_41 = 0; r_41 < 16; r_41++) {
-      for (int64_t k_40 = 0; k_40 < 64; k_40++) {
-        b4[((16 + ((p_39 * 64) + (k_40 * 16))) + r_41)] = (((p_39 + r_41) < 32) ? b2[(((p_39 + r_41) * 64) + k_40)] : 0x0p+0f);
+    int64_t p_43 = 0 + fmc_t * 16;
+    for (int64_t r_45 = 0; r_45 < 16; r_45++) {
+      for (int64_t k_44 = 0; k_44 < 64; k_44++) {
+        b4[((16 + ((p_43 * 64) + (k_44 * 16))) + r_45)] = (((p_43 + r_45) < 32) ? b2[(((p_43 + r_45) * 64) + k_44)] : 0x0p+0f);
       }
     }
   }
@@ -131,39 +135,44 @@ static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   const float *restrict b2 = (const float *)a[2];
   const float *restrict b3 = (const float *)a[3];
   float *restrict b4 = (float *)a[4];
-  const int64_t kc_22 = ((const struct fmc_ctx *)fmc_c)->v[0];
-  const int64_t mb_24 = ((const struct fmc_ctx *)fmc_c)->v[1];
-  const int64_t n0_19 = ((const struct fmc_ctx *)fmc_c)->v[2];
-  const int64_t nl_20 = ((const struct fmc_ctx *)fmc_c)->v[3];
-  const int64_t pc_21 = ((const struct fmc_ctx *)fmc_c)->v[4];
+  const int64_t nb_24 = ((const struct fmc_ctx *)fmc_c)->v[0];
+  const int64_t tl_23 = ((const struct fmc_ctx *)fmc_c)->v[1];
   (void)a;
   (void)d;
   for (int64_t mi_25 = fmc_lo; mi_25 < fmc_hi; mi_25++) {
     static _Thread_local float fmc_tls_ap_26[30720] __attribute__((aligned(64))); float *const restrict ap_26 = fmc_tls_ap_26;
-    int64_t m0_17 = (mi_25 * mb_24);
-    int64_t ml_18 = fmc_min_ix(mb_24, (d[0] - m0_17));
-    for (int64_t p_27 = 0; p_27 < ml_18; p_27 += 6) {
-      for (int64_t r_29 = 0; r_29 < 6; r_29++) {
-        for (int64_t k_28 = 0; k_28 < kc_22; k_28++) {
-          ap_26[(((p_27 * 320) + (k_28 * 6)) + r_29)] = (((p_27 + r_29) < ml_18) ? b1[(((m0_17 + (p_27 + r_29)) * 64) + (pc_21 + k_28))] : 0x0p+0f);
+    int64_t m0_17 = (((tl_23 * mi_25) / nb_24) * 6);
+    int64_t ml_18 = (fmc_min_ix((((tl_23 * (mi_25 + 1)) / nb_24) * 6), d[0]) - m0_17);
+    int64_t n0_19 = 0;
+    int64_t nl_20 = 32;
+    int64_t nk_41 = 1;
+    int64_t kcb_42 = ((64 + (nk_41 - 1)) / nk_41);
+    for (int64_t kb_40 = 0; kb_40 < nk_41; kb_40++) {
+      int64_t pc_21 = (kb_40 * kcb_42);
+      int64_t kc_22 = fmc_min_ix(kcb_42, (64 - pc_21));
+      for (int64_t p_28 = 0; p_28 < ml_18; p_28 += 6) {
+        for (int64_t r_30 = 0; r_30 < 6; r_30++) {
+          for (int64_t k_29 = 0; k_29 < kc_22; k_29++) {
+            ap_26[(((p_28 * 320) + (k_29 * 6)) + r_30)] = (((p_28 + r_30) < ml_18) ? b1[(((m0_17 + (p_28 + r_30)) * 64) + (pc_21 + k_29))] : 0x0p+0f);
+          }
         }
       }
-    }
-    for (int64_t jr_30 = 0; jr_30 < nl_20; jr_30 += 16) {
-      for (int64_t ir_31 = 0; ir_31 < ml_18; ir_31 += 6) {
-        float acc_32[96] __attribute__((aligned(64)));
-        #pragma omp simd
-        for (int64_t i_33 = 0; i_33 < 96; i_33++) {
-          acc_32[i_33] = 0x0p+0f;
-        }
-        fmc_mma_6x16(kc_22, ap_26 + (ir_31 * 320), b4 + (16 + (((n0_19 + jr_30) * 64) + (pc_21 * 16))), acc_32);
-        int64_t ie_35 = fmc_min_ix(6, (ml_18 - ir_31));
-        int64_t je_36 = fmc_min_ix(16, (nl_20 - jr_30));
-        for (int64_t i_33 = 0; i_33 < ie_35; i_33++) {
-          for (int64_t j_34 = 0; j_34 < je_36; j_34++) {
-            float c_37 = acc_32[((i_33 * 16) + j_34)];
-            float v_38 = fmc_add_f(c_37, b3[(n0_19 + (jr_30 + j_34))]);
-            b0[(((m0_17 + (ir_31 + i_33)) * 32) + (n0_19 + (jr_30 + j_34)))] = v_38;
+      for (int64_t jr_31 = 0; jr_31 < nl_20; jr_31 += 16) {
+        for (int64_t ir_32 = 0; ir_32 < ml_18; ir_32 += 6) {
+          float acc_33[96] __attribute__((aligned(64)));
+          #pragma omp simd
+          for (int64_t i_34 = 0; i_34 < 96; i_34++) {
+            acc_33[i_34] = 0x0p+0f;
+          }
+          fmc_mma_6x16(kc_22, ap_26 + (ir_32 * 320), b4 + (16 + (((n0_19 + jr_31) * 64) + (pc_21 * 16))), acc_33);
+          int64_t ie_36 = fmc_min_ix(6, (ml_18 - ir_32));
+          int64_t je_37 = fmc_min_ix(16, (nl_20 - jr_31));
+          for (int64_t i_34 = 0; i_34 < ie_36; i_34++) {
+            for (int64_t j_35 = 0; j_35 < je_37; j_35++) {
+              float c_38 = acc_33[((i_34 * 16) + j_35)];
+              float v_39 = fmc_add_f(c_38, b3[(n0_19 + (jr_31 + j_35))]);
+              b0[(((m0_17 + (ir_32 + i_34)) * 32) + (n0_19 + (jr_31 + j_35)))] = v_39;
+            }
           }
         }
       }
@@ -194,22 +203,13 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
       }
       b4[0] = 0x1.000000p+0f;
     }
-    int64_t mb_24 = fmc_min_ix(96, fmc_max_ix(6, (((((d[0] + 3) / 4) + 5) / 6) * 6)));
-    for (int64_t jc_23 = 0; jc_23 < 1; jc_23++) {
-      int64_t n0_19 = (jc_23 * 512);
-      int64_t nl_20 = fmc_min_ix(512, (32 - n0_19));
-      int64_t nk_43 = 1;
-      int64_t kcb_44 = ((64 + (nk_43 - 1)) / nk_43);
-      for (int64_t kb_42 = 0; kb_42 < nk_43; kb_42++) {
-        int64_t pc_21 = (kb_42 * kcb_44);
-        int64_t kc_22 = fmc_min_ix(kcb_44, (64 - pc_21));
-        {
-          const int64_t fmc_v[] = {kc_22, mb_24, n0_19, nl_20, pc_21};
-          const struct fmc_ctx fmc_c = {a, d, fmc_v};
-          const int64_t fmc_n = fmc_max_ix(0, ((d[0] + (mb_24 - 1)) / mb_24) - 0);
-          if ((d[0] * (nl_20 * kc_22)) >= 32768) fmc_parallel(k0_gemm_p2, &fmc_c, fmc_n); else k0_gemm_p2(&fmc_c, 0, fmc_n);
-        }
-      }
+    int64_t tl_23 = ((d[0] + 5) / 6);
+    int64_t nb_24 = fmc_min_ix(tl_23, (((((tl_23 + 15) / 16) + 3) / 4) * 4));
+    {
+      const int64_t fmc_v[] = {nb_24, tl_23};
+      const struct fmc_ctx fmc_c = {a, d, fmc_v};
+      const int64_t fmc_n = fmc_max_ix(0, nb_24 - 0);
+      if ((d[0] * 2048) >= 32768) fmc_parallel(k0_gemm_p2, &fmc_c, fmc_n); else k0_gemm_p2(&fmc_c, 0, fmc_n);
     }
   }
 }

@@ -1,18 +1,20 @@
 // The packed GEMM loop nests (Goto/BLIS) in kernel IR, for the GemmBuilder of gemm.ts.
 //
-// shared (one batch entry): the threads share each packed B block.
-//   for N blocks of NC, for K blocks of about KC (serial, in the kernel; kLoop):
-//     parallel over NR-wide panels: pack B (KC × NC) into a scratch buffer of the plan;
-//     parallel over M blocks: pack A (M block × KC, MR-tall panels, thread-private), then
-//       every MR × NR tile of the block: `mma`, then store the tile.
-//   Each element of B is packed once and each of A once per N block; a fork/join per K
-//   block (the pool's, cheap: 2 × N/NC × K/KC of them).
+// shared (one batch entry): the threads share B, packed whole (NR-wide panels of all of K).
+//   pack B: a weight's packed buffer (once), else a scratch buffer of the plan, per K block
+//     (kLoop) in parallel over the panels;
+//   parallel over M blocks: for K blocks of about KC (kLoop): pack A (M block × KC, MR-tall
+//     panels, thread-private), then every MR × NR tile of the block across all of N:
+//     `mma`, then store the tile.
+//   Each element of A and B is packed once; the threads meet once per product (and once
+//   per K block while B is packed).
 // private (a batch of products, as attention's heads): parallel over (batch × M blocks × N
 //   blocks), each thread packing its own A and B blocks; many small products need no
 //   sharing and one fork/join is all they can afford.
 //
 // M blocks are MR-rounded and at most MC rows, and at least MSPLIT of them when M allows,
-// so that a short M still splits across threads (the pool claims blocks dynamically).
+// so that a short M still splits across threads (the pool claims blocks dynamically); the
+// shared nest's are balanced to within one tile.
 // A tile is stored by loops to its edge (GCC vectorizes them): the first K block writes
 // the sum, later ones add to it, and the last one applies the epilogue.
 
@@ -154,54 +156,69 @@ function kLoop(G: GemmBuilder, x: Block, body: KStmt[]): KStmt[] {
 export const kcMax = (KC: number): number => KC + Math.floor(KC / 4);
 
 /**
- * One batch entry `b`; the threads share each packed B block: a scratch buffer of the plan,
- * or, when B is a weight, its packed buffer (packed whole, by the first run after it changed).
+ * One batch entry `b`. B is packed whole first, into NR-wide panels of all of K (panel j at
+ * j*Kp*NR): a weight's packed buffer (packed by the first run after it changed), else a
+ * scratch buffer of the plan packed here, K block by K block (a fork/join each, the threads
+ * splitting the panels). Then one parallel loop over M blocks: each thread packs its A block
+ * per K block and runs all of N, so the block's rows of C stay in its L2 across the K blocks,
+ * A is packed once, and the threads meet once.
  */
 export function packedShared(G: GemmBuilder, b: KExpr): KStmt[] {
-  const { MC, NC, NR } = G.s;
+  const { MC, NR } = G.s;
   const KC = kcMax(G.s.KC);
   const x = names(G, b);
-  const [jc, mb, mi, ap] = fresh(G, 'jc', 'mb', 'mi', 'ap');
+  const [tl, nb, mi, ap, kp] = fresh(G, 'tl', 'nb', 'mi', 'ap', 'kp');
   const pre = G.prepacked();
-  const bp = pre ?? G.scratch(KC * Math.min(NC, G.N.k === 'const' ? Math.max(NR, Math.ceil(G.N.v / NR) * NR) : NC));
-  // Prepacked: panel (n0 + jr) / NR holds all of K, NR floats per k.
-  const bAt =
-    pre === undefined
-      ? (jr: KExpr) => mul(jr, int(KC))
-      : (jr: KExpr) => add(int(PREPACK_AT), add(mul(add(ivar(x.n0), jr), int(G.prepackK())), mul(ivar(x.pc), int(NR))));
-  const mBlocks = cdiv(G.M, ivar(mb));
+  // Kp: K rounded up so that every panel starts 64-byte aligned.
+  const q = Math.max(1, 16 / NR);
+  const bp = pre ?? G.scratch(G.packedSize(q));
+  // A constant when K is (the outlined loops see it as one), else computed once.
+  const kpE = G.K.k === 'const' ? int(Math.ceil(G.K.v / q) * q) : ivar(kp);
+  const base = pre === undefined ? int(0) : int(PREPACK_AT);
+  // Panel (n0 + jr) / NR holds all of K, NR floats per k.
+  const bAt = (jr: KExpr) => add(base, add(mul(add(ivar(x.n0), jr), kpE), mul(ivar(x.pc), int(NR))));
+  const packB = (): KStmt[] => {
+    if (pre === undefined) {
+      const y = names(G, b);
+      return kLoop(
+        G,
+        y,
+        G.pack(1, bp, b, int(0), G.N, ivar(y.pc), ivar(y.kc), NR, 'parallel', mul(ivar(y.pc), int(NR)), kpE),
+      );
+    }
+    return [
+      {
+        k: 'if',
+        cond: cmp('==', { k: 'load', buf: pre, index: int(0), t: 'f32' }, { k: 'const', t: 'f32', v: 0 }),
+        then: [
+          ...G.pack(1, pre, b, int(0), G.N, int(0), G.K, NR, 'parallel', base, kpE),
+          { k: 'store', buf: pre, index: int(0), value: { k: 'const', t: 'f32', v: 1 } },
+        ],
+      },
+    ];
+  };
+  // nb M blocks of whole tiles, their sizes within one tile of each other (block i: tiles
+  // [T*i/nb, T*(i+1)/nb)), at most MC rows, their count a multiple of MSPLIT (and at most T):
+  // threads that claim blocks at the same pace finish together.
+  const { MR, MSPLIT } = G.s;
+  const tiles0 = (i: KExpr): KExpr => mul(ix('/', mul(ivar(tl), i), ivar(nb)), int(MR));
   const perBlock: KStmt[] = [
     G.kb.scratch(ap, 'f32', MC * KC),
-    let64(x.m0, mul(ivar(mi), ivar(mb))),
-    let64(x.ml, minix(ivar(mb), ix('-', G.M, ivar(x.m0)))),
-    ...G.pack(0, ap, b, ivar(x.m0), ivar(x.ml), ivar(x.pc), ivar(x.kc), G.s.MR),
-    ...tiles(G, x, ap, bp, bAt),
-  ];
-  const work = mul(G.M, mul(ivar(x.nl), ivar(x.kc)));
-  const packOnce: KStmt[] =
-    pre === undefined
-      ? []
-      : [
-          {
-            k: 'if',
-            cond: cmp('==', { k: 'load', buf: pre, index: int(0), t: 'f32' }, { k: 'const', t: 'f32', v: 0 }),
-            then: [
-              ...G.pack(1, pre, b, int(0), G.N, int(0), G.K, NR, 'parallel', int(PREPACK_AT), int(G.prepackK())),
-              { k: 'store', buf: pre, index: int(0), value: { k: 'const', t: 'f32', v: 1 } },
-            ],
-          },
-        ];
-  return [
-    ...packOnce,
-    let64(mb, mBlock(G)),
-    loop(jc, cdiv(G.N, int(NC)), [
-      let64(x.n0, mul(ivar(jc), int(NC))),
-      let64(x.nl, minix(int(NC), ix('-', G.N, ivar(x.n0)))),
-      ...kLoop(G, x, [
-        ...(pre === undefined ? G.pack(1, bp, b, ivar(x.n0), ivar(x.nl), ivar(x.pc), ivar(x.kc), NR, 'parallel') : []),
-        G.kb.parallel(mi, mBlocks, perBlock, work),
-      ]),
+    let64(x.m0, tiles0(ivar(mi))),
+    let64(x.ml, ix('-', minix(tiles0(add(ivar(mi), int(1))), G.M), ivar(x.m0))),
+    let64(x.n0, int(0)),
+    let64(x.nl, G.N),
+    ...kLoop(G, x, [
+      ...G.pack(0, ap, b, ivar(x.m0), ivar(x.ml), ivar(x.pc), ivar(x.kc), G.s.MR),
+      ...tiles(G, x, ap, bp, bAt),
     ]),
+  ];
+  return [
+    ...(G.K.k === 'const' ? [] : [let64(kp, mul(cdiv(G.K, int(q)), int(q)))]),
+    ...packB(),
+    let64(tl, cdiv(G.M, int(MR))),
+    let64(nb, minix(ivar(tl), mul(cdiv(cdiv(ivar(tl), int(MC / MR)), int(MSPLIT)), int(MSPLIT)))),
+    G.kb.parallel(mi, ivar(nb), perBlock, G.work()),
   ];
 }
 

@@ -2,7 +2,8 @@
 // (both operands and the output), M (A and output), N (B and output) and K (both operands)
 // is C[b, m, n] = Σ_k A[b, m, k] · B[b, k, n] with each group flattened.
 //
-// The loop nest is the Goto/BLIS one, in kernel IR:
+// The loop nest is the Goto/BLIS one, in kernel IR (gemm-packed.ts; one product shares B
+// packed whole across the threads and splits M, a batch of them runs as below):
 //   parallel over (batch × M blocks × N blocks of NC), thread-private packing buffers;
 //     for K blocks of KC: pack B (KC × NC, NR-wide column panels) and A (M block × KC,
 //     MR-tall row panels), zero-padded at the edges;
@@ -17,7 +18,7 @@
 // (im2col) or elementwise-computed operands need no copy kernel; f16/bf16 convert there.
 // Accumulation is f32.
 
-import { type Dim, dimConst, dimMul, dimToString } from '../ir/dims.js';
+import { type Dim, dimAdd, dimConst, dimMul, dimToString } from '../ir/dims.js';
 import { isFloat } from '../ir/dtype.js';
 import type { Node, NodeOf } from '../ir/graph.js';
 import { parseEinsum } from '../ir/infer.js';
@@ -216,8 +217,15 @@ export class GemmBuilder {
   }
 
   /** A plan scratch buffer of `size` floats for this kernel (a transient: it lives for this launch). */
-  scratch(size: number): number {
-    return this.kb.param(this.kb.tables.buffer('f32', dimConst(size), 'transient'), 'readwrite');
+  scratch(size: number | Dim): number {
+    const dim = typeof size === 'number' ? dimConst(size) : size;
+    return this.kb.param(this.kb.tables.buffer('f32', dim, 'transient'), 'readwrite');
+  }
+
+  /** Floats enough for B packed whole: K rounded up to a multiple of `q`, times N rounded up to NR. */
+  packedSize(q: number): Dim {
+    const size = (ls: readonly string[]): Dim => ls.reduce((a, c) => dimMul(a, this.sizes.get(c)!), dimConst(1));
+    return dimMul(dimAdd(size(this.g.k), dimConst(q - 1)), dimAdd(size(this.g.n), dimConst(this.s.NR - 1)));
   }
 
   /** Few rows: each thread takes NC columns of one batch entry and streams B once per row. */
