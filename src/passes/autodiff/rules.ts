@@ -68,8 +68,8 @@ const BINARY: Readonly<Record<BinaryFn, (b: Builder, g: Node, a: Node, c: Node, 
     b.where(b.and(b.eq(a, 0), b.ge(c, 0)), 0, b.mul(g, b.mul(y(), b.log(a)))),
   ],
   // Ties split the gradient evenly.
-  max: (b, g, a, c) => split(b, g, b.gt(a, c), b.eq(a, c)),
-  min: (b, g, a, c) => split(b, g, b.lt(a, c), b.eq(a, c)),
+  max: (b, g, a, c) => split(b, g, b.gt(a, c), b.eq(a, c), b.ge(a, c)),
+  min: (b, g, a, c) => split(b, g, b.lt(a, c), b.eq(a, c), b.le(a, c)),
   eq: none,
   ne: none,
   lt: none,
@@ -82,9 +82,17 @@ const BINARY: Readonly<Record<BinaryFn, (b: Builder, g: Node, a: Node, c: Node, 
 function none(): Pair {
   return [undefined, undefined];
 }
-function split(b: Builder, g: Node, first: Node, tie: Node): Pair {
-  const half = b.mul(g, 0.5);
-  return [b.where(first, g, b.where(tie, half, 0)), b.where(first, 0, b.where(tie, half, g))];
+/**
+ * `first`: a wins, `tie`: they are equal, `atLeast`: either (with a NaN: neither, and c takes
+ * g). Each side reads g once (g scaled by 1 or ½, else 0), so that g, a relu's incoming
+ * gradient, fuses into the one kernel that reads it instead of getting a buffer.
+ */
+function split(b: Builder, g: Node, first: Node, tie: Node, atLeast: Node): Pair {
+  const [one, half] = [b.scalar(1, g), b.scalar(0.5, g)];
+  return [
+    b.where(atLeast, b.mul(g, b.where(first, one, half)), 0),
+    b.where(first, 0, b.mul(g, b.where(tie, half, one))),
+  ];
 }
 
 /** The cotangent of an einsum operand: a contraction of g with the other operand. */
