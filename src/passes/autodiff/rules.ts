@@ -95,6 +95,13 @@ function split(b: Builder, g: Node, first: Node, tie: Node, atLeast: Node): Pair
   ];
 }
 
+/** The node under a chain of reshapes. */
+function viewed(n: Node): Node {
+  let e = n;
+  while (e.op === 'reshape') e = e.inputs[0]!;
+  return e;
+}
+
 /** The cotangent of an einsum operand: a contraction of g with the other operand. */
 function einsumOperand(b: Builder, n: NodeOf<'einsum'>, g: Node, xs: readonly Node[], k: number): Node {
   const { ins, out } = parseEinsum(n.args.spec, xs.length);
@@ -102,8 +109,13 @@ function einsumOperand(b: Builder, n: NodeOf<'einsum'>, g: Node, xs: readonly No
   const other = ins.length === 2 ? ins[1 - k]! : '';
   // Letters only this operand has were summed away: the gradient is broadcast over them.
   const kept = [...mine].filter((c) => out.includes(c) || other.includes(c)).join('');
-  const spec = ins.length === 2 ? `${out},${other}->${kept}` : `${out}->${kept}`;
-  const operands = ins.length === 2 ? [g, xs[1 - k]!] : [g];
+  // A convolution's weight gradient (the other operand a window: im2col) reads the window
+  // first, so that the GEMM's rows are the kernel's in_ch·K² letters (hundreds) and its
+  // columns the output channels: with g first its rows would be the output channels alone
+  // (32: a quarter of the register tiles padding, and two threads splitting three blocks).
+  const im2col = ins.length === 2 && viewed(xs[1 - k]!).op === 'window';
+  const spec = ins.length !== 2 ? `${out}->${kept}` : im2col ? `${other},${out}->${kept}` : `${out},${other}->${kept}`;
+  const operands = ins.length !== 2 ? [g] : im2col ? [xs[1 - k]!, g] : [g, xs[1 - k]!];
   const part = spec === `${out}->${out}` ? g : b.einsum(spec, ...operands);
   if (kept === mine) return part;
   const x = xs[k]!.type.shape;
