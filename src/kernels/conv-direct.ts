@@ -133,25 +133,33 @@ export function directConv(
   const xAt = (env: ReadonlyMap<string, KExpr>): KExpr =>
     substitute(vx.index, new Map(aLetters.map((c) => [vars.get(c)!, env.get(c) ?? int(0)])));
 
-  const [chunk, img, wp, ko, bp, acc, dst, ot, k, i, j, qb, q0, xb, ob, kk, q] = kb.freshNames(
-    'chunk',
-    'img',
-    'wp',
-    'ko',
-    'bp',
-    'acc',
-    'dst',
-    'ot',
-    'k',
-    'i',
-    'j',
-    'qb',
-    'q0',
-    'xb',
-    'ob',
-    'kk',
-    'q',
-  );
+  const [chunk, img, wp, ko, bp, acc, dst, ot, k, i, j, qb, q0, xb, ob, kk, q, rs, rl, nq, row, r, s0, sb] =
+    kb.freshNames(
+      'chunk',
+      'img',
+      'wp',
+      'ko',
+      'bp',
+      'acc',
+      'dst',
+      'ot',
+      'k',
+      'i',
+      'j',
+      'qb',
+      'q0',
+      'xb',
+      'ob',
+      'kk',
+      'q',
+      'rs',
+      'rl',
+      'nq',
+      'row',
+      'r',
+      's',
+      'sb',
+    );
   const P = ix('min', NI, int(8));
   const lo = ix('/', mul(ivar(chunk), NI), P);
   const hi = ix('/', mul(add(ivar(chunk), int(1)), NI), P);
@@ -234,26 +242,56 @@ export function directConv(
       ),
     },
   ]);
-  const oLocal = add(mul(ivar(ot), int(MR)), ivar(i));
-  const store = loop(i, ix('min', int(MR), ix('-', int(O), mul(ivar(ot), int(MR)))), [
+  // The kept columns as runs of consecutive output addresses (a row of the image, split
+  // where the panel crosses a row end): stored as vector copies, not one element at a time.
+  const ia = (name: string, index: KExpr): KExpr => ({ k: 'aload', name, index, t: 'i64' });
+  const last = ix('-', ivar(nq), int(1));
+  const extends_ = cmp(
+    '&&',
+    cmp('&&', cmp('>', ivar(nq), int(0)), cmp('==', add(ia(rs, last), ia(rl, last)), ivar(j))),
+    cmp('==', add(ia(dst, ix('-', ivar(j), int(1))), int(1)), ia(dst, ivar(j))),
+  );
+  const runs: KStmt[] = [
+    { k: 'set', name: nq, value: int(0) },
     loop(j, int(NR), [
       {
         k: 'if',
-        cond: cmp('>=', { k: 'aload', name: dst, index: ivar(j), t: 'i64' }, int(0)),
+        cond: cmp('>=', ia(dst, ivar(j)), int(0)),
         then: [
           {
-            k: 'store',
-            buf: o,
-            index: add(add(ivar(ob), outAt(unflatten(oLocal, g.n, size))), {
-              k: 'aload',
-              name: dst,
-              index: ivar(j),
-              t: 'i64',
-            }),
-            value: { k: 'aload', name: acc, index: add(mul(ivar(i), int(NR)), ivar(j)), t: 'f32' },
+            k: 'if',
+            cond: extends_,
+            then: [{ k: 'astore', name: rl, index: last, value: add(ia(rl, last), int(1)) }],
+            else: [
+              { k: 'astore', name: rs, index: ivar(nq), value: ivar(j) },
+              { k: 'astore', name: rl, index: ivar(nq), value: int(1) },
+              { k: 'set', name: nq, value: add(ivar(nq), int(1)) },
+            ],
           },
         ],
       },
+    ]),
+  ];
+  const oLocal = add(mul(ivar(ot), int(MR)), ivar(i));
+  const store = loop(i, ix('min', int(MR), ix('-', int(O), mul(ivar(ot), int(MR)))), [
+    { k: 'let', name: row, t: 'i64', value: add(ivar(ob), outAt(unflatten(oLocal, g.n, size))) },
+    loop(r, ivar(nq), [
+      { k: 'let', name: s0, t: 'i64', value: ia(rs, ivar(r)) },
+      { k: 'let', name: sb, t: 'i64', value: ix('-', add(ivar(row), ia(dst, ivar(s0))), ivar(s0)) },
+      loop(
+        j,
+        add(ivar(s0), ia(rl, ivar(r))),
+        [
+          {
+            k: 'store',
+            buf: o,
+            index: add(ivar(sb), ivar(j)),
+            value: { k: 'aload', name: acc, index: add(mul(ivar(i), int(NR)), ivar(j)), t: 'f32' },
+          },
+        ],
+        'simd',
+        { lo: ivar(s0) },
+      ),
     ]),
   ]);
   const tiles = loop(ot, int(Ot), [
@@ -273,6 +311,7 @@ export function directConv(
         packB,
         ...zeroTail,
         columns,
+        ...runs,
         tiles,
       ]),
     ],
@@ -290,6 +329,9 @@ export function directConv(
         kb.scratch(bp, 'f32', Kp * NR),
         { k: 'array', name: acc, t: 'f32', size: MR * NR, space: 'local' },
         { k: 'array', name: dst, t: 'i64', size: NR, space: 'local' },
+        { k: 'array', name: rs, t: 'i64', size: NR, space: 'local' },
+        { k: 'array', name: rl, t: 'i64', size: NR, space: 'local' },
+        { k: 'let', name: nq, t: 'i64', value: int(0) },
         packW,
         offsets,
         image,
