@@ -368,7 +368,8 @@ export const f32 = (v: number): KExpr => ({ k: 'const', t: 'f32', v });
 export const lit = (t: KScalar, v: number): KExpr => ({ k: 'const', t, v });
 export const ivar = (name: string): KExpr => ({ k: 'var', name, t: 'i64' });
 
-function fold(op: IndexOp, a: number, b: number): number | undefined {
+/** Index op `op` on two integers (undefined for a division by zero). */
+export function fold(op: IndexOp, a: number, b: number): number | undefined {
   switch (op) {
     case '+':
       return a + b;

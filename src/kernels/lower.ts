@@ -19,6 +19,7 @@ import { attentionKernel } from './attention.js';
 import { attentionGpuKernel } from './attention-gpu.js';
 import { type AttentionMatch, matchAttentionAt } from '../passes/fusion/attention-match.js';
 import { gemmKernel } from './gemm.js';
+import { directConv } from './conv-direct.js';
 import { DEFAULT_GPU_TILED, TILED, type TiledSchedule } from './gemm-tiled.js';
 import { inPlaceUpdates } from './in-place.js';
 import type { Launch, Plan } from './plan.js';
@@ -202,7 +203,9 @@ const BUILDERS = new Map<string, GroupBuilder>([
   ['reduce', (kb, f, k, out) => reduceKernel(kb, f, k.store as NodeOf<'reduce'>, out)],
   [
     'gemm',
-    (kb, f, k, out, gemm, target) => gemmKernel(kb, f, k.root as NodeOf<'einsum'>, out, gemm, k.epilogue, target),
+    (kb, f, k, out, gemm, target) =>
+      directConv(kb, f, k.root as NodeOf<'einsum'>, out, k.epilogue) ??
+      gemmKernel(kb, f, k.root as NodeOf<'einsum'>, out, gemm, k.epilogue, target),
   ],
   ['einsum', (kb, f, k, out) => einsumKernel(kb, f, k.store as NodeOf<'einsum'>, out)],
   ['rows', (kb, f, k, out) => rowsKernel(kb, f, k, out)],

@@ -125,6 +125,16 @@ const OTHER_CASES: Case[] = [
   { name: 'slice, step 1', build: (b) => b.slice(P(b, 'x', [5, 4]), [1, 0], [3, 4]) },
   { name: 'window, stride and dilation', build: (b) => b.window(P(b, 'x', [2, 11]), [1], [3], [2], [2]) },
   { name: 'window over two axes', build: (b) => b.window(P(b, 'x', [6, 7, 2]), [0, 1], [3, 2], [1, 2], [1, 1]) },
+  // Windows that tile their axes (a pooling's): the adjoint is a view (autodiff/adjoints.ts).
+  {
+    name: 'window tiling two axes, with tails',
+    build: (b) => b.window(P(b, 'x', [2, 7, 5, 3]), [1, 2], [2, 2], [2, 2], [1, 1]),
+  },
+  {
+    name: 'window tiling a symbolic axis',
+    build: (b) => b.window(b.param('x', f32, [2, 'T']), [1], [3], [3], [1]),
+    dims: new Map([['T', 11]]),
+  },
   {
     name: 'window over a symbolic axis',
     build: (b) => b.window(b.param('x', f32, [2, 'T']), [1], [3], [2], [1]),

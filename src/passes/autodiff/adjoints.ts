@@ -62,6 +62,7 @@ function windowAxisAdjoint(b: Builder, g: Node, axis: number, n: Dim, stride: nu
   const s = g.type.shape;
   const k = dimConstValue(s[s.length - 1]!)!;
   const rest = s.slice(0, -1);
+  if (stride === k && dilation === 1) return tilingAdjoint(b, g, axis, n);
   let sum: Node | undefined;
   for (let o = 0; o < k; o++) {
     const starts = s.map((_, i) => (i === s.length - 1 ? o : 0));
@@ -75,6 +76,29 @@ function windowAxisAdjoint(b: Builder, g: Node, axis: number, n: Dim, stride: nu
     sum = sum ? b.add(sum, term) : term;
   }
   return sum!;
+}
+
+/**
+ * The adjoint of a window whose windows tile the axis (stride = size, no dilation: a
+ * pooling's): position i·k + o is read by window i at offset o only, so the adjoint is a
+ * view, g's offset axis moved next to the position axis and merged into it, then zeros for
+ * the tail no window reached. The kernel that reads it fuses the view (no sum, no kernel).
+ */
+function tilingAdjoint(b: Builder, g: Node, axis: number, n: Dim): Node {
+  const s = g.type.shape;
+  const last = s.length - 1;
+  const perm = [...s.keys()].filter((i) => i !== last);
+  perm.splice(axis + 1, 0, last);
+  const rest = s.slice(0, -1);
+  const span = dimMul(s[axis]!, s[last]!);
+  const merged = b.reshape(
+    b.permute(g, perm),
+    rest.map((d, i) => (i === axis ? span : d)),
+  );
+  return b.pad(
+    merged,
+    rest.map((_, i) => (i === axis ? ([0, dimSub(n, span)] as const) : ([0, 0] as const))),
+  );
 }
 
 /**

@@ -68,8 +68,8 @@ const BINARY: Readonly<Record<BinaryFn, (b: Builder, g: Node, a: Node, c: Node, 
     b.where(b.and(b.eq(a, 0), b.ge(c, 0)), 0, b.mul(g, b.mul(y(), b.log(a)))),
   ],
   // Ties split the gradient evenly.
-  max: (b, g, a, c) => split(b, g, b.gt(a, c), b.eq(a, c)),
-  min: (b, g, a, c) => split(b, g, b.lt(a, c), b.eq(a, c)),
+  max: (b, g, a, c) => split(b, g, b.gt(a, c), b.eq(a, c), b.ge(a, c)),
+  min: (b, g, a, c) => split(b, g, b.lt(a, c), b.eq(a, c), b.le(a, c)),
   eq: none,
   ne: none,
   lt: none,
@@ -82,9 +82,24 @@ const BINARY: Readonly<Record<BinaryFn, (b: Builder, g: Node, a: Node, c: Node, 
 function none(): Pair {
   return [undefined, undefined];
 }
-function split(b: Builder, g: Node, first: Node, tie: Node): Pair {
-  const half = b.mul(g, 0.5);
-  return [b.where(first, g, b.where(tie, half, 0)), b.where(first, 0, b.where(tie, half, g))];
+/**
+ * `first`: a wins, `tie`: they are equal, `atLeast`: either (with a NaN: neither, and c takes
+ * g). Each side reads g once (g scaled by 1 or ½, else 0), so that g, a relu's incoming
+ * gradient, fuses into the one kernel that reads it instead of getting a buffer.
+ */
+function split(b: Builder, g: Node, first: Node, tie: Node, atLeast: Node): Pair {
+  const [one, half] = [b.scalar(1, g), b.scalar(0.5, g)];
+  return [
+    b.where(atLeast, b.mul(g, b.where(first, one, half)), 0),
+    b.where(first, 0, b.mul(g, b.where(tie, half, one))),
+  ];
+}
+
+/** The node under a chain of reshapes. */
+function viewed(n: Node): Node {
+  let e = n;
+  while (e.op === 'reshape') e = e.inputs[0]!;
+  return e;
 }
 
 /** The cotangent of an einsum operand: a contraction of g with the other operand. */
@@ -94,8 +109,13 @@ function einsumOperand(b: Builder, n: NodeOf<'einsum'>, g: Node, xs: readonly No
   const other = ins.length === 2 ? ins[1 - k]! : '';
   // Letters only this operand has were summed away: the gradient is broadcast over them.
   const kept = [...mine].filter((c) => out.includes(c) || other.includes(c)).join('');
-  const spec = ins.length === 2 ? `${out},${other}->${kept}` : `${out}->${kept}`;
-  const operands = ins.length === 2 ? [g, xs[1 - k]!] : [g];
+  // A convolution's weight gradient (the other operand a window: im2col) reads the window
+  // first, so that the GEMM's rows are the kernel's in_ch·K² letters (hundreds) and its
+  // columns the output channels: with g first its rows would be the output channels alone
+  // (32: a quarter of the register tiles padding, and two threads splitting three blocks).
+  const im2col = ins.length === 2 && viewed(xs[1 - k]!).op === 'window';
+  const spec = ins.length !== 2 ? `${out}->${kept}` : im2col ? `${other},${out}->${kept}` : `${out},${other}->${kept}`;
+  const operands = ins.length !== 2 ? [g] : im2col ? [xs[1 - k]!, g] : [g, xs[1 - k]!];
   const part = spec === `${out}->${out}` ? g : b.einsum(spec, ...operands);
   if (kept === mine) return part;
   const x = xs[k]!.type.shape;

@@ -2,7 +2,8 @@
 // (epilogue.ts, rows.ts) take nodes into fused kernels.
 //
 // Materialized: inputs, params, contractions, reductions, topk, scatter_add, outputs and
-// updates, and nodes read more than once unless recomputing them is only index math. A
+// updates, and nodes read more than once unless recomputing them is only index math (or a
+// comparison of two such views). A
 // movement op read more than once (a convolution's window, read by the forward product and
 // by the weight gradient's) keeps no copy: the node under its movement chain is materialized
 // and each reader indexes into that (a 3×3 window would copy 9× the data). The buffer of
@@ -21,6 +22,7 @@ import { inlineWeights } from './weights.js';
 export const ALWAYS = new Set(['input', 'param', 'einsum', 'reduce', 'topk', 'scatter_add', 'cumsum']);
 const CONST = new Set(['full', 'iota', 'dim']);
 export const MOVEMENT = new Set(['reshape', 'permute', 'expand', 'slice', 'window', 'pad']);
+const COMPARE = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
 /**
  * The most ops fused into one element expression along a chain of inputs. A longer chain
  * (thousands of `let`s, each used once) gets a buffer every this many ops, so kernel
@@ -44,6 +46,10 @@ export function chooseMaterialized(live: readonly Node[], roots: readonly Node[]
     !m.has(n) &&
     (CONST.has(n.op) || ((MOVEMENT.has(n.op) || isFloatCast(n)) && (m.has(n.inputs[0]!) || cheap(n.inputs[0]!))));
   const isView = (n: Node): boolean => m.has(n) || cheap(n);
+  // A comparison of views (a max pooling's mask of its maxima, read by their count and by
+  // the gradient) is recomputed by each reader: two loads and a compare cost less than a
+  // bool buffer in the window's layout, written and read back.
+  const recomputed = (n: Node): boolean => n.op === 'binary' && COMPARE.has(n.args.fn) && n.inputs.every(isView);
   // Fused ops along the deepest chain of inputs of each node that is not materialized.
   const depth = new Map<Node, number>();
   // Weight expressions (a dequantization) that only GEMMs read: computed inline (weights.ts).
@@ -51,7 +57,7 @@ export function chooseMaterialized(live: readonly Node[], roots: readonly Node[]
   for (const n of live) {
     if (inline.has(n)) continue;
     if (ALWAYS.has(n.op)) m.add(n);
-    else if ((uses.get(n) ?? 0) > 1 && !cheap(n)) m.add(MOVEMENT.has(n.op) ? below(n) : n);
+    else if ((uses.get(n) ?? 0) > 1 && !cheap(n) && !recomputed(n)) m.add(MOVEMENT.has(n.op) ? below(n) : n);
     let d = 1;
     for (const i of n.inputs) if (!m.has(i)) d = Math.max(d, (depth.get(i) ?? 0) + 1);
     if (d >= MAX_FUSED_DEPTH) m.add(n);
