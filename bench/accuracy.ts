@@ -7,7 +7,8 @@
 // where its weights are bound); sizes count the bytes of the storage each stands for
 // (accuracy-lib.ts, sizeOf). Writes bench/out/accuracy.json and prints the table as markdown.
 //
-//   node dist/bench/accuracy.js [--quick] [--models cnn,lm] [--qat] [--steps-cnn 300] [--steps-lm 600] [--finetune 100]
+//   node dist/bench/accuracy.js [--quick] [--models cnn,lm] [--qat] [--steps-cnn 300] [--steps-lm 600]
+//                             [--finetune-cnn 100] [--finetune-lm 100] [--ft-lr-cnn 0.005] [--ft-lr-lm 3e-4]
 
 import * as fs from 'node:fs';
 import { cpus } from 'node:os';
@@ -34,7 +35,7 @@ interface Bench {
   readonly valFraction: number;
   readonly batch: number;
   readonly train: (steps: number) => TrainOverrides;
-  readonly finetune: (steps: number) => TrainOverrides;
+  readonly finetune: (steps: number, lr: number) => TrainOverrides;
   readonly variants: readonly Variant[];
 }
 
@@ -73,7 +74,7 @@ function benches(qat: boolean): Bench[] {
     valFraction: 0.1,
     batch: 64,
     train: (steps) => ({ steps, batch: 64, lr: 0.05, schedule: 'cosine', warmup: 20, scheduleSteps: steps }),
-    finetune: (steps) => ({ steps, batch: 64, lr: 0.005, schedule: 'cosine', warmup: 0, scheduleSteps: steps }),
+    finetune: (steps, lr) => ({ steps, batch: 64, lr, schedule: 'cosine', warmup: 0, scheduleSteps: steps }),
     // stage1a (K = 9) is too small for 2:4 groups, int4 groups of 32 or 16×16 blocks: 288 weights.
     variants: variants(
       ['all=int4:32', 'fc1=int4:128', 'fc2=int4:128', 'stage1a=int4'],
@@ -96,7 +97,7 @@ function benches(qat: boolean): Bench[] {
     valFraction: 0.05,
     batch: 32,
     train: (steps) => ({ steps, batch: 32, lr: 3e-3, warmup: 50, scheduleSteps: steps, minLr: 3e-4, accumulate: 1 }),
-    finetune: (steps) => ({ steps, batch: 32, lr: 3e-4, warmup: 0, scheduleSteps: steps, minLr: 3e-5, accumulate: 1 }),
+    finetune: (steps, lr) => ({ steps, batch: 32, lr, warmup: 0, scheduleSteps: steps, minLr: lr / 10, accumulate: 1 }),
     variants: variants(
       ['all=int4:128'],
       'int4 g128',
@@ -117,9 +118,16 @@ interface Row extends Score {
   /** Training steps of the f32 model, and of each fine-tune. */
   readonly steps: number;
   readonly finetune: number;
+  readonly finetuneLr: number;
 }
 
-async function run(b: Bench, steps: number, ft: number, valFraction: number, log: (s: string) => void): Promise<Row[]> {
+async function run(
+  b: Bench,
+  steps: number,
+  ft: { steps: number; lr: number },
+  valFraction: number,
+  log: (s: string) => void,
+): Promise<Row[]> {
   const { data, split } = openSplit(b.subject, b.data, b.batch, valFraction, b.context);
   const dir = path.join(ROOT, 'bench', 'out', 'accuracy', b.name);
   let t = performance.now();
@@ -131,12 +139,23 @@ async function run(b: Bench, steps: number, ft: number, valFraction: number, log
   for (const v of b.variants) {
     t = performance.now();
     const tag = v.name.replace(/[^a-z0-9]+/gi, '-');
-    const weights = v.finetune ? await train(b.subject, v, base, split(), b.finetune(ft), path.join(dir, tag)) : base;
+    const weights = v.finetune
+      ? await train(b.subject, v, base, split(), b.finetune(ft.steps, ft.lr), path.join(dir, tag))
+      : base;
     const c = compileVariant(b.subject, v, weights);
     const score = evaluate(c, split());
     const size = sizeOf(c.lowered[0]!, c.weights, v);
     const seconds = (performance.now() - t) / 1000;
-    const row = { model: b.name, variant: v.name, ...score, ...size, seconds, steps, finetune: ft };
+    const row = {
+      model: b.name,
+      variant: v.name,
+      ...score,
+      ...size,
+      seconds,
+      steps,
+      finetune: ft.steps,
+      finetuneLr: ft.lr,
+    };
     log(
       `${b.name} ${v.name}: loss ${score.loss.toFixed(4)}, accuracy ${(100 * score.accuracy).toFixed(2)} %, ${size.bytes} B`,
     );
@@ -190,7 +209,10 @@ async function main(): Promise<void> {
     qat: 'false',
     'steps-cnn': '300',
     'steps-lm': '600',
-    finetune: '100',
+    'finetune-cnn': '100',
+    'finetune-lm': '100',
+    'ft-lr-cnn': '0.005',
+    'ft-lr-lm': '3e-4',
   });
   const quick = f.quick === 'true';
   const names = f.models!.split(',');
@@ -201,7 +223,9 @@ async function main(): Promise<void> {
   let rows = before.filter((r) => !names.includes(r.model));
   for (const b of all) {
     const steps = quick ? 4 : positive(`steps-${b.name}`, f[`steps-${b.name}`]!);
-    const ft = quick ? 2 : positive('finetune', f.finetune!);
+    const lr = Number(f[`ft-lr-${b.name}`]);
+    if (!(lr > 0)) throw new Error(`--ft-lr-${b.name}: expected a positive number, found ${f[`ft-lr-${b.name}`]}`);
+    const ft = { steps: quick ? 2 : positive(`finetune-${b.name}`, f[`finetune-${b.name}`]!), lr };
     const done = await run(b, steps, ft, quick ? b.valFraction / 10 : b.valFraction, (s) => console.error(s));
     rows = [...rows.filter((r) => r.model !== b.name), ...done];
     const file = writeJson('accuracy.json', {
