@@ -53,6 +53,8 @@ function variants(
 ): Variant[] {
   return [
     { name: 'f32' },
+    // The control: the f32 model trained as long again as the fine-tuned variants are.
+    { name: 'f32, fine-tuned', finetune: true },
     { name: 'bf16', precision: 'bf16' },
     { name: 'int8', quantize: ['all=int8'] },
     { name: int4Name, quantize: int4 },
