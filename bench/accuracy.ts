@@ -8,7 +8,7 @@
 // (accuracy-lib.ts, sizeOf). Writes bench/out/accuracy.json and prints the table as markdown.
 //
 //   node dist/bench/accuracy.js [--quick] [--models cnn,lm] [--qat] [--steps-cnn 300] [--steps-lm 600]
-//                             [--finetune-cnn 100] [--finetune-lm 100] [--ft-lr-cnn 0.005] [--ft-lr-lm 3e-4]
+//                             [--finetune-cnn 100] [--finetune-lm 300] [--ft-lr-cnn 0.005] [--ft-lr-lm 1e-3]
 
 import * as fs from 'node:fs';
 import { cpus } from 'node:os';
@@ -212,9 +212,9 @@ async function main(): Promise<void> {
     'steps-cnn': '300',
     'steps-lm': '600',
     'finetune-cnn': '100',
-    'finetune-lm': '100',
+    'finetune-lm': '300',
     'ft-lr-cnn': '0.005',
-    'ft-lr-lm': '3e-4',
+    'ft-lr-lm': '1e-3',
   });
   const quick = f.quick === 'true';
   const names = f.models!.split(',');
