@@ -75,7 +75,7 @@ export function planQuantized(
     const weightOnly = (n: Node) => (readers.get(n) ?? []).filter((r) => !fromInputs.has(r));
     for (const d of dequantizations(w, weightOnly)) weights.set(d, w);
   }
-  const leaves = (): Node[] => reachableBefore(outputs, weights);
+  const leaves = (): Node[] => reachableFrom(outputs, (n) => weights.has(n));
   let nodes = sources.length > 0 ? leaves() : all;
   const left = new Set(nodes.filter((n) => n.op === 'param'));
   const unmatched = sources.filter((w) => [w.q, w.scale, w.zero].some((p) => p && left.has(p)));
@@ -110,19 +110,6 @@ function dequantizations(w: QuantWeight, readers: (n: Node) => readonly Node[]):
     }
   }
   return out;
-}
-
-/** The nodes `outputs` depend on, in topological order, not looking past the nodes in `leaves`. */
-function reachableBefore(outputs: readonly Node[], leaves: ReadonlyMap<Node, unknown>): Node[] {
-  const seen = new Set<Node>();
-  const stack = [...outputs];
-  while (stack.length > 0) {
-    const n = stack.pop()!;
-    if (seen.has(n)) continue;
-    seen.add(n);
-    if (!leaves.has(n)) stack.push(...n.inputs);
-  }
-  return [...seen].sort((a, b) => a.id - b.id);
 }
 
 /** What the quantize pass makes of a param of w's path and spec with type `t`, if it takes it. */

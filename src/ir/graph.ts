@@ -112,15 +112,18 @@ export function liveNodes(g: Graph): Node[] {
   return reachableFrom([...g.inputs, ...g.outputs.map((o) => o.node), ...g.updates.map((u) => u.node)]);
 }
 
-/** The nodes `roots` depend on (themselves included), in topological order. */
-export function reachableFrom(roots: readonly Node[]): Node[] {
+/**
+ * The nodes `roots` depend on (themselves included), in topological order; `stop` nodes are
+ * included but not looked past.
+ */
+export function reachableFrom(roots: readonly Node[], stop: (n: Node) => boolean = () => false): Node[] {
   const seen = new Set<Node>();
   const stack = [...roots];
   while (stack.length > 0) {
     const n = stack.pop()!;
     if (seen.has(n)) continue;
     seen.add(n);
-    stack.push(...n.inputs);
+    if (!stop(n)) stack.push(...n.inputs);
   }
   return [...seen].sort((a, b) => a.id - b.id);
 }

@@ -19,11 +19,11 @@
 // largest of 32, 16, ... whose four tiles fit WG_BYTES, the portable WebGPU limit.
 
 import type { KExpr, KStmt } from '../ir/kernel.js';
-import { add, cmp, dot, f32, int, ivar, ix, loop, mul, select } from '../ir/kernel.js';
-import { type AttentionMatch, type Role, headSizes } from '../passes/fusion/attention-match.js';
-import { ScoreFuser, keyRange } from './attention.js';
+import { add, cmp, f32, int, ivar, ix, loop, mul, select } from '../ir/kernel.js';
+import { type AttentionMatch, headSizes } from '../passes/fusion/attention-match.js';
+import { flashOperands, keyRange } from './attention.js';
 import type { KernelBuilder } from './builder.js';
-import { type Fuser, stridesOf } from './expr.js';
+import type { Fuser } from './expr.js';
 import { unflatten } from './reduce-gpu.js';
 
 /** Invocations per workgroup (a multiple of a CUDA warp). */
@@ -80,20 +80,10 @@ export function attentionGpuKernel(kb: KernelBuilder, fuser: Fuser, m: Attention
   kb.grid = { invocations: mul(groups, int(W)), workgroup: W, tiled: true };
   kb.schedule = { flash: `${B}x${B}`, workgroup: W };
   const bIdx = unflatten(ivar(bf), batch);
-  const index = (roles: readonly Role[], at: Partial<Record<'t' | 's' | 'd' | 'e', KExpr>>): KExpr[] =>
-    roles.map((q) => (q.k === 'batch' ? bIdx[q.i]! : at[q.k]!));
   const [L, I, J, Dd] = [l, i, j, dd].map(ivar) as [KExpr, KExpr, KExpr, KExpr];
-  const tq = add(ivar(q0), I);
-  const sk = add(ivar(k0), J);
-  const Q = fuser.at(kb, m.q, index(m.roles.q, { t: tq, d: Dd }));
-  const K = fuser.at(kb, m.k, index(m.roles.k, { s: sk, d: Dd }));
-  const V = fuser.at(kb, m.v, index(m.roles.v, { s: sk, e: Dd }));
-  const X =
-    m.scores === m.qk
-      ? f(dotv)
-      : new ScoreFuser(fuser.buffers, m.qk, f(dotv)).compute(kb, m.scores, index(m.roles.scores, { t: tq, s: sk }));
+  const ops = flashOperands(kb, fuser, m, bIdx, { q0, k0, i: I, j: J, d: Dd, e: Dd, dotv });
+  const { tq, sk, Q, K, V, X, outAt } = ops;
   const o0 = kb.param(out, 'write');
-  const outAt = (e: KExpr): KExpr => dot(index(m.roles.out, { t: tq, e }), stridesOf(m.out.type.shape, kb));
   const [klo, khi] = keyRange(kb, m.bounds, ivar(q0), sub(ix('min', add(ivar(q0), int(B)), T), int(1)), S);
 
   /** For t = l, l + W, ... below n: `row` = t / w, the element's row, and dd = t % w, its column. */

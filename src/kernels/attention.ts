@@ -42,6 +42,37 @@ export class ScoreFuser extends Fuser {
 }
 
 const f = (name: string): KExpr => ({ k: 'var', name, t: 'f32' });
+
+/**
+ * The fused group's reads at query t = q0 + i and key s = k0 + j (the CPU and GPU kernels
+ * share them): Q at head column d, K at d, V at value column e, the score X (the product in
+ * `dotv`, through the group's score expression), and the output's offset at column e.
+ */
+export function flashOperands(
+  kb: KernelBuilder,
+  fuser: Fuser,
+  m: AttentionMatch,
+  bIdx: readonly KExpr[],
+  at: { q0: string; k0: string; i: KExpr; j: KExpr; d: KExpr; e: KExpr; dotv: string },
+) {
+  const index = (roles: readonly Role[], x: Partial<Record<'t' | 's' | 'd' | 'e', KExpr>>): KExpr[] =>
+    roles.map((q) => (q.k === 'batch' ? bIdx[q.i]! : x[q.k]!));
+  const tq = add(ivar(at.q0), at.i);
+  const sk = add(ivar(at.k0), at.j);
+  const X =
+    m.scores === m.qk
+      ? f(at.dotv)
+      : new ScoreFuser(fuser.buffers, m.qk, f(at.dotv)).compute(kb, m.scores, index(m.roles.scores, { t: tq, s: sk }));
+  return {
+    tq,
+    sk,
+    Q: fuser.at(kb, m.q, index(m.roles.q, { t: tq, d: at.d })),
+    K: fuser.at(kb, m.k, index(m.roles.k, { s: sk, d: at.d })),
+    V: fuser.at(kb, m.v, index(m.roles.v, { s: sk, e: at.e })),
+    X,
+    outAt: (e: KExpr): KExpr => dot(index(m.roles.out, { t: tq, e }), stridesOf(m.out.type.shape, kb)),
+  };
+}
 const aget = (name: string, index: KExpr): KExpr => ({ k: 'aload', name, index, t: 'f32' });
 const aset = (name: string, index: KExpr, value: KExpr): KStmt => ({ k: 'astore', name, index, value });
 const let64 = (name: string, value: KExpr): KStmt => ({ k: 'let', name, t: 'i64', value });
@@ -99,20 +130,11 @@ export function attentionKernel(
     bIdx[k] = k === 0 ? q : ix('%', q, size);
     stride = mul(stride, size);
   }
-  const index = (roles: readonly Role[], at: Partial<Record<'t' | 's' | 'd' | 'e', KExpr>>): KExpr[] =>
-    roles.map((x) => (x.k === 'batch' ? bIdx[x.i]! : at[x.k]!));
   const [I, J, Dd, Ee, R, C] = [i, j, dd, ee, r, c].map(ivar) as [KExpr, KExpr, KExpr, KExpr, KExpr, KExpr];
-  const tq = add(ivar(q0), I);
-  const sk = add(ivar(k0), J);
-  const Q = fuser.at(kb, m.q, index(m.roles.q, { t: tq, d: Dd }));
-  const K = fuser.at(kb, m.k, index(m.roles.k, { s: sk, d: Dd }));
-  const V = fuser.at(kb, m.v, index(m.roles.v, { s: sk, e: Ee }));
-  const X =
-    m.scores === m.qk
-      ? f(dotv)
-      : new ScoreFuser(fuser.buffers, m.qk, f(dotv)).compute(kb, m.scores, index(m.roles.scores, { t: tq, s: sk }));
+  const ops = flashOperands(kb, fuser, m, bIdx, { q0, k0, i: I, j: J, d: Dd, e: Ee, dotv });
+  const { Q, K, V, X } = ops;
   const o0 = kb.param(out, 'write');
-  const outAt = dot(index(m.roles.out, { t: tq, e: Ee }), stridesOf(m.out.type.shape, kb));
+  const outAt = ops.outAt(Ee);
   const [klo, khi] = keyRange(kb, m.bounds, ivar(q0), sub(add(ivar(q0), ivar(ql)), int(1)), S);
   const lt = (a: KExpr, b: KExpr): KExpr => cmp('<', a, b);
   /** `x = p·w + lane`: the index of lane `lane` of panel `p` of width `w`. */

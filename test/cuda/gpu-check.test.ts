@@ -45,6 +45,18 @@ describe.skipIf(driver !== '')('scripts/gpu-check without a GPU', () => {
   });
 });
 
+/** One flash-attention kernel, and at T 16384, B 1 no buffer larger than q ([B, H, T, 64]): no scores. */
+function expectFlash(program: ReturnType<typeof generateCuda>, H: number): void {
+  expect(program.plan.kernels.filter((k) => k.name.endsWith('_attention'))).toHaveLength(1);
+  const at = new Map([
+    ['T', dimConst(16384)],
+    ['B', dimConst(1)],
+    ['H', dimConst(H)],
+  ]);
+  const sizes = program.plan.buffers.map((b) => dimConstValue(dimSubst(b.size, at))!);
+  expect(Math.max(...sizes)).toBe(H * 16384 * 64);
+}
+
 describe('scripts/gpu-check', () => {
   it('names node (and the other tools) when they are missing', () => {
     const r = run('/bin/bash', ['scripts/gpu-check'], { PATH: '/nonexistent' });
@@ -63,14 +75,7 @@ describe('scripts/gpu-check', () => {
       if (l.graph.name === 'forward') continue;
       // Attention is the flash kernel: at the largest size benchmarked (T 16384, B 1, H 32),
       // no buffer is larger than q (no [B, H, T, T] scores), so that size runs too.
-      expect(program.plan.kernels.filter((k) => k.name.endsWith('_attention'))).toHaveLength(1);
-      const at = new Map([
-        ['T', dimConst(16384)],
-        ['B', dimConst(1)],
-        ['H', dimConst(32)],
-      ]);
-      const sizes = program.plan.buffers.map((b) => dimConstValue(dimSubst(b.size, at))!);
-      expect(Math.max(...sizes)).toBe(32 * 16384 * 64);
+      expectFlash(program, 32);
     }
     // The Transformer block (compiled in bf16, its input f32) and sliding-window attention.
     for (const l of lowerModel(BLOCK_SOURCE, { fns: ['forward', 'swa'], precision: 'bf16' })) {
@@ -81,16 +86,7 @@ describe('scripts/gpu-check', () => {
       );
       if (l.graph.name === 'forward') expect(program.source).toMatch(/__nv_bfloat16|bf16/);
       // Sliding-window attention is the flash kernel too: no [B, H, T, T] buffer at T 16384.
-      if (l.graph.name === 'swa') {
-        expect(program.plan.kernels.filter((k) => k.name.endsWith('_attention'))).toHaveLength(1);
-        const at = new Map([
-          ['T', dimConst(16384)],
-          ['B', dimConst(1)],
-          ['H', dimConst(16)],
-        ]);
-        const sizes = program.plan.buffers.map((b) => dimConstValue(dimSubst(b.size, at))!);
-        expect(Math.max(...sizes)).toBe(16 * 16384 * 64);
-      }
+      if (l.graph.name === 'swa') expectFlash(program, 16);
     }
   });
 
