@@ -3,7 +3,8 @@
 // 2j in the low half, 2j + 1 in the high half, as PTX packs .f16x2), a b fragment as 2, and an
 // accumulator as 4 floats; loads put each element where src/ir/fragments.ts says PTX's
 // mma.m16n8k16 expects it, and a product is one FMC_MMA_M16N8K16_* (prelude-cuda.ts: mma.sync
-// on the GPU, the shim's emulation on the CPU). The shared staging array the expansion for
+// on the GPU, the shim's emulation on the CPU); a sparse product (FragSparse, 2:4 weights) one
+// FMC_MMA_SP_M16N8K32_* (mma.sp). The shared staging array the expansion for
 // other targets uses (legalize-frag.ts) is not touched here.
 
 import { FRAG_ELEMENTS, fragPlaceExpr, laneParts } from '../ir/fragments.js';
@@ -39,6 +40,17 @@ export const cudaFragment: NonNullable<Dialect['fragment']> = (s: FragStmt, inde
     }
     case 'fragMma': {
       const [acc, a, b] = [s.acc, s.a, s.b].map(checkIdent);
+      if (s.sparse) {
+        // mma.sp m16n8k32: B's two 16-row fragments as its 4 registers, the metadata and selector.
+        const [b2, e] = [checkIdent(s.sparse.b2), checkIdent(s.sparse.meta)];
+        const op = s.t === 'f16' ? 'FMC_MMA_SP_M16N8K32_F16F32' : 'FMC_MMA_SP_M16N8K32_BF16F32';
+        return [
+          `${indent}{`,
+          `${indent}  uint32_t fmc_b4[4] = {${b}[0], ${b}[1], ${b2}[0], ${b2}[1]};`,
+          `${indent}  ${op}(${acc}, ${a}, fmc_b4, ${e}, ${s.sparse.selector === 1 ? 1 : 0}, ${acc});`,
+          `${indent}}`,
+        ];
+      }
       const op = s.t === 'f16' ? 'FMC_MMA_M16N8K16_F16F32' : 'FMC_MMA_M16N8K16_BF16F32';
       return [`${indent}${op}(${acc}, ${a}, ${b}, ${acc});`];
     }

@@ -110,6 +110,7 @@ class Expander {
         return [loop(i, int(FRAG_ELEMENTS[role]), [{ k: 'astore', name: s.name, index: ivar(i), value }], 'unroll')];
       }
       case 'fragMma':
+        if (s.sparse) throw new Error('internal: a 2:4-sparse fragment product (mma.sp) reached a target without it');
         return this.mma(s);
       case 'fragEach': {
         const i = this.fresh('fi');

@@ -30,7 +30,15 @@
 //     the 16×8 column-major B), c and d float[4] (the 16×8 f32 accumulator); d may be c
 //   FMC_LDMATRIX_X4(r, p)                 ldmatrix.sync.aligned.m8n8.x4.shared.b16: r uint32_t[4],
 //     p this lane's row address (a pointer into __shared__ memory; lanes 8i..8i+7 give matrix i's rows)
-// No kernel uses them yet; test/cuda/nvcc-ptxas.test.ts compiles a probe kernel with each.
+//   FMC_MMA_SP_M16N8K32_F16F32(d, a, b, e, s, c)   mma.sp.sync.aligned.m16n8k32.row.col.f32.f16.f16.f32
+//   FMC_MMA_SP_M16N8K32_BF16F32(d, a, b, e, s, c)  the same with bf16 A and B
+//     A (16×32) is 2:4-sparse along K: a uint32_t[4] holds the lane's kept values as an m16n8k16
+//     A fragment of the 16×16 kept values; b uint32_t[4] (8 halves of the 32×8 column-major B:
+//     rows 2t + {0,1} + 8i of column g in register i); c and d float[4]; e the uint32_t metadata
+//     register and s the selector, a constant 0 or 1: lanes 4g + 2s and 4g + 2s + 1 give group g's
+//     metadata, columns 0..15 and 16..31, each with row g in its low and row g + 8 in its high 16
+//     bits, 4 bits a group of 4 columns (the two kept positions, the first in the low 2 bits).
+// test/cuda/nvcc-ptxas.test.ts compiles a probe kernel with each.
 // fmc_shfl_xor(v, m) is __shfl_xor_sync over the full warp on both (the shim implements the
 // builtin itself): lane i gets lane i ^ m's v. The reductions' warp levels use it.
 
@@ -87,6 +95,14 @@ export const CUDA_SPECIAL = String.raw`/* ---------- special instructions (sm_80
                  "f"((c)[0]), "f"((c)[1]), "f"((c)[2]), "f"((c)[3]))
 #define FMC_MMA_M16N8K16_F16F32(d, a, b, c) FMC_MMA_M16N8K16_("f16", d, a, b, c)
 #define FMC_MMA_M16N8K16_BF16F32(d, a, b, c) FMC_MMA_M16N8K16_("bf16", d, a, b, c)
+#define FMC_MMA_SP_M16N8K32_(ab, d, a, b, e, s, c) \
+  asm volatile("mma.sp.sync.aligned.m16n8k32.row.col.f32." ab "." ab ".f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, " \
+               "{%8, %9, %10, %11}, {%12, %13, %14, %15}, %16, %17;" \
+               : "=f"((d)[0]), "=f"((d)[1]), "=f"((d)[2]), "=f"((d)[3]) \
+               : "r"((a)[0]), "r"((a)[1]), "r"((a)[2]), "r"((a)[3]), "r"((b)[0]), "r"((b)[1]), "r"((b)[2]), \
+                 "r"((b)[3]), "f"((c)[0]), "f"((c)[1]), "f"((c)[2]), "f"((c)[3]), "r"(e), "n"(s))
+#define FMC_MMA_SP_M16N8K32_F16F32(d, a, b, e, s, c) FMC_MMA_SP_M16N8K32_("f16", d, a, b, e, s, c)
+#define FMC_MMA_SP_M16N8K32_BF16F32(d, a, b, e, s, c) FMC_MMA_SP_M16N8K32_("bf16", d, a, b, e, s, c)
 #define FMC_LDMATRIX_X4(r, p) \
   asm volatile("{\n .reg .u64 fmc_g;\n .reg .u32 fmc_s;\n cvta.to.shared.u64 fmc_g, %4;\n cvt.u32.u64 fmc_s, fmc_g;\n" \
                " ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [fmc_s];\n}" \

@@ -93,6 +93,21 @@ export type FragRole = 'a' | 'b' | 'acc';
 /** A fragment's element type: f16 or bf16 operands, f32 accumulators. */
 export type FragScalar = 'f16' | 'bf16' | 'f32';
 
+/**
+ * A sparse `fragMma` (acc += A·B with A 16×32 and 2:4-sparse along K, B 32×8): the product of
+ * PTX's mma.sp m16n8k32 (src/kernels/gemm-frag-sparse.ts). Then `a` names a local i32 array of
+ * 4 words, A's kept values as the lane's mma.sp registers hold them (two f16/bf16 bit patterns
+ * a word, as an m16n8k16 `a` fragment of the 16×16 kept values), `b` the `b` fragment of B's
+ * rows 0..15 and `b2` that of rows 16..31, `meta` an i32 local holding the lane's metadata
+ * register, `selector` which pair of lanes of each group of 4 gives the metadata (0: lanes 0
+ * and 1, 1: lanes 2 and 3). Only CUDA renders it; the expansion for other targets refuses it.
+ */
+export interface FragSparse {
+  readonly b2: string;
+  readonly meta: string;
+  readonly selector: 0 | 1;
+}
+
 /** Bit operations of the word-level forms. */
 export type BitOp = '&' | '|' | '^' | '<<' | '>>' | '>>>';
 
@@ -215,6 +230,8 @@ export type KStmt =
       readonly b: string;
       readonly t: 'f16' | 'bf16';
       readonly stage: string;
+      /** A 2:4-sparse product (m16n8k32, CUDA's mma.sp only): see FragSparse. */
+      readonly sparse?: FragSparse;
     }
   /**
    * For each element of accumulator `name` this lane holds: i64 locals `row` and `col` (its

@@ -88,25 +88,9 @@ export function fragGemm(G: GemmBuilder, dtype: 'f16' | 'bf16'): KStmt[] {
   ];
 
   const epilogue = accs.flatMap((row, mi) =>
-    row.map((acc, ni): KStmt => {
-      const [r, c, v, m, n] = G.kb.freshNames('r', 'c', 'v', 'm', 'n');
-      return {
-        k: 'fragEach',
-        name: acc,
-        row: r,
-        col: c,
-        value: v,
-        body: [
-          let64(m, add(ivar(m0), add(rows(mi), ivar(r)))),
-          let64(n, add(ivar(n0), add(cols(ni), ivar(c)))),
-          {
-            k: 'if',
-            cond: cmp('&&', lt(ivar(m), G.M), lt(ivar(n), G.N)),
-            then: G.store({ k: 'var', name: v, t: 'f32' }, ivar(b), ivar(m), ivar(n), true),
-          },
-        ],
-      };
-    }),
+    row.map((acc, ni) =>
+      storeFragment(G, acc, b, (r, c) => [add(ivar(m0), add(rows(mi), r)), add(ivar(n0), add(cols(ni), c))]),
+    ),
   );
 
   const body: KStmt[] = [
@@ -122,4 +106,34 @@ export function fragGemm(G: GemmBuilder, dtype: 'f16' | 'bf16'): KStmt[] {
     ...epilogue,
   ];
   return around(body);
+}
+
+/**
+ * Stores accumulator fragment `acc` through G's epilogue (GemmBuilder.store): its element (r, c)
+ * at C[b, m, n], (m, n) = place(r, c), where m and n are inside M and N.
+ */
+export function storeFragment(
+  G: GemmBuilder,
+  acc: string,
+  b: string,
+  place: (r: KExpr, c: KExpr) => readonly [KExpr, KExpr],
+): KStmt {
+  const [r, c, v, m, n] = G.kb.freshNames('r', 'c', 'v', 'm', 'n');
+  const [pm, pn] = place(ivar(r), ivar(c));
+  return {
+    k: 'fragEach',
+    name: acc,
+    row: r,
+    col: c,
+    value: v,
+    body: [
+      let64(m, pm),
+      let64(n, pn),
+      {
+        k: 'if',
+        cond: cmp('&&', lt(ivar(m), G.M), lt(ivar(n), G.N)),
+        then: G.store({ k: 'var', name: v, t: 'f32' }, ivar(b), ivar(m), ivar(n), true),
+      },
+    ],
+  };
 }

@@ -32,6 +32,7 @@ import { plainGemm } from './gemm-plain.js';
 import { packOperand } from './gemm-pack.js';
 import { divides } from './separable.js';
 import { fragDtype, fragGemm } from './gemm-frag.js';
+import { sparseFragGemm, twoFourWeight, unmarked } from './gemm-frag-sparse.js';
 import { tiledFits, tiledGemm } from './gemm-tiled.js';
 import { sparseGemm } from './gemm-sparse.js';
 import { parseBsrKey } from '../ir/sparse-format.js';
@@ -198,8 +199,9 @@ export class GemmBuilder {
    * letters and constant N and K.
    */
   prepacked(): number | undefined {
-    const b = this.n.inputs[1]!;
-    const x = b.op === 'cast' && isFloat(b.type.dtype) && b.inputs[0]!.op === 'param' ? b.inputs[0]! : b;
+    const b = unmarked(this.n.inputs[1]!);
+    const x =
+      b.op === 'cast' && isFloat(b.type.dtype) && unmarked(b.inputs[0]!).op === 'param' ? unmarked(b.inputs[0]!) : b;
     const buf = this.f.buffers.get(x);
     if (x.op !== 'param' || buf === undefined || this.g.batch.length > 0) return undefined;
     if (this.N.k !== 'const' || this.K.k !== 'const' || !['f32', 'f16', 'bf16'].includes(x.type.dtype))
@@ -333,7 +335,7 @@ export function gemmShapeKey(f: Fuser, n: NodeOf<'einsum'>): string {
     dimToString(ls.reduce((a, c) => dimMul(a, sizes.get(c)!), dimConst(1)));
   const spec = parseEinsum(n.args.spec, 2);
   const kLast = (i: 0 | 1): boolean => f.buffers.has(n.inputs[i]!) && g.k.includes(spec.ins[i]!.slice(-1));
-  const weight = n.inputs[1]!.op === 'param' ? ' weight' : '';
+  const weight = unmarked(n.inputs[1]!).op === 'param' ? ' weight' : '';
   return `gemm M=${size(g.m)} N=${size(g.n)} K=${size(g.k)} batch=${size(g.batch)} a=${kLast(0) ? 'mk' : 'km'} b=${kLast(1) ? 'nk' : 'kn'}${weight}`;
 }
 
@@ -351,6 +353,9 @@ export function gemmKernel(
   if (target === 'gpu') {
     const G = new GemmBuilder(kb, f, n, out, base, epilogue);
     const frag = base.gpuFragments ? fragDtype(G) : undefined;
+    // A weight the sparsity pass marked 2:4: its kept values on mma.sp (gemm-frag-sparse.ts).
+    const sparse = frag ? twoFourWeight(G) : undefined;
+    if (frag && sparse !== undefined) return sparseFragGemm(G, frag, sparse);
     if (frag) return fragGemm(G, frag);
     return base.gpuTiled && tiledFits(G, base.gpuTiled) ? tiledGemm(G, base.gpuTiled) : plainGemm(G);
   }

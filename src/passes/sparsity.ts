@@ -16,11 +16,15 @@
 // identity) keyed `sparse:bsr:<b>:<cap>` (src/ir/sparse-format.ts): the GEMM kernel then
 // keeps W's nonzero blocks in block-sparse rows and multiplies only those
 // (src/kernels/gemm-sparse.ts). `cap` is the number of blocks the pruning keeps; weights
-// with more nonzero blocks (gradual pruning's earlier steps) run dense. Other weights are read
-// as bound, pruned and dense, like `grad`'s, so the GEMMs still pack them once.
+// with more nonzero blocks (gradual pruning's earlier steps) run dense. A weight pruned 2:4
+// (`n:m` 2:4) that only GEMMs read as `x @ W.T` is wrapped in a barrier keyed `sparse:2:4`
+// (TWO_FOUR_KEY): C reads it as the weight (dense, prepacked), CUDA's tensor-core GEMM
+// multiplies its kept values with mma.sp (src/kernels/gemm-frag-sparse.ts). Other weights are
+// read as bound, pruned and dense, like `grad`'s, so the GEMMs still pack them once.
 
 import { type Node, type NodeOf, liveNodes } from '../ir/graph.js';
 import { dimConstValue } from '../ir/dims.js';
+import { isFloat } from '../ir/dtype.js';
 import { parseEinsum } from '../ir/infer.js';
 import { bsrKey } from '../ir/sparse-format.js';
 import { maskPath, sparseHintOf } from '../ir/sparsity.js';
@@ -36,6 +40,9 @@ import type { Pass, PassContext } from './pass.js';
  * 0.85 slower (0.94× and 0.76×).
  */
 export const BSR_MAX_DENSITY = 0.7;
+
+/** The barrier key marking a 2:4-pruned weight for the sparse tensor-core GEMM (CUDA). */
+export const TWO_FOUR_KEY = 'sparse:2:4';
 
 /** The mask buffer of param node `p`. */
 export const maskOf = (b: Builder, p: NodeOf<'param'>): NodeOf<'param'> =>
@@ -64,13 +71,30 @@ function bsrOf(ctx: PassContext, p: NodeOf<'param'>, readers: readonly Node[]): 
   return bsrKey(h.block, Math.min(count, Math.max(1, Math.round(h.density * count))));
 }
 
-/** Inference on C: block-sparse weights marked for the sparse GEMM. */
+/**
+ * TWO_FOUR_KEY for param `p` when it is pruned 2:4 and read only as `x @ W.T`, directly or
+ * through a cast to another float type (the precision pass's f16/bf16 compute), else undefined.
+ */
+function twoFourOf(ctx: PassContext, p: NodeOf<'param'>, readers: ReadonlyMap<Node, Node[]>): string | undefined {
+  const h = sparseHintOf(ctx.hints, p.args);
+  if (h?.kind !== 'n:m' || h.n !== 2 || h.m !== 4 || p.args.shape.length !== 2) return;
+  if (p.args.shape.some((d) => dimConstValue(d) === undefined) || dimConstValue(p.args.shape[1]!)! % 4 !== 0) return;
+  const weight = (x: Node): boolean => {
+    const rs = readers.get(x) ?? [];
+    return (
+      rs.length > 0 && rs.every((r) => readsAsWeight(r, x) || (r.op === 'cast' && isFloat(r.type.dtype) && weight(r)))
+    );
+  };
+  return weight(p) ? TWO_FOUR_KEY : undefined;
+}
+
+/** Inference on C (whose graph CUDA compiles too): block-sparse and 2:4 weights marked for the sparse GEMMs. */
 function markBlockSparse(g: Parameters<Pass['run']>[0], ctx: PassContext): ReturnType<Pass['run']> {
   const readers = new Map<Node, Node[]>();
   for (const n of liveNodes(g)) for (const i of n.inputs) readers.set(i, [...(readers.get(i) ?? []), n]);
   const keys = new Map<string, string>();
   for (const [n, rs] of readers) {
-    const key = n.op === 'param' ? bsrOf(ctx, n, rs) : undefined;
+    const key = n.op === 'param' ? (bsrOf(ctx, n, rs) ?? twoFourOf(ctx, n, readers)) : undefined;
     if (key) keys.set((n as NodeOf<'param'>).args.path, key);
   }
   if (keys.size === 0) return g;

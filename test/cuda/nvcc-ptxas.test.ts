@@ -59,6 +59,9 @@ extern "C" __global__ void __launch_bounds__(32, 1) fmc_probe_mma(const unsigned
   float c[4] = {0.0f, 0.0f, 0.0f, 0.0f}, d[4];
   FMC_MMA_M16N8K16_F16F32(d, a, bb, c);
   FMC_MMA_M16N8K16_BF16F32(d, a, bb, d);
+  uint32_t b4[4] = {bb[0], bb[1], b[64 + threadIdx.x], b[96 + threadIdx.x]};
+  FMC_MMA_SP_M16N8K32_F16F32(d, a, b4, 0x44444444u, 0, d);
+  FMC_MMA_SP_M16N8K32_BF16F32(d, a, b4, b[128 + threadIdx.x], 1, d);
   for (int i = 0; i < 4; i++) out[threadIdx.x * 4 + i] = d[i];
 }
 `;

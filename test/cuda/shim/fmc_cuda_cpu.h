@@ -2,7 +2,8 @@
 // written per the CUDA dialect's contract compiles as C++17 with g++ after this header and runs
 // on the CPU. It defines FMC_CUDA_CPU (the prelude then takes the emulation of its special
 // instructions instead of inline PTX), the qualifiers, threadIdx / blockIdx / blockDim /
-// gridDim, __syncthreads, warp shuffles and votes, the tensor-core macros (fmc_cpu_warp.h),
+// gridDim, __syncthreads, warp shuffles and votes, the tensor-core macros (fmc_cpu_warp.h; the
+// sparse mma.sp ones in fmc_cpu_mma_sp.h),
 // 32- and 64-bit atomics, the bit casts and the math builtins of the prelude's list, and the
 // launcher fmc_launch(kernel, gridX, gridY, block, args...) (fmc_cpu_sched.h: each block's
 // threads run as fibers in a chosen order; divergent barriers are reported, never hung).
@@ -15,6 +16,7 @@
 #include <math.h>
 #include "fmc_cpu_race.h"
 #include "fmc_cpu_warp.h"
+#include "fmc_cpu_mma_sp.h"
 
 namespace fmc_cpu {
 
