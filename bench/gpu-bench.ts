@@ -1,6 +1,8 @@
 // The benchmarks of `scripts/gpu-check` (gpu-check.ts), against PyTorch on the same GPU in the
 // same run: bf16 GEMM 4096³ and 8192³ (fmc's default CUDA lowering, and the fragment lowering
-// that uses tensor cores) against torch.matmul, and attention (T 1k to 16k, d 64 and 128,
+// that uses tensor cores) against torch.matmul, x·Wᵀ at 4096³ with a 2:4-pruned W on the dense
+// fragment GEMM and on sparse tensor cores (mma.sp: gpu-bench-sparse.ts; flops counted dense,
+// so the two rows' times compare directly), and attention (T 1k to 16k, d 64 and 128,
 // causal and not; B·T = 16384 tokens, H·d = 2048) against scaled_dot_product_attention.
 // Both sides are timed the same way: one untimed run, then the wall time of `REPS` runs queued
 // back to back and a synchronize, divided by REPS (fmc: CudaExecutable.timeAsync, inputs
@@ -23,6 +25,7 @@ import type { CudaExecutable } from '../src/runtime/cuda-executable.js';
 import { buildCudaExecutable, compileCudaProgram } from '../src/runtime/cuda-program.js';
 import { Tensor } from '../src/runtime/tensor.js';
 import { BLOCK, BLOCK_SOURCE, SWA, blockFlops, swaFlops } from './gpu-bench-block.js';
+import { sparseBenchCases } from './gpu-bench-sparse.js';
 import { ROOT } from './common.js';
 
 /** A check's line in the report (gpu-check.ts). */
@@ -145,6 +148,9 @@ function cases(): Case[] {
         timed(fragmentExecutable(gemmGraph('bf16', [n, n, n], false)).exe, { x: bf16([n, n]), w: bf16([n, n]) }),
     });
   }
+  // x·Wᵀ with a 2:4-pruned W: dense W on mma.sync, then the kept values on mma.sp (gpu-bench-sparse.ts).
+  for (const c of sparseBenchCases(4096, timed))
+    out.push({ name: c.name, flops: 2 * 4096 ** 3, torch: { kind: 'gemm', n: 4096 }, fmc: c.run });
   for (const D of [64, 128])
     for (const T of [1024, 2048, 4096, 8192, 16384])
       for (const causal of [false, true]) {

@@ -3,7 +3,9 @@
 // against the reference interpreter at small dims; the mlp and cnn train steps on CUDA against
 // the same steps on C (test/runtime/train-twins.ts, the bounds of test/wgsl/train.test.ts);
 // the fragment (tensor-core, mma.sync) GEMM against the interpreter for f16 and bf16, which
-// validates the CPU shim's fragment layouts on hardware; then the benchmarks against PyTorch
+// validates the CPU shim's fragment layouts on hardware; the 2:4 sparse GEMM (mma.sp) against
+// the interpreter on the same pruned weights, which validates the shim's mma.sp fragment and
+// metadata layouts (gpu-bench-sparse.ts); then the benchmarks against PyTorch
 // (gpu-bench.ts). Writes bench/out/gpu-check.json and prints a table; every part that fails
 // or is skipped says why. Exit 0: every check passed; 1: a correctness check failed; 2: it
 // could not run here (no GPU or driver: one line `no GPU: libcuda.so.1 not found ...`).
@@ -20,6 +22,7 @@ import { SMALL } from '../test/models/small-models.js';
 import { TRAIN_CASES, withinBounds } from '../test/runtime/train-twins.js';
 import { writeJson } from './common.js';
 import { type BenchRow, type Row, benchmarks, fragmentExecutable, gemmGraph } from './gpu-bench.js';
+import { SPARSE_SHAPES, checkSparse } from './gpu-bench-sparse.js';
 
 /** A part's outcome: `fail` says what is wrong (absent: it passed), `note` what was seen. */
 interface Outcome {
@@ -117,6 +120,16 @@ async function fragments(): Promise<void> {
         });
 }
 
+/** The 2:4 sparse GEMM (mma.sp) against the interpreter on the same pruned weights: f16 and bf16, sizes off the block. */
+async function sparse(): Promise<void> {
+  for (const d of ['f16', 'bf16'] as const)
+    for (const s of SPARSE_SHAPES)
+      await check('mma.sp', `${d} ${s.join('×')}`, async () => {
+        const fail = await checkSparse(d, s, mismatch);
+        return fail ? { fail } : {};
+      });
+}
+
 async function main(): Promise<number> {
   const status = native().cudaStatus();
   if (!status.available) {
@@ -140,6 +153,7 @@ async function main(): Promise<number> {
   await forwards();
   await training();
   await fragments();
+  await sparse();
   const bench: BenchRow[] = await benchmarks((r) => rows.push(r));
   const seconds = (performance.now() - t0) / 1e3;
   const file = writeJson('gpu-check.json', { device, seconds, checks: rows, bench });

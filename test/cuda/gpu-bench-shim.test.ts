@@ -2,16 +2,20 @@
 // (shim-gpu.ts) through compile({ target: 'cuda' }): the bf16 GEMM and the attention functions
 // compute what the interpreter does, and CudaExecutable.timeAsync (the benchmarks' timer)
 // runs the launch list and releaseBindings frees its memory; gpu-bench-block.ts's Transformer
-// block and sliding-window attention compute what the interpreter does.
+// block and sliding-window attention compute what the interpreter does; gpu-bench-sparse.ts's
+// 2:4 check passes and its two benchmarked products run (small), and a bf16 model whose Linear
+// is @sparse(2:4) runs that layer on mma.sp through compile({ target: 'cuda' }).
 
 import { describe, expect, it, vi } from 'vitest';
 import { compileModel } from '../../src/api/compile.js';
 import { randomInput } from '../../src/ir/init.js';
 import { evaluate } from '../../src/ir/interp.js';
 import type { CudaExecutable } from '../../src/runtime/cuda-executable.js';
-import { fromHost, toHost } from '../../src/runtime/tensor.js';
+import type { HostTensor } from '../../src/ir/value.js';
+import { type Tensor, fromHost, toHost } from '../../src/runtime/tensor.js';
 import { BENCH_SOURCE } from '../../bench/gpu-bench.js';
 import { BLOCK_SOURCE } from '../../bench/gpu-bench-block.js';
+import { checkSparse, sparseBenchCases } from '../../bench/gpu-bench-sparse.js';
 import { compare } from '../kernels/c-harness.js';
 import { SHIM_GPU } from './shim-gpu.js';
 import { shimUnavailable } from './shim.js';
@@ -79,4 +83,49 @@ describe.skipIf(why !== '')("gpu-check's benchmark functions on the CUDA shim de
       }
     },
   );
+
+  it("runs gpu-check's 2:4 (mma.sp) check and benchmark products, small", { timeout: 300_000 }, async () => {
+    const mismatch = (got: HostTensor, want: HostTensor) => compare('y', got, want).join('; ');
+    for (const d of ['f16', 'bf16'] as const) expect(await checkSparse(d, [37, 40, 70], mismatch)).toBe('');
+    const timed = async (exe: CudaExecutable, inputs: Record<string, Tensor>) => {
+      const launches = SHIM_GPU.launches;
+      const t = await exe.timeAsync(inputs, 1);
+      expect(SHIM_GPU.launches - launches).toBe(2 * exe.plan.launches.length);
+      exe.releaseBindings();
+      return t;
+    };
+    const cases = sparseBenchCases(64, timed);
+    expect(cases.map((c) => c.sparse)).toEqual([false, true]);
+    for (const c of cases) expect(await c.run()).toBeGreaterThan(0);
+  });
+
+  it('runs a bf16 model whose Linear is @sparse(2:4) on mma.sp, as the interpreter', { timeout: 300_000 }, async () => {
+    const source = `
+import { Linear } from "std/nn"
+
+model Pruned(d = 72, h = 80) {
+  @sparse(2:4)
+  fc = Linear(d, h)
+
+  fn forward(x: f32[B, d]) -> f32[B, h] {
+    return fc(x)
+  }
+}
+`;
+    const c = compileModel(source, { target: 'cuda', precision: 'bf16', seed: 3 });
+    const exe = c.model.executable('forward') as CudaExecutable;
+    expect(exe.plan.buffers.filter((b) => b.kind === 'packed').map((b) => b.dtype)).toEqual(['i32']);
+    expect(exe.plan.kernels.map((k) => k.note)).toContain('2:4 weight as mma.sp registers');
+    const g = c.lowered[0]!.graph;
+    const dims = new Map([['B', 33]]);
+    const inputs = new Map(g.inputs.map((n) => [n.args.name, randomInput(n, dims, 3)]));
+    const ref = evaluate(g, { inputs, params: c.weights, dims }).outputs;
+    const tensors = Object.fromEntries([...inputs].map(([k, t]) => [k, fromHost(t)]));
+    for (let run = 0; run < 2; run++) {
+      const out = await c.model.runAsync('forward', tensors);
+      // Computed in bf16 (the precision pass), stored as f32: bf16's tolerance.
+      const bf16Tol = { rtol: 1.6e-2, atol: 1e-2 };
+      expect(compare('forward output', toHost(out.output!), ref.get('output')!, bf16Tol)).toEqual([]);
+    }
+  });
 });

@@ -18,6 +18,7 @@ import { generateCuda } from '../../src/runtime/cuda-program.js';
 import { native } from '../../src/runtime/native.js';
 import { BENCH_SOURCE, gemmGraph } from '../../bench/gpu-bench.js';
 import { BLOCK_SOURCE, blockFlops, swaFlops } from '../../bench/gpu-bench-block.js';
+import { sparseGemmGraph } from '../../bench/gpu-bench-sparse.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const driver = native().cudaStatus().driver;
@@ -98,10 +99,17 @@ describe('scripts/gpu-check', () => {
     expect(swaFlops(128, { window: 256, H: 1, E: 2, tokens: 128 })).toBe(4 * 128 * 128 * 2);
   });
 
-  it('validates a GEMM lowered with tensor-core fragments (mma.sync macros in the program)', () => {
+  it('validates a GEMM lowered with tensor-core fragments (mma.sync and mma.sp macros in the programs)', () => {
     for (const d of ['f16', 'bf16'] as const) {
       const plan = bindPlanGrids(lowerGraph(gemmGraph(d, [37, 45, 70], true), { target: 'gpu', fragments: true }));
       expect(renderCudaProgram(plan).source).toMatch(/FMC_MMA_M16N8K16_(F16|BF16)F32\(/);
+      // The 2:4 check and benchmark (gpu-bench-sparse.ts) lower to mma.sp; the dense twin does not.
+      const sparse = (on: boolean) =>
+        renderCudaProgram(
+          bindPlanGrids(lowerGraph(sparseGemmGraph(d, [37, 40, 70], on), { target: 'gpu', fragments: true })),
+        ).source;
+      expect(sparse(true)).toMatch(/FMC_MMA_SP_M16N8K32_(F16|BF16)F32\(fc/);
+      expect(sparse(false)).not.toMatch(/FMC_MMA_SP_M16N8K32_(F16|BF16)F32\(fc/);
     }
   });
 });
