@@ -37,7 +37,9 @@
 //     rows 2t + {0,1} + 8i of column g in register i); c and d float[4]; e the uint32_t metadata
 //     register and s the selector, a constant 0 or 1: lanes 4g + 2s and 4g + 2s + 1 give group g's
 //     metadata, columns 0..15 and 16..31, each with row g in its low and row g + 8 in its high 16
-//     bits, 4 bits a group of 4 columns (the two kept positions, the first in the low 2 bits).
+//     bits, 4 bits a group of 4 columns (the two kept positions, increasing, the first in the low
+//     2 bits); mma.sp::ordered_metadata (which needs them increasing) where the toolkit has it
+//     (CUDA 12.5+; ptxas advises it), else mma.sp, the same for such metadata
 // test/cuda/nvcc-ptxas.test.ts compiles a probe kernel with each.
 // fmc_shfl_xor(v, m) is __shfl_xor_sync over the full warp on both (the shim implements the
 // builtin itself): lane i gets lane i ^ m's v. The reductions' warp levels use it.
@@ -86,6 +88,12 @@ struct fmc_dims {
 
 /** The special-instruction macros (inline PTX; the CPU shim's emulation under FMC_CUDA_CPU). */
 export const CUDA_SPECIAL = String.raw`/* ---------- special instructions (sm_80+): inline PTX, or the CPU shim's emulation ---------- */
+/* mma.sp: fmc's metadata is ordered (increasing positions): ::ordered_metadata where the toolkit has it (12.5+). */
+#if defined(__CUDACC_VER_MAJOR__) && (__CUDACC_VER_MAJOR__ > 12 || (__CUDACC_VER_MAJOR__ == 12 && __CUDACC_VER_MINOR__ >= 5))
+#define FMC_MMA_SP_OP_ "mma.sp::ordered_metadata.sync.aligned.m16n8k32.row.col.f32."
+#else
+#define FMC_MMA_SP_OP_ "mma.sp.sync.aligned.m16n8k32.row.col.f32."
+#endif
 #ifndef FMC_CUDA_CPU
 #define FMC_MMA_M16N8K16_(ab, d, a, b, c) \
   asm volatile("mma.sync.aligned.m16n8k16.row.col.f32." ab "." ab ".f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, " \
@@ -96,7 +104,7 @@ export const CUDA_SPECIAL = String.raw`/* ---------- special instructions (sm_80
 #define FMC_MMA_M16N8K16_F16F32(d, a, b, c) FMC_MMA_M16N8K16_("f16", d, a, b, c)
 #define FMC_MMA_M16N8K16_BF16F32(d, a, b, c) FMC_MMA_M16N8K16_("bf16", d, a, b, c)
 #define FMC_MMA_SP_M16N8K32_(ab, d, a, b, e, s, c) \
-  asm volatile("mma.sp.sync.aligned.m16n8k32.row.col.f32." ab "." ab ".f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, " \
+  asm volatile(FMC_MMA_SP_OP_ ab "." ab ".f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, " \
                "{%8, %9, %10, %11}, {%12, %13, %14, %15}, %16, %17;" \
                : "=f"((d)[0]), "=f"((d)[1]), "=f"((d)[2]), "=f"((d)[3]) \
                : "r"((a)[0]), "r"((a)[1]), "r"((a)[2]), "r"((a)[3]), "r"((b)[0]), "r"((b)[1]), "r"((b)[2]), \

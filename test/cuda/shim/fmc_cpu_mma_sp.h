@@ -11,7 +11,9 @@
 //   metadata: with selector s (0 or 1), lanes 4g + 2s + h (h = 0, 1) give group g's: columns
 //     16h..16h+15 of row g in bits 0..15 and of row g + 8 in bits 16..31, 4 bits a group of 4
 //     columns (its first kept value's position in bits 0-1, its second's in bits 2-3).
-// Two equal positions in one group are invalid in PTX (undefined behaviour): the emulation fails.
+// Two equal positions in one group are invalid in PTX (undefined behaviour), and the
+// ::ordered_metadata form (the prelude's where the toolkit has it) needs them increasing: the
+// emulation fails on either.
 // Only the kept values are multiplied (a zero position of A never meets B's value there).
 #pragma once
 #include "fmc_cpu_warp.h"
@@ -41,7 +43,7 @@ void mmaSpOp(Fiber* lanes, unsigned count) {
     for (unsigned half = 0; half < 2; ++half)
       for (unsigned q = 0; q < 4; ++q) {
         unsigned bits = (e >> (16 * half + 4 * q)) & 15u, p0 = bits & 3u, p1 = bits >> 2;
-        if (p0 == p1) fail("mma.sp.m16n8k32: metadata names one position twice (invalid in PTX)");
+        if (p0 >= p1) fail("mma.sp.m16n8k32: a group's metadata positions are not increasing");
         unsigned row = g + 8 * half, group = 4 * h + q;  // group of 4 columns: 0..7
         col[row][2 * group] = int(4 * group + p0);
         col[row][2 * group + 1] = int(4 * group + p1);
