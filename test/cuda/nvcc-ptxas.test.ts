@@ -3,8 +3,9 @@
 // under nvcc for sm_90 (`nvcc -cubin -arch=sm_90 -Xptxas -v`, one call a program): ptxas's
 // registers, spills, stack and shared memory of each kernel are printed as a table, and a
 // kernel that spills or takes more than 48 KiB of shared memory fails. One program also
-// compiles for sm_80, with the tiled GEMM; a probe kernel compiles the prelude's
-// special-instruction macros (mma.sync m16n8k16 f16 and bf16, ldmatrix x4) for both; a kernel
+// compiles for sm_80, with the tiled GEMM, and the mlp in bf16 (its 2:4 fc2 on mma.sp) for both;
+// a probe kernel compiles the prelude's special-instruction macros (mma.sync m16n8k16 f16 and
+// bf16, mma.sp m16n8k32 f16 and bf16, ldmatrix x4) for both; a kernel
 // made to spill shows the check catching it (and the log parser is checked on a fixed log,
 // nvcc or not). The flash-attention kernel compiles at head sizes 32, 64 and 128 too. Skipped,
 // with the reason printed, without nvcc.
@@ -149,6 +150,14 @@ describe.skipIf(nvcc === '')('nvcc and ptxas: every kernel compiles without spil
       expect(check(`${model} train`, trainStep(model), 'sm_90')).toEqual([]);
     });
   }
+
+  it('the mlp in bf16 on tensor cores, its 2:4 fc2 on mma.sp (sm_80 and sm_90)', { timeout: 60_000 }, () => {
+    const l = lowerModel('models/mlp.fm', { fns: ['forward'], precision: 'bf16' })[0]!;
+    const plan = lowerGraph(piped(l, { mode: 'inference' }).graph, { target: 'gpu', fragments: true });
+    expect(plan.kernels.map((k) => k.note)).toContain('2:4 weight as mma.sp registers');
+    expect(check('mlp bf16 2:4', plan, 'sm_80')).toEqual([]);
+    expect(check('mlp bf16 2:4', plan, 'sm_90')).toEqual([]);
+  });
 
   it('the CNN with tiled GEMMs (sm_80 and sm_90)', { timeout: 60_000 }, () => {
     const plan = inference('cnn', true);
