@@ -44,12 +44,12 @@ function cases(d: 'f16' | 'bf16'): Record<string, Case> {
     const b = g.param('b', d, [81]);
     return g.graph('forward', { y: g.unary('tanh', g.add(g.einsum('bi,oi->bo', x, w), b)) });
   };
-  /** x @ cast(W).T with an f32 W (the precision pass's master weight): K 40, the last step partial. */
+  /** x @ cast(W).T with an f32 W (the precision pass's master weight), x of rank 3 (M 39): K 40, the last step partial. */
   const cast = (): Graph => {
     const g = new Builder();
-    const x = g.input('x', d, [37, 40]);
+    const x = g.input('x', d, [3, 13, 40]);
     const w = g.cast(g.barrier(g.param('w', 'f32', [130, 40]), TWO_FOUR_KEY), d);
-    return g.graph('forward', { y: g.einsum('mk,nk->mn', x, w) });
+    return g.graph('forward', { y: g.einsum('btk,nk->btn', x, w) });
   };
   return { [`${d} epilogue`]: [epilogue, { B: 70 }], [`${d} cast`]: [cast, {}] };
 }
@@ -86,7 +86,7 @@ function problems(shim: ShimPlans): string[][] {
 
 describe.skipIf(why !== '')('the 2:4 sparse fragment GEMM on the CUDA CPU shim vs the interpreter', () => {
   it(
-    'every case, on mma.sp as PTX lays it out, its weight derived once into the packed buffer',
+    'every case, on mma.sp as PTX lays it out, its weight derived into a packed buffer by a kernel before it',
     { timeout: 300_000 },
     () => {
       const ps = plans();
