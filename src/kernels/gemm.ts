@@ -354,7 +354,7 @@ export function gemmKernel(
     const G = new GemmBuilder(kb, f, n, out, base, epilogue);
     const frag = base.gpuFragments ? fragDtype(G) : undefined;
     // A weight the sparsity pass marked 2:4: its kept values on mma.sp (gemm-frag-sparse.ts).
-    const sparse = frag ? twoFourWeight(G) : undefined;
+    const sparse = frag && base.gpuSparseFragments ? twoFourWeight(G) : undefined;
     if (frag && sparse !== undefined) return sparseFragGemm(G, frag, sparse);
     if (frag) return fragGemm(G, frag);
     return base.gpuTiled && tiledFits(G, base.gpuTiled) ? tiledGemm(G, base.gpuTiled) : plainGemm(G);

@@ -60,6 +60,8 @@ export interface LowerOptions {
    * FMC_GPU_FRAGMENTS=1; WGSL expands fragments through workgroup memory (slow on SwiftShader).
    */
   readonly fragments?: boolean;
+  /** With fragments: weights the sparsity pass marked 2:4 on mma.sp (CUDA only). */
+  readonly sparseFragments?: boolean;
   /**
    * 'gpu': whether reductions with a long reduced extent take a workgroup per output
    * (reduce-gpu.ts: workgroup memory and barriers). Default true; false keeps them loop nests
@@ -75,6 +77,7 @@ export function lowerGraph(g: Graph, opts: LowerOptions = {}): Plan {
     ...(opts.gemm ?? hostSchedule()),
     gpuTiled: tiled === true ? TILED : tiled,
     ...(fragments ? { gpuFragments: true } : {}),
+    ...(fragments && opts.sparseFragments ? { gpuSparseFragments: true } : {}),
   };
   const live = liveNodes(g);
   const target = opts.target ?? 'cpu';

@@ -21,6 +21,8 @@ export interface GemmSchedule {
   readonly gpuTiled?: { readonly T: number; readonly R: number; readonly TK: number } | false;
   /** GPU targets: GEMMs of f16 or bf16 operands on typed tiles (gemm-frag.ts). */
   readonly gpuFragments?: boolean;
+  /** CUDA: weights marked 2:4 on sparse tensor cores (mma.sp, gemm-frag-sparse.ts); WGSL has none. */
+  readonly gpuSparseFragments?: boolean;
   /** A tuned schedule for a GEMM kernel shape (gemmShapeKey), when one is known (`fmc tune`). */
   readonly tuned?: (shape: string) => GemmSchedule | undefined;
 }

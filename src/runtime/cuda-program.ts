@@ -52,7 +52,7 @@ const gpuGroups = (g: Graph): readonly KernelGroup[] => g.groups ?? planGroups(g
 export function lowerForCuda(g: Graph): { plan: Plan; roots: (Node | undefined)[] } {
   const groups = gpuGroups(g);
   // GEMMs of f16/bf16 operands on typed tiles: tensor cores (src/kernels/gemm-frag.ts).
-  const plan = bindPlanGrids(lowerGraph({ ...g, groups }, { target: 'gpu', fragments: true }));
+  const plan = bindPlanGrids(lowerGraph({ ...g, groups }, { target: 'gpu', fragments: true, sparseFragments: true }));
   const byId = new Map(groups.map((k) => [k.root.id, k.root]));
   const roots = plan.kernels.map((k) => {
     const id = /^\S+ %(\d+)/.exec(k.note)?.[1];

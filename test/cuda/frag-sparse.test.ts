@@ -9,6 +9,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { renderCudaProgram } from '../../src/codegen/cuda.js';
+import { renderWgsl } from '../../src/codegen/wgsl.js';
 import { Builder } from '../../src/ir/build.js';
 import type { Graph } from '../../src/ir/graph.js';
 import { bindDims, evaluate } from '../../src/ir/interp.js';
@@ -56,7 +57,10 @@ function cases(d: 'f16' | 'bf16'): Record<string, Case> {
 
 const CASES: Record<string, Case> = { ...cases('f16'), ...cases('bf16') };
 const names = Object.keys(CASES);
-const plans = () => names.map((n) => bindPlanGrids(lowerGraph(CASES[n]![0](), { target: 'gpu', fragments: true })));
+const plans = () =>
+  names.map((n) =>
+    bindPlanGrids(lowerGraph(CASES[n]![0](), { target: 'gpu', fragments: true, sparseFragments: true })),
+  );
 
 /** Seeded params with every weight `w` pruned 2:4 along its rows. */
 function pruned(g: Graph, dims: ReadonlyMap<string, number>): Map<string, HostTensor> {
@@ -144,4 +148,14 @@ describe.skipIf('why' in nvcc)('the 2:4 sparse fragment GEMM through nvcc', () =
       expect(kernels.length).toBe(2 * names.length);
       for (const k of kernels) expect([k.name, k.spillStores, k.spillLoads]).toEqual([k.name, 0, 0]);
     });
+});
+
+describe('a 2:4 weight without sparse fragments (WGSL)', () => {
+  it('lowers to the dense fragment GEMM, which WGSL renders', () => {
+    for (const n of names) {
+      const p = lowerGraph(CASES[n]![0](), { target: 'gpu', fragments: true });
+      expect(p.kernels.map((k) => k.note)).not.toContain('2:4 weight as mma.sp registers');
+      expect(renderWgsl(p).kernels.length).toBe(p.kernels.length);
+    }
+  });
 });
