@@ -47,7 +47,7 @@ export function prunedWeight(d: HalfType, N: number, K: number, seed: number): H
 
 /** A graph lowered with tensor-core fragments, compiled for this GPU with its weight `w`; whether it uses mma.sp. */
 export function sparseExecutable(g: Graph, w: HostTensor): { sp: boolean; exe: CudaExecutable } {
-  const plan = bindPlanGrids(lowerGraph(g, { target: 'gpu', fragments: true }));
+  const plan = bindPlanGrids(lowerGraph(g, { target: 'gpu', fragments: true, sparseFragments: true }));
   const program = compileCudaProgram(plan, renderCudaProgram);
   const bits = fromHost(w).data as Uint16Array;
   const weights = new Map([

@@ -46,7 +46,7 @@ export function gemmGraph(d: Dtype, [M, K, N]: readonly number[], t: boolean): G
 
 /** A graph lowered with tensor-core fragments, compiled for this GPU (its weights: none). */
 export function fragmentExecutable(g: Graph) {
-  const plan = bindPlanGrids(lowerGraph(g, { target: 'gpu', fragments: true }));
+  const plan = bindPlanGrids(lowerGraph(g, { target: 'gpu', fragments: true, sparseFragments: true }));
   const program = compileCudaProgram(plan, renderCudaProgram);
   return { mma: /FMC_MMA_M16N8K16_/.test(program.source), exe: buildCudaExecutable(program, new Map()) };
 }

@@ -101,12 +101,16 @@ describe('scripts/gpu-check', () => {
 
   it('validates a GEMM lowered with tensor-core fragments (mma.sync and mma.sp macros in the programs)', () => {
     for (const d of ['f16', 'bf16'] as const) {
-      const plan = bindPlanGrids(lowerGraph(gemmGraph(d, [37, 45, 70], true), { target: 'gpu', fragments: true }));
+      const plan = bindPlanGrids(
+        lowerGraph(gemmGraph(d, [37, 45, 70], true), { target: 'gpu', fragments: true, sparseFragments: true }),
+      );
       expect(renderCudaProgram(plan).source).toMatch(/FMC_MMA_M16N8K16_(F16|BF16)F32\(/);
       // The 2:4 check and benchmark (gpu-bench-sparse.ts) lower to mma.sp; the dense twin does not.
       const sparse = (on: boolean) =>
         renderCudaProgram(
-          bindPlanGrids(lowerGraph(sparseGemmGraph(d, [37, 40, 70], on), { target: 'gpu', fragments: true })),
+          bindPlanGrids(
+            lowerGraph(sparseGemmGraph(d, [37, 40, 70], on), { target: 'gpu', fragments: true, sparseFragments: true }),
+          ),
         ).source;
       expect(sparse(true)).toMatch(/FMC_MMA_SP_M16N8K32_(F16|BF16)F32\(fc/);
       expect(sparse(false)).not.toMatch(/FMC_MMA_SP_M16N8K32_(F16|BF16)F32\(fc/);

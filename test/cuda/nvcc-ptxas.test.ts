@@ -153,7 +153,11 @@ describe.skipIf(nvcc === '')('nvcc and ptxas: every kernel compiles without spil
 
   it('the mlp in bf16 on tensor cores, its 2:4 fc2 on mma.sp (sm_80 and sm_90)', { timeout: 60_000 }, () => {
     const l = lowerModel('models/mlp.fm', { fns: ['forward'], precision: 'bf16' })[0]!;
-    const plan = lowerGraph(piped(l, { mode: 'inference' }).graph, { target: 'gpu', fragments: true });
+    const plan = lowerGraph(piped(l, { mode: 'inference' }).graph, {
+      target: 'gpu',
+      fragments: true,
+      sparseFragments: true,
+    });
     expect(plan.kernels.map((k) => k.note)).toContain('2:4 weight as mma.sp registers');
     expect(check('mlp bf16 2:4', plan, 'sm_80')).toEqual([]);
     expect(check('mlp bf16 2:4', plan, 'sm_90')).toEqual([]);
