@@ -36,6 +36,8 @@ import { tiledFits, tiledGemm } from './gemm-tiled.js';
 import { sparseGemm } from './gemm-sparse.js';
 import { parseBsrKey } from '../ir/sparse-format.js';
 import { int8Gemm } from './gemm-int8.js';
+import { type QuantB, dequantizedParams } from './gemm-quant.js';
+import { quantPack } from './gemm-quant-pack.js';
 import type { GemmSchedule } from './schedule.js';
 import { type GemmLetters, gemmGroups, isInt8Contraction } from '../passes/fusion/gemm-shape.js';
 
@@ -181,13 +183,23 @@ export class GemmBuilder {
     at: KExpr = int(0),
     stride: KExpr = int(kcMax(this.s.KC)),
   ): KStmt[] {
-    return packOperand(this, { which, buf, b, r0, rows, pc, kc, width, outer, at, stride });
+    const args = { which, buf, b, r0, rows, pc, kc, width, outer, at, stride };
+    const qb = which === 1 ? this.dequantized() : undefined;
+    return (qb && quantPack(this, qb, args)) || packOperand(this, args);
   }
 
   /** Whether operand `which` has a buffer whose innermost axis is a K letter. */
   kInnermost(which: 0 | 1): boolean {
     const spec = this.spec.ins[which]!;
+    if (which === 1 && this.dequantized() !== undefined) return true;
     return this.f.buffers.has(this.n.inputs[which]!) && this.g.k.includes(spec[spec.length - 1]!);
+  }
+
+  private quantB?: { v: QuantB | undefined };
+  /** B's quantized params when B is the quantize pass's dequantization of a weight (read along K, as its bytes lie). */
+  dequantized(): QuantB | undefined {
+    this.quantB ??= { v: dequantizedParams(this) };
+    return this.quantB.v;
   }
 
   /**
