@@ -120,7 +120,14 @@ async function main(): Promise<void> {
   );
   console.log(table(['model', 'dims', 'compile s', ...RESULT_HEADER], rows));
   console.log(RATIO_NOTE);
-  const file = writeJson('models.json', { when: new Date().toISOString(), precision: precision ?? 'model', threads, contend, budgetMs, results });
+  const file = writeJson('models.json', {
+    when: new Date().toISOString(),
+    precision: precision ?? 'model',
+    threads,
+    contend,
+    budgetMs,
+    results,
+  });
   console.log(`wrote ${file}`);
 }
 
