@@ -38,6 +38,7 @@ import { parseBsrKey } from '../ir/sparse-format.js';
 import { int8Gemm } from './gemm-int8.js';
 import { type QuantB, dequantizedParams } from './gemm-quant.js';
 import { quantPack } from './gemm-quant-pack.js';
+import { packedWide } from './gemm-wide.js';
 import type { GemmSchedule } from './schedule.js';
 import { type GemmLetters, gemmGroups, isInt8Contraction } from '../passes/fusion/gemm-shape.js';
 
@@ -210,15 +211,22 @@ export class GemmBuilder {
    * letters and constant N and K.
    */
   prepacked(): number | undefined {
+    const buf = this.prepackable();
+    if (buf === undefined) return undefined;
+    const size = PREPACK_AT + Math.ceil((this.N as { v: number }).v / this.s.NR) * this.s.NR * this.prepackK();
+    this.kb.param(buf, 'read');
+    return this.kb.param(this.kb.tables.buffer('f32', dimConst(size), 'packed', buf), 'readwrite');
+  }
+
+  /** B's param buffer when B can be prepacked (see prepacked), without adding it to the kernel. */
+  prepackable(): number | undefined {
     const b = this.n.inputs[1]!;
     const x = b.op === 'cast' && isFloat(b.type.dtype) && b.inputs[0]!.op === 'param' ? b.inputs[0]! : b;
     const buf = this.f.buffers.get(x);
     if (x.op !== 'param' || buf === undefined || this.g.batch.length > 0) return undefined;
     if (this.N.k !== 'const' || this.K.k !== 'const' || !['f32', 'f16', 'bf16'].includes(x.type.dtype))
       return undefined;
-    const size = PREPACK_AT + Math.ceil(this.N.v / this.s.NR) * this.s.NR * this.prepackK();
-    this.kb.param(buf, 'read');
-    return this.kb.param(this.kb.tables.buffer('f32', dimConst(size), 'packed', buf), 'readwrite');
+    return buf;
   }
 
   /** K rounded up so that every prepacked panel starts 64-byte aligned. */
@@ -384,7 +392,7 @@ export function gemmKernel(
   const packed = (): KStmt[] =>
     G.NB.k === 'const'
       ? G.NB.v === 1
-        ? packedShared(G, int(0))
+        ? (packedWide(G) ?? packedShared(G, int(0)))
         : packedPrivate(G)
       : [{ k: 'if', cond: cmp('==', G.NB, int(1)), then: packedShared(G, int(0)), else: packedPrivate(G) }];
   // Few rows: B streamed once; along K as dot products when K is its innermost letter.
