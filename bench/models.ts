@@ -3,9 +3,13 @@
 // 128 tokens for sequence models (fixed-size image models at their own resolution), 2
 // threads, runs alternating between the two. Slow models get fewer runs (a time budget per
 // model, at least 5 runs) so the whole table takes minutes, not hours.
+// Every model computes in f32 (`--precision f32`, overriding moe_lm's `@precision(bf16)`), as
+// the fp32 comparison means; `@quantize` weights stay quantized on both sides. With
+// `--precision bf16`, ORT runs the exported casts too, but a router that rounds its logits to
+// bf16 flips top-k choices near ties, so moe_lm's outputs can disagree where neither is wrong.
 //
 //   node dist/bench/models.js [--runs 20] [--threads 2] [--budget-s 20] [--only bert,encoder] [--contend 2]
-//     [--set dispatch=dense,top_k=1] [--dims B=8,T=512]
+//     [--set dispatch=dense,top_k=1] [--dims B=8,T=512] [--precision f32|bf16|f16|model]
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -61,7 +65,10 @@ async function main(): Promise<void> {
     contend: '0',
     set: '',
     dims: '',
+    precision: 'f32',
   });
+  // `model` keeps each model's own `@precision`.
+  const precision = f.precision === 'model' ? undefined : f.precision;
   // `k=v,k2=v2` lists: hyperparameter overrides for every model, dims instead of the defaults.
   const pairs = (text: string): [string, string][] =>
     text ? text.split(',').map((kv) => kv.split('=', 2) as [string, string]) : [];
@@ -87,6 +94,7 @@ async function main(): Promise<void> {
       const b = await benchSource(source, {
         dims,
         set,
+        precision,
         runs,
         warmup: Number(f.warmup),
         threads,
@@ -108,11 +116,18 @@ async function main(): Promise<void> {
     }
   }
   console.log(
-    `seed models on the C target vs ONNX Runtime, ${threads} threads, ${contend} busy processes beside (median; time budget ${budgetMs / 1000} s per model)${f.set ? `; --set ${f.set}` : ''}`,
+    `seed models on the C target vs ONNX Runtime, ${precision ?? 'their own precision'}, ${threads} threads, ${contend} busy processes beside (median; time budget ${budgetMs / 1000} s per model)${f.set ? `; --set ${f.set}` : ''}`,
   );
   console.log(table(['model', 'dims', 'compile s', ...RESULT_HEADER], rows));
   console.log(RATIO_NOTE);
-  const file = writeJson('models.json', { when: new Date().toISOString(), threads, contend, budgetMs, results });
+  const file = writeJson('models.json', {
+    when: new Date().toISOString(),
+    precision: precision ?? 'model',
+    threads,
+    contend,
+    budgetMs,
+    results,
+  });
   console.log(`wrote ${file}`);
 }
 

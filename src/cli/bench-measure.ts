@@ -12,7 +12,7 @@ import { fromHost, type Tensor } from '../runtime/tensor.js';
 import { Executable } from '../runtime/executable.js';
 import { withContention } from './bench-contend.js';
 import { type Agreement, agreement, openOrt } from './bench-ort.js';
-import { defaultDim } from './model.js';
+import { defaultDim, parsePrecision } from './model.js';
 
 export interface Stats {
   readonly medianMs: number;
@@ -218,6 +218,8 @@ export interface BenchSourceOptions extends MeasureOptions {
   readonly seed?: number;
   /** Hyperparameter overrides (as CompileOptions.set). */
   readonly set?: Readonly<Record<string, number | boolean | string>>;
+  /** `--precision f32|f16|bf16`: overrides the model's `@precision` (as CompileOptions.precision). */
+  readonly precision?: string;
 }
 
 /** For scripts: compile a file or source text, then measure; the compile time comes apart. */
@@ -233,6 +235,7 @@ export async function benchSource(
     seed,
     threads: o.threads,
     set: o.set,
+    precision: parsePrecision(o.precision),
   });
   const compileMs = performance.now() - t0;
   const g = compiled.lowered[0]!.graph;

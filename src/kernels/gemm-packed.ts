@@ -39,7 +39,7 @@ function mBlock(G: GemmBuilder): KExpr {
 }
 
 /** Names of one block's loops and locals. */
-interface Block {
+export interface Block {
   b: KExpr;
   m0: string;
   ml: string;
@@ -53,7 +53,7 @@ interface Block {
  * The tiles of one (M block × N block × K block): mma into a local tile, then the store.
  * B's panel for tile column `jr` is at `bAt(jr)` in `bp`.
  */
-function tiles(G: GemmBuilder, x: Block, ap: string, bp: string | number, bAt: (jr: KExpr) => KExpr): KStmt[] {
+export function tiles(G: GemmBuilder, x: Block, ap: string, bp: string | number, bAt: (jr: KExpr) => KExpr): KStmt[] {
   const { MR, NR } = G.s;
   const KC = kcMax(G.s.KC);
   const [jr, ir, acc, i, j, ie, je] = fresh(G, 'jr', 'ir', 'acc', 'i', 'j', 'ie', 'je');
@@ -128,7 +128,7 @@ function tiles(G: GemmBuilder, x: Block, ap: string, bp: string | number, bAt: (
 }
 
 /** Fresh names for one block. */
-function names(G: GemmBuilder, b: KExpr): Block {
+export function names(G: GemmBuilder, b: KExpr): Block {
   const [m0, ml, n0, nl, pc, kc] = fresh(G, 'm0', 'ml', 'n0', 'nl', 'pc', 'kc');
   return { b, m0, ml, n0, nl, pc, kc };
 }
@@ -138,7 +138,7 @@ function names(G: GemmBuilder, b: KExpr): Block {
  * quarter of KC (a 3×3 convolution over 32 channels has K = 288: one block, not 256 and a
  * 32-deep one that costs another pass over C), then balanced: each at most kcMax deep.
  */
-function kLoop(G: GemmBuilder, x: Block, body: KStmt[]): KStmt[] {
+export function kLoop(G: GemmBuilder, x: Block, body: KStmt[]): KStmt[] {
   const { KC } = G.s;
   const [kb, nk, kcb] = fresh(G, 'kb', 'nk', 'kcb');
   return [

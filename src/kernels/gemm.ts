@@ -37,6 +37,9 @@ import { tiledFits, tiledGemm } from './gemm-tiled.js';
 import { sparseGemm } from './gemm-sparse.js';
 import { parseBsrKey } from '../ir/sparse-format.js';
 import { int8Gemm } from './gemm-int8.js';
+import { type QuantB, dequantizedParams } from './gemm-quant.js';
+import { quantPack } from './gemm-quant-pack.js';
+import { packedWide } from './gemm-wide.js';
 import type { GemmSchedule } from './schedule.js';
 import { type GemmLetters, gemmGroups, isInt8Contraction } from '../passes/fusion/gemm-shape.js';
 
@@ -182,13 +185,23 @@ export class GemmBuilder {
     at: KExpr = int(0),
     stride: KExpr = int(kcMax(this.s.KC)),
   ): KStmt[] {
-    return packOperand(this, { which, buf, b, r0, rows, pc, kc, width, outer, at, stride });
+    const args = { which, buf, b, r0, rows, pc, kc, width, outer, at, stride };
+    const qb = which === 1 ? this.dequantized() : undefined;
+    return (qb && quantPack(this, qb, args)) || packOperand(this, args);
   }
 
   /** Whether operand `which` has a buffer whose innermost axis is a K letter. */
   kInnermost(which: 0 | 1): boolean {
     const spec = this.spec.ins[which]!;
+    if (which === 1 && this.dequantized() !== undefined) return true;
     return this.f.buffers.has(this.n.inputs[which]!) && this.g.k.includes(spec[spec.length - 1]!);
+  }
+
+  private quantB?: { v: QuantB | undefined };
+  /** B's quantized params when B is the quantize pass's dequantization of a weight (read along K, as its bytes lie). */
+  dequantized(): QuantB | undefined {
+    this.quantB ??= { v: dequantizedParams(this) };
+    return this.quantB.v;
   }
 
   /**
@@ -199,6 +212,15 @@ export class GemmBuilder {
    * letters and constant N and K.
    */
   prepacked(): number | undefined {
+    const buf = this.prepackable();
+    if (buf === undefined) return undefined;
+    const size = PREPACK_AT + Math.ceil((this.N as { v: number }).v / this.s.NR) * this.s.NR * this.prepackK();
+    this.kb.param(buf, 'read');
+    return this.kb.param(this.kb.tables.buffer('f32', dimConst(size), 'packed', buf), 'readwrite');
+  }
+
+  /** B's param buffer when B can be prepacked (see prepacked), without adding it to the kernel. */
+  prepackable(): number | undefined {
     const b = unmarked(this.n.inputs[1]!);
     const x =
       b.op === 'cast' && isFloat(b.type.dtype) && unmarked(b.inputs[0]!).op === 'param' ? unmarked(b.inputs[0]!) : b;
@@ -206,9 +228,7 @@ export class GemmBuilder {
     if (x.op !== 'param' || buf === undefined || this.g.batch.length > 0) return undefined;
     if (this.N.k !== 'const' || this.K.k !== 'const' || !['f32', 'f16', 'bf16'].includes(x.type.dtype))
       return undefined;
-    const size = PREPACK_AT + Math.ceil(this.N.v / this.s.NR) * this.s.NR * this.prepackK();
-    this.kb.param(buf, 'read');
-    return this.kb.param(this.kb.tables.buffer('f32', dimConst(size), 'packed', buf), 'readwrite');
+    return buf;
   }
 
   /** K rounded up so that every prepacked panel starts 64-byte aligned. */
@@ -377,7 +397,7 @@ export function gemmKernel(
   const packed = (): KStmt[] =>
     G.NB.k === 'const'
       ? G.NB.v === 1
-        ? packedShared(G, int(0))
+        ? (packedWide(G) ?? packedShared(G, int(0)))
         : packedPrivate(G)
       : [{ k: 'if', cond: cmp('==', G.NB, int(1)), then: packedShared(G, int(0)), else: packedPrivate(G) }];
   // Few rows: B streamed once; along K as dot products when K is its innermost letter.

@@ -1,5 +1,6 @@
 // The long-running fuzzer's driver (run.ts, the built one in dist/, as `npm run fuzz` runs
-// it): a crash of a worker process and a hang are pinned on their seed and stage, a run is
+// it): a crash of a worker process and a hang are pinned on their seed and stage (a hang only
+// when it happens again on a second run of the case), a run is
 // done in pieces (--resume) whose seed ranges join up and whose counts add up to the total.
 // The C target is left out (--c-every) to keep it quick: the pipeline has its own tests.
 
@@ -47,6 +48,13 @@ describe('npm run fuzz', () => {
           env,
         );
       expect(piece().status).toBe(0);
+      // A case that stalls once (as a starved worker does) is run again and is not a hang.
+      const stall = fuzz(['--seed', '203', '--count', '1', '--batch', '1', '--case-limit', '3'], {
+        FMC_FUZZ_INJECT: 'stall:203',
+      });
+      expect(stall.out).toContain('seed 203: no progress for 3 s in check; running it again to confirm the hang');
+      expect(stall.out).toMatch(/1 cases, crashes 0, hangs 0,/);
+      expect(stall.status).toBe(0);
       const two = piece({ FMC_FUZZ_INJECT: 'hang:211' });
       expect(two.out).toContain('seed 211: hang in check: no progress for 3 s in check');
       expect(fuzz(['--resume', dir2, '--piece', '100']).status).toBe(0);

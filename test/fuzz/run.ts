@@ -7,7 +7,7 @@
 // -O0: pipeline.ts cFlags). A crash of a worker process or a hang (a stage over its time
 // limit: --case-limit seconds for check, lowering, passes and the reference, --compile-limit
 // for a batch's C build) is pinned on its case and stage: the rest of such a batch is run
-// again one case at a time. Each failing program is shrunk (delta debugging, shrink.ts,
+// again one case at a time, and a hang counts only if the case hangs again when run alone. Each failing program is shrunk (delta debugging, shrink.ts,
 // --shrink-limit seconds) in a worker too, and written with its failure text to
 // DIR/<kind>-<seed>/. `--wgsl K` also runs every K-th seed on the WGSL target (wgsl.ts).
 // `--resume DIR` does a long run in pieces (progress.ts). Progress lines, the time spent in
@@ -120,6 +120,7 @@ async function main(): Promise<void> {
     { length: o.jobs },
     () => new Worker(self, { caseMs: o.caseLimit * 1000, compileMs: o.compileLimit * 1000 }, stageMs),
   );
+  const retried = new Set<number>();
   let signals = 0;
   const onSignal = (sig: string): void => {
     if (++signals === 1) {
@@ -141,9 +142,15 @@ async function main(): Promise<void> {
         const r = await w.run(job);
         if (r.type === 'done') take(r.cases);
         else if (r.type === 'lost') {
-          // One case at a time, so the crash or hang is pinned on its case.
+          // One case at a time, so the crash or hang is pinned on its case. A hang is timed by
+          // the wall clock, which a starved worker (a loaded machine, nice 19) also runs out:
+          // the case runs once more, alone in a fresh worker, and counts only if it hangs again.
           if (seeds.length > 1) queue.unshift(...seeds.map((s) => [s]));
-          else {
+          else if (r.kind === 'hang' && !retried.has(r.seed)) {
+            retried.add(r.seed);
+            console.log(`seed ${r.seed}: ${r.why}; running it again to confirm the hang`);
+            queue.unshift(seeds);
+          } else {
             const failure: Failure = { kind: r.kind, stage: r.stage, message: r.why };
             take([
               {

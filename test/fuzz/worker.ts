@@ -7,6 +7,9 @@
 // wall time between stage reports per stage (the profile run.ts prints).
 
 import { type ChildProcess, fork } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type FuzzProgram, generate } from './gen.js';
 import { CACHE_DIR, type Failure, type Prepared, type Stage, cFlags, prepare, runC, runCase } from './pipeline.js';
@@ -40,13 +43,20 @@ export interface Lost {
 }
 
 /**
- * FMC_FUZZ_INJECT=crash:SEED or hang:SEED makes the worker die by SIGSEGV or spin at the
- * check stage of that seed's programs: the driver's own test of its crash and hang handling.
+ * FMC_FUZZ_INJECT=crash:SEED, hang:SEED or stall:SEED makes the worker die by SIGSEGV or spin
+ * at the check stage of that seed's programs (stall: only the first time in a run, as a
+ * starved worker would): the driver's own test of its crash and hang handling.
  */
 function injected(seed: number): void {
-  const m = /^(crash|hang):(\d+)$/.exec(process.env.FMC_FUZZ_INJECT ?? '');
+  const m = /^(crash|hang|stall):(\d+)$/.exec(process.env.FMC_FUZZ_INJECT ?? '');
   if (!m || Number(m[2]) !== seed) return;
   if (m[1] === 'crash') process.kill(process.pid, 'SIGSEGV');
+  if (m[1] === 'stall') {
+    // The driver's pid scopes the mark to one run.
+    const mark = path.join(os.tmpdir(), `fmc-fuzz-stall-${seed}-${process.ppid}`);
+    if (fs.existsSync(mark)) return fs.rmSync(mark);
+    fs.writeFileSync(mark, '');
+  }
   for (;;);
 }
 

@@ -13,6 +13,7 @@ import { SCHEDULES } from '../../src/kernels/schedule.js';
 import { planToJson } from '../../src/runtime/plan-json.js';
 import { expectGolden } from '../golden/golden.js';
 import { layerNorm, linearGeluResidual, rmsNorm, softmax } from './fusion-graphs.js';
+import { quantizedLinear } from './quantized-linear.js';
 
 // Nodes other than inputs are attributed to a block path, which the kernels' notes print.
 
@@ -60,6 +61,8 @@ const GRAPHS: Record<string, () => Graph> = {
   gemm_epilogue: () => linearGeluResidual(),
   layer_norm: layerNorm,
   rms_norm: rmsNorm,
+  // Dequantization fused into the GEMM: the word-wise GEMV and B packed from its nibbles.
+  gemm_int4: () => quantizedLinear(32, 128, { dtype: 'int4', group: 64, symmetric: false }),
 };
 
 describe('golden C of small graphs', () => {
