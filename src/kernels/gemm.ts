@@ -36,6 +36,7 @@ import { tiledFits, tiledGemm } from './gemm-tiled.js';
 import { sparseGemm } from './gemm-sparse.js';
 import { parseBsrKey } from '../ir/sparse-format.js';
 import { int8Gemm } from './gemm-int8.js';
+import { bf16Gemm, bf16Weight } from './gemm-bf16.js';
 import type { GemmSchedule } from './schedule.js';
 import { type GemmLetters, gemmGroups, isInt8Contraction } from '../passes/fusion/gemm-shape.js';
 
@@ -348,6 +349,10 @@ export function gemmKernel(
 ): KStmt[] {
   // int8 × int8 with i32 sums (int8 activations): a kernel of its own, C only.
   if (isInt8Contraction(n)) return int8Gemm(new GemmBuilder(kb, f, n, out, base, epilogue), target);
+  // bf16 × a bf16 weight: pair-interleaved panels for the CPU's bf16 dot products (C only).
+  const bf16 = target === 'cpu' ? new GemmBuilder(kb, f, n, out, base, epilogue) : undefined;
+  const weight = bf16 && bf16Weight(bf16);
+  if (bf16 && weight !== undefined) return bf16Gemm(bf16, weight);
   if (target === 'gpu') {
     const G = new GemmBuilder(kb, f, n, out, base, epilogue);
     const frag = base.gpuFragments ? fragDtype(G) : undefined;
