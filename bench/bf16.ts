@@ -1,0 +1,94 @@
+// Benchmark: bf16 products on C. One Linear without bias (x[M, K] @ W[N, K].T) compiled four
+// ways: f32; `--precision bf16` through the widening GEMM (FMC_BF16_DOT=0: operands rounded to
+// bf16 and held in f32, B packed as f32 or, at batch 1, the f32 master weight read and rounded
+// per use); `--precision bf16` through the pair-interleaved bf16 kernel with vdpbf16ps
+// (src/kernels/gemm-bf16.ts, where the CPU has AVX-512 BF16); and the same kernel's portable
+// loop (-DFMC_NO_AVX512BF16). At M = 128 and at batch 1; the compiled models run alternately
+// in one process on the same input, and each ratio is the f32 median over the variant's
+// (higher: faster).
+//
+//   node dist/bench/bf16.js [--k 4096] [--n 4096] [--m 128] [--runs 20] [--threads 2]
+
+import * as os from 'node:os';
+import { compile } from '../src/api/compile.js';
+import { C_FLAGS } from '../src/runtime/cache.js';
+import { Tensor } from '../src/runtime/tensor.js';
+import { flags, positive, table, writeJson } from './common.js';
+
+const source = (k: number, n: number): string => `import { Linear } from "std/nn"
+model Gemm(k = ${k}, n = ${n}) {
+  fc = Linear(k, n, bias = false)
+  fn forward(x: f32[B, k]) -> (y: f32[B, n]) {
+    return fc(x)
+  }
+}
+`;
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Compiles with FMC_BF16_DOT set to `dot` for the lowering (the switch gemm-bf16.ts reads). */
+function compileWith(dot: '0' | '1', text: string, opts: Parameters<typeof compile>[1]): ReturnType<typeof compile> {
+  const before = process.env.FMC_BF16_DOT;
+  process.env.FMC_BF16_DOT = dot;
+  try {
+    return compile(text, opts);
+  } finally {
+    if (before === undefined) delete process.env.FMC_BF16_DOT;
+    else process.env.FMC_BF16_DOT = before;
+  }
+}
+
+function main(): void {
+  const f = flags({ k: '4096', n: '4096', m: '128', runs: '20', warmup: '2', threads: '2' });
+  const [K, N, M, runs, threads] = (['k', 'n', 'm', 'runs', 'threads'] as const).map((k) => positive(k, f[k]!)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const text = source(K, N);
+  const opts = { isPath: false, threads, seed: 1 } as const;
+  const bf16 = { ...opts, precision: 'bf16' } as const;
+  const variants = [
+    ['f32', compileWith('1', text, opts)],
+    ['bf16 widening', compileWith('0', text, bf16)],
+    ['bf16 vdpbf16ps', compileWith('1', text, bf16)],
+    ['bf16 portable', compileWith('1', text, { ...bf16, flags: [...C_FLAGS, '-DFMC_NO_AVX512BF16'] })],
+  ] as const;
+  const rows: string[][] = [];
+  for (const m of [M, 1]) {
+    const x = new Tensor(
+      'f32',
+      Float32Array.from({ length: m * K }, (_, i) => Math.sin(i * 0.7)),
+      [m, K],
+    );
+    const times: number[][] = variants.map(() => []);
+    for (let r = -Number(f.warmup); r < runs; r++)
+      variants.forEach(([, model], i) => {
+        const t0 = performance.now();
+        model.run({ x });
+        if (r >= 0) times[i]!.push(performance.now() - t0);
+      });
+    const [base, widening] = [median(times[0]!), median(times[1]!)];
+    variants.forEach(([name], i) => {
+      const ms = median(times[i]!);
+      const gflops = (2 * m * N * K) / 1e6 / ms;
+      rows.push([
+        `${m}`,
+        name,
+        ms.toFixed(3),
+        gflops.toFixed(1),
+        `${(base / ms).toFixed(2)}×`,
+        `${(widening / ms).toFixed(2)}×`,
+      ]);
+    });
+  }
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`x[M, ${K}] @ W[${N}, ${K}].T, ${threads} threads, ${cpu}, median of ${runs} alternating runs`);
+  console.log(table(['M', 'variant', 'ms', 'GFLOP/s', 'vs f32', 'vs widening'], rows));
+  const file = writeJson('bf16.json', { when: new Date().toISOString(), cpu, K, N, M, threads, runs, rows });
+  console.log(`wrote ${file}`);
+}
+
+main();
