@@ -9,12 +9,15 @@
 //      half) for n = q·NR + j; Kp = ceil(K/2), zero past N and K. Half the bytes of f32 panels.
 //   2. A's rows are packed at each call into a transient buffer of words the same way, in tiles
 //      of `mr` rows (word t·mr·Kp + p·mr + i for row t·mr + i), zero past M.
-//   3. M ≥ SMALL_M: the threads split (blocks of MC rows × blocks of NC columns); a block runs its
-//      panels, and for each, its MR × NR tiles: one `dotbf16` over all of K into f32 sums (K in
-//      one block: an f16/bf16 store could not hold partial sums), then the group's epilogue
-//      and the store. M < SMALL_M (batch 1): tiles of one row, the threads splitting N in blocks
-//      of GEMV_NC columns; B's panels are read once per row, contiguously: 2 bytes a weight
-//      where the widening GEMV reads the f32 master weight's 4.
+//   3. M ≥ SMALL_M, on a CPU with AVX-512 BF16: the threads split (blocks of MC rows × blocks
+//      of NC columns); a block runs its panels, and for each, its MR × NR tiles: one `dotbf16`
+//      over all of K into f32 sums (K in one block: an f16/bf16 store could not hold partial
+//      sums), then the group's epilogue and the store. Without AVX-512 BF16, the widening GEMM
+//      (gemm.ts `packed`: B converted to f32 once, f32 fma), which the portable loop's per-use
+//      widening does not beat (0.91× at M 128, bench/bf16.ts). M < SMALL_M (batch 1), on every
+//      CPU: tiles of one row, the threads splitting N in blocks of GEMV_NC columns; B's panels
+//      are read once per row, contiguously: 2 bytes a weight where the widening GEMV reads the
+//      f32 master weight's 4 (memory-bound: the portable loop pays too).
 // The sums are f32, as in gemm.ts; they differ from its widen-then-fma order (by pairs, and
 // vdpbf16ps flushes subnormals), within bf16's tolerance (docs/ir.md "bf16 products on C").
 
@@ -23,6 +26,7 @@ import { isFloat } from '../ir/dtype.js';
 import { type KExpr, type KStmt, add, cmp, f32, int, ivar, ix, loop, mul } from '../ir/kernel.js';
 import type { GemmBuilder } from './gemm.js';
 import { PREPACK_AT } from './gemm-packed.js';
+import { hostCpuFlags } from './schedule.js';
 
 /** Columns a GEMV work item takes (a quarter of a GEMM block: more items for the threads). */
 const GEMV_NC = 128;
@@ -76,7 +80,11 @@ function packRow(G: GemmBuilder, which: 0 | 1, r: KExpr, rows: KExpr, into: numb
   return { k: 'if', cond: cmp('<', r, rows), then: words, else: [zeros] };
 }
 
-export function bf16Gemm(G: GemmBuilder, w: number): KStmt[] {
+/** Whether this machine's CPU has AVX-512 BF16 (`-march=native` then gives the C vdpbf16ps). */
+const nativeBf16 = (): boolean => hostCpuFlags().split(/\s+/).includes('avx512_bf16');
+
+/** The kernel; `wide()` is the widening GEMM, which M ≥ SMALL_M takes on a CPU without AVX-512 BF16. */
+export function bf16Gemm(G: GemmBuilder, w: number, wide: () => KStmt[]): KStmt[] {
   const { kb } = G;
   const { MR, NR, MC, NC, SMALL_M } = G.s;
   const [N, K] = [(G.N as { v: number }).v, (G.K as { v: number }).v];
@@ -85,26 +93,21 @@ export function bf16Gemm(G: GemmBuilder, w: number): KStmt[] {
   // 1. B's panels, packed by the first run after the weight changed.
   kb.param(w, 'read');
   const qb = kb.param(kb.tables.buffer('i32', dimConst(PREPACK_AT + Np * Kp), 'packed', w), 'readwrite');
-  const n = G.v('n');
-  const packB: KStmt = {
-    k: 'if',
-    cond: cmp('==', { k: 'load', buf: qb, index: int(0), t: 'i32' }, { k: 'const', t: 'i32', v: 0 }),
-    then: [
-      kb.parallel(
-        n,
-        int(Np),
-        [
-          packRow(G, 1, ivar(n), G.N, qb, (p) =>
-            add(
-              int(PREPACK_AT),
-              add(mul(ix('/', ivar(n), int(NR)), int(NR * Kp)), add(mul(p, int(NR)), ix('%', ivar(n), int(NR)))),
-            ),
-          ),
-        ],
-        int(Np * K),
-      ),
-      { k: 'store', buf: qb, index: int(0), value: { k: 'const', t: 'i32', v: 1 } },
-    ],
+  const packB = (): KStmt => {
+    const n = G.v('n');
+    const at = (p: KExpr): KExpr =>
+      add(
+        int(PREPACK_AT),
+        add(mul(ix('/', ivar(n), int(NR)), int(NR * Kp)), add(mul(p, int(NR)), ix('%', ivar(n), int(NR)))),
+      );
+    return {
+      k: 'if',
+      cond: cmp('==', { k: 'load', buf: qb, index: int(0), t: 'i32' }, { k: 'const', t: 'i32', v: 0 }),
+      then: [
+        kb.parallel(n, int(Np), [packRow(G, 1, ivar(n), G.N, qb, at)], int(Np * K)),
+        { k: 'store', buf: qb, index: int(0), value: { k: 'const', t: 'i32', v: 1 } },
+      ],
+    };
   };
   // 2. A's words, rows padded to whole tiles of the larger tile height.
   const M: Dim = G.g.m.reduce((a, c) => dimMul(a, G.sizes.get(c)!), dimConst(1));
@@ -179,8 +182,9 @@ export function bf16Gemm(G: GemmBuilder, w: number): KStmt[] {
       G.work(),
     );
   };
-  const gemm = (): KStmt[] => [packA(MR), item(MR, MC, NC)];
-  const gemv = (): KStmt[] => [packA(1), item(1, SMALL_M, GEMV_NC)];
+  // Without vdpbf16ps the tiles lose to the f32 GEMM on operands converted once (bench/bf16.ts).
+  const gemm = (): KStmt[] => (nativeBf16() ? [packB(), packA(MR), item(MR, MC, NC)] : wide());
+  const gemv = (): KStmt[] => [packB(), packA(1), item(1, SMALL_M, GEMV_NC)];
   const small = G.M.k === 'const' ? G.M.v < SMALL_M : undefined;
   const body =
     small === true
@@ -188,5 +192,5 @@ export function bf16Gemm(G: GemmBuilder, w: number): KStmt[] {
       : small === false
         ? gemm()
         : [{ k: 'if', cond: cmp('<', G.M, int(SMALL_M)), then: gemv(), else: gemm() } as KStmt];
-  return [packB, ...body];
+  return body;
 }

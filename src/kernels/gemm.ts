@@ -349,10 +349,6 @@ export function gemmKernel(
 ): KStmt[] {
   // int8 × int8 with i32 sums (int8 activations): a kernel of its own, C only.
   if (isInt8Contraction(n)) return int8Gemm(new GemmBuilder(kb, f, n, out, base, epilogue), target);
-  // bf16 × a bf16 weight: pair-interleaved panels for the CPU's bf16 dot products (C only).
-  const bf16 = target === 'cpu' ? new GemmBuilder(kb, f, n, out, base, epilogue) : undefined;
-  const weight = bf16 && bf16Weight(bf16);
-  if (bf16 && weight !== undefined) return bf16Gemm(bf16, weight);
   if (target === 'gpu') {
     const G = new GemmBuilder(kb, f, n, out, base, epilogue);
     const frag = base.gpuFragments ? fragDtype(G) : undefined;
@@ -386,6 +382,9 @@ export function gemmKernel(
   // A weight the sparsity pass marked block-sparse: only its nonzero blocks (gemm-sparse.ts).
   const bsr = bsrOf(G);
   if (bsr) return sparseGemm(G, bsr.w, bsr.b, bsr.cap, gemv);
+  // bf16 × a bf16 weight: pair-interleaved panels for the CPU's bf16 dot products (gemm-bf16.ts).
+  const bf16 = bf16Weight(G);
+  if (bf16 !== undefined) return bf16Gemm(G, bf16, packed);
   const small = G.M.k === 'const' ? G.M.v < s.SMALL_M : undefined;
   if (small === true) return [...G.zeroWhenEmpty(), ...gemv()];
   if (small === false) return [...G.zeroWhenEmpty(), ...packed()];
