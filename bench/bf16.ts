@@ -1,9 +1,10 @@
-// Benchmark: bf16 products on C. One Linear without bias (x[M, K] @ W[N, K].T) compiled four
+// Benchmark: bf16 products on C. One Linear without bias (x[M, K] @ W[N, K].T) compiled five
 // ways: f32; `--precision bf16` through the widening GEMM (FMC_BF16_DOT=0: operands rounded to
 // bf16 and held in f32, B packed as f32 or, at batch 1, the f32 master weight read and rounded
-// per use); `--precision bf16` through the pair-interleaved bf16 kernel with vdpbf16ps
-// (src/kernels/gemm-bf16.ts, where the CPU has AVX-512 BF16); and the same kernel's portable
-// loop (-DFMC_NO_AVX512BF16). At M = 128 and at batch 1; the compiled models run alternately
+// per use); `--precision bf16` through the pair-interleaved bf16 kernel (src/kernels/gemm-bf16.ts)
+// as this CPU builds it (AMX tiles for the GEMM and vdpbf16ps for the GEMV where it has them),
+// without AMX (-DFMC_NO_AMX: vdpbf16ps), and with its portable loop (-DFMC_NO_AVX512BF16).
+// At M = 128 and at batch 1; the compiled models run alternately
 // in one process on the same input, and each ratio is the f32 median over the variant's
 // (higher: faster). `--clock cpu` times each run by the process's CPU time (user + system)
 // instead of the wall clock: on a machine shared with other jobs, a run's wall time counts the
@@ -64,7 +65,8 @@ function main(): void {
   const variants = [
     ['f32', compileWith('1', text, opts)],
     ['bf16 widening', compileWith('0', text, bf16)],
-    ['bf16 vdpbf16ps', compileWith('1', text, bf16)],
+    ['bf16 kernel', compileWith('1', text, bf16)],
+    ['bf16 no AMX', compileWith('1', text, { ...bf16, flags: [...C_FLAGS, '-DFMC_NO_AMX'] })],
     ['bf16 portable', compileWith('1', text, { ...bf16, flags: [...C_FLAGS, '-DFMC_NO_AVX512BF16'] })],
   ] as const;
   const rows: string[][] = [];

@@ -96,7 +96,7 @@ function names(ss: readonly KStmt[], used: Set<string>, declared: Set<string>): 
         break;
       case 'dotbf16':
         used.add(s.acc);
-        [s.aOffset, s.bOffset, s.np].forEach(x);
+        [s.aOffset, s.lda, s.bOffset, s.np].forEach(x);
         break;
       case 'mma':
         [s.acc, s.a, s.b].forEach((n) => typeof n === 'string' && used.add(n));

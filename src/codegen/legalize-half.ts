@@ -69,7 +69,7 @@ function stmts(ss: readonly KStmt[]): KStmt[] {
       case 'dot8':
         return s;
       case 'dotbf16':
-        return { ...s, aOffset: expr(s.aOffset), bOffset: expr(s.bOffset), np: expr(s.np) };
+        return { ...s, aOffset: expr(s.aOffset), lda: expr(s.lda), bOffset: expr(s.bOffset), np: expr(s.np) };
       case 'fragLoad':
         return { ...s, offset: expr(s.offset), ld: expr(s.ld) };
       case 'fragEach':

@@ -57,9 +57,16 @@ export function bf16Weight(G: GemmBuilder): number | undefined {
   return x.op === 'param' ? G.f.buffers.get(x) : undefined;
 }
 
+/** Whether AMX can take an mr × nr 'dotbf16' tile: multiples of 16, in at most its 8 tile registers. */
+export const amxFits = (mr: number, nr: number): boolean =>
+  mr % 16 === 0 && nr % 16 === 0 && (mr / 16) * (nr / 16) + mr / 16 + nr / 16 <= 8;
+
+/** Words of pairs a row of K values takes: ceil(K/2) rounded up to 16 (AMX's tile depth). */
+const pairsOf = (K: number): number => Math.ceil(K / 32) * 16;
+
 /**
- * Stores operand `which`'s row `r` (of `rows` valid ones) as Kp words at `at(p)` of buffer
- * `into`: zeros past `rows` and past K.
+ * Stores operand `which`'s row `r` (of `rows` valid ones) as pairsOf(K) words at `at(p)` of
+ * buffer `into`: zeros past `rows` and past K.
  */
 function packRow(G: GemmBuilder, which: 0 | 1, r: KExpr, rows: KExpr, into: number, at: (p: KExpr) => KExpr): KStmt {
   const K = (G.K as { v: number }).v;
@@ -71,24 +78,28 @@ function packRow(G: GemmBuilder, which: 0 | 1, r: KExpr, rows: KExpr, into: numb
     index: at(pp),
     value: pairWord(val(mul(pp, int(2))), hi),
   });
-  const Kp = Math.ceil(K / 2);
+  const [half, Kp] = [Math.ceil(K / 2), pairsOf(K)];
+  const zeros = (lo: number): KStmt =>
+    loop(p, int(Kp), [{ k: 'store', buf: into, index: at(ivar(p)), value: { k: 'const', t: 'i32', v: 0 } }], 'serial', {
+      lo: int(lo),
+    });
   const words: KStmt[] = [loop(p, int(Math.floor(K / 2)), [pair(ivar(p), val(add(mul(ivar(p), int(2)), int(1))))])];
-  if (K % 2 === 1) words.push(pair(int(Kp - 1), f32(0)));
-  const zeros = loop(p, int(Kp), [
-    { k: 'store', buf: into, index: at(ivar(p)), value: { k: 'const', t: 'i32', v: 0 } },
-  ]);
-  return { k: 'if', cond: cmp('<', r, rows), then: words, else: [zeros] };
+  if (K % 2 === 1) words.push(pair(int(half - 1), f32(0)));
+  if (half < Kp) words.push(zeros(half));
+  return { k: 'if', cond: cmp('<', r, rows), then: words, else: [zeros(0)] };
 }
 
-/** Whether this machine's CPU has AVX-512 BF16 (`-march=native` then gives the C vdpbf16ps). */
-const nativeBf16 = (): boolean => hostCpuFlags().split(/\s+/).includes('avx512_bf16');
+/** Whether this machine's CPU has feature `f` (`-march=native` then gives C its instructions). */
+const hostHas = (f: string): boolean => hostCpuFlags().split(/\s+/).includes(f);
 
 /** The kernel; `wide()` is the widening GEMM, which M ≥ SMALL_M takes on a CPU without AVX-512 BF16. */
 export function bf16Gemm(G: GemmBuilder, w: number, wide: () => KStmt[]): KStmt[] {
   const { kb } = G;
-  const { MR, NR, MC, NC, SMALL_M } = G.s;
+  const { NR, MC, NC, SMALL_M } = G.s;
+  // Tiles of 32 rows for AMX (2 × 2 of its 16 × 16 tiles with NR = 32), else the f32 tile's rows.
+  const MR = hostHas('amx_bf16') && amxFits(32, NR) ? 32 : G.s.MR;
   const [N, K] = [(G.N as { v: number }).v, (G.K as { v: number }).v];
-  const Kp = Math.ceil(K / 2);
+  const Kp = pairsOf(K);
   const Np = Math.ceil(N / NR) * NR;
   // 1. B's panels, packed by the first run after the weight changed.
   kb.param(w, 'read');
@@ -109,7 +120,7 @@ export function bf16Gemm(G: GemmBuilder, w: number, wide: () => KStmt[]): KStmt[
       ],
     };
   };
-  // 2. A's words, rows padded to whole tiles of the larger tile height.
+  // 2. A's rows of words (row m at m·Kp), padded to whole tiles of mr rows.
   const M: Dim = G.g.m.reduce((a, c) => dimMul(a, G.sizes.get(c)!), dimConst(1));
   const qa = kb.param(
     kb.tables.buffer('i32', dimMul(dimAdd(M, dimConst(MR - 1)), dimConst(Kp)), 'transient'),
@@ -117,8 +128,7 @@ export function bf16Gemm(G: GemmBuilder, w: number, wide: () => KStmt[]): KStmt[
   );
   const packA = (mr: number): KStmt => {
     const r = G.v('r');
-    const at = (p: KExpr): KExpr =>
-      add(mul(ix('/', ivar(r), int(mr)), int(mr * Kp)), add(mul(p, int(mr)), ix('%', ivar(r), int(mr))));
+    const at = (p: KExpr): KExpr => add(mul(ivar(r), int(Kp)), p);
     return kb.parallel(r, mul(cdiv(G.M, int(mr)), int(mr)), [packRow(G, 0, ivar(r), G.M, qa, at)], mul(G.M, int(K)));
   };
   // 3. Tiles of mr × NR: rows m0 + ir.., columns n0 + jr...
@@ -133,6 +143,7 @@ export function bf16Gemm(G: GemmBuilder, w: number, wide: () => KStmt[]): KStmt[
         acc,
         a: qa,
         aOffset: mul(m, int(Kp)),
+        lda: int(Kp),
         b: qb,
         bOffset: add(int(PREPACK_AT), mul(col, int(Kp))),
         np: int(Kp),
@@ -183,7 +194,8 @@ export function bf16Gemm(G: GemmBuilder, w: number, wide: () => KStmt[]): KStmt[
     );
   };
   // Without vdpbf16ps the tiles lose to the f32 GEMM on operands converted once (bench/bf16.ts).
-  const gemm = (): KStmt[] => (nativeBf16() ? [packB(), packA(MR), item(MR, MC, NC)] : wide());
+  const gemm = (): KStmt[] =>
+    hostHas('avx512_bf16') ? [packB(), packA(MR), item(MR, MR * Math.max(1, Math.floor(MC / MR)), NC)] : wide();
   const gemv = (): KStmt[] => [packB(), packA(1), item(1, SMALL_M, GEMV_NC)];
   const small = G.M.k === 'const' ? G.M.v < SMALL_M : undefined;
   const body =
