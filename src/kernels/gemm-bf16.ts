@@ -1,23 +1,26 @@
-// bf16 × bf16 GEMM and GEMV on C with pair-interleaved panels (KStmt 'dotbf16': vdpbf16ps
-// where the CPU has AVX-512 BF16, src/codegen/c-dotbf16.ts), for a contraction whose operands
-// are both bf16 and whose B is a weight: a bf16 param, or an f32 (or f16) param cast to bf16
-// (the precision pass's master weight), with no batch letters and constant N and K.
+// bf16 × bf16 GEMM and GEMV on C with pair-interleaved panels (KStmt 'dotbf16': AMX-BF16's
+// tdpbf16ps or AVX-512 BF16's vdpbf16ps where the CPU has them, src/codegen/c-dotbf16.ts), for
+// a contraction whose operands are both bf16 and whose B is a weight: a bf16 param, or an f32
+// (or f16) param cast to bf16 (the precision pass's master weight), with no batch letters and
+// constant N and K.
 //
 //   1. B is packed once per weight version into a plan buffer of kind 'packed' (i32 words):
 //      PREPACK_AT words of header (word 0 is 1 once packed), then NR-wide panels of all of K,
 //      panel q at q·NR·Kp, word p·NR + j holding B[2p, n] (low half) and B[2p+1, n] (high
-//      half) for n = q·NR + j; Kp = ceil(K/2), zero past N and K. Half the bytes of f32 panels.
-//   2. A's rows are packed at each call into a transient buffer of words the same way, in tiles
-//      of `mr` rows (word t·mr·Kp + p·mr + i for row t·mr + i), zero past M.
+//      half) for n = q·NR + j; Kp = ceil(K/2) rounded up to 16 (AMX's tile depth), zero past N
+//      and K. Half the bytes of f32 panels.
+//   2. A's rows are packed at each call into a transient buffer of such words, row m at m·Kp,
+//      zero rows up to a whole tile.
 //   3. M ≥ SMALL_M, on a CPU with AVX-512 BF16: the threads split (blocks of MC rows × blocks
-//      of NC columns); a block runs its panels, and for each, its MR × NR tiles: one `dotbf16`
-//      over all of K into f32 sums (K in one block: an f16/bf16 store could not hold partial
-//      sums), then the group's epilogue and the store. Without AVX-512 BF16, the widening GEMM
-//      (gemm.ts `packed`: B converted to f32 once, f32 fma), which the portable loop's per-use
-//      widening does not beat (0.91× at M 128, bench/bf16.ts). M < SMALL_M (batch 1), on every
-//      CPU: tiles of one row, the threads splitting N in blocks of GEMV_NC columns; B's panels
-//      are read once per row, contiguously: 2 bytes a weight where the widening GEMV reads the
-//      f32 master weight's 4 (memory-bound: the portable loop pays too).
+//      of NC columns); a block runs its panels, and for each, its MR × NR tiles (32 × 32 where
+//      the CPU has AMX-BF16: 2 × 2 AMX tiles): one `dotbf16` over all of K into f32 sums (K in
+//      one block: an f16/bf16 store could not hold partial sums), then the group's epilogue
+//      and the store. Without AVX-512 BF16, the widening GEMM (gemm.ts `packed`: B converted to
+//      f32 once, f32 fma), which the portable loop's per-use widening does not beat (0.9-1.0×
+//      at M 128, bench/bf16.ts). M < SMALL_M (batch 1), on every CPU: tiles of one row, the
+//      threads splitting N in blocks of GEMV_NC columns; B's panels are read once per row,
+//      contiguously: 2 bytes a weight where the widening GEMV reads the f32 master weight's 4
+//      (memory-bound: the portable loop pays too).
 // The sums are f32, as in gemm.ts; they differ from its widen-then-fma order (by pairs, and
 // vdpbf16ps flushes subnormals), within bf16's tolerance (docs/ir.md "bf16 products on C").
 
