@@ -16,18 +16,7 @@ import * as os from 'node:os';
 import { compile } from '../src/api/compile.js';
 import { C_FLAGS } from '../src/runtime/cache.js';
 import { Tensor } from '../src/runtime/tensor.js';
-import { flags, positive, table, writeJson } from './common.js';
-
-const source = (k: number, n: number): string => `import { Linear } from "std/nn"
-model Gemm(k = ${k}, n = ${n}) {
-  fc = Linear(k, n, bias = false)
-  fn forward(x: f32[B, k]) -> (y: f32[B, n]) {
-    return fc(x)
-  }
-}
-`;
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+import { flags, linearSource as source, median, positive, table, writeJson } from './common.js';
 
 /** Compiles with FMC_BF16_DOT set to `dot` for the lowering (the switch gemm-bf16.ts reads). */
 function compileWith(dot: '0' | '1', text: string, opts: Parameters<typeof compile>[1]): ReturnType<typeof compile> {
