@@ -46,29 +46,41 @@ const build = (source: string, flags: readonly string[]) =>
   compileModel(source, { fns: ['forward'], cacheDir: CACHE_DIR, seed: 5, precision: 'bf16', flags });
 
 describe('bf16 products on C (dotbf16)', () => {
-  it('a bf16 Linear through every path equals the reference within bf16 tolerance', { timeout: 180_000 }, () => {
-    const source = linear(37, 45);
-    const builds = PATHS.map(([, flags]) => build(source, flags));
-    expect(builds[0]!.functions[0]!.source).toMatch(/fmc_dotbf16_\d+x\d+\(/);
-    const ref = runPipeline(builds[0]!.lowered[0]!, { target: 'reference', mode: 'inference' }).graph;
-    const { rtol, atol } = tolFor('bf16');
-    for (const rows of [1, 3, 20]) {
-      const dims = new Map([['B', rows]]);
-      const inputs = new Map(ref.inputs.map((n) => [n.args.name, randomInput(n, dims, 11 + rows)]));
-      const feeds = Object.fromEntries([...inputs].map(([name, t]) => [name, fromHost(t)]));
-      const want = evaluate(ref, { inputs, params: builds[0]!.weights, dims }).outputs.get('y')!.data;
-      const got = builds.map((c) => toHost(c.model.run(feeds).y!).data);
-      got.forEach((y, p) => {
-        let worst = 0;
-        for (let i = 0; i < want.length; i++)
-          worst = Math.max(worst, Math.abs(y[i]! - want[i]!) - rtol * Math.abs(want[i]!));
-        expect(worst, `${PATHS[p]![0]}, ${rows} rows: max |y - ref| - rtol·|ref|`).toBeLessThanOrEqual(atol);
-      });
-      expect(got[2], `${rows} rows: vdpbf16ps and the portable loop`).toEqual(got[1]);
-      const differ = got[0]!.filter((v, i) => v !== got[1]![i]).length;
-      console.log(`${rows} rows: default and no-AMX builds differ in ${differ} of ${want.length} outputs`);
-    }
-  });
+  // K = 37, N = 45: odd K, edge tiles, the GEMV (1 and 3 rows) and one GEMM tile (20 rows);
+  // K = 300, N = 600 at 200 rows: two blocks of rows and two of NC columns, K over 16 pairs.
+  for (const [k, n, rowsList] of [
+    [37, 45, [1, 3, 20]],
+    [300, 600, [200]],
+  ] as const)
+    it(
+      `a bf16 Linear (K ${k}, N ${n}) through every path equals the reference within bf16 tolerance`,
+      { timeout: 180_000 },
+      () => {
+        const source = linear(k, n);
+        const builds = PATHS.map(([, flags]) => build(source, flags));
+        expect(builds[0]!.functions[0]!.source).toMatch(/fmc_dotbf16_\d+x\d+\(/);
+        const ref = runPipeline(builds[0]!.lowered[0]!, { target: 'reference', mode: 'inference' }).graph;
+        const { rtol, atol } = tolFor('bf16');
+        for (const rows of rowsList) {
+          const dims = new Map([['B', rows]]);
+          const inputs = new Map(ref.inputs.map((x) => [x.args.name, randomInput(x, dims, 11 + rows)]));
+          const feeds = Object.fromEntries([...inputs].map(([name, t]) => [name, fromHost(t)]));
+          const want = evaluate(ref, { inputs, params: builds[0]!.weights, dims }).outputs.get('y')!.data;
+          const got = builds.map((c) => toHost(c.model.run(feeds).y!).data);
+          got.forEach((y, p) => {
+            let worst = 0;
+            for (let i = 0; i < want.length; i++)
+              worst = Math.max(worst, Math.abs(y[i]! - want[i]!) - rtol * Math.abs(want[i]!));
+            expect(worst, `${PATHS[p]![0]}, ${rows} rows: max |y - ref| - rtol·|ref|`).toBeLessThanOrEqual(atol);
+          });
+          expect(got[2], `${rows} rows: vdpbf16ps and the portable loop`).toEqual(got[1]);
+          const differ = got[0]!.filter((v, i) => v !== got[1]![i]).length;
+          console.log(
+            `K ${k}, N ${n}, ${rows} rows: default and no-AMX builds differ in ${differ} of ${want.length} outputs`,
+          );
+        }
+      },
+    );
 
   it(
     'the kernel uses tdpbf16ps and vdpbf16ps where the CPU has them, and neither with the flags',
