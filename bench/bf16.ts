@@ -41,13 +41,8 @@ function main(): void {
     return (u.user + u.system) / 1000;
   };
   const clock = f.clock === 'cpu' ? cpuMs : () => performance.now();
-  const [K, N, M, runs, threads] = (['k', 'n', 'm', 'runs', 'threads'] as const).map((k) => positive(k, f[k]!)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const num = (name: string): number => positive(name, f[name]!);
+  const [K, N, M, runs, threads] = [num('k'), num('n'), num('m'), num('runs'), num('threads')];
   const text = source(K, N);
   const opts = { isPath: false, threads, seed: 1 } as const;
   const bf16 = { ...opts, precision: 'bf16' } as const;
