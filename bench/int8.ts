@@ -11,18 +11,8 @@ import { compile } from '../src/api/compile.js';
 import { hostTensor } from '../src/ir/value.js';
 import type { QuantRule } from '../src/passes/pass.js';
 import { Tensor } from '../src/runtime/tensor.js';
-import { flags, positive, table, writeJson } from './common.js';
+import { flags, linearSource as source, median, positive, table, writeJson } from './common.js';
 
-const source = (k: number, n: number): string => `import { Linear } from "std/nn"
-model Gemm(k = ${k}, n = ${n}) {
-  fc = Linear(k, n, bias = false)
-  fn forward(x: f32[B, k]) -> (y: f32[B, n]) {
-    return fc(x)
-  }
-}
-`;
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const INT8: QuantRule[] = [{ path: 'all', spec: { dtype: 'int8', symmetric: true } }];
 
 function main(): void {

@@ -94,6 +94,10 @@ function names(ss: readonly KStmt[], used: Set<string>, declared: Set<string>): 
         used.add(s.acc);
         [s.aIndex, s.lda, s.rows, s.bIndex, s.ldb, s.cols, s.n].forEach(x);
         break;
+      case 'dotbf16':
+        used.add(s.acc);
+        [s.aOffset, s.lda, s.bOffset, s.np].forEach(x);
+        break;
       case 'mma':
         [s.acc, s.a, s.b].forEach((n) => typeof n === 'string' && used.add(n));
         (x(s.aOffset), x(s.bOffset), x(s.kc));

@@ -11,6 +11,7 @@ import { C_PRELUDE } from './prelude-c.js';
 import { C_HALF_PRELUDE, halvesUsed } from './prelude-half.js';
 import { MMA_PRELUDE, mmaFunction, mmaName } from './c-mma.js';
 import { DOT8_PRELUDE, dot8Call, usesDot8 } from './c-dot8.js';
+import { DOTBF16_PRELUDE, dotbf16Call, dotbf16Function } from './c-dotbf16.js';
 import { Outliner, PARALLEL_MIN_WORK, PARALLEL_PRELUDE, PARALLEL_SETTER } from './c-parallel.js';
 import { type Dialect, bufName, escapeComment, hexFloat, mmaShapes, renderFile } from './render.js';
 
@@ -166,6 +167,7 @@ function file(kernels: readonly Kernel[], bodies: readonly string[], header: str
     MMA_PRELUDE,
     ...mmaShapes(kernels).map(([mr, nr]) => mmaFunction(mr, nr)),
     ...(bodies.some(usesDot8) ? [DOT8_PRELUDE] : []),
+    ...bf16Tiles(kernels),
     '',
     ...bodies.map((b) => b + '\n'),
     'typedef void (*fmc_kernel)(void *const *restrict, const int64_t *restrict);',
@@ -182,6 +184,12 @@ function file(kernels: readonly Kernel[], bodies: readonly string[], header: str
     PARALLEL_SETTER,
     '',
   ].join('\n');
+}
+
+/** The bf16 tile functions the kernels call, after their prelude (none: nothing). */
+function bf16Tiles(kernels: readonly Kernel[]): string[] {
+  const shapes = mmaShapes(kernels, 'dotbf16');
+  return shapes.length ? [DOTBF16_PRELUDE, ...shapes.map(([mr, nr]) => dotbf16Function(mr, nr))] : [];
 }
 
 const dim = (slot: number): string => `d[${slot}]`;
@@ -225,6 +233,9 @@ export const C_BASE: Dialect = {
       ? `(int32_t)((uint32_t)(${a}) ${op === '<<' ? '<<' : '>>'} (${b}))`
       : `((int32_t)(${a}) ${op} (${b}))`,
   dot8: dot8Call,
+  dotbf16: dotbf16Call,
+  // The same 32 bits as an int32 (a bf16 pair word, kernels/gemm-bf16.ts) or as a float.
+  bitcast: (to, a) => (to === 'i32' ? `(int32_t)fmc_f32_bits(${a})` : `fmc_bits_f32((uint32_t)(${a}))`),
   mma: (s, aOff, bOff, kc) =>
     `${mmaName(s.mr, s.nr)}(${kc}, ${s.a} + ${aOff}, ${typeof s.b === 'number' ? bufName(s.b) : s.b} + ${bOff}, ${s.acc});`,
   kernelOpen,

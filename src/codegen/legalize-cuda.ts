@@ -82,6 +82,7 @@ class Indices {
       case 'wstore':
       case 'mma':
       case 'dot8':
+      case 'dotbf16':
         throw new Error(`internal: a '${s.k}' statement reached the CUDA legalization (lower with target 'gpu')`);
       case 'fragLoad':
         return { ...s, offset: x(s.offset), ld: x(s.ld) };

@@ -68,6 +68,8 @@ function stmts(ss: readonly KStmt[]): KStmt[] {
         return { ...s, aOffset: expr(s.aOffset), bOffset: expr(s.bOffset), kc: expr(s.kc) };
       case 'dot8':
         return s;
+      case 'dotbf16':
+        return { ...s, aOffset: expr(s.aOffset), lda: expr(s.lda), bOffset: expr(s.bOffset), np: expr(s.np) };
       case 'fragLoad':
         return { ...s, offset: expr(s.offset), ld: expr(s.ld) };
       case 'fragEach':

@@ -222,6 +222,7 @@ class Legalizer {
         return [{ ...s, index: x(s.index), value: x(s.value), ...(s.mask ? { mask: x(s.mask) } : {}) }];
       case 'mma':
       case 'dot8':
+      case 'dotbf16':
         throw new Error(`internal: an '${s.k}' statement reached WGSL (lower with target 'gpu')`);
       case 'frag':
       case 'fragLoad':

@@ -75,6 +75,8 @@ export interface Dialect {
   bitcast?(to: 'f32' | 'i32', a: string): string;
   /** KStmt 'dot8' (the C target's int8 dot products), given its rendered expressions. */
   dot8?(s: Extract<KStmt, { k: 'dot8' }>, x: (e: KExpr) => string): string;
+  /** KStmt 'dotbf16' (the C target's bf16 pair products), given its rendered expressions. */
+  dotbf16?(s: Extract<KStmt, { k: 'dotbf16' }>, x: (e: KExpr) => string): string;
   wstore?(buf: number, index: string, value: string, mask: string | undefined, atomic: boolean): string;
   /** `if (c) {`, `} else {` and the closing `}` lines. */
   ifOpen(cond: string): string;
@@ -247,6 +249,10 @@ export function renderStmts(ss: readonly KStmt[], D: Dialect, params: readonly K
         checkIdent(s.acc);
         out.push(indent + need(D.dot8, D, s.k)(s, x));
         break;
+      case 'dotbf16':
+        checkIdent(s.acc);
+        out.push(indent + need(D.dotbf16, D, s.k)(s, x));
+        break;
       case 'mma':
         (checkIdent(s.acc), checkIdent(s.a), typeof s.b === 'string' && checkIdent(s.b));
         out.push(indent + D.mma(s, x(s.aOffset), x(s.bOffset), x(s.kc)));
@@ -265,12 +271,12 @@ export function renderStmts(ss: readonly KStmt[], D: Dialect, params: readonly K
   return out;
 }
 
-/** The distinct register-tile shapes (mr × nr) the kernels' mma statements use, sorted. */
-export function mmaShapes(kernels: readonly Kernel[]): [number, number][] {
+/** The distinct register-tile shapes (mr × nr) the kernels' `mma` (or `dotbf16`) statements use, sorted. */
+export function mmaShapes(kernels: readonly Kernel[], kind: 'mma' | 'dotbf16' = 'mma'): [number, number][] {
   const seen = new Map<string, [number, number]>();
   const walk = (ss: readonly KStmt[]): void => {
     for (const s of ss) {
-      if (s.k === 'mma') seen.set(`${s.mr}x${s.nr}`, [s.mr, s.nr]);
+      if (s.k === kind) seen.set(`${s.mr}x${s.nr}`, [s.mr, s.nr]);
       else if (s.k === 'for') walk(s.body);
       else if (s.k === 'if') walk([...s.then, ...(s.else ?? [])]);
     }

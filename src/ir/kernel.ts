@@ -188,6 +188,30 @@ export type KStmt =
       readonly n: KExpr;
     }
   /**
+   * C target, bf16 × bf16 (src/kernels/gemm-bf16.ts): the register-tile contraction over
+   * pair-interleaved bf16 panels. `a` and `b` are i32 buffer params whose 32-bit words each hold
+   * two bf16 values, the even k in the low half: word aOffset + i·lda + p holds A[i, 2p] and
+   * A[i, 2p+1] (rows of pairs), word bOffset + p·nr + j holds B[2p, j] and B[2p+1, j] (the
+   * layout AVX-512 BF16's `vdpbf16ps` and AMX's `tdpbf16ps` multiply). For p < np, i < mr,
+   * j < nr, in order of p:
+   * acc[i·nr + j] += A[i, 2p+1]·B[2p+1, j] + A[i, 2p]·B[2p, j] into the local f32 array `acc`.
+   * The products are exact in f32; each add rounds to f32, the dialect may flush subnormal
+   * inputs and sums to zero (vdpbf16ps does) and, with AMX, add in its own order: within bf16's
+   * tolerance, not bit-exact (src/codegen/c-dotbf16.ts).
+   */
+  | {
+      readonly k: 'dotbf16';
+      readonly acc: string;
+      readonly a: number;
+      readonly aOffset: KExpr;
+      readonly lda: KExpr;
+      readonly b: number;
+      readonly bOffset: KExpr;
+      readonly np: KExpr;
+      readonly mr: number;
+      readonly nr: number;
+    }
+  /**
    * Word-level store (legalization only): word `index` of buffer `buf` becomes `value`; with
    * `mask`, only the mask's bits change (value has no other bits), as an atomic
    * read-modify-write so that invocations storing neighbouring sub-word elements never race.

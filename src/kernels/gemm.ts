@@ -40,6 +40,7 @@ import { int8Gemm } from './gemm-int8.js';
 import { type QuantB, dequantizedParams } from './gemm-quant.js';
 import { quantPack } from './gemm-quant-pack.js';
 import { packedWide } from './gemm-wide.js';
+import { bf16Gemm, bf16Weight } from './gemm-bf16.js';
 import type { GemmSchedule } from './schedule.js';
 import { type GemmLetters, gemmGroups, isInt8Contraction } from '../passes/fusion/gemm-shape.js';
 
@@ -406,6 +407,9 @@ export function gemmKernel(
   // A weight the sparsity pass marked block-sparse: only its nonzero blocks (gemm-sparse.ts).
   const bsr = bsrOf(G);
   if (bsr) return sparseGemm(G, bsr.w, bsr.b, bsr.cap, gemv);
+  // bf16 × a bf16 weight: pair-interleaved panels for the CPU's bf16 dot products (gemm-bf16.ts).
+  const bf16 = bf16Weight(G);
+  if (bf16 !== undefined) return bf16Gemm(G, bf16, packed);
   const small = G.M.k === 'const' ? G.M.v < s.SMALL_M : undefined;
   if (small === true) return [...G.zeroWhenEmpty(), ...gemv()];
   if (small === false) return [...G.zeroWhenEmpty(), ...packed()];

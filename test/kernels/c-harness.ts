@@ -7,7 +7,8 @@
 // per-dtype rtol/atol, NaN exactly where the reference has NaN, ±Inf exactly, integers and
 // bools exactly. Buffer updates (`set`) are compared too.
 
-import { mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderC } from '../../src/codegen/c.js';
@@ -30,6 +31,22 @@ import { Tensor, fromHost, toHost, typedArray } from '../../src/runtime/tensor.j
 /** One private compile cache for every test process of this user (mode 0700). */
 export const CACHE_DIR = join(tmpdir(), `fmc-kernel-tests-${process.getuid?.() ?? 'user'}`);
 mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
+
+/** The assembly gcc makes of C `source` with the default optimization flags and `more`. */
+export function assembly(source: string, ...more: string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'fmc-asm-'));
+  try {
+    writeFileSync(join(dir, 'k.c'), source);
+    const flags = ['-O3', '-march=native', '-fopenmp', '-std=c11', ...more];
+    execFileSync('gcc', [...flags, '-S', '-o', join(dir, 'k.s'), join(dir, 'k.c')]);
+    return readFileSync(join(dir, 'k.s'), 'utf8');
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+}
+
+/** How many times instruction `op` occurs in assembly `text`. */
+export const countOp = (text: string, op: string): number => (text.match(new RegExp(`\\b${op}\\b`, 'g')) ?? []).length;
 
 export interface Tol {
   readonly rtol: number;

@@ -5,10 +5,7 @@
 // quantization error against f32 reported apart; the C source picks the CPU's int8 dot
 // product (vpdpbusd with AVX-512 VNNI).
 
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { calibrate, rangeOf } from '../../src/api/calibrate.js';
 import { compileModel, lowerModel } from '../../src/api/compile.js';
@@ -24,7 +21,7 @@ import { seededWeights } from '../../src/runtime/compile.js';
 import { C_FLAGS } from '../../src/runtime/cache.js';
 import { fromHost, toHost } from '../../src/runtime/tensor.js';
 import { smallModelFile } from '../models/small-models.js';
-import { CACHE_DIR } from './c-harness.js';
+import { CACHE_DIR, assembly, countOp } from './c-harness.js';
 
 const INT8: QuantRule[] = [{ path: 'all', spec: { dtype: 'int8', symmetric: true } }];
 
@@ -187,33 +184,16 @@ model Wide() {
           calibration: { file: 'c.json', calibration: cal },
         });
       const c = build(C_FLAGS);
-      const dir = fs.mkdtempSync(join(tmpdir(), 'fmc-int8-'));
-      fs.writeFileSync(join(dir, 'k.c'), c.functions[0]!.source);
-      const asm = (...more: string[]): string => {
-        execFileSync('gcc', [
-          '-O3',
-          '-march=native',
-          '-fopenmp',
-          '-std=c11',
-          ...more,
-          '-S',
-          '-o',
-          join(dir, 'k.s'),
-          join(dir, 'k.c'),
-        ]);
-        return fs.readFileSync(join(dir, 'k.s'), 'utf8');
-      };
-      const count = (text: string, op: string): number => (text.match(new RegExp(`\\b${op}\\b`, 'g')) ?? []).length;
-      const [vnniAsm, plainAsm] = [asm(), asm('-DFMC_NO_VNNI')];
+      const source = c.functions[0]!.source;
+      const [vnniAsm, plainAsm] = [assembly(source), assembly(source, '-DFMC_NO_VNNI')];
       const ops = ['vpdpbusd', 'vpdpwssd', 'vpmaddwd', 'vpmullw'];
       console.log(
-        `int8 kernel: ${ops.map((o) => `${o} ${count(vnniAsm, o)}`).join(', ')}; with -DFMC_NO_VNNI: ${ops.map((o) => `${o} ${count(plainAsm, o)}`).join(', ')}`,
+        `int8 kernel: ${ops.map((o) => `${o} ${countOp(vnniAsm, o)}`).join(', ')}; with -DFMC_NO_VNNI: ${ops.map((o) => `${o} ${countOp(plainAsm, o)}`).join(', ')}`,
       );
-      fs.rmSync(dir, { recursive: true });
       if (/\bavx512_vnni\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8')))
-        expect(count(vnniAsm, 'vpdpbusd')).toBeGreaterThan(0);
-      else expect(ops.some((o) => count(vnniAsm, o) > 0)).toBe(true);
-      expect(ops.slice(1).some((o) => count(plainAsm, o) > 0)).toBe(true);
+        expect(countOp(vnniAsm, 'vpdpbusd')).toBeGreaterThan(0);
+      else expect(ops.some((o) => countOp(vnniAsm, o) > 0)).toBe(true);
+      expect(ops.slice(1).some((o) => countOp(plainAsm, o) > 0)).toBe(true);
       // Both libraries compute the same integers: the same outputs, bit for bit.
       const feeds = Object.fromEntries([...batches[0]!].map(([k, t]) => [k, fromHost(t)]));
       const plain = build([...C_FLAGS, '-DFMC_NO_VNNI']);

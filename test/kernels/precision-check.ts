@@ -1,0 +1,55 @@
+// The check of precision-models.test.ts, shared with bf16-dot.test.ts: a seed model (small
+// hyperparameters) compiled at a precision on C against the reference interpreter running the
+// same passes, norm-wise within the precision's rtol (see precision-models.test.ts for why).
+
+import { expect } from 'vitest';
+import { type CompiledModel, compileModel } from '../../src/api/compile.js';
+import type { Dtype } from '../../src/ir/dtype.js';
+import { liveNodes } from '../../src/ir/graph.js';
+import { indexBound, randomInput } from '../../src/ir/init.js';
+import { evaluate } from '../../src/ir/interp.js';
+import { runPipeline } from '../../src/passes/pipeline.js';
+import { fromHost, toHost } from '../../src/runtime/tensor.js';
+import { SMALL, smallModelFile } from '../models/small-models.js';
+import { CACHE_DIR, tolFor } from './c-harness.js';
+
+export const PRECISIONS: readonly Dtype[] = ['bf16', 'f16'];
+
+/**
+ * Compiles `model` (small) at `precision` on C (with C compiler `flags`, default C_FLAGS) and
+ * compares its forward with the reference's; returns the compiled model.
+ */
+export function checkModel(model: string, precision: Dtype, flags?: readonly string[]): CompiledModel {
+  // Dense (`--sparsity density=1` keeps every weight): the precision alone is compared here.
+  // With their `@sparse` pruning, hybrid_vit's f16 logits are 1.2e-3 to 1.35e-3 apart norm-wise
+  // (seeds 1 to 3; the pruned net's smaller output against the same rounding), above f16's 1e-3.
+  const sparsity = { kind: 'block', block: 1, density: 1 } as const;
+  const compiled = compileModel(smallModelFile(model), {
+    fns: ['forward'],
+    cacheDir: CACHE_DIR,
+    seed: 3,
+    precision,
+    sparsity,
+    ...(flags ? { flags } : {}),
+  });
+  const lowered = compiled.lowered[0]!;
+  // The compiled graph computes in the narrow type, and its outputs keep their declared dtypes.
+  const g = compiled.modules[0]!.graph;
+  expect(liveNodes(g).some((n) => n.op === 'einsum' && n.type.dtype === precision)).toBe(true);
+  expect(g.outputs.map((o) => o.node.type.dtype)).toEqual(lowered.graph.outputs.map((o) => o.node.type.dtype));
+  const ref = runPipeline(lowered, { target: 'reference', mode: 'inference' }).graph;
+  const dims = new Map(ref.dims.map((d) => [d, d === 'T' ? 6 : 2]));
+  const inputs = new Map(ref.inputs.map((n) => [n.args.name, randomInput(n, dims, 10, indexBound(ref, n))]));
+  const c = compiled.model.run(Object.fromEntries([...inputs].map(([name, t]) => [name, fromHost(t)])));
+  const want = evaluate(ref, { inputs, params: compiled.weights, dims }).outputs;
+  for (const o of ref.outputs) {
+    const [got, exp] = [toHost(c[o.name]!).data, want.get(o.name)!.data];
+    let [err, norm] = [0, 0];
+    for (let i = 0; i < got.length; i++) [err, norm] = [err + (got[i]! - exp[i]!) ** 2, norm + exp[i]! ** 2];
+    expect(Number.isFinite(err), `${model} ${o.name}: not finite`).toBe(true);
+    expect(Math.sqrt(err), `${model} ${precision} ${o.name}`).toBeLessThanOrEqual(
+      tolFor(precision).rtol * Math.sqrt(norm),
+    );
+  }
+  return compiled;
+}
