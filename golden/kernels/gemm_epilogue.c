@@ -17,6 +17,13 @@ static fmc_parallel_fn fmc_parallel = fmc_serial;
 #else
 #define FMC_WIDE
 #endif
+/* rows x cols floats at p[i*ld + j] into L2 (a hint: prefetches never fault) */
+static inline void fmc_prefetch_tile(const float *p, int64_t ld, int64_t rows, int64_t cols) {
+  for (int64_t i = 0; i < rows; i++, p += ld) {
+    for (int64_t j = 0; j < cols; j += 16) __builtin_prefetch(p + j, 0, 2);
+    __builtin_prefetch(p + cols - 1, 0, 2);
+  }
+}
 __attribute__((noinline)) FMC_WIDE static void fmc_mma_6x16(int64_t kc, const float *restrict ap,
     const float *restrict bp, float *restrict acc) {
   ap = (const float *)__builtin_assume_aligned(ap, 64);
@@ -116,7 +123,7 @@ static void k0_gemm_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   }
 }
 
-/* k0_gemm, parallel loop over p_63: iterations [fmc_lo, fmc_hi) */
+/* k0_gemm, parallel loop over p_65: iterations [fmc_lo, fmc_hi) */
 static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
   const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
@@ -129,10 +136,13 @@ static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   (void)a;
   (void)d;
   for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {
-    int64_t p_63 = 0 + fmc_t * 16;
-    for (int64_t r_65 = 0; r_65 < 16; r_65++) {
-      for (int64_t k_64 = 0; k_64 < 64; k_64++) {
-        b5[((16 + ((p_63 * 64) + (k_64 * 16))) + r_65)] = (((p_63 + r_65) < 48) ? b2[(((p_63 + r_65) * 64) + k_64)] : 0x0p+0f);
+    int64_t p_65 = 0 + fmc_t * 16;
+    for (int64_t kr_68 = 0; kr_68 < 64; kr_68 += 16) {
+      int64_t ke_69 = fmc_min_ix((kr_68 + 16), 64);
+      for (int64_t r_67 = 0; r_67 < 16; r_67++) {
+        for (int64_t k_66 = kr_68; k_66 < ke_69; k_66++) {
+          b5[((16 + ((p_65 * 64) + (k_66 * 16))) + r_67)] = (((p_65 + r_67) < 48) ? b2[(((p_65 + r_67) * 64) + k_66)] : 0x0p+0f);
+        }
       }
     }
   }
@@ -158,43 +168,46 @@ static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
     int64_t ml_28 = (fmc_min_ix((((tl_33 * (mi_35 + 1)) / nb_34) * 6), d[0]) - m0_27);
     int64_t n0_29 = 0;
     int64_t nl_30 = 48;
-    int64_t nk_61 = 1;
-    int64_t kcb_62 = ((64 + (nk_61 - 1)) / nk_61);
-    for (int64_t kb_60 = 0; kb_60 < nk_61; kb_60++) {
-      int64_t pc_31 = (kb_60 * kcb_62);
-      int64_t kc_32 = fmc_min_ix(kcb_62, (64 - pc_31));
+    int64_t nk_63 = 1;
+    int64_t kcb_64 = ((64 + (nk_63 - 1)) / nk_63);
+    for (int64_t kb_62 = 0; kb_62 < nk_63; kb_62++) {
+      int64_t pc_31 = (kb_62 * kcb_64);
+      int64_t kc_32 = fmc_min_ix(kcb_64, (64 - pc_31));
       for (int64_t p_38 = 0; p_38 < ml_28; p_38 += 6) {
-        for (int64_t r_40 = 0; r_40 < 6; r_40++) {
-          for (int64_t k_39 = 0; k_39 < kc_32; k_39++) {
-            ap_36[(((p_38 * 320) + (k_39 * 6)) + r_40)] = (((p_38 + r_40) < ml_28) ? b1[(((m0_27 + (p_38 + r_40)) * 64) + (pc_31 + k_39))] : 0x0p+0f);
+        for (int64_t kr_41 = 0; kr_41 < kc_32; kr_41 += 16) {
+          int64_t ke_42 = fmc_min_ix((kr_41 + 16), kc_32);
+          for (int64_t r_40 = 0; r_40 < 6; r_40++) {
+            for (int64_t k_39 = kr_41; k_39 < ke_42; k_39++) {
+              ap_36[(((p_38 * 320) + (k_39 * 6)) + r_40)] = (((p_38 + r_40) < ml_28) ? b1[(((m0_27 + (p_38 + r_40)) * 64) + (pc_31 + k_39))] : 0x0p+0f);
+            }
           }
         }
       }
-      for (int64_t jr_41 = 0; jr_41 < nl_30; jr_41 += 16) {
-        for (int64_t ir_42 = 0; ir_42 < ml_28; ir_42 += 6) {
-          float acc_43[96] __attribute__((aligned(64)));
+      for (int64_t jr_43 = 0; jr_43 < nl_30; jr_43 += 16) {
+        for (int64_t ir_44 = 0; ir_44 < ml_28; ir_44 += 6) {
+          float acc_45[96] __attribute__((aligned(64)));
           #pragma omp simd
-          for (int64_t i_44 = 0; i_44 < 96; i_44++) {
-            acc_43[i_44] = 0x0p+0f;
+          for (int64_t i_46 = 0; i_46 < 96; i_46++) {
+            acc_45[i_46] = 0x0p+0f;
           }
-          fmc_mma_6x16(kc_32, ap_36 + (ir_42 * 320), b5 + (16 + (((n0_29 + jr_41) * 64) + (pc_31 * 16))), acc_43);
-          int64_t ie_46 = fmc_min_ix(6, (ml_28 - ir_42));
-          int64_t je_47 = fmc_min_ix(16, (nl_30 - jr_41));
-          for (int64_t i_44 = 0; i_44 < ie_46; i_44++) {
-            for (int64_t j_45 = 0; j_45 < je_47; j_45++) {
-              float c_48 = acc_43[((i_44 * 16) + j_45)];
-              float v_49 = fmc_add_f(c_48, b3[(n0_29 + (jr_41 + j_45))]);
-              float v_50 = fmc_mul_f(v_49, v_49);
-              float v_51 = fmc_mul_f(v_50, v_49);
-              float v_52 = fmc_mul_f(0x1.6e4e26p-5f, v_51);
-              float v_53 = fmc_add_f(v_49, v_52);
-              float v_54 = fmc_mul_f(0x1.988454p-1f, v_53);
-              float v_55 = fmc_mul_f(0x1.000000p-1f, v_49);
-              float v_56 = fmc_tanh_f(v_54);
-              float v_57 = fmc_add_f(0x1.000000p+0f, v_56);
-              float v_58 = fmc_mul_f(v_55, v_57);
-              float v_59 = fmc_add_f(v_58, b4[(((m0_27 + (ir_42 + i_44)) * 48) + (n0_29 + (jr_41 + j_45)))]);
-              b0[(((m0_27 + (ir_42 + i_44)) * 48) + (n0_29 + (jr_41 + j_45)))] = v_59;
+          int64_t ie_48 = fmc_min_ix(6, (ml_28 - ir_44));
+          int64_t je_49 = fmc_min_ix(16, (nl_30 - jr_43));
+          fmc_prefetch_tile(b0 + (((m0_27 + ir_44) * 48) + (n0_29 + jr_43)), 48, ie_48, je_49); fmc_mma_6x16(kc_32, ap_36 + (ir_44 * 320), b5 + (16 + (((n0_29 + jr_43) * 64) + (pc_31 * 16))), acc_45);
+          for (int64_t i_46 = 0; i_46 < ie_48; i_46++) {
+            for (int64_t j_47 = 0; j_47 < je_49; j_47++) {
+              float c_50 = acc_45[((i_46 * 16) + j_47)];
+              float v_51 = fmc_add_f(c_50, b3[(n0_29 + (jr_43 + j_47))]);
+              float v_52 = fmc_mul_f(v_51, v_51);
+              float v_53 = fmc_mul_f(v_52, v_51);
+              float v_54 = fmc_mul_f(0x1.6e4e26p-5f, v_53);
+              float v_55 = fmc_add_f(v_51, v_54);
+              float v_56 = fmc_mul_f(0x1.988454p-1f, v_55);
+              float v_57 = fmc_mul_f(0x1.000000p-1f, v_51);
+              float v_58 = fmc_tanh_f(v_56);
+              float v_59 = fmc_add_f(0x1.000000p+0f, v_58);
+              float v_60 = fmc_mul_f(v_57, v_59);
+              float v_61 = fmc_add_f(v_60, b4[(((m0_27 + (ir_44 + i_46)) * 48) + (n0_29 + (jr_43 + j_47)))]);
+              b0[(((m0_27 + (ir_44 + i_46)) * 48) + (n0_29 + (jr_43 + j_47)))] = v_61;
             }
           }
         }

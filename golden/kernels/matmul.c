@@ -17,6 +17,13 @@ static fmc_parallel_fn fmc_parallel = fmc_serial;
 #else
 #define FMC_WIDE
 #endif
+/* rows x cols floats at p[i*ld + j] into L2 (a hint: prefetches never fault) */
+static inline void fmc_prefetch_tile(const float *p, int64_t ld, int64_t rows, int64_t cols) {
+  for (int64_t i = 0; i < rows; i++, p += ld) {
+    for (int64_t j = 0; j < cols; j += 16) __builtin_prefetch(p + j, 0, 2);
+    __builtin_prefetch(p + cols - 1, 0, 2);
+  }
+}
 __attribute__((noinline)) FMC_WIDE static void fmc_mma_6x16(int64_t kc, const float *restrict ap,
     const float *restrict bp, float *restrict acc) {
   ap = (const float *)__builtin_assume_aligned(ap, 64);
@@ -105,7 +112,7 @@ static void k0_gemm_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   }
 }
 
-/* k0_gemm, parallel loop over p_43: iterations [fmc_lo, fmc_hi) */
+/* k0_gemm, parallel loop over p_45: iterations [fmc_lo, fmc_hi) */
 static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
   const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
@@ -117,10 +124,13 @@ static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   (void)a;
   (void)d;
   for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {
-    int64_t p_43 = 0 + fmc_t * 16;
-    for (int64_t r_45 = 0; r_45 < 16; r_45++) {
-      for (int64_t k_44 = 0; k_44 < 64; k_44++) {
-        b4[((16 + ((p_43 * 64) + (k_44 * 16))) + r_45)] = (((p_43 + r_45) < 32) ? b2[(((p_43 + r_45) * 64) + k_44)] : 0x0p+0f);
+    int64_t p_45 = 0 + fmc_t * 16;
+    for (int64_t kr_48 = 0; kr_48 < 64; kr_48 += 16) {
+      int64_t ke_49 = fmc_min_ix((kr_48 + 16), 64);
+      for (int64_t r_47 = 0; r_47 < 16; r_47++) {
+        for (int64_t k_46 = kr_48; k_46 < ke_49; k_46++) {
+          b4[((16 + ((p_45 * 64) + (k_46 * 16))) + r_47)] = (((p_45 + r_47) < 32) ? b2[(((p_45 + r_47) * 64) + k_46)] : 0x0p+0f);
+        }
       }
     }
   }
@@ -145,33 +155,36 @@ static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
     int64_t ml_18 = (fmc_min_ix((((tl_23 * (mi_25 + 1)) / nb_24) * 6), d[0]) - m0_17);
     int64_t n0_19 = 0;
     int64_t nl_20 = 32;
-    int64_t nk_41 = 1;
-    int64_t kcb_42 = ((64 + (nk_41 - 1)) / nk_41);
-    for (int64_t kb_40 = 0; kb_40 < nk_41; kb_40++) {
-      int64_t pc_21 = (kb_40 * kcb_42);
-      int64_t kc_22 = fmc_min_ix(kcb_42, (64 - pc_21));
+    int64_t nk_43 = 1;
+    int64_t kcb_44 = ((64 + (nk_43 - 1)) / nk_43);
+    for (int64_t kb_42 = 0; kb_42 < nk_43; kb_42++) {
+      int64_t pc_21 = (kb_42 * kcb_44);
+      int64_t kc_22 = fmc_min_ix(kcb_44, (64 - pc_21));
       for (int64_t p_28 = 0; p_28 < ml_18; p_28 += 6) {
-        for (int64_t r_30 = 0; r_30 < 6; r_30++) {
-          for (int64_t k_29 = 0; k_29 < kc_22; k_29++) {
-            ap_26[(((p_28 * 320) + (k_29 * 6)) + r_30)] = (((p_28 + r_30) < ml_18) ? b1[(((m0_17 + (p_28 + r_30)) * 64) + (pc_21 + k_29))] : 0x0p+0f);
+        for (int64_t kr_31 = 0; kr_31 < kc_22; kr_31 += 16) {
+          int64_t ke_32 = fmc_min_ix((kr_31 + 16), kc_22);
+          for (int64_t r_30 = 0; r_30 < 6; r_30++) {
+            for (int64_t k_29 = kr_31; k_29 < ke_32; k_29++) {
+              ap_26[(((p_28 * 320) + (k_29 * 6)) + r_30)] = (((p_28 + r_30) < ml_18) ? b1[(((m0_17 + (p_28 + r_30)) * 64) + (pc_21 + k_29))] : 0x0p+0f);
+            }
           }
         }
       }
-      for (int64_t jr_31 = 0; jr_31 < nl_20; jr_31 += 16) {
-        for (int64_t ir_32 = 0; ir_32 < ml_18; ir_32 += 6) {
-          float acc_33[96] __attribute__((aligned(64)));
+      for (int64_t jr_33 = 0; jr_33 < nl_20; jr_33 += 16) {
+        for (int64_t ir_34 = 0; ir_34 < ml_18; ir_34 += 6) {
+          float acc_35[96] __attribute__((aligned(64)));
           #pragma omp simd
-          for (int64_t i_34 = 0; i_34 < 96; i_34++) {
-            acc_33[i_34] = 0x0p+0f;
+          for (int64_t i_36 = 0; i_36 < 96; i_36++) {
+            acc_35[i_36] = 0x0p+0f;
           }
-          fmc_mma_6x16(kc_22, ap_26 + (ir_32 * 320), b4 + (16 + (((n0_19 + jr_31) * 64) + (pc_21 * 16))), acc_33);
-          int64_t ie_36 = fmc_min_ix(6, (ml_18 - ir_32));
-          int64_t je_37 = fmc_min_ix(16, (nl_20 - jr_31));
-          for (int64_t i_34 = 0; i_34 < ie_36; i_34++) {
-            for (int64_t j_35 = 0; j_35 < je_37; j_35++) {
-              float c_38 = acc_33[((i_34 * 16) + j_35)];
-              float v_39 = fmc_add_f(c_38, b3[(n0_19 + (jr_31 + j_35))]);
-              b0[(((m0_17 + (ir_32 + i_34)) * 32) + (n0_19 + (jr_31 + j_35)))] = v_39;
+          int64_t ie_38 = fmc_min_ix(6, (ml_18 - ir_34));
+          int64_t je_39 = fmc_min_ix(16, (nl_20 - jr_33));
+          fmc_prefetch_tile(b0 + (((m0_17 + ir_34) * 32) + (n0_19 + jr_33)), 32, ie_38, je_39); fmc_mma_6x16(kc_22, ap_26 + (ir_34 * 320), b4 + (16 + (((n0_19 + jr_33) * 64) + (pc_21 * 16))), acc_35);
+          for (int64_t i_36 = 0; i_36 < ie_38; i_36++) {
+            for (int64_t j_37 = 0; j_37 < je_39; j_37++) {
+              float c_40 = acc_35[((i_36 * 16) + j_37)];
+              float v_41 = fmc_add_f(c_40, b3[(n0_19 + (jr_33 + j_37))]);
+              b0[(((m0_17 + (ir_34 + i_36)) * 32) + (n0_19 + (jr_33 + j_37)))] = v_41;
             }
           }
         }

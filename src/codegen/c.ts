@@ -9,7 +9,7 @@ import { DTYPE_BITS, type Dtype, isFloat } from '../ir/dtype.js';
 import type { CpuSchedule, KExpr, KParam, KScalar, KStmt, Kernel } from '../ir/kernel.js';
 import { C_PRELUDE } from './prelude-c.js';
 import { C_HALF_PRELUDE, halvesUsed } from './prelude-half.js';
-import { MMA_PRELUDE, mmaFunction, mmaName } from './c-mma.js';
+import { MMA_PREFETCH, MMA_PRELUDE, mmaCall, mmaFunction } from './c-mma.js';
 import { DOT8_PRELUDE, dot8Call, usesDot8 } from './c-dot8.js';
 import { Outliner, PARALLEL_MIN_WORK, PARALLEL_PRELUDE, PARALLEL_SETTER } from './c-parallel.js';
 import { type Dialect, bufName, escapeComment, hexFloat, mmaShapes, renderFile } from './render.js';
@@ -164,6 +164,7 @@ function file(kernels: readonly Kernel[], bodies: readonly string[], header: str
     C_EXTRA.trim(),
     PARALLEL_PRELUDE.trim(),
     MMA_PRELUDE,
+    ...(mmaShapes(kernels).length > 0 ? [MMA_PREFETCH] : []),
     ...mmaShapes(kernels).map(([mr, nr]) => mmaFunction(mr, nr)),
     ...(bodies.some(usesDot8) ? [DOT8_PRELUDE] : []),
     '',
@@ -225,8 +226,7 @@ export const C_BASE: Dialect = {
       ? `(int32_t)((uint32_t)(${a}) ${op === '<<' ? '<<' : '>>'} (${b}))`
       : `((int32_t)(${a}) ${op} (${b}))`,
   dot8: dot8Call,
-  mma: (s, aOff, bOff, kc) =>
-    `${mmaName(s.mr, s.nr)}(${kc}, ${s.a} + ${aOff}, ${typeof s.b === 'number' ? bufName(s.b) : s.b} + ${bOff}, ${s.acc});`,
+  mma: mmaCall,
   kernelOpen,
   kernelClose: () => ['}'],
   file,

@@ -73,6 +73,15 @@ function tiles(G: GemmBuilder, x: Block, ap: string, bp: string | number, bAt: (
   const plus: KExpr = { k: 'bin', fn: 'add', a: { k: 'load', buf: G.out, index: cAt, t: 'f32' }, b: sum, t: 'f32' };
   const edge = (body: KStmt[]): KStmt[] => [loop(i, ivar(ie), [loop(j, ivar(je), body)])];
   const store = (value: KExpr, last: boolean): KStmt[] => edge(G.store(value, ...at, last, parts ? cAt : undefined));
+  // The tile's rows of C, prefetched while the mma runs, when they are plain rows.
+  const ld = parts ? undefined : G.cRowStride();
+  const cTile = ld && {
+    buf: G.out,
+    at: G.cIndex(x.b, add(ivar(x.m0), ivar(ir)), add(ivar(x.n0), ivar(jr))),
+    ld,
+    rows: ivar(ie),
+    cols: ivar(je),
+  };
   // The first K block stores the sum, later ones add to C; the last applies the epilogue.
   const K = G.K;
   const first = cmp('==', ivar(x.pc), int(0));
@@ -101,6 +110,8 @@ function tiles(G: GemmBuilder, x: Block, ap: string, bp: string | number, bAt: (
               [{ k: 'astore', name: acc, index: ivar(i), value: { k: 'const', t: 'f32', v: 0 } }],
               'simd',
             ),
+            let64(ie, minix(int(MR), ix('-', ivar(x.ml), ivar(ir)))),
+            let64(je, minix(int(NR), ix('-', ivar(x.nl), ivar(jr)))),
             {
               k: 'mma',
               acc,
@@ -111,9 +122,8 @@ function tiles(G: GemmBuilder, x: Block, ap: string, bp: string | number, bAt: (
               kc: ivar(x.kc),
               mr: MR,
               nr: NR,
+              ...(cTile ? { cTile } : {}),
             },
-            let64(ie, minix(int(MR), ix('-', ivar(x.ml), ivar(ir)))),
-            let64(je, minix(int(NR), ix('-', ivar(x.nl), ivar(jr)))),
             ...rowTable,
             ...(oneBlock ? byLast(sum) : [{ k: 'if', cond: first, then: byLast(sum), else: byLast(plus) } as const]),
           ],
