@@ -197,21 +197,41 @@ static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
           int64_t ie_52 = fmc_min_ix(6, (ml_28 - ir_48));
           int64_t je_53 = fmc_min_ix(16, (nl_30 - jr_47));
           fmc_prefetch_tile(b0 + (((m0_27 + ir_48) * 48) + (n0_29 + jr_47)), 48, ie_52, je_53); fmc_mma_6x16(kc_32, ap_36 + (ir_48 * 320), b5 + (16 + (((n0_29 + jr_47) * 64) + (pc_31 * 16))), acc_49);
-          for (int64_t i_50 = 0; i_50 < ie_52; i_50++) {
-            for (int64_t j_51 = 0; j_51 < je_53; j_51++) {
-              float c_54 = acc_49[((i_50 * 16) + j_51)];
-              float v_55 = fmc_add_f(c_54, b3[(n0_29 + (jr_47 + j_51))]);
-              float v_56 = fmc_mul_f(v_55, v_55);
-              float v_57 = fmc_mul_f(v_56, v_55);
-              float v_58 = fmc_mul_f(0x1.6e4e26p-5f, v_57);
-              float v_59 = fmc_add_f(v_55, v_58);
-              float v_60 = fmc_mul_f(0x1.988454p-1f, v_59);
-              float v_61 = fmc_mul_f(0x1.000000p-1f, v_55);
-              float v_62 = fmc_tanh_f(v_60);
-              float v_63 = fmc_add_f(0x1.000000p+0f, v_62);
-              float v_64 = fmc_mul_f(v_61, v_63);
-              float v_65 = fmc_add_f(v_64, b4[(((m0_27 + (ir_48 + i_50)) * 48) + (n0_29 + (jr_47 + j_51)))]);
-              b0[(((m0_27 + (ir_48 + i_50)) * 48) + (n0_29 + (jr_47 + j_51)))] = v_65;
+          if (((ie_52 == 6) && (je_53 == 16))) {
+            for (int64_t i_50 = 0; i_50 < 6; i_50++) {
+              for (int64_t j_51 = 0; j_51 < 16; j_51++) {
+                float c_54 = acc_49[((i_50 * 16) + j_51)];
+                float v_55 = fmc_add_f(c_54, b3[(n0_29 + (jr_47 + j_51))]);
+                float v_56 = fmc_mul_f(v_55, v_55);
+                float v_57 = fmc_mul_f(v_56, v_55);
+                float v_58 = fmc_mul_f(0x1.6e4e26p-5f, v_57);
+                float v_59 = fmc_add_f(v_55, v_58);
+                float v_60 = fmc_mul_f(0x1.988454p-1f, v_59);
+                float v_61 = fmc_mul_f(0x1.000000p-1f, v_55);
+                float v_62 = fmc_tanh_f(v_60);
+                float v_63 = fmc_add_f(0x1.000000p+0f, v_62);
+                float v_64 = fmc_mul_f(v_61, v_63);
+                float v_65 = fmc_add_f(v_64, b4[(((m0_27 + (ir_48 + i_50)) * 48) + (n0_29 + (jr_47 + j_51)))]);
+                b0[(((m0_27 + (ir_48 + i_50)) * 48) + (n0_29 + (jr_47 + j_51)))] = v_65;
+              }
+            }
+          } else {
+            for (int64_t i_50 = 0; i_50 < ie_52; i_50++) {
+              for (int64_t j_51 = 0; j_51 < je_53; j_51++) {
+                float c_54 = acc_49[((i_50 * 16) + j_51)];
+                float v_55 = fmc_add_f(c_54, b3[(n0_29 + (jr_47 + j_51))]);
+                float v_56 = fmc_mul_f(v_55, v_55);
+                float v_57 = fmc_mul_f(v_56, v_55);
+                float v_58 = fmc_mul_f(0x1.6e4e26p-5f, v_57);
+                float v_59 = fmc_add_f(v_55, v_58);
+                float v_60 = fmc_mul_f(0x1.988454p-1f, v_59);
+                float v_61 = fmc_mul_f(0x1.000000p-1f, v_55);
+                float v_62 = fmc_tanh_f(v_60);
+                float v_63 = fmc_add_f(0x1.000000p+0f, v_62);
+                float v_64 = fmc_mul_f(v_61, v_63);
+                float v_65 = fmc_add_f(v_64, b4[(((m0_27 + (ir_48 + i_50)) * 48) + (n0_29 + (jr_47 + j_51)))]);
+                b0[(((m0_27 + (ir_48 + i_50)) * 48) + (n0_29 + (jr_47 + j_51)))] = v_65;
+              }
             }
           }
         }

@@ -184,11 +184,21 @@ static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
           int64_t ie_42 = fmc_min_ix(6, (ml_18 - ir_38));
           int64_t je_43 = fmc_min_ix(16, (nl_20 - jr_37));
           fmc_prefetch_tile(b0 + (((m0_17 + ir_38) * 32) + (n0_19 + jr_37)), 32, ie_42, je_43); fmc_mma_6x16(kc_22, ap_26 + (ir_38 * 320), b4 + (16 + (((n0_19 + jr_37) * 64) + (pc_21 * 16))), acc_39);
-          for (int64_t i_40 = 0; i_40 < ie_42; i_40++) {
-            for (int64_t j_41 = 0; j_41 < je_43; j_41++) {
-              float c_44 = acc_39[((i_40 * 16) + j_41)];
-              float v_45 = fmc_add_f(c_44, b3[(n0_19 + (jr_37 + j_41))]);
-              b0[(((m0_17 + (ir_38 + i_40)) * 32) + (n0_19 + (jr_37 + j_41)))] = v_45;
+          if (((ie_42 == 6) && (je_43 == 16))) {
+            for (int64_t i_40 = 0; i_40 < 6; i_40++) {
+              for (int64_t j_41 = 0; j_41 < 16; j_41++) {
+                float c_44 = acc_39[((i_40 * 16) + j_41)];
+                float v_45 = fmc_add_f(c_44, b3[(n0_19 + (jr_37 + j_41))]);
+                b0[(((m0_17 + (ir_38 + i_40)) * 32) + (n0_19 + (jr_37 + j_41)))] = v_45;
+              }
+            }
+          } else {
+            for (int64_t i_40 = 0; i_40 < ie_42; i_40++) {
+              for (int64_t j_41 = 0; j_41 < je_43; j_41++) {
+                float c_44 = acc_39[((i_40 * 16) + j_41)];
+                float v_45 = fmc_add_f(c_44, b3[(n0_19 + (jr_37 + j_41))]);
+                b0[(((m0_17 + (ir_38 + i_40)) * 32) + (n0_19 + (jr_37 + j_41)))] = v_45;
+              }
             }
           }
         }

@@ -72,7 +72,17 @@ function tiles(G: GemmBuilder, x: Block, ap: string, bp: string | number, bAt: (
   const rowTable = parts ? table(ro, MR, ivar(ie), i, parts.mOff(at[1])) : [];
   const sum = aload(acc, add(mul(ivar(i), int(NR)), ivar(j)));
   const plus: KExpr = { k: 'bin', fn: 'add', a: { k: 'load', buf: G.out, index: cAt, t: 'f32' }, b: sum, t: 'f32' };
-  const edge = (body: KStmt[]): KStmt[] => [loop(i, ivar(ie), [loop(j, ivar(je), body)])];
+  // A whole tile (all but the edges) by loops of constant bounds, which GCC vectorizes
+  // whole (by a runtime bound it made the first K block's copy 8-byte moves): +3-5% at 512³.
+  const whole = cmp('&&', cmp('==', ivar(ie), int(MR)), cmp('==', ivar(je), int(NR)));
+  const edge = (body: KStmt[]): KStmt[] => [
+    {
+      k: 'if',
+      cond: whole,
+      then: [loop(i, int(MR), [loop(j, int(NR), body)])],
+      else: [loop(i, ivar(ie), [loop(j, ivar(je), body)])],
+    },
+  ];
   const store = (value: KExpr, last: boolean): KStmt[] => edge(G.store(value, ...at, last, parts ? cAt : undefined));
   // The tile's rows of C, prefetched while the mma runs, when they are plain rows.
   const ld = parts ? undefined : G.cRowStride();
