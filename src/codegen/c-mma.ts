@@ -73,7 +73,9 @@ export const MMA_PRELUDE = `#if defined(__AVX512F__) && defined(__GNUC__) && !de
 #define FMC_WIDE
 #endif`;
 
-/** Before the micro-kernels, when there are any. */
+export const usesPrefetch = (body: string): boolean => body.includes('fmc_prefetch_tile(');
+
+/** Before the micro-kernels, when a kernel prefetches a tile. */
 export const MMA_PREFETCH = `/* rows x cols floats at p[i*ld + j] into L2 (a hint: prefetches never fault) */
 static inline void fmc_prefetch_tile(const float *p, int64_t ld, int64_t rows, int64_t cols) {
   for (int64_t i = 0; i < rows; i++, p += ld) {

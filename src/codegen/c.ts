@@ -9,7 +9,7 @@ import { DTYPE_BITS, type Dtype, isFloat } from '../ir/dtype.js';
 import type { CpuSchedule, KExpr, KParam, KScalar, KStmt, Kernel } from '../ir/kernel.js';
 import { C_PRELUDE } from './prelude-c.js';
 import { C_HALF_PRELUDE, halvesUsed } from './prelude-half.js';
-import { MMA_PREFETCH, MMA_PRELUDE, mmaCall, mmaFunction } from './c-mma.js';
+import { MMA_PREFETCH, MMA_PRELUDE, mmaCall, mmaFunction, usesPrefetch } from './c-mma.js';
 import { DOT8_PRELUDE, dot8Call, usesDot8 } from './c-dot8.js';
 import { Outliner, PARALLEL_MIN_WORK, PARALLEL_PRELUDE, PARALLEL_SETTER } from './c-parallel.js';
 import { type Dialect, bufName, escapeComment, hexFloat, mmaShapes, renderFile } from './render.js';
@@ -164,7 +164,7 @@ function file(kernels: readonly Kernel[], bodies: readonly string[], header: str
     C_EXTRA.trim(),
     PARALLEL_PRELUDE.trim(),
     MMA_PRELUDE,
-    ...(mmaShapes(kernels).length > 0 ? [MMA_PREFETCH] : []),
+    ...(bodies.some(usesPrefetch) ? [MMA_PREFETCH] : []),
     ...mmaShapes(kernels).map(([mr, nr]) => mmaFunction(mr, nr)),
     ...(bodies.some(usesDot8) ? [DOT8_PRELUDE] : []),
     '',
