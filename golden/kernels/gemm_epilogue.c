@@ -17,6 +17,13 @@ static fmc_parallel_fn fmc_parallel = fmc_serial;
 #else
 #define FMC_WIDE
 #endif
+/* rows x cols floats at p[i*ld + j] into L2 (a hint: prefetches never fault) */
+static inline void fmc_prefetch_tile(const float *p, int64_t ld, int64_t rows, int64_t cols) {
+  for (int64_t i = 0; i < rows; i++, p += ld) {
+    for (int64_t j = 0; j < cols; j += 16) __builtin_prefetch(p + j, 0, 2);
+    __builtin_prefetch(p + cols - 1, 0, 2);
+  }
+}
 __attribute__((noinline)) FMC_WIDE static void fmc_mma_6x16(int64_t kc, const float *restrict ap,
     const float *restrict bp, float *restrict acc) {
   ap = (const float *)__builtin_assume_aligned(ap, 64);
@@ -116,7 +123,7 @@ static void k0_gemm_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   }
 }
 
-/* k0_gemm, parallel loop over p_63: iterations [fmc_lo, fmc_hi) */
+/* k0_gemm, parallel loop over p_69: iterations [fmc_lo, fmc_hi) */
 static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
   const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
@@ -129,10 +136,13 @@ static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   (void)a;
   (void)d;
   for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {
-    int64_t p_63 = 0 + fmc_t * 16;
-    for (int64_t r_65 = 0; r_65 < 16; r_65++) {
-      for (int64_t k_64 = 0; k_64 < 64; k_64++) {
-        b5[((16 + ((p_63 * 64) + (k_64 * 16))) + r_65)] = (((p_63 + r_65) < 48) ? b2[(((p_63 + r_65) * 64) + k_64)] : 0x0p+0f);
+    int64_t p_69 = 0 + fmc_t * 16;
+    for (int64_t kr_72 = 0; kr_72 < 64; kr_72 += 16) {
+      int64_t ke_73 = fmc_min_ix((kr_72 + 16), 64);
+      for (int64_t r_71 = 0; r_71 < 16; r_71++) {
+        for (int64_t k_70 = kr_72; k_70 < ke_73; k_70++) {
+          b5[((16 + ((p_69 * 64) + (k_70 * 16))) + r_71)] = (((p_69 + r_71) < 48) ? b2[(((p_69 + r_71) * 64) + k_70)] : 0x0p+0f);
+        }
       }
     }
   }
@@ -149,52 +159,79 @@ static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   const float *restrict b4 = (const float *)a[4];
   float *restrict b5 = (float *)a[5];
   const int64_t nb_34 = ((const struct fmc_ctx *)fmc_c)->v[0];
-  const int64_t tl_33 = ((const struct fmc_ctx *)fmc_c)->v[1];
+  const int64_t nn_38 = ((const struct fmc_ctx *)fmc_c)->v[1];
+  const int64_t np_39 = ((const struct fmc_ctx *)fmc_c)->v[2];
+  const int64_t tl_33 = ((const struct fmc_ctx *)fmc_c)->v[3];
   (void)a;
   (void)d;
   for (int64_t mi_35 = fmc_lo; mi_35 < fmc_hi; mi_35++) {
     static _Thread_local float fmc_tls_ap_36[30720] __attribute__((aligned(64))); float *const restrict ap_36 = fmc_tls_ap_36;
-    int64_t m0_27 = (((tl_33 * mi_35) / nb_34) * 6);
-    int64_t ml_28 = (fmc_min_ix((((tl_33 * (mi_35 + 1)) / nb_34) * 6), d[0]) - m0_27);
-    int64_t n0_29 = 0;
-    int64_t nl_30 = 48;
-    int64_t nk_61 = 1;
-    int64_t kcb_62 = ((64 + (nk_61 - 1)) / nk_61);
-    for (int64_t kb_60 = 0; kb_60 < nk_61; kb_60++) {
-      int64_t pc_31 = (kb_60 * kcb_62);
-      int64_t kc_32 = fmc_min_ix(kcb_62, (64 - pc_31));
-      for (int64_t p_38 = 0; p_38 < ml_28; p_38 += 6) {
-        for (int64_t r_40 = 0; r_40 < 6; r_40++) {
-          for (int64_t k_39 = 0; k_39 < kc_32; k_39++) {
-            ap_36[(((p_38 * 320) + (k_39 * 6)) + r_40)] = (((p_38 + r_40) < ml_28) ? b1[(((m0_27 + (p_38 + r_40)) * 64) + (pc_31 + k_39))] : 0x0p+0f);
+    int64_t bi_40 = (mi_35 / nn_38);
+    int64_t part_41 = (mi_35 % nn_38);
+    int64_t m0_27 = (((tl_33 * bi_40) / nb_34) * 6);
+    int64_t ml_28 = (fmc_min_ix((((tl_33 * (bi_40 + 1)) / nb_34) * 6), d[0]) - m0_27);
+    int64_t n0_29 = (((np_39 * part_41) / nn_38) * 16);
+    int64_t nl_30 = (fmc_min_ix((((np_39 * (part_41 + 1)) / nn_38) * 16), 48) - n0_29);
+    int64_t nk_67 = 1;
+    int64_t kcb_68 = ((64 + (nk_67 - 1)) / nk_67);
+    for (int64_t kb_66 = 0; kb_66 < nk_67; kb_66++) {
+      int64_t pc_31 = (kb_66 * kcb_68);
+      int64_t kc_32 = fmc_min_ix(kcb_68, (64 - pc_31));
+      for (int64_t p_42 = 0; p_42 < ml_28; p_42 += 6) {
+        for (int64_t kr_45 = 0; kr_45 < kc_32; kr_45 += 16) {
+          int64_t ke_46 = fmc_min_ix((kr_45 + 16), kc_32);
+          for (int64_t r_44 = 0; r_44 < 6; r_44++) {
+            for (int64_t k_43 = kr_45; k_43 < ke_46; k_43++) {
+              ap_36[(((p_42 * 320) + (k_43 * 6)) + r_44)] = (((p_42 + r_44) < ml_28) ? b1[(((m0_27 + (p_42 + r_44)) * 64) + (pc_31 + k_43))] : 0x0p+0f);
+            }
           }
         }
       }
-      for (int64_t jr_41 = 0; jr_41 < nl_30; jr_41 += 16) {
-        for (int64_t ir_42 = 0; ir_42 < ml_28; ir_42 += 6) {
-          float acc_43[96] __attribute__((aligned(64)));
+      for (int64_t jr_47 = 0; jr_47 < nl_30; jr_47 += 16) {
+        for (int64_t ir_48 = 0; ir_48 < ml_28; ir_48 += 6) {
+          float acc_49[96] __attribute__((aligned(64)));
           #pragma omp simd
-          for (int64_t i_44 = 0; i_44 < 96; i_44++) {
-            acc_43[i_44] = 0x0p+0f;
+          for (int64_t i_50 = 0; i_50 < 96; i_50++) {
+            acc_49[i_50] = 0x0p+0f;
           }
-          fmc_mma_6x16(kc_32, ap_36 + (ir_42 * 320), b5 + (16 + (((n0_29 + jr_41) * 64) + (pc_31 * 16))), acc_43);
-          int64_t ie_46 = fmc_min_ix(6, (ml_28 - ir_42));
-          int64_t je_47 = fmc_min_ix(16, (nl_30 - jr_41));
-          for (int64_t i_44 = 0; i_44 < ie_46; i_44++) {
-            for (int64_t j_45 = 0; j_45 < je_47; j_45++) {
-              float c_48 = acc_43[((i_44 * 16) + j_45)];
-              float v_49 = fmc_add_f(c_48, b3[(n0_29 + (jr_41 + j_45))]);
-              float v_50 = fmc_mul_f(v_49, v_49);
-              float v_51 = fmc_mul_f(v_50, v_49);
-              float v_52 = fmc_mul_f(0x1.6e4e26p-5f, v_51);
-              float v_53 = fmc_add_f(v_49, v_52);
-              float v_54 = fmc_mul_f(0x1.988454p-1f, v_53);
-              float v_55 = fmc_mul_f(0x1.000000p-1f, v_49);
-              float v_56 = fmc_tanh_f(v_54);
-              float v_57 = fmc_add_f(0x1.000000p+0f, v_56);
-              float v_58 = fmc_mul_f(v_55, v_57);
-              float v_59 = fmc_add_f(v_58, b4[(((m0_27 + (ir_42 + i_44)) * 48) + (n0_29 + (jr_41 + j_45)))]);
-              b0[(((m0_27 + (ir_42 + i_44)) * 48) + (n0_29 + (jr_41 + j_45)))] = v_59;
+          int64_t ie_52 = fmc_min_ix(6, (ml_28 - ir_48));
+          int64_t je_53 = fmc_min_ix(16, (nl_30 - jr_47));
+          fmc_prefetch_tile(b0 + (((m0_27 + ir_48) * 48) + (n0_29 + jr_47)), 48, ie_52, je_53); fmc_mma_6x16(kc_32, ap_36 + (ir_48 * 320), b5 + (16 + (((n0_29 + jr_47) * 64) + (pc_31 * 16))), acc_49);
+          if (((ie_52 == 6) && (je_53 == 16))) {
+            for (int64_t i_50 = 0; i_50 < 6; i_50++) {
+              for (int64_t j_51 = 0; j_51 < 16; j_51++) {
+                float c_54 = acc_49[((i_50 * 16) + j_51)];
+                float v_55 = fmc_add_f(c_54, b3[(n0_29 + (jr_47 + j_51))]);
+                float v_56 = fmc_mul_f(v_55, v_55);
+                float v_57 = fmc_mul_f(v_56, v_55);
+                float v_58 = fmc_mul_f(0x1.6e4e26p-5f, v_57);
+                float v_59 = fmc_add_f(v_55, v_58);
+                float v_60 = fmc_mul_f(0x1.988454p-1f, v_59);
+                float v_61 = fmc_mul_f(0x1.000000p-1f, v_55);
+                float v_62 = fmc_tanh_f(v_60);
+                float v_63 = fmc_add_f(0x1.000000p+0f, v_62);
+                float v_64 = fmc_mul_f(v_61, v_63);
+                float v_65 = fmc_add_f(v_64, b4[(((m0_27 + (ir_48 + i_50)) * 48) + (n0_29 + (jr_47 + j_51)))]);
+                b0[(((m0_27 + (ir_48 + i_50)) * 48) + (n0_29 + (jr_47 + j_51)))] = v_65;
+              }
+            }
+          } else {
+            for (int64_t i_50 = 0; i_50 < ie_52; i_50++) {
+              for (int64_t j_51 = 0; j_51 < je_53; j_51++) {
+                float c_54 = acc_49[((i_50 * 16) + j_51)];
+                float v_55 = fmc_add_f(c_54, b3[(n0_29 + (jr_47 + j_51))]);
+                float v_56 = fmc_mul_f(v_55, v_55);
+                float v_57 = fmc_mul_f(v_56, v_55);
+                float v_58 = fmc_mul_f(0x1.6e4e26p-5f, v_57);
+                float v_59 = fmc_add_f(v_55, v_58);
+                float v_60 = fmc_mul_f(0x1.988454p-1f, v_59);
+                float v_61 = fmc_mul_f(0x1.000000p-1f, v_55);
+                float v_62 = fmc_tanh_f(v_60);
+                float v_63 = fmc_add_f(0x1.000000p+0f, v_62);
+                float v_64 = fmc_mul_f(v_61, v_63);
+                float v_65 = fmc_add_f(v_64, b4[(((m0_27 + (ir_48 + i_50)) * 48) + (n0_29 + (jr_47 + j_51)))]);
+                b0[(((m0_27 + (ir_48 + i_50)) * 48) + (n0_29 + (jr_47 + j_51)))] = v_65;
+              }
             }
           }
         }
@@ -229,10 +266,12 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
     }
     int64_t tl_33 = ((d[0] + 5) / 6);
     int64_t nb_34 = fmc_min_ix(tl_33, (((((tl_33 + 15) / 16) + 3) / 4) * 4));
+    int64_t np_39 = 3;
+    int64_t nn_38 = fmc_max_ix(1, fmc_min_ix(np_39, ((4 + (fmc_max_ix(nb_34, 1) - 1)) / fmc_max_ix(nb_34, 1))));
     {
-      const int64_t fmc_v[] = {nb_34, tl_33};
+      const int64_t fmc_v[] = {nb_34, nn_38, np_39, tl_33};
       const struct fmc_ctx fmc_c = {a, d, fmc_v};
-      const int64_t fmc_n = fmc_max_ix(0, nb_34 - 0);
+      const int64_t fmc_n = fmc_max_ix(0, (nb_34 * nn_38) - 0);
       if ((d[0] * 3072) >= 32768) fmc_parallel(k0_gemm_p2, &fmc_c, fmc_n); else k0_gemm_p2(&fmc_c, 0, fmc_n);
     }
   }

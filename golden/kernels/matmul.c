@@ -17,6 +17,13 @@ static fmc_parallel_fn fmc_parallel = fmc_serial;
 #else
 #define FMC_WIDE
 #endif
+/* rows x cols floats at p[i*ld + j] into L2 (a hint: prefetches never fault) */
+static inline void fmc_prefetch_tile(const float *p, int64_t ld, int64_t rows, int64_t cols) {
+  for (int64_t i = 0; i < rows; i++, p += ld) {
+    for (int64_t j = 0; j < cols; j += 16) __builtin_prefetch(p + j, 0, 2);
+    __builtin_prefetch(p + cols - 1, 0, 2);
+  }
+}
 __attribute__((noinline)) FMC_WIDE static void fmc_mma_6x16(int64_t kc, const float *restrict ap,
     const float *restrict bp, float *restrict acc) {
   ap = (const float *)__builtin_assume_aligned(ap, 64);
@@ -105,7 +112,7 @@ static void k0_gemm_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   }
 }
 
-/* k0_gemm, parallel loop over p_43: iterations [fmc_lo, fmc_hi) */
+/* k0_gemm, parallel loop over p_49: iterations [fmc_lo, fmc_hi) */
 static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
   const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
@@ -117,10 +124,13 @@ static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   (void)a;
   (void)d;
   for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {
-    int64_t p_43 = 0 + fmc_t * 16;
-    for (int64_t r_45 = 0; r_45 < 16; r_45++) {
-      for (int64_t k_44 = 0; k_44 < 64; k_44++) {
-        b4[((16 + ((p_43 * 64) + (k_44 * 16))) + r_45)] = (((p_43 + r_45) < 32) ? b2[(((p_43 + r_45) * 64) + k_44)] : 0x0p+0f);
+    int64_t p_49 = 0 + fmc_t * 16;
+    for (int64_t kr_52 = 0; kr_52 < 64; kr_52 += 16) {
+      int64_t ke_53 = fmc_min_ix((kr_52 + 16), 64);
+      for (int64_t r_51 = 0; r_51 < 16; r_51++) {
+        for (int64_t k_50 = kr_52; k_50 < ke_53; k_50++) {
+          b4[((16 + ((p_49 * 64) + (k_50 * 16))) + r_51)] = (((p_49 + r_51) < 32) ? b2[(((p_49 + r_51) * 64) + k_50)] : 0x0p+0f);
+        }
       }
     }
   }
@@ -136,42 +146,59 @@ static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   const float *restrict b3 = (const float *)a[3];
   float *restrict b4 = (float *)a[4];
   const int64_t nb_24 = ((const struct fmc_ctx *)fmc_c)->v[0];
-  const int64_t tl_23 = ((const struct fmc_ctx *)fmc_c)->v[1];
+  const int64_t nn_28 = ((const struct fmc_ctx *)fmc_c)->v[1];
+  const int64_t np_29 = ((const struct fmc_ctx *)fmc_c)->v[2];
+  const int64_t tl_23 = ((const struct fmc_ctx *)fmc_c)->v[3];
   (void)a;
   (void)d;
   for (int64_t mi_25 = fmc_lo; mi_25 < fmc_hi; mi_25++) {
     static _Thread_local float fmc_tls_ap_26[30720] __attribute__((aligned(64))); float *const restrict ap_26 = fmc_tls_ap_26;
-    int64_t m0_17 = (((tl_23 * mi_25) / nb_24) * 6);
-    int64_t ml_18 = (fmc_min_ix((((tl_23 * (mi_25 + 1)) / nb_24) * 6), d[0]) - m0_17);
-    int64_t n0_19 = 0;
-    int64_t nl_20 = 32;
-    int64_t nk_41 = 1;
-    int64_t kcb_42 = ((64 + (nk_41 - 1)) / nk_41);
-    for (int64_t kb_40 = 0; kb_40 < nk_41; kb_40++) {
-      int64_t pc_21 = (kb_40 * kcb_42);
-      int64_t kc_22 = fmc_min_ix(kcb_42, (64 - pc_21));
-      for (int64_t p_28 = 0; p_28 < ml_18; p_28 += 6) {
-        for (int64_t r_30 = 0; r_30 < 6; r_30++) {
-          for (int64_t k_29 = 0; k_29 < kc_22; k_29++) {
-            ap_26[(((p_28 * 320) + (k_29 * 6)) + r_30)] = (((p_28 + r_30) < ml_18) ? b1[(((m0_17 + (p_28 + r_30)) * 64) + (pc_21 + k_29))] : 0x0p+0f);
+    int64_t bi_30 = (mi_25 / nn_28);
+    int64_t part_31 = (mi_25 % nn_28);
+    int64_t m0_17 = (((tl_23 * bi_30) / nb_24) * 6);
+    int64_t ml_18 = (fmc_min_ix((((tl_23 * (bi_30 + 1)) / nb_24) * 6), d[0]) - m0_17);
+    int64_t n0_19 = (((np_29 * part_31) / nn_28) * 16);
+    int64_t nl_20 = (fmc_min_ix((((np_29 * (part_31 + 1)) / nn_28) * 16), 32) - n0_19);
+    int64_t nk_47 = 1;
+    int64_t kcb_48 = ((64 + (nk_47 - 1)) / nk_47);
+    for (int64_t kb_46 = 0; kb_46 < nk_47; kb_46++) {
+      int64_t pc_21 = (kb_46 * kcb_48);
+      int64_t kc_22 = fmc_min_ix(kcb_48, (64 - pc_21));
+      for (int64_t p_32 = 0; p_32 < ml_18; p_32 += 6) {
+        for (int64_t kr_35 = 0; kr_35 < kc_22; kr_35 += 16) {
+          int64_t ke_36 = fmc_min_ix((kr_35 + 16), kc_22);
+          for (int64_t r_34 = 0; r_34 < 6; r_34++) {
+            for (int64_t k_33 = kr_35; k_33 < ke_36; k_33++) {
+              ap_26[(((p_32 * 320) + (k_33 * 6)) + r_34)] = (((p_32 + r_34) < ml_18) ? b1[(((m0_17 + (p_32 + r_34)) * 64) + (pc_21 + k_33))] : 0x0p+0f);
+            }
           }
         }
       }
-      for (int64_t jr_31 = 0; jr_31 < nl_20; jr_31 += 16) {
-        for (int64_t ir_32 = 0; ir_32 < ml_18; ir_32 += 6) {
-          float acc_33[96] __attribute__((aligned(64)));
+      for (int64_t jr_37 = 0; jr_37 < nl_20; jr_37 += 16) {
+        for (int64_t ir_38 = 0; ir_38 < ml_18; ir_38 += 6) {
+          float acc_39[96] __attribute__((aligned(64)));
           #pragma omp simd
-          for (int64_t i_34 = 0; i_34 < 96; i_34++) {
-            acc_33[i_34] = 0x0p+0f;
+          for (int64_t i_40 = 0; i_40 < 96; i_40++) {
+            acc_39[i_40] = 0x0p+0f;
           }
-          fmc_mma_6x16(kc_22, ap_26 + (ir_32 * 320), b4 + (16 + (((n0_19 + jr_31) * 64) + (pc_21 * 16))), acc_33);
-          int64_t ie_36 = fmc_min_ix(6, (ml_18 - ir_32));
-          int64_t je_37 = fmc_min_ix(16, (nl_20 - jr_31));
-          for (int64_t i_34 = 0; i_34 < ie_36; i_34++) {
-            for (int64_t j_35 = 0; j_35 < je_37; j_35++) {
-              float c_38 = acc_33[((i_34 * 16) + j_35)];
-              float v_39 = fmc_add_f(c_38, b3[(n0_19 + (jr_31 + j_35))]);
-              b0[(((m0_17 + (ir_32 + i_34)) * 32) + (n0_19 + (jr_31 + j_35)))] = v_39;
+          int64_t ie_42 = fmc_min_ix(6, (ml_18 - ir_38));
+          int64_t je_43 = fmc_min_ix(16, (nl_20 - jr_37));
+          fmc_prefetch_tile(b0 + (((m0_17 + ir_38) * 32) + (n0_19 + jr_37)), 32, ie_42, je_43); fmc_mma_6x16(kc_22, ap_26 + (ir_38 * 320), b4 + (16 + (((n0_19 + jr_37) * 64) + (pc_21 * 16))), acc_39);
+          if (((ie_42 == 6) && (je_43 == 16))) {
+            for (int64_t i_40 = 0; i_40 < 6; i_40++) {
+              for (int64_t j_41 = 0; j_41 < 16; j_41++) {
+                float c_44 = acc_39[((i_40 * 16) + j_41)];
+                float v_45 = fmc_add_f(c_44, b3[(n0_19 + (jr_37 + j_41))]);
+                b0[(((m0_17 + (ir_38 + i_40)) * 32) + (n0_19 + (jr_37 + j_41)))] = v_45;
+              }
+            }
+          } else {
+            for (int64_t i_40 = 0; i_40 < ie_42; i_40++) {
+              for (int64_t j_41 = 0; j_41 < je_43; j_41++) {
+                float c_44 = acc_39[((i_40 * 16) + j_41)];
+                float v_45 = fmc_add_f(c_44, b3[(n0_19 + (jr_37 + j_41))]);
+                b0[(((m0_17 + (ir_38 + i_40)) * 32) + (n0_19 + (jr_37 + j_41)))] = v_45;
+              }
             }
           }
         }
@@ -205,10 +232,12 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
     }
     int64_t tl_23 = ((d[0] + 5) / 6);
     int64_t nb_24 = fmc_min_ix(tl_23, (((((tl_23 + 15) / 16) + 3) / 4) * 4));
+    int64_t np_29 = 2;
+    int64_t nn_28 = fmc_max_ix(1, fmc_min_ix(np_29, ((4 + (fmc_max_ix(nb_24, 1) - 1)) / fmc_max_ix(nb_24, 1))));
     {
-      const int64_t fmc_v[] = {nb_24, tl_23};
+      const int64_t fmc_v[] = {nb_24, nn_28, np_29, tl_23};
       const struct fmc_ctx fmc_c = {a, d, fmc_v};
-      const int64_t fmc_n = fmc_max_ix(0, nb_24 - 0);
+      const int64_t fmc_n = fmc_max_ix(0, (nb_24 * nn_28) - 0);
       if ((d[0] * 2048) >= 32768) fmc_parallel(k0_gemm_p2, &fmc_c, fmc_n); else k0_gemm_p2(&fmc_c, 0, fmc_n);
     }
   }

@@ -179,7 +179,7 @@ Examples:
       'after',
       `
 For every GEMM kernel of the function at --dims, times a few schedules (cache blocks KC,
-MC, NC halved and doubled, the M split, the other register tile) in alternating runs and
+MC, NC halved and doubled, KC at most 1024, the M split, the other register tile) in alternating runs and
 stores the fastest per (CPU, kernel shape) in the tuning cache (<cache dir>/tune, private,
 entries checksummed; a damaged entry is ignored with a warning). Models compiled afterwards
 on this CPU use the stored schedules.

@@ -21,6 +21,12 @@ export interface TuneOptions extends ModelOptions {
   readonly dryRun?: boolean;
 }
 
+/**
+ * The deepest K block tried: the micro-kernel restarts its sums every MMA_CHUNK (512) k, and
+ * deeper blocks outgrow L2 (A's block is MC × kcMax floats per thread: 2 MiB at KC 2048).
+ */
+const KC_LIMIT = 1024;
+
 /** The schedules tried: the default, then one change each (blocks halved and doubled, the M split, the other tile). */
 export function candidates(s: GemmSchedule): { name: string; schedule: GemmSchedule }[] {
   const roundTo = (v: number, m: number): number => Math.max(m, Math.round(v / m) * m);
@@ -28,7 +34,9 @@ export function candidates(s: GemmSchedule): { name: string; schedule: GemmSched
   const add = (name: string, change: Partial<GemmSchedule>): void => {
     out.push({ name, schedule: { ...s, ...change } });
   };
-  add(`KC=${s.KC * 2}`, { KC: s.KC * 2 });
+  // At the limit (AVX-512's 1024), a quarter instead of the double.
+  const kcOther = s.KC * 2 <= KC_LIMIT ? s.KC * 2 : s.KC / 4;
+  add(`KC=${kcOther}`, { KC: kcOther });
   add(`KC=${s.KC / 2}`, { KC: s.KC / 2 });
   add(`NC=${s.NC * 2}`, { NC: s.NC * 2 });
   add(`NC=${roundTo(s.NC / 2, s.NR)}`, { NC: roundTo(s.NC / 2, s.NR) });

@@ -101,6 +101,7 @@ function names(ss: readonly KStmt[], used: Set<string>, declared: Set<string>): 
       case 'mma':
         [s.acc, s.a, s.b].forEach((n) => typeof n === 'string' && used.add(n));
         (x(s.aOffset), x(s.bOffset), x(s.kc));
+        if (s.cTile) [s.cTile.at, s.cTile.ld, s.cTile.rows, s.cTile.cols].forEach(x);
         break;
       case 'frag':
         declared.add(s.name);

@@ -9,7 +9,7 @@ import { DTYPE_BITS, type Dtype, isFloat } from '../ir/dtype.js';
 import type { CpuSchedule, KExpr, KParam, KScalar, KStmt, Kernel } from '../ir/kernel.js';
 import { C_PRELUDE } from './prelude-c.js';
 import { C_HALF_PRELUDE, halvesUsed } from './prelude-half.js';
-import { MMA_PRELUDE, mmaFunction, mmaName } from './c-mma.js';
+import { MMA_PREFETCH, MMA_PRELUDE, mmaCall, mmaFunction, usesPrefetch } from './c-mma.js';
 import { DOT8_PRELUDE, dot8Call, usesDot8 } from './c-dot8.js';
 import { DOTBF16_PRELUDE, dotbf16Call, dotbf16Function } from './c-dotbf16.js';
 import { Outliner, PARALLEL_MIN_WORK, PARALLEL_PRELUDE, PARALLEL_SETTER } from './c-parallel.js';
@@ -165,6 +165,7 @@ function file(kernels: readonly Kernel[], bodies: readonly string[], header: str
     C_EXTRA.trim(),
     PARALLEL_PRELUDE.trim(),
     MMA_PRELUDE,
+    ...(bodies.some(usesPrefetch) ? [MMA_PREFETCH] : []),
     ...mmaShapes(kernels).map(([mr, nr]) => mmaFunction(mr, nr)),
     ...(bodies.some(usesDot8) ? [DOT8_PRELUDE] : []),
     ...bf16Tiles(kernels),
@@ -236,8 +237,7 @@ export const C_BASE: Dialect = {
   dotbf16: dotbf16Call,
   // The same 32 bits as an int32 (a bf16 pair word, kernels/gemm-bf16.ts) or as a float.
   bitcast: (to, a) => (to === 'i32' ? `(int32_t)fmc_f32_bits(${a})` : `fmc_bits_f32((uint32_t)(${a}))`),
-  mma: (s, aOff, bOff, kc) =>
-    `${mmaName(s.mr, s.nr)}(${kc}, ${s.a} + ${aOff}, ${typeof s.b === 'number' ? bufName(s.b) : s.b} + ${bOff}, ${s.acc});`,
+  mma: mmaCall,
   kernelOpen,
   kernelClose: () => ['}'],
   file,

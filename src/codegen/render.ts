@@ -95,8 +95,8 @@ export interface Dialect {
     expr: (e: KExpr) => string,
     render: (ss: readonly KStmt[], indent: string) => string[],
   ): string[];
-  /** The register-tile contraction statement (see KStmt 'mma'), given rendered offsets and kc. */
-  mma(s: Extract<KStmt, { k: 'mma' }>, aOffset: string, bOffset: string, kc: string): string;
+  /** The register-tile contraction statement (see KStmt 'mma'), given rendered offsets and kc (and `x` for its other expressions). */
+  mma(s: Extract<KStmt, { k: 'mma' }>, aOffset: string, bOffset: string, kc: string, x: (e: KExpr) => string): string;
   /** The kernel's opening lines (signature, parameter unpacking); the body follows indented. */
   kernelOpen(k: Kernel): string[];
   kernelClose(): string[];
@@ -255,7 +255,7 @@ export function renderStmts(ss: readonly KStmt[], D: Dialect, params: readonly K
         break;
       case 'mma':
         (checkIdent(s.acc), checkIdent(s.a), typeof s.b === 'string' && checkIdent(s.b));
-        out.push(indent + D.mma(s, x(s.aOffset), x(s.bOffset), x(s.kc)));
+        out.push(indent + D.mma(s, x(s.aOffset), x(s.bOffset), x(s.kc), x));
         break;
       case 'frag':
       case 'fragLoad':

@@ -166,6 +166,18 @@ export type KStmt =
       readonly kc: KExpr;
       readonly mr: number;
       readonly nr: number;
+      /**
+       * The output tile the sums go to once the mma is done (rows × cols floats at
+       * buf[at + i·ld + j]), which the dialect may prefetch meanwhile: a hint, no effect on
+       * the results (C: the tile's cache lines come from L3 or memory while the k loop runs).
+       */
+      readonly cTile?: {
+        readonly buf: number;
+        readonly at: KExpr;
+        readonly ld: KExpr;
+        readonly rows: KExpr;
+        readonly cols: KExpr;
+      };
     }
   /**
    * C target, int8 × int8 (src/kernels/gemm-int8.ts): for i < rows, j < cols (at most

@@ -37,6 +37,9 @@ const set = (name: string, value: KExpr): KStmt => ({ k: 'set', name, value });
 const aloadI = (name: string, index: KExpr): KExpr => ({ k: 'aload', name, index, t: 'i64' });
 const table = (name: string, size: number): KStmt => ({ k: 'array', name, t: 'i64', size, space: 'local' });
 
+/** k per run of a k-innermost pack: one 64-byte line of each source row. */
+const K_RUN = 16;
+
 export function packOperand(G: GemmBuilder, a: PackArgs): KStmt[] {
   const { which, buf, rows, kc, width, outer, at, stride } = a;
   const [p, k, r] = [G.v('p'), G.v('k'), G.v('r')];
@@ -57,9 +60,24 @@ export function packOperand(G: GemmBuilder, a: PackArgs): KStmt[] {
     const value = select(lt(row, rows), G.operand(which, a.b, add(a.r0, row), add(a.pc, ivar(k))), f32(0), 'f32');
     const store = dst(ivar(k), ivar(r), value);
     // Read along the operand's contiguous axis: when its last letter is a K letter (a
-    // PyTorch-layout weight, x @ W.T) walk k innermost, else walk the panel's rows.
+    // PyTorch-layout weight, x @ W.T) walk k innermost, in runs of K_RUN: the run's part of
+    // the panel (K_RUN × width floats) stays in L1 while each row fills its column (a whole
+    // panel, 1024 × 14 floats on AVX-512, does not, and every row reloaded it from L2).
+    // Else walk the panel's rows.
+    const [kr, ke] = [G.v('kr'), G.v('ke')];
     const body = G.kInnermost(which)
-      ? [loop(r, int(width), [loop(k, kc, [store])])]
+      ? [
+          loop(
+            kr,
+            kc,
+            [
+              let64(ke, ix('min', add(ivar(kr), int(K_RUN)), kc)),
+              loop(r, int(width), [loop(k, ivar(ke), [store], 'serial', { lo: ivar(kr) })]),
+            ],
+            'serial',
+            { step: K_RUN },
+          ),
+        ]
       : [loop(k, kc, [loop(r, int(width), [store], which === 1 ? 'simd' : 'unroll')])];
     return [panels(body)];
   }

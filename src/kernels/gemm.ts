@@ -148,6 +148,20 @@ export class GemmBuilder {
   }
 
   /**
+   * C's row stride `ld` when C[b, m + i, n + j] is at cIndex(b, m, n) + i·ld + j (the M and N
+   * letters each adjacent and in order in the output, N's last), else undefined.
+   */
+  cRowStride(): KExpr | undefined {
+    const spec = this.spec.out;
+    const { m, n } = this.g;
+    const at = (letters: readonly string[]): number => spec.indexOf(letters[0]!);
+    const inOrder = (letters: readonly string[]): boolean =>
+      letters.length > 0 && letters.every((c, i) => spec[at(letters) + i] === c);
+    if (!inOrder(m) || !inOrder(n) || !spec.endsWith(n.join(''))) return undefined;
+    return stridesOf(this.n.type.shape, this.kb)[at(m) + m.length - 1];
+  }
+
+  /**
    * The flat offset in a row-major buffer (letters `spec`, shape `shape`) of the element at
    * the given flat group indices. A group whose letters are adjacent and in order in `spec`
    * is one stride (`m * K` rather than `(m / T) * T * K + (m % T) * K`).

@@ -7,6 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { candidates } from '../../src/cli/tune.js';
+import { SCHEDULES } from '../../src/kernels/schedule.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = path.join(ROOT, 'bin', 'fmc.js');
@@ -50,5 +52,26 @@ describe('fmc tune', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('(--dry-run: nothing stored)');
     expect(fs.existsSync(path.join(cache, 'tune')) ? fs.readdirSync(path.join(cache, 'tune')) : []).toEqual([]);
+  });
+});
+
+describe('tune candidates', () => {
+  it('try K blocks no deeper than 1024 (AVX-512: 256 and 512 beside the default 1024), all distinct', () => {
+    for (const s of Object.values(SCHEDULES)) {
+      const kcs = candidates(s)
+        .filter((c) => c.name.startsWith('KC='))
+        .map((c) => c.schedule.KC);
+      expect(kcs).toHaveLength(2);
+      for (const kc of kcs) {
+        expect(kc).toBeLessThanOrEqual(1024);
+        expect(kc).not.toBe(s.KC);
+      }
+      expect(new Set(kcs).size).toBe(2);
+    }
+    expect(
+      candidates(SCHEDULES.avx512)
+        .filter((c) => c.name.startsWith('KC='))
+        .map((c) => c.name),
+    ).toEqual(['KC=256', 'KC=512']);
   });
 });

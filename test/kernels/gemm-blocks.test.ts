@@ -3,7 +3,7 @@
 // and tile edge with small sizes, through both loop nests (shared B panels for one product,
 // private ones for a batch; a symbolic batch picks at run time), the GEMV path, K = 0, a
 // transposed (PyTorch-layout) weight, a fused epilogue over several K blocks, and the host
-// schedule around its own KC, MC and NC. A weight operand is packed once (kind 'packed') and
+// schedule around its own KC, MC and NC and with an M of a few tiles (N split). A weight operand is packed once (kind 'packed') and
 // packed again only after its param changed.
 
 import { describe, expect, it } from 'vitest';
@@ -79,6 +79,9 @@ describe('packed GEMM at block edges (C vs interpreter)', () => {
     for (const dims of [
       { M: s.MC + 1, N: s.NC + s.NR + 1, K: s.KC + 1 },
       { M: 2 * s.MC - 1, N: s.NC - 1, K: 2 * s.KC },
+      // Under MSPLIT tiles of M: N splits into parts of whole panels.
+      { M: s.MR - 3, N: 3 * s.NR + 5, K: 33 },
+      { M: 2 * s.MR + 1, N: 5 * s.NR - 1, K: 9 },
     ])
       for (const gi of [0, 1]) {
         const r = runAndCompare(batch, gi, { dims, seed: 2, tol: { rtol: 1e-3, atol: 1e-3 } });
