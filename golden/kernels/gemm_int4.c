@@ -17,6 +17,13 @@ static fmc_parallel_fn fmc_parallel = fmc_serial;
 #else
 #define FMC_WIDE
 #endif
+/* rows x cols floats at p[i*ld + j] into L2 (a hint: prefetches never fault) */
+static inline void fmc_prefetch_tile(const float *p, int64_t ld, int64_t rows, int64_t cols) {
+  for (int64_t i = 0; i < rows; i++, p += ld) {
+    for (int64_t j = 0; j < cols; j += 16) __builtin_prefetch(p + j, 0, 2);
+    __builtin_prefetch(p + cols - 1, 0, 2);
+  }
+}
 __attribute__((noinline)) FMC_WIDE static void fmc_mma_6x16(int64_t kc, const float *restrict ap,
     const float *restrict bp, float *restrict acc) {
   ap = (const float *)__builtin_assume_aligned(ap, 64);
@@ -111,7 +118,7 @@ static void k0_gemm_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   }
 }
 
-/* k0_gemm, parallel loop over p_46: iterations [fmc_lo, fmc_hi) */
+/* k0_gemm, parallel loop over p_52: iterations [fmc_lo, fmc_hi) */
 static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
   const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
@@ -122,28 +129,28 @@ static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   const float *restrict b4 = (const float *)a[4];
   const float *restrict b5 = (const float *)a[5];
   float *restrict b6 = (float *)a[6];
-  const int64_t kc_45 = ((const struct fmc_ctx *)fmc_c)->v[0];
-  const int64_t pc_44 = ((const struct fmc_ctx *)fmc_c)->v[1];
+  const int64_t kc_51 = ((const struct fmc_ctx *)fmc_c)->v[0];
+  const int64_t pc_50 = ((const struct fmc_ctx *)fmc_c)->v[1];
   (void)a;
   (void)d;
   for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {
-    int64_t p_46 = 0 + fmc_t * 16;
-    for (int64_t r_47 = 0; r_47 < 16; r_47++) {
-      if (((p_46 + r_47) < 32)) {
-        int64_t n_48 = (p_46 + r_47);
-        for (int64_t j_49 = (pc_44 / 32); j_49 < ((fmc_min_ix((pc_44 + kc_45), 128) + 31) / 32); j_49++) {
-          int64_t ks_50 = fmc_max_ix((j_49 * 32), pc_44);
-          int64_t ke_51 = fmc_min_ix(((j_49 * 32) + 32), fmc_min_ix((pc_44 + kc_45), 128));
-          int64_t qb_52 = ((n_48 * 64) + (((j_49 / 2) * 32) - (j_49 * 32)));
-          float s_54 = b2[((n_48 * 2) + ((j_49 * 32) / 64))];
-          float z_55 = b3[((n_48 * 2) + ((j_49 * 32) / 64))];
-          for (int64_t k_53 = ks_50; k_53 < ke_51; k_53++) {
-            b6[(((pc_44 * 16) + ((p_46 * 128) + ((k_53 - pc_44) * 16))) + r_47)] = fmc_mul_f(fmc_sub_f((float)((int32_t)(((int32_t)((int32_t)((uint32_t)((int64_t)b1[(qb_52 + k_53)]) << ((28 - ((j_49 % 2) * 4))))) >> (28)))), z_55), s_54);
+    int64_t p_52 = 0 + fmc_t * 16;
+    for (int64_t r_53 = 0; r_53 < 16; r_53++) {
+      if (((p_52 + r_53) < 32)) {
+        int64_t n_54 = (p_52 + r_53);
+        for (int64_t j_55 = (pc_50 / 32); j_55 < ((fmc_min_ix((pc_50 + kc_51), 128) + 31) / 32); j_55++) {
+          int64_t ks_56 = fmc_max_ix((j_55 * 32), pc_50);
+          int64_t ke_57 = fmc_min_ix(((j_55 * 32) + 32), fmc_min_ix((pc_50 + kc_51), 128));
+          int64_t qb_58 = ((n_54 * 64) + (((j_55 / 2) * 32) - (j_55 * 32)));
+          float s_60 = b2[((n_54 * 2) + ((j_55 * 32) / 64))];
+          float z_61 = b3[((n_54 * 2) + ((j_55 * 32) / 64))];
+          for (int64_t k_59 = ks_56; k_59 < ke_57; k_59++) {
+            b6[(((pc_50 * 16) + ((p_52 * 128) + ((k_59 - pc_50) * 16))) + r_53)] = fmc_mul_f(fmc_sub_f((float)((int32_t)(((int32_t)((int32_t)((uint32_t)((int64_t)b1[(qb_58 + k_59)]) << ((28 - ((j_55 % 2) * 4))))) >> (28)))), z_61), s_60);
           }
         }
       } else {
-        for (int64_t k_53 = pc_44; k_53 < (pc_44 + kc_45); k_53++) {
-          b6[(((pc_44 * 16) + ((p_46 * 128) + ((k_53 - pc_44) * 16))) + r_47)] = 0x0p+0f;
+        for (int64_t k_59 = pc_50; k_59 < (pc_50 + kc_51); k_59++) {
+          b6[(((pc_50 * 16) + ((p_52 * 128) + ((k_59 - pc_50) * 16))) + r_53)] = 0x0p+0f;
         }
       }
     }
@@ -162,42 +169,59 @@ static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   const float *restrict b5 = (const float *)a[5];
   float *restrict b6 = (float *)a[6];
   const int64_t nb_21 = ((const struct fmc_ctx *)fmc_c)->v[0];
-  const int64_t tl_20 = ((const struct fmc_ctx *)fmc_c)->v[1];
+  const int64_t nn_25 = ((const struct fmc_ctx *)fmc_c)->v[1];
+  const int64_t np_26 = ((const struct fmc_ctx *)fmc_c)->v[2];
+  const int64_t tl_20 = ((const struct fmc_ctx *)fmc_c)->v[3];
   (void)a;
   (void)d;
   for (int64_t mi_22 = fmc_lo; mi_22 < fmc_hi; mi_22++) {
     static _Thread_local float fmc_tls_ap_23[30720] __attribute__((aligned(64))); float *const restrict ap_23 = fmc_tls_ap_23;
-    int64_t m0_14 = (((tl_20 * mi_22) / nb_21) * 6);
-    int64_t ml_15 = (fmc_min_ix((((tl_20 * (mi_22 + 1)) / nb_21) * 6), d[0]) - m0_14);
-    int64_t n0_16 = 0;
-    int64_t nl_17 = 32;
-    int64_t nk_38 = 1;
-    int64_t kcb_39 = ((128 + (nk_38 - 1)) / nk_38);
-    for (int64_t kb_37 = 0; kb_37 < nk_38; kb_37++) {
-      int64_t pc_18 = (kb_37 * kcb_39);
-      int64_t kc_19 = fmc_min_ix(kcb_39, (128 - pc_18));
-      for (int64_t p_25 = 0; p_25 < ml_15; p_25 += 6) {
-        for (int64_t r_27 = 0; r_27 < 6; r_27++) {
-          for (int64_t k_26 = 0; k_26 < kc_19; k_26++) {
-            ap_23[(((p_25 * 320) + (k_26 * 6)) + r_27)] = (((p_25 + r_27) < ml_15) ? b4[(((m0_14 + (p_25 + r_27)) * 128) + (pc_18 + k_26))] : 0x0p+0f);
+    int64_t bi_27 = (mi_22 / nn_25);
+    int64_t part_28 = (mi_22 % nn_25);
+    int64_t m0_14 = (((tl_20 * bi_27) / nb_21) * 6);
+    int64_t ml_15 = (fmc_min_ix((((tl_20 * (bi_27 + 1)) / nb_21) * 6), d[0]) - m0_14);
+    int64_t n0_16 = (((np_26 * part_28) / nn_25) * 16);
+    int64_t nl_17 = (fmc_min_ix((((np_26 * (part_28 + 1)) / nn_25) * 16), 32) - n0_16);
+    int64_t nk_44 = 1;
+    int64_t kcb_45 = ((128 + (nk_44 - 1)) / nk_44);
+    for (int64_t kb_43 = 0; kb_43 < nk_44; kb_43++) {
+      int64_t pc_18 = (kb_43 * kcb_45);
+      int64_t kc_19 = fmc_min_ix(kcb_45, (128 - pc_18));
+      for (int64_t p_29 = 0; p_29 < ml_15; p_29 += 6) {
+        for (int64_t kr_32 = 0; kr_32 < kc_19; kr_32 += 16) {
+          int64_t ke_33 = fmc_min_ix((kr_32 + 16), kc_19);
+          for (int64_t r_31 = 0; r_31 < 6; r_31++) {
+            for (int64_t k_30 = kr_32; k_30 < ke_33; k_30++) {
+              ap_23[(((p_29 * 320) + (k_30 * 6)) + r_31)] = (((p_29 + r_31) < ml_15) ? b4[(((m0_14 + (p_29 + r_31)) * 128) + (pc_18 + k_30))] : 0x0p+0f);
+            }
           }
         }
       }
-      for (int64_t jr_28 = 0; jr_28 < nl_17; jr_28 += 16) {
-        for (int64_t ir_29 = 0; ir_29 < ml_15; ir_29 += 6) {
-          float acc_30[96] __attribute__((aligned(64)));
+      for (int64_t jr_34 = 0; jr_34 < nl_17; jr_34 += 16) {
+        for (int64_t ir_35 = 0; ir_35 < ml_15; ir_35 += 6) {
+          float acc_36[96] __attribute__((aligned(64)));
           #pragma omp simd
-          for (int64_t i_31 = 0; i_31 < 96; i_31++) {
-            acc_30[i_31] = 0x0p+0f;
+          for (int64_t i_37 = 0; i_37 < 96; i_37++) {
+            acc_36[i_37] = 0x0p+0f;
           }
-          fmc_mma_6x16(kc_19, ap_23 + (ir_29 * 320), b6 + (((n0_16 + jr_28) * 128) + (pc_18 * 16)), acc_30);
-          int64_t ie_33 = fmc_min_ix(6, (ml_15 - ir_29));
-          int64_t je_34 = fmc_min_ix(16, (nl_17 - jr_28));
-          for (int64_t i_31 = 0; i_31 < ie_33; i_31++) {
-            for (int64_t j_32 = 0; j_32 < je_34; j_32++) {
-              float c_35 = acc_30[((i_31 * 16) + j_32)];
-              float v_36 = fmc_add_f(c_35, b5[(n0_16 + (jr_28 + j_32))]);
-              b0[(((m0_14 + (ir_29 + i_31)) * 32) + (n0_16 + (jr_28 + j_32)))] = v_36;
+          int64_t ie_39 = fmc_min_ix(6, (ml_15 - ir_35));
+          int64_t je_40 = fmc_min_ix(16, (nl_17 - jr_34));
+          fmc_prefetch_tile(b0 + (((m0_14 + ir_35) * 32) + (n0_16 + jr_34)), 32, ie_39, je_40); fmc_mma_6x16(kc_19, ap_23 + (ir_35 * 320), b6 + (((n0_16 + jr_34) * 128) + (pc_18 * 16)), acc_36);
+          if (((ie_39 == 6) && (je_40 == 16))) {
+            for (int64_t i_37 = 0; i_37 < 6; i_37++) {
+              for (int64_t j_38 = 0; j_38 < 16; j_38++) {
+                float c_41 = acc_36[((i_37 * 16) + j_38)];
+                float v_42 = fmc_add_f(c_41, b5[(n0_16 + (jr_34 + j_38))]);
+                b0[(((m0_14 + (ir_35 + i_37)) * 32) + (n0_16 + (jr_34 + j_38)))] = v_42;
+              }
+            }
+          } else {
+            for (int64_t i_37 = 0; i_37 < ie_39; i_37++) {
+              for (int64_t j_38 = 0; j_38 < je_40; j_38++) {
+                float c_41 = acc_36[((i_37 * 16) + j_38)];
+                float v_42 = fmc_add_f(c_41, b5[(n0_16 + (jr_34 + j_38))]);
+                b0[(((m0_14 + (ir_35 + i_37)) * 32) + (n0_16 + (jr_34 + j_38)))] = v_42;
+              }
             }
           }
         }
@@ -223,24 +247,26 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
       if ((d[0] * 4096) >= 32768) fmc_parallel(k0_gemm_p0, &fmc_c, fmc_n); else k0_gemm_p0(&fmc_c, 0, fmc_n);
     }
   } else {
-    int64_t nk_57 = 1;
-    int64_t kcb_58 = ((128 + (nk_57 - 1)) / nk_57);
-    for (int64_t kb_56 = 0; kb_56 < nk_57; kb_56++) {
-      int64_t pc_44 = (kb_56 * kcb_58);
-      int64_t kc_45 = fmc_min_ix(kcb_58, (128 - pc_44));
+    int64_t nk_63 = 1;
+    int64_t kcb_64 = ((128 + (nk_63 - 1)) / nk_63);
+    for (int64_t kb_62 = 0; kb_62 < nk_63; kb_62++) {
+      int64_t pc_50 = (kb_62 * kcb_64);
+      int64_t kc_51 = fmc_min_ix(kcb_64, (128 - pc_50));
       {
-        const int64_t fmc_v[] = {kc_45, pc_44};
+        const int64_t fmc_v[] = {kc_51, pc_50};
         const struct fmc_ctx fmc_c = {a, d, fmc_v};
         const int64_t fmc_n = fmc_max_ix(0, (32 - 0 + 15) / 16);
-        if ((32 * kc_45) >= 32768) fmc_parallel(k0_gemm_p1, &fmc_c, fmc_n); else k0_gemm_p1(&fmc_c, 0, fmc_n);
+        if ((32 * kc_51) >= 32768) fmc_parallel(k0_gemm_p1, &fmc_c, fmc_n); else k0_gemm_p1(&fmc_c, 0, fmc_n);
       }
     }
     int64_t tl_20 = ((d[0] + 5) / 6);
     int64_t nb_21 = fmc_min_ix(tl_20, (((((tl_20 + 15) / 16) + 3) / 4) * 4));
+    int64_t np_26 = 2;
+    int64_t nn_25 = fmc_max_ix(1, fmc_min_ix(np_26, ((4 + (fmc_max_ix(nb_21, 1) - 1)) / fmc_max_ix(nb_21, 1))));
     {
-      const int64_t fmc_v[] = {nb_21, tl_20};
+      const int64_t fmc_v[] = {nb_21, nn_25, np_26, tl_20};
       const struct fmc_ctx fmc_c = {a, d, fmc_v};
-      const int64_t fmc_n = fmc_max_ix(0, nb_21 - 0);
+      const int64_t fmc_n = fmc_max_ix(0, (nb_21 * nn_25) - 0);
       if ((d[0] * 4096) >= 32768) fmc_parallel(k0_gemm_p2, &fmc_c, fmc_n); else k0_gemm_p2(&fmc_c, 0, fmc_n);
     }
   }
