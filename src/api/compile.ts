@@ -85,7 +85,7 @@ export interface CompileOptions extends BuildOptions {
    */
   readonly quantize?: readonly QuantRule[];
   /**
-   * int8 activations (C target): a calibration file's path (`fmc calibrate` writes them) or
+   * int8 activations (every target; vpdpbusd on C where the CPU has VNNI): a calibration file's path (`fmc calibrate` writes them) or
    * its contents; the weight-quantized contractions it covers compute int8 × int8
    * (src/passes/quantize-act.ts). Another model's calibration is a CompileError.
    */
@@ -249,7 +249,6 @@ export function calibrationFor(
 ): Calibration {
   const given = opts.calibration!;
   const { file, calibration: c } = typeof given === 'string' ? { file: given, calibration: undefined } : given;
-  if (target !== 'c') throw new CompileError(`${file}: int8 activations (--calibration) run on the C target only`);
   try {
     const cal = c ?? readCalibration(file);
     const l0 = lowered[0]!;

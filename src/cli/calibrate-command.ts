@@ -7,7 +7,7 @@ import { guarded, withSetOption } from './model-commands.js';
 import { withQuantizeOption } from './quantize-option.js';
 
 export const CALIBRATION_HELP =
-  'int8 activations: the weight-quantized contractions a calibration file (fmc calibrate) covers compute int8 × int8 (C target)';
+  'int8 activations: the weight-quantized contractions a calibration file (fmc calibrate) covers compute int8 × int8';
 
 /** Adds `--calibration <file>`: the action's options get `calibration: string`. */
 export function withCalibrationOption(c: Command): Command {

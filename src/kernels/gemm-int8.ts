@@ -1,5 +1,6 @@
 // int8 × int8 GEMM with exact i32 sums (int8 activations: src/passes/quantize-act.ts): an
-// i32 einsum of two operands cast from i8 (isInt8Contraction). C target only.
+// i32 einsum of two operands cast from i8 (isInt8Contraction). C target; the GPU targets
+// run it as the plain GEMM with i32 sums (gemm-plain.ts).
 //
 //   1. A's rows (the quantized activation, computed through the fuser: x / s_x, round, clamp)
 //      are stored once as bytes in a transient buffer [batch · M, K];
@@ -16,6 +17,7 @@ import { type Dim, dimConst, dimConstValue, dimMul } from '../ir/dims.js';
 import type { NodeOf } from '../ir/graph.js';
 import { DOT8_TILE, type KExpr, type KStmt, add, int, ivar, ix, loop, mul } from '../ir/kernel.js';
 import type { GemmBuilder } from './gemm.js';
+import { plainGemm } from './gemm-plain.js';
 
 const let64 = (name: string, value: KExpr): KStmt => ({ k: 'let', name, t: 'i64', value });
 const cdiv = (a: KExpr, b: KExpr): KExpr => ix('/', add(a, ix('-', b, int(1))), b);
@@ -59,7 +61,7 @@ function packRows(G: GemmBuilder, which: 0 | 1, rows: KExpr, into: number): KStm
 
 export function int8Gemm(G: GemmBuilder, target: 'cpu' | 'gpu'): KStmt[] {
   const n = G.n as NodeOf<'einsum'>;
-  if (target !== 'cpu') throw new Error('internal: an int8 contraction reached a GPU lowering (C target only)');
+  if (target !== 'cpu') return plainGemm(G);
   if (G.K.k !== 'const') throw new Error(`internal: the int8 contraction %${n.id} has a symbolic K`);
   const K = G.K.v;
   const { kb } = G;
