@@ -15,15 +15,15 @@
 // and few enough dropped columns and padded output-channel rows (`directConv` says undefined
 // otherwise and the packed GEMM runs).
 
-import type { NodeOf } from '../ir/graph.js';
+import type { Node, NodeOf } from '../ir/graph.js';
 import { parseEinsum } from '../ir/infer.js';
 import { type KExpr, fold, type KStmt, add, cmp, f32, int, ivar, ix, loop, mul, select } from '../ir/kernel.js';
 import { KernelBuilder } from './builder.js';
 import { letterSizes } from './einsum.js';
 import { type Fuser, stridesOf } from './expr.js';
 import { substitute } from './separable.js';
-import { gemmGroups } from '../passes/fusion/gemm-shape.js';
-import { dimConstValue } from '../ir/dims.js';
+import { type GemmLetters, gemmGroups } from '../passes/fusion/gemm-shape.js';
+import { type Dim, dimConstValue } from '../ir/dims.js';
 
 /** Output channels per register tile (broadcast weights) and the column widths tried (vectors of pixels). */
 const MR = 8;
@@ -43,7 +43,7 @@ function evaluate(e: KExpr, env: ReadonlyMap<string, number>): number | undefine
 }
 
 /** The flat index `flat` over `letters` (row-major, sizes `size`) as one expression per letter. */
-function unflatten(flat: KExpr, letters: readonly string[], size: (c: string) => KExpr): Map<string, KExpr> {
+export function unflatten(flat: KExpr, letters: readonly string[], size: (c: string) => KExpr): Map<string, KExpr> {
   const env = new Map<string, KExpr>();
   let inner: KExpr = int(1);
   for (let i = letters.length - 1; i >= 0; i--) {
@@ -54,6 +54,112 @@ function unflatten(flat: KExpr, letters: readonly string[], size: (c: string) =>
   return env;
 }
 
+/** An operand's read whose address is affine in its letters: strides, base and index builders. */
+export interface AffineRead {
+  /** The address step of each letter. */
+  readonly stride: ReadonlyMap<string, number>;
+  /** The address with every letter 0. */
+  readonly base: number;
+  /** The address with the letters of `env` bound, the others 0. */
+  readonly at: (env: ReadonlyMap<string, KExpr>) => KExpr;
+  /** The operand's value at address `index`. */
+  readonly load: (index: KExpr) => KExpr;
+}
+
+/**
+ * The read of `node` by `letters` (its axes) when it is one load whose address is affine in
+ * them (a pad materialized, a window over it): checked at a few mixed points; undefined
+ * otherwise. A probe builder reads it first, so that a kernel that turns out not to apply
+ * registers nothing in kb.
+ */
+export function affineRead(
+  kb: KernelBuilder,
+  f: Fuser,
+  node: Node,
+  letters: readonly string[],
+  known: (c: string) => number | undefined,
+): AffineRead | undefined {
+  const vars = new Map(letters.map((c) => [c, kb.fresh(`l${c}`)]));
+  const value = (b: KernelBuilder): KExpr =>
+    f.at(
+      b,
+      node,
+      letters.map((c) => ivar(vars.get(c)!)),
+    );
+  const probe = value(new KernelBuilder(kb.tables, 'cpu'));
+  if (probe.k !== 'load') return undefined;
+  const at = (bound: Readonly<Record<string, number>>): number | undefined =>
+    evaluate(probe.index, new Map(letters.map((c) => [vars.get(c)!, bound[c] ?? 0])));
+  const base = at({});
+  if (base === undefined) return undefined;
+  const stride = new Map<string, number>();
+  for (const c of letters) {
+    const s = at({ [c]: 1 });
+    if (s === undefined) return undefined;
+    stride.set(c, s - base);
+  }
+  // Affine: the address at a few mixed points is the sum of its parts.
+  for (const t of [1, 2, 3]) {
+    const point = Object.fromEntries(letters.map((c, i) => [c, ((i + 1) * t * 7) % Math.max(1, known(c) ?? 2)]));
+    const want = letters.reduce((s, c) => s + stride.get(c)! * point[c]!, base);
+    if (at(point) !== want) return undefined;
+  }
+  // The real read, registered in kb on first use (once the caller has chosen to apply).
+  let real: Extract<KExpr, { k: 'load' }> | undefined;
+  const read = (): Extract<KExpr, { k: 'load' }> => (real ??= value(kb) as Extract<KExpr, { k: 'load' }>);
+  return {
+    stride,
+    base,
+    at: (env) => substitute(read().index, new Map(letters.map((c) => [vars.get(c)!, env.get(c) ?? int(0)]))),
+    load: (index) => ({ ...read(), index }),
+  };
+}
+
+/**
+ * A GEMM einsum's letters with their sizes, where a direct convolution kernel may apply (CPU,
+ * f32, no epilogue, no batch): the pixels are the last two letters of group `pixels` (the
+ * rows of a convolution, the k of its weight gradient), image letters before them.
+ */
+export interface DirectShape {
+  readonly g: GemmLetters;
+  /** The pixel row and column letters, the image letters, and the image's rows and columns. */
+  readonly h: string;
+  readonly w: string;
+  readonly lead: readonly string[];
+  readonly H: number;
+  readonly W: number;
+  readonly sizes: ReadonlyMap<string, Dim>;
+  /** A letter's size when constant. */
+  readonly known: (c: string) => number | undefined;
+  /** The product of the letters' sizes when all are constant. */
+  readonly product: (letters: readonly string[]) => number | undefined;
+}
+
+export function directShape(
+  kb: KernelBuilder,
+  n: NodeOf<'einsum'>,
+  epilogue: readonly unknown[],
+  pixels: 'm' | 'k',
+): DirectShape | undefined {
+  if (kb.target !== 'cpu' || epilogue.length > 0 || n.type.dtype !== 'f32') return undefined;
+  if (!n.inputs.every((i) => i.type.dtype === 'f32')) return undefined;
+  const g = gemmGroups(n);
+  if (!g) return undefined;
+  const sizes = letterSizes(n);
+  const known = (c: string): number | undefined => dimConstValue(sizes.get(c)!);
+  if (g.batch.some((c) => known(c) !== 1)) return undefined;
+  const product = (letters: readonly string[]): number | undefined =>
+    letters.reduce<number | undefined>(
+      (a, c) => (a === undefined || known(c) === undefined ? undefined : a * known(c)!),
+      1,
+    );
+  if (g[pixels].length < 2) return undefined;
+  const [h, w] = g[pixels].slice(-2) as [string, string];
+  const [H, W] = [known(h), known(w)];
+  if (H === undefined || W === undefined || W < 4) return undefined;
+  return { g, h, w, lead: g[pixels].slice(0, -2), H, W, sizes, known, product };
+}
+
 /** The direct kernel of convolution `n` storing into buffer `out`, or undefined where it does not apply or pay. */
 export function directConv(
   kb: KernelBuilder,
@@ -62,57 +168,16 @@ export function directConv(
   out: number,
   epilogue: readonly unknown[],
 ): KStmt[] | undefined {
-  if (kb.target !== 'cpu' || epilogue.length > 0 || n.type.dtype !== 'f32') return undefined;
-  if (!n.inputs.every((i) => i.type.dtype === 'f32')) return undefined;
-  const g = gemmGroups(n);
-  if (!g || g.m.length < 2) return undefined;
-  const sizes = letterSizes(n);
-  const known = (c: string): number | undefined => dimConstValue(sizes.get(c)!);
-  if (g.batch.some((c) => known(c) !== 1)) return undefined;
-  const [h, w] = g.m.slice(-2) as [string, string];
-  const lead = g.m.slice(0, -2);
-  const [H, W] = [known(h), known(w)];
-  const O = g.n.reduce<number | undefined>(
-    (a, c) => (a === undefined || known(c) === undefined ? undefined : a * known(c)!),
-    1,
-  );
-  const K = g.k.reduce<number | undefined>(
-    (a, c) => (a === undefined || known(c) === undefined ? undefined : a * known(c)!),
-    1,
-  );
-  if (H === undefined || W === undefined || O === undefined || K === undefined || K > MAX_K || W < 4) return undefined;
+  const shape = directShape(kb, n, epilogue, 'm');
+  if (!shape) return undefined;
+  const { g, h, w, lead, H, W, sizes, known, product } = shape;
+  const [O, K] = [product(g.n), product(g.k)];
+  if (O === undefined || K === undefined || K > MAX_K) return undefined;
   const { ins, out: outSpec } = parseEinsum(n.args.spec, 2);
 
-  // The input's address, affine in the letters: strides and the pixel part. A probe builder
-  // reads it first, so that a kernel that turns out not to apply registers nothing in kb.
-  const vars = new Map([...sizes.keys()].map((c) => [c, kb.fresh(`l${c}`)]));
-  const letter = (c: string): KExpr => ivar(vars.get(c)!);
-  const xValue = (b: KernelBuilder): KExpr =>
-    f.at(
-      b,
-      n.inputs[0]!,
-      [...ins[0]!].map((c) => letter(c)),
-    );
-  const probe = xValue(new KernelBuilder(kb.tables, 'cpu'));
-  if (probe.k !== 'load') return undefined;
-  const vx0 = probe;
-  const aLetters = [...ins[0]!];
-  const at = (bound: Readonly<Record<string, number>>): number | undefined =>
-    evaluate(vx0.index, new Map(aLetters.map((c) => [vars.get(c)!, bound[c] ?? 0])));
-  const base = at({});
-  if (base === undefined) return undefined;
-  const stride = new Map<string, number>();
-  for (const c of aLetters) {
-    const s = at({ [c]: 1 });
-    if (s === undefined) return undefined;
-    stride.set(c, s - base);
-  }
-  // Affine: the address at a few mixed points is the sum of its parts.
-  for (const t of [1, 2, 3]) {
-    const point = Object.fromEntries(aLetters.map((c, i) => [c, ((i + 1) * t * 7) % Math.max(1, known(c) ?? 2)]));
-    const want = aLetters.reduce((s, c) => s + stride.get(c)! * point[c]!, base);
-    if (at(point) !== want) return undefined;
-  }
+  const xr = affineRead(kb, f, n.inputs[0]!, [...ins[0]!], known);
+  if (!xr) return undefined;
+  const { stride, base } = xr;
   const sH = stride.get(h)!;
   if (stride.get(w) !== 1 || sH < W) return undefined;
   const Q = (H - 1) * sH + W; // virtual pixels of an image, the last one valid
@@ -123,15 +188,13 @@ export function directConv(
   const NQ = Math.ceil(Q / NR);
   const Kp = K + (K % 2); // even: each channel tile's panel starts 64-byte aligned
 
-  const vx = xValue(kb) as Extract<KExpr, { k: 'load' }>;
   const size = (c: string): KExpr => kb.dim(sizes.get(c)!);
   const NI = lead.reduce<KExpr>((a, c) => mul(a, size(c)), int(1));
   const o = kb.param(out, 'write');
   const outStrides = stridesOf(n.type.shape, kb);
   const outAt = (env: ReadonlyMap<string, KExpr>): KExpr =>
     [...outSpec].reduce<KExpr>((acc, c, i) => add(acc, mul(env.get(c) ?? int(0), outStrides[i]!)), int(0));
-  const xAt = (env: ReadonlyMap<string, KExpr>): KExpr =>
-    substitute(vx.index, new Map(aLetters.map((c) => [vars.get(c)!, env.get(c) ?? int(0)])));
+  const xAt = xr.at;
 
   const [chunk, img, wp, ko, bp, acc, dst, ot, k, i, j, qb, q0, xb, ob, kk, q, rs, rl, nq, row, r, s0, sb] =
     kb.freshNames(
@@ -188,10 +251,8 @@ export function directConv(
   const offsets = loop(k, int(K), [{ k: 'astore', name: ko, index: ivar(k), value: kOff }]);
 
   // One image: its pixel panels, each multiplied by every channel tile and stored.
-  const read = (col: KExpr): KExpr => ({
-    ...vx,
-    index: add(add(ivar(xb), { k: 'aload', name: ko, index: ivar(kk), t: 'i64' }), add(ivar(q0), col)),
-  });
+  const read = (col: KExpr): KExpr =>
+    xr.load(add(add(ivar(xb), { k: 'aload', name: ko, index: ivar(kk), t: 'i64' }), add(ivar(q0), col)));
   const packB = loop(kk, int(K), [
     {
       k: 'if',

@@ -20,6 +20,7 @@ import { attentionGpuKernel } from './attention-gpu.js';
 import { type AttentionMatch, matchAttentionAt } from '../passes/fusion/attention-match.js';
 import { gemmKernel } from './gemm.js';
 import { directConv } from './conv-direct.js';
+import { directWeightGrad } from './conv-wgrad.js';
 import { DEFAULT_GPU_TILED, TILED, type TiledSchedule } from './gemm-tiled.js';
 import { inPlaceUpdates } from './in-place.js';
 import type { Launch, Plan } from './plan.js';
@@ -208,6 +209,7 @@ const BUILDERS = new Map<string, GroupBuilder>([
     'gemm',
     (kb, f, k, out, gemm, target) =>
       directConv(kb, f, k.root as NodeOf<'einsum'>, out, k.epilogue) ??
+      directWeightGrad(kb, f, k.root as NodeOf<'einsum'>, out, k.epilogue) ??
       gemmKernel(kb, f, k.root as NodeOf<'einsum'>, out, gemm, k.epilogue, target),
   ],
   ['einsum', (kb, f, k, out) => einsumKernel(kb, f, k.store as NodeOf<'einsum'>, out)],

@@ -10,13 +10,35 @@
 //
 // one contraction of the same cost that reads dy through a window (fused into its packing)
 // and writes x's size, instead of a product K^m times larger and a sum over its slices.
+//
+// When x is itself a pad (a convolution's zero padding), the pad's adjoint crops dx back to
+// the unpadded size and nothing else reads dx's border (the cotangent of x goes to the pad's
+// adjoint alone): only the interior is computed, dy padded by d·(K - 1) less x's pad on each
+// side, then zero-padded back to x's shape, a pad that simplify folds into the crop. A 28×28
+// same convolution's input gradient computes 28×28 pixels instead of 30×30 (7×7: not 9×9).
 
 import type { Builder } from '../../ir/build.js';
-import { type Dim, dimConst, dimMul } from '../../ir/dims.js';
+import { type Dim, dimConst, dimConstValue, dimMul, dimSub } from '../../ir/dims.js';
 import type { Node, NodeOf } from '../../ir/graph.js';
 import { dimsEqual, parseEinsum } from '../../ir/infer.js';
 
 const product = (ds: readonly Dim[]): Dim => ds.reduce((a, d) => dimMul(a, d), dimConst(1));
+
+/**
+ * Per window axis, the [lo, hi] padding of x that dx need not compute: x's own pad there when
+ * x is a pad with constant sides no wider than the window's reach d·(K - 1), else [0, 0].
+ */
+function croppedBorder(n: NodeOf<'window'>): (readonly [number, number])[] {
+  const { axes, size, dilation } = n.args;
+  const x = n.inputs[0]!;
+  return axes.map((axis, j) => {
+    if (x.op !== 'pad') return [0, 0];
+    const [lo, hi] = x.args.pads[axis]!.map(dimConstValue);
+    const reach = dilation[j]! * (size[j]! - 1);
+    const fits = (v: number | undefined): v is number => v !== undefined && v >= 0 && v <= reach;
+    return fits(lo) && fits(hi) ? [lo, hi] : [0, 0];
+  });
+}
 
 /**
  * dx for `window` n with cotangent g, as a transposed convolution when g is a contraction
@@ -48,13 +70,15 @@ export function transposedConv(b: Builder, n: NodeOf<'window'>, g: Node): Node |
   if (!has(bSpec, off) || !none(bSpec, pos)) return undefined;
   const [a, w] = [e.inputs[ai]!, e.inputs[1 - ai]!];
 
-  // pad(dy) along the position axes, then its window: offset i' of position p reads dy[p + d·i' - d·(K - 1)].
+  // pad(dy) along the position axes, then its window: offset i' of position p reads
+  // dy[p + d·i' - d·(K - 1)] (the border x's pad crops away not computed).
+  const border = croppedBorder(n);
   const aAxes = pos.map((c) => aSpec.indexOf(c));
   const order = aAxes.map((_, j) => j).sort((i, j) => aAxes[i]! - aAxes[j]!);
   const pads = a.type.shape.map((_, i) => {
     const j = aAxes.indexOf(i);
     const p = j < 0 ? 0 : dilation[j]! * (size[j]! - 1);
-    return [p, p] as const;
+    return j < 0 ? ([0, 0] as const) : ([p - border[j]![0], p - border[j]![1]] as const);
   });
   const aw = b.window(
     b.pad(a, pads),
@@ -77,5 +101,9 @@ export function transposedConv(b: Builder, n: NodeOf<'window'>, g: Node): Node |
   const awSpec = aSpec + order.map((j) => fresh[j]!).join('');
   const outSpec = [...out].filter((c) => !off.includes(c)).join('');
   const dxp = b.einsum(`${awSpec},${wSpec}->${outSpec}`, aw, flipped);
-  return b.reshape(dxp, x);
+  if (border.every(([lo, hi]) => lo === 0 && hi === 0)) return b.reshape(dxp, x);
+  // The interior at x's shape less the border, zero-padded back to x's shape.
+  const sides = x.map((_, i) => border[axes.indexOf(i)] ?? ([0, 0] as const));
+  const interior = x.map((d, i) => dimSub(d, dimConst(sides[i]![0] + sides[i]![1])));
+  return b.pad(b.reshape(dxp, interior), sides, 0);
 }
