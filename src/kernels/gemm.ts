@@ -33,8 +33,7 @@ import { packOperand } from './gemm-pack.js';
 import { divides } from './separable.js';
 import { fragDtype, fragGemm } from './gemm-frag.js';
 import { tiledFits, tiledGemm } from './gemm-tiled.js';
-import { sparseGemm } from './gemm-sparse.js';
-import { parseBsrKey } from '../ir/sparse-format.js';
+import { sparseGemm, sparseWeightOf } from './gemm-sparse.js';
 import { int8Gemm } from './gemm-int8.js';
 import type { GemmSchedule } from './schedule.js';
 import { type GemmLetters, gemmGroups, isInt8Contraction } from '../passes/fusion/gemm-shape.js';
@@ -379,19 +378,10 @@ export function gemmKernel(
   const spec = G.spec.ins[1]!;
   const gemv = (): KStmt[] => (G.g.k.includes(spec[spec.length - 1]!) ? dotGemv(G) : G.skinny());
   // A weight the sparsity pass marked block-sparse: only its nonzero blocks (gemm-sparse.ts).
-  const bsr = bsrOf(G);
-  if (bsr) return sparseGemm(G, bsr.w, bsr.b, bsr.cap, gemv);
+  const sparse = sparseWeightOf(G);
+  if (sparse) return sparseGemm(G, sparse, gemv);
   const small = G.M.k === 'const' ? G.M.v < s.SMALL_M : undefined;
   if (small === true) return [...G.zeroWhenEmpty(), ...gemv()];
   if (small === false) return [...G.zeroWhenEmpty(), ...packed()];
   return [...G.zeroWhenEmpty(), { k: 'if', cond: lt(G.M, int(s.SMALL_M)), then: gemv(), else: packed() }];
-}
-
-/** B's param buffer and block layout when B is a block-sparse mark over an f32 param, with constant N and K. */
-function bsrOf(G: GemmBuilder): { w: number; b: number; cap: number } | undefined {
-  const x = G.n.inputs[1]!;
-  const key = x.op === 'barrier' ? parseBsrKey(x.args.key) : undefined;
-  const w = key && x.inputs[0]!.op === 'param' ? G.f.buffers.get(x.inputs[0]!) : undefined;
-  if (!key || w === undefined || G.N.k !== 'const' || G.K.k !== 'const' || G.g.batch.length > 0) return undefined;
-  return { w, ...key };
 }

@@ -17,12 +17,17 @@
 // keeps W's nonzero blocks in block-sparse rows and multiplies only those
 // (src/kernels/gemm-sparse.ts). `cap` is the number of blocks the pruning keeps; weights
 // with more nonzero blocks (gradual pruning's earlier steps) run dense. Other weights are read
-// as bound, pruned and dense, like `grad`'s, so the GEMMs still pack them once.
+// as bound, pruned and dense, like `grad`'s, so the GEMMs still pack them once. With the
+// `sparseTables` option (inference that no train step shares weights with), the marked weight is
+// read from its block table instead (src/ir/sparse-format.ts): the barrier's input is the
+// table's decoding, W[n, k] = values[index[n/b, k/b], offset] or 0, and only the table's two
+// params are bound; the GEMM reads them in place and never computes that expression.
 
 import { type Node, type NodeOf, liveNodes } from '../ir/graph.js';
 import { dimConstValue } from '../ir/dims.js';
 import { parseEinsum } from '../ir/infer.js';
-import { bsrKey } from '../ir/sparse-format.js';
+import { bsrKey, parseBsrKey } from '../ir/sparse-format.js';
+import { bsrPanel, tableNames } from '../ir/sparse-table.js';
 import { maskPath, sparseHintOf } from '../ir/sparsity.js';
 import { rewrite } from '../ir/rewrite.js';
 import type { Builder } from '../ir/build.js';
@@ -64,8 +69,8 @@ function bsrOf(ctx: PassContext, p: NodeOf<'param'>, readers: readonly Node[]): 
   return bsrKey(h.block, Math.min(count, Math.max(1, Math.round(h.density * count))));
 }
 
-/** Inference on C: block-sparse weights marked for the sparse GEMM. */
-function markBlockSparse(g: Parameters<Pass['run']>[0], ctx: PassContext): ReturnType<Pass['run']> {
+/** The bsrKey of each param of `g` that the C GEMM reads block-sparse, by path (what `fmc inspect` counts). */
+export function blockSparseKeys(g: Parameters<Pass['run']>[0], ctx: PassContext): Map<string, string> {
   const readers = new Map<Node, Node[]>();
   for (const n of liveNodes(g)) for (const i of n.inputs) readers.set(i, [...(readers.get(i) ?? []), n]);
   const keys = new Map<string, string>();
@@ -73,13 +78,42 @@ function markBlockSparse(g: Parameters<Pass['run']>[0], ctx: PassContext): Retur
     const key = n.op === 'param' ? bsrOf(ctx, n, rs) : undefined;
     if (key) keys.set((n as NodeOf<'param'>).args.path, key);
   }
+  return keys;
+}
+
+/** Inference on C: block-sparse weights marked for the sparse GEMM. */
+function markBlockSparse(g: Parameters<Pass['run']>[0], ctx: PassContext): ReturnType<Pass['run']> {
+  const keys = blockSparseKeys(g, ctx);
   if (keys.size === 0) return g;
   return rewrite(g, {
     param: (n, _, b) => {
       const key = keys.get(n.args.path);
-      return key ? b.within(n.path, 'sparse', () => b.barrier(b.node('param', n.args, []), key)) : undefined;
+      if (!key) return undefined;
+      const w = (): Node => (ctx.options.sparseTables ? tableRead(b, n.args, key) : b.node('param', n.args, []));
+      return b.within(n.path, 'sparse', () => b.barrier(w(), key));
     },
   }).graph;
+}
+
+/** W[N, K] decoded from its block table (src/ir/sparse-format.ts) of the bsrKey `key`. */
+function tableRead(b: Builder, p: NodeOf<'param'>['args'], key: string): Node {
+  const { b: s, cap } = parseBsrKey(key)!;
+  const [N, K] = p.shape.map((d) => dimConstValue(d)!) as [number, number];
+  const [R, C, P] = [N / s, K / s, bsrPanel(s)];
+  const names = tableNames(p.path, s);
+  const zeros = { fn: 'zeros', args: {} } as const;
+  const index = b.param(names.index, 'i32', [R, C], 'param', zeros);
+  const values = b.param(names.values, 'f32', [cap, s, s], 'param', zeros);
+  // A [R, b, C, b] view of a per-block [R, C] or per-element [b, b] value, as [N, K].
+  const spread = (x: Node, shape: number[]): Node => b.reshape(b.expand(b.reshape(x, shape), [R, s, C, s]), [N, K]);
+  const slot = spread(index, [R, 1, C, 1]);
+  // Element (r, c) of a block at ⌊r / P⌋·b·P + c·P + r mod P: iotas over [b / P, P, b].
+  const grid = [s / P, P, s];
+  const at = (axis: number, scale: number): Node => b.mul(b.iota(axis, 'i32', grid), scale);
+  const offset = b.reshape(b.add(b.add(at(0, s * P), at(2, P)), at(1, 1)), [s, s]);
+  const flat = b.add(b.mul(slot, s * s), spread(offset, [1, s, 1, s]));
+  const read = b.gather(b.reshape(values, [cap * s * s]), flat, 0);
+  return b.where(b.ge(slot, 0), read, 0);
 }
 
 export const sparsity: Pass = {
