@@ -25,6 +25,7 @@ import { Model } from '../runtime/model.js';
 import { type Mode, PassError, type QuantRule } from '../passes/pass.js';
 import { parseQuantName, withQuantized } from '../ir/quantize.js';
 import { parseTableName, withTables } from '../ir/sparse-table.js';
+import { parseTwoFourName } from '../ir/sparse-format.js';
 import { graphParams } from '../ir/graph.js';
 import { type Calibration, CalibrationError, checkCalibration, readCalibration } from '../passes/calibration.js';
 import { readSafetensorsFile } from '../runtime/safetensors.js';
@@ -168,7 +169,7 @@ export function weightsFrom(
   const out = new Map<string, HostTensor>();
   const quantized = new Set<string>();
   for (const [name, t] of tensors) {
-    const q = parseQuantName(name) ?? parseTableName(name);
+    const q = parseQuantName(name) ?? parseTableName(name) ?? parseTwoFourName(name);
     if (q && l.params.some((p) => p.path === q.path)) (out.set(name, t), quantized.add(q.path));
   }
   for (const p of l.params) {

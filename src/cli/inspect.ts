@@ -12,7 +12,7 @@ import { paramHint } from '../ir/module.js';
 import { quantizedBytes } from '../ir/quantize.js';
 import { quantSpecOf } from '../passes/quantize.js';
 import { blockSparseKeys } from '../passes/sparsity.js';
-import { parseBsrKey } from '../ir/sparse-format.js';
+import { TWO_FOUR_KEY, parseBsrKey, twoFourBytes } from '../ir/sparse-format.js';
 import { tableBytes } from '../ir/sparse-table.js';
 import { parseQuantize } from './quantize-rules.js';
 import { EXIT, type Io } from './io.js';
@@ -106,21 +106,29 @@ export async function inspectCommand(io: Io, file: string, opts: InspectOptions)
   let quantizes = false;
   let sparse = false;
   const rules = parseQuantize(opts.quantize) ?? [];
-  // Block-sparse weights the C target keeps as block tables (inference: src/ir/sparse-table.ts).
-  const tables = blockSparseKeys(g, { target: 'c', mode: 'inference', hints: lowered.hints, options: {} });
+  // Sparse weights the C target keeps compressed (inference: block tables, 2:4 values and metadata).
+  const tables = blockSparseKeys(g, {
+    target: 'c',
+    mode: 'inference',
+    hints: lowered.hints,
+    options: { sparseTables: true },
+  });
   for (const p of lowered.params) {
     const shape = concreteShape(p.shape, dims);
     const count = shape.reduce((a, b) => a * b, 1);
     const size = dtypeBytes(p.dtype, count);
     const spec = quantSpecOf(p, rules, paramHint(lowered.hints, p, 'quantize'));
-    const table = spec ? undefined : parseBsrKey(tables.get(p.path) ?? '');
+    const key = spec ? undefined : tables.get(p.path);
+    const table = parseBsrKey(key ?? '');
     quantizes ||= spec !== undefined;
-    sparse ||= table !== undefined;
+    sparse ||= key !== undefined;
     const stored = spec
       ? quantizedBytes(shape[0]!, count / shape[0]!, spec)
       : table
         ? tableBytes(shape[0]!, shape[1]!, table.b, table.cap)
-        : size;
+        : key === TWO_FOUR_KEY
+          ? twoFourBytes(shape[0]!, shape[1]!)
+          : size;
     paramBytes += size;
     if (p.role === 'param') trainable += count;
     for (const r of ancestors(p.path.split('.').slice(0, -1).join('.'))) {

@@ -12,7 +12,7 @@
 
 import { type Graph, graphParams } from './graph.js';
 import { dimConstValue } from './dims.js';
-import { encodeBsr } from './sparse-format.js';
+import { encodeBsr, encodeTwoFour, parseTwoFourName, twoFourNames } from './sparse-format.js';
 import type { HostTensor } from './value.js';
 
 /** The panel width of the block table's values: 32 when it divides b, else 16. */
@@ -78,13 +78,23 @@ export function parseTableName(name: string): { path: string; b: number; part: '
 }
 
 /**
- * `values` with the block tables that `graphs` read derived from the dense (pruned) weights
+ * `values` with the block tables and 2:4 params (src/ir/sparse-format.ts) that `graphs` read derived from the dense (pruned) weights
  * they stand for (compile calls it once; the dense weights are then not bound). A table
  * already in `values` (a module folder, a compressed weights file) is kept as it is.
  */
 export function withTables(graphs: readonly Graph[], values: ReadonlyMap<string, HostTensor>): Map<string, HostTensor> {
   const out = new Map(values);
   for (const n of graphs.flatMap(graphParams)) {
+    const two = parseTwoFourName(n.args.path);
+    if (two?.part === 'values' && !out.has(n.args.path)) {
+      const w = values.get(two.path);
+      if (!w) throw new RangeError(`no weights for '${two.path}', which '${n.args.path}' is stored from`);
+      const [N = 0, K = 0] = w.shape;
+      const t = encodeTwoFour(w.data, N, K);
+      const names = twoFourNames(two.path);
+      out.set(names.values, { dtype: 'f32', shape: [N, K / 2], data: Float64Array.from(t.values) });
+      out.set(names.meta, { dtype: 'i32', shape: [N, K / 32], data: Float64Array.from(new Int32Array(t.meta.buffer)) });
+    }
     const name = parseTableName(n.args.path);
     if (name?.part !== 'values' || out.has(n.args.path)) continue;
     const w = values.get(name.path);

@@ -26,7 +26,7 @@
 import { type Node, type NodeOf, liveNodes } from '../ir/graph.js';
 import { dimConstValue } from '../ir/dims.js';
 import { parseEinsum } from '../ir/infer.js';
-import { bsrKey, parseBsrKey } from '../ir/sparse-format.js';
+import { TWO_FOUR_KEY, bsrKey, parseBsrKey, twoFourNames } from '../ir/sparse-format.js';
 import { bsrPanel, tableNames } from '../ir/sparse-table.js';
 import { maskPath, sparseHintOf } from '../ir/sparsity.js';
 import { rewrite } from '../ir/rewrite.js';
@@ -58,10 +58,18 @@ function readsAsWeight(r: Node, w: Node): boolean {
   return g !== undefined && g.batch.length === 0 && spec === `${g.n.join('')}${g.k.join('')}` && spec.length === 2;
 }
 
-/** The bsrKey for param `p` when the C GEMM should read it block-sparse, else undefined. */
+/**
+ * The key for param `p` when the C GEMM should read it sparse, else undefined: a bsrKey for
+ * blocks, TWO_FOUR_KEY for 2:4 (with `sparseTables` only: read from its values and metadata,
+ * K a multiple of 32).
+ */
 function bsrOf(ctx: PassContext, p: NodeOf<'param'>, readers: readonly Node[]): string | undefined {
   const h = sparseHintOf(ctx.hints, p.args);
   const shape = p.args.shape.map((d) => dimConstValue(d));
+  if (h?.kind === 'n:m' && h.n === 2 && h.m === 4 && ctx.options.sparseTables && p.args.dtype === 'f32') {
+    const legal = shape.length === 2 && shape[0] !== undefined && shape[1] !== undefined && shape[1] % 32 === 0;
+    return legal && readers.length > 0 && readers.every((r) => readsAsWeight(r, p)) ? TWO_FOUR_KEY : undefined;
+  }
   if (h?.kind !== 'block' || h.block % 16 !== 0 || h.density > BSR_MAX_DENSITY || p.args.dtype !== 'f32') return;
   if (shape.length !== 2 || shape.some((d) => d === undefined || d % h.block !== 0)) return;
   if (readers.length === 0 || !readers.every((r) => readsAsWeight(r, p))) return;
@@ -89,10 +97,46 @@ function markBlockSparse(g: Parameters<Pass['run']>[0], ctx: PassContext): Retur
     param: (n, _, b) => {
       const key = keys.get(n.args.path);
       if (!key) return undefined;
-      const w = (): Node => (ctx.options.sparseTables ? tableRead(b, n.args, key) : b.node('param', n.args, []));
+      const w = (): Node =>
+        key === TWO_FOUR_KEY
+          ? twoFourRead(b, n.args)
+          : ctx.options.sparseTables
+            ? tableRead(b, n.args, key)
+            : b.node('param', n.args, []);
       return b.within(n.path, 'sparse', () => b.barrier(w(), key));
     },
   }).graph;
+}
+
+/**
+ * W[N, K] decoded from its 2:4 values and metadata (src/ir/sparse-format.ts), in i64 so the
+ * words read unsigned: group g's positions are (u / 4^l) mod 4 for its elements' lanes l of
+ * their word u, and W[n, 4g + i] is the value whose position is i, else 0.
+ */
+function twoFourRead(b: Builder, p: NodeOf<'param'>['args']): Node {
+  const [N, K] = p.shape.map((d) => dimConstValue(d)!) as [number, number];
+  const names = twoFourNames(p.path);
+  const zeros = { fn: 'zeros', args: {} } as const;
+  const values = b.param(names.values, 'f32', [N, K / 2], 'param', zeros);
+  const meta = b.param(names.meta, 'i32', [N, K / 32], 'param', zeros);
+  const words = [N, K / 32, 16];
+  const u = b.binary('mod', b.add(b.cast(meta, 'i64'), 2 ** 32), 2 ** 32);
+  const lanes = b.expand(b.reshape(u, [N, K / 32, 1]), words);
+  const pos = b.reshape(b.binary('mod', b.div(lanes, b.pow(b.full(4, 'i64', words), b.iota(2, 'i64', words))), 4), [
+    N,
+    K / 4,
+    2,
+  ]);
+  const pairs = b.reshape(values, [N, K / 4, 2]);
+  // Element s of each group's pair, spread over the group's 4 columns.
+  const spread = (x: Node, s: number): Node => b.expand(b.slice(x, [0, 0, s], [N, K / 4, 1]), [N, K / 4, 4]);
+  const col = b.iota(2, 'i64', [N, K / 4, 4]);
+  const w = b.where(
+    b.eq(spread(pos, 0), col),
+    spread(pairs, 0),
+    b.where(b.eq(spread(pos, 1), col), spread(pairs, 1), 0),
+  );
+  return b.reshape(w, [N, K]);
 }
 
 /** W[N, K] decoded from its block table (src/ir/sparse-format.ts) of the bsrKey `key`. */

@@ -12,7 +12,6 @@ import { Builder } from '../../src/ir/build.js';
 import { type Graph, liveNodes } from '../../src/ir/graph.js';
 import { NO_HINTS, type Hints } from '../../src/ir/module.js';
 import { bsrKey, parseBsrKey } from '../../src/ir/sparse-format.js';
-import type { HostTensor } from '../../src/ir/value.js';
 import { fusion } from '../../src/passes/fusion/index.js';
 import type { PassContext } from '../../src/passes/pass.js';
 import { sparsity } from '../../src/passes/sparsity.js';

@@ -28,7 +28,7 @@ import { weightBuffers } from '../../src/runtime/compile.js';
 import { readSafetensorsFile, writeSafetensorsFile } from '../../src/runtime/safetensors.js';
 import { fromHost, toHost } from '../../src/runtime/tensor.js';
 import { fmc, tempDir } from '../api/helpers.js';
-import { type BlockCase, NET, SPARSITY, blockWeights, netInput } from './sparse-weights.js';
+import { type BlockCase, NET, SPARSITY, blockWeights, netInput, againstDense } from './sparse-weights.js';
 import { CACHE_DIR, CBatch, compare } from './c-harness.js';
 
 const TIGHT = { rtol: 1e-5, atol: 1e-5 };
@@ -139,14 +139,7 @@ describe('block-sparse GEMM from a block table on C', () => {
       params.delete('fc.w');
       const exe = batch.executable(i, weightBuffers(params));
       for (const M of c.Ms) {
-        const x: HostTensor = {
-          dtype: 'f32',
-          shape: [M, c.K],
-          data: Float64Array.from({ length: M * c.K }, (_, e) => Math.cos(0.11 * e + M)),
-        };
-        const want = evaluate(graphs[i]!.dense, { inputs: new Map([['x', x]]), params: dense }).outputs.get('y')!;
-        const got = toHost(exe.run({ x: fromHost(x) }).y!);
-        expect(compare(`${c.name}, M ${M}`, got, want, c.tol ?? TIGHT)).toEqual([]);
+        expect(againstDense(exe, graphs[i]!.dense, dense, M, c.K, `${c.name}, M ${M}`, c.tol ?? TIGHT)).toEqual([]);
       }
     });
   });

@@ -1,7 +1,12 @@
 // Shared by the block-sparse GEMM tests (sparse-gemm.test.ts, sparse-table.test.ts): pruned
 // weights of `relu(x @ W.T + bias)` and a two-layer net to prune with --sparsity.
 
+import type { Graph } from '../../src/ir/graph.js';
+import { evaluate } from '../../src/ir/interp.js';
 import type { HostTensor } from '../../src/ir/value.js';
+import type { Executable } from '../../src/runtime/executable.js';
+import { fromHost, toHost } from '../../src/runtime/tensor.js';
+import { type Tol, compare } from './c-harness.js';
 
 /** W with block (i, j) nonzero where keep(i, j): values from a sine, so every element differs. */
 export function blockWeights(
@@ -49,4 +54,23 @@ export interface BlockCase {
   /** Stored blocks at most (the pruning's count). */
   readonly cap: number;
   readonly keep: (i: number, j: number) => boolean;
+}
+
+/** C's `y` for x[M, K] (from a cosine) against the interpreter's `dense` graph on the dense weights: the mismatches. */
+export function againstDense(
+  exe: Executable,
+  dense: Graph,
+  params: ReadonlyMap<string, HostTensor>,
+  M: number,
+  K: number,
+  what: string,
+  tol: Tol,
+): string[] {
+  const x: HostTensor = {
+    dtype: 'f32',
+    shape: [M, K],
+    data: Float64Array.from({ length: M * K }, (_, e) => Math.cos(0.11 * e + M)),
+  };
+  const want = evaluate(dense, { inputs: new Map([['x', x]]), params }).outputs.get('y')!;
+  return compare(what, toHost(exe.run({ x: fromHost(x) }).y!), want, tol);
 }
