@@ -4,14 +4,16 @@
 // GEMV is memory bound: ~56% of the dense bytes). B is the sparsity pass's decoding of the
 // two params under a TWO_FOUR_KEY barrier; this kernel reads the params instead of computing
 // the decoding. Each output is a dot product over the kept values in 2·16 lanes (an `omp simd`
-// loop over two words of metadata: lane l's value at kept element 32c + l, its column
-// 64c + 4·⌊l/2⌋ + its position), A's row gathered from a per-thread copy, the lanes added up
-// pairwise at the end, then the epilogue and the store. The threads split N in blocks of NC.
-// More rows (M ≥ SMALL_M) go through the packed GEMM, which computes the decoding while it
-// packs B's blocks (the weight stays compressed; it is not prepacked once).
+// loop over two words of metadata: lane l's value at kept element e = 32c + l, its column
+// 4·⌊e/2⌋ + its position p), the lanes added up pairwise at the end, then the epilogue and the
+// store. A's row is copied per thread as four rows xq[i][e] = A[4·⌊e/2⌋ + i], so a lane's
+// operand is a select among four unit-stride loads by p (no gather). The threads split N in
+// blocks of NC. More rows (M ≥ SMALL_M) go through the packed GEMM, which reads B through
+// twoFourRead while it packs B's blocks: the same params, a few integer operations a value (the
+// weight stays compressed; it is not prepacked once).
 
 import type { Node } from '../ir/graph.js';
-import { type KExpr, type KStmt, add, f32, int, ivar, ix, loop, mul } from '../ir/kernel.js';
+import { type KExpr, type KStmt, add, cmp, f32, int, ivar, ix, loop, mul } from '../ir/kernel.js';
 import { TWO_FOUR_KEY, parseTwoFourName } from '../ir/sparse-format.js';
 import type { GemmBuilder } from './gemm.js';
 
@@ -51,6 +53,18 @@ export function twoFourGemv(G: GemmBuilder, p: { values: number; meta: number })
   const at = (name: string, index: KExpr): KExpr => ({ k: 'aload', name, index, t: 'f32' });
   const word: KExpr = { k: 'var', name: v, t: 'i32' };
   // Lane l of step c (lanes: LANES, or 16 for a last odd word): word 2c + l/16, bits 2·(l % 16).
+  // A's value at kept element c0 + ll whose position is p: xq[p][c0 + ll], as selects.
+  const pick = (c0: KExpr, ll: KExpr, p: KExpr): KExpr => {
+    const x = (i: number): KExpr => at(xp, add(int(i * (K / 2)), add(c0, ll)));
+    const is = (i: number): KExpr => cmp('==', p, int(i));
+    return {
+      k: 'select',
+      c: is(0),
+      a: x(0),
+      b: { k: 'select', c: is(1), a: x(1), b: { k: 'select', c: is(2), a: x(2), b: x(3), t: 'f32' }, t: 'f32' },
+      t: 'f32',
+    };
+  };
   const step = (lanes: number): KStmt =>
     loop(
       l,
@@ -79,15 +93,12 @@ export function twoFourGemv(G: GemmBuilder, p: { values: number; meta: number })
               index: add(mul(n, int(K / 2)), add(mul(ivar(c), int(LANES)), ivar(l))),
               t: 'f32',
             },
-            b: at(
-              xp,
-              add(add(mul(ivar(c), int(2 * LANES)), mul(ix('/', ivar(l), int(2)), int(4))), {
-                k: 'bits',
-                op: '&',
-                a: { k: 'bits', op: '>>', a: word, b: mul(ix('%', ivar(l), int(16)), int(2)) },
-                b: int(3),
-              }),
-            ),
+            b: pick(mul(ivar(c), int(LANES)), ivar(l), {
+              k: 'bits',
+              op: '&',
+              a: { k: 'bits', op: '>>', a: word, b: mul(ix('%', ivar(l), int(16)), int(2)) },
+              b: int(3),
+            }),
             c: at(part, ivar(l)),
           },
         },
@@ -121,17 +132,68 @@ export function twoFourGemv(G: GemmBuilder, p: { values: number; meta: number })
     ...halves,
     ...G.store(at(part, int(0)), b0, ivar(m), n, true),
   ];
+  // xq[i·K/2 + e] = A[m, 4·⌊e/2⌋ + i].
+  const half = K / 2;
   const fill = loop(
     jx,
-    int(K),
-    [{ k: 'astore', name: xp, index: ivar(jx), value: G.operand(0, b0, ivar(m), ivar(jx)) }],
+    int(2 * K),
+    [
+      {
+        k: 'astore',
+        name: xp,
+        index: ivar(jx),
+        value: G.operand(
+          0,
+          b0,
+          ivar(m),
+          add(mul(ix('/', ix('%', ivar(jx), int(half)), int(2)), int(4)), ix('/', ivar(jx), int(half))),
+        ),
+      },
+    ],
     'simd',
   );
   const rows: KStmt[] = [
-    G.kb.scratch(xp, 'f32', K),
+    G.kb.scratch(xp, 'f32', 2 * K),
     { k: 'let', name: n0, t: 'i64', value: mul(ivar(it), int(NC)) },
     { k: 'let', name: nl, t: 'i64', value: ix('min', int(NC), ix('-', G.N, ivar(n0))) },
     loop(m, G.M, [fill, loop(j, ivar(nl), dot)]),
   ];
   return [G.kb.parallel(it, int(Math.ceil((G.N as { v: number }).v / NC)), rows, G.work())];
+}
+
+/**
+ * B[n, k] read from a 2:4 weight's params (undefined: B is not one): group g = ⌊k/4⌋'s two
+ * positions from bits 4·(g mod 8) of its metadata word, the value whose position is k mod 4.
+ */
+export function twoFourRead(G: GemmBuilder): ((n: KExpr, k: KExpr) => KExpr) | undefined {
+  const p = twoFourParams(G);
+  if (!p) return undefined;
+  const K = (G.K as { v: number }).v;
+  const vals = G.kb.param(p.values, 'read');
+  const meta = G.kb.param(p.meta, 'read');
+  return (n, k) => {
+    const g = ix('/', k, int(4));
+    const word: KExpr = { k: 'load', buf: meta, index: add(mul(n, int(K / 32)), ix('/', g, int(8))), t: 'i32' };
+    const shift = mul(ix('%', g, int(8)), int(4));
+    const pos = (s: number): KExpr => ({
+      k: 'bits',
+      op: '&',
+      a: { k: 'bits', op: '>>', a: word, b: add(shift, int(s)) },
+      b: int(3),
+    });
+    const value = (s: number): KExpr => ({
+      k: 'load',
+      buf: vals,
+      index: add(mul(n, int(K / 2)), add(mul(g, int(2)), int(s))),
+      t: 'f32',
+    });
+    const i = ix('%', k, int(4));
+    return {
+      k: 'select',
+      c: cmp('==', pos(0), i),
+      a: value(0),
+      b: { k: 'select', c: cmp('==', pos(2), i), a: value(1), b: f32(0), t: 'f32' },
+      t: 'f32',
+    };
+  };
 }

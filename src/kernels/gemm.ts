@@ -34,6 +34,7 @@ import { divides } from './separable.js';
 import { fragDtype, fragGemm } from './gemm-frag.js';
 import { tiledFits, tiledGemm } from './gemm-tiled.js';
 import { sparseGemm, sparseWeightOf } from './gemm-sparse.js';
+import { twoFourRead } from './gemm-2of4.js';
 import { int8Gemm } from './gemm-int8.js';
 import type { GemmSchedule } from './schedule.js';
 import { type GemmLetters, gemmGroups, isInt8Contraction } from '../passes/fusion/gemm-shape.js';
@@ -93,8 +94,12 @@ export class GemmBuilder {
     return out;
   }
 
+  /** B at (n, k) read from a compressed weight's own params instead of its IR decoding (gemm-2of4.ts). */
+  bRead?: (n: KExpr, k: KExpr) => KExpr;
+
   /** Operand 0 (A at m, k) or 1 (B at n, k) of batch entry `b`. */
   operand(which: 0 | 1, b: KExpr, mn: KExpr, k: KExpr): KExpr {
+    if (which === 1 && this.bRead) return this.bRead(mn, k);
     const x = this.n.inputs[which]!;
     const groups: [readonly string[], KExpr][] = [
       [this.g.batch, b],
@@ -366,6 +371,7 @@ export function gemmKernel(
     G = new GemmBuilder(kb, f, n, out, s, epilogue);
   }
   kb.schedule = { ...s, shape, ...(tuned ? { tuned: 'yes' } : {}) };
+  G.bRead = twoFourRead(G);
   if (stored.type.dtype !== 'f32' && G.K.k !== 'const') return [...G.zeroWhenEmpty(), ...G.skinny()];
   // One product shares its packed B blocks across the threads; a batch of them splits by entry.
   const packed = (): KStmt[] =>

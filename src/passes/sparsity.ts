@@ -21,7 +21,10 @@
 // `sparseTables` option (inference that no train step shares weights with), the marked weight is
 // read from its block table instead (src/ir/sparse-format.ts): the barrier's input is the
 // table's decoding, W[n, k] = values[index[n/b, k/b], offset] or 0, and only the table's two
-// params are bound; the GEMM reads them in place and never computes that expression.
+// params are bound; the GEMM reads them in place and never computes that expression. Likewise
+// a 2:4 weight (f32, K a multiple of 32, read only as `x @ W.T`) is read from its values and
+// metadata (src/ir/sparse-format.ts) under a barrier keyed TWO_FOUR_KEY: the batch-1 GEMV reads
+// them in place (src/kernels/gemm-2of4.ts), larger M decodes them while packing.
 
 import { type Node, type NodeOf, liveNodes } from '../ir/graph.js';
 import { dimConstValue } from '../ir/dims.js';
