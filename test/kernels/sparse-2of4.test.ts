@@ -78,6 +78,33 @@ describe('2:4 weights from their values and metadata on C', () => {
   });
 });
 
+describe('cnn.fm under --sparsity 2:4 on C', () => {
+  it('runs fc2 from its 2:4 params, as the reference computes the pruned model', { timeout: 180_000 }, () => {
+    const cnn = path.join(ROOT, 'models/cnn.fm');
+    const set = { channels: 4, width: 8, size: 16 };
+    const c = compileModel(cnn, { cacheDir: CACHE_DIR, seed: 2, set, sparsity: { kind: 'n:m', n: 2, m: 4 } });
+    const params = c.functions[0]!.plan.params.map((p) => p.path);
+    // fc2 (10×256) is held as 2:4; fc1 is int8 (quantized first), the convolutions are pruned dense.
+    expect(params).toEqual(expect.arrayContaining(Object.values(twoFourNames('fc2.w'))));
+    expect(params).not.toContain('fc2.w');
+    const ref = runPipeline(c.lowered[0]!, { target: 'reference', mode: 'inference' }).graph;
+    for (const B of [1, 5]) {
+      const images: HostTensor = {
+        dtype: 'f32',
+        shape: [B, 4, 16, 16],
+        data: Float64Array.from({ length: B * 1024 }, (_, i) => Math.sin(0.05 * i + B)),
+      };
+      const got = toHost(c.model.run({ images: fromHost(images) }).logits!);
+      const want = evaluate(ref, {
+        inputs: new Map([['images', images]]),
+        params: c.weights,
+        dims: new Map([['B', B]]),
+      });
+      expect(compare(`B ${B}`, got, want.outputs.get('logits')!, MODEL_TOL)).toEqual([]);
+    }
+  });
+});
+
 describe('mlp.fm with fc2 @sparse(2:4) as a module folder', () => {
   const dir = tempDir('sparse-2of4');
   const out = path.join(dir, 'mlp');
