@@ -53,6 +53,18 @@ export const maskOf = (b: Builder, p: NodeOf<'param'>): NodeOf<'param'> =>
 const anySparse = (ctx: PassContext): boolean =>
   [...ctx.hints.params.values(), ...ctx.hints.blocks.values()].some((h) => h.sparse !== undefined);
 
+/**
+ * Rows of a product at which the 2:4 weight is no longer read by the batch-1 GEMV (the C GEMM's
+ * SMALL_M, src/kernels/schedule.ts): a weight only products of at least this many constant rows
+ * read stays dense and prepacked (decoding it while packing at every call is 2.6-3× slower:
+ * docs/ir.md, "Sparse storage").
+ */
+const TWO_FOUR_MAX_ROWS = 4;
+
+/** The rows of x @ W.T (its output's dims but the last), or NaN when one is symbolic. */
+const rowsOf = (r: Node): number =>
+  r.type.shape.slice(0, -1).reduce((a: number, d) => a * (dimConstValue(d) ?? NaN), 1);
+
 /** Whether `r` reads W only as the B operand of a GEMM `x @ W.T` (W's letters: one N letter, then one K letter). */
 function readsAsWeight(r: Node, w: Node): boolean {
   if (r.op !== 'einsum' || r.inputs[0] === w || r.inputs[1] !== w) return false;
@@ -71,7 +83,9 @@ function bsrOf(ctx: PassContext, p: NodeOf<'param'>, readers: readonly Node[]): 
   const shape = p.args.shape.map((d) => dimConstValue(d));
   if (h?.kind === 'n:m' && h.n === 2 && h.m === 4 && ctx.options.sparseTables && p.args.dtype === 'f32') {
     const legal = shape.length === 2 && shape[0] !== undefined && shape[1] !== undefined && shape[1] % 32 === 0;
-    return legal && readers.length > 0 && readers.every((r) => readsAsWeight(r, p)) ? TWO_FOUR_KEY : undefined;
+    // Only where the batch-1 GEMV can serve it: some reader's rows are symbolic or fewer than 4.
+    const gemv = readers.some((r) => !(rowsOf(r) >= TWO_FOUR_MAX_ROWS));
+    return legal && gemv && readers.length > 0 && readers.every((r) => readsAsWeight(r, p)) ? TWO_FOUR_KEY : undefined;
   }
   if (h?.kind !== 'block' || h.block % 16 !== 0 || h.density > BSR_MAX_DENSITY || p.args.dtype !== 'f32') return;
   if (shape.length !== 2 || shape.some((d) => d === undefined || d % h.block !== 0)) return;

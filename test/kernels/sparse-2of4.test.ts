@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { load } from '../../src/api/load.js';
 import { compileModel } from '../../src/api/compile.js';
 import { Builder } from '../../src/ir/build.js';
+import { liveNodes } from '../../src/ir/graph.js';
 import { evaluate } from '../../src/ir/interp.js';
 import type { Hints } from '../../src/ir/module.js';
 import { twoFourBytes, twoFourNames } from '../../src/ir/sparse-format.js';
@@ -75,6 +76,20 @@ describe('2:4 weights from their values and metadata on C', () => {
         expect(againstDense(exe, graphs[i]!.dense, dense, M, c.K, `${c.N}×${c.K}, M ${M}`, TIGHT)).toEqual([]);
       }
     });
+  });
+});
+
+describe('the choice of the 2:4 form', () => {
+  it('is made where the batch-1 GEMV serves the weight: symbolic or fewer than 4 rows', () => {
+    const marked = (rows: number | string): boolean => {
+      const g = new Builder();
+      const x = g.input('x', 'f32', [rows, 64]);
+      const w = g.param('fc.w', 'f32', [32, 64], 'param', { fn: 'kaiming_uniform', args: {} });
+      const ctx: PassContext = { target: 'c', mode: 'inference', hints: HINTS, options: { sparseTables: true } };
+      const out = sparsity.run(g.graph('f', { y: g.einsum('mk,nk->mn', x, w) }), ctx);
+      return liveNodes(out).some((n) => n.op === 'param' && n.args.path === twoFourNames('fc.w').meta);
+    };
+    expect([marked('M'), marked(1), marked(3), marked(4), marked(128)]).toEqual([true, true, true, false, false]);
   });
 });
 
