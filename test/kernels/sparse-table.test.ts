@@ -206,6 +206,13 @@ describe('a block-sparse module folder holds the tables alone', () => {
     }
   });
 
+  it('takes its own compressed weights back with --weights', { timeout: 120_000 }, () => {
+    const again = path.join(dir, 'again');
+    compileTo(again, '--sparsity', 'block=16,density=0.5', '--weights', path.join(sparse, 'weights.safetensors'));
+    const bytes = (d: string) => fs.readFileSync(path.join(d, 'weights.safetensors'));
+    expect(bytes(again).equals(bytes(sparse))).toBe(true);
+  });
+
   it('fmc inspect shows the bytes of the tables', { timeout: 60_000 }, () => {
     const r = fmc('inspect', path.join(dir, 'net.fm'), '--sparsity', 'block=16,density=0.5', '--json');
     expect(r.code, r.err).toBe(0);
