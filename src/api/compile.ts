@@ -24,6 +24,9 @@ import {
 import { Model } from '../runtime/model.js';
 import { type Mode, PassError, type QuantRule } from '../passes/pass.js';
 import { parseQuantName, withQuantized } from '../ir/quantize.js';
+import { parseTableName, withTables } from '../ir/sparse-table.js';
+import { parseTwoFourName } from '../ir/sparse-format.js';
+import { graphParams } from '../ir/graph.js';
 import { type Calibration, CalibrationError, checkCalibration, readCalibration } from '../passes/calibration.js';
 import { readSafetensorsFile } from '../runtime/safetensors.js';
 import { type CompiledWgsl, buildWgslExecutable } from '../runtime/wgsl-program.js';
@@ -154,7 +157,8 @@ export function readWeights(l: Lowered, file: string, dims: ReadonlyMap<string, 
 
 /**
  * The model's params from the tensors of `file`: each present with its dtype and shape, or
- * stood in for by its quantized params (src/ir/quantize.ts), which are kept too.
+ * stood in for by its quantized params (src/ir/quantize.ts) or block table
+ * (src/ir/sparse-table.ts), which are kept too.
  */
 export function weightsFrom(
   l: Pick<Lowered, 'model' | 'params'>,
@@ -165,7 +169,7 @@ export function weightsFrom(
   const out = new Map<string, HostTensor>();
   const quantized = new Set<string>();
   for (const [name, t] of tensors) {
-    const q = parseQuantName(name);
+    const q = parseQuantName(name) ?? parseTableName(name) ?? parseTwoFourName(name);
     if (q && l.params.some((p) => p.path === q.path)) (out.set(name, t), quantized.add(q.path));
   }
   for (const p of l.params) {
@@ -200,18 +204,24 @@ export function compileModel(pathOrSource: string, opts: CompileOptions = {}): C
   const calibration = opts.calibration && calibrationFor(pathOrSource, opts, lowered, target);
   const modules = lowered.map((l) => {
     try {
-      return piped(l, { mode: opts.mode, quantize: opts.quantize, ...(calibration ? { calibration } : {}) });
+      return piped(l, {
+        mode: opts.mode,
+        quantize: opts.quantize,
+        ...(calibration ? { calibration } : {}),
+        sparseTables: target === 'c',
+      });
     } catch (e) {
       if (e instanceof PassError) throw new CompileError(`${l.model}.${l.graph.name}: ${e.message}`);
       throw e;
     }
   });
-  // Quantized params (the quantize pass) are derived from the f32 weights here, once.
-  const all = withQuantized(
-    modules.map((m) => m.graph),
-    values,
-  );
-  const buffers = weightBuffers(all);
+  // Quantized params (the quantize pass) and block tables (the sparsity pass) are derived from
+  // the f32 weights here, once; only what the functions read is bound (no dense copy of a
+  // weight they read compressed).
+  const graphs = modules.map((m) => m.graph);
+  const all = withTables(graphs, withQuantized(graphs, values));
+  const used = new Set(graphs.flatMap((g) => graphParams(g).map((p) => p.args.path)));
+  const buffers = weightBuffers(new Map([...all].filter(([p]) => used.has(p))));
   const source = isPathArg(pathOrSource, opts)
     ? []
     : ([[path.basename(path.resolve('<source>.fm')), pathOrSource]] as const);

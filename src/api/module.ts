@@ -4,7 +4,9 @@
 //   <fn>.c               each function's C source; its header holds the sha256 of its plan, and
 //                        sources[fn] in plan.json names the file and holds the source's sha256
 //   weights.safetensors  the params the functions use (i4 is stored as I8, one value a byte);
-//                        not the optimizer state (`opt:...` params of a train step): zeros at load
+//                        not the optimizer state (`opt:...` params of a train step): zeros at load;
+//                        quantized params and block tables (`<path>:bsr<b>.index` and `.values`,
+//                        src/ir/sparse-table.ts) in place of the f32 weights they stand for
 //   index.mjs, index.d.mts a typed ES module: `export default model`, one function per entry point,
 //                        and `trainer()` when the module has a train step
 //

@@ -47,6 +47,7 @@ import {
 } from './model.js';
 import { BROWSER_BUNDLE, browserBundle } from './browser-bundle.js';
 import { parseQuantize } from './quantize-rules.js';
+import { withTables } from '../ir/sparse-table.js';
 import { withQuantized } from '../ir/quantize.js';
 
 export interface CompileCliOptions {
@@ -263,7 +264,9 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
       if (opts.dumpAfter === 'all' || opts.dumpAfter === pass) io.out(dumpText(l, mode, pass, g));
     };
     try {
-      return piped(l, { mode, after, quantize, ...(calibration ? { calibration } : {}) });
+      // Without a train step no weight changes: block-sparse ones are kept as block tables alone.
+      const sparseTables = target === 'c' && !opts.train;
+      return piped(l, { mode, after, quantize, ...(calibration ? { calibration } : {}), sparseTables });
     } catch (e) {
       if (e instanceof PassError) throw new CliError(`${l.model}.${l.graph.name}: ${e.message}`);
       throw e;
@@ -282,11 +285,9 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
   for (const name of given.keys())
     if (!used.has(name)) io.err(`fmc: warning: --dims ${name}: no compiled function uses a dim named ${name}\n`);
   io.progress?.(`initializing ${lowered[0]!.params.length} params`);
-  // Quantized params are derived from the f32 weights and written in their place.
-  const weights = withQuantized(
-    modules.map((m) => m.graph),
-    loadParams(lowered[0]!, given, seed, opts.weights, io),
-  );
+  // Quantized params and block tables are derived from the f32 weights and written in their place.
+  const graphs = modules.map((m) => m.graph);
+  const weights = withTables(graphs, withQuantized(graphs, loadParams(lowered[0]!, given, seed, opts.weights, io)));
   const wgsl = target === 'wgsl' ? modules.map((m) => wgslForCli(io, file, m, opts.profile)) : undefined;
   const cuda = target === 'cuda' ? cudaForCli(io, modules) : undefined;
   const functions =

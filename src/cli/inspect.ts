@@ -11,6 +11,9 @@ import { concreteShape } from '../ir/interp.js';
 import { paramHint } from '../ir/module.js';
 import { quantizedBytes } from '../ir/quantize.js';
 import { quantSpecOf } from '../passes/quantize.js';
+import { blockSparseKeys } from '../passes/sparsity.js';
+import { TWO_FOUR_STORED_KEY, parseBsrKey, twoFourBytes } from '../ir/sparse-format.js';
+import { tableBytes } from '../ir/sparse-table.js';
 import { parseQuantize } from './quantize-rules.js';
 import { EXIT, type Io } from './io.js';
 import {
@@ -40,7 +43,7 @@ interface Row {
   params: number;
   flops: number;
   bytes: number;
-  /** Bytes of the block's params as declared, and as stored once `@quantize` applies. */
+  /** Bytes of the block's params as declared, and as stored once `@quantize` (or a block table: `@sparse`) applies. */
   weights: number;
   quantized: number;
 }
@@ -101,14 +104,31 @@ export async function inspectCommand(io: Io, file: string, opts: InspectOptions)
   let paramBytes = 0;
   let trainable = 0;
   let quantizes = false;
+  let sparse = false;
   const rules = parseQuantize(opts.quantize) ?? [];
+  // Sparse weights the C target keeps compressed (inference: block tables, 2:4 values and metadata).
+  const tables = blockSparseKeys(g, {
+    target: 'c',
+    mode: 'inference',
+    hints: lowered.hints,
+    options: { sparseTables: true },
+  });
   for (const p of lowered.params) {
     const shape = concreteShape(p.shape, dims);
     const count = shape.reduce((a, b) => a * b, 1);
     const size = dtypeBytes(p.dtype, count);
     const spec = quantSpecOf(p, rules, paramHint(lowered.hints, p, 'quantize'));
+    const key = spec ? undefined : tables.get(p.path);
+    const table = parseBsrKey(key ?? '');
     quantizes ||= spec !== undefined;
-    const stored = spec ? quantizedBytes(shape[0]!, count / shape[0]!, spec) : size;
+    sparse ||= key !== undefined;
+    const stored = spec
+      ? quantizedBytes(shape[0]!, count / shape[0]!, spec)
+      : table
+        ? tableBytes(shape[0]!, shape[1]!, table.b, table.cap)
+        : key === TWO_FOUR_STORED_KEY
+          ? twoFourBytes(shape[0]!, shape[1]!)
+          : size;
     paramBytes += size;
     if (p.role === 'param') trainable += count;
     for (const r of ancestors(p.path.split('.').slice(0, -1).join('.'))) {
@@ -143,15 +163,20 @@ export async function inspectCommand(io: Io, file: string, opts: InspectOptions)
         flops: r.flops,
         activationBytes: r.bytes,
         ...(quantizes ? { weightBytes: r.weights, quantizedBytes: r.quantized } : {}),
+        ...(sparse ? { weightBytes: r.weights, storedBytes: r.quantized } : {}),
       })),
       totals,
     };
     io.out(`${JSON.stringify(out, null, 2)}\n`);
     return EXIT.ok;
   }
-  // With `@quantize`: each block's weight bytes as declared and as stored quantized.
+  // With `@quantize` or block tables: each block's weight bytes as declared and as stored.
   const weightCols = (r?: Row): string[] =>
-    !quantizes ? [] : r ? [bytes(r.weights), bytes(r.quantized)] : ['Weights', 'Quantized'];
+    !quantizes && !sparse
+      ? []
+      : r
+        ? [bytes(r.weights), bytes(r.quantized)]
+        : ['Weights', sparse ? 'Stored' : 'Quantized'];
   const table = [['Block (path)', 'Type', 'Output shape', 'Params', 'FLOPs', 'Activations', ...weightCols()]];
   for (const r of sorted) {
     const name = r.path ? `${'  '.repeat(r.depth)}${r.path.split('.').slice(-1)[0]}` : `${lowered.model}.${g.name}`;

@@ -192,7 +192,7 @@ Examples:
       setCode(await guarded(io, async () => tuneCommand(io, file, opts)));
     });
   withModel(
-    withQuantizeOption(cmd.command('inspect'))
+    withSparsityOption(withQuantizeOption(cmd.command('inspect')))
       .description('show a model per block: output shapes, params, FLOPs and activation bytes')
       .argument('<file>', 'the .fm file holding the model')
       .option('--depth <n>', 'how deep block paths are broken down (default 3)')

@@ -112,3 +112,37 @@ export function parseBsrKey(key: string): { b: number; cap: number } | undefined
   const m = /^sparse:bsr:(\d+):(\d+)$/.exec(key);
   return m ? { b: Number(m[1]), cap: Number(m[2]) } : undefined;
 }
+
+// 2:4 weights held in that form alone (inference on C, src/passes/sparsity.ts): the params
+// `<path>:2of4.values` (f32 [N, K/2]) and `<path>:2of4.meta` (i32 [N, K/32]: the 32-bit words
+// above, bit for bit), for K a multiple of 32, marked by a barrier keyed TWO_FOUR_STORED_KEY.
+
+/** The barrier key of a 2:4 weight read from its values and metadata. */
+export const TWO_FOUR_STORED_KEY = 'sparse:2of4';
+
+/** The names of the 2:4 params of weight `path`. */
+export const twoFourNames = (path: string): { values: string; meta: string } => ({
+  values: `${path}:2of4.values`,
+  meta: `${path}:2of4.meta`,
+});
+
+/** The weight and part of a 2:4 param's name, or undefined for another name. */
+export function parseTwoFourName(name: string): { path: string; part: 'values' | 'meta' } | undefined {
+  const m = /^(.*):2of4\.(values|meta)$/.exec(name);
+  return m ? { path: m[1]!, part: m[2] as 'values' | 'meta' } : undefined;
+}
+
+/**
+ * Why `meta` (N rows of K/32 words) is not valid 2:4 metadata, or undefined: each group's two
+ * positions must increase (a pair such as 2, 1 or 3, 3 names no layout the encoder writes).
+ */
+export function twoFourProblem(meta: ArrayLike<number>, N: number, K: number): string | undefined {
+  const words = K / 32;
+  for (let n = 0; n < N; n++)
+    for (let g = 0; g < K / 4; g++) {
+      const w = meta[n * words + (g >> 3)]! >>> (4 * (g & 7));
+      const [p0, p1] = [w & 3, (w >>> 2) & 3];
+      if (p0 >= p1) return `row ${n}, group ${g} (columns ${4 * g} .. ${4 * g + 3}) has positions ${p0}, ${p1}`;
+    }
+  return undefined;
+}

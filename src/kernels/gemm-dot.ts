@@ -10,6 +10,7 @@
 import { type KExpr, type KStmt, add, f32, int, ivar, ix, loop, mapChildren, mul } from '../ir/kernel.js';
 import type { GemmBuilder } from './gemm.js';
 import { dequantizedParams, quantGemv } from './gemm-quant.js';
+import { twoFourGemv, twoFourParams } from './gemm-2of4.js';
 
 /** Partial sums per block: one AVX-512 vector of f32 (two AVX2 ones). */
 export const LANES = 32;
@@ -23,6 +24,8 @@ export function dotGemv(G: GemmBuilder): KStmt[] {
   const quantized = dequantizedParams(G);
   const fast = quantized && quantGemv(G, quantized);
   if (fast) return fast;
+  const twoFour = twoFourParams(G);
+  if (twoFour) return twoFourGemv(G, twoFour);
   const { NC } = G.s;
   const [it, b, n0, nl, m, j, k0, l, kt, s] = ['it', 'b', 'n0', 'nl', 'm', 'j', 'k0', 'l', 'kt', 's'].map(G.v) as [
     string,

@@ -1,12 +1,16 @@
-// Deriving the block-sparse GEMM's storage from W (gemm-sparse.ts has the layout): count each
-// block row's nonzero blocks (parallel), prefix sums into the row pointers (serial), then copy
-// each row's nonzero blocks into the register tile's panels, with their columns and runs of
-// consecutive columns (parallel). `meta` (i32): [0] 1 once derived, [1] 1 when W has more
-// nonzero blocks than `cap` (nothing is copied then), [2] the count; from META_AT the R + 1
-// row pointers, then `cap` block columns, then `cap` runs: at a block starting a run of
-// blocks with consecutive columns, within one group of GROUP blocks from its row's first, the
-// run's length; 0 inside a run (every block starts its own run when nr < b: its panels are not
-// contiguous with the next block's).
+// Deriving the block-sparse GEMM's storage (gemm-sparse.ts has the layout): count the nonzero
+// blocks of each (block row, K chunk) (parallel), prefix sums into the chunk pointers
+// (serial), then record each row's blocks with their columns and runs of consecutive columns
+// (parallel). From W itself (`dense`: its blocks are copied into the register tile's panels),
+// or from a block table's index (`table`: the values are read in place, so only their slots
+// are recorded). `meta` (i32): [0] 1 once derived, [1] 1 when W has more nonzero blocks than
+// `cap` (nothing is copied then; never with a table, which has `cap` slots), [2] the count;
+// from META_AT the R·nK + 1 chunk pointers (blocks of row i in chunk c: ptr[i·nK + c] ..
+// ptr[i·nK + c + 1] - 1), then `cap` block columns, then `cap` runs: at a block starting a run
+// of blocks with consecutive columns (and, from a table, consecutive slots), within one group of
+// GROUP blocks from its chunk's first and within the chunk, the run's length; 0 inside a run
+// (every block starts its own run when nr < b: its panels are not contiguous with the next
+// block's); then, from a table, `cap` slots.
 
 import { type KExpr, type KStmt, add, cmp, f32, int, ivar, ix, loop, mul } from '../ir/kernel.js';
 import type { GemmBuilder } from './gemm.js';
@@ -30,21 +34,36 @@ export interface Geometry {
   readonly nr: number;
   readonly cap: number;
   readonly K: number;
+  /** K chunks of KC columns (a multiple of b; the last may be shorter): the packed A holds one. */
+  readonly KC: number;
+  readonly nK: number;
   readonly meta: number;
   readonly vals: number;
+  /** Where block slot s's values start in `vals`: valsAt + s·b·b. */
+  readonly valsAt: number;
+  /** A block table's index (kernel param), when W is stored as one (no dense W). */
+  readonly index?: number;
 }
 
-/** Fills meta and vals from W (see the top of the file). */
+/** Offsets in meta of the chunk pointers, columns, runs and slots. */
+export const metaLayout = (x: Geometry) => {
+  const cols = META_AT + x.R * x.nK + 1;
+  return { ptr: META_AT, cols, runs: cols + x.cap, slots: cols + 2 * x.cap, size: cols + 3 * x.cap };
+};
+
+/** Fills meta (and, from W, vals) (see the top of the file). */
 export function derive(G: GemmBuilder, x: Geometry): KStmt[] {
-  const { R, b, nr, cap, meta, vals } = x;
+  const { R, b, nr, cap, meta, vals, nK } = x;
   const C = x.K / b;
+  const CB = x.KC / b;
+  const at = metaLayout(x);
   const m = (index: KExpr): KExpr => ({ k: 'load', buf: meta, index, t: 'i64' });
   const put = (index: KExpr, value: KExpr): KStmt => ({ k: 'store', buf: meta, index, value });
-  const RUN_AT = META_AT + R + 1 + cap;
-  const [s0, st, pj] = fresh(G, 's0', 'st', 'pj');
-  const [i, j, r, c, nz, cnt, t, p, q, kk, jj, i2, i3] = fresh(
+  const [s0, st, pj, ps, sl] = fresh(G, 's0', 'st', 'pj', 'ps', 'sl');
+  const [i, c0, j, r, c, nz, cnt, t, p, q, kk, jj, i2, i3] = fresh(
     G,
     'i',
+    'c',
     'j',
     'r',
     'c',
@@ -59,40 +78,61 @@ export function derive(G: GemmBuilder, x: Geometry): KStmt[] {
     'i',
   );
   const wAt = (row: KExpr, col: KExpr): KExpr => G.operand(1, int(0), row, col);
-  // nz: whether block (bi, j) holds a value other than 0 (NaN included).
-  const test = (bi: string): KStmt[] => [
-    { k: 'let', name: nz, t: 'bool', value: { k: 'const', t: 'bool', v: 0 } },
-    loop(r, int(b), [
-      loop(c, int(b), [
-        set(
-          nz,
-          cmp(
-            '||',
-            { k: 'var', name: nz, t: 'bool' },
-            cmp('!=', wAt(add(mul(ivar(bi), int(b)), ivar(r)), add(mul(ivar(j), int(b)), ivar(c))), f32(0)),
-          ),
-        ),
-      ]),
-    ]),
-  ];
   const nzv: KExpr = { k: 'var', name: nz, t: 'bool' };
-  const work = int(R * C * b * b);
+  const slot = (bi: string): KExpr => ({
+    k: 'load',
+    buf: x.index!,
+    index: add(mul(ivar(bi), int(C)), ivar(j)),
+    t: 'i64',
+  });
+  // nz: whether block (bi, j) is stored (a slot in the table, where a slot past `cap` counts as none,
+  // so a table the runtime did not check reads nothing out of bounds; from W: a value other than 0,
+  // NaN included).
+  const test = (bi: string): KStmt[] =>
+    x.index !== undefined
+      ? [{ k: 'let', name: nz, t: 'bool', value: cmp('&&', cmp('>=', slot(bi), int(0)), cmp('<', slot(bi), int(cap))) }]
+      : [
+          { k: 'let', name: nz, t: 'bool', value: { k: 'const', t: 'bool', v: 0 } },
+          loop(r, int(b), [
+            loop(c, int(b), [
+              set(
+                nz,
+                cmp(
+                  '||',
+                  nzv,
+                  cmp('!=', wAt(add(mul(ivar(bi), int(b)), ivar(r)), add(mul(ivar(j), int(b)), ivar(c))), f32(0)),
+                ),
+              ),
+            ]),
+          ]),
+        ];
+  const work = int(x.index !== undefined ? R * C : R * C * b * b);
   const count = G.kb.parallel(
     i,
     int(R),
     [
-      let64(cnt, int(0)),
-      loop(j, int(C), [...test(i), { k: 'if', cond: nzv, then: [set(cnt, add(v64(cnt), int(1)))] }]),
-      put(add(int(META_AT + 1), ivar(i)), v64(cnt)),
+      loop(c0, int(nK), [
+        let64(cnt, int(0)),
+        loop(
+          j,
+          ix('min', int(C), mul(add(ivar(c0), int(1)), int(CB))),
+          [...test(i), { k: 'if', cond: nzv, then: [set(cnt, add(v64(cnt), int(1)))] }],
+          'serial',
+          {
+            lo: mul(ivar(c0), int(CB)),
+          },
+        ),
+        put(add(int(at.ptr + 1), add(mul(ivar(i), int(nK)), ivar(c0))), v64(cnt)),
+      ]),
     ],
     work,
   );
   const prefix: KStmt[] = [
-    put(int(META_AT), int(0)),
+    put(int(at.ptr), int(0)),
     let64(t, int(0)),
-    loop(i2, int(R), [
-      set(t, add(v64(t), m(add(int(META_AT + 1), ivar(i2))))),
-      put(add(int(META_AT + 1), ivar(i2)), v64(t)),
+    loop(i2, int(R * nK), [
+      set(t, add(v64(t), m(add(int(at.ptr + 1), ivar(i2))))),
+      put(add(int(at.ptr + 1), ivar(i2)), v64(t)),
     ]),
     put(int(2), v64(t)),
     put(int(1), { k: 'select', c: cmp('>', v64(t), int(cap)), a: int(1), b: int(0), t: 'i64' }),
@@ -105,7 +145,7 @@ export function derive(G: GemmBuilder, x: Geometry): KStmt[] {
             k: 'store',
             buf: vals,
             index: add(
-              int(VALS_AT),
+              int(x.valsAt),
               add(mul(ivar(p), int(b * b)), add(mul(ivar(q), int(b * nr)), add(mul(ivar(kk), int(nr)), ivar(jj)))),
             ),
             value: wAt(
@@ -117,41 +157,55 @@ export function derive(G: GemmBuilder, x: Geometry): KStmt[] {
       ]),
     ]),
   ];
+  // The slot of block p: its own index from W (the copy), the table's otherwise.
+  const own: KStmt[] =
+    x.index !== undefined
+      ? [let64(sl, slot(i3)), put(add(int(at.slots), ivar(p)), v64(sl))]
+      : [let64(sl, ivar(p)), ...copy];
+  // Block p continues the run at st: the next column and slot, in the same group and chunk.
+  const continues = cmp(
+    '&&',
+    cmp(
+      '&&',
+      cmp('&&', cmp('==', add(ivar(pj), int(1)), ivar(j)), cmp('==', add(v64(ps), int(1)), v64(sl))),
+      cmp(
+        '&&',
+        cmp('!=', ix('%', ix('-', ivar(p), ivar(s0)), int(GROUP)), int(0)),
+        cmp('!=', ix('%', ivar(j), int(CB)), int(0)),
+      ),
+    ),
+    { k: 'const', t: 'bool', v: b === nr ? 1 : 0 },
+  );
   const fill = G.kb.parallel(
     i3,
     int(R),
     [
-      let64(p, m(add(int(META_AT), ivar(i3)))),
+      let64(p, m(add(int(at.ptr), mul(ivar(i3), int(nK))))),
       let64(s0, ivar(p)),
       let64(st, ivar(p)),
       let64(pj, int(-2)),
+      let64(ps, int(-2)),
       loop(j, int(C), [
+        // A chunk's first block starts its groups.
+        { k: 'if', cond: cmp('==', ix('%', ivar(j), int(CB)), int(0)), then: [set(s0, ivar(p))] },
         ...test(i3),
         {
           k: 'if',
           cond: nzv,
           then: [
-            put(add(int(META_AT + R + 1), ivar(p)), ivar(j)),
-            ...copy,
-            // Runs: block p continues the run at st when it is the next column, in the same group.
+            put(add(int(at.cols), ivar(p)), ivar(j)),
+            ...own,
             {
               k: 'if',
-              cond: cmp(
-                '&&',
-                cmp(
-                  '&&',
-                  cmp('==', add(ivar(pj), int(1)), ivar(j)),
-                  cmp('!=', ix('%', ix('-', ivar(p), ivar(s0)), int(GROUP)), int(0)),
-                ),
-                { k: 'const', t: 'bool', v: b === nr ? 1 : 0 },
-              ),
+              cond: continues,
               then: [
-                put(add(int(RUN_AT), ivar(st)), add(m(add(int(RUN_AT), ivar(st))), int(1))),
-                put(add(int(RUN_AT), ivar(p)), int(0)),
+                put(add(int(at.runs), ivar(st)), add(m(add(int(at.runs), ivar(st))), int(1))),
+                put(add(int(at.runs), ivar(p)), int(0)),
               ],
-              else: [put(add(int(RUN_AT), ivar(p)), int(1)), set(st, ivar(p))],
+              else: [put(add(int(at.runs), ivar(p)), int(1)), set(st, ivar(p))],
             },
             set(pj, ivar(j)),
+            set(ps, v64(sl)),
             set(p, add(v64(p), int(1))),
           ],
         },

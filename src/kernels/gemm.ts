@@ -34,8 +34,8 @@ import { divides } from './separable.js';
 import { fragDtype, fragGemm } from './gemm-frag.js';
 import { sparseFragGemm, twoFourWeight, unmarked } from './gemm-frag-sparse.js';
 import { tiledFits, tiledGemm } from './gemm-tiled.js';
-import { sparseGemm } from './gemm-sparse.js';
-import { parseBsrKey } from '../ir/sparse-format.js';
+import { sparseGemm, sparseWeightOf } from './gemm-sparse.js';
+import { twoFourParams, twoFourRead } from './gemm-2of4.js';
 import { int8Gemm } from './gemm-int8.js';
 import { type QuantB, dequantizedParams } from './gemm-quant.js';
 import { quantPack } from './gemm-quant-pack.js';
@@ -99,8 +99,14 @@ export class GemmBuilder {
     return out;
   }
 
+  /** B at (n, k) read from a compressed weight's own params instead of its IR decoding (gemm-2of4.ts). */
+  bRead?: (n: KExpr, k: KExpr) => KExpr;
+  /** The param buffer bRead reads (a 2:4 weight's values): a prepacked B is derived from it, once per version. */
+  bSource?: number;
+
   /** Operand 0 (A at m, k) or 1 (B at n, k) of batch entry `b`. */
   operand(which: 0 | 1, b: KExpr, mn: KExpr, k: KExpr): KExpr {
+    if (which === 1 && this.bRead) return this.bRead(mn, k);
     const x = this.n.inputs[which]!;
     const groups: [readonly string[], KExpr][] = [
       [this.g.batch, b],
@@ -236,6 +242,7 @@ export class GemmBuilder {
 
   /** B's param buffer when B can be prepacked (see prepacked), without adding it to the kernel. */
   prepackable(): number | undefined {
+    if (this.bRead) return this.bSource;
     const b = unmarked(this.n.inputs[1]!);
     const x =
       b.op === 'cast' && isFloat(b.type.dtype) && unmarked(b.inputs[0]!).op === 'param' ? unmarked(b.inputs[0]!) : b;
@@ -407,6 +414,10 @@ export function gemmKernel(
     G = new GemmBuilder(kb, f, n, out, s, epilogue);
   }
   kb.schedule = { ...s, shape, ...(tuned ? { tuned: 'yes' } : {}) };
+  // A 2:4 weight held as its values and metadata: the GEMV reads them in place; more rows pack
+  // them once (per weight version) into dense panels, as a dense weight is.
+  const stored2of4 = twoFourParams(G);
+  if (stored2of4) [G.bRead, G.bSource] = [twoFourRead(G), stored2of4.values];
   if (stored.type.dtype !== 'f32' && G.K.k !== 'const') return [...G.zeroWhenEmpty(), ...G.skinny()];
   // One product shares its packed B blocks across the threads; a batch of them splits by entry.
   const packed = (): KStmt[] =>
@@ -419,8 +430,8 @@ export function gemmKernel(
   const spec = G.spec.ins[1]!;
   const gemv = (): KStmt[] => (G.g.k.includes(spec[spec.length - 1]!) ? dotGemv(G) : G.skinny());
   // A weight the sparsity pass marked block-sparse: only its nonzero blocks (gemm-sparse.ts).
-  const bsr = bsrOf(G);
-  if (bsr) return sparseGemm(G, bsr.w, bsr.b, bsr.cap, gemv);
+  const sparse = sparseWeightOf(G);
+  if (sparse) return sparseGemm(G, sparse, gemv);
   // bf16 × a bf16 weight: pair-interleaved panels for the CPU's bf16 dot products (gemm-bf16.ts).
   const bf16 = bf16Weight(G);
   if (bf16 !== undefined) return bf16Gemm(G, bf16, packed);
@@ -428,13 +439,4 @@ export function gemmKernel(
   if (small === true) return [...G.zeroWhenEmpty(), ...gemv()];
   if (small === false) return [...G.zeroWhenEmpty(), ...packed()];
   return [...G.zeroWhenEmpty(), { k: 'if', cond: lt(G.M, int(s.SMALL_M)), then: gemv(), else: packed() }];
-}
-
-/** B's param buffer and block layout when B is a block-sparse mark over an f32 param, with constant N and K. */
-function bsrOf(G: GemmBuilder): { w: number; b: number; cap: number } | undefined {
-  const x = G.n.inputs[1]!;
-  const key = x.op === 'barrier' ? parseBsrKey(x.args.key) : undefined;
-  const w = key && x.inputs[0]!.op === 'param' ? G.f.buffers.get(x.inputs[0]!) : undefined;
-  if (!key || w === undefined || G.N.k !== 'const' || G.K.k !== 'const' || G.g.batch.length > 0) return undefined;
-  return { w, ...key };
 }

@@ -43,6 +43,11 @@ export interface PassOptions {
   readonly qat?: boolean;
   /** int8 activations: the quantize pass's weight-quantized contractions compute int8 × int8 (src/passes/quantize-act.ts). */
   readonly calibration?: Calibration;
+  /**
+   * Inference on C: a block-sparse weight is read from its block table alone (src/ir/sparse-format.ts),
+   * so no dense copy of it is bound (src/passes/sparsity.ts). Off where its weights change (training).
+   */
+  readonly sparseTables?: boolean;
 }
 
 export interface PassContext {

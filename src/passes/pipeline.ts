@@ -75,6 +75,7 @@ export function runPipeline(m: Module, opts: PipelineOptions): Module {
       quantize: opts.quantize,
       qat: opts.qat,
       calibration: opts.calibration,
+      sparseTables: opts.sparseTables,
     },
   };
   opts.after?.('lower', m.graph);

@@ -51,6 +51,8 @@ export interface GenerateOptions {
   readonly qat?: boolean;
   /** int8 activations with these ranges (src/passes/calibration.ts). */
   readonly calibration?: Calibration;
+  /** Inference: block-sparse weights read from their block tables alone, no dense copy (src/passes/sparsity.ts). */
+  readonly sparseTables?: boolean;
 }
 
 const SUFFIX: Readonly<Record<Mode, string>> = {
@@ -74,6 +76,7 @@ export function piped(l: Lowered, opts: GenerateOptions = {}): Lowered {
     quantize: opts.quantize,
     qat: opts.qat,
     calibration: opts.calibration,
+    sparseTables: opts.sparseTables,
   });
   return { ...m, graph: { ...m.graph, name: compiledName(l.graph.name, mode) } };
 }

@@ -27,6 +27,7 @@ import { type Pinned, RunError, checkTimings, readDimsOption } from './run-args.
 import type { LaunchList } from './device.js';
 import { ELEMENT_BYTES, Tensor, typedArray } from './tensor.js';
 import { QuantizedWeights } from './quantized-weights.js';
+import { checkSparseWeights } from './sparse-tables.js';
 import { versionOf, weightsChanged } from './weight-versions.js';
 
 export { RunError };
@@ -80,6 +81,7 @@ export class Executable {
   ) {
     this.device = lib instanceof CpuDevice ? lib : new CpuDevice(lib);
     for (const p of plan.params) if (!weights.has(p.path)) throw new RunError(`no weights for '${p.path}'`);
+    checkSparseWeights(plan.params, weights);
     this.quantized = new QuantizedWeights(plan.params, weights);
     this.index = {
       outputOf: new Map(plan.outputs.map((o, i) => [o.buffer, i])),

@@ -25,8 +25,8 @@ describe('fmc compile', () => {
   it('writes a module folder: sources, plan.json with memory, weights, index.mjs and index.d.mts', () => {
     const r = fmc('compile', 'models/mlp.fm', '--target', 'c', '-o', at('a'));
     expect(r.code, r.err).toBe(0);
-    // 7 params: fc1.w is stored as its int8 q and scale (@quantize(int8)).
-    expect(r.err).toMatch(/^fmc: wrote .*a \(MLP: 2 functions, \d+ kernels, \d+ launches, [\d.]+ KiB of C, 7 params/);
+    // 8 params: fc1.w is stored as its int8 q and scale (@quantize(int8)), fc2.w as its 2:4 values and metadata.
+    expect(r.err).toMatch(/^fmc: wrote .*a \(MLP: 2 functions, \d+ kernels, \d+ launches, [\d.]+ KiB of C, 8 params/);
     expect(r.err).toMatch(/forward: \d+ kernels, \d+ launches; arena .* at B=2 \(lower bound/);
     const files = [...readFolder(at('a')).keys()].sort();
     expect(files).toEqual(['forward.c', 'index.d.mts', 'index.mjs', 'loss.c', 'plan.json', 'weights.safetensors']);

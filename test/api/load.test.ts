@@ -157,11 +157,11 @@ describe('load', () => {
     expect(e.message).toMatch(/weights\.safetensors: weights: tensor "fc3\.b" is f32\[9\], the plan needs f32\[10\]/);
     const missing = damaged((d) => {
       const tensors = readSafetensorsFile(file(d)).tensors;
-      tensors.delete('fc2.w'); // (fc1.w is stored quantized: fc1.w:int8.q and .scale)
+      tensors.delete('fc3.w'); // (fc1.w is stored quantized: fc1.w:int8.q and .scale; fc2.w as 2:4)
       tensors.set('extra', { dtype: 'f32', shape: [1], data: new Float64Array(1) });
       fs.writeFileSync(file(d), writeSafetensors(tensors));
     });
-    expect(thrown(() => load(missing, opts)).message).toContain('no tensor "fc2.w" (a param of the model)');
+    expect(thrown(() => load(missing, opts)).message).toContain('no tensor "fc3.w" (a param of the model)');
   });
 
   it('names the missing file', () => {

@@ -12,7 +12,6 @@ import { Builder } from '../../src/ir/build.js';
 import { type Graph, liveNodes } from '../../src/ir/graph.js';
 import { NO_HINTS, type Hints } from '../../src/ir/module.js';
 import { bsrKey, parseBsrKey } from '../../src/ir/sparse-format.js';
-import type { HostTensor } from '../../src/ir/value.js';
 import { fusion } from '../../src/passes/fusion/index.js';
 import type { PassContext } from '../../src/passes/pass.js';
 import { sparsity } from '../../src/passes/sparsity.js';
@@ -28,6 +27,7 @@ import * as path from 'node:path';
 import { load } from '../../src/api/load.js';
 import { fmc, tempDir } from '../api/helpers.js';
 import { gpuDevice } from '../wgsl/dawn.js';
+import { type BlockCase, NET, SPARSITY, blockWeights, netInput } from './sparse-weights.js';
 import { CACHE_DIR, CBatch, MODEL_TOL, compare, runAndCompare } from './c-harness.js';
 
 /** f32 rounding only (sums of up to 160 products of size 1 in another order). */
@@ -44,27 +44,7 @@ function linear(N: number, K: number, b: number, cap: number): Graph {
   return fusion.run(g.graph(`sparse_${N}_${K}_${b}_${cap}`, { y }), CTX);
 }
 
-/** W with block (i, j) nonzero where keep(i, j): values from a sine, so every element differs. */
-function weights(N: number, K: number, b: number, keep: (i: number, j: number) => boolean): Map<string, HostTensor> {
-  const w = Float64Array.from({ length: N * K }, (_, e) => {
-    const [r, c] = [Math.floor(e / K), e % K];
-    return keep(Math.floor(r / b), Math.floor(c / b)) ? Math.sin(0.37 * e + 1) : 0;
-  });
-  const bias = Float64Array.from({ length: N }, (_, n) => 0.1 * Math.cos(n));
-  return new Map([
-    ['fc.w', { dtype: 'f32', shape: [N, K], data: w }],
-    ['fc.b', { dtype: 'f32', shape: [N], data: bias }],
-  ]);
-}
-
-interface Case {
-  readonly name: string;
-  readonly N: number;
-  readonly K: number;
-  readonly b: number;
-  /** Stored blocks at most (the pruning's count). */
-  readonly cap: number;
-  readonly keep: (i: number, j: number) => boolean;
+interface Case extends BlockCase {
   readonly nan?: boolean;
 }
 
@@ -88,7 +68,7 @@ describe('block-sparse GEMM on C', () => {
     // The sparse kernel and its derived buffers are there (two 'packed' buffers from W).
     for (const p of batch.plans) expect(p.buffers.filter((b) => b.kind === 'packed')).toHaveLength(2);
     CASES.forEach((c, i) => {
-      const params = weights(c.N, c.K, c.b, c.keep);
+      const params = blockWeights(c.N, c.K, c.b, c.keep);
       if (c.nan) params.get('fc.w')!.data[3 * c.K + 20] = NaN;
       for (const M of [1, 3, 9, 29]) {
         const r = runAndCompare(batch, i, { dims: { M }, params, tol: TIGHT, seed: M });
@@ -102,8 +82,8 @@ describe('the derived storage follows the weights', () => {
   it('is derived again after W changes (a new weight version), not before', { timeout: 120_000 }, () => {
     const [N, K, b] = [48, 64, 16];
     const batch = CBatch.build([linear(N, K, b, 6)]);
-    const first = weights(N, K, b, (i, j) => (i + j) % 2 === 0);
-    const second = weights(N, K, b, (i, j) => (i + j) % 2 === 1);
+    const first = blockWeights(N, K, b, (i, j) => (i + j) % 2 === 0);
+    const second = blockWeights(N, K, b, (i, j) => (i + j) % 2 === 1);
     const buffers = weightBuffers(first);
     // An inference plan (as compile marks it): its runs change no weight.
     const plan = { ...batch.merged[0]!, writesParams: false };
@@ -124,16 +104,6 @@ describe('the derived storage follows the weights', () => {
 const marks = (g: Graph): string[] =>
   liveNodes(g).flatMap((n) => (n.op === 'barrier' && parseBsrKey(n.args.key) ? [n.args.key] : []));
 
-const NET = `import { Linear } from "std/nn"
-model Net() {
-  fc1 = Linear(64, 48)
-  fc2 = Linear(48, 32)
-  fn forward(x: f32[B, 64]) -> (y: f32[B, 32]) {
-    return fc2(fc1(x))
-  }
-}
-`;
-
 const gpu = await gpuDevice();
 if (typeof gpu === 'string') console.warn(`skipping the WGSL run of a block-sparse model: ${gpu}`);
 
@@ -142,20 +112,11 @@ describe.skipIf(typeof gpu === 'string')('--sparsity block=16,density=0.5 on WGS
     const c = compileModel(NET, { isPath: false, target: 'wgsl', seed: 3, sparsity: SPARSITY });
     const g = c.modules[0]!.graph;
     expect(marks(g)).toEqual([bsrKey(16, 6), bsrKey(16, 3)]);
-    const x = input(3);
+    const x = netInput(3);
     const ref = evaluate(g, { inputs: new Map([['x', x]]), params: c.weights, dims: new Map([['B', 3]]) });
     const got = toHost((await c.model.runAsync('forward', { x: fromHost(x) })).y!);
     expect(compare('y', got, ref.outputs.get('y')!, MODEL_TOL)).toEqual([]);
   });
-});
-
-const SPARSITY = { kind: 'block', block: 16, density: 0.5 } as const;
-
-/** x[B, 64] from a cosine. */
-const input = (B: number): HostTensor => ({
-  dtype: 'f32',
-  shape: [B, 64],
-  data: Float64Array.from({ length: B * 64 }, (_, i) => Math.cos(0.3 * i + B)),
 });
 
 describe('--sparsity block=16,density=0.5 through compile', () => {
@@ -166,12 +127,20 @@ describe('--sparsity block=16,density=0.5 through compile', () => {
       seed: 3,
       sparsity: SPARSITY,
     });
-    // Both GEMMs read their weight block-sparse: two derived buffers each.
+    // Both GEMMs read their weight from its block table (no dense copy): one derived buffer each.
     const plan = compiled.functions[0]!.plan;
-    expect(plan.buffers.filter((b) => b.kind === 'packed')).toHaveLength(4);
+    expect(plan.buffers.filter((b) => b.kind === 'packed')).toHaveLength(2);
+    expect(plan.params.map((p) => p.path).filter((p) => p.startsWith('fc'))).toEqual([
+      'fc1.w:bsr16.index',
+      'fc1.w:bsr16.values',
+      'fc1.b',
+      'fc2.w:bsr16.index',
+      'fc2.w:bsr16.values',
+      'fc2.b',
+    ]);
     const ref = runPipeline(compiled.lowered[0]!, { target: 'reference', mode: 'inference' }).graph;
     for (const B of [1, 5, 20]) {
-      const x = input(B);
+      const x = netInput(B);
       const got = toHost(compiled.model.run({ x: fromHost(x) }).y!);
       const want = evaluate(ref, { inputs: new Map([['x', x]]), params: compiled.weights, dims: new Map([['B', B]]) });
       expect(compare(`y at B ${B}`, got, want.outputs.get('y')!, TIGHT)).toEqual([]);
@@ -188,7 +157,7 @@ describe('a block-sparse module folder', () => {
     expect(r.code, r.err).toBe(0);
     const loaded = load(out, { cacheDir: CACHE_DIR });
     const inMemory = compileModel(NET, { isPath: false, cacheDir: CACHE_DIR, seed: 3, sparsity: SPARSITY });
-    const x = fromHost(input(4));
+    const x = fromHost(netInput(4));
     expect(Array.from(loaded.run({ x }).y!.data)).toEqual(Array.from(inMemory.model.run({ x }).y!.data));
   });
 });
