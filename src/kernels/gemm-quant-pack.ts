@@ -29,18 +29,7 @@ export function quantPack(G: GemmBuilder, qb: QuantB, a: PackArgs): KStmt[] | un
   const rowBytes = int4 ? (INT4_BLOCK / 2) * Math.ceil(K / INT4_BLOCK) : K;
   const groups = K / qb.g;
   const { buf, rows, pc, kc, width, at, stride } = a;
-  const [p, r, n, j, ks, ke, base, k, s, z] = ['p', 'r', 'n', 'j', 'ks', 'ke', 'qb', 'k', 's', 'z'].map(G.v) as [
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
+  const [p, r, n, j, ks, ke, base, k, s, z] = G.kb.freshNames('p', 'r', 'n', 'j', 'ks', 'ke', 'qb', 'k', 's', 'z');
   const param = (x: QuantB['q']): number => G.kb.param(G.f.buffers.get(x)!, 'read');
   const [qBuf, sBuf] = [param(qb.q), param(qb.scale)];
   const zBuf = qb.zero ? param(qb.zero) : undefined;
