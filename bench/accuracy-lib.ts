@@ -183,11 +183,11 @@ export function sizeOf(
       bytes += dtypeBytes(p.dtype, kept) + (kept * Math.ceil(Math.log2(sparse.m))) / 8;
       compressed += count;
     } else if (sparse) {
-      const [rows, cols] = shape.slice(-2) as [number, number];
-      const matrices = count / (rows * cols);
       const blocks = count / sparse.block ** 2;
       const kept = Math.min(blocks, Math.max(1, Math.round(sparse.density * blocks)));
-      bytes += dtypeBytes(p.dtype, kept * sparse.block ** 2) + 4 * kept + 4 * matrices * (rows / sparse.block + 1);
+      // The block table fmc holds for inference (src/ir/sparse-table.ts): the kept blocks' values
+      // and an i32 slot per block.
+      bytes += dtypeBytes(p.dtype, kept * sparse.block ** 2) + 4 * blocks;
       compressed += count;
     } else if (v.precision === 'bf16' && big) {
       bytes += 2 * count;

@@ -129,7 +129,8 @@ describe('fmc calibrate', () => {
     };
     const text = await help('calibrate');
     const doc = fs.readFileSync(path.join(ROOT, 'docs', 'ir.md'), 'utf8');
-    const section = doc.slice(doc.indexOf('## int8 activations'), doc.indexOf('## The reference interpreter'));
+    const start = doc.indexOf('## int8 activations');
+    const section = doc.slice(start, doc.indexOf('\n## ', start + 1));
     const named = new Set([...section.matchAll(/(?<![\w-])(--[a-z][a-z-]*)/g)].map((m) => m[1]!));
     expect([...named].sort()).toEqual(['--batch', '--batches', '--calibration', '--data', '--method']);
     for (const o of named) if (o !== '--calibration') expect(text).toContain(o);
