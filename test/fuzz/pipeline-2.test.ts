@@ -2,4 +2,4 @@
 
 import { fuzzSuite } from './suite.js';
 
-fuzzSuite(501, 1001, 5);
+fuzzSuite(501, 1001, 10);
