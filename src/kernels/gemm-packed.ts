@@ -148,6 +148,22 @@ export function tiles(G: GemmBuilder, x: Block, ap: string, bp: string | number,
   ];
 }
 
+/**
+ * B packed whole into prepacked buffer `pre` (panels of Kp = `kp` floats a column, after the
+ * PREPACK_AT header) when its first element is 0, as the runtime leaves it after the weight
+ * changed; then set to 1.
+ */
+export function packOnce(G: GemmBuilder, pre: number, kp: KExpr): KStmt {
+  return {
+    k: 'if',
+    cond: cmp('==', { k: 'load', buf: pre, index: int(0), t: 'f32' }, { k: 'const', t: 'f32', v: 0 }),
+    then: [
+      ...G.pack(1, pre, int(0), int(0), G.N, int(0), G.K, G.s.NR, 'parallel', int(PREPACK_AT), kp),
+      { k: 'store', buf: pre, index: int(0), value: { k: 'const', t: 'f32', v: 1 } },
+    ],
+  };
+}
+
 /** Fresh names for one block. */
 export function names(G: GemmBuilder, b: KExpr): Block {
   const [m0, ml, n0, nl, pc, kc] = fresh(G, 'm0', 'ml', 'n0', 'nl', 'pc', 'kc');
@@ -207,16 +223,7 @@ export function packedShared(G: GemmBuilder, b: KExpr): KStmt[] {
         G.pack(1, bp, b, int(0), G.N, ivar(y.pc), ivar(y.kc), NR, 'parallel', mul(ivar(y.pc), int(NR)), kpE),
       );
     }
-    return [
-      {
-        k: 'if',
-        cond: cmp('==', { k: 'load', buf: pre, index: int(0), t: 'f32' }, { k: 'const', t: 'f32', v: 0 }),
-        then: [
-          ...G.pack(1, pre, b, int(0), G.N, int(0), G.K, NR, 'parallel', base, kpE),
-          { k: 'store', buf: pre, index: int(0), value: { k: 'const', t: 'f32', v: 1 } },
-        ],
-      },
-    ];
+    return [packOnce(G, pre, kpE)];
   };
   // nb M blocks of whole tiles, their sizes within one tile of each other (block i: tiles
   // [T*i/nb, T*(i+1)/nb)), at most MC rows, their count a multiple of MSPLIT (and at most T):

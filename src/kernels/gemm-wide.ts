@@ -8,9 +8,9 @@
 // in L2 while every M block of the chunk runs against them, so B is read once a call; A's
 // block is packed again for each chunk (M·K values a chunk against M·K·width products).
 
-import { type KExpr, type KStmt, add, cmp, int, ivar, ix, loop, mul } from '../ir/kernel.js';
+import { type KExpr, type KStmt, add, int, ivar, ix, loop, mul } from '../ir/kernel.js';
 import type { GemmBuilder } from './gemm.js';
-import { PREPACK_AT, kLoop, kcMax, names, tiles } from './gemm-packed.js';
+import { PREPACK_AT, kLoop, kcMax, names, packOnce, tiles } from './gemm-packed.js';
 import type { GemmSchedule } from './schedule.js';
 
 /** A prepacked B at least this large takes the chunked nest. */
@@ -43,14 +43,6 @@ export function packedWide(G: GemmBuilder): KStmt[] | undefined {
   // Panel (n0 + jr) / NR holds all of K, NR floats per k, after the header.
   const bAt = (jr: KExpr): KExpr =>
     add(int(PREPACK_AT), add(mul(add(ivar(x.n0), jr), int(Kp)), mul(ivar(x.pc), int(NR))));
-  const packB: KStmt = {
-    k: 'if',
-    cond: cmp('==', { k: 'load', buf: pre, index: int(0), t: 'f32' }, { k: 'const', t: 'f32', v: 0 }),
-    then: [
-      ...G.pack(1, pre, b, int(0), G.N, int(0), G.K, NR, 'parallel', int(PREPACK_AT), int(Kp)),
-      { k: 'store', buf: pre, index: int(0), value: { k: 'const', t: 'f32', v: 1 } },
-    ],
-  };
   const chunk: KStmt[] = [
     G.kb.scratch(ap, 'f32', MC * KC),
     let64(x.n0, mul(ivar(c), int(width))),
@@ -64,5 +56,5 @@ export function packedWide(G: GemmBuilder): KStmt[] | undefined {
       ]),
     ]),
   ];
-  return [packB, G.kb.parallel(c, int(Math.ceil(N / width)), chunk, G.work())];
+  return [packOnce(G, pre, int(Kp)), G.kb.parallel(c, int(Math.ceil(N / width)), chunk, G.work())];
 }
