@@ -118,7 +118,7 @@ static void k0_gemm_p0(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   }
 }
 
-/* k0_gemm, parallel loop over p_52: iterations [fmc_lo, fmc_hi) */
+/* k0_gemm, parallel loop over p_46: iterations [fmc_lo, fmc_hi) */
 static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   void *const *restrict a = ((const struct fmc_ctx *)fmc_c)->a;
   const int64_t *restrict d = ((const struct fmc_ctx *)fmc_c)->d;
@@ -129,28 +129,26 @@ static void k0_gemm_p1(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
   const float *restrict b4 = (const float *)a[4];
   const float *restrict b5 = (const float *)a[5];
   float *restrict b6 = (float *)a[6];
-  const int64_t kc_51 = ((const struct fmc_ctx *)fmc_c)->v[0];
-  const int64_t pc_50 = ((const struct fmc_ctx *)fmc_c)->v[1];
   (void)a;
   (void)d;
   for (int64_t fmc_t = fmc_lo; fmc_t < fmc_hi; fmc_t++) {
-    int64_t p_52 = 0 + fmc_t * 16;
-    for (int64_t r_53 = 0; r_53 < 16; r_53++) {
-      if (((p_52 + r_53) < 32)) {
-        int64_t n_54 = (p_52 + r_53);
-        for (int64_t j_55 = (pc_50 / 32); j_55 < ((fmc_min_ix((pc_50 + kc_51), 128) + 31) / 32); j_55++) {
-          int64_t ks_56 = fmc_max_ix((j_55 * 32), pc_50);
-          int64_t ke_57 = fmc_min_ix(((j_55 * 32) + 32), fmc_min_ix((pc_50 + kc_51), 128));
-          int64_t qb_58 = ((n_54 * 64) + (((j_55 / 2) * 32) - (j_55 * 32)));
-          float s_60 = b2[((n_54 * 2) + ((j_55 * 32) / 64))];
-          float z_61 = b3[((n_54 * 2) + ((j_55 * 32) / 64))];
-          for (int64_t k_59 = ks_56; k_59 < ke_57; k_59++) {
-            b6[(((pc_50 * 16) + ((p_52 * 128) + ((k_59 - pc_50) * 16))) + r_53)] = fmc_mul_f(fmc_sub_f((float)((int32_t)(((int32_t)((int32_t)((uint32_t)((int64_t)b1[(qb_58 + k_59)]) << ((28 - ((j_55 % 2) * 4))))) >> (28)))), z_61), s_60);
+    int64_t p_46 = 0 + fmc_t * 16;
+    for (int64_t r_47 = 0; r_47 < 16; r_47++) {
+      if (((p_46 + r_47) < 32)) {
+        int64_t n_48 = (p_46 + r_47);
+        for (int64_t j_49 = 0; j_49 < 4; j_49++) {
+          int64_t ks_50 = fmc_max_ix((j_49 * 32), 0);
+          int64_t ke_51 = fmc_min_ix(((j_49 * 32) + 32), 128);
+          int64_t qb_52 = ((n_48 * 64) + (((j_49 / 2) * 32) - (j_49 * 32)));
+          float s_54 = b2[((n_48 * 2) + ((j_49 * 32) / 64))];
+          float z_55 = b3[((n_48 * 2) + ((j_49 * 32) / 64))];
+          for (int64_t k_53 = ks_50; k_53 < ke_51; k_53++) {
+            b6[((16 + ((p_46 * 128) + (k_53 * 16))) + r_47)] = fmc_mul_f(fmc_sub_f((float)((int32_t)(((int32_t)((int32_t)((uint32_t)((int64_t)b1[(qb_52 + k_53)]) << ((28 - ((j_49 % 2) * 4))))) >> (28)))), z_55), s_54);
           }
         }
       } else {
-        for (int64_t k_59 = pc_50; k_59 < (pc_50 + kc_51); k_59++) {
-          b6[(((pc_50 * 16) + ((p_52 * 128) + ((k_59 - pc_50) * 16))) + r_53)] = 0x0p+0f;
+        for (int64_t k_53 = 0; k_53 < 128; k_53++) {
+          b6[((16 + ((p_46 * 128) + (k_53 * 16))) + r_47)] = 0x0p+0f;
         }
       }
     }
@@ -206,7 +204,7 @@ static void k0_gemm_p2(const void *fmc_c, int64_t fmc_lo, int64_t fmc_hi) {
           }
           int64_t ie_39 = fmc_min_ix(6, (ml_15 - ir_35));
           int64_t je_40 = fmc_min_ix(16, (nl_17 - jr_34));
-          fmc_prefetch_tile(b0 + (((m0_14 + ir_35) * 32) + (n0_16 + jr_34)), 32, ie_39, je_40); fmc_mma_6x16(kc_19, ap_23 + (ir_35 * 320), b6 + (((n0_16 + jr_34) * 128) + (pc_18 * 16)), acc_36);
+          fmc_prefetch_tile(b0 + (((m0_14 + ir_35) * 32) + (n0_16 + jr_34)), 32, ie_39, je_40); fmc_mma_6x16(kc_19, ap_23 + (ir_35 * 320), b6 + (16 + (((n0_16 + jr_34) * 128) + (pc_18 * 16))), acc_36);
           if (((ie_39 == 6) && (je_40 == 16))) {
             for (int64_t i_37 = 0; i_37 < 6; i_37++) {
               for (int64_t j_38 = 0; j_38 < 16; j_38++) {
@@ -247,17 +245,13 @@ static void k0_gemm(void *const *restrict a, const int64_t *restrict d) {
       if ((d[0] * 4096) >= 32768) fmc_parallel(k0_gemm_p0, &fmc_c, fmc_n); else k0_gemm_p0(&fmc_c, 0, fmc_n);
     }
   } else {
-    int64_t nk_63 = 1;
-    int64_t kcb_64 = ((128 + (nk_63 - 1)) / nk_63);
-    for (int64_t kb_62 = 0; kb_62 < nk_63; kb_62++) {
-      int64_t pc_50 = (kb_62 * kcb_64);
-      int64_t kc_51 = fmc_min_ix(kcb_64, (128 - pc_50));
+    if ((b6[0] == 0x0p+0f)) {
       {
-        const int64_t fmc_v[] = {kc_51, pc_50};
-        const struct fmc_ctx fmc_c = {a, d, fmc_v};
+        const struct fmc_ctx fmc_c = {a, d};
         const int64_t fmc_n = fmc_max_ix(0, (32 - 0 + 15) / 16);
-        if ((32 * kc_51) >= 32768) fmc_parallel(k0_gemm_p1, &fmc_c, fmc_n); else k0_gemm_p1(&fmc_c, 0, fmc_n);
+        if (4096 >= 32768) fmc_parallel(k0_gemm_p1, &fmc_c, fmc_n); else k0_gemm_p1(&fmc_c, 0, fmc_n);
       }
+      b6[0] = 0x1.000000p+0f;
     }
     int64_t tl_20 = ((d[0] + 5) / 6);
     int64_t nb_21 = fmc_min_ix(tl_20, (((((tl_20 + 15) / 16) + 3) / 4) * 4));

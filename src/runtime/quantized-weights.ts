@@ -10,7 +10,7 @@ import { dimConstValue } from '../ir/dims.js';
 import { type QuantSpec, parseQuantName, quantNames, quantizeValues } from '../ir/quantize.js';
 import type { PlanParam } from '../kernels/plan.js';
 import { RunError } from './run-args.js';
-import { versionOf } from './weight-versions.js';
+import { versionOf, weightsChanged } from './weight-versions.js';
 
 interface Source {
   readonly path: string;
@@ -53,6 +53,8 @@ export class QuantizedWeights {
       new Int8Array(this.weights.get(names.q)!, 0, q.q.length).set(q.q);
       new Float32Array(this.weights.get(names.scale)!, 0, q.scale.length).set(q.scale);
       if (names.zero) new Float32Array(this.weights.get(names.zero)!, 0, q.zero!.length).set(q.zero!);
+      // The GEMM's panels dequantized from q (gemm.ts prepackable) are derived again too.
+      weightsChanged([this.weights.get(names.q)!]);
       s.version = version;
     }
   }
