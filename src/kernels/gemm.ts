@@ -16,9 +16,9 @@
 // cost as much as the product, so B is streamed once instead, split over N.
 // Operands are read through the fuser while packing, so transposed, sliced, windowed
 // (im2col) or elementwise-computed operands need no copy kernel; f16/bf16 convert there.
-// Accumulation is f32.
+// Accumulation is f32. Which nest a contraction takes (and the GPU kernels): gemm-select.ts.
 
-import { type Dim, dimAdd, dimConst, dimMul, dimToString } from '../ir/dims.js';
+import { type Dim, dimAdd, dimConst, dimMul } from '../ir/dims.js';
 import { isFloat } from '../ir/dtype.js';
 import type { Node, NodeOf } from '../ir/graph.js';
 import { parseEinsum } from '../ir/infer.js';
@@ -26,31 +26,28 @@ import { type KExpr, type KScalar, type KStmt, add, cmp, f32, int, ivar, ix, loo
 import type { KernelBuilder } from './builder.js';
 import { letterSizes } from './einsum.js';
 import { type Fuser, defineLocals, stridesOf } from './expr.js';
-import { PREPACK_AT, kcMax, packedPrivate, packedShared } from './gemm-packed.js';
-import { dotGemv } from './gemm-dot.js';
-import { plainGemm } from './gemm-plain.js';
+import { PREPACK_AT, kcMax } from './gemm-packed.js';
 import { packOperand } from './gemm-pack.js';
 import { divides } from './separable.js';
-import { fragDtype, fragGemm } from './gemm-frag.js';
-import { sparseFragGemm, twoFourWeight, unmarked } from './gemm-frag-sparse.js';
-import { tiledFits, tiledGemm } from './gemm-tiled.js';
-import { sparseGemm, sparseWeightOf } from './gemm-sparse.js';
-import { twoFourParams, twoFourRead } from './gemm-2of4.js';
-import { int8Gemm } from './gemm-int8.js';
+import { unmarked } from './gemm-frag-sparse.js';
 import { type QuantB, dequantizedParams } from './gemm-quant.js';
 import { quantPack } from './gemm-quant-pack.js';
-import { packedWide } from './gemm-wide.js';
-import { bf16Gemm, bf16Weight } from './gemm-bf16.js';
 import type { GemmSchedule } from './schedule.js';
-import { type GemmLetters, gemmGroups, isInt8Contraction } from '../passes/fusion/gemm-shape.js';
+import { type GemmLetters, gemmGroups } from '../passes/fusion/gemm-shape.js';
 
-export { gemmGroups, isGemm } from '../passes/fusion/gemm-shape.js';
 type Groups = GemmLetters;
 
-const lt = (a: KExpr, b: KExpr): KExpr => cmp('<', a, b);
 const cdiv = (a: KExpr, b: KExpr): KExpr => ix('/', add(a, ix('-', b, int(1))), b);
 const let64 = (name: string, value: KExpr): KStmt => ({ k: 'let', name, t: 'i64', value });
 const aload = (name: string, index: KExpr): KExpr => ({ k: 'aload', name, index, t: 'f32' });
+
+/**
+ * The largest quantized weight (as f32 bytes) whose dequantized panels are kept between calls:
+ * at 4 MiB, a layer of a small model (the MLP's 784 × 512 int8 fc1, 1.6 MB) stops repacking
+ * per call (at batch 8 that was 90% of the model's time), while a language model's larger
+ * int4/int8 layers stay as small as they were quantized to be.
+ */
+export const QUANT_PREPACK_MAX = 4 << 20;
 
 /** Builds one GEMM kernel; `v(...)` are its loop variables and locals. */
 export class GemmBuilder {
@@ -374,87 +371,4 @@ export class GemmBuilder {
         : this.epilogueAt(f32(0), idx, ivar(z));
     return [{ k: 'if', cond: cmp('==', this.K, int(0)), then: [loop(z, total, body)] }];
   }
-}
-
-/**
- * The shape of a GEMM kernel, the tuning cache's key: M, N, K and batch sizes (dims as
- * text), each operand's layout (k innermost or not) and whether B is a weight.
- */
-export function gemmShapeKey(f: Fuser, n: NodeOf<'einsum'>): string {
-  const g = gemmGroups(n)!;
-  const sizes = letterSizes(n);
-  const size = (ls: readonly string[]): string =>
-    dimToString(ls.reduce((a, c) => dimMul(a, sizes.get(c)!), dimConst(1)));
-  const spec = parseEinsum(n.args.spec, 2);
-  const kLast = (i: 0 | 1): boolean => f.buffers.has(n.inputs[i]!) && g.k.includes(spec.ins[i]!.slice(-1));
-  const weight = unmarked(n.inputs[1]!).op === 'param' ? ' weight' : '';
-  return `gemm M=${size(g.m)} N=${size(g.n)} K=${size(g.k)} batch=${size(g.batch)} a=${kLast(0) ? 'mk' : 'km'} b=${kLast(1) ? 'nk' : 'kn'}${weight}`;
-}
-
-/**
- * The largest quantized weight (as f32 bytes) whose dequantized panels are kept between calls:
- * at 4 MiB, a layer of a small model (the MLP's 784 × 512 int8 fc1, 1.6 MB) stops repacking
- * per call (at batch 8 that was 90% of the model's time), while a language model's larger
- * int4/int8 layers stay as small as they were quantized to be.
- */
-export const QUANT_PREPACK_MAX = 4 << 20;
-
-export function gemmKernel(
-  kb: KernelBuilder,
-  f: Fuser,
-  n: NodeOf<'einsum'>,
-  out: number,
-  base: GemmSchedule,
-  epilogue: readonly Node[] = [],
-  target: 'cpu' | 'gpu' = 'cpu',
-): KStmt[] {
-  // int8 × int8 with i32 sums (int8 activations): a kernel of its own, C only.
-  if (isInt8Contraction(n)) return int8Gemm(new GemmBuilder(kb, f, n, out, base, epilogue), target);
-  if (target === 'gpu') {
-    const G = new GemmBuilder(kb, f, n, out, base, epilogue);
-    const frag = base.gpuFragments ? fragDtype(G) : undefined;
-    // A weight the sparsity pass marked 2:4: its kept values on mma.sp (gemm-frag-sparse.ts).
-    const sparse = frag && base.gpuSparseFragments ? twoFourWeight(G) : undefined;
-    if (frag && sparse !== undefined) return sparseFragGemm(G, frag, sparse);
-    if (frag) return fragGemm(G, frag);
-    return base.gpuTiled && tiledFits(G, base.gpuTiled) ? tiledGemm(G, base.gpuTiled) : plainGemm(G);
-  }
-  const shape = gemmShapeKey(f, n);
-  const tuned = base.tuned?.(shape);
-  let s = tuned ?? base;
-  let G = new GemmBuilder(kb, f, n, out, s, epilogue);
-  // An f16/bf16 store cannot hold the f32 partial sums between K blocks (each block would
-  // round them): such a product takes all of K in one block, or, K being symbolic, the
-  // streamed form (each row's sums over all of K in an f32 accumulator).
-  const stored = epilogue.length > 0 ? epilogue[epilogue.length - 1]! : n;
-  if (stored.type.dtype !== 'f32' && G.K.k === 'const' && kcMax(s.KC) < G.K.v) {
-    s = { ...s, KC: G.K.v };
-    G = new GemmBuilder(kb, f, n, out, s, epilogue);
-  }
-  kb.schedule = { ...s, shape, ...(tuned ? { tuned: 'yes' } : {}) };
-  // A 2:4 weight held as its values and metadata: the GEMV reads them in place; more rows pack
-  // them once (per weight version) into dense panels, as a dense weight is.
-  const stored2of4 = twoFourParams(G);
-  if (stored2of4) [G.bRead, G.bSource] = [twoFourRead(G), stored2of4.values];
-  if (stored.type.dtype !== 'f32' && G.K.k !== 'const') return [...G.zeroWhenEmpty(), ...G.skinny()];
-  // One product shares its packed B blocks across the threads; a batch of them splits by entry.
-  const packed = (): KStmt[] =>
-    G.NB.k === 'const'
-      ? G.NB.v === 1
-        ? (packedWide(G) ?? packedShared(G, int(0)))
-        : packedPrivate(G)
-      : [{ k: 'if', cond: cmp('==', G.NB, int(1)), then: packedShared(G, int(0)), else: packedPrivate(G) }];
-  // Few rows: B streamed once; along K as dot products when K is its innermost letter.
-  const spec = G.spec.ins[1]!;
-  const gemv = (): KStmt[] => (G.g.k.includes(spec[spec.length - 1]!) ? dotGemv(G) : G.skinny());
-  // A weight the sparsity pass marked block-sparse: only its nonzero blocks (gemm-sparse.ts).
-  const sparse = sparseWeightOf(G);
-  if (sparse) return sparseGemm(G, sparse, gemv);
-  // bf16 × a bf16 weight: pair-interleaved panels for the CPU's bf16 dot products (gemm-bf16.ts).
-  const bf16 = bf16Weight(G);
-  if (bf16 !== undefined) return bf16Gemm(G, bf16, packed);
-  const small = G.M.k === 'const' ? G.M.v < s.SMALL_M : undefined;
-  if (small === true) return [...G.zeroWhenEmpty(), ...gemv()];
-  if (small === false) return [...G.zeroWhenEmpty(), ...packed()];
-  return [...G.zeroWhenEmpty(), { k: 'if', cond: lt(G.M, int(s.SMALL_M)), then: gemv(), else: packed() }];
 }

@@ -18,7 +18,7 @@ import { Fuser } from './expr.js';
 import { attentionKernel } from './attention.js';
 import { attentionGpuKernel } from './attention-gpu.js';
 import { type AttentionMatch, matchAttentionAt } from '../passes/fusion/attention-match.js';
-import { gemmKernel } from './gemm.js';
+import { gemmKernel } from './gemm-select.js';
 import { directConv } from './conv-direct.js';
 import { directWeightGrad } from './conv-wgrad.js';
 import { DEFAULT_GPU_TILED, TILED, type TiledSchedule } from './gemm-tiled.js';
