@@ -32,8 +32,8 @@ function near(b: Builder, x: Node, y: Node, dtype: Dtype): Node {
 }
 
 /**
- * `g` with every float comparison answering `answer` where its operands tie, or `undefined`
- * when `g` compares no floats (nothing can tie).
+ * `g` with every float comparison (and cast to bool, a comparison with 0) answering `answer`
+ * where its operands tie, or `undefined` when `g` compares no floats (nothing can tie).
  */
 export function tieGraph(g: Graph, answer: boolean): Graph | undefined {
   let found = false;
@@ -44,6 +44,16 @@ export function tieGraph(g: Graph, answer: boolean): Graph | undefined {
       found = true;
       const plain = b.binary(n.args.fn, x!, y!);
       return b.where(near(b, x!, y!, dtype), b.full(answer ? 1 : 0, 'bool', plain.type.shape), plain);
+    },
+    // A float cast to bool is `x != 0`: a layer norm over equal values is 0 in one order of
+    // sums and an ulp over eps's square root in another (seed 1058288), true in one of them.
+    cast: (n, [x], b) => {
+      const dtype = n.inputs[0]!.type.dtype;
+      if (n.args.dtype !== 'bool' || !isFloat(dtype)) return undefined;
+      found = true;
+      const plain = b.cast(x!, 'bool');
+      const zero = b.full(0, dtype, x!.type.shape);
+      return b.where(near(b, x!, zero, dtype), b.full(answer ? 1 : 0, 'bool', plain.type.shape), plain);
     },
   });
   return found ? r.graph : undefined;
