@@ -3,9 +3,11 @@
 // softmax columns against their max) can be equal in one and differ by an ulp in the other,
 // so `x + noise == x` or `max(v) > v` flips. That is not a bug of either. The fuzzer's
 // comparison evaluates the reference twice more with every float comparison whose operands
-// are within a hair of each other decided one way, then the other: an output element that
-// changes with that decision depends on a tie and is not compared (as shaken inputs mark
-// ill-conditioned elements, pipeline.ts).
+// are within a hair of each other decided one way, then the other (and every float cast to
+// bool of a value within a millionth of 0, and every float subtraction of two values within a
+// hair, replaced by plus, then minus, the hair): an output element that changes with that
+// decision depends on a tie and is not compared (as shaken inputs mark ill-conditioned
+// elements, pipeline.ts).
 
 import type { Builder } from '../../src/ir/build.js';
 import type { Dtype } from '../../src/ir/dtype.js';
