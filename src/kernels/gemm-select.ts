@@ -2,6 +2,8 @@
 // i32 sums; on GPU targets the tensor-core fragments (2:4 on mma.sp), the tiled or the plain
 // kernel; on C a tuned or the machine's schedule, then, by weight kind and row count, the
 // block-sparse, bf16, streamed (GEMV) or packed (shared, private or wide) nest.
+// Whether B's panels are packed once (a weight) or at every call is the builder's choice, not
+// this file's: gemm.ts prepackable (quantized weights up to QUANT_PREPACK_MAX bytes of panels).
 
 import { dimConst, dimMul, dimToString } from '../ir/dims.js';
 import type { Node, NodeOf } from '../ir/graph.js';

@@ -53,6 +53,9 @@ function cancellation(b: Builder, x: Node, y: Node, dtype: Dtype, up: boolean): 
  */
 export function tieGraph(g: Graph, answer: boolean): Graph | undefined {
   let found = false;
+  // `plain`, except `answer` where `tie` holds.
+  const decided = (b: Builder, tie: Node, plain: Node): Node =>
+    b.where(tie, b.full(answer ? 1 : 0, 'bool', plain.type.shape), plain);
   const r = rewrite(g, {
     binary: (n, [x, y], b) => {
       const dtype = n.inputs[0]!.type.dtype;
@@ -63,7 +66,7 @@ export function tieGraph(g: Graph, answer: boolean): Graph | undefined {
       if (!isCompare(n.args.fn) || !isFloat(dtype)) return undefined;
       found = true;
       const plain = b.binary(n.args.fn, x!, y!);
-      return b.where(near(b, x!, y!, dtype), b.full(answer ? 1 : 0, 'bool', plain.type.shape), plain);
+      return decided(b, near(b, x!, y!, dtype), plain);
     },
     // A float cast to bool is `x != 0`: a layer norm over equal values is 0 in one order of
     // sums and an ulp over eps's square root in another (seed 1058288), true in one of them.
@@ -75,7 +78,7 @@ export function tieGraph(g: Graph, answer: boolean): Graph | undefined {
       // Within a millionth of 0: the sum of a layer norm's outputs (exactly 0 in C, rounding
       // noise in the reference, seed 1090199) is noise at the magnitude of its terms.
       const noise = b.binary('le', b.unary('abs', b.cast(x!, 'f32')), b.scalar(1e-6, 'f32'));
-      return b.where(noise, b.full(answer ? 1 : 0, 'bool', plain.type.shape), plain);
+      return decided(b, noise, plain);
     },
   });
   return found ? r.graph : undefined;
