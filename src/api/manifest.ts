@@ -74,6 +74,9 @@ function trainConfigFromJson(v: unknown): TrainConfig | string {
     accumulate: num(v.accumulate),
     batch: num(v.batch),
     steps: num(v.steps),
+    ...(isObject(v.prune)
+      ? { prune: { start: num(v.prune.start)!, end: num(v.prune.end)!, every: num(v.prune.every)! } }
+      : {}),
   };
   let cfg: TrainConfig;
   try {

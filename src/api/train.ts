@@ -11,7 +11,7 @@ import type { Lowered } from '../frontend/lower.js';
 import { initParam } from '../ir/init.js';
 import { withQuantized } from '../ir/quantize.js';
 import type { TrainConfig } from '../ir/module.js';
-import { pruneWeights } from '../ir/sparsity.js';
+import { hasBlockSparsity, pruneText, pruneWeights } from '../ir/sparsity.js';
 import type { Mode } from '../passes/pass.js';
 import { PassError } from '../passes/pass.js';
 import {
@@ -37,9 +37,11 @@ export interface TrainOptions extends Omit<CompileOptions, 'fns' | 'mode'> {
   /** Overrides of the model's `train` section. */
   readonly train?: TrainOverrides;
   /**
-   * Gradual pruning: bind the masks of block-sparse params at density 1 (nothing pruned) rather
-   * than pruning in one shot; the caller then prunes the trainer's state step by step with
-   * pruneWeights(state, modules[0], fraction) and trainer.restore (docs/training.md).
+   * Gradual pruning by hand: bind the masks of block-sparse params at density 1 (nothing pruned)
+   * rather than pruning in one shot; the caller then prunes the trainer's state step by step with
+   * pruneWeights(state, modules[0], fraction) and trainer.restore (docs/training.md). With a
+   * `prune` schedule (the train section's `prune = gradual(...)`, or `train: { prune }`) the
+   * trainer does it itself.
    */
   readonly gradualPruning?: boolean;
   /** More model functions to compile for inference on the same buffers (`forward`, for accuracy); names the model lacks are skipped. */
@@ -100,6 +102,18 @@ export function lowerTrainStep(pathOrSource: string, opts: TrainOptions = {}): T
   }
   const warnings: string[] = [];
   if (!l.train) warnings.push(`${l.model} has no train section: training with AdamW at lr 1e-3`);
+  if (config.prune) {
+    if (!hasBlockSparsity(l))
+      throw new CompileError(
+        `${l.model}: gradual pruning (${pruneText(config.prune)}) needs a weight with a block sparsity hint: ` +
+          '@sparse(block = b, density = p) or @sparse(density = p) in the model, or --sparsity block=b,density=p ' +
+          '(an n:m hint is pruned in one shot when the weights are bound)',
+      );
+    if (config.steps !== undefined && config.prune.end > config.steps)
+      warnings.push(
+        `gradual pruning ends at step ${config.prune.end}, after the last step (${config.steps}): the hints' densities are not reached`,
+      );
+  }
   const modes: Mode[] = config.accumulate > 1 ? ['train', 'accumulate'] : ['train'];
   if (!opts.distill) {
     const withConfig: Lowered = { ...l, train: config };
@@ -139,7 +153,8 @@ export function compileTrainer(pathOrSource: string, opts: TrainOptions = {}): C
   const weights = opts.weights
     ? readWeights(l, opts.weights, dims)
     : seededWeights(l, opts.seed ?? 0, dims, opts.onProgress);
-  pruneWeights(weights, l, opts.gradualPruning ? 0 : 1); // the masks of `@sparse`, and the pruned weights
+  // The masks of `@sparse`, and the pruned weights (gradual pruning: block hints at density 1).
+  pruneWeights(weights, l, opts.gradualPruning || config.prune ? 0 : 1);
   // The evaluated loss (and `inference` functions) read `@quantize` weights derived from the
   // f32 ones, again after each step that changes them (runtime/quantized-weights.ts).
   const values = withQuantized(
@@ -169,6 +184,7 @@ export function compileTrainer(pathOrSource: string, opts: TrainOptions = {}): C
     buffers,
     seed: opts.seed ?? 0,
     set: opts.set ?? {},
+    ...(config.prune ? { prune: (state, fraction) => pruneWeights(state, l, fraction) } : {}),
     ...(teacher ? { teacher: compileTeacher(opts.distill!, teacher, target) } : {}),
   });
   const inference = new Map(others.map((o, i) => [o.graph.name, extra[i]!]));

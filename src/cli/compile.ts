@@ -106,6 +106,11 @@ function trainJobs(
   }
   io.progress?.('');
   for (const w of step.warnings) io.err(`fmc: warning: ${w}\n`);
+  if (step.config.prune)
+    io.err(
+      "fmc: warning: the module's trainer does not prune gradually (fmc train and compileTrainer do): " +
+        'its masks are those bound here, pruned in one shot\n',
+    );
   const [apply, accumulate] = step.modules;
   const train: ModuleTrain = {
     config: step.config,

@@ -7,6 +7,7 @@ import { withPrecisionOption } from './precision.js';
 import { withQuantizeOption } from './quantize-option.js';
 import { withSparsityOption } from './sparsity.js';
 import { withDistillOptions } from './train-distill.js';
+import { PRUNE_GRADUAL_HELP } from './train-prune.js';
 
 const OPTIONS: [string, string][] = [
   ['--data <spec>', 'mnist, iris, moby-dick, or a .safetensors dataset, .txt text or .csv table'],
@@ -52,6 +53,7 @@ const OPTIONS: [string, string][] = [
   ['--accumulate <n>', 'micro-batches whose gradients are averaged into one step'],
   ['--loss-scale <x>', 'none, dynamic (PyTorch GradScaler: skips steps whose gradients overflow) or a fixed scale'],
   ['--scale-interval <n>', 'dynamic loss scale: clean steps before the scale doubles (default 2000)'],
+  ['--prune-gradual <start:end[:every]>', PRUNE_GRADUAL_HELP],
   [
     '--qat',
     'quantization-aware training: the step reads the quantized weights (fake quantization, straight-through gradient)',
@@ -78,7 +80,10 @@ step and per evaluation), loss.svg and loss.html, and checkpoints/step-N.safeten
 (weights, optimizer state, step, data position; written atomically, the newest --keep
 kept). --resume DIR continues a stopped run exactly where its last checkpoint was.
 With @quantize weights or --quantize rules, validation runs on the quantized weights; --qat
-trains through them too (docs/training.md#quantization-aware-training). See docs/training.md.
+trains through them too (docs/training.md#quantization-aware-training). --prune-gradual
+prunes the block @sparse weights (or --sparsity block=b,density=p) while training, on Zhu and
+Gupta's cubic schedule; an n:m hint is pruned in one shot (docs/training.md#fine-tuning-a-pruned-model).
+See docs/training.md.
 
 Examples:
   fmc train models/mlp.fm --data mnist --steps 2000 --batch 64 --eval-every 200 --out runs/mlp
@@ -89,7 +94,9 @@ Examples:
   fmc train models/cnn.fm --data mnist --set channels=1 --set size=28 --set width=16 --steps 300 \\
       --teacher models/cnn.fm --teacher-weights runs/cnn/checkpoints/step-00000300.safetensors --out runs/student
   fmc train models/cnn.fm --data mnist --set channels=1 --set size=28 --steps 300 --target wgsl --out runs/cnn-gpu
-  fmc train models/mlp.fm --data iris --set pixels=4 --set classes=3 --steps 300 --quantize all=int4 --qat --out runs/qat`,
+  fmc train models/mlp.fm --data iris --set pixels=4 --set classes=3 --steps 300 --quantize all=int4 --qat --out runs/qat
+  fmc train models/mlp.fm --data iris --set pixels=4 --set classes=3 --steps 300 --sparsity density=0.25 \\
+      --prune-gradual 0:200:20 --weights runs/iris/checkpoints/step-00000300.safetensors --out runs/pruned`,
     )
     .action(async (file: string, opts: Record<string, string | string[] | boolean | undefined>) => {
       const { trainCommand } = await import('./train.js');

@@ -19,6 +19,8 @@ export interface StepRecord {
   readonly loss_scale?: number;
   /** With `loss_scale = dynamic`: whether the update was skipped (a gradient was Inf or NaN). */
   readonly skipped?: boolean;
+  /** With gradual pruning, steps after which the masks were updated: the share of the masked weights kept. */
+  readonly density?: number;
 }
 
 /** One evaluation's numbers. */

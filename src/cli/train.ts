@@ -26,6 +26,7 @@ import { parseQuantize } from './quantize-rules.js';
 import { type OpenedData, openData } from './train-data.js';
 import { type EvalRecord, MetricsLog, Progress, duration } from './train-report.js';
 import { sampleText } from './train-sample.js';
+import { parsePruneGradual, pruneSummary } from './train-prune.js';
 import { type DistillCliOptions, checkSameDistill, distillOf, distillRecord } from './train-distill.js';
 
 export interface TrainCliOptions extends DistillCliOptions {
@@ -72,6 +73,8 @@ export interface TrainCliOptions extends DistillCliOptions {
   readonly accumulate?: string;
   readonly lossScale?: string;
   readonly scaleInterval?: string;
+  /** `--prune-gradual START:END[:EVERY]`. */
+  readonly pruneGradual?: string;
 }
 
 /** A number option: finite, and an integer at least `min` when `int`. */
@@ -115,6 +118,7 @@ function overrides(o: TrainCliOptions): TrainOverrides {
     ['scaleInterval', num('scale-interval', o.scaleInterval, true, 1)],
     ['batch', num('batch', o.batch, true, 1)],
     ['steps', num('steps', o.steps, true, 1)],
+    ['prune', parsePruneGradual(o.pruneGradual)],
   ];
   return Object.fromEntries(entries.filter(([, v]) => v !== undefined)) as TrainOverrides;
 }
@@ -218,6 +222,8 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
     `fmc: training ${trainer.model} on ${data.describe}: ${steps} steps of ${batch}` +
       `${config.accumulate > 1 ? ` × ${config.accumulate} accumulated` : ''} samples, ${config.optimizer.kind} at lr ${config.optimizer.lr}\n`,
   );
+  const pruning = pruneSummary(config, compiled.modules[0]!);
+  if (pruning) io.err(`fmc: ${pruning}\n`);
   if (distill)
     io.err(
       `fmc: distilling from ${distill.teacher} (${distill.teacherWeights}): alpha ${distill.alpha ?? 0.5}, temperature ${distill.temperature ?? 2}\n`,
@@ -252,11 +258,14 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
       epoch,
       ...(r.lossScale === undefined ? {} : { loss_scale: r.lossScale }),
       ...(r.skipped === undefined ? {} : { skipped: r.skipped }),
+      ...(r.density === undefined ? {} : { density: r.density }),
     };
     if (!Number.isFinite(rec.loss))
       throw new CliError(`step ${step}: the loss is ${rec.loss}; stopped (the last checkpoint is untouched)`);
     log.write(rec);
     progress.step(rec);
+    if (rec.density !== undefined)
+      progress.note(`step ${step}: pruned, the masks keep ${(100 * rec.density).toFixed(1)}% of their weights`);
     if (evalEvery !== undefined && (step % evalEvery === 0 || step === steps)) {
       last = await validate(compiled, batches, data, step);
       log.write(last);

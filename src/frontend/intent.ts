@@ -14,7 +14,17 @@ import { evalExpr } from './checker/expr.js';
 import { joinPath } from './checker/lower-params.js';
 import { dimConstValue } from '../ir/dims.js';
 import type { Dtype } from '../ir/dtype.js';
-import type { Hint, Hints, Optimizer, QuantizeHint, Schedule, SparseHint, TrainConfig } from '../ir/module.js';
+import type {
+  GradualPruning,
+  Hint,
+  Hints,
+  Optimizer,
+  QuantizeHint,
+  Schedule,
+  SparseHint,
+  TrainConfig,
+} from '../ir/module.js';
+import { defaultPruneEvery } from '../ir/sparsity.js';
 
 export interface Intent {
   readonly hints: Hints;
@@ -200,6 +210,7 @@ function trainConfig(ctx: Ctx, train: A.TrainDecl): TrainConfig {
     const e = entry(k);
     if (e) optional[k] = num(ctx, e);
   }
+  const prune = entry('prune');
   return {
     optimizer: optimizerOf(ctx, callOf(opt)),
     schedule: sched ? scheduleOf(ctx, callOf(sched)) : { kind: 'constant' },
@@ -208,7 +219,16 @@ function trainConfig(ctx: Ctx, train: A.TrainDecl): TrainConfig {
     lossScale: !scale ? 'none' : (scaleWord(scale) ?? num(ctx, scale)),
     accumulate: 1,
     ...optional,
+    ...(prune ? { prune: pruningOf(ctx, callOf(prune)) } : {}),
   };
+}
+
+/** `prune = gradual(start = 0, end, every = ten updates)`. */
+function pruningOf(ctx: Ctx, c: Call): GradualPruning {
+  if (c.name !== 'gradual') throw new LoweringError(`unknown pruning schedule \`${c.name}\``, c.span);
+  const start = arg(ctx, c, 'start', 0);
+  const end = arg(ctx, c, 'end');
+  return { start, end, every: arg(ctx, c, 'every', defaultPruneEvery(start, end)) };
 }
 
 /** `loss_scale = none | dynamic` (bare words, as the checker reads them). */

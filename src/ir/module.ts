@@ -119,6 +119,22 @@ export interface TrainConfig {
   readonly clip?: number;
   readonly batch?: number;
   readonly steps?: number;
+  /** Gradual pruning of the block `@sparse` params (`prune = gradual(...)`, `--prune-gradual`); absent: none. */
+  readonly prune?: GradualPruning;
+}
+
+/**
+ * Gradual magnitude pruning (Zhu and Gupta): after optimizer update t, for start < t ≤ end
+ * every `every` updates (and at `end`), a block hint's mask keeps gradualDensity(p, (t −
+ * start) / (end − start)) of its blocks (src/ir/sparsity.ts, pruneFraction).
+ */
+export interface GradualPruning {
+  /** The update where pruning starts (density 1 there). */
+  readonly start: number;
+  /** The update where the hints' densities are reached (> start). */
+  readonly end: number;
+  /** Updates between two mask updates (≥ 1); the last one is at `end` whatever the remainder. */
+  readonly every: number;
 }
 
 /**

@@ -102,5 +102,7 @@ export function trainText(t: TrainConfig): string {
   if (t.clip !== undefined) items.push(`clip = ${n(t.clip)}`);
   if (t.batch !== undefined) items.push(`batch = ${n(t.batch)}`);
   if (t.steps !== undefined) items.push(`steps = ${n(t.steps)}`);
+  if (t.prune)
+    items.push(`prune = gradual(start = ${n(t.prune.start)}, end = ${n(t.prune.end)}, every = ${n(t.prune.every)})`);
   return items.join(', ');
 }

@@ -15,7 +15,15 @@
 
 import { type Dim, dimConstValue } from './dims.js';
 import type { HostTensor } from './value.js';
-import { type Hint, type Hints, type Module, type ParamDecl, type SparseHint, paramHint } from './module.js';
+import {
+  type GradualPruning,
+  type Hint,
+  type Hints,
+  type Module,
+  type ParamDecl,
+  type SparseHint,
+  paramHint,
+} from './module.js';
 
 const MASK_PREFIX = 'sparse:mask:';
 
@@ -93,6 +101,35 @@ export function sparseMask(w: ArrayLike<number>, shape: readonly number[], h: Sp
  */
 export const gradualDensity = (density: number, fraction: number): number =>
   density + (1 - density) * (1 - Math.min(1, Math.max(0, fraction))) ** 3;
+
+/** Gradual pruning's default `every`: ten mask updates from `start` to `end`. */
+export const defaultPruneEvery = (start: number, end: number): number => Math.max(1, Math.ceil((end - start) / 10));
+
+/**
+ * Where gradual pruning `s` is after optimizer update `t` (the updates done, 1 for the first):
+ * the fraction of its way to give pruneWeights when the masks are updated there (start < t ≤
+ * end, every `every` updates from `start`, and at `end`), else undefined.
+ */
+export function pruneFraction(s: GradualPruning, t: number): number | undefined {
+  if (t <= s.start || t > s.end) return undefined;
+  return (t - s.start) % s.every === 0 || t === s.end ? (t - s.start) / (s.end - s.start) : undefined;
+}
+
+/** `start:end:every`, as `--prune-gradual` writes gradual pruning. */
+export const pruneText = (s: GradualPruning): string => `${s.start}:${s.end}:${s.every}`;
+
+/** The problem with gradual pruning `s` (end after start, every ≥ 1, whole numbers), or undefined. */
+export function pruneProblem(s: GradualPruning): string | undefined {
+  const whole = (v: number): boolean => Number.isSafeInteger(v) && v >= 0;
+  if (!whole(s.start) || !whole(s.end) || !whole(s.every)) return 'its steps must be integers ≥ 0';
+  if (s.end <= s.start) return `it must end after it starts (end ${s.end} ≤ start ${s.start})`;
+  if (s.every < 1) return 'its masks must be updated every 1 step or more';
+  return undefined;
+}
+
+/** Whether `m` has a param that gradual pruning prunes: one with a block hint (`block = b, density = p`, or `density = p`). */
+export const hasBlockSparsity = (m: Pick<Module, 'params' | 'hints'>): boolean =>
+  m.params.some((p) => sparseHintOf(m.hints, p)?.kind === 'block');
 
 /**
  * Adds the mask of every sparse param of `m` to `values` (by maskPath) and prunes the param's

@@ -3,7 +3,8 @@
 // the CLI or the API). The values go into the compiled step as inputs; nothing here is
 // baked into generated code. docs/training.md states each formula.
 
-import type { Optimizer, Schedule, ScalerConfig, TrainConfig } from '../ir/module.js';
+import type { GradualPruning, Optimizer, Schedule, ScalerConfig, TrainConfig } from '../ir/module.js';
+import { pruneProblem, pruneText } from '../ir/sparsity.js';
 import { DEFAULT_SCALER } from '../passes/train/scale.js';
 
 /**
@@ -65,6 +66,8 @@ export interface TrainOverrides {
   readonly scaleGrowth?: number;
   /** The dynamic scaler's backoff factor (in (0, 1)). */
   readonly scaleBackoff?: number;
+  /** Gradual pruning of the block `@sparse` params (`--prune-gradual START:END:EVERY`). */
+  readonly prune?: GradualPruning;
 }
 
 /** A config override that makes no sense (a negative rate, an unknown optimizer). */
@@ -98,6 +101,8 @@ export function overrideTrain(cfg: TrainConfig, o: TrainOverrides): TrainConfig 
   check('scale interval', o.scaleInterval, (v) => Number.isInteger(v) && v >= 1 && v < 2 ** 31, 'a positive integer');
   check('scale growth', o.scaleGrowth, (v) => v > 1, 'above 1');
   check('scale backoff', o.scaleBackoff, (v) => v > 0 && v < 1, 'in (0, 1)');
+  const pruneBad = o.prune && pruneProblem(o.prune);
+  if (pruneBad) throw new TrainConfigError(`gradual pruning ${pruneText(o.prune!)}: ${pruneBad}`);
 
   const old = cfg.optimizer;
   const kind = o.optimizer ?? old.kind;
@@ -151,6 +156,7 @@ export function overrideTrain(cfg: TrainConfig, o: TrainOverrides): TrainConfig 
   const clip = o.clip === undefined ? cfg.clip : o.clip === 0 ? undefined : o.clip;
   const batch = o.batch ?? cfg.batch;
   const scaler = scalerOf(cfg.scaler, o);
+  const prune = o.prune ?? cfg.prune;
   return {
     optimizer,
     schedule,
@@ -162,6 +168,7 @@ export function overrideTrain(cfg: TrainConfig, o: TrainOverrides): TrainConfig 
     ...(clip === undefined ? {} : { clip }),
     ...(batch === undefined ? {} : { batch }),
     ...(steps === undefined ? {} : { steps }),
+    ...(prune === undefined ? {} : { prune: { start: prune.start, end: prune.end, every: prune.every } }),
   };
 }
 

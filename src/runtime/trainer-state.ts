@@ -6,6 +6,7 @@
 import { parseQuantName } from '../ir/quantize.js';
 import { dimConstValue } from '../ir/dims.js';
 import type { TrainConfig } from '../ir/module.js';
+import { pruneText } from '../ir/sparsity.js';
 import type { HostTensor } from '../ir/value.js';
 import type { Plan, PlanParam } from '../kernels/plan.js';
 import { CheckpointError, type LoadedCheckpoint } from './checkpoint.js';
@@ -30,6 +31,8 @@ export interface StepResult {
   readonly skipped?: boolean;
   /** `loss_scale` set, applied steps: the scale (for `dynamic` the scale after this step, the next step's). */
   readonly lossScale?: number;
+  /** Gradual pruning, steps after which the masks were updated: the share of the masked weights kept. */
+  readonly density?: number;
 }
 
 /** The counters that, with the persistent buffers, are a trainer's whole state. */
@@ -76,6 +79,11 @@ export interface TrainerParts {
   readonly set?: Readonly<Record<string, unknown>>;
   /** Distillation: the teacher whose logits the steps take. */
   readonly teacher?: Teacher;
+  /**
+   * Gradual pruning (with `config.prune`): prunes `state` (the masks, the masked params and
+   * their optimizer state) to `fraction` of the schedule, in place: pruneWeights on the model.
+   */
+  readonly prune?: (state: Map<string, HostTensor>, fraction: number) => void;
 }
 
 export interface SaveOptions {
@@ -160,4 +168,9 @@ export function checkRun(c: LoadedCheckpoint, run: RunIdentity): void {
       `${c.path}: written with optimizer ${i.config?.optimizer?.kind} and accumulate ${i.config?.accumulate}, ` +
         `this run has ${run.config.optimizer.kind} and ${run.config.accumulate}`,
     );
+  // Gradual pruning goes on from the checkpoint's masks only on the schedule that made them.
+  const prune = (cfg: Partial<TrainConfig> | undefined): string =>
+    cfg?.prune ? `gradual pruning ${pruneText(cfg.prune)}` : 'no gradual pruning';
+  if (prune(i.config) !== prune(run.config))
+    throw new CheckpointError(`${c.path}: written with ${prune(i.config)}, this run has ${prune(run.config)}`);
 }

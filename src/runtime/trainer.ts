@@ -8,6 +8,8 @@
 // the host only counts the updates it skipped (read with the loss), for the bias corrections.
 // With a teacher (distillation), its logits on each micro-batch are computed first and fed to
 // the step as one more input.
+// With gradual pruning (`config.prune` and the `prune` hook), the masks, the masked params and
+// their optimizer state are pruned on the host after each update the schedule names.
 //
 // On the C target the steps run synchronously (`step`). On WGSL and CUDA they run on the GPU
 // (`await stepAsync`): the weights and optimizer state stay there between steps, and the
@@ -16,6 +18,7 @@
 // `load`) always wins: the GPU copies are uploaded again before the next step.
 
 import type { TrainConfig } from '../ir/module.js';
+import { maskedParam, pruneFraction } from '../ir/sparsity.js';
 import type { HostTensor } from '../ir/value.js';
 import type { PlanParam, PlanTensor } from '../kernels/plan.js';
 import { GRAD_NORM, STEP_INPUTS } from '../passes/train/index.js';
@@ -97,7 +100,9 @@ export class Trainer {
     this.needsSync('step', 'stepAsync(batch)');
     const t = this.parts.teacher;
     const p = this.prepare(t ? { ...batch, [t.input]: t.logits(batch) } : batch);
-    return this.finish(p, (p.exe as Executable).run(p.inputs));
+    const r = this.finish(p, (p.exe as Executable).run(p.inputs));
+    const fraction = r.applied ? this.pruneFraction() : undefined;
+    return fraction === undefined ? r : { ...r, density: this.prune(fraction) };
   }
 
   /**
@@ -109,8 +114,41 @@ export class Trainer {
     return this.enqueue(async () => {
       const t = this.parts.teacher;
       const p = this.prepare(t ? { ...batch, [t.input]: await t.logitsAsync(batch) } : batch);
-      return this.finish(p, await p.exe.runAsync(p.inputs));
+      const r = this.finish(p, await p.exe.runAsync(p.inputs));
+      const fraction = r.applied ? this.pruneFraction() : undefined;
+      if (fraction === undefined) return r;
+      for (const w of new Set(this.gpuExecutables().map((e) => e.gpuWeights))) await w.sync();
+      return { ...r, density: this.prune(fraction) };
     });
+  }
+
+  /** Gradual pruning: the fraction of its schedule to prune to after the updates so far, when the masks are updated now. */
+  private pruneFraction(): number | undefined {
+    const s = this.parts.config.prune;
+    return s && this.parts.prune ? pruneFraction(s, this.updates) : undefined;
+  }
+
+  /**
+   * Prunes the host state (current: after a sync on a GPU) to `fraction` of the schedule: the
+   * masks, the masked params and their optimizer state are read, pruned and written back
+   * (the GPU copies go up again before the next step). Returns the share of masked weights kept.
+   */
+  private prune(fraction: number): number {
+    const all = this.persistent();
+    const masked = new Set(all.flatMap((p) => maskedParam(p.path) ?? []));
+    // A model path has no colon: `opt:exp_avg:fc1.w` is fc1.w's.
+    const params = all.filter((p) => masked.has(p.path.slice(p.path.lastIndexOf(':') + 1)) || maskedParam(p.path));
+    const state = new Map(params.map((p) => [p.path, toHost(this.view(p))]));
+    this.parts.prune!(state, fraction);
+    writeState(this.model, this.parts.buffers, params, state, 'gradual pruning');
+    let kept = 0;
+    let size = 0;
+    for (const [path, t] of state)
+      if (maskedParam(path) !== undefined) {
+        for (const x of t.data) kept += x;
+        size += t.data.length;
+      }
+    return kept / size;
   }
 
   /** The run-time inputs of the next micro-batch. */

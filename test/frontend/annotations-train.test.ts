@@ -195,6 +195,8 @@ describe('train', () => {
     ).toEqual([]);
     expect(train(`${opt} schedule = constant() loss_scale = 1024 precision = P`).codes).toEqual([]);
     expect(train(`${opt} schedule = linear(steps = 100)`).codes).toEqual([]);
+    expect(train(`${opt} prune = gradual(start = 100, end = 1000, every = 50)`).codes).toEqual([]);
+    expect(train(`${opt} prune = gradual(end = 10)`).codes).toEqual([]);
     expect(trainLossName(train(opt).t)).toBeUndefined();
   });
 
@@ -253,6 +255,11 @@ describe('train', () => {
     [`${opt} schedule = step()`, 'needs `every`'],
     [`${opt} schedule = cosine(steps = 10, warmup = 20)`, 'warmup (20) is longer'],
     [`${opt} schedule = linear(steps = 1.5)`, 'positive integer, found float'],
+    [`${opt} prune = gradul(end = 10)`, 'unknown pruning schedule `gradul`'],
+    [`${opt} prune = gradual(start = 10)`, 'needs `end`'],
+    [`${opt} prune = gradual(start = 10, end = 10)`, 'pruning must end after it starts (end 10 ≤ start 10)'],
+    [`${opt} prune = gradual(end = 10, every = 0)`, '`every` must be a positive integer, found 0'],
+    [`${opt} prune = gradual(start = -1, end = 10)`, '`start` must be an integer ≥ 0'],
     [`${opt} precision = i8`, 'found `i8`'],
     [`${opt} precision = fp16`, 'found `fp16`'],
     [`${opt} loss_scale = dynamc`, 'expected `none`, `dynamic` or a positive number'],

@@ -416,6 +416,13 @@ model M(${hparams}) {
     expect(s('step(every = 5)')).toEqual({ kind: 'step', every: 5, gamma: 0.1 });
   });
 
+  it('reads gradual pruning (every: ten mask updates by default)', () => {
+    const p = (x: string) => train(`optimizer = sgd(0.1)\nprune = ${x}`).prune;
+    expect(p('gradual(start = 100, end = 1000, every = 50)')).toEqual({ start: 100, end: 1000, every: 50 });
+    expect(p('gradual(end = 25)')).toEqual({ start: 0, end: 25, every: 3 });
+    expect(train('optimizer = sgd(0.1)').prune).toBeUndefined();
+  });
+
   it('reads every key, with values from hyperparameters', () => {
     const t = train(
       `loss = other_loss

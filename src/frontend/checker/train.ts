@@ -32,7 +32,21 @@ const SCHEDULES: Readonly<Record<string, CallSpec>> = {
   cosine: { args: { warmup: 'count', steps: 'posint', min_lr: 'nonneg' }, required: ['steps'] },
   step: { args: { every: 'posint', gamma: 'positive' }, required: ['every'] },
 };
-const KEYS = ['optimizer', 'schedule', 'loss', 'precision', 'loss_scale', 'accumulate', 'clip', 'batch', 'steps'];
+const PRUNINGS: Readonly<Record<string, CallSpec>> = {
+  gradual: { args: { start: 'count', end: 'posint', every: 'posint' }, required: ['end'] },
+};
+const KEYS = [
+  'optimizer',
+  'schedule',
+  'loss',
+  'precision',
+  'loss_scale',
+  'accumulate',
+  'clip',
+  'batch',
+  'steps',
+  'prune',
+];
 
 const didYouMean = (name: string, candidates: Iterable<string>) => {
   const s = suggest(name, candidates);
@@ -87,6 +101,8 @@ function checkEntry(ctx: Ctx, inst: BlockInstance, key: string, e: A.Expr): void
       return checkCall(ctx, key, e, OPTIMIZERS, 'an optimizer');
     case 'schedule':
       return checkCall(ctx, key, e, SCHEDULES, 'a schedule');
+    case 'prune':
+      return checkCall(ctx, key, e, PRUNINGS, 'a pruning schedule');
     case 'loss':
       return checkLoss(ctx, inst, e);
     case 'precision': {
@@ -180,6 +196,10 @@ function checkCall(ctx: Ctx, key: string, e: A.Expr, table: Readonly<Record<stri
   const steps = given.get('steps');
   if (warmup !== undefined && steps !== undefined && warmup > steps) {
     invalid(ctx, key, e.span, `warmup (${warmup}) is longer than the schedule (${steps} steps)`);
+  }
+  const [start, end] = [given.get('start'), given.get('end')];
+  if (start !== undefined && end !== undefined && end <= start) {
+    invalid(ctx, key, e.span, `pruning must end after it starts (end ${end} ≤ start ${start})`);
   }
 }
 
