@@ -5,10 +5,12 @@
 
 import { type CompiledModel, compileModel } from '../api/compile.js';
 import { nodeFlops } from '../ir/cost.js';
+import { dimConstValue } from '../ir/dims.js';
 import { type Graph, liveNodes } from '../ir/graph.js';
 import { indexBound, randomInput } from '../ir/init.js';
 import type { HostTensor } from '../ir/value.js';
-import { fromHost, type Tensor } from '../runtime/tensor.js';
+import type { Plan } from '../kernels/plan.js';
+import { ELEMENT_BYTES, fromHost, type Tensor } from '../runtime/tensor.js';
 import { Executable } from '../runtime/executable.js';
 import { withContention } from './bench-contend.js';
 import { type Agreement, agreement, openOrt } from './bench-ort.js';
@@ -59,6 +61,8 @@ export interface BenchResult {
   readonly warmup: number;
   /** Sum of nodeFlops over the live graph at these dims (what `fmc inspect` counts). */
   readonly flops: number;
+  /** Bytes of the weights the function reads, as bound: quantized and sparse weights as stored. */
+  readonly weightBytes: number;
   readonly fmc: Stats;
   readonly ort?: Stats & { readonly exportMs: number; readonly sessionMs: number };
   /** ort median / fmc median: above 1, fmc is faster. */
@@ -167,6 +171,7 @@ async function measureRuns(
       runs,
       warmup: o.warmup,
       flops,
+      weightBytes: weightBytes(exe.plan),
       fmc,
     };
     const profile = o.profile ? profileKernels(compiled, tensors, bound, Math.min(runs, 10)) : undefined;
@@ -181,6 +186,12 @@ async function measureRuns(
   } finally {
     await peer?.release();
   }
+}
+
+/** Bytes of a plan's params (their shapes are constant): what the bound weights take. */
+export function weightBytes(plan: Plan): number {
+  const size = (p: Plan['params'][number]): number => p.shape.reduce((n, d) => n * (dimConstValue(d) ?? 0), 1);
+  return plan.params.reduce((sum, p) => sum + size(p) * ELEMENT_BYTES[p.dtype], 0);
 }
 
 /** Per-kernel time from the runtime's per-launch timings, summed over launches of a kernel. */
