@@ -3,10 +3,10 @@
 // 2-bit positions (16 to a 32-bit word), so it reads 2.25 bytes a weight instead of 4 (the
 // GEMV is memory bound: ~56% of the dense bytes). B is the sparsity pass's decoding of the
 // two params under a TWO_FOUR_STORED_KEY barrier; this kernel reads the params instead of computing
-// the decoding. Each output is a dot product over the kept values in 2·16 lanes (an `omp simd`
-// loop over two words of metadata: lane l's value at kept element e = 32c + l, its column
-// 4·⌊e/2⌋ + its position p), the lanes added up pairwise at the end, then the epilogue and the
-// store. A's row is copied per thread as four rows xq[i][e] = A[4·⌊e/2⌋ + i], so a lane's
+// the decoding. Each output is a dot product over the kept values in 2·16 lanes (two `omp simd`
+// loops of 16, one per metadata word, read once as a scalar: lane l's value at kept element
+// e = 32c + 16h + l, its column 4·⌊e/2⌋ + its position p; a word read per lane was a gather,
+// twice as slow), the lanes added up pairwise at the end, then the epilogue and the store. A's row is copied per thread as four rows xq[i][e] = A[4·⌊e/2⌋ + i], so a lane's
 // operand is a select among four unit-stride loads by p (no gather). The threads split N in
 // blocks of NC. More rows (M ≥ SMALL_M) go through the packed GEMM, which reads B through
 // twoFourRead while it packs B's blocks: the same params, a few integer operations a value (the
@@ -43,17 +43,29 @@ export function twoFourGemv(G: GemmBuilder, p: { values: number; meta: number })
   const K = (G.K as { v: number }).v;
   const words = K / 32;
   const { NC } = G.s;
-  const [it, n0, nl, m, j, c, l, jx, xp, part, v] = ['it', 'n0', 'nl', 'm', 'j', 'c', 'l', 'jx', 'xp', 'part', 'v'].map(
-    G.v,
-  ) as [string, string, string, string, string, string, string, string, string, string, string];
+  const [it, n0, nl, m, j, c, l, jx, xp, part, v0, v1] = [
+    'it',
+    'n0',
+    'nl',
+    'm',
+    'j',
+    'c',
+    'l',
+    'jx',
+    'xp',
+    'part',
+    'v',
+    'v',
+  ].map(G.v) as [string, string, string, string, string, string, string, string, string, string, string, string];
   const vals = G.kb.param(p.values, 'read');
   const meta = G.kb.param(p.meta, 'read');
   const b0 = int(0);
   const n = add(ivar(n0), ivar(j));
   const at = (name: string, index: KExpr): KExpr => ({ k: 'aload', name, index, t: 'f32' });
-  const word: KExpr = { k: 'var', name: v, t: 'i32' };
-  // Lane l of step c (lanes: LANES, or 16 for a last odd word): word 2c + l/16, bits 2·(l % 16).
-  // A's value at kept element c0 + ll whose position is p: xq[p][c0 + ll], as selects.
+  // Step c covers two metadata words (kept elements 32c .. 32c + 31; a last odd word alone):
+  // word 2c + h is read once, as a scalar, and its 16 lanes l are kept element 32c + 16h + l,
+  // at bits 2l (read per lane, the word would be a gather). A's value at kept element c0 + ll
+  // whose position is p: xq[p][c0 + ll], as selects.
   const pick = (c0: KExpr, ll: KExpr, p: KExpr): KExpr => {
     const x = (i: number): KExpr => at(xp, add(int(i * (K / 2)), add(c0, ll)));
     const is = (i: number): KExpr => cmp('==', p, int(i));
@@ -65,47 +77,44 @@ export function twoFourGemv(G: GemmBuilder, p: { values: number; meta: number })
       t: 'f32',
     };
   };
-  const step = (lanes: number): KStmt =>
-    loop(
-      l,
-      int(lanes),
-      [
+  const step = (lanes: number): KStmt[] =>
+    [v0, v1].slice(0, lanes / 16).flatMap((v, h): KStmt[] => {
+      const base = add(mul(ivar(c), int(LANES)), int(16 * h));
+      const word: KExpr = { k: 'var', name: v, t: 'i32' };
+      const lane = add(int(16 * h), ivar(l));
+      return [
         {
           k: 'let',
           name: v,
           t: 'i32',
-          value: {
-            k: 'load',
-            buf: meta,
-            index: add(mul(n, int(words)), add(mul(ivar(c), int(2)), ix('/', ivar(l), int(16)))),
-            t: 'i32',
-          },
+          value: { k: 'load', buf: meta, index: add(mul(n, int(words)), add(mul(ivar(c), int(2)), int(h))), t: 'i32' },
         },
-        {
-          k: 'astore',
-          name: part,
-          index: ivar(l),
-          value: {
-            k: 'fma',
-            a: {
-              k: 'load',
-              buf: vals,
-              index: add(mul(n, int(K / 2)), add(mul(ivar(c), int(LANES)), ivar(l))),
-              t: 'f32',
+        loop(
+          l,
+          int(16),
+          [
+            {
+              k: 'astore',
+              name: part,
+              index: lane,
+              value: {
+                k: 'fma',
+                a: { k: 'load', buf: vals, index: add(mul(n, int(K / 2)), add(base, ivar(l))), t: 'f32' },
+                b: pick(base, ivar(l), {
+                  k: 'bits',
+                  op: '&',
+                  a: { k: 'bits', op: '>>', a: word, b: mul(ivar(l), int(2)) },
+                  b: int(3),
+                }),
+                c: at(part, lane),
+              },
             },
-            b: pick(mul(ivar(c), int(LANES)), ivar(l), {
-              k: 'bits',
-              op: '&',
-              a: { k: 'bits', op: '>>', a: word, b: mul(ix('%', ivar(l), int(16)), int(2)) },
-              b: int(3),
-            }),
-            c: at(part, ivar(l)),
-          },
-        },
-      ],
-      'simd',
-      { simdlen: 16 },
-    );
+          ],
+          'simd',
+          { simdlen: 16 },
+        ),
+      ];
+    });
   const halves: KStmt[] = [];
   for (let h = LANES / 2; h >= 1; h /= 2)
     halves.push(
@@ -127,8 +136,8 @@ export function twoFourGemv(G: GemmBuilder, p: { values: number; meta: number })
   const dot: KStmt[] = [
     { k: 'array', name: part, t: 'f32', size: LANES, space: 'local' },
     loop(l, int(LANES), [{ k: 'astore', name: part, index: ivar(l), value: f32(0) }], 'simd'),
-    loop(c, int(full), [step(LANES)]),
-    ...(words % 2 === 1 ? [{ k: 'let', name: c, t: 'i64', value: int(full) } as KStmt, step(16)] : []),
+    loop(c, int(full), step(LANES)),
+    ...(words % 2 === 1 ? [{ k: 'let', name: c, t: 'i64', value: int(full) } as KStmt, ...step(16)] : []),
     ...halves,
     ...G.store(at(part, int(0)), b0, ivar(m), n, true),
   ];
