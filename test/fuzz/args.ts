@@ -97,13 +97,15 @@ export function parseArgs(argv: readonly string[]): Options {
   return o;
 }
 
-/** The time (ms) at which no new batch starts: --minutes after `started`, --until, whichever is first. */
+/** The time (ms) at which no new batch starts: --minutes after `started`, --until (HH:MM: the next one), whichever is first. */
 export function stopTime(o: Options, started: number): number {
   let at = o.minutes > 0 ? started + o.minutes * 60_000 : Infinity;
   if (o.until !== undefined) {
     const hm = /^(\d{1,2}):(\d{2})$/.exec(o.until);
-    const t = hm ? new Date(started).setUTCHours(Number(hm[1]), Number(hm[2]), 0, 0) : new Date(o.until).getTime();
+    let t = hm ? new Date(started).setUTCHours(Number(hm[1]), Number(hm[2]), 0, 0) : new Date(o.until).getTime();
     if (!Number.isFinite(t)) throw new Error(`--until: bad time ${o.until} (HH:MM UTC or an ISO date)`);
+    // HH:MM is the next such time: 00:30, given at 23:00, is tomorrow's (it was at once).
+    if (hm && t <= started) t += 24 * 3_600_000;
     at = Math.min(at, t);
   }
   return at;
