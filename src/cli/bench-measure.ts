@@ -61,7 +61,7 @@ export interface BenchResult {
   readonly warmup: number;
   /** Sum of nodeFlops over the live graph at these dims (what `fmc inspect` counts). */
   readonly flops: number;
-  /** Bytes of the weights the function reads, as bound: quantized and sparse weights as stored. */
+  /** Bytes of the function's bound params as stored (quantized and sparse ones compressed; panels packed from them not counted). */
   readonly weightBytes: number;
   readonly fmc: Stats;
   readonly ort?: Stats & { readonly exportMs: number; readonly sessionMs: number };
@@ -190,7 +190,12 @@ async function measureRuns(
 
 /** Bytes of a plan's params (their shapes are constant): what the bound weights take. */
 export function weightBytes(plan: Plan): number {
-  const size = (p: Plan['params'][number]): number => p.shape.reduce((n, d) => n * (dimConstValue(d) ?? 0), 1);
+  const size = (p: Plan['params'][number]): number =>
+    p.shape.reduce((n, d) => {
+      const v = dimConstValue(d);
+      if (v === undefined) throw new Error(`internal: param ${p.path} has a shape that is not constant`);
+      return n * v;
+    }, 1);
   return plan.params.reduce((sum, p) => sum + size(p) * ELEMENT_BYTES[p.dtype], 0);
 }
 

@@ -95,8 +95,9 @@ Examples:
       --teacher models/cnn.fm --teacher-weights runs/cnn/checkpoints/step-00000300.safetensors --out runs/student
   fmc train models/cnn.fm --data mnist --set channels=1 --set size=28 --steps 300 --target wgsl --out runs/cnn-gpu
   fmc train models/mlp.fm --data iris --set pixels=4 --set classes=3 --steps 300 --quantize all=int4 --qat --out runs/qat
-  fmc train models/mlp.fm --data iris --set pixels=4 --set classes=3 --steps 300 --sparsity density=0.25 \\
-      --prune-gradual 0:200:20 --weights runs/iris/checkpoints/step-00000300.safetensors --out runs/pruned`,
+  fmc train models/mlp.fm --data iris --set pixels=4 --set classes=3 --set hidden1=32 --set hidden2=16 --batch 16 \\
+      --steps 300 --sparsity density=0.25 --prune-gradual 0:200:20 \\
+      --weights runs/iris/checkpoints/step-00000300.safetensors --out runs/pruned`,
     )
     .action(async (file: string, opts: Record<string, string | string[] | boolean | undefined>) => {
       const { trainCommand } = await import('./train.js');

@@ -2,15 +2,16 @@
 // few rows of A (M < SMALL_M) against W[N, K] stored as its K/2 kept values a row and their
 // 2-bit positions (16 to a 32-bit word), so it reads 2.25 bytes a weight instead of 4 (the
 // GEMV is memory bound: ~56% of the dense bytes). B is the sparsity pass's decoding of the
-// two params under a TWO_FOUR_STORED_KEY barrier; this kernel reads the params instead of computing
-// the decoding. Each output is a dot product over the kept values in 2·16 lanes (two `omp simd`
-// loops of 16, one per metadata word, read once as a scalar: lane l's value at kept element
-// e = 32c + 16h + l, its column 4·⌊e/2⌋ + its position p; a word read per lane was a gather,
-// twice as slow), the lanes added up pairwise at the end, then the epilogue and the store. A's row is copied per thread as four rows xq[i][e] = A[4·⌊e/2⌋ + i], so a lane's
+// two params under a TWO_FOUR_STORED_KEY barrier; this kernel reads the params instead of
+// computing the decoding. Each output is a dot product over the kept values in 2·16 lanes (two
+// `omp simd` loops of 16, one per metadata word, read once as a scalar: lane l's value at kept
+// element e = 32c + 16h + l, its column 4·⌊e/2⌋ + its position p; a word read per lane was a
+// gather, twice as slow), the lanes added up pairwise at the end, then the epilogue and the
+// store. A's row is copied per thread as four rows xq[i][e] = A[4·⌊e/2⌋ + i], so a lane's
 // operand is a select among four unit-stride loads by p (no gather). The threads split N in
 // blocks of NC. More rows (M ≥ SMALL_M) go through the packed GEMM, which reads B through
-// twoFourRead while it packs B's blocks: the same params, a few integer operations a value (the
-// weight stays compressed; it is not prepacked once).
+// twoFourRead as it packs B's panels once per weight version (gemm.ts prepackable): the same
+// params, a few integer operations a value; the weight stays compressed as a param.
 
 import type { Node } from '../ir/graph.js';
 import { type KExpr, type KStmt, add, cmp, f32, int, ivar, ix, loop, mul } from '../ir/kernel.js';

@@ -201,13 +201,20 @@ describe('fmc train --prune-gradual', () => {
     const a = await train(FILE, part, '--steps', '17', '--prune-gradual', SPEC);
     expect(a.code, a.err).toBe(0);
     expect(a.err).toContain('warning: gradual pruning ends at step 30, after the last step (17)');
-    // Resuming on another schedule, or none, is refused; the checkpoint is untouched.
+    // Resuming on another schedule, or none, is refused; the checkpoints are untouched.
+    const files = (): Map<string, Buffer> => {
+      const dir = path.join(part, 'checkpoints');
+      return new Map(fs.readdirSync(dir).map((f) => [f, fs.readFileSync(path.join(dir, f))]));
+    };
+    const before = files();
+    expect(before.size).toBeGreaterThan(0);
     const none = await train(FILE, part, '--steps', String(STEPS), '--resume', part);
     expect(none.code).toBe(1);
     expect(none.err).toMatch(/written with gradual pruning 5:30:5, this run has no gradual pruning/);
     const other = await train(FILE, part, '--steps', String(STEPS), '--resume', part, '--prune-gradual', '5:30:1');
     expect(other.code).toBe(1);
     expect(other.err).toMatch(/written with gradual pruning 5:30:5, this run has gradual pruning 5:30:1/);
+    expect(files()).toEqual(before);
     const b = await train(FILE, part, '--steps', String(STEPS), '--resume', part, '--prune-gradual', SPEC);
     expect(b.code, b.err).toBe(0);
     expect(b.err).toContain('resumed');

@@ -20,5 +20,7 @@ describe('fuzz --until and --minutes', () => {
     expect(stopTime(parseArgs(['--minutes', '10', '--until', '00:02']), started)).toBe(started + 600_000);
     expect(stopTime(parseArgs([]), started)).toBe(Infinity);
     expect(() => stopTime(parseArgs(['--until', 'soon']), started)).toThrow(/--until: bad time soon/);
+    expect(() => stopTime(parseArgs(['--until', '25:00']), started)).toThrow(/--until: bad time 25:00/);
+    expect(() => stopTime(parseArgs(['--until', '12:75']), started)).toThrow(/--until: bad time 12:75/);
   });
 });

@@ -36,8 +36,9 @@ Runs seeds S..S+N-1 through check, lowering, passes, the reference and the C tar
 --c-every-th seed; every --shipped-every-th seed's C is built with the shipped flags -O3
 -march=native, the others' with -O0; default 8) and, with --wgsl, the WGSL target (every K-th
 seed; needs a WebGPU adapter); writes each failure, shrunk, to DIR/<kind>-<seed>/.
---minutes and --until stop starting new batches (so does a first SIGINT or SIGTERM; a second
-stops at once); --piece N runs at most N seeds. --resume DIR runs the run of DIR/progress.json onward from where its last piece
+--minutes and --until (HH:MM in UTC, the next such time, or an ISO date) stop starting new
+batches (so does a first SIGINT or SIGTERM; a second stops at once); --piece N runs at most
+N seeds. --resume DIR runs the run of DIR/progress.json onward from where its last piece
 stopped (creating it from these options the first time; later its seeds and options win) and
 prints every piece and the total; --report DIR prints that report only.`;
 
@@ -103,7 +104,8 @@ export function stopTime(o: Options, started: number): number {
   if (o.until !== undefined) {
     const hm = /^(\d{1,2}):(\d{2})$/.exec(o.until);
     let t = hm ? new Date(started).setUTCHours(Number(hm[1]), Number(hm[2]), 0, 0) : new Date(o.until).getTime();
-    if (!Number.isFinite(t)) throw new Error(`--until: bad time ${o.until} (HH:MM UTC or an ISO date)`);
+    if (!Number.isFinite(t) || (hm && (Number(hm[1]) > 23 || Number(hm[2]) > 59)))
+      throw new Error(`--until: bad time ${o.until} (HH:MM UTC or an ISO date)`);
     // HH:MM is the next such time: 00:30, given at 23:00, is tomorrow's (it was at once).
     if (hm && t <= started) t += 24 * 3_600_000;
     at = Math.min(at, t);

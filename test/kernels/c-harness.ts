@@ -56,6 +56,13 @@ export interface Tol {
 export const OP_TOL: Tol = { rtol: 1e-4, atol: 1e-5 };
 /** Whole models, f32. */
 export const MODEL_TOL: Tol = { rtol: 1e-3, atol: 1e-4 };
+
+/** ‖got − want‖₂ / ‖want‖₂ (‖got − want‖₂ when want is all 0): a whole output's relative error. */
+export function normRel(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let [err, norm] = [0, 0];
+  for (let i = 0; i < got.length; i++) [err, norm] = [err + (got[i]! - want[i]!) ** 2, norm + want[i]! ** 2];
+  return norm > 0 ? Math.sqrt(err / norm) : Math.sqrt(err);
+}
 const F16_TOL: Tol = { rtol: 1e-3, atol: 1e-3 };
 const BF16_TOL: Tol = { rtol: 1.6e-2, atol: 1e-2 };
 

@@ -11,7 +11,7 @@ import { evaluate } from '../../src/ir/interp.js';
 import { runPipeline } from '../../src/passes/pipeline.js';
 import { fromHost, toHost } from '../../src/runtime/tensor.js';
 import { SMALL, smallModelFile } from '../models/small-models.js';
-import { CACHE_DIR, tolFor } from './c-harness.js';
+import { CACHE_DIR, normRel, tolFor } from './c-harness.js';
 
 export const PRECISIONS: readonly Dtype[] = ['bf16', 'f16'];
 
@@ -46,13 +46,9 @@ export function checkModel(model: string, precision: Dtype, flags?: readonly str
   const c = compiled.model.run(Object.fromEntries([...inputs].map(([name, t]) => [name, fromHost(t)])));
   const want = evaluate(ref, { inputs, params: compiled.weights, dims }).outputs;
   for (const o of ref.outputs) {
-    const [got, exp] = [toHost(c[o.name]!).data, want.get(o.name)!.data];
-    let [err, norm] = [0, 0];
-    for (let i = 0; i < got.length; i++) [err, norm] = [err + (got[i]! - exp[i]!) ** 2, norm + exp[i]! ** 2];
-    expect(Number.isFinite(err), `${model} ${o.name}: not finite`).toBe(true);
-    expect(Math.sqrt(err), `${model} ${precision} ${o.name}`).toBeLessThanOrEqual(
-      tolFor(precision).rtol * Math.sqrt(norm),
-    );
+    const rel = normRel(toHost(c[o.name]!).data, want.get(o.name)!.data);
+    expect(Number.isFinite(rel), `${model} ${o.name}: not finite`).toBe(true);
+    expect(rel, `${model} ${precision} ${o.name}`).toBeLessThanOrEqual(tolFor(precision).rtol);
   }
   return compiled;
 }
