@@ -31,7 +31,7 @@ import { native } from '../../src/runtime/native.js';
 import { Tensor, fromHost, toHost, typedArray } from '../../src/runtime/tensor.js';
 import { type FuzzProgram, printProgram } from './gen.js';
 import { Rng } from './rng.js';
-import { tieGraph } from './ties.js';
+import { tieGraph, topkRotations } from './ties.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..').replace(/\/dist$/, '');
 
@@ -368,8 +368,11 @@ export function compareCall(
         (sign) => () =>
           evaluate(g, { inputs: shake(run.inputs, sign), params: shake(run.params, sign), dims: run.dims }),
       ),
-      ...[true, false].map((answer) => () => {
-        const h = tieGraph(g, answer);
+      ...[
+        ...[true, false].map((answer) => [answer, 0] as const),
+        ...topkRotations(g).map((r) => [true, r] as const),
+      ].map(([answer, rotate]) => () => {
+        const h = tieGraph(g, answer, rotate);
         return h ? evaluate(h, { inputs: run.inputs, params: run.params, dims: run.dims }) : null;
       }),
     ].map((reference) => {
