@@ -9,6 +9,7 @@ import { CliError, type ModelOptions, parseDims, parseSeed, warnUnusedDims } fro
 import { compileForCli } from './run-c.js';
 import { jsonText } from './run.js';
 import { cliProfile } from './device-profile.js';
+import { bytes } from './inspect.js';
 
 export interface BenchOptions extends ModelOptions {
   readonly target?: string;
@@ -86,8 +87,6 @@ export async function benchCommand(io: Io, file: string, opts: BenchOptions): Pr
   return EXIT.ok;
 }
 
-const bytesText = (b: number): string =>
-  b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(2)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${b} B`;
 const ms = (x: number): string => (x >= 100 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toFixed(3));
 const line = (s: Stats): string =>
   `median ${ms(s.medianMs)} ms  min ${ms(s.minMs)} ms  p90 ${ms(s.p90Ms)} ms  ${s.gflops.toFixed(1)} GFLOP/s`;
@@ -114,7 +113,7 @@ function printBench(io: Io, model: string, target: string, seed: number, compile
   );
   io.out(`  compile      ${compileMs.toFixed(0)} ms (once; cached C builds are reused)\n`);
   io.out(`  FLOPs        ${(r.flops / 1e9).toPrecision(3)} G per run\n`);
-  io.out(`  weights      ${bytesText(r.weightBytes)} as bound (quantized and sparse weights as stored)\n`);
+  io.out(`  weights      ${bytes(r.weightBytes)} as bound (quantized and sparse weights as stored)\n`);
   io.out(`  fmc          ${line(r.fmc)}\n`);
   if (r.ort) {
     io.out(

@@ -212,7 +212,8 @@ function si(n: number): string {
   }
   return u === 0 ? String(n) : `${n.toFixed(2)}${units[u]}`;
 }
-function bytes(n: number): string {
+/** A byte count as tables print it: `812 B`, `3.5 KiB`, `1.2 MiB` (fmc inspect, fmc bench). */
+export function bytes(n: number): string {
   const units = [' B', ' KiB', ' MiB', ' GiB'];
   let u = 0;
   while (n >= 1024 && u < units.length - 1) {
