@@ -22,9 +22,10 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { testCacheDir } from '../tmp-cache.js';
 
 const SHIM_DIR = join(dirname(fileURLToPath(import.meta.url)), 'shim');
-const CACHE_DIR = join(tmpdir(), `fmc-cuda-shim-${process.getuid?.() ?? 'user'}`);
+const CACHE_DIR = testCacheDir('fmc-cuda-shim');
 
 /** The order a block's runnable threads run in between two synchronization points. */
 export type ThreadOrder = 'forward' | 'reverse' | { readonly shuffle: number };

@@ -10,7 +10,6 @@
 // The C stage is batched: the functions of many cases are lowered to plans whose kernels are
 // renamed and rendered into one C file, built once through the compile cache.
 
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { renderC } from '../../src/codegen/c.js';
 import { renderDiagnostic } from '../../src/frontend/diagnostics.js';
@@ -32,11 +31,12 @@ import { Tensor, fromHost, toHost, typedArray } from '../../src/runtime/tensor.j
 import { type FuzzProgram, printProgram } from './gen.js';
 import { Rng } from './rng.js';
 import { tieGraph, topkRotations } from './ties.js';
+import { testCacheDir } from '../tmp-cache.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..').replace(/\/dist$/, '');
 
 /** The fuzzer's private compile cache (the test and `npm run fuzz` share it). */
-export const CACHE_DIR = path.join(os.tmpdir(), `fmc-fuzz-${process.getuid?.() ?? 'user'}`);
+export const CACHE_DIR = testCacheDir('fmc-fuzz');
 
 export type Stage =
   | 'check'

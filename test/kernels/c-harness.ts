@@ -27,9 +27,10 @@ import { weightBuffers } from '../../src/runtime/compile.js';
 import { Executable } from '../../src/runtime/executable.js';
 import { type NativeLibrary, native } from '../../src/runtime/native.js';
 import { Tensor, fromHost, toHost, typedArray } from '../../src/runtime/tensor.js';
+import { testCacheDir } from '../tmp-cache.js';
 
 /** One private compile cache for every test process of this user (mode 0700). */
-export const CACHE_DIR = join(tmpdir(), `fmc-kernel-tests-${process.getuid?.() ?? 'user'}`);
+export const CACHE_DIR = testCacheDir('fmc-kernel-tests');
 mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
 
 /** The assembly gcc makes of C `source` with the default optimization flags and `more`. */
