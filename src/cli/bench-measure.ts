@@ -5,12 +5,11 @@
 
 import { type CompiledModel, compileModel } from '../api/compile.js';
 import { nodeFlops } from '../ir/cost.js';
-import { dimConstValue } from '../ir/dims.js';
 import { type Graph, liveNodes } from '../ir/graph.js';
 import { indexBound, randomInput } from '../ir/init.js';
 import type { HostTensor } from '../ir/value.js';
-import type { Plan } from '../kernels/plan.js';
-import { ELEMENT_BYTES, fromHost, type Tensor } from '../runtime/tensor.js';
+import { planWeightBytes } from '../runtime/call.js';
+import { fromHost, type Tensor } from '../runtime/tensor.js';
 import { Executable } from '../runtime/executable.js';
 import { withContention } from './bench-contend.js';
 import { type Agreement, agreement, openOrt } from './bench-ort.js';
@@ -171,7 +170,7 @@ async function measureRuns(
       runs,
       warmup: o.warmup,
       flops,
-      weightBytes: weightBytes(exe.plan),
+      weightBytes: planWeightBytes(exe.plan),
       fmc,
     };
     const profile = o.profile ? profileKernels(compiled, tensors, bound, Math.min(runs, 10)) : undefined;
@@ -186,17 +185,6 @@ async function measureRuns(
   } finally {
     await peer?.release();
   }
-}
-
-/** Bytes of a plan's params (their shapes are constant): what the bound weights take. */
-export function weightBytes(plan: Plan): number {
-  const size = (p: Plan['params'][number]): number =>
-    p.shape.reduce((n, d) => {
-      const v = dimConstValue(d);
-      if (v === undefined) throw new Error(`internal: param ${p.path} has a shape that is not constant`);
-      return n * v;
-    }, 1);
-  return plan.params.reduce((sum, p) => sum + size(p) * ELEMENT_BYTES[p.dtype], 0);
 }
 
 /** Per-kernel time from the runtime's per-launch timings, summed over launches of a kernel. */

@@ -3,7 +3,7 @@
 // the input and given output memory. No Node imports: the WebGPU executable runs in a browser.
 
 import type { Dtype } from '../ir/dtype.js';
-import { dimToString } from '../ir/dims.js';
+import { dimConstValue, dimToString } from '../ir/dims.js';
 import { EvalError, bindDims, concreteInt, concreteShape } from '../ir/interp.js';
 import type { Plan } from '../kernels/plan.js';
 import {
@@ -129,6 +129,17 @@ export function bindPlanDims(
     if (e instanceof EvalError) throw new RunError(e.message);
     throw e;
   }
+}
+
+/** Bytes of a plan's params (their shapes are constant): what its bound weights take (`fmc bench` reports it). */
+export function planWeightBytes(plan: Plan): number {
+  const size = (p: Plan['params'][number]): number =>
+    p.shape.reduce((n, d) => {
+      const v = dimConstValue(d);
+      if (v === undefined) throw new Error(`internal: param ${p.path} has a shape that is not constant`);
+      return n * v;
+    }, 1);
+  return plan.params.reduce((sum, p) => sum + size(p) * ELEMENT_BYTES[p.dtype], 0);
 }
 
 /** A map that keeps the 8 bindings used last. */

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { compileTrainer } from '../../src/api/train.js';
 import { run } from '../../src/cli/main.js';
 import { openData } from '../../src/cli/train-data.js';
@@ -128,12 +128,17 @@ const bitsEqual = (a: HostTensor, b: HostTensor): boolean =>
   a.data.length === b.data.length && a.data.every((x, i) => Object.is(x, b.data[i]));
 
 describe('fmc train --prune-gradual', () => {
+  // The uninterrupted run, made once for every test (each can be run alone with -t).
   const full = at('full');
-
-  it('prunes each block weight on the cubic schedule; pruned blocks and their Adam moments stay 0', () => {
-    const r = fmc(
+  let fullRun: Result;
+  beforeAll(() => {
+    fullRun = fmc(
       ...trainArgs(FILE, full, '--steps', String(STEPS), '--prune-gradual', SPEC, '--checkpoint-every', '5'),
     );
+  });
+
+  it('prunes each block weight on the cubic schedule; pruned blocks and their Adam moments stay 0', () => {
+    const r = fullRun;
     expect(r.code, r.err).toBe(0);
     expect(r.err).toContain(
       'pruning gradually from step 5 to 30, the masks every 5 steps: fc1.w to block=2,density=0.25; fc2.w to block=4,density=0.5',
@@ -174,6 +179,7 @@ describe('fmc train --prune-gradual', () => {
   }, 60_000);
 
   it('equals the API run with pruneWeights at the same steps, bit for bit', () => {
+    expect(fullRun.code, fullRun.err).toBe(0);
     const { trainer, modules } = compileTrainer(FILE, { gradualPruning: true, seed: 0, cacheDir: CACHE });
     const inputs = trainer.inputs.map((i) => ({
       name: i.name,
