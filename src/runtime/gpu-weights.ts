@@ -104,9 +104,9 @@ export class GpuWeights<M = GpuBuffer> {
     return c.ahead && c.from === host && c.version === versionOf(host);
   }
 
-  /** Downloads every weight that is ahead into its host copy. */
-  async sync(): Promise<void> {
-    const paths = this.ahead();
+  /** Downloads every weight that is ahead (of those in `only`, when given) into its host copy. */
+  async sync(only?: ReadonlySet<string>): Promise<void> {
+    const paths = this.ahead().filter((p) => only === undefined || only.has(p));
     const byDevice = new Map<Device<M>, string[]>();
     for (const p of paths) {
       const d = this.copies.get(p)!.device;

@@ -117,7 +117,9 @@ export class Trainer {
       const r = this.finish(p, await p.exe.runAsync(p.inputs));
       const fraction = r.applied ? this.pruneFraction() : undefined;
       if (fraction === undefined) return r;
-      for (const w of new Set(this.gpuExecutables().map((e) => e.gpuWeights))) await w.sync();
+      // Only what pruning reads comes down; the other weights stay ahead on the GPU.
+      const pruned = new Set(this.pruned().map((p) => p.path));
+      for (const w of new Set(this.gpuExecutables().map((e) => e.gpuWeights))) await w.sync(pruned);
       return { ...r, density: this.prune(fraction) };
     });
   }
@@ -129,15 +131,12 @@ export class Trainer {
   }
 
   /**
-   * Prunes the host state (current: after a sync on a GPU) to `fraction` of the schedule: the
+   * Prunes the host state (current: after a sync of `pruned()` on a GPU) to `fraction` of the schedule: the
    * masks, the masked params and their optimizer state are read, pruned and written back
    * (the GPU copies go up again before the next step). Returns the share of masked weights kept.
    */
   private prune(fraction: number): number {
-    const all = this.persistent();
-    const masked = new Set(all.flatMap((p) => maskedParam(p.path) ?? []));
-    // A model path has no colon: `opt:exp_avg:fc1.w` is fc1.w's.
-    const params = all.filter((p) => masked.has(p.path.slice(p.path.lastIndexOf(':') + 1)) || maskedParam(p.path));
+    const params = this.pruned();
     const state = new Map(params.map((p) => [p.path, toHost(this.view(p))]));
     this.parts.prune!(state, fraction);
     writeState(this.model, this.parts.buffers, params, state, 'gradual pruning');
@@ -149,6 +148,14 @@ export class Trainer {
         size += t.data.length;
       }
     return kept / size;
+  }
+
+  /** What gradual pruning reads and writes: the masks, the masked params and their optimizer state. */
+  private pruned(): PlanParam[] {
+    const all = this.persistent();
+    const masked = new Set(all.flatMap((p) => maskedParam(p.path) ?? []));
+    // A model path has no colon: `opt:exp_avg:fc1.w` is fc1.w's.
+    return all.filter((p) => masked.has(p.path.slice(p.path.lastIndexOf(':') + 1)) || maskedParam(p.path));
   }
 
   /** The run-time inputs of the next micro-batch. */

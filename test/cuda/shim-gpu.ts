@@ -15,6 +15,7 @@ export class ShimGpu implements NativeCudaDevice {
   allocs = 0;
   frees = 0;
   uploads = 0;
+  downloads = 0;
   launches = 0;
 
   alloc(bytes: number): bigint {
@@ -46,6 +47,7 @@ export class ShimGpu implements NativeCudaDevice {
   }
 
   download(address: bigint, bytes: number): ArrayBuffer {
+    this.downloads++;
     return this.tail(address, bytes).slice(0, bytes).buffer;
   }
 
