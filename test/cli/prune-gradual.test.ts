@@ -20,6 +20,7 @@ import { maskPath, pruneWeights } from '../../src/ir/sparsity.js';
 import type { HostTensor } from '../../src/ir/value.js';
 import { readCheckpoint } from '../../src/runtime/checkpoint.js';
 import { fromHost } from '../../src/runtime/tensor.js';
+import { prunedModel } from '../models/pruned-model.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = path.join(ROOT, 'bin', 'fmc.js');
@@ -29,31 +30,7 @@ const CACHE = at('cache');
 const ENV = { ...process.env, FMC_CACHE_DIR: CACHE };
 process.env.FMC_CACHE_DIR = CACHE; // this test file's own process (vitest's forks pool)
 
-const model = (prune: string): string => `import { relu } from "std/act"
-import { cross_entropy } from "std/loss"
-import { Linear } from "std/nn"
-
-model Pruned(features = 4, hidden = 16, classes = 3) {
-  @sparse(block = 2, density = 0.25)
-  fc1 = Linear(features, hidden)
-  @sparse(block = 4, density = 0.5)
-  fc2 = Linear(hidden, hidden)
-  fc3 = Linear(hidden, classes)
-
-  fn forward(x: f32[B, features]) -> (logits: f32[B, classes]) {
-    return fc3(relu(fc2(relu(fc1(x)))))
-  }
-
-  fn loss(x: f32[B, features], labels: i32[B]) -> f32[] {
-    return cross_entropy(forward(x), labels)
-  }
-
-  train {
-    optimizer = adam(lr = 0.01)
-    batch = 16${prune}
-  }
-}
-`;
+const model = (prune: string): string => prunedModel(`batch = 16${prune}`);
 const FILE = at('pruned.fm');
 fs.writeFileSync(FILE, model(''));
 const SECTION = at('section.fm');

@@ -12,6 +12,7 @@ import { Tensor } from '../../src/runtime/tensor.js';
 import type { StepResult } from '../../src/runtime/trainer.js';
 import { SHIM_GPU } from './shim-gpu.js';
 import { shimUnavailable } from './shim.js';
+import { prunedModel } from '../models/pruned-model.js';
 
 vi.mock(import('../../src/runtime/cuda-device.js'), async (o) => (await import('./shim-gpu.js')).withShimGpu(o));
 vi.mock(import('../../src/runtime/cuda-cache.js'), async (o) => (await import('./shim-gpu.js')).withShimNvrtc(o));
@@ -20,35 +21,7 @@ const why = shimUnavailable();
 if (why) console.warn(`skipping gradual pruning on the shim device: ${why}`);
 
 const FILE = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fmc-prune-shim-')), 'pruned.fm');
-fs.writeFileSync(
-  FILE,
-  `import { relu } from "std/act"
-import { cross_entropy } from "std/loss"
-import { Linear } from "std/nn"
-
-model Pruned(features = 4, hidden = 16, classes = 3) {
-  @sparse(block = 2, density = 0.25)
-  fc1 = Linear(features, hidden)
-  @sparse(block = 4, density = 0.5)
-  fc2 = Linear(hidden, hidden)
-  fc3 = Linear(hidden, classes)
-
-  fn forward(x: f32[B, features]) -> (logits: f32[B, classes]) {
-    return fc3(relu(fc2(relu(fc1(x)))))
-  }
-
-  fn loss(x: f32[B, features], labels: i32[B]) -> f32[] {
-    return cross_entropy(forward(x), labels)
-  }
-
-  train {
-    optimizer = adam(lr = 0.01)
-    batch = 8
-    prune = gradual(start = 2, end = 6, every = 2)
-  }
-}
-`,
-);
+fs.writeFileSync(FILE, prunedModel('batch = 8\n    prune = gradual(start = 2, end = 6, every = 2)'));
 
 /** Seeded batches (an LCG), the same for both targets. */
 function batches(n: number): Record<string, Tensor>[] {
