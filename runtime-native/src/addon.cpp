@@ -1,4 +1,4 @@
-// Module registration: alignedBuffer, alignOffset, loadLibrary, run, cudaStatus, nvrtcInfo,
+// Module registration: alignedBuffer, alignOffset, adviseHugePages, loadLibrary, run, cudaStatus, nvrtcInfo,
 // nvrtcCompile, cudaOpen and now. No graph logic lives in C++; the TypeScript runtime
 // (src/runtime/native.ts) is the only caller.
 #include <chrono>
@@ -23,6 +23,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
   exports.Set("alignedBuffer", Napi::Function::New(env, AlignedBuffer, "alignedBuffer"));
   exports.Set("alignOffset", Napi::Function::New(env, AlignOffset, "alignOffset"));
+  exports.Set("adviseHugePages", Napi::Function::New(env, AdviseHugePages, "adviseHugePages"));
   exports.Set("loadLibrary", Napi::Function::New(env, LoadLibrary, "loadLibrary"));
   exports.Set("run", Napi::Function::New(env, Run, "run"));
   exports.Set("runAsync", Napi::Function::New(env, RunAsync, "runAsync"));

@@ -15,6 +15,7 @@ struct AddonData {
 // buffers.cpp
 Napi::Value AlignedBuffer(const Napi::CallbackInfo& info);
 Napi::Value AlignOffset(const Napi::CallbackInfo& info);
+Napi::Value AdviseHugePages(const Napi::CallbackInfo& info);
 
 // library.cpp, run.cpp
 Napi::Function DefineLibraryClass(Napi::Env env);

@@ -17,6 +17,7 @@ import { type HostTensor, shapeSize } from '../ir/value.js';
 import { type LowerOptions, lowerGraph } from '../kernels/lower.js';
 import type { Plan } from '../kernels/plan.js';
 import { type CCompileOptions, compileC, fmcVersion, verifyArtifact } from './cache.js';
+import { HUGE_PAGES } from './cpu-device.js';
 import { Executable } from './executable.js';
 import { tunedHostSchedule } from './tune-cache.js';
 import { native } from './native.js';
@@ -146,7 +147,7 @@ export function buildExecutable(
 export function weightBuffers(values: ReadonlyMap<string, HostTensor>): Map<string, ArrayBuffer> {
   const out = new Map<string, ArrayBuffer>();
   for (const [path, t] of values) {
-    const buf = native().alignedBuffer(shapeSize(t.shape) * ELEMENT_BYTES[t.dtype]);
+    const buf = native().alignedBuffer(shapeSize(t.shape) * ELEMENT_BYTES[t.dtype], HUGE_PAGES);
     storeInto(t, new Uint8Array(buf));
     out.set(path, buf);
   }

@@ -7,13 +7,22 @@ import type { Device, DeviceRange, LaunchList } from './device.js';
 import { type NativeLibrary, native } from './native.js';
 import { type Allocate, newBuffer } from './run-args.js';
 
+/** Per-call buffers at least this large are advised huge pages (adviseHugePages). */
+export const HUGE_PAGES_FROM = 4 << 20;
+/** Whether large host buffers are advised huge pages: unless FMC_HUGE_PAGES=0. */
+export const HUGE_PAGES = process.env.FMC_HUGE_PAGES !== '0';
+
 /**
  * Host memory for one call, 64-byte aligned from the returned offset, whose memory V8 owns
- * (and frees at its GCs): a synchronous loop of calls stays bounded.
+ * (and frees at its GCs): a synchronous loop of calls stays bounded. A large one (an output,
+ * the arena) is advised huge pages before the kernels first write it: fresh memory faults
+ * once per 4 KiB page otherwise, which some hypervisors make cost more than the kernels
+ * (docs/runtime.md).
  */
 export const hostAllocate: Allocate = (bytes, what) => {
   if (bytes === 0) return { buffer: new ArrayBuffer(0), offset: 0 };
   const buffer = newBuffer(bytes + 63, what);
+  if (HUGE_PAGES && bytes >= HUGE_PAGES_FROM) native().adviseHugePages(buffer);
   return { buffer, offset: native().alignOffset(buffer) };
 };
 
@@ -24,7 +33,7 @@ export class CpuDevice implements Device<ArrayBuffer> {
 
   /** A persistent aligned buffer (weights, packed panels); Node frees it when the event loop turns. */
   allocate(bytes: number): ArrayBuffer {
-    return native().alignedBuffer(bytes);
+    return native().alignedBuffer(bytes, HUGE_PAGES);
   }
 
   upload(dst: ArrayBuffer, offset: number, src: Uint8Array): void {

@@ -99,10 +99,18 @@ export interface NativeAddon {
    * A zero-filled ArrayBuffer whose data is 64-byte aligned; freed when collected. 0 <= bytes <= 2^46.
    * Node frees it only when the event loop turns (its finalizer is deferred), so it suits
    * long-lived buffers (weights); per-call buffers are plain ArrayBuffers aligned with alignOffset.
+   * With `huge` and at least 4 MiB, it starts on a 2 MiB boundary and is advised huge pages
+   * before it is zeroed (adviseHugePages).
    */
-  alignedBuffer(bytes: number): ArrayBuffer;
+  alignedBuffer(bytes: number, huge?: boolean): ArrayBuffer;
   /** Bytes from the start of `buffer`'s data to its first 64-byte boundary (0 to 63). */
   alignOffset(buffer: ArrayBuffer): number;
+  /**
+   * Asks Linux to back the whole 2 MiB pages of `buffer`'s data with transparent huge pages
+   * (madvise MADV_HUGEPAGE; advice only), so that its first writes fault once per 2 MiB, not
+   * per 4 KiB. Returns the bytes advised (0 elsewhere, or when the buffer holds no whole one).
+   */
+  adviseHugePages(buffer: ArrayBuffer): number;
   /** dlopen(RTLD_NOW | RTLD_LOCAL) and check the ABI symbols; throws naming what failed. */
   loadLibrary(path: string): NativeLibrary;
   /**

@@ -5,7 +5,7 @@
 // processes (the real ones, where present, only for the shape of the answer).
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,6 +120,39 @@ describe('alignedBuffer', () => {
     for (let i = 0; i < 2000; i++) addon.alignedBuffer(1 << 16);
     (globalThis as { gc?: () => void }).gc?.();
     expect(addon.alignedBuffer(16).byteLength).toBe(16);
+  });
+
+  // Transparent huge pages (Linux): where the kernel has them, madvise(MADV_HUGEPAGE) succeeds
+  // (whatever the enabled mode), and the faults it takes are counted in /proc/vmstat.
+  const THP = '/sys/kernel/mm/transparent_hugepage/enabled';
+  const noThp = process.platform !== 'linux' ? 'not Linux' : existsSync(THP) ? '' : `no ${THP}`;
+  if (noThp) console.warn(`skipping the huge page tests: ${noThp}`);
+  const MiB = 1 << 20;
+  const vmstat = (key: string): number =>
+    Number(new RegExp(`^${key} (\\d+)$`, 'm').exec(readFileSync('/proc/vmstat', 'utf8'))?.[1] ?? 0);
+
+  describe.skipIf(noThp !== '')('huge pages', () => {
+    it('adviseHugePages advises the whole 2 MiB pages of a buffer, none of a smaller one', () => {
+      expect(addon.adviseHugePages(new ArrayBuffer(MiB))).toBe(0);
+      const advised = addon.adviseHugePages(new ArrayBuffer(16 * MiB));
+      expect(advised % (2 * MiB)).toBe(0);
+      expect(advised).toBeGreaterThanOrEqual(14 * MiB);
+      expect(addon.adviseHugePages(new ArrayBuffer(0))).toBe(0);
+      expect(() => (addon.adviseHugePages as (b: unknown) => number)(new Uint8Array(8))).toThrow(TypeError);
+    });
+
+    it('alignedBuffer(bytes, true) from 4 MiB starts on a huge page, is advised whole and zero-filled', () => {
+      const before = vmstat('thp_fault_alloc') + vmstat('thp_fault_fallback');
+      const buffer = addon.alignedBuffer(8 * MiB, true);
+      // Its zero fill faulted (or tried to fault) huge pages in.
+      if (!readFileSync(THP, 'utf8').includes('[never]'))
+        expect(vmstat('thp_fault_alloc') + vmstat('thp_fault_fallback')).toBeGreaterThan(before);
+      expect(addon.adviseHugePages(buffer)).toBe(8 * MiB);
+      expect(new Uint8Array(buffer).every((b) => b === 0)).toBe(true);
+      // Under 4 MiB, or without the flag: 64-byte aligned only, as before.
+      expect(addon.alignedBuffer(3 * MiB, true).byteLength).toBe(3 * MiB);
+      expect(addon.adviseHugePages(addon.alignedBuffer(2 * MiB + 64, true))).toBeLessThanOrEqual(2 * MiB);
+    });
   });
 });
 
