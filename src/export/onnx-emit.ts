@@ -34,10 +34,15 @@ export function onnxDtype(d: Dtype): number {
 }
 
 const I64_MAX = 2n ** 63n - 1n;
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 /** Row-major elements as onnx.proto's raw_data: fixed-width little-endian (bool one byte each);
  * i64 values beyond the range (only representable as doubles) saturate. */
 export function encodeData(d: Dtype, data: ArrayLike<number>): Uint8Array {
+  // f32 on a little-endian host: the typed array's own conversion (round to nearest even, as
+  // roundTo) and bytes, about ten times faster than element by element (a language model's
+  // hundreds of MB of weights).
+  if (d === 'f32' && LITTLE_ENDIAN) return new Uint8Array(new Float32Array(data).buffer);
   const n = data.length;
   const width = { f32: 4, f16: 2, bf16: 2, i8: 1, i4: 1, i32: 4, i64: 8, bool: 1 }[d];
   const out = new Uint8Array(n * width);

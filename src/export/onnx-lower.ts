@@ -6,7 +6,7 @@ import { dimConst, dimConstValue, dimSub, dimToString } from '../ir/dims.js';
 import { type Dtype, isFloat, isInt } from '../ir/dtype.js';
 import type { Node, NodeOf } from '../ir/graph.js';
 import type { BinaryFn, OpName, UnaryFn } from '../ir/ops.js';
-import { type HostTensor, roundTo } from '../ir/value.js';
+import { type HostTensor, roundTo, storedBytes } from '../ir/value.js';
 import type { DimCompiler } from './onnx-dims.js';
 import {
   type Attr,
@@ -133,7 +133,9 @@ export class Lowering implements OnnxContext {
       name: path,
       dataType: onnxDtype(dtype),
       dims: [...host.shape],
-      rawData: encodeData(dtype, host.data),
+      // Weights read from a file (or drawn into storage) as they are stored: raw_data's own
+      // little-endian encoding for every dtype but i4 (two a byte in ONNX, one in storage).
+      rawData: (dtype !== 'i4' ? storedBytes(host) : undefined) ?? encodeData(dtype, host.data),
     });
     return path;
   }

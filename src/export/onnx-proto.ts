@@ -74,10 +74,24 @@ const LEN = 2;
 
 const utf8 = new TextEncoder();
 
-/** Appends wire-format fields to a growable buffer. */
+/** Payloads at least this large are kept by reference, not copied, until finish(). */
+const BIG = 1 << 12;
+
+/**
+ * Appends wire-format fields. Small fields go into a growable buffer; a large payload (a
+ * weight's raw_data) and a submessage's pieces are kept by reference, so that finish() copies
+ * every byte once, however deep the nesting (a language model's hundreds of MB of weights were
+ * copied once per level and per growth).
+ */
 class Writer {
+  private readonly pieces: Uint8Array[] = [];
+  private piecesLength = 0;
   private buf = new Uint8Array(256);
   private len = 0;
+
+  get length(): number {
+    return this.piecesLength + this.len;
+  }
 
   private reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
@@ -86,6 +100,15 @@ class Writer {
     const b = new Uint8Array(cap);
     b.set(this.buf.subarray(0, this.len));
     this.buf = b;
+  }
+
+  /** Moves the buffer's bytes to the pieces. */
+  private flush(): void {
+    if (this.len === 0) return;
+    this.pieces.push(this.buf.subarray(0, this.len));
+    this.piecesLength += this.len;
+    this.buf = new Uint8Array(256);
+    this.len = 0;
   }
 
   private byte(b: number): void {
@@ -120,9 +143,16 @@ class Writer {
     this.len += 4;
   }
 
+  /** A length-delimited field; a large `b` is referenced, so it must not change before finish(). */
   bytes(field: number, b: Uint8Array): void {
     this.tag(field, LEN);
     this.varint(b.length);
+    if (b.length >= BIG) {
+      this.flush();
+      this.pieces.push(b);
+      this.piecesLength += b.length;
+      return;
+    }
     this.reserve(b.length);
     this.buf.set(b, this.len);
     this.len += b.length;
@@ -135,11 +165,29 @@ class Writer {
   message<T>(field: number, m: T, encode: (w: Writer, m: T) => void): void {
     const sub = new Writer();
     encode(sub, m);
-    this.bytes(field, sub.finish());
+    this.tag(field, LEN);
+    this.varint(sub.length);
+    if (sub.piecesLength === 0 && sub.len < BIG) {
+      this.reserve(sub.len);
+      this.buf.set(sub.buf.subarray(0, sub.len), this.len);
+      this.len += sub.len;
+      return;
+    }
+    sub.flush();
+    this.flush();
+    for (const p of sub.pieces) this.pieces.push(p);
+    this.piecesLength += sub.piecesLength;
   }
 
   finish(): Uint8Array {
-    return this.buf.slice(0, this.len);
+    const out = new Uint8Array(this.length);
+    let at = 0;
+    for (const p of this.pieces) {
+      out.set(p, at);
+      at += p.length;
+    }
+    out.set(this.buf.subarray(0, this.len), at);
+    return out;
   }
 }
 

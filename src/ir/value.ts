@@ -19,6 +19,17 @@ export interface HostTensor {
   readonly exact?: BigInt64Array;
 }
 
+/**
+ * The stored bytes of host tensors whose values nobody has read yet (runtime/safetensors-codec.ts's
+ * storedTensor, which sets and clears them): little-endian elements in the safetensors width of
+ * their dtype (i4 one value a byte). The runtime's weight buffers and the ONNX export take them
+ * as they are instead of decoding them to float64s.
+ */
+export const STORED_BYTES = new WeakMap<HostTensor, Uint8Array>();
+
+/** `t`'s stored bytes while nobody has read its values, else undefined (STORED_BYTES). */
+export const storedBytes = (t: HostTensor): Uint8Array | undefined => STORED_BYTES.get(t);
+
 export const I64_MIN = -(1n << 63n);
 export const I64_MAX = (1n << 63n) - 1n;
 

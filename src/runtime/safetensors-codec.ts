@@ -2,7 +2,17 @@
 // little-endian element encodings, and message helpers.
 
 import type { Dtype } from '../ir/dtype.js';
-import { type HostTensor, bf16Bits, bitsToBf16, bitsToF16, f16Bits, roundTo, shapeSize } from '../ir/value.js';
+import {
+  type HostTensor,
+  STORED_BYTES,
+  bf16Bits,
+  bitsToBf16,
+  bitsToF16,
+  f16Bits,
+  roundTo,
+  shapeSize,
+  storedBytes,
+} from '../ir/value.js';
 
 /** The format's own limit on the header's size. */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -163,9 +173,6 @@ export function encodeInto(view: DataView, at: number, dtype: Dtype, data: Array
   }
 }
 
-/** The stored bytes of tensors made by storedTensor whose values nobody has read yet. */
-const STORED = new WeakMap<HostTensor, Uint8Array>();
-
 /**
  * A host tensor over `bytes`, its elements in the safetensors encoding of `dtype` (little-endian;
  * i4 one value a byte, as the runtime's Tensor stores them too), which must hold valid values
@@ -181,7 +188,7 @@ export function storedTensor(dtype: Dtype, shape: readonly number[], bytes: Uint
   const values = (): Float64Array => {
     if (!data) {
       // Whoever reads the values may change them: from now on they, not the bytes, are the tensor.
-      STORED.delete(t);
+      STORED_BYTES.delete(t);
       data = new Float64Array(count);
       decodeInto(view(), 0, dtype, data);
     }
@@ -205,15 +212,12 @@ export function storedTensor(dtype: Dtype, shape: readonly number[], bytes: Uint
         return exact;
       },
     });
-  STORED.set(t, bytes);
+  STORED_BYTES.set(t, bytes);
   return t;
 }
 
-/**
- * The bytes of a storedTensor (the runtime's storage of its dtype) while nobody has read its
- * values, else undefined: what a weight buffer can copy as it is.
- */
-export const storedBytes = (t: HostTensor): Uint8Array | undefined => STORED.get(t);
+/** The bytes of a storedTensor while nobody has read its values (ir/value.ts). */
+export { storedBytes };
 
 /**
  * Writes `t`'s elements into `out` in the safetensors encoding of its dtype (which is also the
