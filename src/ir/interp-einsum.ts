@@ -5,7 +5,7 @@
 
 import { isInt } from './dtype.js';
 import { parseEinsum } from './infer.js';
-import { flatAt, forEachIndex, intBinary, result, strides } from './interp-ops.js';
+import { affinePositions, flatAt, forEachIndex, intBinary, result, strides } from './interp-ops.js';
 import { type HostTensor, i64Of, i64Tensor, shapeSize } from './value.js';
 
 export function einsum(spec: string, ops: readonly HostTensor[], shape: readonly number[]): HostTensor {
@@ -49,11 +49,14 @@ function arrange(t: HostTensor, from: string, to: readonly string[], size: Reado
   if (to.join('') === from) return t.data;
   const st = strides(t.shape);
   const step = to.map((l) => st[from.indexOf(l)]!);
-  const data = new Float64Array(t.data.length);
-  forEachIndex(
+  const at = affinePositions(
     to.map((l) => size.get(l)!),
-    (idx, flat) => (data[flat] = t.data[flatAt(step, idx)]!),
+    0,
+    step,
+    t.data.length,
   );
+  const data = new Float64Array(t.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = t.data[at[i]!]!;
   return data;
 }
 

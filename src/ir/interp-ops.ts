@@ -67,46 +67,77 @@ function moved(t: HostTensor, shape: readonly number[], src: Int32Array | Float6
   return { dtype: t.dtype, shape: [...shape], data };
 }
 
-/** The flat position in `t` of an index of a shape it broadcasts to (NumPy: aligned right, size-1 dims repeat). */
-function broadcastPosition(t: HostTensor, rank: number): (idx: readonly number[]) => number {
+/** How far `t`'s flat position moves per step along each axis of a rank-`rank` shape it broadcasts to (NumPy: aligned right, size-1 dims repeat: 0). */
+function broadcastSteps(t: HostTensor, rank: number): number[] {
   const st = strides(t.shape);
   const off = rank - t.shape.length;
-  return (idx) => {
-    let f = 0;
-    for (let i = 0; i < t.shape.length; i++) if (t.shape[i] !== 1) f += idx[off + i]! * st[i]!;
-    return f;
-  };
+  const out = new Array<number>(rank).fill(0);
+  for (let i = 0; i < t.shape.length; i++) if (t.shape[i] !== 1) out[off + i] = st[i]!;
+  return out;
 }
 
-/** Calls `f` with each flat output position of `shape` and the positions of the inputs it reads (the array is reused). */
-function forEachBroadcast(
+/**
+ * Calls `row(flat, len, at, step)` for each run of the output's last axis: `len` elements from
+ * output position `flat`, input k read from position at[k] moving by step[k] (0 where it
+ * broadcasts). Inputs of the output's own size (or scalars) make one run of all of it.
+ */
+function forEachRow(
   shape: readonly number[],
   ins: readonly HostTensor[],
-  f: (flat: number, at: number[]) => void,
-) {
+  row: (flat: number, len: number, at: readonly number[], step: readonly number[]) => void,
+): void {
   const n = shapeSize(shape);
+  if (n === 0) return;
   const at: number[] = ins.map(() => 0);
-  // Inputs of the output's own size (or scalars) are read by flat position; others broadcast.
-  if (ins.every((t) => t.data.length === n || t.data.length === 1)) {
-    for (let i = 0; i < n; i++) {
-      for (let k = 0; k < ins.length; k++) at[k] = ins[k]!.data.length === 1 ? 0 : i;
-      f(i, at);
+  if (ins.every((t) => t.data.length === n || t.data.length === 1))
+    return row(
+      0,
+      n,
+      at,
+      ins.map((t) => (t.data.length === 1 ? 0 : 1)),
+    );
+  const rank = shape.length;
+  const last = rank - 1;
+  const steps = ins.map((t) => broadcastSteps(t, rank));
+  const inner = steps.map((s) => s[last]!);
+  const idx = new Array<number>(rank).fill(0);
+  for (let flat = 0; flat < n; flat += shape[last]!) {
+    row(flat, shape[last]!, at, inner);
+    for (let d = last - 1; d >= 0; d--) {
+      idx[d]!++;
+      for (let k = 0; k < ins.length; k++) at[k]! += steps[k]![d]!;
+      if (idx[d]! < shape[d]!) break;
+      for (let k = 0; k < ins.length; k++) at[k]! -= steps[k]![d]! * shape[d]!;
+      idx[d] = 0;
     }
-    return;
   }
-  const pos = ins.map((t) => broadcastPosition(t, shape.length));
-  forEachIndex(shape, (idx, flat) => {
-    for (let k = 0; k < ins.length; k++) at[k] = pos[k]!(idx);
-    f(flat, at);
-  });
 }
 
-function elementwise(dtype: Dtype, shape: readonly number[], ins: readonly HostTensor[], f: (v: number[]) => number) {
+/** f(a, b) of each (broadcast) pair of elements, as a tensor of `shape` and `dtype`. */
+function map2(
+  dtype: Dtype,
+  shape: readonly number[],
+  a: HostTensor,
+  b: HostTensor,
+  f: (x: number, y: number) => number,
+) {
   const data = new Float64Array(shapeSize(shape));
-  const v: number[] = ins.map(() => 0);
-  forEachBroadcast(shape, ins, (flat, at) => {
-    for (let k = 0; k < ins.length; k++) v[k] = ins[k]!.data[at[k]!]!;
-    data[flat] = f(v);
+  const [A, B] = [a.data, b.data];
+  forEachRow(shape, [a, b], (flat, len, at, step) => {
+    const [si, sj] = [step[0]!, step[1]!];
+    for (let e = flat, i = at[0]!, j = at[1]!; e < flat + len; e++, i += si, j += sj) data[e] = f(A[i]!, B[j]!);
+  });
+  return result(dtype, shape, data);
+}
+
+/** c ? a : b of each (broadcast) triple of elements. */
+function select(dtype: Dtype, shape: readonly number[], c: HostTensor, a: HostTensor, b: HostTensor) {
+  const data = new Float64Array(shapeSize(shape));
+  const [C, A, B] = [c.data, a.data, b.data];
+  forEachRow(shape, [c, a, b], (flat, len, at, step) => {
+    const [sk, si, sj] = [step[0]!, step[1]!, step[2]!];
+    for (let e = flat, k = at[0]!, i = at[1]!, j = at[2]!; e < flat + len; e++, k += sk, i += si, j += sj)
+      data[e] = C[k] !== 0 ? A[i]! : B[j]!;
   });
   return result(dtype, shape, data);
 }
@@ -122,11 +153,17 @@ function elementwiseI64(
   const exact = ins.map((t) => (t.dtype === 'i64' ? i64Of(t) : BigInt64Array.from(t.data, i64FromNumber)));
   const [big, data] = [new BigInt64Array(dtype === 'i64' ? n : 0), new Float64Array(dtype === 'i64' ? 0 : n)];
   const v: bigint[] = ins.map(() => 0n);
-  forEachBroadcast(shape, ins, (flat, at) => {
-    for (let k = 0; k < ins.length; k++) v[k] = exact[k]![at[k]!]!;
-    const r = f(v);
-    if (dtype === 'i64') big[flat] = BigInt.asIntN(64, r as bigint);
-    else data[flat] = Number(r);
+  forEachRow(shape, ins, (flat, len, at, step) => {
+    const pos = [...at];
+    for (let e = flat; e < flat + len; e++) {
+      for (let k = 0; k < ins.length; k++) {
+        v[k] = exact[k]![pos[k]!]!;
+        pos[k]! += step[k]!;
+      }
+      const r = f(v);
+      if (dtype === 'i64') big[e] = BigInt.asIntN(64, r as bigint);
+      else data[e] = Number(r);
+    }
   });
   return dtype === 'i64' ? i64Tensor(shape, big) : result(dtype, shape, data);
 }
@@ -148,6 +185,45 @@ export function remap(
     src[flat] = i === undefined ? -1 : flatAt(st, i);
   });
   return moved(x, shape, src, fill);
+}
+
+/**
+ * The source positions of an affine layout: base + Σ_j o[j]·step[j] for every index o of
+ * `shape` in row-major order, carried along as o counts up (no index array per element).
+ * Int32 when every position of a source of `sourceLength` elements fits.
+ */
+export function affinePositions(
+  shape: readonly number[],
+  base: number,
+  step: readonly number[],
+  sourceLength: number,
+): Int32Array | Float64Array {
+  const n = shapeSize(shape);
+  const rank = shape.length;
+  const src = sourceLength < 2 ** 31 ? new Int32Array(n) : new Float64Array(n);
+  const idx = new Array<number>(rank).fill(0);
+  let p = base;
+  for (let flat = 0; flat < n; flat++) {
+    src[flat] = p;
+    for (let d = rank - 1; d >= 0; d--) {
+      idx[d]!++;
+      p += step[d]!;
+      if (idx[d]! < shape[d]!) break;
+      p -= step[d]! * shape[d]!;
+      idx[d] = 0;
+    }
+  }
+  return src;
+}
+
+/** An affine layout op, out[o] = x[base + Σ_j o[j]·step[j]]: permute, expand, slice and window. */
+export function remapAffine(
+  x: HostTensor,
+  shape: readonly number[],
+  base: number,
+  step: readonly number[],
+): HostTensor {
+  return moved(x, shape, affinePositions(shape, base, step, x.data.length));
 }
 
 /** Concatenation along `axis`. */
@@ -336,12 +412,12 @@ export function binary(fn: BinaryFn, a: HostTensor, b: HostTensor, shape: readon
   const dtype = isCompare(fn) ? 'bool' : a.dtype;
   if (a.dtype === 'i64') return elementwiseI64(dtype, shape, [a, b], ([x, y]) => i64Binary(fn, x!, y!));
   const f = isInt(a.dtype) ? (x: number, y: number) => intBinary(fn, a.dtype, x, y) : FLOAT_BINARY[fn];
-  return elementwise(dtype, shape, [a, b], ([x, y]) => f(x!, y!));
+  return map2(dtype, shape, a, b, f);
 }
 
 export function where(c: HostTensor, a: HostTensor, b: HostTensor, shape: readonly number[]): HostTensor {
   if (a.dtype === 'i64') return elementwiseI64('i64', shape, [c, a, b], ([k, x, y]) => (k !== 0n ? x! : y!));
-  return elementwise(a.dtype, shape, [c, a, b], ([k, x, y]) => (k !== 0 ? x! : y!));
+  return select(a.dtype, shape, c, a, b);
 }
 
 /** The range of an integer dtype (i64's bounds as the nearest doubles). */

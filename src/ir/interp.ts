@@ -225,12 +225,24 @@ function evalRaw(
     case 'reshape':
       return x.dtype === 'i64' ? i64Tensor(shape, i64Of(x).slice()) : { dtype: x.dtype, shape, data: x.data.slice() };
     case 'permute': {
-      const { axes } = n.args;
-      return K.remap(x, shape, (o) => x.shape.map((_, i) => o[axes.indexOf(i)]!));
+      // Output axis j is input axis axes[j].
+      const st = K.strides(x.shape);
+      return K.remapAffine(
+        x,
+        shape,
+        0,
+        n.args.axes.map((a) => st[a]!),
+      );
     }
     case 'expand': {
+      const st = K.strides(x.shape);
       const off = shape.length - x.shape.length;
-      return K.remap(x, shape, (o) => x.shape.map((d, i) => (d === 1 ? 0 : o[off + i]!)));
+      return K.remapAffine(
+        x,
+        shape,
+        0,
+        shape.map((_, j) => (j < off || x.shape[j - off] === 1 ? 0 : st[j - off]!)),
+      );
     }
     case 'pad': {
       const lo = n.args.pads.map(([l]) => int(l));
@@ -246,16 +258,26 @@ function evalRaw(
         if (size > 0 && (starts[k]! < 0 || last >= x.shape[k]!))
           throw new EvalError(`slice reads index ${starts[k]}..${last} of an axis of ${x.shape[k]}`);
       });
-      return K.remap(x, shape, (o) => x.shape.map((_, k) => starts[k]! + o[k]! * steps[k]!));
+      const st = K.strides(x.shape);
+      return K.remapAffine(
+        x,
+        shape,
+        starts.reduce((p, s0, k) => p + s0 * st[k]!, 0),
+        steps.map((s1, k) => s1 * st[k]!),
+      );
     }
     case 'window': {
+      // Input axis i is output axis i (times the stride on a window axis); a window axis m's
+      // offset is output axis r + m (times the dilation).
       const { axes, stride, dilation } = n.args;
+      const st = K.strides(x.shape);
       const r = x.shape.length;
-      const at = (o: readonly number[], i: number): number => {
-        const m = axes.indexOf(i);
-        return m < 0 ? o[i]! : o[i]! * stride[m]! + o[r + m]! * dilation[m]!;
-      };
-      return K.remap(x, shape, (o) => x.shape.map((_, i) => at(o, i)));
+      const step = shape.map((_, j) => {
+        if (j >= r) return dilation[j - r]! * st[axes[j - r]!]!;
+        const m = axes.indexOf(j);
+        return (m < 0 ? 1 : stride[m]!) * st[j]!;
+      });
+      return K.remapAffine(x, shape, 0, step);
     }
     case 'concat':
       return K.concat(args, n.args.axis, shape);
