@@ -276,10 +276,22 @@ export class Trainer {
    */
   restore(tensors: ReadonlyMap<string, HostTensor>, counters: TrainCounters, what = 'the checkpoint'): void {
     this.idle('restore');
+    if (!(tensors instanceof Map)) throw new RunError(`${what}: the tensors must be a Map of paths to tensors`);
     const ok = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
-    const skipped = counters.skipped ?? 0;
-    if (!ok(counters.micro) || !ok(counters.updates) || !ok(skipped) || skipped > counters.updates)
+    const skipped = (counters as TrainCounters | null)?.skipped ?? 0;
+    if (
+      typeof counters !== 'object' ||
+      counters === null ||
+      !ok(counters.micro) ||
+      !ok(counters.updates) ||
+      !ok(skipped) ||
+      skipped > counters.updates
+    )
       throw new RunError(`${what}: bad step counters`);
+    for (const [path, t] of tensors) {
+      const bad = maskedParam(path) === undefined ? undefined : t?.data?.find((x: number) => x !== 0 && x !== 1);
+      if (bad !== undefined) throw new RunError(`${what}: mask "${path}" holds ${bad}; a mask holds 0 or 1`);
+    }
     writeState(this.model, this.parts.buffers, this.persistent(), tensors, what);
     this.micro = counters.micro;
     this.updates = counters.updates;
