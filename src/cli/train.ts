@@ -17,6 +17,7 @@ import type { NodeOf } from '../ir/graph.js';
 import { indexBound } from '../ir/init.js';
 import type { HostTensor } from '../ir/value.js';
 import type { PlanTensor } from '../kernels/plan.js';
+import { CheckpointError, isObject } from '../runtime/checkpoint.js';
 import type { TrainOverrides } from '../runtime/schedule.js';
 import { Tensor, fromHost } from '../runtime/tensor.js';
 import type { StepExecutable, Trainer } from '../runtime/trainer.js';
@@ -154,6 +155,7 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
   const threads = num('threads', o.threads, true, 1);
   const evalEvery = num('eval-every', o.evalEvery, true, 1);
   const keep = num('keep', o.keep, true, 1) ?? 3;
+  const checkpointEvery = num('checkpoint-every', o.checkpointEvery, true, 1);
   const valFraction = num('val-fraction', o.valFraction, false) ?? 0.1;
   const target = o.target ?? 'c';
   if (target !== 'c' && target !== 'wgsl' && target !== 'cuda')
@@ -204,14 +206,21 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
   if (o.resume) {
     const c = trainer.load(resumeCheckpoints(o.resume));
     for (const s of c.skipped) io.err(`fmc: warning: passed over ${s}\n`);
-    const recorded = c.info.extra as {
-      data?: { sources?: { path: string; sha256: string }[]; position?: never };
-      distill?: unknown;
-    };
-    checkSameData(c.path, recorded.data?.sources ?? [], data);
-    checkSameDistill(c.path, recorded.distill, distill);
-    batches.seek(recorded.data?.position ?? { epoch: 0, offset: 0 });
+    const recorded = recordedData(c.path, c.info.extra);
+    if (!recorded)
+      io.err(
+        `fmc: warning: ${c.path} records no data (a checkpoint of trainer.save, not of fmc train): ` +
+          'the data files are not checked, and the batches start at the first\n',
+      );
+    checkSameData(c.path, recorded?.sources ?? [], data);
+    checkSameDistill(c.path, c.info.extra.distill, distill);
+    batches.seek(recorded?.position ?? { epoch: 0, offset: 0 });
     resumedAt = trainer.counters.updates;
+    if (resumedAt >= steps) {
+      const asked = o.steps !== undefined ? `--steps ${steps}` : `the train section's steps = ${steps}`;
+      io.err(`fmc: ${c.path} is already at step ${resumedAt} ≥ ${asked}: nothing to train\n`);
+      return EXIT.ok;
+    }
     io.err(`fmc: resumed ${c.path} at step ${resumedAt}\n`);
   }
   if (data.vocabulary && data.vocabulary !== 'bytes')
@@ -228,7 +237,7 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
     io.err(
       `fmc: distilling from ${distill.teacher} (${distill.teacherWeights}): alpha ${distill.alpha ?? 0.5}, temperature ${distill.temperature ?? 2}\n`,
     );
-  const every = num('checkpoint-every', o.checkpointEvery, true, 1) ?? evalEvery ?? steps;
+  const every = checkpointEvery ?? evalEvery ?? steps;
   const record = (): Record<string, unknown> => ({
     data: { spec: o.data, sources: data.dataset.sources, position: batches.position },
     ...distillRecord(distill),
@@ -350,6 +359,32 @@ function resumeRoot(p: string): string {
   const abs = path.resolve(p);
   if (fs.existsSync(path.join(abs, 'checkpoints'))) return abs;
   return path.basename(abs) === 'checkpoints' ? path.dirname(abs) : path.dirname(path.dirname(abs));
+}
+
+/** What `fmc train` records of its data in a checkpoint (`extra.data`). */
+interface RecordedData {
+  readonly spec: string;
+  readonly sources: readonly { path: string; sha256: string }[];
+  readonly position: never;
+}
+
+/**
+ * The data a checkpoint records, or undefined when it records none (a checkpoint of
+ * `trainer.save`, which writes what its caller adds); a CheckpointError when malformed.
+ */
+function recordedData(ckpt: string, extra: Readonly<Record<string, unknown>>): RecordedData | undefined {
+  const d = extra.data;
+  if (d === undefined) return undefined;
+  const source = (s: unknown): boolean => isObject(s) && typeof s.path === 'string' && typeof s.sha256 === 'string';
+  if (
+    !isObject(d) ||
+    typeof d.spec !== 'string' ||
+    !Array.isArray(d.sources) ||
+    !d.sources.every(source) ||
+    !isObject(d.position)
+  )
+    throw new CheckpointError(`${ckpt}: the checkpoint record is malformed (its data: spec, sources or position)`);
+  return d as unknown as RecordedData;
 }
 
 /** The data of a resumed run must be the data the checkpoint was trained on (same bytes). */

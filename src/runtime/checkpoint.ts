@@ -8,12 +8,14 @@
 // Writing: to a temporary file in the same folder (created exclusively), fsynced, renamed over
 // the final name, then the folder fsynced, so a crash at any moment leaves either the old set
 // of checkpoints or the old set plus a complete new one (and perhaps a temporary file, which
-// the next save removes). Then only the newest `keep` are kept. Reading takes the newest
-// checkpoint that reads and validates, and says why any newer one was passed over.
+// the next save removes). Then only the newest `keep` are kept: the new one, and the others
+// with the largest steps in their names (exactly: a name may hold more digits than a double).
+// Reading takes the newest checkpoint that reads and validates (its name saying the step its
+// record holds), and says why any newer one was passed over.
 
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { TrainConfig } from '../ir/module.js';
 import type { HostTensor } from '../ir/value.js';
 import { readSafetensorsFile } from './safetensors.js';
@@ -87,8 +89,11 @@ export function saveCheckpoint(
     }
     throw new CheckpointError(`${path}: cannot write the checkpoint: ${message(e)}`, { cause: e });
   }
-  for (const old of listCheckpoints(dir).slice(0, -keep)) unlinkSync(join(dir, old));
-  if (listCheckpoints(dir).length > keep) syncDir(dir);
+  // The one just written is kept whatever the other names say; then the newest of the others.
+  const others = listCheckpoints(dir).filter((n) => n !== name);
+  const old = others.slice(0, Math.max(0, others.length - (keep - 1)));
+  for (const n of old) unlinkSync(join(dir, n));
+  if (old.length > 0) syncDir(dir);
   return path;
 }
 
@@ -100,7 +105,11 @@ export function listCheckpoints(dir: string): string[] {
   } catch (e) {
     throw new CheckpointError(`${dir}: cannot list checkpoints: ${message(e)}`, { cause: e });
   }
-  return names.filter((n) => NAME.test(n)).sort((a, b) => stepOf(a) - stepOf(b));
+  return names
+    .filter((n) => NAME.test(n))
+    .map((n) => ({ n, step: stepOf(n) }))
+    .sort((a, b) => (a.step < b.step ? -1 : a.step > b.step ? 1 : 0))
+    .map((e) => e.n);
 }
 
 export interface LoadedCheckpoint extends Checkpoint {
@@ -150,6 +159,18 @@ export function readCheckpoint(path: string): Checkpoint {
   } catch (e) {
     throw new CheckpointError(`${path}: the "${META}" metadata is not JSON: ${message(e)}`);
   }
+  const problem = recordProblem(info);
+  if (problem) throw new CheckpointError(`${path}: the checkpoint record is malformed (${problem})`);
+  const named = NAME.exec(basename(path))?.[1];
+  if (named !== undefined && BigInt(named) !== BigInt(info.counters.updates))
+    throw new CheckpointError(
+      `${path}: the file name says step ${BigInt(named)}, its record step ${info.counters.updates} (renamed or copied?)`,
+    );
+  return { path, info, tensors };
+}
+
+/** What is wrong with the shape of a checkpoint record, or undefined. */
+function recordProblem(info: CheckpointInfo | null): string | undefined {
   const c = info?.counters;
   const count = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
   if (
@@ -160,9 +181,22 @@ export function readCheckpoint(path: string): Checkpoint {
     !count(c.updates) ||
     !(c.skipped === undefined || (count(c.skipped) && c.skipped <= c.updates))
   )
-    throw new CheckpointError(`${path}: the checkpoint record is malformed (format, model or step counters)`);
-  return { path, info, tensors };
+    return 'format, model or step counters';
+  const cfg = info.config as Partial<TrainConfig> | undefined;
+  if (
+    !isObject(cfg) ||
+    !isObject(cfg.optimizer) ||
+    typeof cfg.optimizer.kind !== 'string' ||
+    !(count(cfg.accumulate) && cfg.accumulate! >= 1)
+  )
+    return 'the train config: its optimizer or accumulate';
+  if (!isObject(info.extra)) return '"extra" is not an object';
+  return undefined;
 }
+
+/** A JSON object (not null, not an array). */
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function removeStaleTemporaries(dir: string): void {
   for (const n of readdirSync(dir)) {
@@ -195,5 +229,6 @@ function syncDir(dir: string): void {
   }
 }
 
-const stepOf = (name: string): number => Number(NAME.exec(name)![1]);
+/** The step in a checkpoint's name, exactly (a name may hold more digits than a double). */
+const stepOf = (name: string): bigint => BigInt(NAME.exec(name)![1]!);
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0]!;

@@ -150,6 +150,7 @@ export class Model {
       buffers: t.buffers,
       seed: opts.seed ?? t.seed ?? 0,
       set: t.set ?? {},
+      disposed: () => this.disposed,
     });
   }
 

@@ -84,6 +84,8 @@ export interface TrainerParts {
    * their optimizer state) to `fraction` of the schedule, in place: pruneWeights on the model.
    */
   readonly prune?: (state: Map<string, HostTensor>, fraction: number) => void;
+  /** Whether the model the steps belong to was disposed (a typed module's `dispose()`): then every call is a RunError. */
+  readonly disposed?: () => boolean;
 }
 
 export interface SaveOptions {

@@ -111,7 +111,7 @@ export class Trainer {
    * the promise resolves. The weights stay on the GPU: see `sync`.
    */
   stepAsync(batch: Batch): Promise<StepResult> {
-    return this.enqueue(async () => {
+    return this.enqueue('stepAsync', async () => {
       const t = this.parts.teacher;
       const p = this.prepare(t ? { ...batch, [t.input]: await t.logitsAsync(batch) } : batch);
       const r = this.finish(p, await p.exe.runAsync(p.inputs));
@@ -201,7 +201,9 @@ export class Trainer {
 
   /** `evaluate` on any target, after the steps before it. */
   evaluateAsync(batch: Batch): Promise<number> {
-    return this.enqueue(async () => scalarOf(await this.parts.evaluate.runAsync(batch), this.lossName));
+    return this.enqueue('evaluateAsync', async () =>
+      scalarOf(await this.parts.evaluate.runAsync(batch), this.lossName),
+    );
   }
 
   /**
@@ -210,7 +212,7 @@ export class Trainer {
    * weights on the host, or running them on another target.
    */
   sync(): Promise<void> {
-    return this.enqueue(async () => {
+    return this.enqueue('sync', async () => {
       for (const w of new Set(this.gpuExecutables().map((e) => e.gpuWeights))) await w.sync();
     });
   }
@@ -227,9 +229,15 @@ export class Trainer {
     return this.save(dir, opts);
   }
 
-  private enqueue<T>(f: () => Promise<T>): Promise<T> {
+  /** Runs `f` (method `what`) after the steps before it; a RunError then when the model was disposed meanwhile. */
+  private enqueue<T>(what: string, f: () => Promise<T>): Promise<T> {
     this.inFlight++;
-    const run = this.queue.then(f).finally(() => this.inFlight--);
+    const run = this.queue
+      .then(() => {
+        this.live(what);
+        return f();
+      })
+      .finally(() => this.inFlight--);
     this.queue = run.catch(() => {});
     return run;
   }
@@ -244,8 +252,14 @@ export class Trainer {
   }
 
   private idle(what: string): void {
+    this.live(what);
     if (this.inFlight > 0)
       throw new RunError(`${what}: asynchronous steps are still running; await them (or trainer.sync()) first`);
+  }
+
+  /** A RunError once the model was disposed: its executables and buffers are gone. */
+  private live(what: string): void {
+    if (this.parts.disposed?.()) throw new RunError(`${what}: ${this.model} was disposed`);
   }
 
   /** A RunError when the host copies are stale: the GPU is ahead since the last sync. */
@@ -276,10 +290,22 @@ export class Trainer {
    */
   restore(tensors: ReadonlyMap<string, HostTensor>, counters: TrainCounters, what = 'the checkpoint'): void {
     this.idle('restore');
+    if (!(tensors instanceof Map)) throw new RunError(`${what}: the tensors must be a Map of paths to tensors`);
     const ok = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
-    const skipped = counters.skipped ?? 0;
-    if (!ok(counters.micro) || !ok(counters.updates) || !ok(skipped) || skipped > counters.updates)
+    const skipped = (counters as TrainCounters | null)?.skipped ?? 0;
+    if (
+      typeof counters !== 'object' ||
+      counters === null ||
+      !ok(counters.micro) ||
+      !ok(counters.updates) ||
+      !ok(skipped) ||
+      skipped > counters.updates
+    )
       throw new RunError(`${what}: bad step counters`);
+    for (const [path, t] of tensors) {
+      const bad = maskedParam(path) === undefined ? undefined : t?.data?.find((x: number) => x !== 0 && x !== 1);
+      if (bad !== undefined) throw new RunError(`${what}: mask "${path}" holds ${bad}; a mask holds 0 or 1`);
+    }
     writeState(this.model, this.parts.buffers, this.persistent(), tensors, what);
     this.micro = counters.micro;
     this.updates = counters.updates;
@@ -291,6 +317,7 @@ export class Trainer {
    * atomically, keeping the newest `keep`; returns its path.
    */
   save(dir: string, opts: SaveOptions = {}): string {
+    this.live('save');
     return saveCheckpoint(
       dir,
       this.state(),
@@ -311,6 +338,7 @@ export class Trainer {
    * a CheckpointError if it belongs to another model or run set-up, nothing changed then.
    */
   load(dir: string): LoadedCheckpoint {
+    this.idle('load');
     const c = loadCheckpoint(dir);
     checkRun(c, { model: this.model, seed: this.parts.seed ?? 0, set: this.parts.set ?? {}, config: this.config });
     try {

@@ -120,6 +120,44 @@ describe('fmc compile --train', () => {
     );
   });
 
+  it("ends a trainer's work with its model: after dispose() every call is a RunError", async () => {
+    const file = path.join(DIR, 'small-dispose.fm');
+    fs.writeFileSync(file, ACCUMULATING);
+    const model = load(compileModule('small-dispose', file, '--train'), { cacheDir: CACHE });
+    const trainer = model.trainer();
+    trainer.step(smallBatch(0));
+    const pending = trainer.stepAsync(smallBatch(1));
+    model.dispose();
+    const ckpt = path.join(DIR, 'small-dispose-ckpt');
+    const calls: [string, () => unknown][] = [
+      ['step', () => trainer.step(smallBatch(2))],
+      ['evaluate', () => trainer.evaluate(smallBatch(2))],
+      ['state', () => trainer.state()],
+      ['save', () => trainer.save(ckpt)],
+      ['restore', () => trainer.restore(new Map(), { micro: 0, updates: 0 })],
+      ['load', () => trainer.load(ckpt)],
+    ];
+    for (const [what, call] of calls) {
+      const e = thrown(call);
+      expect(e).toBeInstanceOf(RunError);
+      expect(e.message).toBe(`${what}: Small was disposed`);
+    }
+    for (const [what, call] of [
+      ['stepAsync', () => trainer.stepAsync(smallBatch(2))],
+      ['evaluateAsync', () => trainer.evaluateAsync(smallBatch(2))],
+      ['sync', () => trainer.sync()],
+      ['stepAsync', () => pending],
+    ] as const) {
+      const e = await (call() as Promise<unknown>).then(
+        () => new Error('expected an error'),
+        (x: unknown) => x as Error,
+      );
+      expect(e).toBeInstanceOf(RunError);
+      expect(e.message).toBe(`${what}: Small was disposed`);
+    }
+    expect(fs.existsSync(ckpt)).toBe(false);
+  });
+
   it('gives a clear error from trainer() for a module compiled without --train', () => {
     const out = compileModule('plain', 'models/mlp.fm');
     const model = load(out, { cacheDir: CACHE });

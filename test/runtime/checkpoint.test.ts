@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileTrainer } from '../../src/api/train.js';
+import { RunError } from '../../src/index.js';
 import { hostTensor } from '../../src/ir/value.js';
 import {
   CheckpointError,
@@ -19,7 +20,10 @@ import {
 } from '../../src/runtime/checkpoint.js';
 import { defaultTrainConfig } from '../../src/runtime/schedule.js';
 import { writeSafetensors } from '../../src/runtime/safetensors-write.js';
+import { readSafetensorsFile } from '../../src/runtime/safetensors.js';
 import { Tensor } from '../../src/runtime/tensor.js';
+import { thrown } from '../api/helpers.js';
+import { prunedModel } from '../models/pruned-model.js';
 import { smallModelFile } from '../models/small-models.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'fmc-ckpt-'));
@@ -83,6 +87,86 @@ describe('checkpoint files', () => {
     fs.writeFileSync(plain, writeSafetensors(tensors(0), { 'fmc.checkpoint': '{not json' }));
     expect(() => readCheckpoint(plain)).toThrow(CheckpointError);
   });
+
+  it('refuses a record without "extra" or with a train config of the wrong shape', () => {
+    const file = path.join(tmp(), checkpointName(3));
+    const write = (record: Record<string, unknown>) =>
+      fs.writeFileSync(file, writeSafetensors(tensors(0), { 'fmc.checkpoint': JSON.stringify(record) }));
+    const good = { format: 'fmc-checkpoint-1', ...info(3), written: '2026-01-01T00:00:00.000Z' };
+    write(good);
+    expect(readCheckpoint(file).info.extra).toEqual({ note: 'step 3' });
+    const { extra: _, ...noExtra } = good;
+    for (const record of [noExtra, { ...good, extra: null }, { ...good, extra: [1] }]) {
+      write(record);
+      expect(() => readCheckpoint(file)).toThrow(
+        new CheckpointError(`${file}: the checkpoint record is malformed ("extra" is not an object)`),
+      );
+    }
+    const config = good.config;
+    for (const bad of ['x', null, { ...config, optimizer: 'adam' }, { ...config, accumulate: 0 }]) {
+      write({ ...good, config: bad });
+      expect(() => readCheckpoint(file)).toThrow(
+        `${file}: the checkpoint record is malformed (the train config: its optimizer or accumulate)`,
+      );
+    }
+  });
+
+  it('orders by the step in the names, keeps the one just written, and passes over a misnamed one', () => {
+    const dir = tmp();
+    for (const s of [1, 2]) saveCheckpoint(dir, tensors(s), info(s), 3);
+    const big = path.join(dir, 'step-99999999999999999999999.safetensors');
+    fs.copyFileSync(path.join(dir, checkpointName(2)), big);
+    expect(() => readCheckpoint(big)).toThrow(
+      `${big}: the file name says step 99999999999999999999999, its record step 2 (renamed or copied?)`,
+    );
+    const c = loadCheckpoint(dir);
+    expect(c.path).toBe(path.join(dir, checkpointName(2)));
+    expect(c.skipped).toEqual([expect.stringContaining(big)]);
+    // Names beyond 2^53 compare exactly.
+    const near = ['step-90000000000000001.safetensors', 'step-90000000000000000.safetensors'];
+    for (const n of near) fs.copyFileSync(big, path.join(dir, n));
+    expect(listCheckpoints(dir)).toEqual([...[1, 2].map(checkpointName), ...near.reverse(), path.basename(big)]);
+    saveCheckpoint(dir, tensors(3), info(3), 2);
+    expect(listCheckpoints(dir)).toEqual([checkpointName(3), path.basename(big)]);
+    saveCheckpoint(dir, tensors(4), info(4), 1);
+    expect(listCheckpoints(dir)).toEqual([checkpointName(4)]);
+  });
+
+  it('restore takes a Map and counters, and masks of 0 and 1 only', () => {
+    const { trainer } = compileTrainer(prunedModel('batch = 4'), { seed: 0 });
+    const state = trainer.state();
+    const nullTensors = thrown(() => trainer.restore(null as never, trainer.counters));
+    expect(nullTensors).toBeInstanceOf(RunError);
+    expect(nullTensors.message).toBe('the checkpoint: the tensors must be a Map of paths to tensors');
+    const nullCounters = thrown(() => trainer.restore(state, null as never));
+    expect(nullCounters).toBeInstanceOf(RunError);
+    expect(nullCounters.message).toBe('the checkpoint: bad step counters');
+    const mask = [...state.keys()].find((k) => k.startsWith('sparse:mask:'))!;
+    const m = state.get(mask)!;
+    const twice = new Map([
+      ...state,
+      [
+        mask,
+        hostTensor(
+          m.dtype,
+          m.shape,
+          m.data.map((x) => 2 * x),
+        ),
+      ],
+    ]);
+    const bad = thrown(() => trainer.restore(twice, trainer.counters));
+    expect(bad).toBeInstanceOf(RunError);
+    expect(bad.message).toBe(`the checkpoint: mask "${mask}" holds 2; a mask holds 0 or 1`);
+    // Through a checkpoint file: a CheckpointError naming it, the state untouched.
+    const dir = tmp();
+    const file = trainer.save(dir);
+    const { metadata } = readSafetensorsFile(file);
+    fs.writeFileSync(file, writeSafetensors(twice, metadata));
+    expect(() => trainer.load(file)).toThrow(
+      new CheckpointError(`${file}: mask "${mask}" holds 2; a mask holds 0 or 1`),
+    );
+    expect([...trainer.state().get(mask)!.data]).toEqual([...m.data]);
+  }, 60_000);
 
   it("the trainer refuses another model's, seed's or overrides' checkpoint and keeps its state", () => {
     const file = smallModelFile('mlp', { pixels: 8, hidden1: 8, hidden2: 4, p_drop: 0 });
