@@ -238,7 +238,8 @@ export interface IndexRange {
 
 /** The values a range allows, for messages: `one of the model's 3 classes (0 to 2, or -100 for a target the loss ignores)`. */
 export function rangeText(r: IndexRange): string {
-  const ignored = r.ignored.length > 0 ? `, or ${r.ignored.join(' or ')} for a target the loss ignores` : '';
+  const apart = r.ignored.filter((v) => !(v >= 0 && v < r.size));
+  const ignored = apart.length > 0 ? `, or ${apart.join(' or ')} for a target the loss ignores` : '';
   return r.kind === 'classes'
     ? `one of the model's ${r.size} classes (0 to ${r.size - 1}${ignored})`
     : `an index into the model's table of ${r.size} (0 to ${r.size - 1}${ignored})`;

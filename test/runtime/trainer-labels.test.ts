@@ -4,7 +4,9 @@
 // loss's ignore_index (-100) is legitimately left out of the mean and is accepted.
 
 import { describe, expect, it } from 'vitest';
+import { lowerModel } from '../../src/api/compile.js';
 import { compileTrainer } from '../../src/api/train.js';
+import { indexRanges, rangeText } from '../../src/ir/init.js';
 import { RunError } from '../../src/runtime/run-args.js';
 import { Tensor } from '../../src/runtime/tensor.js';
 import { smallModelFile } from '../models/small-models.js';
@@ -45,5 +47,17 @@ describe('labels outside the class count', () => {
     const r = trainer.step(batch(1, -100));
     expect(r.applied).toBe(true);
     expect(r.loss).toBeGreaterThan(0);
+  });
+
+  it("are read from the loss: the class axis, the embedding's table, and the ignore_index", () => {
+    const mlp = lowerModel(FILE, { isPath: true, fns: ['loss'] })[0]!.graph;
+    expect(indexRanges(mlp)).toEqual(new Map([['labels', { size: 3, kind: 'classes', ignored: [-100] }]]));
+    const lm = lowerModel(smallModelFile('swa_lm'), { isPath: true, fns: ['loss'] })[0]!.graph;
+    const r = indexRanges(lm);
+    expect(r.get('tokens')).toMatchObject({ size: 60, kind: 'table' });
+    expect(r.get('targets')).toEqual({ size: 60, kind: 'classes', ignored: [-100] });
+    expect(rangeText(r.get('targets')!)).toBe(
+      "one of the model's 60 classes (0 to 59, or -100 for a target the loss ignores)",
+    );
   });
 });
