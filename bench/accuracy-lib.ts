@@ -21,7 +21,7 @@ import { parseQuantize } from '../src/cli/quantize-rules.js';
 import { type OpenedData, openData } from '../src/cli/train-data.js';
 import { dimConstValue, dimToString } from '../src/ir/dims.js';
 import type { NodeOf } from '../src/ir/graph.js';
-import { indexBound } from '../src/ir/init.js';
+import { indexRanges } from '../src/ir/init.js';
 
 /** How a variant differs from the f32 model. */
 export interface Variant {
@@ -215,12 +215,7 @@ export function openSplit(
     dtype: n.args.dtype,
     shape: n.args.shape.map((d) => dimConstValue(d) ?? dimToString(d)),
   }));
-  const bounds = new Map<string, number>();
-  for (const n of nodes) {
-    const bound = indexBound(l.graph, n);
-    if (bound !== undefined) bounds.set(n.args.name, bound);
-  }
-  const data = openData(spec, inputs, bounds, { batch, ...(context ? { context } : {}) });
+  const data = openData(spec, inputs, indexRanges(l.graph), { batch, ...(context ? { context } : {}) });
   const split = () =>
     new Batches(data.dataset, { batchSize: batch, seed: s.seed, validation: { fraction: valFraction } });
   return { data, split };

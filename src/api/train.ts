@@ -8,7 +8,7 @@
 // to date).
 
 import type { Lowered } from '../frontend/lower.js';
-import { initParam } from '../ir/init.js';
+import { indexRanges, initParam } from '../ir/init.js';
 import { withQuantized } from '../ir/quantize.js';
 import type { TrainConfig } from '../ir/module.js';
 import { hasBlockSparsity, pruneText, pruneWeights } from '../ir/sparsity.js';
@@ -184,6 +184,7 @@ export function compileTrainer(pathOrSource: string, opts: TrainOptions = {}): C
     buffers,
     seed: opts.seed ?? 0,
     set: opts.set ?? {},
+    indexRanges: indexRanges(evalL.graph),
     ...(config.prune ? { prune: (state, fraction) => pruneWeights(state, l, fraction) } : {}),
     ...(teacher ? { teacher: compileTeacher(opts.distill!, teacher, target) } : {}),
   });

@@ -7,11 +7,11 @@ import { calibrate } from '../api/calibrate.js';
 import { lowerModel } from '../api/compile.js';
 import { Batches } from '../data/batches.js';
 import { dimConstValue, dimToString } from '../ir/dims.js';
-import { indexBound } from '../ir/init.js';
+import { indexRanges } from '../ir/init.js';
 import { EXIT, type Io } from './io.js';
 import { CliError, parseSeed, parseSet } from './model.js';
 import { parseQuantize } from './quantize-rules.js';
-import { openData } from './train-data.js';
+import { openData, printDataNotes } from './train-data.js';
 
 export interface CalibrateCliOptions {
   readonly data?: string;
@@ -48,21 +48,17 @@ export async function calibrateCommand(io: Io, file: string, o: CalibrateCliOpti
   const common = { isPath: true, model: o.model, set, ...(quantize ? { quantize } : {}) };
   io.progress?.(`checking and lowering ${file}`);
   const g = lowerModel(file, { ...common, fns: [o.fn ?? 'forward'] })[0]!.graph;
-  const bounds = new Map<string, number>();
-  for (const n of g.inputs) {
-    const b = indexBound(g, n);
-    if (b !== undefined) bounds.set(n.args.name, b);
-  }
   const inputs = g.inputs.map((n) => ({
     name: n.args.name,
     dtype: n.args.dtype,
     shape: n.type.shape.map((d) => dimConstValue(d) ?? dimToString(d)),
   }));
-  const data = openData(o.data!, inputs, bounds, {
+  const data = openData(o.data!, inputs, indexRanges(g), {
     batch,
     ...(o.context ? { context: count('context', o.context, 64) } : {}),
     ...(o.label ? { label: o.label } : {}),
   });
+  printDataNotes(io, data);
   const order = new Batches(data.dataset, { batchSize: batch, seed: 0, shuffle: false });
   const n = Math.min(batches, order.batchesPerEpoch);
   io.progress?.(`running ${n} batches of ${batch}`);

@@ -2,8 +2,10 @@
 // function. Built-in names (`mnist`, `iris`, `moby-dick`), or a file by its extension
 // (`.safetensors` dataset, `.txt` text, `.csv` table). Fields are matched to the loss
 // inputs by name; a field left over pairs with the one input left over of its kind (float or
-// integer), so `iris` (features, labels) feeds `mlp` (images, labels). Token ids must fit the
-// embedding the token input indexes.
+// integer), so `iris` (features, labels) feeds `mlp` (images, labels); fields no input takes are
+// left out, with a note. Token ids must fit the embedding the token input indexes, and class
+// labels the class axis they are compared with (cross_entropy's ignore_index aside), before any
+// step runs.
 
 import * as path from 'node:path';
 import {
@@ -11,8 +13,10 @@ import {
   DataError,
   type Dataset,
   type ModelInput,
+  TableDataset,
   type Vocabulary,
   buildVocabulary,
+  keepFields,
   loadIris,
   loadMnist,
   matchInputs,
@@ -23,8 +27,10 @@ import {
   readVocabulary,
   renameFields,
 } from '../data/index.js';
-import { readSource } from '../data/dataset.js';
+import { list, readSource } from '../data/dataset.js';
 import { isFloat } from '../ir/dtype.js';
+import { type IndexRange, rangeText } from '../ir/init.js';
+import type { Io } from './io.js';
 import { CliError } from './model.js';
 
 export interface DataOptions {
@@ -46,15 +52,22 @@ export interface OpenedData {
   readonly vocabulary?: Vocabulary;
   /** How the data was read, for logs: `mnist (10000 samples)`. */
   readonly describe: string;
+  /** What the caller should print as `fmc: note: ...`: fields left unused. */
+  readonly notes: readonly string[];
+  /** What the caller should print as `fmc: warning: ...`: CSV numbers read as class names. */
+  readonly warnings: readonly string[];
 }
 
 const BUILT_IN = ['mnist', 'iris', 'moby-dick'];
 
-/** Opens `spec` for a model whose loss takes `inputs`; `indexBounds` gives each integer input's table size. */
+/**
+ * Opens `spec` for a model whose loss takes `inputs`; `indexRanges` gives each integer input's
+ * valid values (indexRanges of the loss graph), which every sample is checked against.
+ */
 export function openData(
   spec: string,
   inputs: readonly ModelInput[],
-  indexBounds: ReadonlyMap<string, number>,
+  indexRanges: ReadonlyMap<string, IndexRange>,
   opts: DataOptions,
 ): OpenedData {
   const floats = inputs.filter((i) => isFloat(i.dtype));
@@ -78,7 +91,7 @@ export function openData(
     vocabulary = textVocabulary(file, opts.vocab);
     const size = vocabulary === 'bytes' ? 256 : vocabulary.chars.length;
     for (const i of ints) {
-      const bound = indexBounds.get(i.name);
+      const bound = indexRanges.get(i.name)?.size;
       if (bound !== undefined && size > bound)
         throw new CliError(
           `${file}: the text has ${size} distinct tokens, but the model's input '${i.name}' indexes a table of ${bound}; ` +
@@ -95,10 +108,71 @@ export function openData(
     throw new CliError(
       `--data ${spec}: not a dataset: give ${BUILT_IN.join(', ')} or a .safetensors, .txt or .csv file`,
     );
+  const table = dataset instanceof TableDataset ? dataset : undefined;
   dataset = pairFields(dataset, inputs);
   const dims = matchInputs(dataset, inputs, opts.batch);
+  const notes: string[] = [];
+  const names = new Set(inputs.map((i) => i.name));
+  const unused = dataset.fields.filter((f) => !names.has(f.name)).map((f) => f.name);
+  if (unused.length > 0) {
+    const which = unused.length === 1 ? `field ${list(unused)} is` : `fields ${list(unused)} are`;
+    notes.push(`${dataset.where}: ${which} not used: the model has no input of that name`);
+    dataset = keepFields(dataset, names);
+  }
+  // A text's tokens are checked against the vocabulary above.
+  if (!vocabulary) checkIndices(dataset, indexRanges, (s) => table?.rows[s] ?? `sample ${s}`);
   const describe = `${BUILT_IN.includes(spec) ? spec : dataset.where} (${dataset.size.toLocaleString('en-US')} samples)`;
-  return { dataset, dims, describe, ...(vocabulary ? { vocabulary } : {}) };
+  const warnings = table?.warnings ?? [];
+  return { dataset, dims, describe, notes, warnings, ...(vocabulary ? { vocabulary } : {}) };
+}
+
+/**
+ * Throws a DataError naming the sample (`row(s)`) and the bound when an integer field that an
+ * input indexes a table with, or compares with the class axis, holds a value outside [0, size)
+ * that the graph does not treat apart (cross_entropy's ignore_index).
+ */
+function checkIndices(ds: Dataset, ranges: ReadonlyMap<string, IndexRange>, row: (s: number) => string): void {
+  const checked = ds.fields.filter((f) => ranges.has(f.name) && !isFloat(f.dtype) && f.dtype !== 'bool');
+  const PIECE = 4096;
+  for (const f of checked) {
+    const r = ranges.get(f.name)!;
+    let first: { s: number; element: number; v: number } | undefined;
+    let max = -Infinity;
+    const per = Math.max(
+      1,
+      f.shape.reduce((a, b) => a * b, 1),
+    );
+    for (let s0 = 0; s0 < ds.size; s0 += PIECE) {
+      const indices = Array.from({ length: Math.min(PIECE, ds.size - s0) }, (_, k) => s0 + k);
+      ds.batch(indices)
+        .get(f.name)!
+        .data.forEach((v, i) => {
+          if (r.ignored.includes(v)) return;
+          max = Math.max(max, v);
+          if (!(v >= 0 && v < r.size)) first ??= { s: s0 + Math.floor(i / per), element: i % per, v };
+        });
+    }
+    if (first === undefined) continue;
+    const at = f.shape.length === 0 ? row(first.s) : `${row(first.s)}, element ${first.element}`;
+    throw new DataError(ds.where, `${at}: ${outOfRange(r, first.v, max)}`, f.name);
+  }
+}
+
+/** Why value `v` of an input does not fit its range, and how to fix it (`max`: the field's largest value). */
+function outOfRange(r: IndexRange, v: number, max: number): string {
+  const fix =
+    v < 0
+      ? 'fix the data'
+      : r.kind === 'classes'
+        ? `fix the data, or give the model ${max + 1} classes or more (e.g. --set classes=${max + 1})`
+        : `fix the data, or give the model a larger table (e.g. --set vocab=${max + 1})`;
+  return `${r.kind === 'classes' ? 'label' : 'index'} ${v} is not ${rangeText(r)}; ${fix}`;
+}
+
+/** Prints what opening the data noted (unused fields) and warned of (CSV numbers read as class names). */
+export function printDataNotes(io: Io, data: OpenedData): void {
+  for (const w of data.warnings) io.err(`fmc: warning: ${w}\n`);
+  for (const n of data.notes) io.err(`fmc: note: ${n}\n`);
 }
 
 /** The vocabulary of a text: a file, `bytes`, or the text's own characters. */

@@ -13,8 +13,7 @@ import { type CompiledTrainer, compileTrainer } from '../api/train.js';
 import { type Batches as BatchesT, Batches, DataError, checkFinite, decodeTokens } from '../data/index.js';
 import type { ModelInput } from '../data/index.js';
 import { dimConstValue, dimToString } from '../ir/dims.js';
-import type { NodeOf } from '../ir/graph.js';
-import { indexBound } from '../ir/init.js';
+import { indexRanges } from '../ir/init.js';
 import type { HostTensor } from '../ir/value.js';
 import type { PlanTensor } from '../kernels/plan.js';
 import { CheckpointError, isObject } from '../runtime/checkpoint.js';
@@ -24,7 +23,7 @@ import type { StepExecutable, Trainer } from '../runtime/trainer.js';
 import { EXIT, type Io } from './io.js';
 import { CliError, parsePrecision, parseSeed, parseSet, parseSparsityOption } from './model.js';
 import { parseQuantize } from './quantize-rules.js';
-import { type OpenedData, openData } from './train-data.js';
+import { type OpenedData, openData, printDataNotes } from './train-data.js';
 import { type EvalRecord, MetricsLog, Progress, duration } from './train-report.js';
 import { sampleText } from './train-sample.js';
 import { parsePruneGradual, pruneSummary } from './train-prune.js';
@@ -187,17 +186,13 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
   if (steps === undefined) throw new CliError(`${trainer.model} has no train steps: give --steps`, EXIT.usage);
   const batch = config.batch ?? 32;
   const evaluate = compiled.modules.find((m) => m.graph.name === config.loss)!.graph;
-  const bounds = new Map<string, number>();
-  for (const n of evaluate.inputs as NodeOf<'input'>[]) {
-    const b = indexBound(evaluate, n);
-    if (b !== undefined) bounds.set(n.args.name, b);
-  }
-  const data = openData(o.data, modelInputs(trainer.inputs), bounds, {
+  const data = openData(o.data, modelInputs(trainer.inputs), indexRanges(evaluate), {
     batch,
     ...(o.context ? { context: num('context', o.context, true, 1)! } : {}),
     ...(o.vocab ? { vocab: o.vocab } : {}),
     ...(o.label ? { label: o.label } : {}),
   });
+  printDataNotes(io, data);
   const batches = new Batches(data.dataset, { batchSize: batch, seed, validation: { fraction: valFraction } });
   fs.mkdirSync(out, { recursive: true });
   const ckpt = path.join(out, 'checkpoints');

@@ -156,5 +156,16 @@ export function renameFields(ds: Dataset, renames: Readonly<Record<string, strin
   };
 }
 
+/** The same samples with only the fields named in `keep` (in their order in `ds.fields`). */
+export function keepFields(ds: Dataset, keep: ReadonlySet<string>): Dataset {
+  return {
+    where: ds.where,
+    fields: ds.fields.filter((f) => keep.has(f.name)),
+    size: ds.size,
+    sources: ds.sources,
+    batch: (indices) => new Map([...ds.batch(indices)].filter(([n]) => keep.has(n))),
+  };
+}
+
 /** Names for a message: `"a", "b"`. */
 export const list = (names: Iterable<string>): string => [...names].map(quote).join(', ') || 'none';

@@ -6,6 +6,7 @@ export {
   DataError,
   type Dataset,
   type FieldSpec,
+  keepFields,
   renameFields,
   type SourceFile,
 } from './dataset.js';

@@ -30,6 +30,10 @@ export class TableDataset extends ColumnDataset {
     /** Label i's class name; empty when the labels were integers in the file. */
     readonly classes: readonly string[],
     sources: readonly SourceFile[],
+    /** Where sample i is in the file, for messages: `line 7` (CSV), `row 3` (iris). */
+    readonly rows: readonly string[] = [],
+    /** What the reader did that the caller may not expect, one sentence each (numbers read as class names). */
+    readonly warnings: readonly string[] = [],
   ) {
     const columns = [
       { name: 'features', dtype: 'f32', shape: [featureNames.length], data: features },
@@ -38,6 +42,9 @@ export class TableDataset extends ColumnDataset {
     super(where, columns, labels.length, sources);
   }
 }
+
+/** A label used as it is: a non-negative integer that fits in i32 (below 10^9). */
+const INTEGER_LABEL = /^(?:0|[1-9][0-9]{0,8})$/;
 
 /** A row of cells and where it is, for messages (`line 7`). */
 interface Row {
@@ -119,7 +126,7 @@ function table(
     });
   });
   const raw = rows.map((r) => r.cells[labelCol]!.trim());
-  const integers = raw.every((l) => /^(?:0|[1-9][0-9]{0,8})$/.test(l));
+  const integers = raw.every((l) => INTEGER_LABEL.test(l));
   const classes = integers ? [] : (opts.classes ?? [...new Set(raw)].sort());
   const ids = new Map(classes.map((c, i) => [c, i]));
   const labels = Float64Array.from(raw, (l, s) => {
@@ -129,7 +136,29 @@ function table(
       throw new DataError(where, `${rows[s]!.at}: class ${quote(l)} is not one of ${list(classes)}`, 'labels');
     return id;
   });
-  return new TableDataset(where, features, labels, names, classes, sources);
+  const warnings = integers || opts.classes ? [] : numberNames(where, raw, rows, classes);
+  const at = rows.map((r) => r.at);
+  return new TableDataset(where, features, labels, names, classes, sources, at, warnings);
+}
+
+/**
+ * A warning when labels that look like numbers become class names (one `-1`, or a number beyond
+ * i32, among integer labels renumbers the whole column): none when no label is a number.
+ */
+function numberNames(
+  where: string,
+  raw: readonly string[],
+  rows: readonly Row[],
+  classes: readonly string[],
+): string[] {
+  if (!raw.some((l) => l !== '' && Number.isFinite(Number(l)))) return [];
+  const s = raw.findIndex((l) => !INTEGER_LABEL.test(l));
+  const shown = classes.slice(0, 8).map((c, i) => `${quote(c)} → ${i}`);
+  const more = classes.length > shown.length ? `, … (${classes.length - shown.length} more)` : '';
+  return [
+    `${where}: field ${quote('labels')}: labels are not all non-negative integers below 10^9 (${rows[s]!.at}: ${quote(raw[s]!)}): ` +
+      `treating them as ${classes.length} class names, numbered in sorted order: ${shown.join(', ')}${more}`,
+  ];
 }
 
 /** The records of a CSV text, each with the line it starts on. */

@@ -224,22 +224,65 @@ export function randomInput(
  * in one_hot); 2 when neither is visible.
  */
 export function indexBound(g: Graph, input: NodeOf<'input'>): number | undefined {
+  return indexRange(g, input)?.size;
+}
+
+/** The valid values of an integer input: [0, size), and the constants it is compared with (`ignore_index`). */
+export interface IndexRange {
+  readonly size: number;
+  /** `classes`: compared with the class axis (cross-entropy targets); `table`: gathered from a table. */
+  readonly kind: 'classes' | 'table';
+  /** Values the graph compares the input with, which it treats apart (cross_entropy's ignore_index, -100). */
+  readonly ignored: readonly number[];
+}
+
+/** The values a range allows, for messages: `one of the model's 3 classes (0 to 2, or -100 for a target the loss ignores)`. */
+export function rangeText(r: IndexRange): string {
+  const apart = r.ignored.filter((v) => !(v >= 0 && v < r.size));
+  const ignored = apart.length > 0 ? `, or ${apart.join(' or ')} for a target the loss ignores` : '';
+  return r.kind === 'classes'
+    ? `one of the model's ${r.size} classes (0 to ${r.size - 1}${ignored})`
+    : `an index into the model's table of ${r.size} (0 to ${r.size - 1}${ignored})`;
+}
+
+/** indexBound with what the bound is and the constants the input is compared with. */
+export function indexRange(g: Graph, input: NodeOf<'input'>): IndexRange | undefined {
   const live = liveNodes(g);
   const through = new Set<Node>([input]);
+  const ignored = new Set<number>();
+  let found: { size: number; kind: IndexRange['kind'] } | undefined;
   for (const n of live) {
     if (!n.inputs.some((i) => through.has(i))) continue;
     if (n.op === 'cast' || n.op === 'reshape' || n.op === 'expand' || n.op === 'slice') through.add(n);
     if (n.op === 'gather' && through.has(n.inputs[1]!)) {
       const size = dimConstValue(n.inputs[0]!.type.shape[n.args.axis]!);
-      if (size !== undefined) return size;
+      if (size !== undefined) found ??= { size, kind: 'table' };
     }
-    if (n.op === 'binary' && n.args.fn === 'eq') {
+    if (n.op === 'binary' && (n.args.fn === 'eq' || n.args.fn === 'ne')) {
       const other = n.inputs.find((i) => !through.has(i));
-      if (other?.op === 'iota') {
+      if (other?.op === 'iota' && n.args.fn === 'eq') {
         const size = dimConstValue(other.type.shape[other.args.axis]!);
-        if (size !== undefined) return size;
+        if (size !== undefined) found ??= { size, kind: 'classes' };
       }
+      const value = other && constantOf(other);
+      if (value !== undefined) ignored.add(value);
     }
   }
-  return undefined;
+  return found && { ...found, ignored: [...ignored].sort((a, b) => a - b) };
+}
+
+/** The value of a constant tensor (`full`, possibly cast, reshaped or expanded), else undefined. */
+function constantOf(n: Node): number | undefined {
+  while (n.op === 'cast' || n.op === 'reshape' || n.op === 'expand') n = n.inputs[0]!;
+  return n.op === 'full' ? n.args.value : undefined;
+}
+
+/** indexRange of every integer input that has one, by input name. */
+export function indexRanges(g: Graph): Map<string, IndexRange> {
+  const out = new Map<string, IndexRange>();
+  for (const n of g.inputs) {
+    const r = isInt(n.args.dtype) ? indexRange(g, n) : undefined;
+    if (r !== undefined) out.set(n.args.name, r);
+  }
+  return out;
 }

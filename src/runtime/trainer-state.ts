@@ -4,13 +4,14 @@
 // checkpoint belongs to the run loading it.
 
 import { parseQuantName } from '../ir/quantize.js';
-import { dimConstValue } from '../ir/dims.js';
+import { dimConstValue, dimToString } from '../ir/dims.js';
+import { type IndexRange, rangeText } from '../ir/init.js';
 import type { TrainConfig } from '../ir/module.js';
 import { pruneText } from '../ir/sparsity.js';
 import type { HostTensor } from '../ir/value.js';
-import type { Plan, PlanParam } from '../kernels/plan.js';
+import type { Plan, PlanParam, PlanTensor } from '../kernels/plan.js';
 import { CheckpointError, type LoadedCheckpoint } from './checkpoint.js';
-import { RunError } from './run-args.js';
+import { RunError, readTensor } from './run-args.js';
 import { ELEMENT_BYTES, Tensor, fromHost, typedArray } from './tensor.js';
 import { weightsChanged } from './weight-versions.js';
 import type { Executable } from './executable.js';
@@ -84,8 +85,41 @@ export interface TrainerParts {
    * their optimizer state) to `fraction` of the schedule, in place: pruneWeights on the model.
    */
   readonly prune?: (state: Map<string, HostTensor>, fraction: number) => void;
+<<<<<<< HEAD
   /** Whether the model the steps belong to was disposed (a typed module's `dispose()`): then every call is a RunError. */
   readonly disposed?: () => boolean;
+=======
+  /**
+   * The valid values of integer inputs by name (indexRanges of the loss): class labels below the
+   * class count, token ids below the table size. A batch outside them is a RunError.
+   */
+  readonly indexRanges?: ReadonlyMap<string, IndexRange>;
+}
+
+/**
+ * A RunError when an integer input of `batch` holds a value outside its range (a label of class 7
+ * for 3 classes, which the loss would count as 0), naming the input and the element. Inputs that
+ * are missing or not tensors are left to the call's own checks.
+ */
+export function checkIndexInputs(
+  inputs: readonly PlanTensor[],
+  ranges: ReadonlyMap<string, IndexRange> | undefined,
+  batch: Readonly<Record<string, unknown>>,
+): void {
+  for (const spec of inputs) {
+    const r = ranges?.get(spec.name);
+    const t = r && batch[spec.name];
+    if (!r || !(t instanceof Tensor)) continue;
+    const what = `input '${spec.name}'`;
+    const want = `${spec.dtype}[${spec.shape.map(dimToString).join(', ')}]`;
+    const data = readTensor(what, t, spec.dtype, spec.shape.length, want).data as ArrayLike<number | bigint>;
+    for (let i = 0; i < data.length; i++) {
+      const v = Number(data[i]!);
+      if (!(v >= 0 && v < r.size) && !r.ignored.includes(v))
+        throw new RunError(`${what}: element ${i} is ${v}, not ${rangeText(r)}`);
+    }
+  }
+>>>>>>> s28-data
 }
 
 export interface SaveOptions {

@@ -33,6 +33,7 @@ import {
   type StepResult,
   type TrainCounters,
   type TrainerParts,
+  checkIndexInputs,
   checkRun,
   persistentParams,
   viewOf,
@@ -163,6 +164,7 @@ export class Trainer {
     const cfg = this.parts.config;
     const applies = (this.micro + 1) % cfg.accumulate === 0;
     const inputs: Record<string, Tensor> = { ...batch };
+    checkIndexInputs(this.inputs, this.parts.indexRanges, inputs);
     // The stream of `random` (dropout): the seed in the high 32 bits, the micro-step below.
     const stream = (BigInt(this.parts.seed ?? 0) << 32n) | BigInt(this.micro);
     inputs[STEP_INPUTS.step] = new Tensor('i64', BigInt64Array.of(stream), []);
@@ -196,14 +198,18 @@ export class Trainer {
   /** The loss on a batch with dropout off; changes nothing. C target only. */
   evaluate(batch: Batch): number {
     this.needsSync('evaluate', 'evaluateAsync(batch)');
-    return scalarOf((this.parts.evaluate as Executable).run(batch), this.lossName);
+    const inputs = { ...batch };
+    checkIndexInputs(this.inputs, this.parts.indexRanges, inputs);
+    return scalarOf((this.parts.evaluate as Executable).run(inputs), this.lossName);
   }
 
   /** `evaluate` on any target, after the steps before it. */
   evaluateAsync(batch: Batch): Promise<number> {
-    return this.enqueue('evaluateAsync', async () =>
-      scalarOf(await this.parts.evaluate.runAsync(batch), this.lossName),
-    );
+    return this.enqueue('evaluateAsync', async () => {
+      const inputs = { ...batch };
+      checkIndexInputs(this.inputs, this.parts.indexRanges, inputs);
+      return scalarOf(await this.parts.evaluate.runAsync(inputs), this.lossName);
+    });
   }
 
   /**

@@ -54,6 +54,24 @@ describe('readCsvDataset', () => {
     const ds = readCsvDataset(p, { label: 'y' });
     expect(ds.classes).toEqual([]);
     expect([...ds.batch([0, 1, 2]).get('labels')!.data]).toEqual([10, 2, 0]);
+    expect(ds.warnings).toEqual([]);
+  });
+
+  it('warns when numbers become class names: one -1, or a number beyond i32, renumbers the column', () => {
+    const p = tmp.file('minus.csv', 'x,y\n1,0\n\n2,-1\n3,2\n');
+    const ds = readCsvDataset(p, { label: 'y' });
+    expect(ds.classes).toEqual(['-1', '0', '2']);
+    expect([...ds.batch([0, 1, 2]).get('labels')!.data]).toEqual([1, 0, 2]);
+    expect(ds.warnings).toEqual([
+      `${p}: field "labels": labels are not all non-negative integers below 10^9 (line 4: "-1"): ` +
+        'treating them as 3 class names, numbered in sorted order: "-1" → 0, "0" → 1, "2" → 2',
+    ]);
+    const big = readCsvDataset(tmp.file('big.csv', 'x,y\n1,1\n2,99999999999\n'), { label: 'y' });
+    expect(big.warnings[0]).toContain('(line 3: "99999999999"): treating them as 2 class names');
+    // Names are the documented case, and a given class order is the caller's choice: no warning.
+    expect(readCsvDataset(tmp.file('names.csv', csv), { label: 'kind' }).warnings).toEqual([]);
+    expect(readCsvDataset(p, { label: 'y', classes: ['0', '-1', '2'] }).warnings).toEqual([]);
+    expect(loadIris().warnings).toEqual([]);
   });
 
   it.each([
