@@ -85,10 +85,8 @@ export interface TrainerParts {
    * their optimizer state) to `fraction` of the schedule, in place: pruneWeights on the model.
    */
   readonly prune?: (state: Map<string, HostTensor>, fraction: number) => void;
-<<<<<<< HEAD
   /** Whether the model the steps belong to was disposed (a typed module's `dispose()`): then every call is a RunError. */
   readonly disposed?: () => boolean;
-=======
   /**
    * The valid values of integer inputs by name (indexRanges of the loss): class labels below the
    * class count, token ids below the table size. A batch outside them is a RunError.
@@ -119,7 +117,6 @@ export function checkIndexInputs(
         throw new RunError(`${what}: element ${i} is ${v}, not ${rangeText(r)}`);
     }
   }
->>>>>>> s28-data
 }
 
 export interface SaveOptions {
