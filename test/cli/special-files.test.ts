@@ -1,0 +1,93 @@
+// Output and input paths that are not regular files, as a user gives them to the built CLI
+// (subprocesses, with a timeout: a FIFO read by mistake would hang). Outputs: a FIFO or a
+// device at the name is refused and left as it was (the temp-file-and-rename writer would
+// replace it), a symlink is written through and stays a link. The FIFO and the device are made
+// here (mknod needs root; without it the device case is skipped), never the system's own.
+
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(__dirname, '../..');
+const BIN = path.join(ROOT, 'bin', 'fmc.js');
+const DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'fmc-special-'));
+const at = (name: string) => path.join(DIR, name);
+const ENV = { ...process.env, FMC_CACHE_DIR: at('cache') };
+
+function fmc(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: DIR, encoding: 'utf8', env: ENV, timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const TINY = `import { relu } from "std/act"
+import { Linear } from "std/nn"
+
+model Tiny(pixels = 4, hidden = 8, classes = 3) {
+  @quantize(int8)
+  fc1 = Linear(pixels, hidden)
+  fc2 = Linear(hidden, classes)
+  fn forward(images: f32[B, pixels]) -> (logits: f32[B, classes]) {
+    return fc2(relu(fc1(images)))
+  }
+}
+`;
+fs.writeFileSync(at('tiny.fm'), TINY);
+
+/** A FIFO at `name` (made fresh). */
+function fifo(name: string): string {
+  fs.rmSync(at(name), { force: true });
+  spawnSync('mkfifo', [at(name)]);
+  return at(name);
+}
+
+/** A character device at `name` like /dev/null (1, 3), or undefined where mknod is not allowed. */
+function device(name: string): string | undefined {
+  fs.rmSync(at(name), { force: true });
+  return spawnSync('mknod', [at(name), 'c', '1', '3']).status === 0 ? at(name) : undefined;
+}
+
+describe('output files that are not regular files', () => {
+  const writers: [string, (out: string) => string[]][] = [
+    ['export --onnx', (out) => ['export', 'tiny.fm', '--onnx', out]],
+    ['run --save-outputs', (out) => ['run', 'tiny.fm', '--save-outputs', out]],
+    ['run --save-inputs', (out) => ['run', 'tiny.fm', '--save-inputs', out]],
+    ['calibrate -o', (out) => ['calibrate', 'tiny.fm', '--data', 'iris', '--batches', '1', '-o', out]],
+  ];
+
+  it.each(writers)('%s refuses a FIFO and a device, and leaves them as they were', (_, args) => {
+    const p = fifo('out.fifo');
+    let r = fmc(...args(p));
+    expect(r.err).toContain(`cannot write ${p}: it is a named pipe (FIFO), not a regular file`);
+    expect(r.code).toBe(1);
+    expect(fs.lstatSync(p).isFIFO()).toBe(true);
+    const d = device('out.dev');
+    if (d === undefined) return;
+    r = fmc(...args(d));
+    expect(r.err).toContain(`cannot write ${d}: it is a device, not a regular file`);
+    expect(r.code).toBe(1);
+    expect(fs.lstatSync(d).isCharacterDevice()).toBe(true);
+  });
+
+  it.each(writers)('%s writes through a symlink, which stays a link', (_, args) => {
+    fs.rmSync(at('link'), { force: true });
+    fs.mkdirSync(at('real'), { recursive: true });
+    fs.writeFileSync(at('real/target'), 'keep');
+    fs.symlinkSync('real/target', at('link'));
+    const r = fmc(...args(at('link')));
+    expect(r.err).not.toContain('cannot write');
+    expect(r.code).toBe(0);
+    expect(fs.lstatSync(at('link')).isSymbolicLink()).toBe(true);
+    expect(fs.readFileSync(at('real/target'), 'utf8')).not.toBe('keep');
+    // No temp file is left beside the link or the target.
+    expect(fs.readdirSync(at('real'))).toEqual(['target']);
+    // A link to a file not there yet creates it.
+    fs.rmSync(at('dangling'), { force: true });
+    fs.symlinkSync('real/new', at('dangling'));
+    expect(fmc(...args(at('dangling'))).code).toBe(0);
+    expect(fs.lstatSync(at('dangling')).isSymbolicLink()).toBe(true);
+    expect(fs.statSync(at('real/new')).size).toBeGreaterThan(0);
+    fs.rmSync(at('real/new'));
+  });
+});
