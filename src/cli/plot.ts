@@ -5,9 +5,9 @@
 // Node with no browser and no canvas; vega is loaded only when a picture is drawn.
 
 import { writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { TopLevelSpec } from 'vega-lite';
+import { FileAccessError, readRegularText } from '../runtime/regular-file.js';
 import { EXIT, type Io } from './io.js';
 
 /** One loss value of a run. */
@@ -143,9 +143,10 @@ export async function plotCommand(io: Io, file: string, opts: PlotCliOptions): P
   try {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = readRegularText(file);
     } catch (e) {
-      throw new MetricsError(file, undefined, `cannot read the file: ${e instanceof Error ? e.message : String(e)}`);
+      if (!(e instanceof FileAccessError)) throw e;
+      throw new MetricsError(file, undefined, `cannot read the file: ${e.why}`);
     }
     const svg = await renderLossCurve(parseMetrics(text, file), opts, file);
     try {

@@ -17,7 +17,7 @@ const at = (name: string) => path.join(DIR, name);
 const ENV = { ...process.env, FMC_CACHE_DIR: at('cache') };
 
 function fmc(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: DIR, encoding: 'utf8', env: ENV, timeout: 60_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: DIR, encoding: 'utf8', env: ENV, timeout: 30_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -42,10 +42,10 @@ function fifo(name: string): string {
   return at(name);
 }
 
-/** A character device at `name` like /dev/null (1, 3), or undefined where mknod is not allowed. */
-function device(name: string): string | undefined {
+/** A character device at `name`, like /dev/null (1, 3) or /dev/zero (1, 5); undefined where mknod is not allowed. */
+function device(name: string, minor = '3'): string | undefined {
   fs.rmSync(at(name), { force: true });
-  return spawnSync('mknod', [at(name), 'c', '1', '3']).status === 0 ? at(name) : undefined;
+  return spawnSync('mknod', [at(name), 'c', '1', minor]).status === 0 ? at(name) : undefined;
 }
 
 describe('output files that are not regular files', () => {
@@ -89,5 +89,51 @@ describe('output files that are not regular files', () => {
     expect(fs.lstatSync(at('dangling')).isSymbolicLink()).toBe(true);
     expect(fs.statSync(at('real/new')).size).toBeGreaterThan(0);
     fs.rmSync(at('real/new'));
+  });
+});
+
+describe('input files that are not regular files', () => {
+  // Each reads its file before any long work: a FIFO would hang, a device like /dev/zero would
+  // be read until memory runs out. Both are refused before a byte is read.
+  const readers: [string, string, (file: string) => string[], number, (file: string) => string][] = [
+    [
+      'run --calibration',
+      'json',
+      (f) => ['run', 'tiny.fm', '--target', 'c', '--calibration', f],
+      1,
+      (f) => `${f}: cannot read the calibration: `,
+    ],
+    [
+      'compile --calibration',
+      'json',
+      (f) => ['compile', 'tiny.fm', '--target', 'c', '-o', at('mod'), '--calibration', f],
+      1,
+      (f) => `${f}: cannot read the calibration: `,
+    ],
+    [
+      'compile --device-profile',
+      'json',
+      (f) => ['compile', 'tiny.fm', '--target', 'wgsl', '-o', at('mod'), '--device-profile', f],
+      2,
+      (f) => `--device-profile ${f}: `,
+    ],
+    ['fmt', 'fm', (f) => ['fmt', f], 1, (f) => `cannot read ${f}: `],
+    ['fmt --check', 'fm', (f) => ['fmt', '--check', f], 1, (f) => `cannot read ${f}: `],
+    ['plot', 'jsonl', (f) => ['plot', f, '-o', at('plot.svg')], 1, (f) => `${f}: cannot read the file: `],
+  ];
+
+  it.each(readers)('%s refuses a FIFO and a symlink to a device', (_, ext, args, code, prefix) => {
+    const p = fifo(`in.${ext}`);
+    let r = fmc(...args(p));
+    expect(r.err).toContain(`${prefix(p)}it is a named pipe (FIFO), not a regular file`);
+    expect(r.code).toBe(code);
+    const zero = device('zero', '5');
+    if (zero === undefined) return;
+    const link = at(`z.${ext}`);
+    fs.rmSync(link, { force: true });
+    fs.symlinkSync(zero, link);
+    r = fmc(...args(link));
+    expect(r.err).toContain(`${prefix(link)}it is a device, not a regular file`);
+    expect(r.code).toBe(code);
   });
 });
