@@ -137,3 +137,33 @@ describe('input files that are not regular files', () => {
     expect(r.code).toBe(code);
   });
 });
+
+describe('a --out folder that exists as something else', () => {
+  fs.writeFileSync(
+    at('train.fm'),
+    TINY.replace(
+      'import { Linear } from "std/nn"',
+      'import { Linear } from "std/nn"\nimport { cross_entropy } from "std/loss"',
+    ).replace(
+      /\n  }\n}\n$/,
+      `\n  }\n  fn loss(images: f32[B, pixels], labels: i32[B]) -> f32[] {\n    return cross_entropy(forward(images), labels)\n  }\n  train {\n    optimizer = adam(lr = 0.01)\n    batch = 16\n    steps = 2\n  }\n}\n`,
+    ),
+  );
+
+  it('train --out refuses a file, a FIFO and a device as a usage error', () => {
+    fs.writeFileSync(at('plain'), 'keep');
+    const outs: [string | undefined, string][] = [
+      [at('plain'), 'a file'],
+      [fifo('out.fifo'), 'a named pipe (FIFO)'],
+      [device('out.dev'), 'a device'],
+    ];
+    for (const [out, kind] of outs) {
+      if (out === undefined) continue;
+      const r = fmc('train', 'train.fm', '--data', 'iris', '--out', out);
+      expect(r.err).toContain(`--out ${out}: it is ${kind}, not a folder`);
+      expect(r.err).not.toContain('EEXIST');
+      expect(r.code).toBe(2);
+    }
+    expect(fs.readFileSync(at('plain'), 'utf8')).toBe('keep');
+  });
+});
