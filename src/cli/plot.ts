@@ -140,6 +140,12 @@ export interface PlotCliOptions extends PlotOptions {
 /** `fmc plot <metrics.jsonl>`: writes the picture and returns the exit code. */
 export async function plotCommand(io: Io, file: string, opts: PlotCliOptions): Promise<number> {
   const out = opts.out ?? `${file.replace(/\.jsonl?$/, '')}.svg`;
+  // The picture is SVG text or an HTML page around it: another name (m.png) would hold the wrong format.
+  const ext = /\.(svg|html)$/i.exec(out)?.[1]?.toLowerCase();
+  if (ext === undefined) {
+    io.err(`fmc: -o ${out}: the picture is written as .svg, or .html for a page; give a name ending in one of them\n`);
+    return EXIT.usage;
+  }
   try {
     let text: string;
     try {
@@ -150,7 +156,7 @@ export async function plotCommand(io: Io, file: string, opts: PlotCliOptions): P
     }
     const svg = await renderLossCurve(parseMetrics(text, file), opts, file);
     try {
-      writeFileSync(out, out.endsWith('.html') ? htmlPage(svg, opts.title ?? `loss: ${file}`) : svg);
+      writeFileSync(out, ext === 'html' ? htmlPage(svg, opts.title ?? `loss: ${file}`) : svg);
     } catch (e) {
       throw new MetricsError(out, undefined, `cannot write the picture: ${e instanceof Error ? e.message : String(e)}`);
     }
