@@ -167,3 +167,22 @@ describe('a --out folder that exists as something else', () => {
     expect(fs.readFileSync(at('plain'), 'utf8')).toBe('keep');
   });
 });
+
+describe('imports of files that are not regular files', () => {
+  it('say FM0700 "not a regular file", not FM0202 "cannot find module"', () => {
+    fs.mkdirSync(at('imp'));
+    const zero = device('imp/zdev', '5');
+    if (zero !== undefined) fs.symlinkSync('zdev', at('imp/z.fm'));
+    fifo('imp/f.fm');
+    fs.mkdirSync(at('imp/d.fm'));
+    fs.writeFileSync(at('imp/main.fm'), 'import "z"\nimport "f"\nimport "d"\nimport "nope"\n');
+    const r = fmc('check', 'imp/main.fm');
+    expect(r.code).toBe(1);
+    if (zero !== undefined)
+      expect(r.err).toContain('main.fm:1:8: error FM0700: cannot read `imp/z.fm`: it is not a regular file');
+    expect(r.err).toContain('main.fm:2:8: error FM0700: cannot read `imp/f.fm`: it is not a regular file');
+    expect(r.err).toContain('main.fm:3:8: error FM0700: cannot read `imp/d.fm`: it is a directory');
+    expect(r.err).toContain('main.fm:4:8: error FM0202: cannot find module `nope`');
+    expect(r.err).not.toContain('cannot find module `z`');
+  });
+});
