@@ -26,6 +26,7 @@ import type { Executable } from '../runtime/executable.js';
 import { Model } from '../runtime/model.js';
 import { PlanFormatError, planFromJson } from '../runtime/plan-json.js';
 import { readSafetensorsFile, SafetensorsError } from '../runtime/safetensors.js';
+import { FileAccessError, kindOf, readRegularText } from '../runtime/regular-file.js';
 import { MANIFEST_FILE, type ModuleTrain, type SourceEntry, WEIGHTS_FILE, sha256 } from './module.js';
 import { loadCuda } from './cuda-load.js';
 
@@ -44,64 +45,14 @@ export interface LoadOptions {
  */
 export const MAX_MODULE_TEXT_BYTES = 256 * 1024 * 1024;
 
-/** What a file that is not a regular one is, for the error. */
-function kindOf(st: fs.Stats): string {
-  if (st.isDirectory()) return 'a folder';
-  if (st.isFIFO()) return 'a named pipe (FIFO)';
-  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
-  if (st.isSocket()) return 'a socket';
-  return 'not a regular file';
-}
-
-/**
- * Opens `file` only if it is a regular file (a symlink is followed, and judged by what it
- * points at): a FIFO, a device such as /dev/zero, a socket or a folder is refused before a
- * byte is read. O_NONBLOCK keeps the open of a FIFO from waiting for a writer.
- */
-function openRegular(file: string, what: string): { fd: number; size: number } {
-  const cannot = (why: string) => new PlanFormatError(`${file}: cannot read ${what}: ${why}`);
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw cannot(
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EISDIR'
-          ? 'it is a folder'
-          : code === 'ENXIO'
-            ? 'it is a socket, not a regular file'
-            : (e as Error).message,
-    );
-  }
-  const st = fs.fstatSync(fd);
-  if (!st.isFile()) {
-    fs.closeSync(fd);
-    throw cannot(`it is ${kindOf(st)}, not a regular file`);
-  }
-  return { fd, size: st.size };
-}
-
-/** A regular file's text, at most `cap` bytes (see openRegular). */
+/** A regular file's text, at most `cap` bytes (see openRegular in runtime/regular-file.ts). */
 function readText(file: string, what: string, cap = MAX_MODULE_TEXT_BYTES): string {
-  const { fd, size } = openRegular(file, what);
   try {
-    if (size > cap)
-      throw new PlanFormatError(
-        `${file}: cannot read ${what}: it is ${size} bytes, over the limit of ${cap} bytes (not a file fmc compile wrote)`,
-      );
-    // Exactly the size fstat gave: a file that grows meanwhile is not followed.
-    const buf = Buffer.alloc(size);
-    let n = 0;
-    while (n < size) {
-      const got = fs.readSync(fd, buf, n, size - n, n);
-      if (got === 0) break;
-      n += got;
-    }
-    return buf.subarray(0, n).toString('utf8');
-  } finally {
-    fs.closeSync(fd);
+    return readRegularText(file, cap);
+  } catch (e) {
+    if (!(e instanceof FileAccessError)) throw e;
+    const note = e.tooLarge ? ' (not a file fmc compile wrote)' : '';
+    throw new PlanFormatError(`${file}: cannot read ${what}: ${e.why}${note}`);
   }
 }
 

@@ -2,14 +2,13 @@
 // calibration file (src/api/calibrate.ts records them; src/passes/calibration.ts has the
 // format). The data's fields feed the function's inputs by name, as for `fmc train`.
 
-import * as fs from 'node:fs';
 import { calibrate } from '../api/calibrate.js';
 import { lowerModel } from '../api/compile.js';
 import { Batches } from '../data/batches.js';
 import { dimConstValue, dimToString } from '../ir/dims.js';
 import { indexRanges } from '../ir/init.js';
 import { EXIT, type Io } from './io.js';
-import { CliError, parseSeed, parseSet } from './model.js';
+import { CliError, parseSeed, parseSet, writeOutput } from './model.js';
 import { parseQuantize } from './quantize-rules.js';
 import { openData, printDataNotes } from './train-data.js';
 
@@ -77,8 +76,7 @@ export async function calibrateCommand(io: Io, file: string, o: CalibrateCliOpti
   );
   io.progress?.('');
   const text = `${JSON.stringify(cal, null, 2)}\n`;
-  fs.writeFileSync(`${out}.tmp`, text);
-  fs.renameSync(`${out}.tmp`, out);
+  writeOutput(out, text);
   const keys = Object.keys(cal.entries);
   io.out(
     `${out}: ${keys.length} int8 contractions of ${cal.model}.${cal.fn} calibrated (${cal.method}) on ${cal.samples} samples of ${data.describe}\n`,

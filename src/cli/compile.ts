@@ -255,15 +255,22 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
       }),
     );
   const quantize = parseQuantize(opts.quantize);
-  const calibration =
-    opts.calibration !== undefined
-      ? calibrationFor(
-          file,
-          { isPath: true, model: opts.model, set: parseSet(opts.set), quantize, calibration: opts.calibration },
-          lowered,
-          opts.target ?? 'c',
-        )
-      : undefined;
+  let calibration;
+  try {
+    calibration =
+      opts.calibration !== undefined
+        ? calibrationFor(
+            file,
+            { isPath: true, model: opts.model, set: parseSet(opts.set), quantize, calibration: opts.calibration },
+            lowered,
+            opts.target ?? 'c',
+          )
+        : undefined;
+  } catch (e) {
+    // A calibration file that cannot be read or does not fit the model: exit 1, not an internal error.
+    if (e instanceof CompileError) throw new CliError(e.message);
+    throw e;
+  }
   const compiled = jobs(io, lowered, { ...opts, file }).map(({ l, mode }) => {
     const after = (pass: string, g: Graph): void => {
       if (opts.dumpAfter === 'all' || opts.dumpAfter === pass) io.out(dumpText(l, mode, pass, g));

@@ -14,6 +14,7 @@ import {
   profileFromLimits,
 } from '../kernels/device-profile.js';
 import type { KernelUsage, LimitReport } from '../kernels/limits.js';
+import { FileAccessError, readRegularText } from '../runtime/regular-file.js';
 import { EXIT, type Io } from './io.js';
 import { CliError } from './model.js';
 
@@ -37,9 +38,10 @@ export async function cliProfile(
   if (PROFILES[given] && !fs.existsSync(given)) return builtinProfile(given);
   let text: string;
   try {
-    text = fs.readFileSync(given, 'utf8');
+    text = readRegularText(given);
   } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+    if (!(e instanceof FileAccessError)) throw e;
+    const why = e.why;
     throw new CliError(
       `--device-profile ${given}: ${why} (give a JSON file, adapter, or a built-in: ${Object.keys(PROFILES).join(', ')})`,
       EXIT.usage,

@@ -1,13 +1,15 @@
 // `fmc fmt FILE...`: canonical formatting in place, or --check / --stdout.
 
-import { readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FormatterBug, formatFm } from '../format/format.js';
 import { renderDiagnostic } from '../frontend/diagnostics.js';
 import { parseSource } from '../frontend/parse.js';
+import { FileAccessError, readRegularText } from '../runtime/regular-file.js';
 import { EXIT, type Io } from './io.js';
 
 function reason(e: unknown): string {
+  if (e instanceof FileAccessError) return e.cause === undefined ? e.why : reason(e.cause);
   const err = e as NodeJS.ErrnoException;
   if (err?.code === 'ENOENT') return 'no such file or directory';
   if (err?.code === 'EISDIR') return 'is a directory';
@@ -42,7 +44,7 @@ export async function fmtCommand(
   for (const file of files) {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readRegularText(file);
     } catch (e) {
       io.err(`fmc: cannot read ${file}: ${reason(e)}\n`);
       fail(EXIT.user);

@@ -15,6 +15,7 @@ import type { HostTensor } from '../ir/value.js';
 import { parseQuantName } from '../ir/quantize.js';
 import { initProgress } from '../runtime/compile.js';
 import { readSafetensorsFile } from '../runtime/safetensors.js';
+import { FileAccessError, outputTarget } from '../runtime/regular-file.js';
 import { CompileError, weightsFrom } from '../api/compile.js';
 import { EXIT, type Io } from './io.js';
 import { splitPrecision } from './precision.js';
@@ -93,12 +94,23 @@ const WRITE_ERRORS: Readonly<Record<string, string>> = {
   EROFS: 'the file system is read-only',
 };
 
-/** Writes a file through a temp name and a rename; failures are a CliError naming the file. */
+/**
+ * Writes a file through a temp name and a rename; failures are a CliError naming the file.
+ * A symlink is written through (the file it points at is replaced, the link stays); a folder,
+ * a device, a FIFO or a socket is refused, not replaced (outputTarget).
+ */
 export function writeOutput(file: string, data: string | Uint8Array): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  let target: string;
+  try {
+    target = outputTarget(file);
+  } catch (e) {
+    if (e instanceof FileAccessError) throw new CliError(`cannot write ${file}: ${e.why}`);
+    throw e;
+  }
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
   try {
     fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
+    fs.renameSync(tmp, target);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
     const code = (e as NodeJS.ErrnoException).code ?? '';

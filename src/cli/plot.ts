@@ -5,9 +5,9 @@
 // Node with no browser and no canvas; vega is loaded only when a picture is drawn.
 
 import { writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { TopLevelSpec } from 'vega-lite';
+import { FileAccessError, readRegularText } from '../runtime/regular-file.js';
 import { EXIT, type Io } from './io.js';
 
 /** One loss value of a run. */
@@ -140,16 +140,23 @@ export interface PlotCliOptions extends PlotOptions {
 /** `fmc plot <metrics.jsonl>`: writes the picture and returns the exit code. */
 export async function plotCommand(io: Io, file: string, opts: PlotCliOptions): Promise<number> {
   const out = opts.out ?? `${file.replace(/\.jsonl?$/, '')}.svg`;
+  // The picture is SVG text or an HTML page around it: another name (m.png) would hold the wrong format.
+  const ext = /\.(svg|html)$/i.exec(out)?.[1]?.toLowerCase();
+  if (ext === undefined) {
+    io.err(`fmc: -o ${out}: the picture is written as .svg, or .html for a page; give a name ending in one of them\n`);
+    return EXIT.usage;
+  }
   try {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = readRegularText(file);
     } catch (e) {
-      throw new MetricsError(file, undefined, `cannot read the file: ${e instanceof Error ? e.message : String(e)}`);
+      if (!(e instanceof FileAccessError)) throw e;
+      throw new MetricsError(file, undefined, `cannot read the file: ${e.why}`);
     }
     const svg = await renderLossCurve(parseMetrics(text, file), opts, file);
     try {
-      writeFileSync(out, out.endsWith('.html') ? htmlPage(svg, opts.title ?? `loss: ${file}`) : svg);
+      writeFileSync(out, ext === 'html' ? htmlPage(svg, opts.title ?? `loss: ${file}`) : svg);
     } catch (e) {
       throw new MetricsError(out, undefined, `cannot write the picture: ${e instanceof Error ? e.message : String(e)}`);
     }

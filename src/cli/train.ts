@@ -17,6 +17,7 @@ import { indexRanges } from '../ir/init.js';
 import type { HostTensor } from '../ir/value.js';
 import type { PlanTensor } from '../kernels/plan.js';
 import { CheckpointError, isObject } from '../runtime/checkpoint.js';
+import { kindOf } from '../runtime/regular-file.js';
 import type { TrainOverrides } from '../runtime/schedule.js';
 import { Tensor, fromHost } from '../runtime/tensor.js';
 import type { StepExecutable, Trainer } from '../runtime/trainer.js';
@@ -151,6 +152,12 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
   const set = parseSet(o.set);
   const out = o.out ?? (o.resume ? resumeRoot(o.resume) : undefined);
   if (!out) throw new CliError('fmc train needs --out DIR (checkpoints, metrics and plots go there)', EXIT.usage);
+  const outStat = fs.statSync(out, { throwIfNoEntry: false });
+  if (outStat && !outStat.isDirectory())
+    throw new CliError(
+      `--out ${out}: it is ${outStat.isFile() ? 'a file' : kindOf(outStat)}, not a folder`,
+      EXIT.usage,
+    );
   const threads = num('threads', o.threads, true, 1);
   const evalEvery = num('eval-every', o.evalEvery, true, 1);
   const keep = num('keep', o.keep, true, 1) ?? 3;
@@ -194,7 +201,11 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
   });
   printDataNotes(io, data);
   const batches = new Batches(data.dataset, { batchSize: batch, seed, validation: { fraction: valFraction } });
-  fs.mkdirSync(out, { recursive: true });
+  try {
+    fs.mkdirSync(out, { recursive: true });
+  } catch (e) {
+    throw new CliError(`cannot create ${out}: ${(e as Error).message}`);
+  }
   const ckpt = path.join(out, 'checkpoints');
 
   let resumedAt: number | undefined;

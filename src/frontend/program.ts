@@ -40,6 +40,9 @@ export interface Host {
   display(abs: string): string;
 }
 
+/** Host.read errors of a file that is there but cannot be read (nodeHost's words). */
+const EXISTS_UNREADABLE = new Set(['it is a directory', 'it is not a regular file', 'permission denied']);
+
 export const nodeHost: Host = {
   read(abs) {
     try {
@@ -122,6 +125,8 @@ export class Program {
   readonly roots: Module[] = [];
   private readonly byDisplay = new Map<string, SourceFile>();
   private readonly byPath = new Map<string, Module>();
+  /** Imported files that exist but cannot be read (a device, a FIFO, a folder), with why: FM0700, not FM0202. */
+  private readonly unreadable = new Map<string, string>();
 
   constructor(private readonly host: Host = nodeHost) {}
 
@@ -211,7 +216,11 @@ export class Program {
     const read = this.host.read(abs);
     const size = read instanceof Uint8Array ? read.length : 'tooLarge' in read ? read.tooLarge : 0;
     if (!(read instanceof Uint8Array) && 'error' in read) {
-      if (from) return undefined; // the importer reports FM0202
+      if (from) {
+        // The importer reports it: FM0202 for a missing file, FM0700 for one that cannot be read.
+        if (EXISTS_UNREADABLE.has(read.error)) this.unreadable.set(abs, read.error);
+        return undefined;
+      }
       const src = new SourceFile(display, '');
       this.byDisplay.set(display, src);
       this.diagnostics.push(diag('FM0700', src.span(0, 0), [display, read.error]));
@@ -293,6 +302,13 @@ export class Program {
   /** Binds the names of one import of `m`; `target` is its module, undefined when it failed to load. */
   private bindImport(m: Module, item: A.ImportDecl, target: Module | undefined): void {
     if (!target) {
+      m.incomplete = true;
+      const abs = this.resolvePath(item.path, m.abs);
+      const why = this.unreadable.get(abs);
+      if (why !== undefined) {
+        this.diagnostics.push(diag('FM0700', item.pathSpan, [this.host.display(abs), why]));
+        return;
+      }
       const stdNames = fs.existsSync(STD_DIR)
         ? fs
             .readdirSync(STD_DIR)
@@ -303,7 +319,6 @@ export class Program {
       this.diagnostics.push(
         diag('FM0202', item.pathSpan, [item.path], { help: s ? `did you mean \`${s}\`?` : undefined }),
       );
-      m.incomplete = true;
       return;
     }
     if (target.broken) m.broken = true;

@@ -12,10 +12,10 @@
 // matches whatever the weights, quantization rules or target; another model does not.
 
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import type { Graph } from '../ir/graph.js';
 import type { Hints } from '../ir/module.js';
 import { printGraph } from '../ir/print.js';
+import { FileAccessError, readRegularText } from '../runtime/regular-file.js';
 import type { QuantRule } from './pass.js';
 import { specsOf } from './quantize.js';
 import { contractionSites } from './quantize-act.js';
@@ -64,9 +64,11 @@ export function readCalibration(file: string): Calibration {
   const bad = (why: string): CalibrationError => new CalibrationError(`${file}: ${why}`);
   let c: Record<string, unknown>;
   try {
-    c = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    // Only a regular file: a FIFO would block and /dev/zero would be read without end.
+    c = JSON.parse(readRegularText(file)) as Record<string, unknown>;
   } catch (e) {
-    throw bad(`cannot read the calibration: ${e instanceof Error ? e.message : String(e)}`);
+    const why = e instanceof FileAccessError ? e.why : e instanceof Error ? e.message : String(e);
+    throw bad(`cannot read the calibration: ${why}`);
   }
   if (typeof c !== 'object' || c === null || c.format !== 'fmc-calibration')
     throw bad('not an fmc calibration file (fmc calibrate writes them)');

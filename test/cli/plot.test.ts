@@ -1,7 +1,7 @@
 // `fmc plot`: metrics JSONL parsing with line-numbered errors, and the loss curve rendered by
 // Vega in Node: an SVG holding both series (their legend labels), a log scale, an HTML page.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -132,5 +132,18 @@ describe('plotCommand', () => {
     expect(io.text.err).toMatch(new RegExp(`^fmc: ${file}:2: not JSON: `));
     expect(await plotCommand(io, join(dir, 'none.jsonl'), {})).toBe(1);
     expect(io.text.err).toContain('none.jsonl: cannot read the file');
+  });
+
+  it('refuses an -o name that is neither .svg nor .html as a usage error, writing nothing', async () => {
+    const file = join(dir, 'metrics.jsonl');
+    writeFileSync(file, METRICS);
+    const io = capture();
+    const png = join(dir, 'loss.png');
+    expect(await plotCommand(io, file, { out: png })).toBe(2);
+    expect(io.text.err).toContain(`fmc: -o ${png}: the picture is written as .svg, or .html for a page`);
+    expect(existsSync(png)).toBe(false);
+    const upper = join(dir, 'loss.HTML');
+    expect(await plotCommand(io, file, { out: upper })).toBe(0);
+    expect(readFileSync(upper, 'utf8')).toMatch(/^<!doctype html>/);
   });
 });
