@@ -9,7 +9,10 @@
 //   asymmetric: scale = (max - min) / (2·QMAX + 1), zero = round(-min / scale) - QMAX - 1,
 //               q = clamp(round(w / scale) + zero, -QMAX - 1, QMAX)
 // with QMAX 127 (int8) or 7 (int4), rounding half to even, scale rounded to f32 first, and
-// w ≈ (q - zero) · scale. A group of zeros has scale 0 and q 0.
+// w ≈ (q - zero) · scale. The asymmetric range is the group's [min, max] widened to hold 0
+// (min(min, 0), max(max, 0), as PyTorch's observers do), so 0 is exact and a constant group
+// (max = min: a scale of 0 without the widening) keeps its value. A group of zeros has scale 0
+// and q 0.
 //
 // Storage: `<path>:<spec>.q` (i8), `<path>:<spec>.scale` (f32 [N, K/group]) and, asymmetric,
 // `<path>:<spec>.zero` (f32 [N, K/group], an integer value). int8 q is [N, K]; int4 q is
@@ -125,6 +128,7 @@ export function quantizeValues(w: ArrayLike<number>, N: number, K: number, s: Qu
         lo = Math.min(lo, v);
         hi = Math.max(hi, v);
       }
+      if (!s.symmetric) [lo, hi] = [Math.min(lo, 0), Math.max(hi, 0)];
       const range = s.symmetric ? Math.max(Math.abs(lo), Math.abs(hi)) / Q : (hi - lo) / (2 * Q + 1);
       const sc = Math.fround(Number.isFinite(range) ? range : 0);
       const z = !zero || sc === 0 ? 0 : Math.min(Q, Math.max(-Q - 1, rint(-lo / sc) - Q - 1));
