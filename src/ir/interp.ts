@@ -16,7 +16,16 @@
 // - `random` is uniformStream(seed, key, step): the same numbers at every call of one step.
 
 import type { DimRequire } from './module.js';
-import { type Dim, dimConst, dimConstValue, dimSolveLinear, dimSubst, dimSymbols, dimToString } from './dims.js';
+import {
+  type Dim,
+  dimConst,
+  dimConstFrac,
+  dimConstValue,
+  dimSolveLinear,
+  dimSubst,
+  dimSymbols,
+  dimToString,
+} from './dims.js';
 import { isFloat } from './dtype.js';
 import { type Graph, IRError, type Node, type TType, liveNodes } from './graph.js';
 import * as K from './interp-ops.js';
@@ -88,8 +97,13 @@ export function concreteInt(d: Dim, dims: ReadonlyMap<string, number>): number {
     if (e instanceof RangeError) throw new EvalError(`${dimToString(d)} with ${bindingText(syms, dims)}: ${e.message}`);
     throw e;
   }
-  if (v === undefined || !Number.isInteger(v))
-    throw new EvalError(`${dimToString(d)} with ${bindingText(syms, dims)} is not an integer`);
+  if (v === undefined || !Number.isInteger(v)) {
+    const at = `${dimToString(d)}${syms.length > 0 ? ` with ${bindingText(syms, dims)}` : ''}`;
+    const c = dimConstFrac(dimSubst(d, env));
+    if (c && c.den === 1n)
+      throw new EvalError(`${at} is ${c.num}, beyond 2^53 - 1 (the largest size the runtime holds exactly)`);
+    throw new EvalError(`${at} is not an integer`);
+  }
   return v;
 }
 
