@@ -32,7 +32,7 @@ import * as K from './interp-ops.js';
 import { EvalError } from './interp-ops.js';
 import { einsum } from './interp-einsum.js';
 import { uniformStream } from './philox.js';
-import { type HostTensor, i64Of, i64Tensor, roundTo, shapeSize } from './value.js';
+import { type HostTensor, i64Of, i64Tensor, roundTo, shapeSize, showDims } from './value.js';
 
 export { EvalError } from './interp-ops.js';
 
@@ -175,9 +175,9 @@ function checkTensor(what: string, t: HostTensor, type: TType, dims: ReadonlyMap
   const shape = concreteShape(type.shape, dims);
   if (t.dtype !== type.dtype) throw new EvalError(`${what} has dtype ${t.dtype}, expected ${type.dtype}`);
   if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]))
-    throw new EvalError(`${what} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+    throw new EvalError(`${what} has shape ${showDims(t.shape)}, expected ${showDims(shape)}`);
   if (t.data.length !== shapeSize(shape))
-    throw new EvalError(`${what} has ${t.data.length} elements for shape [${shape.join(', ')}]`);
+    throw new EvalError(`${what} has ${t.data.length} elements for shape ${showDims(shape)}`);
   if (!isFloat(t.dtype) && t.data.some((v) => !Object.is(roundTo(t.dtype, v), v + 0)))
     throw new EvalError(`${what} holds a value that is not a ${t.dtype}`);
   if (t.exact && t.exact.length !== t.data.length)

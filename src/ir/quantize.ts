@@ -25,7 +25,7 @@
 import { dimConstValue } from './dims.js';
 import { type Graph, graphParams } from './graph.js';
 import type { QuantizeHint } from './module.js';
-import type { HostTensor } from './value.js';
+import { type HostTensor, showShape } from './value.js';
 
 /** A quantization scheme: `int8`, `int4:128`, `int4:64:asym` in the names and on the command line. */
 export type QuantSpec = QuantizeHint;
@@ -174,7 +174,7 @@ export function withQuantized(
       const want = n.args.shape.map((d) => dimConstValue(d) ?? -1);
       if (have.dtype !== n.args.dtype || have.shape.join() !== want.join())
         throw new RangeError(
-          `tensor "${n.args.path}" is ${have.dtype}[${have.shape.join(', ')}], the model needs ${n.args.dtype}[${want.join(', ')}]`,
+          `tensor "${n.args.path}" is ${showShape(have.dtype, have.shape)}, the model needs ${showShape(n.args.dtype, want)}`,
         );
       continue;
     }
