@@ -10,7 +10,7 @@ import { type Host, nodeHost } from '../frontend/program.js';
 import { concreteShape } from '../ir/interp.js';
 import type { Dtype } from '../ir/dtype.js';
 import type { SparseHint } from '../ir/module.js';
-import type { HostTensor } from '../ir/value.js';
+import { type HostTensor, showShape } from '../ir/value.js';
 import { pruneWeights } from '../ir/sparsity.js';
 import {
   type BuildOptions,
@@ -179,7 +179,7 @@ export function weightsFrom(
     const want = concreteShape(p.shape, dims);
     if (t.dtype !== p.dtype || t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i]))
       throw new CompileError(
-        `${file}: tensor "${p.path}" is ${t.dtype}[${t.shape.join(', ')}], but ${l.model} needs ${p.dtype}[${want.join(', ')}]`,
+        `${file}: tensor "${p.path}" is ${showShape(t.dtype, t.shape)}, but ${l.model} needs ${showShape(p.dtype, want)}`,
       );
     out.set(p.path, t);
   }

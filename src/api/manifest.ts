@@ -6,7 +6,7 @@ import { isDtype } from '../ir/dtype.js';
 import { initParam } from '../ir/init.js';
 import { concreteShape, EvalError } from '../ir/interp.js';
 import type { TrainConfig } from '../ir/module.js';
-import type { HostTensor } from '../ir/value.js';
+import { type HostTensor, showShape } from '../ir/value.js';
 import type { Plan } from '../kernels/plan.js';
 import { PlanFormatError } from '../runtime/plan-json.js';
 import { SafetensorsError } from '../runtime/safetensors-codec.js';
@@ -193,9 +193,7 @@ export function matchWeights(
     // safetensors has no 4-bit type: i4 params are written as I8, one value a byte.
     const i4 = p.dtype === 'i4' && t.dtype === 'i8' && t.data.every((v) => v >= -8 && v <= 7);
     if ((t.dtype !== p.dtype && !i4) || t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i]))
-      throw bad(
-        `tensor "${p.path}" is ${t.dtype}[${t.shape.join(', ')}], the plan needs ${p.dtype}[${want.join(', ')}]`,
-      );
+      throw bad(`tensor "${p.path}" is ${showShape(t.dtype, t.shape)}, the plan needs ${showShape(p.dtype, want)}`);
     out.set(p.path, i4 ? { ...t, dtype: 'i4' } : t);
   }
   const extra = [...tensors.keys()].find((k) => !out.has(k));

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import type { Dtype } from '../ir/dtype.js';
-import { type HostTensor, shapeSize } from '../ir/value.js';
+import { type HostTensor, shapeSize, showDims } from '../ir/value.js';
 import { quote } from '../runtime/safetensors-codec.js';
 
 /** A bad data file, a field that does not fit, or a bad request. `message` is one line. */
@@ -111,7 +111,11 @@ export class ColumnDataset implements Dataset {
   ) {
     for (const c of columns) {
       if (c.data.length !== size * shapeSize(c.shape)) {
-        throw new DataError(where, `holds ${c.data.length} values, not ${size} samples of [${c.shape}]`, c.name);
+        throw new DataError(
+          where,
+          `holds ${c.data.length} values, not ${size} samples of ${showDims(c.shape)}`,
+          c.name,
+        );
       }
     }
     this.columns = columns;

@@ -5,7 +5,7 @@
 // NaN and ±Inf, naming the sample.
 
 import { isFloat, type Dtype } from '../ir/dtype.js';
-import type { HostTensor } from '../ir/value.js';
+import { type HostTensor, showShape } from '../ir/value.js';
 import { DataError, type Dataset, list, quote } from './dataset.js';
 
 /** One input of the model's loss function: `y: i32[B]` is {name: 'y', dtype: 'i32', shape: ['B']}. */
@@ -34,7 +34,7 @@ export function matchInputs(dataset: Dataset, inputs: readonly ModelInput[], bat
       throw bad(`the model's input has no field of this name in the dataset (fields: ${list(fields.keys())})`);
     }
     const want = `${input.dtype}[${input.shape.join(', ')}]`;
-    const have = `${field.dtype}[${field.shape.join(', ')}] per sample`;
+    const have = `${showShape(field.dtype, field.shape)} per sample`;
     if (field.dtype !== input.dtype) throw bad(`is ${have}, but the model's input is ${want}: dtypes differ`);
     if (input.shape.length !== field.shape.length + 1) {
       throw bad(

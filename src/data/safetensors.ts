@@ -4,6 +4,7 @@
 // itself is read and checked by src/runtime/safetensors.ts; `__metadata__` is allowed and ignored.
 
 import { readSafetensors, SafetensorsError } from '../runtime/safetensors.js';
+import { showDims } from '../ir/value.js';
 import { type Column, ColumnDataset, DataError, type Dataset, quote, readSource } from './dataset.js';
 
 /** Reads a safetensors dataset. Errors are DataErrors naming `path` and the tensor at fault. */
@@ -28,7 +29,7 @@ export function readSafetensorsDataset(path: string): Dataset {
     else if (n !== first[1]) {
       throw new DataError(
         path,
-        `has ${n} samples (shape [${t.shape}]) but tensor ${quote(first[0])} has ${first[1]}: ` +
+        `has ${n} samples (shape ${showDims(t.shape)}) but tensor ${quote(first[0])} has ${first[1]}: ` +
           'every tensor must have the same leading sample axis',
         name,
       );

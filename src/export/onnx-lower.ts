@@ -6,7 +6,7 @@ import { dimConst, dimConstValue, dimSub, dimToString } from '../ir/dims.js';
 import { type Dtype, isFloat, isInt } from '../ir/dtype.js';
 import type { Node, NodeOf } from '../ir/graph.js';
 import type { BinaryFn, OpName, UnaryFn } from '../ir/ops.js';
-import { type HostTensor, roundTo, storedBytes } from '../ir/value.js';
+import { type HostTensor, roundTo, showDims, storedBytes } from '../ir/value.js';
 import type { DimCompiler } from './onnx-dims.js';
 import {
   type Attr,
@@ -151,7 +151,7 @@ export class Lowering implements OnnxContext {
       host.shape.length !== shape.length ||
       shape.some((d, i) => (dimConstValue(d) ?? host.shape[i]) !== host.shape[i])
     )
-      throw bad(`has shape [${host.shape.join(', ')}], expected ${want}`);
+      throw bad(`has shape ${showDims(host.shape)}, expected ${want}`);
     if (host.dtype !== dtype) throw bad(`is ${host.dtype}, expected ${dtype}`);
     return host;
   }

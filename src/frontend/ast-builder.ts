@@ -571,7 +571,7 @@ export class AstBuilder {
     const t = this.tok(n, 'Int');
     if (t) return this.intLit(t, span);
     const f = this.tok(n, 'Float');
-    if (f) return { kind: 'Float', value: Number(f.image.replace(/_/g, '')), text: f.image, span };
+    if (f) return this.floatLit(f, span);
     const s = this.tok(n, 'Str');
     if (s) return { kind: 'Str', value: this.str(s), span };
     if (this.tok(n, 'Kw_true')) return { kind: 'Bool', value: true, span };
@@ -612,6 +612,15 @@ export class AstBuilder {
       return errorExpr(span);
     }
     return { kind: 'Int', value, text, span };
+  }
+
+  private floatLit(t: IToken, span: Span): A.Expr {
+    const value = Number(t.image.replace(/_/g, ''));
+    if (!Number.isFinite(value)) {
+      this.diagnostics.push(diag('FM0106', span, [t.image, 'too large (the limit is about 1.8e308)']));
+      return errorExpr(span);
+    }
+    return { kind: 'Float', value, text: t.image, span };
   }
 
   private ifExpr(n: CstNode): A.IfExpr {

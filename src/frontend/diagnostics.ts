@@ -74,13 +74,15 @@ const TAB = '    ';
 const MAX_FRAME = 160;
 
 /**
- * Control characters made visible: C0 except newline and tab, DEL and C1 become `\u001b`-style
- * escapes, so text from a .fm file or a file name (an ESC sequence, a BEL, a carriage return)
- * can never drive the terminal a diagnostic is printed on. Every rendered part goes through it.
+ * Control characters made visible: C0 except newline and tab, DEL, C1 and the bidirectional
+ * controls (U+061C, U+200E/U+200F, U+202A–U+202E, U+2066–U+2069) become `\u001b`-style
+ * escapes, so text from a .fm file or a file name (an ESC sequence, a BEL, a carriage return,
+ * a RIGHT-TO-LEFT OVERRIDE that reorders what follows: "Trojan Source") can never drive the
+ * terminal a diagnostic is printed on. Every rendered part goes through it.
  */
 export function escapeControls(s: string): string {
   return s.replace(
-    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
 }

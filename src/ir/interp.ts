@@ -16,14 +16,23 @@
 // - `random` is uniformStream(seed, key, step): the same numbers at every call of one step.
 
 import type { DimRequire } from './module.js';
-import { type Dim, dimConst, dimConstValue, dimSolveLinear, dimSubst, dimSymbols, dimToString } from './dims.js';
+import {
+  type Dim,
+  dimConst,
+  dimConstFrac,
+  dimConstValue,
+  dimSolveLinear,
+  dimSubst,
+  dimSymbols,
+  dimToString,
+} from './dims.js';
 import { isFloat } from './dtype.js';
 import { type Graph, IRError, type Node, type TType, liveNodes } from './graph.js';
 import * as K from './interp-ops.js';
 import { EvalError } from './interp-ops.js';
 import { einsum } from './interp-einsum.js';
 import { uniformStream } from './philox.js';
-import { type HostTensor, i64Of, i64Tensor, roundTo, shapeSize } from './value.js';
+import { type HostTensor, i64Of, i64Tensor, roundTo, shapeSize, showDims } from './value.js';
 
 export { EvalError } from './interp-ops.js';
 
@@ -88,8 +97,13 @@ export function concreteInt(d: Dim, dims: ReadonlyMap<string, number>): number {
     if (e instanceof RangeError) throw new EvalError(`${dimToString(d)} with ${bindingText(syms, dims)}: ${e.message}`);
     throw e;
   }
-  if (v === undefined || !Number.isInteger(v))
-    throw new EvalError(`${dimToString(d)} with ${bindingText(syms, dims)} is not an integer`);
+  if (v === undefined || !Number.isInteger(v)) {
+    const at = `${dimToString(d)}${syms.length > 0 ? ` with ${bindingText(syms, dims)}` : ''}`;
+    const c = dimConstFrac(dimSubst(d, env));
+    if (c && c.den === 1n)
+      throw new EvalError(`${at} is ${c.num}, beyond 2^53 - 1 (the largest size the runtime holds exactly)`);
+    throw new EvalError(`${at} is not an integer`);
+  }
   return v;
 }
 
@@ -161,9 +175,9 @@ function checkTensor(what: string, t: HostTensor, type: TType, dims: ReadonlyMap
   const shape = concreteShape(type.shape, dims);
   if (t.dtype !== type.dtype) throw new EvalError(`${what} has dtype ${t.dtype}, expected ${type.dtype}`);
   if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]))
-    throw new EvalError(`${what} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+    throw new EvalError(`${what} has shape ${showDims(t.shape)}, expected ${showDims(shape)}`);
   if (t.data.length !== shapeSize(shape))
-    throw new EvalError(`${what} has ${t.data.length} elements for shape [${shape.join(', ')}]`);
+    throw new EvalError(`${what} has ${t.data.length} elements for shape ${showDims(shape)}`);
   if (!isFloat(t.dtype) && t.data.some((v) => !Object.is(roundTo(t.dtype, v), v + 0)))
     throw new EvalError(`${what} holds a value that is not a ${t.dtype}`);
   if (t.exact && t.exact.length !== t.data.length)

@@ -9,7 +9,10 @@
 //   asymmetric: scale = (max - min) / (2·QMAX + 1), zero = round(-min / scale) - QMAX - 1,
 //               q = clamp(round(w / scale) + zero, -QMAX - 1, QMAX)
 // with QMAX 127 (int8) or 7 (int4), rounding half to even, scale rounded to f32 first, and
-// w ≈ (q - zero) · scale. A group of zeros has scale 0 and q 0.
+// w ≈ (q - zero) · scale. The asymmetric range is the group's [min, max] widened to hold 0
+// (min(min, 0), max(max, 0), as PyTorch's observers do), so 0 is exact and a constant group
+// (max = min: a scale of 0 without the widening) keeps its value. A group of zeros has scale 0
+// and q 0.
 //
 // Storage: `<path>:<spec>.q` (i8), `<path>:<spec>.scale` (f32 [N, K/group]) and, asymmetric,
 // `<path>:<spec>.zero` (f32 [N, K/group], an integer value). int8 q is [N, K]; int4 q is
@@ -22,7 +25,7 @@
 import { dimConstValue } from './dims.js';
 import { type Graph, graphParams } from './graph.js';
 import type { QuantizeHint } from './module.js';
-import type { HostTensor } from './value.js';
+import { type HostTensor, showShape } from './value.js';
 
 /** A quantization scheme: `int8`, `int4:128`, `int4:64:asym` in the names and on the command line. */
 export type QuantSpec = QuantizeHint;
@@ -125,6 +128,7 @@ export function quantizeValues(w: ArrayLike<number>, N: number, K: number, s: Qu
         lo = Math.min(lo, v);
         hi = Math.max(hi, v);
       }
+      if (!s.symmetric) [lo, hi] = [Math.min(lo, 0), Math.max(hi, 0)];
       const range = s.symmetric ? Math.max(Math.abs(lo), Math.abs(hi)) / Q : (hi - lo) / (2 * Q + 1);
       const sc = Math.fround(Number.isFinite(range) ? range : 0);
       const z = !zero || sc === 0 ? 0 : Math.min(Q, Math.max(-Q - 1, rint(-lo / sc) - Q - 1));
@@ -170,7 +174,7 @@ export function withQuantized(
       const want = n.args.shape.map((d) => dimConstValue(d) ?? -1);
       if (have.dtype !== n.args.dtype || have.shape.join() !== want.join())
         throw new RangeError(
-          `tensor "${n.args.path}" is ${have.dtype}[${have.shape.join(', ')}], the model needs ${n.args.dtype}[${want.join(', ')}]`,
+          `tensor "${n.args.path}" is ${showShape(have.dtype, have.shape)}, the model needs ${showShape(n.args.dtype, want)}`,
         );
       continue;
     }

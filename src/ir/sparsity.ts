@@ -11,7 +11,9 @@
 // - `block = b, density = p`: the last two dims are cut into b×b blocks (per leading index),
 //   and the round(p · blocks) blocks of largest L2 norm over the whole param are kept (at
 //   least one); `block = 1` is unstructured magnitude pruning (the top-k weights).
-// Ties go to the lower index, so every target computes the same mask.
+// Ties go to the lower index, so every target computes the same mask. A NaN magnitude (or
+// L2 norm) ranks above every number: a NaN weight is kept and propagates, as it does without
+// pruning, and each group or param keeps exactly its count.
 
 import { type Dim, dimConstValue } from './dims.js';
 import type { HostTensor } from './value.js';
@@ -45,15 +47,23 @@ export function sparseHintOf(hints: Hints, p: ParamDecl): SparseHint | undefined
   return paramHint(hints, p, 'sparse');
 }
 
-/** Keeps the `keep` largest of `scores` (ties: the lower index): 1 kept, 0 pruned. */
+/** Whether score `a` ranks above `b`: larger, with NaN above every number (it is kept, and propagates). */
+const ranksAbove = (a: number, b: number): boolean => (Number.isNaN(a) ? !Number.isNaN(b) : a > b);
+
+/** Whether scores `a` and `b` rank the same (equal, or both NaN): the lower index goes first. */
+const ranksSame = (a: number, b: number): boolean => a === b || (Number.isNaN(a) && Number.isNaN(b));
+
+/** Keeps exactly the `keep` largest of `scores` (NaN largest; ties: the lower index): 1 kept, 0 pruned. */
 function topK(scores: ArrayLike<number>, keep: number): Uint8Array {
-  const out = new Uint8Array(scores.length);
+  const n = scores.length;
+  const out = new Uint8Array(n);
   if (keep <= 0) return out;
-  // The keep-th largest score: everything above it is kept, and as many equal to it as fit.
-  const t = Float64Array.from(scores).sort()[scores.length - keep]!;
+  // The keep-th largest score (a typed sort puts NaN last, above every number, as ranksAbove
+  // does): everything above it is kept, and as many that rank the same as fit.
+  const t = Float64Array.from(scores).sort()[n - Math.min(keep, n)]!;
   let ties = keep;
-  for (let i = 0; i < scores.length; i++) if (scores[i]! > t) ties--;
-  for (let i = 0; i < scores.length; i++) if (scores[i]! > t || (scores[i] === t && ties-- > 0)) out[i] = 1;
+  for (let i = 0; i < n; i++) if (ranksAbove(scores[i]!, t)) ties--;
+  for (let i = 0; i < n; i++) if (ranksAbove(scores[i]!, t) || (ranksSame(scores[i]!, t) && ties-- > 0)) out[i] = 1;
   return out;
 }
 
@@ -62,14 +72,15 @@ export function sparseMask(w: ArrayLike<number>, shape: readonly number[], h: Sp
   const size = w.length;
   const mask = new Float64Array(size);
   if (h.kind === 'n:m') {
-    // In each group, w_i is kept when fewer than n weights rank above it (larger, or equal and earlier).
+    // In each group, w_i is kept when fewer than n weights rank above it (larger, NaN largest,
+    // or the same and earlier): exactly n a group.
     for (let g = 0; g < size; g += h.m)
       for (let i = g; i < g + h.m; i++) {
         const a = Math.abs(w[i]!);
         let above = 0;
         for (let j = g; j < g + h.m; j++) {
           const b = Math.abs(w[j]!);
-          if (b > a || (b === a && j < i)) above++;
+          if (ranksAbove(b, a) || (ranksSame(b, a) && j < i)) above++;
         }
         mask[i] = above < h.n ? 1 : 0;
       }

@@ -5,6 +5,15 @@
 
 import type { Dtype } from './dtype.js';
 
+/** `[2, 3]` in a message, a long shape cut short: `[1, 1, 1, 1, 1, 1, 1, 1, … (100001 dims)]`. */
+export function showDims(shape: readonly number[]): string {
+  const dims = shape.length > 8 ? [...shape.slice(0, 8), `… (${shape.length} dims)`] : shape;
+  return `[${dims.join(', ')}]`;
+}
+
+/** `f32[2, 3]` in a message, a long shape cut short (showDims). */
+export const showShape = (dtype: Dtype, shape: readonly number[]): string => `${dtype}${showDims(shape)}`;
+
 export interface HostTensor {
   readonly dtype: Dtype;
   /** Concrete dims, row-major. */
@@ -65,7 +74,7 @@ export function hostTensor(
 ): HostTensor {
   const n = shapeSize(shape);
   const d = data === undefined ? new Float64Array(n) : Float64Array.from(data);
-  if (d.length !== n) throw new RangeError(`${d.length} values for shape [${shape.join(', ')}]`);
+  if (d.length !== n) throw new RangeError(`${d.length} values for shape ${showDims(shape)}`);
   for (let i = 0; i < n; i++) d[i] = roundTo(dtype, d[i]!);
   return { dtype, shape: [...shape], data: d };
 }

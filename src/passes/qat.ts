@@ -96,11 +96,13 @@ export function fakeQuantize(b: Builder, w: NodeOf<'param'>, s: QuantSpec): Node
   if (typeof g === 'string') throw new PassError(`quantization-aware training of '${w.args.path}': ${g}`);
   const Q = qmax(s);
   const x = b.reshape(b.cast(w, 'f32'), [N!, K / g, g]);
-  const hi = b.amax(x, [2], true);
-  const lo = b.neg(b.amax(b.neg(x), [2], true));
+  let hi = b.amax(x, [2], true);
+  let lo = b.neg(b.amax(b.neg(x), [2], true));
+  // The asymmetric range holds 0 (src/ir/quantize.ts), so a constant group keeps its value.
+  if (!s.symmetric) [lo, hi] = [b.min(lo, 0), b.max(hi, 0)];
   const scale = s.symmetric ? b.div(b.max(hi, b.neg(lo)), Q) : asymScale(b, hi, lo, 2 * Q + 1);
-  // A group of equal values has scale 0 and dequantizes to 0 (src/ir/quantize.ts): divide by
-  // 1 there instead, and the product with the scale below gives the 0.
+  // A group of zeros has scale 0 and dequantizes to 0 (src/ir/quantize.ts): divide by 1 there
+  // instead, and the product with the scale below gives the 0.
   const safe = b.where(b.eq(scale, 0), b.full(1, 'f32'), scale);
   const zero = s.symmetric ? undefined : clamp(b, b.sub(roundQuotient(b, b.neg(lo), safe), Q + 1), -Q - 1, Q);
   let q = roundQuotient(b, x, safe);

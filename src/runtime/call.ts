@@ -5,6 +5,7 @@
 import type { Dtype } from '../ir/dtype.js';
 import { dimConstValue, dimToString } from '../ir/dims.js';
 import { EvalError, bindDims, concreteInt, concreteShape } from '../ir/interp.js';
+import { showDims } from '../ir/value.js';
 import type { Plan } from '../kernels/plan.js';
 import {
   type Allocate,
@@ -171,7 +172,7 @@ export function pinCall(
     const what = `output '${o.name}'`;
     const shape = outputShapes[i]!;
     if (g.arg.dims.some((d, a) => d !== shape[a]))
-      throw new RunError(`${what} has dims [${g.arg.dims.join(', ')}], this call gives [${shape.join(', ')}]`);
+      throw new RunError(`${what} has dims ${showDims(g.arg.dims)}, this call gives ${showDims(shape)}`);
     const p = pin(what, g.arg, o.dtype, allocate, true);
     if (inputs.some((q) => q.inPlace && overlaps(p, q)))
       throw new RunError(`${what} shares memory with an input: outputs must not overlap inputs`);

@@ -36,12 +36,6 @@ export class SafetensorsError extends Error {
 /** A name in a message: quoted, escaped, at most ~80 characters. */
 export const quote = (s: string): string => JSON.stringify(s.length > 80 ? `${s.slice(0, 77)}...` : s);
 
-/** `f32[2, 3]`, with long shapes cut short. */
-export function showShape(dtype: Dtype, shape: readonly number[]): string {
-  const dims = shape.length > 8 ? [...shape.slice(0, 8), `… (${shape.length} dims)`] : shape;
-  return `${dtype}[${dims.join(', ')}]`;
-}
-
 /** Matches strings that are not well-formed Unicode (the reference implementation rejects them). */
 export const LONE_SURROGATE = /\p{Cs}/u;
 

@@ -4,7 +4,7 @@
 // readStoredSafetensors.
 
 import type { Dtype } from '../ir/dtype.js';
-import type { HostTensor } from '../ir/value.js';
+import { type HostTensor, showShape } from '../ir/value.js';
 import {
   DTYPE_FROM_ST,
   MAX_HEADER_BYTES,
@@ -13,7 +13,6 @@ import {
   UNSUPPORTED_ST_DTYPES,
   decodeInto,
   quote,
-  showShape,
   storedTensor,
 } from './safetensors-codec.js';
 import { JsonNumber, JsonSyntaxError, parseHeaderJson, type JsonValue } from './safetensors-json.js';

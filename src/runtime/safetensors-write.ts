@@ -1,7 +1,7 @@
 // The safetensors writer; see safetensors.ts for the format and its limits.
 
 import { constants as bufferConstants } from 'node:buffer';
-import type { HostTensor } from '../ir/value.js';
+import { type HostTensor, showDims, showShape } from '../ir/value.js';
 import {
   DTYPE_TO_ST,
   LONE_SURROGATE,
@@ -10,7 +10,6 @@ import {
   SafetensorsError,
   encodeInto,
   quote,
-  showShape,
 } from './safetensors-codec.js';
 
 type Fail = (detail: string) => SafetensorsError;
@@ -84,7 +83,7 @@ function checkTensor(name: string, t: HostTensor, bad: Fail): number {
   }
   if (!Array.isArray(t.shape)) throw bad(`${where}: shape is not an array`);
   for (const d of t.shape) {
-    if (!Number.isSafeInteger(d) || d < 0) throw bad(`${where}: shape [${t.shape.join(', ')}] has a bad dim ${d}`);
+    if (!Number.isSafeInteger(d) || d < 0) throw bad(`${where}: shape ${showDims(t.shape)} has a bad dim ${d}`);
   }
   let count = t.shape.includes(0) ? 0 : 1;
   for (const d of count === 0 ? [] : t.shape) {

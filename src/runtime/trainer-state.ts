@@ -8,7 +8,7 @@ import { dimConstValue, dimToString } from '../ir/dims.js';
 import { type IndexRange, rangeText } from '../ir/init.js';
 import type { TrainConfig } from '../ir/module.js';
 import { pruneText } from '../ir/sparsity.js';
-import type { HostTensor } from '../ir/value.js';
+import { type HostTensor, showShape } from '../ir/value.js';
 import type { Plan, PlanParam, PlanTensor } from '../kernels/plan.js';
 import { CheckpointError, type LoadedCheckpoint } from './checkpoint.js';
 import { RunError, readTensor } from './run-args.js';
@@ -161,7 +161,7 @@ export function writeState(
     const want = viewOf(buffers, p);
     if (t.dtype !== p.dtype || t.shape.length !== want.dims.length || t.shape.some((d, i) => d !== want.dims[i]))
       throw new RunError(
-        `${what}: tensor "${p.path}" is ${t.dtype}[${t.shape.join(', ')}], ${model} needs ${p.dtype}[${want.dims.join(', ')}]`,
+        `${what}: tensor "${p.path}" is ${showShape(t.dtype, t.shape)}, ${model} needs ${showShape(p.dtype, want.dims)}`,
       );
   }
   for (const [name] of tensors)

@@ -75,6 +75,45 @@ describe('fmc --quantize', () => {
     expect(fmc('inspect', 'models/cnn.fm').out).toMatch(/Activations +Weights +Quantized\n/);
   });
 
+  it(
+    'asymmetric: a constant weight (max = min in every group) runs as its f32 self, on C and the reference',
+    { timeout: 120_000 },
+    () => {
+      // Without widening the range to hold 0, each group's scale was (max - min) / 255 = 0: all zeros.
+      const file = at('asym.fm');
+      fs.writeFileSync(
+        file,
+        `import { Linear } from "std/nn"
+block P(d: int) {
+  @quantize(int8, scheme = asym)
+  param w: f32[d, d] = ones()
+  fn forward(x: f32[B, d]) -> f32[B, d] { return einsum("bi,oi->bo", x, w) }
+}
+model Q(d = 4) {
+  p = P(d)
+  @quantize(int4, group = 1, scheme = asym)
+  fc = Linear(d, d)
+  fn forward(x: f32[B, d]) -> (y: f32[B, d], z: f32[B, d]) { return (p(x), fc(x)) }
+}
+`,
+      );
+      const all = (out: string): number[][] =>
+        (JSON.parse(out) as { outputs: { first: number[] }[] }).outputs.map((o) => o.first);
+      const f32 = fmc('run', file, '--dims', 'B=2', '--json', '--quantize', 'all=none');
+      expect(f32.code, f32.err).toBe(0);
+      const want = all(f32.out);
+      expect(want[0]!.some((v) => Math.abs(v) > 0.1)).toBe(true);
+      for (const target of ['reference', 'c']) {
+        const r = fmc('run', file, '--dims', 'B=2', '--json', '--target', target);
+        expect(r.code, r.err).toBe(0);
+        // y: ones quantize exactly but for the f32 scale; z: int4 groups of 1 are within f32 too.
+        all(r.out).forEach((o, k) =>
+          o.forEach((v, i) => expect(v, `${target} ${k} [${i}]`).toBeCloseTo(want[k]![i]!, 4)),
+        );
+      }
+    },
+  );
+
   it('refuses a malformed rule as a usage error', () => {
     for (const bad of ['int8', 'all=int3', 'ffn=int4:128:sym']) {
       const r = fmc('run', 'models/mlp.fm', '--quantize', bad);

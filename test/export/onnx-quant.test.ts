@@ -181,7 +181,10 @@ describe('ONNX export of quantized weights: DequantizeLinear, run by ONNX Runtim
  * `y = x @ w.T` with w [6, 2, 32] of `dtype` quantized to `s` by the quantize pass, and its
  * params; `alsoBytes`: a second output reads w's quantized bytes (q) directly.
  */
-function quantizedGraph(s: QuantSpec, opts: { alsoBytes?: boolean; dtype?: 'f32' | 'f16' } = {}) {
+function quantizedGraph(
+  s: QuantSpec,
+  opts: { alsoBytes?: boolean; dtype?: 'f32' | 'f16'; values?: Float64Array } = {},
+) {
   const names = quantNames('w', s);
   const dtype = opts.dtype ?? 'f32';
   const b = new Builder();
@@ -195,7 +198,7 @@ function quantizedGraph(s: QuantSpec, opts: { alsoBytes?: boolean; dtype?: 'f32'
     outputs.bytes = b.sum(b.cast(b.param(names.q, 'i8', [6, width], 'param', bytesInit), 'f32'), [0, 1]);
   const ctx = { target: 'reference', mode: 'inference', hints: NO_HINTS } as const;
   const g = quantize.run(b.graph('forward', outputs), { ...ctx, options: { quantize: [{ path: 'w', spec: s }] } });
-  const values = Float64Array.from({ length: 6 * 64 }, (_, i) => Math.sin(i * 0.37) * (1 + (i % 7)));
+  const values = opts.values ?? Float64Array.from({ length: 6 * 64 }, (_, i) => Math.sin(i * 0.37) * (1 + (i % 7)));
   const qz = quantizeValues(values, 6, 64, s);
   const G = qz.scale.length / 6;
   const params = new Map<string, HostTensor>([
@@ -233,6 +236,26 @@ describe('quantized weights in other forms', () => {
     const dq = model.nodes.find((n) => n.opType === 'DequantizeLinear')!;
     const next = (v: string) => model.nodes.find((n) => n.inputs[0] === v)!;
     expect([next(dq.outputs[0]!).opType, next(next(dq.outputs[0]!).outputs[0]!).opType]).toEqual(['Reshape', 'Cast']);
+  });
+
+  it('asymmetric constant groups (max = min) export as their values, not zeros', async () => {
+    // Rows of one value (int8 per channel), and every group constant (int4 in groups of 1).
+    const values = Float64Array.from({ length: 6 * 64 }, (_, i) => [1, -2, 0.5, 0, 3, -0.25][Math.floor(i / 64)]!);
+    for (const text of ['int8:asym', 'int4:1:asym']) {
+      const { g, params } = quantizedGraph(spec(text), { values });
+      const { model } = await check(g, params);
+      expectDequantizeLinear(model, [{ path: 'w', spec: text, nk: [6, 64] }]);
+      const x = randomInput(g.inputs[0]!, new Map(), 9);
+      const session = await ort.InferenceSession.create(exportOnnx(g, params), { intraOpNumThreads: 1 });
+      const y = fromOrt((await session.run({ x: toOrt(ort, x) })).y!);
+      await session.release();
+      // y = x @ w.T with the f32 weights.
+      const want = Float64Array.from({ length: 3 * 6 }, (_, i) => {
+        const [b, n] = [Math.floor(i / 6), i % 6];
+        return Array.from({ length: 64 }, (_, k) => x.data[b * 64 + k]! * values[n * 64 + k]!).reduce((a, c) => a + c);
+      });
+      y.data.forEach((v, i) => expect(v, `${text} y[${i}]`).toBeCloseTo(want[i]!, 3));
+    }
   });
 
   it('float ops and a warning where the quantized bytes are also read another way', async () => {

@@ -132,4 +132,16 @@ model M(d = 8, kind: a | b = a, act: fn = relu) {
     expect(r.diagnostics.length).toBeGreaterThanOrEqual(3);
     expect(new Set(r.diagnostics.map((d) => r.source.lineCol(d.span.start).line))).toEqual(new Set([1, 2, 3]));
   });
+
+  it('reports a float literal that overflows to Infinity as FM0106 at the literal, in a model and a train section', () => {
+    const src =
+      'model M(a = 1e400, b = 2.5e-400) {\n  fn forward(x: f32[4]) -> f32[4] { return x * a }\n  train {\n    clip = 1_0e400\n  }\n}\n';
+    const r = parseSource('t.fm', src);
+    const at = (d: (typeof r.diagnostics)[number]) => r.source.lineCol(d.span.start);
+    expect(r.diagnostics.map((d) => [d.code, d.message, at(d).line, at(d).col])).toEqual([
+      ['FM0106', 'invalid number literal `1e400`: too large (the limit is about 1.8e308)', 1, 13],
+      ['FM0106', 'invalid number literal `1_0e400`: too large (the limit is about 1.8e308)', 4, 12],
+    ]);
+    expect(parseSource('t.fm', 'const X = 1.7976931348623157e308').diagnostics).toEqual([]);
+  });
 });

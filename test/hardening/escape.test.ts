@@ -1,6 +1,7 @@
 // Terminal escape injection (issue 17, item 13): raw ESC, BEL and other control characters in
 // a .fm file or its name never reach the terminal in a rendered diagnostic; they are shown as
-// `\u001b`-style escapes (docs/diagnostics.md).
+// `\u001b`-style escapes (docs/diagnostics.md). So are the bidirectional controls (a
+// RIGHT-TO-LEFT OVERRIDE, U+202E, would reorder what follows it on screen: "Trojan Source").
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -12,8 +13,8 @@ import { escapeControls, renderDiagnostic } from '../../src/frontend/diagnostics
 
 const ESC = '\x1b';
 const BEL = '\x07';
-/** C0 except newline and tab, DEL, C1. */
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+/** C0 except newline and tab, DEL, C1, and the bidirectional controls. */
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 function write(name: string, text: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fmc-esc-'));
@@ -34,7 +35,7 @@ async function cli(...argv: string[]): Promise<{ code: number; err: string }> {
   return { code, err };
 }
 
-const PAYLOAD = `${ESC}]0;pwned${BEL}${ESC}[2J${ESC}[31m`;
+const PAYLOAD = `${ESC}]0;pwned${BEL}${ESC}[2J${ESC}[31m\u202e\u2066\u200f`;
 
 const CASES: [string, string][] = [
   [
@@ -57,10 +58,13 @@ describe('control characters in diagnostics', () => {
       const out = rendered(file);
       expect(out).not.toMatch(CONTROL);
       expect(out).toContain('\\u001b');
+      const bidi = text.includes('\u202e');
+      if (bidi) expect(out).toContain('\\u202e\\u2066\\u200f');
       const r = await cli('check', file);
       expect(r.code).toBe(1);
       expect(r.err).not.toMatch(CONTROL);
       expect(r.err).toContain('\\u001b');
+      if (bidi) expect(r.err).toContain('\\u202e\\u2066\\u200f');
     });
   }
 
@@ -91,5 +95,11 @@ describe('control characters in diagnostics', () => {
       'a\\u001bb\\u0007c\\u007f\\u0085\\u009f\\u000d\\u0000',
     );
     expect(escapeControls('tab\there\nnext é ü ∑ 😀')).toBe('tab\there\nnext é ü ∑ 😀');
+    // The bidirectional controls, each of them; the letters around them stay (Hebrew, Arabic).
+    const bidi = '\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069';
+    expect(escapeControls(`a${bidi}b`)).toBe(
+      `a${[...bidi].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}b`,
+    );
+    expect(escapeControls('שלום مرحبا \u200d\u2060')).toBe('שלום مرحبا \u200d\u2060');
   });
 });

@@ -14,6 +14,8 @@ import { checkFiles } from '../../src/frontend/check.js';
 import { BUDGETS } from '../../src/frontend/checker/limits.js';
 import { renderDiagnostic } from '../../src/frontend/diagnostics.js';
 import { lowerFile } from '../../src/frontend/lower.js';
+import { dimConst, dimMul, dimSym } from '../../src/ir/dims.js';
+import { concreteInt } from '../../src/ir/interp.js';
 import { lowerGraph } from '../../src/kernels/lower.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fmc-limits-'));
@@ -90,6 +92,27 @@ describe('sizes beyond the targets (items 5 and 6)', () => {
       write('model M() {\n  param w: f32[134217728, 134217728]\n  fn forward(x: f32[4]) -> f32[4] { return x }\n}\n'),
     );
     expect(r.ok).toBe(false);
+  });
+
+  it('a dim beyond 2^53 - 1 is FM0427 at its type; a symbolic one fails at run time saying so', () => {
+    const out = check(
+      'model M(d = 4) {\n  fn forward(x: f32[B, 9007199254740991 * 2]) -> (y: f32[B, 3]) { return x[:, 0:3] }\n}\n',
+    );
+    expect(out).toMatch(
+      /:2:17: error FM0427: axis 1 of a tensor has 18014398509481982 elements, more than the limit of 2\^53 - 1/,
+    );
+    expect(
+      check(
+        'model M() {\n  param w: f32[0, 9007199254740991 + 1]\n  fn forward(x: f32[4]) -> f32[4] { return x }\n}\n',
+      ),
+    ).toMatch(/:2:12: error FM0427: axis 1 of a tensor has 9007199254740992 elements/);
+    expect(check('fn f(x: f32[9007199254740991]) -> f32[9007199254740991] { return x }\n')).toBe('');
+    // B·2^54 is only known when B is bound: the run-time error names the dim, its binding and its value.
+    const big = dimMul(dimSym('B'), dimMul(dimConst(2 ** 52), dimConst(4)));
+    expect(() => concreteInt(big, new Map([['B', 1]]))).toThrow(
+      /^18014398509481984\*B with B = 1 is 18014398509481984, beyond 2\^53 - 1/,
+    );
+    expect(() => concreteInt(big, new Map([['B', 1]]))).not.toThrow(/with {2}is/);
   });
 
   it('constants and dims beyond i64 are FM0316 where they overflow', () => {

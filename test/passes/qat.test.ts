@@ -40,7 +40,8 @@ export function fq64(w: ArrayLike<number>, N: number, K: number, s: QuantSpec): 
   const out = new Float64Array(N * K);
   for (let at = 0; at < N * K; at += g) {
     const xs = Array.from({ length: g }, (_, i) => w[at + i]!);
-    const [lo, hi] = [Math.min(...xs), Math.max(...xs)];
+    // The asymmetric range holds 0 (src/ir/quantize.ts), so a constant group keeps its value.
+    const [lo, hi] = s.symmetric ? [Math.min(...xs), Math.max(...xs)] : [Math.min(...xs, 0), Math.max(...xs, 0)];
     const sc = Math.fround(s.symmetric ? Math.max(-lo, hi) / Q : (hi - lo) / (2 * Q + 1));
     const z = s.symmetric || sc === 0 ? 0 : Math.max(-Q - 1, Math.min(Q, rne(-lo / sc) - Q - 1));
     xs.forEach((x, i) => {
@@ -97,6 +98,7 @@ const SPECS: [string, number, number, QuantSpec][] = [
   ['int4 groups of 128', 3, 256, { dtype: 'int4', group: 128, symmetric: true }],
   ['int8 asymmetric', 4, 40, { dtype: 'int8', symmetric: false }],
   ['int4 groups of 32 asymmetric', 3, 64, { dtype: 'int4', group: 32, symmetric: false }],
+  ['int4 groups of 1 asymmetric (every group constant)', 3, 16, { dtype: 'int4', group: 1, symmetric: false }],
 ];
 
 describe('fake quantization against a float64 quantize-dequantize', () => {
@@ -111,6 +113,8 @@ describe('fake quantization against a float64 quantize-dequantize', () => {
       Object.is(v + 0, ref.data[j]! + 0) ? [] : [`${j}: ${ref.data[j]} ≠ ${v}`],
     );
     expect(wrong).toEqual([]);
+    // Groups of 1: each weight is its own group's range, and comes back within a step of it.
+    if (s.group === 1) want.forEach((v, j) => expect(v).toBeCloseTo(w[j]!, 5));
     const c = runAndCompare(batch, i, { params, tol: { rtol: 0, atol: 0 } });
     expect(c.problems).toEqual([]);
   });

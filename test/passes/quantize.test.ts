@@ -43,8 +43,9 @@ function reference(w: Float64Array, N: number, K: number, s: QuantSpec) {
   for (let n = 0; n < N; n++)
     for (let j = 0; j < G; j++) {
       const xs = Array.from({ length: g }, (_, i) => w[n * K + j * g + i]!);
-      const lo = Math.min(...xs);
-      const hi = Math.max(...xs);
+      // The asymmetric range holds 0 (PyTorch's observers' min(min, 0), max(max, 0)).
+      const lo = Math.min(...xs, ...(s.symmetric ? [] : [0]));
+      const hi = Math.max(...xs, ...(s.symmetric ? [] : [0]));
       const sc = Math.fround(s.symmetric ? Math.max(-lo, hi) / Q : (hi - lo) / (2 * Q + 1));
       const z = s.symmetric || sc === 0 ? 0 : Math.max(-Q - 1, Math.min(Q, rne(-lo / sc) - Q - 1));
       scale[n * G + j] = sc;
@@ -120,6 +121,25 @@ describe('weight quantization', () => {
       const out = evaluate(g, { inputs: new Map(), params, dims: new Map() }).outputs.get('out')!;
       expect([...out.data]).toEqual([...decoded]);
     });
+
+  it('asymmetric: a constant group (max = min) keeps its value, through the pass on the reference interpreter', () => {
+    // Rows of one value each (positive, negative, zero) and, in groups of 1, every group constant.
+    const [N, K] = [4, 64];
+    const w = Float64Array.from({ length: N * K }, (_, i) => [1, -0.75, 0, 3.5][Math.floor(i / K)]!);
+    const mixed = Float64Array.from({ length: N * K }, (_, i) => Math.fround(Math.sin(i) * 2 + 0.5));
+    for (const [text, values] of [
+      ['int8:asym', w],
+      ['int4:asym', w],
+      ['int4:1:asym', mixed],
+      ['int8:1:asym', mixed],
+    ] as const) {
+      const spec = parseQuantSpec(text) as QuantSpec;
+      const g = dequantGraph(N, K, [{ path: 'layer', spec }]);
+      const params = withQuantized([g], new Map([['layer.w', { dtype: 'f32', shape: [N, K], data: values }]]));
+      const out = evaluate(g, { inputs: new Map(), params, dims: new Map() }).outputs.get('out')!;
+      out.data.forEach((v, i) => expect(v, `${text} [${i}]`).toBeCloseTo(values[i]!, 5));
+    }
+  });
 
   it('packs int4 in blocks of 64: value i in the low nibble of byte i, value 32 + i in the high one', () => {
     const v = Int8Array.from({ length: 64 }, (_, k) => (k < 32 ? (k % 16) - 8 : 7 - (k % 16)));

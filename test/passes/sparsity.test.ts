@@ -89,6 +89,28 @@ describe('magnitude masks', () => {
     expect(Array.from(mask)).toEqual([1, 0, 0, 0, 1, 1]);
   });
 
+  it('ranks a NaN weight above every number: kept (it propagates), and exactly the count is kept', () => {
+    const count = (m: Float64Array) => m.reduce((a, c) => a + c, 0);
+    const block = (w: number[], shape: number[], b: number, density: number) =>
+      sparseMask(w, shape, { kind: 'block', block: b, density });
+    const nan = Array.from({ length: 16 }, () => NaN);
+    // An all-NaN param: density 1 keeps everything, 0.5 the first half (ties by index), and
+    // at least one block.
+    expect(count(block(nan, [4, 4], 1, 1))).toBe(16);
+    expect(Array.from(block(nan, [4, 4], 1, 0.5))).toEqual([...Array(8).fill(1), ...Array(8).fill(0)]);
+    expect(count(block(nan, [4, 4], 2, 0.01))).toBe(4);
+    // NaN blocks first, then the largest numbers; density 1 keeps everything.
+    const w = [0.5, NaN, 3, -4, 0.25, 1, NaN, 2];
+    expect(Array.from(block(w, [2, 4], 1, 0.5))).toEqual([0, 1, 1, 1, 0, 0, 1, 0]);
+    expect(Array.from(block(w, [2, 4], 1, 0.25))).toEqual([0, 1, 0, 0, 0, 0, 1, 0]);
+    expect(count(block(w, [2, 4], 1, 1))).toBe(8);
+    expect(Array.from(block([1, 2, NaN, 0, 0, 0, 0, 0], [2, 4], 2, 0.5))).toEqual([0, 0, 1, 1, 0, 0, 1, 1]);
+    // n:m: exactly n a group, a NaN first; all-NaN groups keep the first n.
+    const nm = (v: number[]) => Array.from(sparseMask(v, [1, v.length], { kind: 'n:m', n: 2, m: 4 }));
+    expect(nm([5, NaN, 1, 2, NaN, NaN, NaN, NaN])).toEqual([1, 1, 0, 0, 1, 1, 0, 0]);
+    expect(nm([NaN, -1, 3, NaN, 0, 0, Infinity, NaN])).toEqual([1, 0, 0, 1, 0, 0, 1, 1]);
+  });
+
   it('parses --sparsity', () => {
     expect(parseSparsity('2:4')).toEqual({ kind: 'n:m', n: 2, m: 4 });
     expect(parseSparsity('block=32,density=0.5')).toEqual({ kind: 'block', block: 32, density: 0.5 });

@@ -104,15 +104,27 @@ function checkOption(ctx: Ctx, ann: A.Annotation, e: A.Expr, choices: readonly s
 }
 
 /** A compile-time number (int or float), undefined when unknown (reported as FM0502 when not a number). */
-function numberArg(ctx: Ctx, ann: A.Annotation, e: A.Expr, what: string): { n: number; int: boolean } | undefined {
+function numberArg(
+  ctx: Ctx,
+  ann: A.Annotation,
+  e: A.Expr,
+  what: string,
+): { n: number; int: boolean; text: string } | undefined {
   const v = evalExpr(ctx, e);
   if (v.kind === 'int') {
     const c = dimConstValue(v.dim);
-    return c === undefined ? undefined : { n: c, int: Number.isInteger(c) };
+    return c === undefined ? undefined : { n: c, int: Number.isInteger(c), text: `${c}` };
   }
-  if (v.kind === 'float') return v.value === undefined ? undefined : { n: v.value, int: false };
+  if (v.kind === 'float')
+    return v.value === undefined ? undefined : { n: v.value, int: false, text: floatText(e, v.value) };
   if (v.kind !== 'error') bad(ctx, ann, e.span, `${what} must be a number, found ${describe(v)}`);
   return undefined;
+}
+
+/** A float argument as a message shows it: a literal as written (`16.0`), else a float (`16.0`, not `16`). */
+function floatText(e: A.Expr, value: number): string {
+  if (e.kind === 'Float') return e.text;
+  return Number.isInteger(value) && Math.abs(value) < 1e21 ? `${value}.0` : `${value}`;
 }
 
 /** The named arguments by name; unknown and repeated names are reported. */
@@ -190,7 +202,7 @@ function checkQuantize(ctx: Ctx, ann: A.Annotation, args: readonly A.AnnotationA
   if (groupExpr) {
     const g = numberArg(ctx, ann, groupExpr, 'the group size');
     if (g && (!g.int || g.n <= 0)) {
-      bad(ctx, ann, groupExpr.span, `the group size must be a positive integer, found ${g.n}`);
+      bad(ctx, ann, groupExpr.span, `the group size must be a positive integer, found ${g.text}`);
       return;
     }
     group = g?.n;
@@ -221,14 +233,14 @@ function checkBlockSparse(ctx: Ctx, ann: A.Annotation, b: A.Expr, p: A.Expr, tar
   const name = targetName(target);
   const density = numberArg(ctx, ann, p, 'the density');
   if (density && !(density.n > 0 && density.n <= 1)) {
-    ctx.checker.error('FM0505', p.span, [name, `density must be in (0, 1], found ${density.n}`]);
+    ctx.checker.error('FM0505', p.span, [name, `density must be in (0, 1], found ${density.text}`]);
     return;
   }
   const size = numberArg(ctx, ann, b, 'the block size');
   if (!size) return;
-  if (!size.int) return bad(ctx, ann, b.span, `the block size must be an integer, found ${size.n}`);
+  if (!size.int) return bad(ctx, ann, b.span, `the block size must be an integer, found ${size.text}`);
   if (size.n <= 0)
-    return ctx.checker.error('FM0505', b.span, [name, `the block size must be positive, found ${size.n}`]);
+    return ctx.checker.error('FM0505', b.span, [name, `the block size must be positive, found ${size.text}`]);
   for (const x of paramsOf(ctx, ann, target, false)) {
     const dims = x.type.shape.dims.slice(-2);
     const d = dims.find((dim) => !divides(size.n, dim));
@@ -248,7 +260,7 @@ function checkNM(
   const n = numberArg(ctx, ann, r.n, '`n`');
   const m = numberArg(ctx, ann, r.m, '`m`');
   if (!n || !m) return;
-  if (!n.int || !m.int) return bad(ctx, ann, r.span, `\`n:m\` must be integers, found ${n.n}:${m.n}`);
+  if (!n.int || !m.int) return bad(ctx, ann, r.span, `\`n:m\` must be integers, found ${n.text}:${m.text}`);
   const text = `${n.n}:${m.n}`;
   if (!(n.n > 0 && n.n < m.n)) {
     return ctx.checker.error('FM0504', r.span, [text, targetName(target), 'it needs 0 < n < m']);

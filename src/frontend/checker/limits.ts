@@ -2,7 +2,7 @@
 // memory: each is a diagnostic with the construct that exceeds it and by how much. They
 // are documented in docs/language.md (Limits); no model in models/ comes near any of them.
 
-import { type Dim, dimConstFrac } from '../../ir/dims.js';
+import { type Dim, dimConstFrac, dimToString } from '../../ir/dims.js';
 import type { Span } from '../source.js';
 import type { Ctx } from './context.js';
 
@@ -13,6 +13,11 @@ export const MAX_RANK = 64;
  * flat indices fit the targets' 64-bit integers: 2^60.
  */
 export const MAX_TENSOR_ELEMENTS = 2n ** 60n;
+/**
+ * The largest dim of a tensor (FM0427): 2^53 - 1, the largest integer every size is exact in
+ * where the runtime holds it (a JavaScript number).
+ */
+export const MAX_DIM = 2n ** 53n - 1n;
 /** The most elements of one param or buffer (FM0427): its values are drawn and held in memory, 2^32. */
 export const MAX_PARAM_ELEMENTS = 2n ** 32n;
 /** The most block instances in one model, counting every instance of a `repeat` or `stack` (FM0317). */
@@ -42,8 +47,9 @@ export function constProduct(dims: readonly Dim[]): bigint | undefined {
 }
 
 /**
- * Reports a shape beyond MAX_RANK (FM0426) or, when its dims are constant, beyond
- * `maxElements` elements (FM0427); `what` names the tensor in the message.
+ * Reports a shape beyond MAX_RANK (FM0426), a constant dim beyond MAX_DIM (FM0427) or, when
+ * its dims are constant, beyond `maxElements` elements (FM0427); `what` names the tensor in
+ * the message.
  */
 export function checkShapeLimits(
   ctx: Ctx,
@@ -55,6 +61,15 @@ export function checkShapeLimits(
   if (dims.length > MAX_RANK) {
     ctx.checker.error('FM0426', span, [dims.length, MAX_RANK]);
     return false;
+  }
+  for (const [i, d] of dims.entries()) {
+    const c = dimConstFrac(d);
+    if (c && c.num > MAX_DIM * c.den) {
+      ctx.checker.error('FM0427', span, [`axis ${i} of ${what}`, dimToString(d), '2^53 - 1'], {
+        help: 'a dim must be exact in the runtime, which holds sizes as JavaScript numbers',
+      });
+      return false;
+    }
   }
   const n = constProduct(dims);
   if (n !== undefined && n > maxElements) {
