@@ -34,6 +34,7 @@ import type { DeviceProfile } from '../kernels/device-profile.js';
 import { generateWgslFor, locator, resolveProfile, sourceLookup } from './device-limits.js';
 import { type CompiledCuda, CUDA_BACKEND, buildCudaExecutable, generateCuda } from '../runtime/cuda-program.js';
 import { sharedGpu } from '../runtime/cuda-device.js';
+import { threadsProblem } from '../runtime/native.js';
 
 export interface CompileOptions extends BuildOptions {
   /**
@@ -186,8 +187,20 @@ export function weightsFrom(
   return out;
 }
 
+/**
+ * Refuses a `threads` or `seed` option that is no count or seed (a CompileError, before
+ * anything is compiled): threads an integer in [1, MAX_THREADS], seed a safe integer.
+ */
+export function checkOptions(opts: Pick<CompileOptions, 'threads' | 'seed'>): void {
+  const threads = opts.threads !== undefined ? threadsProblem(opts.threads) : undefined;
+  if (threads) throw new CompileError(threads);
+  if (opts.seed !== undefined && !Number.isSafeInteger(opts.seed))
+    throw new CompileError(`seed must be a safe integer, got ${String(opts.seed)}`);
+}
+
 /** Compiles a .fm file (or source text) for the C, WGSL or CUDA target and returns the runnable model with its parts. */
 export function compileModel(pathOrSource: string, opts: CompileOptions = {}): CompiledModel {
+  checkOptions(opts);
   const target = opts.target ?? 'c';
   if (target !== 'c' && target !== 'wgsl' && target !== 'cuda')
     throw new CompileError(`target '${String(target)}': the targets are c, wgsl and cuda`);

@@ -9,7 +9,7 @@ import { Batches } from '../data/batches.js';
 import { dimConstValue, dimToString } from '../ir/dims.js';
 import { indexBound } from '../ir/init.js';
 import { EXIT, type Io } from './io.js';
-import { CliError, parseSeed, parseSet } from './model.js';
+import { CliError, parseSeed, parseSet, parseThreads } from './model.js';
 import { parseQuantize } from './quantize-rules.js';
 import { openData } from './train-data.js';
 
@@ -42,6 +42,7 @@ export async function calibrateCommand(io: Io, file: string, o: CalibrateCliOpti
   const batches = count('batches', o.batches, 8);
   const batch = count('batch', o.batch, 32);
   const seed = parseSeed(o.seed);
+  const threads = parseThreads(o.threads);
   const out = o.out ?? 'calib.json';
   const quantize = parseQuantize(o.quantize);
   const set = parseSet(o.set);
@@ -75,7 +76,7 @@ export async function calibrateCommand(io: Io, file: string, o: CalibrateCliOpti
       seed,
       ...(o.weights ? { weights: o.weights } : {}),
       ...(o.method ? { method: o.method } : {}),
-      ...(o.threads ? { threads: count('threads', o.threads, 1) } : {}),
+      ...(threads !== undefined ? { threads } : {}),
       data: o.data!,
     },
   );

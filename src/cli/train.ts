@@ -21,7 +21,7 @@ import type { TrainOverrides } from '../runtime/schedule.js';
 import { Tensor, fromHost } from '../runtime/tensor.js';
 import type { StepExecutable, Trainer } from '../runtime/trainer.js';
 import { EXIT, type Io } from './io.js';
-import { CliError, parsePrecision, parseSeed, parseSet, parseSparsityOption } from './model.js';
+import { CliError, parsePrecision, parseSeed, parseSet, parseSparsityOption, parseThreads } from './model.js';
 import { parseQuantize } from './quantize-rules.js';
 import { type OpenedData, openData } from './train-data.js';
 import { type EvalRecord, MetricsLog, Progress, duration } from './train-report.js';
@@ -151,7 +151,7 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
   const set = parseSet(o.set);
   const out = o.out ?? (o.resume ? resumeRoot(o.resume) : undefined);
   if (!out) throw new CliError('fmc train needs --out DIR (checkpoints, metrics and plots go there)', EXIT.usage);
-  const threads = num('threads', o.threads, true, 1);
+  const threads = parseThreads(o.threads);
   const evalEvery = num('eval-every', o.evalEvery, true, 1);
   const keep = num('keep', o.keep, true, 1) ?? 3;
   const valFraction = num('val-fraction', o.valFraction, false) ?? 0.1;

@@ -1,0 +1,55 @@
+// Flag values past what the runtime or the numbers can take: each a usage error (exit 2) that
+// names the flag and quotes the value as given, before anything is compiled or run, never an
+// internal error (exit 70) or a run that goes on with it.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MAX_THREADS } from '../../src/runtime/native.js';
+import { fmc, tempDir } from '../api/helpers.js';
+
+const TINY = `import { relu } from "std/act"
+import { cross_entropy } from "std/loss"
+import { Linear } from "std/nn"
+
+model Tiny(pixels = 4, hidden = 8, classes = 3) {
+  fc1 = Linear(pixels, hidden)
+  fc2 = Linear(hidden, classes)
+  fn forward(images: f32[B, pixels]) -> (logits: f32[B, classes]) {
+    return fc2(relu(fc1(images)))
+  }
+  fn loss(images: f32[B, pixels], labels: i32[B]) -> f32[] {
+    return cross_entropy(forward(images), labels)
+  }
+  train {
+    optimizer = adam(lr = 0.01)
+    batch = 16
+    steps = 20
+  }
+}
+`;
+
+const dir = tempDir('flag-limits');
+const tiny = path.join(dir, 'tiny.fm');
+fs.writeFileSync(tiny, TINY);
+
+describe('--threads', () => {
+  it('takes at most the runtime bound, in every command that has it', () => {
+    const over = '65537';
+    const want = 'fmc: --threads: expected an integer from 1 to 65536, found `65537`\n';
+    for (const args of [
+      ['bench', tiny, '--runs', '1'],
+      ['tune', tiny, '--dry-run'],
+      ['train', tiny, '--data', 'iris', '--out', path.join(dir, 'run'), '--steps', '2'],
+      ['calibrate', tiny, '--data', 'iris', '-o', path.join(dir, 'c.json')],
+    ]) {
+      for (const threads of [over, '100000']) {
+        const r = fmc(...args, '--threads', threads);
+        expect(r.err, args[0]).toBe(want.replace(over, threads));
+        expect(r.code, args[0]).toBe(2);
+      }
+    }
+    expect(fs.existsSync(path.join(dir, 'run'))).toBe(false);
+    expect(MAX_THREADS).toBe(65536);
+  });
+});
