@@ -53,3 +53,29 @@ describe('--threads', () => {
     expect(MAX_THREADS).toBe(65536);
   });
 });
+
+describe('counts past 2^53 in --quantize and --sparsity', () => {
+  it('are usage errors quoting the number as given, not rounded', () => {
+    const huge = '99999999999999999999';
+    const cases: [string[], string][] = [
+      [
+        ['--quantize', `all=int8:${huge}`],
+        `fmc: --quantize: quantization group ${huge} in 'int8:${huge}' is too large (at most 2^53 - 1)\n`,
+      ],
+      [['--quantize', 'all=int4:9007199254740993:asym'], 'quantization group 9007199254740993 in'],
+      [
+        ['--sparsity', `block=${huge},density=0.5`],
+        `fmc: --sparsity block=${huge},density=0.5: ${huge} is too large (at most 2^53 - 1)\n`,
+      ],
+      [['--sparsity', `2:${huge}`], `fmc: --sparsity 2:${huge}: ${huge} is too large (at most 2^53 - 1)\n`],
+    ];
+    for (const [flags, want] of cases) {
+      const r = fmc('run', tiny, ...flags);
+      expect(r.err, flags.join(' ')).toContain(want);
+      expect(r.code, flags.join(' ')).toBe(2);
+    }
+    // 2^53 - 1 itself is a count: the model then says what it does not divide.
+    const r = fmc('run', tiny, '--quantize', 'all=int8:9007199254740991');
+    expect(r.err).toContain('quantization group 9007199254740991 does not divide 4');
+  });
+});
