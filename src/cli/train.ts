@@ -15,6 +15,7 @@ import type { ModelInput } from '../data/index.js';
 import { dimConstValue, dimToString } from '../ir/dims.js';
 import type { NodeOf } from '../ir/graph.js';
 import { indexBound } from '../ir/init.js';
+import { MAX_ACCUMULATE, MAX_LOSS_SCALE } from '../ir/module.js';
 import type { HostTensor } from '../ir/value.js';
 import type { PlanTensor } from '../kernels/plan.js';
 import type { TrainOverrides } from '../runtime/schedule.js';
@@ -78,11 +79,13 @@ export interface TrainCliOptions extends DistillCliOptions {
 }
 
 /** A number option: finite, and an integer at least `min` when `int`. */
-function num(name: string, text: string | undefined, int: boolean, min = 0): number | undefined {
+function num(name: string, text: string | undefined, int: boolean, min = 0, max?: number): number | undefined {
   if (text === undefined) return undefined;
   const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v) || (int && !Number.isSafeInteger(v)) || v < min)
-    throw new CliError(`--${name} must be ${int ? 'an integer' : 'a number'} ≥ ${min}, got '${text}'`, EXIT.usage);
+  if (text.trim() === '' || !Number.isFinite(v) || (int && !Number.isSafeInteger(v)) || v < min || v > (max ?? v)) {
+    const range = max === undefined ? `≥ ${min}` : `from ${min} to ${max}`;
+    throw new CliError(`--${name} must be ${int ? 'an integer' : 'a number'} ${range}, got '${text}'`, EXIT.usage);
+  }
   return v;
 }
 
@@ -113,7 +116,7 @@ function overrides(o: TrainCliOptions): TrainOverrides {
     ['minLr', num('min-lr', o.minLr, false)],
     ['scheduleSteps', num('schedule-steps', o.scheduleSteps, true, 1)],
     ['clip', num('clip', o.clip, false)],
-    ['accumulate', num('accumulate', o.accumulate, true, 1)],
+    ['accumulate', num('accumulate', o.accumulate, true, 1, MAX_ACCUMULATE)],
     ['lossScale', lossScaleOf(o.lossScale)],
     ['scaleInterval', num('scale-interval', o.scaleInterval, true, 1)],
     ['batch', num('batch', o.batch, true, 1)],
@@ -127,8 +130,11 @@ function overrides(o: TrainCliOptions): TrainOverrides {
 function lossScaleOf(text: string | undefined): TrainOverrides['lossScale'] {
   if (text === undefined || text === 'none' || text === 'dynamic') return text;
   const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v) || v <= 0)
-    throw new CliError(`--loss-scale must be none, dynamic or a positive number, got '${text}'`, EXIT.usage);
+  if (text.trim() === '' || !Number.isFinite(v) || v <= 0 || v > MAX_LOSS_SCALE)
+    throw new CliError(
+      `--loss-scale must be none, dynamic or a positive number ≤ ${MAX_LOSS_SCALE} (the largest f32), got '${text}'`,
+      EXIT.usage,
+    );
   return v;
 }
 

@@ -79,3 +79,39 @@ describe('counts past 2^53 in --quantize and --sparsity', () => {
     expect(r.err).toContain('quantization group 9007199254740991 does not divide 4');
   });
 });
+
+describe('train values past what a step can take', () => {
+  const train = (...flags: string[]) =>
+    fmc('train', tiny, '--data', 'iris', '--out', path.join(dir, 'never'), '--steps', '2', ...flags);
+
+  it('--loss-scale above the largest f32 and --accumulate above 65536 are usage errors', () => {
+    const scale = train('--loss-scale', '1e39');
+    expect(scale.err).toBe(
+      "fmc: --loss-scale must be none, dynamic or a positive number ≤ 3.4028234663852886e+38 (the largest f32), got '1e39'\n",
+    );
+    expect(scale.code).toBe(2);
+    const acc = train('--accumulate', '1000000000');
+    expect(acc.err).toBe("fmc: --accumulate must be an integer from 1 to 65536, got '1000000000'\n");
+    expect(acc.code).toBe(2);
+    expect(fs.existsSync(path.join(dir, 'never'))).toBe(false);
+  });
+
+  it('in the train section they are FM0601 at the value', () => {
+    for (const [line, col, value, want] of [
+      [
+        'loss_scale = 1e39',
+        18,
+        '1e39',
+        'expected a positive number ≤ 3.4028234663852886e+38 (the largest f32), found 1e+39',
+      ],
+      ['accumulate = 1000000000', 18, '1000000000', 'expected an integer from 1 to 65536, found 1000000000'],
+    ] as const) {
+      const f = path.join(dir, `section-${value}.fm`);
+      fs.writeFileSync(f, TINY.replace('    steps = 20\n', `    steps = 20\n    ${line}\n`));
+      const r = fmc('check', f);
+      expect(r.err).toContain(`${f}:18:${col}: error FM0601: invalid value for train setting \``);
+      expect(r.err).toContain(want);
+      expect(r.code).toBe(1);
+    }
+  });
+});
