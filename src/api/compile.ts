@@ -68,6 +68,8 @@ export interface CompileOptions extends BuildOptions {
    * option); an unknown name, a bad value or a model that no longer checks is a CompileError.
    */
   readonly set?: Readonly<Record<string, number | boolean | string>>;
+  /** The name that diagnostics in `set` give as their file (default `--set`; a teacher's: `--teacher-set`). */
+  readonly setSource?: string;
   /**
    * The model-level compute precision (`fmc --precision`): in place of the model's own
    * `@precision` and its train section's `precision`; blocks inside keep their own `@precision`.
@@ -127,7 +129,15 @@ function sourceHost(virtual: string, text: string): Host {
 function lowerOne(file: string, host: Host, opts: CompileOptions, fn: string | undefined, training: boolean): Lowered {
   const r = lowerFile(
     file,
-    { model: opts.model, fn, set: opts.set, precision: opts.precision, sparsity: opts.sparsity, training },
+    {
+      model: opts.model,
+      fn,
+      set: opts.set,
+      ...(opts.setSource ? { setSource: opts.setSource } : {}),
+      precision: opts.precision,
+      sparsity: opts.sparsity,
+      training,
+    },
     host,
   );
   if (r.ok) return r.lowered;

@@ -46,8 +46,8 @@ export interface ModelOptions {
 }
 
 /** `--set` values (`['d=64']`) → overrides by name (see splitSet); a malformed one is a usage error. */
-export function parseSet(list: readonly string[] | undefined): Record<string, string> | undefined {
-  const r = splitSet(list);
+export function parseSet(list: readonly string[] | undefined, flag = '--set'): Record<string, string> | undefined {
+  const r = splitSet(list, flag);
   if (r.error !== undefined) throw new CliError(r.error, EXIT.usage);
   return r.set;
 }

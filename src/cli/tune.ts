@@ -61,6 +61,13 @@ export async function tuneCommand(io: Io, file: string, opts: TuneOptions): Prom
   const runs = count('runs', opts.runs, 7);
   const threads = parseThreads(opts.threads) ?? 2;
   const given = parseDims(opts.dims);
+  // An empty run takes no time: every candidate would "measure" 0 ms and one be stored as best.
+  for (const [name, size] of given)
+    if (size === 0)
+      throw new CliError(
+        `--dims ${name}=0: fmc tune times runs at these sizes, and an empty one times nothing`,
+        EXIT.usage,
+      );
   const seed = parseSeed(opts.seed);
   const compiled = compileForCli(io, file, { ...opts, seed, dims: given, threads });
   const m = compiled.modules[0]!;

@@ -115,3 +115,51 @@ describe('train values past what a step can take', () => {
     }
   });
 });
+
+describe('tune and distillation flags', () => {
+  it('tune refuses a zero dim: there is nothing to time', () => {
+    const r = fmc('tune', tiny, '--dims', 'B=0', '--dry-run');
+    expect(r.err).toBe('fmc: --dims B=0: fmc tune times runs at these sizes, and an empty one times nothing\n');
+    expect(r.code).toBe(2);
+  });
+
+  it('--temperature is bounded to [0.001, 1000]; --teacher-set errors name --teacher-set', () => {
+    const teacher = ['--teacher', tiny, '--teacher-weights', path.join(dir, 'no-such.safetensors')];
+    const train = (...flags: string[]) =>
+      fmc('train', tiny, '--data', 'iris', '--out', path.join(dir, 'distill'), '--steps', '2', ...teacher, ...flags);
+    for (const t of ['1e300', '1e-300', '0.0009', '1001']) {
+      const r = train('--temperature', t);
+      expect(r.err).toBe(`fmc: --temperature must be a number from 0.001 to 1000, got '${t}'\n`);
+      expect(r.code).toBe(2);
+    }
+    const bare = train('--teacher-set', 'zzz');
+    expect(bare.err).toBe('fmc: --teacher-set: expected NAME=VALUE, found `zzz`\n');
+    expect(bare.code).toBe(2);
+  });
+
+  it('a teacher hyperparameter that does not exist is reported at --teacher-set', { timeout: 60_000 }, () => {
+    const weights = path.join(dir, 'teacher.safetensors');
+    expect(fmc('train', tiny, '--data', 'iris', '--out', path.join(dir, 'teacher'), '--steps', '1').code).toBe(0);
+    const ckpts = path.join(dir, 'teacher', 'checkpoints');
+    fs.copyFileSync(path.join(ckpts, fs.readdirSync(ckpts).sort().at(-1)!), weights);
+    const r = fmc(
+      'train',
+      tiny,
+      '--data',
+      'iris',
+      '--out',
+      path.join(dir, 'student'),
+      '--steps',
+      '1',
+      '--teacher',
+      tiny,
+      '--teacher-weights',
+      weights,
+      '--teacher-set',
+      'zzz=1',
+    );
+    expect(r.err).toContain('--teacher-set:1:1: error FM0314: cannot set `zzz`');
+    expect(r.err).not.toContain('--set:');
+    expect(r.code).toBe(1);
+  });
+});
