@@ -10,7 +10,7 @@ import { dimConstValue, dimToString } from '../ir/dims.js';
 import { indexBound } from '../ir/init.js';
 import { EXIT, type Io } from './io.js';
 import { CliError, parseSeed, parseSet, parseThreads } from './model.js';
-import { parseQuantize } from './quantize-rules.js';
+import { parseQuantize, warnUnusedQuantize } from './quantize-rules.js';
 import { openData } from './train-data.js';
 
 export interface CalibrateCliOptions {
@@ -48,7 +48,9 @@ export async function calibrateCommand(io: Io, file: string, o: CalibrateCliOpti
   const set = parseSet(o.set);
   const common = { isPath: true, model: o.model, set, ...(quantize ? { quantize } : {}) };
   io.progress?.(`checking and lowering ${file}`);
-  const g = lowerModel(file, { ...common, fns: [o.fn ?? 'forward'] })[0]!.graph;
+  const l = lowerModel(file, { ...common, fns: [o.fn ?? 'forward'] })[0]!;
+  warnUnusedQuantize(io, l, quantize);
+  const g = l.graph;
   const bounds = new Map<string, number>();
   for (const n of g.inputs) {
     const b = indexBound(g, n);

@@ -23,7 +23,7 @@ import { Tensor, fromHost } from '../runtime/tensor.js';
 import type { StepExecutable, Trainer } from '../runtime/trainer.js';
 import { EXIT, type Io } from './io.js';
 import { CliError, parsePrecision, parseSeed, parseSet, parseSparsityOption, parseThreads } from './model.js';
-import { parseQuantize } from './quantize-rules.js';
+import { parseQuantize, warnUnusedQuantize } from './quantize-rules.js';
 import { type OpenedData, openData } from './train-data.js';
 import { type EvalRecord, MetricsLog, Progress, duration } from './train-report.js';
 import { sampleText } from './train-sample.js';
@@ -167,13 +167,14 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
   if (valFraction >= 1) throw new CliError(`--val-fraction must be below 1, got ${valFraction}`, EXIT.usage);
 
   const distill = distillOf(o);
+  const quantize = parseQuantize(o.quantize);
   io.progress?.(`compiling the train step of ${file}`);
   const compiled = compileTrainer(file, {
     ...(o.model ? { model: o.model } : {}),
     ...(set ? { set } : {}),
     precision: parsePrecision(o.precision),
     sparsity: parseSparsityOption(o.sparsity),
-    quantize: parseQuantize(o.quantize),
+    quantize,
     ...(o.qat ? { qat: true } : {}),
     ...(o.weights ? { weights: o.weights } : {}),
     seed,
@@ -186,6 +187,7 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
   });
   io.progress?.('');
   for (const w of compiled.warnings) io.err(`fmc: warning: ${w}\n`);
+  warnUnusedQuantize(io, compiled.modules[0]!, quantize);
   const { trainer, config } = compiled;
   const steps = config.steps;
   if (steps === undefined) throw new CliError(`${trainer.model} has no train steps: give --steps`, EXIT.usage);

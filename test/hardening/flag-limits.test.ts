@@ -163,3 +163,17 @@ describe('tune and distillation flags', () => {
     expect(r.code).toBe(1);
   });
 });
+
+describe('--quantize paths', () => {
+  it('that cover no param are warned about, as unused --dims names are', () => {
+    const warning =
+      'fmc: warning: --quantize nope: `Tiny` has no param at or under nope (its params: fc1.w, fc1.b, fc2.w, fc2.b)\n';
+    for (const cmd of [['run'], ['run', '--target', 'c'], ['export', '--onnx', path.join(dir, 'q.onnx')]]) {
+      const r = fmc(cmd[0]!, tiny, ...cmd.slice(1), '--quantize', 'nope=int8', '--quantize', 'fc1=int8');
+      expect(r.err, cmd.join(' ')).toContain(warning);
+      expect(r.err, cmd.join(' ')).not.toContain('--quantize fc1');
+      expect(r.code, cmd.join(' ')).toBe(0);
+    }
+    expect(fmc('run', tiny, '--quantize', 'all=int8').err).not.toContain('warning');
+  });
+});
