@@ -119,6 +119,8 @@ function printBench(io: Io, model: string, target: string, seed: number, compile
     io.out(
       `  onnxruntime  ${line(r.ort)}  (export ${r.ort.exportMs.toFixed(0)} ms, session ${r.ort.sessionMs.toFixed(0)} ms)\n`,
     );
+    if (r.ort.threads !== r.threads)
+      io.out(`  note         onnxruntime ran ${r.ort.threads} intra-op threads: one per core, at most\n`);
     io.out(
       `  ratio        ${r.ratio!.toFixed(2)}× (onnxruntime median / fmc median: 1.00× means as fast as ONNX Runtime; higher is faster)\n`,
     );

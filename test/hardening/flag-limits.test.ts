@@ -3,6 +3,7 @@
 // internal error (exit 70) or a run that goes on with it.
 
 import * as fs from 'node:fs';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MAX_THREADS } from '../../src/runtime/native.js';
@@ -175,5 +176,21 @@ describe('--quantize paths', () => {
       expect(r.code, cmd.join(' ')).toBe(0);
     }
     expect(fmc('run', tiny, '--quantize', 'all=int8').err).not.toContain('warning');
+  });
+});
+
+describe('bench --vs onnxruntime', () => {
+  it('gives ONNX Runtime at most one intra-op thread per core, and says so', { timeout: 120_000 }, () => {
+    const cores = availableParallelism();
+    const threads = cores + 1;
+    const bench = (...flags: string[]) =>
+      fmc('bench', tiny, '--vs', 'onnxruntime', '--threads', String(threads), '--runs', '1', '--warmup', '0', ...flags);
+    const r = bench('--json');
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out) as { threads: number; ort: { threads: number } };
+    expect(j.threads).toBe(threads);
+    expect(j.ort.threads).toBe(cores);
+    const text = bench();
+    expect(text.out).toContain(`  note         onnxruntime ran ${cores} intra-op threads: one per core, at most\n`);
   });
 });
