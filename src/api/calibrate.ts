@@ -11,7 +11,7 @@ import { specsOf } from '../passes/quantize.js';
 import { contractionSites } from '../passes/quantize-act.js';
 import { buildExecutable, generate, piped, seededWeights, weightBuffers } from '../runtime/compile.js';
 import { fromHost, toHost } from '../runtime/tensor.js';
-import { type CompileOptions, CompileError, lowerModel, readWeights } from './compile.js';
+import { type CompileOptions, CompileError, checkOptions, lowerModel, readWeights } from './compile.js';
 
 export interface CalibrateOptions extends Pick<
   CompileOptions,
@@ -31,6 +31,7 @@ export function calibrate(
   batches: Iterable<ReadonlyMap<string, HostTensor>>,
   opts: CalibrateOptions = {},
 ): Calibration {
+  checkOptions(opts);
   const method = parseMethod(opts.method ?? 'max');
   if (typeof method === 'string') throw new CompileError(method);
   const l = lowerModel(pathOrSource, { ...opts, fns: [opts.fn ?? 'forward'] })[0]!;

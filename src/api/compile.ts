@@ -34,6 +34,7 @@ import type { DeviceProfile } from '../kernels/device-profile.js';
 import { generateWgslFor, locator, resolveProfile, sourceLookup } from './device-limits.js';
 import { type CompiledCuda, CUDA_BACKEND, buildCudaExecutable, generateCuda } from '../runtime/cuda-program.js';
 import { sharedGpu } from '../runtime/cuda-device.js';
+import { threadsProblem } from '../runtime/native.js';
 
 export interface CompileOptions extends BuildOptions {
   /**
@@ -67,6 +68,8 @@ export interface CompileOptions extends BuildOptions {
    * option); an unknown name, a bad value or a model that no longer checks is a CompileError.
    */
   readonly set?: Readonly<Record<string, number | boolean | string>>;
+  /** The name that diagnostics in `set` give as their file (default `--set`; a teacher's: `--teacher-set`). */
+  readonly setSource?: string;
   /**
    * The model-level compute precision (`fmc --precision`): in place of the model's own
    * `@precision` and its train section's `precision`; blocks inside keep their own `@precision`.
@@ -126,7 +129,15 @@ function sourceHost(virtual: string, text: string): Host {
 function lowerOne(file: string, host: Host, opts: CompileOptions, fn: string | undefined, training: boolean): Lowered {
   const r = lowerFile(
     file,
-    { model: opts.model, fn, set: opts.set, precision: opts.precision, sparsity: opts.sparsity, training },
+    {
+      model: opts.model,
+      fn,
+      set: opts.set,
+      ...(opts.setSource ? { setSource: opts.setSource } : {}),
+      precision: opts.precision,
+      sparsity: opts.sparsity,
+      training,
+    },
     host,
   );
   if (r.ok) return r.lowered;
@@ -186,8 +197,20 @@ export function weightsFrom(
   return out;
 }
 
+/**
+ * Refuses a `threads` or `seed` option that is no count or seed (a CompileError, before
+ * anything is compiled): threads an integer in [1, MAX_THREADS], seed a safe integer.
+ */
+export function checkOptions(opts: Pick<CompileOptions, 'threads' | 'seed'>): void {
+  const threads = opts.threads !== undefined ? threadsProblem(opts.threads) : undefined;
+  if (threads) throw new CompileError(threads);
+  if (opts.seed !== undefined && !Number.isSafeInteger(opts.seed))
+    throw new CompileError(`seed must be a safe integer, got ${String(opts.seed)}`);
+}
+
 /** Compiles a .fm file (or source text) for the C, WGSL or CUDA target and returns the runnable model with its parts. */
 export function compileModel(pathOrSource: string, opts: CompileOptions = {}): CompiledModel {
+  checkOptions(opts);
   const target = opts.target ?? 'c';
   if (target !== 'c' && target !== 'wgsl' && target !== 'cuda')
     throw new CompileError(`target '${String(target)}': the targets are c, wgsl and cuda`);

@@ -41,13 +41,22 @@ export interface DistillOptions {
   readonly temperature?: number;
 }
 
+/**
+ * The temperatures distillation takes: logits / T and the T² on the soft term stay finite in
+ * f32 for any logits a model gives (1e300 or 1e-300 made the loss NaN at the first step).
+ */
+export const MIN_TEMPERATURE = 1e-3;
+export const MAX_TEMPERATURE = 1e3;
+
 /** The weights of the two terms, checked, defaults filled in. */
 export function distillWeights(d: DistillOptions): DistillWeights {
   const alpha = d.alpha ?? 0.5;
   const temperature = d.temperature ?? 2;
   if (!(alpha >= 0 && alpha <= 1)) throw new CompileError(`distillation: alpha must be in [0, 1], got ${alpha}`);
-  if (!(temperature > 0 && Number.isFinite(temperature)))
-    throw new CompileError(`distillation: the temperature must be a positive number, got ${temperature}`);
+  if (!(temperature >= MIN_TEMPERATURE && temperature <= MAX_TEMPERATURE))
+    throw new CompileError(
+      `distillation: the temperature must be a number from ${MIN_TEMPERATURE} to ${MAX_TEMPERATURE}, got ${temperature}`,
+    );
   return { alpha, temperature };
 }
 
@@ -67,6 +76,8 @@ function teacherOptions(d: DistillOptions, base: CompileOptions): CompileOptions
     ...(base.threads !== undefined ? { threads: base.threads } : {}),
     ...(d.teacherModel ? { model: d.teacherModel } : {}),
     ...(set ? { set } : {}),
+    // Their diagnostics name the flag that gave them (the checkpoint's were its run's --set).
+    ...(d.teacherSet ? { setSource: '--teacher-set' } : {}),
     ...(d.teacherWeights ? { weights: d.teacherWeights } : {}),
     seed: base.seed ?? 0,
     fns: ['forward'],

@@ -22,8 +22,9 @@ import { GpuWeights } from '../runtime/gpu-weights.js';
 import { buildWgslExecutable } from '../runtime/wgsl-program.js';
 import { type ReadManifest, matchWeights, parseManifest } from './manifest.js';
 import { readWgslFunction } from './wgsl-load.js';
-import type { Executable } from '../runtime/executable.js';
+import { type Executable, RunError } from '../runtime/executable.js';
 import { Model } from '../runtime/model.js';
+import { threadsProblem } from '../runtime/native.js';
 import { PlanFormatError, planFromJson } from '../runtime/plan-json.js';
 import { readSafetensorsFile, SafetensorsError } from '../runtime/safetensors.js';
 import { FileAccessError, kindOf, readRegularText } from '../runtime/regular-file.js';
@@ -111,6 +112,8 @@ export function terminalProgress(message: string): void {
 
 /** Loads a folder written by `fmc compile` (a path, or a file: URL such as `new URL('.', import.meta.url)`). */
 export function load(dir: string | URL, opts: LoadOptions = {}): Model {
+  const threads = opts.threads !== undefined ? threadsProblem(opts.threads) : undefined;
+  if (threads) throw new RunError(threads);
   const root = path.resolve(dir instanceof URL ? fileURLToPath(dir) : dir);
   const manifest = readManifest(root);
   if (manifest.target === 'wgsl') return loadWgsl(root, manifest);

@@ -28,7 +28,7 @@ import { type CudaMemory, sharedGpu } from '../runtime/cuda-device.js';
 import { type CompiledCuda, CUDA_BACKEND, buildCudaExecutable, generateCuda } from '../runtime/cuda-program.js';
 import { type StepExecutable, Trainer } from '../runtime/trainer.js';
 import { type CompiledWgsl, buildWgslExecutable, generateWgsl } from '../runtime/wgsl-program.js';
-import { type CompileOptions, CompileError, lowerModel, readWeights } from './compile.js';
+import { type CompileOptions, CompileError, checkOptions, lowerModel, readWeights } from './compile.js';
 import { locator, sourceLookup } from './device-limits.js';
 import { type DistillOptions, type TeacherPlan, compileTeacher, distillWeights, planTeacher } from './distill.js';
 import { distillLossModule } from './distill-graph.js';
@@ -131,6 +131,7 @@ export function lowerTrainStep(pathOrSource: string, opts: TrainOptions = {}): T
 
 /** Compiles the train step of a model (a .fm path or source text) and sets up its state. */
 export function compileTrainer(pathOrSource: string, opts: TrainOptions = {}): CompiledTrainer {
+  checkOptions(opts);
   const target = opts.target ?? 'c';
   if (target !== 'c' && target !== 'wgsl' && target !== 'cuda')
     throw new CompileError(`target '${String(target)}': the targets are c, wgsl and cuda`);

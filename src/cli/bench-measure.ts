@@ -63,7 +63,8 @@ export interface BenchResult {
   /** Bytes of the function's bound params as stored (quantized and sparse ones compressed; panels packed from them not counted). */
   readonly weightBytes: number;
   readonly fmc: Stats;
-  readonly ort?: Stats & { readonly exportMs: number; readonly sessionMs: number };
+  /** `threads`: ORT's intra-op threads, fmc's capped at one per core (ortThreads). */
+  readonly ort?: Stats & { readonly exportMs: number; readonly sessionMs: number; readonly threads: number };
   /** ort median / fmc median: above 1, fmc is faster. */
   readonly ratio?: number;
   readonly agreement?: Agreement;
@@ -175,7 +176,12 @@ async function measureRuns(
     };
     const profile = o.profile ? profileKernels(compiled, tensors, bound, Math.min(runs, 10)) : undefined;
     if (!peer) return { ...base, ...(profile ? { profile } : {}) };
-    const ort = { ...stats(ortTimes, flops), exportMs: peer.exportMs, sessionMs: peer.sessionMs };
+    const ort = {
+      ...stats(ortTimes, flops),
+      exportMs: peer.exportMs,
+      sessionMs: peer.sessionMs,
+      threads: peer.threads,
+    };
     const agree = agreement(
       g.outputs.map((x) => x.name),
       mine,

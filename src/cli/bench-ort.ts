@@ -3,6 +3,7 @@
 // inter-op, sequential, every graph optimization), and the check that both runtimes computed
 // the same thing, since a fast but wrong result must not pass as a win.
 
+import { availableParallelism } from 'node:os';
 import type * as Ort from 'onnxruntime-node';
 import { exportOnnx } from '../export/onnx.js';
 import { toOrt } from '../export/ort-tensors.js';
@@ -16,8 +17,17 @@ export interface OrtPeer {
   run(): Promise<Record<string, Ort.Tensor>>;
   readonly exportMs: number;
   readonly sessionMs: number;
+  /** Its intra-op threads (ortThreads of fmc's). */
+  readonly threads: number;
   release(): Promise<void>;
 }
+
+/**
+ * ONNX Runtime's intra-op threads for fmc's `threads`: the same, but at most one per core
+ * (availableParallelism). ORT starts every one of them as an OS thread, so the 65536 that
+ * `--threads` allows gave no result within a minute; fmc's pool makes do with fewer.
+ */
+export const ortThreads = (threads: number): number => Math.max(1, Math.min(threads, availableParallelism()));
 
 /**
  * onnxruntime-node, an optional peer dependency: only `--vs onnxruntime` needs it, so a
@@ -46,8 +56,9 @@ export async function openOrt(
   const t0 = performance.now();
   const bytes = exportOnnx(g, weights, { producerVersion: '0.1.0' });
   const t1 = performance.now();
+  const intra = ortThreads(threads);
   const session = await ort.InferenceSession.create(bytes, {
-    intraOpNumThreads: threads,
+    intraOpNumThreads: intra,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
@@ -70,6 +81,7 @@ export async function openOrt(
     },
     exportMs: t1 - t0,
     sessionMs,
+    threads: intra,
     release: () => session.release(),
   };
 }

@@ -5,7 +5,7 @@
 import { EXIT, type Io } from './io.js';
 import { MAX_CONTEND } from './bench-contend.js';
 import { type BenchResult, benchDims, benchInputs, measure, type Stats } from './bench-measure.js';
-import { CliError, type ModelOptions, parseDims, parseSeed, warnUnusedDims } from './model.js';
+import { CliError, type ModelOptions, parseDims, parseSeed, parseThreads, warnUnusedDims } from './model.js';
 import { compileForCli } from './run-c.js';
 import { jsonText } from './run.js';
 import { cliProfile } from './device-profile.js';
@@ -46,7 +46,7 @@ export async function benchCommand(io: Io, file: string, opts: BenchOptions): Pr
     throw new CliError(`--vs ${opts.vs}: the peers are onnxruntime`, EXIT.usage);
   const runs = count('runs', opts.runs, 20, 1);
   const warmup = count('warmup', opts.warmup, 3, 0);
-  const threads = count('threads', opts.threads, 2, 1);
+  const threads = parseThreads(opts.threads) ?? 2;
   const contend = count('contend', opts.contend, 0, 0);
   if (contend > MAX_CONTEND)
     throw new CliError(`--contend: at most ${MAX_CONTEND} busy processes, found ${contend}`, EXIT.usage);
@@ -119,6 +119,8 @@ function printBench(io: Io, model: string, target: string, seed: number, compile
     io.out(
       `  onnxruntime  ${line(r.ort)}  (export ${r.ort.exportMs.toFixed(0)} ms, session ${r.ort.sessionMs.toFixed(0)} ms)\n`,
     );
+    if (r.ort.threads !== r.threads)
+      io.out(`  note         onnxruntime ran ${r.ort.threads} intra-op threads: one per core, at most\n`);
     io.out(
       `  ratio        ${r.ratio!.toFixed(2)}× (onnxruntime median / fmc median: 1.00× means as fast as ONNX Runtime; higher is faster)\n`,
     );

@@ -8,8 +8,8 @@ import { Batches } from '../data/batches.js';
 import { dimConstValue, dimToString } from '../ir/dims.js';
 import { indexRanges } from '../ir/init.js';
 import { EXIT, type Io } from './io.js';
-import { CliError, parseSeed, parseSet, writeOutput } from './model.js';
-import { parseQuantize } from './quantize-rules.js';
+import { CliError, parseSeed, parseSet, parseThreads, writeOutput } from './model.js';
+import { parseQuantize, warnUnusedQuantize } from './quantize-rules.js';
 import { openData, printDataNotes } from './train-data.js';
 
 export interface CalibrateCliOptions {
@@ -41,12 +41,15 @@ export async function calibrateCommand(io: Io, file: string, o: CalibrateCliOpti
   const batches = count('batches', o.batches, 8);
   const batch = count('batch', o.batch, 32);
   const seed = parseSeed(o.seed);
+  const threads = parseThreads(o.threads);
   const out = o.out ?? 'calib.json';
   const quantize = parseQuantize(o.quantize);
   const set = parseSet(o.set);
   const common = { isPath: true, model: o.model, set, ...(quantize ? { quantize } : {}) };
   io.progress?.(`checking and lowering ${file}`);
-  const g = lowerModel(file, { ...common, fns: [o.fn ?? 'forward'] })[0]!.graph;
+  const l = lowerModel(file, { ...common, fns: [o.fn ?? 'forward'] })[0]!;
+  warnUnusedQuantize(io, l, quantize);
+  const g = l.graph;
   const inputs = g.inputs.map((n) => ({
     name: n.args.name,
     dtype: n.args.dtype,
@@ -70,7 +73,7 @@ export async function calibrateCommand(io: Io, file: string, o: CalibrateCliOpti
       seed,
       ...(o.weights ? { weights: o.weights } : {}),
       ...(o.method ? { method: o.method } : {}),
-      ...(o.threads ? { threads: count('threads', o.threads, 1) } : {}),
+      ...(threads !== undefined ? { threads } : {}),
       data: o.data!,
     },
   );

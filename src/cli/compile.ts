@@ -46,7 +46,7 @@ import {
   writeOutput,
 } from './model.js';
 import { BROWSER_BUNDLE, browserBundle } from './browser-bundle.js';
-import { parseQuantize } from './quantize-rules.js';
+import { parseQuantize, warnUnusedQuantize } from './quantize-rules.js';
 import { withTables } from '../ir/sparse-table.js';
 import { withQuantized } from '../ir/quantize.js';
 
@@ -255,6 +255,7 @@ export function compileCommand(io: Io, file: string, opts: CompileCliOptions): n
       }),
     );
   const quantize = parseQuantize(opts.quantize);
+  warnUnusedQuantize(io, lowered[0]!, quantize);
   let calibration;
   try {
     calibration =

@@ -8,7 +8,7 @@ import { graphParams } from '../ir/graph.js';
 import { withQuantized } from '../ir/quantize.js';
 import { runPipeline } from '../passes/pipeline.js';
 import { EXIT, type Io } from './io.js';
-import { parseQuantize } from './quantize-rules.js';
+import { parseQuantize, warnUnusedQuantize } from './quantize-rules.js';
 import {
   CliError,
   loadParams,
@@ -33,6 +33,7 @@ export function exportCommand(io: Io, file: string, opts: ExportOptions): number
   const quantize = parseQuantize(opts.quantize);
   const lowered = runPipeline(lowerForCli(io, file, opts), { target: 'reference', mode: 'inference', quantize });
   warnUnusedDims(io, lowered.graph, given);
+  warnUnusedQuantize(io, lowered, quantize);
   const used = new Set(graphParams(lowered.graph).map((p) => p.args.path));
   const all = withQuantized([lowered.graph], loadParams(lowered, given, seed, opts.weights, io));
   const params = new Map([...all].filter(([p]) => used.has(p)));

@@ -138,7 +138,10 @@ Examples:
       .option('--vs <peer>', 'also time the same graph, weights and inputs in a peer: onnxruntime')
       .option('--runs <n>', 'timed runs (default 20)')
       .option('--warmup <n>', 'untimed runs before them (default 3)')
-      .option('--threads <n>', 'kernel threads, and ONNX Runtime intra-op threads (default 2)')
+      .option(
+        '--threads <n>',
+        'kernel threads (1 to 65536), and ONNX Runtime intra-op threads (at most one per core; default 2)',
+      )
       .option('--contend <n>', 'run n busy processes during the whole measurement (default 0)')
       .option('--profile', 'also list the 5 kernels that take the most time')
       .option('--device-profile <name|file>', DEVICE_PROFILE_HELP)

@@ -14,6 +14,7 @@ import { concreteShape } from '../ir/interp.js';
 import type { HostTensor } from '../ir/value.js';
 import { parseQuantName } from '../ir/quantize.js';
 import { initProgress } from '../runtime/compile.js';
+import { MAX_THREADS } from '../runtime/native.js';
 import { readSafetensorsFile } from '../runtime/safetensors.js';
 import { FileAccessError, outputTarget } from '../runtime/regular-file.js';
 import { CompileError, weightsFrom } from '../api/compile.js';
@@ -46,8 +47,8 @@ export interface ModelOptions {
 }
 
 /** `--set` values (`['d=64']`) → overrides by name (see splitSet); a malformed one is a usage error. */
-export function parseSet(list: readonly string[] | undefined): Record<string, string> | undefined {
-  const r = splitSet(list);
+export function parseSet(list: readonly string[] | undefined, flag = '--set'): Record<string, string> | undefined {
+  const r = splitSet(list, flag);
   if (r.error !== undefined) throw new CliError(r.error, EXIT.usage);
   return r.set;
 }
@@ -139,6 +140,15 @@ export function parseSeed(text: string | undefined): number {
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) > 2 ** 32 - 1)
     throw new CliError(`--seed: expected an integer from 0 to 4294967295, found \`${text}\``, EXIT.usage);
   return Number(text);
+}
+
+/** `--threads N` (undefined when absent): an integer from 1 to MAX_THREADS, the runtime's bound; else a usage error. */
+export function parseThreads(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > MAX_THREADS)
+    throw new CliError(`--threads: expected an integer from 1 to ${MAX_THREADS}, found \`${text}\``, EXIT.usage);
+  return n;
 }
 
 /** The most elements the reference interpreter takes in inputs and weights (2 GiB as float64). */

@@ -2,7 +2,8 @@
 
 import { parseQuantSpec } from '../ir/quantize.js';
 import type { QuantRule } from '../passes/pass.js';
-import { EXIT } from './io.js';
+import { covers } from '../passes/quantize.js';
+import { EXIT, type Io } from './io.js';
 import { CliError } from './model.js';
 
 /** `['all=int8', 'ffn=int4:128']` → rules; a malformed one is a usage error. */
@@ -19,4 +20,22 @@ export function parseQuantize(list: readonly string[] | undefined): QuantRule[] 
     if (typeof spec === 'string') throw new CliError(`--quantize: ${spec}`, EXIT.usage);
     return { path, spec };
   });
+}
+
+/**
+ * Warns about `--quantize` paths that cover no param of the model (as `--dims` warns about
+ * names the graph does not use): a misspelled path would otherwise quantize nothing, silently.
+ */
+export function warnUnusedQuantize(
+  io: Io,
+  l: { readonly model: string; readonly params: readonly { readonly path: string }[] },
+  rules: readonly QuantRule[] | undefined,
+): void {
+  const paths = l.params.map((p) => p.path);
+  const shown = paths.length > 8 ? `${paths.slice(0, 8).join(', ')}, …` : paths.join(', ') || 'none';
+  for (const r of rules ?? [])
+    if (!paths.some((p) => covers(r.path, p)))
+      io.err(
+        `fmc: warning: --quantize ${r.path}: \`${l.model}\` has no param at or under ${r.path} (its params: ${shown})\n`,
+      );
 }

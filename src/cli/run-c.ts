@@ -7,7 +7,7 @@ import { type CompiledModel, CompileError, compileModel } from '../api/compile.j
 import { fromHost, toHost } from '../runtime/tensor.js';
 import type { DeviceProfile } from '../kernels/device-profile.js';
 import { cliProfile } from './device-profile.js';
-import { parseQuantize } from './quantize-rules.js';
+import { parseQuantize, warnUnusedQuantize } from './quantize-rules.js';
 import { EXIT, type Io } from './io.js';
 import {
   CliError,
@@ -58,7 +58,7 @@ export function compileForCli(io: Io, file: string, o: CliCompileOptions): Compi
   const set = parseSet(o.set);
   const quantize = parseQuantize(o.quantize);
   try {
-    return compileModel(file, {
+    const compiled = compileModel(file, {
       // FILE is a path whatever its name, as the reference target reads it (never source text).
       isPath: true,
       set,
@@ -77,6 +77,8 @@ export function compileForCli(io: Io, file: string, o: CliCompileOptions): Compi
       ...(o.device ? { deviceProfile: o.device } : {}),
       onProgress: progress && ((m) => progress(m)),
     });
+    warnUnusedQuantize(io, compiled.lowered[0]!, quantize);
+    return compiled;
   } catch (e) {
     if (e instanceof Error && (e.name === 'CudaError' || e.name === 'CudaCompileError')) throw new CliError(e.message);
     if (!(e instanceof CompileError)) throw e;

@@ -11,7 +11,7 @@ import type { HostTensor } from '../ir/value.js';
 import { readSafetensorsFile, writeSafetensors } from '../runtime/safetensors.js';
 import { runPipeline } from '../passes/pipeline.js';
 import { withQuantized } from '../ir/quantize.js';
-import { parseQuantize } from './quantize-rules.js';
+import { parseQuantize, warnUnusedQuantize } from './quantize-rules.js';
 import { EXIT, type Io } from './io.js';
 import {
   checkSize,
@@ -62,6 +62,7 @@ export async function runCommand(io: Io, file: string, opts: RunOptions): Promis
   const seed = parseSeed(opts.seed);
   const quantize = parseQuantize(opts.quantize);
   const l = lowerForCli(io, file, opts);
+  warnUnusedQuantize(io, l, quantize);
   // Loaded on use, as the C target's paths are.
   const calibration =
     opts.calibration !== undefined

@@ -3,7 +3,7 @@
 // wrote the checkpoint did.
 
 import type { Command } from 'commander';
-import type { DistillOptions } from '../api/distill.js';
+import { type DistillOptions, MAX_TEMPERATURE, MIN_TEMPERATURE } from '../api/distill.js';
 import { EXIT } from './io.js';
 import { CliError, parseSet } from './model.js';
 
@@ -58,7 +58,12 @@ export function distillOf(o: DistillCliOptions): DistillOptions | undefined {
     throw new CliError('--teacher needs --teacher-weights (the trained teacher)', EXIT.usage);
   const alpha = number('alpha', o.alpha);
   const temperature = number('temperature', o.temperature);
-  const set = o.teacherSet ? parseSet([...o.teacherSet]) : undefined;
+  if (temperature !== undefined && !(temperature >= MIN_TEMPERATURE && temperature <= MAX_TEMPERATURE))
+    throw new CliError(
+      `--temperature must be a number from ${MIN_TEMPERATURE} to ${MAX_TEMPERATURE}, got '${o.temperature}'`,
+      EXIT.usage,
+    );
+  const set = o.teacherSet ? parseSet([...o.teacherSet], '--teacher-set') : undefined;
   return {
     teacher: o.teacher,
     teacherWeights: o.teacherWeights,

@@ -14,6 +14,7 @@ import { type Batches as BatchesT, Batches, DataError, checkFinite, decodeTokens
 import type { ModelInput } from '../data/index.js';
 import { dimConstValue, dimToString } from '../ir/dims.js';
 import { indexRanges } from '../ir/init.js';
+import { MAX_ACCUMULATE, MAX_LOSS_SCALE } from '../ir/module.js';
 import type { HostTensor } from '../ir/value.js';
 import type { PlanTensor } from '../kernels/plan.js';
 import { CheckpointError, isObject } from '../runtime/checkpoint.js';
@@ -22,8 +23,8 @@ import type { TrainOverrides } from '../runtime/schedule.js';
 import { Tensor, fromHost } from '../runtime/tensor.js';
 import type { StepExecutable, Trainer } from '../runtime/trainer.js';
 import { EXIT, type Io } from './io.js';
-import { CliError, parsePrecision, parseSeed, parseSet, parseSparsityOption } from './model.js';
-import { parseQuantize } from './quantize-rules.js';
+import { CliError, parsePrecision, parseSeed, parseSet, parseSparsityOption, parseThreads } from './model.js';
+import { parseQuantize, warnUnusedQuantize } from './quantize-rules.js';
 import { type OpenedData, openData, printDataNotes } from './train-data.js';
 import { type EvalRecord, MetricsLog, Progress, duration } from './train-report.js';
 import { sampleText } from './train-sample.js';
@@ -79,11 +80,13 @@ export interface TrainCliOptions extends DistillCliOptions {
 }
 
 /** A number option: finite, and an integer at least `min` when `int`. */
-function num(name: string, text: string | undefined, int: boolean, min = 0): number | undefined {
+function num(name: string, text: string | undefined, int: boolean, min = 0, max?: number): number | undefined {
   if (text === undefined) return undefined;
   const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v) || (int && !Number.isSafeInteger(v)) || v < min)
-    throw new CliError(`--${name} must be ${int ? 'an integer' : 'a number'} ≥ ${min}, got '${text}'`, EXIT.usage);
+  if (text.trim() === '' || !Number.isFinite(v) || (int && !Number.isSafeInteger(v)) || v < min || v > (max ?? v)) {
+    const range = max === undefined ? `≥ ${min}` : `from ${min} to ${max}`;
+    throw new CliError(`--${name} must be ${int ? 'an integer' : 'a number'} ${range}, got '${text}'`, EXIT.usage);
+  }
   return v;
 }
 
@@ -114,7 +117,7 @@ function overrides(o: TrainCliOptions): TrainOverrides {
     ['minLr', num('min-lr', o.minLr, false)],
     ['scheduleSteps', num('schedule-steps', o.scheduleSteps, true, 1)],
     ['clip', num('clip', o.clip, false)],
-    ['accumulate', num('accumulate', o.accumulate, true, 1)],
+    ['accumulate', num('accumulate', o.accumulate, true, 1, MAX_ACCUMULATE)],
     ['lossScale', lossScaleOf(o.lossScale)],
     ['scaleInterval', num('scale-interval', o.scaleInterval, true, 1)],
     ['batch', num('batch', o.batch, true, 1)],
@@ -128,8 +131,11 @@ function overrides(o: TrainCliOptions): TrainOverrides {
 function lossScaleOf(text: string | undefined): TrainOverrides['lossScale'] {
   if (text === undefined || text === 'none' || text === 'dynamic') return text;
   const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v) || v <= 0)
-    throw new CliError(`--loss-scale must be none, dynamic or a positive number, got '${text}'`, EXIT.usage);
+  if (text.trim() === '' || !Number.isFinite(v) || v <= 0 || v > MAX_LOSS_SCALE)
+    throw new CliError(
+      `--loss-scale must be none, dynamic or a positive number ≤ ${MAX_LOSS_SCALE} (the largest f32), got '${text}'`,
+      EXIT.usage,
+    );
   return v;
 }
 
@@ -158,7 +164,7 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
       `--out ${out}: it is ${outStat.isFile() ? 'a file' : kindOf(outStat)}, not a folder`,
       EXIT.usage,
     );
-  const threads = num('threads', o.threads, true, 1);
+  const threads = parseThreads(o.threads);
   const evalEvery = num('eval-every', o.evalEvery, true, 1);
   const keep = num('keep', o.keep, true, 1) ?? 3;
   const checkpointEvery = num('checkpoint-every', o.checkpointEvery, true, 1);
@@ -169,13 +175,14 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
   if (valFraction >= 1) throw new CliError(`--val-fraction must be below 1, got ${valFraction}`, EXIT.usage);
 
   const distill = distillOf(o);
+  const quantize = parseQuantize(o.quantize);
   io.progress?.(`compiling the train step of ${file}`);
   const compiled = compileTrainer(file, {
     ...(o.model ? { model: o.model } : {}),
     ...(set ? { set } : {}),
     precision: parsePrecision(o.precision),
     sparsity: parseSparsityOption(o.sparsity),
-    quantize: parseQuantize(o.quantize),
+    quantize,
     ...(o.qat ? { qat: true } : {}),
     ...(o.weights ? { weights: o.weights } : {}),
     seed,
@@ -188,6 +195,7 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
   });
   io.progress?.('');
   for (const w of compiled.warnings) io.err(`fmc: warning: ${w}\n`);
+  warnUnusedQuantize(io, compiled.modules[0]!, quantize);
   const { trainer, config } = compiled;
   const steps = config.steps;
   if (steps === undefined) throw new CliError(`${trainer.model} has no train steps: give --steps`, EXIT.usage);

@@ -12,7 +12,7 @@ import { writeTuned } from '../runtime/tune-cache.js';
 import { fromHost } from '../runtime/tensor.js';
 import { benchDims, benchInputs } from './bench-measure.js';
 import { EXIT, type Io } from './io.js';
-import { CliError, type ModelOptions, parseDims, parseSeed, warnUnusedDims } from './model.js';
+import { CliError, type ModelOptions, parseDims, parseSeed, parseThreads, warnUnusedDims } from './model.js';
 import { compileForCli } from './run-c.js';
 
 export interface TuneOptions extends ModelOptions {
@@ -59,8 +59,15 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length
 
 export async function tuneCommand(io: Io, file: string, opts: TuneOptions): Promise<number> {
   const runs = count('runs', opts.runs, 7);
-  const threads = count('threads', opts.threads, 2);
+  const threads = parseThreads(opts.threads) ?? 2;
   const given = parseDims(opts.dims);
+  // An empty run takes no time: every candidate would "measure" 0 ms and one be stored as best.
+  for (const [name, size] of given)
+    if (size === 0)
+      throw new CliError(
+        `--dims ${name}=0: fmc tune times runs at these sizes, and an empty one times nothing`,
+        EXIT.usage,
+      );
   const seed = parseSeed(opts.seed);
   const compiled = compileForCli(io, file, { ...opts, seed, dims: given, threads });
   const m = compiled.modules[0]!;

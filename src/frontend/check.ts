@@ -38,6 +38,8 @@ export interface CheckOptions {
    * are compile-time expressions (`'2 * 64'`, `'relu'`); see checker/overrides.ts.
    */
   readonly set?: HParamSet;
+  /** The name `set`'s diagnostics give as their file (default `--set`). */
+  readonly setSource?: string;
   /** The model `set` applies to (default: every model of the root files). */
   readonly model?: string;
 }
@@ -47,7 +49,7 @@ export function checkProgram(program: Program, options: CheckOptions = {}): Diag
   program.checkCycles();
   const checker = new Checker(program);
   checker.observer = options.observer;
-  const prepared = prepareOverrides(program, options.set, options.model);
+  const prepared = prepareOverrides(program, options.set, options.model, options.setSource);
   checker.overrides = prepared.overrides;
   checker.diagnostics.push(...prepared.diagnostics);
   try {

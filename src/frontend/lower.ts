@@ -36,6 +36,8 @@ export interface LowerOptions {
    * values instead of its defaults (see CheckOptions.set).
    */
   readonly set?: HParamSet;
+  /** The name `set`'s diagnostics give as their file (default `--set`). */
+  readonly setSource?: string;
   /** The model-level compute precision (`--precision`), in place of its `@precision` and train section's (withPrecision). */
   readonly precision?: Dtype;
   /** Sparsity for every weight of rank ≥ 2 (`--sparsity`), in place of the model's `@sparse` (withSparsity). */
@@ -51,7 +53,11 @@ export type LowerResult =
 
 /** Checks `file` and lowers one function of one of its models. */
 export function lowerFile(file: string, options: LowerOptions = {}, host: Host = nodeHost): LowerResult {
-  const { program, diagnostics } = checkFiles([file], host, { set: options.set, model: options.model });
+  const { program, diagnostics } = checkFiles([file], host, {
+    set: options.set,
+    model: options.model,
+    ...(options.setSource ? { setSource: options.setSource } : {}),
+  });
   if (diagnostics.some((d) => d.severity === 'error')) return { ok: false, diagnostics, program };
   const root = program.roots[0];
   if (!root) return { ok: false, diagnostics, program };
@@ -74,7 +80,7 @@ export function lowerFile(file: string, options: LowerOptions = {}, host: Host =
   }
   const checker = new Checker(program);
   checker.lowering = new Lowering(options.training ?? false);
-  checker.overrides = prepareOverrides(program, options.set, decl.name.name).overrides;
+  checker.overrides = prepareOverrides(program, options.set, decl.name.name, options.setSource).overrides;
   try {
     const lowered = lowerModel(checker, decl, root.path, options.fn ?? 'forward');
     if (typeof lowered === 'string')

@@ -102,6 +102,12 @@ export interface ScalerConfig {
   readonly backoffFactor: number;
 }
 
+/** The most micro-batches one optimizer step accumulates (`accumulate`, `--accumulate`). */
+export const MAX_ACCUMULATE = 65536;
+
+/** The largest static loss scale (`loss_scale`, `--loss-scale`): the largest finite f32, as the scaled loss is one. */
+export const MAX_LOSS_SCALE = 3.4028234663852886e38;
+
 export interface TrainConfig {
   readonly optimizer: Optimizer;
   readonly schedule: Schedule;

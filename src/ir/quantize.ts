@@ -80,8 +80,12 @@ export function parseQuantSpec(text: string): QuantSpec | string {
   let symmetric = true;
   for (const p of parts.slice(1)) {
     if (p === 'asym' && symmetric) symmetric = false;
-    else if (/^[1-9]\d*$/.test(p) && group === undefined && symmetric) group = Number(p);
-    else return `unknown quantization '${text}' (int8, int4, int4:128, int8:64:asym)`;
+    else if (/^[1-9]\d*$/.test(p) && group === undefined && symmetric) {
+      // Past 2^53 the number would be rounded (and no weight has that many values).
+      if (!Number.isSafeInteger(Number(p)))
+        return `quantization group ${p} in '${text}' is too large (at most 2^53 - 1)`;
+      group = Number(p);
+    } else return `unknown quantization '${text}' (int8, int4, int4:128, int8:64:asym)`;
   }
   return { dtype, ...(group !== undefined ? { group } : {}), symmetric };
 }

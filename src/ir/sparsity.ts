@@ -183,12 +183,17 @@ export function sparseProblem(p: ParamDecl, h: SparseHint): string | undefined {
 /** `--sparsity`'s text as a hint: `n:m`, `block=b,density=p` or `density=p` (unstructured, block 1). */
 export function parseSparsity(text: string): SparseHint | string {
   const nm = /^(\d+):(\d+)$/.exec(text);
+  // Past 2^53 a count would be rounded (and no weight has that many values): quoted as given.
+  const args = new Map(text.split(',').map((kv) => kv.split('=') as [string, string]));
+  const huge = [nm?.[1], nm?.[2], args.get('block')].find(
+    (v) => v !== undefined && Number.isInteger(Number(v)) && !Number.isSafeInteger(Number(v)),
+  );
+  if (huge !== undefined) return `--sparsity ${text}: ${huge.trim()} is too large (at most 2^53 - 1)`;
   if (nm) {
     const n = Number(nm[1]);
     const m = Number(nm[2]);
     return n > 0 && n < m ? { kind: 'n:m', n, m } : `--sparsity ${text}: n:m needs 0 < n < m`;
   }
-  const args = new Map(text.split(',').map((kv) => kv.split('=') as [string, string]));
   const block = Number(args.get('block') ?? '1');
   const density = Number(args.get('density'));
   const known = [...args.keys()].every((k) => k === 'block' || k === 'density');

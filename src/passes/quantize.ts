@@ -28,7 +28,7 @@ import { contractionSites, int8Contraction, scaleParam } from './quantize-act.js
  * whose parts appear adjacent and in order in the param's block path (`ffn` covers
  * `blocks.3.ffn.up.w`, `blocks.3` covers everything in that block).
  */
-function covers(rule: string, path: string): boolean {
+export function covers(rule: string, path: string): boolean {
   if (rule === 'all' || rule === path) return true;
   const r = rule.split('.');
   const p = path.split('.').slice(0, -1);

@@ -8,6 +8,7 @@ import { modelFunction, tensorSpec } from './model-function.js';
 import type { Tensor } from './tensor.js';
 import type { Dtype } from '../ir/dtype.js';
 import { Trainer, type TrainerParts } from './trainer.js';
+import { threadsProblem } from './native.js';
 
 export interface TensorSpec {
   readonly name: string;
@@ -156,7 +157,8 @@ export class Model {
 
   /** Sets the thread count of every function's kernels. */
   setThreads(n: number): void {
-    if (!Number.isSafeInteger(n) || n < 1) throw new RunError(`threads must be a positive integer, got ${n}`);
+    const problem = threadsProblem(n);
+    if (problem) throw new RunError(problem);
     for (const e of this.fns.values()) e.setThreads(n);
   }
 }

@@ -82,6 +82,19 @@ export interface NativeCudaDevice {
 }
 
 /**
+ * The most kernel threads a library takes: the bound of its `setThreads`
+ * (runtime-native/src/library.h). Every `--threads` flag and the API's `threads` option are
+ * checked against it before anything is compiled.
+ */
+export const MAX_THREADS = 65536;
+
+/** Why `n` is no thread count (an integer in [1, MAX_THREADS]), or undefined when it is one. */
+export function threadsProblem(n: unknown): string | undefined {
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_THREADS) return undefined;
+  return `threads must be an integer from 1 to ${MAX_THREADS}, got ${typeof n === 'number' ? n : (JSON.stringify(n) ?? String(n))}`;
+}
+
+/**
  * A dlopen'ed kernel library with the C ABI `fmc_abi_version` (1), `fmc_kernel_count`,
  * `fmc_kernels[]` (`void (*)(void *const *args, const int64_t *dims)`) and `fmc_set_threads`.
  */

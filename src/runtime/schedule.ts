@@ -3,7 +3,15 @@
 // the CLI or the API). The values go into the compiled step as inputs; nothing here is
 // baked into generated code. docs/training.md states each formula.
 
-import type { GradualPruning, Optimizer, Schedule, ScalerConfig, TrainConfig } from '../ir/module.js';
+import {
+  type GradualPruning,
+  MAX_ACCUMULATE,
+  MAX_LOSS_SCALE,
+  type Optimizer,
+  type Schedule,
+  type ScalerConfig,
+  type TrainConfig,
+} from '../ir/module.js';
 import { pruneProblem, pruneText } from '../ir/sparsity.js';
 import { DEFAULT_SCALER } from '../passes/train/scale.js';
 
@@ -91,11 +99,17 @@ export function overrideTrain(cfg: TrainConfig, o: TrainOverrides): TrainConfig 
   check('every', o.every, (v) => Number.isInteger(v) && v >= 1, 'a positive integer');
   check('gamma', o.gamma, (v) => v > 0, 'positive');
   check('clip', o.clip, (v) => v >= 0, 'non-negative');
-  check('accumulate', o.accumulate, (v) => Number.isInteger(v) && v >= 1, 'a positive integer');
+  check(
+    'accumulate',
+    o.accumulate,
+    (v) => Number.isInteger(v) && v >= 1 && v <= MAX_ACCUMULATE,
+    `an integer from 1 to ${MAX_ACCUMULATE}`,
+  );
   check('batch', o.batch, (v) => Number.isInteger(v) && v >= 1, 'a positive integer');
   check('steps', o.steps, (v) => Number.isInteger(v) && v >= 1, 'a positive integer');
   for (const b of o.betas ?? []) check('betas', b, (v) => v >= 0 && v < 1, 'in [0, 1)');
-  if (typeof o.lossScale === 'number') check('loss scale', o.lossScale, (v) => v > 0, 'positive');
+  if (typeof o.lossScale === 'number')
+    check('loss scale', o.lossScale, (v) => v > 0 && v <= MAX_LOSS_SCALE, `positive and at most ${MAX_LOSS_SCALE}`);
   else if (o.lossScale !== undefined && o.lossScale !== 'none' && o.lossScale !== 'dynamic')
     throw new TrainConfigError(`loss scale must be none, dynamic or a positive number, got ${String(o.lossScale)}`);
   check('scale interval', o.scaleInterval, (v) => Number.isInteger(v) && v >= 1 && v < 2 ** 31, 'a positive integer');

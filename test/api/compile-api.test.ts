@@ -2,7 +2,7 @@
 // diagnostics, and the RunError of a call that does not fit the function.
 
 import { describe, expect, it } from 'vitest';
-import { compile, CompileError, RunError, Tensor, TensorError } from '../../src/index.js';
+import { compile, CompileError, compileTrainer, load, RunError, Tensor, TensorError } from '../../src/index.js';
 import { CACHE, thrown } from './helpers.js';
 
 const SOURCE = `import { relu } from "std/act"
@@ -61,5 +61,22 @@ describe('compile', () => {
       expect(e.message).toMatch(message);
     }
     expect(thrown(() => new Tensor('f32', new Float32Array(3), [2, 2]))).toBeInstanceOf(TensorError);
+  });
+});
+
+describe('options that are no thread count or seed', () => {
+  it('are a CompileError before anything is compiled (the runtime takes 1 to 65536 threads)', () => {
+    for (const threads of [1e6, 65537, -1, 0, 1.5, NaN]) {
+      const e = thrown(() => compile(SOURCE, { cacheDir: CACHE, threads }));
+      expect(e).toBeInstanceOf(CompileError);
+      expect(e.message).toBe(`threads must be an integer from 1 to 65536, got ${threads}`);
+      expect(thrown(() => compileTrainer(SOURCE, { cacheDir: CACHE, threads }))).toBeInstanceOf(CompileError);
+      expect(thrown(() => load('no-such-module', { threads }))).toBeInstanceOf(RunError);
+    }
+    for (const seed of [NaN, Infinity, 0.5, 2 ** 53]) {
+      const e = thrown(() => compile(SOURCE, { cacheDir: CACHE, seed }));
+      expect(e).toBeInstanceOf(CompileError);
+      expect(e.message).toBe(`seed must be a safe integer, got ${seed}`);
+    }
   });
 });

@@ -71,6 +71,8 @@ describe('fmc train --loss-scale', () => {
     expect(lines(r.out).map((l) => [l.loss_scale, l.skipped])).toEqual(new Array(3).fill([1024, undefined]));
     const bad = fmc('train', ...RUN, '--loss-scale', 'huge', '--steps', '3', '--out', at('bad'));
     expect(bad.code).not.toBe(0);
-    expect(bad.err).toContain("--loss-scale must be none, dynamic or a positive number, got 'huge'");
+    expect(bad.err).toContain(
+      "--loss-scale must be none, dynamic or a positive number ≤ 3.4028234663852886e+38 (the largest f32), got 'huge'",
+    );
   });
 });

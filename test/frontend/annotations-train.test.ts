@@ -263,8 +263,13 @@ describe('train', () => {
     [`${opt} precision = i8`, 'found `i8`'],
     [`${opt} precision = fp16`, 'found `fp16`'],
     [`${opt} loss_scale = dynamc`, 'expected `none`, `dynamic` or a positive number'],
-    [`${opt} loss_scale = -1`, 'expected a positive number, found -1'],
-    [`${opt} accumulate = 0`, 'positive integer, found 0'],
+    [`${opt} loss_scale = -1`, 'expected a positive number ≤ 3.4028234663852886e+38 (the largest f32), found -1'],
+    [`${opt} loss_scale = 1e39`, 'expected a positive number ≤ 3.4028234663852886e+38 (the largest f32), found 1e+39'],
+    [`${opt} loss_scale = 3.4028234663852886e38`, ''],
+    [`${opt} accumulate = 0`, 'expected an integer from 1 to 65536, found 0'],
+    [`${opt} accumulate = 1000000000`, 'expected an integer from 1 to 65536, found 1000000000'],
+    [`${opt} accumulate = 65536`, ''],
+    [`${opt} accumulate = 2.0`, 'expected an integer from 1 to 65536, found float'],
     [`${opt} batch = 2.0`, 'positive integer'],
     [`${opt} steps = d`, ''],
     [`${opt} clip = 0`, 'expected a positive number, found 0'],
@@ -273,7 +278,7 @@ describe('train', () => {
     [`${opt} loss = loss + 1`, 'expected the name of a function'],
   ])('reports invalid values (FM0601): %s', (body, text) => {
     const { diags } = train(body);
-    if (text === '') return expect(diags).toEqual([]); // `d` is a constant 8: valid
+    if (text === '') return expect(diags).toEqual([]); // valid: `d` is a constant 8, the bounds themselves
     expect(diags.map((d) => d.code)).toEqual(['FM0601']);
     expect(diags[0]?.message).toContain(text);
   });

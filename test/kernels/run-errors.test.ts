@@ -164,7 +164,9 @@ describe('Model.run', () => {
     expect(m.run('forward', good())['total']!.dims).toEqual([]);
     expect(() => m.run('loss', good())).toThrow(/Tiny has no compiled function 'loss'; compiled: 'forward'/);
     expect(() => (m.run as unknown as (fn: string) => unknown)('forward')).toThrow(RunError);
-    expect(() => m.setThreads(0)).toThrow(/threads must be a positive integer/);
+    expect(() => m.setThreads(0)).toThrow(/threads must be an integer from 1 to 65536, got 0/);
+    // Past the runtime's bound: a RunError, not the addon's bare RangeError.
+    expect(() => m.setThreads(65537)).toThrow(RunError);
     expect(() => m.run({ x: x23() })).toThrow(/missing input 'ids'/);
   });
 });

@@ -269,9 +269,10 @@ model M(classes = 10) {
     expect(thrown(() => compileTrainer(file, { distill: { teacher: file, alpha: 1.5 } })).message).toMatch(
       /alpha must be in \[0, 1\]/,
     );
-    expect(thrown(() => compileTrainer(file, { distill: { teacher: file, temperature: 0 } })).message).toMatch(
-      /temperature must be a positive number/,
-    );
+    for (const temperature of [0, 1e300, 1e-300])
+      expect(thrown(() => compileTrainer(file, { distill: { teacher: file, temperature } })).message).toBe(
+        `distillation: the temperature must be a number from 0.001 to 1000, got ${temperature}`,
+      );
     expect(fs.existsSync(file)).toBe(true);
   });
 });

@@ -9,7 +9,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type NativeAddon, type NativeLibrary, native, nativeAddonPath } from '../../src/runtime/native.js';
+import {
+  MAX_THREADS,
+  type NativeAddon,
+  type NativeLibrary,
+  native,
+  nativeAddonPath,
+} from '../../src/runtime/native.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fmc-native-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -230,6 +236,8 @@ describe('loadLibrary and run', () => {
     }
     expect(() => lib.setThreads(0)).toThrow(RangeError);
     expect(() => lib.setThreads(1.5)).toThrow(RangeError);
+    // MAX_THREADS, which every --threads flag and the API check, is the library's own bound.
+    expect(() => lib.setThreads(MAX_THREADS + 1)).toThrow(`[1, ${MAX_THREADS}]`);
     lib.close();
   });
 

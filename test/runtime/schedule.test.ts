@@ -90,7 +90,9 @@ describe('train-section overrides', () => {
     const bad: [object, RegExp][] = [
       [{ lr: -1 }, /lr must be a non-negative number/],
       [{ momentum: 1 }, /momentum must be in \[0, 1\)/],
-      [{ accumulate: 0 }, /accumulate must be a positive integer/],
+      [{ accumulate: 0 }, /accumulate must be an integer from 1 to 65536, got 0/],
+      [{ accumulate: 65537 }, /accumulate must be an integer from 1 to 65536, got 65537/],
+      [{ lossScale: 1e39 }, /loss scale must be positive and at most 3.4028234663852886e\+38, got 1e\+39/],
       [{ warmup: 1.5 }, /warmup must be a non-negative integer/],
       [{ betas: [0.9, 1] }, /betas must be in \[0, 1\)/],
       [{ eps: 0 }, /eps must be positive/],

@@ -33,6 +33,8 @@ export interface Override {
 
 /** The overrides of each model they apply to. */
 export interface Overrides {
+  /** The name of their source (SET_FILE, or the flag that gave them: `--teacher-set`). */
+  readonly source: string;
   readonly byModel: ReadonlyMap<A.BlockDecl, ReadonlyMap<string, Override>>;
 }
 
@@ -52,13 +54,14 @@ export function prepareOverrides(
   program: Program,
   set: HParamSet | undefined,
   model: string | undefined,
+  source = SET_FILE,
 ): { overrides: Overrides | undefined; diagnostics: Diagnostic[] } {
   const entries = Object.entries(set ?? {});
   if (entries.length === 0) return { overrides: undefined, diagnostics: [] };
   const diagnostics: Diagnostic[] = [];
   // One line per override; a value with a line break is shown on one line and refused.
   const lines = entries.map(([name, v]) => `${name}=${valueSource(v).replace(/[\r\n]+/g, ' ')}`);
-  const src = new SourceFile(SET_FILE, lines.join('\n'));
+  const src = new SourceFile(source, lines.join('\n'));
   program.addSource(src);
   let at = 0;
   const parsed = entries.map(([name, v], i): { o: Override; nameSpan: Span } => {
@@ -75,7 +78,7 @@ export function prepareOverrides(
     if (typeof v === 'number' && !Number.isFinite(v)) return bad(`${v} is not a finite number`);
     if (text.trim() === '') return bad('the value is empty');
     if (/[\r\n]/.test(text)) return bad('the value is more than one line');
-    const r = parseSource(SET_FILE, PREFIX + text);
+    const r = parseSource(source, PREFIX + text);
     const shift = valueStart - PREFIX.length;
     const item = r.ast.items[0];
     const syntax = r.diagnostics.find((d) => d.severity === 'error');
@@ -132,7 +135,7 @@ export function prepareOverrides(
       byModel.set(d, m);
     }
   }
-  return { overrides: { byModel }, diagnostics };
+  return { overrides: { source, byModel }, diagnostics };
 }
 
 /** The override of a model's hyperparameter, when the model is checked as a root. */
@@ -178,7 +181,8 @@ export function overrideValue(
 export function overridesText(checker: Checker, decl: A.BlockDecl): string | undefined {
   const m = checker.overrides?.byModel.get(decl);
   if (!m || m.size === 0) return undefined;
-  return [...m.values()].map((o) => `--set ${o.name}=${o.text}`).join(' ');
+  const flag = checker.overrides!.source;
+  return [...m.values()].map((o) => `${flag} ${o.name}=${o.text}`).join(' ');
 }
 
 /**
@@ -194,7 +198,7 @@ export function withOverrides(checker: Checker, decl: A.BlockDecl, f: () => void
     checker,
     before,
     note(`model \`${decl.name.name}\` is checked with ${text}`),
-    (d) => d.span.file !== SET_FILE,
+    (d) => d.span.file !== (checker.overrides?.source ?? SET_FILE),
   );
 }
 

@@ -4,13 +4,14 @@
 import type * as A from '../ast.js';
 import { note, suggest } from '../diagnostics.js';
 import { dimConstValue } from '../../ir/dims.js';
+import { MAX_ACCUMULATE, MAX_LOSS_SCALE } from '../../ir/module.js';
 import type { Span } from '../source.js';
 import { type BlockInstance, describe, FLOAT_DTYPES, type V } from '../types.js';
 import { checkAnnotations, optionWord } from './annotations.js';
 import type { Ctx } from './context.js';
 import { evalExpr } from './expr.js';
 
-type ValueKind = 'positive' | 'nonneg' | 'unit' | 'bool' | 'betas' | 'count' | 'posint';
+type ValueKind = 'positive' | 'nonneg' | 'unit' | 'bool' | 'betas' | 'count' | 'posint' | 'scale' | 'accumulate';
 type ArgSpecs = Readonly<Record<string, ValueKind>>;
 interface CallSpec {
   readonly args: ArgSpecs;
@@ -121,12 +122,15 @@ function checkEntry(ctx: Ctx, inst: BlockInstance, key: string, e: A.Expr): void
           didYouMean(e.name, ['none', 'dynamic']),
         );
       }
-      checkValue(ctx, key, '', e, 'positive');
+      checkValue(ctx, key, '', e, 'scale');
+      return;
+    case 'accumulate':
+      checkValue(ctx, key, '', e, 'accumulate');
       return;
     case 'clip':
       checkValue(ctx, key, '', e, 'positive');
       return;
-    default: // accumulate, batch, steps
+    default: // batch, steps
       checkValue(ctx, key, '', e, 'posint');
   }
 }
@@ -214,6 +218,8 @@ const RULES: Readonly<Record<ValueKind, [string, (n: number) => boolean]>> = {
   unit: ['a number in [0, 1)', (n) => n >= 0 && n < 1],
   count: ['an integer ≥ 0', (n) => Number.isInteger(n) && n >= 0],
   posint: ['a positive integer', (n) => Number.isInteger(n) && n > 0],
+  scale: [`a positive number ≤ ${MAX_LOSS_SCALE} (the largest f32)`, (n) => n > 0 && n <= MAX_LOSS_SCALE],
+  accumulate: [`an integer from 1 to ${MAX_ACCUMULATE}`, (n) => Number.isInteger(n) && n > 0 && n <= MAX_ACCUMULATE],
   bool: ['`true` or `false`', () => true],
   betas: ['a pair of numbers in [0, 1)', () => true],
 };
@@ -239,7 +245,10 @@ function checkValue(ctx: Ctx, key: string, arg: string, e: A.Expr, kind: ValueKi
       v.kind === 'tuple' ? v.items.map(numberOf).find((b) => b !== undefined && !(b >= 0 && b < 1)) : undefined;
     if (bad) fail(describe(bad));
     else if (out !== undefined) fail(String(out));
-  } else if (v.kind !== 'int' && (v.kind !== 'float' || kind === 'count' || kind === 'posint')) {
+  } else if (
+    v.kind !== 'int' &&
+    (v.kind !== 'float' || kind === 'count' || kind === 'posint' || kind === 'accumulate')
+  ) {
     fail(describe(v));
   } else {
     const n = numberOf(v);
