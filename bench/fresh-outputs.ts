@@ -2,7 +2,7 @@
 // memory, and what advising it huge pages saves. The model is a language model's head,
 // logits = x @ W.T (W[vocab, d]: --vocab, --d) over --m tokens, whose f32 output (--m ×
 // --vocab) is tens of MiB. Three ways alternate round by round on the same input:
-//   - huge: `model.run({ x })` as shipped (hostAllocate advises a fresh output of 4 MiB or
+//   - huge: `model.run({ x })` as shipped (hostAllocate advises a fresh output of 32 MiB or
 //     more MADV_HUGEPAGE: one page fault per 2 MiB);
 //   - 4 KiB: the same with the advice turned off (`FMC_HUGE_PAGES=0` does this for a process;
 //     here the addon's adviseHugePages is replaced by a no-op for these runs);

@@ -27,7 +27,7 @@ import { Model } from '../runtime/model.js';
 import { threadsProblem } from '../runtime/native.js';
 import { PlanFormatError, planFromJson } from '../runtime/plan-json.js';
 import { readSafetensorsFile, SafetensorsError } from '../runtime/safetensors.js';
-import { FileAccessError, kindOf, readRegularText } from '../runtime/regular-file.js';
+import { FileAccessError, kindOf, readRegularText } from '../frontend/regular-file.js';
 import { MANIFEST_FILE, type ModuleTrain, type SourceEntry, WEIGHTS_FILE, sha256 } from './module.js';
 import { loadCuda } from './cuda-load.js';
 
@@ -46,7 +46,7 @@ export interface LoadOptions {
  */
 export const MAX_MODULE_TEXT_BYTES = 256 * 1024 * 1024;
 
-/** A regular file's text, at most `cap` bytes (see openRegular in runtime/regular-file.ts). */
+/** A regular file's text, at most `cap` bytes (see openRegular in frontend/regular-file.ts). */
 function readText(file: string, what: string, cap = MAX_MODULE_TEXT_BYTES): string {
   try {
     return readRegularText(file, cap);

@@ -14,7 +14,7 @@ import {
   profileFromLimits,
 } from '../kernels/device-profile.js';
 import type { KernelUsage, LimitReport } from '../kernels/limits.js';
-import { FileAccessError, readRegularText } from '../runtime/regular-file.js';
+import { FileAccessError, readRegularText } from '../frontend/regular-file.js';
 import { EXIT, type Io } from './io.js';
 import { CliError } from './model.js';
 

@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { FormatterBug, formatFm } from '../format/format.js';
 import { renderDiagnostic } from '../frontend/diagnostics.js';
 import { parseSource } from '../frontend/parse.js';
-import { FileAccessError, readRegularText } from '../runtime/regular-file.js';
+import { FileAccessError, readRegularText } from '../frontend/regular-file.js';
 import { EXIT, type Io } from './io.js';
 
 function reason(e: unknown): string {

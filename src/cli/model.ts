@@ -1,6 +1,7 @@
 // What `run`, `inspect` and `export` share: lowering a model function with its
 // diagnostics printed, `--dims` parsing and defaults, and the weights (a file or seeded).
 
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { renderDiagnostic } from '../frontend/diagnostics.js';
@@ -16,7 +17,7 @@ import { parseQuantName } from '../ir/quantize.js';
 import { initProgress } from '../runtime/compile.js';
 import { MAX_THREADS } from '../runtime/native.js';
 import { readSafetensorsFile } from '../runtime/safetensors.js';
-import { FileAccessError, outputTarget } from '../runtime/regular-file.js';
+import { FileAccessError, outputTarget } from '../frontend/regular-file.js';
 import { CompileError, weightsFrom } from '../api/compile.js';
 import { EXIT, type Io } from './io.js';
 import { splitPrecision } from './precision.js';
@@ -108,12 +109,23 @@ export function writeOutput(file: string, data: string | Uint8Array): void {
     if (e instanceof FileAccessError) throw new CliError(`cannot write ${file}: ${e.why}`);
     throw e;
   }
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
+  // A fresh temp name, created exclusively: a file or link planted at it is never written through.
+  const tmp = path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
+  );
+  let created = false;
   try {
-    fs.writeFileSync(tmp, data);
+    const fd = fs.openSync(tmp, 'wx', 0o644);
+    created = true;
+    try {
+      fs.writeFileSync(fd, data);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(tmp, target);
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
+    if (created) fs.rmSync(tmp, { force: true });
     const code = (e as NodeJS.ErrnoException).code ?? '';
     const why = WRITE_ERRORS[code] ?? (e instanceof Error ? e.message : String(e));
     throw new CliError(`cannot write ${file}: ${why}`);

@@ -4,10 +4,10 @@
 // a self-contained HTML page holding it). The picture is a Vega-Lite spec rendered by Vega in
 // Node with no browser and no canvas; vega is loaded only when a picture is drawn.
 
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { TopLevelSpec } from 'vega-lite';
-import { FileAccessError, readRegularText } from '../runtime/regular-file.js';
+import { FileAccessError, readRegularText } from '../frontend/regular-file.js';
+import { writeOutput } from './model.js';
 import { EXIT, type Io } from './io.js';
 
 /** One loss value of a run. */
@@ -155,11 +155,8 @@ export async function plotCommand(io: Io, file: string, opts: PlotCliOptions): P
       throw new MetricsError(file, undefined, `cannot read the file: ${e.why}`);
     }
     const svg = await renderLossCurve(parseMetrics(text, file), opts, file);
-    try {
-      writeFileSync(out, ext === 'html' ? htmlPage(svg, opts.title ?? `loss: ${file}`) : svg);
-    } catch (e) {
-      throw new MetricsError(out, undefined, `cannot write the picture: ${e instanceof Error ? e.message : String(e)}`);
-    }
+    // As every output: through a temp file and a rename, never over a device or FIFO (writeOutput).
+    writeOutput(out, ext === 'html' ? htmlPage(svg, opts.title ?? `loss: ${file}`) : svg);
   } catch (e) {
     if (!(e instanceof MetricsError)) throw e;
     io.err(`fmc: ${e.message}\n`);

@@ -18,7 +18,7 @@ import { MAX_ACCUMULATE, MAX_LOSS_SCALE } from '../ir/module.js';
 import type { HostTensor } from '../ir/value.js';
 import type { PlanTensor } from '../kernels/plan.js';
 import { CheckpointError, isObject } from '../runtime/checkpoint.js';
-import { kindOf } from '../runtime/regular-file.js';
+import { kindOf } from '../frontend/regular-file.js';
 import type { TrainOverrides } from '../runtime/schedule.js';
 import { Tensor, fromHost } from '../runtime/tensor.js';
 import type { StepExecutable, Trainer } from '../runtime/trainer.js';
@@ -158,7 +158,16 @@ export async function trainCommand(io: Io, file: string, o: TrainCliOptions): Pr
   const set = parseSet(o.set);
   const out = o.out ?? (o.resume ? resumeRoot(o.resume) : undefined);
   if (!out) throw new CliError('fmc train needs --out DIR (checkpoints, metrics and plots go there)', EXIT.usage);
-  const outStat = fs.statSync(out, { throwIfNoEntry: false });
+  let outStat: fs.Stats | undefined;
+  try {
+    outStat = fs.statSync(out, { throwIfNoEntry: false });
+  } catch (e) {
+    // ENOTDIR (a file on the way), EACCES, ELOOP: statSync throws these whatever throwIfNoEntry says.
+    throw new CliError(
+      `--out ${out}: ${(e as NodeJS.ErrnoException).code ?? String(e)}: cannot use it as a folder`,
+      EXIT.usage,
+    );
+  }
   if (outStat && !outStat.isDirectory())
     throw new CliError(
       `--out ${out}: it is ${outStat.isFile() ? 'a file' : kindOf(outStat)}, not a folder`,

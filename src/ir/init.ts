@@ -232,7 +232,7 @@ export interface IndexRange {
   readonly size: number;
   /** `classes`: compared with the class axis (cross-entropy targets); `table`: gathered from a table. */
   readonly kind: 'classes' | 'table';
-  /** Values the graph compares the input with, which it treats apart (cross_entropy's ignore_index, -100). */
+  /** Values the graph compares a class target with, which it treats apart (cross_entropy's ignore_index, -100); none for a table index. */
   readonly ignored: readonly number[];
 }
 
@@ -268,7 +268,9 @@ export function indexRange(g: Graph, input: NodeOf<'input'>): IndexRange | undef
       if (value !== undefined) ignored.add(value);
     }
   }
-  return found && { ...found, ignored: [...ignored].sort((a, b) => a - b) };
+  // Values set apart are a class target's (ignore_index): a table index compared with a
+  // constant outside the table (-1) would still be gathered, clamped to row 0.
+  return found && { ...found, ignored: found.kind === 'classes' ? [...ignored].sort((a, b) => a - b) : [] };
 }
 
 /** The value of a constant tensor (`full`, possibly cast, reshaped or expanded), else undefined. */

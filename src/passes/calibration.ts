@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import type { Graph } from '../ir/graph.js';
 import type { Hints } from '../ir/module.js';
 import { printGraph } from '../ir/print.js';
-import { FileAccessError, readRegularText } from '../runtime/regular-file.js';
+import { FileAccessError, readRegularText } from '../frontend/regular-file.js';
 import type { QuantRule } from './pass.js';
 import { specsOf } from './quantize.js';
 import { contractionSites } from './quantize-act.js';

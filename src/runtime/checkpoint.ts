@@ -89,9 +89,13 @@ export function saveCheckpoint(
     }
     throw new CheckpointError(`${path}: cannot write the checkpoint: ${message(e)}`, { cause: e });
   }
-  // The one just written is kept whatever the other names say; then the newest of the others.
+  // The one just written is kept whatever the other names say; then the newest of the others
+  // up to its step. Those past it are a run this one resumed before (an abandoned future,
+  // which a later --resume of the folder would pick up instead): they go first.
+  const written = stepOf(name);
   const others = listCheckpoints(dir).filter((n) => n !== name);
-  const old = others.slice(0, Math.max(0, others.length - (keep - 1)));
+  const past = others.filter((n) => stepOf(n) <= written);
+  const old = [...others.filter((n) => stepOf(n) > written), ...past.slice(0, Math.max(0, past.length - (keep - 1)))];
   for (const n of old) unlinkSync(join(dir, n));
   if (old.length > 0) syncDir(dir);
   return path;

@@ -7,8 +7,12 @@ import type { Device, DeviceRange, LaunchList } from './device.js';
 import { type NativeLibrary, native } from './native.js';
 import { type Allocate, newBuffer } from './run-args.js';
 
-/** Per-call buffers at least this large are advised huge pages (adviseHugePages). */
-export const HUGE_PAGES_FROM = 4 << 20;
+/**
+ * Per-call buffers at least this large are advised huge pages (adviseHugePages). glibc maps
+ * requests of 32 MiB or more afresh every time; smaller ones may come from its heap, already
+ * zeroed (no faults to save), where the advice would only mark heap memory for huge pages.
+ */
+export const HUGE_PAGES_FROM = 32 << 20;
 /** Whether large host buffers are advised huge pages: unless FMC_HUGE_PAGES=0. */
 export const HUGE_PAGES = process.env.FMC_HUGE_PAGES !== '0';
 

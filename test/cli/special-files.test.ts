@@ -165,6 +165,11 @@ describe('a --out folder that exists as something else', () => {
       expect(r.code).toBe(2);
     }
     expect(fs.readFileSync(at('plain'), 'utf8')).toBe('keep');
+    // A file on the way to --out (ENOTDIR, which statSync throws whatever throwIfNoEntry says).
+    const under = path.join(at('plain'), 'run');
+    const r = fmc('train', 'train.fm', '--data', 'iris', '--out', under);
+    expect(r.err).toContain(`--out ${under}: ENOTDIR: cannot use it as a folder`);
+    expect(r.code).toBe(2);
   });
 });
 

@@ -126,8 +126,9 @@ describe('checkpoint files', () => {
     const near = ['step-90000000000000001.safetensors', 'step-90000000000000000.safetensors'];
     for (const n of near) fs.copyFileSync(big, path.join(dir, n));
     expect(listCheckpoints(dir)).toEqual([...[1, 2].map(checkpointName), ...near.reverse(), path.basename(big)]);
+    // Those past the step just written (an abandoned run's) go first under keep.
     saveCheckpoint(dir, tensors(3), info(3), 2);
-    expect(listCheckpoints(dir)).toEqual([checkpointName(3), path.basename(big)]);
+    expect(listCheckpoints(dir)).toEqual([checkpointName(2), checkpointName(3)]);
     saveCheckpoint(dir, tensors(4), info(4), 1);
     expect(listCheckpoints(dir)).toEqual([checkpointName(4)]);
   });

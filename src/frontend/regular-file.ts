@@ -106,6 +106,13 @@ export function outputTarget(file: string): string {
     if (st.isDirectory()) throw new FileAccessError('it is a folder');
     if (!st.isSymbolicLink()) throw new FileAccessError(`it is ${kindOf(st)}, not a regular file`);
     if (links >= 40) throw new FileAccessError('too many levels of symbolic links');
+    // Linux's protected_symlinks rule, which a link followed by hand would skip: in a sticky
+    // folder anyone can write to (/tmp), follow a link only when it is ours or the folder's
+    // owner's, so that a link planted there cannot aim our write at another file.
+    const folder = fs.statSync(dir);
+    const uid = process.getuid?.();
+    if (uid !== undefined && (folder.mode & 0o1002) === 0o1002 && st.uid !== uid && st.uid !== folder.uid)
+      throw new FileAccessError('it is a symbolic link in a shared sticky folder that someone else owns');
     target = path.resolve(dir, fs.readlinkSync(target));
   }
 }
