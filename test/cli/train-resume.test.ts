@@ -14,31 +14,12 @@ import { checkpointName, listCheckpoints } from '../../src/runtime/checkpoint.js
 import { writeSafetensors } from '../../src/runtime/safetensors-write.js';
 import { readSafetensorsFile } from '../../src/runtime/safetensors.js';
 import { fmc, tempDir } from '../api/helpers.js';
+import { tinyModel } from '../models/tiny-model.js';
 
 const DIR = tempDir('train-resume');
 const at = (name: string): string => path.join(DIR, name);
 
-const TINY = `import { relu } from "std/act"
-import { cross_entropy } from "std/loss"
-import { Linear } from "std/nn"
-
-model Tiny(pixels = 4, hidden = 8, classes = 3) {
-  @sparse(block = 1, density = 0.5)
-  fc1 = Linear(pixels, hidden)
-  fc2 = Linear(hidden, classes)
-  fn forward(images: f32[B, pixels]) -> (logits: f32[B, classes]) {
-    return fc2(relu(fc1(images)))
-  }
-  fn loss(images: f32[B, pixels], labels: i32[B]) -> f32[] {
-    return cross_entropy(forward(images), labels)
-  }
-  train {
-    optimizer = adam(lr = 0.01)
-    batch = 16
-    steps = 20
-  }
-}
-`;
+const TINY = tinyModel('@sparse(block = 1, density = 0.5)');
 const MODEL = at('tiny.fm');
 const train = (...args: string[]) => fmc('train', MODEL, '--data', 'iris', ...args);
 

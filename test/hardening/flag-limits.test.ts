@@ -8,27 +8,9 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MAX_THREADS } from '../../src/runtime/native.js';
 import { fmc, tempDir } from '../api/helpers.js';
+import { tinyModel } from '../models/tiny-model.js';
 
-const TINY = `import { relu } from "std/act"
-import { cross_entropy } from "std/loss"
-import { Linear } from "std/nn"
-
-model Tiny(pixels = 4, hidden = 8, classes = 3) {
-  fc1 = Linear(pixels, hidden)
-  fc2 = Linear(hidden, classes)
-  fn forward(images: f32[B, pixels]) -> (logits: f32[B, classes]) {
-    return fc2(relu(fc1(images)))
-  }
-  fn loss(images: f32[B, pixels], labels: i32[B]) -> f32[] {
-    return cross_entropy(forward(images), labels)
-  }
-  train {
-    optimizer = adam(lr = 0.01)
-    batch = 16
-    steps = 20
-  }
-}
-`;
+const TINY = tinyModel();
 
 const dir = tempDir('flag-limits');
 const tiny = path.join(dir, 'tiny.fm');
